@@ -1,0 +1,169 @@
+package http
+
+import (
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/oidc"
+)
+
+const bindingCookie = "calimatic_browser"
+
+// browser reads the session and binding cookies, making a binding cookie
+// when the browser has none.
+func (s *Server) browser(c *fiber.Ctx) oidc.Browser {
+	b := oidc.Browser{SessionCookie: c.Cookies(s.opts.SessionCookie), Binding: c.Cookies(bindingCookie), IP: c.IP()}
+	if len(b.Binding) < 32 || len(b.Binding) > 128 {
+		b.Binding = s.random.Token(32)
+		s.setCookie(c, bindingCookie, b.Binding, s.clock.Now().Add(365*24*time.Hour))
+	}
+	return b
+}
+
+func (s *Server) setCookie(c *fiber.Ctx, name, value string, expires time.Time) {
+	c.Cookie(&fiber.Cookie{
+		Name: name, Value: value, Path: "/", Expires: expires,
+		HTTPOnly: true, Secure: s.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearCookie(c *fiber.Ctx, name string) {
+	c.Cookie(&fiber.Cookie{
+		Name: name, Value: "", Path: "/", Expires: time.Unix(0, 0), MaxAge: -1,
+		HTTPOnly: true, Secure: s.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+}
+
+// authorize handles the authorization endpoint (GET and POST, OIDC Core §3.1.2.1).
+func (s *Server) authorize(c *fiber.Ctx) error {
+	p, err := params(c)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	in := oidc.AuthorizeParams{
+		ClientID: p["client_id"], RedirectURI: p["redirect_uri"], ResponseType: p["response_type"],
+		ResponseMode: p["response_mode"], Scope: p["scope"], State: p["state"], Nonce: p["nonce"],
+		CodeChallenge: p["code_challenge"], CodeChallengeMethod: p["code_challenge_method"],
+		Prompt: p["prompt"], MaxAge: p["max_age"], LoginHint: p["login_hint"],
+		Request: p["request"], RequestURI: p["request_uri"],
+	}
+	out, err := s.op.Authorize(c.UserContext(), in, s.browser(c))
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	return s.follow(c, out)
+}
+
+// follow acts on an outcome of the browser flow.
+func (s *Server) follow(c *fiber.Ctx, out oidc.Outcome) error {
+	if out.Session != nil {
+		s.setCookie(c, s.opts.SessionCookie, out.Session.Cookie, out.Session.ExpiresAt)
+	}
+	switch {
+	case out.Page != nil:
+		return s.pageError(c, out.Page)
+	case out.Step == oidc.StepLogin:
+		return s.seeOther(c, pathLogin+"?interaction="+url.QueryEscape(out.Interaction))
+	case out.Step == oidc.StepConsent:
+		return s.seeOther(c, pathConsent+"?interaction="+url.QueryEscape(out.Interaction))
+	default:
+		return s.seeOther(c, out.RedirectTo)
+	}
+}
+
+// seeOther redirects with 303, so a POST is followed by a GET.
+func (s *Server) seeOther(c *fiber.Ctx, to string) error {
+	htmlHeaders(c)
+	return c.Redirect(to, fiber.StatusSeeOther)
+}
+
+// loginPage shows the login form of a pending request.
+func (s *Server) loginPage(c *fiber.Ctx) error {
+	pr, page, err := s.op.LoginPrompt(c.UserContext(), c.Query("interaction"), s.browser(c))
+	if err != nil || page != nil {
+		return s.pageError(c, firstErr(err, page))
+	}
+	return s.renderLogin(c, pr, pr.LoginHint, "")
+}
+
+func (s *Server) renderLogin(c *fiber.Ctx, pr oidc.Prompt, email, msg string) error {
+	return s.renderPage(c, "login", loginView{
+		Action: pathLogin, InteractionID: pr.Interaction, CSRFToken: pr.CSRFToken,
+		ClientName: pr.Client.Name, ClientURI: pr.Client.ClientURI, LogoURI: pr.Client.LogoURI,
+		Email: email, Error: msg,
+	})
+}
+
+// loginSubmit checks the login form.
+func (s *Server) loginSubmit(c *fiber.Ctx) error {
+	p, err := params(c)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	b := s.browser(c)
+	in := oidc.LoginInput{Interaction: p["interaction"], CSRFToken: p["csrf_token"], Email: p["email"], Password: p["password"]}
+	out, err := s.op.Login(c.UserContext(), in, b)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	if out.LoginError != "" {
+		pr, page, err := s.op.LoginPrompt(c.UserContext(), in.Interaction, b)
+		if err != nil || page != nil {
+			return s.pageError(c, firstErr(err, page))
+		}
+		status := fiber.StatusUnauthorized
+		if out.Throttled {
+			status = fiber.StatusTooManyRequests
+		}
+		return s.renderLogin(c.Status(status), pr, in.Email, out.LoginError)
+	}
+	return s.follow(c, out)
+}
+
+// consentPage shows the consent form of a pending request.
+func (s *Server) consentPage(c *fiber.Ctx) error {
+	pr, page, err := s.op.ConsentPrompt(c.UserContext(), c.Query("interaction"), s.browser(c))
+	if err != nil || page != nil {
+		return s.pageError(c, firstErr(err, page))
+	}
+	v := consentView{
+		Action: pathConsent, InteractionID: pr.Interaction, CSRFToken: pr.CSRFToken,
+		ClientName: pr.Client.Name, ClientURI: pr.Client.ClientURI, LogoURI: pr.Client.LogoURI,
+		UserEmail: pr.UserEmail,
+	}
+	for _, sc := range pr.Scopes {
+		if d, ok := domain.ScopeDescriptions[sc]; ok {
+			v.Scopes = append(v.Scopes, scopeView{Name: sc, Description: d})
+		}
+	}
+	return s.renderPage(c, "consent", v)
+}
+
+// consentSubmit records the user's decision.
+func (s *Server) consentSubmit(c *fiber.Ctx) error {
+	p, err := params(c)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	decision := p["decision"]
+	if decision != "allow" && decision != "deny" {
+		return s.pageError(c, &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "Choose Allow or Deny."})
+	}
+	in := oidc.ConsentInput{Interaction: p["interaction"], CSRFToken: p["csrf_token"], Allow: decision == "allow"}
+	out, err := s.op.Consent(c.UserContext(), in, s.browser(c))
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	return s.follow(c, out)
+}
+
+// firstErr returns err, or page when err is nil.
+func firstErr(err error, page *oidc.Error) error {
+	if err != nil {
+		return err
+	}
+	return page
+}

@@ -1,0 +1,131 @@
+package http
+
+import (
+	"errors"
+	"log/slog"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/oidc"
+)
+
+// This file is the one place where errors become wire responses.
+
+// oauthStatus maps OAuth error codes to HTTP statuses (RFC 6749 §5.2,
+// RFC 6750 §3.1, RFC 7591 §3.2.2). Codes not listed are 400.
+var oauthStatus = map[string]int{
+	oidc.CodeInvalidClient:          fiber.StatusUnauthorized,
+	oidc.CodeInvalidToken:           fiber.StatusUnauthorized,
+	oidc.CodeInsufficientScope:      fiber.StatusForbidden,
+	oidc.CodeAccessDenied:           fiber.StatusForbidden,
+	oidc.CodeRateLimited:            fiber.StatusTooManyRequests,
+	oidc.CodeServerError:            fiber.StatusInternalServerError,
+	oidc.CodeTemporarilyUnavailable: fiber.StatusServiceUnavailable,
+}
+
+type oauthBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// classify turns any error into an OAuth error and its status. Errors from
+// inside are never shown: outages become temporarily_unavailable, anything
+// else server_error, and both are logged.
+func (s *Server) classify(err error) (*oidc.Error, int) {
+	if e, ok := oidc.AsError(err); ok {
+		status, found := oauthStatus[e.Code]
+		if !found {
+			status = fiber.StatusBadRequest
+		}
+		return e, status
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		return fiberError(fe)
+	}
+	if errors.Is(err, domain.ErrUnavailable) {
+		s.log.Warn("backend unavailable", slog.String("err", err.Error()))
+		return &oidc.Error{Code: oidc.CodeTemporarilyUnavailable, Description: "the service is temporarily unavailable; retry later"}, fiber.StatusServiceUnavailable
+	}
+	s.log.Error("internal error", slog.String("err", err.Error()))
+	return &oidc.Error{Code: oidc.CodeServerError, Description: "internal error"}, fiber.StatusInternalServerError
+}
+
+// fiberError maps Fiber's own errors (body too large, bad method, no route)
+// to OAuth errors with their status.
+func fiberError(fe *fiber.Error) (*oidc.Error, int) {
+	code := oidc.CodeInvalidRequest
+	switch {
+	case fe.Code == fiber.StatusNotFound:
+		code = "not_found"
+	case fe.Code == fiber.StatusMethodNotAllowed:
+		code = "method_not_allowed"
+	case fe.Code >= 500:
+		code = oidc.CodeServerError
+	}
+	msg := fe.Message
+	if fe.Code == fiber.StatusRequestEntityTooLarge {
+		msg = "the request body is too large"
+	}
+	return &oidc.Error{Code: code, Description: msg}, fe.Code
+}
+
+// oauthError writes err as RFC 6749 §5.2 error JSON. invalid_client after
+// Basic authentication carries WWW-Authenticate; so do bearer-token errors
+// (RFC 6750 §3).
+func (s *Server) oauthError(c *fiber.Ctx, err error) error {
+	e, status := s.classify(err)
+	switch {
+	case e.Code == oidc.CodeInvalidClient && e.BasicAuth:
+		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="calimatic", charset="UTF-8"`)
+	case e.Code == oidc.CodeInvalidToken || e.Code == oidc.CodeInsufficientScope:
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="calimatic", error="`+e.Code+`", error_description="`+headerSafe(e.Description)+`"`)
+	case status == fiber.StatusServiceUnavailable:
+		c.Set(fiber.HeaderRetryAfter, "5")
+	}
+	noStore(c)
+	return c.Status(status).JSON(oauthBody{Error: e.Code, Description: e.Description})
+}
+
+// pageError shows err as an HTML error page: used where a redirect is not
+// safe (unknown client, unregistered redirect URI) and for the browser pages.
+func (s *Server) pageError(c *fiber.Ctx, err error) error {
+	e, status := s.classify(err)
+	title := "Something went wrong"
+	switch {
+	case status == fiber.StatusServiceUnavailable:
+		title = "Calimatic is temporarily unavailable"
+	case status >= 500:
+		title = "Something went wrong on our side"
+	case status < 500 && status != fiber.StatusTooManyRequests:
+		title = "This request can't be completed"
+		if status == fiber.StatusUnauthorized || status == fiber.StatusForbidden {
+			status = fiber.StatusBadRequest
+		}
+	}
+	return s.renderPage(c.Status(status), "error", errorView{Title: title, Message: e.Description, Status: status})
+}
+
+// headerSafe keeps a description fit for a quoted header parameter.
+func headerSafe(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if ch := s[i]; ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\' {
+			out = append(out, ch)
+		}
+	}
+	return string(out)
+}
+
+// errorHandler is Fiber's last resort: it answers errors no handler wrote,
+// in the format the route speaks, and never with a stack or internal text.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	if isPagePath(c.Path()) {
+		return s.pageError(c, err)
+	}
+	return s.oauthError(c, err)
+}
+
+func retryAfterSeconds(d int64) string { return strconv.FormatInt(max(d, 1), 10) }

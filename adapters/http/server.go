@@ -1,0 +1,196 @@
+package http
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// Rules are the endpoint rate limits (integration guide §7).
+type Rules struct {
+	Token      domain.RateRule // per client
+	Authorize  domain.RateRule // per IP
+	UserInfo   domain.RateRule // per token
+	Introspect domain.RateRule // per client
+	Register   domain.RateRule // per IP
+}
+
+// Options configure the HTTP adapter.
+type Options struct {
+	Addr              string
+	SecureCookies     bool
+	SessionCookie     string
+	TrustedProxies    []string // X-Forwarded-For is honoured only from these
+	ProxyHeader       string
+	BodyLimit         int
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	RateLimitsEnabled bool
+	Rules             Rules
+}
+
+// ReadinessCheck is one dependency /readyz checks.
+type ReadinessCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Server is the Fiber application with every route.
+type Server struct {
+	app      *fiber.App
+	opts     Options
+	op       *oidc.Provider
+	limiter  ports.RateLimiter
+	clock    ports.Clock
+	random   ports.Random
+	log      *slog.Logger
+	pages    *pages
+	metrics  *metrics
+	registry *prometheus.Registry
+	checks   []ReadinessCheck
+	ln       net.Listener
+}
+
+// Deps are what the server drives.
+type Deps struct {
+	Provider *oidc.Provider
+	Limiter  ports.RateLimiter
+	Clock    ports.Clock
+	Random   ports.Random
+	Logger   *slog.Logger
+	Checks   []ReadinessCheck
+}
+
+const (
+	pathLogin   = "/login"
+	pathConsent = "/consent"
+)
+
+// New builds the server and its routes.
+func New(opts Options, d Deps) (*Server, error) {
+	pg, err := newPages()
+	if err != nil {
+		return nil, err
+	}
+	if opts.SessionCookie == "" {
+		opts.SessionCookie = "calimatic_session"
+	}
+	s := &Server{
+		opts: opts, op: d.Provider, limiter: d.Limiter, clock: d.Clock, random: d.Random,
+		log: d.Logger, pages: pg, checks: d.Checks, registry: prometheus.NewRegistry(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.metrics = newMetrics(s.registry)
+	cfg := fiber.Config{
+		AppName:               "calimatic-auth",
+		BodyLimit:             opts.BodyLimit,
+		ReadTimeout:           opts.ReadTimeout,
+		WriteTimeout:          opts.WriteTimeout,
+		IdleTimeout:           opts.IdleTimeout,
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		ReadBufferSize:        16 << 10, // long authorize URLs and cookies
+		EnableIPValidation:    true,
+	}
+	if len(opts.TrustedProxies) > 0 {
+		cfg.EnableTrustedProxyCheck = true
+		cfg.TrustedProxies = opts.TrustedProxies
+		cfg.ProxyHeader = opts.ProxyHeader
+		if cfg.ProxyHeader == "" {
+			cfg.ProxyHeader = fiber.HeaderXForwardedFor
+		}
+	}
+	s.app = fiber.New(cfg)
+	s.routes()
+	return s, nil
+}
+
+// App exposes the Fiber application, for tests.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Registry exposes the metrics registry.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+func (s *Server) routes() {
+	a := s.app
+	a.Use(s.observe, s.recover)
+	a.Get("/healthz", s.healthz)
+	a.Get("/readyz", s.readyz)
+	a.Get("/metrics", s.metricsHandler())
+	a.Get(cssPath, s.pages.cssHandler)
+
+	a.Get(oidc.PathDiscovery, s.discovery)
+	a.Get(oidc.PathOAuthMetadata, s.discovery)
+	a.Get(oidc.PathJWKS, s.jwks)
+
+	a.Post(oidc.PathRegister, s.limit(s.opts.Rules.Register, ipKey), s.register)
+	a.Get(oidc.PathRegister+"/:client_id", s.readRegistration)
+	a.Put(oidc.PathRegister+"/:client_id", s.updateRegistration)
+	a.Delete(oidc.PathRegister+"/:client_id", s.deleteRegistration)
+
+	authz := s.limit(s.opts.Rules.Authorize, ipKey)
+	a.Get(oidc.PathAuthorize, authz, s.authorize)
+	a.Post(oidc.PathAuthorize, authz, s.authorize)
+	a.Get(pathLogin, s.loginPage)
+	a.Post(pathLogin, s.loginSubmit)
+	a.Get(pathConsent, s.consentPage)
+	a.Post(pathConsent, s.consentSubmit)
+
+	a.Post(oidc.PathToken, s.limit(s.opts.Rules.Token, clientKey), s.token)
+	ui := s.limit(s.opts.Rules.UserInfo, tokenKey)
+	a.Get(oidc.PathUserInfo, ui, s.userinfo)
+	a.Post(oidc.PathUserInfo, ui, s.userinfo)
+	a.Post(oidc.PathIntrospect, s.limit(s.opts.Rules.Introspect, clientKey), s.introspect)
+	a.Post(oidc.PathRevoke, s.revoke)
+	a.Get(oidc.PathEndSession, s.endSession)
+	a.Post(oidc.PathEndSession, s.endSession)
+}
+
+// isPagePath reports whether a path serves HTML to browsers.
+func isPagePath(p string) bool {
+	return p == pathLogin || p == pathConsent || p == oidc.PathAuthorize || p == oidc.PathEndSession
+}
+
+// Listen binds the address without blocking, so start-up errors (port in
+// use) surface at once. Serve then runs until Shutdown.
+func (s *Server) Listen() (net.Addr, error) {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln
+	return ln.Addr(), nil
+}
+
+// Serve serves on the listener made by Listen.
+func (s *Server) Serve() error { return s.app.Listener(s.ln) }
+
+// Shutdown stops accepting connections and waits for in-flight requests.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// noStore marks a response as never cacheable (RFC 6749 §5.1).
+func noStore(c *fiber.Ctx) {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderPragma, "no-cache")
+}
+
+// bearerToken extracts an RFC 6750 §2.1 bearer token.
+func bearerToken(c *fiber.Ctx) string {
+	h := c.Get(fiber.HeaderAuthorization)
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}

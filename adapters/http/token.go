@@ -1,0 +1,94 @@
+package http
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/calimatic/calimatic-auth/core/oidc"
+)
+
+// token handles the token endpoint (RFC 6749 §3.2).
+func (s *Server) token(c *fiber.Ctx) error {
+	p, err := params(c)
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	cc, err := clientCredentials(c, p)
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	resp, err := s.op.Token(c.UserContext(), oidc.TokenRequest{
+		GrantType: p["grant_type"], Code: p["code"], RedirectURI: p["redirect_uri"],
+		CodeVerifier: p["code_verifier"], RefreshToken: p["refresh_token"], Scope: p["scope"], Client: cc,
+	})
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	s.metrics.tokens.WithLabelValues(p["grant_type"]).Inc()
+	noStore(c)
+	return c.JSON(resp)
+}
+
+// userinfo handles the UserInfo endpoint (OIDC Core §5.3), with the token
+// in the Authorization header or, on POST, the form (RFC 6750 §2.1–2.2).
+func (s *Server) userinfo(c *fiber.Ctx) error {
+	token := bearerToken(c)
+	if c.Method() == fiber.MethodPost && len(c.Body()) > 0 {
+		p, err := params(c)
+		if err != nil {
+			return s.oauthError(c, err)
+		}
+		if form := p["access_token"]; form != "" {
+			if token != "" {
+				return s.oauthError(c, &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "send the token one way only"})
+			}
+			token = form
+		}
+	}
+	if token == "" {
+		// RFC 6750 §3.1: no credentials gets a bare challenge.
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="calimatic"`)
+		noStore(c)
+		return c.Status(fiber.StatusUnauthorized).JSON(oauthBody{Error: oidc.CodeInvalidToken, Description: "an access token is required"})
+	}
+	claims, err := s.op.UserInfo(c.UserContext(), token)
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	noStore(c)
+	return c.JSON(claims)
+}
+
+// introspect handles token introspection (RFC 7662).
+func (s *Server) introspect(c *fiber.Ctx) error {
+	p, err := params(c)
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	cc, err := clientCredentials(c, p)
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	res, err := s.op.Introspect(c.UserContext(), cc, p["token"], p["token_type_hint"])
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	noStore(c)
+	return c.JSON(res)
+}
+
+// revoke handles token revocation (RFC 7009).
+func (s *Server) revoke(c *fiber.Ctx) error {
+	p, err := params(c)
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	cc, err := clientCredentials(c, p)
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	if err := s.op.Revoke(c.UserContext(), cc, p["token"], p["token_type_hint"]); err != nil {
+		return s.oauthError(c, err)
+	}
+	noStore(c)
+	return c.SendStatus(fiber.StatusOK)
+}

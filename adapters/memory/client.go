@@ -1,0 +1,84 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// ClientStore keeps OAuth clients in memory.
+type ClientStore struct {
+	mu      sync.RWMutex
+	clients map[string]domain.Client
+}
+
+// NewClientStore returns an empty client store.
+func NewClientStore() *ClientStore {
+	return &ClientStore{clients: make(map[string]domain.Client)}
+}
+
+// CreateClient stores a new client. ErrAlreadyExists if the id is taken.
+func (s *ClientStore) CreateClient(_ context.Context, c domain.Client) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.clients[c.ID]; ok {
+		return domain.ErrAlreadyExists
+	}
+	s.clients[c.ID] = cloneClient(c)
+	return nil
+}
+
+// GetClient returns a client by id. ErrNotFound if there is none.
+func (s *ClientStore) GetClient(_ context.Context, id string) (domain.Client, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.clients[id]
+	if !ok {
+		return domain.Client{}, domain.ErrNotFound
+	}
+	return cloneClient(c), nil
+}
+
+// UpdateClient applies fn to a copy under the lock and stores the copy only
+// if fn succeeds, so a failed fn leaves nothing half-written.
+func (s *ClientStore) UpdateClient(_ context.Context, id string, fn func(*domain.Client) error) (domain.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clients[id]
+	if !ok {
+		return domain.Client{}, domain.ErrNotFound
+	}
+	next := cloneClient(c)
+	if err := fn(&next); err != nil {
+		return domain.Client{}, err
+	}
+	next.ID = id // the id is the key; fn cannot move the record
+	s.clients[id] = cloneClient(next)
+	return next, nil
+}
+
+// DeleteClient removes a client. ErrNotFound if there is none.
+func (s *ClientStore) DeleteClient(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.clients[id]; !ok {
+		return domain.ErrNotFound
+	}
+	delete(s.clients, id)
+	return nil
+}
+
+func cloneClient(c domain.Client) domain.Client {
+	c.SecretHash = slices.Clone(c.SecretHash)
+	c.RegistrationTokenHash = slices.Clone(c.RegistrationTokenHash)
+	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
+	c.ResponseTypes = slices.Clone(c.ResponseTypes)
+	c.Scopes = slices.Clone(c.Scopes)
+	c.Contacts = slices.Clone(c.Contacts)
+	c.ApprovedScopes = slices.Clone(c.ApprovedScopes)
+	return c
+}

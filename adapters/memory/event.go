@@ -1,0 +1,50 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// EventLog is an in-memory outbox: it keeps every published event, in order.
+// Nothing is delivered from here directly; a webhook worker reads Events.
+// It keeps everything for the life of the process, as an outbox must until
+// delivery, so it suits development and tests, not long-running production.
+type EventLog struct {
+	mu     sync.RWMutex
+	events []domain.Event
+}
+
+// NewEventLog returns an empty event log.
+func NewEventLog() *EventLog { return &EventLog{} }
+
+// Publish appends the events in order, all under one lock, so a batch is
+// never interleaved with another and is stored whole.
+func (l *EventLog) Publish(_ context.Context, events ...domain.Event) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range events {
+		l.events = append(l.events, cloneEvent(e))
+	}
+	return nil
+}
+
+// Events returns a copy of every event published so far, in order.
+func (l *EventLog) Events() []domain.Event {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]domain.Event, len(l.events))
+	for i, e := range l.events {
+		out[i] = cloneEvent(e)
+	}
+	return out
+}
+
+// cloneEvent copies the data slice; its values are shared, which is safe for
+// the strings, numbers and booleans events carry.
+func cloneEvent(e domain.Event) domain.Event {
+	e.Data = slices.Clone(e.Data)
+	return e
+}

@@ -1,0 +1,92 @@
+package memory_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
+
+	"github.com/calimatic/calimatic-auth/adapters/memory"
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+	"github.com/calimatic/calimatic-auth/testsuite"
+)
+
+func TestClientStore(t *testing.T) {
+	testsuite.RunClientStore(t, func(*testing.T) ports.ClientStore { return memory.NewClientStore() })
+}
+
+func TestUserStore(t *testing.T) {
+	testsuite.RunUserStore(t, func(*testing.T) ports.UserStore { return memory.NewUserStore() })
+}
+
+func TestOrganizationStore(t *testing.T) {
+	testsuite.RunOrganizationStore(t, func(*testing.T) ports.OrganizationStore { return memory.NewOrganizationStore() })
+}
+
+func TestGrantStore(t *testing.T) {
+	testsuite.RunGrantStore(t, func(*testing.T) ports.GrantStore { return memory.NewGrantStore() })
+}
+
+func TestGrantStoreConcurrency(t *testing.T) {
+	testsuite.RunGrantStoreConcurrency(t, func(*testing.T) ports.GrantStore { return memory.NewGrantStore() })
+}
+
+func TestSessionStore(t *testing.T) {
+	testsuite.RunSessionStore(t, func(*testing.T) ports.SessionStore { return memory.NewSessionStore() })
+}
+
+func TestAuthRequestStore(t *testing.T) {
+	testsuite.RunAuthRequestStore(t, func(*testing.T) ports.AuthRequestStore { return memory.NewAuthRequestStore() })
+}
+
+func TestRateLimiter(t *testing.T) {
+	testsuite.RunRateLimiter(t, func(*testing.T) ports.RateLimiter { return memory.NewRateLimiter() })
+}
+
+func TestRateLimiterConcurrency(t *testing.T) {
+	testsuite.RunRateLimiterConcurrency(t, func(*testing.T) ports.RateLimiter { return memory.NewRateLimiter() })
+}
+
+func TestEventLog(t *testing.T) {
+	testsuite.RunEventPublisher(t, func(*testing.T) (ports.EventPublisher, func() []domain.Event) {
+		l := memory.NewEventLog()
+		return l, l.Events
+	})
+}
+
+func TestModuleSharesOneGrantStoreAcrossItsPorts(t *testing.T) {
+	var (
+		grants      ports.GrantStore
+		codes       ports.AuthCodeStore
+		refresh     ports.RefreshTokenStore
+		revocations ports.RevocationStore
+		consents    ports.ConsentStore
+		concrete    *memory.GrantStore
+	)
+	app := fx.New(memory.Module, fx.NopLogger,
+		fx.Populate(&grants, &codes, &refresh, &revocations, &consents, &concrete))
+	require.NoError(t, app.Err())
+	for _, p := range []any{grants, codes, refresh, revocations, consents} {
+		assert.Same(t, concrete, p)
+	}
+}
+
+func TestModuleProvidesEveryPort(t *testing.T) {
+	var (
+		clients  ports.ClientStore
+		users    ports.UserStore
+		orgs     ports.OrganizationStore
+		sessions ports.SessionStore
+		requests ports.AuthRequestStore
+		keys     ports.KeyStore
+		limiter  ports.RateLimiter
+		events   ports.EventPublisher
+		log      *memory.EventLog
+	)
+	app := fx.New(memory.Module, fx.NopLogger,
+		fx.Populate(&clients, &users, &orgs, &sessions, &requests, &keys, &limiter, &events, &log))
+	require.NoError(t, app.Err())
+	assert.Same(t, log, events, "the publisher is the log tests read")
+}

@@ -1,0 +1,43 @@
+package memory
+
+import (
+	"go.uber.org/fx"
+
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// Module provides every memory store as its port, plus the rate limiter and
+// the event log. One GrantStore backs the grant port and each of its four
+// parts, so a code redeemed through one is seen through the others.
+var Module = fx.Module("memory",
+	fx.Provide(
+		fx.Annotate(NewClientStore, fx.As(new(ports.ClientStore))),
+		fx.Annotate(NewUserStore, fx.As(new(ports.UserStore))),
+		fx.Annotate(NewOrganizationStore, fx.As(new(ports.OrganizationStore))),
+		fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
+		fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
+		fx.Annotate(NewKeyStore, fx.As(new(ports.KeyStore))),
+		fx.Annotate(NewRateLimiter, fx.As(new(ports.RateLimiter))),
+		NewGrantStore,
+		func(g *GrantStore) ports.GrantStore { return g },
+		func(g *GrantStore) ports.AuthCodeStore { return g },
+		func(g *GrantStore) ports.RefreshTokenStore { return g },
+		func(g *GrantStore) ports.RevocationStore { return g },
+		func(g *GrantStore) ports.ConsentStore { return g },
+		NewEventLog,
+		func(l *EventLog) ports.EventPublisher { return l },
+	),
+)
+
+// The stores implement their ports; these lines make a drift a compile error
+// here rather than a start-up error in fx.
+var (
+	_ ports.ClientStore       = (*ClientStore)(nil)
+	_ ports.UserStore         = (*UserStore)(nil)
+	_ ports.OrganizationStore = (*OrganizationStore)(nil)
+	_ ports.GrantStore        = (*GrantStore)(nil)
+	_ ports.SessionStore      = (*SessionStore)(nil)
+	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
+	_ ports.RateLimiter       = (*RateLimiter)(nil)
+	_ ports.EventPublisher    = (*EventLog)(nil)
+)

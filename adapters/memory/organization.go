@@ -1,0 +1,122 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// OrganizationStore keeps organizations and memberships in memory.
+type OrganizationStore struct {
+	mu     sync.RWMutex
+	orgs   map[string]domain.Organization
+	bySlug map[string]string // slug -> organization id
+	// members maps user id -> organization id -> membership, because every
+	// read asks for one user's memberships.
+	members map[string]map[string]domain.Membership
+}
+
+// NewOrganizationStore returns an empty organization store.
+func NewOrganizationStore() *OrganizationStore {
+	return &OrganizationStore{
+		orgs:    make(map[string]domain.Organization),
+		bySlug:  make(map[string]string),
+		members: make(map[string]map[string]domain.Membership),
+	}
+}
+
+// CreateOrganization stores a new organization. ErrAlreadyExists if the id
+// or the slug is taken.
+func (s *OrganizationStore) CreateOrganization(_ context.Context, o domain.Organization) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.orgs[o.ID]; ok {
+		return domain.ErrAlreadyExists
+	}
+	if _, ok := s.bySlug[o.Slug]; ok {
+		return domain.ErrAlreadyExists
+	}
+	s.orgs[o.ID] = o
+	s.bySlug[o.Slug] = o.ID
+	return nil
+}
+
+// GetOrganization returns an organization by id. ErrNotFound if there is none.
+func (s *OrganizationStore) GetOrganization(_ context.Context, id string) (domain.Organization, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	o, ok := s.orgs[id]
+	if !ok {
+		return domain.Organization{}, domain.ErrNotFound
+	}
+	return o, nil
+}
+
+// GetOrganizationBySlug returns an organization by slug. ErrNotFound if there is none.
+func (s *OrganizationStore) GetOrganizationBySlug(_ context.Context, slug string) (domain.Organization, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.bySlug[slug]
+	if !ok {
+		return domain.Organization{}, domain.ErrNotFound
+	}
+	return s.orgs[id], nil
+}
+
+// UpdateOrganization applies fn to a copy and stores it only if fn succeeds.
+// A new slug must be free, as at creation: ErrAlreadyExists otherwise.
+func (s *OrganizationStore) UpdateOrganization(_ context.Context, id string, fn func(*domain.Organization) error) (domain.Organization, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.orgs[id]
+	if !ok {
+		return domain.Organization{}, domain.ErrNotFound
+	}
+	next := old
+	if err := fn(&next); err != nil {
+		return domain.Organization{}, err
+	}
+	next.ID = id // the id is the key; fn cannot move the record
+	if owner, ok := s.bySlug[next.Slug]; ok && owner != id {
+		return domain.Organization{}, domain.ErrAlreadyExists
+	}
+	delete(s.bySlug, old.Slug)
+	s.orgs[id] = next
+	s.bySlug[next.Slug] = id
+	return next, nil
+}
+
+// PutMembership creates or replaces the membership of (organization, user).
+// ErrNotFound if the organization does not exist.
+func (s *OrganizationStore) PutMembership(_ context.Context, m domain.Membership) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.orgs[m.OrganizationID]; !ok {
+		return domain.ErrNotFound
+	}
+	byOrg := s.members[m.UserID]
+	if byOrg == nil {
+		byOrg = make(map[string]domain.Membership)
+		s.members[m.UserID] = byOrg
+	}
+	byOrg[m.OrganizationID] = m
+	return nil
+}
+
+// ListUserMemberships returns a user's memberships, oldest first, ties broken
+// by organization id so the order never depends on map iteration.
+func (s *OrganizationStore) ListUserMemberships(_ context.Context, userID string) ([]domain.Membership, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]domain.Membership, 0, len(s.members[userID]))
+	for _, m := range s.members[userID] {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b domain.Membership) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.OrganizationID, b.OrganizationID))
+	})
+	return out, nil
+}

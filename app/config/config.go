@@ -1,0 +1,290 @@
+// Package config is Calimatic Auth's configuration: the model, its defaults,
+// loading from a YAML file, overrides from the environment, and validation.
+//
+// It sits in app, the outermost ring of the hexagon: app reads a Config and
+// picks one adapter module per port from it. Nothing in core or ports sees this
+// package; they receive plain values.
+//
+// Every key can be set in the file (see configs/memory.yaml, the reference) and
+// overridden from the environment by CALIMATIC_ followed by the key's path in
+// upper case with _ between the parts: ratelimit.token.limit is
+// CALIMATIC_RATELIMIT_TOKEN_LIMIT.
+//
+// Durations are time.Duration values, written as Go duration strings ("90s",
+// "1h30m") in YAML and in the environment.
+package config
+
+import (
+	"log/slog"
+	"net/url"
+	"time"
+)
+
+// Storage drivers. Later issues add "postgres" and "mongo": add the constant,
+// list it in StorageDrivers and give Storage a section for its settings
+// (storage.postgres.dsn, storage.mongo.uri).
+const (
+	StorageMemory = "memory"
+)
+
+// StorageDrivers lists the valid storage.driver values.
+var StorageDrivers = []string{StorageMemory}
+
+// Signer kinds. A later issue adds "vault" (Vault's transit engine).
+const (
+	SignerLocal = "local"
+)
+
+// SignerKinds lists the valid signer.kind values.
+var SignerKinds = []string{SignerLocal}
+
+// JWS algorithms the signers implement.
+const (
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+)
+
+// SigningAlgorithms lists the valid signer.algorithms values.
+var SigningAlgorithms = []string{AlgRS256, AlgES256}
+
+// Rate-limiter kinds. Later issues add "postgres" and "mongo", shared by every
+// instance.
+const (
+	RateLimitMemory = "memory"
+)
+
+// RateLimitKinds lists the valid ratelimit.kind values.
+var RateLimitKinds = []string{RateLimitMemory}
+
+// Cookie security modes.
+const (
+	SecureAuto   = "auto"   // Secure unless the issuer is http on a loopback host
+	SecureAlways = "always" // always Secure
+	SecureNever  = "never"  // never Secure (only for plain-http test set-ups)
+)
+
+// SecureModes lists the valid cookies.secure values.
+var SecureModes = []string{SecureAuto, SecureAlways, SecureNever}
+
+// Log levels and formats.
+var (
+	LogLevels  = []string{"debug", "info", "warn", "error"}
+	LogFormats = []string{"text", "json"}
+)
+
+// Config is the whole configuration. The yaml tags are the key names; the
+// environment variable names derive from them.
+type Config struct {
+	// Issuer is the provider's public base URL, the "iss" of every token.
+	Issuer       string       `yaml:"issuer"`
+	HTTP         HTTP         `yaml:"http"`
+	Storage      Storage      `yaml:"storage"`
+	Signer       Signer       `yaml:"signer"`
+	Tokens       Tokens       `yaml:"tokens"`
+	RateLimit    RateLimit    `yaml:"ratelimit"`
+	Cookies      Cookies      `yaml:"cookies"`
+	Registration Registration `yaml:"registration"`
+	Log          Log          `yaml:"log"`
+	Dev          Dev          `yaml:"dev"`
+}
+
+// HTTP configures the listener.
+type HTTP struct {
+	Addr string `yaml:"addr"`
+	// TrustedProxies are IPs or CIDRs. ProxyHeader is honoured only on
+	// requests whose peer is one of them.
+	TrustedProxies  []string      `yaml:"trusted_proxies"`
+	ProxyHeader     string        `yaml:"proxy_header"`
+	BodyLimit       int           `yaml:"body_limit"` // bytes
+	ReadTimeout     time.Duration `yaml:"read_timeout"`
+	WriteTimeout    time.Duration `yaml:"write_timeout"`
+	IdleTimeout     time.Duration `yaml:"idle_timeout"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Storage picks the store adapters.
+type Storage struct {
+	Driver string `yaml:"driver"`
+	// Later: Postgres Postgres `yaml:"postgres"`; Mongo Mongo `yaml:"mongo"`.
+}
+
+// Signer picks and configures the KeySigner.
+type Signer struct {
+	Kind string `yaml:"kind"`
+	// Algorithms are the algorithms keys are kept for (and published in JWKS).
+	Algorithms     []string `yaml:"algorithms"`
+	IDTokenAlg     string   `yaml:"id_token_alg"`
+	AccessTokenAlg string   `yaml:"access_token_alg"`
+	RSABits        int      `yaml:"rsa_bits"`
+	// Reload is how often the signer re-reads the key set from its store, so
+	// that keys rotated by another instance are picked up.
+	Reload time.Duration `yaml:"reload"`
+}
+
+// Tokens holds the lifetimes of what the provider issues.
+type Tokens struct {
+	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`
+	IDTokenTTL      time.Duration `yaml:"id_token_ttl"`
+	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
+	CodeTTL         time.Duration `yaml:"code_ttl"`
+	// RefreshGrace lets a rotated refresh token be replayed for this long
+	// without revoking its family (a client's concurrent retry). 0 is off.
+	RefreshGrace time.Duration `yaml:"refresh_grace"`
+	// AuthRequestTTL bounds how long a pending authorization request waits
+	// for login and consent.
+	AuthRequestTTL time.Duration `yaml:"auth_request_ttl"`
+}
+
+// RateLimit configures the limiter and its rules. The first five rules are the
+// integration guide's section 7.
+type RateLimit struct {
+	Kind    string `yaml:"kind"`
+	Enabled bool   `yaml:"enabled"`
+	// Token is per client.
+	Token Rate `yaml:"token"`
+	// Authorize is per IP.
+	Authorize Rate `yaml:"authorize"`
+	// UserInfo is per access token.
+	UserInfo Rate `yaml:"userinfo"`
+	// Introspect is per client.
+	Introspect Rate `yaml:"introspect"`
+	// Register is per IP.
+	Register Rate `yaml:"register"`
+	// LoginAccount counts failed logins per account.
+	LoginAccount Rate `yaml:"login_account"`
+	// LoginIP counts failed logins per IP.
+	LoginIP Rate `yaml:"login_ip"`
+}
+
+// Rate is a fixed-window rule: Limit requests per Window. A Limit of 0
+// switches the rule off.
+type Rate struct {
+	Limit  int           `yaml:"limit"`
+	Window time.Duration `yaml:"window"`
+}
+
+// Cookies configures the browser session cookie.
+type Cookies struct {
+	Secure      string        `yaml:"secure"` // auto, always or never
+	SessionName string        `yaml:"session_name"`
+	SessionTTL  time.Duration `yaml:"session_ttl"`
+}
+
+// Registration configures dynamic client registration (RFC 7591).
+type Registration struct {
+	Enabled bool `yaml:"enabled"`
+}
+
+// Log configures the slog handler.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn or error
+	Format string `yaml:"format"` // text or json
+}
+
+// SlogLevel returns Level as a slog.Level (info when Level is not valid; Validate
+// refuses such a value).
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Dev configures the development seed: a demo organization and user.
+type Dev struct {
+	// Seed nil means on with the memory driver and off otherwise; see
+	// Config.SeedEnabled.
+	Seed *bool `yaml:"seed"`
+	// SeedEmail and SeedPassword are generated (and printed) when empty.
+	SeedEmail    string `yaml:"seed_email"`
+	SeedPassword string `yaml:"seed_password"`
+}
+
+// Default returns the configuration used when neither the file nor the
+// environment says otherwise. It is valid, and needs no external service.
+func Default() Config {
+	minute := time.Minute
+	return Config{
+		Issuer: "http://localhost:8080",
+		HTTP: HTTP{
+			Addr:            ":8080",
+			TrustedProxies:  []string{},
+			ProxyHeader:     "X-Forwarded-For",
+			BodyLimit:       1 << 20,
+			ReadTimeout:     10 * time.Second,
+			WriteTimeout:    10 * time.Second,
+			IdleTimeout:     60 * time.Second,
+			ShutdownTimeout: 15 * time.Second,
+		},
+		Storage: Storage{Driver: StorageMemory},
+		Signer: Signer{
+			Kind:           SignerLocal,
+			Algorithms:     []string{AlgRS256, AlgES256},
+			IDTokenAlg:     AlgRS256, // OIDC Core §15.1: RS256 must be supported
+			AccessTokenAlg: AlgRS256,
+			RSABits:        2048,
+			Reload:         30 * time.Second,
+		},
+		Tokens: Tokens{
+			AccessTokenTTL:  time.Hour,
+			IDTokenTTL:      time.Hour,
+			RefreshTokenTTL: 30 * 24 * time.Hour,
+			CodeTTL:         60 * time.Second,
+			RefreshGrace:    0,
+			AuthRequestTTL:  30 * time.Minute,
+		},
+		RateLimit: RateLimit{
+			Kind:         RateLimitMemory,
+			Enabled:      true,
+			Token:        Rate{Limit: 20, Window: minute},
+			Authorize:    Rate{Limit: 30, Window: minute},
+			UserInfo:     Rate{Limit: 60, Window: minute},
+			Introspect:   Rate{Limit: 60, Window: minute},
+			Register:     Rate{Limit: 5, Window: minute},
+			LoginAccount: Rate{Limit: 10, Window: 5 * minute},
+			LoginIP:      Rate{Limit: 60, Window: minute},
+		},
+		Cookies: Cookies{
+			Secure:      SecureAuto,
+			SessionName: "calimatic_session",
+			SessionTTL:  24 * time.Hour,
+		},
+		Registration: Registration{Enabled: true},
+		Log:          Log{Level: "info", Format: "text"},
+	}
+}
+
+// SeedEnabled reports whether the development seed runs: dev.seed when set,
+// otherwise only with the memory driver.
+func (c Config) SeedEnabled() bool {
+	if c.Dev.Seed != nil {
+		return *c.Dev.Seed
+	}
+	return c.Storage.Driver == StorageMemory
+}
+
+// SecureCookies reports whether cookies carry the Secure attribute. With
+// "auto" they do, unless the issuer is plain http on a loopback host
+// (localhost, 127.0.0.1 or [::1]), where browsers would drop them.
+func (c Config) SecureCookies() bool {
+	switch c.Cookies.Secure {
+	case SecureAlways:
+		return true
+	case SecureNever:
+		return false
+	}
+	u, err := url.Parse(c.Issuer)
+	if err != nil || u.Scheme != "http" {
+		return true
+	}
+	switch u.Hostname() {
+	case "localhost", "127.0.0.1", "::1":
+		return false
+	}
+	return true
+}

@@ -1,0 +1,246 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ValidationError lists every problem found in a configuration, each one
+// starting with the key's path.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	if len(e.Problems) == 1 {
+		return "invalid configuration: " + e.Problems[0]
+	}
+	return "invalid configuration:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// Limits that are not a matter of taste.
+const (
+	// RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes
+	// is RECOMMENDED."
+	maxCodeTTL = 10 * time.Minute
+	// NIST SP 800-57: RSA keys below 2048 bits are no longer acceptable.
+	minRSABits = 2048
+	maxRSABits = 8192
+	// Mirrors core/domain's password policy (NIST SP 800-63B).
+	minSeedPasswordLen = 8
+)
+
+// Validate reports every problem in c at once, as a *ValidationError. An
+// unknown choice lists the valid ones.
+func (c Config) Validate() error {
+	var v validator
+	v.issuer(c.Issuer)
+	v.http(c.HTTP)
+	v.oneOf("storage.driver", c.Storage.Driver, StorageDrivers)
+	v.signer(c.Signer)
+	v.tokens(c.Tokens)
+	v.rateLimit(c.RateLimit)
+	v.oneOf("cookies.secure", c.Cookies.Secure, SecureModes)
+	v.cookieName("cookies.session_name", c.Cookies.SessionName)
+	v.positive("cookies.session_ttl", c.Cookies.SessionTTL)
+	v.oneOf("log.level", c.Log.Level, LogLevels)
+	v.oneOf("log.format", c.Log.Format, LogFormats)
+	v.dev(c.Dev)
+	if len(v.problems) > 0 {
+		return &ValidationError{Problems: v.problems}
+	}
+	return nil
+}
+
+type validator struct {
+	problems []string
+}
+
+func (v *validator) addf(key, format string, args ...any) {
+	v.problems = append(v.problems, key+": "+fmt.Sprintf(format, args...))
+}
+
+func (v *validator) oneOf(key, value string, valid []string) {
+	if slices.Contains(valid, value) {
+		return
+	}
+	if value == "" {
+		v.addf(key, "must be set (valid: %s)", strings.Join(valid, ", "))
+		return
+	}
+	v.addf(key, "unknown value %q (valid: %s)", value, strings.Join(valid, ", "))
+}
+
+func (v *validator) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.addf(key, "must be a positive duration, got %s", d)
+	}
+}
+
+func (v *validator) issuer(s string) {
+	const key = "issuer"
+	if s == "" {
+		v.addf(key, "must be set, e.g. https://auth.example.com")
+		return
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		v.addf(key, "%q is not a URL", s)
+		return
+	}
+	// OIDC Discovery §3: the issuer is a case-sensitive https URL with
+	// scheme, host and optionally a path, and no query or fragment. Plain
+	// http is accepted for local development.
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		v.addf(key, "%q must be an absolute http or https URL", s)
+	case u.Host == "" || u.Hostname() == "":
+		v.addf(key, "%q has no host", s)
+	case u.User != nil:
+		v.addf(key, "%q must not contain user information", s)
+	case u.RawQuery != "" || u.ForceQuery:
+		v.addf(key, "%q must not have a query", s)
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		v.addf(key, "%q must not have a fragment", s)
+	case strings.HasSuffix(s, "/"):
+		v.addf(key, "%q must not end with a slash", s)
+	}
+}
+
+func (v *validator) http(h HTTP) {
+	// Any host, or none for every interface; the port must be a number.
+	if _, port, err := net.SplitHostPort(h.Addr); err != nil {
+		v.addf("http.addr", "%q is not a host:port listen address", h.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.addf("http.addr", "%q has an invalid port %q", h.Addr, port)
+	}
+	for _, p := range h.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err == nil {
+			continue
+		}
+		v.addf("http.trusted_proxies", "%q is not an IP address or CIDR", p)
+	}
+	if !isToken(h.ProxyHeader) {
+		v.addf("http.proxy_header", "%q is not a valid header name", h.ProxyHeader)
+	}
+	if h.BodyLimit <= 0 {
+		v.addf("http.body_limit", "must be a positive number of bytes, got %d", h.BodyLimit)
+	}
+	v.positive("http.read_timeout", h.ReadTimeout)
+	v.positive("http.write_timeout", h.WriteTimeout)
+	v.positive("http.idle_timeout", h.IdleTimeout)
+	v.positive("http.shutdown_timeout", h.ShutdownTimeout)
+}
+
+func (v *validator) signer(s Signer) {
+	v.oneOf("signer.kind", s.Kind, SignerKinds)
+	if len(s.Algorithms) == 0 {
+		v.addf("signer.algorithms", "must list at least one algorithm (valid: %s)", strings.Join(SigningAlgorithms, ", "))
+	}
+	for i, alg := range s.Algorithms {
+		if slices.Contains(s.Algorithms[:i], alg) {
+			v.addf("signer.algorithms", "%q is listed twice", alg)
+			continue
+		}
+		v.oneOf("signer.algorithms", alg, SigningAlgorithms)
+	}
+	for _, k := range []struct{ key, alg string }{
+		{"signer.id_token_alg", s.IDTokenAlg},
+		{"signer.access_token_alg", s.AccessTokenAlg},
+	} {
+		switch {
+		case !slices.Contains(SigningAlgorithms, k.alg):
+			v.oneOf(k.key, k.alg, SigningAlgorithms)
+		case len(s.Algorithms) > 0 && !slices.Contains(s.Algorithms, k.alg):
+			v.addf(k.key, "%q is not in signer.algorithms [%s]", k.alg, strings.Join(s.Algorithms, ", "))
+		}
+	}
+	if s.RSABits < minRSABits || s.RSABits > maxRSABits {
+		v.addf("signer.rsa_bits", "must be between %d and %d, got %d", minRSABits, maxRSABits, s.RSABits)
+	}
+	v.positive("signer.reload", s.Reload)
+}
+
+func (v *validator) tokens(t Tokens) {
+	v.positive("tokens.access_token_ttl", t.AccessTokenTTL)
+	v.positive("tokens.id_token_ttl", t.IDTokenTTL)
+	v.positive("tokens.refresh_token_ttl", t.RefreshTokenTTL)
+	v.positive("tokens.code_ttl", t.CodeTTL)
+	if t.CodeTTL > maxCodeTTL {
+		v.addf("tokens.code_ttl", "must be at most %s (RFC 6749 §4.1.2), got %s", maxCodeTTL, t.CodeTTL)
+	}
+	switch {
+	case t.RefreshGrace < 0:
+		v.addf("tokens.refresh_grace", "must not be negative, got %s (0s switches it off)", t.RefreshGrace)
+	case t.RefreshTokenTTL > 0 && t.RefreshGrace >= t.RefreshTokenTTL:
+		v.addf("tokens.refresh_grace", "must be shorter than tokens.refresh_token_ttl (%s), got %s", t.RefreshTokenTTL, t.RefreshGrace)
+	}
+	v.positive("tokens.auth_request_ttl", t.AuthRequestTTL)
+}
+
+func (v *validator) rateLimit(r RateLimit) {
+	v.oneOf("ratelimit.kind", r.Kind, RateLimitKinds)
+	for _, rule := range []struct {
+		name string
+		rate Rate
+	}{
+		{"token", r.Token},
+		{"authorize", r.Authorize},
+		{"userinfo", r.UserInfo},
+		{"introspect", r.Introspect},
+		{"register", r.Register},
+		{"login_account", r.LoginAccount},
+		{"login_ip", r.LoginIP},
+	} {
+		if rule.rate.Limit < 0 {
+			v.addf("ratelimit."+rule.name+".limit", "must not be negative, got %d (0 switches the rule off)", rule.rate.Limit)
+		}
+		v.positive("ratelimit."+rule.name+".window", rule.rate.Window)
+	}
+}
+
+func (v *validator) cookieName(key, name string) {
+	// RFC 6265 §4.1.1: a cookie name is an HTTP token.
+	if !isToken(name) {
+		v.addf(key, "%q is not a valid cookie name", name)
+	}
+}
+
+func (v *validator) dev(d Dev) {
+	if d.SeedEmail != "" {
+		if a, err := mail.ParseAddress(d.SeedEmail); err != nil || a.Address != d.SeedEmail {
+			v.addf("dev.seed_email", "%q is not an email address", d.SeedEmail)
+		}
+	}
+	if d.SeedPassword != "" && len([]rune(d.SeedPassword)) < minSeedPasswordLen {
+		// Never echo the password.
+		v.addf("dev.seed_password", "must be at least %d characters", minSeedPasswordLen)
+	}
+}
+
+// isToken reports whether s is an RFC 9110 §5.6.2 token, the syntax of
+// header and cookie names.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,166 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+
+	httpadapter "github.com/calimatic/calimatic-auth/adapters/http"
+	"github.com/calimatic/calimatic-auth/adapters/localkeys"
+	"github.com/calimatic/calimatic-auth/adapters/memory"
+	"github.com/calimatic/calimatic-auth/adapters/system"
+	"github.com/calimatic/calimatic-auth/app/config"
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// Options returns the whole application for cfg. Every choice is made here,
+// before fx.New, so an unknown value fails at once with the valid choices.
+func Options(cfg config.Config, log *slog.Logger) (fx.Option, error) {
+	storage, err := storageModule(cfg)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := signerModule(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return fx.Options(
+		fx.Supply(cfg, log),
+		fx.WithLogger(func() fxevent.Logger {
+			l := &fxevent.SlogLogger{Logger: log}
+			l.UseLogLevel(slog.LevelDebug)
+			return l
+		}),
+		fx.StopTimeout(cfg.HTTP.ShutdownTimeout),
+		system.Module,
+		storage,
+		signer,
+		fx.Provide(providerConfig, newProvider, httpOptions, httpDeps),
+		fx.Invoke(runSeed),
+		httpadapter.Module,
+	), nil
+}
+
+func storageModule(cfg config.Config) (fx.Option, error) {
+	switch cfg.Storage.Driver {
+	case config.StorageMemory:
+		return memory.Module, nil
+	}
+	return nil, fmt.Errorf("storage.driver: unknown value %q (valid: %s)", cfg.Storage.Driver, strings.Join(config.StorageDrivers, ", "))
+}
+
+func signerModule(cfg config.Config) (fx.Option, error) {
+	switch cfg.Signer.Kind {
+	case config.SignerLocal:
+		return localkeys.Module(localkeys.Options{
+			Algorithms:  cfg.Signer.Algorithms,
+			RetireAfter: retireAfter(cfg),
+			RSABits:     cfg.Signer.RSABits,
+			Reload:      cfg.Signer.Reload,
+		}), nil
+	}
+	return nil, fmt.Errorf("signer.kind: unknown value %q (valid: %s)", cfg.Signer.Kind, strings.Join(config.SignerKinds, ", "))
+}
+
+// retireAfter is how long a retired key stays in JWKS: until every token it
+// signed has expired, plus a minute of clock skew.
+func retireAfter(cfg config.Config) time.Duration {
+	return max(cfg.Tokens.AccessTokenTTL, cfg.Tokens.IDTokenTTL) + time.Minute
+}
+
+func rule(name string, r config.Rate) domain.RateRule {
+	return domain.RateRule{Name: name, Limit: r.Limit, Window: r.Window}
+}
+
+func providerConfig(cfg config.Config) oidc.Config {
+	rl := cfg.RateLimit
+	c := oidc.Config{
+		Issuer:              cfg.Issuer,
+		AccessTokenTTL:      cfg.Tokens.AccessTokenTTL,
+		IDTokenTTL:          cfg.Tokens.IDTokenTTL,
+		RefreshTokenTTL:     cfg.Tokens.RefreshTokenTTL,
+		CodeTTL:             cfg.Tokens.CodeTTL,
+		RefreshGrace:        cfg.Tokens.RefreshGrace,
+		AuthRequestTTL:      cfg.Tokens.AuthRequestTTL,
+		SessionTTL:          cfg.Cookies.SessionTTL,
+		Algorithms:          cfg.Signer.Algorithms,
+		IDTokenAlg:          cfg.Signer.IDTokenAlg,
+		AccessTokenAlg:      cfg.Signer.AccessTokenAlg,
+		RegistrationEnabled: cfg.Registration.Enabled,
+		Password:            domain.DefaultPasswordParams,
+	}
+	if rl.Enabled {
+		c.LoginAccount = rule("login_account", rl.LoginAccount)
+		c.LoginIP = rule("login_ip", rl.LoginIP)
+	}
+	return c
+}
+
+type providerDeps struct {
+	fx.In
+	Clients      ports.ClientStore
+	Users        ports.UserStore
+	Orgs         ports.OrganizationStore
+	Grants       ports.GrantStore
+	Sessions     ports.SessionStore
+	AuthRequests ports.AuthRequestStore
+	Signer       ports.KeySigner
+	Limiter      ports.RateLimiter
+	Clock        ports.Clock
+	Random       ports.Random
+}
+
+func newProvider(cfg oidc.Config, d providerDeps) (*oidc.Provider, error) {
+	return oidc.New(cfg, oidc.Deps{
+		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Grants: d.Grants, Sessions: d.Sessions,
+		AuthRequests: d.AuthRequests, Signer: d.Signer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
+	})
+}
+
+func httpOptions(cfg config.Config) httpadapter.Options {
+	rl := cfg.RateLimit
+	return httpadapter.Options{
+		Addr:              cfg.HTTP.Addr,
+		SecureCookies:     cfg.SecureCookies(),
+		SessionCookie:     cfg.Cookies.SessionName,
+		TrustedProxies:    cfg.HTTP.TrustedProxies,
+		ProxyHeader:       cfg.HTTP.ProxyHeader,
+		BodyLimit:         cfg.HTTP.BodyLimit,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		RateLimitsEnabled: rl.Enabled,
+		Rules: httpadapter.Rules{
+			Token:      rule("token", rl.Token),
+			Authorize:  rule("authorize", rl.Authorize),
+			UserInfo:   rule("userinfo", rl.UserInfo),
+			Introspect: rule("introspect", rl.Introspect),
+			Register:   rule("register", rl.Register),
+		},
+	}
+}
+
+type httpIn struct {
+	fx.In
+	Provider *oidc.Provider
+	Limiter  ports.RateLimiter
+	Clock    ports.Clock
+	Random   ports.Random
+	Signer   ports.KeySigner
+	Log      *slog.Logger
+}
+
+func httpDeps(in httpIn) httpadapter.Deps {
+	return httpadapter.Deps{
+		Provider: in.Provider, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
+		Checks: []httpadapter.ReadinessCheck{
+			{Name: "signer", Check: in.Signer.Ready},
+		},
+	}
+}

@@ -1,0 +1,166 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/calimatic/calimatic-auth/app/config"
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// Demo data the development seed makes.
+const (
+	demoOrgSlug   = "demo-school"
+	demoOrgName   = "Demo School"
+	demoEmail     = "jane.demo@example.edu"
+	demoGiven     = "Jane"
+	demoFamily    = "Demo"
+	demoPhone     = "+15555550100"
+	seedTimeout   = 30 * time.Second
+	seedBannerFmt = `
+  Calimatic Auth development seed
+  ───────────────────────────────
+  Organization : %s (%s)
+  Demo user    : %s
+  Password     : %s
+  Issuer       : %s
+
+  Register a client:
+    curl -s -X POST %s/api/v1/oidc/register \
+      -H 'Content-Type: application/json' \
+      -d '{"client_name":"My App","redirect_uris":["http://localhost:5173/auth/callback"],"grant_types":["authorization_code","refresh_token"],"scope":"openid profile email phone"}'
+
+`
+)
+
+// Seeded is what the development seed made.
+type Seeded struct {
+	Organization domain.Organization
+	User         domain.User
+	Password     string
+}
+
+type seedIn struct {
+	fx.In
+	Config config.Config
+	Users  ports.UserStore
+	Orgs   ports.OrganizationStore
+	Clock  ports.Clock
+	Random ports.Random
+	Log    *slog.Logger
+	Out    io.Writer `name:"banner" optional:"true"`
+}
+
+// runSeed seeds demo data when the configuration asks for it, and prints
+// the credentials and a registration example for the developer.
+func runSeed(in seedIn) error {
+	if !in.Config.SeedEnabled() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), seedTimeout)
+	defer cancel()
+	s, err := Seed(ctx, in.Config.Dev, in.Users, in.Orgs, in.Clock, in.Random)
+	if err != nil {
+		return fmt.Errorf("dev seed: %w", err)
+	}
+	out := in.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	// The credentials go to the developer's terminal, never to the log.
+	fmt.Fprintf(out, seedBannerFmt, s.Organization.Name, s.Organization.ID, s.User.Email, s.Password, in.Config.Issuer, in.Config.Issuer)
+	in.Log.Info("dev seed ready", slog.String("organization_id", s.Organization.ID), slog.String("user_id", s.User.ID))
+	return nil
+}
+
+// Seed makes the demo organization and user, or updates them when they
+// exist, so running it again never duplicates anything.
+func Seed(ctx context.Context, dev config.Dev, users ports.UserStore, orgs ports.OrganizationStore, clock ports.Clock, random ports.Random) (Seeded, error) {
+	now := clock.Now()
+	org, err := seedOrganization(ctx, orgs, random, now)
+	if err != nil {
+		return Seeded{}, err
+	}
+	email := domain.NormalizeEmail(dev.SeedEmail)
+	if email == "" {
+		email = demoEmail
+	}
+	if !domain.ValidEmail(email) {
+		return Seeded{}, fmt.Errorf("dev.seed_email %q is not a valid email address", email)
+	}
+	password := dev.SeedPassword
+	if password == "" {
+		password = random.Token(12)
+	}
+	if len(password) < domain.MinPasswordLen {
+		return Seeded{}, fmt.Errorf("dev.seed_password must have at least %d characters", domain.MinPasswordLen)
+	}
+	hash := domain.HashPassword(password, random.Bytes(domain.DefaultPasswordParams.SaltLen), domain.DefaultPasswordParams)
+	user, err := seedUser(ctx, users, random, email, hash, now)
+	if err != nil {
+		return Seeded{}, err
+	}
+	err = orgs.PutMembership(ctx, domain.Membership{
+		OrganizationID: org.ID, UserID: user.ID, Role: domain.RoleMember, Primary: true, CreatedAt: now,
+	})
+	if err != nil {
+		return Seeded{}, fmt.Errorf("seed membership: %w", err)
+	}
+	return Seeded{Organization: org, User: user, Password: password}, nil
+}
+
+func seedOrganization(ctx context.Context, orgs ports.OrganizationStore, random ports.Random, now time.Time) (domain.Organization, error) {
+	org, err := orgs.GetOrganizationBySlug(ctx, demoOrgSlug)
+	if err == nil {
+		return org, nil
+	}
+	if !errors.Is(err, domain.ErrNotFound) {
+		return org, fmt.Errorf("seed organization: %w", err)
+	}
+	org = domain.Organization{ID: random.UUID(), Name: demoOrgName, Slug: demoOrgSlug, CreatedAt: now, UpdatedAt: now}
+	err = orgs.CreateOrganization(ctx, org)
+	if errors.Is(err, domain.ErrAlreadyExists) { // another instance seeded it first
+		return orgs.GetOrganizationBySlug(ctx, demoOrgSlug)
+	}
+	if err != nil {
+		return org, fmt.Errorf("seed organization: %w", err)
+	}
+	return org, nil
+}
+
+func seedUser(ctx context.Context, users ports.UserStore, random ports.Random, email, hash string, now time.Time) (domain.User, error) {
+	apply := func(u *domain.User) error {
+		u.Email, u.EmailVerified = email, true
+		u.GivenName, u.FamilyName = demoGiven, demoFamily
+		u.PhoneNumber, u.PhoneNumberVerified = demoPhone, true
+		u.PasswordHash, u.Status, u.UpdatedAt = hash, domain.UserActive, now
+		return nil
+	}
+	existing, err := users.GetUserByEmail(ctx, email)
+	if err == nil {
+		return users.UpdateUser(ctx, existing.ID, apply)
+	}
+	if !errors.Is(err, domain.ErrNotFound) {
+		return domain.User{}, fmt.Errorf("seed user: %w", err)
+	}
+	u := domain.User{ID: random.UUID(), CreatedAt: now}
+	_ = apply(&u)
+	if err := users.CreateUser(ctx, u); errors.Is(err, domain.ErrAlreadyExists) {
+		existing, err := users.GetUserByEmail(ctx, email)
+		if err != nil {
+			return domain.User{}, fmt.Errorf("seed user: %w", err)
+		}
+		return users.UpdateUser(ctx, existing.ID, apply)
+	} else if err != nil {
+		return domain.User{}, fmt.Errorf("seed user: %w", err)
+	}
+	return u, nil
+}

@@ -1,0 +1,95 @@
+package domain
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"slices"
+	"time"
+)
+
+// Client ID and secret prefixes from the integration guide, §1.
+const (
+	ClientIDPrefix     = "cca_"
+	ClientSecretPrefix = "ccas_"
+)
+
+// Token endpoint authentication methods (RFC 7591 §2).
+const (
+	AuthMethodSecretPost  = "client_secret_post"
+	AuthMethodSecretBasic = "client_secret_basic"
+	AuthMethodNone        = "none"
+)
+
+// Grant types this provider implements.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+)
+
+// ResponseTypeCode is the only response type: the authorization code flow.
+const ResponseTypeCode = "code"
+
+// Client is a registered OAuth 2.0 client. Its secret and registration access
+// token are kept only as SHA-256 hashes: they are 256-bit random values, so a
+// fast hash is safe and keeps the token endpoint fast.
+type Client struct {
+	ID                       string
+	SecretHash               []byte // nil for public clients
+	RegistrationTokenHash    []byte
+	Name                     string
+	RedirectURIs             []string
+	PostLogoutRedirectURIs   []string
+	GrantTypes               []string
+	ResponseTypes            []string
+	Scopes                   []string // the scopes the client may request
+	TokenEndpointAuthMethod  string
+	ClientURI                string
+	LogoURI                  string
+	Contacts                 []string
+	IDTokenSignedResponseAlg string // "" means the provider default
+	// ApprovedScopes lists the extended scopes (organization, permissions) an
+	// administrator approved for this client.
+	ApprovedScopes []string
+	// FirstParty clients skip the consent screen.
+	FirstParty bool
+	Disabled   bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Public reports whether the client has no secret (token_endpoint_auth_method none).
+func (c *Client) Public() bool { return c.TokenEndpointAuthMethod == AuthMethodNone }
+
+// Active reports whether the client may still obtain and use tokens.
+func (c *Client) Active() bool { return !c.Disabled }
+
+// AllowsGrant reports whether grantType was registered for the client.
+func (c *Client) AllowsGrant(grantType string) bool { return slices.Contains(c.GrantTypes, grantType) }
+
+// HasRedirectURI reports whether uri is registered, by exact string comparison
+// (RFC 6749 §3.1.2.3, OAuth 2.0 Security BCP §4.1: no partial matching).
+func (c *Client) HasRedirectURI(uri string) bool { return slices.Contains(c.RedirectURIs, uri) }
+
+// HasPostLogoutRedirectURI reports whether uri is registered for end session.
+func (c *Client) HasPostLogoutRedirectURI(uri string) bool {
+	return slices.Contains(c.PostLogoutRedirectURIs, uri)
+}
+
+// VerifySecret compares a presented secret with the stored hash in constant time.
+func (c *Client) VerifySecret(secret string) bool {
+	return len(c.SecretHash) > 0 && VerifyTokenHash(secret, c.SecretHash)
+}
+
+// HashToken hashes a high-entropy secret (client secret, code, refresh token,
+// registration token) for storage and lookup.
+func HashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// VerifyTokenHash reports, in constant time, whether token hashes to want.
+func VerifyTokenHash(token string, want []byte) bool {
+	got := HashToken(token)
+	return subtle.ConstantTimeCompare(got, want) == 1
+}

@@ -1,0 +1,191 @@
+package domain_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+func TestValidateRedirectURI(t *testing.T) {
+	cases := []struct {
+		name string
+		uri  string
+		ok   bool
+	}{
+		{"an https URI is accepted", "https://myapp.com/auth/callback", true},
+		{"an https URI with a query is accepted", "https://myapp.com/cb?tenant=1", true},
+		{"http on localhost with a port is accepted", "http://localhost:5173/auth/callback", true},
+		{"http on 127.0.0.1 is accepted", "http://127.0.0.1:9000/cb", true},
+		{"http on [::1] is accepted", "http://[::1]:8080/cb", true},
+		{"http on another host is refused", "http://myapp.com/cb", false},
+		{"http on a localhost look-alike is refused", "http://localhost.evil.com/cb", false},
+		{"a fragment is refused", "https://myapp.com/cb#frag", false},
+		{"an empty fragment is refused", "https://myapp.com/cb#", false},
+		{"a wildcard is refused", "https://*.myapp.com/cb", false},
+		{"a relative URI is refused", "/cb", false},
+		{"a custom scheme is refused", "myapp://cb", false},
+		{"javascript is refused", "javascript:alert(1)", false},
+		{"user info is refused", "https://user:pw@myapp.com/cb", false},
+		{"whitespace is refused", "https://myapp.com/c b", false},
+		{"an empty URI is refused", "", false},
+		{"an over-long URI is refused", "https://myapp.com/" + strings.Repeat("a", 2100), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := domain.ValidateRedirectURI(tc.uri)
+			if tc.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.Error(t, err)
+			}
+		})
+	}
+}
+
+func challenge(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func TestVerifyPKCE(t *testing.T) {
+	verifier := strings.Repeat("a1-._~", 8) // 48 characters
+	cases := []struct {
+		name      string
+		verifier  string
+		challenge string
+		ok        bool
+	}{
+		{"the matching verifier passes", verifier, challenge(verifier), true},
+		{"another verifier fails", verifier + "x", challenge(verifier), false},
+		{"a verifier shorter than 43 characters fails", "abc", challenge("abc"), false},
+		{"a verifier longer than 128 characters fails", strings.Repeat("a", 129), challenge(strings.Repeat("a", 129)), false},
+		{"a verifier with a forbidden character fails", strings.Repeat("a", 42) + "+", challenge(strings.Repeat("a", 42) + "+"), false},
+		{"the plain method (challenge equals verifier) fails", verifier, verifier, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.ok, domain.VerifyPKCE(tc.verifier, tc.challenge))
+		})
+	}
+}
+
+func TestValidCodeChallenge(t *testing.T) {
+	assert.True(t, domain.ValidCodeChallenge(challenge("x")), "a SHA-256 digest in base64url is a challenge")
+	assert.False(t, domain.ValidCodeChallenge("short"), "a short value is not")
+	assert.False(t, domain.ValidCodeChallenge(strings.Repeat("!", 43)), "a non-base64url value is not")
+}
+
+func TestParseScope(t *testing.T) {
+	assert.Equal(t, []string{"openid", "profile", "email"}, domain.ParseScope("  openid profile\temail profile "))
+	assert.Empty(t, domain.ParseScope("   "))
+	assert.Equal(t, "openid email", domain.JoinScope([]string{"openid", "email"}))
+}
+
+func TestScopeRules(t *testing.T) {
+	assert.True(t, domain.KnownScope("phone"))
+	assert.True(t, domain.KnownScope("organization"))
+	assert.False(t, domain.KnownScope("admin"))
+	assert.True(t, domain.IsExtendedScope("permissions"))
+	assert.False(t, domain.IsExtendedScope("email"))
+	assert.False(t, domain.ValidScopeToken(`a"b`), "a quote is not a scope character")
+	assert.False(t, domain.ValidScopeToken(""), "an empty scope is not a scope")
+}
+
+func TestEmail(t *testing.T) {
+	assert.Equal(t, "jane@school.com", domain.NormalizeEmail("  Jane@School.COM "))
+	for _, ok := range []string{"jane@school.com", "a.b+c@sub.example.edu"} {
+		assert.True(t, domain.ValidEmail(ok), ok)
+	}
+	for _, bad := range []string{"", "jane", "Jane <jane@school.com>", "jane@", strings.Repeat("a", 250) + "@x.com"} {
+		assert.False(t, domain.ValidEmail(bad), bad)
+	}
+}
+
+func TestPasswordHashing(t *testing.T) {
+	fast := domain.PasswordParams{MemoryKiB: 64, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	salt := []byte("0123456789abcdef")
+	phc := domain.HashPassword("correct horse", salt, fast)
+	require.True(t, strings.HasPrefix(phc, "$argon2id$v=19$m=64,t=1,p=1$"), phc)
+
+	ok, rehash, err := domain.CheckPassword("correct horse", phc, fast)
+	require.NoError(t, err)
+	assert.True(t, ok, "the right password matches")
+	assert.False(t, rehash, "unchanged parameters need no rehash")
+
+	ok, _, err = domain.CheckPassword("wrong horse", phc, fast)
+	require.NoError(t, err)
+	assert.False(t, ok, "a wrong password does not match")
+
+	ok, rehash, err = domain.CheckPassword("correct horse", phc, domain.DefaultPasswordParams)
+	require.NoError(t, err)
+	assert.True(t, ok, "an old hash still verifies")
+	assert.True(t, rehash, "changed parameters ask for a rehash")
+
+	for _, bad := range []string{"", "$argon2i$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$m=64,t=0,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$garbage$c2FsdA$aGFzaA", "$argon2id$v=19$m=64,t=1,p=1$!!$aGFzaA"} {
+		_, _, err := domain.CheckPassword("x", bad, fast)
+		assert.ErrorIs(t, err, domain.ErrMalformedHash, bad)
+	}
+}
+
+func TestClientSecrets(t *testing.T) {
+	c := domain.Client{SecretHash: domain.HashToken("ccas_secret")}
+	assert.True(t, c.VerifySecret("ccas_secret"))
+	assert.False(t, c.VerifySecret("ccas_other"))
+	public := domain.Client{TokenEndpointAuthMethod: domain.AuthMethodNone}
+	assert.False(t, public.VerifySecret(""), "a client without a secret never verifies one")
+	assert.True(t, public.Public())
+}
+
+func TestRedirectURIsMatchExactly(t *testing.T) {
+	c := domain.Client{RedirectURIs: []string{"https://myapp.com/cb"}}
+	assert.True(t, c.HasRedirectURI("https://myapp.com/cb"))
+	for _, near := range []string{"https://myapp.com/cb/", "https://myapp.com/CB", "https://myapp.com/cb?x=1", "https://MYAPP.com/cb"} {
+		assert.False(t, c.HasRedirectURI(near), near)
+	}
+}
+
+func TestConsentCovers(t *testing.T) {
+	c := domain.Consent{Scopes: []string{"openid", "email"}}
+	assert.True(t, c.Covers([]string{"email"}))
+	assert.False(t, c.Covers([]string{"openid", "phone"}))
+}
+
+func TestRefreshFamilyActive(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f := domain.RefreshFamily{ExpiresAt: now.Add(time.Hour)}
+	assert.True(t, f.Active(now))
+	assert.False(t, f.Active(now.Add(time.Hour)), "a family ends at its expiry")
+	f.RevokedAt = now
+	assert.False(t, f.Active(now), "a revoked family is not active")
+}
+
+func FuzzValidateRedirectURI(f *testing.F) {
+	for _, s := range []string{"https://a.com/cb", "http://localhost:1/x", "http://[::1]/", "https://a.com/#", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if domain.ValidateRedirectURI(s) == nil && (strings.Contains(s, "#") || strings.Contains(s, "*")) {
+			t.Fatalf("accepted %q", s)
+		}
+	})
+}
+
+func FuzzCheckPassword(f *testing.F) {
+	f.Add("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo")
+	f.Add("$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdA$aGFzaA")
+	f.Fuzz(func(t *testing.T, phc string) {
+		// Only well-bounded parameters are hashed: a hostile stored hash
+		// must not make the fuzzer allocate gigabytes.
+		if strings.Contains(phc, "m=") && !strings.Contains(phc, "m=64,") {
+			return
+		}
+		_, _, _ = domain.CheckPassword("pw", phc, domain.DefaultPasswordParams)
+	})
+}

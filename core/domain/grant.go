@@ -1,0 +1,89 @@
+package domain
+
+import (
+	"slices"
+	"time"
+)
+
+// AuthCode is an issued authorization code. Only its hash is stored.
+// RFC 6749 §4.1.2: a code is short-lived and single use.
+type AuthCode struct {
+	Hash                []byte
+	ClientID            string
+	UserID              string
+	RedirectURI         string
+	Scopes              []string
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	AuthTime            time.Time
+	SessionID           string // the public sid of the browser session
+	AMR                 []string
+	// GrantID names everything the code issues (the refresh family and the
+	// access tokens' grant_id), so a replay can revoke it all.
+	GrantID    string
+	ExpiresAt  time.Time
+	RedeemedAt time.Time // zero until redeemed
+	CreatedAt  time.Time
+}
+
+// RefreshFamily is the lineage of refresh tokens descended from one
+// authorization grant. Rotation keeps the family; replay revokes it.
+type RefreshFamily struct {
+	ID        string // equals the GrantID of the code that started it
+	ClientID  string
+	UserID    string
+	Scopes    []string
+	AuthTime  time.Time
+	SessionID string
+	AMR       []string
+	CreatedAt time.Time
+	ExpiresAt time.Time // absolute end of the family
+	RevokedAt time.Time // zero while usable
+}
+
+// Active reports whether the family can still mint tokens at now.
+func (f *RefreshFamily) Active(now time.Time) bool {
+	return f.RevokedAt.IsZero() && now.Before(f.ExpiresAt)
+}
+
+// RefreshToken is one member of a family. Only its hash is stored.
+type RefreshToken struct {
+	Hash      []byte
+	FamilyID  string
+	CreatedAt time.Time
+	RotatedAt time.Time // zero while it is the family's live token
+}
+
+// RotateOutcome says what a rotation found.
+type RotateOutcome int
+
+const (
+	// Rotated: the presented token was live; it is now spent and the next token stored.
+	Rotated RotateOutcome = iota + 1
+	// RotatedInGrace: the token had been rotated, but within the grace window,
+	// so a concurrent retry was honoured and the next token stored.
+	RotatedInGrace
+	// Replayed: the token had been rotated before the grace window. Nothing was
+	// stored; the caller must revoke the family (RFC 9700 §4.14.2).
+	Replayed
+)
+
+// Consent records the scopes a user granted a client.
+type Consent struct {
+	UserID    string
+	ClientID  string
+	Scopes    []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Covers reports whether the consent already includes every scope in want.
+func (c *Consent) Covers(want []string) bool {
+	for _, s := range want {
+		if !slices.Contains(c.Scopes, s) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,69 @@
+package domain
+
+import (
+	"crypto"
+	"time"
+)
+
+// Signing algorithms (RFC 7518 §3.1).
+const (
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+)
+
+// KeyState is where a signing key is in its life.
+type KeyState string
+
+const (
+	// KeyNext keys are published in JWKS but sign nothing yet, so relying
+	// parties have them cached before the first token they sign appears.
+	KeyNext KeyState = "next"
+	// KeyActive keys sign new tokens; one per algorithm.
+	KeyActive KeyState = "active"
+	// KeyRetired keys sign nothing and stay published until RetireAt, when
+	// every token they signed has expired.
+	KeyRetired KeyState = "retired"
+)
+
+// PublicKey is one entry of the JWKS.
+type PublicKey struct {
+	KID       string // RFC 7638 thumbprint
+	Algorithm string
+	Key       crypto.PublicKey
+}
+
+// KeySet is the published key set. Version changes whenever the set changes,
+// so readers can cache anything derived from it.
+type KeySet struct {
+	Version string
+	Keys    []PublicKey
+}
+
+// Find returns the key with kid.
+func (s *KeySet) Find(kid string) (PublicKey, bool) {
+	for _, k := range s.Keys {
+		if k.KID == kid {
+			return k, true
+		}
+	}
+	return PublicKey{}, false
+}
+
+// KeyRef names the key that signs: the header of a JWS needs it before the
+// signature exists.
+type KeyRef struct {
+	KID       string
+	Algorithm string
+}
+
+// KeyRecord is a signing key as a key store keeps it. Private is the private
+// key in PKCS #8 DER, which the store may encrypt at rest.
+type KeyRecord struct {
+	KID       string
+	Algorithm string
+	State     KeyState
+	Private   []byte
+	CreatedAt time.Time
+	ActiveAt  time.Time // when it started signing; zero while next
+	RetireAt  time.Time // when it leaves JWKS; zero unless retired
+}

@@ -1,0 +1,57 @@
+package domain
+
+import "time"
+
+// Session is a browser login session. The cookie holds a random secret; the
+// store keys the session by that secret's hash, so a database leak does not
+// leak usable cookies. SID is the public identifier put in ID tokens' sid.
+type Session struct {
+	Hash      []byte
+	SID       string
+	UserID    string
+	AuthTime  time.Time
+	AMR       []string
+	CreatedAt time.Time
+	LastSeen  time.Time
+	ExpiresAt time.Time
+}
+
+// AuthRequest is a validated authorization request waiting for the user to
+// sign in or consent. The browser carries a binding secret in a cookie whose
+// hash must match BindingHash, so a request id leaked or planted by another
+// party cannot be completed in this browser (login CSRF, RFC 6749 §10.12).
+type AuthRequest struct {
+	ID                  string
+	BindingHash         []byte
+	CSRFToken           string
+	ClientID            string
+	RedirectURI         string
+	Scopes              []string
+	State               string
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Prompt              []string
+	MaxAge              int // -1 when absent
+	LoginHint           string
+	ResponseMode        string
+	// UserID, AuthTime, SessionID (the public sid) and AMR name the signed-in
+	// user once known: from the browser session, or from a login made during
+	// this request.
+	UserID    string
+	AuthTime  time.Time
+	SessionID string
+	AMR       []string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// HasPrompt reports whether the request carries prompt value p.
+func (r *AuthRequest) HasPrompt(p string) bool {
+	for _, v := range r.Prompt {
+		if v == p {
+			return true
+		}
+	}
+	return false
+}

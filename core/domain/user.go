@@ -1,0 +1,55 @@
+package domain
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// UserStatus is a user's lifecycle state.
+type UserStatus string
+
+// User lifecycle states. Only active users may sign in or use tokens.
+const (
+	UserActive      UserStatus = "active"
+	UserInvited     UserStatus = "invited"
+	UserSuspended   UserStatus = "suspended"
+	UserDeactivated UserStatus = "deactivated"
+)
+
+// User is a Calimatic account. ID is a UUID and is the OIDC subject.
+type User struct {
+	ID                  string
+	Email               string // normalised by NormalizeEmail
+	EmailVerified       bool
+	GivenName           string
+	FamilyName          string
+	Picture             string
+	PhoneNumber         string
+	PhoneNumberVerified bool
+	PasswordHash        string // PHC string; empty when no password is set
+	Status              UserStatus
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// Name is the display name built from the given and family names.
+func (u *User) Name() string {
+	return strings.TrimSpace(u.GivenName + " " + u.FamilyName)
+}
+
+// CanSignIn reports whether the user's status lets them authenticate and use tokens.
+func (u *User) CanSignIn() bool { return u.Status == UserActive }
+
+// NormalizeEmail trims and lower-cases an address. Emails are unique
+// case-insensitively.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// ValidEmail reports whether email is a bare addr-spec (no display name) of sane length.
+func ValidEmail(email string) bool {
+	if len(email) > 254 || email == "" {
+		return false
+	}
+	a, err := mail.ParseAddress(email)
+	return err == nil && a.Address == email && a.Name == ""
+}

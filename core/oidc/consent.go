@@ -1,0 +1,46 @@
+package oidc
+
+import (
+	"context"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// ConsentInput is a submitted consent form.
+type ConsentInput struct {
+	Interaction string
+	CSRFToken   string
+	Allow       bool
+}
+
+// Consent records the user's decision on a pending request and sends the
+// browser back to the client with a code, or with access_denied.
+func (p *Provider) Consent(ctx context.Context, in ConsentInput, b Browser) (Outcome, error) {
+	r, page, err := p.loadPending(ctx, in.Interaction, b)
+	if err != nil || page != nil {
+		return Outcome{Page: page}, err
+	}
+	if !boundTo(r, b, in.CSRFToken) {
+		return Outcome{Page: pageForeign}, nil
+	}
+	r, user, err := p.requestUser(ctx, in.Interaction, b)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if user == nil {
+		return Outcome{Page: pageExpired}, nil
+	}
+	if !in.Allow {
+		return p.complete(ctx, r, func() (string, error) {
+			return p.errorRedirect(r.RedirectURI, r.State, oauthErr(CodeAccessDenied, "the user denied the request")), nil
+		})
+	}
+	now := p.now()
+	err = p.deps.Grants.PutConsent(ctx, domain.Consent{
+		UserID: user.ID, ClientID: r.ClientID, Scopes: r.Scopes, CreatedAt: now, UpdatedAt: now,
+	})
+	if err != nil {
+		return Outcome{}, storeErr("put consent", err)
+	}
+	return p.complete(ctx, r, func() (string, error) { return p.issueCode(ctx, r) })
+}

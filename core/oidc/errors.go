@@ -1,0 +1,66 @@
+package oidc
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// OAuth 2.0 and OIDC error codes (RFC 6749 §4.1.2.1 and §5.2, RFC 7591 §3.2.2,
+// RFC 6750 §3.1, OIDC Core §3.1.2.6).
+const (
+	CodeInvalidRequest          = "invalid_request"
+	CodeInvalidClient           = "invalid_client"
+	CodeInvalidGrant            = "invalid_grant"
+	CodeUnauthorizedClient      = "unauthorized_client"
+	CodeUnsupportedGrantType    = "unsupported_grant_type"
+	CodeUnsupportedResponseType = "unsupported_response_type"
+	CodeInvalidScope            = "invalid_scope"
+	CodeAccessDenied            = "access_denied"
+	CodeServerError             = "server_error"
+	CodeTemporarilyUnavailable  = "temporarily_unavailable"
+	CodeInvalidToken            = "invalid_token"
+	CodeInsufficientScope       = "insufficient_scope"
+	CodeInvalidRedirectURI      = "invalid_redirect_uri"
+	CodeInvalidClientMetadata   = "invalid_client_metadata"
+	CodeLoginRequired           = "login_required"
+	CodeConsentRequired         = "consent_required"
+	CodeInteractionRequired     = "interaction_required"
+	CodeRequestNotSupported     = "request_not_supported"
+	CodeRequestURINotSupported  = "request_uri_not_supported"
+	CodeUnsupportedTokenType    = "unsupported_token_type"
+	CodeRateLimited             = "rate_limited"
+)
+
+// Error is an OAuth error: a code from the list above and a description safe
+// to show the client. The HTTP adapter chooses the status from the code.
+type Error struct {
+	Code        string
+	Description string
+	// BasicAuth is set on invalid_client when the client used HTTP Basic, so
+	// the answer carries WWW-Authenticate (RFC 6749 §5.2).
+	BasicAuth bool
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+func oauthErr(code, format string, args ...any) *Error {
+	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
+}
+
+// AsError returns err as an *Error when it is one.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// storeErr passes through outages (the edge answers 503) and wraps the rest,
+// which the edge answers as server_error without showing the text.
+func storeErr(op string, err error) error {
+	if errors.Is(err, domain.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

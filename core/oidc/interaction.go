@@ -1,0 +1,105 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// Prompt is what a login or consent page shows.
+type Prompt struct {
+	Interaction string
+	CSRFToken   string
+	Client      domain.Client
+	LoginHint   string
+	UserEmail   string   // consent only
+	Scopes      []string // consent only
+}
+
+var (
+	pageExpired = oauthErr(CodeInvalidRequest, "This sign-in request has expired or was already completed. Return to the application and try again.")
+	pageForeign = oauthErr(CodeInvalidRequest, "This sign-in request was started in another browser or the form is stale. Return to the application and try again.")
+)
+
+// loadPending finds a pending request made in this browser.
+func (p *Provider) loadPending(ctx context.Context, id string, b Browser) (*domain.AuthRequest, *Error, error) {
+	if id == "" || len(id) > 128 {
+		return nil, pageExpired, nil
+	}
+	r, err := p.deps.AuthRequests.GetAuthRequest(ctx, id, p.now())
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, pageExpired, nil
+	}
+	if err != nil {
+		return nil, nil, storeErr("get auth request", err)
+	}
+	if !boundTo(&r, b, r.CSRFToken) {
+		return nil, pageForeign, nil
+	}
+	return &r, nil, nil
+}
+
+// pendingPrompt loads what a login or consent page needs.
+func (p *Provider) pendingPrompt(ctx context.Context, id string, b Browser) (Prompt, *Error, error) {
+	r, page, err := p.loadPending(ctx, id, b)
+	if err != nil || page != nil {
+		return Prompt{}, page, err
+	}
+	c, err := p.deps.Clients.GetClient(ctx, r.ClientID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return Prompt{}, pageExpired, nil
+	}
+	if err != nil {
+		return Prompt{}, nil, storeErr("get client", err)
+	}
+	return Prompt{Interaction: r.ID, CSRFToken: r.CSRFToken, Client: c, LoginHint: r.LoginHint, Scopes: r.Scopes}, nil, nil
+}
+
+// LoginPrompt returns what the login page shows for a pending request.
+func (p *Provider) LoginPrompt(ctx context.Context, id string, b Browser) (Prompt, *Error, error) {
+	return p.pendingPrompt(ctx, id, b)
+}
+
+// ConsentPrompt returns what the consent page shows. The browser must be
+// signed in as the request's user.
+func (p *Provider) ConsentPrompt(ctx context.Context, id string, b Browser) (Prompt, *Error, error) {
+	pr, page, err := p.pendingPrompt(ctx, id, b)
+	if err != nil || page != nil {
+		return pr, page, err
+	}
+	_, user, err := p.requestUser(ctx, id, b)
+	if err != nil || user == nil {
+		return Prompt{}, pageExpired, err
+	}
+	pr.UserEmail = user.Email
+	return pr, nil, nil
+}
+
+// requestUser returns the pending request and the signed-in user, when the
+// browser's session belongs to the user the request was completed for.
+func (p *Provider) requestUser(ctx context.Context, id string, b Browser) (*domain.AuthRequest, *domain.User, error) {
+	r, page, err := p.loadPending(ctx, id, b)
+	if err != nil || page != nil {
+		return nil, nil, err
+	}
+	sess, user, err := p.currentSession(ctx, b)
+	if err != nil || sess == nil || r.UserID == "" || sess.UserID != r.UserID || sess.SID != r.SessionID {
+		return nil, nil, err
+	}
+	return r, user, nil
+}
+
+// complete finishes a pending request exactly once: deleting it is the
+// atomic step, so a double-submitted form issues one code.
+func (p *Provider) complete(ctx context.Context, r *domain.AuthRequest, redirect func() (string, error)) (Outcome, error) {
+	deleted, err := p.deps.AuthRequests.DeleteAuthRequest(ctx, r.ID)
+	if err != nil {
+		return Outcome{}, storeErr("delete auth request", err)
+	}
+	if !deleted {
+		return Outcome{Page: pageExpired}, nil
+	}
+	to, err := redirect()
+	return Outcome{RedirectTo: to}, err
+}

@@ -1,0 +1,51 @@
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"sync"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// jwksCache keeps the JWKS body for one key-set version, so the endpoint
+// serves prepared bytes and rebuilds only when the keys change.
+type jwksCache struct {
+	mu      sync.RWMutex
+	version string
+	body    []byte
+	etag    string
+}
+
+// JWKS returns the JSON Web Key Set (RFC 7517 §5) of every published key,
+// and a strong ETag for it.
+func (p *Provider) JWKS(ctx context.Context) (body []byte, etag string, err error) {
+	set, err := p.deps.Signer.PublicKeys(ctx)
+	if err != nil {
+		return nil, "", storeErr("jwks", err)
+	}
+	c := &p.jwks
+	c.mu.RLock()
+	if c.version == set.Version && c.body != nil {
+		body, etag = c.body, c.etag
+		c.mu.RUnlock()
+		return body, etag, nil
+	}
+	c.mu.RUnlock()
+
+	jwks := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(set.Keys))}
+	for _, k := range set.Keys {
+		jwks.Keys = append(jwks.Keys, jose.JSONWebKey{Key: k.Key, KeyID: k.KID, Algorithm: k.Algorithm, Use: "sig"})
+	}
+	if body, err = json.Marshal(jwks); err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(body)
+	etag = `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+	c.mu.Lock()
+	c.version, c.body, c.etag = set.Version, body, etag
+	c.mu.Unlock()
+	return body, etag, nil
+}

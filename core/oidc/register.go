@@ -1,0 +1,259 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// ClientMetadata is the RFC 7591 §2 client metadata this provider
+// understands. Other metadata is ignored, as RFC 7591 §2 requires.
+type ClientMetadata struct {
+	ClientName               string   `json:"client_name,omitempty"`
+	RedirectURIs             []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris,omitempty"`
+	GrantTypes               []string `json:"grant_types"`
+	ResponseTypes            []string `json:"response_types"`
+	Scope                    string   `json:"scope"`
+	TokenEndpointAuthMethod  string   `json:"token_endpoint_auth_method"`
+	ClientURI                string   `json:"client_uri,omitempty"`
+	LogoURI                  string   `json:"logo_uri,omitempty"`
+	Contacts                 []string `json:"contacts,omitempty"`
+	IDTokenSignedResponseAlg string   `json:"id_token_signed_response_alg,omitempty"`
+}
+
+// Registration is the client information response (RFC 7591 §3.2.1, RFC
+// 7592 §3). The secret and registration token appear only when just made.
+type Registration struct {
+	ClientID                string `json:"client_id"`
+	ClientSecret            string `json:"client_secret,omitempty"`
+	ClientIDIssuedAt        int64  `json:"client_id_issued_at"`
+	ClientSecretExpiresAt   *int64 `json:"client_secret_expires_at,omitempty"`
+	RegistrationAccessToken string `json:"registration_access_token,omitempty"`
+	RegistrationClientURI   string `json:"registration_client_uri"`
+	ClientMetadata
+}
+
+// Register creates a client from its metadata (RFC 7591 §3). The secret is
+// returned once and stored only as a hash.
+func (p *Provider) Register(ctx context.Context, md ClientMetadata) (Registration, error) {
+	if !p.cfg.RegistrationEnabled {
+		return Registration{}, oauthErr(CodeAccessDenied, "dynamic registration is disabled")
+	}
+	md, err := p.normalizeMetadata(md, nil)
+	if err != nil {
+		return Registration{}, err
+	}
+	now := p.now()
+	c := domain.Client{ID: domain.ClientIDPrefix + p.deps.Random.Token(18), CreatedAt: now, UpdatedAt: now}
+	applyMetadata(&c, md)
+	var secret string
+	if !c.Public() {
+		secret = domain.ClientSecretPrefix + p.deps.Random.Token(32)
+		c.SecretHash = domain.HashToken(secret)
+	}
+	regToken := p.deps.Random.Token(32)
+	c.RegistrationTokenHash = domain.HashToken(regToken)
+	if err := p.deps.Clients.CreateClient(ctx, c); err != nil {
+		return Registration{}, storeErr("create client", err)
+	}
+	r := p.registration(&c)
+	r.ClientSecret, r.RegistrationAccessToken = secret, regToken
+	return r, nil
+}
+
+// ReadRegistration returns a client's registration (RFC 7592 §2.1).
+func (p *Provider) ReadRegistration(ctx context.Context, clientID, token string) (Registration, error) {
+	c, err := p.registeredClient(ctx, clientID, token)
+	if err != nil {
+		return Registration{}, err
+	}
+	return p.registration(c), nil
+}
+
+// UpdateRegistration replaces a client's metadata (RFC 7592 §2.2). The
+// client keeps its id, secret and registration token.
+func (p *Provider) UpdateRegistration(ctx context.Context, clientID, token string, md ClientMetadata) (Registration, error) {
+	c, err := p.registeredClient(ctx, clientID, token)
+	if err != nil {
+		return Registration{}, err
+	}
+	if md, err = p.normalizeMetadata(md, c); err != nil {
+		return Registration{}, err
+	}
+	if (md.TokenEndpointAuthMethod == domain.AuthMethodNone) != c.Public() {
+		return Registration{}, oauthErr(CodeInvalidClientMetadata, "token_endpoint_auth_method cannot change between public and confidential")
+	}
+	now := p.now()
+	updated, err := p.deps.Clients.UpdateClient(ctx, clientID, func(x *domain.Client) error {
+		applyMetadata(x, md)
+		x.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return Registration{}, storeErr("update client", err)
+	}
+	return p.registration(&updated), nil
+}
+
+// DeleteRegistration deletes a client (RFC 7592 §2.3).
+func (p *Provider) DeleteRegistration(ctx context.Context, clientID, token string) error {
+	if _, err := p.registeredClient(ctx, clientID, token); err != nil {
+		return err
+	}
+	if err := p.deps.Clients.DeleteClient(ctx, clientID); err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return storeErr("delete client", err)
+	}
+	return nil
+}
+
+// registeredClient authenticates a registration access token (RFC 7592 §3).
+// A wrong token and an unknown client look the same.
+func (p *Provider) registeredClient(ctx context.Context, clientID, token string) (*domain.Client, error) {
+	bad := oauthErr(CodeInvalidToken, "the registration access token is invalid")
+	if clientID == "" || len(clientID) > maxIDLen || token == "" || len(token) > 512 {
+		return nil, bad
+	}
+	c, err := p.deps.Clients.GetClient(ctx, clientID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, bad
+	}
+	if err != nil {
+		return nil, storeErr("get client", err)
+	}
+	if len(c.RegistrationTokenHash) == 0 || !domain.VerifyTokenHash(token, c.RegistrationTokenHash) {
+		return nil, bad
+	}
+	return &c, nil
+}
+
+func (p *Provider) registration(c *domain.Client) Registration {
+	r := Registration{
+		ClientID: c.ID, ClientIDIssuedAt: c.CreatedAt.Unix(),
+		RegistrationClientURI: p.cfg.Issuer + PathRegister + "/" + url.PathEscape(c.ID),
+		ClientMetadata: ClientMetadata{
+			ClientName: c.Name, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
+			GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, Scope: domain.JoinScope(c.Scopes),
+			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, ClientURI: c.ClientURI, LogoURI: c.LogoURI,
+			Contacts: c.Contacts, IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
+		},
+	}
+	if !c.Public() {
+		zero := int64(0) // secrets do not expire
+		r.ClientSecretExpiresAt = &zero
+	}
+	return r
+}
+
+func applyMetadata(c *domain.Client, md ClientMetadata) {
+	c.Name, c.RedirectURIs, c.PostLogoutRedirectURIs = md.ClientName, md.RedirectURIs, md.PostLogoutRedirectURIs
+	c.GrantTypes, c.ResponseTypes, c.Scopes = md.GrantTypes, md.ResponseTypes, domain.ParseScope(md.Scope)
+	c.TokenEndpointAuthMethod, c.ClientURI, c.LogoURI = md.TokenEndpointAuthMethod, md.ClientURI, md.LogoURI
+	c.Contacts, c.IDTokenSignedResponseAlg = md.Contacts, md.IDTokenSignedResponseAlg
+}
+
+func metadataErr(code, format string, args ...any) error { return oauthErr(code, format, args...) }
+
+// normalizeMetadata applies defaults and checks client metadata (RFC 7591
+// §2). existing is the client being updated, nil on registration.
+func (p *Provider) normalizeMetadata(md ClientMetadata, existing *domain.Client) (ClientMetadata, error) {
+	if len(md.GrantTypes) == 0 {
+		md.GrantTypes = []string{domain.GrantAuthorizationCode}
+	}
+	if len(md.ResponseTypes) == 0 && slices.Contains(md.GrantTypes, domain.GrantAuthorizationCode) {
+		md.ResponseTypes = []string{domain.ResponseTypeCode}
+	}
+	if md.TokenEndpointAuthMethod == "" {
+		md.TokenEndpointAuthMethod = domain.AuthMethodSecretPost
+	}
+	if strings.TrimSpace(md.Scope) == "" {
+		md.Scope = "openid profile email"
+	}
+	md.ClientName = strings.TrimSpace(md.ClientName)
+	if err := checkGrants(md); err != nil {
+		return md, err
+	}
+	if err := p.checkMetadataValues(md, existing); err != nil {
+		return md, err
+	}
+	md.Scope = domain.JoinScope(domain.ParseScope(md.Scope))
+	return md, nil
+}
+
+func checkGrants(md ClientMetadata) error {
+	for _, g := range md.GrantTypes {
+		switch g {
+		case domain.GrantAuthorizationCode, domain.GrantRefreshToken, domain.GrantClientCredentials:
+		default:
+			return metadataErr(CodeInvalidClientMetadata, "grant_type %q is not supported", clip(g))
+		}
+	}
+	for _, r := range md.ResponseTypes {
+		if r != domain.ResponseTypeCode {
+			return metadataErr(CodeInvalidClientMetadata, "response_type %q is not supported (only code)", clip(r))
+		}
+	}
+	hasCode := slices.Contains(md.GrantTypes, domain.GrantAuthorizationCode)
+	switch {
+	case hasCode != slices.Contains(md.ResponseTypes, domain.ResponseTypeCode):
+		// RFC 7591 §2.1: grant_types and response_types must agree.
+		return metadataErr(CodeInvalidClientMetadata, "response_types code goes with grant_types authorization_code")
+	case slices.Contains(md.GrantTypes, domain.GrantRefreshToken) && !hasCode:
+		return metadataErr(CodeInvalidClientMetadata, "grant_types refresh_token needs authorization_code")
+	}
+	switch md.TokenEndpointAuthMethod {
+	case domain.AuthMethodSecretPost, domain.AuthMethodSecretBasic:
+	case domain.AuthMethodNone:
+		if slices.Contains(md.GrantTypes, domain.GrantClientCredentials) {
+			return metadataErr(CodeInvalidClientMetadata, "public clients cannot use client_credentials")
+		}
+	default:
+		return metadataErr(CodeInvalidClientMetadata, "token_endpoint_auth_method %q is not supported (client_secret_post, client_secret_basic or none)", clip(md.TokenEndpointAuthMethod))
+	}
+	return nil
+}
+
+func (p *Provider) checkMetadataValues(md ClientMetadata, existing *domain.Client) error {
+	if utf8.RuneCountInString(md.ClientName) > 200 || !utf8.ValidString(md.ClientName) {
+		return metadataErr(CodeInvalidClientMetadata, "client_name must be valid UTF-8 of at most 200 characters")
+	}
+	if slices.Contains(md.GrantTypes, domain.GrantAuthorizationCode) && len(md.RedirectURIs) == 0 {
+		return metadataErr(CodeInvalidRedirectURI, "redirect_uris is required for the authorization_code grant")
+	}
+	if len(md.RedirectURIs) > 20 || len(md.PostLogoutRedirectURIs) > 20 || len(md.Contacts) > 10 {
+		return metadataErr(CodeInvalidClientMetadata, "too many redirect URIs or contacts")
+	}
+	for _, u := range md.RedirectURIs {
+		if err := domain.ValidateRedirectURI(u); err != nil {
+			return metadataErr(CodeInvalidRedirectURI, "redirect_uri %q %s", clip(u), err)
+		}
+	}
+	for _, u := range md.PostLogoutRedirectURIs {
+		if err := domain.ValidateRedirectURI(u); err != nil {
+			return metadataErr(CodeInvalidClientMetadata, "post_logout_redirect_uri %q %s", clip(u), err)
+		}
+	}
+	for name, u := range map[string]string{"client_uri": md.ClientURI, "logo_uri": md.LogoURI} {
+		if u != "" && domain.ValidateRedirectURI(u) != nil {
+			return metadataErr(CodeInvalidClientMetadata, "%s must be an https URL", name)
+		}
+	}
+	if md.IDTokenSignedResponseAlg != "" && !slices.Contains(p.cfg.Algorithms, md.IDTokenSignedResponseAlg) {
+		return metadataErr(CodeInvalidClientMetadata, "id_token_signed_response_alg must be one of %s", strings.Join(p.cfg.Algorithms, ", "))
+	}
+	for _, s := range domain.ParseScope(md.Scope) {
+		if !domain.ValidScopeToken(s) || !domain.KnownScope(s) {
+			return metadataErr(CodeInvalidClientMetadata, "scope %q is not supported", clip(s))
+		}
+		// The guide §2: extended scopes need an administrator's approval.
+		if domain.IsExtendedScope(s) && (existing == nil || !slices.Contains(existing.ApprovedScopes, s)) {
+			return metadataErr(CodeInvalidClientMetadata, "scope %q requires approval by a Calimatic administrator", s)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+package oidc
+
+import (
+	"context"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// TokenRequest is a token endpoint request (RFC 6749 §4.1.3, §4.4.2, §6).
+type TokenRequest struct {
+	GrantType    string
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
+	RefreshToken string
+	Scope        string
+	Client       ClientCredentials
+}
+
+// Token runs a grant and returns the tokens, or an *Error.
+func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
+	if req.GrantType == "" {
+		return TokenResponse{}, oauthErr(CodeInvalidRequest, "grant_type is required")
+	}
+	switch req.GrantType {
+	case domain.GrantAuthorizationCode, domain.GrantRefreshToken, domain.GrantClientCredentials:
+	default:
+		return TokenResponse{}, oauthErr(CodeUnsupportedGrantType, "grant_type %q is not supported", clip(req.GrantType))
+	}
+	client, err := p.authenticateClient(ctx, req.Client)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	if !client.AllowsGrant(req.GrantType) {
+		return TokenResponse{}, oauthErr(CodeUnauthorizedClient, "the client is not registered for the %s grant", req.GrantType)
+	}
+	switch req.GrantType {
+	case domain.GrantAuthorizationCode:
+		return p.exchangeCode(ctx, client, req)
+	case domain.GrantRefreshToken:
+		return p.refresh(ctx, client, req)
+	default:
+		return p.clientCredentials(ctx, client, req)
+	}
+}
+
+// clip shortens caller-supplied text quoted back in error descriptions.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

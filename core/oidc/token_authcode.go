@@ -1,0 +1,96 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// exchangeCode runs the authorization_code grant (RFC 6749 §4.1.3).
+func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req TokenRequest) (TokenResponse, error) {
+	if req.Code == "" || len(req.Code) > 512 {
+		return TokenResponse{}, oauthErr(CodeInvalidRequest, "code is required")
+	}
+	if req.CodeVerifier == "" {
+		return TokenResponse{}, oauthErr(CodeInvalidRequest, "code_verifier is required (PKCE)")
+	}
+	now := p.now()
+	code, err := p.deps.Grants.RedeemAuthCode(ctx, domain.HashToken(req.Code), now)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code is invalid or expired")
+	case errors.Is(err, domain.ErrAlreadyUsed):
+		// RFC 6749 §4.1.2: a replayed code revokes what it issued.
+		if err := p.revokeGrant(ctx, code.GrantID, now); err != nil {
+			return TokenResponse{}, err
+		}
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code was already used")
+	case err != nil:
+		return TokenResponse{}, storeErr("redeem code", err)
+	}
+	// RFC 6749 §4.1.3: the code must belong to this client and redirect URI.
+	if code.ClientID != client.ID {
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code was issued to another client")
+	}
+	if req.RedirectURI != code.RedirectURI {
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "redirect_uri does not match the authorization request")
+	}
+	// RFC 7636 §4.6.
+	if !domain.VerifyPKCE(req.CodeVerifier, code.CodeChallenge) {
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "code_verifier does not match the code_challenge")
+	}
+	user, err := p.activeUser(ctx, code.UserID)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	is := issuance{
+		client: client, user: user, scopes: code.Scopes, grantID: code.GrantID,
+		authTime: code.AuthTime, sid: code.SessionID, amr: code.AMR, nonce: code.Nonce,
+	}
+	if client.AllowsGrant(domain.GrantRefreshToken) {
+		tok, first := p.newRefreshToken(code.GrantID, now)
+		fam := domain.RefreshFamily{
+			ID: code.GrantID, ClientID: client.ID, UserID: user.ID, Scopes: code.Scopes,
+			AuthTime: code.AuthTime, SessionID: code.SessionID, AMR: code.AMR,
+			CreatedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
+		}
+		if err := p.deps.Grants.CreateRefreshFamily(ctx, fam, first); err != nil {
+			return TokenResponse{}, storeErr("create refresh family", err)
+		}
+		is.refresh = tok
+	}
+	return p.mint(ctx, is)
+}
+
+// activeUser loads a user who may still hold tokens; anyone else makes the
+// grant invalid.
+func (p *Provider) activeUser(ctx context.Context, id string) (*domain.User, error) {
+	u, err := p.deps.Users.GetUser(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, oauthErr(CodeInvalidGrant, "the user no longer exists")
+	}
+	if err != nil {
+		return nil, storeErr("get user", err)
+	}
+	if !u.CanSignIn() {
+		return nil, oauthErr(CodeInvalidGrant, "the user's account is not active")
+	}
+	return &u, nil
+}
+
+// revokeGrant revokes a grant's refresh family and every access token it
+// issued (they carry its grant_id).
+func (p *Provider) revokeGrant(ctx context.Context, grantID string, now time.Time) error {
+	if grantID == "" {
+		return nil
+	}
+	if err := p.deps.Grants.RevokeRefreshFamily(ctx, grantID, now); err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return storeErr("revoke family", err)
+	}
+	if err := p.deps.Grants.RevokeGrant(ctx, grantID, now.Add(p.cfg.AccessTokenTTL)); err != nil {
+		return storeErr("revoke grant", err)
+	}
+	return nil
+}

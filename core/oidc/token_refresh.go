@@ -1,0 +1,68 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// refresh runs the refresh_token grant (RFC 6749 §6) with rotation: every use
+// spends the token and returns a new one; replaying a spent token revokes the
+// whole family (RFC 9700 §4.14.2).
+func (p *Provider) refresh(ctx context.Context, client *domain.Client, req TokenRequest) (TokenResponse, error) {
+	if req.RefreshToken == "" || len(req.RefreshToken) > 512 {
+		return TokenResponse{}, oauthErr(CodeInvalidRequest, "refresh_token is required")
+	}
+	now := p.now()
+	hash := domain.HashToken(req.RefreshToken)
+	// Check everything that can fail before spending the token, so a client
+	// that sent a bad scope keeps a usable token.
+	_, fam, err := p.deps.Grants.GetRefreshToken(ctx, hash)
+	if errors.Is(err, domain.ErrNotFound) {
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token is invalid")
+	}
+	if err != nil {
+		return TokenResponse{}, storeErr("get refresh token", err)
+	}
+	if fam.ClientID != client.ID {
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token was issued to another client")
+	}
+	if !fam.Active(now) {
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token is revoked or expired")
+	}
+	scopes := fam.Scopes
+	if req.Scope != "" {
+		// RFC 6749 §6: a refresh may narrow the scope, never widen it.
+		scopes = domain.ParseScope(req.Scope)
+		for _, s := range scopes {
+			if !slices.Contains(fam.Scopes, s) {
+				return TokenResponse{}, oauthErr(CodeInvalidScope, "scope %q was not granted", clip(s))
+			}
+		}
+	}
+	user, err := p.activeUser(ctx, fam.UserID)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+
+	tok, next := p.newRefreshToken(fam.ID, now)
+	fam, outcome, err := p.deps.Grants.RotateRefreshToken(ctx, hash, next, now, p.cfg.RefreshGrace)
+	if errors.Is(err, domain.ErrNotFound) {
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token is revoked or expired")
+	}
+	if err != nil {
+		return TokenResponse{}, storeErr("rotate refresh token", err)
+	}
+	if outcome == domain.Replayed {
+		if err := p.revokeGrant(ctx, fam.ID, now); err != nil {
+			return TokenResponse{}, err
+		}
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token was already used; its grant is revoked")
+	}
+	return p.mint(ctx, issuance{
+		client: client, user: user, scopes: scopes, grantID: fam.ID,
+		authTime: fam.AuthTime, sid: fam.SessionID, amr: fam.AMR, refresh: tok,
+	})
+}

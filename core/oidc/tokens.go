@@ -1,0 +1,153 @@
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
+	"time"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// AccessClaims are the claims of a JWT access token (RFC 9068 §2.2).
+// GrantID ties the token to its authorization grant, so revoking the grant
+// (a replayed code, a revoked refresh family) makes introspection report it
+// inactive.
+type AccessClaims struct {
+	Issuer    string `json:"iss"`
+	Subject   string `json:"sub"`
+	Audience  string `json:"aud"`
+	ClientID  string `json:"client_id"`
+	Scope     string `json:"scope,omitempty"`
+	IssuedAt  int64  `json:"iat"`
+	ExpiresAt int64  `json:"exp"`
+	JTI       string `json:"jti"`
+	AuthTime  int64  `json:"auth_time,omitempty"`
+	GrantID   string `json:"grant_id,omitempty"`
+}
+
+// TokenResponse is the token endpoint's success body (RFC 6749 §5.1).
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// issuance is what one successful grant mints tokens from.
+type issuance struct {
+	client   *domain.Client
+	user     *domain.User // nil for client_credentials
+	scopes   []string
+	grantID  string
+	authTime time.Time
+	sid      string
+	amr      []string
+	nonce    string
+	refresh  string // the refresh token to hand out, if any
+}
+
+func (p *Provider) mint(ctx context.Context, is issuance) (TokenResponse, error) {
+	now := p.now()
+	sub := is.client.ID // RFC 9068 §2.2: a client acting for itself is the subject
+	if is.user != nil {
+		sub = is.user.ID
+	}
+	at := AccessClaims{
+		Issuer: p.cfg.Issuer, Subject: sub, Audience: is.client.ID, ClientID: is.client.ID,
+		Scope: domain.JoinScope(is.scopes), IssuedAt: now.Unix(),
+		ExpiresAt: now.Add(p.cfg.AccessTokenTTL).Unix(), JTI: p.deps.Random.Token(16),
+		GrantID: is.grantID,
+	}
+	if is.user != nil {
+		at.AuthTime = is.authTime.Unix()
+	}
+	access, err := p.signJWT(ctx, p.cfg.AccessTokenAlg, typAccessToken, at)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	resp := TokenResponse{
+		AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(p.cfg.AccessTokenTTL / time.Second),
+		RefreshToken: is.refresh, Scope: at.Scope,
+	}
+	if is.user != nil && slices.Contains(is.scopes, domain.ScopeOpenID) {
+		if resp.IDToken, err = p.mintIDToken(ctx, is, access, now); err != nil {
+			return TokenResponse{}, err
+		}
+	}
+	return resp, nil
+}
+
+// mintIDToken makes the ID token (OIDC Core §2, §3.1.3.6) with the claims the
+// granted scopes release.
+func (p *Provider) mintIDToken(ctx context.Context, is issuance, accessToken string, now time.Time) (string, error) {
+	alg := p.cfg.IDTokenAlg
+	if is.client.IDTokenSignedResponseAlg != "" {
+		alg = is.client.IDTokenSignedResponseAlg
+	}
+	claims := userClaims(is.user, is.scopes)
+	claims["iss"] = p.cfg.Issuer
+	claims["aud"] = is.client.ID
+	claims["azp"] = is.client.ID
+	claims["iat"] = now.Unix()
+	claims["exp"] = now.Add(p.cfg.IDTokenTTL).Unix()
+	claims["auth_time"] = is.authTime.Unix()
+	claims["at_hash"] = halfHash(accessToken)
+	if is.nonce != "" {
+		claims["nonce"] = is.nonce
+	}
+	if is.sid != "" {
+		claims["sid"] = is.sid
+	}
+	if len(is.amr) > 0 {
+		claims["amr"] = is.amr
+	}
+	return p.signJWT(ctx, alg, typIDToken, claims)
+}
+
+// halfHash is at_hash: the base64url of the left half of the SHA-256 of the
+// token (OIDC Core §3.1.3.6; RS256 and ES256 both use SHA-256).
+func halfHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// userClaims returns the claims the scopes release about u: exactly the
+// integration guide's §2 table (sub is always present).
+func userClaims(u *domain.User, scopes []string) map[string]any {
+	c := map[string]any{"sub": u.ID}
+	for _, s := range scopes {
+		switch s {
+		case domain.ScopeProfile:
+			putNonEmpty(c, "name", u.Name())
+			putNonEmpty(c, "given_name", u.GivenName)
+			putNonEmpty(c, "family_name", u.FamilyName)
+			putNonEmpty(c, "picture", u.Picture)
+			c["updated_at"] = u.UpdatedAt.Unix()
+		case domain.ScopeEmail:
+			c["email"] = u.Email
+			c["email_verified"] = u.EmailVerified
+		case domain.ScopePhone:
+			if u.PhoneNumber != "" {
+				c["phone_number"] = u.PhoneNumber
+				c["phone_number_verified"] = u.PhoneNumberVerified
+			}
+		}
+	}
+	return c
+}
+
+func putNonEmpty(m map[string]any, k, v string) {
+	if v != "" {
+		m[k] = v
+	}
+}
+
+// newRefreshToken makes a 256-bit opaque refresh token and its stored form.
+func (p *Provider) newRefreshToken(familyID string, now time.Time) (string, domain.RefreshToken) {
+	tok := p.deps.Random.Token(32)
+	return tok, domain.RefreshToken{Hash: domain.HashToken(tok), FamilyID: familyID, CreatedAt: now}
+}

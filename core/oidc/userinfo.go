@@ -1,0 +1,33 @@
+package oidc
+
+import (
+	"context"
+	"slices"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// UserInfo returns the claims an access token's scopes release (OIDC Core
+// §5.3). A bad, expired or revoked token, or one whose user is no longer
+// active, is invalid_token (RFC 6750 §3.1).
+func (p *Provider) UserInfo(ctx context.Context, token string) (map[string]any, error) {
+	c, err := p.validAccessToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, oauthErr(CodeInvalidToken, "the access token is invalid, expired or revoked")
+	}
+	user, err := p.tokenUser(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if user == nil {
+		return nil, oauthErr(CodeInvalidToken, "the access token does not belong to an active user")
+	}
+	scopes := domain.ParseScope(c.Scope)
+	if !slices.Contains(scopes, domain.ScopeOpenID) {
+		return nil, oauthErr(CodeInsufficientScope, "the access token lacks the openid scope")
+	}
+	return userClaims(user, scopes), nil
+}

@@ -1,0 +1,82 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// GrantStore keeps everything an authorization grant leaves behind. It is the
+// union of four small stores so that a caller can ask for only what it needs.
+type GrantStore interface {
+	AuthCodeStore
+	RefreshTokenStore
+	RevocationStore
+	ConsentStore
+}
+
+// AuthCodeStore keeps authorization codes by hash.
+type AuthCodeStore interface {
+	// CreateAuthCode stores a code. ErrAlreadyExists if the hash is taken.
+	CreateAuthCode(ctx context.Context, c domain.AuthCode) error
+	// RedeemAuthCode marks the code redeemed at now and returns it, in one
+	// atomic step: of any number of concurrent calls for one code exactly one
+	// succeeds.
+	//   - ErrNotFound: no such code, or it expired (ExpiresAt <= now).
+	//   - ErrAlreadyUsed: it was redeemed before; the returned code (with its
+	//     GrantID) lets the caller revoke what the first redemption issued.
+	RedeemAuthCode(ctx context.Context, hash []byte, now time.Time) (domain.AuthCode, error)
+}
+
+// RefreshTokenStore keeps refresh-token families and their tokens by hash.
+type RefreshTokenStore interface {
+	// CreateRefreshFamily stores a family and its first token atomically.
+	// ErrAlreadyExists if the family id or the token hash is taken.
+	CreateRefreshFamily(ctx context.Context, f domain.RefreshFamily, first domain.RefreshToken) error
+	// GetRefreshFamily returns a family by id. ErrNotFound if there is none.
+	GetRefreshFamily(ctx context.Context, id string) (domain.RefreshFamily, error)
+	// RotateRefreshToken spends the token with hash old and stores next in the
+	// same family (next.FamilyID is set by the store), atomically:
+	//   - the token is live: it is marked rotated at now, next is stored:
+	//     Rotated. Of concurrent calls for one live token exactly one gets
+	//     Rotated.
+	//   - the token was rotated at t, grace > 0 and now-t <= grace: next is
+	//     stored: RotatedInGrace. A grace of 0 means no window at all.
+	//   - the token was rotated earlier: nothing is stored: Replayed (the
+	//     caller revokes the family).
+	// The family is returned in every case. ErrNotFound if no token has that
+	// hash, or if its family is revoked or expired at now (nothing is stored).
+	RotateRefreshToken(ctx context.Context, old []byte, next domain.RefreshToken, now time.Time, grace time.Duration) (domain.RefreshFamily, domain.RotateOutcome, error)
+	// GetRefreshToken returns the token with this hash and its family.
+	// ErrNotFound if there is none.
+	GetRefreshToken(ctx context.Context, hash []byte) (domain.RefreshToken, domain.RefreshFamily, error)
+	// RevokeRefreshFamily marks a family revoked at now; revoking twice keeps
+	// the first time. ErrNotFound if there is no such family.
+	RevokeRefreshFamily(ctx context.Context, id string, now time.Time) error
+	// RevokeUserRefreshFamilies revokes every live family of a user.
+	RevokeUserRefreshFamilies(ctx context.Context, userID string, now time.Time) error
+}
+
+// RevocationStore remembers revoked access tokens and grants until the tokens
+// they cover have expired; after that the records may be deleted.
+type RevocationStore interface {
+	// RevokeAccessToken records jti as revoked until expiresAt. Idempotent.
+	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error
+	// RevokeGrant records that every access token carrying grantID is revoked,
+	// until expiresAt. Idempotent.
+	RevokeGrant(ctx context.Context, grantID string, expiresAt time.Time) error
+	// IsRevoked reports whether jti, or grantID when it is not empty, is revoked.
+	IsRevoked(ctx context.Context, jti, grantID string) (bool, error)
+}
+
+// ConsentStore keeps the scopes users granted clients.
+type ConsentStore interface {
+	// GetConsent returns the consent of user for client. ErrNotFound if none.
+	GetConsent(ctx context.Context, userID, clientID string) (domain.Consent, error)
+	// PutConsent creates the consent, or adds its scopes to the existing one,
+	// in one atomic upsert. Scopes already granted are kept.
+	PutConsent(ctx context.Context, c domain.Consent) error
+	// DeleteConsent removes a consent. ErrNotFound if there is none.
+	DeleteConsent(ctx context.Context, userID, clientID string) error
+}

@@ -1,0 +1,26 @@
+package ports
+
+import (
+	"context"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// OrganizationStore keeps organizations and their memberships.
+type OrganizationStore interface {
+	// CreateOrganization stores a new organization. ErrAlreadyExists if the id
+	// or the slug is taken.
+	CreateOrganization(ctx context.Context, o domain.Organization) error
+	// GetOrganization returns an organization by id. ErrNotFound if there is none.
+	GetOrganization(ctx context.Context, id string) (domain.Organization, error)
+	// GetOrganizationBySlug returns an organization by slug. ErrNotFound if there is none.
+	GetOrganizationBySlug(ctx context.Context, slug string) (domain.Organization, error)
+	// UpdateOrganization reads, applies fn and writes atomically. ErrNotFound
+	// if there is none; fn's error aborts the write and is returned.
+	UpdateOrganization(ctx context.Context, id string, fn func(*domain.Organization) error) (domain.Organization, error)
+	// PutMembership creates or replaces the membership of (organization, user)
+	// in one atomic upsert. ErrNotFound if the organization does not exist.
+	PutMembership(ctx context.Context, m domain.Membership) error
+	// ListUserMemberships returns a user's memberships, oldest first; empty if none.
+	ListUserMemberships(ctx context.Context, userID string) ([]domain.Membership, error)
+}

@@ -1,0 +1,163 @@
+package testsuite
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// RunClientStore checks a ClientStore against its port contract. newStore is
+// called once per subtest; the store may already hold other tests' clients.
+func RunClientStore(t *testing.T, newStore func(t *testing.T) ports.ClientStore) {
+	runSubtests(t, newStore, []subtest[ports.ClientStore]{
+		{"a created client reads back unchanged", clientReadsBack},
+		{"creating a client whose id is taken fails with ErrAlreadyExists and keeps the first", clientDuplicateID},
+		{"reading a missing client fails with ErrNotFound", clientMissing},
+		{"an update stores and returns what the callback made", clientUpdate},
+		{"an update whose callback fails writes nothing and returns the callback's error", clientUpdateRefused},
+		{"updating a missing client fails with ErrNotFound", clientUpdateMissing},
+		{"a deleted client is gone and cannot be deleted again", clientDelete},
+		{"changing slices passed in or handed out does not change the stored client", clientNoAliasing},
+		{"concurrent updates of one client lose none", clientConcurrentUpdates},
+	})
+}
+
+func sampleClient() domain.Client {
+	return domain.Client{
+		ID:                       uniqueID(domain.ClientIDPrefix),
+		SecretHash:               uniqueHash(),
+		RegistrationTokenHash:    uniqueHash(),
+		Name:                     "Gradebook",
+		RedirectURIs:             []string{"https://gradebook.example.com/callback"},
+		PostLogoutRedirectURIs:   []string{"https://gradebook.example.com/"},
+		GrantTypes:               []string{domain.GrantAuthorizationCode, domain.GrantRefreshToken},
+		ResponseTypes:            []string{domain.ResponseTypeCode},
+		Scopes:                   []string{domain.ScopeOpenID, domain.ScopeEmail},
+		TokenEndpointAuthMethod:  domain.AuthMethodSecretBasic,
+		ClientURI:                "https://gradebook.example.com",
+		Contacts:                 []string{"ops@gradebook.example.com"},
+		IDTokenSignedResponseAlg: domain.AlgRS256,
+		ApprovedScopes:           []string{domain.ScopeOrganization},
+		CreatedAt:                epoch,
+		UpdatedAt:                epoch,
+	}
+}
+
+func createClient(t *testing.T, s ports.ClientStore) domain.Client {
+	t.Helper()
+	c := sampleClient()
+	require.NoError(t, s.CreateClient(t.Context(), c))
+	return c
+}
+
+func clientReadsBack(t *testing.T, s ports.ClientStore) {
+	c := createClient(t, s)
+	got, err := s.GetClient(t.Context(), c.ID)
+	require.NoError(t, err)
+	assertSame(t, c, got)
+}
+
+func clientDuplicateID(t *testing.T, s ports.ClientStore) {
+	c := createClient(t, s)
+	other := sampleClient()
+	other.ID, other.Name = c.ID, "Impostor"
+	require.ErrorIs(t, s.CreateClient(t.Context(), other), domain.ErrAlreadyExists)
+	got, err := s.GetClient(t.Context(), c.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "Gradebook", got.Name)
+}
+
+func clientMissing(t *testing.T, s ports.ClientStore) {
+	_, err := s.GetClient(t.Context(), uniqueID(domain.ClientIDPrefix))
+	require.ErrorIs(t, err, domain.ErrNotFound)
+}
+
+func clientUpdate(t *testing.T, s ports.ClientStore) {
+	c := createClient(t, s)
+	updated, err := s.UpdateClient(t.Context(), c.ID, func(c *domain.Client) error {
+		c.Name, c.Disabled, c.UpdatedAt = "Gradebook 2", true, epoch.Add(time.Hour)
+		c.RedirectURIs = append(c.RedirectURIs, "https://gradebook.example.com/v2")
+		return nil
+	})
+	require.NoError(t, err)
+	want := c
+	want.Name, want.Disabled, want.UpdatedAt = "Gradebook 2", true, epoch.Add(time.Hour)
+	want.RedirectURIs = []string{"https://gradebook.example.com/callback", "https://gradebook.example.com/v2"}
+	assertSame(t, want, updated, "the update returns the stored client")
+	got, err := s.GetClient(t.Context(), c.ID)
+	require.NoError(t, err)
+	assertSame(t, want, got, "a read sees the update")
+}
+
+func clientUpdateRefused(t *testing.T, s ports.ClientStore) {
+	c := createClient(t, s)
+	_, err := s.UpdateClient(t.Context(), c.ID, func(c *domain.Client) error {
+		c.Name = "Half-written"
+		c.Scopes[0] = "tampered"
+		return errRefused
+	})
+	require.ErrorIs(t, err, errRefused)
+	got, err := s.GetClient(t.Context(), c.ID)
+	require.NoError(t, err)
+	assertSame(t, c, got)
+}
+
+func clientUpdateMissing(t *testing.T, s ports.ClientStore) {
+	_, err := s.UpdateClient(t.Context(), uniqueID(domain.ClientIDPrefix), func(*domain.Client) error { return nil })
+	require.ErrorIs(t, err, domain.ErrNotFound)
+}
+
+func clientDelete(t *testing.T, s ports.ClientStore) {
+	c := createClient(t, s)
+	require.NoError(t, s.DeleteClient(t.Context(), c.ID))
+	_, err := s.GetClient(t.Context(), c.ID)
+	require.ErrorIs(t, err, domain.ErrNotFound, "reading a deleted client")
+	require.ErrorIs(t, s.DeleteClient(t.Context(), c.ID), domain.ErrNotFound, "deleting it again")
+}
+
+func clientNoAliasing(t *testing.T, s ports.ClientStore) {
+	c := sampleClient()
+	want := c
+	want.SecretHash = slices.Clone(c.SecretHash)
+	want.RedirectURIs = slices.Clone(c.RedirectURIs)
+	want.Scopes = slices.Clone(c.Scopes)
+	require.NoError(t, s.CreateClient(t.Context(), c))
+	c.RedirectURIs[0] = "https://evil.example.com/callback"
+	c.SecretHash[0]++
+
+	got, err := s.GetClient(t.Context(), c.ID)
+	require.NoError(t, err)
+	got.Scopes[0] = "tampered"
+	got.SecretHash[0]++
+
+	again, err := s.GetClient(t.Context(), c.ID)
+	require.NoError(t, err)
+	assertSame(t, want, again)
+}
+
+func clientConcurrentUpdates(t *testing.T, s ports.ClientStore) {
+	c := createClient(t, s)
+	errs := make([]error, contenders)
+	want := slices.Clone(c.Contacts)
+	for i := range contenders {
+		want = append(want, fmt.Sprintf("ops%d@gradebook.example.com", i))
+	}
+	race(contenders, func(i int) {
+		_, errs[i] = s.UpdateClient(t.Context(), c.ID, func(c *domain.Client) error {
+			c.Contacts = append(c.Contacts, fmt.Sprintf("ops%d@gradebook.example.com", i))
+			return nil
+		})
+	})
+	ok, _ := countErrors(errs, nil)
+	require.Equal(t, contenders, ok, "every update succeeds")
+	got, err := s.GetClient(t.Context(), c.ID)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, want, got.Contacts)
+}

@@ -1,0 +1,96 @@
+package testsuite
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+func consentTests() []subtest[ports.GrantStore] {
+	return []subtest[ports.GrantStore]{
+		{"reading a missing consent fails with ErrNotFound", consentMissing},
+		{"a put consent reads back", consentReadsBack},
+		{"putting a consent again adds its scopes and keeps those granted", consentMerges},
+		{"a user's consents for different clients are kept apart", consentPerClient},
+		{"a deleted consent is gone and cannot be deleted again", consentDelete},
+	}
+}
+
+func sampleConsent(scopes ...string) domain.Consent {
+	return domain.Consent{
+		UserID: uuid.NewString(), ClientID: uniqueID(domain.ClientIDPrefix),
+		Scopes: scopes, CreatedAt: epoch, UpdatedAt: epoch,
+	}
+}
+
+func requireConsentScopes(t *testing.T, s ports.ConsentStore, userID, clientID string, want ...string) {
+	t.Helper()
+	got, err := s.GetConsent(t.Context(), userID, clientID)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, want, got.Scopes)
+}
+
+func consentMissing(t *testing.T, s ports.GrantStore) {
+	_, err := s.GetConsent(t.Context(), uuid.NewString(), uniqueID(domain.ClientIDPrefix))
+	require.ErrorIs(t, err, domain.ErrNotFound)
+}
+
+func consentReadsBack(t *testing.T, s ports.GrantStore) {
+	c := sampleConsent(domain.ScopeOpenID, domain.ScopeEmail)
+	require.NoError(t, s.PutConsent(t.Context(), c))
+	got, err := s.GetConsent(t.Context(), c.UserID, c.ClientID)
+	require.NoError(t, err)
+	assertSame(t, c, got)
+}
+
+func consentMerges(t *testing.T, s ports.GrantStore) {
+	c := sampleConsent(domain.ScopeOpenID, domain.ScopeEmail)
+	require.NoError(t, s.PutConsent(t.Context(), c))
+	more := c
+	more.Scopes, more.UpdatedAt = []string{domain.ScopeEmail, domain.ScopeProfile}, epoch.Add(time.Hour)
+	require.NoError(t, s.PutConsent(t.Context(), more))
+	requireConsentScopes(t, s, c.UserID, c.ClientID, domain.ScopeOpenID, domain.ScopeEmail, domain.ScopeProfile)
+}
+
+func consentPerClient(t *testing.T, s ports.GrantStore) {
+	a := sampleConsent(domain.ScopeOpenID)
+	b := sampleConsent(domain.ScopeEmail)
+	b.UserID = a.UserID
+	require.NoError(t, s.PutConsent(t.Context(), a))
+	require.NoError(t, s.PutConsent(t.Context(), b))
+	requireConsentScopes(t, s, a.UserID, a.ClientID, domain.ScopeOpenID)
+	requireConsentScopes(t, s, b.UserID, b.ClientID, domain.ScopeEmail)
+}
+
+func consentDelete(t *testing.T, s ports.GrantStore) {
+	c := sampleConsent(domain.ScopeOpenID)
+	require.NoError(t, s.PutConsent(t.Context(), c))
+	require.NoError(t, s.DeleteConsent(t.Context(), c.UserID, c.ClientID))
+	_, err := s.GetConsent(t.Context(), c.UserID, c.ClientID)
+	require.ErrorIs(t, err, domain.ErrNotFound, "reading the deleted consent")
+	require.ErrorIs(t, s.DeleteConsent(t.Context(), c.UserID, c.ClientID), domain.ErrNotFound, "deleting it again")
+}
+
+func consentParallelPuts(t *testing.T, s ports.GrantStore) {
+	base := sampleConsent(domain.ScopeOpenID)
+	want := []string{domain.ScopeOpenID}
+	puts := make([]domain.Consent, contenders)
+	for i := range puts {
+		scope := fmt.Sprintf("scope%d", i)
+		puts[i] = base
+		puts[i].Scopes = []string{domain.ScopeOpenID, scope}
+		want = append(want, scope)
+	}
+	errs := make([]error, contenders)
+	race(contenders, func(i int) { errs[i] = s.PutConsent(t.Context(), puts[i]) })
+	ok, _ := countErrors(errs, nil)
+	require.Equal(t, contenders, ok, "every put succeeds")
+	requireConsentScopes(t, s, base.UserID, base.ClientID, want...)
+}

@@ -1,0 +1,176 @@
+package testsuite
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// RunOrganizationStore checks an OrganizationStore against its port
+// contract. newStore is called once per subtest; the store may hold other
+// organizations.
+func RunOrganizationStore(t *testing.T, newStore func(t *testing.T) ports.OrganizationStore) {
+	runSubtests(t, newStore, []subtest[ports.OrganizationStore]{
+		{"a created organization reads back by id and by slug", orgReadsBack},
+		{"creating an organization whose id is taken fails with ErrAlreadyExists", orgDuplicateID},
+		{"creating an organization whose slug is taken fails with ErrAlreadyExists", orgDuplicateSlug},
+		{"reading a missing organization by id or by slug fails with ErrNotFound", orgMissing},
+		{"an update stores what the callback made and moves the slug lookup", orgUpdate},
+		{"an update whose callback fails writes nothing and returns the callback's error", orgUpdateRefused},
+		{"updating a missing organization fails with ErrNotFound", orgUpdateMissing},
+		{"concurrent updates of one organization lose none", orgConcurrentUpdates},
+		{"a membership in a missing organization fails with ErrNotFound", membershipMissingOrg},
+		{"a user's memberships are listed oldest first", membershipsOldestFirst},
+		{"putting a membership again replaces it", membershipReplaced},
+		{"a user with no memberships gets an empty list", membershipsNone},
+	})
+}
+
+func sampleOrganization() domain.Organization {
+	id := uuid.NewString()
+	return domain.Organization{ID: id, Name: "Springfield Elementary", Slug: "springfield-" + id, CreatedAt: epoch, UpdatedAt: epoch}
+}
+
+func createOrganization(t *testing.T, s ports.OrganizationStore) domain.Organization {
+	t.Helper()
+	o := sampleOrganization()
+	require.NoError(t, s.CreateOrganization(t.Context(), o))
+	return o
+}
+
+func orgReadsBack(t *testing.T, s ports.OrganizationStore) {
+	o := createOrganization(t, s)
+	got, err := s.GetOrganization(t.Context(), o.ID)
+	require.NoError(t, err)
+	assertSame(t, o, got, "by id")
+	got, err = s.GetOrganizationBySlug(t.Context(), o.Slug)
+	require.NoError(t, err)
+	assertSame(t, o, got, "by slug")
+}
+
+func orgDuplicateID(t *testing.T, s ports.OrganizationStore) {
+	o := createOrganization(t, s)
+	other := sampleOrganization()
+	other.ID = o.ID
+	require.ErrorIs(t, s.CreateOrganization(t.Context(), other), domain.ErrAlreadyExists)
+	_, err := s.GetOrganizationBySlug(t.Context(), other.Slug)
+	require.ErrorIs(t, err, domain.ErrNotFound, "the rejected organization's slug is not taken")
+}
+
+func orgDuplicateSlug(t *testing.T, s ports.OrganizationStore) {
+	o := createOrganization(t, s)
+	other := sampleOrganization()
+	other.Slug = o.Slug
+	require.ErrorIs(t, s.CreateOrganization(t.Context(), other), domain.ErrAlreadyExists)
+	_, err := s.GetOrganization(t.Context(), other.ID)
+	require.ErrorIs(t, err, domain.ErrNotFound, "the rejected organization was not stored")
+}
+
+func orgMissing(t *testing.T, s ports.OrganizationStore) {
+	_, err := s.GetOrganization(t.Context(), uuid.NewString())
+	require.ErrorIs(t, err, domain.ErrNotFound, "by id")
+	_, err = s.GetOrganizationBySlug(t.Context(), "nowhere-"+uuid.NewString())
+	require.ErrorIs(t, err, domain.ErrNotFound, "by slug")
+}
+
+func orgUpdate(t *testing.T, s ports.OrganizationStore) {
+	o := createOrganization(t, s)
+	newSlug := "shelbyville-" + uuid.NewString()
+	updated, err := s.UpdateOrganization(t.Context(), o.ID, func(o *domain.Organization) error {
+		o.Name, o.Slug, o.UpdatedAt = "Shelbyville Elementary", newSlug, epoch.Add(time.Hour)
+		return nil
+	})
+	require.NoError(t, err)
+	want := o
+	want.Name, want.Slug, want.UpdatedAt = "Shelbyville Elementary", newSlug, epoch.Add(time.Hour)
+	assertSame(t, want, updated, "the update returns the stored organization")
+	got, err := s.GetOrganizationBySlug(t.Context(), newSlug)
+	require.NoError(t, err)
+	assertSame(t, want, got, "the new slug finds it")
+	_, err = s.GetOrganizationBySlug(t.Context(), o.Slug)
+	require.ErrorIs(t, err, domain.ErrNotFound, "the old slug finds nothing")
+}
+
+func orgUpdateRefused(t *testing.T, s ports.OrganizationStore) {
+	o := createOrganization(t, s)
+	_, err := s.UpdateOrganization(t.Context(), o.ID, func(o *domain.Organization) error {
+		o.Name = "Half-written"
+		return errRefused
+	})
+	require.ErrorIs(t, err, errRefused)
+	got, err := s.GetOrganization(t.Context(), o.ID)
+	require.NoError(t, err)
+	assertSame(t, o, got)
+}
+
+func orgUpdateMissing(t *testing.T, s ports.OrganizationStore) {
+	_, err := s.UpdateOrganization(t.Context(), uuid.NewString(), func(*domain.Organization) error { return nil })
+	require.ErrorIs(t, err, domain.ErrNotFound)
+}
+
+func orgConcurrentUpdates(t *testing.T, s ports.OrganizationStore) {
+	o := createOrganization(t, s)
+	errs := make([]error, contenders)
+	race(contenders, func(i int) {
+		_, errs[i] = s.UpdateOrganization(t.Context(), o.ID, func(o *domain.Organization) error {
+			o.Name += "!"
+			return nil
+		})
+	})
+	ok, _ := countErrors(errs, nil)
+	require.Equal(t, contenders, ok, "every update succeeds")
+	got, err := s.GetOrganization(t.Context(), o.ID)
+	require.NoError(t, err)
+	assert.Equal(t, o.Name+strings.Repeat("!", contenders), got.Name)
+}
+
+func membershipMissingOrg(t *testing.T, s ports.OrganizationStore) {
+	m := domain.Membership{OrganizationID: uuid.NewString(), UserID: uuid.NewString(), Role: domain.RoleMember, CreatedAt: epoch}
+	require.ErrorIs(t, s.PutMembership(t.Context(), m), domain.ErrNotFound)
+	got, err := s.ListUserMemberships(t.Context(), m.UserID)
+	require.NoError(t, err)
+	assert.Empty(t, got, "nothing was stored")
+}
+
+func membershipsOldestFirst(t *testing.T, s ports.OrganizationStore) {
+	userID := uuid.NewString()
+	var want []domain.Membership
+	for _, age := range []time.Duration{3 * time.Hour, time.Hour, 2 * time.Hour} {
+		m := domain.Membership{
+			OrganizationID: createOrganization(t, s).ID, UserID: userID,
+			Role: domain.RoleMember, CreatedAt: epoch.Add(-age),
+		}
+		require.NoError(t, s.PutMembership(t.Context(), m))
+		want = append(want, m)
+	}
+	want = []domain.Membership{want[0], want[2], want[1]}
+
+	got, err := s.ListUserMemberships(t.Context(), userID)
+	require.NoError(t, err)
+	assertSame(t, want, got)
+}
+
+func membershipReplaced(t *testing.T, s ports.OrganizationStore) {
+	o := createOrganization(t, s)
+	m := domain.Membership{OrganizationID: o.ID, UserID: uuid.NewString(), Role: domain.RoleMember, CreatedAt: epoch}
+	require.NoError(t, s.PutMembership(t.Context(), m))
+	m.Role, m.Primary = domain.RoleAdmin, true
+	require.NoError(t, s.PutMembership(t.Context(), m))
+
+	got, err := s.ListUserMemberships(t.Context(), m.UserID)
+	require.NoError(t, err)
+	assertSame(t, []domain.Membership{m}, got)
+}
+
+func membershipsNone(t *testing.T, s ports.OrganizationStore) {
+	got, err := s.ListUserMemberships(t.Context(), uuid.NewString())
+	require.NoError(t, err)
+	assert.Empty(t, got)
+}

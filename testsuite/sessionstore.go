@@ -1,0 +1,125 @@
+package testsuite
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// sessionLifetime is how long the sample sessions last.
+const sessionLifetime = time.Hour
+
+// RunSessionStore checks a SessionStore against its port contract. newStore
+// is called once per subtest; the store may hold other sessions.
+func RunSessionStore(t *testing.T, newStore func(t *testing.T) ports.SessionStore) {
+	runSubtests(t, newStore, []subtest[ports.SessionStore]{
+		{"a created session reads back until it expires", sessionReadsBack},
+		{"creating a session whose hash is taken fails with ErrAlreadyExists", sessionDuplicate},
+		{"reading a missing session fails with ErrNotFound", sessionMissing},
+		{"touching a session moves its last use and its expiry", sessionTouch},
+		{"touching an expired session fails with ErrNotFound and does not revive it", sessionTouchExpired},
+		{"touching a missing session fails with ErrNotFound", sessionTouchMissing},
+		{"a deleted session is gone, and deleting a missing one is not an error", sessionDelete},
+		{"deleting a user's sessions ends each of them and no other user's", sessionDeleteUser},
+	})
+}
+
+func sampleSession(userID string) domain.Session {
+	return domain.Session{
+		Hash:      uniqueHash(),
+		SID:       uuid.NewString(),
+		UserID:    userID,
+		AuthTime:  epoch,
+		AMR:       []string{"pwd"},
+		CreatedAt: epoch,
+		LastSeen:  epoch,
+		ExpiresAt: epoch.Add(sessionLifetime),
+	}
+}
+
+func createSession(t *testing.T, s ports.SessionStore, userID string) domain.Session {
+	t.Helper()
+	sess := sampleSession(userID)
+	require.NoError(t, s.CreateSession(t.Context(), sess))
+	return sess
+}
+
+func requireNoSession(t *testing.T, s ports.SessionStore, hash []byte, now time.Time, msg string) {
+	t.Helper()
+	_, err := s.GetSession(t.Context(), hash, now)
+	require.ErrorIs(t, err, domain.ErrNotFound, msg)
+}
+
+func sessionReadsBack(t *testing.T, s ports.SessionStore) {
+	sess := createSession(t, s, uuid.NewString())
+	got, err := s.GetSession(t.Context(), sess.Hash, sess.ExpiresAt.Add(-time.Second))
+	require.NoError(t, err, "a second before expiry")
+	assertSame(t, sess, got)
+	requireNoSession(t, s, sess.Hash, sess.ExpiresAt, "at expiry")
+}
+
+func sessionDuplicate(t *testing.T, s ports.SessionStore) {
+	sess := createSession(t, s, uuid.NewString())
+	other := sampleSession(uuid.NewString())
+	other.Hash = sess.Hash
+	require.ErrorIs(t, s.CreateSession(t.Context(), other), domain.ErrAlreadyExists)
+	got, err := s.GetSession(t.Context(), sess.Hash, epoch)
+	require.NoError(t, err)
+	assert.Equal(t, sess.UserID, got.UserID, "the first session is kept")
+}
+
+func sessionMissing(t *testing.T, s ports.SessionStore) {
+	requireNoSession(t, s, uniqueHash(), epoch, "an unknown hash")
+}
+
+func sessionTouch(t *testing.T, s ports.SessionStore) {
+	sess := createSession(t, s, uuid.NewString())
+	now := epoch.Add(30 * time.Minute)
+	require.NoError(t, s.TouchSession(t.Context(), sess.Hash, now, now.Add(sessionLifetime)))
+
+	got, err := s.GetSession(t.Context(), sess.Hash, sess.ExpiresAt)
+	require.NoError(t, err, "the session outlives its first expiry")
+	want := sess
+	want.LastSeen, want.ExpiresAt = now, now.Add(sessionLifetime)
+	assertSame(t, want, got)
+}
+
+func sessionTouchExpired(t *testing.T, s ports.SessionStore) {
+	sess := createSession(t, s, uuid.NewString())
+	now := sess.ExpiresAt
+	err := s.TouchSession(t.Context(), sess.Hash, now, now.Add(sessionLifetime))
+	require.ErrorIs(t, err, domain.ErrNotFound)
+	requireNoSession(t, s, sess.Hash, now.Add(time.Second), "the session stays expired")
+}
+
+func sessionTouchMissing(t *testing.T, s ports.SessionStore) {
+	err := s.TouchSession(t.Context(), uniqueHash(), epoch, epoch.Add(sessionLifetime))
+	require.ErrorIs(t, err, domain.ErrNotFound)
+}
+
+func sessionDelete(t *testing.T, s ports.SessionStore) {
+	sess := createSession(t, s, uuid.NewString())
+	require.NoError(t, s.DeleteSession(t.Context(), sess.Hash))
+	requireNoSession(t, s, sess.Hash, epoch, "the deleted session")
+	require.NoError(t, s.DeleteSession(t.Context(), sess.Hash), "deleting it again")
+	require.NoError(t, s.DeleteSession(t.Context(), uniqueHash()), "deleting an unknown hash")
+}
+
+func sessionDeleteUser(t *testing.T, s ports.SessionStore) {
+	user := uuid.NewString()
+	mine := []domain.Session{createSession(t, s, user), createSession(t, s, user), createSession(t, s, user)}
+	theirs := createSession(t, s, uuid.NewString())
+
+	require.NoError(t, s.DeleteUserSessions(t.Context(), user))
+	for _, sess := range mine {
+		requireNoSession(t, s, sess.Hash, epoch, "the user's session")
+	}
+	_, err := s.GetSession(t.Context(), theirs.Hash, epoch)
+	require.NoError(t, err, "another user's session survives")
+}
