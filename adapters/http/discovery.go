@@ -7,7 +7,6 @@ import (
 // discovery serves the prepared discovery document (both well-known paths).
 func (s *Server) discovery(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
-	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(s.op.Discovery())
 }
@@ -21,7 +20,6 @@ func (s *Server) jwks(c *fiber.Ctx) error {
 		return s.oauthError(c, err)
 	}
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
-	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
 	c.Set(fiber.HeaderETag, etag)
 	if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && match == etag {
 		return c.SendStatus(fiber.StatusNotModified)

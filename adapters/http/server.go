@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -130,6 +131,13 @@ func (s *Server) routes() {
 	a.Get("/readyz", s.readyz)
 	a.Get("/metrics", s.metricsHandler())
 	a.Get(cssPath, s.pages.cssHandler)
+
+	// Browser apps (public clients) call these from their own origin. None
+	// uses cookies, so any origin may, without credentials.
+	api := cors.New(cors.Config{AllowOrigins: "*", AllowMethods: "GET,POST", AllowHeaders: "Authorization, Content-Type", MaxAge: 600})
+	for _, p := range []string{oidc.PathDiscovery, oidc.PathOAuthMetadata, oidc.PathJWKS, oidc.PathToken, oidc.PathUserInfo, oidc.PathRevoke} {
+		a.Use(p, api)
+	}
 
 	a.Get(oidc.PathDiscovery, s.discovery)
 	a.Get(oidc.PathOAuthMetadata, s.discovery)

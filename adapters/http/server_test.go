@@ -209,3 +209,20 @@ func FuzzAuthorize(f *testing.F) {
 		}
 	})
 }
+
+func TestBrowserAppsMayCallTheTokenEndpointCrossOrigin(t *testing.T) {
+	s := newTestServer(t)
+	req := httptest.NewRequest("OPTIONS", oidc.PathToken, nil)
+	req.Header.Set("Origin", "https://spa.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, _ := do(t, s, req)
+	assert.Equal(t, 204, resp.StatusCode)
+	assert.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"))
+	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Credentials"), "no cookies cross origin")
+
+	req = httptest.NewRequest("OPTIONS", oidc.PathRegister, nil)
+	req.Header.Set("Origin", "https://spa.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, _ = do(t, s, req)
+	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"), "registration is not open to browsers")
+}

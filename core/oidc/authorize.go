@@ -88,17 +88,30 @@ func (p *Provider) Authorize(ctx context.Context, in AuthorizeParams, b Browser)
 		return p.pend(ctx, req, b, StepLogin)
 	}
 	req.UserID, req.AuthTime, req.SessionID, req.AMR = user.ID, sess.AuthTime, sess.SID, sess.AMR
-	need, err := p.needsConsent(ctx, client, &req, user.ID)
+	touched, err := p.touchSession(ctx, sess, b)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out, err := p.authorizeSignedIn(ctx, client, &req, b)
+	out.Session = touched
+	return out, err
+}
+
+// authorizeSignedIn continues a request whose user is signed in: to the
+// consent page, or back to the client with a code.
+func (p *Provider) authorizeSignedIn(ctx context.Context, client *domain.Client, req *domain.AuthRequest, b Browser) (Outcome, error) {
+	need, err := p.needsConsent(ctx, client, req, req.UserID)
 	if err != nil {
 		return Outcome{}, err
 	}
 	if need {
 		if req.HasPrompt("none") {
-			return fail(CodeConsentRequired, "the user has not consented to this client")
+			e := oauthErr(CodeConsentRequired, "the user has not consented to this client")
+			return Outcome{RedirectTo: p.errorRedirect(req.RedirectURI, req.State, e)}, nil
 		}
-		return p.pend(ctx, req, b, StepConsent)
+		return p.pend(ctx, *req, b, StepConsent)
 	}
-	to, err := p.issueCode(ctx, &req)
+	to, err := p.issueCode(ctx, req)
 	return Outcome{RedirectTo: to}, err
 }
 

@@ -56,6 +56,35 @@ func (p *Provider) currentSession(ctx context.Context, b Browser) (*domain.Sessi
 	return &s, &u, nil
 }
 
+// Sessions slide: each use moves the expiry to SessionTTL from now, at
+// most once per touchEvery (to spare the store a write per request), and
+// never past maxSessionAge from sign-in.
+const (
+	touchEvery    = time.Minute
+	maxSessionAge = 30 * 24 * time.Hour
+)
+
+// touchSession extends a used session and returns the cookie to set again
+// with its new expiry, or nil when no touch was due.
+func (p *Provider) touchSession(ctx context.Context, s *domain.Session, b Browser) (*NewSession, error) {
+	now := p.now()
+	if now.Sub(s.LastSeen) < touchEvery {
+		return nil, nil
+	}
+	exp := now.Add(p.cfg.SessionTTL)
+	if limit := s.CreatedAt.Add(maxSessionAge); exp.After(limit) {
+		exp = limit
+	}
+	err := p.deps.Sessions.TouchSession(ctx, s.Hash, now, exp)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storeErr("touch session", err)
+	}
+	return &NewSession{Cookie: b.SessionCookie, ExpiresAt: exp}, nil
+}
+
 // startSession creates a login session for user.
 func (p *Provider) startSession(ctx context.Context, user *domain.User, amr []string) (*domain.Session, NewSession, error) {
 	now := p.now()
