@@ -22,6 +22,15 @@ func (s *Server) recover(c *fiber.Ctx) (err error) {
 	return c.Next()
 }
 
+// limitBody refuses bodies over the configured limit with a 413 in the
+// route's format, before any handler reads them.
+func (s *Server) limitBody(c *fiber.Ctx) error {
+	if s.opts.BodyLimit > 0 && (len(c.Body()) > s.opts.BodyLimit || c.Request().Header.ContentLength() > s.opts.BodyLimit) {
+		return fiber.ErrRequestEntityTooLarge
+	}
+	return c.Next()
+}
+
 // observe records metrics and a debug access log. It logs the route, never
 // the query, cookies or bodies, which can hold codes and tokens.
 func (s *Server) observe(c *fiber.Ctx) error {

@@ -95,8 +95,11 @@ func New(opts Options, d Deps) (*Server, error) {
 	}
 	s.metrics = newMetrics(s.registry)
 	cfg := fiber.Config{
-		AppName:               "calimatic-auth",
-		BodyLimit:             opts.BodyLimit,
+		AppName: "calimatic-auth",
+		// fasthttp resets the connection when a body passes its limit, so
+		// clients would see a reset instead of the 413; its hard limit is set
+		// higher and limitBody answers the real one cleanly.
+		BodyLimit:             4 * opts.BodyLimit,
 		ReadTimeout:           opts.ReadTimeout,
 		WriteTimeout:          opts.WriteTimeout,
 		IdleTimeout:           opts.IdleTimeout,
@@ -126,7 +129,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 func (s *Server) routes() {
 	a := s.app
-	a.Use(s.observe, s.recover)
+	a.Use(s.observe, s.recover, s.limitBody)
 	a.Get("/healthz", s.healthz)
 	a.Get("/readyz", s.readyz)
 	a.Get("/metrics", s.metricsHandler())

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -219,8 +220,8 @@ func checkGrants(md ClientMetadata) error {
 }
 
 func (p *Provider) checkMetadataValues(md ClientMetadata, existing *domain.Client) error {
-	if utf8.RuneCountInString(md.ClientName) > 200 || !utf8.ValidString(md.ClientName) {
-		return metadataErr(CodeInvalidClientMetadata, "client_name must be valid UTF-8 of at most 200 characters")
+	if utf8.RuneCountInString(md.ClientName) > 200 || !utf8.ValidString(md.ClientName) || !displayable(md.ClientName) {
+		return metadataErr(CodeInvalidClientMetadata, "client_name must be printable UTF-8 of at most 200 characters")
 	}
 	if slices.Contains(md.GrantTypes, domain.GrantAuthorizationCode) && len(md.RedirectURIs) == 0 {
 		return metadataErr(CodeInvalidRedirectURI, "redirect_uris is required for the authorization_code grant")
@@ -256,4 +257,16 @@ func (p *Provider) checkMetadataValues(md ClientMetadata, existing *domain.Clien
 		}
 	}
 	return nil
+}
+
+// displayable reports whether a name shown to users on the consent page has
+// no control or bidirectional-formatting characters, which could make it
+// pose as another application's name.
+func displayable(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return false
+		}
+	}
+	return true
 }

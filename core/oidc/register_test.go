@@ -97,6 +97,8 @@ func TestRegisterRefusesBadMetadata(t *testing.T) {
 		{"an unregistered signing algorithm", oidc.ClientMetadata{RedirectURIs: ok, IDTokenSignedResponseAlg: "HS256"}, oidc.CodeInvalidClientMetadata, "RS256"},
 		{"an http logo off localhost", oidc.ClientMetadata{RedirectURIs: ok, LogoURI: "http://myapp.com/logo.png"}, oidc.CodeInvalidClientMetadata, "logo_uri"},
 		{"a bad post-logout redirect URI", oidc.ClientMetadata{RedirectURIs: ok, PostLogoutRedirectURIs: []string{"javascript:alert(1)"}}, oidc.CodeInvalidClientMetadata, "post_logout_redirect_uri"},
+		{"a client name with a right-to-left override", oidc.ClientMetadata{RedirectURIs: ok, ClientName: "Gradebook\u202egnp.exe"}, oidc.CodeInvalidClientMetadata, "client_name"},
+		{"a client name with a NUL", oidc.ClientMetadata{RedirectURIs: ok, ClientName: "Grade\x00book"}, oidc.CodeInvalidClientMetadata, "client_name"},
 		{"an over-long client name", oidc.ClientMetadata{RedirectURIs: ok, ClientName: strings.Repeat("x", 201)}, oidc.CodeInvalidClientMetadata, "client_name"},
 	}
 	for _, tc := range cases {

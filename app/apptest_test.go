@@ -1,0 +1,126 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
+
+	"github.com/calimatic/calimatic-auth/app"
+	"github.com/calimatic/calimatic-auth/app/config"
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+	"github.com/calimatic/calimatic-auth/testsuite/oidcflow"
+)
+
+// The dev seed's user in every test server.
+const (
+	seedEmail    = "jane.e2e@example.edu"
+	seedPassword = "correct horse battery staple"
+)
+
+// testServer is the real application, started in-process on a free
+// loopback port.
+type testServer struct {
+	BaseURL string
+	Users   ports.UserStore
+}
+
+// startServer starts the app with config.Default() changed by edit, and
+// stops it when the test ends. The port is reserved by listening on :0 and
+// closing; if another process takes it in between, the start is retried.
+func startServer(t *testing.T, edit func(*config.Config)) *testServer {
+	t.Helper()
+	var lastErr error
+	for range 3 {
+		srv, err := tryStart(t, edit)
+		if err == nil {
+			return srv
+		}
+		lastErr = err
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+	}
+	require.NoError(t, lastErr, "the app must start")
+	return nil
+}
+
+func tryStart(t *testing.T, edit func(*config.Config)) (*testServer, error) {
+	t.Helper()
+	port := freePort(t)
+	cfg := config.Default()
+	cfg.HTTP.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+	cfg.Issuer = fmt.Sprintf("http://127.0.0.1:%d", port)
+	cfg.Dev.SeedEmail, cfg.Dev.SeedPassword = seedEmail, seedPassword
+	if edit != nil {
+		edit(&cfg)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	opts, err := app.Options(cfg, logger)
+	require.NoError(t, err, "the configuration must be valid")
+
+	srv := &testServer{BaseURL: cfg.Issuer}
+	fxApp := fx.New(opts,
+		// The seed banner goes to the "banner" writer; keep it out of test output.
+		fx.Supply(fx.Annotate(io.Discard, fx.As(new(io.Writer)), fx.ResultTags(`name:"banner"`))),
+		fx.Populate(&srv.Users),
+	)
+	require.NoError(t, fxApp.Err(), "the app graph must build")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := fxApp.Start(ctx); err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		require.NoError(t, fxApp.Stop(ctx), "the app must stop cleanly")
+	})
+	return srv, nil
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	return port
+}
+
+// setStatus changes a user's status, as an administrator would.
+func (s *testServer) setStatus(t *testing.T, email string, status domain.UserStatus) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.Users.GetUserByEmail(ctx, email)
+	require.NoError(t, err)
+	_, err = s.Users.UpdateUser(ctx, u.ID, func(u *domain.User) error {
+		u.Status = status
+		return nil
+	})
+	require.NoError(t, err)
+}
+
+// env is the oidcflow environment of this server and its seed user.
+func (s *testServer) env() oidcflow.Env {
+	return oidcflow.Env{
+		BaseURL:  s.BaseURL,
+		Email:    seedEmail,
+		Password: seedPassword,
+		SuspendUser: func(t *testing.T, email string) {
+			s.setStatus(t, email, domain.UserSuspended)
+		},
+		ReactivateUser: func(t *testing.T, email string) {
+			s.setStatus(t, email, domain.UserActive)
+		},
+	}
+}

@@ -1,0 +1,28 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/calimatic/calimatic-auth/app/config"
+	"github.com/calimatic/calimatic-auth/testsuite/oidcflow"
+)
+
+// TestEndToEnd runs the black-box suite against the real app on the memory
+// default. Rate limits are off: the suite registers many clients from one IP.
+func TestEndToEnd(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, func(c *config.Config) { c.RateLimit.Enabled = false })
+	oidcflow.Run(t, srv.env())
+}
+
+// TestEndToEndRateLimits checks the guide's §7 limits on a server of its own,
+// so their counts start from zero. The per-IP sign-in limit is lowered from
+// 60 to keep the test fast: every attempt costs an argon2id hash.
+func TestEndToEndRateLimits(t *testing.T) {
+	t.Parallel()
+	const loginIPLimit = 20
+	srv := startServer(t, func(c *config.Config) { c.RateLimit.LoginIP.Limit = loginIPLimit })
+	env := srv.env()
+	env.LoginIPLimit = loginIPLimit
+	oidcflow.RunRateLimits(t, env)
+}

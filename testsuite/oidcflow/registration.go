@@ -1,0 +1,215 @@
+package oidcflow
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var registrationChecks = []check{
+	{"registration answers 201 with the guide's fields", registerGuideExample},
+	{"registration defaults to client_secret_post", registerDefaultsToPost},
+	{"registration accepts client_secret_basic and the client authenticates with it", registerBasic},
+	{"a public client gets no secret", registerPublic},
+	{"the secret is shown only once: RFC 7592 read does not return it", registerSecretOnce},
+	{"RFC 7592 reads, updates and deletes a client with its registration access token", registerManage},
+	{"RFC 7592 refuses a wrong registration access token with 401", registerWrongToken},
+	{"bad client metadata gets a 400 RFC 7591 error", registerBadMetadata},
+}
+
+// registerGuideExample posts the guide's §1 example, with redirect URIs of
+// this suite, and checks the response field by field.
+func registerGuideExample(t *testing.T, s *suite) {
+	md := metadata{
+		"client_name":   "My Third-Party App",
+		"redirect_uris": []string{"https://myapp.com/auth/callback", "http://localhost:5173/auth/callback"},
+		"grant_types":   []string{"authorization_code", "refresh_token"},
+		"scope":         "openid profile email",
+		"client_uri":    "https://myapp.com",
+		"logo_uri":      "https://myapp.com/logo.png",
+	}
+	r := s.postJSON(t, http.MethodPost, pathRegister, "", md)
+	require.Equal(t, http.StatusCreated, r.Status, "body %q", r.Body)
+	assert.Contains(t, r.Header.Get("Content-Type"), "application/json")
+	assert.Equal(t, "no-store", r.Header.Get("Cache-Control"), "the answer holds a secret")
+	m := r.JSON(t)
+	id, _ := m["client_id"].(string)
+	secret, _ := m["client_secret"].(string)
+	assert.True(t, strings.HasPrefix(id, "cca_") && len(id) > len("cca_")+16, "client_id %q must be cca_ and a long random part", id)
+	assert.True(t, strings.HasPrefix(secret, "ccas_") && len(secret) > len("ccas_")+32, "client_secret must be ccas_ and a long random part")
+	assert.EqualValues(t, 0, m["client_secret_expires_at"])
+	assert.Equal(t, "My Third-Party App", m["client_name"])
+	assert.Equal(t, []any{"https://myapp.com/auth/callback", "http://localhost:5173/auth/callback"}, m["redirect_uris"])
+	assert.Equal(t, []any{"authorization_code", "refresh_token"}, m["grant_types"])
+	assert.Equal(t, "client_secret_post", m["token_endpoint_auth_method"])
+	assert.Equal(t, "openid profile email", m["scope"])
+	assert.NotEmpty(t, m["registration_access_token"], "RFC 7592 §3")
+	assert.Equal(t, s.env.BaseURL+pathRegister+"/"+id, m["registration_client_uri"])
+}
+
+func registerDefaultsToPost(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	assert.Equal(t, "client_secret_post", c.AuthMethod)
+	require.NotEmpty(t, c.Secret)
+	// The client authenticates with the secret in the form.
+	a := s.newAgent(t)
+	s.signInTokens(t, a, s.newAuthRequest(c))
+}
+
+func registerBasic(t *testing.T, s *suite) {
+	c := s.register(t, func(m metadata) { m["token_endpoint_auth_method"] = "client_secret_basic" })
+	assert.Equal(t, "client_secret_basic", c.AuthMethod)
+	require.NotEmpty(t, c.Secret)
+	// oauth2 sends the secret in the Authorization header for this client.
+	s.signInTokens(t, s.signedInAgent(t), s.newAuthRequest(c))
+}
+
+func registerPublic(t *testing.T, s *suite) {
+	c := s.register(t, func(m metadata) {
+		m["token_endpoint_auth_method"] = "none"
+		m["grant_types"] = []string{"authorization_code"}
+	})
+	assert.Equal(t, "none", c.AuthMethod)
+	assert.NotContains(t, c.Registered, "client_secret", "a public client gets no secret")
+	assert.NotContains(t, c.Registered, "client_secret_expires_at")
+	// A public client redeems its code with PKCE alone, and gets no refresh
+	// token because it did not register the grant.
+	tok := s.signInTokens(t, s.signedInAgent(t), s.newAuthRequest(c))
+	assert.Empty(t, tok.RefreshToken)
+}
+
+func (s *suite) readRegistration(t *testing.T, c *client, token string) response {
+	t.Helper()
+	req := s.newRequest(t, http.MethodGet, strings.TrimPrefix(c.RegURI, s.env.BaseURL), "", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	return s.send(t, req)
+}
+
+func registerSecretOnce(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	require.NotEmpty(t, c.Secret)
+	r := s.readRegistration(t, c, c.RegToken)
+	require.Equal(t, http.StatusOK, r.Status, "body %q", r.Body)
+	m := r.JSON(t)
+	assert.Equal(t, c.ID, m["client_id"])
+	assert.NotContains(t, m, "client_secret", "the secret is returned only once")
+	assert.NotContains(t, m, "registration_access_token", "the registration token is returned only once")
+}
+
+func registerManage(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	path := strings.TrimPrefix(c.RegURI, s.env.BaseURL)
+	require.True(t, strings.HasPrefix(path, pathRegister+"/"), "registration_client_uri %q is on the provider", c.RegURI)
+
+	r := s.readRegistration(t, c, c.RegToken)
+	require.Equal(t, http.StatusOK, r.Status)
+	assert.Equal(t, c.Name, r.JSON(t)["client_name"])
+
+	md := defaultMetadata(t.Name())
+	md["client_id"] = c.ID
+	md["client_name"] = "Renamed by RFC 7592"
+	md["redirect_uris"] = []string{callbackURI}
+	r = s.postJSON(t, http.MethodPut, path, c.RegToken, md)
+	require.Equal(t, http.StatusOK, r.Status, "update; body %q", r.Body)
+	m := r.JSON(t)
+	assert.Equal(t, "Renamed by RFC 7592", m["client_name"])
+	assert.Equal(t, []any{callbackURI}, m["redirect_uris"])
+	assert.NotContains(t, m, "client_secret")
+	r = s.readRegistration(t, c, c.RegToken)
+	assert.Equal(t, "Renamed by RFC 7592", r.JSON(t)["client_name"], "the update is stored")
+
+	// The client keeps its secret across the update.
+	s.signInTokens(t, s.signedInAgent(t), s.newAuthRequest(c))
+
+	req := s.newRequest(t, http.MethodDelete, path, "", nil)
+	req.Header.Set("Authorization", "Bearer "+c.RegToken)
+	r = s.send(t, req)
+	assert.Equal(t, http.StatusNoContent, r.Status, "delete")
+	r = s.readRegistration(t, c, c.RegToken)
+	assert.Equal(t, http.StatusUnauthorized, r.Status, "a deleted client cannot be read")
+	// A deleted client is unknown to the authorization endpoint.
+	l := s.newAgent(t).get(t, s.newAuthRequest(c).URL())
+	assert.Equal(t, http.StatusBadRequest, l.Status)
+	assert.Nil(t, l.Left, "an unknown client is never redirected to")
+}
+
+func registerWrongToken(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	other := s.register(t, nil)
+	path := strings.TrimPrefix(c.RegURI, s.env.BaseURL)
+	for name, token := range map[string]string{
+		"a made-up token":        "not-the-registration-token",
+		"another client's token": other.RegToken,
+		"the client secret":      c.Secret,
+		"an empty token":         "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := s.readRegistration(t, c, token)
+			requireOAuthError(t, r, http.StatusUnauthorized, "invalid_token")
+			r = s.postJSON(t, http.MethodPut, path, token, defaultMetadata("hijack"))
+			requireOAuthError(t, r, http.StatusUnauthorized, "invalid_token")
+			req := s.newRequest(t, http.MethodDelete, path, "", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			requireOAuthError(t, s.send(t, req), http.StatusUnauthorized, "invalid_token")
+		})
+	}
+	r := s.readRegistration(t, c, c.RegToken)
+	assert.Equal(t, http.StatusOK, r.Status, "the client survives the attempts")
+	assert.Equal(t, c.Name, r.JSON(t)["client_name"], "and is unchanged")
+}
+
+func registerBadMetadata(t *testing.T, s *suite) {
+	cases := []struct {
+		name    string
+		edit    func(metadata)
+		code    string
+		mention string // the error_description must name this
+	}{
+		{"a wildcard redirect URI is refused", func(m metadata) { m["redirect_uris"] = []string{"https://*.example.com/cb"} }, "invalid_redirect_uri", "wildcard"},
+		{"a redirect URI with a fragment is refused", func(m metadata) { m["redirect_uris"] = []string{"https://app.example.com/cb#frag"} }, "invalid_redirect_uri", "fragment"},
+		{"an http redirect URI off localhost is refused", func(m metadata) { m["redirect_uris"] = []string{"http://app.example.com/cb"} }, "invalid_redirect_uri", "https"},
+		{"a relative redirect URI is refused", func(m metadata) { m["redirect_uris"] = []string{"/cb"} }, "invalid_redirect_uri", ""},
+		{"a custom-scheme redirect URI is refused", func(m metadata) { m["redirect_uris"] = []string{"javascript:alert(1)"} }, "invalid_redirect_uri", ""},
+		{"the code grant without redirect URIs is refused", func(m metadata) { delete(m, "redirect_uris") }, "invalid_redirect_uri", "redirect_uris"},
+		{"an unknown grant type is refused", func(m metadata) { m["grant_types"] = []string{"authorization_code", "password"} }, "invalid_client_metadata", "password"},
+		{"the implicit response type is refused", func(m metadata) { m["response_types"] = []string{"token"} }, "invalid_client_metadata", "token"},
+		{"scope organization is refused and named", func(m metadata) { m["scope"] = "openid organization" }, "invalid_client_metadata", "organization"},
+		{"scope permissions is refused and named", func(m metadata) { m["scope"] = "openid permissions" }, "invalid_client_metadata", "permissions"},
+		{"an unknown scope is refused", func(m metadata) { m["scope"] = "openid admin" }, "invalid_client_metadata", "admin"},
+		{"an http post-logout redirect URI off localhost is refused", func(m metadata) { m["post_logout_redirect_uris"] = []string{"http://app.example.com/bye"} }, "invalid_client_metadata", "post_logout_redirect_uri"},
+		{"an unknown auth method is refused", func(m metadata) { m["token_endpoint_auth_method"] = "private_key_jwt" }, "invalid_client_metadata", "private_key_jwt"},
+		{"a public client with client_credentials is refused", func(m metadata) {
+			m["token_endpoint_auth_method"] = "none"
+			m["grant_types"] = []string{"authorization_code", "client_credentials"}
+		}, "invalid_client_metadata", "client_credentials"},
+		{"a field of the wrong type is refused", func(m metadata) { m["redirect_uris"] = "https://app.example.com/cb" }, "invalid_client_metadata", "redirect_uris"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			md := defaultMetadata(t.Name())
+			tc.edit(md)
+			r := s.postJSON(t, http.MethodPost, pathRegister, "", md)
+			m := requireOAuthError(t, r, http.StatusBadRequest, tc.code)
+			if tc.mention != "" {
+				assert.Contains(t, m["error_description"], tc.mention)
+			}
+		})
+	}
+	raw := []struct {
+		name, contentType, body, code string
+	}{
+		{"malformed JSON is refused", "application/json", `{"client_name": "x", "redirect_uris": [`, "invalid_client_metadata"},
+		{"a JSON array is refused", "application/json", `["https://app.example.com/cb"]`, "invalid_client_metadata"},
+		{"a form body is refused", "application/x-www-form-urlencoded", "client_name=x&redirect_uris=https%3A%2F%2Fapp.example.com%2Fcb", "invalid_request"},
+		{"a body without a content type is refused", "", `{"client_name":"x","redirect_uris":["https://app.example.com/cb"]}`, "invalid_request"},
+	}
+	for _, tc := range raw {
+		t.Run(tc.name, func(t *testing.T) {
+			req := s.newRequest(t, http.MethodPost, pathRegister, tc.contentType, strings.NewReader(tc.body))
+			requireOAuthError(t, s.send(t, req), http.StatusBadRequest, tc.code)
+		})
+	}
+}

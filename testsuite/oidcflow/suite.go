@@ -1,0 +1,155 @@
+package oidcflow
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+)
+
+// Env is the provider under test and what the suite cannot do over HTTP.
+type Env struct {
+	// BaseURL is the provider's issuer, e.g. "http://127.0.0.1:8080".
+	BaseURL string
+	// Email and Password sign in an active user who has a name, a verified
+	// email and a phone number (the dev seed's demo user qualifies).
+	Email, Password string
+	// SuspendUser and ReactivateUser change the user's status out of band,
+	// as an administrator would. Without them the suspension checks skip.
+	SuspendUser    func(t *testing.T, email string)
+	ReactivateUser func(t *testing.T, email string)
+	// AccessTokenTTL is the configured access token lifetime; zero means the
+	// default of one hour.
+	AccessTokenTTL time.Duration
+	// LoginAccountLimit and LoginIPLimit are the server's sign-in throttling
+	// limits (failed attempts per account, per IP); zero means the defaults
+	// of 10 and 60. RunRateLimits spends them.
+	LoginAccountLimit, LoginIPLimit int
+}
+
+// Paths from the integration guide, section 2.
+const (
+	pathDiscovery     = "/.well-known/openid-configuration"
+	pathOAuthMetadata = "/.well-known/oauth-authorization-server"
+	pathAuthorize     = "/api/v1/oidc/authorize"
+	pathToken         = "/api/v1/oidc/token"
+	pathUserInfo      = "/api/v1/oidc/userinfo"
+	pathJWKS          = "/api/v1/oidc/jwks"
+	pathEndSession    = "/api/v1/oidc/end-session"
+	pathIntrospect    = "/api/v1/oidc/introspect"
+	pathRevoke        = "/api/v1/oidc/revoke"
+	pathRegister      = "/api/v1/oidc/register"
+)
+
+// The relying party's URIs. Nothing listens on them: the user agent stops
+// as soon as the provider redirects away from itself.
+const (
+	callbackURI   = "http://127.0.0.1:5173/oidcflow/callback"
+	otherCallback = "http://localhost:5173/oidcflow/other"
+	logoutURI     = "http://127.0.0.1:5173/oidcflow/signed-out"
+)
+
+// requestTimeout bounds every request the suite makes.
+const requestTimeout = 30 * time.Second
+
+// suite is the state every check shares: the discovered provider, the JWKS
+// key function and a back-channel HTTP client that never follows redirects.
+type suite struct {
+	env      Env
+	base     *url.URL
+	http     *http.Client
+	ctx      context.Context // carries http for go-oidc and oauth2
+	provider *oidc.Provider
+	keys     keyfunc.Keyfunc
+	session  struct { // see signedInAgent
+		once    sync.Once
+		cookies []*http.Cookie
+	}
+}
+
+func newSuite(t *testing.T, env Env) *suite {
+	t.Helper()
+	env.BaseURL = strings.TrimRight(env.BaseURL, "/")
+	require.NotEmpty(t, env.BaseURL, "Env.BaseURL is required")
+	require.NotEmpty(t, env.Email, "Env.Email is required")
+	require.NotEmpty(t, env.Password, "Env.Password is required")
+	if env.AccessTokenTTL == 0 {
+		env.AccessTokenTTL = time.Hour
+	}
+	if env.LoginAccountLimit == 0 {
+		env.LoginAccountLimit = 10
+	}
+	if env.LoginIPLimit == 0 {
+		env.LoginIPLimit = 60
+	}
+	base, err := url.Parse(env.BaseURL)
+	require.NoError(t, err, "Env.BaseURL must be a URL")
+
+	client := &http.Client{
+		Timeout:       requestTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ctx = oidc.ClientContext(ctx, client)
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
+
+	provider, err := oidc.NewProvider(ctx, env.BaseURL)
+	require.NoError(t, err, "go-oidc must discover the provider at %s", env.BaseURL)
+	strict := false // fail here, not on the first verification, when JWKS is down
+	keys, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{env.BaseURL + pathJWKS}, keyfunc.Override{
+		Client: client, NoErrorReturnFirstHTTPReq: &strict,
+	})
+	require.NoError(t, err, "keyfunc must load the JWKS")
+	return &suite{env: env, base: base, http: client, ctx: ctx, provider: provider, keys: keys}
+}
+
+// check is one named subtest.
+type check struct {
+	name string
+	run  func(t *testing.T, s *suite)
+}
+
+func (s *suite) runChecks(t *testing.T, checks []check) {
+	t.Helper()
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) { c.run(t, s) })
+	}
+}
+
+// Run checks the provider at env.BaseURL end to end. Groups of checks that
+// share no state run in parallel; the suspension checks, which change the
+// user, run alone after them.
+func Run(t *testing.T, env Env) {
+	s := newSuite(t, env)
+	groups := []struct {
+		name   string
+		checks []check
+	}{
+		{"discovery", discoveryChecks},
+		{"registration", registrationChecks},
+		{"authorization", authorizeChecks},
+		{"token", tokenChecks},
+		{"userinfo", userinfoChecks},
+		{"introspection and revocation", introspectionChecks},
+		{"end session", endSessionChecks},
+		{"pages and bad input", hygieneChecks},
+	}
+	t.Run("provider", func(t *testing.T) {
+		for _, g := range groups {
+			t.Run(g.name, func(t *testing.T) {
+				t.Parallel()
+				s.runChecks(t, g.checks)
+			})
+		}
+	})
+	t.Run("suspension", func(t *testing.T) { s.runChecks(t, suspensionChecks) })
+}
