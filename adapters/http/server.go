@@ -94,6 +94,12 @@ func New(opts Options, d Deps) (*Server, error) {
 		s.log = slog.Default()
 	}
 	s.metrics = newMetrics(s.registry)
+	return s, s.rebuild()
+}
+
+// rebuild makes the Fiber application from the options.
+func (s *Server) rebuild() error {
+	opts := s.opts
 	cfg := fiber.Config{
 		AppName: "calimatic-auth",
 		// fasthttp resets the connection when a body passes its limit, so
@@ -118,7 +124,7 @@ func New(opts Options, d Deps) (*Server, error) {
 	}
 	s.app = fiber.New(cfg)
 	s.routes()
-	return s, nil
+	return nil
 }
 
 // App exposes the Fiber application, for tests.

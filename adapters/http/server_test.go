@@ -226,3 +226,28 @@ func TestBrowserAppsMayCallTheTokenEndpointCrossOrigin(t *testing.T) {
 	resp, _ = do(t, s, req)
 	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"), "registration is not open to browsers")
 }
+
+func TestClientIPComesFromXForwardedForOnlyBehindTrustedProxies(t *testing.T) {
+	register := func(s *Server, forwardedFor string) int {
+		req := httptest.NewRequest("POST", oidc.PathRegister, strings.NewReader(`{"redirect_uris":["https://a.example/cb"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+		resp, _ := do(t, s, req)
+		return resp.StatusCode
+	}
+	rule := domain.RateRule{Name: "register", Limit: 1, Window: time.Minute}
+
+	untrusted := newTestServer(t)
+	untrusted.opts.RateLimitsEnabled, untrusted.opts.Rules.Register = true, rule
+	require.NoError(t, untrusted.rebuild())
+	assert.Equal(t, 201, register(untrusted, "203.0.113.1"))
+	assert.Equal(t, 429, register(untrusted, "203.0.113.2"), "a spoofed header from an untrusted peer changes nothing")
+
+	trusted := newTestServer(t)
+	trusted.opts.RateLimitsEnabled, trusted.opts.Rules.Register = true, rule
+	trusted.opts.TrustedProxies = []string{"0.0.0.0/0"}
+	require.NoError(t, trusted.rebuild())
+	assert.Equal(t, 201, register(trusted, "203.0.113.1"))
+	assert.Equal(t, 201, register(trusted, "203.0.113.2"), "behind a trusted proxy each client IP has its own bucket")
+	assert.Equal(t, 429, register(trusted, "203.0.113.1"))
+}
