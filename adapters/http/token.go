@@ -8,11 +8,7 @@ import (
 
 // token handles the token endpoint (RFC 6749 §3.2).
 func (s *Server) token(c *fiber.Ctx) error {
-	p, err := params(c)
-	if err != nil {
-		return s.oauthError(c, err)
-	}
-	cc, err := clientCredentials(c, p)
+	p, cc, err := backChannel(c)
 	if err != nil {
 		return s.oauthError(c, err)
 	}
@@ -60,11 +56,7 @@ func (s *Server) userinfo(c *fiber.Ctx) error {
 
 // introspect handles token introspection (RFC 7662).
 func (s *Server) introspect(c *fiber.Ctx) error {
-	p, err := params(c)
-	if err != nil {
-		return s.oauthError(c, err)
-	}
-	cc, err := clientCredentials(c, p)
+	p, cc, err := backChannel(c)
 	if err != nil {
 		return s.oauthError(c, err)
 	}
@@ -78,11 +70,7 @@ func (s *Server) introspect(c *fiber.Ctx) error {
 
 // revoke handles token revocation (RFC 7009).
 func (s *Server) revoke(c *fiber.Ctx) error {
-	p, err := params(c)
-	if err != nil {
-		return s.oauthError(c, err)
-	}
-	cc, err := clientCredentials(c, p)
+	p, cc, err := backChannel(c)
 	if err != nil {
 		return s.oauthError(c, err)
 	}
@@ -91,4 +79,15 @@ func (s *Server) revoke(c *fiber.Ctx) error {
 	}
 	noStore(c)
 	return c.SendStatus(fiber.StatusOK)
+}
+
+// backChannel reads a client-authenticated form request: the token,
+// introspection and revocation endpoints.
+func backChannel(c *fiber.Ctx) (map[string]string, oidc.ClientCredentials, error) {
+	p, err := params(c)
+	if err != nil {
+		return nil, oidc.ClientCredentials{}, err
+	}
+	cc, err := clientCredentials(c, p)
+	return p, cc, err
 }
