@@ -98,6 +98,8 @@ func providerConfig(cfg config.Config) oidc.Config {
 	if rl.Enabled {
 		c.LoginAccount = rule("login_account", rl.LoginAccount)
 		c.LoginIP = rule("login_ip", rl.LoginIP)
+		c.TokenLimit = rule("token", rl.Token)
+		c.IntrospectLimit = rule("introspect", rl.Introspect)
 	}
 	return c
 }
@@ -137,11 +139,9 @@ func httpOptions(cfg config.Config) httpadapter.Options {
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		RateLimitsEnabled: rl.Enabled,
 		Rules: httpadapter.Rules{
-			Token:      rule("token", rl.Token),
-			Authorize:  rule("authorize", rl.Authorize),
-			UserInfo:   rule("userinfo", rl.UserInfo),
-			Introspect: rule("introspect", rl.Introspect),
-			Register:   rule("register", rl.Register),
+			Authorize: rule("authorize", rl.Authorize),
+			UserInfo:  rule("userinfo", rl.UserInfo),
+			Register:  rule("register", rl.Register),
 		},
 	}
 }

@@ -19,7 +19,9 @@ func (s *Server) endSession(c *fiber.Ctx) error {
 	}
 	b := s.browser(c)
 	if p["decision"] == "cancel" {
-		return s.renderPage(c, "signed_out", signedOutView{})
+		return s.renderPage(c, "error", errorView{
+			Title: "You are still signed in", Message: "Nothing changed. You can close this window.", Status: fiber.StatusOK,
+		})
 	}
 	confirmed := c.Method() == fiber.MethodPost && p["decision"] == "logout"
 	out, err := s.op.EndSession(c.UserContext(), in, b, confirmed, p["csrf_token"])

@@ -77,6 +77,9 @@ func fiberError(fe *fiber.Error) (*oidc.Error, int) {
 // (RFC 6750 §3).
 func (s *Server) oauthError(c *fiber.Ctx, err error) error {
 	e, status := s.classify(err)
+	if e.RateLimit != nil {
+		rateHeaders(c, *e.RateLimit)
+	}
 	switch {
 	case e.Code == oidc.CodeInvalidClient && e.BasicAuth:
 		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="calimatic", charset="UTF-8"`)

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"log/slog"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -26,32 +25,29 @@ func (s *Server) limit(rule domain.RateRule, keyOf func(*fiber.Ctx) string) fibe
 			s.log.Warn("rate limiter unavailable", slog.String("rule", rule.Name), slog.String("err", err.Error()))
 			return c.Next()
 		}
-		c.Set("X-RateLimit-Limit", itoa(d.Limit))
-		c.Set("X-RateLimit-Remaining", itoa(d.Remaining))
 		if !d.Allowed {
-			c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(int64(d.RetryAfter.Seconds()+0.999)))
-			noStore(c)
-			return c.Status(fiber.StatusTooManyRequests).JSON(oauthBody{
-				Error: oidc.CodeRateLimited, Description: "too many requests; retry after the time in Retry-After",
+			return s.oauthError(c, &oidc.Error{
+				Code: oidc.CodeRateLimited, Description: "too many requests; retry after the time in Retry-After", RateLimit: &d,
 			})
 		}
+		rateHeaders(c, d)
 		return c.Next()
 	}
 }
 
-func ipKey(c *fiber.Ctx) string { return c.IP() }
-
-// clientKey is the client a back-channel request claims to be, before it is
-// authenticated, so a flood of bad secrets is limited too.
-func clientKey(c *fiber.Ctx) string {
-	if id, _, ok := basicAuth(c); ok && id != "" {
-		return "c:" + clipKey(id)
+// rateHeaders reports a limiter's decision (integration guide §7).
+func rateHeaders(c *fiber.Ctx, d domain.RateDecision) {
+	if d.Limit == 0 {
+		return
 	}
-	if id := c.FormValue("client_id"); id != "" {
-		return "c:" + clipKey(id)
+	c.Set("X-RateLimit-Limit", itoa(d.Limit))
+	c.Set("X-RateLimit-Remaining", itoa(d.Remaining))
+	if !d.Allowed {
+		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(int64(d.RetryAfter.Seconds()+0.999)))
 	}
-	return "ip:" + c.IP()
 }
+
+func ipKey(c *fiber.Ctx) string { return c.IP() }
 
 // tokenKey is a hash of the bearer token: the token itself never becomes a
 // key (keys may be stored or logged by a shared limiter).
@@ -65,12 +61,4 @@ func tokenKey(c *fiber.Ctx) string {
 	}
 	sum := sha256.Sum256([]byte(t))
 	return "t:" + base64.RawURLEncoding.EncodeToString(sum[:18])
-}
-
-func clipKey(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 128 {
-		return s[:128]
-	}
-	return s
 }

@@ -41,7 +41,11 @@ func (s *Server) updateRegistration(c *fiber.Ctx) error {
 	if err != nil {
 		return s.oauthError(c, err)
 	}
-	reg, err := s.op.UpdateRegistration(c.UserContext(), c.Params("client_id"), bearerToken(c), md)
+	var body struct {
+		ClientID string `json:"client_id"`
+	}
+	_ = json.Unmarshal(c.Body(), &body) // clientMetadata already proved it is valid JSON
+	reg, err := s.op.UpdateRegistration(c.UserContext(), c.Params("client_id"), bearerToken(c), body.ClientID, md)
 	if err != nil {
 		return s.oauthError(c, err)
 	}

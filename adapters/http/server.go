@@ -16,13 +16,14 @@ import (
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
-// Rules are the endpoint rate limits (integration guide §7).
+// Rules are the endpoint rate limits (integration guide §7) that can be
+// keyed before the request is understood. The per-client limits of the token
+// and introspection endpoints count only authenticated clients, so the core
+// applies them (oidc.Config.TokenLimit, IntrospectLimit).
 type Rules struct {
-	Token      domain.RateRule // per client
-	Authorize  domain.RateRule // per IP
-	UserInfo   domain.RateRule // per token
-	Introspect domain.RateRule // per client
-	Register   domain.RateRule // per IP
+	Authorize domain.RateRule // per IP
+	UserInfo  domain.RateRule // per token
+	Register  domain.RateRule // per IP
 }
 
 // Options configure the HTTP adapter.
@@ -165,11 +166,11 @@ func (s *Server) routes() {
 	a.Get(pathConsent, s.consentPage)
 	a.Post(pathConsent, s.consentSubmit)
 
-	a.Post(oidc.PathToken, s.limit(s.opts.Rules.Token, clientKey), s.token)
+	a.Post(oidc.PathToken, s.token)
 	ui := s.limit(s.opts.Rules.UserInfo, tokenKey)
 	a.Get(oidc.PathUserInfo, ui, s.userinfo)
 	a.Post(oidc.PathUserInfo, ui, s.userinfo)
-	a.Post(oidc.PathIntrospect, s.limit(s.opts.Rules.Introspect, clientKey), s.introspect)
+	a.Post(oidc.PathIntrospect, s.introspect)
 	a.Post(oidc.PathRevoke, s.revoke)
 	a.Get(oidc.PathEndSession, s.endSession)
 	a.Post(oidc.PathEndSession, s.endSession)

@@ -20,6 +20,7 @@ func (s *Server) token(c *fiber.Ctx) error {
 		return s.oauthError(c, err)
 	}
 	s.metrics.tokens.WithLabelValues(p["grant_type"]).Inc()
+	rateHeaders(c, resp.RateLimit)
 	noStore(c)
 	return c.JSON(resp)
 }
@@ -64,6 +65,7 @@ func (s *Server) introspect(c *fiber.Ctx) error {
 	if err != nil {
 		return s.oauthError(c, err)
 	}
+	rateHeaders(c, res.RateLimit)
 	noStore(c)
 	return c.JSON(res)
 }

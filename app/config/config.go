@@ -150,9 +150,9 @@ type RateLimit struct {
 	Introspect Rate `yaml:"introspect"`
 	// Register is per IP.
 	Register Rate `yaml:"register"`
-	// LoginAccount counts failed logins per account.
+	// LoginAccount counts sign-in attempts per account from one IP.
 	LoginAccount Rate `yaml:"login_account"`
-	// LoginIP counts failed logins per IP.
+	// LoginIP counts sign-in attempts per IP (per /64 for IPv6).
 	LoginIP Rate `yaml:"login_ip"`
 }
 

@@ -42,8 +42,11 @@ type AuthRequest struct {
 	AuthTime  time.Time
 	SessionID string
 	AMR       []string
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	// FailedLogins counts wrong passwords entered for this request; past a
+	// few the request is dropped, so one request can't be replayed forever.
+	FailedLogins int
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
 }
 
 // HasPrompt reports whether the request carries prompt value p.

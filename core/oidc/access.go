@@ -28,6 +28,14 @@ func (p *Provider) validAccessToken(ctx context.Context, token string) (*AccessC
 	if revoked {
 		return nil, nil
 	}
+	// RFC 7592 §2.3: a deleted (or disabled) client's tokens die with it.
+	client, err := p.deps.Clients.GetClient(ctx, c.ClientID)
+	if errors.Is(err, domain.ErrNotFound) || err == nil && !client.Active() {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storeErr("get client", err)
+	}
 	return &c, nil
 }
 

@@ -80,7 +80,9 @@ func (p *Provider) EndSession(ctx context.Context, in EndSessionParams, b Browse
 			return EndSessionOutcome{}, storeErr("delete session", err)
 		}
 	}
-	out.ClearSession = true
+	// Only a browser that brought a session cookie has one to clear: a
+	// cross-site request without cookies must not touch them.
+	out.ClearSession = b.SessionCookie != ""
 	if in.PostLogoutRedirectURI != "" {
 		out.RedirectTo = logoutRedirect(in.PostLogoutRedirectURI, in.State)
 		return out, nil

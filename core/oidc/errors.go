@@ -41,6 +41,8 @@ type Error struct {
 	// BasicAuth is set on invalid_client when the client used HTTP Basic, so
 	// the answer carries WWW-Authenticate (RFC 6749 §5.2).
 	BasicAuth bool
+	// RateLimit is set on rate_limited, for Retry-After and X-RateLimit-*.
+	RateLimit *domain.RateDecision
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }

@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
@@ -21,6 +22,8 @@ type Introspection struct {
 	Audience  string `json:"aud,omitempty"`
 	Issuer    string `json:"iss,omitempty"`
 	JTI       string `json:"jti,omitempty"`
+	// RateLimit is the client's allowance after this request.
+	RateLimit domain.RateDecision `json:"-"`
 }
 
 // Introspect reports whether a token is active (RFC 7662). The calling
@@ -35,16 +38,34 @@ func (p *Provider) Introspect(ctx context.Context, cc ClientCredentials, token, 
 	if client.Public() {
 		return Introspection{}, &Error{Code: CodeInvalidClient, Description: "public clients cannot introspect tokens", BasicAuth: cc.Basic}
 	}
+	limit, err := p.throttleClient(ctx, p.cfg.IntrospectLimit, client.ID)
+	if err != nil {
+		return Introspection{}, err
+	}
 	if token == "" {
 		return Introspection{}, oauthErr(CodeInvalidRequest, "token is required")
 	}
-	if hint != "refresh_token" {
-		if in, ok, err := p.introspectAccess(ctx, client, token); err != nil || ok {
+	// RFC 7662 §2.1: the hint only says where to look first.
+	lookups := []func(context.Context, *domain.Client, string) (Introspection, bool, error){p.introspectAccess, p.introspectRefresh}
+	if hint == "refresh_token" {
+		lookups[0], lookups[1] = lookups[1], lookups[0]
+	}
+	for _, look := range lookups {
+		if in, ok, err := look(ctx, client, token); err != nil || ok {
+			in.RateLimit = limit
 			return in, err
 		}
 	}
-	in, _, err := p.introspectRefresh(ctx, client, token)
-	return in, err
+	return Introspection{RateLimit: limit}, nil
+}
+
+// usernameFor releases the user's email only to a client granted the email
+// scope: introspection must not bypass consent.
+func usernameFor(u *domain.User, scopes []string) string {
+	if slices.Contains(scopes, domain.ScopeEmail) {
+		return u.Email
+	}
+	return ""
 }
 
 func (p *Provider) introspectAccess(ctx context.Context, client *domain.Client, token string) (Introspection, bool, error) {
@@ -61,7 +82,7 @@ func (p *Provider) introspectAccess(ctx context.Context, client *domain.Client, 
 		if err != nil || user == nil {
 			return Introspection{}, false, err
 		}
-		in.Username = user.Email
+		in.Username = usernameFor(user, domain.ParseScope(c.Scope))
 	}
 	return in, true, nil
 }
@@ -89,7 +110,7 @@ func (p *Provider) introspectRefresh(ctx context.Context, client *domain.Client,
 		return Introspection{}, false, storeErr("get user", err)
 	}
 	return Introspection{
-		Active: true, Scope: domain.JoinScope(fam.Scopes), ClientID: fam.ClientID, Username: user.Email,
+		Active: true, Scope: domain.JoinScope(fam.Scopes), ClientID: fam.ClientID, Username: usernameFor(&user, fam.Scopes),
 		TokenType: "refresh_token", ExpiresAt: fam.ExpiresAt.Unix(), IssuedAt: tok.CreatedAt.Unix(),
 		Subject: fam.UserID, Issuer: p.cfg.Issuer,
 	}, true, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
@@ -39,9 +40,24 @@ func (p *Provider) Login(ctx context.Context, in LoginInput, b Browser) (Outcome
 	if msg, err := p.throttleLogin(ctx, email, b.IP); err != nil || msg != "" {
 		return Outcome{LoginError: msg, Throttled: true}, err
 	}
+	release, ok := p.hashSlot(ctx)
+	if !ok {
+		return Outcome{LoginError: "Calimatic is busy right now. Try again in a moment.", Throttled: true}, nil
+	}
 	user, msg, err := p.checkPassword(ctx, email, in.Password)
-	if err != nil || msg != "" {
-		return Outcome{LoginError: msg}, err
+	release()
+	if err != nil {
+		return Outcome{}, err
+	}
+	if msg != "" {
+		return p.loginFailed(ctx, r, msg)
+	}
+	// A new sign-in ends the browser's previous session, so a cookie stolen
+	// earlier does not survive re-authentication.
+	if b.SessionCookie != "" && len(b.SessionCookie) <= 128 {
+		if err := p.deps.Sessions.DeleteSession(ctx, domain.HashToken(b.SessionCookie)); err != nil {
+			return Outcome{}, storeErr("delete session", err)
+		}
 	}
 	sess, cookie, err := p.startSession(ctx, user, []string{"pwd"})
 	if err != nil {
@@ -61,6 +77,31 @@ func (p *Provider) Login(ctx context.Context, in LoginInput, b Browser) (Outcome
 	out, err := p.afterLogin(ctx, &r2, user)
 	out.Session = &cookie
 	return out, err
+}
+
+// maxFailedLogins is how many wrong passwords one pending request takes
+// before it is dropped and the user must start again from the app.
+const maxFailedLogins = 5
+
+// loginFailed counts a failed attempt on the pending request.
+func (p *Provider) loginFailed(ctx context.Context, r *domain.AuthRequest, msg string) (Outcome, error) {
+	updated, err := p.deps.AuthRequests.UpdateAuthRequest(ctx, r.ID, p.now(), func(ar *domain.AuthRequest) error {
+		ar.FailedLogins++
+		return nil
+	})
+	if errors.Is(err, domain.ErrNotFound) {
+		return Outcome{Page: pageExpired}, nil
+	}
+	if err != nil {
+		return Outcome{}, storeErr("update auth request", err)
+	}
+	if updated.FailedLogins >= maxFailedLogins {
+		if _, err := p.deps.AuthRequests.DeleteAuthRequest(ctx, r.ID); err != nil {
+			return Outcome{}, storeErr("delete auth request", err)
+		}
+		return Outcome{Page: oauthErr(CodeAccessDenied, "Too many failed sign-in attempts. Return to the application and try again.")}, nil
+	}
+	return Outcome{LoginError: msg}, nil
 }
 
 // dropLoginPrompts removes prompt=login once the user has signed in for this
@@ -93,15 +134,19 @@ func (p *Provider) afterLogin(ctx context.Context, r *domain.AuthRequest, user *
 	return p.complete(ctx, r, func() (string, error) { return p.issueCode(ctx, r) })
 }
 
-// throttleLogin counts a sign-in attempt per account and per IP, and returns
-// a message when either is over its limit.
+// throttleLogin counts a sign-in attempt per account from this address and
+// per address, and returns a message when either is over its limit. The
+// account limit is per address so that nobody can lock a user out by
+// failing on purpose from elsewhere; IPv6 clients count per /64, which one
+// subscriber usually holds whole.
 func (p *Provider) throttleLogin(ctx context.Context, email, ip string) (string, error) {
 	now := p.now()
+	network := ipNetwork(ip)
 	for _, check := range []struct {
 		key  string
 		rule domain.RateRule
-	}{{email, p.cfg.LoginAccount}, {ip, p.cfg.LoginIP}} {
-		if !check.rule.Enabled() || check.key == "" {
+	}{{email + "|" + network, p.cfg.LoginAccount}, {network, p.cfg.LoginIP}} {
+		if !check.rule.Enabled() || network == "" {
 			continue
 		}
 		d, err := p.deps.Limiter.Allow(ctx, check.key, check.rule, now)
@@ -145,4 +190,19 @@ func (p *Provider) checkPassword(ctx context.Context, email, password string) (*
 		}
 	}
 	return &u, "", nil
+}
+
+// ipNetwork is the throttling key of an address: itself for IPv4, its /64
+// for IPv6.
+func ipNetwork(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		prefix, _ := addr.Prefix(64)
+		return prefix.String()
+	}
+	return addr.String()
 }

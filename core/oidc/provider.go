@@ -1,7 +1,9 @@
 package oidc
 
 import (
+	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -40,9 +42,16 @@ type Config struct {
 	AccessTokenAlg      string
 	RegistrationEnabled bool
 	Password            domain.PasswordParams
-	// LoginAccount and LoginIP throttle failed sign-ins per account and per IP.
+	// LoginAccount throttles sign-in attempts per account from one IP
+	// address, LoginIP per IP address (per /64 for IPv6). A per-account limit
+	// across all addresses would let anyone lock any user out.
 	LoginAccount domain.RateRule
 	LoginIP      domain.RateRule
+	// TokenLimit and IntrospectLimit are per authenticated client (guide §7):
+	// counted only after the client proved who it is, so nobody can spend
+	// another client's allowance by naming it.
+	TokenLimit      domain.RateRule
+	IntrospectLimit domain.RateRule
 }
 
 // Deps are the ports the provider drives.
@@ -69,6 +78,9 @@ type Provider struct {
 	jwks      jwksCache
 	headers   sync.Map // jwsHeaderKey -> encoded header
 	dummyHash string   // compared against when no user matches, to even out timing
+	// hashSlots bounds concurrent argon2id hashing: each takes 19 MiB, so an
+	// unbounded burst of logins could exhaust memory.
+	hashSlots chan struct{}
 }
 
 // New checks cfg and prepares everything that does not change per request.
@@ -83,7 +95,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	if cfg.Password.KeyLen == 0 {
 		cfg.Password = domain.DefaultPasswordParams
 	}
-	p := &Provider{cfg: cfg, deps: deps}
+	p := &Provider{cfg: cfg, deps: deps, hashSlots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
 	var err error
 	if p.discovery, err = p.buildDiscovery(); err != nil {
 		return nil, err
@@ -99,3 +111,34 @@ func (p *Provider) Issuer() string { return p.cfg.Issuer }
 func (p *Provider) Config() Config { return p.cfg }
 
 func (p *Provider) now() time.Time { return p.deps.Clock.Now() }
+
+// maxHashWait is how long a login waits for a hashing slot before the user
+// is asked to try again.
+const maxHashWait = 3 * time.Second
+
+// hashSlot waits for a free argon2id slot and returns its release.
+func (p *Provider) hashSlot(ctx context.Context) (release func(), ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, maxHashWait)
+	defer cancel()
+	select {
+	case p.hashSlots <- struct{}{}:
+		return func() { <-p.hashSlots }, true
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+// throttleClient counts a request of an authenticated client against rule.
+func (p *Provider) throttleClient(ctx context.Context, rule domain.RateRule, clientID string) (domain.RateDecision, error) {
+	if !rule.Enabled() {
+		return domain.RateDecision{}, nil
+	}
+	d, err := p.deps.Limiter.Allow(ctx, "c:"+clientID, rule, p.now())
+	if err != nil {
+		return d, storeErr("rate limit", err)
+	}
+	if !d.Allowed {
+		return d, &Error{Code: CodeRateLimited, Description: "too many requests; retry after the time in Retry-After", RateLimit: &d}
+	}
+	return d, nil
+}

@@ -77,12 +77,16 @@ func (p *Provider) ReadRegistration(ctx context.Context, clientID, token string)
 	return p.registration(c), nil
 }
 
-// UpdateRegistration replaces a client's metadata (RFC 7592 §2.2). The
-// client keeps its id, secret and registration token.
-func (p *Provider) UpdateRegistration(ctx context.Context, clientID, token string, md ClientMetadata) (Registration, error) {
+// UpdateRegistration replaces a client's metadata (RFC 7592 §2.2). The body
+// must name the client (bodyClientID). The client keeps its id, secret and
+// registration token.
+func (p *Provider) UpdateRegistration(ctx context.Context, clientID, token, bodyClientID string, md ClientMetadata) (Registration, error) {
 	c, err := p.registeredClient(ctx, clientID, token)
 	if err != nil {
 		return Registration{}, err
+	}
+	if bodyClientID != clientID {
+		return Registration{}, oauthErr(CodeInvalidRequest, "client_id in the body must be the client's own")
 	}
 	if md, err = p.normalizeMetadata(md, c); err != nil {
 		return Registration{}, err

@@ -123,14 +123,14 @@ func TestRegistrationManagementNeedsTheToken(t *testing.T) {
 	require.NotNil(t, e)
 	assert.Equal(t, oidc.CodeInvalidToken, e.Code)
 
-	updated, err := p.UpdateRegistration(ctx, reg.ClientID, reg.RegistrationAccessToken, oidc.ClientMetadata{
+	updated, err := p.UpdateRegistration(ctx, reg.ClientID, reg.RegistrationAccessToken, reg.ClientID, oidc.ClientMetadata{
 		ClientName: "Renamed", RedirectURIs: []string{"https://myapp.com/new"},
 	})
 	require.NoError(t, err)
 	assert.Equal(t, "Renamed", updated.ClientName)
 	assert.Equal(t, []string{"https://myapp.com/new"}, updated.RedirectURIs)
 
-	_, err = p.UpdateRegistration(ctx, reg.ClientID, reg.RegistrationAccessToken, oidc.ClientMetadata{
+	_, err = p.UpdateRegistration(ctx, reg.ClientID, reg.RegistrationAccessToken, reg.ClientID, oidc.ClientMetadata{
 		RedirectURIs: []string{"https://myapp.com/new"}, TokenEndpointAuthMethod: "none",
 	})
 	assert.Error(t, err, "a confidential client cannot become public")

@@ -21,36 +21,50 @@ func (p *Provider) Revoke(ctx context.Context, cc ClientCredentials, token, hint
 	if token == "" {
 		return oauthErr(CodeInvalidRequest, "token is required")
 	}
-	if hint != "" && hint != "access_token" && hint != "refresh_token" {
-		return oauthErr(CodeUnsupportedTokenType, "token_type_hint must be access_token or refresh_token")
+	// RFC 7009 §2.1: the hint only orders the search; an unknown hint is
+	// ignored and every token type is tried.
+	lookups := []func(context.Context, *domain.Client, string) (bool, error){p.revokeAccess, p.revokeRefresh}
+	if hint == "refresh_token" {
+		lookups[0], lookups[1] = lookups[1], lookups[0]
 	}
-	now := p.now()
-	if hint != "refresh_token" {
-		c, err := p.validAccessToken(ctx, token)
-		if err != nil {
+	for _, look := range lookups {
+		if found, err := look(ctx, client, token); err != nil || found {
 			return err
 		}
-		if c != nil {
-			if c.ClientID != client.ID {
-				return nil
-			}
-			return wrapStore("revoke access token", p.deps.Grants.RevokeAccessToken(ctx, c.JTI, time.Unix(c.ExpiresAt, 0)))
-		}
 	}
+	return nil
+}
+
+// revokeAccess revokes an access token of client; found is false when token
+// is not one.
+func (p *Provider) revokeAccess(ctx context.Context, client *domain.Client, token string) (bool, error) {
+	c, err := p.validAccessToken(ctx, token)
+	if err != nil || c == nil {
+		return false, err
+	}
+	if c.ClientID != client.ID {
+		return true, nil
+	}
+	return true, wrapStore("revoke access token", p.deps.Grants.RevokeAccessToken(ctx, c.JTI, time.Unix(c.ExpiresAt, 0)))
+}
+
+// revokeRefresh revokes a refresh token's family and the access tokens it
+// issued.
+func (p *Provider) revokeRefresh(ctx context.Context, client *domain.Client, token string) (bool, error) {
 	if len(token) > 512 {
-		return nil
+		return false, nil
 	}
 	_, fam, err := p.deps.Grants.GetRefreshToken(ctx, domain.HashToken(token))
 	if errors.Is(err, domain.ErrNotFound) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return storeErr("get refresh token", err)
+		return false, storeErr("get refresh token", err)
 	}
 	if fam.ClientID != client.ID {
-		return nil
+		return true, nil
 	}
-	return p.revokeGrant(ctx, fam.ID, now)
+	return true, p.revokeGrant(ctx, fam.ID, p.now())
 }
 
 func wrapStore(op string, err error) error {

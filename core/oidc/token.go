@@ -31,17 +31,24 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 	if err != nil {
 		return TokenResponse{}, err
 	}
+	limit, err := p.throttleClient(ctx, p.cfg.TokenLimit, client.ID)
+	if err != nil {
+		return TokenResponse{}, err
+	}
 	if !client.AllowsGrant(req.GrantType) {
 		return TokenResponse{}, oauthErr(CodeUnauthorizedClient, "the client is not registered for the %s grant", req.GrantType)
 	}
+	var resp TokenResponse
 	switch req.GrantType {
 	case domain.GrantAuthorizationCode:
-		return p.exchangeCode(ctx, client, req)
+		resp, err = p.exchangeCode(ctx, client, req)
 	case domain.GrantRefreshToken:
-		return p.refresh(ctx, client, req)
+		resp, err = p.refresh(ctx, client, req)
 	default:
-		return p.clientCredentials(ctx, client, req)
+		resp, err = p.clientCredentials(ctx, client, req)
 	}
+	resp.RateLimit = limit
+	return resp, err
 }
 
 // clip shortens caller-supplied text quoted back in error descriptions.

@@ -22,9 +22,13 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 	case errors.Is(err, domain.ErrNotFound):
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code is invalid or expired")
 	case errors.Is(err, domain.ErrAlreadyUsed):
-		// RFC 6749 §4.1.2: a replayed code revokes what it issued.
-		if err := p.revokeGrant(ctx, code.GrantID, now); err != nil {
-			return TokenResponse{}, err
+		// RFC 6749 §4.1.2: a replayed code revokes what it issued; but only
+		// its own client may trigger that, or a leaked code would let anyone
+		// sign the user out of an app.
+		if code.ClientID == client.ID {
+			if err := p.revokeGrant(ctx, code.GrantID, now); err != nil {
+				return TokenResponse{}, err
+			}
 		}
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code was already used")
 	case err != nil:
@@ -61,6 +65,19 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 		}
 		is.refresh = tok
 	}
+	// A replay racing this redemption may have revoked the grant before the
+	// family existed; revokeGrant records the grant first, so looking now
+	// closes that window.
+	revoked, err := p.deps.Grants.IsRevoked(ctx, "", code.GrantID)
+	if err != nil {
+		return TokenResponse{}, storeErr("is revoked", err)
+	}
+	if revoked {
+		if err := p.revokeGrant(ctx, code.GrantID, now); err != nil {
+			return TokenResponse{}, err
+		}
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code was already used")
+	}
 	return p.mint(ctx, is)
 }
 
@@ -86,11 +103,14 @@ func (p *Provider) revokeGrant(ctx context.Context, grantID string, now time.Tim
 	if grantID == "" {
 		return nil
 	}
+	// The grant record goes first: a redemption in flight checks it after
+	// creating its family (see exchangeCode). It outlives the family so a
+	// late check still sees it.
+	if err := p.deps.Grants.RevokeGrant(ctx, grantID, now.Add(max(p.cfg.AccessTokenTTL, p.cfg.CodeTTL))); err != nil {
+		return storeErr("revoke grant", err)
+	}
 	if err := p.deps.Grants.RevokeRefreshFamily(ctx, grantID, now); err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return storeErr("revoke family", err)
-	}
-	if err := p.deps.Grants.RevokeGrant(ctx, grantID, now.Add(p.cfg.AccessTokenTTL)); err != nil {
-		return storeErr("revoke grant", err)
 	}
 	return nil
 }

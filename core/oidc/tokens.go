@@ -35,6 +35,9 @@ type TokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	// RateLimit is the client's allowance after this request, for the
+	// X-RateLimit-* headers.
+	RateLimit domain.RateDecision `json:"-"`
 }
 
 // issuance is what one successful grant mints tokens from.

@@ -17,6 +17,9 @@ var authorizeChecks = []check{
 	{"consent is remembered: a second authorize in the same browser returns a code at once", consentRemembered},
 	{"prompt=consent asks for consent again", promptConsent},
 	{"prompt=login asks for the password again", promptLogin},
+	{"a pending request is dropped after five wrong passwords", func(t *testing.T, s *suite) {
+		loginRequestDroppedAfterFailures(t, s, s.register(t, nil))
+	}},
 	{"prompt=none without a session redirects login_required", promptNoneWithoutSession},
 	{"prompt=none before consent redirects consent_required", promptNoneWithoutConsent},
 	{"prompt=none with a session and consent returns a code at once", promptNoneSignedIn},

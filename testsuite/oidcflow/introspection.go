@@ -160,6 +160,14 @@ func revokeNeedsClient(t *testing.T, s *suite) {
 	assert.Equal(t, http.StatusOK, resp.Status)
 	s.requireActive(t, c, tok.RefreshToken, "a refresh token another client tried to revoke")
 
+	// RFC 7009 §2.1: a hint the server does not know is ignored, and the
+	// token is still found and revoked.
 	resp = s.postForm(t, pathRevoke, url.Values{"token": {tok.AccessToken}, "token_type_hint": {"id_token"}}, c)
-	requireOAuthError(t, resp, http.StatusBadRequest, "unsupported_token_type")
+	assert.Equal(t, http.StatusOK, resp.Status, "an unknown hint is ignored; body %q", resp.Body)
+	s.requireInactive(t, c, tok.AccessToken, "an access token revoked with an unknown hint")
+	// A wrong hint only changes where the search starts.
+	tok2 := s.signInTokens(t, s.signedInAgent(t), s.newAuthRequest(c))
+	resp = s.postForm(t, pathRevoke, url.Values{"token": {tok2.AccessToken}, "token_type_hint": {"refresh_token"}}, c)
+	assert.Equal(t, http.StatusOK, resp.Status)
+	s.requireInactive(t, c, tok2.AccessToken, "an access token revoked with the refresh_token hint")
 }

@@ -144,6 +144,7 @@ func loginThrottleAccount(t *testing.T, s *suite, c *client) {
 	require.True(t, l.isLogin(t))
 	failures := 0
 	for i := range 2*s.env.LoginAccountLimit + 1 {
+		l = freshLoginEvery(t, s, a, c, l, i)
 		l = a.login(t, l, email, "wrong-password")
 		if l.Status == http.StatusTooManyRequests {
 			assert.True(t, l.isLogin(t), "the throttled answer is the login form with a message")
@@ -168,6 +169,7 @@ func loginThrottleIP(t *testing.T, s *suite, c *client) {
 	l := a.get(t, s.newAuthRequest(c).URL())
 	require.True(t, l.isLogin(t))
 	for i := range 2*s.env.LoginIPLimit + 1 {
+		l = freshLoginEvery(t, s, a, c, l, i)
 		l = a.login(t, l, throwawayEmail(), "wrong-password")
 		if l.Status == http.StatusTooManyRequests {
 			assert.True(t, l.isLogin(t), "the throttled answer is the login form with a message")
@@ -180,4 +182,37 @@ func loginThrottleIP(t *testing.T, s *suite, c *client) {
 		require.Equal(t, http.StatusUnauthorized, l.Status, "attempt %d fails normally: %q", i+1, l.Text())
 	}
 	require.Fail(t, "no throttling", "%d failed sign-ins from one IP were not throttled", 2*s.env.LoginIPLimit+1)
+}
+
+// failuresPerRequest is how many wrong passwords the throttling checks
+// spend on one pending request: fewer than the provider's cap (5), after
+// which the request is dropped.
+const failuresPerRequest = 4
+
+// freshLoginEvery starts a new authorization request every few attempts, so
+// the throttling checks never hit the per-request cap.
+func freshLoginEvery(t *testing.T, s *suite, a *agent, c *client, l *landing, attempt int) *landing {
+	if attempt == 0 || attempt%failuresPerRequest != 0 {
+		return l
+	}
+	l = a.get(t, s.newAuthRequest(c).URL())
+	require.True(t, l.isLogin(t))
+	return l
+}
+
+// loginRequestDroppedAfterFailures shows that one pending request takes
+// only a few wrong passwords, so it can't be replayed for endless guessing.
+func loginRequestDroppedAfterFailures(t *testing.T, s *suite, c *client) {
+	a := s.newAgent(t)
+	l := a.get(t, s.newAuthRequest(c).URL())
+	require.True(t, l.isLogin(t))
+	email := throwawayEmail()
+	for i := range 4 {
+		l = a.login(t, l, email, "wrong-password")
+		require.Equal(t, http.StatusUnauthorized, l.Status, "attempt %d fails normally", i+1)
+	}
+	l = a.login(t, l, email, "wrong-password")
+	assert.Equal(t, http.StatusBadRequest, l.Status)
+	assert.Contains(t, l.Text(), "Too many failed sign-in attempts")
+	assert.False(t, l.isLogin(t), "the request is gone: no form to try again")
 }
