@@ -15,6 +15,7 @@ var introspectionChecks = []check{
 	{"introspection reports garbage and revoked tokens as only active false", introspectInactive},
 	{"introspection requires client authentication", introspectNeedsClient},
 	{"introspection reports another client's token as inactive", introspectOtherClient},
+	{"introspection names the user only to a client granted the email scope", introspectUsernameNeedsEmail},
 	{"revocation answers 200 for an unknown token", revokeUnknown},
 	{"revoking an access token makes it inactive and refused by userinfo", revokeAccess},
 	{"revoking a refresh token revokes its family's access tokens", revokeRefresh},
@@ -170,4 +171,14 @@ func revokeNeedsClient(t *testing.T, s *suite) {
 	resp = s.postForm(t, pathRevoke, url.Values{"token": {tok2.AccessToken}, "token_type_hint": {"refresh_token"}}, c)
 	assert.Equal(t, http.StatusOK, resp.Status)
 	s.requireInactive(t, c, tok2.AccessToken, "an access token revoked with the refresh_token hint")
+}
+
+func introspectUsernameNeedsEmail(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	tok := s.signInTokens(t, s.signedInAgent(t), s.newAuthRequest(c, "openid", "profile"))
+	for _, token := range []string{tok.AccessToken, tok.RefreshToken} {
+		m := s.introspect(t, c, token)
+		assert.Equal(t, true, m["active"])
+		assert.NotContains(t, m, "username", "without the email scope the email is not released")
+	}
 }

@@ -122,7 +122,13 @@ func registerManage(t *testing.T, s *suite) {
 	assert.Equal(t, "Renamed by RFC 7592", r.JSON(t)["client_name"], "the update is stored")
 
 	// The client keeps its secret across the update.
-	s.signInTokens(t, s.signedInAgent(t), s.newAuthRequest(c))
+	tok := s.signInTokens(t, s.signedInAgent(t), s.newAuthRequest(c))
+	require.Equal(t, http.StatusOK, s.userinfo(t, tok.AccessToken).Status)
+
+	// RFC 7592 §2.2: the body names the client itself.
+	md["client_id"] = "cca_someone_else"
+	r = s.postJSON(t, http.MethodPut, path, c.RegToken, md)
+	requireOAuthError(t, r, http.StatusBadRequest, "invalid_request")
 
 	req := s.newRequest(t, http.MethodDelete, path, "", nil)
 	req.Header.Set("Authorization", "Bearer "+c.RegToken)
@@ -130,6 +136,8 @@ func registerManage(t *testing.T, s *suite) {
 	assert.Equal(t, http.StatusNoContent, r.Status, "delete")
 	r = s.readRegistration(t, c, c.RegToken)
 	assert.Equal(t, http.StatusUnauthorized, r.Status, "a deleted client cannot be read")
+	// RFC 7592 §2.3: its tokens die with it.
+	requireInvalidToken(t, s.userinfo(t, tok.AccessToken))
 	// A deleted client is unknown to the authorization endpoint.
 	l := s.newAgent(t).get(t, s.newAuthRequest(c).URL())
 	assert.Equal(t, http.StatusBadRequest, l.Status)
