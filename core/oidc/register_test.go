@@ -24,21 +24,30 @@ var sharedSigner = sync.OnceValues(func() (*localkeys.Signer, error) {
 	})
 })
 
-func newRegistrar(t *testing.T) *oidc.Provider {
+func newRegistrar(t *testing.T) *oidc.Provider { return newTestProvider(t, nil) }
+
+// newTestProvider builds a provider on the in-memory adapters; edit may
+// change its configuration and ports first.
+func newTestProvider(t *testing.T, edit func(*oidc.Config, *oidc.Deps)) *oidc.Provider {
 	t.Helper()
-	clock := system.NewClock()
 	signer, err := sharedSigner()
 	require.NoError(t, err)
-	p, err := oidc.New(oidc.Config{
+	cfg := oidc.Config{
 		Issuer: "https://auth.calimatic.test", AccessTokenTTL: time.Hour, IDTokenTTL: time.Hour,
 		RefreshTokenTTL: time.Hour, CodeTTL: time.Minute, AuthRequestTTL: time.Minute, SessionTTL: time.Hour,
 		Algorithms: []string{domain.AlgRS256, domain.AlgES256}, IDTokenAlg: domain.AlgRS256,
 		AccessTokenAlg: domain.AlgRS256, RegistrationEnabled: true,
-	}, oidc.Deps{
+		Password: domain.PasswordParams{MemoryKiB: 64, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+	}
+	deps := oidc.Deps{
 		Clients: memory.NewClientStore(), Users: memory.NewUserStore(), Orgs: memory.NewOrganizationStore(),
 		Grants: memory.NewGrantStore(), Sessions: memory.NewSessionStore(), AuthRequests: memory.NewAuthRequestStore(),
-		Signer: signer, Limiter: memory.NewRateLimiter(), Clock: clock, Random: system.NewRandom(),
-	})
+		Signer: signer, Limiter: memory.NewRateLimiter(), Clock: system.NewClock(), Random: system.NewRandom(),
+	}
+	if edit != nil {
+		edit(&cfg, &deps)
+	}
+	p, err := oidc.New(cfg, deps)
 	require.NoError(t, err)
 	return p
 }

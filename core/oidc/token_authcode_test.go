@@ -1,0 +1,90 @@
+package oidc_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/adapters/memory"
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/oidc"
+)
+
+// pausingGrants holds CreateRefreshFamily until released, to open the
+// window between a code's redemption and its family's creation.
+type pausingGrants struct {
+	*memory.GrantStore
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (g *pausingGrants) CreateRefreshFamily(ctx context.Context, f domain.RefreshFamily, first domain.RefreshToken) error {
+	close(g.reached)
+	<-g.release
+	return g.GrantStore.CreateRefreshFamily(ctx, f, first)
+}
+
+func TestACodeReplayRacingItsRedemptionLeavesNothingUsable(t *testing.T) {
+	grants := &pausingGrants{GrantStore: memory.NewGrantStore(), reached: make(chan struct{}), release: make(chan struct{})}
+	users := memory.NewUserStore()
+	p := newTestProvider(t, func(_ *oidc.Config, d *oidc.Deps) { d.Grants, d.Users = grants, users })
+	ctx := context.Background()
+	const redirect = "https://app.example/cb"
+	reg, err := p.Register(ctx, oidc.ClientMetadata{
+		RedirectURIs: []string{redirect}, GrantTypes: []string{"authorization_code", "refresh_token"},
+	})
+	require.NoError(t, err)
+	cc := oidc.ClientCredentials{ClientID: reg.ClientID, Secret: reg.ClientSecret}
+
+	// Sign a user in through the browser flow to get a code.
+	params := domain.PasswordParams{MemoryKiB: 64, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	require.NoError(t, users.CreateUser(ctx, domain.User{
+		ID: "0b0f5d5e-0000-4000-8000-000000000001", Email: "race@example.com", Status: domain.UserActive,
+		PasswordHash: domain.HashPassword("a good password", []byte("0123456789abcdef"), params),
+	}))
+	verifier := "race-verifier-race-verifier-race-verifier-0123"
+	sum := sha256.Sum256([]byte(verifier))
+	b := oidc.Browser{Binding: "binding-binding-binding-binding-binding", IP: "127.0.0.1"}
+	out, err := p.Authorize(ctx, oidc.AuthorizeParams{
+		ClientID: reg.ClientID, RedirectURI: redirect, ResponseType: "code", Scope: "openid email",
+		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: "S256",
+	}, b)
+	require.NoError(t, err)
+	require.Equal(t, oidc.StepLogin, out.Step)
+	pr, _, err := p.LoginPrompt(ctx, out.Interaction, b)
+	require.NoError(t, err)
+	out, err = p.Login(ctx, oidc.LoginInput{Interaction: pr.Interaction, CSRFToken: pr.CSRFToken, Email: "race@example.com", Password: "a good password"}, b)
+	require.NoError(t, err)
+	require.NotNil(t, out.Session)
+	b.SessionCookie = out.Session.Cookie
+	out, err = p.Consent(ctx, oidc.ConsentInput{Interaction: pr.Interaction, CSRFToken: pr.CSRFToken, Allow: true}, b)
+	require.NoError(t, err)
+	u, err := url.Parse(out.RedirectTo)
+	require.NoError(t, err)
+	code := u.Query().Get("code")
+	require.NotEmpty(t, code)
+
+	req := oidc.TokenRequest{GrantType: "authorization_code", Code: code, RedirectURI: redirect, CodeVerifier: verifier, Client: cc}
+	first := make(chan error, 1)
+	go func() {
+		_, err := p.Token(ctx, req)
+		first <- err
+	}()
+	<-grants.reached // the first redemption has spent the code, but has no family yet
+
+	_, err = p.Token(ctx, req)
+	e, ok := oidc.AsError(err)
+	require.True(t, ok, "the replay is an OAuth error: %v", err)
+	assert.Equal(t, oidc.CodeInvalidGrant, e.Code)
+
+	close(grants.release)
+	err = <-first
+	e, ok = oidc.AsError(err)
+	require.True(t, ok, "the first redemption, overtaken by the replay, fails too: %v", err)
+	assert.Equal(t, oidc.CodeInvalidGrant, e.Code)
+}
