@@ -114,6 +114,10 @@ func (s *Server) rebuild() error {
 		DisableStartupMessage: true,
 		ReadBufferSize:        16 << 10, // long authorize URLs and cookies
 		EnableIPValidation:    true,
+		// Fiber's strings otherwise point into fasthttp's reused buffers;
+		// anything kept past the request (metric labels, limiter keys such as
+		// a forwarded IP) would change under us.
+		Immutable: true,
 	}
 	if len(opts.TrustedProxies) > 0 {
 		cfg.EnableTrustedProxyCheck = true

@@ -251,3 +251,14 @@ func TestClientIPComesFromXForwardedForOnlyBehindTrustedProxies(t *testing.T) {
 	assert.Equal(t, 201, register(trusted, "203.0.113.2"), "behind a trusted proxy each client IP has its own bucket")
 	assert.Equal(t, 429, register(trusted, "203.0.113.1"))
 }
+
+func TestMetricsSurviveManyMethodsOnOneRoute(t *testing.T) {
+	s := newTestServer(t)
+	for _, m := range []string{"GET", "POST", "GET", "POST"} {
+		do(t, s, httptest.NewRequest(m, oidc.PathUserInfo, nil))
+	}
+	resp, body := do(t, s, httptest.NewRequest("GET", "/metrics", nil))
+	require.Equal(t, 200, resp.StatusCode, body)
+	assert.Contains(t, body, `method="POST"`)
+	assert.Contains(t, body, `method="GET"`)
+}
