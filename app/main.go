@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 
 	"go.uber.org/fx"
@@ -57,6 +58,7 @@ func serve(path string, environ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tuneGC(environ)
 	log := NewLogger(cfg.Log, stderr)
 	for _, name := range config.UnknownEnv(environ) {
 		log.Warn("ignoring unknown environment variable", slog.String("name", name))
@@ -71,6 +73,20 @@ func serve(path string, environ []string, stdout, stderr io.Writer) error {
 	}
 	fxApp.Run()
 	return nil
+}
+
+// tuneGC sets the collector for this workload unless GOGC or GOMEMLIMIT say
+// otherwise. Requests allocate briskly over a live heap of a few MB, so the
+// default goal (twice the live heap) collects dozens of times a second; a
+// higher percentage with a memory limit well inside the 150 MB budget keeps
+// throughput up and memory bounded (docs/PERFORMANCE.md).
+func tuneGC(environ []string) {
+	if envValue(environ, "GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if envValue(environ, "GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(100 << 20)
+	}
 }
 
 // NewLogger makes the structured logger.

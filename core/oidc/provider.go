@@ -74,10 +74,11 @@ type Provider struct {
 	cfg  Config
 	deps Deps
 
-	discovery []byte
-	jwks      jwksCache
-	headers   sync.Map // jwsHeaderKey -> encoded header
-	dummyHash string   // compared against when no user matches, to even out timing
+	discovery  []byte
+	jwks       jwksCache
+	verifyKeys headerKeys
+	headers    sync.Map // jwsHeaderKey -> encoded header
+	dummyHash  string   // compared against when no user matches, to even out timing
 	// hashSlots bounds concurrent argon2id hashing: each takes 19 MiB, so an
 	// unbounded burst of logins could exhaust memory.
 	hashSlots chan struct{}
