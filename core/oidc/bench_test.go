@@ -28,7 +28,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calimatic/calimatic-auth/adapters/localkeys"
 	"github.com/calimatic/calimatic-auth/adapters/memory"
 	"github.com/calimatic/calimatic-auth/adapters/system"
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -60,25 +59,11 @@ func newFixture(b *testing.B, accessAlg string) *fixture {
 	b.Helper()
 	ctx := context.Background()
 	clock, random := system.NewClock(), system.NewRandom()
-	algs := []string{domain.AlgRS256, domain.AlgES256}
-	signer, err := localkeys.New(ctx, memory.NewKeyStore(), clock, localkeys.Options{Algorithms: algs, RetireAfter: 2 * time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
 	users := memory.NewUserStore()
-	p, err := oidc.New(oidc.Config{
-		Issuer: "http://127.0.0.1:8080", AccessTokenTTL: time.Hour, IDTokenTTL: time.Hour,
-		RefreshTokenTTL: 24 * time.Hour, CodeTTL: 10 * time.Minute, AuthRequestTTL: 10 * time.Minute,
-		SessionTTL: time.Hour, Algorithms: algs, IDTokenAlg: domain.AlgRS256, AccessTokenAlg: accessAlg,
-		RegistrationEnabled: true, Password: cheapPassword,
-	}, oidc.Deps{
-		Clients: memory.NewClientStore(), Users: users, Orgs: memory.NewOrganizationStore(),
-		Grants: memory.NewGrantStore(), Sessions: memory.NewSessionStore(), AuthRequests: memory.NewAuthRequestStore(),
-		Signer: signer, Limiter: memory.NewRateLimiter(), Clock: clock, Random: random,
+	p := newTestProvider(b, func(cfg *oidc.Config, d *oidc.Deps) {
+		cfg.CodeTTL, cfg.AuthRequestTTL, cfg.AccessTokenAlg, cfg.Password = 10*time.Minute, 10*time.Minute, accessAlg, cheapPassword
+		d.Users = users
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
 	reg, err := p.Register(ctx, oidc.ClientMetadata{
 		ClientName: "bench", RedirectURIs: []string{benchRedirect}, Scope: benchScope,
 		GrantTypes:    []string{domain.GrantAuthorizationCode, domain.GrantRefreshToken, domain.GrantClientCredentials},

@@ -28,7 +28,7 @@ func newRegistrar(t *testing.T) *oidc.Provider { return newTestProvider(t, nil) 
 
 // newTestProvider builds a provider on the in-memory adapters; edit may
 // change its configuration and ports first.
-func newTestProvider(t *testing.T, edit func(*oidc.Config, *oidc.Deps)) *oidc.Provider {
+func newTestProvider(t testing.TB, edit func(*oidc.Config, *oidc.Deps)) *oidc.Provider {
 	t.Helper()
 	signer, err := sharedSigner()
 	require.NoError(t, err)
