@@ -23,7 +23,7 @@ func (p *Provider) Consent(ctx context.Context, in ConsentInput, b Browser) (Out
 	if !boundTo(r, b, in.CSRFToken) {
 		return Outcome{Page: pageForeign}, nil
 	}
-	r, user, err := p.requestUser(ctx, in.Interaction, b)
+	user, err := p.requestUser(ctx, r, b)
 	if err != nil {
 		return Outcome{}, err
 	}

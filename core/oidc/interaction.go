@@ -40,35 +40,36 @@ func (p *Provider) loadPending(ctx context.Context, id string, b Browser) (*doma
 	return &r, nil, nil
 }
 
-// pendingPrompt loads what a login or consent page needs.
-func (p *Provider) pendingPrompt(ctx context.Context, id string, b Browser) (Prompt, *Error, error) {
+// pendingPrompt loads a pending request and what its pages show.
+func (p *Provider) pendingPrompt(ctx context.Context, id string, b Browser) (*domain.AuthRequest, Prompt, *Error, error) {
 	r, page, err := p.loadPending(ctx, id, b)
 	if err != nil || page != nil {
-		return Prompt{}, page, err
+		return nil, Prompt{}, page, err
 	}
 	c, err := p.deps.Clients.GetClient(ctx, r.ClientID)
 	if errors.Is(err, domain.ErrNotFound) {
-		return Prompt{}, pageExpired, nil
+		return nil, Prompt{}, pageExpired, nil
 	}
 	if err != nil {
-		return Prompt{}, nil, storeErr("get client", err)
+		return nil, Prompt{}, nil, storeErr("get client", err)
 	}
-	return Prompt{Interaction: r.ID, CSRFToken: r.CSRFToken, Client: c, LoginHint: r.LoginHint, Scopes: r.Scopes}, nil, nil
+	return r, Prompt{Interaction: r.ID, CSRFToken: r.CSRFToken, Client: c, LoginHint: r.LoginHint, Scopes: r.Scopes}, nil, nil
 }
 
 // LoginPrompt returns what the login page shows for a pending request.
 func (p *Provider) LoginPrompt(ctx context.Context, id string, b Browser) (Prompt, *Error, error) {
-	return p.pendingPrompt(ctx, id, b)
+	_, pr, page, err := p.pendingPrompt(ctx, id, b)
+	return pr, page, err
 }
 
 // ConsentPrompt returns what the consent page shows. The browser must be
 // signed in as the request's user.
 func (p *Provider) ConsentPrompt(ctx context.Context, id string, b Browser) (Prompt, *Error, error) {
-	pr, page, err := p.pendingPrompt(ctx, id, b)
+	r, pr, page, err := p.pendingPrompt(ctx, id, b)
 	if err != nil || page != nil {
 		return pr, page, err
 	}
-	_, user, err := p.requestUser(ctx, id, b)
+	user, err := p.requestUser(ctx, r, b)
 	if err != nil || user == nil {
 		return Prompt{}, pageExpired, err
 	}
@@ -76,18 +77,14 @@ func (p *Provider) ConsentPrompt(ctx context.Context, id string, b Browser) (Pro
 	return pr, nil, nil
 }
 
-// requestUser returns the pending request and the signed-in user, when the
-// browser's session belongs to the user the request was completed for.
-func (p *Provider) requestUser(ctx context.Context, id string, b Browser) (*domain.AuthRequest, *domain.User, error) {
-	r, page, err := p.loadPending(ctx, id, b)
-	if err != nil || page != nil {
-		return nil, nil, err
-	}
+// requestUser returns the signed-in user when the browser's session is the
+// one the pending request was completed with, else nil.
+func (p *Provider) requestUser(ctx context.Context, r *domain.AuthRequest, b Browser) (*domain.User, error) {
 	sess, user, err := p.currentSession(ctx, b)
 	if err != nil || sess == nil || r.UserID == "" || sess.UserID != r.UserID || sess.SID != r.SessionID {
-		return nil, nil, err
+		return nil, err
 	}
-	return r, user, nil
+	return user, nil
 }
 
 // complete finishes a pending request exactly once: deleting it is the
