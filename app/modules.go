@@ -63,6 +63,7 @@ func signerModule(cfg config.Config) (fx.Option, error) {
 			RetireAfter: retireAfter(cfg),
 			RSABits:     cfg.Signer.RSABits,
 			Reload:      cfg.Signer.Reload,
+			RotateEvery: cfg.Signer.RotateEvery,
 		}), nil
 	}
 	return nil, fmt.Errorf("signer.kind: unknown value %q (valid: %s)", cfg.Signer.Kind, strings.Join(config.SignerKinds, ", "))

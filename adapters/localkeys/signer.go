@@ -52,6 +52,12 @@ type Options struct {
 	// apart than Reload plus relying parties' JWKS cache time, or a next key
 	// made by one rotation may sign before everyone has fetched it.
 	Reload time.Duration
+	// RotateEvery, if positive, rotates an algorithm's keys once its active
+	// key has signed that long, checked on each periodic reload. It must
+	// leave relying parties time to fetch the next key first (it is in JWKS
+	// from the previous rotation on), so it is far longer than Reload plus
+	// their JWKS cache time.
+	RotateEvery time.Duration
 	// OnReloadError, if set, hears about failed periodic reloads. The signer
 	// keeps its previous keys when a reload fails.
 	OnReloadError func(error)
@@ -83,6 +89,9 @@ func (o Options) normalize() (Options, error) {
 	}
 	if o.Reload < 0 {
 		return o, errors.New("localkeys: Reload must not be negative")
+	}
+	if o.RotateEvery < 0 || o.RotateEvery > 0 && o.Reload == 0 {
+		return o, errors.New("localkeys: RotateEvery must not be negative, and scheduled rotation needs a positive Reload to check it")
 	}
 	return o, nil
 }
@@ -165,7 +174,22 @@ func (s *Signer) Ready(_ context.Context) error {
 // until now+RetireAfter, publishes a new next key, and drops retired keys
 // whose time is up.
 func (s *Signer) Rotate(ctx context.Context) error {
-	var seen map[string]string // algorithm -> active kid when Rotate began
+	return s.rotate(ctx, func(*draft, string) bool { return true })
+}
+
+// RotateDue rotates each algorithm whose active key has signed for at least
+// age. Instances sharing a store may all call it on a schedule: the first to
+// write rotates, and the others then find a young active key.
+func (s *Signer) RotateDue(ctx context.Context, age time.Duration) error {
+	return s.rotate(ctx, func(d *draft, alg string) bool {
+		i := d.find(alg, domain.KeyActive)
+		return i >= 0 && !d.recs[i].ActiveAt.Add(age).After(d.now)
+	})
+}
+
+// rotate rotates the algorithms due says are due.
+func (s *Signer) rotate(ctx context.Context, due func(*draft, string) bool) error {
+	var seen map[string]string // algorithm -> active kid when the rotation began
 	return s.update(ctx, "rotate", func(d *draft) error {
 		if seen == nil {
 			seen = d.activeKIDs()
@@ -175,7 +199,7 @@ func (s *Signer) Rotate(ctx context.Context) error {
 			// Another instance rotated alg since we first looked (we lost a
 			// compare-and-swap to it). Rotating again would make its new next
 			// key sign before relying parties have fetched it.
-			if d.activeKIDs()[alg] != seen[alg] {
+			if d.activeKIDs()[alg] != seen[alg] || !due(d, alg) {
 				continue
 			}
 			if err := d.rotate(alg); err != nil {
@@ -202,7 +226,11 @@ func (s *Signer) Watch(ctx context.Context, every time.Duration, onErr func(erro
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.Reload(ctx); err != nil && onErr != nil && ctx.Err() == nil {
+			err := s.Reload(ctx)
+			if err == nil && s.opts.RotateEvery > 0 {
+				err = s.RotateDue(ctx, s.opts.RotateEvery)
+			}
+			if err != nil && onErr != nil && ctx.Err() == nil {
 				onErr(err)
 			}
 		}

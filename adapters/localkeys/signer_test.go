@@ -254,3 +254,33 @@ func benchmarkSign(b *testing.B, alg string) {
 func BenchmarkSignRS256(b *testing.B) { benchmarkSign(b, domain.AlgRS256) }
 
 func BenchmarkSignES256(b *testing.B) { benchmarkSign(b, domain.AlgES256) }
+
+func TestScheduledRotationRotatesOnlyOldKeysAndOncePerFleet(t *testing.T) {
+	ctx := context.Background()
+	store := memory.NewKeyStore()
+	clock := testsuite.NewFakeClock(start)
+	a := newSigner(t, store, clock, bothAlgorithms)
+	b := newSigner(t, store, clock, bothAlgorithms)
+	first, err := a.ActiveKey(ctx, domain.AlgRS256)
+	require.NoError(t, err)
+
+	clock.Advance(23 * time.Hour)
+	require.NoError(t, a.RotateDue(ctx, 24*time.Hour))
+	still, err := a.ActiveKey(ctx, domain.AlgRS256)
+	require.NoError(t, err)
+	assert.Equal(t, first, still, "a key younger than the schedule keeps signing")
+
+	clock.Advance(time.Hour)
+	require.NoError(t, a.RotateDue(ctx, 24*time.Hour))
+	rotated, err := a.ActiveKey(ctx, domain.AlgRS256)
+	require.NoError(t, err)
+	assert.NotEqual(t, first, rotated, "a key that signed for the whole period is rotated")
+
+	// The other instance, on the same schedule, finds a young key and leaves it.
+	require.NoError(t, b.RotateDue(ctx, 24*time.Hour))
+	require.NoError(t, a.Reload(ctx))
+	requireSameKeys(t, a, b)
+	again, err := b.ActiveKey(ctx, domain.AlgRS256)
+	require.NoError(t, err)
+	assert.Equal(t, rotated, again, "the fleet rotates once per period")
+}

@@ -119,6 +119,9 @@ type Signer struct {
 	// Reload is how often the signer re-reads the key set from its store, so
 	// that keys rotated by another instance are picked up.
 	Reload time.Duration `yaml:"reload"`
+	// RotateEvery rotates the signing keys once the active key has signed
+	// this long (0s: never; rotate by hand).
+	RotateEvery time.Duration `yaml:"rotate_every"`
 }
 
 // Tokens holds the lifetimes of what the provider issues.

@@ -169,7 +169,16 @@ func (v *validator) signer(s Signer) {
 		v.addf("signer.rsa_bits", "must be between %d and %d, got %d", minRSABits, maxRSABits, s.RSABits)
 	}
 	v.positive("signer.reload", s.Reload)
+	// The next key is in JWKS from the previous rotation on; relying parties
+	// cache JWKS for 5 minutes and instances reload every signer.reload, so
+	// a schedule shorter than minRotateEvery could sign before they know it.
+	if s.RotateEvery != 0 && (s.RotateEvery < minRotateEvery || s.RotateEvery < 4*s.Reload) {
+		v.addf("signer.rotate_every", "must be 0s (off) or at least %s and 4 times signer.reload, got %s", minRotateEvery, s.RotateEvery)
+	}
 }
+
+// minRotateEvery is the shortest key rotation schedule accepted.
+const minRotateEvery = 15 * time.Minute
 
 func (v *validator) tokens(t Tokens) {
 	v.positive("tokens.access_token_ttl", t.AccessTokenTTL)
