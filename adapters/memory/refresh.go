@@ -17,17 +17,34 @@ type refreshTokens struct {
 	mu           sync.RWMutex
 	clock        *horizon
 	families     map[string]domain.RefreshFamily
-	tokens       map[string]domain.RefreshToken // by hash
+	tokens       map[string]storedToken         // by hash
 	familyTokens map[string][]string            // family id -> token hashes
 	userFamilies map[string]map[string]struct{} // user id -> family ids
 	expiry       *expiryQueue[string]           // family ids
+}
+
+// storedToken is a refresh token as kept: a spent token stays until its
+// family expires, so it is kept small (its hash is the map key, and its
+// family id shares the family's string).
+type storedToken struct {
+	familyID  string
+	createdAt int64 // Unix nanoseconds
+	rotatedAt int64 // Unix nanoseconds; 0 while live
+}
+
+func (t storedToken) token(hash string) domain.RefreshToken {
+	rt := domain.RefreshToken{Hash: []byte(hash), FamilyID: t.familyID, CreatedAt: time.Unix(0, t.createdAt).UTC()}
+	if t.rotatedAt != 0 {
+		rt.RotatedAt = time.Unix(0, t.rotatedAt).UTC()
+	}
+	return rt
 }
 
 func newRefreshTokens(h *horizon) *refreshTokens {
 	return &refreshTokens{
 		clock:        h,
 		families:     make(map[string]domain.RefreshFamily),
-		tokens:       make(map[string]domain.RefreshToken),
+		tokens:       make(map[string]storedToken),
 		familyTokens: make(map[string][]string),
 		userFamilies: make(map[string]map[string]struct{}),
 		expiry:       newExpiryQueue[string](),
@@ -52,8 +69,7 @@ func (s *refreshTokens) CreateRefreshFamily(_ context.Context, f domain.RefreshF
 		s.userFamilies[f.UserID] = make(map[string]struct{})
 	}
 	s.userFamilies[f.UserID][f.ID] = struct{}{}
-	first.FamilyID = f.ID
-	s.addToken(first)
+	s.addToken(first, &f)
 	return nil
 }
 
@@ -77,7 +93,7 @@ func (s *refreshTokens) GetRefreshToken(_ context.Context, hash []byte) (domain.
 	if !ok {
 		return domain.RefreshToken{}, domain.RefreshFamily{}, domain.ErrNotFound
 	}
-	return cloneToken(t), cloneFamily(s.families[t.FamilyID]), nil
+	return t.token(string(hash)), cloneFamily(s.families[t.familyID]), nil
 }
 
 // RotateRefreshToken spends old and stores next under the lock, so of
@@ -92,11 +108,11 @@ func (s *refreshTokens) RotateRefreshToken(_ context.Context, old []byte, next d
 	if !ok {
 		return domain.RefreshFamily{}, 0, domain.ErrNotFound
 	}
-	f := s.families[t.FamilyID]
+	f := s.families[t.familyID]
 	if !f.Active(now) {
 		return domain.RefreshFamily{}, 0, domain.ErrNotFound
 	}
-	outcome := rotation(t, now, grace)
+	outcome := rotation(t.token(""), now, grace)
 	if outcome == domain.Replayed {
 		return cloneFamily(f), outcome, nil
 	}
@@ -104,11 +120,10 @@ func (s *refreshTokens) RotateRefreshToken(_ context.Context, old []byte, next d
 		return domain.RefreshFamily{}, 0, domain.ErrAlreadyExists
 	}
 	if outcome == domain.Rotated {
-		t.RotatedAt = now
+		t.rotatedAt = now.UnixNano()
 		s.tokens[string(old)] = t
 	}
-	next.FamilyID = f.ID
-	s.addToken(next)
+	s.addToken(next, &f)
 	return cloneFamily(f), outcome, nil
 }
 
@@ -156,10 +171,10 @@ func (s *refreshTokens) RevokeUserRefreshFamilies(_ context.Context, userID stri
 	return nil
 }
 
-func (s *refreshTokens) addToken(t domain.RefreshToken) {
+func (s *refreshTokens) addToken(t domain.RefreshToken, family *domain.RefreshFamily) {
 	key := string(t.Hash)
-	s.tokens[key] = cloneToken(t)
-	s.familyTokens[t.FamilyID] = append(s.familyTokens[t.FamilyID], key)
+	s.tokens[key] = storedToken{familyID: family.ID, createdAt: t.CreatedAt.UnixNano()}
+	s.familyTokens[family.ID] = append(s.familyTokens[family.ID], key)
 }
 
 func (s *refreshTokens) sweep(times ...time.Time) {
@@ -184,9 +199,4 @@ func cloneFamily(f domain.RefreshFamily) domain.RefreshFamily {
 	f.Scopes = slices.Clone(f.Scopes)
 	f.AMR = slices.Clone(f.AMR)
 	return f
-}
-
-func cloneToken(t domain.RefreshToken) domain.RefreshToken {
-	t.Hash = slices.Clone(t.Hash)
-	return t
 }
