@@ -350,7 +350,7 @@ func TestValidate(t *testing.T) {
 		{"an unparseable issuer is refused", func(c *Config) { c.Issuer = "https://a b:x" }, "is not a URL"},
 		// signer rotation
 		{"a key rotation schedule under 15 minutes is refused", func(c *Config) { c.Signer.RotateEvery = time.Minute }, "signer.rotate_every: must be 0s (off) or at least 15m0s"},
-		{"a key rotation schedule under 4 reloads is refused", func(c *Config) { c.Signer.RotateEvery, c.Signer.Reload = time.Hour, 20 * time.Minute }, "4 times signer.reload"},
+		{"a key rotation schedule under 4 reloads is refused", func(c *Config) { c.Signer.RotateEvery, c.Signer.Reload = time.Hour, 20*time.Minute }, "4 times signer.reload"},
 		// http
 		{"a listen address without a port is refused", func(c *Config) { c.HTTP.Addr = "localhost" }, "http.addr: \"localhost\" is not a host:port listen address"},
 		{"a listen address with a named port is refused", func(c *Config) { c.HTTP.Addr = ":http" }, `http.addr: ":http" has an invalid port "http"`},

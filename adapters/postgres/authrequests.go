@@ -1,0 +1,98 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+var _ ports.AuthRequestStore = (*AuthRequestStore)(nil)
+
+// AuthRequestStore is the PostgreSQL ports.AuthRequestStore.
+type AuthRequestStore struct{ pool *pgxpool.Pool }
+
+// NewAuthRequestStore returns an AuthRequestStore on pool.
+func NewAuthRequestStore(pool *pgxpool.Pool) *AuthRequestStore { return &AuthRequestStore{pool: pool} }
+
+const authRequestColumns = `id, binding_hash, csrf_token, client_id, redirect_uri, scopes, state,
+	nonce, code_challenge, code_challenge_method, prompt, max_age, login_hint, response_mode,
+	user_id, auth_time, session_id, amr, failed_logins, created_at, expires_at`
+
+func authRequestArgs(r *domain.AuthRequest) []any {
+	return []any{r.ID, r.BindingHash, r.CSRFToken, r.ClientID, r.RedirectURI, r.Scopes, r.State,
+		r.Nonce, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt, r.MaxAge, r.LoginHint, r.ResponseMode,
+		r.UserID, ts(r.AuthTime), r.SessionID, r.AMR, r.FailedLogins, ts(r.CreatedAt), ts(r.ExpiresAt)}
+}
+
+func scanAuthRequest(row pgx.Row) (domain.AuthRequest, error) {
+	var r domain.AuthRequest
+	var authTime, created, expires pgtype.Timestamptz
+	err := row.Scan(&r.ID, &r.BindingHash, &r.CSRFToken, &r.ClientID, &r.RedirectURI, &r.Scopes, &r.State,
+		&r.Nonce, &r.CodeChallenge, &r.CodeChallengeMethod, &r.Prompt, &r.MaxAge, &r.LoginHint, &r.ResponseMode,
+		&r.UserID, &authTime, &r.SessionID, &r.AMR, &r.FailedLogins, &created, &expires)
+	r.AuthTime, r.CreatedAt, r.ExpiresAt = fromTS(authTime), fromTS(created), fromTS(expires)
+	return r, err
+}
+
+// CreateAuthRequest stores a request. ErrAlreadyExists if the id is taken.
+func (s *AuthRequestStore) CreateAuthRequest(ctx context.Context, r domain.AuthRequest) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO auth_requests (`+authRequestColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		authRequestArgs(&r)...)
+	return translate("create auth request", err)
+}
+
+// GetAuthRequest returns a request by id, unless it expired at now.
+func (s *AuthRequestStore) GetAuthRequest(ctx context.Context, id string, now time.Time) (domain.AuthRequest, error) {
+	r, err := scanAuthRequest(s.pool.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM auth_requests
+		WHERE id = $1 AND expires_at > $2`, id, now))
+	if err != nil {
+		return domain.AuthRequest{}, translate("get auth request", err)
+	}
+	return r, nil
+}
+
+// UpdateAuthRequest locks the live row, applies fn and writes the result in
+// one transaction.
+func (s *AuthRequestStore) UpdateAuthRequest(ctx context.Context, id string, now time.Time, fn func(*domain.AuthRequest) error) (domain.AuthRequest, error) {
+	var out domain.AuthRequest
+	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		r, err := scanAuthRequest(tx.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM auth_requests
+			WHERE id = $1 AND expires_at > $2 FOR UPDATE`, id, now))
+		if err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return callbackError{err}
+		}
+		r.ID = id // the id is the key; fn cannot move the record
+		_, err = tx.Exec(ctx, `UPDATE auth_requests SET (`+authRequestColumns+`) =
+			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+			WHERE id = $1`, authRequestArgs(&r)...)
+		out = r
+		return err
+	})
+	if cb := unwrapCallback(err); cb != nil {
+		return domain.AuthRequest{}, cb
+	}
+	if err != nil {
+		return domain.AuthRequest{}, translate("update auth request", err)
+	}
+	return out, nil
+}
+
+// DeleteAuthRequest removes a request and reports whether this call did so:
+// of concurrent DELETEs of one row exactly one affects it.
+func (s *AuthRequestStore) DeleteAuthRequest(ctx context.Context, id string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM auth_requests WHERE id = $1`, id)
+	if err != nil {
+		return false, translate("delete auth request", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -1,0 +1,101 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+var _ ports.ClientStore = (*ClientStore)(nil)
+
+// ClientStore is the PostgreSQL ports.ClientStore. Secrets and registration
+// tokens arrive as hashes and are stored as such.
+type ClientStore struct{ pool *pgxpool.Pool }
+
+// NewClientStore returns a ClientStore on pool.
+func NewClientStore(pool *pgxpool.Pool) *ClientStore { return &ClientStore{pool: pool} }
+
+const clientColumns = `id, secret_hash, registration_token_hash, name, redirect_uris,
+	post_logout_redirect_uris, grant_types, response_types, scopes, token_endpoint_auth_method,
+	client_uri, logo_uri, contacts, id_token_signed_response_alg, approved_scopes, first_party,
+	disabled, created_at, updated_at`
+
+func clientArgs(c *domain.Client) []any {
+	return []any{c.ID, c.SecretHash, c.RegistrationTokenHash, c.Name, c.RedirectURIs,
+		c.PostLogoutRedirectURIs, c.GrantTypes, c.ResponseTypes, c.Scopes, c.TokenEndpointAuthMethod,
+		c.ClientURI, c.LogoURI, c.Contacts, c.IDTokenSignedResponseAlg, c.ApprovedScopes, c.FirstParty,
+		c.Disabled, ts(c.CreatedAt), ts(c.UpdatedAt)}
+}
+
+func scanClient(row pgx.Row) (domain.Client, error) {
+	var c domain.Client
+	var created, updated pgtype.Timestamptz
+	err := row.Scan(&c.ID, &c.SecretHash, &c.RegistrationTokenHash, &c.Name, &c.RedirectURIs,
+		&c.PostLogoutRedirectURIs, &c.GrantTypes, &c.ResponseTypes, &c.Scopes, &c.TokenEndpointAuthMethod,
+		&c.ClientURI, &c.LogoURI, &c.Contacts, &c.IDTokenSignedResponseAlg, &c.ApprovedScopes, &c.FirstParty,
+		&c.Disabled, &created, &updated)
+	c.CreatedAt, c.UpdatedAt = fromTS(created), fromTS(updated)
+	return c, err
+}
+
+// CreateClient stores a new client. ErrAlreadyExists if the id is taken.
+func (s *ClientStore) CreateClient(ctx context.Context, c domain.Client) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		clientArgs(&c)...)
+	return translate("create client", err)
+}
+
+// GetClient returns a client by id. ErrNotFound if there is none.
+func (s *ClientStore) GetClient(ctx context.Context, id string) (domain.Client, error) {
+	c, err := scanClient(s.pool.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+	if err != nil {
+		return domain.Client{}, translate("get client", err)
+	}
+	return c, nil
+}
+
+// UpdateClient locks the row (SELECT … FOR UPDATE), applies fn and writes the
+// result in one transaction, so concurrent updates queue instead of being lost.
+func (s *ClientStore) UpdateClient(ctx context.Context, id string, fn func(*domain.Client) error) (domain.Client, error) {
+	var out domain.Client
+	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		c, err := scanClient(tx.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(&c); err != nil {
+			return callbackError{err}
+		}
+		c.ID = id // the id is the key; fn cannot move the record
+		_, err = tx.Exec(ctx, `UPDATE clients SET (`+clientColumns+`) =
+			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+			WHERE id = $1`, clientArgs(&c)...)
+		out = c
+		return err
+	})
+	if cb := unwrapCallback(err); cb != nil {
+		return domain.Client{}, cb
+	}
+	if err != nil {
+		return domain.Client{}, translate("update client", err)
+	}
+	return out, nil
+}
+
+// DeleteClient removes a client. ErrNotFound if there is none.
+func (s *ClientStore) DeleteClient(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
+	if err != nil {
+		return translate("delete client", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return translate("delete client", pgx.ErrNoRows)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// GetConsent returns the consent of user for client. ErrNotFound if none.
+func (s *GrantStore) GetConsent(ctx context.Context, userID, clientID string) (domain.Consent, error) {
+	var c domain.Consent
+	var created, updated pgtype.Timestamptz
+	err := s.pool.QueryRow(ctx, `SELECT user_id, client_id, scopes, created_at, updated_at
+		FROM consents WHERE user_id = $1 AND client_id = $2`, userID, clientID).
+		Scan(&c.UserID, &c.ClientID, &c.Scopes, &created, &updated)
+	if err != nil {
+		return domain.Consent{}, translate("get consent", err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromTS(created), fromTS(updated)
+	return c, nil
+}
+
+// PutConsent creates the consent or merges its scopes into the stored ones in
+// one upsert: the stored scopes keep their order and the new ones follow, in
+// the order given. ON CONFLICT re-reads the locked row, so concurrent puts
+// lose no scope. The first CreatedAt is kept; UpdatedAt is c's.
+func (s *GrantStore) PutConsent(ctx context.Context, c domain.Consent) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (user_id, client_id) DO UPDATE SET
+			scopes = COALESCE(consents.scopes, '{}') || ARRAY(
+				SELECT u.s FROM unnest(EXCLUDED.scopes) WITH ORDINALITY AS u(s, o)
+				WHERE NOT (u.s = ANY (COALESCE(consents.scopes, '{}')))
+				ORDER BY u.o),
+			updated_at = EXCLUDED.updated_at`,
+		c.UserID, c.ClientID, dedupe(c.Scopes), ts(c.CreatedAt), ts(c.UpdatedAt))
+	return translate("put consent", err)
+}
+
+// DeleteConsent removes a consent. ErrNotFound if there is none.
+func (s *GrantStore) DeleteConsent(ctx context.Context, userID, clientID string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM consents WHERE user_id = $1 AND client_id = $2`, userID, clientID)
+	if err != nil {
+		return translate("delete consent", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return translate("delete consent", pgx.ErrNoRows)
+	}
+	return nil
+}
+
+// dedupe returns scopes without repeats, first occurrence kept, so that the
+// upsert's merge needs no DISTINCT.
+func dedupe(scopes []string) []string {
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

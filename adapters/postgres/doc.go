@@ -1,0 +1,15 @@
+// Package postgres is the PostgreSQL driven adapter: it implements the store
+// ports (clients, users, organizations, grants, sessions, authorization
+// requests, signing keys) and the shared rate limiter on a pgx/v5 pool, so
+// that any number of instances can share one database.
+//
+// It sits at the edge of the hexagon: it speaks core/domain types, keeps
+// every atomicity promise of the ports in the database (single statements or
+// short transactions, never Go locks), and translates driver errors into the
+// domain's sentinels (see errors.go).
+//
+// The schema lives in embedded, numbered, forward-only SQL migrations applied
+// with pressly/goose under a PostgreSQL advisory lock (see migrate.go). Time
+// always comes from the callers' now arguments, never from the database
+// clock, so that the conformance suites in testsuite/ are exact.
+package postgres

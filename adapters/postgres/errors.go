@@ -1,0 +1,71 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// PostgreSQL error codes the adapter translates
+// (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+)
+
+// translate turns a driver error into a domain sentinel at the edge: no rows
+// is ErrNotFound, a unique violation ErrAlreadyExists, a lost or refused
+// connection ErrUnavailable. Anything else is wrapped with the operation.
+// The driver error stays in the chain for logs.
+func translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
+	case isCode(err, codeUniqueViolation):
+		return fmt.Errorf("postgres: %s: %w: %w", op, domain.ErrAlreadyExists, err)
+	case unavailable(err):
+		return fmt.Errorf("postgres: %s: %w: %w", op, domain.ErrUnavailable, err)
+	default:
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+}
+
+// isCode reports whether err is a PostgreSQL error with this SQLSTATE.
+func isCode(err error, code string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == code
+}
+
+// unavailable reports whether err means the database cannot be reached or
+// will not serve us now, rather than that the request was wrong: the caller
+// answers 503 and the pool reconnects by itself.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case len(pgErr.Code) == 5 && pgErr.Code[:2] == "08": // connection exception
+			return true
+		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03": // shutdown, cannot connect now
+			return true
+		case pgErr.Code == "53300": // too many connections
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		pgconn.Timeout(err) || pgconn.SafeToRetry(err) || errors.Is(err, net.ErrClosed)
+}

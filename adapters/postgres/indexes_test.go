@@ -1,0 +1,63 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Every lookup the stores perform has an index: with sequential scans
+// disabled, the planner still finds a plan without one. (A table with no
+// usable index gets a Seq Scan anyway, at a prohibitive cost.)
+func TestEveryLookupHasAnIndex(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	ctx := context.Background()
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, `SET enable_seqscan = off`)
+	require.NoError(t, err)
+
+	lookups := []struct{ name, query string }{
+		{"a client by id", `SELECT * FROM clients WHERE id = 'x'`},
+		{"a user by id", `SELECT * FROM users WHERE id = 'x'`},
+		{"a user by email", `SELECT * FROM users WHERE email_key = 'x'`},
+		{"an organization by id", `SELECT * FROM organizations WHERE id = 'x'`},
+		{"an organization by slug", `SELECT * FROM organizations WHERE slug = 'x'`},
+		{"a user's memberships", `SELECT * FROM memberships WHERE user_id = 'x' ORDER BY created_at, organization_id`},
+		{"a code by hash", `SELECT * FROM auth_codes WHERE hash = '\x00'`},
+		{"expired codes", `SELECT hash FROM auth_codes WHERE expires_at < now() LIMIT 100`},
+		{"a refresh family by id", `SELECT * FROM refresh_families WHERE id = 'x'`},
+		{"a user's refresh families", `SELECT * FROM refresh_families WHERE user_id = 'x'`},
+		{"expired refresh families", `SELECT id FROM refresh_families WHERE expires_at < now() LIMIT 100`},
+		{"a refresh token by hash", `SELECT * FROM refresh_tokens WHERE hash = '\x00'`},
+		{"a family's refresh tokens", `SELECT * FROM refresh_tokens WHERE family_id = 'x'`},
+		{"a revoked access token", `SELECT 1 FROM revoked_access_tokens WHERE jti = 'x'`},
+		{"expired access-token revocations", `SELECT jti FROM revoked_access_tokens WHERE expires_at < now() LIMIT 100`},
+		{"a revoked grant", `SELECT 1 FROM revoked_grants WHERE grant_id = 'x'`},
+		{"expired grant revocations", `SELECT grant_id FROM revoked_grants WHERE expires_at < now() LIMIT 100`},
+		{"a consent", `SELECT * FROM consents WHERE user_id = 'x' AND client_id = 'y'`},
+		{"a session by hash", `SELECT * FROM sessions WHERE hash = '\x00'`},
+		{"a user's sessions", `SELECT * FROM sessions WHERE user_id = 'x'`},
+		{"expired sessions", `SELECT hash FROM sessions WHERE expires_at < now() LIMIT 100`},
+		{"an auth request by id", `SELECT * FROM auth_requests WHERE id = 'x'`},
+		{"expired auth requests", `SELECT id FROM auth_requests WHERE expires_at < now() LIMIT 100`},
+		{"a rate-limit counter", `SELECT * FROM rate_limits WHERE rule = 'r' AND key = 'k'`},
+		{"ended rate-limit windows", `SELECT rule, key FROM rate_limits WHERE window_end < now() LIMIT 100`},
+	}
+	for _, l := range lookups {
+		t.Run(l.name, func(t *testing.T) {
+			rows, err := conn.Query(ctx, `EXPLAIN `+l.query)
+			require.NoError(t, err)
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			require.NoError(t, err)
+			plan := strings.Join(lines, "\n")
+			assert.NotContains(t, plan, "Seq Scan", plan)
+		})
+	}
+}

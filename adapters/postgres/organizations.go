@@ -1,0 +1,120 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+var _ ports.OrganizationStore = (*OrganizationStore)(nil)
+
+// OrganizationStore is the PostgreSQL ports.OrganizationStore.
+type OrganizationStore struct{ pool *pgxpool.Pool }
+
+// NewOrganizationStore returns an OrganizationStore on pool.
+func NewOrganizationStore(pool *pgxpool.Pool) *OrganizationStore {
+	return &OrganizationStore{pool: pool}
+}
+
+const organizationColumns = `id, name, slug, created_at, updated_at`
+
+func scanOrganization(row pgx.Row) (domain.Organization, error) {
+	var o domain.Organization
+	var created, updated pgtype.Timestamptz
+	err := row.Scan(&o.ID, &o.Name, &o.Slug, &created, &updated)
+	o.CreatedAt, o.UpdatedAt = fromTS(created), fromTS(updated)
+	return o, err
+}
+
+// CreateOrganization stores a new organization. ErrAlreadyExists if the id
+// or the slug is taken.
+func (s *OrganizationStore) CreateOrganization(ctx context.Context, o domain.Organization) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO organizations (`+organizationColumns+`) VALUES ($1, $2, $3, $4, $5)`,
+		o.ID, o.Name, o.Slug, ts(o.CreatedAt), ts(o.UpdatedAt))
+	return translate("create organization", err)
+}
+
+// GetOrganization returns an organization by id. ErrNotFound if there is none.
+func (s *OrganizationStore) GetOrganization(ctx context.Context, id string) (domain.Organization, error) {
+	o, err := scanOrganization(s.pool.QueryRow(ctx, `SELECT `+organizationColumns+` FROM organizations WHERE id = $1`, id))
+	if err != nil {
+		return domain.Organization{}, translate("get organization", err)
+	}
+	return o, nil
+}
+
+// GetOrganizationBySlug returns an organization by slug. ErrNotFound if there is none.
+func (s *OrganizationStore) GetOrganizationBySlug(ctx context.Context, slug string) (domain.Organization, error) {
+	o, err := scanOrganization(s.pool.QueryRow(ctx, `SELECT `+organizationColumns+` FROM organizations WHERE slug = $1`, slug))
+	if err != nil {
+		return domain.Organization{}, translate("get organization by slug", err)
+	}
+	return o, nil
+}
+
+// UpdateOrganization locks the row, applies fn and writes the result in one
+// transaction.
+func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, fn func(*domain.Organization) error) (domain.Organization, error) {
+	var out domain.Organization
+	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		o, err := scanOrganization(tx.QueryRow(ctx, `SELECT `+organizationColumns+` FROM organizations WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(&o); err != nil {
+			return callbackError{err}
+		}
+		o.ID = id // the id is the key; fn cannot move the record
+		_, err = tx.Exec(ctx, `UPDATE organizations SET name = $2, slug = $3, created_at = $4, updated_at = $5 WHERE id = $1`,
+			o.ID, o.Name, o.Slug, ts(o.CreatedAt), ts(o.UpdatedAt))
+		out = o
+		return err
+	})
+	if cb := unwrapCallback(err); cb != nil {
+		return domain.Organization{}, cb
+	}
+	if err != nil {
+		return domain.Organization{}, translate("update organization", err)
+	}
+	return out, nil
+}
+
+// PutMembership creates or replaces the membership in one upsert. The
+// foreign key makes a missing organization ErrNotFound in the same statement.
+func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membership) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO memberships (user_id, organization_id, role, is_primary, created_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (user_id, organization_id) DO UPDATE
+		SET role = EXCLUDED.role, is_primary = EXCLUDED.is_primary, created_at = EXCLUDED.created_at`,
+		m.UserID, m.OrganizationID, m.Role, m.Primary, ts(m.CreatedAt))
+	if isCode(err, codeForeignKeyViolation) {
+		return translate("put membership", pgx.ErrNoRows)
+	}
+	return translate("put membership", err)
+}
+
+// ListUserMemberships returns a user's memberships, oldest first, ties broken
+// by organization id.
+func (s *OrganizationStore) ListUserMemberships(ctx context.Context, userID string) ([]domain.Membership, error) {
+	rows, err := s.pool.Query(ctx, `SELECT organization_id, user_id, role, is_primary, created_at
+		FROM memberships WHERE user_id = $1 ORDER BY created_at, organization_id`, userID)
+	if err != nil {
+		return nil, translate("list user memberships", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Membership, error) {
+		var m domain.Membership
+		var created pgtype.Timestamptz
+		err := row.Scan(&m.OrganizationID, &m.UserID, &m.Role, &m.Primary, &created)
+		m.CreatedAt = fromTS(created)
+		return m, err
+	})
+	if err != nil {
+		return nil, translate("list user memberships", err)
+	}
+	return out, nil
+}

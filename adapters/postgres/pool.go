@@ -1,0 +1,66 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// rowQuerier is what both the pool and a transaction offer for one-row reads.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// inTx runs fn in a READ COMMITTED transaction and commits if fn returns nil.
+// Stores keep these short: row locks (SELECT … FOR UPDATE) carry the
+// atomicity, not the isolation level.
+func inTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) error) (err error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			// The first error is the one worth reporting; a failed rollback
+			// only means the connection is gone, and the pool discards it.
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// ts encodes a time for a timestamptz column; the zero time is NULL.
+func ts(t time.Time) pgtype.Timestamptz {
+	return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()}
+}
+
+// fromTS decodes a timestamptz column: NULL is the zero time, others are UTC.
+func fromTS(t pgtype.Timestamptz) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+// callbackError marks an error returned by a caller's callback, so that it
+// passes through translate untouched.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+func (e callbackError) Unwrap() error { return e.err }
+
+// unwrapCallback returns the callback's own error if err is one, else nil.
+func unwrapCallback(err error) error {
+	var cb callbackError
+	if errors.As(err, &cb) {
+		return cb.err
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+var _ ports.UserStore = (*UserStore)(nil)
+
+// UserStore is the PostgreSQL ports.UserStore. Email uniqueness is a unique
+// index on the normalised email (email_key), so the check and the insert are
+// one atomic step.
+type UserStore struct{ pool *pgxpool.Pool }
+
+// NewUserStore returns a UserStore on pool.
+func NewUserStore(pool *pgxpool.Pool) *UserStore { return &UserStore{pool: pool} }
+
+const userColumns = `id, email, email_key, email_verified, given_name, family_name, picture,
+	phone_number, phone_number_verified, password_hash, status, created_at, updated_at`
+
+func userArgs(u *domain.User) []any {
+	return []any{u.ID, u.Email, domain.NormalizeEmail(u.Email), u.EmailVerified, u.GivenName, u.FamilyName,
+		u.Picture, u.PhoneNumber, u.PhoneNumberVerified, u.PasswordHash, string(u.Status),
+		ts(u.CreatedAt), ts(u.UpdatedAt)}
+}
+
+func scanUser(row pgx.Row) (domain.User, error) {
+	var u domain.User
+	var emailKey, status string
+	var created, updated pgtype.Timestamptz
+	err := row.Scan(&u.ID, &u.Email, &emailKey, &u.EmailVerified, &u.GivenName, &u.FamilyName,
+		&u.Picture, &u.PhoneNumber, &u.PhoneNumberVerified, &u.PasswordHash, &status, &created, &updated)
+	u.Status = domain.UserStatus(status)
+	u.CreatedAt, u.UpdatedAt = fromTS(created), fromTS(updated)
+	return u, err
+}
+
+// CreateUser stores a new user. ErrAlreadyExists if the id or the email is taken.
+func (s *UserStore) CreateUser(ctx context.Context, u domain.User) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, userArgs(&u)...)
+	return translate("create user", err)
+}
+
+// GetUser returns a user by id. ErrNotFound if there is none.
+func (s *UserStore) GetUser(ctx context.Context, id string) (domain.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if err != nil {
+		return domain.User{}, translate("get user", err)
+	}
+	return u, nil
+}
+
+// GetUserByEmail returns the user with this email, compared case-insensitively.
+func (s *UserStore) GetUserByEmail(ctx context.Context, email string) (domain.User, error) {
+	key := domain.NormalizeEmail(email)
+	if key == "" {
+		return domain.User{}, translate("get user by email", pgx.ErrNoRows)
+	}
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, key))
+	if err != nil {
+		return domain.User{}, translate("get user by email", err)
+	}
+	return u, nil
+}
+
+// UpdateUser locks the row, applies fn and writes the result in one
+// transaction. A change to a taken email fails on the unique index.
+func (s *UserStore) UpdateUser(ctx context.Context, id string, fn func(*domain.User) error) (domain.User, error) {
+	var out domain.User
+	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(&u); err != nil {
+			return callbackError{err}
+		}
+		u.ID = id // the id is the key; fn cannot move the record
+		_, err = tx.Exec(ctx, `UPDATE users SET (`+userColumns+`) =
+			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) WHERE id = $1`, userArgs(&u)...)
+		out = u
+		return err
+	})
+	if cb := unwrapCallback(err); cb != nil {
+		return domain.User{}, cb
+	}
+	if err != nil {
+		return domain.User{}, translate("update user", err)
+	}
+	return out, nil
+}
