@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,6 +33,7 @@ const (
 type testServer struct {
 	BaseURL string
 	Users   ports.UserStore
+	stop    func() // stops the app, once
 }
 
 // startServer starts the app with config.Default() changed by edit, and
@@ -74,17 +76,23 @@ func tryStart(t *testing.T, edit func(*config.Config)) (*testServer, error) {
 		fx.Supply(fx.Annotate(io.Discard, fx.As(new(io.Writer)), fx.ResultTags(`name:"banner"`))),
 		fx.Populate(&srv.Users),
 	)
-	require.NoError(t, fxApp.Err(), "the app graph must build")
+	if err := fxApp.Err(); err != nil {
+		return nil, fmt.Errorf("the app graph must build: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := fxApp.Start(ctx); err != nil {
 		return nil, err
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		require.NoError(t, fxApp.Stop(ctx), "the app must stop cleanly")
-	})
+	var once sync.Once
+	srv.stop = func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			require.NoError(t, fxApp.Stop(ctx), "the app must stop cleanly")
+		})
+	}
+	t.Cleanup(srv.stop)
 	return srv, nil
 }
 

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,9 +9,11 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"go.uber.org/fx"
 
+	"github.com/calimatic/calimatic-auth/adapters/postgres"
 	"github.com/calimatic/calimatic-auth/app/config"
 )
 
@@ -18,6 +21,7 @@ const usage = `Usage: calimatic-auth [command] [--config FILE]
 
 Commands:
   serve    run the provider (the default)
+  migrate  apply pending database migrations (storage.driver postgres) and exit
   help     show this help
 
 The configuration file may also be named by CALIMATIC_CONFIG. Every key can
@@ -45,12 +49,55 @@ func Main(args, environ []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return serve(*path, environ, stdout, stderr)
+	case "migrate":
+		return migrate(*path, environ, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q (valid: serve, help)", cmd)
+	return fmt.Errorf("unknown command %q (valid: serve, migrate, help)", cmd)
+}
+
+// migrateTimeout bounds the whole migrate command: waiting for another
+// instance's migration lock included.
+const migrateTimeout = 10 * time.Minute
+
+// migrate applies the pending migrations of the configured database and
+// prints what it did.
+func migrate(path string, environ []string, stdout io.Writer) error {
+	cfg, err := config.Load(path, environ)
+	if err != nil {
+		return err
+	}
+	if cfg.Storage.Driver != config.StoragePostgres {
+		return fmt.Errorf("migrate: storage.driver is %q: only postgres has migrations", cfg.Storage.Driver)
+	}
+	opts, err := postgresOptions(cfg)
+	if err != nil {
+		return err
+	}
+	opts.Migrate = false // applied below, to report what was done
+	ctx, cancel := context.WithTimeout(context.Background(), migrateTimeout)
+	defer cancel()
+	pool, err := postgres.Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := postgres.MigrateUp(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "migrate: the schema is up to date; nothing to apply")
+		return nil
+	}
+	for _, name := range applied {
+		fmt.Fprintf(stdout, "migrate: applied %s\n", name)
+	}
+	fmt.Fprintf(stdout, "migrate: %d migration(s) applied; the schema is up to date\n", len(applied))
+	return nil
 }
 
 func serve(path string, environ []string, stdout, stderr io.Writer) error {

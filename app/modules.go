@@ -12,6 +12,7 @@ import (
 	httpadapter "github.com/calimatic/calimatic-auth/adapters/http"
 	"github.com/calimatic/calimatic-auth/adapters/localkeys"
 	"github.com/calimatic/calimatic-auth/adapters/memory"
+	"github.com/calimatic/calimatic-auth/adapters/postgres"
 	"github.com/calimatic/calimatic-auth/adapters/system"
 	"github.com/calimatic/calimatic-auth/app/config"
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -23,6 +24,10 @@ import (
 // before fx.New, so an unknown value fails at once with the valid choices.
 func Options(cfg config.Config, log *slog.Logger) (fx.Option, error) {
 	storage, err := storageModule(cfg)
+	if err != nil {
+		return nil, err
+	}
+	limiter, err := rateLimiterModule(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +45,7 @@ func Options(cfg config.Config, log *slog.Logger) (fx.Option, error) {
 		fx.StopTimeout(cfg.HTTP.ShutdownTimeout),
 		system.Module,
 		storage,
+		limiter,
 		signer,
 		fx.Provide(providerConfig, newProvider, httpOptions, httpDeps),
 		fx.Invoke(runSeed),
@@ -51,8 +57,57 @@ func storageModule(cfg config.Config) (fx.Option, error) {
 	switch cfg.Storage.Driver {
 	case config.StorageMemory:
 		return memory.Module, nil
+	case config.StoragePostgres:
+		opts, err := postgresOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return fx.Options(
+			postgres.Module(opts),
+			fx.Provide(fx.Annotate(
+				func(ready postgres.Ready) httpadapter.ReadinessCheck {
+					return httpadapter.ReadinessCheck{Name: "storage", Check: ready}
+				},
+				fx.ResultTags(`group:"readiness"`),
+			)),
+		), nil
 	}
 	return nil, fmt.Errorf("storage.driver: unknown value %q (valid: %s)", cfg.Storage.Driver, strings.Join(config.StorageDrivers, ", "))
+}
+
+// postgresOptions is the postgres adapter's share of cfg.
+func postgresOptions(cfg config.Config) (postgres.Options, error) {
+	p := cfg.Storage.Postgres
+	key, err := p.KeyEncryptionKeyBytes()
+	if err != nil || len(key) != postgres.KeyEncryptionKeySize {
+		// Never echo the key.
+		return postgres.Options{}, fmt.Errorf("storage.postgres.key_encryption_key: must be the base64 of %d bytes", postgres.KeyEncryptionKeySize)
+	}
+	return postgres.Options{
+		DSN:              p.DSN,
+		MaxConns:         int32(min(p.MaxConns, 1<<30)),
+		Migrate:          p.Migrate == config.MigrateAuto,
+		KeyEncryptionKey: key,
+	}, nil
+}
+
+// rateLimiterModule provides the one ports.RateLimiter ratelimit.kind names.
+// The memory storage module brings its own memory limiter; the postgres one
+// provides its limiter only as *postgres.RateLimiter, so that this choice is
+// made here.
+func rateLimiterModule(cfg config.Config) (fx.Option, error) {
+	kind, driver := cfg.RateLimit.Kind, cfg.Storage.Driver
+	switch {
+	case kind == config.RateLimitMemory && driver == config.StorageMemory:
+		return fx.Options(), nil // memory.Module provides it
+	case kind == config.RateLimitMemory:
+		return fx.Provide(fx.Annotate(memory.NewRateLimiter, fx.As(new(ports.RateLimiter)))), nil
+	case kind == config.RateLimitPostgres && driver == config.StoragePostgres:
+		return fx.Provide(func(l *postgres.RateLimiter) ports.RateLimiter { return l }), nil
+	case kind == config.RateLimitPostgres:
+		return nil, fmt.Errorf("ratelimit.kind: postgres needs storage.driver postgres, got %q", driver)
+	}
+	return nil, fmt.Errorf("ratelimit.kind: unknown value %q (valid: %s)", kind, strings.Join(config.RateLimitKinds, ", "))
 }
 
 func signerModule(cfg config.Config) (fx.Option, error) {
@@ -155,13 +210,16 @@ type httpIn struct {
 	Random   ports.Random
 	Signer   ports.KeySigner
 	Log      *slog.Logger
+	// Checks are the readiness checks of the chosen adapters (the
+	// database's, for postgres).
+	Checks []httpadapter.ReadinessCheck `group:"readiness"`
 }
 
 func httpDeps(in httpIn) httpadapter.Deps {
 	return httpadapter.Deps{
 		Provider: in.Provider, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
-		Checks: []httpadapter.ReadinessCheck{
+		Checks: append([]httpadapter.ReadinessCheck{
 			{Name: "signer", Check: in.Signer.Ready},
-		},
+		}, in.Checks...),
 	}
 }

@@ -17,6 +17,9 @@ import (
 const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
+	// character_not_in_repertoire: a NUL byte or invalid UTF-8 in a text
+	// parameter, which no text column can hold.
+	codeBadText = "22021"
 )
 
 // translate turns a driver error into a domain sentinel at the edge: no rows
@@ -30,6 +33,12 @@ func translate(op string, err error) error {
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
+	case isCode(err, codeBadText):
+		// A key PostgreSQL text cannot hold (a client_id with a NUL byte,
+		// say) matches no stored row: the caller answers as for an unknown
+		// one (4xx), never 500. A write carrying such text gets the same
+		// mapping, as no row could be made with it.
+		return fmt.Errorf("postgres: %s: %w: %w", op, domain.ErrNotFound, err)
 	case isCode(err, codeUniqueViolation):
 		return fmt.Errorf("postgres: %s: %w: %w", op, domain.ErrAlreadyExists, err)
 	case unavailable(err):

@@ -30,3 +30,17 @@ func TestAnUnreachableDatabaseIsUnavailable(t *testing.T) {
 	assert.ErrorIs(t, err, domain.ErrUnavailable)
 	assert.ErrorIs(t, postgres.Migrate(ctx, pool), domain.ErrUnavailable)
 }
+
+// A key that PostgreSQL text cannot hold (a NUL byte, invalid UTF-8) is an
+// unknown key, ErrNotFound, so the API answers 4xx rather than 500.
+func TestTextPostgresCannotHoldIsNotFound(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	ctx := context.Background()
+	for _, id := range []string{"cca_\x00nul", "cca_\xff\xfe"} {
+		_, err := postgres.NewClientStore(pool).GetClient(ctx, id)
+		assert.ErrorIs(t, err, domain.ErrNotFound, "%q", id)
+		_, err = postgres.NewUserStore(pool).GetUserByEmail(ctx, id+"@example.com")
+		assert.ErrorIs(t, err, domain.ErrNotFound, "%q", id)
+	}
+}

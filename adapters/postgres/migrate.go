@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"path/filepath"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -25,15 +26,27 @@ var migrationFS embed.FS
 // for the whole run, so one instance migrates and the others wait, then find
 // nothing to do.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := MigrateUp(ctx, pool)
+	return err
+}
+
+// MigrateUp is Migrate, and returns the file names of the migrations it
+// applied, in order (none when the schema was already current).
+func MigrateUp(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	provider, closeDB, err := newMigrator(ctx, pool)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer closeDB()
-	if _, err := provider.Up(ctx); err != nil {
-		return translate("migrate", err)
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return nil, translate("migrate", err)
 	}
-	return nil
+	applied := make([]string, 0, len(results))
+	for _, r := range results {
+		applied = append(applied, filepath.Base(r.Source.Path))
+	}
+	return applied, nil
 }
 
 // newMigrator returns a goose provider over the pool, and a function that

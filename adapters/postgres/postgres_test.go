@@ -135,5 +135,14 @@ func TestRateLimiterConcurrency(t *testing.T) {
 
 func TestKeyStore(t *testing.T) {
 	t.Parallel()
-	testsuite.RunKeyStore(t, func(t *testing.T) ports.KeyStore { return postgres.NewKeyStore(newPool(t)) })
+	key := randomKey()
+	testsuite.RunKeyStore(t, func(t *testing.T) ports.KeyStore {
+		return postgres.NewKeyStore(newPool(t), postgres.WithKeyEncryptionKey(key))
+	})
+}
+
+func randomKey() []byte {
+	key := make([]byte, postgres.KeyEncryptionKeySize)
+	_, _ = rand.Read(key)
+	return key
 }

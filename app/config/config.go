@@ -15,20 +15,33 @@
 package config
 
 import (
+	"encoding/base64"
+	"errors"
 	"log/slog"
 	"net/url"
+	"strings"
 	"time"
 )
 
-// Storage drivers. Later issues add "postgres" and "mongo": add the constant,
-// list it in StorageDrivers and give Storage a section for its settings
-// (storage.postgres.dsn, storage.mongo.uri).
+// Storage drivers. A later issue adds "mongo": add the constant, list it in
+// StorageDrivers and give Storage a section for its settings
+// (storage.mongo.uri).
 const (
-	StorageMemory = "memory"
+	StorageMemory   = "memory"
+	StoragePostgres = "postgres"
 )
 
 // StorageDrivers lists the valid storage.driver values.
-var StorageDrivers = []string{StorageMemory}
+var StorageDrivers = []string{StorageMemory, StoragePostgres}
+
+// Migration modes of storage.postgres.migrate.
+const (
+	MigrateAuto = "auto" // apply pending migrations at start
+	MigrateOff  = "off"  // never; run `calimatic-auth migrate`
+)
+
+// MigrateModes lists the valid storage.postgres.migrate values.
+var MigrateModes = []string{MigrateAuto, MigrateOff}
 
 // Signer kinds. A later issue adds "vault" (Vault's transit engine).
 const (
@@ -47,14 +60,15 @@ const (
 // SigningAlgorithms lists the valid signer.algorithms values.
 var SigningAlgorithms = []string{AlgRS256, AlgES256}
 
-// Rate-limiter kinds. Later issues add "postgres" and "mongo", shared by every
-// instance.
+// Rate-limiter kinds. A later issue adds "mongo". postgres is shared by every
+// instance on the database and needs storage.driver postgres.
 const (
-	RateLimitMemory = "memory"
+	RateLimitMemory   = "memory"
+	RateLimitPostgres = "postgres"
 )
 
 // RateLimitKinds lists the valid ratelimit.kind values.
-var RateLimitKinds = []string{RateLimitMemory}
+var RateLimitKinds = []string{RateLimitMemory, RateLimitPostgres}
 
 // Cookie security modes.
 const (
@@ -104,8 +118,34 @@ type HTTP struct {
 
 // Storage picks the store adapters.
 type Storage struct {
-	Driver string `yaml:"driver"`
-	// Later: Postgres Postgres `yaml:"postgres"`; Mongo Mongo `yaml:"mongo"`.
+	Driver   string   `yaml:"driver"`
+	Postgres Postgres `yaml:"postgres"`
+	// Later: Mongo Mongo `yaml:"mongo"`.
+}
+
+// Postgres configures the postgres storage driver.
+type Postgres struct {
+	// DSN is a libpq connection URL or key=value string. It may hold a
+	// password: it is never logged.
+	DSN      string `yaml:"dsn"`
+	MaxConns int    `yaml:"max_conns"`
+	// Migrate is auto (apply pending migrations at start) or off.
+	Migrate string `yaml:"migrate"`
+	// KeyEncryptionKey is the base64 of the 32-byte master key that encrypts
+	// signing keys at rest. It is never logged.
+	KeyEncryptionKey string `yaml:"key_encryption_key"`
+}
+
+// KeyEncryptionKeyBytes decodes KeyEncryptionKey (standard or URL base64,
+// padded or not).
+func (p Postgres) KeyEncryptionKeyBytes() ([]byte, error) {
+	s := strings.TrimSpace(p.KeyEncryptionKey)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("is not base64")
 }
 
 // Signer picks and configures the KeySigner.
@@ -224,7 +264,10 @@ func Default() Config {
 			IdleTimeout:     60 * time.Second,
 			ShutdownTimeout: 15 * time.Second,
 		},
-		Storage: Storage{Driver: StorageMemory},
+		Storage: Storage{
+			Driver:   StorageMemory,
+			Postgres: Postgres{MaxConns: 20, Migrate: MigrateAuto},
+		},
 		Signer: Signer{
 			Kind:           SignerLocal,
 			Algorithms:     []string{AlgRS256, AlgES256},

@@ -35,7 +35,7 @@ func TestDefaults(t *testing.T) {
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
 		IdleTimeout: 60 * time.Second, ShutdownTimeout: 15 * time.Second,
 	}, cfg.HTTP)
-	assert.Equal(t, Storage{Driver: "memory"}, cfg.Storage)
+	assert.Equal(t, Storage{Driver: "memory", Postgres: Postgres{MaxConns: 20, Migrate: "auto"}}, cfg.Storage)
 	assert.Equal(t, Signer{
 		Kind: "local", Algorithms: []string{"RS256", "ES256"}, IDTokenAlg: "RS256", AccessTokenAlg: "RS256",
 		RSABits: 2048, Reload: 30 * time.Second,
@@ -137,7 +137,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{"an unknown top-level key is named", "issuerr: http://x\n", []string{`unknown key "issuerr"`, "line 1"}},
 		{"an unknown nested key is named by its path", "http:\n  adr: \":1\"\n", []string{`unknown key "http.adr"`, "line 2", "valid keys here: addr, trusted_proxies"}},
 		{"an unknown key in a rate rule is named by its path", "ratelimit:\n  token:\n    limt: 3\n", []string{`unknown key "ratelimit.token.limt"`}},
-		{"a section that is not known is named", "storage:\n  postgres:\n    dsn: x\n", []string{`unknown key "storage.postgres"`, "valid keys here: driver"}},
+		{"a section that is not known is named", "storage:\n  mongo:\n    uri: x\n", []string{`unknown key "storage.mongo"`, "valid keys here: driver, postgres"}},
 		{"every unknown key is reported", "foo: 1\nbar: 2\n", []string{`"foo"`, `"bar"`}},
 		{"a word where a number belongs is refused", "ratelimit:\n  token:\n    limit: abc\n", []string{"line 3", "abc"}},
 		{"a malformed duration is refused", "tokens:\n  code_ttl: soon\n", []string{"line 2", "soon"}},
@@ -171,7 +171,7 @@ func TestLoadValidatesTheFile(t *testing.T) {
 	_, err := Load(writeConfig(t, "storage:\n  driver: foo\n"), nil)
 	var verr *ValidationError
 	require.ErrorAs(t, err, &verr)
-	assert.Equal(t, []string{`storage.driver: unknown value "foo" (valid: memory)`}, verr.Problems)
+	assert.Equal(t, []string{`storage.driver: unknown value "foo" (valid: memory, postgres)`}, verr.Problems)
 }
 
 func TestEnvOverrides(t *testing.T) {
@@ -188,6 +188,10 @@ func TestEnvOverrides(t *testing.T) {
 			func(c *Config) { c.HTTP.Addr = "127.0.0.1:9999" }},
 		{"an enum", []string{"CALIMATIC_STORAGE_DRIVER=memory", "CALIMATIC_SIGNER_KIND=local", "CALIMATIC_LOG_FORMAT=json"},
 			func(c *Config) { c.Log.Format = "json" }},
+		{"the postgres section", []string{"CALIMATIC_STORAGE_POSTGRES_DSN=postgres://db/x", "CALIMATIC_STORAGE_POSTGRES_MAX_CONNS=7", "CALIMATIC_STORAGE_POSTGRES_MIGRATE=off"},
+			func(c *Config) {
+				c.Storage.Postgres.DSN, c.Storage.Postgres.MaxConns, c.Storage.Postgres.Migrate = "postgres://db/x", 7, "off"
+			}},
 		{"an integer", []string{"CALIMATIC_HTTP_BODY_LIMIT=2048"},
 			func(c *Config) { c.HTTP.BodyLimit = 2048 }},
 		{"a rate limit", []string{"CALIMATIC_RATELIMIT_TOKEN_LIMIT=7", "CALIMATIC_RATELIMIT_TOKEN_WINDOW=30s"},
@@ -365,8 +369,8 @@ func TestValidate(t *testing.T) {
 		{"a zero idle timeout is refused", func(c *Config) { c.HTTP.IdleTimeout = 0 }, "http.idle_timeout: must be a positive duration"},
 		{"a zero shutdown timeout is refused", func(c *Config) { c.HTTP.ShutdownTimeout = 0 }, "http.shutdown_timeout: must be a positive duration"},
 		// storage
-		{"an unknown storage driver lists the valid ones", func(c *Config) { c.Storage.Driver = "foo" }, `storage.driver: unknown value "foo" (valid: memory)`},
-		{"an empty storage driver lists the valid ones", func(c *Config) { c.Storage.Driver = "" }, "storage.driver: must be set (valid: memory)"},
+		{"an unknown storage driver lists the valid ones", func(c *Config) { c.Storage.Driver = "foo" }, `storage.driver: unknown value "foo" (valid: memory, postgres)`},
+		{"an empty storage driver lists the valid ones", func(c *Config) { c.Storage.Driver = "" }, "storage.driver: must be set (valid: memory, postgres)"},
 		// signer
 		{"an unknown signer kind lists the valid ones", func(c *Config) { c.Signer.Kind = "vault" }, `signer.kind: unknown value "vault" (valid: local)`},
 		{"no algorithms is refused", func(c *Config) { c.Signer.Algorithms = nil },
@@ -393,7 +397,18 @@ func TestValidate(t *testing.T) {
 		{"a refresh grace as long as the refresh TTL is refused", func(c *Config) { c.Tokens.RefreshGrace = c.Tokens.RefreshTokenTTL }, "tokens.refresh_grace: must be shorter than tokens.refresh_token_ttl"},
 		{"a zero auth request TTL is refused", func(c *Config) { c.Tokens.AuthRequestTTL = 0 }, "tokens.auth_request_ttl: must be a positive duration"},
 		// ratelimit
-		{"an unknown rate limiter lists the valid ones", func(c *Config) { c.RateLimit.Kind = "redis" }, `ratelimit.kind: unknown value "redis" (valid: memory)`},
+		{"postgres needs a DSN", func(c *Config) { c.Storage.Driver = "postgres"; c.Storage.Postgres.KeyEncryptionKey = testKEK }, "storage.postgres.dsn: must be set"},
+		{"postgres needs a master key", func(c *Config) { c.Storage.Driver = "postgres"; c.Storage.Postgres.DSN = testDSN }, "storage.postgres.key_encryption_key: must be set"},
+		{"a master key that is not base64 is refused without being echoed", func(c *Config) {
+			c.Storage.Driver, c.Storage.Postgres.DSN, c.Storage.Postgres.KeyEncryptionKey = "postgres", testDSN, "not*base64!"
+		}, "storage.postgres.key_encryption_key: is not base64"},
+		{"a master key of the wrong size is refused", func(c *Config) {
+			c.Storage.Driver, c.Storage.Postgres.DSN, c.Storage.Postgres.KeyEncryptionKey = "postgres", testDSN, "c2hvcnQ="
+		}, "storage.postgres.key_encryption_key: must decode to 32 bytes, got 5"},
+		{"an unknown migrate mode lists the valid ones", func(c *Config) { c.Storage.Postgres.Migrate = "always" }, `storage.postgres.migrate: unknown value "always" (valid: auto, off)`},
+		{"a pool of no connections is refused", func(c *Config) { c.Storage.Postgres.MaxConns = 0 }, "storage.postgres.max_conns: must be between 1 and 10000, got 0"},
+		{"the postgres rate limiter needs the postgres driver", func(c *Config) { c.RateLimit.Kind = "postgres" }, `ratelimit.kind: postgres needs storage.driver postgres, got "memory"`},
+		{"an unknown rate limiter lists the valid ones", func(c *Config) { c.RateLimit.Kind = "redis" }, `ratelimit.kind: unknown value "redis" (valid: memory, postgres)`},
 		{"a negative token limit is refused", func(c *Config) { c.RateLimit.Token.Limit = -1 }, "ratelimit.token.limit: must not be negative, got -1"},
 		{"a zero authorize window is refused", func(c *Config) { c.RateLimit.Authorize.Window = 0 }, "ratelimit.authorize.window: must be a positive duration"},
 		{"a negative userinfo limit is refused", func(c *Config) { c.RateLimit.UserInfo.Limit = -5 }, "ratelimit.userinfo.limit: must not be negative"},
@@ -451,6 +466,17 @@ func TestValidateAccepts(t *testing.T) {
 		{"every cookie mode", func(c *Config) { c.Cookies.Secure = "never" }},
 		{"debug JSON logs", func(c *Config) { c.Log = Log{Level: "debug", Format: "json"} }},
 		{"seed credentials", func(c *Config) { c.Dev.SeedEmail, c.Dev.SeedPassword = "demo@example.com", "12345678" }},
+		{"postgres with its rate limiter", func(c *Config) {
+			c.Storage.Driver, c.Storage.Postgres.DSN, c.Storage.Postgres.KeyEncryptionKey = "postgres", testDSN, testKEK
+			c.RateLimit.Kind = "postgres"
+		}},
+		{"postgres with an unpadded URL-base64 key", func(c *Config) {
+			c.Storage.Driver, c.Storage.Postgres.DSN = "postgres", testDSN
+			c.Storage.Postgres.KeyEncryptionKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+		}},
+		{"postgres with the memory rate limiter", func(c *Config) {
+			c.Storage.Driver, c.Storage.Postgres.DSN, c.Storage.Postgres.KeyEncryptionKey = "postgres", testDSN, testKEK
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -480,7 +506,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 
 func TestValidChoicesMessage(t *testing.T) {
 	_, err := Load("", []string{"CALIMATIC_STORAGE_DRIVER=foo"})
-	require.EqualError(t, err, `invalid configuration: storage.driver: unknown value "foo" (valid: memory)`)
+	require.EqualError(t, err, `invalid configuration: storage.driver: unknown value "foo" (valid: memory, postgres)`)
 }
 
 func TestSeedEnabled(t *testing.T) {
@@ -540,6 +566,12 @@ func TestSlogLevel(t *testing.T) {
 
 const configsDir = "../../configs"
 
+// A DSN and a master key (32 bytes, base64) for validation tests.
+const (
+	testDSN = "postgres://calimatic@db.example.com:5432/calimatic?sslmode=verify-full"
+	testKEK = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+)
+
 func TestEveryShippedConfigLoads(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(configsDir, "*.yaml"))
 	require.NoError(t, err)
@@ -549,7 +581,9 @@ func TestEveryShippedConfigLoads(t *testing.T) {
 	require.NotEmpty(t, files, "configs/ holds at least memory.yaml")
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			_, err := Load(file, nil)
+			// The master key is never shipped in a file: it comes from the
+			// environment, as configs/postgres.yaml says.
+			_, err := Load(file, []string{"CALIMATIC_STORAGE_POSTGRES_KEY_ENCRYPTION_KEY=" + testKEK})
 			require.NoError(t, err)
 		})
 	}

@@ -35,6 +35,11 @@ const (
 	maxRSABits = 8192
 	// Mirrors core/domain's password policy (NIST SP 800-63B).
 	minSeedPasswordLen = 8
+	// AES-256.
+	keyEncryptionKeyLen = 32
+	// pgxpool counts connections in an int32; far more than any server
+	// should open.
+	maxPoolConns = 10000
 )
 
 // Validate reports every problem in c at once, as a *ValidationError. An
@@ -44,9 +49,13 @@ func (c Config) Validate() error {
 	v.issuer(c.Issuer)
 	v.http(c.HTTP)
 	v.oneOf("storage.driver", c.Storage.Driver, StorageDrivers)
+	v.postgres(c.Storage)
 	v.signer(c.Signer)
 	v.tokens(c.Tokens)
 	v.rateLimit(c.RateLimit)
+	if c.RateLimit.Kind == RateLimitPostgres && c.Storage.Driver != StoragePostgres {
+		v.addf("ratelimit.kind", "postgres needs storage.driver postgres, got %q", c.Storage.Driver)
+	}
 	v.oneOf("cookies.secure", c.Cookies.Secure, SecureModes)
 	v.cookieName("cookies.session_name", c.Cookies.SessionName)
 	v.positive("cookies.session_ttl", c.Cookies.SessionTTL)
@@ -140,6 +149,31 @@ func (v *validator) http(h HTTP) {
 	v.positive("http.write_timeout", h.WriteTimeout)
 	v.positive("http.idle_timeout", h.IdleTimeout)
 	v.positive("http.shutdown_timeout", h.ShutdownTimeout)
+}
+
+// postgres checks storage.postgres. The pool size and migration mode are
+// always checked; the DSN and master key only matter with the postgres
+// driver. Neither the DSN nor the key is ever echoed.
+func (v *validator) postgres(s Storage) {
+	p := s.Postgres
+	if p.MaxConns < 1 || p.MaxConns > maxPoolConns {
+		v.addf("storage.postgres.max_conns", "must be between 1 and %d, got %d", maxPoolConns, p.MaxConns)
+	}
+	v.oneOf("storage.postgres.migrate", p.Migrate, MigrateModes)
+	if s.Driver != StoragePostgres {
+		return
+	}
+	if strings.TrimSpace(p.DSN) == "" {
+		v.addf("storage.postgres.dsn", "must be set with storage.driver postgres, e.g. postgres://user:pass@db:5432/calimatic?sslmode=verify-full")
+	}
+	switch key, err := p.KeyEncryptionKeyBytes(); {
+	case p.KeyEncryptionKey == "":
+		v.addf("storage.postgres.key_encryption_key", "must be set with storage.driver postgres: the base64 of %d random bytes (openssl rand -base64 32)", keyEncryptionKeyLen)
+	case err != nil:
+		v.addf("storage.postgres.key_encryption_key", "is not base64 (make one with openssl rand -base64 32)")
+	case len(key) != keyEncryptionKeyLen:
+		v.addf("storage.postgres.key_encryption_key", "must decode to %d bytes, got %d (make one with openssl rand -base64 32)", keyEncryptionKeyLen, len(key))
+	}
 }
 
 func (v *validator) signer(s Signer) {

@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/fx"
+
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// Options configures Module.
+type Options struct {
+	// DSN is a libpq connection string or URL (sslmode, connect_timeout and
+	// the other libpq parameters apply, plus pgx's pool_* parameters).
+	DSN string
+	// MaxConns caps the pool; 0 keeps pgx's default (or the DSN's
+	// pool_max_conns).
+	MaxConns int32
+	// Migrate applies pending migrations when the pool opens.
+	Migrate bool
+	// KeyEncryptionKey is the 32-byte master key that seals signing keys at
+	// rest (see KeyStore).
+	KeyEncryptionKey []byte
+}
+
+// startTimeout bounds the first connection and the migrations at start.
+const startTimeout = 60 * time.Second
+
+// Ready reports whether the database answers; it is the "storage"
+// readiness check.
+type Ready func(ctx context.Context) error
+
+// Module opens the pool (failing the start if the database cannot be
+// reached), migrates it when opts.Migrate, and provides every store as its
+// port. One GrantStore backs the grant port and each of its four parts. The
+// rate limiter is provided as *RateLimiter only: the application picks the
+// ports.RateLimiter (ratelimit.kind). The pool is closed on stop.
+func Module(opts Options) fx.Option {
+	return fx.Module("postgres",
+		fx.Provide(
+			func(lc fx.Lifecycle) (*pgxpool.Pool, error) {
+				pool, err := Open(context.Background(), opts)
+				if err != nil {
+					return nil, err
+				}
+				lc.Append(fx.StopHook(pool.Close))
+				return pool, nil
+			},
+			func(pool *pgxpool.Pool) Ready { return pool.Ping },
+			fx.Annotate(NewClientStore, fx.As(new(ports.ClientStore))),
+			fx.Annotate(NewUserStore, fx.As(new(ports.UserStore))),
+			fx.Annotate(NewOrganizationStore, fx.As(new(ports.OrganizationStore))),
+			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
+			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
+			func(pool *pgxpool.Pool) ports.KeyStore {
+				return NewKeyStore(pool, WithKeyEncryptionKey(opts.KeyEncryptionKey))
+			},
+			NewRateLimiter,
+			NewGrantStore,
+			func(g *GrantStore) ports.GrantStore { return g },
+			func(g *GrantStore) ports.AuthCodeStore { return g },
+			func(g *GrantStore) ports.RefreshTokenStore { return g },
+			func(g *GrantStore) ports.RevocationStore { return g },
+			func(g *GrantStore) ports.ConsentStore { return g },
+		),
+	)
+}
+
+// Open returns a pool on opts.DSN once the database has answered a ping, and
+// migrated when opts.Migrate. The caller closes it.
+func Open(ctx context.Context, opts Options) (*pgxpool.Pool, error) {
+	if len(opts.KeyEncryptionKey) != KeyEncryptionKeySize {
+		return nil, fmt.Errorf("postgres: key encryption key must be %d bytes, got %d", KeyEncryptionKeySize, len(opts.KeyEncryptionKey))
+	}
+	cfg, err := pgxpool.ParseConfig(opts.DSN)
+	if err != nil {
+		// pgx's parse errors may quote the DSN, password included.
+		return nil, errors.New("postgres: the DSN does not parse (check its syntax)")
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: cannot reach the database at %s:%d/%s: %w",
+			cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+	}
+	if opts.Migrate {
+		if err := Migrate(ctx, pool); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	return pool, nil
+}
+
+// The stores implement their ports; these lines make a drift a compile error
+// here rather than a start-up error in fx.
+var (
+	_ ports.ClientStore       = (*ClientStore)(nil)
+	_ ports.UserStore         = (*UserStore)(nil)
+	_ ports.OrganizationStore = (*OrganizationStore)(nil)
+	_ ports.GrantStore        = (*GrantStore)(nil)
+	_ ports.SessionStore      = (*SessionStore)(nil)
+	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
+	_ ports.RateLimiter       = (*RateLimiter)(nil)
+)
