@@ -31,9 +31,13 @@ const (
 // testServer is the real application, started in-process on a free
 // loopback port.
 type testServer struct {
-	BaseURL string
-	Users   ports.UserStore
-	stop    func() // stops the app, once
+	BaseURL string // the issuer
+	// URL is where the server listens; it differs from BaseURL only when a
+	// test gives several servers one issuer.
+	URL    string
+	Users  ports.UserStore
+	Signer ports.KeySigner
+	stop   func() // stops the app, once
 }
 
 // startServer starts the app with config.Default() changed by edit, and
@@ -70,11 +74,11 @@ func tryStart(t *testing.T, edit func(*config.Config)) (*testServer, error) {
 	opts, err := app.Options(cfg, logger)
 	require.NoError(t, err, "the configuration must be valid")
 
-	srv := &testServer{BaseURL: cfg.Issuer}
+	srv := &testServer{BaseURL: cfg.Issuer, URL: "http://" + cfg.HTTP.Addr}
 	fxApp := fx.New(opts,
 		// The seed banner goes to the "banner" writer; keep it out of test output.
 		fx.Supply(fx.Annotate(io.Discard, fx.As(new(io.Writer)), fx.ResultTags(`name:"banner"`))),
-		fx.Populate(&srv.Users),
+		fx.Populate(&srv.Users, &srv.Signer),
 	)
 	if err := fxApp.Err(); err != nil {
 		return nil, fmt.Errorf("the app graph must build: %w", err)

@@ -109,9 +109,24 @@ type tokenResponse struct {
 // user and exchanges the code.
 func signInForTokens(t *testing.T, ctx context.Context, base, clientID, secret string, cb *codeCatcher) tokenResponse {
 	t.Helper()
+	code, verifier := signInForCode(t, ctx, base, clientID, cb)
+	return tokenRequest(t, base, url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {code},
+		"redirect_uri":  {cb.URL + "/cb"},
+		"code_verifier": {verifier},
+		"client_id":     {clientID},
+		"client_secret": {secret},
+	})
+}
+
+// signInForCode runs the authorization code flow with PKCE as the seed user
+// up to the callback, and returns the code and its PKCE verifier.
+func signInForCode(t *testing.T, ctx context.Context, base, clientID string, cb *codeCatcher) (code, verifier string) {
+	t.Helper()
 	verifierBytes := make([]byte, 32)
 	_, _ = rand.Read(verifierBytes)
-	verifier := base64.RawURLEncoding.EncodeToString(verifierBytes)
+	verifier = base64.RawURLEncoding.EncodeToString(verifierBytes)
 	sum := sha256.Sum256([]byte(verifier))
 	redirectURI := cb.URL + "/cb"
 	authURL := base + "/api/v1/oidc/authorize?" + url.Values{
@@ -133,24 +148,22 @@ func signInForTokens(t *testing.T, ctx context.Context, base, clientID, secret s
 	vals.Set("email", seedEmail)
 	vals.Set("password", seedPassword)
 	page = guidePost(t, ctx, browser, login.action, vals)
-	consent := page.form(t, "decision")
-	require.NotNil(t, consent, "the consent page has a form; got %d at %s: %s", page.status, page.url, page.body)
-	vals = consent.values()
-	vals.Set("decision", "allow")
-	page = guidePost(t, ctx, browser, consent.action, vals)
+	// The consent page, unless the user consented to this client before.
+	if consent := page.form(t, "decision"); consent != nil {
+		vals = consent.values()
+		vals.Set("decision", "allow")
+		page = guidePost(t, ctx, browser, consent.action, vals)
+	}
 	require.Equal(t, http.StatusOK, page.status, "consent ends on the callback; at %s: %s", page.url, page.body)
-	q := <-cb.got
+	var q url.Values
+	select {
+	case q = <-cb.got:
+	default:
+		require.FailNow(t, "the flow did not reach the callback", "at %s: %s", page.url, page.body)
+	}
 	require.Equal(t, "restart-state", q.Get("state"))
 	require.NotEmpty(t, q.Get("code"), "callback query: %v", q)
-
-	return tokenRequest(t, base, url.Values{
-		"grant_type":    {"authorization_code"},
-		"code":          {q.Get("code")},
-		"redirect_uri":  {redirectURI},
-		"code_verifier": {verifier},
-		"client_id":     {clientID},
-		"client_secret": {secret},
-	})
+	return q.Get("code"), verifier
 }
 
 func tokenRequest(t *testing.T, base string, form url.Values) tokenResponse {

@@ -11,5 +11,7 @@
 // The schema lives in embedded, numbered, forward-only SQL migrations applied
 // with pressly/goose under a PostgreSQL advisory lock (see migrate.go). Time
 // always comes from the callers' now arguments, never from the database
-// clock, so that the conformance suites in testsuite/ are exact.
+// clock, so that the conformance suites in testsuite/ are exact; the
+// janitor (janitor.go), which deletes expired rows in bounded batches, takes
+// its time from the ports.Clock in the same way.
 package postgres

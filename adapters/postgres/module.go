@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,6 +26,9 @@ type Options struct {
 	// KeyEncryptionKey is the 32-byte master key that seals signing keys at
 	// rest (see KeyStore).
 	KeyEncryptionKey []byte
+	// JanitorEvery is how often the janitor deletes expired rows (see
+	// Janitor); 0 turns it off. The application sets DefaultJanitorEvery.
+	JanitorEvery time.Duration
 }
 
 // startTimeout bounds the first connection and the migrations at start.
@@ -38,7 +42,9 @@ type Ready func(ctx context.Context) error
 // reached), migrates it when opts.Migrate, and provides every store as its
 // port. One GrantStore backs the grant port and each of its four parts. The
 // rate limiter is provided as *RateLimiter only: the application picks the
-// ports.RateLimiter (ratelimit.kind). The pool is closed on stop.
+// ports.RateLimiter (ratelimit.kind). The janitor runs every
+// opts.JanitorEvery from start to stop, on the graph's ports.Clock, logging
+// failures to its *slog.Logger if there is one. The pool is closed on stop.
 func Module(opts Options) fx.Option {
 	return fx.Module("postgres",
 		fx.Provide(
@@ -66,8 +72,51 @@ func Module(opts Options) fx.Option {
 			func(g *GrantStore) ports.RefreshTokenStore { return g },
 			func(g *GrantStore) ports.RevocationStore { return g },
 			func(g *GrantStore) ports.ConsentStore { return g },
+			func(pool *pgxpool.Pool) *Janitor { return NewJanitor(pool) },
 		),
+		fx.Invoke(func(in janitorIn) { runJanitor(opts.JanitorEvery, in) }),
 	)
+}
+
+// janitorIn is what runJanitor needs; the logger is optional.
+type janitorIn struct {
+	fx.In
+	LC      fx.Lifecycle
+	Janitor *Janitor
+	Clock   ports.Clock
+	Log     *slog.Logger `optional:"true"`
+}
+
+// runJanitor runs the janitor every `every` (0: never) from start to stop,
+// in a goroutine of its own, so that the start never waits for a sweep.
+func runJanitor(every time.Duration, in janitorIn) {
+	if every <= 0 {
+		return
+	}
+	log := in.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	in.LC.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() {
+				defer close(done)
+				in.Janitor.run(ctx, every, in.Clock, log)
+			}()
+			return nil
+		},
+		OnStop: func(stopCtx context.Context) error {
+			cancel()
+			select {
+			case <-done:
+				return nil
+			case <-stopCtx.Done():
+				return stopCtx.Err()
+			}
+		},
+	})
 }
 
 // Open returns a pool on opts.DSN once the database has answered a ping, and
