@@ -10,7 +10,9 @@ import (
 // validAccessToken verifies an access token and checks that it is still
 // good: signature, type, issuer, expiry, and not revoked (by jti or grant).
 // It returns nil claims, without error, for any token that is not good.
-func (p *Provider) validAccessToken(ctx context.Context, token string) (*AccessClaims, error) {
+// caller, when not nil, is the authenticated client asking (introspection,
+// revocation): its own tokens need no second client lookup.
+func (p *Provider) validAccessToken(ctx context.Context, token string, caller *domain.Client) (*AccessClaims, error) {
 	var c AccessClaims
 	if err := p.verifyJWT(ctx, token, typAccessToken, &c); err != nil {
 		if errors.Is(err, errBadToken) {
@@ -29,6 +31,9 @@ func (p *Provider) validAccessToken(ctx context.Context, token string) (*AccessC
 		return nil, nil
 	}
 	// RFC 7592 §2.3: a deleted (or disabled) client's tokens die with it.
+	if caller != nil && caller.ID == c.ClientID {
+		return &c, nil // just authenticated, so it exists and is active
+	}
 	client, err := p.deps.Clients.GetClient(ctx, c.ClientID)
 	if errors.Is(err, domain.ErrNotFound) || err == nil && !client.Active() {
 		return nil, nil

@@ -69,7 +69,7 @@ func usernameFor(u *domain.User, scopes []string) string {
 }
 
 func (p *Provider) introspectAccess(ctx context.Context, client *domain.Client, token string) (Introspection, bool, error) {
-	c, err := p.validAccessToken(ctx, token)
+	c, err := p.validAccessToken(ctx, token, client)
 	if err != nil || c == nil || c.ClientID != client.ID {
 		return Introspection{}, false, err
 	}

@@ -38,7 +38,7 @@ func (p *Provider) Revoke(ctx context.Context, cc ClientCredentials, token, hint
 // revokeAccess revokes an access token of client; found is false when token
 // is not one.
 func (p *Provider) revokeAccess(ctx context.Context, client *domain.Client, token string) (bool, error) {
-	c, err := p.validAccessToken(ctx, token)
+	c, err := p.validAccessToken(ctx, token, client)
 	if err != nil || c == nil {
 		return false, err
 	}

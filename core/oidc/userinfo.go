@@ -11,7 +11,7 @@ import (
 // §5.3). A bad, expired or revoked token, or one whose user is no longer
 // active, is invalid_token (RFC 6750 §3.1).
 func (p *Provider) UserInfo(ctx context.Context, token string) (map[string]any, error) {
-	c, err := p.validAccessToken(ctx, token)
+	c, err := p.validAccessToken(ctx, token, nil)
 	if err != nil {
 		return nil, err
 	}
