@@ -61,30 +61,18 @@ func (s *AuthRequestStore) GetAuthRequest(ctx context.Context, id string, now ti
 // UpdateAuthRequest locks the live row, applies fn and writes the result in
 // one transaction.
 func (s *AuthRequestStore) UpdateAuthRequest(ctx context.Context, id string, now time.Time, fn func(*domain.AuthRequest) error) (domain.AuthRequest, error) {
-	var out domain.AuthRequest
-	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		r, err := scanAuthRequest(tx.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM auth_requests
-			WHERE id = $1 AND expires_at > $2 FOR UPDATE`, id, now))
-		if err != nil {
+	return lockedUpdate(ctx, s.pool, "update auth request",
+		func(tx pgx.Tx) (domain.AuthRequest, error) {
+			return scanAuthRequest(tx.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM auth_requests
+				WHERE id = $1 AND expires_at > $2 FOR UPDATE`, id, now))
+		}, fn,
+		func(tx pgx.Tx, r *domain.AuthRequest) error {
+			r.ID = id // the id is the key; fn cannot move the record
+			_, err := tx.Exec(ctx, `UPDATE auth_requests SET (`+authRequestColumns+`) =
+				($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+				WHERE id = $1`, authRequestArgs(r)...)
 			return err
-		}
-		if err := fn(&r); err != nil {
-			return callbackError{err}
-		}
-		r.ID = id // the id is the key; fn cannot move the record
-		_, err = tx.Exec(ctx, `UPDATE auth_requests SET (`+authRequestColumns+`) =
-			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-			WHERE id = $1`, authRequestArgs(&r)...)
-		out = r
-		return err
-	})
-	if cb := unwrapCallback(err); cb != nil {
-		return domain.AuthRequest{}, cb
-	}
-	if err != nil {
-		return domain.AuthRequest{}, translate("update auth request", err)
-	}
-	return out, nil
+		})
 }
 
 // DeleteAuthRequest removes a request and reports whether this call did so:

@@ -63,29 +63,17 @@ func (s *ClientStore) GetClient(ctx context.Context, id string) (domain.Client, 
 // UpdateClient locks the row (SELECT … FOR UPDATE), applies fn and writes the
 // result in one transaction, so concurrent updates queue instead of being lost.
 func (s *ClientStore) UpdateClient(ctx context.Context, id string, fn func(*domain.Client) error) (domain.Client, error) {
-	var out domain.Client
-	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		c, err := scanClient(tx.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1 FOR UPDATE`, id))
-		if err != nil {
+	return lockedUpdate(ctx, s.pool, "update client",
+		func(tx pgx.Tx) (domain.Client, error) {
+			return scanClient(tx.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1 FOR UPDATE`, id))
+		}, fn,
+		func(tx pgx.Tx, c *domain.Client) error {
+			c.ID = id // the id is the key; fn cannot move the record
+			_, err := tx.Exec(ctx, `UPDATE clients SET (`+clientColumns+`) =
+				($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+				WHERE id = $1`, clientArgs(c)...)
 			return err
-		}
-		if err := fn(&c); err != nil {
-			return callbackError{err}
-		}
-		c.ID = id // the id is the key; fn cannot move the record
-		_, err = tx.Exec(ctx, `UPDATE clients SET (`+clientColumns+`) =
-			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-			WHERE id = $1`, clientArgs(&c)...)
-		out = c
-		return err
-	})
-	if cb := unwrapCallback(err); cb != nil {
-		return domain.Client{}, cb
-	}
-	if err != nil {
-		return domain.Client{}, translate("update client", err)
-	}
-	return out, nil
+		})
 }
 
 // DeleteClient removes a client. ErrNotFound if there is none.

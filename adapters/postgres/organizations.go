@@ -60,28 +60,16 @@ func (s *OrganizationStore) GetOrganizationBySlug(ctx context.Context, slug stri
 // UpdateOrganization locks the row, applies fn and writes the result in one
 // transaction.
 func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, fn func(*domain.Organization) error) (domain.Organization, error) {
-	var out domain.Organization
-	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		o, err := scanOrganization(tx.QueryRow(ctx, `SELECT `+organizationColumns+` FROM organizations WHERE id = $1 FOR UPDATE`, id))
-		if err != nil {
+	return lockedUpdate(ctx, s.pool, "update organization",
+		func(tx pgx.Tx) (domain.Organization, error) {
+			return scanOrganization(tx.QueryRow(ctx, `SELECT `+organizationColumns+` FROM organizations WHERE id = $1 FOR UPDATE`, id))
+		}, fn,
+		func(tx pgx.Tx, o *domain.Organization) error {
+			o.ID = id // the id is the key; fn cannot move the record
+			_, err := tx.Exec(ctx, `UPDATE organizations SET name = $2, slug = $3, created_at = $4, updated_at = $5 WHERE id = $1`,
+				o.ID, o.Name, o.Slug, ts(o.CreatedAt), ts(o.UpdatedAt))
 			return err
-		}
-		if err := fn(&o); err != nil {
-			return callbackError{err}
-		}
-		o.ID = id // the id is the key; fn cannot move the record
-		_, err = tx.Exec(ctx, `UPDATE organizations SET name = $2, slug = $3, created_at = $4, updated_at = $5 WHERE id = $1`,
-			o.ID, o.Name, o.Slug, ts(o.CreatedAt), ts(o.UpdatedAt))
-		out = o
-		return err
-	})
-	if cb := unwrapCallback(err); cb != nil {
-		return domain.Organization{}, cb
-	}
-	if err != nil {
-		return domain.Organization{}, translate("update organization", err)
-	}
-	return out, nil
+		})
 }
 
 // PutMembership creates or replaces the membership in one upsert. The

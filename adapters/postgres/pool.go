@@ -64,3 +64,33 @@ func unwrapCallback(err error) error {
 	}
 	return nil
 }
+
+// lockedUpdate is the read-modify-write behind every UpdateX method: lock
+// reads the row FOR UPDATE, fn changes it, write stores it, all in one
+// transaction, so concurrent updates queue instead of being lost. An error
+// of fn's aborts the write and is returned as it is.
+func lockedUpdate[T any](ctx context.Context, pool *pgxpool.Pool, op string,
+	lock func(pgx.Tx) (T, error), fn func(*T) error, write func(pgx.Tx, *T) error) (T, error) {
+	var out, zero T
+	err := inTx(ctx, pool, func(tx pgx.Tx) error {
+		v, err := lock(tx)
+		if err != nil {
+			return err
+		}
+		if err := fn(&v); err != nil {
+			return callbackError{err}
+		}
+		if err := write(tx, &v); err != nil {
+			return err
+		}
+		out = v
+		return nil
+	})
+	if cb := unwrapCallback(err); cb != nil {
+		return zero, cb
+	}
+	if err != nil {
+		return zero, translate(op, err)
+	}
+	return out, nil
+}

@@ -73,26 +73,14 @@ func (s *UserStore) GetUserByEmail(ctx context.Context, email string) (domain.Us
 // UpdateUser locks the row, applies fn and writes the result in one
 // transaction. A change to a taken email fails on the unique index.
 func (s *UserStore) UpdateUser(ctx context.Context, id string, fn func(*domain.User) error) (domain.User, error) {
-	var out domain.User
-	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 FOR UPDATE`, id))
-		if err != nil {
+	return lockedUpdate(ctx, s.pool, "update user",
+		func(tx pgx.Tx) (domain.User, error) {
+			return scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 FOR UPDATE`, id))
+		}, fn,
+		func(tx pgx.Tx, u *domain.User) error {
+			u.ID = id // the id is the key; fn cannot move the record
+			_, err := tx.Exec(ctx, `UPDATE users SET (`+userColumns+`) =
+				($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) WHERE id = $1`, userArgs(u)...)
 			return err
-		}
-		if err := fn(&u); err != nil {
-			return callbackError{err}
-		}
-		u.ID = id // the id is the key; fn cannot move the record
-		_, err = tx.Exec(ctx, `UPDATE users SET (`+userColumns+`) =
-			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) WHERE id = $1`, userArgs(&u)...)
-		out = u
-		return err
-	})
-	if cb := unwrapCallback(err); cb != nil {
-		return domain.User{}, cb
-	}
-	if err != nil {
-		return domain.User{}, translate("update user", err)
-	}
-	return out, nil
+		})
 }
