@@ -30,17 +30,15 @@ func familyDest(f *domain.RefreshFamily) ([]any, func()) {
 
 // CreateRefreshFamily stores a family and its first token in one transaction.
 func (s *GrantStore) CreateRefreshFamily(ctx context.Context, f domain.RefreshFamily, first domain.RefreshToken) error {
-	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO refresh_families (`+refreshFamilyColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			f.ID, f.ClientID, f.UserID, f.Scopes, ts(f.AuthTime), f.SessionID, f.AMR,
-			ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.RevokedAt)); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (hash, family_id, created_at, rotated_at)
-			VALUES ($1, $2, $3, $4)`, first.Hash, f.ID, ts(first.CreatedAt), ts(first.RotatedAt))
-		return err
-	})
+	// One statement, so one round trip and one commit: a single statement is
+	// atomic, and the family exists before its token references it.
+	_, err := s.pool.Exec(ctx, `WITH family AS (
+			INSERT INTO refresh_families (`+refreshFamilyColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id)
+		INSERT INTO refresh_tokens (hash, family_id, created_at, rotated_at)
+		SELECT $11, id, $12, $13 FROM family`,
+		f.ID, f.ClientID, f.UserID, f.Scopes, ts(f.AuthTime), f.SessionID, f.AMR,
+		ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.RevokedAt), first.Hash, ts(first.CreatedAt), ts(first.RotatedAt))
 	return translate("create refresh family", err)
 }
 
