@@ -88,7 +88,7 @@ func postgresOptions(cfg config.Config) (postgres.Options, error) {
 		MaxConns:         int32(min(p.MaxConns, 1<<30)),
 		Migrate:          p.Migrate == config.MigrateAuto,
 		KeyEncryptionKey: key,
-		JanitorEvery:     postgres.DefaultJanitorEvery,
+		JanitorEvery:     p.JanitorEvery,
 	}, nil
 }
 

@@ -13,8 +13,6 @@ import (
 
 // Janitor defaults.
 const (
-	// DefaultJanitorEvery is how often the application runs the janitor.
-	DefaultJanitorEvery = time.Minute
 	// DefaultJanitorBatch is how many rows one DELETE removes at most.
 	DefaultJanitorBatch = 1000
 	// DefaultJanitorMaxBatches bounds the DELETEs one Sweep runs per table,

@@ -27,7 +27,7 @@ type Options struct {
 	// rest (see KeyStore).
 	KeyEncryptionKey []byte
 	// JanitorEvery is how often the janitor deletes expired rows (see
-	// Janitor); 0 turns it off. The application sets DefaultJanitorEvery.
+	// Janitor); 0 turns it off (storage.postgres.janitor_every).
 	JanitorEvery time.Duration
 }
 

@@ -134,6 +134,9 @@ type Postgres struct {
 	// KeyEncryptionKey is the base64 of the 32-byte master key that encrypts
 	// signing keys at rest. It is never logged.
 	KeyEncryptionKey string `yaml:"key_encryption_key"`
+	// JanitorEvery is how often each instance deletes expired rows; 0s
+	// turns it off (then something else must keep the tables bounded).
+	JanitorEvery time.Duration `yaml:"janitor_every"`
 }
 
 // KeyEncryptionKeyBytes decodes KeyEncryptionKey (standard or URL base64,
@@ -266,7 +269,7 @@ func Default() Config {
 		},
 		Storage: Storage{
 			Driver:   StorageMemory,
-			Postgres: Postgres{MaxConns: 20, Migrate: MigrateAuto},
+			Postgres: Postgres{MaxConns: 20, Migrate: MigrateAuto, JanitorEvery: time.Minute},
 		},
 		Signer: Signer{
 			Kind:           SignerLocal,

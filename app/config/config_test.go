@@ -35,7 +35,7 @@ func TestDefaults(t *testing.T) {
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
 		IdleTimeout: 60 * time.Second, ShutdownTimeout: 15 * time.Second,
 	}, cfg.HTTP)
-	assert.Equal(t, Storage{Driver: "memory", Postgres: Postgres{MaxConns: 20, Migrate: "auto"}}, cfg.Storage)
+	assert.Equal(t, Storage{Driver: "memory", Postgres: Postgres{MaxConns: 20, Migrate: "auto", JanitorEvery: time.Minute}}, cfg.Storage)
 	assert.Equal(t, Signer{
 		Kind: "local", Algorithms: []string{"RS256", "ES256"}, IDTokenAlg: "RS256", AccessTokenAlg: "RS256",
 		RSABits: 2048, Reload: 30 * time.Second,
@@ -397,6 +397,7 @@ func TestValidate(t *testing.T) {
 		{"a refresh grace as long as the refresh TTL is refused", func(c *Config) { c.Tokens.RefreshGrace = c.Tokens.RefreshTokenTTL }, "tokens.refresh_grace: must be shorter than tokens.refresh_token_ttl"},
 		{"a zero auth request TTL is refused", func(c *Config) { c.Tokens.AuthRequestTTL = 0 }, "tokens.auth_request_ttl: must be a positive duration"},
 		// ratelimit
+		{"a negative janitor interval is refused", func(c *Config) { c.Storage.Postgres.JanitorEvery = -time.Second }, "storage.postgres.janitor_every: must be 0s (off)"},
 		{"postgres needs a DSN", func(c *Config) { c.Storage.Driver = "postgres"; c.Storage.Postgres.KeyEncryptionKey = testKEK }, "storage.postgres.dsn: must be set"},
 		{"postgres needs a master key", func(c *Config) { c.Storage.Driver = "postgres"; c.Storage.Postgres.DSN = testDSN }, "storage.postgres.key_encryption_key: must be set"},
 		{"a master key that is not base64 is refused without being echoed", func(c *Config) {

@@ -160,6 +160,9 @@ func (v *validator) postgres(s Storage) {
 		v.addf("storage.postgres.max_conns", "must be between 1 and %d, got %d", maxPoolConns, p.MaxConns)
 	}
 	v.oneOf("storage.postgres.migrate", p.Migrate, MigrateModes)
+	if p.JanitorEvery < 0 {
+		v.addf("storage.postgres.janitor_every", "must be 0s (off) or a positive duration, got %s", p.JanitorEvery)
+	}
 	if s.Driver != StoragePostgres {
 		return
 	}
