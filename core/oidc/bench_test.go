@@ -20,6 +20,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/url"
 	"runtime"
 	"strings"
@@ -150,16 +151,9 @@ func BenchmarkClientCredentials(b *testing.B) {
 		b.Run(alg, func(b *testing.B) {
 			f := newFixture(b, alg)
 			req := oidc.TokenRequest{GrantType: domain.GrantClientCredentials, Client: f.cc}
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
-				for pb.Next() {
-					if _, err := f.p.Token(ctx, req); err != nil {
-						b.Error(err)
-						return
-					}
-				}
+			parallel(b, func(ctx context.Context) error {
+				_, err := f.p.Token(ctx, req)
+				return err
 			})
 		})
 	}
@@ -196,17 +190,12 @@ func BenchmarkCodeExchange(b *testing.B) {
 // with a live session and remembered consent, straight to a code.
 func BenchmarkAuthorizeCode(b *testing.B) {
 	f := newFixture(b, domain.AlgRS256)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		for pb.Next() {
-			out, err := f.p.Authorize(ctx, f.params, f.browser)
-			if err != nil || out.RedirectTo == "" {
-				b.Error("authorize failed:", err)
-				return
-			}
+	parallel(b, func(ctx context.Context) error {
+		out, err := f.p.Authorize(ctx, f.params, f.browser)
+		if err == nil && out.RedirectTo == "" {
+			err = errors.New("no redirect")
 		}
+		return err
 	})
 }
 
@@ -250,16 +239,9 @@ func BenchmarkUserInfo(b *testing.B) {
 		b.Run(alg, func(b *testing.B) {
 			f := newFixture(b, alg)
 			tok := f.exchange(b, f.code(b)).AccessToken
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
-				for pb.Next() {
-					if _, err := f.p.UserInfo(ctx, tok); err != nil {
-						b.Error(err)
-						return
-					}
-				}
+			parallel(b, func(ctx context.Context) error {
+				_, err := f.p.UserInfo(ctx, tok)
+				return err
 			})
 		})
 	}
@@ -268,32 +250,23 @@ func BenchmarkUserInfo(b *testing.B) {
 func BenchmarkIntrospect(b *testing.B) {
 	f := newFixture(b, domain.AlgRS256)
 	tok := f.exchange(b, f.code(b)).AccessToken
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		for pb.Next() {
-			in, err := f.p.Introspect(ctx, f.cc, tok, "")
-			if err != nil || !in.Active {
-				b.Error("introspection failed:", err)
-				return
-			}
+	parallel(b, func(ctx context.Context) error {
+		in, err := f.p.Introspect(ctx, f.cc, tok, "")
+		if err == nil && !in.Active {
+			err = errors.New("inactive")
 		}
+		return err
 	})
 }
 
 func BenchmarkJWKS(b *testing.B) {
 	f := newFixture(b, domain.AlgRS256)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		for pb.Next() {
-			if body, _, err := f.p.JWKS(ctx); err != nil || len(body) == 0 {
-				b.Error("jwks failed:", err)
-				return
-			}
+	parallel(b, func(ctx context.Context) error {
+		body, _, err := f.p.JWKS(ctx)
+		if err == nil && len(body) == 0 {
+			err = errors.New("empty body")
 		}
+		return err
 	})
 }
 
@@ -384,6 +357,22 @@ func BenchmarkES256Verify(b *testing.B) {
 			d := sha256.Sum256(signingInput)
 			if !ecdsa.Verify(&key.PublicKey, d[:], r, s) {
 				b.Error("verify failed")
+				return
+			}
+		}
+	})
+}
+
+// parallel measures op on every core, from a reset timer, and fails the
+// benchmark on op's first error.
+func parallel(b *testing.B, op func(context.Context) error) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if err := op(ctx); err != nil {
+				b.Error(err)
 				return
 			}
 		}
