@@ -6,7 +6,8 @@ import (
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
-// OrganizationStore keeps organizations and their memberships.
+// OrganizationStore keeps organizations and their memberships. Changes
+// that span users and memberships go through DirectoryStore.
 type OrganizationStore interface {
 	// CreateOrganization stores a new organization. ErrAlreadyExists if the id
 	// or the slug is taken.
@@ -21,6 +22,14 @@ type OrganizationStore interface {
 	// PutMembership creates or replaces the membership of (organization, user)
 	// in one atomic upsert. ErrNotFound if the organization does not exist.
 	PutMembership(ctx context.Context, m domain.Membership) error
+	// ListOrganizations returns up to limit organizations ordered by id,
+	// starting after the id after ("" for the first page).
+	ListOrganizations(ctx context.Context, after string, limit int) ([]domain.Organization, error)
+	// GetMembership returns the membership of (organization, user).
+	// ErrNotFound if there is none.
+	GetMembership(ctx context.Context, organizationID, userID string) (domain.Membership, error)
+	// DeleteMembership removes a membership. ErrNotFound if there is none.
+	DeleteMembership(ctx context.Context, organizationID, userID string) error
 	// ListUserMemberships returns a user's memberships, oldest first; empty if none.
 	ListUserMemberships(ctx context.Context, userID string) ([]domain.Membership, error)
 }

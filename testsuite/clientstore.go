@@ -45,6 +45,7 @@ func sampleClient() domain.Client {
 		Contacts:                 []string{"ops@gradebook.example.com"},
 		IDTokenSignedResponseAlg: domain.AlgRS256,
 		ApprovedScopes:           []string{domain.ScopeOrganization},
+		LicenseRequired:          true,
 		CreatedAt:                epoch,
 		UpdatedAt:                epoch,
 	}

@@ -30,6 +30,9 @@ func RunOrganizationStore(t *testing.T, newStore func(t *testing.T) ports.Organi
 		{"a user's memberships are listed oldest first", membershipsOldestFirst},
 		{"putting a membership again replaces it", membershipReplaced},
 		{"a user with no memberships gets an empty list", membershipsNone},
+		{"a membership reads back, and a missing one fails with ErrNotFound", membershipReadsBack},
+		{"a deleted membership is gone, and deleting it again fails with ErrNotFound", membershipDeleted},
+		{"organizations are listed by id in pages", orgsPaged},
 	})
 }
 
@@ -173,4 +176,60 @@ func membershipsNone(t *testing.T, s ports.OrganizationStore) {
 	got, err := s.ListUserMemberships(t.Context(), uuid.NewString())
 	require.NoError(t, err)
 	assert.Empty(t, got)
+}
+
+func membershipReadsBack(t *testing.T, s ports.OrganizationStore) {
+	o := createOrganization(t, s)
+	m := domain.Membership{OrganizationID: o.ID, UserID: uuid.NewString(), Role: "teacher", Primary: true, CreatedAt: epoch}
+	require.NoError(t, s.PutMembership(t.Context(), m))
+	got, err := s.GetMembership(t.Context(), o.ID, m.UserID)
+	require.NoError(t, err)
+	assertSame(t, m, got)
+	_, err = s.GetMembership(t.Context(), o.ID, uuid.NewString())
+	require.ErrorIs(t, err, domain.ErrNotFound, "another user")
+	_, err = s.GetMembership(t.Context(), uuid.NewString(), m.UserID)
+	require.ErrorIs(t, err, domain.ErrNotFound, "another organization")
+}
+
+func membershipDeleted(t *testing.T, s ports.OrganizationStore) {
+	keep, drop := createOrganization(t, s), createOrganization(t, s)
+	userID := uuid.NewString()
+	for _, o := range []domain.Organization{keep, drop} {
+		require.NoError(t, s.PutMembership(t.Context(), domain.Membership{OrganizationID: o.ID, UserID: userID, Role: domain.RoleMember, CreatedAt: epoch}))
+	}
+	require.NoError(t, s.DeleteMembership(t.Context(), drop.ID, userID))
+	require.ErrorIs(t, s.DeleteMembership(t.Context(), drop.ID, userID), domain.ErrNotFound)
+	got, err := s.ListUserMemberships(t.Context(), userID)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, keep.ID, got[0].OrganizationID, "the other membership stays")
+}
+
+// orgsPaged reads its own organizations back through pages of two. The store
+// may hold other organizations, so it checks order and that none of its own
+// is skipped or repeated.
+func orgsPaged(t *testing.T, s ports.OrganizationStore) {
+	mine := map[string]bool{}
+	for range 5 {
+		mine[createOrganization(t, s).ID] = true
+	}
+	seen := map[string]bool{}
+	after := ""
+	for {
+		page, err := s.ListOrganizations(t.Context(), after, 2)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page), 2)
+		if len(page) == 0 {
+			break
+		}
+		for _, o := range page {
+			require.Greater(t, o.ID, after, "ordered by id, strictly after the cursor")
+			require.False(t, seen[o.ID], "no organization twice")
+			seen[o.ID] = true
+			after = o.ID
+		}
+	}
+	for id := range mine {
+		assert.True(t, seen[id], "organization %s listed", id)
+	}
 }

@@ -90,3 +90,32 @@ func TestModuleProvidesEveryPort(t *testing.T) {
 	require.NoError(t, app.Err())
 	assert.Same(t, log, events, "the publisher is the log tests read")
 }
+
+func directoryStores(*testing.T) testsuite.DirectoryStores {
+	users, orgs := memory.NewUserStore(), memory.NewOrganizationStore()
+	d := memory.NewDirectory(users, orgs)
+	return testsuite.DirectoryStores{
+		Users: users, Orgs: orgs, Licenses: d, Directory: d,
+		Grants: memory.NewClientGrantStore(orgs), Roles: memory.NewRoleStore(orgs),
+	}
+}
+
+func TestDirectoryStore(t *testing.T) { testsuite.RunDirectoryStore(t, directoryStores) }
+func TestDirectoryStoreConcurrency(t *testing.T) {
+	testsuite.RunDirectoryStoreConcurrency(t, directoryStores)
+}
+func TestLicenseStore(t *testing.T)     { testsuite.RunLicenseStore(t, directoryStores) }
+func TestClientGrantStore(t *testing.T) { testsuite.RunClientGrantStore(t, directoryStores) }
+func TestRoleStore(t *testing.T)        { testsuite.RunRoleStore(t, directoryStores) }
+
+func TestAdminKeyStore(t *testing.T) {
+	testsuite.RunAdminKeyStore(t, func(*testing.T) ports.AdminKeyStore { return memory.NewAdminKeyStore() })
+}
+
+func TestActionTokenStore(t *testing.T) {
+	testsuite.RunActionTokenStore(t, func(*testing.T) ports.ActionTokenStore { return memory.NewActionTokenStore() })
+}
+
+func TestActionTokenStoreConcurrency(t *testing.T) {
+	testsuite.RunActionTokenStoreConcurrency(t, func(*testing.T) ports.ActionTokenStore { return memory.NewActionTokenStore() })
+}

@@ -12,8 +12,17 @@ import (
 var Module = fx.Module("memory",
 	fx.Provide(
 		fx.Annotate(NewClientStore, fx.As(new(ports.ClientStore))),
-		fx.Annotate(NewUserStore, fx.As(new(ports.UserStore))),
-		fx.Annotate(NewOrganizationStore, fx.As(new(ports.OrganizationStore))),
+		NewUserStore,
+		func(s *UserStore) ports.UserStore { return s },
+		NewOrganizationStore,
+		func(s *OrganizationStore) ports.OrganizationStore { return s },
+		NewDirectory,
+		func(d *Directory) ports.DirectoryStore { return d },
+		func(d *Directory) ports.LicenseStore { return d },
+		fx.Annotate(NewClientGrantStore, fx.As(new(ports.ClientGrantStore))),
+		fx.Annotate(NewRoleStore, fx.As(new(ports.RoleStore))),
+		fx.Annotate(NewAdminKeyStore, fx.As(new(ports.AdminKeyStore))),
+		fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
 		fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 		fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
 		fx.Annotate(NewKeyStore, fx.As(new(ports.KeyStore))),
@@ -35,6 +44,12 @@ var (
 	_ ports.ClientStore       = (*ClientStore)(nil)
 	_ ports.UserStore         = (*UserStore)(nil)
 	_ ports.OrganizationStore = (*OrganizationStore)(nil)
+	_ ports.DirectoryStore    = (*Directory)(nil)
+	_ ports.LicenseStore      = (*Directory)(nil)
+	_ ports.ClientGrantStore  = (*ClientGrantStore)(nil)
+	_ ports.RoleStore         = (*RoleStore)(nil)
+	_ ports.AdminKeyStore     = (*AdminKeyStore)(nil)
+	_ ports.ActionTokenStore  = (*ActionTokenStore)(nil)
 	_ ports.GrantStore        = (*GrantStore)(nil)
 	_ ports.SessionStore      = (*SessionStore)(nil)
 	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)

@@ -120,3 +120,44 @@ func (s *OrganizationStore) ListUserMemberships(_ context.Context, userID string
 	})
 	return out, nil
 }
+
+// ListOrganizations returns up to limit organizations ordered by id, after
+// the id after.
+func (s *OrganizationStore) ListOrganizations(_ context.Context, after string, limit int) ([]domain.Organization, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]domain.Organization, 0, min(limit, len(s.orgs)))
+	for _, o := range s.orgs {
+		if o.ID > after {
+			out = append(out, o)
+		}
+	}
+	slices.SortFunc(out, func(a, b domain.Organization) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:min(limit, len(out))], nil
+}
+
+// GetMembership returns the membership of (organization, user). ErrNotFound
+// if there is none.
+func (s *OrganizationStore) GetMembership(_ context.Context, organizationID, userID string) (domain.Membership, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	m, ok := s.members[userID][organizationID]
+	if !ok {
+		return domain.Membership{}, domain.ErrNotFound
+	}
+	return m, nil
+}
+
+// DeleteMembership removes a membership. ErrNotFound if there is none.
+func (s *OrganizationStore) DeleteMembership(_ context.Context, organizationID, userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.members[userID][organizationID]; !ok {
+		return domain.ErrNotFound
+	}
+	delete(s.members[userID], organizationID)
+	if len(s.members[userID]) == 0 {
+		delete(s.members, userID)
+	}
+	return nil
+}

@@ -23,13 +23,17 @@ func NewClientStore(pool *pgxpool.Pool) *ClientStore { return &ClientStore{pool:
 const clientColumns = `id, secret_hash, registration_token_hash, name, redirect_uris,
 	post_logout_redirect_uris, grant_types, response_types, scopes, token_endpoint_auth_method,
 	client_uri, logo_uri, contacts, id_token_signed_response_alg, approved_scopes, first_party,
-	disabled, created_at, updated_at`
+	disabled, created_at, updated_at, license_required`
+
+// clientPlaceholders are the VALUES of clientColumns, in order.
+const clientPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+	$19, $20`
 
 func clientArgs(c *domain.Client) []any {
 	return []any{c.ID, c.SecretHash, c.RegistrationTokenHash, c.Name, c.RedirectURIs,
 		c.PostLogoutRedirectURIs, c.GrantTypes, c.ResponseTypes, c.Scopes, c.TokenEndpointAuthMethod,
 		c.ClientURI, c.LogoURI, c.Contacts, c.IDTokenSignedResponseAlg, c.ApprovedScopes, c.FirstParty,
-		c.Disabled, ts(c.CreatedAt), ts(c.UpdatedAt)}
+		c.Disabled, ts(c.CreatedAt), ts(c.UpdatedAt), c.LicenseRequired}
 }
 
 func scanClient(row pgx.Row) (domain.Client, error) {
@@ -38,15 +42,14 @@ func scanClient(row pgx.Row) (domain.Client, error) {
 	err := row.Scan(&c.ID, &c.SecretHash, &c.RegistrationTokenHash, &c.Name, &c.RedirectURIs,
 		&c.PostLogoutRedirectURIs, &c.GrantTypes, &c.ResponseTypes, &c.Scopes, &c.TokenEndpointAuthMethod,
 		&c.ClientURI, &c.LogoURI, &c.Contacts, &c.IDTokenSignedResponseAlg, &c.ApprovedScopes, &c.FirstParty,
-		&c.Disabled, &created, &updated)
+		&c.Disabled, &created, &updated, &c.LicenseRequired)
 	c.CreatedAt, c.UpdatedAt = fromTS(created), fromTS(updated)
 	return c, err
 }
 
 // CreateClient stores a new client. ErrAlreadyExists if the id is taken.
 func (s *ClientStore) CreateClient(ctx context.Context, c domain.Client) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (`+clientPlaceholders+`)`,
 		clientArgs(&c)...)
 	return translate("create client", err)
 }
@@ -69,8 +72,7 @@ func (s *ClientStore) UpdateClient(ctx context.Context, id string, fn func(*doma
 		}, fn,
 		func(tx pgx.Tx, c *domain.Client) error {
 			c.ID = id // the id is the key; fn cannot move the record
-			_, err := tx.Exec(ctx, `UPDATE clients SET (`+clientColumns+`) =
-				($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+			_, err := tx.Exec(ctx, `UPDATE clients SET (`+clientColumns+`) = (`+clientPlaceholders+`)
 				WHERE id = $1`, clientArgs(c)...)
 			return err
 		})

@@ -1,5 +1,7 @@
 package postgres
 
+import ()
+
 // SweepQueries returns the janitor's DELETE statements by target name, so
 // that a test can EXPLAIN them.
 func SweepQueries() map[string]string {

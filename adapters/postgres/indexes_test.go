@@ -49,7 +49,47 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"expired auth requests", `SELECT id FROM auth_requests WHERE expires_at < now() LIMIT 100`},
 		{"a rate-limit counter", `SELECT * FROM rate_limits WHERE rule = 'r' AND key = 'k'`},
 		{"ended rate-limit windows", `SELECT rule, key FROM rate_limits WHERE window_end < now() LIMIT 100`},
+		{"a page of organizations", `SELECT * FROM organizations WHERE id > 'x' ORDER BY id LIMIT 10`},
+		{"a membership", `SELECT * FROM memberships WHERE user_id = 'x' AND organization_id = 'y'`},
+		{"a user's other memberships", `SELECT 1 FROM memberships WHERE user_id = 'x'`},
+		{"a page of an organization's members", `SELECT * FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.organization_id = 'x' AND m.user_id > 'y' ORDER BY m.user_id LIMIT 10`},
+		{"a license", `SELECT 1 FROM licenses WHERE user_id = 'x' AND client_id = 'y'`},
+		{"a user's licenses", `SELECT * FROM licenses WHERE user_id = 'x' ORDER BY assigned_at, client_id`},
+		{"a client grant", `SELECT * FROM client_grants WHERE client_id = 'x' AND organization_id = 'y'`},
+		{"a client's grants", `SELECT * FROM client_grants WHERE client_id = 'x' ORDER BY organization_id`},
+		{"an organization's client grants (cascade)", `SELECT 1 FROM client_grants WHERE organization_id = 'x'`},
+		{"a role", `SELECT * FROM roles WHERE organization_id = 'x' AND name = 'y'`},
+		{"an organization's roles", `SELECT * FROM roles WHERE organization_id = 'x' ORDER BY name`},
+		{"an admin key by hash", `SELECT * FROM admin_keys WHERE hash = '\x00'`},
+		{"an admin key by id", `SELECT * FROM admin_keys WHERE id = 'x'`},
+		{"an action token by hash", `SELECT * FROM action_tokens WHERE hash = '\x00'`},
+		{"a user's action tokens", `SELECT * FROM action_tokens WHERE user_id = 'x'`},
+		{"expired action tokens", `SELECT hash FROM action_tokens WHERE expires_at < now() LIMIT 100`},
 	}
+	// A prepared statement may run a generic plan, which cannot see its
+	// parameters: the email lookups restate the partial index's predicate.
+	generic := []struct{ name, query string }{
+		{"a user by email, generic plan", `SELECT * FROM users WHERE email_key = $1 AND email_key <> ''`},
+	}
+	_, err = conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`)
+	require.NoError(t, err)
+	for _, g := range generic {
+		t.Run(g.name, func(t *testing.T) {
+			_, err := conn.Exec(ctx, `PREPARE lookup AS `+g.query)
+			require.NoError(t, err)
+			defer func() { _, _ = conn.Exec(ctx, `DEALLOCATE lookup`) }()
+			rows, err := conn.Query(ctx, `EXPLAIN EXECUTE lookup('x')`)
+			require.NoError(t, err)
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			require.NoError(t, err)
+			plan := strings.Join(lines, "\n")
+			assert.NotContains(t, plan, "Seq Scan", plan)
+		})
+	}
+	_, err = conn.Exec(ctx, `RESET plan_cache_mode`)
+	require.NoError(t, err)
+
 	for _, l := range lookups {
 		t.Run(l.name, func(t *testing.T) {
 			rows, err := conn.Query(ctx, `EXPLAIN `+l.query)

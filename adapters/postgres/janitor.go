@@ -28,8 +28,8 @@ const (
 
 // Janitor deletes what has expired: authorization codes, sessions,
 // authorization requests, access-token and grant revocations, refresh
-// families (their tokens go with them, ON DELETE CASCADE) and ended
-// rate-limit windows. It deletes in bounded batches, each one DELETE that
+// families (their tokens go with them, ON DELETE CASCADE), ended
+// rate-limit windows and emailed action tokens. It deletes in bounded batches, each one DELETE that
 // finds its rows through the table's expiry index, and skips rows another
 // transaction holds (SKIP LOCKED), so that it never waits on live traffic
 // and several instances can sweep at once.
@@ -86,6 +86,7 @@ var sweepTargets = []sweepTarget{
 	// ON DELETE CASCADE, found through refresh_tokens_family).
 	{"refresh families", "refresh_families", "expires_at"},
 	{"rate-limit windows", "rate_limits", "window_end"},
+	{"action tokens", "action_tokens", "expires_at"},
 }
 
 // query is the batched DELETE of t. The subquery (run once, as an init

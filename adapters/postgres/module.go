@@ -60,6 +60,12 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewClientStore, fx.As(new(ports.ClientStore))),
 			fx.Annotate(NewUserStore, fx.As(new(ports.UserStore))),
 			fx.Annotate(NewOrganizationStore, fx.As(new(ports.OrganizationStore))),
+			fx.Annotate(NewDirectoryStore, fx.As(new(ports.DirectoryStore))),
+			fx.Annotate(NewLicenseStore, fx.As(new(ports.LicenseStore))),
+			fx.Annotate(NewClientGrantStore, fx.As(new(ports.ClientGrantStore))),
+			fx.Annotate(NewRoleStore, fx.As(new(ports.RoleStore))),
+			fx.Annotate(NewAdminKeyStore, fx.As(new(ports.AdminKeyStore))),
+			fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
 			func(pool *pgxpool.Pool) ports.KeyStore {
@@ -163,4 +169,10 @@ var (
 	_ ports.SessionStore      = (*SessionStore)(nil)
 	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
 	_ ports.RateLimiter       = (*RateLimiter)(nil)
+	_ ports.DirectoryStore    = (*DirectoryStore)(nil)
+	_ ports.LicenseStore      = (*LicenseStore)(nil)
+	_ ports.ClientGrantStore  = (*ClientGrantStore)(nil)
+	_ ports.RoleStore         = (*RoleStore)(nil)
+	_ ports.AdminKeyStore     = (*AdminKeyStore)(nil)
+	_ ports.ActionTokenStore  = (*ActionTokenStore)(nil)
 )

@@ -73,7 +73,9 @@ func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, f
 }
 
 // PutMembership creates or replaces the membership in one upsert. The
-// foreign key makes a missing organization ErrNotFound in the same statement.
+// foreign keys make a missing organization ErrNotFound in the same
+// statement, and a missing user too (memberships go with their user, see
+// DirectoryStore.DeleteUser).
 func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membership) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO memberships (user_id, organization_id, role, is_primary, created_at)
 		VALUES ($1, $2, $3, $4, $5)
@@ -86,20 +88,70 @@ func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membersh
 	return translate("put membership", err)
 }
 
+const membershipColumns = `organization_id, user_id, role, is_primary, created_at`
+
+func scanMembership(row pgx.Row) (domain.Membership, error) {
+	var m domain.Membership
+	var created pgtype.Timestamptz
+	err := row.Scan(&m.OrganizationID, &m.UserID, &m.Role, &m.Primary, &created)
+	m.CreatedAt = fromTS(created)
+	return m, err
+}
+
+// ListOrganizations returns up to limit organizations ordered by id, after
+// the id after: a keyset page, read from the primary key.
+func (s *OrganizationStore) ListOrganizations(ctx context.Context, after string, limit int) ([]domain.Organization, error) {
+	if limit <= 0 {
+		return []domain.Organization{}, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+organizationColumns+` FROM organizations
+		WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, translate("list organizations", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Organization, error) {
+		return scanOrganization(row)
+	})
+	if err != nil {
+		return nil, translate("list organizations", err)
+	}
+	return out, nil
+}
+
+// GetMembership returns the membership of (organization, user). ErrNotFound
+// if there is none.
+func (s *OrganizationStore) GetMembership(ctx context.Context, organizationID, userID string) (domain.Membership, error) {
+	m, err := scanMembership(s.pool.QueryRow(ctx, `SELECT `+membershipColumns+` FROM memberships
+		WHERE user_id = $1 AND organization_id = $2`, userID, organizationID))
+	if err != nil {
+		return domain.Membership{}, translate("get membership", err)
+	}
+	return m, nil
+}
+
+// DeleteMembership removes a membership. ErrNotFound if there is none.
+func (s *OrganizationStore) DeleteMembership(ctx context.Context, organizationID, userID string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM memberships WHERE user_id = $1 AND organization_id = $2`,
+		userID, organizationID)
+	if err != nil {
+		return translate("delete membership", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return translate("delete membership", pgx.ErrNoRows)
+	}
+	return nil
+}
+
 // ListUserMemberships returns a user's memberships, oldest first, ties broken
 // by organization id.
 func (s *OrganizationStore) ListUserMemberships(ctx context.Context, userID string) ([]domain.Membership, error) {
-	rows, err := s.pool.Query(ctx, `SELECT organization_id, user_id, role, is_primary, created_at
+	rows, err := s.pool.Query(ctx, `SELECT `+membershipColumns+`
 		FROM memberships WHERE user_id = $1 ORDER BY created_at, organization_id`, userID)
 	if err != nil {
 		return nil, translate("list user memberships", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Membership, error) {
-		var m domain.Membership
-		var created pgtype.Timestamptz
-		err := row.Scan(&m.OrganizationID, &m.UserID, &m.Role, &m.Primary, &created)
-		m.CreatedAt = fromTS(created)
-		return m, err
+		return scanMembership(row)
 	})
 	if err != nil {
 		return nil, translate("list user memberships", err)

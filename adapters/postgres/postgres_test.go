@@ -97,6 +97,67 @@ func TestOrganizationStore(t *testing.T) {
 	testsuite.RunOrganizationStore(t, func(*testing.T) ports.OrganizationStore { return s })
 }
 
+// newDirectoryStores returns every directory store on one pool, for the
+// directory suites, whose contracts span users, organizations and licenses.
+func newDirectoryStores(pool *pgxpool.Pool) testsuite.DirectoryStores {
+	return testsuite.DirectoryStores{
+		Users:     postgres.NewUserStore(pool),
+		Orgs:      postgres.NewOrganizationStore(pool),
+		Licenses:  postgres.NewLicenseStore(pool),
+		Grants:    postgres.NewClientGrantStore(pool),
+		Roles:     postgres.NewRoleStore(pool),
+		Directory: postgres.NewDirectoryStore(pool),
+	}
+}
+
+func TestDirectoryStore(t *testing.T) {
+	t.Parallel()
+	s := newDirectoryStores(newPool(t))
+	testsuite.RunDirectoryStore(t, func(*testing.T) testsuite.DirectoryStores { return s })
+}
+
+func TestDirectoryStoreConcurrency(t *testing.T) {
+	t.Parallel()
+	s := newDirectoryStores(newPool(t))
+	testsuite.RunDirectoryStoreConcurrency(t, func(*testing.T) testsuite.DirectoryStores { return s })
+}
+
+func TestLicenseStore(t *testing.T) {
+	t.Parallel()
+	s := newDirectoryStores(newPool(t))
+	testsuite.RunLicenseStore(t, func(*testing.T) testsuite.DirectoryStores { return s })
+}
+
+func TestClientGrantStore(t *testing.T) {
+	t.Parallel()
+	s := newDirectoryStores(newPool(t))
+	testsuite.RunClientGrantStore(t, func(*testing.T) testsuite.DirectoryStores { return s })
+}
+
+func TestRoleStore(t *testing.T) {
+	t.Parallel()
+	s := newDirectoryStores(newPool(t))
+	testsuite.RunRoleStore(t, func(*testing.T) testsuite.DirectoryStores { return s })
+}
+
+func TestAdminKeyStore(t *testing.T) {
+	t.Parallel()
+	s := postgres.NewAdminKeyStore(newPool(t))
+	testsuite.RunAdminKeyStore(t, func(*testing.T) ports.AdminKeyStore { return s })
+}
+
+func TestActionTokenStore(t *testing.T) {
+	t.Parallel()
+	s := postgres.NewActionTokenStore(newPool(t))
+	testsuite.RunActionTokenStore(t, func(*testing.T) ports.ActionTokenStore { return s })
+}
+
+func TestActionTokenStoreConcurrency(t *testing.T) {
+	t.Parallel()
+	s := postgres.NewActionTokenStore(newPool(t))
+	testsuite.RunActionTokenStoreConcurrency(t, func(*testing.T) ports.ActionTokenStore { return s })
+}
+
 func TestGrantStore(t *testing.T) {
 	t.Parallel()
 	s := postgres.NewGrantStore(newPool(t))

@@ -22,29 +22,32 @@ type UserStore struct{ pool *pgxpool.Pool }
 func NewUserStore(pool *pgxpool.Pool) *UserStore { return &UserStore{pool: pool} }
 
 const userColumns = `id, email, email_key, email_verified, given_name, family_name, picture,
-	phone_number, phone_number_verified, password_hash, status, created_at, updated_at`
+	phone_number, phone_number_verified, password_hash, status, created_at, updated_at, not_before`
+
+// userPlaceholders are the VALUES of userColumns, in order.
+const userPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14`
 
 func userArgs(u *domain.User) []any {
 	return []any{u.ID, u.Email, domain.NormalizeEmail(u.Email), u.EmailVerified, u.GivenName, u.FamilyName,
 		u.Picture, u.PhoneNumber, u.PhoneNumberVerified, u.PasswordHash, string(u.Status),
-		ts(u.CreatedAt), ts(u.UpdatedAt)}
+		ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.NotBefore)}
 }
 
 func scanUser(row pgx.Row) (domain.User, error) {
 	var u domain.User
 	var emailKey, status string
-	var created, updated pgtype.Timestamptz
+	var created, updated, notBefore pgtype.Timestamptz
 	err := row.Scan(&u.ID, &u.Email, &emailKey, &u.EmailVerified, &u.GivenName, &u.FamilyName,
-		&u.Picture, &u.PhoneNumber, &u.PhoneNumberVerified, &u.PasswordHash, &status, &created, &updated)
+		&u.Picture, &u.PhoneNumber, &u.PhoneNumberVerified, &u.PasswordHash, &status, &created, &updated,
+		&notBefore)
 	u.Status = domain.UserStatus(status)
-	u.CreatedAt, u.UpdatedAt = fromTS(created), fromTS(updated)
+	u.CreatedAt, u.UpdatedAt, u.NotBefore = fromTS(created), fromTS(updated), fromTS(notBefore)
 	return u, err
 }
 
 // CreateUser stores a new user. ErrAlreadyExists if the id or the email is taken.
 func (s *UserStore) CreateUser(ctx context.Context, u domain.User) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, userArgs(&u)...)
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (`+userPlaceholders+`)`, userArgs(&u)...)
 	return translate("create user", err)
 }
 
@@ -63,7 +66,10 @@ func (s *UserStore) GetUserByEmail(ctx context.Context, email string) (domain.Us
 	if key == "" {
 		return domain.User{}, translate("get user by email", pgx.ErrNoRows)
 	}
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, key))
+	// email_key <> '' restates the unique index's predicate, so that even a
+	// generic (cached) plan, which cannot see $1, may use the index.
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users
+		WHERE email_key = $1 AND email_key <> ''`, key))
 	if err != nil {
 		return domain.User{}, translate("get user by email", err)
 	}
@@ -79,8 +85,8 @@ func (s *UserStore) UpdateUser(ctx context.Context, id string, fn func(*domain.U
 		}, fn,
 		func(tx pgx.Tx, u *domain.User) error {
 			u.ID = id // the id is the key; fn cannot move the record
-			_, err := tx.Exec(ctx, `UPDATE users SET (`+userColumns+`) =
-				($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) WHERE id = $1`, userArgs(u)...)
+			_, err := tx.Exec(ctx, `UPDATE users SET (`+userColumns+`) = (`+userPlaceholders+`) WHERE id = $1`,
+				userArgs(u)...)
 			return err
 		})
 }

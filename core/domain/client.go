@@ -53,9 +53,12 @@ type Client struct {
 	ApprovedScopes []string
 	// FirstParty clients skip the consent screen.
 	FirstParty bool
-	Disabled   bool
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// LicenseRequired admits at authorize only users who hold this
+	// client's license.
+	LicenseRequired bool
+	Disabled        bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // Public reports whether the client has no secret (token_endpoint_auth_method none).

@@ -29,8 +29,12 @@ type User struct {
 	PhoneNumberVerified bool
 	PasswordHash        string // PHC string; empty when no password is set
 	Status              UserStatus
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// NotBefore ends everything signed in before it: sessions, refresh
+	// tokens and access tokens whose auth_time is earlier are void. A
+	// password reset moves it to the reset's time (Keycloak's "not before").
+	NotBefore time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Name is the display name built from the given and family names.

@@ -1,0 +1,179 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// Directory makes the changes that span users, memberships and licenses,
+// and keeps the licenses. It locks the user store, then the organization
+// store, then itself, always in that order, so a change across them is one
+// step and no two changes deadlock.
+type Directory struct {
+	users *UserStore
+	orgs  *OrganizationStore
+	mu    sync.RWMutex
+	// licenses maps user id -> client id -> license.
+	licenses map[string]map[string]domain.License
+}
+
+// NewDirectory returns a directory over the given user and organization stores.
+func NewDirectory(users *UserStore, orgs *OrganizationStore) *Directory {
+	return &Directory{users: users, orgs: orgs, licenses: make(map[string]map[string]domain.License)}
+}
+
+// lockAll takes the three locks in their fixed order and returns the unlock.
+func (d *Directory) lockAll() func() {
+	d.users.mu.Lock()
+	d.orgs.mu.Lock()
+	d.mu.Lock()
+	return func() {
+		d.mu.Unlock()
+		d.orgs.mu.Unlock()
+		d.users.mu.Unlock()
+	}
+}
+
+// Provision runs each row under all three locks, so each row is atomic.
+func (d *Directory) Provision(_ context.Context, rows []domain.ProvisionRow) ([]domain.ProvisionResult, error) {
+	out := make([]domain.ProvisionResult, len(rows))
+	for i, r := range rows {
+		unlock := d.lockAll()
+		out[i] = d.provisionLocked(r)
+		unlock()
+	}
+	return out, nil
+}
+
+func (d *Directory) provisionLocked(r domain.ProvisionRow) domain.ProvisionResult {
+	if _, ok := d.orgs.orgs[r.OrganizationID]; !ok {
+		return domain.ProvisionResult{Err: domain.ErrNotFound}
+	}
+	var res domain.ProvisionResult
+	if id, ok := d.users.byEmail[domain.NormalizeEmail(r.User.Email)]; ok {
+		res.User = d.users.users[id]
+	} else {
+		if _, taken := d.users.users[r.User.ID]; taken {
+			return domain.ProvisionResult{Err: domain.ErrAlreadyExists}
+		}
+		d.users.users[r.User.ID] = r.User
+		d.users.indexEmail(r.User)
+		res.User, res.Created = r.User, true
+	}
+	uid := res.User.ID
+	byOrg := d.orgs.members[uid]
+	if byOrg == nil {
+		byOrg = make(map[string]domain.Membership)
+		d.orgs.members[uid] = byOrg
+	}
+	m, ok := byOrg[r.OrganizationID]
+	if !ok {
+		m = domain.Membership{OrganizationID: r.OrganizationID, UserID: uid, Role: r.Role, Primary: len(byOrg) == 0, CreatedAt: r.Now}
+		byOrg[r.OrganizationID] = m
+	}
+	res.Membership = m
+	if r.LicenseClientID != "" {
+		res.LicenseAssigned = d.assignLocked(domain.License{ClientID: r.LicenseClientID, UserID: uid, AssignedAt: r.Now})
+	}
+	return res
+}
+
+func (d *Directory) assignLocked(l domain.License) bool {
+	byClient := d.licenses[l.UserID]
+	if byClient == nil {
+		byClient = make(map[string]domain.License)
+		d.licenses[l.UserID] = byClient
+	}
+	if _, ok := byClient[l.ClientID]; ok {
+		return false
+	}
+	byClient[l.ClientID] = l
+	return true
+}
+
+// DeleteUser removes the user, their memberships and their licenses at once.
+func (d *Directory) DeleteUser(_ context.Context, userID string) error {
+	defer d.lockAll()()
+	u, ok := d.users.users[userID]
+	if !ok {
+		return domain.ErrNotFound
+	}
+	delete(d.users.users, userID)
+	if key := domain.NormalizeEmail(u.Email); key != "" && d.users.byEmail[key] == userID {
+		delete(d.users.byEmail, key)
+	}
+	delete(d.orgs.members, userID)
+	delete(d.licenses, userID)
+	return nil
+}
+
+// ListMembers scans the memberships; the memory driver is for development
+// and tests, where organizations are small.
+func (d *Directory) ListMembers(_ context.Context, organizationID, afterUserID string, limit int) ([]domain.Member, error) {
+	d.users.mu.RLock()
+	defer d.users.mu.RUnlock()
+	d.orgs.mu.RLock()
+	defer d.orgs.mu.RUnlock()
+	var out []domain.Member
+	for uid, byOrg := range d.orgs.members {
+		m, ok := byOrg[organizationID]
+		if !ok || uid <= afterUserID {
+			continue
+		}
+		if u, ok := d.users.users[uid]; ok {
+			out = append(out, domain.Member{User: u, Membership: m})
+		}
+	}
+	slices.SortFunc(out, func(a, b domain.Member) int { return cmp.Compare(a.User.ID, b.User.ID) })
+	return out[:min(limit, len(out))], nil
+}
+
+// AssignLicense stores a license unless the user holds it. ErrNotFound if
+// the user does not exist.
+func (d *Directory) AssignLicense(_ context.Context, l domain.License) (bool, error) {
+	d.users.mu.RLock()
+	defer d.users.mu.RUnlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.users.users[l.UserID]; !ok {
+		return false, domain.ErrNotFound
+	}
+	return d.assignLocked(l), nil
+}
+
+// RevokeLicense removes a license. ErrNotFound if the user does not hold it.
+func (d *Directory) RevokeLicense(_ context.Context, clientID, userID string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.licenses[userID][clientID]; !ok {
+		return domain.ErrNotFound
+	}
+	delete(d.licenses[userID], clientID)
+	return nil
+}
+
+// HasLicense reports whether the user holds the client's license.
+func (d *Directory) HasLicense(_ context.Context, clientID, userID string) (bool, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	_, ok := d.licenses[userID][clientID]
+	return ok, nil
+}
+
+// ListUserLicenses returns a user's licenses, oldest first.
+func (d *Directory) ListUserLicenses(_ context.Context, userID string) ([]domain.License, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]domain.License, 0, len(d.licenses[userID]))
+	for _, l := range d.licenses[userID] {
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b domain.License) int {
+		return cmp.Or(a.AssignedAt.Compare(b.AssignedAt), cmp.Compare(a.ClientID, b.ClientID))
+	})
+	return out, nil
+}

@@ -1,0 +1,238 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+var _ ports.DirectoryStore = (*DirectoryStore)(nil)
+
+// DirectoryStore is the PostgreSQL ports.DirectoryStore. Memberships and
+// licenses reference their user ON DELETE CASCADE, so deleting a user is one
+// statement, and a membership or license of a missing user cannot be
+// written.
+type DirectoryStore struct{ pool *pgxpool.Pool }
+
+// NewDirectoryStore returns a DirectoryStore on pool.
+func NewDirectoryStore(pool *pgxpool.Pool) *DirectoryStore { return &DirectoryStore{pool: pool} }
+
+// provisionAttempts bounds how often a row looks again for a user (or a
+// membership) that another transaction deleted between two statements.
+const provisionAttempts = 3
+
+// Provision runs every row in one transaction, each under a savepoint of its
+// own: a failing row is rolled back to its savepoint alone, and a batch
+// costs one commit. Rows run in the order of their normalised emails (rows
+// of one email keep their own order), so two batches that share emails take
+// their user locks in the same order and never deadlock each other.
+func (s *DirectoryStore) Provision(ctx context.Context, rows []domain.ProvisionRow) ([]domain.ProvisionResult, error) {
+	results := make([]domain.ProvisionResult, len(rows))
+	if len(rows) == 0 {
+		return results, nil
+	}
+	order := make([]int, len(rows))
+	keys := make([]string, len(rows))
+	for i := range rows {
+		order[i], keys[i] = i, domain.NormalizeEmail(rows[i].User.Email)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
+
+	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, i := range order {
+			res, err := provisionRow(ctx, tx, &rows[i], keys[i])
+			if err != nil {
+				return err
+			}
+			results[i] = res
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, translate("provision", err)
+	}
+	return results, nil
+}
+
+// provisionRow runs one row under a savepoint. A row's own failure (see
+// rowFailure) rolls back to the savepoint and is returned in the result;
+// any other error fails the whole batch.
+func provisionRow(ctx context.Context, tx pgx.Tx, row *domain.ProvisionRow, key string) (domain.ProvisionResult, error) {
+	if _, err := tx.Exec(ctx, `SAVEPOINT provision_row`); err != nil {
+		return domain.ProvisionResult{}, err
+	}
+	res, err := provisionSteps(ctx, tx, row, key)
+	if err == nil {
+		_, err = tx.Exec(ctx, `RELEASE SAVEPOINT provision_row`)
+		return res, err
+	}
+	rowErr := rowFailure(err)
+	if rowErr == nil {
+		return domain.ProvisionResult{}, err
+	}
+	// Without arguments pgx sends both statements in one round trip.
+	if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT provision_row; RELEASE SAVEPOINT provision_row`); err != nil {
+		return domain.ProvisionResult{}, err
+	}
+	return domain.ProvisionResult{Err: rowErr}, nil
+}
+
+// rowFailure returns the sentinel of an error that belongs to one row (a
+// missing organization, a taken user id, text no column can hold), or nil
+// for an error of the store as a whole.
+func rowFailure(err error) error {
+	switch {
+	case isCode(err, codeForeignKeyViolation):
+		// The user is ours (inserted or locked), so the missing row is the
+		// organization.
+		return translate("provision", pgx.ErrNoRows)
+	case isCode(err, codeUniqueViolation), isCode(err, codeBadText):
+		return translate("provision", err)
+	}
+	return nil
+}
+
+// provisionSteps finds or creates the user, ensures the membership and, if
+// asked, the license.
+func provisionSteps(ctx context.Context, tx pgx.Tx, row *domain.ProvisionRow, key string) (domain.ProvisionResult, error) {
+	var res domain.ProvisionResult
+	var err error
+	if res.User, res.Created, err = ensureUser(ctx, tx, &row.User, key); err != nil {
+		return res, err
+	}
+	if res.Membership, err = ensureMembership(ctx, tx, res.User.ID, row); err != nil {
+		return res, err
+	}
+	if row.LicenseClientID != "" {
+		tag, err := tx.Exec(ctx, insertLicense, row.LicenseClientID, res.User.ID, ts(row.Now))
+		if err != nil {
+			return res, err
+		}
+		res.LicenseAssigned = tag.RowsAffected() == 1
+	}
+	return res, nil
+}
+
+// ensureUser inserts u unless its email is taken, else locks and returns the
+// user who has it. A concurrent inserter of the same email makes the INSERT
+// wait on the unique index until it commits, then do nothing; the SELECT, a
+// new statement with a new snapshot (READ COMMITTED), then sees the
+// committed user. The lock (FOR NO KEY UPDATE, which does not block the
+// foreign-key checks of other tables) holds the user until commit, so that
+// concurrent rows of one user decide its primary membership one at a time.
+func ensureUser(ctx context.Context, tx pgx.Tx, u *domain.User, key string) (domain.User, bool, error) {
+	for range provisionAttempts {
+		got, err := scanUser(tx.QueryRow(ctx, `INSERT INTO users (`+userColumns+`) VALUES (`+userPlaceholders+`)
+			ON CONFLICT (email_key) WHERE email_key <> '' DO NOTHING
+			RETURNING `+userColumns, userArgs(u)...))
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return got, err == nil, err
+		}
+		got, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users
+			WHERE email_key = $1 AND email_key <> '' FOR NO KEY UPDATE`, key))
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return got, false, err
+		}
+		// The user with this email was deleted (or changed email) between
+		// the two statements: try the insert again.
+	}
+	return domain.User{}, false, fmt.Errorf("the user with email %q keeps changing", key)
+}
+
+// ensureMembership inserts the membership unless one exists, primary when
+// the user has no other, and returns the stored one: an existing membership
+// keeps its role. The caller holds the user's row lock, so no other
+// provisioning row of the user runs between the check and the insert.
+func ensureMembership(ctx context.Context, tx pgx.Tx, userID string, row *domain.ProvisionRow) (domain.Membership, error) {
+	for range provisionAttempts {
+		m, err := scanMembership(tx.QueryRow(ctx, `INSERT INTO memberships
+			(user_id, organization_id, role, is_primary, created_at)
+			VALUES ($1, $2, $3, NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1), $4)
+			ON CONFLICT (user_id, organization_id) DO NOTHING
+			RETURNING `+membershipColumns, userID, row.OrganizationID, row.Role, ts(row.Now)))
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return m, err
+		}
+		m, err = scanMembership(tx.QueryRow(ctx, `SELECT `+membershipColumns+` FROM memberships
+			WHERE user_id = $1 AND organization_id = $2`, userID, row.OrganizationID))
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return m, err
+		}
+		// The membership was deleted between the two statements.
+	}
+	return domain.Membership{}, fmt.Errorf("the membership of %s in %s keeps changing", userID, row.OrganizationID)
+}
+
+// DeleteUser deletes the user row; the foreign keys' cascades delete their
+// memberships and licenses in the same statement.
+func (s *DirectoryStore) DeleteUser(ctx context.Context, userID string) error {
+	// One statement: the memberships go with the user (licenses cascade).
+	tag, err := s.pool.Exec(ctx, `WITH gone AS (DELETE FROM users WHERE id = $1 RETURNING id)
+		, m AS (DELETE FROM memberships WHERE user_id IN (SELECT id FROM gone))
+		SELECT 1 FROM gone`, userID)
+	if err != nil {
+		return translate("delete user", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return translate("delete user", pgx.ErrNoRows)
+	}
+	return nil
+}
+
+// ListMembers returns a keyset page of an organization's members, read in
+// user id order from memberships_organization_user.
+func (s *DirectoryStore) ListMembers(ctx context.Context, organizationID, afterUserID string, limit int) ([]domain.Member, error) {
+	if limit <= 0 {
+		return []domain.Member{}, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+qualify("u", userColumns)+`, `+qualify("m", membershipColumns)+`
+		FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.organization_id = $1 AND m.user_id > $2
+		ORDER BY m.user_id LIMIT $3`, organizationID, afterUserID, limit)
+	if err != nil {
+		return nil, translate("list members", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Member, error) { return scanMember(row) })
+	if err != nil {
+		return nil, translate("list members", err)
+	}
+	return out, nil
+}
+
+// scanMember reads a row of the user's columns then the membership's: the
+// two scanners share one row.Scan, the user's destinations first.
+func scanMember(row pgx.Row) (domain.Member, error) {
+	var mem domain.Member
+	var err error
+	mem.Membership, err = scanMembership(scanFunc(func(membershipDest ...any) error {
+		var userErr error
+		mem.User, userErr = scanUser(scanFunc(func(userDest ...any) error {
+			return row.Scan(append(userDest, membershipDest...)...)
+		}))
+		return userErr
+	}))
+	return mem, err
+}
+
+// scanFunc is a pgx.Row made of a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// qualify prefixes each column of a column list with a table alias.
+func qualify(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
