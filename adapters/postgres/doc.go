@@ -1,9 +1,9 @@
 // Package postgres is the PostgreSQL driven adapter: it implements the store
 // ports (clients, users, organizations, the directory with its licenses,
 // client grants, roles, administration keys and action tokens, grants,
-// sessions, authorization requests, signing keys) and the shared rate
-// limiter on a pgx/v5 pool, so that any number of instances can share one
-// database.
+// sessions, authorization requests, signing keys), the event outbox behind
+// the EventPublisher port, and the shared rate limiter on a pgx/v5 pool, so
+// that any number of instances can share one database.
 //
 // It sits at the edge of the hexagon: it speaks core/domain types, keeps
 // every atomicity promise of the ports in the database (single statements or

@@ -66,6 +66,8 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"an action token by hash", `SELECT * FROM action_tokens WHERE hash = '\x00'`},
 		{"a user's action tokens", `SELECT * FROM action_tokens WHERE user_id = 'x'`},
 		{"expired action tokens", `SELECT hash FROM action_tokens WHERE expires_at < now() LIMIT 100`},
+		{"an event by id", `SELECT * FROM events WHERE id = 'x'`},
+		{"the next events to deliver", `SELECT * FROM events WHERE seq > 0 ORDER BY seq LIMIT 100`},
 	}
 	// A prepared statement may run a generic plan, which cannot see its
 	// parameters: the email lookups restate the partial index's predicate.

@@ -68,6 +68,7 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
+			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher))),
 			func(pool *pgxpool.Pool) ports.KeyStore {
 				return NewKeyStore(pool, WithKeyEncryptionKey(opts.KeyEncryptionKey))
 			},
@@ -175,4 +176,5 @@ var (
 	_ ports.RoleStore         = (*RoleStore)(nil)
 	_ ports.AdminKeyStore     = (*AdminKeyStore)(nil)
 	_ ports.ActionTokenStore  = (*ActionTokenStore)(nil)
+	_ ports.EventPublisher    = (*EventOutbox)(nil)
 )

@@ -30,6 +30,9 @@ var ScopeClaims = map[string][]string{
 	ScopeProfile: {"name", "given_name", "family_name", "picture", "updated_at"},
 	ScopeEmail:   {"email", "email_verified"},
 	ScopePhone:   {"phone_number", "phone_number_verified"},
+	// The extended scopes (§3), for clients an administrator approved.
+	ScopeOrganization: {"organization_id", "organization_memberships"},
+	ScopePermissions:  {"roles", "permissions"},
 }
 
 // ScopeDescriptions are the plain words the consent page shows.

@@ -56,7 +56,11 @@ func (p *Provider) tokenUser(ctx context.Context, c *AccessClaims) (*domain.User
 	if err != nil {
 		return nil, storeErr("get user", err)
 	}
-	if !u.CanSignIn() {
+	// A password reset (or a suspension) moves NotBefore: tokens from
+	// earlier sign-ins die. auth_time has whole seconds, so a sign-in in
+	// NotBefore's own second is taken to be before it: a token is never kept
+	// alive by the rounding.
+	if !u.CanSignIn() || !u.NotBefore.IsZero() && c.AuthTime <= u.NotBefore.Unix() {
 		return nil, nil
 	}
 	return &u, nil

@@ -100,6 +100,12 @@ func (p *Provider) Authorize(ctx context.Context, in AuthorizeParams, b Browser)
 // authorizeSignedIn continues a request whose user is signed in: to the
 // consent page, or back to the client with a code.
 func (p *Provider) authorizeSignedIn(ctx context.Context, client *domain.Client, req *domain.AuthRequest, b Browser) (Outcome, error) {
+	if err := p.requireLicense(ctx, client, req.UserID, CodeAccessDenied); err != nil {
+		if e, ok := AsError(err); ok {
+			return Outcome{RedirectTo: p.errorRedirect(req.RedirectURI, req.State, e)}, nil
+		}
+		return Outcome{}, err
+	}
 	need, err := p.needsConsent(ctx, client, req, req.UserID)
 	if err != nil {
 		return Outcome{}, err

@@ -50,7 +50,7 @@ func (p *Provider) currentSession(ctx context.Context, b Browser) (*domain.Sessi
 	if err != nil {
 		return nil, nil, storeErr("get user", err)
 	}
-	if !u.CanSignIn() {
+	if !u.CanSignIn() || s.AuthTime.Before(u.NotBefore) {
 		return nil, nil, nil
 	}
 	return &s, &u, nil

@@ -103,7 +103,7 @@ func (p *Provider) introspectRefresh(ctx context.Context, client *domain.Client,
 		return Introspection{}, false, nil
 	}
 	user, err := p.deps.Users.GetUser(ctx, fam.UserID)
-	if errors.Is(err, domain.ErrNotFound) || err == nil && !user.CanSignIn() {
+	if errors.Is(err, domain.ErrNotFound) || err == nil && (!user.CanSignIn() || fam.AuthTime.Before(user.NotBefore)) {
 		return Introspection{}, false, nil
 	}
 	if err != nil {

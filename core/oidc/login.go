@@ -124,6 +124,13 @@ func (p *Provider) afterLogin(ctx context.Context, r *domain.AuthRequest, user *
 		}
 		return Outcome{}, storeErr("get client", err)
 	}
+	if err := p.requireLicense(ctx, &c, user.ID, CodeAccessDenied); err != nil {
+		e, ok := AsError(err)
+		if !ok {
+			return Outcome{}, err
+		}
+		return p.complete(ctx, r, func() (string, error) { return p.errorRedirect(r.RedirectURI, r.State, e), nil })
+	}
 	need, err := p.needsConsent(ctx, &c, r, user.ID)
 	if err != nil {
 		return Outcome{}, err

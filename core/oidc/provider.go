@@ -59,6 +59,8 @@ type Deps struct {
 	Clients      ports.ClientStore
 	Users        ports.UserStore
 	Orgs         ports.OrganizationStore
+	Licenses     ports.LicenseStore
+	Roles        ports.RoleStore
 	Grants       ports.GrantStore
 	Sessions     ports.SessionStore
 	AuthRequests ports.AuthRequestStore

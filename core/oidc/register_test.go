@@ -39,8 +39,10 @@ func newTestProvider(t testing.TB, edit func(*oidc.Config, *oidc.Deps)) *oidc.Pr
 		AccessTokenAlg: domain.AlgRS256, RegistrationEnabled: true,
 		Password: domain.PasswordParams{MemoryKiB: 64, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
 	}
+	users, orgs := memory.NewUserStore(), memory.NewOrganizationStore()
 	deps := oidc.Deps{
-		Clients: memory.NewClientStore(), Users: memory.NewUserStore(), Orgs: memory.NewOrganizationStore(),
+		Clients: memory.NewClientStore(), Users: users, Orgs: orgs,
+		Licenses: memory.NewDirectory(users, orgs), Roles: memory.NewRoleStore(orgs),
 		Grants: memory.NewGrantStore(), Sessions: memory.NewSessionStore(), AuthRequests: memory.NewAuthRequestStore(),
 		Signer: signer, Limiter: memory.NewRateLimiter(), Clock: system.NewClock(), Random: system.NewRandom(),
 	}

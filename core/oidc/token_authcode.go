@@ -45,8 +45,11 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 	if !domain.VerifyPKCE(req.CodeVerifier, code.CodeChallenge) {
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "code_verifier does not match the code_challenge")
 	}
-	user, err := p.activeUser(ctx, code.UserID)
+	user, err := p.activeUser(ctx, code.UserID, code.AuthTime)
 	if err != nil {
+		return TokenResponse{}, err
+	}
+	if err := p.requireLicense(ctx, client, user.ID, CodeInvalidGrant); err != nil {
 		return TokenResponse{}, err
 	}
 	is := issuance{
@@ -81,9 +84,10 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 	return p.mint(ctx, is)
 }
 
-// activeUser loads a user who may still hold tokens; anyone else makes the
+// activeUser loads a user who may still hold tokens from a sign-in at
+// authTime; anyone else, or a sign-in before the user's NotBefore, makes the
 // grant invalid.
-func (p *Provider) activeUser(ctx context.Context, id string) (*domain.User, error) {
+func (p *Provider) activeUser(ctx context.Context, id string, authTime time.Time) (*domain.User, error) {
 	u, err := p.deps.Users.GetUser(ctx, id)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, oauthErr(CodeInvalidGrant, "the user no longer exists")
@@ -93,6 +97,9 @@ func (p *Provider) activeUser(ctx context.Context, id string) (*domain.User, err
 	}
 	if !u.CanSignIn() {
 		return nil, oauthErr(CodeInvalidGrant, "the user's account is not active")
+	}
+	if authTime.Before(u.NotBefore) {
+		return nil, oauthErr(CodeInvalidGrant, "the sign-in behind this grant was ended (password reset)")
 	}
 	return &u, nil
 }

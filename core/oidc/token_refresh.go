@@ -42,8 +42,12 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 			}
 		}
 	}
-	user, err := p.activeUser(ctx, fam.UserID)
+	user, err := p.activeUser(ctx, fam.UserID, fam.AuthTime)
 	if err != nil {
+		return TokenResponse{}, err
+	}
+	// A license-bound app loses a user the moment the license is revoked.
+	if err := p.requireLicense(ctx, client, user.ID, CodeInvalidGrant); err != nil {
 		return TokenResponse{}, err
 	}
 

@@ -55,6 +55,7 @@ type issuance struct {
 
 func (p *Provider) mint(ctx context.Context, is issuance) (TokenResponse, error) {
 	now := p.now()
+	is.scopes = approvedOnly(is.client, is.scopes)
 	sub := is.client.ID // RFC 9068 §2.2: a client acting for itself is the subject
 	if is.user != nil {
 		sub = is.user.ID
@@ -92,6 +93,9 @@ func (p *Provider) mintIDToken(ctx context.Context, is issuance, accessToken str
 		alg = is.client.IDTokenSignedResponseAlg
 	}
 	claims := userClaims(is.user, is.scopes)
+	if err := p.directoryClaims(ctx, is.user, is.scopes, claims); err != nil {
+		return "", err
+	}
 	claims["iss"] = p.cfg.Issuer
 	claims["aud"] = is.client.ID
 	claims["azp"] = is.client.ID

@@ -26,8 +26,21 @@ func (p *Provider) UserInfo(ctx context.Context, token string) (map[string]any, 
 		return nil, oauthErr(CodeInvalidToken, "the access token does not belong to an active user")
 	}
 	scopes := domain.ParseScope(c.Scope)
+	if slices.ContainsFunc(scopes, domain.IsExtendedScope) {
+		// A withdrawn approval stops the directory claims at once, even for
+		// tokens issued before it.
+		client, err := p.deps.Clients.GetClient(ctx, c.ClientID)
+		if err != nil {
+			return nil, storeErr("get client", err)
+		}
+		scopes = approvedOnly(&client, scopes)
+	}
 	if !slices.Contains(scopes, domain.ScopeOpenID) {
 		return nil, oauthErr(CodeInsufficientScope, "the access token lacks the openid scope")
 	}
-	return userClaims(user, scopes), nil
+	claims := userClaims(user, scopes)
+	if err := p.directoryClaims(ctx, user, scopes, claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
 }

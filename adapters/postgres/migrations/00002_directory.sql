@@ -67,3 +67,27 @@ CREATE TABLE action_tokens (
 );
 CREATE INDEX action_tokens_expires_at ON action_tokens (expires_at);
 CREATE INDEX action_tokens_user ON action_tokens (user_id);
+
+-- The event outbox (EventOutbox): the webhook worker reads it. seq is the
+-- publication order, assigned as rows are inserted (not as they commit), so
+-- a reader must not keep a high-water mark of seq: it takes undelivered rows
+-- by seq and marks or deletes them one by one. A zero time is NULL; an empty
+-- user_id or organization_id means the event concerns none.
+--
+-- data is the event's ordered fields as a JSON array of [key, value] pairs,
+-- in a json (not jsonb) column: jsonb reorders object keys (inside nested
+-- values too), rewrites numbers and refuses \u0000, while json keeps the
+-- text as written and still checks that it parses. The array keeps the
+-- fields' order without relying on object key order at all.
+--
+-- Deleting delivered events (retention) belongs to the webhook worker, not
+-- to the janitor: nothing here expires by time.
+CREATE TABLE events (
+	seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id              text NOT NULL UNIQUE,
+	type            text NOT NULL,
+	occurred_at     timestamptz,
+	user_id         text NOT NULL,
+	organization_id text NOT NULL,
+	data            json NOT NULL
+);

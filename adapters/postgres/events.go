@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// EventOutbox is the PostgreSQL ports.EventPublisher: a durable outbox in
+// the events table, which the webhook worker reads. seq records the
+// publication order.
+//
+// An event's Data is stored as a JSON array of [key, value] pairs (see the
+// events table in 00002_directory.sql), so its order survives. Values are
+// stored as encoding/json writes them and come back as it reads them into an
+// any: strings and booleans exactly, numbers as float64 (exact for integers
+// up to 2^53), nested objects as map[string]any (whose key order Go does not
+// keep) and arrays as []any. A value json cannot encode (a channel, a NaN)
+// fails the Publish.
+//
+// Retention, deleting what has been delivered, belongs to the webhook
+// worker; the janitor leaves this table alone.
+type EventOutbox struct{ pool *pgxpool.Pool }
+
+// NewEventOutbox returns an EventOutbox on pool.
+func NewEventOutbox(pool *pgxpool.Pool) *EventOutbox { return &EventOutbox{pool: pool} }
+
+// insertEvents stores a batch in one statement, so it is atomic without a
+// transaction. Identity values are drawn as the sorted rows reach the
+// insert, so seq follows the batch's order (n).
+const insertEvents = `INSERT INTO events (id, type, occurred_at, user_id, organization_id, data)
+SELECT id, type, occurred_at, user_id, organization_id, data::json
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])
+	WITH ORDINALITY AS e (id, type, occurred_at, user_id, organization_id, data, n)
+ORDER BY n`
+
+// Publish stores the events in order, atomically: all or none.
+// ErrAlreadyExists if an event's id is taken, by a stored event or by
+// another in the batch.
+func (o *EventOutbox) Publish(ctx context.Context, events ...domain.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	n := len(events)
+	ids, types, users, orgs, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	at := make([]pgtype.Timestamptz, n)
+	for i, e := range events {
+		d, err := encodeFields(e.Data)
+		if err != nil {
+			return fmt.Errorf("postgres: publish events: event %q: %w", e.ID, err)
+		}
+		ids[i], types[i], at[i], users[i], orgs[i], data[i] = e.ID, e.Type, ts(e.OccurredAt), e.UserID, e.OrganizationID, d
+	}
+	_, err := o.pool.Exec(ctx, insertEvents, ids, types, at, users, orgs, data)
+	return translate("publish events", err)
+}
+
+// Events returns every stored event, in publication (seq) order. It reads
+// the whole table into memory: it is for tests and small outboxes, not for
+// the worker's steady state, which should read in batches.
+func (o *EventOutbox) Events(ctx context.Context) ([]domain.Event, error) {
+	rows, err := o.pool.Query(ctx,
+		`SELECT id, type, occurred_at, user_id, organization_id, data::text FROM events ORDER BY seq`)
+	if err != nil {
+		return nil, translate("list events", err)
+	}
+	events, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return nil, translate("list events", err)
+	}
+	return events, nil
+}
+
+func scanEvent(row pgx.CollectableRow) (domain.Event, error) {
+	var e domain.Event
+	var at pgtype.Timestamptz
+	var data string
+	if err := row.Scan(&e.ID, &e.Type, &at, &e.UserID, &e.OrganizationID, &data); err != nil {
+		return domain.Event{}, err
+	}
+	e.OccurredAt = fromTS(at)
+	fields, err := decodeFields(data)
+	if err != nil {
+		return domain.Event{}, fmt.Errorf("event %q: %w", e.ID, err)
+	}
+	e.Data = fields
+	return e, nil
+}
+
+// encodeFields writes fields as a JSON array of [key, value] pairs.
+func encodeFields(fields []domain.Field) (string, error) {
+	pairs := make([][2]any, len(fields))
+	for i, f := range fields {
+		pairs[i] = [2]any{f.Key, f.Value}
+	}
+	b, err := json.Marshal(pairs)
+	if err != nil {
+		return "", fmt.Errorf("encode data: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeFields reads what encodeFields wrote; no pairs is nil.
+func decodeFields(data string) ([]domain.Field, error) {
+	// Each pair is decoded as raw elements first, so that a malformed pair
+	// is an error rather than a zero key.
+	var pairs [][]json.RawMessage
+	if err := json.Unmarshal([]byte(data), &pairs); err != nil {
+		return nil, fmt.Errorf("decode data: %w", err)
+	}
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	fields := make([]domain.Field, len(pairs))
+	for i, p := range pairs {
+		if len(p) != 2 {
+			return nil, fmt.Errorf("decode data: pair %d has %d elements, want 2", i, len(p))
+		}
+		if err := json.Unmarshal(p[0], &fields[i].Key); err != nil {
+			return nil, fmt.Errorf("decode data: key %d: %w", i, err)
+		}
+		if err := json.Unmarshal(p[1], &fields[i].Value); err != nil {
+			return nil, fmt.Errorf("decode data: value %d: %w", i, err)
+		}
+	}
+	return fields, nil
+}

@@ -1,0 +1,449 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// Admin is an authenticated platform administrator.
+type Admin struct{ Key domain.AdminKey }
+
+var errAdminAuth = &Error{Kind: Unauthorized, Code: "unauthorized", Message: "a valid admin key is required (Authorization: Bearer cak_...)"}
+
+// AuthenticateAdmin checks an admin key. Keys are looked up by their
+// SHA-256, so no comparison of the key itself ever happens.
+func (s *Service) AuthenticateAdmin(ctx context.Context, key string) (*Admin, error) {
+	if !strings.HasPrefix(key, domain.AdminKeyPrefix) || len(key) > 128 {
+		return nil, errAdminAuth
+	}
+	k, err := s.deps.AdminKeys.GetAdminKey(ctx, domain.HashToken(key))
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, errAdminAuth
+	}
+	if err != nil {
+		return nil, storeErr("get admin key", err)
+	}
+	return &Admin{Key: k}, nil
+}
+
+// CreateAdminKey makes a new admin key and returns it; only its hash is
+// stored, so this is the one time it is shown.
+func (s *Service) CreateAdminKey(ctx context.Context, name string) (string, domain.AdminKey, error) {
+	if err := checkText("name", name, 100); err != nil {
+		return "", domain.AdminKey{}, err
+	}
+	key := domain.AdminKeyPrefix + s.deps.Random.Token(32)
+	k, err := s.PutAdminKey(ctx, key, name)
+	return key, k, err
+}
+
+// PutAdminKey stores a given key (the development seed's). It must carry
+// the cak_ prefix and enough entropy to be a key.
+func (s *Service) PutAdminKey(ctx context.Context, key, name string) (domain.AdminKey, error) {
+	if !strings.HasPrefix(key, domain.AdminKeyPrefix) || len(key) < len(domain.AdminKeyPrefix)+32 || len(key) > 128 {
+		return domain.AdminKey{}, newErr(Invalid, "invalid_key", "an admin key is cak_ followed by at least 32 characters")
+	}
+	k := domain.AdminKey{ID: s.deps.Random.UUID(), Hash: domain.HashToken(key), Name: name, CreatedAt: s.now()}
+	if err := s.deps.AdminKeys.CreateAdminKey(ctx, k); err != nil {
+		if errors.Is(err, domain.ErrAlreadyExists) {
+			return k, nil // the same key again: nothing to do
+		}
+		return domain.AdminKey{}, storeErr("create admin key", err)
+	}
+	return k, nil
+}
+
+// OrganizationInput creates or changes an organization; nil fields stay.
+type OrganizationInput struct {
+	Name *string
+	Slug *string
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`)
+
+// slugify derives a slug from a name: lower-case letters and digits joined
+// by hyphens.
+func slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+func (in OrganizationInput) check() error {
+	if in.Name != nil {
+		if strings.TrimSpace(*in.Name) == "" {
+			return newErr(Invalid, "invalid_request", "name must not be empty")
+		}
+		if err := checkText("name", *in.Name, 200); err != nil {
+			return err
+		}
+	}
+	if in.Slug != nil && !slugRE.MatchString(*in.Slug) {
+		return newErr(Invalid, "invalid_slug", "slug must be 1 to 64 lower-case letters, digits and inner hyphens")
+	}
+	return nil
+}
+
+// CreateOrganization makes an organization and emits organization.created.
+func (s *Service) CreateOrganization(ctx context.Context, in OrganizationInput) (domain.Organization, error) {
+	if in.Name == nil {
+		return domain.Organization{}, newErr(Invalid, "invalid_request", "name is required")
+	}
+	if in.Slug == nil {
+		slug := slugify(*in.Name)
+		in.Slug = &slug
+	}
+	if err := in.check(); err != nil {
+		return domain.Organization{}, err
+	}
+	now := s.now()
+	o := domain.Organization{ID: s.deps.Random.UUID(), Name: strings.TrimSpace(*in.Name), Slug: *in.Slug, CreatedAt: now, UpdatedAt: now}
+	if err := s.deps.Orgs.CreateOrganization(ctx, o); err != nil {
+		if errors.Is(err, domain.ErrAlreadyExists) {
+			return domain.Organization{}, newErr(Conflict, "slug_taken", "slug %q is taken", o.Slug)
+		}
+		return domain.Organization{}, storeErr("create organization", err)
+	}
+	return o, s.publish(ctx, s.orgEvent(domain.EventOrganizationCreated, o, now))
+}
+
+// GetOrganization returns an organization.
+func (s *Service) GetOrganization(ctx context.Context, id string) (domain.Organization, error) {
+	o, err := s.deps.Orgs.GetOrganization(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return o, errNoOrg
+	}
+	if err != nil {
+		return o, storeErr("get organization", err)
+	}
+	return o, nil
+}
+
+// UpdateOrganization changes an organization and emits organization.updated.
+func (s *Service) UpdateOrganization(ctx context.Context, id string, in OrganizationInput) (domain.Organization, error) {
+	if err := in.check(); err != nil {
+		return domain.Organization{}, err
+	}
+	now := s.now()
+	o, err := s.deps.Orgs.UpdateOrganization(ctx, id, func(o *domain.Organization) error {
+		if in.Name != nil {
+			o.Name = strings.TrimSpace(*in.Name)
+		}
+		if in.Slug != nil {
+			o.Slug = *in.Slug
+		}
+		o.UpdatedAt = now
+		return nil
+	})
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return o, errNoOrg
+	case errors.Is(err, domain.ErrAlreadyExists):
+		return o, newErr(Conflict, "slug_taken", "slug %q is taken", *in.Slug)
+	case err != nil:
+		return o, storeErr("update organization", err)
+	}
+	return o, s.publish(ctx, s.orgEvent(domain.EventOrganizationUpdated, o, now))
+}
+
+// ListOrganizations lists organizations by id.
+func (s *Service) ListOrganizations(ctx context.Context, cursor string, limit int) (Page[domain.Organization], error) {
+	after, limit, err := pageArgs(cursor, limit)
+	if err != nil {
+		return Page[domain.Organization]{}, err
+	}
+	os, err := s.deps.Orgs.ListOrganizations(ctx, after, limit+1)
+	if err != nil {
+		return Page[domain.Organization]{}, storeErr("list organizations", err)
+	}
+	p := Page[domain.Organization]{Items: os}
+	if len(os) > limit {
+		p.Items = os[:limit]
+		p.NextCursor = encodeCursor(os[limit-1].ID)
+	}
+	return p, nil
+}
+
+// ListMembers lists any organization's users, for administrators.
+func (s *Service) ListMembers(ctx context.Context, orgID, cursor string, limit int) (Page[domain.Member], error) {
+	if _, err := s.GetOrganization(ctx, orgID); err != nil {
+		return Page[domain.Member]{}, err
+	}
+	return s.listMembers(ctx, orgID, cursor, limit)
+}
+
+// getClient returns a client for an administration call.
+func (s *Service) getClient(ctx context.Context, id string) (domain.Client, error) {
+	if id == "" || len(id) > 255 {
+		return domain.Client{}, errNoClient
+	}
+	c, err := s.deps.Clients.GetClient(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return c, errNoClient
+	}
+	if err != nil {
+		return c, storeErr("get client", err)
+	}
+	return c, nil
+}
+
+// PutClientGrant lets a client act on an organization's users.
+func (s *Service) PutClientGrant(ctx context.Context, clientID, orgID string, actions []string) (domain.ClientGrant, error) {
+	if len(actions) == 0 {
+		return domain.ClientGrant{}, newErr(Invalid, "invalid_request", "actions must list at least one of %s", strings.Join(domain.GrantActions, ", "))
+	}
+	for _, a := range actions {
+		if !slices.Contains(domain.GrantActions, a) {
+			return domain.ClientGrant{}, newErr(Invalid, "invalid_action", "unknown action %q; valid: %s", clip(a), strings.Join(domain.GrantActions, ", "))
+		}
+	}
+	c, err := s.getClient(ctx, clientID)
+	if err != nil {
+		return domain.ClientGrant{}, err
+	}
+	if c.Public() {
+		return domain.ClientGrant{}, newErr(Invalid, "public_client", "a public client has no secret, so it cannot call the user management API")
+	}
+	now := s.now()
+	acts := slices.Clone(actions)
+	slices.Sort(acts)
+	g := domain.ClientGrant{ClientID: clientID, OrganizationID: orgID, Actions: slices.Compact(acts), CreatedAt: now, UpdatedAt: now}
+	if err := s.deps.Grants.PutClientGrant(ctx, g); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return g, errNoOrg
+		}
+		return g, storeErr("put client grant", err)
+	}
+	return g, nil
+}
+
+// DeleteClientGrant withdraws a client's grant on an organization.
+func (s *Service) DeleteClientGrant(ctx context.Context, clientID, orgID string) error {
+	err := s.deps.Grants.DeleteClientGrant(ctx, clientID, orgID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return newErr(NotFound, "grant_not_found", "this client has no grant on this organization")
+	}
+	if err != nil {
+		return storeErr("delete client grant", err)
+	}
+	return nil
+}
+
+// ListClientGrants lists a client's grants.
+func (s *Service) ListClientGrants(ctx context.Context, clientID string) ([]domain.ClientGrant, error) {
+	if _, err := s.getClient(ctx, clientID); err != nil {
+		return nil, err
+	}
+	gs, err := s.deps.Grants.ListClientGrants(ctx, clientID)
+	if err != nil {
+		return nil, storeErr("list client grants", err)
+	}
+	return gs, nil
+}
+
+// ClientSettings are what an administrator sets on a client; nil fields stay.
+type ClientSettings struct {
+	ApprovedScopes  *[]string
+	FirstParty      *bool
+	LicenseRequired *bool
+}
+
+// GetClient returns a client, for administrators.
+func (s *Service) GetClient(ctx context.Context, clientID string) (domain.Client, error) {
+	return s.getClient(ctx, clientID)
+}
+
+// UpdateClientSettings approves or withdraws extended scopes, marks a
+// client first-party (no consent screen), and sets its license policy.
+// A withdrawal takes effect at once in userinfo and at the next token: the
+// provider drops unapproved extended scopes whenever it mints tokens.
+func (s *Service) UpdateClientSettings(ctx context.Context, clientID string, in ClientSettings) (domain.Client, error) {
+	if in.ApprovedScopes != nil {
+		for _, sc := range *in.ApprovedScopes {
+			if !domain.IsExtendedScope(sc) {
+				return domain.Client{}, newErr(Invalid, "invalid_scope", "scope %q needs no approval; only %s do", clip(sc), strings.Join(domain.ExtendedScopes, " and "))
+			}
+		}
+	}
+	now := s.now()
+	c, err := s.deps.Clients.UpdateClient(ctx, clientID, func(c *domain.Client) error {
+		if in.ApprovedScopes != nil {
+			approved := slices.Clone(*in.ApprovedScopes)
+			slices.Sort(approved)
+			c.ApprovedScopes = slices.Compact(approved)
+		}
+		if in.FirstParty != nil {
+			c.FirstParty = *in.FirstParty
+		}
+		if in.LicenseRequired != nil {
+			c.LicenseRequired = *in.LicenseRequired
+		}
+		c.UpdatedAt = now
+		return nil
+	})
+	if errors.Is(err, domain.ErrNotFound) {
+		return c, errNoClient
+	}
+	if err != nil {
+		return c, storeErr("update client", err)
+	}
+	return c, nil
+}
+
+// AssignLicense gives a user an application's license and emits
+// license.assigned when it is new.
+func (s *Service) AssignLicense(ctx context.Context, clientID, userID string) (bool, error) {
+	if _, err := s.getClient(ctx, clientID); err != nil {
+		return false, err
+	}
+	now := s.now()
+	l := domain.License{ClientID: clientID, UserID: userID, AssignedAt: now}
+	assigned, err := s.deps.Licenses.AssignLicense(ctx, l)
+	if errors.Is(err, domain.ErrNotFound) {
+		return false, errNoUser
+	}
+	if err != nil {
+		return false, storeErr("assign license", err)
+	}
+	if !assigned {
+		return false, nil
+	}
+	return true, s.publish(ctx, s.licenseEvent(domain.EventLicenseAssigned, l, now))
+}
+
+// RevokeLicense takes a license away and emits license.revoked.
+func (s *Service) RevokeLicense(ctx context.Context, clientID, userID string) error {
+	err := s.deps.Licenses.RevokeLicense(ctx, clientID, userID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return newErr(NotFound, "license_not_found", "the user does not hold this license")
+	}
+	if err != nil {
+		return storeErr("revoke license", err)
+	}
+	now := s.now()
+	return s.publish(ctx, s.licenseEvent(domain.EventLicenseRevoked, domain.License{ClientID: clientID, UserID: userID}, now))
+}
+
+// ListLicenses lists a user's licenses.
+func (s *Service) ListLicenses(ctx context.Context, userID string) ([]domain.License, error) {
+	if _, err := s.deps.Users.GetUser(ctx, userID); err != nil {
+		return nil, userStoreErr("get user", err)
+	}
+	ls, err := s.deps.Licenses.ListUserLicenses(ctx, userID)
+	if err != nil {
+		return nil, storeErr("list licenses", err)
+	}
+	return ls, nil
+}
+
+// RoleView is a role as it applies in an organization.
+type RoleView struct {
+	domain.Role
+	BuiltIn bool
+}
+
+// ListRoles lists the roles of an organization: the built-in ones (with the
+// organization's own permissions where it set them) and its custom roles.
+func (s *Service) ListRoles(ctx context.Context, orgID string) ([]RoleView, error) {
+	if _, err := s.GetOrganization(ctx, orgID); err != nil {
+		return nil, err
+	}
+	stored, err := s.deps.Roles.ListRoles(ctx, orgID)
+	if err != nil {
+		return nil, storeErr("list roles", err)
+	}
+	var out []RoleView
+	for _, name := range []string{domain.RoleMember, domain.RoleAdmin, domain.RoleOwner} {
+		if !slices.ContainsFunc(stored, func(r domain.Role) bool { return r.Name == name }) {
+			out = append(out, RoleView{Role: domain.Role{OrganizationID: orgID, Name: name, Permissions: domain.BuiltInRoles[name]}, BuiltIn: true})
+		}
+	}
+	for _, r := range stored {
+		out = append(out, RoleView{Role: r, BuiltIn: domain.IsBuiltInRole(r.Name)})
+	}
+	slices.SortFunc(out, func(a, b RoleView) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// PutRole creates a custom role or sets a role's permissions in one
+// organization.
+func (s *Service) PutRole(ctx context.Context, orgID, name string, perms []string) (RoleView, error) {
+	if !domain.ValidName(name) {
+		return RoleView{}, newErr(Invalid, "invalid_role", "a role name is 1 to 64 lower-case letters, digits and . _ : -")
+	}
+	for _, p := range perms {
+		if !domain.ValidName(p) {
+			return RoleView{}, newErr(Invalid, "invalid_permission", "permission %q is not 1 to 64 lower-case letters, digits and . _ : -", clip(p))
+		}
+	}
+	if len(perms) > 100 {
+		return RoleView{}, newErr(Invalid, "invalid_request", "a role has at most 100 permissions")
+	}
+	now := s.now()
+	ps := slices.Clone(perms)
+	slices.Sort(ps)
+	r := domain.Role{OrganizationID: orgID, Name: name, Permissions: slices.Compact(ps), CreatedAt: now, UpdatedAt: now}
+	if err := s.deps.Roles.PutRole(ctx, r); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return RoleView{}, errNoOrg
+		}
+		return RoleView{}, storeErr("put role", err)
+	}
+	return RoleView{Role: r, BuiltIn: domain.IsBuiltInRole(name)}, nil
+}
+
+// DeleteRole deletes a custom role, or resets a built-in role to its
+// default permissions. Members who hold a deleted custom role keep its name
+// and get no permissions from it.
+func (s *Service) DeleteRole(ctx context.Context, orgID, name string) error {
+	err := s.deps.Roles.DeleteRole(ctx, orgID, name)
+	if errors.Is(err, domain.ErrNotFound) {
+		return newErr(NotFound, "role_not_found", "this organization stores no role %q", clip(name))
+	}
+	if err != nil {
+		return storeErr("delete role", err)
+	}
+	return nil
+}
+
+// PutMember adds a user to an organization or changes their role there,
+// and emits user.updated.
+func (s *Service) PutMember(ctx context.Context, orgID, userID, role string) (domain.Membership, error) {
+	if _, err := s.GetOrganization(ctx, orgID); err != nil {
+		return domain.Membership{}, err
+	}
+	if err := s.checkRole(ctx, orgID, role); err != nil {
+		return domain.Membership{}, err
+	}
+	u, err := s.deps.Users.GetUser(ctx, userID)
+	if err != nil {
+		return domain.Membership{}, userStoreErr("get user", err)
+	}
+	ms, err := s.deps.Orgs.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return domain.Membership{}, storeErr("list memberships", err)
+	}
+	now := s.now()
+	m := domain.Membership{OrganizationID: orgID, UserID: userID, Role: role, Primary: len(ms) == 0, CreatedAt: now}
+	if i := slices.IndexFunc(ms, func(m domain.Membership) bool { return m.OrganizationID == orgID }); i >= 0 {
+		m.Primary, m.CreatedAt = ms[i].Primary, ms[i].CreatedAt
+	}
+	if err := s.deps.Orgs.PutMembership(ctx, m); err != nil {
+		return m, storeErr("put membership", err)
+	}
+	return m, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, orgID, now))
+}

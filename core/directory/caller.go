@@ -1,0 +1,156 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// Caller is a client authenticated for the user management API, with the
+// organizations it was granted.
+type Caller struct {
+	Client domain.Client
+	Grants []domain.ClientGrant
+}
+
+// grant returns the caller's grant on an organization, or nil.
+func (c *Caller) grant(orgID string) *domain.ClientGrant {
+	for i := range c.Grants {
+		if c.Grants[i].OrganizationID == orgID {
+			return &c.Grants[i]
+		}
+	}
+	return nil
+}
+
+var errClientAuth = &Error{Kind: Unauthorized, Code: "invalid_client", Message: "client authentication failed"}
+
+// dummySecretHash is compared against when the client does not exist, so a
+// wrong id costs what a wrong secret costs.
+var dummySecretHash = domain.HashToken("ccas_not-a-secret")
+
+// AuthenticateClient checks the x-client-id and x-client-secret headers.
+// Every failure is the same Unauthorized, so the caller learns nothing about
+// which part was wrong. Public clients have no secret and cannot call.
+func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*Caller, error) {
+	if id == "" || secret == "" {
+		return nil, &Error{Kind: Unauthorized, Code: "invalid_client", Message: "the x-client-id and x-client-secret headers are required"}
+	}
+	if len(id) > 255 || len(secret) > 512 {
+		return nil, errClientAuth
+	}
+	c, err := s.deps.Clients.GetClient(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		domain.VerifyTokenHash(secret, dummySecretHash)
+		return nil, errClientAuth
+	}
+	if err != nil {
+		return nil, storeErr("get client", err)
+	}
+	if !c.VerifySecret(secret) || !c.Active() {
+		return nil, errClientAuth
+	}
+	grants, err := s.deps.Grants.ListClientGrants(ctx, c.ID)
+	if err != nil {
+		return nil, storeErr("list client grants", err)
+	}
+	return &Caller{Client: c, Grants: grants}, nil
+}
+
+// authorizeOrg checks that the caller may do action in an organization.
+func authorizeOrg(c *Caller, orgID, action string) error {
+	if len(c.Grants) == 0 {
+		return errNoGrants
+	}
+	g := c.grant(orgID)
+	if g == nil {
+		return newErr(Forbidden, "forbidden", "this client has no grant on organization %q", clip(orgID))
+	}
+	if !g.Allows(action) {
+		return newErr(Forbidden, "forbidden", "this client's grant on organization %q does not include %q", clip(orgID), action)
+	}
+	return nil
+}
+
+// scope is a user as a caller may see them: the memberships in the caller's
+// organizations only.
+type scope struct {
+	user    domain.User
+	visible []domain.Membership // memberships in organizations granted to the caller
+	all     []domain.Membership
+}
+
+// reach is how much of a user's organizations a grant must cover.
+type reach int
+
+const (
+	// anyOrg: a grant on one of the user's organizations suffices (reading,
+	// updating the profile).
+	anyOrg reach = iota
+	// everyOrg: the change affects the whole account (suspend, delete, ...),
+	// so the caller needs the action on every organization the user is in;
+	// a school's app cannot lock a user out of another school.
+	everyOrg
+)
+
+// loadUser fetches a user the caller may act on with action. A user outside
+// the caller's organizations is NotFound; inside them but without the action,
+// Forbidden.
+func (s *Service) loadUser(ctx context.Context, c *Caller, userID, action string, r reach) (scope, error) {
+	if len(c.Grants) == 0 {
+		return scope{}, errNoGrants
+	}
+	if userID == "" || len(userID) > 64 {
+		return scope{}, errNoUser
+	}
+	u, err := s.deps.Users.GetUser(ctx, userID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return scope{}, errNoUser
+	}
+	if err != nil {
+		return scope{}, storeErr("get user", err)
+	}
+	ms, err := s.deps.Orgs.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return scope{}, storeErr("list memberships", err)
+	}
+	sc := scope{user: u, all: ms}
+	allowed := 0
+	for _, m := range ms {
+		if g := c.grant(m.OrganizationID); g != nil {
+			sc.visible = append(sc.visible, m)
+			if g.Allows(action) {
+				allowed++
+			}
+		}
+	}
+	switch {
+	case len(sc.visible) == 0:
+		return scope{}, errNoUser
+	case r == anyOrg && allowed == 0, r == everyOrg && allowed < len(ms):
+		return scope{}, newErr(Forbidden, "forbidden", "this client's grants do not include %q for this user", action)
+	}
+	return sc, nil
+}
+
+// primaryOrg is the organization an event about the user names: the primary
+// membership among those the caller sees, else the first.
+func (sc scope) primaryOrg() string {
+	if i := slices.IndexFunc(sc.visible, func(m domain.Membership) bool { return m.Primary }); i >= 0 {
+		return sc.visible[i].OrganizationID
+	}
+	if len(sc.visible) > 0 {
+		return sc.visible[0].OrganizationID
+	}
+	return ""
+}
+
+// clip shortens request values echoed in messages.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

@@ -1,0 +1,393 @@
+package directory_test
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/adapters/memory"
+	"github.com/calimatic/calimatic-auth/adapters/system"
+	"github.com/calimatic/calimatic-auth/core/directory"
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/testsuite"
+)
+
+// outbox is a Mailer that keeps what it is given.
+type outbox struct {
+	mu   sync.Mutex
+	mail []domain.Mail
+	fail error
+}
+
+func (o *outbox) Send(_ context.Context, m domain.Mail) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.fail != nil {
+		return o.fail
+	}
+	o.mail = append(o.mail, m)
+	return nil
+}
+
+func (o *outbox) last(t *testing.T) domain.Mail {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	require.NotEmpty(t, o.mail, "a mail was sent")
+	return o.mail[len(o.mail)-1]
+}
+
+// fixture is a directory over memory stores with one client granted on one
+// organization.
+type fixture struct {
+	svc    *directory.Service
+	clock  *testsuite.FakeClock
+	users  *memory.UserStore
+	orgs   *memory.OrganizationStore
+	events *memory.EventLog
+	mail   *outbox
+	org    domain.Organization
+	caller *directory.Caller
+	secret string
+}
+
+var fastPasswords = domain.PasswordParams{MemoryKiB: 64, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+func newFixture(t *testing.T, actions ...string) *fixture {
+	t.Helper()
+	f := &fixture{
+		clock: testsuite.NewFakeClock(time.Date(2031, 3, 14, 15, 9, 26, 0, time.UTC)),
+		users: memory.NewUserStore(), orgs: memory.NewOrganizationStore(),
+		events: memory.NewEventLog(), mail: &outbox{},
+	}
+	d := memory.NewDirectory(f.users, f.orgs)
+	clients := memory.NewClientStore()
+	f.svc = directory.New(directory.Config{BaseURL: "https://auth.example", Password: fastPasswords}, directory.Deps{
+		Clients: clients, Users: f.users, Orgs: f.orgs, Directory: d, Licenses: d,
+		Grants: memory.NewClientGrantStore(f.orgs), Roles: memory.NewRoleStore(f.orgs),
+		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
+		Sessions: memory.NewSessionStore(), Refresh: memory.NewGrantStore(), Events: f.events,
+		Mailer: f.mail, Clock: f.clock, Random: system.NewRandom(),
+	})
+	ctx := t.Context()
+	name := "Springfield Elementary"
+	var err error
+	f.org, err = f.svc.CreateOrganization(ctx, directory.OrganizationInput{Name: &name})
+	require.NoError(t, err)
+	f.secret = "ccas_" + system.NewRandom().Token(32)
+	client := domain.Client{ID: "cca_gradebook", SecretHash: domain.HashToken(f.secret), Name: "Gradebook", TokenEndpointAuthMethod: domain.AuthMethodSecretPost}
+	require.NoError(t, clients.CreateClient(ctx, client))
+	if len(actions) > 0 {
+		_, err = f.svc.PutClientGrant(ctx, client.ID, f.org.ID, actions)
+		require.NoError(t, err)
+	}
+	f.caller, err = f.svc.AuthenticateClient(ctx, client.ID, f.secret)
+	require.NoError(t, err)
+	return f
+}
+
+func kindOf(t *testing.T, err error) directory.Kind {
+	t.Helper()
+	e, ok := directory.AsError(err)
+	require.True(t, ok, "a directory error, got %v", err)
+	return e.Kind
+}
+
+func (f *fixture) provision(t *testing.T, email string) directory.Provisioned {
+	t.Helper()
+	p, err := f.svc.Provision(t.Context(), f.caller, directory.ProvisionInput{
+		Email: email, FirstName: "Lisa", LastName: "Simpson", OrganizationID: f.org.ID,
+	})
+	require.NoError(t, err)
+	return p
+}
+
+func TestClientAuthenticationFailsTheSameWay(t *testing.T) {
+	f := newFixture(t)
+	for name, creds := range map[string][2]string{
+		"an unknown client": {"cca_nobody", f.secret},
+		"a wrong secret":    {"cca_gradebook", "ccas_wrong"},
+		"no secret":         {"cca_gradebook", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := f.svc.AuthenticateClient(t.Context(), creds[0], creds[1])
+			assert.Equal(t, directory.Unauthorized, kindOf(t, err))
+		})
+	}
+}
+
+func TestProvisionValidatesBeforeWriting(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision)
+	good := directory.ProvisionInput{Email: "bart@example.edu", FirstName: "Bart", LastName: "Simpson", OrganizationID: f.org.ID}
+	tests := []struct {
+		name string
+		edit func(*directory.ProvisionInput)
+		kind directory.Kind
+		code string
+	}{
+		{"an invalid email is refused", func(p *directory.ProvisionInput) { p.Email = "bart" }, directory.Invalid, "invalid_email"},
+		{"a display-name email is refused", func(p *directory.ProvisionInput) { p.Email = "Bart <bart@example.edu>" }, directory.Invalid, "invalid_email"},
+		{"a missing first name is refused", func(p *directory.ProvisionInput) { p.FirstName = " " }, directory.Invalid, "invalid_request"},
+		{"a name with a control character is refused", func(p *directory.ProvisionInput) { p.LastName = "Sim\x00pson" }, directory.Invalid, "invalid_request"},
+		{"an unknown role is refused", func(p *directory.ProvisionInput) { p.Role = "principal" }, directory.Invalid, "invalid_role"},
+		{"an organization not granted is forbidden", func(p *directory.ProvisionInput) { p.OrganizationID = "elsewhere" }, directory.Forbidden, "forbidden"},
+		{"a missing organization is refused", func(p *directory.ProvisionInput) { p.OrganizationID = "" }, directory.Invalid, "invalid_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := good
+			tt.edit(&in)
+			_, err := f.svc.Provision(t.Context(), f.caller, in)
+			e, ok := directory.AsError(err)
+			require.True(t, ok, "got %v", err)
+			assert.Equal(t, tt.kind, e.Kind)
+			assert.Equal(t, tt.code, e.Code)
+			_, err = f.users.GetUserByEmail(t.Context(), "bart@example.edu")
+			assert.ErrorIs(t, err, domain.ErrNotFound, "nothing was written")
+			assert.Empty(t, f.events.Events()[1:], "no event beyond organization.created")
+		})
+	}
+}
+
+func TestProvisionIsIdempotentAndEmitsTheGuidesEvent(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision)
+	first := f.provision(t, "Lisa@Example.edu")
+	assert.True(t, first.IsNewUser)
+	assert.Equal(t, "lisa@example.edu", first.User.Email, "emails are stored normalised")
+	again := f.provision(t, "lisa@example.EDU")
+	assert.False(t, again.IsNewUser)
+	assert.Equal(t, first.User.ID, again.User.ID)
+
+	var created []domain.Event
+	for _, e := range f.events.Events() {
+		if e.Type == domain.EventUserCreated {
+			created = append(created, e)
+		}
+	}
+	require.Len(t, created, 2, "each provisioning reports user.created, with isNewUser")
+	keys := make([]string, 0, len(created[0].Data))
+	for _, fld := range created[0].Data {
+		keys = append(keys, fld.Key)
+	}
+	assert.Equal(t, []string{"userId", "email", "firstName", "lastName", "organizationId", "isNewUser", "createdAt"}, keys, "the guide's §5 order")
+	assert.Equal(t, "2031-03-14T15:09:26.000Z", created[0].Data[6].Value, "JavaScript's toISOString format")
+	assert.Equal(t, false, created[1].Data[5].Value)
+}
+
+func TestBulkRowsFailAlone(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision)
+	res, err := f.svc.ProvisionBulk(t.Context(), f.caller, []directory.ProvisionInput{
+		{Email: "a@example.edu", FirstName: "A", LastName: "A", OrganizationID: f.org.ID},
+		{Email: "nope", FirstName: "B", LastName: "B", OrganizationID: f.org.ID},
+		{Email: "a@example.edu", FirstName: "A", LastName: "A", OrganizationID: f.org.ID},
+	})
+	require.NoError(t, err)
+	require.Len(t, res, 3)
+	assert.True(t, res[0].IsNewUser)
+	assert.Equal(t, directory.Invalid, kindOf(t, res[1].Err))
+	assert.False(t, res[2].IsNewUser, "a repeated email in one batch is found, not duplicated")
+
+	_, err = f.svc.ProvisionBulk(t.Context(), f.caller, make([]directory.ProvisionInput, directory.DefaultMaxBatch+1))
+	e, ok := directory.AsError(err)
+	require.True(t, ok)
+	assert.Equal(t, "batch_too_large", e.Code)
+}
+
+func TestTenancy(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision, domain.ActionRead)
+	p := f.provision(t, "milhouse@example.edu")
+	ctx := t.Context()
+
+	_, err := f.svc.GetUser(ctx, f.caller, p.User.ID)
+	require.NoError(t, err, "read is granted")
+	_, err = f.svc.SetStatus(ctx, f.caller, p.User.ID, directory.Suspend)
+	assert.Equal(t, directory.Forbidden, kindOf(t, err), "suspend is not granted")
+	_, err = f.svc.GetUser(ctx, f.caller, "someone-else")
+	assert.Equal(t, directory.NotFound, kindOf(t, err))
+
+	// A second organization the client is not granted: a user only there is
+	// invisible, and a user in both may be read but not locked out.
+	otherName := "Shelbyville High"
+	other, err := f.svc.CreateOrganization(ctx, directory.OrganizationInput{Name: &otherName})
+	require.NoError(t, err)
+	stranger := domain.User{ID: "stranger", Email: "nelson@example.edu", Status: domain.UserActive}
+	require.NoError(t, f.users.CreateUser(ctx, stranger))
+	_, err = f.svc.PutMember(ctx, other.ID, stranger.ID, domain.RoleMember)
+	require.NoError(t, err)
+	_, err = f.svc.GetUser(ctx, f.caller, stranger.ID)
+	assert.Equal(t, directory.NotFound, kindOf(t, err), "a user outside the client's organizations is not found")
+
+	_, err = f.svc.PutClientGrant(ctx, f.caller.Client.ID, f.org.ID, domain.GrantActions)
+	require.NoError(t, err)
+	caller, err := f.svc.AuthenticateClient(ctx, f.caller.Client.ID, f.secret)
+	require.NoError(t, err)
+	_, err = f.svc.PutMember(ctx, other.ID, p.User.ID, domain.RoleMember)
+	require.NoError(t, err)
+	v, err := f.svc.GetUser(ctx, caller, p.User.ID)
+	require.NoError(t, err)
+	assert.Len(t, v.Memberships, 1, "only the memberships the client may see")
+	_, err = f.svc.SetStatus(ctx, caller, p.User.ID, directory.Suspend)
+	assert.Equal(t, directory.Forbidden, kindOf(t, err), "suspending needs every organization of the user")
+	assert.Equal(t, directory.NotFound, kindOf(t, f.svc.DeleteUser(ctx, caller, stranger.ID)), "even with every action")
+
+	none := newFixture(t)
+	_, err = none.svc.GetUser(ctx, none.caller, p.User.ID)
+	assert.Equal(t, directory.Forbidden, kindOf(t, err), "a client with no grant is forbidden everything")
+}
+
+func TestStatusTransitions(t *testing.T) {
+	tests := []struct {
+		name    string
+		from    domain.UserStatus
+		action  directory.Lifecycle
+		want    domain.UserStatus
+		event   string // "" for no change
+		refused bool
+	}{
+		{"suspending an active user suspends", domain.UserActive, directory.Suspend, domain.UserSuspended, domain.EventUserSuspended, false},
+		{"suspending a suspended user changes nothing", domain.UserSuspended, directory.Suspend, domain.UserSuspended, "", false},
+		{"suspending a deactivated user is refused", domain.UserDeactivated, directory.Suspend, domain.UserDeactivated, "", true},
+		{"reactivating a suspended user activates", domain.UserSuspended, directory.Reactivate, domain.UserActive, domain.EventUserReactivated, false},
+		{"reactivating a deactivated user activates", domain.UserDeactivated, directory.Reactivate, domain.UserActive, domain.EventUserReactivated, false},
+		{"deactivating an invited user deactivates", domain.UserInvited, directory.Deactivate, domain.UserDeactivated, domain.EventUserDeactivated, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, domain.GrantActions...)
+			p := f.provision(t, "maggie@example.edu")
+			_, err := f.users.UpdateUser(t.Context(), p.User.ID, func(u *domain.User) error {
+				u.Status, u.PasswordHash = tt.from, "set"
+				return nil
+			})
+			require.NoError(t, err)
+			before := len(f.events.Events())
+			v, err := f.svc.SetStatus(t.Context(), f.caller, p.User.ID, tt.action)
+			if tt.refused {
+				assert.Equal(t, directory.Conflict, kindOf(t, err))
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, v.User.Status)
+			evs := f.events.Events()[before:]
+			if tt.event == "" {
+				assert.Empty(t, evs)
+				return
+			}
+			require.Len(t, evs, 1)
+			assert.Equal(t, tt.event, evs[0].Type)
+		})
+	}
+}
+
+var linkRE = regexp.MustCompile(`https://auth\.example/[a-z-]+\?token=[A-Za-z0-9_-]+`)
+
+func tokenOf(t *testing.T, m domain.Mail) string {
+	t.Helper()
+	link := linkRE.FindString(m.Text)
+	require.NotEmpty(t, link, "the mail carries a link: %s", m.Text)
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+	return u.Query().Get("token")
+}
+
+func TestInvitationLinkIsSingleUseAndExpires(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision)
+	p, err := f.svc.Provision(t.Context(), f.caller, directory.ProvisionInput{
+		Email: "ned@example.edu", FirstName: "Ned", LastName: "Flanders", OrganizationID: f.org.ID, SendInviteEmail: true,
+	})
+	require.NoError(t, err)
+	require.True(t, p.InviteSent)
+	tok := tokenOf(t, f.mail.last(t))
+
+	_, err = f.svc.AcceptInvite(t.Context(), tok, "short")
+	assert.Equal(t, directory.Invalid, kindOf(t, err), "a short password is refused before the link is spent")
+	u, err := f.svc.AcceptInvite(t.Context(), tok, "okily dokily neighbor")
+	require.NoError(t, err)
+	assert.Equal(t, domain.UserActive, u.Status)
+	assert.True(t, u.EmailVerified)
+	_, err = f.svc.AcceptInvite(t.Context(), tok, "okily dokily neighbor")
+	assert.Equal(t, directory.NotFound, kindOf(t, err), "single use")
+
+	other, err := f.svc.Provision(t.Context(), f.caller, directory.ProvisionInput{
+		Email: "rod@example.edu", FirstName: "Rod", LastName: "Flanders", OrganizationID: f.org.ID, SendInviteEmail: true,
+	})
+	require.NoError(t, err)
+	require.True(t, other.InviteSent)
+	f.clock.Advance(directory.DefaultInviteTTL)
+	_, err = f.svc.AcceptInvite(t.Context(), tokenOf(t, f.mail.last(t)), "okily dokily neighbor")
+	assert.Equal(t, directory.NotFound, kindOf(t, err), "expired")
+}
+
+func TestResetVoidsOlderLinksAndMovesNotBefore(t *testing.T) {
+	f := newFixture(t, domain.GrantActions...)
+	p := f.provision(t, "homer@example.edu")
+	_, err := f.users.UpdateUser(t.Context(), p.User.ID, func(u *domain.User) error { u.Status = domain.UserActive; return nil })
+	require.NoError(t, err)
+
+	require.NoError(t, f.svc.SendPasswordReset(t.Context(), f.caller, p.User.ID))
+	older := tokenOf(t, f.mail.last(t))
+	f.clock.Advance(time.Minute)
+	require.NoError(t, f.svc.ForgotPassword(t.Context(), "HOMER@example.edu"))
+	newer := tokenOf(t, f.mail.last(t))
+	f.clock.Advance(time.Minute)
+
+	u, err := f.svc.ResetPassword(t.Context(), newer, "mmm donuts forever")
+	require.NoError(t, err)
+	assert.Equal(t, f.clock.Now(), u.NotBefore, "sign-ins before the reset end")
+	_, err = f.svc.ResetPassword(t.Context(), older, "mmm donuts forever")
+	assert.Equal(t, directory.NotFound, kindOf(t, err), "a link made before the last reset is void")
+}
+
+func TestForgotPasswordRevealsNothing(t *testing.T) {
+	f := newFixture(t)
+	require.NoError(t, f.svc.ForgotPassword(t.Context(), "nobody@example.edu"))
+	assert.Empty(t, f.mail.mail, "no mail for an unknown address")
+	assert.Equal(t, directory.Invalid, kindOf(t, f.svc.ForgotPassword(t.Context(), "not an email")))
+}
+
+func TestAdminKeys(t *testing.T) {
+	f := newFixture(t)
+	key, _, err := f.svc.CreateAdminKey(t.Context(), "ops")
+	require.NoError(t, err)
+	assert.Regexp(t, `^cak_[A-Za-z0-9_-]{43}$`, key)
+	_, err = f.svc.AuthenticateAdmin(t.Context(), key)
+	require.NoError(t, err)
+	for _, bad := range []string{"", "cak_wrong", key + "x", "Bearer " + key} {
+		_, err = f.svc.AuthenticateAdmin(t.Context(), bad)
+		assert.Equal(t, directory.Unauthorized, kindOf(t, err), "key %q", bad)
+	}
+}
+
+func TestPageArguments(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision, domain.ActionRead)
+	for _, e := range []string{"a@example.edu", "b@example.edu", "c@example.edu"} {
+		f.provision(t, e)
+	}
+	var seen []string
+	cursor := ""
+	for {
+		page, err := f.svc.ListUsers(t.Context(), f.caller, f.org.ID, cursor, 2)
+		require.NoError(t, err)
+		for _, m := range page.Items {
+			seen = append(seen, m.User.Email)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	assert.ElementsMatch(t, []string{"a@example.edu", "b@example.edu", "c@example.edu"}, seen)
+	for _, bad := range []struct {
+		cursor string
+		limit  int
+	}{{"!!!", 10}, {"", -1}, {"", directory.MaxPageSize + 1}} {
+		_, err := f.svc.ListUsers(t.Context(), f.caller, f.org.ID, bad.cursor, bad.limit)
+		assert.Equal(t, directory.Invalid, kindOf(t, err), "cursor %q limit %d", bad.cursor, bad.limit)
+	}
+}

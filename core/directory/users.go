@@ -1,0 +1,312 @@
+package directory
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// UserView is a user as a client sees them: only the memberships in
+// organizations granted to it.
+type UserView struct {
+	User        domain.User
+	Memberships []domain.Membership
+}
+
+// GetUser returns a user the caller may read.
+func (s *Service) GetUser(ctx context.Context, c *Caller, userID string) (UserView, error) {
+	sc, err := s.loadUser(ctx, c, userID, domain.ActionRead, anyOrg)
+	if err != nil {
+		return UserView{}, err
+	}
+	return UserView{User: sc.user, Memberships: sc.visible}, nil
+}
+
+// ProfilePatch changes a user's profile; nil fields stay as they are. The
+// email is not here: changing it through an application would let that
+// application take the account over with a reset.
+type ProfilePatch struct {
+	FirstName   *string
+	LastName    *string
+	PhoneNumber *string
+	Picture     *string
+}
+
+// UpdateUser changes a user's profile and emits user.updated. Provisioning
+// an existing email into the caller's organization therefore never lets the
+// caller rewrite a profile that other organizations share.
+func (s *Service) UpdateUser(ctx context.Context, c *Caller, userID string, p ProfilePatch) (UserView, error) {
+	if err := p.check(); err != nil {
+		return UserView{}, err
+	}
+	// A profile is the account's, shown to every app: changing it needs the
+	// grant on every organization the user is in, as the lifecycle does.
+	sc, err := s.loadUser(ctx, c, userID, domain.ActionUpdate, everyOrg)
+	if err != nil {
+		return UserView{}, err
+	}
+	now := s.now()
+	u, err := s.deps.Users.UpdateUser(ctx, userID, func(u *domain.User) error {
+		set(&u.GivenName, p.FirstName)
+		set(&u.FamilyName, p.LastName)
+		set(&u.Picture, p.Picture)
+		if p.PhoneNumber != nil && *p.PhoneNumber != u.PhoneNumber {
+			u.PhoneNumber, u.PhoneNumberVerified = *p.PhoneNumber, false
+		}
+		u.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return UserView{}, userStoreErr("update user", err)
+	}
+	return UserView{User: u, Memberships: sc.visible}, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, sc.primaryOrg(), now))
+}
+
+func set(dst *string, v *string) {
+	if v != nil {
+		*dst = strings.TrimSpace(*v)
+	}
+}
+
+func (p ProfilePatch) check() error {
+	if p.FirstName != nil {
+		if err := checkName("firstName", strings.TrimSpace(*p.FirstName)); err != nil {
+			return err
+		}
+	}
+	if p.LastName != nil {
+		if err := checkName("lastName", strings.TrimSpace(*p.LastName)); err != nil {
+			return err
+		}
+	}
+	if p.PhoneNumber != nil && *p.PhoneNumber != "" && !validPhone(*p.PhoneNumber) {
+		return newErr(Invalid, "invalid_request", "phoneNumber must be in E.164 form, like +15555550100")
+	}
+	if p.Picture != nil && *p.Picture != "" {
+		if err := checkText("picture", *p.Picture, 2048); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(*p.Picture, "https://") {
+			return newErr(Invalid, "invalid_request", "picture must be an https URL")
+		}
+	}
+	return nil
+}
+
+// validPhone accepts E.164: + and 8 to 15 digits.
+func validPhone(s string) bool {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func userStoreErr(op string, err error) error {
+	if errors.Is(err, domain.ErrNotFound) {
+		return errNoUser // deleted since it was read
+	}
+	if _, ok := AsError(err); ok {
+		return err
+	}
+	return storeErr(op, err)
+}
+
+// Lifecycle actions on a user's account.
+type Lifecycle int
+
+// The lifecycle actions.
+const (
+	Suspend Lifecycle = iota + 1
+	Reactivate
+	Deactivate
+)
+
+// transition is one lifecycle action's rule.
+type transition struct {
+	action string // the grant action it needs
+	event  string
+	from   []domain.UserStatus
+}
+
+var transitions = map[Lifecycle]transition{
+	Suspend:    {domain.ActionSuspend, domain.EventUserSuspended, []domain.UserStatus{domain.UserActive, domain.UserInvited}},
+	Reactivate: {domain.ActionSuspend, domain.EventUserReactivated, []domain.UserStatus{domain.UserSuspended, domain.UserDeactivated}},
+	Deactivate: {domain.ActionDeactivate, domain.EventUserDeactivated, []domain.UserStatus{domain.UserActive, domain.UserInvited, domain.UserSuspended}},
+}
+
+// SetStatus runs a lifecycle action. It needs the action's grant on every
+// organization the user belongs to. Repeating an action that already holds
+// (suspending a suspended user) changes nothing and emits nothing.
+// Suspending or deactivating ends the user's sessions and refresh tokens at
+// once; the status alone already refuses them everywhere.
+func (s *Service) SetStatus(ctx context.Context, c *Caller, userID string, l Lifecycle) (UserView, error) {
+	tr, ok := transitions[l]
+	if !ok {
+		return UserView{}, newErr(Invalid, "invalid_request", "unknown action")
+	}
+	sc, err := s.loadUser(ctx, c, userID, tr.action, everyOrg)
+	if err != nil {
+		return UserView{}, err
+	}
+	// Undoing a deactivation needs the grant that may deactivate.
+	if l == Reactivate && sc.user.Status == domain.UserDeactivated && tr.action != domain.ActionDeactivate {
+		if _, err := s.loadUser(ctx, c, userID, domain.ActionDeactivate, everyOrg); err != nil {
+			return UserView{}, err
+		}
+	}
+	now := s.now()
+	changed := false
+	u, err := s.deps.Users.UpdateUser(ctx, userID, func(u *domain.User) error {
+		next := targetStatus(l, u)
+		if u.Status == next {
+			return nil
+		}
+		if !contains(tr.from, u.Status) {
+			return newErr(Conflict, "invalid_state", "a %s user cannot be changed this way", u.Status)
+		}
+		u.Status, u.UpdatedAt, changed = next, now, true
+		if !u.CanSignIn() {
+			// Tokens from before stay dead even if the user is reactivated
+			// within their lifetime.
+			u.NotBefore = now
+		}
+		return nil
+	})
+	if err != nil {
+		return UserView{}, userStoreErr("update user", err)
+	}
+	view := UserView{User: u, Memberships: sc.visible}
+	// Ending sign-ins runs again on a repeat, so a retry after a failure
+	// here still finishes the job; it is idempotent.
+	if !u.CanSignIn() {
+		if err := s.endSignIns(ctx, u.ID, now); err != nil {
+			return UserView{}, err
+		}
+	}
+	if !changed {
+		return view, nil
+	}
+	return view, s.publish(ctx, s.userEvent(tr.event, u, sc.primaryOrg(), now))
+}
+
+// targetStatus is where an action leads. Reactivating an account that never
+// set a password leads back to invited.
+func targetStatus(l Lifecycle, u *domain.User) domain.UserStatus {
+	switch l {
+	case Suspend:
+		return domain.UserSuspended
+	case Deactivate:
+		return domain.UserDeactivated
+	}
+	if u.PasswordHash == "" {
+		return domain.UserInvited
+	}
+	return domain.UserActive
+}
+
+func contains[T comparable](xs []T, x T) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteUser deletes a user with their memberships and licenses, ends their
+// sign-ins, and emits user.deleted.
+func (s *Service) DeleteUser(ctx context.Context, c *Caller, userID string) error {
+	sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete, everyOrg)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if err := s.deps.Directory.DeleteUser(ctx, userID); err != nil {
+		return userStoreErr("delete user", err)
+	}
+	if err := s.endSignIns(ctx, userID, now); err != nil {
+		return err
+	}
+	return s.publish(ctx, s.userEvent(domain.EventUserDeleted, sc.user, sc.primaryOrg(), now))
+}
+
+// SendPasswordReset mails the user a reset link and emits
+// user.password_reset. The password stays valid until the link is used.
+func (s *Service) SendPasswordReset(ctx context.Context, c *Caller, userID string) error {
+	sc, err := s.loadUser(ctx, c, userID, domain.ActionResetPassword, everyOrg)
+	if err != nil {
+		return err
+	}
+	if !linkAllowed(sc.user.Status, domain.PurposeReset) {
+		return newErr(Conflict, "invalid_state", "a %s user cannot reset a password", sc.user.Status)
+	}
+	return s.sendReset(ctx, sc.user, sc.primaryOrg(), s.now())
+}
+
+// Page is one page of a listing: NextCursor is empty on the last page.
+type Page[T any] struct {
+	Items      []T
+	NextCursor string
+}
+
+// Page sizes for listings.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// ListUsers lists an organization's users, the caller needing read on it.
+func (s *Service) ListUsers(ctx context.Context, c *Caller, orgID, cursor string, limit int) (Page[domain.Member], error) {
+	if err := authorizeOrg(c, orgID, domain.ActionRead); err != nil {
+		return Page[domain.Member]{}, err
+	}
+	return s.listMembers(ctx, orgID, cursor, limit)
+}
+
+func (s *Service) listMembers(ctx context.Context, orgID, cursor string, limit int) (Page[domain.Member], error) {
+	after, limit, err := pageArgs(cursor, limit)
+	if err != nil {
+		return Page[domain.Member]{}, err
+	}
+	ms, err := s.deps.Directory.ListMembers(ctx, orgID, after, limit+1)
+	if err != nil {
+		return Page[domain.Member]{}, storeErr("list members", err)
+	}
+	p := Page[domain.Member]{Items: ms}
+	if len(ms) > limit {
+		p.Items = ms[:limit]
+		p.NextCursor = encodeCursor(ms[limit-1].User.ID)
+	}
+	return p, nil
+}
+
+// pageArgs decodes a cursor (an opaque encoding of the last id seen) and
+// bounds the page size.
+func pageArgs(cursor string, limit int) (after string, n int, err error) {
+	switch {
+	case limit == 0:
+		limit = DefaultPageSize
+	case limit < 0 || limit > MaxPageSize:
+		return "", 0, newErr(Invalid, "invalid_request", "limit must be between 1 and %d", MaxPageSize)
+	}
+	if cursor == "" {
+		return "", limit, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) == 0 || len(b) > 128 || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
+		return "", 0, newErr(Invalid, "invalid_cursor", "the cursor is not one this API gave out")
+	}
+	return string(b), limit, nil
+}
+
+func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }

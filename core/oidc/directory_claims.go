@@ -1,0 +1,125 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// approvedOnly drops the extended scopes the client is no longer approved
+// for, so that withdrawing an approval takes effect at the next token even
+// for grants made before it.
+func approvedOnly(c *domain.Client, scopes []string) []string {
+	keep := func(s string) bool { return !domain.IsExtendedScope(s) || slices.Contains(c.ApprovedScopes, s) }
+	if !slices.ContainsFunc(scopes, func(s string) bool { return !keep(s) }) {
+		return scopes
+	}
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		if keep(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+var errUnlicensed = "the user does not hold a license for this application"
+
+// requireLicense refuses a user without the client's license when the
+// client requires one; code is the OAuth error to refuse with
+// (access_denied at authorize, invalid_grant at refresh).
+func (p *Provider) requireLicense(ctx context.Context, c *domain.Client, userID, code string) error {
+	if !c.LicenseRequired {
+		return nil
+	}
+	ok, err := p.deps.Licenses.HasLicense(ctx, c.ID, userID)
+	if err != nil {
+		return storeErr("has license", err)
+	}
+	if !ok {
+		return oauthErr(code, "%s", errUnlicensed)
+	}
+	return nil
+}
+
+// membershipClaim is one entry of organization_memberships.
+type membershipClaim struct {
+	OrganizationID string `json:"organization_id"`
+	Name           string `json:"name"`
+	Role           string `json:"role"`
+}
+
+// directoryClaims adds the extended scopes' claims (integration guide §3):
+// organization gives organization_id (the primary organization) and
+// organization_memberships; permissions gives the roles and permissions the
+// user holds in the primary organization.
+func (p *Provider) directoryClaims(ctx context.Context, u *domain.User, scopes []string, claims map[string]any) error {
+	wantOrg, wantPerms := slices.Contains(scopes, domain.ScopeOrganization), slices.Contains(scopes, domain.ScopePermissions)
+	if !wantOrg && !wantPerms {
+		return nil
+	}
+	ms, err := p.deps.Orgs.ListUserMemberships(ctx, u.ID)
+	if err != nil {
+		return storeErr("list memberships", err)
+	}
+	primary := primaryMembership(ms)
+	if wantOrg {
+		if err := p.organizationClaims(ctx, ms, primary, claims); err != nil {
+			return err
+		}
+	}
+	if wantPerms {
+		return p.permissionClaims(ctx, primary, claims)
+	}
+	return nil
+}
+
+func primaryMembership(ms []domain.Membership) *domain.Membership {
+	if i := slices.IndexFunc(ms, func(m domain.Membership) bool { return m.Primary }); i >= 0 {
+		return &ms[i]
+	}
+	if len(ms) > 0 {
+		return &ms[0] // the oldest, as listed
+	}
+	return nil
+}
+
+func (p *Provider) organizationClaims(ctx context.Context, ms []domain.Membership, primary *domain.Membership, claims map[string]any) error {
+	list := make([]membershipClaim, 0, len(ms))
+	for _, m := range ms {
+		o, err := p.deps.Orgs.GetOrganization(ctx, m.OrganizationID)
+		if errors.Is(err, domain.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return storeErr("get organization", err)
+		}
+		list = append(list, membershipClaim{OrganizationID: o.ID, Name: o.Name, Role: m.Role})
+	}
+	claims["organization_memberships"] = list
+	if primary != nil {
+		claims["organization_id"] = primary.OrganizationID
+	}
+	return nil
+}
+
+func (p *Provider) permissionClaims(ctx context.Context, primary *domain.Membership, claims map[string]any) error {
+	roles, perms := []string{}, []string{}
+	if primary != nil {
+		roles = append(roles, primary.Role)
+		r, err := p.deps.Roles.GetRole(ctx, primary.OrganizationID, primary.Role)
+		switch {
+		case err == nil:
+			perms = append(perms, r.Permissions...)
+		case errors.Is(err, domain.ErrNotFound):
+			perms = append(perms, domain.BuiltInRoles[primary.Role]...)
+		default:
+			return storeErr("get role", err)
+		}
+	}
+	claims["roles"] = roles
+	claims["permissions"] = perms
+	return nil
+}
