@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 )
@@ -125,10 +126,53 @@ func headerSafe(s string) string {
 // errorHandler is Fiber's last resort: it answers errors no handler wrote,
 // in the format the route speaks, and never with a stack or internal text.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
-	if isPagePath(c.Path()) {
+	switch p := c.Path(); {
+	case isPagePath(p):
 		return s.pageError(c, err)
+	case isRESTPath(p):
+		return s.restError(c, err)
 	}
 	return s.oauthError(c, err)
 }
 
 func retryAfterSeconds(d int64) string { return strconv.FormatInt(max(d, 1), 10) }
+
+// restStatus maps directory error kinds to HTTP statuses.
+var restStatus = map[directory.Kind]int{
+	directory.Invalid:      fiber.StatusBadRequest,
+	directory.Unauthorized: fiber.StatusUnauthorized,
+	directory.Forbidden:    fiber.StatusForbidden,
+	directory.NotFound:     fiber.StatusNotFound,
+	directory.Conflict:     fiber.StatusConflict,
+}
+
+// restError writes err as the REST APIs' {"error", "message"} JSON. As with
+// OAuth errors, nothing from inside is shown: outages are 503
+// temporarily_unavailable and anything else 500, both logged.
+func (s *Server) restError(c *fiber.Ctx, err error) error {
+	noStore(c)
+	if e, ok := directory.AsError(err); ok {
+		if e.Kind == directory.Unauthorized {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="calimatic"`)
+		}
+		return c.Status(restStatus[e.Kind]).JSON(restBody{Error: e.Code, Message: e.Message})
+	}
+	if errors.Is(err, directory.ErrMailNotSent) {
+		s.log.Warn("mail not sent", slog.String("err", err.Error()))
+		return c.Status(fiber.StatusBadGateway).JSON(restBody{Error: "mail_failed", Message: "the email could not be sent; retry later"})
+	}
+	if errors.Is(err, errUnsupportedMedia) {
+		return c.Status(fiber.StatusUnsupportedMediaType).JSON(restBody{Error: "unsupported_media_type", Message: "the body must be application/json"})
+	}
+	if o, ok := oidc.AsError(err); ok && o.Code == oidc.CodeRateLimited {
+		if o.RateLimit != nil {
+			rateHeaders(c, *o.RateLimit)
+		}
+		return c.Status(fiber.StatusTooManyRequests).JSON(restBody{Error: "rate_limited", Message: o.Description})
+	}
+	e, status := s.classify(err) // fiber errors, outages, internal errors
+	if status == fiber.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, "5")
+	}
+	return c.Status(status).JSON(restBody{Error: e.Code, Message: e.Description})
+}

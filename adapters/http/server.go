@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/ports"
@@ -24,6 +26,7 @@ type Rules struct {
 	Authorize domain.RateRule // per IP
 	UserInfo  domain.RateRule // per token
 	Register  domain.RateRule // per IP
+	Account   domain.RateRule // per IP: forgot-password requests, which send mail
 }
 
 // Options configure the HTTP adapter.
@@ -52,6 +55,7 @@ type Server struct {
 	app      *fiber.App
 	opts     Options
 	op       *oidc.Provider
+	dir      *directory.Service
 	limiter  ports.RateLimiter
 	clock    ports.Clock
 	random   ports.Random
@@ -66,11 +70,14 @@ type Server struct {
 // Deps are what the server drives.
 type Deps struct {
 	Provider *oidc.Provider
-	Limiter  ports.RateLimiter
-	Clock    ports.Clock
-	Random   ports.Random
-	Logger   *slog.Logger
-	Checks   []ReadinessCheck
+	// Directory serves the user management and administration APIs and
+	// the account pages.
+	Directory *directory.Service
+	Limiter   ports.RateLimiter
+	Clock     ports.Clock
+	Random    ports.Random
+	Logger    *slog.Logger
+	Checks    []ReadinessCheck
 }
 
 const (
@@ -88,7 +95,7 @@ func New(opts Options, d Deps) (*Server, error) {
 		opts.SessionCookie = "calimatic_session"
 	}
 	s := &Server{
-		opts: opts, op: d.Provider, limiter: d.Limiter, clock: d.Clock, random: d.Random,
+		opts: opts, op: d.Provider, dir: d.Directory, limiter: d.Limiter, clock: d.Clock, random: d.Random,
 		log: d.Logger, pages: pg, checks: d.Checks, registry: prometheus.NewRegistry(),
 	}
 	if s.log == nil {
@@ -178,11 +185,35 @@ func (s *Server) routes() {
 	a.Post(oidc.PathRevoke, s.revoke)
 	a.Get(oidc.PathEndSession, s.endSession)
 	a.Post(oidc.PathEndSession, s.endSession)
+
+	if s.dir != nil {
+		s.directoryRoutes()
+	}
+}
+
+// directoryRoutes mounts the user management API, the administration API
+// and the account pages. The provisioning routes come before /users/:id so
+// that "provision" is never read as an id.
+func (s *Server) directoryRoutes() {
+	a, auth := s.app, s.clientAuth
+	a.Post(pathProvision, auth, s.provision)
+	a.Post(pathProvisionBulk, auth, s.provisionBulk)
+	a.Get(pathUser, auth, s.getUser)
+	a.Patch(pathUser, auth, s.updateUser)
+	a.Delete(pathUser, auth, s.deleteUser)
+	a.Post(pathUser+"/suspend", auth, s.lifecycle(directory.Suspend))
+	a.Post(pathUser+"/reactivate", auth, s.lifecycle(directory.Reactivate))
+	a.Post(pathUser+"/deactivate", auth, s.lifecycle(directory.Deactivate))
+	a.Post(pathUser+"/reset-password", auth, s.resetUserPassword)
+	a.Get(pathOrgUsers, auth, s.listOrgUsers)
+	s.adminRoutes()
+	s.accountRoutes()
 }
 
 // isPagePath reports whether a path serves HTML to browsers.
 func isPagePath(p string) bool {
-	return p == pathLogin || p == pathConsent || p == oidc.PathAuthorize || p == oidc.PathEndSession
+	return p == pathLogin || p == pathConsent || p == oidc.PathAuthorize || p == oidc.PathEndSession ||
+		slices.Contains(accountPaths, p)
 }
 
 // Listen binds the address without blocking, so start-up errors (port in

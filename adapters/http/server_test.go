@@ -16,7 +16,9 @@ import (
 
 	"github.com/calimatic/calimatic-auth/adapters/localkeys"
 	"github.com/calimatic/calimatic-auth/adapters/memory"
+	"github.com/calimatic/calimatic-auth/adapters/smtp"
 	"github.com/calimatic/calimatic-auth/adapters/system"
+	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 )
@@ -31,19 +33,30 @@ func newTestServer(t testing.TB) *Server {
 	})
 	require.NoError(t, err)
 	limiter := memory.NewRateLimiter()
+	users, orgs, clients := memory.NewUserStore(), memory.NewOrganizationStore(), memory.NewClientStore()
+	dirStore, grants := memory.NewDirectory(users, orgs), memory.NewGrantStore()
 	op, err := oidc.New(oidc.Config{
 		Issuer: "http://127.0.0.1:8080", AccessTokenTTL: time.Hour, IDTokenTTL: time.Hour,
 		RefreshTokenTTL: 24 * time.Hour, CodeTTL: time.Minute, AuthRequestTTL: 10 * time.Minute,
 		SessionTTL: time.Hour, Algorithms: []string{domain.AlgRS256}, IDTokenAlg: domain.AlgRS256,
 		AccessTokenAlg: domain.AlgRS256, RegistrationEnabled: true,
 	}, oidc.Deps{
-		Clients: memory.NewClientStore(), Users: memory.NewUserStore(), Orgs: memory.NewOrganizationStore(),
-		Grants: memory.NewGrantStore(), Sessions: memory.NewSessionStore(), AuthRequests: memory.NewAuthRequestStore(),
+		Clients: clients, Users: users, Orgs: orgs,
+		Licenses: dirStore, Roles: memory.NewRoleStore(orgs),
+		Grants: grants, Sessions: memory.NewSessionStore(), AuthRequests: memory.NewAuthRequestStore(),
 		Signer: signer, Limiter: limiter, Clock: clock, Random: random,
 	})
 	require.NoError(t, err)
+	dir := directory.New(directory.Config{BaseURL: "http://127.0.0.1:8080"}, directory.Deps{
+		Clients: clients, Users: users, Orgs: orgs, Directory: dirStore, Licenses: dirStore,
+		Grants: memory.NewClientGrantStore(orgs), Roles: memory.NewRoleStore(orgs),
+		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
+		Sessions: memory.NewSessionStore(), Refresh: grants, Events: memory.NewEventLog(),
+		Mailer: smtp.NewLogMailer(io.Discard), Clock: clock, Random: random,
+	})
+	seedDirectory(t, dir, clients, orgs)
 	s, err := New(Options{BodyLimit: 1 << 20}, Deps{
-		Provider: op, Limiter: limiter, Clock: clock, Random: random,
+		Provider: op, Directory: dir, Limiter: limiter, Clock: clock, Random: random,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.NoError(t, err)

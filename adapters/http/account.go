@@ -1,0 +1,213 @@
+package http
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"log/slog"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/calimatic/calimatic-auth/core/directory"
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/oidc"
+)
+
+// The account pages: accept an invitation, ask for a password reset, and
+// reset. They are plain HTML forms that need no JavaScript, like the login
+// page, and they carry a CSRF token bound to the browser cookie.
+
+// passwordView is the data of the "password" page (invitation and reset).
+type passwordView struct {
+	Title, Lede, Button string
+	Action              string
+	Token, CSRFToken    string
+	Error               string
+}
+
+// forgotView is the data of the "forgot" page.
+type forgotView struct {
+	Action, CSRFToken string
+	Email             string
+	Sent              bool
+	Error             string
+}
+
+// doneView is the data of the "account_done" page.
+type doneView struct{ Title, Message string }
+
+func (s *Server) accountRoutes() {
+	a := s.app
+	a.Get(directory.PathAcceptInvite, s.passwordPage(invitePage))
+	a.Post(directory.PathAcceptInvite, s.passwordSubmit(invitePage))
+	a.Get(directory.PathResetPassword, s.passwordPage(resetPage))
+	a.Post(directory.PathResetPassword, s.passwordSubmit(resetPage))
+	a.Get(directory.PathForgotPassword, s.forgotPage)
+	a.Post(directory.PathForgotPassword, s.limit(s.opts.Rules.Account, ipKey), s.forgotSubmit)
+}
+
+// accountPaths serve HTML, errors included.
+var accountPaths = []string{directory.PathAcceptInvite, directory.PathResetPassword, directory.PathForgotPassword}
+
+// formCSRF is the CSRF token of the account forms: a hash of the browser
+// binding cookie, which other sites can neither read nor set.
+func formCSRF(binding string) string {
+	sum := sha256.Sum256([]byte("calimatic account form\x00" + binding))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// checkCSRF compares a posted token with the browser's, in constant time.
+func (s *Server) checkCSRF(c *fiber.Ctx, posted string) bool {
+	binding := c.Cookies(bindingCookie)
+	if len(binding) < 32 || posted == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(posted), []byte(formCSRF(binding))) == 1
+}
+
+var errStaleForm = &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "This form has expired or was opened in another browser. Open the link from your email again."}
+
+// passwordFlow is what differs between accepting an invitation and resetting.
+type passwordFlow struct {
+	action, title, lede, button, doneTitle, doneMessage string
+	spend                                               func(s *Server, c *fiber.Ctx, token, password string) error
+}
+
+var invitePage = passwordFlow{
+	action: directory.PathAcceptInvite, title: "Accept your invitation",
+	lede: "Choose a password for your new Calimatic account.", button: "Set password",
+	doneTitle: "Your account is ready", doneMessage: "Your password is set. You can now sign in to your apps with your email and this password.",
+	spend: func(s *Server, c *fiber.Ctx, token, pw string) error {
+		_, err := s.dir.AcceptInvite(c.UserContext(), token, pw)
+		return err
+	},
+}
+
+var resetPage = passwordFlow{
+	action: directory.PathResetPassword, title: "Choose a new password",
+	lede: "Enter a new password for your Calimatic account.", button: "Reset password",
+	doneTitle: "Your password is reset", doneMessage: "You have been signed out everywhere. Sign in again with your new password.",
+	spend: func(s *Server, c *fiber.Ctx, token, pw string) error {
+		_, err := s.dir.ResetPassword(c.UserContext(), token, pw)
+		return err
+	},
+}
+
+func (f passwordFlow) view(token, csrf, msg string) passwordView {
+	return passwordView{Title: f.title, Lede: f.lede, Button: f.button, Action: f.action, Token: token, CSRFToken: csrf, Error: msg}
+}
+
+// passwordPage shows the form. It does not check or spend the token: mail
+// scanners open links, and only the form's POST may use one.
+func (s *Server) passwordPage(f passwordFlow) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		token := c.Query("token")
+		if token == "" || len(token) > 128 {
+			return s.pageError(c, &oidc.Error{Code: "invalid_link", Description: "This link is incomplete. Open the link from your email again."})
+		}
+		b := s.browser(c)
+		return s.renderPage(c, "password", f.view(token, formCSRF(b.Binding), ""))
+	}
+}
+
+func (s *Server) passwordSubmit(f passwordFlow) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p, err := params(c)
+		if err != nil {
+			return s.pageError(c, err)
+		}
+		if !s.checkCSRF(c, p["csrf_token"]) {
+			return s.pageError(c, errStaleForm)
+		}
+		csrf := p["csrf_token"]
+		if p["password"] != p["password_confirm"] {
+			return s.renderPage(c.Status(fiber.StatusBadRequest), "password", f.view(p["token"], csrf, "The two passwords do not match."))
+		}
+		err = f.spend(s, c, p["token"], p["password"])
+		if e, ok := directory.AsError(err); ok {
+			if e.Code == "invalid_password" {
+				return s.renderPage(c.Status(fiber.StatusBadRequest), "password", f.view(p["token"], csrf, sentence(e.Message)))
+			}
+			return s.pageError(c, &oidc.Error{Code: e.Code, Description: sentence(e.Message)})
+		}
+		if err != nil {
+			return s.pageError(c, err)
+		}
+		return s.renderPage(c, "account_done", doneView{Title: f.doneTitle, Message: f.doneMessage})
+	}
+}
+
+func (s *Server) forgotPage(c *fiber.Ctx) error {
+	b := s.browser(c)
+	return s.renderPage(c, "forgot", forgotView{Action: directory.PathForgotPassword, CSRFToken: formCSRF(b.Binding)})
+}
+
+// forgotSubmit always answers "sent" for a valid address, so the page tells
+// no one whether an account exists.
+func (s *Server) forgotSubmit(c *fiber.Ctx) error {
+	p, err := params(c)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	if !s.checkCSRF(c, p["csrf_token"]) {
+		return s.pageError(c, errStaleForm)
+	}
+	v := forgotView{Action: directory.PathForgotPassword, CSRFToken: p["csrf_token"], Email: p["email"]}
+	if err := directory.CheckEmail(v.Email); err != nil {
+		e, _ := directory.AsError(err)
+		v.Error = sentence(e.Message)
+		return s.renderPage(c.Status(fiber.StatusBadRequest), "forgot", v)
+	}
+	if s.allowReset(c, v.Email) {
+		s.forgotAsync(c.UserContext(), v.Email)
+	}
+	v.Sent = true
+	return s.renderPage(c, "forgot", v)
+}
+
+// allowReset counts a reset request against its address, so that requests
+// from many IPs cannot flood one inbox. Over the limit the page still says
+// "sent": it must not tell anything about the address.
+func (s *Server) allowReset(c *fiber.Ctx, email string) bool {
+	rule := s.opts.Rules.Account
+	if !s.opts.RateLimitsEnabled || !rule.Enabled() {
+		return true
+	}
+	sum := sha256.Sum256([]byte(domain.NormalizeEmail(email)))
+	rule.Name += "_email"
+	d, err := s.limiter.Allow(c.UserContext(), base64.RawURLEncoding.EncodeToString(sum[:]), rule, s.clock.Now())
+	if err != nil {
+		s.log.Warn("rate limiter unavailable", slog.String("rule", rule.Name), slog.String("err", err.Error()))
+		return true
+	}
+	return d.Allowed
+}
+
+// resetWork bounds the background work of one forgot-password request.
+const resetWork = 30 * time.Second
+
+// forgotAsync looks the address up and mails the link after the answer has
+// gone, so the answer takes as long whether or not an account exists.
+// Failures are logged; the page said "sent" either way.
+func (s *Server) forgotAsync(parent context.Context, email string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), resetWork)
+	go func() {
+		defer cancel()
+		if err := s.dir.ForgotPassword(ctx, email); err != nil {
+			s.log.Warn("password reset not sent", slog.String("err", err.Error()))
+		}
+	}()
+}
+
+// sentence makes an API message read as a sentence on a page.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	r, size := utf8.DecodeRuneInString(msg)
+	return string(unicode.ToUpper(r)) + msg[size:] + "."
+}

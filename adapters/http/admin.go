@@ -1,0 +1,284 @@
+package http
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/calimatic/calimatic-auth/core/directory"
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// Platform administration under /api/v1/admin, authenticated with
+// Authorization: Bearer <admin key>.
+const (
+	pathAdminOrgs         = "/api/v1/admin/organizations"
+	pathAdminOrg          = "/api/v1/admin/organizations/:id"
+	pathAdminOrgUsers     = "/api/v1/admin/organizations/:id/users"
+	pathAdminOrgMember    = "/api/v1/admin/organizations/:id/members/:userId"
+	pathAdminOrgRoles     = "/api/v1/admin/organizations/:id/roles"
+	pathAdminOrgRole      = "/api/v1/admin/organizations/:id/roles/:name"
+	pathAdminClient       = "/api/v1/admin/clients/:id"
+	pathAdminClientGrants = "/api/v1/admin/clients/:id/grants"
+	pathAdminClientGrant  = "/api/v1/admin/clients/:id/grants/:orgId"
+	pathAdminLicense      = "/api/v1/admin/clients/:id/licenses/:userId"
+	pathAdminUserLicenses = "/api/v1/admin/users/:id/licenses"
+)
+
+// adminAuth authenticates a platform administrator's key.
+func (s *Server) adminAuth(c *fiber.Ctx) error {
+	if _, err := s.dir.AuthenticateAdmin(c.UserContext(), bearerToken(c)); err != nil {
+		return s.restError(c, err)
+	}
+	return c.Next()
+}
+
+// adminRoutes mounts the administration API.
+func (s *Server) adminRoutes() {
+	a, auth := s.app, s.adminAuth
+	a.Post(pathAdminOrgs, auth, s.createOrg)
+	a.Get(pathAdminOrgs, auth, s.listOrgs)
+	a.Get(pathAdminOrg, auth, s.getOrg)
+	a.Patch(pathAdminOrg, auth, s.updateOrg)
+	a.Get(pathAdminOrgUsers, auth, s.adminListMembers)
+	a.Put(pathAdminOrgMember, auth, s.putMember)
+	a.Get(pathAdminOrgRoles, auth, s.listRoles)
+	a.Put(pathAdminOrgRole, auth, s.putRole)
+	a.Delete(pathAdminOrgRole, auth, s.deleteRole)
+	a.Get(pathAdminClient, auth, s.getClientSettings)
+	a.Patch(pathAdminClient, auth, s.updateClientSettings)
+	a.Get(pathAdminClientGrants, auth, s.listGrants)
+	a.Put(pathAdminClientGrant, auth, s.putGrant)
+	a.Delete(pathAdminClientGrant, auth, s.deleteGrant)
+	a.Put(pathAdminLicense, auth, s.assignLicense)
+	a.Delete(pathAdminLicense, auth, s.revokeLicense)
+	a.Get(pathAdminUserLicenses, auth, s.listLicenses)
+}
+
+// reply writes v as JSON with status, or err in the REST format.
+func (s *Server) reply(c *fiber.Ctx, status int, v any, err error) error {
+	if err != nil {
+		return s.restError(c, err)
+	}
+	noStore(c)
+	if v == nil {
+		return c.SendStatus(status)
+	}
+	return c.Status(status).JSON(v)
+}
+
+type orgJSON struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Slug      string `json:"slug"`
+	CreatedAt string `json:"createdAt"`
+	UpdatedAt string `json:"updatedAt"`
+}
+
+func orgView(o domain.Organization) orgJSON {
+	return orgJSON{ID: o.ID, Name: o.Name, Slug: o.Slug, CreatedAt: jsTime(o.CreatedAt), UpdatedAt: jsTime(o.UpdatedAt)}
+}
+
+type orgBody struct {
+	Name *string `json:"name"`
+	Slug *string `json:"slug"`
+}
+
+func (s *Server) createOrg(c *fiber.Ctx) error {
+	var b orgBody
+	if err := decodeJSON(c, &b); err != nil {
+		return s.restError(c, err)
+	}
+	o, err := s.dir.CreateOrganization(c.UserContext(), directory.OrganizationInput{Name: b.Name, Slug: b.Slug})
+	return s.reply(c, fiber.StatusCreated, orgView(o), err)
+}
+
+func (s *Server) getOrg(c *fiber.Ctx) error {
+	o, err := s.dir.GetOrganization(c.UserContext(), c.Params("id"))
+	return s.reply(c, fiber.StatusOK, orgView(o), err)
+}
+
+func (s *Server) updateOrg(c *fiber.Ctx) error {
+	var b orgBody
+	if err := decodeJSON(c, &b); err != nil {
+		return s.restError(c, err)
+	}
+	o, err := s.dir.UpdateOrganization(c.UserContext(), c.Params("id"), directory.OrganizationInput{Name: b.Name, Slug: b.Slug})
+	return s.reply(c, fiber.StatusOK, orgView(o), err)
+}
+
+func (s *Server) listOrgs(c *fiber.Ctx) error {
+	cursor, limit, err := pageQuery(c)
+	if err != nil {
+		return s.restError(c, err)
+	}
+	p, err := s.dir.ListOrganizations(c.UserContext(), cursor, limit)
+	out := struct {
+		Organizations []orgJSON `json:"organizations"`
+		NextCursor    string    `json:"nextCursor,omitempty"`
+	}{Organizations: make([]orgJSON, 0, len(p.Items)), NextCursor: p.NextCursor}
+	for _, o := range p.Items {
+		out.Organizations = append(out.Organizations, orgView(o))
+	}
+	return s.reply(c, fiber.StatusOK, out, err)
+}
+
+func (s *Server) adminListMembers(c *fiber.Ctx) error {
+	cursor, limit, err := pageQuery(c)
+	if err != nil {
+		return s.restError(c, err)
+	}
+	p, err := s.dir.ListMembers(c.UserContext(), c.Params("id"), cursor, limit)
+	return s.reply(c, fiber.StatusOK, memberPage(p), err)
+}
+
+func (s *Server) putMember(c *fiber.Ctx) error {
+	var b struct {
+		Role string `json:"role"`
+	}
+	if err := decodeJSON(c, &b); err != nil {
+		return s.restError(c, err)
+	}
+	m, err := s.dir.PutMember(c.UserContext(), c.Params("id"), c.Params("userId"), b.Role)
+	return s.reply(c, fiber.StatusOK, membershipJSON{OrganizationID: m.OrganizationID, Role: m.Role, Primary: m.Primary}, err)
+}
+
+type roleJSON struct {
+	Name        string   `json:"name"`
+	Permissions []string `json:"permissions"`
+	BuiltIn     bool     `json:"builtIn"`
+}
+
+func roleView(r directory.RoleView) roleJSON {
+	perms := r.Permissions
+	if perms == nil {
+		perms = []string{}
+	}
+	return roleJSON{Name: r.Name, Permissions: perms, BuiltIn: r.BuiltIn}
+}
+
+func (s *Server) listRoles(c *fiber.Ctx) error {
+	rs, err := s.dir.ListRoles(c.UserContext(), c.Params("id"))
+	out := struct {
+		Roles []roleJSON `json:"roles"`
+	}{Roles: make([]roleJSON, 0, len(rs))}
+	for _, r := range rs {
+		out.Roles = append(out.Roles, roleView(r))
+	}
+	return s.reply(c, fiber.StatusOK, out, err)
+}
+
+func (s *Server) putRole(c *fiber.Ctx) error {
+	var b struct {
+		Permissions []string `json:"permissions"`
+	}
+	if err := decodeJSON(c, &b); err != nil {
+		return s.restError(c, err)
+	}
+	r, err := s.dir.PutRole(c.UserContext(), c.Params("id"), c.Params("name"), b.Permissions)
+	return s.reply(c, fiber.StatusOK, roleView(r), err)
+}
+
+func (s *Server) deleteRole(c *fiber.Ctx) error {
+	return s.reply(c, fiber.StatusNoContent, nil, s.dir.DeleteRole(c.UserContext(), c.Params("id"), c.Params("name")))
+}
+
+// clientAdminJSON is a client's administrative settings.
+type clientAdminJSON struct {
+	ClientID        string   `json:"clientId"`
+	ClientName      string   `json:"clientName"`
+	ApprovedScopes  []string `json:"approvedScopes"`
+	FirstParty      bool     `json:"firstParty"`
+	LicenseRequired bool     `json:"licenseRequired"`
+}
+
+func clientAdminView(cl domain.Client) clientAdminJSON {
+	approved := cl.ApprovedScopes
+	if approved == nil {
+		approved = []string{}
+	}
+	return clientAdminJSON{ClientID: cl.ID, ClientName: cl.Name, ApprovedScopes: approved, FirstParty: cl.FirstParty, LicenseRequired: cl.LicenseRequired}
+}
+
+func (s *Server) getClientSettings(c *fiber.Ctx) error {
+	cl, err := s.dir.GetClient(c.UserContext(), c.Params("id"))
+	return s.reply(c, fiber.StatusOK, clientAdminView(cl), err)
+}
+
+func (s *Server) updateClientSettings(c *fiber.Ctx) error {
+	var b struct {
+		ApprovedScopes  *[]string `json:"approvedScopes"`
+		FirstParty      *bool     `json:"firstParty"`
+		LicenseRequired *bool     `json:"licenseRequired"`
+	}
+	if err := decodeJSON(c, &b); err != nil {
+		return s.restError(c, err)
+	}
+	cl, err := s.dir.UpdateClientSettings(c.UserContext(), c.Params("id"), directory.ClientSettings{
+		ApprovedScopes: b.ApprovedScopes, FirstParty: b.FirstParty, LicenseRequired: b.LicenseRequired,
+	})
+	return s.reply(c, fiber.StatusOK, clientAdminView(cl), err)
+}
+
+type grantJSON struct {
+	OrganizationID string   `json:"organizationId"`
+	Actions        []string `json:"actions"`
+	CreatedAt      string   `json:"createdAt"`
+	UpdatedAt      string   `json:"updatedAt"`
+}
+
+func grantView(g domain.ClientGrant) grantJSON {
+	return grantJSON{OrganizationID: g.OrganizationID, Actions: g.Actions, CreatedAt: jsTime(g.CreatedAt), UpdatedAt: jsTime(g.UpdatedAt)}
+}
+
+func (s *Server) listGrants(c *fiber.Ctx) error {
+	gs, err := s.dir.ListClientGrants(c.UserContext(), c.Params("id"))
+	out := struct {
+		Grants []grantJSON `json:"grants"`
+	}{Grants: make([]grantJSON, 0, len(gs))}
+	for _, g := range gs {
+		out.Grants = append(out.Grants, grantView(g))
+	}
+	return s.reply(c, fiber.StatusOK, out, err)
+}
+
+func (s *Server) putGrant(c *fiber.Ctx) error {
+	var b struct {
+		Actions []string `json:"actions"`
+	}
+	if err := decodeJSON(c, &b); err != nil {
+		return s.restError(c, err)
+	}
+	g, err := s.dir.PutClientGrant(c.UserContext(), c.Params("id"), c.Params("orgId"), b.Actions)
+	return s.reply(c, fiber.StatusOK, grantView(g), err)
+}
+
+func (s *Server) deleteGrant(c *fiber.Ctx) error {
+	return s.reply(c, fiber.StatusNoContent, nil, s.dir.DeleteClientGrant(c.UserContext(), c.Params("id"), c.Params("orgId")))
+}
+
+func (s *Server) assignLicense(c *fiber.Ctx) error {
+	assigned, err := s.dir.AssignLicense(c.UserContext(), c.Params("id"), c.Params("userId"))
+	status := fiber.StatusOK
+	if assigned {
+		status = fiber.StatusCreated
+	}
+	return s.reply(c, status, fiber.Map{"clientId": c.Params("id"), "userId": c.Params("userId"), "assigned": assigned}, err)
+}
+
+func (s *Server) revokeLicense(c *fiber.Ctx) error {
+	return s.reply(c, fiber.StatusNoContent, nil, s.dir.RevokeLicense(c.UserContext(), c.Params("id"), c.Params("userId")))
+}
+
+func (s *Server) listLicenses(c *fiber.Ctx) error {
+	ls, err := s.dir.ListLicenses(c.UserContext(), c.Params("id"))
+	type licenseJSON struct {
+		ClientID   string `json:"clientId"`
+		AssignedAt string `json:"assignedAt"`
+	}
+	out := struct {
+		Licenses []licenseJSON `json:"licenses"`
+	}{Licenses: make([]licenseJSON, 0, len(ls))}
+	for _, l := range ls {
+		out.Licenses = append(out.Licenses, licenseJSON{ClientID: l.ClientID, AssignedAt: jsTime(l.AssignedAt)})
+	}
+	return s.reply(c, fiber.StatusOK, out, err)
+}
