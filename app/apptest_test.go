@@ -22,10 +22,11 @@ import (
 	"github.com/calimatic/calimatic-auth/testsuite/oidcflow"
 )
 
-// The dev seed's user in every test server.
+// The dev seed's user and admin key in every test server.
 const (
 	seedEmail    = "jane.e2e@example.edu"
 	seedPassword = "correct horse battery staple"
+	seedAdminKey = "cak_e2e-admin-key-0123456789abcdefghijklmnop"
 )
 
 // testServer is the real application, started in-process on a free
@@ -37,6 +38,9 @@ type testServer struct {
 	URL    string
 	Users  ports.UserStore
 	Signer ports.KeySigner
+	// Events is what the app publishes to (the memory event log, or the
+	// Postgres outbox).
+	Events ports.EventPublisher
 	stop   func() // stops the app, once
 }
 
@@ -66,7 +70,7 @@ func tryStart(t *testing.T, edit func(*config.Config)) (*testServer, error) {
 	cfg := config.Default()
 	cfg.HTTP.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 	cfg.Issuer = fmt.Sprintf("http://127.0.0.1:%d", port)
-	cfg.Dev.SeedEmail, cfg.Dev.SeedPassword = seedEmail, seedPassword
+	cfg.Dev.SeedEmail, cfg.Dev.SeedPassword, cfg.Dev.SeedAdminKey = seedEmail, seedPassword, seedAdminKey
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -78,7 +82,7 @@ func tryStart(t *testing.T, edit func(*config.Config)) (*testServer, error) {
 	fxApp := fx.New(opts,
 		// The seed banner goes to the "banner" writer; keep it out of test output.
 		fx.Supply(fx.Annotate(io.Discard, fx.As(new(io.Writer)), fx.ResultTags(`name:"banner"`))),
-		fx.Populate(&srv.Users, &srv.Signer),
+		fx.Populate(&srv.Users, &srv.Signer, &srv.Events),
 	)
 	if err := fxApp.Err(); err != nil {
 		return nil, fmt.Errorf("the app graph must build: %w", err)

@@ -14,7 +14,9 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/calimatic/calimatic-auth/adapters/postgres"
+	"github.com/calimatic/calimatic-auth/adapters/system"
 	"github.com/calimatic/calimatic-auth/app/config"
+	"github.com/calimatic/calimatic-auth/core/directory"
 )
 
 const usage = `Usage: calimatic-auth [command] [--config FILE]
@@ -22,6 +24,9 @@ const usage = `Usage: calimatic-auth [command] [--config FILE]
 Commands:
   serve    run the provider (the default)
   migrate  apply pending database migrations (storage.driver postgres) and exit
+  admin create-key [--name NAME]
+           make a platform admin key for /api/v1/admin, print it once and
+           exit; only its hash is stored (storage.driver postgres)
   help     show this help
 
 The configuration file may also be named by CALIMATIC_CONFIG. Every key can
@@ -46,6 +51,9 @@ func Main(args, environ []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
+	if cmd == "admin" {
+		return admin(args, environ, stdout, stderr)
+	}
 	switch cmd {
 	case "serve":
 		return serve(*path, environ, stdout, stderr)
@@ -56,7 +64,7 @@ func Main(args, environ []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q (valid: serve, migrate, help)", cmd)
+	return fmt.Errorf("unknown command %q (valid: serve, migrate, admin, help)", cmd)
 }
 
 // migrateTimeout bounds the whole migrate command: waiting for another
@@ -152,4 +160,46 @@ func envValue(environ []string, name string) string {
 		}
 	}
 	return ""
+}
+
+// admin runs an administration subcommand: create-key.
+func admin(args, environ []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create-key" {
+		fmt.Fprint(stderr, usage)
+		return errors.New("admin: the subcommand is create-key")
+	}
+	fs := flag.NewFlagSet("calimatic-auth admin create-key", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", envValue(environ, "CALIMATIC_CONFIG"), "configuration file (YAML)")
+	name := fs.String("name", "admin", "a label for the key, to tell keys apart")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path, environ)
+	if err != nil {
+		return err
+	}
+	if cfg.Storage.Driver != config.StoragePostgres {
+		return fmt.Errorf("admin create-key: storage.driver is %q; a key made here would vanish with this process (with the memory driver, set dev.seed_admin_key)", cfg.Storage.Driver)
+	}
+	opts, err := postgresOptions(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool, err := postgres.Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	dir := directory.New(directory.Config{}, directory.Deps{
+		AdminKeys: postgres.NewAdminKeyStore(pool), Clock: system.NewClock(), Random: system.NewRandom(),
+	})
+	key, k, err := dir.CreateAdminKey(ctx, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "admin key %q (id %s):\n\n  %s\n\nIt is shown only this once; store it in a secret manager.\n", k.Name, k.ID, key)
+	return nil
 }

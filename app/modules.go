@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -13,8 +14,10 @@ import (
 	"github.com/calimatic/calimatic-auth/adapters/localkeys"
 	"github.com/calimatic/calimatic-auth/adapters/memory"
 	"github.com/calimatic/calimatic-auth/adapters/postgres"
+	"github.com/calimatic/calimatic-auth/adapters/smtp"
 	"github.com/calimatic/calimatic-auth/adapters/system"
 	"github.com/calimatic/calimatic-auth/app/config"
+	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/ports"
@@ -35,6 +38,10 @@ func Options(cfg config.Config, log *slog.Logger) (fx.Option, error) {
 	if err != nil {
 		return nil, err
 	}
+	mailer, err := mailModule(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return fx.Options(
 		fx.Supply(cfg, log),
 		fx.WithLogger(func() fxevent.Logger {
@@ -47,7 +54,8 @@ func Options(cfg config.Config, log *slog.Logger) (fx.Option, error) {
 		storage,
 		limiter,
 		signer,
-		fx.Provide(providerConfig, newProvider, httpOptions, httpDeps),
+		mailer,
+		fx.Provide(providerConfig, newProvider, directoryConfig, newDirectory, httpOptions, httpDeps),
 		fx.Invoke(runSeed),
 		httpadapter.Module,
 	), nil
@@ -125,6 +133,26 @@ func signerModule(cfg config.Config) (fx.Option, error) {
 	return nil, fmt.Errorf("signer.kind: unknown value %q (valid: %s)", cfg.Signer.Kind, strings.Join(config.SignerKinds, ", "))
 }
 
+// mailModule provides the one ports.Mailer mail.kind names.
+func mailModule(cfg config.Config) (fx.Option, error) {
+	switch cfg.Mail.Kind {
+	case config.MailLog:
+		// The development mailer writes to the terminal (the banner writer,
+		// stdout by default), never to the log: mails carry single-use links.
+		return fx.Provide(fx.Annotate(
+			func(out io.Writer) ports.Mailer { return smtp.NewLogMailer(out) },
+			fx.ParamTags(`name:"banner" optional:"true"`),
+		)), nil
+	case config.MailSMTP:
+		m := cfg.Mail.SMTP
+		return smtp.Module(smtp.Options{
+			Host: m.Host, Port: m.Port, Username: m.Username, Password: m.Password,
+			From: cfg.Mail.From, TLS: m.TLS, Timeout: m.Timeout,
+		}), nil
+	}
+	return nil, fmt.Errorf("mail.kind: unknown value %q (valid: %s)", cfg.Mail.Kind, strings.Join(config.MailKinds, ", "))
+}
+
 // retireAfter is how long a retired key stays in JWKS: until every token it
 // signed has expired, plus a minute of clock skew.
 func retireAfter(cfg config.Config) time.Duration {
@@ -166,6 +194,8 @@ type providerDeps struct {
 	Clients      ports.ClientStore
 	Users        ports.UserStore
 	Orgs         ports.OrganizationStore
+	Licenses     ports.LicenseStore
+	Roles        ports.RoleStore
 	Grants       ports.GrantStore
 	Sessions     ports.SessionStore
 	AuthRequests ports.AuthRequestStore
@@ -177,8 +207,44 @@ type providerDeps struct {
 
 func newProvider(cfg oidc.Config, d providerDeps) (*oidc.Provider, error) {
 	return oidc.New(cfg, oidc.Deps{
-		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Grants: d.Grants, Sessions: d.Sessions,
+		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Licenses: d.Licenses, Roles: d.Roles,
+		Grants: d.Grants, Sessions: d.Sessions,
 		AuthRequests: d.AuthRequests, Signer: d.Signer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
+	})
+}
+
+func directoryConfig(cfg config.Config) directory.Config {
+	return directory.Config{
+		BaseURL: strings.TrimRight(cfg.Issuer, "/"), InviteTTL: cfg.Directory.InviteTTL,
+		ResetTTL: cfg.Directory.ResetTTL, MaxBatch: cfg.Directory.MaxBatch, Password: domain.DefaultPasswordParams,
+	}
+}
+
+type directoryDeps struct {
+	fx.In
+	Clients      ports.ClientStore
+	Users        ports.UserStore
+	Orgs         ports.OrganizationStore
+	Directory    ports.DirectoryStore
+	Licenses     ports.LicenseStore
+	Grants       ports.ClientGrantStore
+	Roles        ports.RoleStore
+	AdminKeys    ports.AdminKeyStore
+	ActionTokens ports.ActionTokenStore
+	Sessions     ports.SessionStore
+	Refresh      ports.RefreshTokenStore
+	Events       ports.EventPublisher
+	Mailer       ports.Mailer
+	Clock        ports.Clock
+	Random       ports.Random
+}
+
+func newDirectory(cfg directory.Config, d directoryDeps) *directory.Service {
+	return directory.New(cfg, directory.Deps{
+		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Directory: d.Directory, Licenses: d.Licenses,
+		Grants: d.Grants, Roles: d.Roles, AdminKeys: d.AdminKeys, ActionTokens: d.ActionTokens,
+		Sessions: d.Sessions, Refresh: d.Refresh, Events: d.Events, Mailer: d.Mailer,
+		Clock: d.Clock, Random: d.Random,
 	})
 }
 
@@ -199,18 +265,20 @@ func httpOptions(cfg config.Config) httpadapter.Options {
 			Authorize: rule("authorize", rl.Authorize),
 			UserInfo:  rule("userinfo", rl.UserInfo),
 			Register:  rule("register", rl.Register),
+			Account:   rule("password_reset", rl.PasswordReset),
 		},
 	}
 }
 
 type httpIn struct {
 	fx.In
-	Provider *oidc.Provider
-	Limiter  ports.RateLimiter
-	Clock    ports.Clock
-	Random   ports.Random
-	Signer   ports.KeySigner
-	Log      *slog.Logger
+	Provider  *oidc.Provider
+	Directory *directory.Service
+	Limiter   ports.RateLimiter
+	Clock     ports.Clock
+	Random    ports.Random
+	Signer    ports.KeySigner
+	Log       *slog.Logger
 	// Checks are the readiness checks of the chosen adapters (the
 	// database's, for postgres).
 	Checks []httpadapter.ReadinessCheck `group:"readiness"`
@@ -218,7 +286,7 @@ type httpIn struct {
 
 func httpDeps(in httpIn) httpadapter.Deps {
 	return httpadapter.Deps{
-		Provider: in.Provider, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
+		Provider: in.Provider, Directory: in.Directory, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
 		Checks: append([]httpadapter.ReadinessCheck{
 			{Name: "signer", Check: in.Signer.Ready},
 		}, in.Checks...),

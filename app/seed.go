@@ -12,6 +12,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/calimatic/calimatic-auth/app/config"
+	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/ports"
 )
@@ -31,12 +32,18 @@ const (
   Organization : %s (%s)
   Demo user    : %s
   Password     : %s
+  Admin key    : %s
   Issuer       : %s
 
   Register a client:
     curl -s -X POST %s/api/v1/oidc/register \
       -H 'Content-Type: application/json' \
       -d '{"client_name":"My App","redirect_uris":["http://localhost:5173/auth/callback"],"grant_types":["authorization_code","refresh_token"],"scope":"openid profile email phone"}'
+
+  Let that client provision users into the demo school:
+    curl -s -X PUT %s/api/v1/admin/clients/CLIENT_ID/grants/%s \
+      -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \
+      -d '{"actions":["provision","read","update","suspend","deactivate","delete","reset_password"]}'
 
 `
 )
@@ -46,6 +53,7 @@ type Seeded struct {
 	Organization domain.Organization
 	User         domain.User
 	Password     string
+	AdminKey     string
 }
 
 type seedIn struct {
@@ -53,6 +61,7 @@ type seedIn struct {
 	Config config.Config
 	Users  ports.UserStore
 	Orgs   ports.OrganizationStore
+	Dir    *directory.Service
 	Clock  ports.Clock
 	Random ports.Random
 	Log    *slog.Logger
@@ -71,12 +80,16 @@ func runSeed(in seedIn) error {
 	if err != nil {
 		return fmt.Errorf("dev seed: %w", err)
 	}
+	if s.AdminKey, err = seedAdminKey(ctx, in.Dir, in.Config.Dev.SeedAdminKey, in.Random); err != nil {
+		return fmt.Errorf("dev seed: %w", err)
+	}
 	out := in.Out
 	if out == nil {
 		out = os.Stdout
 	}
 	// The credentials go to the developer's terminal, never to the log.
-	fmt.Fprintf(out, seedBannerFmt, s.Organization.Name, s.Organization.ID, s.User.Email, s.Password, in.Config.Issuer, in.Config.Issuer)
+	fmt.Fprintf(out, seedBannerFmt, s.Organization.Name, s.Organization.ID, s.User.Email, s.Password, s.AdminKey,
+		in.Config.Issuer, in.Config.Issuer, in.Config.Issuer, s.Organization.ID, s.AdminKey)
 	in.Log.Info("dev seed ready", slog.String("organization_id", s.Organization.ID), slog.String("user_id", s.User.ID))
 	return nil
 }
@@ -163,4 +176,16 @@ func seedUser(ctx context.Context, users ports.UserStore, random ports.Random, e
 		return domain.User{}, fmt.Errorf("seed user: %w", err)
 	}
 	return u, nil
+}
+
+// seedAdminKey stores the development admin key: the configured one, or a
+// new one, which the banner prints. Only its hash is kept.
+func seedAdminKey(ctx context.Context, dir *directory.Service, key string, random ports.Random) (string, error) {
+	if key == "" {
+		key = domain.AdminKeyPrefix + random.Token(32)
+	}
+	if _, err := dir.PutAdminKey(ctx, key, "dev seed"); err != nil {
+		return "", fmt.Errorf("seed admin key: %w", err)
+	}
+	return key, nil
 }

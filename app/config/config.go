@@ -98,6 +98,8 @@ type Config struct {
 	RateLimit    RateLimit    `yaml:"ratelimit"`
 	Cookies      Cookies      `yaml:"cookies"`
 	Registration Registration `yaml:"registration"`
+	Directory    Directory    `yaml:"directory"`
+	Mail         Mail         `yaml:"mail"`
 	Log          Log          `yaml:"log"`
 	Dev          Dev          `yaml:"dev"`
 }
@@ -200,6 +202,9 @@ type RateLimit struct {
 	LoginAccount Rate `yaml:"login_account"`
 	// LoginIP counts sign-in attempts per IP (per /64 for IPv6).
 	LoginIP Rate `yaml:"login_ip"`
+	// PasswordReset counts forgot-password requests per IP; each may send
+	// a mail.
+	PasswordReset Rate `yaml:"password_reset"`
 }
 
 // Rate is a fixed-window rule: Limit requests per Window. A Limit of 0
@@ -219,6 +224,49 @@ type Cookies struct {
 // Registration configures dynamic client registration (RFC 7591).
 type Registration struct {
 	Enabled bool `yaml:"enabled"`
+}
+
+// Directory configures provisioning, invitations and password resets.
+type Directory struct {
+	// InviteTTL is how long an emailed invitation link works.
+	InviteTTL time.Duration `yaml:"invite_ttl"`
+	// ResetTTL is how long an emailed password reset link works.
+	ResetTTL time.Duration `yaml:"reset_ttl"`
+	// MaxBatch is the most users one bulk provisioning request may carry.
+	MaxBatch int `yaml:"max_batch"`
+}
+
+// Mail kinds.
+const (
+	MailLog  = "log"  // write whole messages to stdout: development only
+	MailSMTP = "smtp" // send through an SMTP relay
+)
+
+// MailKinds lists the valid mail.kind values.
+var MailKinds = []string{MailLog, MailSMTP}
+
+// SMTP TLS modes.
+var SMTPTLSModes = []string{"none", "starttls", "tls"}
+
+// Mail configures outgoing email (invitations, password resets).
+type Mail struct {
+	Kind string `yaml:"kind"`
+	// From is the sender, e.g. "Calimatic <no-reply@school.example>".
+	From string `yaml:"from"`
+	SMTP SMTP   `yaml:"smtp"`
+}
+
+// SMTP configures the SMTP relay.
+type SMTP struct {
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"`
+	// Password is never logged.
+	Password string `yaml:"password"`
+	// TLS is none (loopback relays only), starttls (required) or tls
+	// (implicit, port 465).
+	TLS     string        `yaml:"tls"`
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Log configures the slog handler.
@@ -249,6 +297,9 @@ type Dev struct {
 	// SeedEmail and SeedPassword are generated (and printed) when empty.
 	SeedEmail    string `yaml:"seed_email"`
 	SeedPassword string `yaml:"seed_password"`
+	// SeedAdminKey is the platform admin key the seed stores (cak_ and at
+	// least 32 characters); generated and printed when empty.
+	SeedAdminKey string `yaml:"seed_admin_key"`
 }
 
 // Default returns the configuration used when neither the file nor the
@@ -288,15 +339,16 @@ func Default() Config {
 			AuthRequestTTL:  30 * time.Minute,
 		},
 		RateLimit: RateLimit{
-			Kind:         RateLimitMemory,
-			Enabled:      true,
-			Token:        Rate{Limit: 20, Window: minute},
-			Authorize:    Rate{Limit: 30, Window: minute},
-			UserInfo:     Rate{Limit: 60, Window: minute},
-			Introspect:   Rate{Limit: 60, Window: minute},
-			Register:     Rate{Limit: 5, Window: minute},
-			LoginAccount: Rate{Limit: 10, Window: 5 * minute},
-			LoginIP:      Rate{Limit: 60, Window: minute},
+			Kind:          RateLimitMemory,
+			Enabled:       true,
+			Token:         Rate{Limit: 20, Window: minute},
+			Authorize:     Rate{Limit: 30, Window: minute},
+			UserInfo:      Rate{Limit: 60, Window: minute},
+			Introspect:    Rate{Limit: 60, Window: minute},
+			Register:      Rate{Limit: 5, Window: minute},
+			LoginAccount:  Rate{Limit: 10, Window: 5 * minute},
+			LoginIP:       Rate{Limit: 60, Window: minute},
+			PasswordReset: Rate{Limit: 5, Window: minute},
 		},
 		Cookies: Cookies{
 			Secure:      SecureAuto,
@@ -304,7 +356,13 @@ func Default() Config {
 			SessionTTL:  24 * time.Hour,
 		},
 		Registration: Registration{Enabled: true},
-		Log:          Log{Level: "info", Format: "text"},
+		Directory:    Directory{InviteTTL: 7 * 24 * time.Hour, ResetTTL: time.Hour, MaxBatch: 1000},
+		Mail: Mail{
+			Kind: MailLog,
+			From: "Calimatic <no-reply@localhost>",
+			SMTP: SMTP{Port: 587, TLS: "starttls", Timeout: 10 * time.Second},
+		},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }
 

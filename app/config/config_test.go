@@ -47,14 +47,17 @@ func TestDefaults(t *testing.T) {
 	// The first five are the integration guide's §7.
 	assert.Equal(t, RateLimit{
 		Kind: "memory", Enabled: true,
-		Token:        Rate{Limit: 20, Window: time.Minute},
-		Authorize:    Rate{Limit: 30, Window: time.Minute},
-		UserInfo:     Rate{Limit: 60, Window: time.Minute},
-		Introspect:   Rate{Limit: 60, Window: time.Minute},
-		Register:     Rate{Limit: 5, Window: time.Minute},
-		LoginAccount: Rate{Limit: 10, Window: 5 * time.Minute},
-		LoginIP:      Rate{Limit: 60, Window: time.Minute},
+		Token:         Rate{Limit: 20, Window: time.Minute},
+		Authorize:     Rate{Limit: 30, Window: time.Minute},
+		UserInfo:      Rate{Limit: 60, Window: time.Minute},
+		Introspect:    Rate{Limit: 60, Window: time.Minute},
+		Register:      Rate{Limit: 5, Window: time.Minute},
+		LoginAccount:  Rate{Limit: 10, Window: 5 * time.Minute},
+		LoginIP:       Rate{Limit: 60, Window: time.Minute},
+		PasswordReset: Rate{Limit: 5, Window: time.Minute},
 	}, cfg.RateLimit)
+	assert.Equal(t, Directory{InviteTTL: 7 * 24 * time.Hour, ResetTTL: time.Hour, MaxBatch: 1000}, cfg.Directory)
+	assert.Equal(t, Mail{Kind: "log", From: "Calimatic <no-reply@localhost>", SMTP: SMTP{Port: 587, TLS: "starttls", Timeout: 10 * time.Second}}, cfg.Mail)
 	assert.Equal(t, Cookies{Secure: "auto", SessionName: "calimatic_session", SessionTTL: 24 * time.Hour}, cfg.Cookies)
 	assert.True(t, cfg.Registration.Enabled)
 	assert.Equal(t, Log{Level: "info", Format: "text"}, cfg.Log)
@@ -621,5 +624,32 @@ func TestMemoryYAMLDocumentsEveryKey(t *testing.T) {
 			continue
 		}
 		assert.True(t, present[k.path], "configs/memory.yaml documents %s", k.path)
+	}
+}
+
+func TestDirectoryAndMailSettingsAreValidated(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"an unknown mail kind lists the choices", func(c *Config) { c.Mail.Kind = "sendgrid" }, `mail.kind: unknown value "sendgrid" (valid: log, smtp)`},
+		{"a sender that is not an address is refused", func(c *Config) { c.Mail.From = "calimatic" }, "mail.from:"},
+		{"smtp needs a host", func(c *Config) { c.Mail.Kind = MailSMTP }, "mail.smtp.host: must be set"},
+		{"an unknown tls mode lists the choices", func(c *Config) { c.Mail.Kind, c.Mail.SMTP.Host, c.Mail.SMTP.TLS = MailSMTP, "relay", "ssl" }, `mail.smtp.tls: unknown value "ssl" (valid: none, starttls, tls)`},
+		{"a port out of range is refused", func(c *Config) { c.Mail.Kind, c.Mail.SMTP.Host, c.Mail.SMTP.Port = MailSMTP, "relay", 70000 }, "mail.smtp.port: must be a TCP port"},
+		{"a zero invite lifetime is refused", func(c *Config) { c.Directory.InviteTTL = 0 }, "directory.invite_ttl: must be a positive duration"},
+		{"a batch limit of zero is refused", func(c *Config) { c.Directory.MaxBatch = 0 }, "directory.max_batch: must be between 1 and 10000"},
+		{"a seed admin key without its prefix is refused without being echoed", func(c *Config) { c.Dev.SeedAdminKey = "secret-admin-key-0123456789abcdefghij" }, "dev.seed_admin_key: must be cak_"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Default()
+			tt.edit(&cfg)
+			err := cfg.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "secret-admin-key")
+		})
 	}
 }

@@ -62,6 +62,8 @@ func (c Config) Validate() error {
 	v.oneOf("log.level", c.Log.Level, LogLevels)
 	v.oneOf("log.format", c.Log.Format, LogFormats)
 	v.dev(c.Dev)
+	v.directory(c.Directory)
+	v.mail(c.Mail)
 	if len(v.problems) > 0 {
 		return &ValidationError{Problems: v.problems}
 	}
@@ -247,6 +249,7 @@ func (v *validator) rateLimit(r RateLimit) {
 		{"register", r.Register},
 		{"login_account", r.LoginAccount},
 		{"login_ip", r.LoginIP},
+		{"password_reset", r.PasswordReset},
 	} {
 		if rule.rate.Limit < 0 {
 			v.addf("ratelimit."+rule.name+".limit", "must not be negative, got %d (0 switches the rule off)", rule.rate.Limit)
@@ -267,6 +270,10 @@ func (v *validator) dev(d Dev) {
 		if a, err := mail.ParseAddress(d.SeedEmail); err != nil || a.Address != d.SeedEmail {
 			v.addf("dev.seed_email", "%q is not an email address", d.SeedEmail)
 		}
+	}
+	if d.SeedAdminKey != "" && (!strings.HasPrefix(d.SeedAdminKey, "cak_") || len(d.SeedAdminKey) < 36 || len(d.SeedAdminKey) > 128) {
+		// Never echo the key.
+		v.addf("dev.seed_admin_key", "must be cak_ followed by 32 to 124 characters")
 	}
 	if d.SeedPassword != "" && len([]rune(d.SeedPassword)) < minSeedPasswordLen {
 		// Never echo the password.
@@ -289,4 +296,33 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// maxBatchLimit bounds directory.max_batch: a batch is one transaction.
+const maxBatchLimit = 10000
+
+func (v *validator) directory(d Directory) {
+	v.positive("directory.invite_ttl", d.InviteTTL)
+	v.positive("directory.reset_ttl", d.ResetTTL)
+	if d.MaxBatch < 1 || d.MaxBatch > maxBatchLimit {
+		v.addf("directory.max_batch", "must be between 1 and %d, got %d", maxBatchLimit, d.MaxBatch)
+	}
+}
+
+func (v *validator) mail(m Mail) {
+	v.oneOf("mail.kind", m.Kind, MailKinds)
+	if a, err := mail.ParseAddress(m.From); err != nil || a.Address == "" {
+		v.addf("mail.from", "%q is not an address like \"Calimatic <no-reply@example.com>\"", m.From)
+	}
+	if m.Kind != MailSMTP {
+		return
+	}
+	if m.SMTP.Host == "" {
+		v.addf("mail.smtp.host", "must be set when mail.kind is smtp")
+	}
+	if m.SMTP.Port < 1 || m.SMTP.Port > 65535 {
+		v.addf("mail.smtp.port", "must be a TCP port, got %d", m.SMTP.Port)
+	}
+	v.oneOf("mail.smtp.tls", m.SMTP.TLS, SMTPTLSModes)
+	v.positive("mail.smtp.timeout", m.SMTP.Timeout)
 }

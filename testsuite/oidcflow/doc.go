@@ -14,6 +14,10 @@
 //     clients from one IP.
 //   - RunRateLimits checks the guide's section 7 limits and login throttling.
 //     It needs a server with rate limits on, counting from zero: a fresh one.
+//   - RunDirectory checks the OIDC side of the directory (section 3):
+//     extended scopes and their approval, invitations, forgot and reset
+//     password, status changes and license policy taking effect at once,
+//     and first-party clients. It needs Env.AdminKey and Env.Mailbox.
 //
 // The relying party is coreos/go-oidc and golang.org/x/oauth2; access tokens
 // are verified with MicahParks/keyfunc against the JWKS endpoint. The "user"

@@ -13,6 +13,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
+
+	"github.com/calimatic/calimatic-auth/testsuite"
 )
 
 // Env is the provider under test and what the suite cannot do over HTTP.
@@ -33,6 +35,10 @@ type Env struct {
 	// limits (failed attempts per account, per IP); zero means the defaults
 	// of 10 and 60. RunRateLimits spends them.
 	LoginAccountLimit, LoginIPLimit int
+	// AdminKey is a platform admin key (Authorization: Bearer) for /api/v1/admin; RunDirectory needs it.
+	AdminKey string
+	// Mailbox reads the mail the server sent; RunDirectory needs it.
+	Mailbox testsuite.Mailbox // package github.com/calimatic/calimatic-auth/testsuite, see testsuite/mail.go
 }
 
 // Paths from the integration guide, section 2.
