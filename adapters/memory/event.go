@@ -46,5 +46,7 @@ func (l *EventLog) Events() []domain.Event {
 // the strings, numbers and booleans events carry.
 func cloneEvent(e domain.Event) domain.Event {
 	e.Data = slices.Clone(e.Data)
+	e.Audience.OrganizationIDs = slices.Clone(e.Audience.OrganizationIDs)
+	e.Audience.LicenseClientIDs = slices.Clone(e.Audience.LicenseClientIDs)
 	return e
 }

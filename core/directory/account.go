@@ -89,7 +89,11 @@ func (s *Service) sendReset(ctx context.Context, u domain.User, orgID string, no
 	if err := s.deps.Mailer.Send(ctx, resetMail(u, link, s.cfg.ResetTTL)); err != nil {
 		return fmt.Errorf("%w: password reset for user %s: %w", ErrMailNotSent, u.ID, err)
 	}
-	return s.publish(ctx, s.userEvent(domain.EventUserPasswordReset, u, orgID, now))
+	aud, err := s.audienceOf(ctx, u.ID, nil)
+	if err != nil {
+		return err
+	}
+	return s.publish(ctx, s.userEvent(domain.EventUserPasswordReset, u, orgID, aud, now))
 }
 
 // ForgotPassword mails a reset link if an active account has this email.
@@ -198,7 +202,11 @@ func (s *Service) spendLink(ctx context.Context, token, password string, p domai
 			return domain.User{}, err
 		}
 	}
-	return u, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, "", now))
+	aud, err := s.audienceOf(ctx, u.ID, nil)
+	if err != nil {
+		return domain.User{}, err
+	}
+	return u, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, "", aud, now))
 }
 
 // linkAllowed reports whether a user in status may use a link: an

@@ -445,5 +445,9 @@ func (s *Service) PutMember(ctx context.Context, orgID, userID, role string) (do
 	if err := s.deps.Orgs.PutMembership(ctx, m); err != nil {
 		return m, storeErr("put membership", err)
 	}
-	return m, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, orgID, now))
+	aud, err := s.audienceOf(ctx, userID, nil)
+	if err != nil {
+		return m, err
+	}
+	return m, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, orgID, aud, now))
 }

@@ -59,3 +59,9 @@ var (
 	errNoOrg    = &Error{Kind: NotFound, Code: "organization_not_found", Message: "no such organization"}
 	errNoClient = &Error{Kind: NotFound, Code: "client_not_found", Message: "no such client"}
 )
+
+// NewError makes an Error for other use cases that answer in the REST
+// format (webhooks).
+func NewError(k Kind, code, format string, args ...any) *Error {
+	return newErr(k, code, format, args...)
+}

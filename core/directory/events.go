@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"context"
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -10,12 +11,44 @@ import (
 // "2025-01-15T10:30:00.000Z" (JavaScript's Date.toISOString).
 func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// event makes one §5 event about a user, an organization or both.
-func (s *Service) event(typ string, now time.Time, userID, orgID string, data ...domain.Field) domain.Event {
+// event makes one §5 event about a user, an organization or both, for the
+// clients aud names.
+func (s *Service) event(typ string, now time.Time, userID, orgID string, aud domain.Audience, data ...domain.Field) domain.Event {
 	return domain.Event{
 		ID: s.deps.Random.UUID(), Type: typ, OccurredAt: now,
-		UserID: userID, OrganizationID: orgID, Data: data,
+		UserID: userID, OrganizationID: orgID, Audience: aud, Data: data,
 	}
+}
+
+// audienceOf is who may hear of a user: the clients granted one of their
+// organizations (ms, or the stored memberships when ms is nil) and the
+// clients whose license they hold. Read before a deletion, it outlives it.
+func (s *Service) audienceOf(ctx context.Context, userID string, ms []domain.Membership) (domain.Audience, error) {
+	if ms == nil {
+		var err error
+		if ms, err = s.deps.Orgs.ListUserMemberships(ctx, userID); err != nil {
+			return domain.Audience{}, storeErr("list memberships", err)
+		}
+	}
+	ls, err := s.deps.Licenses.ListUserLicenses(ctx, userID)
+	if err != nil {
+		return domain.Audience{}, storeErr("list licenses", err)
+	}
+	var a domain.Audience
+	for _, m := range ms {
+		a.OrganizationIDs = append(a.OrganizationIDs, m.OrganizationID)
+	}
+	for _, l := range ls {
+		a.LicenseClientIDs = append(a.LicenseClientIDs, l.ClientID)
+	}
+	return a, nil
+}
+
+// provisionAudience is who hears of one provisioning: the organization it
+// was into and the provisioning client. Other organizations of an existing
+// user learn nothing from another organization's provisioning.
+func provisionAudience(orgID, clientID string) domain.Audience {
+	return domain.Audience{OrganizationIDs: []string{orgID}, LicenseClientIDs: []string{clientID}}
 }
 
 func f(k string, v any) domain.Field { return domain.Field{Key: k, Value: v} }
@@ -28,29 +61,30 @@ func userFields(u domain.User) []domain.Field {
 }
 
 // userEvent is a lifecycle event (user.updated, user.suspended, ...).
-func (s *Service) userEvent(typ string, u domain.User, orgID string, now time.Time) domain.Event {
+func (s *Service) userEvent(typ string, u domain.User, orgID string, aud domain.Audience, now time.Time) domain.Event {
 	data := append(userFields(u), f("status", string(u.Status)))
 	if orgID != "" {
 		data = append(data, f("organizationId", orgID))
 	}
 	data = append(data, f("updatedAt", timestamp(now)))
-	return s.event(typ, now, u.ID, orgID, data...)
+	return s.event(typ, now, u.ID, orgID, aud, data...)
 }
 
 // createdEvent is user.created exactly as the guide's example payload.
-func (s *Service) createdEvent(u domain.User, orgID string, isNew bool, now time.Time) domain.Event {
+func (s *Service) createdEvent(u domain.User, orgID string, isNew bool, aud domain.Audience, now time.Time) domain.Event {
 	data := append(userFields(u),
 		f("organizationId", orgID), f("isNewUser", isNew), f("createdAt", timestamp(u.CreatedAt)))
-	return s.event(domain.EventUserCreated, now, u.ID, orgID, data...)
+	return s.event(domain.EventUserCreated, now, u.ID, orgID, aud, data...)
 }
 
 func (s *Service) licenseEvent(typ string, l domain.License, now time.Time) domain.Event {
-	return s.event(typ, now, l.UserID, "",
+	// Only the licensed application hears of its own licenses.
+	return s.event(typ, now, l.UserID, "", domain.Audience{LicenseClientIDs: []string{l.ClientID}},
 		f("userId", l.UserID), f("clientId", l.ClientID), f("timestamp", timestamp(now)))
 }
 
 func (s *Service) orgEvent(typ string, o domain.Organization, now time.Time) domain.Event {
-	return s.event(typ, now, "", o.ID,
+	return s.event(typ, now, "", o.ID, domain.Audience{OrganizationIDs: []string{o.ID}},
 		f("organizationId", o.ID), f("name", o.Name), f("slug", o.Slug),
 		f("createdAt", timestamp(o.CreatedAt)), f("updatedAt", timestamp(o.UpdatedAt)))
 }

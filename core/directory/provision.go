@@ -103,7 +103,8 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 			User: r.User, OrganizationID: r.Membership.OrganizationID, Role: r.Membership.Role,
 			IsNewUser: r.Created, LicenseAssigned: true,
 		}
-		events = append(events, s.createdEvent(r.User, r.Membership.OrganizationID, r.Created, now))
+		aud := provisionAudience(r.Membership.OrganizationID, c.Client.ID)
+		events = append(events, s.createdEvent(r.User, r.Membership.OrganizationID, r.Created, aud, now))
 		if r.LicenseAssigned {
 			events = append(events, s.licenseEvent(domain.EventLicenseAssigned, domain.License{ClientID: c.Client.ID, UserID: r.User.ID}, now))
 		}
@@ -116,7 +117,7 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 				continue
 			}
 			out[i].InviteSent = true
-			events = append(events, s.userEvent(domain.EventUserInvited, r.User, r.Membership.OrganizationID, now))
+			events = append(events, s.userEvent(domain.EventUserInvited, r.User, r.Membership.OrganizationID, aud, now))
 		}
 	}
 	return out, s.publish(ctx, events...)

@@ -64,7 +64,11 @@ func (s *Service) UpdateUser(ctx context.Context, c *Caller, userID string, p Pr
 	if err != nil {
 		return UserView{}, userStoreErr("update user", err)
 	}
-	return UserView{User: u, Memberships: sc.visible}, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, sc.primaryOrg(), now))
+	aud, err := s.audienceOf(ctx, u.ID, sc.all)
+	if err != nil {
+		return UserView{}, err
+	}
+	return UserView{User: u, Memberships: sc.visible}, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, sc.primaryOrg(), aud, now))
 }
 
 func set(dst *string, v *string) {
@@ -196,7 +200,11 @@ func (s *Service) SetStatus(ctx context.Context, c *Caller, userID string, l Lif
 	if !changed {
 		return view, nil
 	}
-	return view, s.publish(ctx, s.userEvent(tr.event, u, sc.primaryOrg(), now))
+	aud, err := s.audienceOf(ctx, u.ID, sc.all)
+	if err != nil {
+		return UserView{}, err
+	}
+	return view, s.publish(ctx, s.userEvent(tr.event, u, sc.primaryOrg(), aud, now))
 }
 
 // targetStatus is where an action leads. Reactivating an account that never
@@ -231,13 +239,17 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, userID string) erro
 		return err
 	}
 	now := s.now()
+	aud, err := s.audienceOf(ctx, userID, sc.all) // before the memberships and licenses go
+	if err != nil {
+		return err
+	}
 	if err := s.deps.Directory.DeleteUser(ctx, userID); err != nil {
 		return userStoreErr("delete user", err)
 	}
 	if err := s.endSignIns(ctx, userID, now); err != nil {
 		return err
 	}
-	return s.publish(ctx, s.userEvent(domain.EventUserDeleted, sc.user, sc.primaryOrg(), now))
+	return s.publish(ctx, s.userEvent(domain.EventUserDeleted, sc.user, sc.primaryOrg(), aud, now))
 }
 
 // SendPasswordReset mails the user a reset link and emits

@@ -31,9 +31,20 @@ type Event struct {
 	ID             string
 	Type           string
 	OccurredAt     time.Time
-	UserID         string // the user it concerns, if any: used for tenancy
+	UserID         string // the user it concerns, if any
 	OrganizationID string // the organization it concerns, if any
 	Data           []Field
+	// Audience is who may hear of the event, fixed when it happens (a
+	// deleted user's memberships are gone by the time it is delivered).
+	Audience Audience
+}
+
+// Audience says which clients' webhooks an event may reach (DESIGN
+// "Tenancy"): clients granted one of OrganizationIDs, and the clients in
+// LicenseClientIDs, whose license the user holds.
+type Audience struct {
+	OrganizationIDs  []string
+	LicenseClientIDs []string
 }
 
 // Field is one key/value of an event's data, kept in order.

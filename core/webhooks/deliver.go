@@ -1,0 +1,116 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// Report is what one Deliver step did, for the caller to log and measure.
+type Report struct {
+	Attempted int
+	Delivered int
+	// Disabled are the subscriptions this step disabled (a 410, or too many
+	// failures in a row).
+	Disabled []domain.Subscription
+}
+
+// Deliver claims up to Batch due deliveries, posts them, Parallel at a
+// time, and records every attempt with its outcome.
+func (s *Service) Deliver(ctx context.Context) (Report, error) {
+	now := s.now()
+	claims, err := s.deps.Deliveries.ClaimDeliveries(ctx, now, now.Add(s.cfg.Lease), s.cfg.Batch)
+	if err != nil {
+		return Report{}, storeErr("claim deliveries", err)
+	}
+	var (
+		mu   sync.Mutex
+		rep  = Report{Attempted: len(claims)}
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, s.cfg.Parallel)
+	)
+	for _, c := range claims {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ok, disabled, err := s.attempt(ctx, c)
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				rep.Delivered++
+			}
+			if disabled != nil {
+				rep.Disabled = append(rep.Disabled, *disabled)
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	return rep, errors.Join(errs...)
+}
+
+// attempt posts one delivery and records the attempt. It reports whether
+// the receiver took it, and the subscription if this attempt disabled it.
+func (s *Service) attempt(ctx context.Context, c domain.Claim) (bool, *domain.Subscription, error) {
+	at := s.now()
+	d, sub := c.Delivery, c.Subscription
+	res := s.deps.Sender.Send(ctx, sub.URL, headers(sub.Secret, d.ID, d.EventType, at, d.Payload), d.Payload)
+	a := domain.Attempt{
+		DeliveryID: d.ID, Number: d.Attempts + 1, At: at, StatusCode: res.StatusCode,
+		Latency: res.Latency, Response: res.Body, Error: attemptError(res),
+	}
+	o := s.outcome(a, res)
+	stored, err := s.deps.Deliveries.RecordAttempt(ctx, a, o)
+	if errors.Is(err, domain.ErrNotFound) {
+		return false, nil, nil // its subscription was deleted meanwhile
+	}
+	if err != nil {
+		return false, nil, storeErr("record attempt", err)
+	}
+	if stored.Disabled && !sub.Disabled {
+		return o.Succeeded, &stored, nil
+	}
+	return o.Succeeded, nil, nil
+}
+
+func attemptError(res ports.SendResult) string {
+	switch {
+	case res.Err != nil:
+		return res.Err.Error()
+	case res.StatusCode < 200 || res.StatusCode > 299:
+		return fmt.Sprintf("the endpoint answered %d", res.StatusCode)
+	}
+	return ""
+}
+
+// outcome decides what an attempt leads to (issue 5): a 2xx delivers; a 410
+// disables the subscription; anything else is retried on the schedule, with
+// a 429's or 503's Retry-After honoured, until the schedule runs out.
+func (s *Service) outcome(a domain.Attempt, res ports.SendResult) domain.AttemptOutcome {
+	switch {
+	case res.Err == nil && res.StatusCode >= 200 && res.StatusCode <= 299:
+		return domain.AttemptOutcome{State: domain.DeliveryDelivered, Succeeded: true}
+	case res.Err == nil && res.StatusCode == 410:
+		return domain.AttemptOutcome{State: domain.DeliveryFailed, Disable: true, DisabledReason: "the endpoint answered 410 Gone"}
+	}
+	var retryAfter time.Duration
+	if res.StatusCode == 429 || res.StatusCode == 503 {
+		retryAfter = res.RetryAfter
+	}
+	o := domain.AttemptOutcome{
+		State: domain.DeliveryFailed, DisableAfter: s.cfg.DisableAfter,
+		DisabledReason: fmt.Sprintf("%d deliveries in a row failed", s.cfg.DisableAfter),
+	}
+	if next, ok := s.cfg.Schedule.next(a.Number, a.At, retryAfter, s.deps.Random.Bytes(8)); ok {
+		o.State, o.NextAttemptAt = domain.DeliveryPending, next
+	}
+	return o
+}
