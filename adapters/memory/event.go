@@ -50,3 +50,18 @@ func cloneEvent(e domain.Event) domain.Event {
 	e.Audience.LicenseClientIDs = slices.Clone(e.Audience.LicenseClientIDs)
 	return e
 }
+
+// since returns up to limit events from index from on, in order.
+func (l *EventLog) since(from, limit int) []domain.Event {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if from >= len(l.events) {
+		return nil
+	}
+	end := min(len(l.events), from+limit)
+	out := make([]domain.Event, 0, end-from)
+	for _, e := range l.events[from:end] {
+		out = append(out, cloneEvent(e))
+	}
+	return out
+}

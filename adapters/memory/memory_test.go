@@ -119,3 +119,15 @@ func TestActionTokenStore(t *testing.T) {
 func TestActionTokenStoreConcurrency(t *testing.T) {
 	testsuite.RunActionTokenStoreConcurrency(t, func(*testing.T) ports.ActionTokenStore { return memory.NewActionTokenStore() })
 }
+
+func webhookStores(*testing.T) testsuite.WebhookStores {
+	log := memory.NewEventLog()
+	w := memory.NewWebhooks(log)
+	return testsuite.WebhookStores{Events: log, Subscriptions: w, Deliveries: w}
+}
+
+func TestSubscriptionStore(t *testing.T) { testsuite.RunSubscriptionStore(t, webhookStores) }
+func TestDeliveryStore(t *testing.T)     { testsuite.RunDeliveryStore(t, webhookStores) }
+func TestDeliveryStoreConcurrency(t *testing.T) {
+	testsuite.RunDeliveryStoreConcurrency(t, webhookStores)
+}

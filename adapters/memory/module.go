@@ -35,6 +35,9 @@ var Module = fx.Module("memory",
 		func(g *GrantStore) ports.ConsentStore { return g },
 		NewEventLog,
 		func(l *EventLog) ports.EventPublisher { return l },
+		NewWebhooks,
+		func(w *Webhooks) ports.SubscriptionStore { return w },
+		func(w *Webhooks) ports.DeliveryStore { return w },
 	),
 )
 
@@ -55,4 +58,6 @@ var (
 	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
 	_ ports.RateLimiter       = (*RateLimiter)(nil)
 	_ ports.EventPublisher    = (*EventLog)(nil)
+	_ ports.SubscriptionStore = (*Webhooks)(nil)
+	_ ports.DeliveryStore     = (*Webhooks)(nil)
 )

@@ -56,3 +56,19 @@ func (s Schedule) next(attempts int, now time.Time, retryAfter time.Duration, ra
 	}
 	return now.Add(d), true
 }
+
+// backoffFactor is how much each retry waits longer than the one before.
+const backoffFactor = 3
+
+// ExponentialSchedule retries after first, then three times longer each time
+// up to max per wait, for as long as the waits add up to at most total.
+func ExponentialSchedule(first, max, total time.Duration) Schedule {
+	var s Schedule
+	s.Jitter = DefaultSchedule.Jitter
+	var sum time.Duration
+	for d := first; d > 0 && sum+d <= total; d = min(d*backoffFactor, max) {
+		s.Delays = append(s.Delays, d)
+		sum += d
+	}
+	return s
+}
