@@ -100,6 +100,7 @@ type Config struct {
 	Registration Registration `yaml:"registration"`
 	Directory    Directory    `yaml:"directory"`
 	Mail         Mail         `yaml:"mail"`
+	Webhooks     Webhooks     `yaml:"webhooks"`
 	Log          Log          `yaml:"log"`
 	Dev          Dev          `yaml:"dev"`
 }
@@ -269,6 +270,53 @@ type SMTP struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
+// Webhooks configures webhook delivery.
+type Webhooks struct {
+	// Deliver runs the delivery worker in this instance. Every instance may
+	// run it: claims never overlap.
+	Deliver bool `yaml:"deliver"`
+	// RequireHTTPS is auto (https unless the issuer is http on a loopback
+	// host, as in development), always or never.
+	RequireHTTPS string `yaml:"require_https"`
+	// AllowLoopback and AllowPrivate let deliveries reach loopback and
+	// private or link-local addresses (refused by default: SSRF).
+	AllowLoopback bool `yaml:"allow_loopback"`
+	AllowPrivate  bool `yaml:"allow_private"`
+	// Timeout bounds one post.
+	Timeout time.Duration `yaml:"timeout"`
+	// The retry schedule: the first retry after FirstRetry, each later one
+	// three times longer up to MaxRetryDelay, for RetryFor in all; ±20%
+	// jitter.
+	FirstRetry    time.Duration `yaml:"first_retry"`
+	MaxRetryDelay time.Duration `yaml:"max_retry_delay"`
+	RetryFor      time.Duration `yaml:"retry_for"`
+	// DisableAfter disables a subscription after this many failed attempts
+	// in a row (0: never).
+	DisableAfter int `yaml:"disable_after"`
+	// PollEvery is how often the worker looks for work another instance
+	// queued (work queued here wakes it at once).
+	PollEvery time.Duration `yaml:"poll_every"`
+	// Parallel is how many posts one instance makes at once.
+	Parallel int `yaml:"parallel"`
+	// Retention keeps delivered events and finished deliveries this long
+	// (postgres; the janitor deletes older ones).
+	Retention time.Duration `yaml:"retention"`
+}
+
+// RequireHTTPS modes of webhooks.require_https.
+var RequireHTTPSModes = []string{SecureAuto, SecureAlways, SecureNever}
+
+// WebhooksRequireHTTPS reports whether subscription URLs must be https.
+func (c Config) WebhooksRequireHTTPS() bool {
+	switch c.Webhooks.RequireHTTPS {
+	case SecureAlways:
+		return true
+	case SecureNever:
+		return false
+	}
+	return c.SecureCookies()
+}
+
 // Log configures the slog handler.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn or error
@@ -357,6 +405,11 @@ func Default() Config {
 		},
 		Registration: Registration{Enabled: true},
 		Directory:    Directory{InviteTTL: 7 * 24 * time.Hour, ResetTTL: time.Hour, MaxBatch: 1000},
+		Webhooks: Webhooks{
+			Deliver: true, RequireHTTPS: SecureAuto, Timeout: 10 * time.Second,
+			FirstRetry: 5 * time.Second, MaxRetryDelay: 12 * time.Hour, RetryFor: 72 * time.Hour,
+			DisableAfter: 50, PollEvery: time.Second, Parallel: 16, Retention: 30 * 24 * time.Hour,
+		},
 		Mail: Mail{
 			Kind: MailLog,
 			From: "Calimatic <no-reply@localhost>",

@@ -64,6 +64,7 @@ func (c Config) Validate() error {
 	v.dev(c.Dev)
 	v.directory(c.Directory)
 	v.mail(c.Mail)
+	v.webhooks(c.Webhooks)
 	if len(v.problems) > 0 {
 		return &ValidationError{Problems: v.problems}
 	}
@@ -325,4 +326,20 @@ func (v *validator) mail(m Mail) {
 	}
 	v.oneOf("mail.smtp.tls", m.SMTP.TLS, SMTPTLSModes)
 	v.positive("mail.smtp.timeout", m.SMTP.Timeout)
+}
+
+func (v *validator) webhooks(w Webhooks) {
+	v.oneOf("webhooks.require_https", w.RequireHTTPS, RequireHTTPSModes)
+	v.positive("webhooks.timeout", w.Timeout)
+	v.positive("webhooks.first_retry", w.FirstRetry)
+	v.positive("webhooks.max_retry_delay", w.MaxRetryDelay)
+	v.positive("webhooks.retry_for", w.RetryFor)
+	v.positive("webhooks.poll_every", w.PollEvery)
+	v.positive("webhooks.retention", w.Retention)
+	if w.DisableAfter < 0 {
+		v.addf("webhooks.disable_after", "must not be negative, got %d (0: never)", w.DisableAfter)
+	}
+	if w.Parallel < 1 || w.Parallel > 1024 {
+		v.addf("webhooks.parallel", "must be between 1 and 1024, got %d", w.Parallel)
+	}
 }
