@@ -32,7 +32,8 @@ type SubscriptionStore interface {
 type DeliveryStore interface {
 	// DispatchEvents takes up to limit stored events that were never
 	// dispatched, in publication order, and passes them to plan; it stores
-	// the deliveries plan returns and marks those events dispatched, in one
+	// the deliveries plan returns (skipping any whose subscription was
+	// deleted meanwhile) and marks those events dispatched, in one
 	// atomic step. Each event is dispatched once, by one caller, even with
 	// many instances; if plan fails nothing changes. It returns how many
 	// events it dispatched (0 when none waited).
@@ -47,7 +48,9 @@ type DeliveryStore interface {
 	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]domain.Claim, error)
 	// RecordAttempt stores an attempt and applies its outcome in one atomic
 	// step: the delivery gets State, NextAttemptAt, one more attempt, no
-	// lease and, when no longer pending, CompletedAt = a.At; its subscription
+	// lease and, when no longer pending, CompletedAt = a.At. The store
+	// numbers the attempt (one more than the delivery had), so two instances
+	// whose leases overlapped are both recorded. Its subscription
 	// gets its failure streak reset or grown and, per the outcome, is
 	// disabled. It returns the subscription as stored. ErrNotFound if the
 	// delivery no longer exists (its subscription was deleted).

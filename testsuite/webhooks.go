@@ -50,6 +50,7 @@ func RunDeliveryStore(t *testing.T, newStores func(t *testing.T) WebhookStores) 
 		{"a failed attempt schedules a retry and grows the streak until it disables", attemptFailures},
 		{"a 410 outcome disables the subscription at once", attemptDisable},
 		{"recording an attempt for a missing delivery fails with ErrNotFound", attemptMissing},
+		{"the store numbers attempts, so overlapping posts are both recorded", attemptsNumbered},
 		{"deliveries are listed newest first in pages, with their attempts", deliveriesPaged},
 		{"a redelivery is pending again with its attempts kept", redeliver},
 	})
@@ -504,4 +505,18 @@ func claimParallel(t *testing.T, s WebhookStores) {
 		assert.Equal(t, 1, n, "delivery %s claimed once", id)
 	}
 	assert.Len(t, claims, min(deliveries, 3*contenders))
+}
+
+func attemptsNumbered(t *testing.T, s WebhookStores) {
+	sub := createSub(t, s)
+	d := claimOne(t, s, sub.ID)
+	for range 2 { // two instances both thought theirs was attempt 1
+		_, err := s.Deliveries.RecordAttempt(t.Context(), attemptAt(d, 1, 500), domain.AttemptOutcome{State: domain.DeliveryPending, NextAttemptAt: epoch})
+		require.NoError(t, err)
+	}
+	rec, err := s.Deliveries.GetDelivery(t.Context(), d.ID)
+	require.NoError(t, err)
+	require.Len(t, rec.Attempts, 2)
+	assert.Equal(t, []int{1, 2}, []int{rec.Attempts[0].Number, rec.Attempts[1].Number})
+	assert.Equal(t, 2, rec.Delivery.Attempts)
 }

@@ -196,6 +196,7 @@ func (w *Webhooks) RecordAttempt(_ context.Context, a domain.Attempt, o domain.A
 		return domain.Subscription{}, domain.ErrNotFound
 	}
 	a.Response = slices.Clone(a.Response)
+	a.Number = d.Attempts + 1 // the store numbers attempts (see the port)
 	w.attempts[d.ID] = append(w.attempts[d.ID], a)
 	d.State, d.Attempts, d.LeaseUntil = o.State, d.Attempts+1, time.Time{}
 	d.NextAttemptAt = time.Time{}

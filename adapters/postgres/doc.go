@@ -1,8 +1,9 @@
 // Package postgres is the PostgreSQL driven adapter: it implements the store
 // ports (clients, users, organizations, the directory with its licenses,
 // client grants, roles, administration keys and action tokens, grants,
-// sessions, authorization requests, signing keys), the event outbox behind
-// the EventPublisher port, and the shared rate limiter on a pgx/v5 pool, so
+// sessions, authorization requests, signing keys, webhook subscriptions and
+// deliveries), the event outbox behind the EventPublisher port, which the
+// DeliveryStore dispatches, and the shared rate limiter on a pgx/v5 pool, so
 // that any number of instances can share one database.
 //
 // It sits at the edge of the hexagon: it speaks core/domain types, keeps
@@ -15,5 +16,7 @@
 // always comes from the callers' now arguments, never from the database
 // clock, so that the conformance suites in testsuite/ are exact; the
 // janitor (janitor.go), which deletes expired rows in bounded batches, takes
-// its time from the ports.Clock in the same way.
+// its time from the ports.Clock in the same way. Secrets that must be
+// read back (signing keys, webhook signing secrets) are sealed with
+// AES-256-GCM under the key-encryption key.
 package postgres

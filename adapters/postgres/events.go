@@ -24,8 +24,10 @@ import (
 // keep) and arrays as []any. A value json cannot encode (a channel, a NaN)
 // fails the Publish.
 //
-// Retention, deleting what has been delivered, belongs to the webhook
-// worker; the janitor leaves this table alone.
+// An event's Audience is stored in two text[] columns, a nil list as NULL,
+// so it comes back exactly. DeliveryStore.DispatchEvents marks an event
+// dispatched; the janitor deletes dispatched events once they are older
+// than the webhook retention (see Janitor).
 type EventOutbox struct{ pool *pgxpool.Pool }
 
 // NewEventOutbox returns an EventOutbox on pool.
@@ -33,11 +35,19 @@ func NewEventOutbox(pool *pgxpool.Pool) *EventOutbox { return &EventOutbox{pool:
 
 // insertEvents stores a batch in one statement, so it is atomic without a
 // transaction. Identity values are drawn as the sorted rows reach the
-// insert, so seq follows the batch's order (n).
-const insertEvents = `INSERT INTO events (id, type, occurred_at, user_id, organization_id, data)
-SELECT id, type, occurred_at, user_id, organization_id, data::json
-FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])
-	WITH ORDINALITY AS e (id, type, occurred_at, user_id, organization_id, data, n)
+// insert, so seq follows the batch's order (n). unnest cannot carry a list
+// per row (arrays of arrays must be rectangular and flatten), so each
+// audience list travels as a JSON array (NULL for nil) and is unpacked here
+// in its own order.
+const insertEvents = `INSERT INTO events (id, type, occurred_at, user_id, organization_id, data,
+	audience_organization_ids, audience_client_ids)
+SELECT id, type, occurred_at, user_id, organization_id, data::json,
+	CASE WHEN orgs IS NOT NULL THEN ARRAY(
+		SELECT v FROM json_array_elements_text(orgs::json) WITH ORDINALITY AS a (v, i) ORDER BY i) END,
+	CASE WHEN clients IS NOT NULL THEN ARRAY(
+		SELECT v FROM json_array_elements_text(clients::json) WITH ORDINALITY AS a (v, i) ORDER BY i) END
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+	WITH ORDINALITY AS e (id, type, occurred_at, user_id, organization_id, data, orgs, clients, n)
 ORDER BY n`
 
 // Publish stores the events in order, atomically: all or none.
@@ -50,14 +60,16 @@ func (o *EventOutbox) Publish(ctx context.Context, events ...domain.Event) error
 	n := len(events)
 	ids, types, users, orgs, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	at := make([]pgtype.Timestamptz, n)
+	audOrgs, audClients := make([]pgtype.Text, n), make([]pgtype.Text, n)
 	for i, e := range events {
 		d, err := encodeFields(e.Data)
 		if err != nil {
 			return fmt.Errorf("postgres: publish events: event %q: %w", e.ID, err)
 		}
 		ids[i], types[i], at[i], users[i], orgs[i], data[i] = e.ID, e.Type, ts(e.OccurredAt), e.UserID, e.OrganizationID, d
+		audOrgs[i], audClients[i] = encodeList(e.Audience.OrganizationIDs), encodeList(e.Audience.LicenseClientIDs)
 	}
-	_, err := o.pool.Exec(ctx, insertEvents, ids, types, at, users, orgs, data)
+	_, err := o.pool.Exec(ctx, insertEvents, ids, types, at, users, orgs, data, audOrgs, audClients)
 	return translate("publish events", err)
 }
 
@@ -65,8 +77,7 @@ func (o *EventOutbox) Publish(ctx context.Context, events ...domain.Event) error
 // the whole table into memory: it is for tests and small outboxes, not for
 // the worker's steady state, which should read in batches.
 func (o *EventOutbox) Events(ctx context.Context) ([]domain.Event, error) {
-	rows, err := o.pool.Query(ctx,
-		`SELECT id, type, occurred_at, user_id, organization_id, data::text FROM events ORDER BY seq`)
+	rows, err := o.pool.Query(ctx, `SELECT `+eventColumns+` FROM events ORDER BY seq`)
 	if err != nil {
 		return nil, translate("list events", err)
 	}
@@ -77,11 +88,16 @@ func (o *EventOutbox) Events(ctx context.Context) ([]domain.Event, error) {
 	return events, nil
 }
 
+// eventColumns are the columns scanEvent reads, in its order.
+const eventColumns = `id, type, occurred_at, user_id, organization_id, data::text,
+	audience_organization_ids, audience_client_ids`
+
 func scanEvent(row pgx.CollectableRow) (domain.Event, error) {
 	var e domain.Event
 	var at pgtype.Timestamptz
 	var data string
-	if err := row.Scan(&e.ID, &e.Type, &at, &e.UserID, &e.OrganizationID, &data); err != nil {
+	if err := row.Scan(&e.ID, &e.Type, &at, &e.UserID, &e.OrganizationID, &data,
+		&e.Audience.OrganizationIDs, &e.Audience.LicenseClientIDs); err != nil {
 		return domain.Event{}, err
 	}
 	e.OccurredAt = fromTS(at)
@@ -91,6 +107,16 @@ func scanEvent(row pgx.CollectableRow) (domain.Event, error) {
 	}
 	e.Data = fields
 	return e, nil
+}
+
+// encodeList writes a list as a JSON array; nil is NULL, so that it stays
+// apart from an empty list.
+func encodeList(list []string) pgtype.Text {
+	if list == nil {
+		return pgtype.Text{}
+	}
+	b, _ := json.Marshal(list) // a []string always encodes
+	return pgtype.Text{String: string(b), Valid: true}
 }
 
 // encodeFields writes fields as a JSON array of [key, value] pairs.

@@ -68,6 +68,24 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"expired action tokens", `SELECT hash FROM action_tokens WHERE expires_at < now() LIMIT 100`},
 		{"an event by id", `SELECT * FROM events WHERE id = 'x'`},
 		{"the next events to deliver", `SELECT * FROM events WHERE seq > 0 ORDER BY seq LIMIT 100`},
+		{"the next events to dispatch", `SELECT * FROM events WHERE NOT dispatched ORDER BY seq LIMIT 100 FOR UPDATE SKIP LOCKED`},
+		{"events to mark dispatched", `UPDATE events SET dispatched = true WHERE seq = ANY('{1,2}')`},
+		{"dispatched events past retention", `SELECT ctid FROM events WHERE occurred_at < now() AND dispatched LIMIT 100`},
+		{"a subscription by id", `SELECT * FROM webhook_subscriptions WHERE id = 'x'`},
+		{"a client's subscriptions", `SELECT * FROM webhook_subscriptions WHERE client_id = 'x' ORDER BY created_at, id`},
+		{"the active subscriptions to an event type", `SELECT * FROM webhook_subscriptions
+			WHERE NOT disabled AND events @> ARRAY['user.created'] ORDER BY created_at, id`},
+		{"a delivery by id", `SELECT * FROM webhook_deliveries WHERE id = 'x'`},
+		{"due deliveries to claim", `SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
+			WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND d.lease_until <= now() AND NOT s.disabled
+			ORDER BY d.next_attempt_at, d.created_at, d.id LIMIT 10 FOR UPDATE OF d SKIP LOCKED`},
+		{"a page of a subscription's deliveries", `SELECT * FROM webhook_deliveries WHERE subscription_id = 'x'
+			AND (created_at, id) < (now(), 'y') ORDER BY created_at DESC, id DESC LIMIT 10`},
+		{"a subscription's deliveries (cascade)", `SELECT 1 FROM webhook_deliveries WHERE subscription_id = 'x'`},
+		{"completed deliveries past retention", `SELECT ctid FROM webhook_deliveries
+			WHERE completed_at < now() AND state <> 'pending' LIMIT 100`},
+		{"a page's attempts", `SELECT * FROM webhook_attempts WHERE delivery_id = ANY('{x,y}') ORDER BY delivery_id, number`},
+		{"a delivery's attempts (cascade)", `SELECT 1 FROM webhook_attempts WHERE delivery_id = 'x'`},
 	}
 	// A prepared statement may run a generic plan, which cannot see its
 	// parameters: the email lookups restate the partial index's predicate.

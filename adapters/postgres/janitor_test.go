@@ -218,3 +218,70 @@ func TestJanitorUsesIndexes(t *testing.T) {
 		})
 	}
 }
+
+// The janitor deletes dispatched events and completed deliveries (with
+// their attempts) once older than the retention, and nothing else: not an
+// undispatched event, not a pending delivery however old, not a recent
+// one.
+func TestJanitorDeletesWebhookRowsPastRetention(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	ctx := context.Background()
+	const retention = 7 * 24 * time.Hour
+	old, recent := janitorNow.Add(-retention-time.Hour), janitorNow.Add(-retention+time.Hour)
+	s := newWebhookStores(t, pool, randomKey())
+	sub := createTestSubscription(t, s, "whsec_x")
+
+	// Dispatched: old and recent; then undispatched: old.
+	require.NoError(t, s.outbox.Publish(ctx,
+		domain.Event{ID: "evt_old", Type: domain.EventUserCreated, OccurredAt: old},
+		domain.Event{ID: "evt_recent", Type: domain.EventUserCreated, OccurredAt: recent}))
+	n, err := s.dels.DispatchEvents(ctx, 10, func([]domain.Event) ([]domain.Delivery, error) { return nil, nil })
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.NoError(t, s.outbox.Publish(ctx, domain.Event{ID: "evt_waiting", Type: domain.EventUserCreated, OccurredAt: old}))
+
+	// Deliveries completed long ago (delivered and failed), recently, and
+	// one pending since long ago; each has an attempt.
+	deliveries := map[string]struct {
+		state     domain.DeliveryState
+		completed time.Time
+	}{
+		"dlv_delivered_old": {domain.DeliveryDelivered, old},
+		"dlv_failed_old":    {domain.DeliveryFailed, old},
+		"dlv_recent":        {domain.DeliveryDelivered, recent},
+		"dlv_pending_old":   {domain.DeliveryPending, time.Time{}},
+	}
+	for id, d := range deliveries {
+		require.NoError(t, s.dels.CreateDelivery(ctx, domain.Delivery{ID: id, SubscriptionID: sub.ID, EventID: "e",
+			EventType: domain.EventUserCreated, State: domain.DeliveryPending, NextAttemptAt: old, CreatedAt: old}))
+		at := d.completed
+		if at.IsZero() {
+			at = old
+		}
+		_, err := s.dels.RecordAttempt(ctx, domain.Attempt{DeliveryID: id, Number: 1, At: at, StatusCode: 500},
+			domain.AttemptOutcome{State: d.state, NextAttemptAt: janitorNow.Add(time.Hour)})
+		require.NoError(t, err)
+	}
+
+	deleted, err := postgres.NewJanitor(pool, postgres.WithWebhookRetention(retention)).Sweep(ctx, janitorNow)
+	require.NoError(t, err)
+	assert.Equal(t, 3, deleted, "one event and two deliveries")
+
+	ids := func(q string) []string {
+		rows, err := pool.Query(ctx, q)
+		require.NoError(t, err)
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return out
+	}
+	assert.ElementsMatch(t, []string{"evt_recent", "evt_waiting"}, ids(`SELECT id FROM events`))
+	assert.ElementsMatch(t, []string{"dlv_recent", "dlv_pending_old"}, ids(`SELECT id FROM webhook_deliveries`))
+	assert.ElementsMatch(t, []string{"dlv_recent", "dlv_pending_old"}, ids(`SELECT delivery_id FROM webhook_attempts`),
+		"attempts go with their delivery")
+
+	// The default retention (30 days) keeps all of these.
+	deleted, err = postgres.NewJanitor(pool).Sweep(ctx, janitorNow)
+	require.NoError(t, err)
+	assert.Zero(t, deleted)
+}

@@ -29,6 +29,9 @@ type Options struct {
 	// JanitorEvery is how often the janitor deletes expired rows (see
 	// Janitor); 0 turns it off (storage.postgres.janitor_every).
 	JanitorEvery time.Duration
+	// WebhookRetention is how long the janitor keeps dispatched events and
+	// completed webhook deliveries; 0 is DefaultWebhookRetention.
+	WebhookRetention time.Duration
 }
 
 // startTimeout bounds the first connection and the migrations at start.
@@ -40,7 +43,8 @@ type Ready func(ctx context.Context) error
 
 // Module opens the pool (failing the start if the database cannot be
 // reached), migrates it when opts.Migrate, and provides every store as its
-// port. One GrantStore backs the grant port and each of its four parts. The
+// port (the webhook stores seal subscription secrets under
+// opts.KeyEncryptionKey). One GrantStore backs the grant port and each of its four parts. The
 // rate limiter is provided as *RateLimiter only: the application picks the
 // ports.RateLimiter (ratelimit.kind). The janitor runs every
 // opts.JanitorEvery from start to stop, on the graph's ports.Clock, logging
@@ -69,6 +73,22 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
 			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher))),
+			// The webhook stores seal subscription secrets under the same
+			// key-encryption key as signing keys.
+			func(pool *pgxpool.Pool) (ports.SubscriptionStore, error) {
+				s, err := NewSubscriptionStore(pool, opts.KeyEncryptionKey)
+				if err != nil {
+					return nil, err
+				}
+				return s, nil
+			},
+			func(pool *pgxpool.Pool) (ports.DeliveryStore, error) {
+				s, err := NewDeliveryStore(pool, opts.KeyEncryptionKey)
+				if err != nil {
+					return nil, err
+				}
+				return s, nil
+			},
 			func(pool *pgxpool.Pool) ports.KeyStore {
 				return NewKeyStore(pool, WithKeyEncryptionKey(opts.KeyEncryptionKey))
 			},
@@ -79,7 +99,9 @@ func Module(opts Options) fx.Option {
 			func(g *GrantStore) ports.RefreshTokenStore { return g },
 			func(g *GrantStore) ports.RevocationStore { return g },
 			func(g *GrantStore) ports.ConsentStore { return g },
-			func(pool *pgxpool.Pool) *Janitor { return NewJanitor(pool) },
+			func(pool *pgxpool.Pool) *Janitor {
+				return NewJanitor(pool, WithWebhookRetention(opts.WebhookRetention))
+			},
 		),
 		fx.Invoke(func(in janitorIn) { runJanitor(opts.JanitorEvery, in) }),
 	)
@@ -177,4 +199,6 @@ var (
 	_ ports.AdminKeyStore     = (*AdminKeyStore)(nil)
 	_ ports.ActionTokenStore  = (*ActionTokenStore)(nil)
 	_ ports.EventPublisher    = (*EventOutbox)(nil)
+	_ ports.SubscriptionStore = (*SubscriptionStore)(nil)
+	_ ports.DeliveryStore     = (*DeliveryStore)(nil)
 )

@@ -1,0 +1,223 @@
+package postgres
+
+import (
+	"context"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// ErrSecretDecryption is returned (wrapped) when a stored webhook secret
+// does not open under the key-encryption key.
+var ErrSecretDecryption = errors.New("webhook secret does not decrypt: wrong key_encryption_key or corrupted record")
+
+// secretBox seals webhook secrets at rest with AES-256-GCM under the
+// key-encryption key, as KeyStore seals signing keys: a random nonce per
+// write, stored as nonce||ciphertext, with the subscription id bound as
+// additional data so that a sealed secret cannot be moved to another row.
+// The additional data is prefixed with a purpose, so that a sealed signing
+// key (bound to its kid) never opens as a secret, whatever the ids.
+type secretBox struct{ aead cipher.AEAD }
+
+func newSecretBox(keyEncryptionKey []byte) (secretBox, error) {
+	aead, err := newAEAD(keyEncryptionKey)
+	if err != nil {
+		return secretBox{}, err
+	}
+	return secretBox{aead: aead}, nil
+}
+
+func secretAD(subscriptionID string) []byte { return []byte("webhook-secret\x00" + subscriptionID) }
+
+func (b secretBox) seal(subscriptionID, secret string) ([]byte, error) {
+	nonce := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(secret)+b.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("postgres: seal webhook secret of %s: %w", subscriptionID, err)
+	}
+	return b.aead.Seal(nonce, nonce, []byte(secret), secretAD(subscriptionID)), nil
+}
+
+func (b secretBox) open(subscriptionID string, sealed []byte) (string, error) {
+	n := b.aead.NonceSize()
+	if len(sealed) < n+b.aead.Overhead() {
+		return "", fmt.Errorf("postgres: subscription %s: %w", subscriptionID, ErrSecretDecryption)
+	}
+	secret, err := b.aead.Open(nil, sealed[:n], sealed[n:], secretAD(subscriptionID))
+	if err != nil {
+		return "", fmt.Errorf("postgres: subscription %s: %w", subscriptionID, ErrSecretDecryption)
+	}
+	return string(secret), nil
+}
+
+// SubscriptionStore is the PostgreSQL ports.SubscriptionStore. Secrets are
+// sealed at rest (see secretBox); a subscription's deliveries and their
+// attempts go with it (ON DELETE CASCADE).
+type SubscriptionStore struct {
+	pool *pgxpool.Pool
+	box  secretBox
+}
+
+// NewSubscriptionStore returns a SubscriptionStore on pool that seals
+// secrets under keyEncryptionKey (KeyEncryptionKeySize bytes, the key that
+// seals signing keys). Unlike KeyStore, it has no unsealed mode: a webhook
+// secret is never written in clear.
+func NewSubscriptionStore(pool *pgxpool.Pool, keyEncryptionKey []byte) (*SubscriptionStore, error) {
+	box, err := newSecretBox(keyEncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	return &SubscriptionStore{pool: pool, box: box}, nil
+}
+
+// subscriptionColumns lists the columns scanSubscription reads, each
+// prefixed with alias and a dot when alias is not empty.
+func subscriptionColumns(alias string) string {
+	cols := []string{"id", "client_id", "url", "events", "secret", "description",
+		"disabled", "disabled_reason", "consecutive_failures", "created_at", "updated_at"}
+	if alias != "" {
+		for i, c := range cols {
+			cols[i] = alias + "." + c
+		}
+	}
+	return strings.Join(cols, ", ")
+}
+
+var subscriptionCols = subscriptionColumns("")
+
+// subscriptionDest holds one scanned row of subscriptionColumns until its
+// secret is opened.
+type subscriptionDest struct {
+	s                domain.Subscription
+	sealed           []byte
+	created, updated pgtype.Timestamptz
+}
+
+func (d *subscriptionDest) targets() []any {
+	return []any{&d.s.ID, &d.s.ClientID, &d.s.URL, &d.s.Events, &d.sealed, &d.s.Description,
+		&d.s.Disabled, &d.s.DisabledReason, &d.s.ConsecutiveFailures, &d.created, &d.updated}
+}
+
+func (d *subscriptionDest) subscription(box secretBox) (domain.Subscription, error) {
+	s := d.s
+	s.CreatedAt, s.UpdatedAt = fromTS(d.created), fromTS(d.updated)
+	var err error
+	s.Secret, err = box.open(s.ID, d.sealed)
+	return s, err
+}
+
+func (st *SubscriptionStore) scanOne(row pgx.Row) (domain.Subscription, error) {
+	var d subscriptionDest
+	if err := row.Scan(d.targets()...); err != nil {
+		return domain.Subscription{}, err
+	}
+	return d.subscription(st.box)
+}
+
+// CreateSubscription stores a subscription. ErrAlreadyExists if the id is
+// taken.
+func (st *SubscriptionStore) CreateSubscription(ctx context.Context, s domain.Subscription) error {
+	sealed, err := st.box.seal(s.ID, s.Secret)
+	if err != nil {
+		return err
+	}
+	_, err = st.pool.Exec(ctx, `INSERT INTO webhook_subscriptions (`+subscriptionCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		s.ID, s.ClientID, s.URL, s.Events, sealed, s.Description,
+		s.Disabled, s.DisabledReason, s.ConsecutiveFailures, ts(s.CreatedAt), ts(s.UpdatedAt))
+	return translate("create subscription", err)
+}
+
+// GetSubscription returns a subscription. ErrNotFound if there is none.
+func (st *SubscriptionStore) GetSubscription(ctx context.Context, id string) (domain.Subscription, error) {
+	s, err := st.scanOne(st.pool.QueryRow(ctx,
+		`SELECT `+subscriptionCols+` FROM webhook_subscriptions WHERE id = $1`, id))
+	if err != nil {
+		return domain.Subscription{}, translate("get subscription", err)
+	}
+	return s, nil
+}
+
+// UpdateSubscription reads the row FOR UPDATE, applies fn and writes it
+// back in one transaction, so concurrent updates queue. The id stays; the
+// secret is sealed anew (a fresh nonce) on every write.
+func (st *SubscriptionStore) UpdateSubscription(ctx context.Context, id string, fn func(*domain.Subscription) error) (domain.Subscription, error) {
+	return lockedUpdate(ctx, st.pool, "update subscription",
+		func(tx pgx.Tx) (domain.Subscription, error) {
+			return st.scanOne(tx.QueryRow(ctx,
+				`SELECT `+subscriptionCols+` FROM webhook_subscriptions WHERE id = $1 FOR UPDATE`, id))
+		},
+		fn,
+		func(tx pgx.Tx, s *domain.Subscription) error {
+			s.ID = id
+			sealed, err := st.box.seal(id, s.Secret)
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE webhook_subscriptions SET client_id = $2, url = $3, events = $4,
+				secret = $5, description = $6, disabled = $7, disabled_reason = $8,
+				consecutive_failures = $9, created_at = $10, updated_at = $11 WHERE id = $1`,
+				id, s.ClientID, s.URL, s.Events, sealed, s.Description,
+				s.Disabled, s.DisabledReason, s.ConsecutiveFailures, ts(s.CreatedAt), ts(s.UpdatedAt))
+			return err
+		})
+}
+
+// DeleteSubscription removes a subscription; its deliveries and their
+// attempts go with it in the same statement (ON DELETE CASCADE).
+// ErrNotFound if there is none.
+func (st *SubscriptionStore) DeleteSubscription(ctx context.Context, id string) error {
+	tag, err := st.pool.Exec(ctx, `DELETE FROM webhook_subscriptions WHERE id = $1`, id)
+	if err != nil {
+		return translate("delete subscription", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return translate("delete subscription", pgx.ErrNoRows)
+	}
+	return nil
+}
+
+// ListSubscriptions returns a client's subscriptions, oldest first (ties by
+// id), through webhook_subscriptions_client.
+func (st *SubscriptionStore) ListSubscriptions(ctx context.Context, clientID string) ([]domain.Subscription, error) {
+	return st.list(ctx, "list subscriptions",
+		`SELECT `+subscriptionCols+` FROM webhook_subscriptions WHERE client_id = $1 ORDER BY created_at, id`, clientID)
+}
+
+// ListActiveSubscriptions returns the enabled subscriptions to eventType,
+// oldest first (ties by id). events @> ARRAY[type] means the same as
+// type = ANY(events), and the partial GIN index serves it.
+func (st *SubscriptionStore) ListActiveSubscriptions(ctx context.Context, eventType string) ([]domain.Subscription, error) {
+	return st.list(ctx, "list active subscriptions",
+		`SELECT `+subscriptionCols+` FROM webhook_subscriptions
+		WHERE NOT disabled AND events @> ARRAY[$1::text] ORDER BY created_at, id`, eventType)
+}
+
+func (st *SubscriptionStore) list(ctx context.Context, op, query string, arg string) ([]domain.Subscription, error) {
+	rows, err := st.pool.Query(ctx, query, arg)
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	var d subscriptionDest
+	var out []domain.Subscription
+	_, err = pgx.ForEachRow(rows, d.targets(), func() error {
+		s, err := d.subscription(st.box)
+		if err != nil {
+			return err
+		}
+		out = append(out, s)
+		d = subscriptionDest{}
+		return nil
+	})
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	return out, nil
+}
