@@ -16,10 +16,12 @@ import (
 	"github.com/calimatic/calimatic-auth/adapters/postgres"
 	"github.com/calimatic/calimatic-auth/adapters/smtp"
 	"github.com/calimatic/calimatic-auth/adapters/system"
+	"github.com/calimatic/calimatic-auth/adapters/webhook"
 	"github.com/calimatic/calimatic-auth/app/config"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/core/webhooks"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -55,7 +57,8 @@ func Options(cfg config.Config, log *slog.Logger) (fx.Option, error) {
 		limiter,
 		signer,
 		mailer,
-		fx.Provide(providerConfig, newProvider, directoryConfig, newDirectory, httpOptions, httpDeps),
+		webhookModule(cfg),
+		fx.Provide(providerConfig, newProvider, directoryConfig, newDirectory, webhooksConfig, newWebhooks, httpOptions, httpDeps),
 		fx.Invoke(runSeed),
 		httpadapter.Module,
 	), nil
@@ -97,6 +100,7 @@ func postgresOptions(cfg config.Config) (postgres.Options, error) {
 		Migrate:          p.Migrate == config.MigrateAuto,
 		KeyEncryptionKey: key,
 		JanitorEvery:     p.JanitorEvery,
+		WebhookRetention: cfg.Webhooks.Retention,
 	}, nil
 }
 
@@ -151,6 +155,45 @@ func mailModule(cfg config.Config) (fx.Option, error) {
 		}), nil
 	}
 	return nil, fmt.Errorf("mail.kind: unknown value %q (valid: %s)", cfg.Mail.Kind, strings.Join(config.MailKinds, ", "))
+}
+
+// webhookModule provides the sender, the worker (when webhooks.deliver is
+// on) and the notifier that wakes the worker when this instance publishes.
+func webhookModule(cfg config.Config) fx.Option {
+	w := cfg.Webhooks
+	return fx.Options(
+		webhook.Module(webhook.Options{
+			Timeout: w.Timeout, AllowLoopback: w.AllowLoopback, AllowPrivate: w.AllowPrivate,
+			PollEvery: w.PollEvery, Disabled: !w.Deliver,
+		}),
+		fx.Provide(func(p ports.EventPublisher) *webhook.Notifier { return webhook.NewNotifier(p) }),
+	)
+}
+
+func webhooksConfig(cfg config.Config) webhooks.Config {
+	w := cfg.Webhooks
+	return webhooks.Config{
+		Schedule:     webhooks.ExponentialSchedule(w.FirstRetry, w.MaxRetryDelay, w.RetryFor),
+		DisableAfter: w.DisableAfter, RequireHTTPS: cfg.WebhooksRequireHTTPS(),
+		Lease: w.Timeout + time.Minute, Parallel: w.Parallel,
+	}
+}
+
+type webhooksDeps struct {
+	fx.In
+	Subscriptions ports.SubscriptionStore
+	Deliveries    ports.DeliveryStore
+	Grants        ports.ClientGrantStore
+	Sender        ports.WebhookSender
+	Clock         ports.Clock
+	Random        ports.Random
+}
+
+func newWebhooks(cfg webhooks.Config, d webhooksDeps) *webhooks.Service {
+	return webhooks.New(cfg, webhooks.Deps{
+		Subscriptions: d.Subscriptions, Deliveries: d.Deliveries, Grants: d.Grants,
+		Sender: d.Sender, Clock: d.Clock, Random: d.Random,
+	})
 }
 
 // retireAfter is how long a retired key stays in JWKS: until every token it
@@ -233,10 +276,12 @@ type directoryDeps struct {
 	ActionTokens ports.ActionTokenStore
 	Sessions     ports.SessionStore
 	Refresh      ports.RefreshTokenStore
-	Events       ports.EventPublisher
-	Mailer       ports.Mailer
-	Clock        ports.Clock
-	Random       ports.Random
+	// Events is the store's publisher behind the notifier, so that this
+	// instance's worker delivers what it publishes at once.
+	Events *webhook.Notifier
+	Mailer ports.Mailer
+	Clock  ports.Clock
+	Random ports.Random
 }
 
 func newDirectory(cfg directory.Config, d directoryDeps) *directory.Service {
@@ -274,6 +319,7 @@ type httpIn struct {
 	fx.In
 	Provider  *oidc.Provider
 	Directory *directory.Service
+	Webhooks  *webhooks.Service
 	Limiter   ports.RateLimiter
 	Clock     ports.Clock
 	Random    ports.Random
@@ -286,7 +332,7 @@ type httpIn struct {
 
 func httpDeps(in httpIn) httpadapter.Deps {
 	return httpadapter.Deps{
-		Provider: in.Provider, Directory: in.Directory, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
+		Provider: in.Provider, Directory: in.Directory, Webhooks: in.Webhooks, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
 		Checks: append([]httpadapter.ReadinessCheck{
 			{Name: "signer", Check: in.Signer.Ready},
 		}, in.Checks...),

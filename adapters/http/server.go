@@ -15,6 +15,7 @@ import (
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/core/webhooks"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -56,6 +57,7 @@ type Server struct {
 	opts     Options
 	op       *oidc.Provider
 	dir      *directory.Service
+	hooks    *webhooks.Service
 	limiter  ports.RateLimiter
 	clock    ports.Clock
 	random   ports.Random
@@ -73,11 +75,13 @@ type Deps struct {
 	// Directory serves the user management and administration APIs and
 	// the account pages.
 	Directory *directory.Service
-	Limiter   ports.RateLimiter
-	Clock     ports.Clock
-	Random    ports.Random
-	Logger    *slog.Logger
-	Checks    []ReadinessCheck
+	// Webhooks serves the subscription API at /api/v1/admin/webhooks.
+	Webhooks *webhooks.Service
+	Limiter  ports.RateLimiter
+	Clock    ports.Clock
+	Random   ports.Random
+	Logger   *slog.Logger
+	Checks   []ReadinessCheck
 }
 
 const (
@@ -95,7 +99,7 @@ func New(opts Options, d Deps) (*Server, error) {
 		opts.SessionCookie = "calimatic_session"
 	}
 	s := &Server{
-		opts: opts, op: d.Provider, dir: d.Directory, limiter: d.Limiter, clock: d.Clock, random: d.Random,
+		opts: opts, op: d.Provider, dir: d.Directory, hooks: d.Webhooks, limiter: d.Limiter, clock: d.Clock, random: d.Random,
 		log: d.Logger, pages: pg, checks: d.Checks, registry: prometheus.NewRegistry(),
 	}
 	if s.log == nil {
@@ -208,6 +212,9 @@ func (s *Server) directoryRoutes() {
 	a.Get(pathOrgUsers, auth, s.listOrgUsers)
 	s.adminRoutes()
 	s.accountRoutes()
+	if s.hooks != nil {
+		s.webhookRoutes()
+	}
 }
 
 // isPagePath reports whether a path serves HTML to browsers.

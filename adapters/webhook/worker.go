@@ -1,0 +1,160 @@
+package webhook
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/calimatic/calimatic-auth/core/webhooks"
+)
+
+// Service is what the worker drives; *webhooks.Service is one.
+type Service interface {
+	Dispatch(ctx context.Context) (int, error)
+	Deliver(ctx context.Context) (webhooks.Report, error)
+}
+
+// Worker runs two loops: one turns stored events into deliveries
+// (Dispatch), the other posts due deliveries (Deliver). Each repeats its
+// step while there is work, then sleeps until woken or PollEvery passes;
+// the dispatch loop wakes the deliver loop whenever it made deliveries.
+// Errors are logged and backed off, never fatal: the stores keep the work,
+// so the next step picks it up.
+type Worker struct {
+	svc   Service
+	wake  <-chan struct{}
+	nudge chan struct{}
+	every time.Duration
+	log   *slog.Logger
+
+	stop   chan struct{}      // closed by Stop: no new steps
+	cancel context.CancelFunc // cancels the steps in flight
+	wg     sync.WaitGroup
+}
+
+// NewWorker returns a worker over svc. wake (a Notifier's, or nil) starts a
+// dispatch step early.
+func NewWorker(svc Service, wake <-chan struct{}, opts Options, log *slog.Logger) *Worker {
+	opts = opts.withDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Worker{svc: svc, wake: wake, nudge: make(chan struct{}, 1), every: opts.PollEvery, log: log}
+}
+
+// Start runs the loops in the background and returns at once.
+func (w *Worker) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	w.stop, w.cancel = make(chan struct{}), cancel
+	w.wg.Add(2)
+	go func() { defer w.wg.Done(); w.dispatchLoop(ctx) }()
+	go func() { defer w.wg.Done(); w.deliverLoop(ctx) }()
+}
+
+// Stop lets the steps in flight finish, so that posts already made are
+// recorded, until ctx ends; then it cancels them. It returns once both loops
+// have returned. A delivery cut off is still leased and goes out again when
+// its lease ends.
+func (w *Worker) Stop(ctx context.Context) error {
+	if w.stop == nil {
+		return nil // never started
+	}
+	close(w.stop)
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		w.cancel()
+		<-done
+	}
+	w.cancel()
+	return nil
+}
+
+func (w *Worker) dispatchLoop(ctx context.Context) {
+	for {
+		n, err := w.svc.Dispatch(ctx)
+		switch {
+		case err != nil:
+			w.warn("webhook dispatch failed", err)
+			if !w.sleep(nil) {
+				return
+			}
+			continue
+		case n > 0:
+			signal(w.nudge)
+			if w.stopped() {
+				return
+			}
+			continue
+		}
+		if !w.sleep(w.wake) {
+			return
+		}
+	}
+}
+
+func (w *Worker) deliverLoop(ctx context.Context) {
+	for {
+		rep, err := w.svc.Deliver(ctx)
+		for _, sub := range rep.Disabled {
+			w.log.Warn("webhook subscription disabled", slog.String("id", sub.ID),
+				slog.String("client_id", sub.ClientID), slog.String("reason", sub.DisabledReason))
+		}
+		switch {
+		case err != nil:
+			w.warn("webhook delivery failed", err)
+			if !w.sleep(nil) {
+				return
+			}
+			continue
+		case rep.Attempted > 0:
+			if w.stopped() {
+				return
+			}
+			continue
+		}
+		if !w.sleep(w.nudge) {
+			return
+		}
+	}
+}
+
+// sleep waits for PollEvery, a receive on wake (nil: none) or Stop. It
+// reports false on Stop.
+func (w *Worker) sleep(wake <-chan struct{}) bool {
+	t := time.NewTimer(w.every)
+	defer t.Stop()
+	select {
+	case <-w.stop:
+		return false
+	case <-wake:
+	case <-t.C:
+	}
+	return true
+}
+
+func (w *Worker) stopped() bool {
+	select {
+	case <-w.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// warn logs a step's error. Step errors come from the stores; what a
+// receiver answered is kept with its attempt, not logged.
+func (w *Worker) warn(msg string, err error) {
+	w.log.Warn(msg, slog.String("err", err.Error()))
+}
+
+// signal wakes a loop without blocking; a pending signal already will.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
