@@ -1,6 +1,9 @@
 package app_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
 	"slices"
 	"sync"
 	"testing"
@@ -132,7 +135,22 @@ func TestWebhookTwoInstancesPostgres(t *testing.T) {
 // provisioning call's return to the receiver's arrival.
 func TestWebhookThroughput(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, fastWebhooks)
+	measureWebhookThroughput(t, fastWebhooks)
+}
+
+// TestWebhookThroughputPostgres measures the same on the postgres driver,
+// where every event goes through the outbox table.
+func TestWebhookThroughputPostgres(t *testing.T) {
+	t.Parallel()
+	usePG := usePostgres(postgresDSN(t), newKEK())
+	measureWebhookThroughput(t, func(c *config.Config) {
+		fastWebhooks(c)
+		usePG(c)
+	})
+}
+
+func measureWebhookThroughput(t *testing.T, edit func(*config.Config)) {
+	srv := startServer(t, edit)
 	api := webhookflow.NewAPI(t, webhookEnv(srv.BaseURL))
 	tn := api.NewTenant(t, "throughput")
 	rcv := webhookflow.NewReceiver(t, nil)
@@ -196,4 +214,53 @@ func TestWebhookThroughput(t *testing.T) {
 		events, provisioned.Round(time.Millisecond), float64(events)/provisioned.Seconds(),
 		elapsed.Round(time.Millisecond), float64(events)/elapsed.Seconds(),
 		pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), delays[len(delays)-1].Round(time.Microsecond))
+}
+
+// TestWebhookBacklogPostgres measures how fast a worker drains a backlog:
+// 1,000 events are stored by a server that delivers nothing, then a server
+// with the worker on the same database dispatches and delivers them all.
+func TestWebhookBacklogPostgres(t *testing.T) {
+	t.Parallel()
+	dsn, kek := postgresDSN(t), newKEK()
+	quiet := startServer(t, func(c *config.Config) {
+		withFastWebhooks(usePostgres(dsn, kek))(c)
+		c.Webhooks.Deliver = false
+	})
+	api := webhookflow.NewAPI(t, webhookEnv(quiet.BaseURL))
+	tn := api.NewTenant(t, "backlog")
+	rcv := webhookflow.NewReceiver(t, nil)
+	api.Subscribe(t, tn.Client, rcv.URL, "user.created")
+
+	const events = 1000
+	users := make([]map[string]any, events)
+	for i := range users {
+		u := webhookflow.NewUser("backlog")
+		users[i] = map[string]any{"email": u.Email, "firstName": u.FirstName, "lastName": u.LastName, "organizationId": tn.OrgID}
+	}
+	body, err := json.Marshal(map[string]any{"users": users})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, quiet.BaseURL+"/api/v1/users/provision/bulk", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-client-id", tn.Client.ID)
+	req.Header.Set("x-client-secret", tn.Client.Secret)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	quiet.stop()
+	assert.Zero(t, len(rcv.Hits(webhookflow.OfEvent("user.created"))), "the quiet server delivered nothing")
+
+	start := time.Now()
+	startServer(t, withFastWebhooks(usePostgres(dsn, kek)))
+	hits := rcv.Wait(t, events, webhookflow.OfEvent("user.created"))
+	last := start
+	for _, h := range hits {
+		if h.At.After(last) {
+			last = h.At
+		}
+	}
+	elapsed := last.Sub(start)
+	t.Logf("a backlog of %d events drained in %s from the worker's start (%.0f deliveries/s, server start included)",
+		events, elapsed.Round(time.Millisecond), float64(events)/elapsed.Seconds())
 }

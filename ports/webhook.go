@@ -33,7 +33,8 @@ type DeliveryStore interface {
 	// DispatchEvents takes up to limit stored events that were never
 	// dispatched, in publication order, and passes them to plan; it stores
 	// the deliveries plan returns (skipping any whose subscription was
-	// deleted meanwhile) and marks those events dispatched, in one
+	// deleted meanwhile, or whose id is stored already) and marks those
+	// events dispatched, in one
 	// atomic step. Each event is dispatched once, by one caller, even with
 	// many instances; if plan fails nothing changes. It returns how many
 	// events it dispatched (0 when none waited).

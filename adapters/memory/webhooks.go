@@ -142,7 +142,8 @@ func (w *Webhooks) DispatchEvents(_ context.Context, limit int, plan func([]doma
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, d := range ds {
-		if _, ok := w.subs[d.SubscriptionID]; ok {
+		_, subscribed := w.subs[d.SubscriptionID]
+		if _, exists := w.deliveries[d.ID]; subscribed && !exists {
 			w.deliveries[d.ID] = cloneDelivery(d)
 		}
 	}

@@ -2,6 +2,8 @@ package webhooks
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"slices"
 	"time"
 
@@ -50,9 +52,18 @@ func (s *Service) plan(ctx context.Context, events []domain.Event) ([]domain.Del
 	return out, nil
 }
 
+// deliveryID is the delivery id of an event to a subscription. It is
+// derived, not drawn, so that dispatching an event again (a store that lost
+// its record of the first dispatch in a crash) makes the same deliveries,
+// which the store then keeps once.
+func deliveryID(eventID, subID string) string {
+	sum := sha256.Sum256([]byte(eventID + "\x00" + subID))
+	return "dlv_" + base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
 func (s *Service) newDelivery(subID string, e domain.Event, body []byte, now time.Time) domain.Delivery {
 	return domain.Delivery{
-		ID: "dlv_" + s.deps.Random.Token(16), SubscriptionID: subID, EventID: e.ID, EventType: e.Type,
+		ID: deliveryID(e.ID, subID), SubscriptionID: subID, EventID: e.ID, EventType: e.Type,
 		Payload: body, State: domain.DeliveryPending, NextAttemptAt: now, CreatedAt: now,
 	}
 }
