@@ -181,6 +181,7 @@ func webhooksConfig(cfg config.Config) webhooks.Config {
 
 type webhooksDeps struct {
 	fx.In
+	Clients       ports.ClientStore
 	Subscriptions ports.SubscriptionStore
 	Deliveries    ports.DeliveryStore
 	Grants        ports.ClientGrantStore
@@ -191,7 +192,7 @@ type webhooksDeps struct {
 
 func newWebhooks(cfg webhooks.Config, d webhooksDeps) *webhooks.Service {
 	return webhooks.New(cfg, webhooks.Deps{
-		Subscriptions: d.Subscriptions, Deliveries: d.Deliveries, Grants: d.Grants,
+		Clients: d.Clients, Subscriptions: d.Subscriptions, Deliveries: d.Deliveries, Grants: d.Grants,
 		Sender: d.Sender, Clock: d.Clock, Random: d.Random,
 	})
 }
@@ -307,10 +308,11 @@ func httpOptions(cfg config.Config) httpadapter.Options {
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		RateLimitsEnabled: rl.Enabled,
 		Rules: httpadapter.Rules{
-			Authorize: rule("authorize", rl.Authorize),
-			UserInfo:  rule("userinfo", rl.UserInfo),
-			Register:  rule("register", rl.Register),
-			Account:   rule("password_reset", rl.PasswordReset),
+			Authorize:   rule("authorize", rl.Authorize),
+			UserInfo:    rule("userinfo", rl.UserInfo),
+			Register:    rule("register", rl.Register),
+			Account:     rule("password_reset", rl.PasswordReset),
+			WebhookTest: rule("webhook_test", rl.WebhookTest),
 		},
 	}
 }

@@ -15,7 +15,9 @@ type SubscriptionStore interface {
 	// GetSubscription returns a subscription. ErrNotFound if there is none.
 	GetSubscription(ctx context.Context, id string) (domain.Subscription, error)
 	// UpdateSubscription reads, applies fn and writes atomically. ErrNotFound
-	// if there is none; fn's error aborts the write and is returned.
+	// if there is none; fn's error aborts the write and is returned. When the
+	// result is disabled, its pending deliveries fail in the same step
+	// (CompletedAt = UpdatedAt).
 	UpdateSubscription(ctx context.Context, id string, fn func(*domain.Subscription) error) (domain.Subscription, error)
 	// DeleteSubscription removes a subscription with its deliveries and
 	// their attempts. ErrNotFound if there is none.
@@ -23,7 +25,8 @@ type SubscriptionStore interface {
 	// ListSubscriptions returns a client's subscriptions, oldest first.
 	ListSubscriptions(ctx context.Context, clientID string) ([]domain.Subscription, error)
 	// ListActiveSubscriptions returns every enabled subscription to
-	// eventType, oldest first, whoever owns it.
+	// eventType, oldest first, whoever owns it, with Secret left empty:
+	// fan-out needs none.
 	ListActiveSubscriptions(ctx context.Context, eventType string) ([]domain.Subscription, error)
 }
 
@@ -51,7 +54,8 @@ type DeliveryStore interface {
 	// step: the delivery gets State, NextAttemptAt, one more attempt, no
 	// lease and, when no longer pending, CompletedAt = a.At. The store
 	// numbers the attempt (one more than the delivery had), so two instances
-	// whose leases overlapped are both recorded. Its subscription
+	// whose leases overlapped are both recorded. When the subscription ends
+	// up disabled, its other pending deliveries fail too. Its subscription
 	// gets its failure streak reset or grown and, per the outcome, is
 	// disabled. It returns the subscription as stored. ErrNotFound if the
 	// delivery no longer exists (its subscription was deleted).
@@ -65,7 +69,8 @@ type DeliveryStore interface {
 	ListDeliveries(ctx context.Context, subscriptionID string, before domain.DeliveryCursor, limit int) ([]domain.DeliveryRecord, error)
 	// Redeliver makes a delivery pending again, due at now, with no lease;
 	// its attempts are kept and its id stays, so receivers can deduplicate.
-	// ErrNotFound if there is none.
+	// ErrNotFound if there is none; ErrConflict if it is leased at now (being
+	// posted), so that two posts of it never overlap.
 	Redeliver(ctx context.Context, id string, now time.Time) (domain.Delivery, error)
 }
 

@@ -49,6 +49,7 @@ func RunDeliveryStore(t *testing.T, newStores func(t *testing.T) WebhookStores) 
 		{"a successful attempt delivers and resets the failure streak", attemptSuccess},
 		{"a failed attempt schedules a retry and grows the streak until it disables", attemptFailures},
 		{"a 410 outcome disables the subscription at once", attemptDisable},
+		{"disabling a subscription fails its other pending deliveries", disableFailsPending},
 		{"recording an attempt for a missing delivery fails with ErrNotFound", attemptMissing},
 		{"the store numbers attempts, so overlapping posts are both recorded", attemptsNumbered},
 		{"deliveries are listed newest first in pages, with their attempts", deliveriesPaged},
@@ -354,8 +355,7 @@ func attemptFailures(t *testing.T, s WebhookStores) {
 	}
 	rec, err := s.Deliveries.GetDelivery(t.Context(), d.ID)
 	require.NoError(t, err)
-	assert.Equal(t, domain.DeliveryPending, rec.Delivery.State)
-	assert.Equal(t, epoch.Add(time.Hour), rec.Delivery.NextAttemptAt.UTC())
+	assert.Equal(t, domain.DeliveryFailed, rec.Delivery.State, "the attempt that disabled the subscription ends its delivery")
 	got, err := s.Subscriptions.GetSubscription(t.Context(), sub.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "3 deliveries in a row failed", got.DisabledReason)
@@ -519,4 +519,29 @@ func attemptsNumbered(t *testing.T, s WebhookStores) {
 	require.Len(t, rec.Attempts, 2)
 	assert.Equal(t, []int{1, 2}, []int{rec.Attempts[0].Number, rec.Attempts[1].Number})
 	assert.Equal(t, 2, rec.Delivery.Attempts)
+}
+
+func disableFailsPending(t *testing.T, s WebhookStores) {
+	sub := createSub(t, s)
+	d := claimOne(t, s, sub.ID)
+	other := createDelivery(t, s, sub.ID, epoch.Add(time.Hour))
+	_, err := s.Deliveries.RecordAttempt(t.Context(), attemptAt(d, 1, 410), domain.AttemptOutcome{
+		State: domain.DeliveryFailed, Disable: true, DisabledReason: "the endpoint answered 410 Gone",
+	})
+	require.NoError(t, err)
+	rec, err := s.Deliveries.GetDelivery(t.Context(), other.ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.DeliveryFailed, rec.Delivery.State, "the queued delivery does not wait forever")
+
+	sub2 := createSub(t, s)
+	queued := createDelivery(t, s, sub2.ID, epoch)
+	_, err = s.Subscriptions.UpdateSubscription(t.Context(), sub2.ID, func(x *domain.Subscription) error {
+		x.Disabled, x.DisabledReason, x.UpdatedAt = true, "disabled by its owner", epoch.Add(time.Minute)
+		return nil
+	})
+	require.NoError(t, err)
+	rec, err = s.Deliveries.GetDelivery(t.Context(), queued.ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.DeliveryFailed, rec.Delivery.State)
+	assert.Equal(t, epoch.Add(time.Minute), rec.Delivery.CompletedAt.UTC())
 }

@@ -26,9 +26,13 @@ func (s *Server) limit(rule domain.RateRule, keyOf func(*fiber.Ctx) string) fibe
 			return c.Next()
 		}
 		if !d.Allowed {
-			return s.oauthError(c, &oidc.Error{
+			e := &oidc.Error{
 				Code: oidc.CodeRateLimited, Description: "too many requests; retry after the time in Retry-After", RateLimit: &d,
-			})
+			}
+			if isRESTPath(c.Path()) {
+				return s.restError(c, e)
+			}
+			return s.oauthError(c, e)
 		}
 		rateHeaders(c, d)
 		return c.Next()

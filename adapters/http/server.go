@@ -28,6 +28,8 @@ type Rules struct {
 	UserInfo  domain.RateRule // per token
 	Register  domain.RateRule // per IP
 	Account   domain.RateRule // per IP: forgot-password requests, which send mail
+	// WebhookTest is per client: pings and redeliveries.
+	WebhookTest domain.RateRule
 }
 
 // Options configure the HTTP adapter.

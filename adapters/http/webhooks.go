@@ -29,8 +29,11 @@ func (s *Server) webhookRoutes() {
 	a.Patch(pathWebhook, auth, s.updateWebhook)
 	a.Delete(pathWebhook, auth, s.deleteWebhook)
 	a.Get(pathWebhookDeliveries, auth, s.listDeliveries)
-	a.Post(pathWebhookRedeliver, auth, s.redeliver)
-	a.Post(pathWebhookPing, auth, s.pingWebhook)
+	// Pings and redeliveries make the server post on demand: limited per
+	// client, so that no one turns it into a traffic source.
+	onDemand := s.limit(s.opts.Rules.WebhookTest, func(c *fiber.Ctx) string { return callerOf(c).Client.ID })
+	a.Post(pathWebhookRedeliver, auth, onDemand, s.redeliver)
+	a.Post(pathWebhookPing, auth, onDemand, s.pingWebhook)
 }
 
 // subscriptionJSON is a subscription as the API shows it. The signing

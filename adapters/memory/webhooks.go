@@ -81,7 +81,21 @@ func (w *Webhooks) UpdateSubscription(_ context.Context, id string, fn func(*dom
 	}
 	next.ID = id
 	w.subs[id] = cloneSub(next)
+	if next.Disabled {
+		w.failPending(id, next.UpdatedAt)
+	}
 	return next, nil
+}
+
+// failPending ends a disabled subscription's pending deliveries. Callers
+// hold mu.
+func (w *Webhooks) failPending(subID string, at time.Time) {
+	for id, d := range w.deliveries {
+		if d.SubscriptionID == subID && d.State == domain.DeliveryPending {
+			d.State, d.CompletedAt, d.LeaseUntil, d.NextAttemptAt = domain.DeliveryFailed, at, time.Time{}, time.Time{}
+			w.deliveries[id] = d
+		}
+	}
 }
 
 // DeleteSubscription removes a subscription with its deliveries and attempts.
@@ -121,9 +135,14 @@ func (w *Webhooks) ListSubscriptions(_ context.Context, clientID string) ([]doma
 	return w.sortedSubs(func(s domain.Subscription) bool { return s.ClientID == clientID }), nil
 }
 
-// ListActiveSubscriptions returns the enabled subscriptions to eventType.
+// ListActiveSubscriptions returns the enabled subscriptions to eventType,
+// without their secrets.
 func (w *Webhooks) ListActiveSubscriptions(_ context.Context, eventType string) ([]domain.Subscription, error) {
-	return w.sortedSubs(func(s domain.Subscription) bool { return s.Wants(eventType) }), nil
+	subs := w.sortedSubs(func(s domain.Subscription) bool { return s.Wants(eventType) })
+	for i := range subs {
+		subs[i].Secret = ""
+	}
+	return subs, nil
 }
 
 // DispatchEvents passes undispatched events of the log to plan and stores
@@ -210,6 +229,9 @@ func (w *Webhooks) RecordAttempt(_ context.Context, a domain.Attempt, o domain.A
 	s := w.subs[d.SubscriptionID]
 	applyOutcome(&s, o)
 	w.subs[s.ID] = s
+	if s.Disabled {
+		w.failPending(s.ID, a.At)
+	}
 	return cloneSub(s), nil
 }
 
@@ -271,6 +293,9 @@ func (w *Webhooks) Redeliver(_ context.Context, id string, now time.Time) (domai
 	d, ok := w.deliveries[id]
 	if !ok {
 		return domain.Delivery{}, domain.ErrNotFound
+	}
+	if d.LeaseUntil.After(now) {
+		return domain.Delivery{}, domain.ErrConflict
 	}
 	d.State, d.NextAttemptAt, d.LeaseUntil, d.CompletedAt = domain.DeliveryPending, now, time.Time{}, time.Time{}
 	w.deliveries[id] = d

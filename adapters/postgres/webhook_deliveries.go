@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -291,8 +292,10 @@ func (s *DeliveryStore) RecordAttempt(ctx context.Context, a domain.Attempt, o d
 			return err
 		}
 		var err error
-		out, err = sd.subscription(s.box)
-		return err
+		if out, err = sd.subscription(s.box); err != nil || !out.Disabled {
+			return err
+		}
+		return failPending(ctx, tx, out.ID, a.At)
 	})
 	if err != nil {
 		return domain.Subscription{}, translate("record attempt", err)
@@ -383,8 +386,18 @@ func (s *DeliveryStore) records(ctx context.Context, op, query string, args ...a
 func (s *DeliveryStore) Redeliver(ctx context.Context, id string, now time.Time) (domain.Delivery, error) {
 	var dd deliveryDest
 	err := s.pool.QueryRow(ctx, `UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = $2,
-		lease_until = $3, completed_at = NULL WHERE d.id = $1 RETURNING `+deliveryCols,
+		lease_until = $3, completed_at = NULL WHERE d.id = $1 AND d.lease_until <= $2 RETURNING `+deliveryCols,
 		id, now, time.Time{}).Scan(dd.targets()...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Gone, or being posted right now.
+		var exists bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)`, id).Scan(&exists); err != nil {
+			return domain.Delivery{}, translate("redeliver", err)
+		}
+		if exists {
+			return domain.Delivery{}, domain.ErrConflict
+		}
+	}
 	if err != nil {
 		return domain.Delivery{}, translate("redeliver", err)
 	}

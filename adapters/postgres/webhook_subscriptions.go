@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -166,8 +167,20 @@ func (st *SubscriptionStore) UpdateSubscription(ctx context.Context, id string, 
 				consecutive_failures = $9, created_at = $10, updated_at = $11 WHERE id = $1`,
 				id, s.ClientID, s.URL, s.Events, sealed, s.Description,
 				s.Disabled, s.DisabledReason, s.ConsecutiveFailures, ts(s.CreatedAt), ts(s.UpdatedAt))
-			return err
+			if err != nil || !s.Disabled {
+				return err
+			}
+			return failPending(ctx, tx, id, s.UpdatedAt)
 		})
+}
+
+// failPending ends the pending deliveries of a disabled subscription, so
+// they neither wait forever nor flood the endpoint if it is re-enabled
+// (ports.SubscriptionStore).
+func failPending(ctx context.Context, tx pgx.Tx, subscriptionID string, at time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET state = 'failed', completed_at = $2, lease_until = $3
+		WHERE subscription_id = $1 AND state = 'pending'`, subscriptionID, ts(at), time.Time{})
+	return err
 }
 
 // DeleteSubscription removes a subscription; its deliveries and their
@@ -195,9 +208,32 @@ func (st *SubscriptionStore) ListSubscriptions(ctx context.Context, clientID str
 // oldest first (ties by id). events @> ARRAY[type] means the same as
 // type = ANY(events), and the partial GIN index serves it.
 func (st *SubscriptionStore) ListActiveSubscriptions(ctx context.Context, eventType string) ([]domain.Subscription, error) {
-	return st.list(ctx, "list active subscriptions",
+	return st.listNoSecret(ctx, "list active subscriptions",
 		`SELECT `+subscriptionCols+` FROM webhook_subscriptions
 		WHERE NOT disabled AND events @> ARRAY[$1::text] ORDER BY created_at, id`, eventType)
+}
+
+// listNoSecret lists without opening the secrets, which fan-out does not
+// need: a secret that no longer opens (a restore under another key) then
+// stops only its own subscription's posts, not everyone's dispatch.
+func (st *SubscriptionStore) listNoSecret(ctx context.Context, op, query string, arg string) ([]domain.Subscription, error) {
+	rows, err := st.pool.Query(ctx, query, arg)
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	var d subscriptionDest
+	var out []domain.Subscription
+	_, err = pgx.ForEachRow(rows, d.targets(), func() error {
+		s := d.s
+		s.CreatedAt, s.UpdatedAt = fromTS(d.created), fromTS(d.updated)
+		out = append(out, s)
+		d = subscriptionDest{}
+		return nil
+	})
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	return out, nil
 }
 
 func (st *SubscriptionStore) list(ctx context.Context, op, query string, arg string) ([]domain.Subscription, error) {

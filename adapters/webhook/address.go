@@ -69,7 +69,36 @@ func Classify(ip netip.Addr) Class {
 			return Reserved
 		}
 	}
+	if ip.Is6() && !publicV6(ip) {
+		return Reserved
+	}
 	return Public
+}
+
+// IPv6 ranges that are global unicast on paper but embed an IPv4 address
+// (6to4, Teredo) or are deprecated (site-local): refused, since they can
+// route to places the IPv4 checks above would refuse.
+var (
+	globalUnicastV6 = netip.MustParsePrefix("2000::/3")
+	notPublicV6     = []netip.Prefix{
+		netip.MustParsePrefix("2002::/16"), // 6to4
+		netip.MustParsePrefix("2001::/32"), // Teredo
+	}
+)
+
+// publicV6 admits only global unicast IPv6 outside the tunnelling ranges;
+// anything else (IPv4-compatible ::a.b.c.d, SIIT ::ffff:0:a.b.c.d,
+// site-local fec0::/10, …) is not public.
+func publicV6(ip netip.Addr) bool {
+	if !globalUnicastV6.Contains(ip) {
+		return false
+	}
+	for _, p := range notPublicV6 {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
 // policy is which classes besides Public a Sender may connect to.

@@ -176,7 +176,8 @@ func TestSenderRefusesLoopbackUnlessAllowed(t *testing.T) {
 
 	var refused *RefusedError
 	require.True(t, errors.As(res.Err, &refused), "got %v", res.Err)
-	assert.Equal(t, "refused: 127.0.0.1 is a loopback address", res.Err.Error())
+	assert.Equal(t, "refused: the endpoint's address is not public", res.Err.Error(), "the owner learns nothing of the address")
+	assert.Equal(t, "refused: 127.0.0.1 is a loopback address", refused.Detail())
 	assert.Zero(t, res.StatusCode)
 	assert.Zero(t, hits.Load(), "nothing reached the server")
 }
@@ -188,9 +189,10 @@ func TestSenderRefusesByTheResolvedAddressNotTheName(t *testing.T) {
 
 	res := NewSender(Options{}).Send(context.Background(), url, nil, nil)
 
-	require.Error(t, res.Err)
-	assert.Contains(t, res.Err.Error(), "is a loopback address")
-	assert.NotContains(t, res.Err.Error(), "localhost", "the error names the address, not the URL")
+	var refused *RefusedError
+	require.ErrorAs(t, res.Err, &refused)
+	assert.Contains(t, refused.Detail(), "is a loopback address", "refused by the address localhost resolved to")
+	assert.NotContains(t, res.Err.Error(), "localhost", "the error does not name the URL")
 }
 
 func TestSenderRefusesOtherSchemes(t *testing.T) {
@@ -288,7 +290,16 @@ func TestPolicy(t *testing.T) {
 				assert.NoError(t, err)
 				return
 			}
-			assert.EqualError(t, err, tc.refused)
+			var refused *RefusedError
+			require.ErrorAs(t, err, &refused)
+			assert.Equal(t, tc.refused, refused.Detail())
 		})
 	}
+}
+
+func TestIPv6FormsThatEmbedIPv4AreNotPublic(t *testing.T) {
+	for _, addr := range []string{"::7f00:1", "::ffff:0:7f00:1", "2002:7f00:1::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "fec0::1"} {
+		assert.NotEqual(t, Public, Classify(netip.MustParseAddr(addr)), addr)
+	}
+	assert.Equal(t, Public, Classify(netip.MustParseAddr("2606:4700:4700::1111")), "a real global address stays public")
 }

@@ -206,6 +206,8 @@ type RateLimit struct {
 	// PasswordReset counts forgot-password requests per IP; each may send
 	// a mail.
 	PasswordReset Rate `yaml:"password_reset"`
+	// WebhookTest counts webhook pings and redeliveries per client.
+	WebhookTest Rate `yaml:"webhook_test"`
 }
 
 // Rate is a fixed-window rule: Limit requests per Window. A Limit of 0
@@ -397,6 +399,7 @@ func Default() Config {
 			LoginAccount:  Rate{Limit: 10, Window: 5 * minute},
 			LoginIP:       Rate{Limit: 60, Window: minute},
 			PasswordReset: Rate{Limit: 5, Window: minute},
+			WebhookTest:   Rate{Limit: 30, Window: minute},
 		},
 		Cookies: Cookies{
 			Secure:      SecureAuto,

@@ -55,6 +55,7 @@ func TestDefaults(t *testing.T) {
 		LoginAccount:  Rate{Limit: 10, Window: 5 * time.Minute},
 		LoginIP:       Rate{Limit: 60, Window: time.Minute},
 		PasswordReset: Rate{Limit: 5, Window: time.Minute},
+		WebhookTest:   Rate{Limit: 30, Window: time.Minute},
 	}, cfg.RateLimit)
 	assert.Equal(t, Directory{InviteTTL: 7 * 24 * time.Hour, ResetTTL: time.Hour, MaxBatch: 1000}, cfg.Directory)
 	assert.Equal(t, Mail{Kind: "log", From: "Calimatic <no-reply@localhost>", SMTP: SMTP{Port: 587, TLS: "starttls", Timeout: 10 * time.Second}}, cfg.Mail)
@@ -410,7 +411,8 @@ func TestValidate(t *testing.T) {
 			c.Storage.Driver, c.Storage.Postgres.DSN, c.Storage.Postgres.KeyEncryptionKey = "postgres", testDSN, "c2hvcnQ="
 		}, "storage.postgres.key_encryption_key: must decode to 32 bytes, got 5"},
 		{"an unknown migrate mode lists the valid ones", func(c *Config) { c.Storage.Postgres.Migrate = "always" }, `storage.postgres.migrate: unknown value "always" (valid: auto, off)`},
-		{"a pool of no connections is refused", func(c *Config) { c.Storage.Postgres.MaxConns = 0 }, "storage.postgres.max_conns: must be between 1 and 10000, got 0"},
+		{"a pool of no connections is refused", func(c *Config) { c.Storage.Postgres.MaxConns = 0 }, "storage.postgres.max_conns: must be between 2 and 10000, got 0"},
+		{"a pool of one connection is refused", func(c *Config) { c.Storage.Postgres.MaxConns = 1 }, "storage.postgres.max_conns: must be between 2 and 10000, got 1"},
 		{"the postgres rate limiter needs the postgres driver", func(c *Config) { c.RateLimit.Kind = "postgres" }, `ratelimit.kind: postgres needs storage.driver postgres, got "memory"`},
 		{"an unknown rate limiter lists the valid ones", func(c *Config) { c.RateLimit.Kind = "redis" }, `ratelimit.kind: unknown value "redis" (valid: memory, postgres)`},
 		{"a negative token limit is refused", func(c *Config) { c.RateLimit.Token.Limit = -1 }, "ratelimit.token.limit: must not be negative, got -1"},

@@ -40,6 +40,7 @@ const (
 	// pgxpool counts connections in an int32; far more than any server
 	// should open.
 	maxPoolConns = 10000
+	minPoolConns = 2
 )
 
 // Validate reports every problem in c at once, as a *ValidationError. An
@@ -159,8 +160,10 @@ func (v *validator) http(h HTTP) {
 // driver. Neither the DSN nor the key is ever echoed.
 func (v *validator) postgres(s Storage) {
 	p := s.Postgres
-	if p.MaxConns < 1 || p.MaxConns > maxPoolConns {
-		v.addf("storage.postgres.max_conns", "must be between 1 and %d, got %d", maxPoolConns, p.MaxConns)
+	// Two at least: the webhook dispatcher reads subscriptions while it
+	// holds a connection for its transaction.
+	if p.MaxConns < minPoolConns || p.MaxConns > maxPoolConns {
+		v.addf("storage.postgres.max_conns", "must be between %d and %d, got %d", minPoolConns, maxPoolConns, p.MaxConns)
 	}
 	v.oneOf("storage.postgres.migrate", p.Migrate, MigrateModes)
 	if p.JanitorEvery < 0 {
@@ -251,6 +254,7 @@ func (v *validator) rateLimit(r RateLimit) {
 		{"login_account", r.LoginAccount},
 		{"login_ip", r.LoginIP},
 		{"password_reset", r.PasswordReset},
+		{"webhook_test", r.WebhookTest},
 	} {
 		if rule.rate.Limit < 0 {
 			v.addf("ratelimit."+rule.name+".limit", "must not be negative, got %d (0 switches the rule off)", rule.rate.Limit)

@@ -24,7 +24,10 @@ type Report struct {
 // time, and records every attempt with its outcome.
 func (s *Service) Deliver(ctx context.Context) (Report, error) {
 	now := s.now()
-	claims, err := s.deps.Deliveries.ClaimDeliveries(ctx, now, now.Add(s.cfg.Lease), s.cfg.Batch)
+	// Claim only what is posted at once: every claimed post then starts at
+	// once and ends (by the sender's timeout) well inside its lease, so no
+	// other instance takes it over mid-post.
+	claims, err := s.deps.Deliveries.ClaimDeliveries(ctx, now, now.Add(s.cfg.Lease), min(s.cfg.Batch, s.cfg.Parallel))
 	if err != nil {
 		return Report{}, storeErr("claim deliveries", err)
 	}
@@ -46,7 +49,9 @@ func (s *Service) Deliver(ctx context.Context) (Report, error) {
 				rep.Delivered++
 			}
 			if disabled != nil {
-				rep.Disabled = append(rep.Disabled, *disabled)
+				d := *disabled
+				d.Secret = "" // reports are logged
+				rep.Disabled = append(rep.Disabled, d)
 			}
 			if err != nil {
 				errs = append(errs, err)
@@ -62,12 +67,29 @@ func (s *Service) Deliver(ctx context.Context) (Report, error) {
 func (s *Service) attempt(ctx context.Context, c domain.Claim) (bool, *domain.Subscription, error) {
 	at := s.now()
 	d, sub := c.Delivery, c.Subscription
-	res := s.deps.Sender.Send(ctx, sub.URL, headers(sub.Secret, d.ID, d.EventType, at, d.Payload), d.Payload)
+	active, err := s.clientActive(ctx, sub.ClientID, nil)
+	if err != nil {
+		return false, nil, err
+	}
+	var res ports.SendResult
+	var o domain.AttemptOutcome
+	if active {
+		res = s.deps.Sender.Send(ctx, sub.URL, headers(sub.Secret, d.ID, d.EventType, at, d.Payload), d.Payload)
+		if ctx.Err() != nil {
+			return false, nil, nil // shutting down: the lease lapses and another post follows
+		}
+	} else {
+		res.Err = errClientGone
+	}
 	a := domain.Attempt{
 		DeliveryID: d.ID, Number: d.Attempts + 1, At: at, StatusCode: res.StatusCode,
 		Latency: res.Latency, Response: res.Body, Error: attemptError(res),
 	}
-	o := s.outcome(a, res)
+	if active {
+		o = s.outcome(a, res)
+	} else {
+		o = domain.AttemptOutcome{State: domain.DeliveryFailed, Disable: true, DisabledReason: errClientGone.Error()}
+	}
 	stored, err := s.deps.Deliveries.RecordAttempt(ctx, a, o)
 	if errors.Is(err, domain.ErrNotFound) {
 		return false, nil, nil // its subscription was deleted meanwhile
@@ -80,6 +102,8 @@ func (s *Service) attempt(ctx context.Context, c domain.Claim) (bool, *domain.Su
 	}
 	return o.Succeeded, nil, nil
 }
+
+var errClientGone = errors.New("the subscription's client was deleted or disabled")
 
 func attemptError(res ports.SendResult) string {
 	switch {

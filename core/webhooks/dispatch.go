@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"slices"
 	"time"
 
@@ -34,7 +35,7 @@ func (s *Service) plan(ctx context.Context, events []domain.Event) ([]domain.Del
 			}
 			subsByType[e.Type] = subs
 		}
-		var body []byte
+		bodies := map[string][]byte{} // by the organization the body names
 		for _, sub := range subs {
 			ok, err := s.entitled(ctx, sub.ClientID, e.Audience, orgsOf)
 			if err != nil {
@@ -43,8 +44,15 @@ func (s *Service) plan(ctx context.Context, events []domain.Event) ([]domain.Del
 			if !ok {
 				continue
 			}
-			if body == nil {
-				body = Payload(e)
+			granted, err := s.grantedOrgs(ctx, sub.ClientID, orgsOf)
+			if err != nil {
+				return nil, err
+			}
+			org := visibleOrg(e, granted)
+			body, ok := bodies[org]
+			if !ok {
+				body = Payload(withOrg(e, org))
+				bodies[org] = body
 			}
 			out = append(out, s.newDelivery(sub.ID, e, body, now))
 		}
@@ -72,20 +80,97 @@ func (s *Service) newDelivery(subID string, e domain.Event, body []byte, now tim
 // among the event's, or it was granted one of the event's organizations.
 // Grants are read once per client per batch.
 func (s *Service) entitled(ctx context.Context, clientID string, a domain.Audience, orgsOf map[string][]string) (bool, error) {
+	// A deleted or disabled client hears nothing (RFC 7592 §2.3: its
+	// grants and licenses die with it).
+	if active, err := s.clientActive(ctx, clientID, orgsOf); err != nil || !active {
+		return false, err
+	}
 	if slices.Contains(a.LicenseClientIDs, clientID) {
 		return true, nil
 	}
-	orgs, ok := orgsOf[clientID]
-	if !ok {
-		grants, err := s.deps.Grants.ListClientGrants(ctx, clientID)
-		if err != nil {
-			return false, storeErr("list client grants", err)
-		}
-		orgs = make([]string, 0, len(grants))
-		for _, g := range grants {
-			orgs = append(orgs, g.OrganizationID)
-		}
-		orgsOf[clientID] = orgs
+	orgs, err := s.grantedOrgs(ctx, clientID, orgsOf)
+	if err != nil {
+		return false, err
 	}
 	return slices.ContainsFunc(a.OrganizationIDs, func(o string) bool { return slices.Contains(orgs, o) }), nil
+}
+
+// grantedOrgs returns the organizations a client was granted, read once per
+// batch.
+func (s *Service) grantedOrgs(ctx context.Context, clientID string, orgsOf map[string][]string) ([]string, error) {
+	if orgs, ok := orgsOf[clientID]; ok {
+		return orgs, nil
+	}
+	grants, err := s.deps.Grants.ListClientGrants(ctx, clientID)
+	if err != nil {
+		return nil, storeErr("list client grants", err)
+	}
+	orgs := make([]string, 0, len(grants))
+	for _, g := range grants {
+		orgs = append(orgs, g.OrganizationID)
+	}
+	orgsOf[clientID] = orgs
+	return orgs, nil
+}
+
+// clientActive reports whether a client exists and is enabled. cache, when
+// given, remembers inactive clients for the batch (as an entry under the
+// client id prefixed with "!").
+func (s *Service) clientActive(ctx context.Context, clientID string, cache map[string][]string) (bool, error) {
+	if cache != nil {
+		if _, gone := cache["!"+clientID]; gone {
+			return false, nil
+		}
+		if _, known := cache[clientID]; known {
+			return true, nil
+		}
+	}
+	c, err := s.deps.Clients.GetClient(ctx, clientID)
+	if errors.Is(err, domain.ErrNotFound) || err == nil && !c.Active() {
+		if cache != nil {
+			cache["!"+clientID] = nil
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, storeErr("get client", err)
+	}
+	return true, nil
+}
+
+// visibleOrg is the organization an event's payload may name to a client
+// granted orgs: the event's own when granted, else another organization of
+// the user's that is granted, else none. A client must not learn of a
+// user's membership in an organization it was not granted (the management
+// API hides those too).
+func visibleOrg(e domain.Event, orgs []string) string {
+	if e.OrganizationID == "" || slices.Contains(orgs, e.OrganizationID) {
+		return e.OrganizationID
+	}
+	for _, o := range e.Audience.OrganizationIDs {
+		if slices.Contains(orgs, o) {
+			return o
+		}
+	}
+	return ""
+}
+
+// withOrg returns e with its data's organizationId set to org, or removed
+// when org is empty; e is not changed.
+func withOrg(e domain.Event, org string) domain.Event {
+	if org == e.OrganizationID {
+		return e
+	}
+	data := make([]domain.Field, 0, len(e.Data))
+	for _, f := range e.Data {
+		if f.Key == "organizationId" {
+			if org == "" {
+				continue
+			}
+			f.Value = org
+		}
+		data = append(data, f)
+	}
+	e.Data = data
+	return e
 }

@@ -33,6 +33,7 @@ const (
 
 // Deps are the ports webhooks drive.
 type Deps struct {
+	Clients       ports.ClientStore
 	Subscriptions ports.SubscriptionStore
 	Deliveries    ports.DeliveryStore
 	Grants        ports.ClientGrantStore

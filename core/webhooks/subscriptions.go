@@ -303,7 +303,9 @@ func decodeCursor(s string) (domain.DeliveryCursor, error) {
 }
 
 // Redeliver sends a delivery of the caller's subscription again, with the
-// same delivery id.
+// same delivery id. It gets one attempt beyond those it had; when that
+// fails, the rest of the schedule from where it stood applies (none when
+// its retries had run out).
 func (s *Service) Redeliver(ctx context.Context, c *directory.Caller, subID, deliveryID string) (domain.Delivery, error) {
 	if _, err := s.Get(ctx, c, subID); err != nil {
 		return domain.Delivery{}, err
@@ -322,6 +324,9 @@ func (s *Service) Redeliver(ctx context.Context, c *directory.Caller, subID, del
 	d, err := s.deps.Deliveries.Redeliver(ctx, deliveryID, s.now())
 	if errors.Is(err, domain.ErrNotFound) {
 		return domain.Delivery{}, errNoDelivery
+	}
+	if errors.Is(err, domain.ErrConflict) {
+		return domain.Delivery{}, directory.NewError(directory.Conflict, "delivery_in_flight", "the delivery is being posted right now; retry in a minute")
 	}
 	if err != nil {
 		return domain.Delivery{}, storeErr("redeliver", err)

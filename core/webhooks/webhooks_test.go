@@ -140,3 +140,34 @@ func TestSchedule(t *testing.T) {
 	_, ok = s.next(len(s.Delays)+1, now, 0, half)
 	assert.False(t, ok, "retries run out")
 }
+
+func TestPayloadNamesOnlyOrganizationsTheClientWasGranted(t *testing.T) {
+	e := domain.Event{
+		Type: domain.EventUserSuspended, OccurredAt: at, OrganizationID: "school-a",
+		Audience: domain.Audience{OrganizationIDs: []string{"school-a", "school-b"}, LicenseClientIDs: []string{"cca_app"}},
+		Data:     []domain.Field{{Key: "userId", Value: "u"}, {Key: "organizationId", Value: "school-a"}, {Key: "status", Value: "suspended"}},
+	}
+	tests := []struct {
+		name   string
+		orgs   []string
+		want   string
+		fields int
+	}{
+		{"a client granted the event's organization sees it", []string{"school-a"}, "school-a", 3},
+		{"a client granted only another of the user's organizations sees that one", []string{"school-b"}, "school-b", 3},
+		{"a client that only holds the license sees none", nil, "", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			org := visibleOrg(e, tt.orgs)
+			assert.Equal(t, tt.want, org)
+			got := withOrg(e, org)
+			assert.Len(t, got.Data, tt.fields)
+			body := string(Payload(got))
+			if tt.want != "school-a" {
+				assert.NotContains(t, body, "school-a", "the ungranted organization is not named")
+			}
+		})
+	}
+	assert.Equal(t, "school-a", e.Data[1].Value, "the event itself is unchanged")
+}
