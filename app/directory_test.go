@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/calimatic/calimatic-auth/adapters/memory"
+	mongoadapter "github.com/calimatic/calimatic-auth/adapters/mongo"
 	"github.com/calimatic/calimatic-auth/adapters/postgres"
 	"github.com/calimatic/calimatic-auth/adapters/smtp/smtptest"
 	"github.com/calimatic/calimatic-auth/app/config"
@@ -70,6 +71,10 @@ func (s *testServer) events(t *testing.T) []domain.Event {
 	case *memory.EventLog:
 		return p.Events()
 	case *postgres.EventOutbox:
+		evs, err := p.Events(t.Context())
+		require.NoError(t, err)
+		return evs
+	case *mongoadapter.EventOutbox:
 		evs, err := p.Events(t.Context())
 		require.NoError(t, err)
 		return evs

@@ -39,11 +39,18 @@ func TestEndToEndPostgres(t *testing.T) {
 // stops the start instead of replacing the keys.
 func TestPostgresRestart(t *testing.T) {
 	t.Parallel()
-	dsn, kek := postgresDSN(t), newKEK()
+	dsn := postgresDSN(t)
+	testRestart(t, func(kek string) func(*config.Config) { return usePostgres(dsn, kek) })
+}
+
+// testRestart is the restart test on a backend: backend(kek) selects it
+// with that master key, on the same data every time.
+func testRestart(t *testing.T, backend func(kek string) func(*config.Config)) {
+	kek := newKEK()
 	ctx := context.Background()
 
 	callback := newCodeCatcher(t)
-	first := startServer(t, usePostgres(dsn, kek))
+	first := startServer(t, backend(kek))
 	clientID, secret := guideRegister(t, first.BaseURL, callback.URL+"/cb")
 	tokens := signInForTokens(t, ctx, first.BaseURL, clientID, secret, callback)
 	require.NotEmpty(t, tokens.RefreshToken, "the code exchange returns a refresh token")
@@ -57,13 +64,13 @@ func TestPostgresRestart(t *testing.T) {
 
 	// A wrong master key must fail the start, not replace the keys.
 	_, err := tryStart(t, func(c *config.Config) {
-		usePostgres(dsn, newKEK())(c)
+		backend(newKEK())(c)
 		c.Issuer, c.HTTP.Addr = issuer, addr
 	})
-	require.ErrorContains(t, err, "signing key does not decrypt")
+	require.ErrorContains(t, err, "does not decrypt")
 
 	second := startServer(t, func(c *config.Config) {
-		usePostgres(dsn, kek)(c)
+		backend(kek)(c)
 		c.Issuer, c.HTTP.Addr = issuer, addr
 	})
 	requireUserInfo(t, second.BaseURL, tokens.AccessToken, http.StatusOK)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	httpadapter "github.com/calimatic/calimatic-auth/adapters/http"
 	"github.com/calimatic/calimatic-auth/adapters/localkeys"
 	"github.com/calimatic/calimatic-auth/adapters/memory"
+	mongoadapter "github.com/calimatic/calimatic-auth/adapters/mongo"
 	"github.com/calimatic/calimatic-auth/adapters/postgres"
 	"github.com/calimatic/calimatic-auth/adapters/smtp"
 	"github.com/calimatic/calimatic-auth/adapters/system"
@@ -82,8 +84,35 @@ func storageModule(cfg config.Config) (fx.Option, error) {
 				fx.ResultTags(`group:"readiness"`),
 			)),
 		), nil
+	case config.StorageMongo:
+		opts, err := mongoOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return fx.Options(
+			mongoadapter.Module(opts),
+			fx.Provide(fx.Annotate(
+				func(ready mongoadapter.Ready) httpadapter.ReadinessCheck {
+					return httpadapter.ReadinessCheck{Name: "storage", Check: ready}
+				},
+				fx.ResultTags(`group:"readiness"`),
+			)),
+		), nil
 	}
 	return nil, fmt.Errorf("storage.driver: unknown value %q (valid: %s)", cfg.Storage.Driver, strings.Join(config.StorageDrivers, ", "))
+}
+
+// mongoOptions is the mongo adapter's share of cfg.
+func mongoOptions(cfg config.Config) (mongoadapter.Options, error) {
+	m := cfg.Storage.Mongo
+	key, err := m.KeyEncryptionKeyBytes()
+	if err != nil || len(key) != 32 {
+		// Never echo the key.
+		return mongoadapter.Options{}, errors.New("storage.mongo.key_encryption_key: must be the base64 of 32 bytes")
+	}
+	return mongoadapter.Options{
+		URI: m.URI, Database: m.Database, Timeout: m.Timeout, KeyEncryptionKey: key, JanitorEvery: m.JanitorEvery,
+	}, nil
 }
 
 // postgresOptions is the postgres adapter's share of cfg.
@@ -119,6 +148,10 @@ func rateLimiterModule(cfg config.Config) (fx.Option, error) {
 		return fx.Provide(func(l *postgres.RateLimiter) ports.RateLimiter { return l }), nil
 	case kind == config.RateLimitPostgres:
 		return nil, fmt.Errorf("ratelimit.kind: postgres needs storage.driver postgres, got %q", driver)
+	case kind == config.RateLimitMongo && driver == config.StorageMongo:
+		return fx.Provide(func(l *mongoadapter.RateLimiter) ports.RateLimiter { return l }), nil
+	case kind == config.RateLimitMongo:
+		return nil, fmt.Errorf("ratelimit.kind: mongo needs storage.driver mongo, got %q", driver)
 	}
 	return nil, fmt.Errorf("ratelimit.kind: unknown value %q (valid: %s)", kind, strings.Join(config.RateLimitKinds, ", "))
 }

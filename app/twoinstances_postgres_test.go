@@ -26,10 +26,15 @@ import (
 // accepted by the other.
 func TestTwoInstancesOnOneDatabase(t *testing.T) {
 	t.Parallel()
-	dsn, kek := postgresDSN(t), newKEK()
+	testTwoInstances(t, usePostgres(postgresDSN(t), newKEK()))
+}
+
+// testTwoInstances is the two-instance test on a backend: backend selects
+// it, on the same data for both servers.
+func testTwoInstances(t *testing.T, backend func(*config.Config)) {
 	ctx := context.Background()
 	shared := func(c *config.Config) {
-		usePostgres(dsn, kek)(c)
+		backend(c)
 		c.Signer.Reload = time.Second
 		// A day-long window, so that no window boundary falls inside the
 		// test and resets the count half-way.

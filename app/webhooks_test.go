@@ -217,7 +217,7 @@ func measureWebhookThroughput(t *testing.T, edit func(*config.Config)) {
 }
 
 // TestWebhookBacklogPostgres measures how fast a worker drains a backlog:
-// 1,000 events are stored by a server that delivers nothing, then a server
+// 500 events are stored by a server that delivers nothing, then a server
 // with the worker on the same database dispatches and delivers them all.
 func TestWebhookBacklogPostgres(t *testing.T) {
 	t.Parallel()
@@ -231,7 +231,7 @@ func TestWebhookBacklogPostgres(t *testing.T) {
 	rcv := webhookflow.NewReceiver(t, nil)
 	api.Subscribe(t, tn.Client, rcv.URL, "user.created")
 
-	const events = 1000
+	const events = 500
 	users := make([]map[string]any, events)
 	for i := range users {
 		u := webhookflow.NewUser("backlog")

@@ -23,16 +23,15 @@ import (
 	"time"
 )
 
-// Storage drivers. A later issue adds "mongo": add the constant, list it in
-// StorageDrivers and give Storage a section for its settings
-// (storage.mongo.uri).
+// Storage drivers.
 const (
 	StorageMemory   = "memory"
 	StoragePostgres = "postgres"
+	StorageMongo    = "mongo"
 )
 
 // StorageDrivers lists the valid storage.driver values.
-var StorageDrivers = []string{StorageMemory, StoragePostgres}
+var StorageDrivers = []string{StorageMemory, StoragePostgres, StorageMongo}
 
 // Migration modes of storage.postgres.migrate.
 const (
@@ -60,15 +59,16 @@ const (
 // SigningAlgorithms lists the valid signer.algorithms values.
 var SigningAlgorithms = []string{AlgRS256, AlgES256}
 
-// Rate-limiter kinds. A later issue adds "mongo". postgres is shared by every
-// instance on the database and needs storage.driver postgres.
+// Rate-limiter kinds. postgres and mongo are shared by every instance on the
+// database and need the matching storage.driver.
 const (
 	RateLimitMemory   = "memory"
 	RateLimitPostgres = "postgres"
+	RateLimitMongo    = "mongo"
 )
 
 // RateLimitKinds lists the valid ratelimit.kind values.
-var RateLimitKinds = []string{RateLimitMemory, RateLimitPostgres}
+var RateLimitKinds = []string{RateLimitMemory, RateLimitPostgres, RateLimitMongo}
 
 // Cookie security modes.
 const (
@@ -123,7 +123,29 @@ type HTTP struct {
 type Storage struct {
 	Driver   string   `yaml:"driver"`
 	Postgres Postgres `yaml:"postgres"`
-	// Later: Mongo Mongo `yaml:"mongo"`.
+	Mongo    Mongo    `yaml:"mongo"`
+}
+
+// Mongo configures the mongo storage driver (MongoDB 6 or 7).
+type Mongo struct {
+	// URI is a mongodb:// or mongodb+srv:// connection string. It may hold
+	// a password: it is never logged.
+	URI string `yaml:"uri"`
+	// Database is the database the collections live in.
+	Database string `yaml:"database"`
+	// Timeout bounds connecting and each start-up step (indexes).
+	Timeout time.Duration `yaml:"timeout"`
+	// KeyEncryptionKey is the base64 of the 32-byte master key that encrypts
+	// signing keys and webhook secrets at rest. It is never logged.
+	KeyEncryptionKey string `yaml:"key_encryption_key"`
+	// JanitorEvery is how often each instance deletes expired documents;
+	// 0s turns it off.
+	JanitorEvery time.Duration `yaml:"janitor_every"`
+}
+
+// KeyEncryptionKeyBytes decodes KeyEncryptionKey.
+func (m Mongo) KeyEncryptionKeyBytes() ([]byte, error) {
+	return Postgres{KeyEncryptionKey: m.KeyEncryptionKey}.KeyEncryptionKeyBytes()
 }
 
 // Postgres configures the postgres storage driver.
@@ -371,6 +393,7 @@ func Default() Config {
 		Storage: Storage{
 			Driver:   StorageMemory,
 			Postgres: Postgres{MaxConns: 20, Migrate: MigrateAuto, JanitorEvery: time.Minute},
+			Mongo:    Mongo{Database: "calimatic", Timeout: 10 * time.Second, JanitorEvery: time.Minute},
 		},
 		Signer: Signer{
 			Kind:           SignerLocal,

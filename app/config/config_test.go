@@ -35,7 +35,11 @@ func TestDefaults(t *testing.T) {
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
 		IdleTimeout: 60 * time.Second, ShutdownTimeout: 15 * time.Second,
 	}, cfg.HTTP)
-	assert.Equal(t, Storage{Driver: "memory", Postgres: Postgres{MaxConns: 20, Migrate: "auto", JanitorEvery: time.Minute}}, cfg.Storage)
+	assert.Equal(t, Storage{
+		Driver:   "memory",
+		Postgres: Postgres{MaxConns: 20, Migrate: "auto", JanitorEvery: time.Minute},
+		Mongo:    Mongo{Database: "calimatic", Timeout: 10 * time.Second, JanitorEvery: time.Minute},
+	}, cfg.Storage)
 	assert.Equal(t, Signer{
 		Kind: "local", Algorithms: []string{"RS256", "ES256"}, IDTokenAlg: "RS256", AccessTokenAlg: "RS256",
 		RSABits: 2048, Reload: 30 * time.Second,
@@ -141,7 +145,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{"an unknown top-level key is named", "issuerr: http://x\n", []string{`unknown key "issuerr"`, "line 1"}},
 		{"an unknown nested key is named by its path", "http:\n  adr: \":1\"\n", []string{`unknown key "http.adr"`, "line 2", "valid keys here: addr, trusted_proxies"}},
 		{"an unknown key in a rate rule is named by its path", "ratelimit:\n  token:\n    limt: 3\n", []string{`unknown key "ratelimit.token.limt"`}},
-		{"a section that is not known is named", "storage:\n  mongo:\n    uri: x\n", []string{`unknown key "storage.mongo"`, "valid keys here: driver, postgres"}},
+		{"a section that is not known is named", "storage:\n  redis:\n    uri: x\n", []string{`unknown key "storage.redis"`, "valid keys here: driver, postgres, mongo"}},
 		{"every unknown key is reported", "foo: 1\nbar: 2\n", []string{`"foo"`, `"bar"`}},
 		{"a word where a number belongs is refused", "ratelimit:\n  token:\n    limit: abc\n", []string{"line 3", "abc"}},
 		{"a malformed duration is refused", "tokens:\n  code_ttl: soon\n", []string{"line 2", "soon"}},
@@ -175,7 +179,7 @@ func TestLoadValidatesTheFile(t *testing.T) {
 	_, err := Load(writeConfig(t, "storage:\n  driver: foo\n"), nil)
 	var verr *ValidationError
 	require.ErrorAs(t, err, &verr)
-	assert.Equal(t, []string{`storage.driver: unknown value "foo" (valid: memory, postgres)`}, verr.Problems)
+	assert.Equal(t, []string{`storage.driver: unknown value "foo" (valid: memory, postgres, mongo)`}, verr.Problems)
 }
 
 func TestEnvOverrides(t *testing.T) {
@@ -373,8 +377,8 @@ func TestValidate(t *testing.T) {
 		{"a zero idle timeout is refused", func(c *Config) { c.HTTP.IdleTimeout = 0 }, "http.idle_timeout: must be a positive duration"},
 		{"a zero shutdown timeout is refused", func(c *Config) { c.HTTP.ShutdownTimeout = 0 }, "http.shutdown_timeout: must be a positive duration"},
 		// storage
-		{"an unknown storage driver lists the valid ones", func(c *Config) { c.Storage.Driver = "foo" }, `storage.driver: unknown value "foo" (valid: memory, postgres)`},
-		{"an empty storage driver lists the valid ones", func(c *Config) { c.Storage.Driver = "" }, "storage.driver: must be set (valid: memory, postgres)"},
+		{"an unknown storage driver lists the valid ones", func(c *Config) { c.Storage.Driver = "foo" }, `storage.driver: unknown value "foo" (valid: memory, postgres, mongo)`},
+		{"an empty storage driver lists the valid ones", func(c *Config) { c.Storage.Driver = "" }, "storage.driver: must be set (valid: memory, postgres, mongo)"},
 		// signer
 		{"an unknown signer kind lists the valid ones", func(c *Config) { c.Signer.Kind = "vault" }, `signer.kind: unknown value "vault" (valid: local)`},
 		{"no algorithms is refused", func(c *Config) { c.Signer.Algorithms = nil },
@@ -414,7 +418,7 @@ func TestValidate(t *testing.T) {
 		{"a pool of no connections is refused", func(c *Config) { c.Storage.Postgres.MaxConns = 0 }, "storage.postgres.max_conns: must be between 2 and 10000, got 0"},
 		{"a pool of one connection is refused", func(c *Config) { c.Storage.Postgres.MaxConns = 1 }, "storage.postgres.max_conns: must be between 2 and 10000, got 1"},
 		{"the postgres rate limiter needs the postgres driver", func(c *Config) { c.RateLimit.Kind = "postgres" }, `ratelimit.kind: postgres needs storage.driver postgres, got "memory"`},
-		{"an unknown rate limiter lists the valid ones", func(c *Config) { c.RateLimit.Kind = "redis" }, `ratelimit.kind: unknown value "redis" (valid: memory, postgres)`},
+		{"an unknown rate limiter lists the valid ones", func(c *Config) { c.RateLimit.Kind = "redis" }, `ratelimit.kind: unknown value "redis" (valid: memory, postgres, mongo)`},
 		{"a negative token limit is refused", func(c *Config) { c.RateLimit.Token.Limit = -1 }, "ratelimit.token.limit: must not be negative, got -1"},
 		{"a zero authorize window is refused", func(c *Config) { c.RateLimit.Authorize.Window = 0 }, "ratelimit.authorize.window: must be a positive duration"},
 		{"a negative userinfo limit is refused", func(c *Config) { c.RateLimit.UserInfo.Limit = -5 }, "ratelimit.userinfo.limit: must not be negative"},
@@ -512,7 +516,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 
 func TestValidChoicesMessage(t *testing.T) {
 	_, err := Load("", []string{"CALIMATIC_STORAGE_DRIVER=foo"})
-	require.EqualError(t, err, `invalid configuration: storage.driver: unknown value "foo" (valid: memory, postgres)`)
+	require.EqualError(t, err, `invalid configuration: storage.driver: unknown value "foo" (valid: memory, postgres, mongo)`)
 }
 
 func TestSeedEnabled(t *testing.T) {
@@ -589,7 +593,7 @@ func TestEveryShippedConfigLoads(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			// The master key is never shipped in a file: it comes from the
 			// environment, as configs/postgres.yaml says.
-			_, err := Load(file, []string{"CALIMATIC_STORAGE_POSTGRES_KEY_ENCRYPTION_KEY=" + testKEK})
+			_, err := Load(file, []string{"CALIMATIC_STORAGE_POSTGRES_KEY_ENCRYPTION_KEY=" + testKEK, "CALIMATIC_STORAGE_MONGO_KEY_ENCRYPTION_KEY=" + testKEK})
 			require.NoError(t, err)
 		})
 	}

@@ -51,11 +51,15 @@ func (c Config) Validate() error {
 	v.http(c.HTTP)
 	v.oneOf("storage.driver", c.Storage.Driver, StorageDrivers)
 	v.postgres(c.Storage)
+	v.mongo(c.Storage)
 	v.signer(c.Signer)
 	v.tokens(c.Tokens)
 	v.rateLimit(c.RateLimit)
 	if c.RateLimit.Kind == RateLimitPostgres && c.Storage.Driver != StoragePostgres {
 		v.addf("ratelimit.kind", "postgres needs storage.driver postgres, got %q", c.Storage.Driver)
+	}
+	if c.RateLimit.Kind == RateLimitMongo && c.Storage.Driver != StorageMongo {
+		v.addf("ratelimit.kind", "mongo needs storage.driver mongo, got %q", c.Storage.Driver)
 	}
 	v.oneOf("cookies.secure", c.Cookies.Secure, SecureModes)
 	v.cookieName("cookies.session_name", c.Cookies.SessionName)
@@ -345,5 +349,30 @@ func (v *validator) webhooks(w Webhooks) {
 	}
 	if w.Parallel < 1 || w.Parallel > 1024 {
 		v.addf("webhooks.parallel", "must be between 1 and 1024, got %d", w.Parallel)
+	}
+}
+
+func (v *validator) mongo(s Storage) {
+	m := s.Mongo
+	v.positive("storage.mongo.timeout", m.Timeout)
+	if m.JanitorEvery < 0 {
+		v.addf("storage.mongo.janitor_every", "must be 0s (off) or a positive duration, got %s", m.JanitorEvery)
+	}
+	if s.Driver != StorageMongo {
+		return
+	}
+	if u := strings.TrimSpace(m.URI); !strings.HasPrefix(u, "mongodb://") && !strings.HasPrefix(u, "mongodb+srv://") {
+		v.addf("storage.mongo.uri", "must be a mongodb:// or mongodb+srv:// URI with storage.driver mongo")
+	}
+	if m.Database == "" || strings.ContainsAny(m.Database, "/\\. \"$") || len(m.Database) > 63 {
+		v.addf("storage.mongo.database", "must be a MongoDB database name (no / \\ . space \" $), got %q", m.Database)
+	}
+	switch key, err := m.KeyEncryptionKeyBytes(); {
+	case m.KeyEncryptionKey == "":
+		v.addf("storage.mongo.key_encryption_key", "must be set with storage.driver mongo: the base64 of %d random bytes (openssl rand -base64 32)", keyEncryptionKeyLen)
+	case err != nil:
+		v.addf("storage.mongo.key_encryption_key", "is not base64 (make one with openssl rand -base64 32)")
+	case len(key) != keyEncryptionKeyLen:
+		v.addf("storage.mongo.key_encryption_key", "must decode to %d bytes, got %d (make one with openssl rand -base64 32)", keyEncryptionKeyLen, len(key))
 	}
 }

@@ -1,0 +1,212 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/mongo/readpref"
+	"go.uber.org/fx"
+
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// Options configures Module.
+type Options struct {
+	// URI is a mongodb:// or mongodb+srv:// connection string.
+	URI string
+	// Database is the database the collections live in.
+	Database string
+	// Timeout bounds connecting and the index set-up at start.
+	Timeout time.Duration
+	// KeyEncryptionKey is the 32-byte master key that seals signing keys
+	// and webhook secrets at rest.
+	KeyEncryptionKey []byte
+	// JanitorEvery is how often the janitor deletes expired documents; 0
+	// turns it off.
+	JanitorEvery time.Duration
+}
+
+// Ready reports whether the server answers; it is the "storage" readiness
+// check.
+type Ready func(ctx context.Context) error
+
+// Open connects, checks that the server answers, and makes every index.
+// The caller disconnects the client.
+func Open(ctx context.Context, opts Options) (*mongo.Client, *mongo.Database, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	// No client-wide timeout: it adds maxTimeMS to every command, which some
+	// servers (FerretDB 1.24) refuse on some commands; contexts bound calls.
+	client, err := mongo.Connect(ctx, options.Client().ApplyURI(opts.URI).
+		SetServerSelectionTimeout(opts.Timeout).SetConnectTimeout(opts.Timeout))
+	if err != nil {
+		// The driver's parse errors may quote the URI, password included.
+		return nil, nil, errors.New("mongo: the URI does not parse (check its syntax)")
+	}
+	if err := client.Ping(ctx, readpref.Primary()); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, nil, fmt.Errorf("mongo: cannot reach the server: %w", translate("ping", err))
+	}
+	db := client.Database(opts.Database)
+	if err := EnsureIndexes(ctx, db); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, nil, err
+	}
+	return client, db, nil
+}
+
+// Module connects (failing the start if the server cannot be reached),
+// makes the indexes, and provides every store as its port; the webhook
+// stores and the key store seal their secrets under opts.KeyEncryptionKey.
+// The rate limiter is provided as *RateLimiter only: the application picks
+// the ports.RateLimiter (ratelimit.kind). The janitor runs every
+// opts.JanitorEvery from start to stop. The client disconnects on stop.
+func Module(opts Options) fx.Option {
+	return fx.Module("mongo",
+		fx.Provide(
+			func(lc fx.Lifecycle) (*mongo.Database, error) {
+				client, db, err := Open(context.Background(), opts)
+				if err != nil {
+					return nil, err
+				}
+				lc.Append(fx.StopHook(func(ctx context.Context) error { return client.Disconnect(ctx) }))
+				return db, nil
+			},
+			func(db *mongo.Database) Ready {
+				return func(ctx context.Context) error {
+					return translate("ping", db.Client().Ping(ctx, readpref.Primary()))
+				}
+			},
+			fx.Annotate(NewClientStore, fx.As(new(ports.ClientStore))),
+			fx.Annotate(NewUserStore, fx.As(new(ports.UserStore))),
+			fx.Annotate(NewOrganizationStore, fx.As(new(ports.OrganizationStore))),
+			NewDirectoryStore,
+			func(d *DirectoryStore) ports.DirectoryStore { return d },
+			func(d *DirectoryStore) ports.LicenseStore { return d },
+			fx.Annotate(NewClientGrantStore, fx.As(new(ports.ClientGrantStore))),
+			fx.Annotate(NewRoleStore, fx.As(new(ports.RoleStore))),
+			fx.Annotate(NewAdminKeyStore, fx.As(new(ports.AdminKeyStore))),
+			fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
+			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
+			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
+			NewGrantStore,
+			func(g *GrantStore) ports.GrantStore { return g },
+			func(g *GrantStore) ports.AuthCodeStore { return g },
+			func(g *GrantStore) ports.RefreshTokenStore { return g },
+			func(g *GrantStore) ports.RevocationStore { return g },
+			func(g *GrantStore) ports.ConsentStore { return g },
+			NewRateLimiter,
+			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher))),
+			func(db *mongo.Database) (ports.KeyStore, error) {
+				return NewKeyStore(db, opts.KeyEncryptionKey)
+			},
+			func(db *mongo.Database) (*WebhookStore, error) { return NewWebhookStore(db, opts.KeyEncryptionKey) },
+			func(w *WebhookStore) ports.SubscriptionStore { return w },
+			func(w *WebhookStore) ports.DeliveryStore { return w },
+		),
+		fx.Invoke(func(in janitorIn) { runJanitor(opts.JanitorEvery, in) }),
+	)
+}
+
+// janitorIn is what runJanitor needs; the logger is optional.
+type janitorIn struct {
+	fx.In
+	LC    fx.Lifecycle
+	DB    *mongo.Database
+	Clock ports.Clock
+	Log   *slog.Logger `optional:"true"`
+}
+
+// runJanitor sweeps every `every` (0: never) from start to stop, in a
+// goroutine of its own.
+func runJanitor(every time.Duration, in janitorIn) {
+	if every <= 0 {
+		return
+	}
+	log := in.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	in.LC.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() {
+				defer close(done)
+				t := time.NewTicker(every)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						if n, err := Sweep(ctx, in.DB, in.Clock.Now()); err != nil {
+							log.Warn("mongo janitor", slog.String("err", err.Error()))
+						} else if n > 0 {
+							log.Debug("mongo janitor", slog.Int("deleted", n))
+						}
+					}
+				}
+			}()
+			return nil
+		},
+		OnStop: func(stopCtx context.Context) error {
+			cancel()
+			select {
+			case <-done:
+				return nil
+			case <-stopCtx.Done():
+				return stopCtx.Err()
+			}
+		},
+	})
+}
+
+// sweepBatch bounds the documents one delete removes.
+const sweepBatch = 1000
+
+// sweepRounds bounds the batches of one sweep, so that a large backlog is
+// drained over several ticks instead of in one long burst.
+const sweepRounds = 20
+
+// Sweep deletes expired documents from every collection that has them, in
+// bounded batches, and returns how many it deleted.
+func Sweep(ctx context.Context, db *mongo.Database, now time.Time) (int, error) {
+	total := 0
+	for range sweepRounds {
+		deleted := 0
+		for _, sweep := range []func(context.Context, *mongo.Database, time.Time, int) (int, error){
+			sweepGrants, sweepSessions, sweepAuthRequests, sweepActionTokens, sweepRateLimits,
+		} {
+			n, err := sweep(ctx, db, now, sweepBatch)
+			deleted += n
+			if err != nil {
+				return total + deleted, err
+			}
+		}
+		total += deleted
+		if deleted == 0 {
+			break
+		}
+	}
+	return total, nil
+}
+
+// sweepActionTokens deletes expired emailed links.
+func sweepActionTokens(ctx context.Context, db *mongo.Database, now time.Time, batch int) (int, error) {
+	return sweepCollections(ctx, db, now, batch, actionTokensCollection)
+}
+
+// sweepRateLimits deletes ended rate-limit windows.
+func sweepRateLimits(ctx context.Context, db *mongo.Database, now time.Time, _ int) (int, error) {
+	n, err := NewRateLimiter(db).Sweep(ctx, now)
+	return int(n), err
+}

@@ -1,0 +1,244 @@
+package mongo
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+var _ ports.OrganizationStore = (*OrganizationStore)(nil)
+
+const (
+	organizationsCollection = "organizations"
+	membershipsCollection   = "memberships"
+)
+
+func init() {
+	registerIndexes(organizationsCollection, mongo.IndexModel{
+		Keys:    bson.D{{Key: "slug", Value: 1}},
+		Options: options.Index().SetName("organizations_slug").SetUnique(true),
+	})
+	registerIndexes(membershipsCollection,
+		// The natural key, which also serves ListUserMemberships.
+		mongo.IndexModel{
+			Keys:    bson.D{{Key: "user_id", Value: 1}, {Key: "organization_id", Value: 1}},
+			Options: options.Index().SetName("memberships_user_organization").SetUnique(true),
+		},
+		// ListMembers: an organization's memberships in user id order.
+		mongo.IndexModel{
+			Keys:    bson.D{{Key: "organization_id", Value: 1}, {Key: "user_id", Value: 1}},
+			Options: options.Index().SetName("memberships_organization_user"),
+		},
+		// At most one membership per user is the primary one that
+		// provisioning chose (see DirectoryStore.ensureMembership). Sparse,
+		// as FerretDB 1.24 has no partial indexes: only those memberships
+		// have the field.
+		mongo.IndexModel{
+			Keys:    bson.D{{Key: "primary_claim", Value: 1}},
+			Options: options.Index().SetName("memberships_primary_claim").SetUnique(true).SetSparse(true),
+		},
+	)
+}
+
+// OrganizationStore is the MongoDB ports.OrganizationStore: one document
+// per organization, keyed by its id, and one per membership, unique on
+// (user_id, organization_id).
+type OrganizationStore struct {
+	orgs, memberships *mongo.Collection
+}
+
+// NewOrganizationStore returns an OrganizationStore on db.
+func NewOrganizationStore(db *mongo.Database) *OrganizationStore {
+	return &OrganizationStore{
+		orgs:        db.Collection(organizationsCollection),
+		memberships: db.Collection(membershipsCollection),
+	}
+}
+
+// organizationDoc is the stored form of a domain.Organization. Rev counts
+// the writes, for UpdateOrganization's compare-and-swap.
+type organizationDoc struct {
+	ID        string    `bson:"_id"`
+	Rev       int64     `bson:"rev"`
+	Name      string    `bson:"name"`
+	Slug      string    `bson:"slug"`
+	CreatedAt time.Time `bson:"created_at"`
+	UpdatedAt time.Time `bson:"updated_at"`
+}
+
+func newOrganizationDoc(o *domain.Organization, rev int64) *organizationDoc {
+	return &organizationDoc{ID: o.ID, Rev: rev, Name: o.Name, Slug: o.Slug, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+}
+
+func (d *organizationDoc) domain() domain.Organization {
+	return domain.Organization{ID: d.ID, Name: d.Name, Slug: d.Slug, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+}
+
+func (d *organizationDoc) revision() int64 { return d.Rev }
+
+// membershipDoc is the stored form of a domain.Membership. Its _id is the
+// server's ObjectID; the natural key is the unique (user_id,
+// organization_id).
+type membershipDoc struct {
+	UserID         string `bson:"user_id"`
+	OrganizationID string `bson:"organization_id"`
+	Role           string `bson:"role"`
+	Primary        bool   `bson:"primary"`
+	// PrimaryClaim is the user id on the membership that provisioning
+	// made primary, and absent on every other one; its sparse unique index
+	// lets one of two racing first memberships be primary.
+	PrimaryClaim string    `bson:"primary_claim,omitempty"`
+	CreatedAt    time.Time `bson:"created_at"`
+}
+
+func (d *membershipDoc) domain() domain.Membership {
+	return domain.Membership{
+		OrganizationID: d.OrganizationID, UserID: d.UserID, Role: d.Role, Primary: d.Primary, CreatedAt: d.CreatedAt,
+	}
+}
+
+func membershipKey(organizationID, userID string) bson.M {
+	return bson.M{"user_id": userID, "organization_id": organizationID}
+}
+
+// CreateOrganization stores a new organization. ErrAlreadyExists if the id
+// or the slug is taken.
+func (s *OrganizationStore) CreateOrganization(ctx context.Context, o domain.Organization) error {
+	_, err := s.orgs.InsertOne(ctx, newOrganizationDoc(&o, 0))
+	return translate("create organization", err)
+}
+
+// GetOrganization returns an organization by id. ErrNotFound if there is none.
+func (s *OrganizationStore) GetOrganization(ctx context.Context, id string) (domain.Organization, error) {
+	return s.findOrganization(ctx, "get organization", bson.M{"_id": id})
+}
+
+// GetOrganizationBySlug returns an organization by slug. ErrNotFound if there is none.
+func (s *OrganizationStore) GetOrganizationBySlug(ctx context.Context, slug string) (domain.Organization, error) {
+	return s.findOrganization(ctx, "get organization by slug", bson.M{"slug": slug})
+}
+
+func (s *OrganizationStore) findOrganization(ctx context.Context, op string, filter bson.M) (domain.Organization, error) {
+	var d organizationDoc
+	if err := s.orgs.FindOne(ctx, filter).Decode(&d); err != nil {
+		return domain.Organization{}, translate(op, err)
+	}
+	return d.domain(), nil
+}
+
+// UpdateOrganization applies fn to the stored organization and writes the
+// result with a compare-and-swap on its revision (see updateByRev).
+func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, fn func(*domain.Organization) error) (domain.Organization, error) {
+	return updateByRev(ctx, s.orgs, "update organization", id,
+		func(d *organizationDoc) domain.Organization { return d.domain() },
+		func(o *domain.Organization, rev int64) any {
+			o.ID = id // the id is the key; fn cannot move the record
+			return newOrganizationDoc(o, rev)
+		}, fn)
+}
+
+// PutMembership creates or replaces the membership in one upsert. The
+// organization is checked first: the ports delete no organization, so it
+// cannot vanish between the check and the upsert. The user is not checked,
+// like the other adapters; DirectoryStore.DeleteUser removes a user's
+// memberships after the user.
+func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membership) error {
+	if err := requireOrganization(ctx, s.orgs, "put membership", m.OrganizationID); err != nil {
+		return err
+	}
+	// $set, not a replacement, so that a primary_claim stays with its
+	// membership.
+	set := bson.M{"role": m.Role, "primary": m.Primary, "created_at": m.CreatedAt}
+	for range upsertAttempts {
+		_, err := s.memberships.UpdateOne(ctx, membershipKey(m.OrganizationID, m.UserID),
+			bson.M{"$set": set}, options.Update().SetUpsert(true))
+		if !isUniqueViolation(err) {
+			return translate("put membership", err)
+		}
+		// A racing upsert inserted it first (FerretDB reports the race
+		// where MongoDB retries): now it matches.
+	}
+	return translate("put membership", errKeepsChanging)
+}
+
+// ListOrganizations returns up to limit organizations ordered by id, after
+// the id after: a keyset page on _id.
+func (s *OrganizationStore) ListOrganizations(ctx context.Context, after string, limit int) ([]domain.Organization, error) {
+	if limit <= 0 {
+		return []domain.Organization{}, nil
+	}
+	cur, err := s.orgs.Find(ctx, bson.M{"_id": bson.M{"$gt": after}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, translate("list organizations", err)
+	}
+	var docs []organizationDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate("list organizations", err)
+	}
+	out := make([]domain.Organization, len(docs))
+	for i := range docs {
+		out[i] = docs[i].domain()
+	}
+	return out, nil
+}
+
+// GetMembership returns the membership of (organization, user). ErrNotFound
+// if there is none.
+func (s *OrganizationStore) GetMembership(ctx context.Context, organizationID, userID string) (domain.Membership, error) {
+	var d membershipDoc
+	if err := s.memberships.FindOne(ctx, membershipKey(organizationID, userID)).Decode(&d); err != nil {
+		return domain.Membership{}, translate("get membership", err)
+	}
+	return d.domain(), nil
+}
+
+// DeleteMembership removes a membership. ErrNotFound if there is none.
+func (s *OrganizationStore) DeleteMembership(ctx context.Context, organizationID, userID string) error {
+	res, err := s.memberships.DeleteOne(ctx, membershipKey(organizationID, userID))
+	if err != nil {
+		return translate("delete membership", err)
+	}
+	if res.DeletedCount == 0 {
+		return translate("delete membership", mongo.ErrNoDocuments)
+	}
+	return nil
+}
+
+// ListUserMemberships returns a user's memberships, oldest first, ties broken
+// by organization id.
+func (s *OrganizationStore) ListUserMemberships(ctx context.Context, userID string) ([]domain.Membership, error) {
+	cur, err := s.memberships.Find(ctx, bson.M{"user_id": userID},
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "organization_id", Value: 1}}))
+	if err != nil {
+		return nil, translate("list user memberships", err)
+	}
+	var docs []membershipDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate("list user memberships", err)
+	}
+	out := make([]domain.Membership, len(docs))
+	for i := range docs {
+		out[i] = docs[i].domain()
+	}
+	return out, nil
+}
+
+// requireOrganization returns ErrNotFound, for op, unless the organization
+// exists.
+func requireOrganization(ctx context.Context, orgs *mongo.Collection, op, id string) error {
+	ok, err := hasDoc(ctx, orgs, bson.M{"_id": id})
+	if err != nil {
+		return translate(op, err)
+	}
+	if !ok {
+		return translate(op, mongo.ErrNoDocuments)
+	}
+	return nil
+}
