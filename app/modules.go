@@ -18,6 +18,7 @@ import (
 	"github.com/calimatic/calimatic-auth/adapters/postgres"
 	"github.com/calimatic/calimatic-auth/adapters/smtp"
 	"github.com/calimatic/calimatic-auth/adapters/system"
+	"github.com/calimatic/calimatic-auth/adapters/vault"
 	"github.com/calimatic/calimatic-auth/adapters/webhook"
 	"github.com/calimatic/calimatic-auth/app/config"
 	"github.com/calimatic/calimatic-auth/core/directory"
@@ -165,6 +166,16 @@ func signerModule(cfg config.Config) (fx.Option, error) {
 			RSABits:     cfg.Signer.RSABits,
 			Reload:      cfg.Signer.Reload,
 			RotateEvery: cfg.Signer.RotateEvery,
+		}), nil
+	case config.SignerVault:
+		v := cfg.Signer.Vault
+		return vault.Module(vault.Options{
+			Address: v.Address, Token: v.Token, AppRoleMount: v.AppRoleMount, RoleID: v.RoleID, SecretID: v.SecretID,
+			Namespace: v.Namespace, CACert: v.CACert, ClientCert: v.ClientCert, ClientKey: v.ClientKey,
+			TLSServerName: v.TLSServerName, Mount: v.Mount,
+			Keys:       map[string]string{config.AlgRS256: v.KeyRS256, config.AlgES256: v.KeyES256},
+			Algorithms: cfg.Signer.Algorithms, PublishDelay: v.PublishDelay, RetireAfter: retireAfter(cfg) + v.Refresh,
+			Refresh: v.Refresh, BatchMax: v.BatchMax, BatchWindow: v.BatchWindow, Timeout: v.Timeout,
 		}), nil
 	}
 	return nil, fmt.Errorf("signer.kind: unknown value %q (valid: %s)", cfg.Signer.Kind, strings.Join(config.SignerKinds, ", "))

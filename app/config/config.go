@@ -42,13 +42,15 @@ const (
 // MigrateModes lists the valid storage.postgres.migrate values.
 var MigrateModes = []string{MigrateAuto, MigrateOff}
 
-// Signer kinds. A later issue adds "vault" (Vault's transit engine).
+// Signer kinds: keys made in-process and kept in storage, or held by
+// Vault's transit engine.
 const (
 	SignerLocal = "local"
+	SignerVault = "vault"
 )
 
 // SignerKinds lists the valid signer.kind values.
-var SignerKinds = []string{SignerLocal}
+var SignerKinds = []string{SignerLocal, SignerVault}
 
 // JWS algorithms the signers implement.
 const (
@@ -190,6 +192,44 @@ type Signer struct {
 	// RotateEvery rotates the signing keys once the active key has signed
 	// this long (0s: never; rotate by hand).
 	RotateEvery time.Duration `yaml:"rotate_every"`
+	Vault       Vault         `yaml:"vault"`
+}
+
+// Vault configures signer.kind vault: signing keys held by Vault's transit
+// engine, which never hands them out.
+type Vault struct {
+	// Address is Vault's URL, e.g. https://vault.internal:8200.
+	Address string `yaml:"address"`
+	// Token authenticates, unless AppRole (role_id, secret_id) is set. It is
+	// never logged.
+	Token        string `yaml:"token"`
+	AppRoleMount string `yaml:"approle_mount"`
+	RoleID       string `yaml:"role_id"`
+	SecretID     string `yaml:"secret_id"`
+	// Namespace is the Vault Enterprise namespace.
+	Namespace string `yaml:"namespace"`
+	// CACert, ClientCert and ClientKey are PEM file paths; TLSServerName
+	// overrides the name checked in Vault's certificate.
+	CACert        string `yaml:"ca_cert"`
+	ClientCert    string `yaml:"client_cert"`
+	ClientKey     string `yaml:"client_key"`
+	TLSServerName string `yaml:"tls_server_name"`
+	// Mount is the transit engine's path.
+	Mount string `yaml:"mount"`
+	// KeyRS256 and KeyES256 name the transit keys (created when missing).
+	KeyRS256 string `yaml:"key_rs256"`
+	KeyES256 string `yaml:"key_es256"`
+	// PublishDelay keeps a new key version in JWKS this long before it signs.
+	PublishDelay time.Duration `yaml:"publish_delay"`
+	// Refresh is how often the key versions are re-read (other instances'
+	// rotations).
+	Refresh time.Duration `yaml:"refresh"`
+	// BatchMax signatures go in one transit call, gathered for at most
+	// BatchWindow; batch_max 1 turns batching off.
+	BatchMax    int           `yaml:"batch_max"`
+	BatchWindow time.Duration `yaml:"batch_window"`
+	// Timeout bounds each call to Vault.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Tokens holds the lifetimes of what the provider issues.
@@ -402,6 +442,11 @@ func Default() Config {
 			AccessTokenAlg: AlgRS256,
 			RSABits:        2048,
 			Reload:         30 * time.Second,
+			Vault: Vault{
+				AppRoleMount: "approle", Mount: "transit", KeyRS256: "calimatic-rs256", KeyES256: "calimatic-es256",
+				PublishDelay: time.Minute, Refresh: 30 * time.Second, BatchMax: 64,
+				BatchWindow: 300 * time.Microsecond, Timeout: 5 * time.Second,
+			},
 		},
 		Tokens: Tokens{
 			AccessTokenTTL:  time.Hour,

@@ -43,6 +43,11 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, Signer{
 		Kind: "local", Algorithms: []string{"RS256", "ES256"}, IDTokenAlg: "RS256", AccessTokenAlg: "RS256",
 		RSABits: 2048, Reload: 30 * time.Second,
+		Vault: Vault{
+			AppRoleMount: "approle", Mount: "transit", KeyRS256: "calimatic-rs256", KeyES256: "calimatic-es256",
+			PublishDelay: time.Minute, Refresh: 30 * time.Second, BatchMax: 64,
+			BatchWindow: 300 * time.Microsecond, Timeout: 5 * time.Second,
+		},
 	}, cfg.Signer)
 	assert.Equal(t, Tokens{
 		AccessTokenTTL: time.Hour, IDTokenTTL: time.Hour, RefreshTokenTTL: 720 * time.Hour,
@@ -380,7 +385,7 @@ func TestValidate(t *testing.T) {
 		{"an unknown storage driver lists the valid ones", func(c *Config) { c.Storage.Driver = "foo" }, `storage.driver: unknown value "foo" (valid: memory, postgres, mongo)`},
 		{"an empty storage driver lists the valid ones", func(c *Config) { c.Storage.Driver = "" }, "storage.driver: must be set (valid: memory, postgres, mongo)"},
 		// signer
-		{"an unknown signer kind lists the valid ones", func(c *Config) { c.Signer.Kind = "vault" }, `signer.kind: unknown value "vault" (valid: local)`},
+		{"an unknown signer kind lists the valid ones", func(c *Config) { c.Signer.Kind = "hsm" }, `signer.kind: unknown value "hsm" (valid: local, vault)`},
 		{"no algorithms is refused", func(c *Config) { c.Signer.Algorithms = nil },
 			"signer.algorithms: must list at least one algorithm (valid: RS256, ES256)"},
 		{"an unknown algorithm lists the valid ones", func(c *Config) { c.Signer.Algorithms = []string{"RS256", "HS256"} }, `signer.algorithms: unknown value "HS256" (valid: RS256, ES256)`},
@@ -593,7 +598,7 @@ func TestEveryShippedConfigLoads(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			// The master key is never shipped in a file: it comes from the
 			// environment, as configs/postgres.yaml says.
-			_, err := Load(file, []string{"CALIMATIC_STORAGE_POSTGRES_KEY_ENCRYPTION_KEY=" + testKEK, "CALIMATIC_STORAGE_MONGO_KEY_ENCRYPTION_KEY=" + testKEK})
+			_, err := Load(file, []string{"CALIMATIC_STORAGE_POSTGRES_KEY_ENCRYPTION_KEY=" + testKEK, "CALIMATIC_STORAGE_MONGO_KEY_ENCRYPTION_KEY=" + testKEK, "CALIMATIC_SIGNER_VAULT_TOKEN=hvs.test"})
 			require.NoError(t, err)
 		})
 	}
@@ -646,6 +651,14 @@ func TestDirectoryAndMailSettingsAreValidated(t *testing.T) {
 		{"a port out of range is refused", func(c *Config) { c.Mail.Kind, c.Mail.SMTP.Host, c.Mail.SMTP.Port = MailSMTP, "relay", 70000 }, "mail.smtp.port: must be a TCP port"},
 		{"a zero invite lifetime is refused", func(c *Config) { c.Directory.InviteTTL = 0 }, "directory.invite_ttl: must be a positive duration"},
 		{"a batch limit of zero is refused", func(c *Config) { c.Directory.MaxBatch = 0 }, "directory.max_batch: must be between 1 and 10000"},
+		{"mongo needs a mongodb URI", func(c *Config) { c.Storage.Driver = StorageMongo; c.Storage.Mongo.KeyEncryptionKey = testKEK }, "storage.mongo.uri: must be a mongodb:// or mongodb+srv:// URI"},
+		{"mongo needs a master key", func(c *Config) { c.Storage.Driver, c.Storage.Mongo.URI = StorageMongo, "mongodb://db:27017/" }, "storage.mongo.key_encryption_key: must be set"},
+		{"the mongo rate limiter needs the mongo driver", func(c *Config) { c.RateLimit.Kind = RateLimitMongo }, "ratelimit.kind: mongo needs storage.driver mongo"},
+		{"vault needs an address", func(c *Config) { c.Signer.Kind, c.Signer.Vault.Token = SignerVault, "hvs.x" }, "signer.vault.address: must be Vault's URL"},
+		{"vault needs a token or AppRole, without echoing either", func(c *Config) {
+			c.Signer.Kind, c.Signer.Vault.Address, c.Signer.Vault.RoleID = SignerVault, "https://vault:8200", "secret-admin-key-role"
+		}, "signer.vault.token: a token, or role_id and secret_id"},
+		{"a vault batch of zero is refused", func(c *Config) { c.Signer.Vault.BatchMax = 0 }, "signer.vault.batch_max: must be between 1 and 1000"},
 		{"a seed admin key without its prefix is refused without being echoed", func(c *Config) { c.Dev.SeedAdminKey = "secret-admin-key-0123456789abcdefghij" }, "dev.seed_admin_key: must be cak_"},
 	}
 	for _, tt := range tests {

@@ -212,6 +212,7 @@ func (v *validator) signer(s Signer) {
 			v.addf(k.key, "%q is not in signer.algorithms [%s]", k.alg, strings.Join(s.Algorithms, ", "))
 		}
 	}
+	v.vault(s)
 	if s.RSABits < minRSABits || s.RSABits > maxRSABits {
 		v.addf("signer.rsa_bits", "must be between %d and %d, got %d", minRSABits, maxRSABits, s.RSABits)
 	}
@@ -374,5 +375,31 @@ func (v *validator) mongo(s Storage) {
 		v.addf("storage.mongo.key_encryption_key", "is not base64 (make one with openssl rand -base64 32)")
 	case len(key) != keyEncryptionKeyLen:
 		v.addf("storage.mongo.key_encryption_key", "must decode to %d bytes, got %d (make one with openssl rand -base64 32)", keyEncryptionKeyLen, len(key))
+	}
+}
+
+func (v *validator) vault(s Signer) {
+	w := s.Vault
+	if w.BatchMax < 1 || w.BatchMax > 1000 {
+		v.addf("signer.vault.batch_max", "must be between 1 and 1000, got %d", w.BatchMax)
+	}
+	if w.PublishDelay < 0 {
+		v.addf("signer.vault.publish_delay", "must not be negative, got %s", w.PublishDelay)
+	}
+	v.positive("signer.vault.batch_window", w.BatchWindow)
+	v.positive("signer.vault.timeout", w.Timeout)
+	v.positive("signer.vault.refresh", w.Refresh)
+	if s.Kind != SignerVault {
+		return
+	}
+	if u, err := url.Parse(w.Address); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		v.addf("signer.vault.address", "must be Vault's URL with signer.kind vault, e.g. https://vault.internal:8200")
+	}
+	if w.Token == "" && (w.RoleID == "" || w.SecretID == "") {
+		// Never echo the token or the secret id.
+		v.addf("signer.vault.token", "a token, or role_id and secret_id (AppRole), is required with signer.kind vault")
+	}
+	if w.Mount == "" || w.KeyRS256 == "" || w.KeyES256 == "" {
+		v.addf("signer.vault.mount", "mount, key_rs256 and key_es256 must not be empty")
 	}
 }

@@ -1,0 +1,148 @@
+package vault
+
+import (
+	"cmp"
+	"crypto"
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// version is one version of a transit key: one signing key.
+type version struct {
+	alg     string
+	name    string // transit key name
+	number  int    // transit key version, for key_version
+	pem     string // as Vault returned it, to notice a key recreated under the same name
+	kid     string
+	pub     crypto.PublicKey
+	created time.Time
+}
+
+// lineage is one algorithm's transit key: its available versions, oldest
+// first.
+type lineage struct {
+	alg      string
+	name     string
+	versions []*version
+}
+
+// view is what the signer publishes and signs with at one instant. It is
+// immutable; readers share it.
+type view struct {
+	byKID  map[string]*version // published versions
+	active map[string]*version // by algorithm
+	set    domain.KeySet
+	// expiresAt is the first instant at which the view changes by the
+	// passing of time alone (a version retires or becomes active); zero if
+	// never.
+	expiresAt time.Time
+}
+
+// stateRank orders JWKS entries: active keys first, for relying parties that
+// naively try the first key.
+var stateRank = map[domain.KeyState]int{domain.KeyActive: 0, domain.KeyNext: 1, domain.KeyRetired: 2}
+
+// evaluate works out, from the versions of each key and the time, which
+// version signs, which are published, and when that next changes.
+//
+// The newest version is the next key. Version i becomes active at
+// activation(i): once version i+1 exists (it was made by the rotation that
+// promotes i) and, with a publish delay, once i itself has been published
+// that long. The newest version whose activation has passed signs; the
+// versions before it retire RetireAfter after their successor's activation.
+func evaluate(keys []lineage, now time.Time, publishDelay, retireAfter time.Duration) *view {
+	v := &view{byKID: map[string]*version{}, active: map[string]*version{}}
+	type entry struct {
+		ver   *version
+		state domain.KeyState
+	}
+	var published []entry
+	soonest := func(t time.Time) {
+		if t.After(now) && (v.expiresAt.IsZero() || t.Before(v.expiresAt)) {
+			v.expiresAt = t
+		}
+	}
+	for _, l := range keys {
+		vs := l.versions
+		if len(vs) == 0 {
+			continue
+		}
+		latest := len(vs) - 1
+		activation := func(i int) time.Time {
+			at := vs[i+1].created
+			if t := vs[i].created.Add(publishDelay); publishDelay > 0 && t.After(at) {
+				at = t
+			}
+			return at
+		}
+		// With no publish delay, the rotation that made the next version
+		// promoted its predecessor, whatever the clocks say.
+		eligible := func(i int) bool {
+			return i < latest && (publishDelay == 0 || !activation(i).After(now))
+		}
+		active := 0 // a key that has never rotated signs with its only version
+		for i := latest - 1; i >= 0; i-- {
+			if eligible(i) {
+				active = i
+				break
+			}
+		}
+		for i, ver := range vs {
+			switch {
+			case i < active:
+				retireAt := activation(i + 1).Add(retireAfter)
+				if !retireAt.After(now) {
+					continue
+				}
+				soonest(retireAt)
+				published = append(published, entry{ver, domain.KeyRetired})
+			case i == active:
+				v.active[l.alg] = ver
+				published = append(published, entry{ver, domain.KeyActive})
+			default:
+				if i < latest && publishDelay > 0 {
+					soonest(activation(i))
+				}
+				published = append(published, entry{ver, domain.KeyNext})
+			}
+		}
+	}
+	slices.SortFunc(published, func(a, b entry) int {
+		return cmp.Or(cmp.Compare(stateRank[a.state], stateRank[b.state]),
+			cmp.Compare(a.ver.alg, b.ver.alg), cmp.Compare(b.ver.number, a.ver.number))
+	})
+
+	// The version names the published keys only: a key changing state
+	// (next to active) does not change the JWKS document.
+	kids := make([]string, 0, len(published))
+	v.set.Keys = make([]domain.PublicKey, 0, len(published))
+	for _, e := range published {
+		v.byKID[e.ver.kid] = e.ver
+		v.set.Keys = append(v.set.Keys, domain.PublicKey{KID: e.ver.kid, Algorithm: e.ver.alg, Key: e.ver.pub})
+		kids = append(kids, e.ver.kid)
+	}
+	slices.Sort(kids)
+	h := sha256.New()
+	for _, kid := range kids {
+		h.Write([]byte(kid))
+		h.Write([]byte{0})
+	}
+	v.set.Version = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+	return v
+}
+
+// thumbprint is the RFC 7638 JWK thumbprint of pub (SHA-256, base64url),
+// which serves as its kid, as in localkeys.
+func thumbprint(pub crypto.PublicKey) (string, error) {
+	tp, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(tp), nil
+}

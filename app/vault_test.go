@@ -1,0 +1,125 @@
+package app_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/app/config"
+	"github.com/calimatic/calimatic-auth/testsuite/oidcflow"
+)
+
+// vaultAddr returns CALIMATIC_TEST_VAULT_ADDR and _TOKEN (a dev server with
+// the transit engine mounted at transit/). Without them the test is skipped,
+// unless CALIMATIC_TEST_REQUIRE_BACKENDS=1 (CI), where it fails.
+func vaultAddr(t *testing.T) (addr, token string) {
+	t.Helper()
+	addr, token = os.Getenv("CALIMATIC_TEST_VAULT_ADDR"), os.Getenv("CALIMATIC_TEST_VAULT_TOKEN")
+	if addr == "" || token == "" {
+		if os.Getenv("CALIMATIC_TEST_REQUIRE_BACKENDS") == "1" {
+			t.Fatal("CALIMATIC_TEST_VAULT_ADDR and CALIMATIC_TEST_VAULT_TOKEN are not set (CALIMATIC_TEST_REQUIRE_BACKENDS=1)")
+		}
+		t.Skip("CALIMATIC_TEST_VAULT_ADDR and CALIMATIC_TEST_VAULT_TOKEN are not set")
+	}
+	return addr, token
+}
+
+// useVault is a startServer edit that signs with Vault's transit engine, on
+// transit keys of this test's own.
+func useVault(addr, token string) func(*config.Config) {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	suffix := hex.EncodeToString(b)
+	return func(c *config.Config) {
+		c.Signer.Kind = config.SignerVault
+		v := &c.Signer.Vault
+		v.Address, v.Token = addr, token
+		v.KeyRS256, v.KeyES256 = "app-rs256-"+suffix, "app-es256-"+suffix
+		v.Refresh = time.Second
+	}
+}
+
+// TestEndToEndVault runs the black-box OIDC suite with keys in Vault:
+// tokens verify through the JWKS endpoint with keyfunc and go-oidc.
+func TestEndToEndVault(t *testing.T) {
+	t.Parallel()
+	addr, token := vaultAddr(t)
+	srv := startServer(t, func(c *config.Config) {
+		useVault(addr, token)(c)
+		c.RateLimit.Enabled = false
+	})
+	oidcflow.Run(t, srv.env())
+}
+
+// TestVaultOutageAnswers503AndRecovers cuts Vault off under a running
+// server: readiness fails and the token endpoint answers 503
+// temporarily_unavailable, never a 500, while JWKS is still served from the
+// signer's cache. When Vault returns, tokens are issued again, with no
+// restart.
+func TestVaultOutageAnswers503AndRecovers(t *testing.T) {
+	t.Parallel()
+	addr, token := vaultAddr(t)
+	u, err := url.Parse(addr)
+	require.NoError(t, err)
+	proxy := newFaultProxy(t, u.Host)
+	u.Host = proxy.addr
+	srv := startServer(t, func(c *config.Config) {
+		useVault(u.String(), token)(c)
+		c.Signer.Vault.Timeout = 2 * time.Second
+		c.RateLimit.Enabled = false
+	})
+
+	reg, err := http.Post(srv.BaseURL+"/api/v1/oidc/register", "application/json",
+		strings.NewReader(`{"client_name":"machine","grant_types":["client_credentials"],"scope":"profile"}`))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(reg.Body)
+	_ = reg.Body.Close()
+	require.Equal(t, http.StatusCreated, reg.StatusCode, string(body))
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(body, &m))
+	clientID, secret := m["client_id"].(string), m["client_secret"].(string)
+
+	tokenCall := func() (int, string) {
+		resp, err := http.PostForm(srv.BaseURL+"/api/v1/oidc/token", url.Values{
+			"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret},
+		})
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	get := func(path string) int {
+		resp, err := http.Get(srv.BaseURL + path)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	status, b := tokenCall()
+	require.Equal(t, http.StatusOK, status, "tokens are signed while Vault is up: %s", b)
+
+	proxy.down()
+	require.Eventually(t, func() bool {
+		status, body := tokenCall()
+		require.NotEqual(t, http.StatusInternalServerError, status, "an outage is never a 500: %s", body)
+		return status == http.StatusServiceUnavailable && strings.Contains(body, "temporarily_unavailable")
+	}, 30*time.Second, 100*time.Millisecond, "the token endpoint answers 503 temporarily_unavailable")
+	assert.Equal(t, http.StatusServiceUnavailable, get("/readyz"), "readiness fails during the outage")
+	assert.Equal(t, http.StatusOK, get("/api/v1/oidc/jwks"), "JWKS is still served from the cache")
+
+	proxy.up(t)
+	require.Eventually(t, func() bool {
+		status, _ := tokenCall()
+		return status == http.StatusOK
+	}, 30*time.Second, 200*time.Millisecond, "tokens are signed again once Vault is back, with no restart")
+	assert.Equal(t, http.StatusOK, get("/readyz"))
+}
