@@ -17,6 +17,7 @@ import (
 	"github.com/calimatic/calimatic-auth/adapters/system"
 	"github.com/calimatic/calimatic-auth/app/config"
 	"github.com/calimatic/calimatic-auth/core/directory"
+	"github.com/calimatic/calimatic-auth/ports"
 )
 
 const usage = `Usage: calimatic-auth [command] [--config FILE]
@@ -24,6 +25,10 @@ const usage = `Usage: calimatic-auth [command] [--config FILE]
 Commands:
   serve    run the provider (the default)
   migrate  apply pending database migrations (storage.driver postgres) and exit
+  keys rotate
+           rotate the signing keys (the next key starts signing, a new next
+           key is published) and exit; on a running server the admin API's
+           POST /api/v1/admin/keys/rotate does the same
   admin create-key [--name NAME]
            make a platform admin key for /api/v1/admin, print it once and
            exit; only its hash is stored (storage.driver postgres)
@@ -51,8 +56,11 @@ func Main(args, environ []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	if cmd == "admin" {
+	switch cmd {
+	case "admin":
 		return admin(args, environ, stdout, stderr)
+	case "keys":
+		return keysCommand(args, environ, stdout, stderr)
 	}
 	switch cmd {
 	case "serve":
@@ -64,7 +72,7 @@ func Main(args, environ []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q (valid: serve, migrate, admin, help)", cmd)
+	return fmt.Errorf("unknown command %q (valid: serve, migrate, keys, admin, help)", cmd)
 }
 
 // migrateTimeout bounds the whole migrate command: waiting for another
@@ -201,5 +209,60 @@ func admin(args, environ []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "admin key %q (id %s):\n\n  %s\n\nIt is shown only this once; store it in a secret manager.\n", k.Name, k.ID, key)
+	return nil
+}
+
+// keysCommand runs a signing-key subcommand: rotate. It builds only the
+// storage and signer of the configuration, so it runs next to live
+// servers, which see the rotation at their next reload (localkeys) or
+// refresh (vault).
+func keysCommand(args, environ []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		fmt.Fprint(stderr, usage)
+		return errors.New("keys: the subcommand is rotate")
+	}
+	fs := flag.NewFlagSet("calimatic-auth keys rotate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", envValue(environ, "CALIMATIC_CONFIG"), "configuration file (YAML)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path, environ)
+	if err != nil {
+		return err
+	}
+	if cfg.Storage.Driver == config.StorageMemory && cfg.Signer.Kind == config.SignerLocal {
+		return errors.New("keys rotate: with the memory driver and local keys the keys live in the server's process; rotate them there (POST /api/v1/admin/keys/rotate)")
+	}
+	storage, err := storageModule(cfg)
+	if err != nil {
+		return err
+	}
+	signer, err := signerModule(cfg)
+	if err != nil {
+		return err
+	}
+	var ks ports.KeySigner
+	fxApp := fx.New(fx.NopLogger, fx.Supply(cfg, NewLogger(cfg.Log, stderr)), system.Module, storage, signer, fx.Populate(&ks))
+	if err := fxApp.Err(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := fxApp.Start(ctx); err != nil {
+		return err
+	}
+	defer func() { _ = fxApp.Stop(context.WithoutCancel(ctx)) }()
+	if err := ks.Rotate(ctx); err != nil {
+		return fmt.Errorf("keys rotate: %w", err)
+	}
+	set, err := ks.PublicKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("keys rotate: %w", err)
+	}
+	fmt.Fprintf(stdout, "keys rotated; published now:\n")
+	for _, k := range set.Keys {
+		fmt.Fprintf(stdout, "  %s  %s\n", k.Algorithm, k.KID)
+	}
 	return nil
 }

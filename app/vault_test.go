@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/calimatic/calimatic-auth/app"
 	"github.com/calimatic/calimatic-auth/app/config"
 	"github.com/calimatic/calimatic-auth/testsuite/oidcflow"
 )
@@ -122,4 +123,45 @@ func TestVaultOutageAnswers503AndRecovers(t *testing.T) {
 		return status == http.StatusOK
 	}, 30*time.Second, 200*time.Millisecond, "tokens are signed again once Vault is back, with no restart")
 	assert.Equal(t, http.StatusOK, get("/readyz"))
+}
+
+// TestVaultRotationByCLIAndAdminAPI rotates the transit keys twice, with
+// `calimatic-auth keys rotate` and with POST /api/v1/admin/keys/rotate: each
+// time a new key appears in the running server's JWKS (the CLI's through
+// the signer's refresh), and the old ones stay published.
+func TestVaultRotationByCLIAndAdminAPI(t *testing.T) {
+	t.Parallel()
+	addr, token := vaultAddr(t)
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	rs, es := "rot-rs256-"+hex.EncodeToString(b), "rot-es256-"+hex.EncodeToString(b)
+	srv := startServer(t, func(c *config.Config) {
+		c.Signer.Kind = config.SignerVault
+		v := &c.Signer.Vault
+		v.Address, v.Token, v.KeyRS256, v.KeyES256, v.Refresh = addr, token, rs, es, 500*time.Millisecond
+	})
+	before := jwksKids(t, srv.BaseURL)
+
+	var out, errOut strings.Builder
+	require.NoError(t, app.Main([]string{"keys", "rotate"}, []string{
+		"CALIMATIC_SIGNER_KIND=vault", "CALIMATIC_SIGNER_VAULT_ADDRESS=" + addr, "CALIMATIC_SIGNER_VAULT_TOKEN=" + token,
+		"CALIMATIC_SIGNER_VAULT_KEY_RS256=" + rs, "CALIMATIC_SIGNER_VAULT_KEY_ES256=" + es,
+	}, &out, &errOut), "stderr: %s", errOut.String())
+	require.Contains(t, out.String(), "keys rotated")
+	require.Eventually(t, func() bool { return len(jwksKids(t, srv.BaseURL)) > len(before) },
+		20*time.Second, 100*time.Millisecond, "the running server publishes the CLI's new key")
+	afterCLI := jwksKids(t, srv.BaseURL)
+	for kid := range before {
+		assert.True(t, afterCLI[kid], "key %s stays published", kid)
+	}
+
+	req, err := http.NewRequest(http.MethodPost, srv.BaseURL+"/api/v1/admin/keys/rotate", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+seedAdminKey)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Eventually(t, func() bool { return len(jwksKids(t, srv.BaseURL)) > len(afterCLI) },
+		20*time.Second, 100*time.Millisecond, "the admin API's rotation publishes another key")
 }

@@ -21,6 +21,7 @@ const (
 	pathAdminClientGrant  = "/api/v1/admin/clients/:id/grants/:orgId"
 	pathAdminLicense      = "/api/v1/admin/clients/:id/licenses/:userId"
 	pathAdminUserLicenses = "/api/v1/admin/users/:id/licenses"
+	pathAdminKeysRotate   = "/api/v1/admin/keys/rotate"
 )
 
 // adminAuth authenticates a platform administrator's key.
@@ -51,6 +52,7 @@ func (s *Server) adminRoutes() {
 	a.Put(pathAdminLicense, auth, s.assignLicense)
 	a.Delete(pathAdminLicense, auth, s.revokeLicense)
 	a.Get(pathAdminUserLicenses, auth, s.listLicenses)
+	a.Post(pathAdminKeysRotate, auth, s.rotateKeys)
 }
 
 // reply writes v as JSON with status, or err in the REST format.
@@ -281,4 +283,20 @@ func (s *Server) listLicenses(c *fiber.Ctx) error {
 		out.Licenses = append(out.Licenses, licenseJSON{ClientID: l.ClientID, AssignedAt: jsTime(l.AssignedAt)})
 	}
 	return s.reply(c, fiber.StatusOK, out, err)
+}
+
+// rotateKeys is POST /api/v1/admin/keys/rotate: the published next key of
+// each algorithm starts signing (with Vault, after its publish delay) and a
+// new next key is published. The answer lists the kids now published.
+func (s *Server) rotateKeys(c *fiber.Ctx) error {
+	set, err := s.op.RotateKeys(c.UserContext())
+	if err != nil {
+		return s.restError(c, err)
+	}
+	kids := make([]fiber.Map, 0, len(set.Keys))
+	for _, k := range set.Keys {
+		kids = append(kids, fiber.Map{"kid": k.KID, "alg": k.Algorithm})
+	}
+	noStore(c)
+	return c.JSON(fiber.Map{"keys": kids})
 }

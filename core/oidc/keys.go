@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
 // jwksCache keeps the JWKS body for one key-set version, so the endpoint
@@ -48,4 +50,19 @@ func (p *Provider) JWKS(ctx context.Context) (body []byte, etag string, err erro
 	c.version, c.body, c.etag = set.Version, body, etag
 	c.mu.Unlock()
 	return body, etag, nil
+}
+
+// RotateKeys rotates the signing keys (an administrator's action): each
+// algorithm's published next key starts signing, the previous one is
+// retired (still published until its tokens expire), and a new next key is
+// published. It returns the key set as published afterwards.
+func (p *Provider) RotateKeys(ctx context.Context) (domain.KeySet, error) {
+	if err := p.deps.Signer.Rotate(ctx); err != nil {
+		return domain.KeySet{}, storeErr("rotate keys", err)
+	}
+	set, err := p.deps.Signer.PublicKeys(ctx)
+	if err != nil {
+		return domain.KeySet{}, storeErr("public keys", err)
+	}
+	return set, nil
 }
