@@ -113,6 +113,7 @@ func mongoOptions(cfg config.Config) (mongoadapter.Options, error) {
 	}
 	return mongoadapter.Options{
 		URI: m.URI, Database: m.Database, Timeout: m.Timeout, KeyEncryptionKey: key, JanitorEvery: m.JanitorEvery,
+		WebhookRetention: cfg.Webhooks.Retention,
 	}, nil
 }
 

@@ -29,6 +29,9 @@ type Options struct {
 	// JanitorEvery is how often the janitor deletes expired documents; 0
 	// turns it off.
 	JanitorEvery time.Duration
+	// WebhookRetention keeps finished deliveries and dispatched events this
+	// long; 0 is DefaultWebhookRetention.
+	WebhookRetention time.Duration
 }
 
 // Ready reports whether the server answers; it is the "storage" readiness
@@ -112,7 +115,7 @@ func Module(opts Options) fx.Option {
 			func(w *WebhookStore) ports.SubscriptionStore { return w },
 			func(w *WebhookStore) ports.DeliveryStore { return w },
 		),
-		fx.Invoke(func(in janitorIn) { runJanitor(opts.JanitorEvery, in) }),
+		fx.Invoke(func(in janitorIn) { runJanitor(opts.JanitorEvery, opts.WebhookRetention, in) }),
 	)
 }
 
@@ -127,7 +130,7 @@ type janitorIn struct {
 
 // runJanitor sweeps every `every` (0: never) from start to stop, in a
 // goroutine of its own.
-func runJanitor(every time.Duration, in janitorIn) {
+func runJanitor(every, retention time.Duration, in janitorIn) {
 	if every <= 0 {
 		return
 	}
@@ -148,7 +151,7 @@ func runJanitor(every time.Duration, in janitorIn) {
 					case <-ctx.Done():
 						return
 					case <-t.C:
-						if n, err := Sweep(ctx, in.DB, in.Clock.Now()); err != nil {
+						if n, err := Sweep(ctx, in.DB, in.Clock.Now(), retention); err != nil {
 							log.Warn("mongo janitor", slog.String("err", err.Error()))
 						} else if n > 0 {
 							log.Debug("mongo janitor", slog.Int("deleted", n))
@@ -177,14 +180,21 @@ const sweepBatch = 1000
 // drained over several ticks instead of in one long burst.
 const sweepRounds = 20
 
-// Sweep deletes expired documents from every collection that has them, in
+// Sweep deletes expired documents from every collection that has them, and
+// webhook documents older than retention (0: DefaultWebhookRetention), in
 // bounded batches, and returns how many it deleted.
-func Sweep(ctx context.Context, db *mongo.Database, now time.Time) (int, error) {
+func Sweep(ctx context.Context, db *mongo.Database, now time.Time, retention time.Duration) (int, error) {
+	if retention <= 0 {
+		retention = DefaultWebhookRetention
+	}
+	webhooks := func(ctx context.Context, db *mongo.Database, now time.Time, batch int) (int, error) {
+		return sweepWebhooks(ctx, db, now.Add(-retention), batch)
+	}
 	total := 0
 	for range sweepRounds {
 		deleted := 0
 		for _, sweep := range []func(context.Context, *mongo.Database, time.Time, int) (int, error){
-			sweepGrants, sweepSessions, sweepAuthRequests, sweepActionTokens, sweepRateLimits,
+			sweepGrants, sweepSessions, sweepAuthRequests, sweepActionTokens, sweepRateLimits, webhooks,
 		} {
 			n, err := sweep(ctx, db, now, sweepBatch)
 			deleted += n
