@@ -121,20 +121,28 @@ func TestPostgresOutageAnswers503AndRecovers(t *testing.T) {
 		c.RateLimit.Enabled = false
 	})
 
+	checkOutage(t, srv, proxy, "the database")
+}
+
+// checkOutage cuts a backend off behind proxy under a running server: the
+// token endpoint answers 503 temporarily_unavailable, never a 500,
+// readiness fails and JWKS is still served. When the backend returns,
+// tokens are issued again with no restart.
+func checkOutage(t *testing.T, srv *testServer, proxy *faultProxy, backend string) {
+	t.Helper()
 	reg, err := http.Post(srv.BaseURL+"/api/v1/oidc/register", "application/json",
 		strings.NewReader(`{"client_name":"machine","grant_types":["client_credentials"],"scope":"profile"}`))
 	require.NoError(t, err)
-	var client struct{ ClientID, ClientSecret string }
 	body, _ := io.ReadAll(reg.Body)
 	_ = reg.Body.Close()
 	require.Equal(t, http.StatusCreated, reg.StatusCode, string(body))
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(body, &m))
-	client.ClientID, client.ClientSecret = m["client_id"].(string), m["client_secret"].(string)
+	clientID, secret := m["client_id"].(string), m["client_secret"].(string)
 
 	token := func() (int, string) {
 		resp, err := http.PostForm(srv.BaseURL+"/api/v1/oidc/token", url.Values{
-			"grant_type": {"client_credentials"}, "client_id": {client.ClientID}, "client_secret": {client.ClientSecret},
+			"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret},
 		})
 		require.NoError(t, err)
 		defer resp.Body.Close()
@@ -147,15 +155,15 @@ func TestPostgresOutageAnswers503AndRecovers(t *testing.T) {
 		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
-	status, _ := token()
-	require.Equal(t, http.StatusOK, status, "tokens are issued while the database is up")
+	status, b := token()
+	require.Equal(t, http.StatusOK, status, "tokens are issued while %s is up: %s", backend, b)
 
 	proxy.down()
 	require.Eventually(t, func() bool {
 		status, body := token()
 		require.NotEqual(t, http.StatusInternalServerError, status, "an outage is never a 500: %s", body)
 		return status == http.StatusServiceUnavailable && strings.Contains(body, "temporarily_unavailable")
-	}, 20*time.Second, 100*time.Millisecond, "the token endpoint answers 503 temporarily_unavailable")
+	}, 30*time.Second, 100*time.Millisecond, "the token endpoint answers 503 temporarily_unavailable")
 	assert.Equal(t, http.StatusServiceUnavailable, get("/readyz"), "readiness fails during the outage")
 	assert.Equal(t, http.StatusOK, get("/api/v1/oidc/jwks"), "JWKS is still served")
 
@@ -163,6 +171,6 @@ func TestPostgresOutageAnswers503AndRecovers(t *testing.T) {
 	require.Eventually(t, func() bool {
 		status, _ := token()
 		return status == http.StatusOK
-	}, 30*time.Second, 200*time.Millisecond, "tokens are issued again once the database is back, with no restart")
+	}, 30*time.Second, 200*time.Millisecond, "tokens are issued again once %s is back, with no restart", backend)
 	assert.Equal(t, http.StatusOK, get("/readyz"))
 }

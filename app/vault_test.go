@@ -3,8 +3,6 @@ package app_test
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -80,49 +78,7 @@ func TestVaultOutageAnswers503AndRecovers(t *testing.T) {
 		c.RateLimit.Enabled = false
 	})
 
-	reg, err := http.Post(srv.BaseURL+"/api/v1/oidc/register", "application/json",
-		strings.NewReader(`{"client_name":"machine","grant_types":["client_credentials"],"scope":"profile"}`))
-	require.NoError(t, err)
-	body, _ := io.ReadAll(reg.Body)
-	_ = reg.Body.Close()
-	require.Equal(t, http.StatusCreated, reg.StatusCode, string(body))
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(body, &m))
-	clientID, secret := m["client_id"].(string), m["client_secret"].(string)
-
-	tokenCall := func() (int, string) {
-		resp, err := http.PostForm(srv.BaseURL+"/api/v1/oidc/token", url.Values{
-			"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret},
-		})
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	get := func(path string) int {
-		resp, err := http.Get(srv.BaseURL + path)
-		require.NoError(t, err)
-		_ = resp.Body.Close()
-		return resp.StatusCode
-	}
-	status, b := tokenCall()
-	require.Equal(t, http.StatusOK, status, "tokens are signed while Vault is up: %s", b)
-
-	proxy.down()
-	require.Eventually(t, func() bool {
-		status, body := tokenCall()
-		require.NotEqual(t, http.StatusInternalServerError, status, "an outage is never a 500: %s", body)
-		return status == http.StatusServiceUnavailable && strings.Contains(body, "temporarily_unavailable")
-	}, 30*time.Second, 100*time.Millisecond, "the token endpoint answers 503 temporarily_unavailable")
-	assert.Equal(t, http.StatusServiceUnavailable, get("/readyz"), "readiness fails during the outage")
-	assert.Equal(t, http.StatusOK, get("/api/v1/oidc/jwks"), "JWKS is still served from the cache")
-
-	proxy.up(t)
-	require.Eventually(t, func() bool {
-		status, _ := tokenCall()
-		return status == http.StatusOK
-	}, 30*time.Second, 200*time.Millisecond, "tokens are signed again once Vault is back, with no restart")
-	assert.Equal(t, http.StatusOK, get("/readyz"))
+	checkOutage(t, srv, proxy, "Vault")
 }
 
 // TestVaultRotationByCLIAndAdminAPI rotates the transit keys twice, with
