@@ -33,6 +33,10 @@ type User struct {
 	// tokens and access tokens whose auth_time is earlier are void. A
 	// password reset moves it to the reset's time (Keycloak's "not before").
 	NotBefore time.Time
+	// Profiles holds, per organization id, what that organization's
+	// directory (its SCIM provider) recorded about the user. Nil if none.
+	// Stores keep it with the user and return a copy that shares nothing.
+	Profiles  map[string]OrgProfile
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -1,0 +1,225 @@
+package domain
+
+import "time"
+
+// SCIMTokenPrefix marks an organization's SCIM bearer tokens, as cak_ marks
+// admin keys.
+const SCIMTokenPrefix = "cst_"
+
+// SCIMToken lets one organization's identity provider (Entra ID, Okta, ...)
+// provision that organization's users over SCIM. Only its SHA-256 hash is
+// kept: it is 256 random bits, like a client secret.
+type SCIMToken struct {
+	ID             string
+	OrganizationID string
+	Name           string
+	Hash           []byte
+	CreatedAt      time.Time
+}
+
+// OrgProfile is what one organization's directory says about a user beyond
+// the account itself: the SCIM attributes that have no place on the
+// account. Each organization keeps its own, so one school's identity
+// provider never sees or overwrites another's externalId or department.
+// The zero value is "nothing recorded".
+type OrgProfile struct {
+	ExternalID     string
+	DisplayName    string
+	EmployeeNumber string
+	Department     string
+	// ManagerID is the manager's SCIM id (a user id); ManagerName their
+	// display name as the provider sent it.
+	ManagerID    string
+	ManagerName  string
+	Emails       []MultiValue
+	PhoneNumbers []MultiValue
+}
+
+// MultiValue is one entry of a SCIM multi-valued attribute such as emails.
+type MultiValue struct {
+	Value   string
+	Type    string
+	Primary bool
+}
+
+// IsZero reports whether nothing is recorded.
+func (p OrgProfile) IsZero() bool {
+	return p.ExternalID == "" && p.DisplayName == "" && p.EmployeeNumber == "" && p.Department == "" &&
+		p.ManagerID == "" && p.ManagerName == "" && len(p.Emails) == 0 && len(p.PhoneNumbers) == 0
+}
+
+// Clone returns a deep copy, sharing no slices.
+func (p OrgProfile) Clone() OrgProfile {
+	p.Emails = append([]MultiValue(nil), p.Emails...)
+	p.PhoneNumbers = append([]MultiValue(nil), p.PhoneNumbers...)
+	return p
+}
+
+// CloneProfiles returns a deep copy of a user's profiles, nil if empty.
+func CloneProfiles(m map[string]OrgProfile) map[string]OrgProfile {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]OrgProfile, len(m))
+	for k, v := range m {
+		out[k] = v.Clone()
+	}
+	return out
+}
+
+// UserField is an attribute a user search can filter on, named as SCIM
+// names it. Each maps to stored data:
+//
+//	id                  User.ID                          string, exact
+//	userName            User.Email                       string, case-insensitive
+//	name.givenName      User.GivenName                   string, case-insensitive
+//	name.familyName     User.FamilyName                  string, case-insensitive
+//	active              User.Status active or invited    bool
+//	meta.created        User.CreatedAt                   time
+//	meta.lastModified   User.UpdatedAt                   time
+//	externalId          profile ExternalID               string, exact
+//	displayName         profile DisplayName              string, case-insensitive
+//	employeeNumber      profile EmployeeNumber           string, case-insensitive
+//	department          profile Department               string, case-insensitive
+//	manager.value       profile ManagerID                string, exact
+//	emails.value        User.Email and every profile email's Value   multi, case-insensitive
+//	emails.type         every profile email's Type                   multi, case-insensitive
+//	phoneNumbers.value  every profile phone number's Value           multi, case-insensitive
+//	phoneNumbers.type   every profile phone number's Type            multi, case-insensitive
+//
+// "profile" is the user's OrgProfile for the searched organization.
+type UserField string
+
+// The searchable fields.
+const (
+	FieldID             UserField = "id"
+	FieldUserName       UserField = "userName"
+	FieldGivenName      UserField = "name.givenName"
+	FieldFamilyName     UserField = "name.familyName"
+	FieldActive         UserField = "active"
+	FieldCreated        UserField = "meta.created"
+	FieldLastModified   UserField = "meta.lastModified"
+	FieldExternalID     UserField = "externalId"
+	FieldDisplayName    UserField = "displayName"
+	FieldEmployeeNumber UserField = "employeeNumber"
+	FieldDepartment     UserField = "department"
+	FieldManagerID      UserField = "manager.value"
+	FieldEmailValue     UserField = "emails.value"
+	FieldEmailType      UserField = "emails.type"
+	FieldPhoneValue     UserField = "phoneNumbers.value"
+	FieldPhoneType      UserField = "phoneNumbers.type"
+)
+
+// FieldKind is how a field's values compare.
+type FieldKind int
+
+// Field kinds.
+const (
+	KindString FieldKind = iota + 1 // compared case-insensitively
+	KindExact                       // a string compared byte for byte
+	KindBool
+	KindTime
+)
+
+// FieldInfo describes a searchable field.
+type FieldInfo struct {
+	Kind FieldKind
+	// Multi: the field has any number of values, and a comparison holds
+	// when it holds for any one of them.
+	Multi bool
+}
+
+// UserFields lists every searchable field.
+var UserFields = map[UserField]FieldInfo{
+	FieldID:             {Kind: KindExact},
+	FieldUserName:       {Kind: KindString},
+	FieldGivenName:      {Kind: KindString},
+	FieldFamilyName:     {Kind: KindString},
+	FieldActive:         {Kind: KindBool},
+	FieldCreated:        {Kind: KindTime},
+	FieldLastModified:   {Kind: KindTime},
+	FieldExternalID:     {Kind: KindExact},
+	FieldDisplayName:    {Kind: KindString},
+	FieldEmployeeNumber: {Kind: KindString},
+	FieldDepartment:     {Kind: KindString},
+	FieldManagerID:      {Kind: KindExact},
+	FieldEmailValue:     {Kind: KindString, Multi: true},
+	FieldEmailType:      {Kind: KindString, Multi: true},
+	FieldPhoneValue:     {Kind: KindString, Multi: true},
+	FieldPhoneType:      {Kind: KindString, Multi: true},
+}
+
+// FilterOp is a comparison of RFC 7644 section 3.4.2.2.
+type FilterOp string
+
+// The comparisons.
+const (
+	OpEq FilterOp = "eq"
+	OpNe FilterOp = "ne"
+	OpCo FilterOp = "co"
+	OpSw FilterOp = "sw"
+	OpEw FilterOp = "ew"
+	OpPr FilterOp = "pr"
+	OpGt FilterOp = "gt"
+	OpGe FilterOp = "ge"
+	OpLt FilterOp = "lt"
+	OpLe FilterOp = "le"
+)
+
+// UserFilter is a search condition over UserFields: a *Compare, *And, *Or
+// or *Not. Stores translate it into their own query language; it is never
+// evaluated by loading every user.
+type UserFilter interface{ userFilter() }
+
+// Compare is one comparison. Its semantics, which every store implements:
+//
+//   - A string field that is absent or empty has the value "". Case-
+//     insensitive fields compare after lower-casing both sides.
+//   - eq, co (contains), sw (starts with), ew (ends with), gt, ge, lt, le
+//     compare the stored value with Value; gt..le order strings by byte
+//     (after lower-casing, for case-insensitive fields) and times by instant.
+//   - ne is exactly Not{eq}.
+//   - pr (present) holds when the value is non-empty; for a multi-valued
+//     field, when it has a non-empty value. active and the meta times are
+//     always present.
+//   - On a multi-valued field every comparison but ne holds if it holds for
+//     any one value.
+//   - active takes only eq, ne and pr, with a bool. Time fields take eq, ne,
+//     gt, ge, lt, le and pr, with a time.Time. String fields take every op,
+//     with a string. The SCIM layer rejects anything else before a store
+//     sees it; a store may assume well-typed input.
+type Compare struct {
+	Field UserField
+	Op    FilterOp
+	Value any // string, bool or time.Time; nil for pr
+}
+
+// And holds when both sides hold.
+type And struct{ Left, Right UserFilter }
+
+// Or holds when either side holds.
+type Or struct{ Left, Right UserFilter }
+
+// Not holds when X does not.
+type Not struct{ X UserFilter }
+
+func (*Compare) userFilter() {}
+func (*And) userFilter()     {}
+func (*Or) userFilter()      {}
+func (*Not) userFilter()     {}
+
+// UserQuery is a search of one organization's members.
+type UserQuery struct {
+	OrganizationID string
+	Filter         UserFilter // nil matches every member
+	// Offset skips that many matches, in user id order; Limit bounds the
+	// page (0 returns no members, only the total).
+	Offset, Limit int
+}
+
+// UserPage is one page of a search: the members on it, in user id order,
+// and how many match in all.
+type UserPage struct {
+	Members []Member
+	Total   int
+}
