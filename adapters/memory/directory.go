@@ -55,14 +55,14 @@ func (d *Directory) provisionLocked(r domain.ProvisionRow) domain.ProvisionResul
 	}
 	var res domain.ProvisionResult
 	if id, ok := d.users.byEmail[domain.NormalizeEmail(r.User.Email)]; ok {
-		res.User = d.users.users[id]
+		res.User = cloneUser(d.users.users[id])
 	} else {
 		if _, taken := d.users.users[r.User.ID]; taken {
 			return domain.ProvisionResult{Err: domain.ErrAlreadyExists}
 		}
-		d.users.users[r.User.ID] = r.User
+		d.users.users[r.User.ID] = cloneUser(r.User)
 		d.users.indexEmail(r.User)
-		res.User, res.Created = r.User, true
+		res.User, res.Created = cloneUser(r.User), true
 	}
 	uid := res.User.ID
 	byOrg := d.orgs.members[uid]
@@ -125,7 +125,7 @@ func (d *Directory) ListMembers(_ context.Context, organizationID, afterUserID s
 			continue
 		}
 		if u, ok := d.users.users[uid]; ok {
-			out = append(out, domain.Member{User: u, Membership: m})
+			out = append(out, domain.Member{User: cloneUser(u), Membership: m})
 		}
 	}
 	slices.SortFunc(out, func(a, b domain.Member) int { return cmp.Compare(a.User.ID, b.User.ID) })

@@ -84,9 +84,10 @@ func TestModuleProvidesEveryPort(t *testing.T) {
 		limiter  ports.RateLimiter
 		events   ports.EventPublisher
 		log      *memory.EventLog
+		scim     ports.SCIMStore
 	)
 	app := fx.New(memory.Module, fx.NopLogger,
-		fx.Populate(&clients, &users, &orgs, &sessions, &requests, &keys, &limiter, &events, &log))
+		fx.Populate(&clients, &users, &orgs, &sessions, &requests, &keys, &limiter, &events, &log, &scim))
 	require.NoError(t, app.Err())
 	assert.Same(t, log, events, "the publisher is the log tests read")
 }
@@ -107,6 +108,13 @@ func TestDirectoryStoreConcurrency(t *testing.T) {
 func TestLicenseStore(t *testing.T)     { testsuite.RunLicenseStore(t, directoryStores) }
 func TestClientGrantStore(t *testing.T) { testsuite.RunClientGrantStore(t, directoryStores) }
 func TestRoleStore(t *testing.T)        { testsuite.RunRoleStore(t, directoryStores) }
+
+func TestSCIMStore(t *testing.T) {
+	testsuite.RunSCIMStore(t, func(*testing.T) testsuite.SCIMStores {
+		users, orgs := memory.NewUserStore(), memory.NewOrganizationStore()
+		return testsuite.SCIMStores{Users: users, Orgs: orgs, Directory: memory.NewDirectory(users, orgs), SCIM: memory.NewSCIMStore(users, orgs)}
+	})
+}
 
 func TestAdminKeyStore(t *testing.T) {
 	testsuite.RunAdminKeyStore(t, func(*testing.T) ports.AdminKeyStore { return memory.NewAdminKeyStore() })

@@ -19,6 +19,7 @@ var Module = fx.Module("memory",
 		NewDirectory,
 		func(d *Directory) ports.DirectoryStore { return d },
 		func(d *Directory) ports.LicenseStore { return d },
+		fx.Annotate(NewSCIMStore, fx.As(new(ports.SCIMStore))),
 		fx.Annotate(NewClientGrantStore, fx.As(new(ports.ClientGrantStore))),
 		fx.Annotate(NewRoleStore, fx.As(new(ports.RoleStore))),
 		fx.Annotate(NewAdminKeyStore, fx.As(new(ports.AdminKeyStore))),
@@ -49,6 +50,7 @@ var (
 	_ ports.OrganizationStore = (*OrganizationStore)(nil)
 	_ ports.DirectoryStore    = (*Directory)(nil)
 	_ ports.LicenseStore      = (*Directory)(nil)
+	_ ports.SCIMStore         = (*SCIMStore)(nil)
 	_ ports.ClientGrantStore  = (*ClientGrantStore)(nil)
 	_ ports.RoleStore         = (*RoleStore)(nil)
 	_ ports.AdminKeyStore     = (*AdminKeyStore)(nil)

@@ -31,6 +31,7 @@ func (s *UserStore) CreateUser(_ context.Context, u domain.User) error {
 	if s.emailTaken(u.Email, u.ID) {
 		return domain.ErrAlreadyExists
 	}
+	u.Profiles = domain.CloneProfiles(u.Profiles)
 	s.users[u.ID] = u
 	s.indexEmail(u)
 	return nil
@@ -44,7 +45,7 @@ func (s *UserStore) GetUser(_ context.Context, id string) (domain.User, error) {
 	if !ok {
 		return domain.User{}, domain.ErrNotFound
 	}
-	return u, nil
+	return cloneUser(u), nil
 }
 
 // GetUserByEmail returns the user with this email, compared
@@ -56,7 +57,7 @@ func (s *UserStore) GetUserByEmail(_ context.Context, email string) (domain.User
 	if !ok {
 		return domain.User{}, domain.ErrNotFound
 	}
-	return s.users[id], nil
+	return cloneUser(s.users[id]), nil
 }
 
 // UpdateUser applies fn to a copy and stores it only if fn succeeds and the
@@ -68,7 +69,7 @@ func (s *UserStore) UpdateUser(_ context.Context, id string, fn func(*domain.Use
 	if !ok {
 		return domain.User{}, domain.ErrNotFound
 	}
-	next := old
+	next := cloneUser(old) // fn may edit the profiles in place and then fail
 	if err := fn(&next); err != nil {
 		return domain.User{}, err
 	}
@@ -77,9 +78,16 @@ func (s *UserStore) UpdateUser(_ context.Context, id string, fn func(*domain.Use
 		return domain.User{}, domain.ErrAlreadyExists
 	}
 	delete(s.byEmail, domain.NormalizeEmail(old.Email))
+	next = cloneUser(next) // the caller may keep the profiles fn set
 	s.users[id] = next
 	s.indexEmail(next)
-	return next, nil
+	return cloneUser(next), nil
+}
+
+// cloneUser returns u sharing no maps or slices with the store.
+func cloneUser(u domain.User) domain.User {
+	u.Profiles = domain.CloneProfiles(u.Profiles)
+	return u
 }
 
 // emailTaken reports whether a user other than id holds email. An empty
