@@ -95,7 +95,7 @@ func rowFailure(err error) error {
 		// The user is ours (inserted or locked), so the missing row is the
 		// organization.
 		return translate("provision", pgx.ErrNoRows)
-	case isCode(err, codeUniqueViolation), isCode(err, codeBadText):
+	case isCode(err, codeUniqueViolation), badText(err):
 		return translate("provision", err)
 	}
 	return nil
@@ -130,10 +130,14 @@ func provisionSteps(ctx context.Context, tx pgx.Tx, row *domain.ProvisionRow, ke
 // foreign-key checks of other tables) holds the user until commit, so that
 // concurrent rows of one user decide its primary membership one at a time.
 func ensureUser(ctx context.Context, tx pgx.Tx, u *domain.User, key string) (domain.User, bool, error) {
+	args, err := userArgs(u)
+	if err != nil {
+		return domain.User{}, false, err
+	}
 	for range provisionAttempts {
 		got, err := scanUser(tx.QueryRow(ctx, `INSERT INTO users (`+userColumns+`) VALUES (`+userPlaceholders+`)
 			ON CONFLICT (email_key) WHERE email_key <> '' DO NOTHING
-			RETURNING `+userColumns, userArgs(u)...))
+			RETURNING `+userColumns, args...))
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return got, err == nil, err
 		}

@@ -2,7 +2,7 @@
 // ports (clients, users, organizations, the directory with its licenses,
 // client grants, roles, administration keys and action tokens, grants,
 // sessions, authorization requests, signing keys, webhook subscriptions and
-// deliveries), the event outbox behind the EventPublisher port, which the
+// deliveries, SCIM tokens and SCIM's user searches), the event outbox behind the EventPublisher port, which the
 // DeliveryStore dispatches, and the shared rate limiter on a pgx/v5 pool, so
 // that any number of instances can share one database.
 //

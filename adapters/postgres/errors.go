@@ -21,7 +21,19 @@ const (
 	// character_not_in_repertoire: a NUL byte or invalid UTF-8 in a text
 	// parameter, which no text column can hold.
 	codeBadText = "22021"
+	// untranslatable_character: a \u0000 in a jsonb document.
+	codeBadJSONText = "22P05"
 )
+
+// errBadText is the adapter's own refusal of text PostgreSQL could not hold
+// faithfully (see encodeProfiles); it is translated as codeBadText is.
+var errBadText = errors.New("text with a NUL byte or invalid UTF-8")
+
+// badText reports whether err is text no column or document can hold: a
+// NUL byte or invalid UTF-8.
+func badText(err error) bool {
+	return isCode(err, codeBadText) || isCode(err, codeBadJSONText) || errors.Is(err, errBadText)
+}
 
 // translate turns a driver error into a domain sentinel at the edge: no rows
 // is ErrNotFound, a unique violation ErrAlreadyExists, a lost or refused
@@ -34,7 +46,7 @@ func translate(op string, err error) error {
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
-	case isCode(err, codeBadText):
+	case badText(err):
 		// A key PostgreSQL text cannot hold (a client_id with a NUL byte,
 		// say) matches no stored row: the caller answers as for an unknown
 		// one (4xx), never 500. A write carrying such text gets the same

@@ -86,6 +86,12 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 			WHERE completed_at < now() AND state <> 'pending' LIMIT 100`},
 		{"a page's attempts", `SELECT * FROM webhook_attempts WHERE delivery_id = ANY('{x,y}') ORDER BY delivery_id, number`},
 		{"a delivery's attempts (cascade)", `SELECT 1 FROM webhook_attempts WHERE delivery_id = 'x'`},
+		{"a user by an organization's externalId", `SELECT * FROM users
+			WHERE profiles @> '{"org": {"externalId": "x"}}'::jsonb`},
+		{"a SCIM token by hash", `SELECT * FROM scim_tokens WHERE hash = '\x00'`},
+		{"a SCIM token by id", `SELECT * FROM scim_tokens WHERE id = 'x' AND organization_id = 'y'`},
+		{"an organization's SCIM tokens", `SELECT * FROM scim_tokens WHERE organization_id = 'x'
+			ORDER BY created_at NULLS FIRST, id`},
 	}
 	// A prepared statement may run a generic plan, which cannot see its
 	// parameters: the email lookups restate the partial index's predicate.

@@ -36,14 +36,16 @@ func TestModuleRunsTheJanitor(t *testing.T) {
 	u.RawQuery = q.Encode()
 
 	var sessions ports.SessionStore
+	var scim ports.SCIMStore // provided like every store port
 	app := fx.New(
 		fx.NopLogger,
 		postgres.Module(postgres.Options{DSN: u.String(), KeyEncryptionKey: randomKey(), JanitorEvery: 250 * time.Millisecond}),
 		fx.Supply(fx.Annotate(fixedClock{janitorNow}, fx.As(new(ports.Clock)))),
 		fx.Supply(slog.New(slog.DiscardHandler)),
-		fx.Populate(&sessions),
+		fx.Populate(&sessions, &scim),
 	)
 	require.NoError(t, app.Err())
+	require.NotNil(t, scim)
 	require.NoError(t, app.Start(ctx))
 	stopped := false
 	t.Cleanup(func() {

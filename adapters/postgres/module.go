@@ -69,6 +69,7 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewClientGrantStore, fx.As(new(ports.ClientGrantStore))),
 			fx.Annotate(NewRoleStore, fx.As(new(ports.RoleStore))),
 			fx.Annotate(NewAdminKeyStore, fx.As(new(ports.AdminKeyStore))),
+			fx.Annotate(NewSCIMStore, fx.As(new(ports.SCIMStore))),
 			fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),

@@ -207,3 +207,15 @@ func randomKey() []byte {
 	_, _ = rand.Read(key)
 	return key
 }
+
+func TestSCIMStore(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	s := testsuite.SCIMStores{
+		Users:     postgres.NewUserStore(pool),
+		Orgs:      postgres.NewOrganizationStore(pool),
+		Directory: postgres.NewDirectoryStore(pool),
+		SCIM:      postgres.NewSCIMStore(pool),
+	}
+	testsuite.RunSCIMStore(t, func(*testing.T) testsuite.SCIMStores { return s })
+}

@@ -21,33 +21,54 @@ type UserStore struct{ pool *pgxpool.Pool }
 // NewUserStore returns a UserStore on pool.
 func NewUserStore(pool *pgxpool.Pool) *UserStore { return &UserStore{pool: pool} }
 
+// userColumns are every column of users, profiles (a jsonb document, see
+// profiles.go) included, so that every statement that writes or reads a
+// user carries its profiles.
 const userColumns = `id, email, email_key, email_verified, given_name, family_name, picture,
-	phone_number, phone_number_verified, password_hash, status, created_at, updated_at, not_before`
+	phone_number, phone_number_verified, password_hash, status, created_at, updated_at, not_before,
+	profiles`
 
 // userPlaceholders are the VALUES of userColumns, in order.
-const userPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14`
+const userPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15`
 
-func userArgs(u *domain.User) []any {
+// userArgs returns the values of userColumns, or an error if the profiles
+// hold text no jsonb document can (see encodeProfiles).
+func userArgs(u *domain.User) ([]any, error) {
+	profiles, err := encodeProfiles(u.Profiles)
+	if err != nil {
+		return nil, err
+	}
 	return []any{u.ID, u.Email, domain.NormalizeEmail(u.Email), u.EmailVerified, u.GivenName, u.FamilyName,
 		u.Picture, u.PhoneNumber, u.PhoneNumberVerified, u.PasswordHash, string(u.Status),
-		ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.NotBefore)}
+		ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.NotBefore), profiles}, nil
 }
 
 func scanUser(row pgx.Row) (domain.User, error) {
 	var u domain.User
 	var emailKey, status string
 	var created, updated, notBefore pgtype.Timestamptz
+	var profiles []byte
 	err := row.Scan(&u.ID, &u.Email, &emailKey, &u.EmailVerified, &u.GivenName, &u.FamilyName,
 		&u.Picture, &u.PhoneNumber, &u.PhoneNumberVerified, &u.PasswordHash, &status, &created, &updated,
-		&notBefore)
+		&notBefore, &profiles)
+	if err != nil {
+		return domain.User{}, err
+	}
 	u.Status = domain.UserStatus(status)
 	u.CreatedAt, u.UpdatedAt, u.NotBefore = fromTS(created), fromTS(updated), fromTS(notBefore)
-	return u, err
+	if u.Profiles, err = decodeProfiles(profiles); err != nil {
+		return domain.User{}, err
+	}
+	return u, nil
 }
 
 // CreateUser stores a new user. ErrAlreadyExists if the id or the email is taken.
 func (s *UserStore) CreateUser(ctx context.Context, u domain.User) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (`+userPlaceholders+`)`, userArgs(&u)...)
+	args, err := userArgs(&u)
+	if err != nil {
+		return translate("create user", err)
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (`+userPlaceholders+`)`, args...)
 	return translate("create user", err)
 }
 
@@ -79,14 +100,22 @@ func (s *UserStore) GetUserByEmail(ctx context.Context, email string) (domain.Us
 // UpdateUser locks the row, applies fn and writes the result in one
 // transaction. A change to a taken email fails on the unique index.
 func (s *UserStore) UpdateUser(ctx context.Context, id string, fn func(*domain.User) error) (domain.User, error) {
-	return lockedUpdate(ctx, s.pool, "update user",
+	u, err := lockedUpdate(ctx, s.pool, "update user",
 		func(tx pgx.Tx) (domain.User, error) {
 			return scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 FOR UPDATE`, id))
 		}, fn,
 		func(tx pgx.Tx, u *domain.User) error {
 			u.ID = id // the id is the key; fn cannot move the record
-			_, err := tx.Exec(ctx, `UPDATE users SET (`+userColumns+`) = (`+userPlaceholders+`) WHERE id = $1`,
-				userArgs(u)...)
+			args, err := userArgs(u)
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE users SET (`+userColumns+`) = (`+userPlaceholders+`) WHERE id = $1`,
+				args...)
 			return err
 		})
+	// The result is what fn left, which may share fn's profiles map and
+	// slices: return a copy that shares nothing, as read back.
+	u.Profiles = domain.CloneProfiles(u.Profiles)
+	return u, err
 }
