@@ -48,7 +48,11 @@ func (s *Service) audienceOf(ctx context.Context, userID string, ms []domain.Mem
 // was into and the provisioning client. Other organizations of an existing
 // user learn nothing from another organization's provisioning.
 func provisionAudience(orgID, clientID string) domain.Audience {
-	return domain.Audience{OrganizationIDs: []string{orgID}, LicenseClientIDs: []string{clientID}}
+	a := domain.Audience{OrganizationIDs: []string{orgID}}
+	if clientID != "" { // an OrgCaller has no client
+		a.LicenseClientIDs = []string{clientID}
+	}
+	return a
 }
 
 func f(k string, v any) domain.Field { return domain.Field{Key: k, Value: v} }

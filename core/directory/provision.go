@@ -19,6 +19,12 @@ type ProvisionInput struct {
 	Role           string // "" means member
 	// SendInviteEmail mails a new user a link to set a password.
 	SendInviteEmail bool
+	// Profile is stored as the organization's profile of a user this call
+	// creates (an OrgCaller's provisioning); an existing user's is left.
+	Profile *domain.OrgProfile
+	// NamesOptional accepts empty names: a provider may know only an
+	// email.
+	NamesOptional bool
 }
 
 // Provisioned is the outcome for one user.
@@ -101,7 +107,7 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 		}
 		out[i].Provisioned = Provisioned{
 			User: r.User, OrganizationID: r.Membership.OrganizationID, Role: r.Membership.Role,
-			IsNewUser: r.Created, LicenseAssigned: true,
+			IsNewUser: r.Created, LicenseAssigned: c.Client.ID != "",
 		}
 		aud := provisionAudience(r.Membership.OrganizationID, c.Client.ID)
 		events = append(events, s.createdEvent(r.User, r.Membership.OrganizationID, r.Created, aud, now))
@@ -151,11 +157,13 @@ func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput)
 		return domain.ProvisionRow{}, newErr(Invalid, "invalid_email", "email %q is not a valid address", clip(p.Email))
 	}
 	first, last := strings.TrimSpace(p.FirstName), strings.TrimSpace(p.LastName)
-	if err := checkName("firstName", first); err != nil {
-		return domain.ProvisionRow{}, err
-	}
-	if err := checkName("lastName", last); err != nil {
-		return domain.ProvisionRow{}, err
+	for _, n := range []struct{ field, v string }{{"firstName", first}, {"lastName", last}} {
+		if p.NamesOptional && n.v == "" {
+			continue
+		}
+		if err := checkName(n.field, n.v); err != nil {
+			return domain.ProvisionRow{}, err
+		}
 	}
 	if p.OrganizationID == "" {
 		return domain.ProvisionRow{}, newErr(Invalid, "invalid_request", "organizationId is required")
@@ -170,11 +178,12 @@ func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput)
 	if err := s.checkRole(ctx, p.OrganizationID, role); err != nil {
 		return domain.ProvisionRow{}, err
 	}
+	u := domain.User{Email: email, GivenName: first, FamilyName: last, Status: domain.UserInvited}
+	if p.Profile != nil && !p.Profile.IsZero() {
+		u.Profiles = map[string]domain.OrgProfile{p.OrganizationID: p.Profile.Clone()}
+	}
 	return domain.ProvisionRow{
-		User: domain.User{
-			Email: email, GivenName: first, FamilyName: last, Status: domain.UserInvited,
-		},
-		OrganizationID: p.OrganizationID, Role: role, LicenseClientID: c.Client.ID,
+		User: u, OrganizationID: p.OrganizationID, Role: role, LicenseClientID: c.Client.ID,
 	}, nil
 }
 
