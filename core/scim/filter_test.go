@@ -1,0 +1,141 @@
+package scim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+func cmp(f domain.UserField, op domain.FilterOp, v any) *domain.Compare {
+	return &domain.Compare{Field: f, Op: op, Value: v}
+}
+
+func TestParseFilterTranslatesEveryOperatorAndAttribute(t *testing.T) {
+	when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	cases := []struct {
+		in   string
+		want domain.UserFilter
+	}{
+		{`userName eq "Alice@Example.com"`, cmp(domain.FieldUserName, domain.OpEq, "Alice@Example.com")},
+		{`USERNAME Eq "a"`, cmp(domain.FieldUserName, domain.OpEq, "a")},
+		{`urn:ietf:params:scim:schemas:core:2.0:User:userName sw "a"`, cmp(domain.FieldUserName, domain.OpSw, "a")},
+		{`name.givenName co "li"`, cmp(domain.FieldGivenName, domain.OpCo, "li")},
+		{`name.familyName ew "son"`, cmp(domain.FieldFamilyName, domain.OpEw, "son")},
+		{`displayName ne "x"`, cmp(domain.FieldDisplayName, domain.OpNe, "x")},
+		{`externalId pr`, &domain.Compare{Field: domain.FieldExternalID, Op: domain.OpPr}},
+		{`active eq true`, cmp(domain.FieldActive, domain.OpEq, true)},
+		{`active eq "False"`, cmp(domain.FieldActive, domain.OpEq, false)},
+		{`meta.lastModified gt "2026-01-02T03:04:05Z"`, cmp(domain.FieldLastModified, domain.OpGt, when)},
+		{`meta.created le "2026-01-02T03:04:05Z"`, cmp(domain.FieldCreated, domain.OpLe, when)},
+		{`emails co "@example.com"`, cmp(domain.FieldEmailValue, domain.OpCo, "@example.com")},
+		{`emails.type eq "work"`, cmp(domain.FieldEmailType, domain.OpEq, "work")},
+		{`phoneNumbers.value sw "+1"`, cmp(domain.FieldPhoneValue, domain.OpSw, "+1")},
+		{`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department ge "B"`, cmp(domain.FieldDepartment, domain.OpGe, "B")},
+		{`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber lt "5"`, cmp(domain.FieldEmployeeNumber, domain.OpLt, "5")},
+		{`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m1"`, cmp(domain.FieldManagerID, domain.OpEq, "m1")},
+		{`department eq "x"`, cmp(domain.FieldDepartment, domain.OpEq, "x")},
+		{`id eq "u1"`, cmp(domain.FieldID, domain.OpEq, "u1")},
+		{`userName eq "a" and not (active eq false) or externalId eq "e"`, &domain.Or{
+			Left:  &domain.And{Left: cmp(domain.FieldUserName, domain.OpEq, "a"), Right: &domain.Not{X: cmp(domain.FieldActive, domain.OpEq, false)}},
+			Right: cmp(domain.FieldExternalID, domain.OpEq, "e"),
+		}},
+		{`userName eq "a" and (externalId eq "b" or externalId eq "c")`, &domain.And{
+			Left:  cmp(domain.FieldUserName, domain.OpEq, "a"),
+			Right: &domain.Or{Left: cmp(domain.FieldExternalID, domain.OpEq, "b"), Right: cmp(domain.FieldExternalID, domain.OpEq, "c")},
+		}},
+		{``, nil},
+	}
+	for _, c := range cases {
+		got, err := ParseFilter(c.in)
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.want, got, c.in)
+	}
+}
+
+func TestParseFilterRejectsWhatItCannotTranslate(t *testing.T) {
+	for _, in := range []string{
+		`userName eq`, `((userName eq "a")`, `title eq "x"`, `userName eq 5`, `active gt true`,
+		`active eq "maybe"`, `meta.created eq "yesterday"`, `meta.created co "2026"`,
+		`emails[type eq "work"]`, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:userName eq "a"`,
+		`password eq "x"`, `userName eq null`, "userName eq \"a\" " + repeat(" or userName eq \"a\"", 70),
+		repeat("x", MaxFilterLen+1), "userName eq \"a\x00\"", "userName eq \"\xff\"",
+	} {
+		_, err := ParseFilter(in)
+		var e *Error
+		require.ErrorAs(t, err, &e, in)
+		assert.Equal(t, 400, e.Status, in)
+		assert.Equal(t, TypeInvalidFilter, e.Type, in)
+	}
+}
+
+func repeat(s string, n int) string {
+	out := ""
+	for range n {
+		out += s
+	}
+	return out
+}
+
+// FuzzParseFilter: no filter, however malformed, crashes the parser or the
+// translation; every failure is an invalidFilter.
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{
+		`userName eq "a"`, `not (active eq true) and emails co "x"`, `emails[type eq "work"]`,
+		`meta.created gt "2026-01-01T00:00:00Z"`, `((`, `a eq "\"`, `userName eq "a" or (b pr)`,
+		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "x"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := ParseFilter(in)
+		if err != nil {
+			var e *Error
+			if !asError(err, &e) || e.Status != 400 || e.Type != TypeInvalidFilter {
+				t.Fatalf("%q: unexpected error %v", in, err)
+			}
+			return
+		}
+		checkWellTyped(t, got)
+	})
+}
+
+// checkWellTyped asserts the contract stores rely on: every comparison
+// names a known field and carries the value type its kind takes.
+func checkWellTyped(t *testing.T, f domain.UserFilter) {
+	switch f := f.(type) {
+	case nil:
+	case *domain.And:
+		checkWellTyped(t, f.Left)
+		checkWellTyped(t, f.Right)
+	case *domain.Or:
+		checkWellTyped(t, f.Left)
+		checkWellTyped(t, f.Right)
+	case *domain.Not:
+		checkWellTyped(t, f.X)
+	case *domain.Compare:
+		info, ok := domain.UserFields[f.Field]
+		if !ok {
+			t.Fatalf("unknown field %q", f.Field)
+		}
+		if f.Op == domain.OpPr {
+			return
+		}
+		switch info.Kind {
+		case domain.KindBool:
+			_, ok = f.Value.(bool)
+		case domain.KindTime:
+			_, ok = f.Value.(time.Time)
+		default:
+			_, ok = f.Value.(string)
+		}
+		if !ok {
+			t.Fatalf("%s %s has value %#v", f.Field, f.Op, f.Value)
+		}
+	default:
+		t.Fatalf("unknown node %T", f)
+	}
+}

@@ -1,0 +1,186 @@
+package scim
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+func asError(err error, e **Error) bool { return errors.As(err, e) }
+
+func sample() userAttrs {
+	return userAttrs{
+		UserName: "ada@example.com", GivenName: "Ada", FamilyName: "Lovelace", Active: true,
+		OrgProfile: domain.OrgProfile{
+			ExternalID: "ext-1", DisplayName: "Ada L",
+			Emails: []domain.MultiValue{{Value: "ada@example.com", Type: "work", Primary: true}, {Value: "ada@home.test", Type: "home"}},
+		},
+	}
+}
+
+func patch(t *testing.T, a userAttrs, body string) (userAttrs, error) {
+	t.Helper()
+	ops, err := ParsePatch([]byte(body))
+	if err != nil {
+		return userAttrs{}, err
+	}
+	return applyPatch(a, ops)
+}
+
+func mustPatch(t *testing.T, a userAttrs, body string) userAttrs {
+	t.Helper()
+	out, err := patch(t, a, body)
+	require.NoError(t, err)
+	return out
+}
+
+const patchSchema = `"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]`
+
+func TestPatchEntraCapitalisedOpsAndStringBooleans(t *testing.T) {
+	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"Replace","path":"active","value":"False"}]}`)
+	assert.False(t, out.Active)
+	out = mustPatch(t, out, `{`+patchSchema+`,"Operations":[{"op":"Replace","path":"active","value":"True"}]}`)
+	assert.True(t, out.Active)
+	out = mustPatch(t, out, `{`+patchSchema+`,"Operations":[{"op":"Add","path":"displayName","value":"Countess"}]}`)
+	assert.Equal(t, "Countess", out.DisplayName)
+}
+
+func TestPatchEntraPathlessValueObjects(t *testing.T) {
+	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"Replace","value":{
+		"active": "False",
+		"name.givenName": "Augusta",
+		"name.familyName": "King",
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Analytics",
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "1815",
+		"emails[type eq \"work\"].value": "augusta@example.com",
+		"title": "Countess"
+	}}]}`)
+	assert.False(t, out.Active)
+	assert.Equal(t, "Augusta", out.GivenName)
+	assert.Equal(t, "King", out.FamilyName)
+	assert.Equal(t, "Analytics", out.Department)
+	assert.Equal(t, "1815", out.EmployeeNumber)
+	assert.Equal(t, "augusta@example.com", out.Emails[0].Value)
+	assert.Equal(t, "augusta@example.com", out.email(sample()), "the primary email follows")
+}
+
+func TestPatchEntraManager(t *testing.T) {
+	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"mgr-7"}]}`)
+	assert.Equal(t, "mgr-7", out.ManagerID)
+	out = mustPatch(t, out, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"mgr-8","displayName":"Babbage"}}]}`)
+	assert.Equal(t, "mgr-8", out.ManagerID)
+	assert.Equal(t, "Babbage", out.ManagerName)
+	out = mustPatch(t, out, `{`+patchSchema+`,"Operations":[{"op":"Remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"}]}`)
+	assert.Empty(t, out.ManagerID)
+	assert.Empty(t, out.ManagerName)
+}
+
+func TestPatchOktaDeactivate(t *testing.T) {
+	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","value":{"active":false}}]}`)
+	assert.False(t, out.Active)
+}
+
+func TestPatchValueFilters(t *testing.T) {
+	a := sample()
+	out := mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"emails[type eq \"home\"].value","value":"ada@house.test"}]}`)
+	assert.Equal(t, "ada@house.test", out.Emails[1].Value)
+	assert.Equal(t, "ada@home.test", a.Emails[1].Value, "the input is not changed")
+
+	// No match: a simple type filter adds the value, as providers expect.
+	out = mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"phoneNumbers[type eq \"mobile\"].value","value":"+15555550100"}]}`)
+	assert.Equal(t, []domain.MultiValue{{Value: "+15555550100", Type: "mobile"}}, out.PhoneNumbers)
+
+	out = mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"remove","path":"emails[type eq \"home\"]"}]}`)
+	assert.Len(t, out.Emails, 1)
+
+	out = mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"add","path":"emails","value":[{"value":"ada@new.test","type":"other","primary":true}]}]}`)
+	require.Len(t, out.Emails, 3)
+	assert.False(t, out.Emails[0].Primary, "a new primary takes primary from the rest")
+	assert.True(t, out.Emails[2].Primary)
+
+	out = mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"emails[value ew \"home.test\" or type eq \"nope\"].type","value":"personal"}]}`)
+	assert.Equal(t, "personal", out.Emails[1].Type)
+
+	_, err := patch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"emails[value co \"zzz\"].value","value":"x@y.test"}]}`)
+	assertSCIM(t, err, 400, TypeNoTarget)
+}
+
+func TestPatchRefusals(t *testing.T) {
+	for _, c := range []struct{ body, typ string }{
+		{`{"Operations":[{"op":"replace","path":"active","value":false}]}`, TypeInvalidSyntax},
+		{`{` + patchSchema + `,"Operations":[]}`, TypeInvalidSyntax},
+		{`{` + patchSchema + `,"Operations":[{"op":"move","path":"active","value":false}]}`, TypeInvalidSyntax},
+		{`{` + patchSchema + `,"Operations":[{"op":"remove"}]}`, TypeNoTarget},
+		{`{` + patchSchema + `,"Operations":[{"op":"replace","value":"x"}]}`, TypeInvalidValue},
+		{`{` + patchSchema + `,"Operations":[{"op":"replace","path":"id","value":"x"}]}`, TypeMutability},
+		{`{` + patchSchema + `,"Operations":[{"op":"remove","path":"userName"}]}`, TypeMutability},
+		{`{` + patchSchema + `,"Operations":[{"op":"replace","path":"active","value":"yes"}]}`, TypeInvalidValue},
+		{`{` + patchSchema + `,"Operations":[{"op":"replace","path":"displayName","value":7}]}`, TypeInvalidValue},
+		{`{` + patchSchema + `,"Operations":[{"op":"replace","path":"emails[","value":"x"}]}`, TypeInvalidPath},
+		{`{` + patchSchema + `,"Operations":[{"op":"replace","path":"userName[type eq \"x\"]","value":"x"}]}`, TypeInvalidPath},
+		{`not json`, TypeInvalidSyntax},
+		{`{` + patchSchema + `,"Operations":[{"op":"replace","path":"active","value":false}]} {}`, TypeInvalidSyntax},
+	} {
+		_, err := patch(t, sample(), c.body)
+		assertSCIM(t, err, 400, c.typ)
+	}
+}
+
+func TestCheckRefusesBadAttributes(t *testing.T) {
+	for _, body := range []string{
+		`{"op":"replace","path":"userName","value":"not an email"}`,
+		`{"op":"replace","path":"emails","value":[{"value":"nope"}]}`,
+		`{"op":"replace","path":"displayName","value":"bad\u0000name"}`,
+	} {
+		out, err := patch(t, sample(), `{`+patchSchema+`,"Operations":[`+body+`]}`)
+		if err == nil {
+			err = out.check()
+		}
+		assertSCIM(t, err, 400, TypeInvalidValue)
+	}
+}
+
+func TestOnePrimaryEmailRemains(t *testing.T) {
+	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","path":"emails","value":[{"value":"a@b.test","primary":true},{"value":"c@d.test","primary":true}]}]}`)
+	assert.Equal(t, []domain.MultiValue{{Value: "a@b.test"}, {Value: "c@d.test", Primary: true}}, out.Emails, "the last primary wins")
+	require.NoError(t, out.check())
+}
+
+func assertSCIM(t *testing.T, err error, status int, typ string) {
+	t.Helper()
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, status, e.Status, e.Detail)
+	assert.Equal(t, typ, e.Type, e.Detail)
+}
+
+// FuzzPatch: no PATCH body crashes parsing or application; failures are
+// SCIM 400s.
+func FuzzPatch(f *testing.F) {
+	for _, s := range []string{
+		`{` + patchSchema + `,"Operations":[{"op":"Replace","path":"active","value":"False"}]}`,
+		`{` + patchSchema + `,"Operations":[{"op":"add","value":{"name.givenName":"x","emails":[{"value":"a@b.c"}]}}]}`,
+		`{` + patchSchema + `,"Operations":[{"op":"remove","path":"emails[type eq \"work\"].value"}]}`,
+		`{` + patchSchema + `,"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"m"}}]}`,
+		`{` + patchSchema + `,"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"department":"d"}}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, err := patch(t, sample(), string(body))
+		if err == nil {
+			err = out.check()
+			if err == nil {
+				return
+			}
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 400 {
+			t.Fatalf("unexpected error %v", err)
+		}
+	})
+}

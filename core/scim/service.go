@@ -1,0 +1,449 @@
+package scim
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/calimatic/calimatic-auth/core/directory"
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// Config holds SCIM's settings.
+type Config struct {
+	// BaseURL is the issuer; resources live under BaseURL + "/scim/v2".
+	BaseURL string
+	// Deactivate makes DELETE deactivate a user instead of deleting them.
+	Deactivate bool
+	// MaxResults bounds a page of a listing (ServiceProviderConfig
+	// filter.maxResults).
+	MaxResults int
+}
+
+// DefaultMaxResults is the default page bound.
+const DefaultMaxResults = 200
+
+// Deps are what SCIM drives.
+type Deps struct {
+	Directory *directory.Service
+	Store     ports.SCIMStore
+	Users     ports.UserStore
+	Orgs      ports.OrganizationStore
+	Clock     ports.Clock
+	Random    ports.Random
+}
+
+// Service runs SCIM's use cases.
+type Service struct {
+	cfg  Config
+	deps Deps
+}
+
+// New returns a SCIM service.
+func New(cfg Config, deps Deps) *Service {
+	if cfg.MaxResults <= 0 {
+		cfg.MaxResults = DefaultMaxResults
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	return &Service{cfg: cfg, deps: deps}
+}
+
+// Root is the SCIM base URL.
+func (s *Service) Root() string { return s.cfg.BaseURL + "/scim/v2" }
+
+// Tenant is an organization authenticated by its SCIM token.
+type Tenant struct {
+	OrganizationID string
+	caller         *directory.Caller
+}
+
+// Authenticate checks a bearer token. Tokens are looked up by SHA-256, so
+// the token itself is never compared.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Tenant, error) {
+	if !strings.HasPrefix(token, domain.SCIMTokenPrefix) || len(token) > 128 {
+		return nil, errUnauthorized
+	}
+	t, err := s.deps.Store.GetSCIMToken(ctx, domain.HashToken(token))
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, errUnauthorized
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Tenant{OrganizationID: t.OrganizationID, caller: directory.OrgCaller(t.OrganizationID)}, nil
+}
+
+// CreateToken makes an organization's SCIM token and returns it; only its
+// hash is kept, so this is the one time it is shown.
+func (s *Service) CreateToken(ctx context.Context, orgID, name string) (string, domain.SCIMToken, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		name = "SCIM"
+	}
+	if err := checkText("name", name); err != nil || len(name) > 100 {
+		return "", domain.SCIMToken{}, directory.NewError(directory.Invalid, "invalid_request", "name must be at most 100 printable characters")
+	}
+	if _, err := s.deps.Directory.GetOrganization(ctx, orgID); err != nil {
+		return "", domain.SCIMToken{}, err
+	}
+	token := domain.SCIMTokenPrefix + s.deps.Random.Token(32)
+	t := domain.SCIMToken{
+		ID: s.deps.Random.UUID(), OrganizationID: orgID, Name: name,
+		Hash: domain.HashToken(token), CreatedAt: s.deps.Clock.Now(),
+	}
+	if err := s.deps.Store.CreateSCIMToken(ctx, t); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return "", domain.SCIMToken{}, directory.NewError(directory.NotFound, "organization_not_found", "no such organization")
+		}
+		return "", domain.SCIMToken{}, err
+	}
+	return token, t, nil
+}
+
+// ListTokens lists an organization's SCIM tokens (never the tokens
+// themselves).
+func (s *Service) ListTokens(ctx context.Context, orgID string) ([]domain.SCIMToken, error) {
+	if _, err := s.deps.Directory.GetOrganization(ctx, orgID); err != nil {
+		return nil, err
+	}
+	return s.deps.Store.ListSCIMTokens(ctx, orgID)
+}
+
+// RevokeToken deletes one of an organization's SCIM tokens; it stops
+// working at once.
+func (s *Service) RevokeToken(ctx context.Context, orgID, id string) error {
+	err := s.deps.Store.DeleteSCIMToken(ctx, orgID, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return directory.NewError(directory.NotFound, "token_not_found", "this organization has no SCIM token with that id")
+	}
+	return err
+}
+
+// ListQuery is a list request's parameters, as sent.
+type ListQuery struct {
+	Filter, StartIndex, Count, Attributes, ExcludedAttributes string
+}
+
+// ListQueryOf reads the query parameters of a list request.
+func ListQueryOf(q url.Values) ListQuery {
+	get := func(k string) string {
+		for key, v := range q {
+			if strings.EqualFold(key, k) && len(v) > 0 {
+				return v[0]
+			}
+		}
+		return ""
+	}
+	return ListQuery{
+		Filter: get("filter"), StartIndex: get("startIndex"), Count: get("count"),
+		Attributes: get("attributes"), ExcludedAttributes: get("excludedAttributes"),
+	}
+}
+
+// paging reads startIndex (1-based; below 1 means 1) and count (below 0
+// means 0; above the bound is the bound), as RFC 7644 section 3.4.2.4 says.
+func (s *Service) paging(q ListQuery) (start, count int, err error) {
+	start, count = 1, s.cfg.MaxResults
+	if q.StartIndex != "" {
+		if start, err = strconv.Atoi(q.StartIndex); err != nil {
+			return 0, 0, badValue("startIndex must be an integer")
+		}
+		start = max(start, 1)
+	}
+	if q.Count != "" {
+		if count, err = strconv.Atoi(q.Count); err != nil {
+			return 0, 0, badValue("count must be an integer")
+		}
+		count = min(max(count, 0), s.cfg.MaxResults)
+	}
+	return start, count, nil
+}
+
+// ListUsers searches the tenant's users.
+func (s *Service) ListUsers(ctx context.Context, t *Tenant, q ListQuery) (map[string]any, error) {
+	f, err := ParseFilter(q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	start, count, err := s.paging(q)
+	if err != nil {
+		return nil, err
+	}
+	proj, err := newProjection(q.Attributes, q.ExcludedAttributes)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.deps.Store.SearchUsers(ctx, domain.UserQuery{
+		OrganizationID: t.OrganizationID, Filter: f, Offset: start - 1, Limit: count,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := make([]map[string]any, 0, len(page.Members))
+	for _, m := range page.Members {
+		res = append(res, proj.apply(renderUser(m, t.OrganizationID, s.Root())))
+	}
+	return listResponse(page.Total, start, res), nil
+}
+
+func listResponse(total, start int, res []map[string]any) map[string]any {
+	return map[string]any{
+		"schemas":      []string{SchemaListResp},
+		"totalResults": total,
+		"startIndex":   start,
+		"itemsPerPage": len(res),
+		"Resources":    res,
+	}
+}
+
+// member loads one of the tenant's users: anyone else is not found.
+func (s *Service) member(ctx context.Context, t *Tenant, id string) (domain.Member, error) {
+	if id == "" || len(id) > 64 {
+		return domain.Member{}, errNotFound
+	}
+	m, err := s.deps.Orgs.GetMembership(ctx, t.OrganizationID, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return domain.Member{}, errNotFound
+	}
+	if err != nil {
+		return domain.Member{}, err
+	}
+	u, err := s.deps.Users.GetUser(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return domain.Member{}, errNotFound
+	}
+	if err != nil {
+		return domain.Member{}, err
+	}
+	return domain.Member{User: u, Membership: m}, nil
+}
+
+// GetUser returns one of the tenant's users, projected.
+func (s *Service) GetUser(ctx context.Context, t *Tenant, id, attributes, excluded string) (map[string]any, error) {
+	proj, err := newProjection(attributes, excluded)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.member(ctx, t, id)
+	if err != nil {
+		return nil, err
+	}
+	return proj.apply(renderUser(m, t.OrganizationID, s.Root())), nil
+}
+
+// Version returns the ETag of one of the tenant's users.
+func (s *Service) Version(ctx context.Context, t *Tenant, id string) (string, error) {
+	m, err := s.member(ctx, t, id)
+	if err != nil {
+		return "", err
+	}
+	return renderUser(m, t.OrganizationID, s.Root())["meta"].(map[string]any)["version"].(string), nil
+}
+
+// parseUser reads a POST or PUT body onto base.
+func parseUser(body []byte, base userAttrs) (userAttrs, error) {
+	var obj map[string]any
+	if err := decodeStrict(body, &obj); err != nil {
+		return userAttrs{}, err
+	}
+	if obj == nil {
+		return userAttrs{}, newErr(400, TypeInvalidSyntax, "the body must be a JSON object")
+	}
+	var schemas []any
+	for k, v := range obj {
+		if strings.EqualFold(k, "schemas") {
+			schemas, _ = v.([]any)
+		}
+	}
+	found := false
+	for _, s := range schemas {
+		str, _ := s.(string)
+		found = found || strings.EqualFold(str, SchemaUser)
+	}
+	if !found {
+		return userAttrs{}, newErr(400, TypeInvalidSyntax, "schemas must include %s", SchemaUser)
+	}
+	if err := base.applyObject("replace", obj); err != nil {
+		return userAttrs{}, err
+	}
+	return base, nil
+}
+
+// CreateUser provisions a user into the tenant's organization (POST). A
+// userName already in the organization is a uniqueness conflict; an
+// account that exists elsewhere joins the organization, as provisioning
+// does.
+func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[string]any, error) {
+	a, err := parseUser(body, userAttrs{Active: true})
+	if err != nil {
+		return nil, err
+	}
+	a.UserName = a.email(userAttrs{})
+	a.syncPrimary()
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	email := domain.NormalizeEmail(a.UserName)
+	existing, err := s.deps.Users.GetUserByEmail(ctx, email)
+	switch {
+	case err == nil:
+		if _, err := s.deps.Orgs.GetMembership(ctx, t.OrganizationID, existing.ID); err == nil {
+			return nil, newErr(409, TypeUniqueness, "a user with this userName already exists")
+		} else if !errors.Is(err, domain.ErrNotFound) {
+			return nil, err
+		}
+	case !errors.Is(err, domain.ErrNotFound):
+		return nil, err
+	}
+	profile := a.OrgProfile
+	p, err := s.deps.Directory.Provision(ctx, t.caller, directory.ProvisionInput{
+		Email: email, FirstName: a.GivenName, LastName: a.FamilyName,
+		OrganizationID: t.OrganizationID, Profile: &profile, NamesOptional: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !p.IsNewUser {
+		// An existing account keeps its own names; the organization's
+		// profile is the organization's to record.
+		if _, err := s.deps.Directory.UpdateAccount(ctx, t.caller, p.User.ID, directory.AccountChange{Profile: &profile}); err != nil {
+			return nil, err
+		}
+	}
+	if !a.Active {
+		if _, err := s.deps.Directory.SetStatus(ctx, t.caller, p.User.ID, directory.Suspend); err != nil {
+			return nil, err
+		}
+	}
+	m, err := s.member(ctx, t, p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	return renderUser(m, t.OrganizationID, s.Root()), nil
+}
+
+// ReplaceUser is PUT: the body replaces the user's attributes. An absent
+// active keeps the current status.
+func (s *Service) ReplaceUser(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
+	m, err := s.member(ctx, t, id)
+	if err != nil {
+		return nil, err
+	}
+	before := attrsOf(m.User, t.OrganizationID)
+	a, err := parseUser(body, userAttrs{Active: before.Active})
+	if err != nil {
+		return nil, err
+	}
+	return s.save(ctx, t, m, before, a, ifMatch)
+}
+
+// PatchUser is PATCH (RFC 7644 section 3.5.2).
+func (s *Service) PatchUser(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
+	ops, err := ParsePatch(body)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.member(ctx, t, id)
+	if err != nil {
+		return nil, err
+	}
+	before := attrsOf(m.User, t.OrganizationID)
+	a, err := applyPatch(before, ops)
+	if err != nil {
+		return nil, err
+	}
+	return s.save(ctx, t, m, before, a, ifMatch)
+}
+
+// syncPrimary makes the primary email, if any, read as the userName.
+func (a *userAttrs) syncPrimary() {
+	for i := range a.Emails {
+		if a.Emails[i].Primary {
+			a.Emails[i].Value = a.UserName
+		}
+	}
+}
+
+// save validates the new attributes and applies what changed: the account
+// and profile in one write, then the status. Nothing is written if the
+// attributes are invalid.
+func (s *Service) save(ctx context.Context, t *Tenant, m domain.Member, before, a userAttrs, ifMatch string) (map[string]any, error) {
+	if ifMatch != "" && ifMatch != "*" {
+		if v := renderUser(m, t.OrganizationID, s.Root())["meta"].(map[string]any)["version"]; v != ifMatch {
+			return nil, newErr(412, "", "the resource changed since that version was read")
+		}
+	}
+	a.UserName = a.email(before)
+	a.syncPrimary()
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	var ch directory.AccountChange
+	if e := domain.NormalizeEmail(a.UserName); e != m.User.Email {
+		ch.Email = &e
+	}
+	if a.GivenName != before.GivenName {
+		ch.FirstName = &a.GivenName
+	}
+	if a.FamilyName != before.FamilyName {
+		ch.LastName = &a.FamilyName
+	}
+	if !profileEqual(a.OrgProfile, before.OrgProfile) {
+		ch.Profile = &a.OrgProfile
+	}
+	if ch != (directory.AccountChange{}) {
+		if _, err := s.deps.Directory.UpdateAccount(ctx, t.caller, m.User.ID, ch); err != nil {
+			return nil, err
+		}
+	}
+	if a.Active != before.Active {
+		l := directory.Reactivate
+		if !a.Active {
+			l = directory.Suspend
+		}
+		if _, err := s.deps.Directory.SetStatus(ctx, t.caller, m.User.ID, l); err != nil {
+			return nil, err
+		}
+	}
+	out, err := s.member(ctx, t, m.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	return renderUser(out, t.OrganizationID, s.Root()), nil
+}
+
+func profileEqual(a, b domain.OrgProfile) bool {
+	return a.ExternalID == b.ExternalID && a.DisplayName == b.DisplayName &&
+		a.EmployeeNumber == b.EmployeeNumber && a.Department == b.Department &&
+		a.ManagerID == b.ManagerID && a.ManagerName == b.ManagerName &&
+		slicesEqual(a.Emails, b.Emails) && slicesEqual(a.PhoneNumbers, b.PhoneNumbers)
+}
+
+func slicesEqual(a, b []domain.MultiValue) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// DeleteUser deprovisions a user (see directory.Service.Deprovision).
+func (s *Service) DeleteUser(ctx context.Context, t *Tenant, id, ifMatch string) error {
+	m, err := s.member(ctx, t, id)
+	if err != nil {
+		return err
+	}
+	if ifMatch != "" && ifMatch != "*" {
+		if v := renderUser(m, t.OrganizationID, s.Root())["meta"].(map[string]any)["version"]; v != ifMatch {
+			return newErr(412, "", "the resource changed since that version was read")
+		}
+	}
+	return s.deps.Directory.Deprovision(ctx, t.caller, id, s.cfg.Deactivate)
+}
