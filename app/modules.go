@@ -24,6 +24,7 @@ import (
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/core/scim"
 	"github.com/calimatic/calimatic-auth/core/webhooks"
 	"github.com/calimatic/calimatic-auth/ports"
 )
@@ -61,7 +62,7 @@ func Options(cfg config.Config, log *slog.Logger) (fx.Option, error) {
 		signer,
 		mailer,
 		webhookModule(cfg),
-		fx.Provide(providerConfig, newProvider, directoryConfig, newDirectory, webhooksConfig, newWebhooks, httpOptions, httpDeps),
+		fx.Provide(providerConfig, newProvider, directoryConfig, newDirectory, webhooksConfig, newWebhooks, scimConfig, newSCIM, httpOptions, httpDeps),
 		fx.Invoke(runSeed),
 		httpadapter.Module,
 	), nil
@@ -339,6 +340,28 @@ func newDirectory(cfg directory.Config, d directoryDeps) *directory.Service {
 	})
 }
 
+func scimConfig(cfg config.Config) scim.Config {
+	return scim.Config{
+		BaseURL: cfg.Issuer, Deactivate: cfg.SCIM.OnDelete == config.SCIMDeactivate, MaxResults: cfg.SCIM.MaxResults,
+	}
+}
+
+type scimDeps struct {
+	fx.In
+	Directory *directory.Service
+	Store     ports.SCIMStore
+	Users     ports.UserStore
+	Orgs      ports.OrganizationStore
+	Clock     ports.Clock
+	Random    ports.Random
+}
+
+func newSCIM(cfg scim.Config, d scimDeps) *scim.Service {
+	return scim.New(cfg, scim.Deps{
+		Directory: d.Directory, Store: d.Store, Users: d.Users, Orgs: d.Orgs, Clock: d.Clock, Random: d.Random,
+	})
+}
+
 func httpOptions(cfg config.Config) httpadapter.Options {
 	rl := cfg.RateLimit
 	return httpadapter.Options{
@@ -367,6 +390,7 @@ type httpIn struct {
 	Provider  *oidc.Provider
 	Directory *directory.Service
 	Webhooks  *webhooks.Service
+	SCIM      *scim.Service
 	Limiter   ports.RateLimiter
 	Clock     ports.Clock
 	Random    ports.Random
@@ -379,7 +403,7 @@ type httpIn struct {
 
 func httpDeps(in httpIn) httpadapter.Deps {
 	return httpadapter.Deps{
-		Provider: in.Provider, Directory: in.Directory, Webhooks: in.Webhooks, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
+		Provider: in.Provider, Directory: in.Directory, Webhooks: in.Webhooks, SCIM: in.SCIM, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
 		Checks: append([]httpadapter.ReadinessCheck{
 			{Name: "signer", Check: in.Signer.Ready},
 		}, in.Checks...),

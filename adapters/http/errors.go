@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/core/scim"
 )
 
 // This file is the one place where errors become wire responses.
@@ -131,6 +133,8 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		return s.pageError(c, err)
 	case isRESTPath(p):
 		return s.restError(c, err)
+	case isSCIMPath(p):
+		return s.scimError(c, err)
 	}
 	return s.oauthError(c, err)
 }
@@ -175,4 +179,60 @@ func (s *Server) restError(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, "5")
 	}
 	return c.Status(status).JSON(restBody{Error: e.Code, Message: e.Description})
+}
+
+// scimStatusType maps directory error kinds to SCIM statuses and, where
+// RFC 7644 has one, a scimType.
+var scimStatusType = map[directory.Kind]struct {
+	status int
+	typ    string
+}{
+	directory.Invalid:      {fiber.StatusBadRequest, scim.TypeInvalidValue},
+	directory.Unauthorized: {fiber.StatusUnauthorized, ""},
+	directory.Forbidden:    {fiber.StatusForbidden, ""},
+	directory.NotFound:     {fiber.StatusNotFound, ""},
+	directory.Conflict:     {fiber.StatusConflict, ""},
+}
+
+// scimError writes err as a SCIM error (RFC 7644 section 3.12): the Error
+// schema, status as a string, and scimType where one applies. Outages and
+// internal errors are shown as the REST errors are: 503 or 500, logged,
+// without their text.
+func (s *Server) scimError(c *fiber.Ctx, err error) error {
+	noStore(c)
+	var e *scim.Error
+	switch d, isDir := directory.AsError(err); {
+	case errors.As(err, &e):
+		if e.Status == fiber.StatusUnauthorized {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="calimatic-scim"`)
+		}
+	case isDir:
+		st := scimStatusType[d.Kind]
+		e = &scim.Error{Status: st.status, Type: st.typ, Detail: d.Message}
+		if d.Code == "email_taken" {
+			e.Type = scim.TypeUniqueness
+		}
+	case errors.Is(err, errUnsupportedMedia):
+		e = &scim.Error{Status: fiber.StatusUnsupportedMediaType, Detail: "the body must be application/scim+json or application/json"}
+	default:
+		o, status := s.classify(err) // fiber errors, outages, internal errors
+		if status == fiber.StatusServiceUnavailable {
+			c.Set(fiber.HeaderRetryAfter, "5")
+		}
+		e = &scim.Error{Status: status, Detail: o.Description}
+		if status == fiber.StatusNotFound {
+			e.Detail = "no such resource"
+		}
+	}
+	body := scimErrorBody{Schemas: []string{scim.SchemaError}, Status: strconv.Itoa(e.Status), ScimType: e.Type, Detail: e.Detail}
+	c.Set(fiber.HeaderContentType, scimContentTypeHeader)
+	b, _ := json.Marshal(body) // strings only: cannot fail
+	return c.Status(e.Status).Send(b)
+}
+
+type scimErrorBody struct {
+	Schemas  []string `json:"schemas"`
+	Status   string   `json:"status"`
+	ScimType string   `json:"scimType,omitempty"`
+	Detail   string   `json:"detail"`
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/core/scim"
 	"github.com/calimatic/calimatic-auth/core/webhooks"
 	"github.com/calimatic/calimatic-auth/ports"
 )
@@ -60,6 +61,7 @@ type Server struct {
 	op       *oidc.Provider
 	dir      *directory.Service
 	hooks    *webhooks.Service
+	scim     *scim.Service
 	limiter  ports.RateLimiter
 	clock    ports.Clock
 	random   ports.Random
@@ -79,11 +81,13 @@ type Deps struct {
 	Directory *directory.Service
 	// Webhooks serves the subscription API at /api/v1/admin/webhooks.
 	Webhooks *webhooks.Service
-	Limiter  ports.RateLimiter
-	Clock    ports.Clock
-	Random   ports.Random
-	Logger   *slog.Logger
-	Checks   []ReadinessCheck
+	// SCIM serves /scim/v2 and the SCIM token admin API.
+	SCIM    *scim.Service
+	Limiter ports.RateLimiter
+	Clock   ports.Clock
+	Random  ports.Random
+	Logger  *slog.Logger
+	Checks  []ReadinessCheck
 }
 
 const (
@@ -101,7 +105,7 @@ func New(opts Options, d Deps) (*Server, error) {
 		opts.SessionCookie = "calimatic_session"
 	}
 	s := &Server{
-		opts: opts, op: d.Provider, dir: d.Directory, hooks: d.Webhooks, limiter: d.Limiter, clock: d.Clock, random: d.Random,
+		opts: opts, op: d.Provider, dir: d.Directory, hooks: d.Webhooks, scim: d.SCIM, limiter: d.Limiter, clock: d.Clock, random: d.Random,
 		log: d.Logger, pages: pg, checks: d.Checks, registry: prometheus.NewRegistry(),
 	}
 	if s.log == nil {
@@ -216,6 +220,9 @@ func (s *Server) directoryRoutes() {
 	s.accountRoutes()
 	if s.hooks != nil {
 		s.webhookRoutes()
+	}
+	if s.scim != nil {
+		s.scimRoutes()
 	}
 }
 

@@ -101,6 +101,7 @@ type Config struct {
 	Cookies      Cookies      `yaml:"cookies"`
 	Registration Registration `yaml:"registration"`
 	Directory    Directory    `yaml:"directory"`
+	SCIM         SCIM         `yaml:"scim"`
 	Mail         Mail         `yaml:"mail"`
 	Webhooks     Webhooks     `yaml:"webhooks"`
 	Log          Log          `yaml:"log"`
@@ -301,6 +302,21 @@ type Directory struct {
 	MaxBatch int `yaml:"max_batch"`
 }
 
+// SCIM configures /scim/v2.
+type SCIM struct {
+	// OnDelete is what DELETE /scim/v2/Users/{id} does to a user in no
+	// other organization: "delete" or "deactivate".
+	OnDelete string `yaml:"on_delete"`
+	// MaxResults bounds a page of a SCIM listing.
+	MaxResults int `yaml:"max_results"`
+}
+
+// SCIM delete modes.
+const (
+	SCIMDelete     = "delete"
+	SCIMDeactivate = "deactivate"
+)
+
 // Mail kinds.
 const (
 	MailLog  = "log"  // write whole messages to stdout: development only
@@ -476,6 +492,7 @@ func Default() Config {
 		},
 		Registration: Registration{Enabled: true},
 		Directory:    Directory{InviteTTL: 7 * 24 * time.Hour, ResetTTL: time.Hour, MaxBatch: 1000},
+		SCIM:         SCIM{OnDelete: SCIMDelete, MaxResults: 200},
 		Webhooks: Webhooks{
 			Deliver: true, RequireHTTPS: SecureAuto, Timeout: 10 * time.Second,
 			FirstRetry: 5 * time.Second, MaxRetryDelay: 12 * time.Hour, RetryFor: 72 * time.Hour,

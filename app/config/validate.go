@@ -68,6 +68,10 @@ func (c Config) Validate() error {
 	v.oneOf("log.format", c.Log.Format, LogFormats)
 	v.dev(c.Dev)
 	v.directory(c.Directory)
+	v.oneOf("scim.on_delete", c.SCIM.OnDelete, []string{SCIMDelete, SCIMDeactivate})
+	if c.SCIM.MaxResults < 1 || c.SCIM.MaxResults > 1000 {
+		v.addf("scim.max_results", "must be between 1 and 1000, got %d", c.SCIM.MaxResults)
+	}
 	v.mail(c.Mail)
 	v.webhooks(c.Webhooks)
 	if len(v.problems) > 0 {

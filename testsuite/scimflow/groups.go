@@ -1,0 +1,137 @@
+package scimflow
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const schemaGroup = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+func memberIDs(t *testing.T, g map[string]any) []string {
+	t.Helper()
+	var out []string
+	ms, _ := g["members"].([]any)
+	for _, m := range ms {
+		out = append(out, m.(map[string]any)["value"].(string))
+	}
+	return out
+}
+
+func groups(t *testing.T, s *suite) {
+	o := s.newOrg(t)
+	u1 := s.createUser(t, o, strings.ToLower(unique("g1"))+"@school.test")
+	u2 := s.createUser(t, o, strings.ToLower(unique("g2"))+"@school.test")
+
+	// The built-in roles are groups.
+	r := s.scim(t, o.Token, "GET", "/Groups?excludedAttributes=members", nil)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	var names []string
+	for _, g := range r.JSON(t)["Resources"].([]any) {
+		names = append(names, g.(map[string]any)["displayName"].(string))
+		assert.NotContains(t, g, "members")
+	}
+	assert.Equal(t, []string{"admin", "member", "owner"}, names)
+	r = s.scim(t, o.Token, "GET", "/Groups?filter="+url.QueryEscape(`displayName eq "MEMBER"`), nil)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	list := r.JSON(t)
+	require.EqualValues(t, 1, list["totalResults"])
+	assert.ElementsMatch(t, []string{u1, u2}, memberIDs(t, list["Resources"].([]any)[0].(map[string]any)))
+
+	// Create a group with a member: a custom role.
+	r = s.scim(t, o.Token, "POST", "/Groups", map[string]any{
+		"schemas": []string{schemaGroup}, "displayName": "teachers", "members": []any{map[string]any{"value": u1}},
+	})
+	require.Equal(t, http.StatusCreated, r.Status, r.String())
+	g := r.JSON(t)
+	assert.Equal(t, "teachers", g["id"])
+	assert.Equal(t, []string{u1}, memberIDs(t, g))
+	assert.Equal(t, "teachers", s.directoryState(t, o.ID, u1).Role)
+	scimError(t, s.scim(t, o.Token, "POST", "/Groups", map[string]any{"schemas": []string{schemaGroup}, "displayName": "teachers"}), http.StatusConflict, "uniqueness")
+
+	// The user shows its group.
+	r = s.scim(t, o.Token, "GET", "/Users/"+u1, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	assert.Equal(t, "teachers", r.JSON(t)["groups"].([]any)[0].(map[string]any)["value"])
+
+	// PATCH: add u2, remove u1 (Entra's and Okta's shapes).
+	r = s.scim(t, o.Token, "PATCH", "/Groups/teachers", `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"Add","path":"members","value":[{"value":"`+u2+`"}]}]}`)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.ElementsMatch(t, []string{u1, u2}, memberIDs(t, r.JSON(t)))
+	r = s.scim(t, o.Token, "PATCH", "/Groups/teachers", `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"Remove","path":"members[value eq \"`+u1+`\"]"}]}`)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.Equal(t, []string{u2}, memberIDs(t, r.JSON(t)))
+	assert.Equal(t, "member", s.directoryState(t, o.ID, u1).Role, "leaving a group goes back to member")
+	r = s.scim(t, o.Token, "PATCH", "/Groups/teachers", `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"remove","path":"members","value":[{"value":"`+u2+`"}]}]}`)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.Empty(t, memberIDs(t, r.JSON(t)))
+
+	// PUT sets the members; the name cannot change.
+	r = s.scim(t, o.Token, "PUT", "/Groups/teachers", map[string]any{
+		"schemas": []string{schemaGroup}, "displayName": "teachers", "members": []any{map[string]any{"value": u1}, map[string]any{"value": u2}},
+	})
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.ElementsMatch(t, []string{u1, u2}, memberIDs(t, r.JSON(t)))
+	scimError(t, s.scim(t, o.Token, "PATCH", "/Groups/teachers", `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"displayName","value":"staff"}]}`), http.StatusBadRequest, "mutability")
+	scimError(t, s.scim(t, o.Token, "PATCH", "/Groups/teachers", `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"add","path":"members","value":[{"value":"no-such-user"}]}]}`), http.StatusBadRequest, "invalidValue")
+	scimError(t, s.scim(t, o.Token, "PATCH", "/Groups/member", `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"remove","path":"members[value eq \"`+u1+`\"]"}]}`), http.StatusBadRequest, "mutability")
+
+	// Delete: members go back to member; built-in groups stay.
+	r = s.scim(t, o.Token, "DELETE", "/Groups/teachers", nil)
+	require.Equal(t, http.StatusNoContent, r.Status, r.String())
+	assert.Equal(t, "member", s.directoryState(t, o.ID, u1).Role)
+	assert.Equal(t, "member", s.directoryState(t, o.ID, u2).Role)
+	scimError(t, s.scim(t, o.Token, "GET", "/Groups/teachers", nil), http.StatusNotFound, "")
+	scimError(t, s.scim(t, o.Token, "DELETE", "/Groups/admin", nil), http.StatusBadRequest, "mutability")
+	scimError(t, s.scim(t, o.Token, "POST", "/Groups", map[string]any{"schemas": []string{schemaGroup}, "displayName": "Bad Name!"}), http.StatusBadRequest, "invalidValue")
+}
+
+// sharedAccount: an account provisioned by two organizations keeps each
+// one's profile apart, and neither can end it alone.
+func sharedAccount(t *testing.T, s *suite) {
+	a, b := s.newOrg(t), s.newOrg(t)
+	email := strings.ToLower(unique("shared")) + "@both.test"
+	r := s.scim(t, a.Token, "POST", "/Users", map[string]any{
+		"schemas": []string{schemaUser}, "userName": email, "externalId": "A-1", "displayName": "From A",
+		"name": map[string]string{"givenName": "Sam", "familyName": "Shared"},
+	})
+	require.Equal(t, http.StatusCreated, r.Status, r.String())
+	id := r.JSON(t)["id"].(string)
+
+	// b provisions the same email: the account joins b.
+	r = s.scim(t, b.Token, "POST", "/Users", map[string]any{
+		"schemas": []string{schemaUser}, "userName": strings.ToUpper(email), "externalId": "B-1",
+		"name": map[string]string{"givenName": "Other", "familyName": "Name"},
+	})
+	require.Equal(t, http.StatusCreated, r.Status, r.String())
+	u := r.JSON(t)
+	assert.Equal(t, id, u["id"])
+	assert.Equal(t, "B-1", u["externalId"])
+	assert.Equal(t, "Sam", u["name"].(map[string]any)["givenName"], "an existing account keeps its names")
+	assert.Equal(t, "A-1", s.scim(t, a.Token, "GET", "/Users/"+id, nil).JSON(t)["externalId"], "a's profile is a's")
+	assert.Equal(t, "member", s.directoryState(t, b.ID, id).Role)
+
+	// Neither may suspend or rename the shared account alone.
+	r = s.scim(t, b.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"active","value":false}]}`)
+	scimError(t, r, http.StatusForbidden, "")
+	r = s.scim(t, b.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"name.givenName","value":"Hijack"}]}`)
+	scimError(t, r, http.StatusForbidden, "")
+	// Its own profile, it may change.
+	r = s.scim(t, b.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"externalId","value":"B-2"}]}`)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+
+	// DELETE from b: the account leaves b and stays in a.
+	r = s.scim(t, b.Token, "DELETE", "/Users/"+id, nil)
+	require.Equal(t, http.StatusNoContent, r.Status, r.String())
+	scimError(t, s.scim(t, b.Token, "GET", "/Users/"+id, nil), http.StatusNotFound, "")
+	assert.Equal(t, member{}, s.directoryState(t, b.ID, id))
+	st := s.directoryState(t, a.ID, id)
+	assert.True(t, st.Found)
+	assert.Equal(t, "invited", st.Status)
+	assert.Equal(t, "A-1", s.scim(t, a.Token, "GET", "/Users/"+id, nil).JSON(t)["externalId"])
+	s.expectEvents(t, id, "user.created", "user.created", "user.updated")
+}
