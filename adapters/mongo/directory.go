@@ -170,7 +170,9 @@ func (s *DirectoryStore) ensureUser(ctx context.Context, u *domain.User) (got do
 		if isUniqueViolation(err) {
 			return domain.User{}, false, translateWrite("provision", err), nil
 		}
-		return *u, err == nil, nil, err
+		got = *u
+		got.Profiles = domain.CloneProfiles(u.Profiles) // share nothing with the row
+		return got, err == nil, nil, err
 	}
 	for range upsertAttempts {
 		var d userDoc

@@ -97,6 +97,7 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewClientGrantStore, fx.As(new(ports.ClientGrantStore))),
 			fx.Annotate(NewRoleStore, fx.As(new(ports.RoleStore))),
 			fx.Annotate(NewAdminKeyStore, fx.As(new(ports.AdminKeyStore))),
+			fx.Annotate(NewSCIMStore, fx.As(new(ports.SCIMStore))),
 			fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
@@ -116,10 +117,12 @@ func Module(opts Options) fx.Option {
 			func(w *WebhookStore) ports.DeliveryStore { return w },
 		),
 		fx.Invoke(func(in janitorIn) { runJanitor(opts.JanitorEvery, opts.WebhookRetention, in) }),
+		fx.Invoke(runBackfill),
 	)
 }
 
-// janitorIn is what runJanitor needs; the logger is optional.
+// janitorIn is what runJanitor and runBackfill need; the logger is
+// optional.
 type janitorIn struct {
 	fx.In
 	LC    fx.Lifecycle
@@ -157,6 +160,43 @@ func runJanitor(every, retention time.Duration, in janitorIn) {
 							log.Debug("mongo janitor", slog.Int("deleted", n))
 						}
 					}
+				}
+			}()
+			return nil
+		},
+		OnStop: func(stopCtx context.Context) error {
+			cancel()
+			select {
+			case <-done:
+				return nil
+			case <-stopCtx.Done():
+				return stopCtx.Err()
+			}
+		},
+	})
+}
+
+// runBackfill completes the user documents of older versions
+// (BackfillUsers) in a goroutine from start, so that a large backlog
+// neither delays nor fails the start; stop cancels it, and the next start
+// finishes the rest.
+func runBackfill(in janitorIn) {
+	log := in.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	in.LC.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() {
+				defer close(done)
+				n, err := BackfillUsers(ctx, in.DB)
+				switch {
+				case err != nil && ctx.Err() == nil:
+					log.Warn("mongo user backfill", slog.String("err", err.Error()), slog.Int("rewritten", n))
+				case n > 0:
+					log.Info("mongo user backfill", slog.Int("rewritten", n))
 				}
 			}()
 			return nil

@@ -2,6 +2,10 @@ package mongo
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -46,10 +50,18 @@ type userDoc struct {
 	Email string `bson:"email"`
 	// EmailKey is domain.NormalizeEmail(Email), absent when that is empty
 	// (see the sparse index in init).
-	EmailKey            string    `bson:"email_key,omitempty"`
-	EmailVerified       bool      `bson:"email_verified"`
-	GivenName           string    `bson:"given_name"`
-	FamilyName          string    `bson:"family_name"`
+	EmailKey      string `bson:"email_key,omitempty"`
+	EmailVerified bool   `bson:"email_verified"`
+	GivenName     string `bson:"given_name"`
+	FamilyName    string `bson:"family_name"`
+	// GivenNameLC and FamilyNameLC are strings.ToLower of the names,
+	// written with every write of the document: SCIM's user search compares
+	// the names case-insensitively, gt and lt included, which no plain
+	// query operator does on mixed-case strings (see scim.go). A document
+	// written before they existed lacks them until BackfillUsers rewrites
+	// it; until then a search sees its names as "".
+	GivenNameLC         string    `bson:"given_name_lc"`
+	FamilyNameLC        string    `bson:"family_name_lc"`
 	Picture             string    `bson:"picture"`
 	PhoneNumber         string    `bson:"phone_number"`
 	PhoneNumberVerified bool      `bson:"phone_number_verified"`
@@ -58,15 +70,152 @@ type userDoc struct {
 	NotBefore           time.Time `bson:"not_before"`
 	CreatedAt           time.Time `bson:"created_at"`
 	UpdatedAt           time.Time `bson:"updated_at"`
+	// Profiles is domain.User.Profiles, keyed by profileKey(organization
+	// id); absent when there are none.
+	Profiles map[string]profileDoc `bson:"profiles,omitempty"`
+}
+
+// profileDoc is the stored form of a domain.OrgProfile. The _lc fields are
+// strings.ToLower of the field before them, for SCIM's case-insensitive
+// comparisons (see scim.go); they are derived, never read back.
+type profileDoc struct {
+	ExternalID       string          `bson:"external_id"`
+	DisplayName      string          `bson:"display_name"`
+	DisplayNameLC    string          `bson:"display_name_lc"`
+	EmployeeNumber   string          `bson:"employee_number"`
+	EmployeeNumberLC string          `bson:"employee_number_lc"`
+	Department       string          `bson:"department"`
+	DepartmentLC     string          `bson:"department_lc"`
+	ManagerID        string          `bson:"manager_id"`
+	ManagerName      string          `bson:"manager_name"`
+	Emails           []multiValueDoc `bson:"emails,omitempty"`
+	PhoneNumbers     []multiValueDoc `bson:"phone_numbers,omitempty"`
+}
+
+// multiValueDoc is the stored form of a domain.MultiValue, with lower-cased
+// copies of its value and type.
+type multiValueDoc struct {
+	Value   string `bson:"value"`
+	ValueLC string `bson:"value_lc"`
+	Type    string `bson:"type"`
+	TypeLC  string `bson:"type_lc"`
+	Primary bool   `bson:"primary"`
+}
+
+func newProfileDocs(m map[string]domain.OrgProfile) map[string]profileDoc {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]profileDoc, len(m))
+	for org, p := range m {
+		out[profileKey(org)] = profileDoc{
+			ExternalID: p.ExternalID, DisplayName: p.DisplayName, DisplayNameLC: strings.ToLower(p.DisplayName),
+			EmployeeNumber: p.EmployeeNumber, EmployeeNumberLC: strings.ToLower(p.EmployeeNumber),
+			Department: p.Department, DepartmentLC: strings.ToLower(p.Department),
+			ManagerID: p.ManagerID, ManagerName: p.ManagerName,
+			Emails: newMultiValueDocs(p.Emails), PhoneNumbers: newMultiValueDocs(p.PhoneNumbers),
+		}
+	}
+	return out
+}
+
+func newMultiValueDocs(vs []domain.MultiValue) []multiValueDoc {
+	if len(vs) == 0 {
+		return nil
+	}
+	out := make([]multiValueDoc, len(vs))
+	for i, v := range vs {
+		out[i] = multiValueDoc{
+			Value: v.Value, ValueLC: strings.ToLower(v.Value), Type: v.Type, TypeLC: strings.ToLower(v.Type),
+			Primary: v.Primary,
+		}
+	}
+	return out
+}
+
+// profilesDomain decodes the profiles into fresh values: nil if there are
+// none, and nil slices for empty lists.
+func profilesDomain(m map[string]profileDoc) map[string]domain.OrgProfile {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]domain.OrgProfile, len(m))
+	for key, d := range m {
+		out[profileOrgID(key)] = domain.OrgProfile{
+			ExternalID: d.ExternalID, DisplayName: d.DisplayName, EmployeeNumber: d.EmployeeNumber,
+			Department: d.Department, ManagerID: d.ManagerID, ManagerName: d.ManagerName,
+			Emails: multiValuesDomain(d.Emails), PhoneNumbers: multiValuesDomain(d.PhoneNumbers),
+		}
+	}
+	return out
+}
+
+func multiValuesDomain(ds []multiValueDoc) []domain.MultiValue {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]domain.MultiValue, len(ds))
+	for i, d := range ds {
+		out[i] = domain.MultiValue{Value: d.Value, Type: d.Type, Primary: d.Primary}
+	}
+	return out
+}
+
+// profileKey is the field name of an organization's profile under
+// profiles. Organization ids are UUIDs, stored as they are; but a field name
+// must not contain "." (a query would read it as a path), start with "$",
+// hold a NUL or be empty, so '%', '.', '$' and NUL are percent-escaped and
+// the empty id is "%" (which no escaped id is: every '%' of one is followed
+// by two hex digits). The mapping is one-to-one and profileOrgID inverts it.
+func profileKey(organizationID string) string {
+	if organizationID == "" {
+		return "%"
+	}
+	if !strings.ContainsAny(organizationID, "%.$\x00") {
+		return organizationID
+	}
+	var b strings.Builder
+	for i := 0; i < len(organizationID); i++ {
+		switch c := organizationID[i]; c {
+		case '%', '.', '$', 0:
+			fmt.Fprintf(&b, "%%%02X", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// profileOrgID inverts profileKey.
+func profileOrgID(key string) string {
+	if key == "%" {
+		return ""
+	}
+	if !strings.Contains(key, "%") {
+		return key
+	}
+	var b strings.Builder
+	for i := 0; i < len(key); i++ {
+		if key[i] == '%' && i+2 < len(key) {
+			if v, err := strconv.ParseUint(key[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(key[i])
+	}
+	return b.String()
 }
 
 func newUserDoc(u *domain.User, rev int64) *userDoc {
 	return &userDoc{
 		ID: u.ID, Rev: rev, Email: u.Email, EmailKey: domain.NormalizeEmail(u.Email),
 		EmailVerified: u.EmailVerified, GivenName: u.GivenName, FamilyName: u.FamilyName,
+		GivenNameLC: strings.ToLower(u.GivenName), FamilyNameLC: strings.ToLower(u.FamilyName),
 		Picture: u.Picture, PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
 		PasswordHash: u.PasswordHash, Status: string(u.Status), NotBefore: u.NotBefore,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Profiles: newProfileDocs(u.Profiles),
 	}
 }
 
@@ -76,7 +225,7 @@ func (d *userDoc) domain() domain.User {
 		FamilyName: d.FamilyName, Picture: d.Picture, PhoneNumber: d.PhoneNumber,
 		PhoneNumberVerified: d.PhoneNumberVerified, PasswordHash: d.PasswordHash,
 		Status: domain.UserStatus(d.Status), NotBefore: d.NotBefore, CreatedAt: d.CreatedAt,
-		UpdatedAt: d.UpdatedAt,
+		UpdatedAt: d.UpdatedAt, Profiles: profilesDomain(d.Profiles),
 	}
 }
 
@@ -115,11 +264,61 @@ func (s *UserStore) GetUserByEmail(ctx context.Context, email string) (domain.Us
 // UpdateUser applies fn to the stored user and writes the result with a
 // compare-and-swap on its revision (see updateByRev). A change to a taken
 // email fails on the unique index, writing nothing.
+//
+// The result's Profiles are a copy: fn may have put the caller's own map
+// there.
 func (s *UserStore) UpdateUser(ctx context.Context, id string, fn func(*domain.User) error) (domain.User, error) {
-	return updateByRev(ctx, s.coll, "update user", id,
+	u, err := updateByRev(ctx, s.coll, "update user", id,
 		func(d *userDoc) domain.User { return d.domain() },
 		func(u *domain.User, rev int64) any {
 			u.ID = id // the id is the key; fn cannot move the record
 			return newUserDoc(u, rev)
 		}, fn)
+	u.Profiles = domain.CloneProfiles(u.Profiles)
+	return u, err
+}
+
+// BackfillUsers rewrites the user documents that an older version wrote
+// without the lower-cased names (given_name_lc, family_name_lc), which
+// SCIM's searches compare; it returns how many it rewrote. Module runs it
+// in the background at every start (runBackfill): it finds nothing to do
+// once every document has them, but it costs a scan of the users
+// collection (no index serves a missing field), paid once per start.
+// Until it has rewritten a document, and for documents that instances of
+// an older version still running during a rolling upgrade write after it
+// ran (the next start completes those), a search sees that user's names as
+// "".
+//
+// Each document is rewritten through updateByRev with no change, so a
+// concurrent UpdateUser is never lost: whichever writes second starts from
+// the other's revision.
+func BackfillUsers(ctx context.Context, db *mongo.Database) (int, error) {
+	coll := db.Collection(usersCollection)
+	cur, err := coll.Find(ctx, bson.M{"given_name_lc": bson.M{"$exists": false}},
+		options.Find().SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return 0, translate("backfill users", err)
+	}
+	var ids []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &ids); err != nil {
+		return 0, translate("backfill users", err)
+	}
+	n := 0
+	for _, id := range ids {
+		_, err := updateByRev(ctx, coll, "backfill users", id.ID,
+			func(d *userDoc) domain.User { return d.domain() },
+			func(u *domain.User, rev int64) any { return newUserDoc(u, rev) },
+			func(*domain.User) error { return nil })
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			// Deleted meanwhile.
+		case err != nil:
+			return n, err
+		default:
+			n++
+		}
+	}
+	return n, nil
 }

@@ -1,0 +1,11 @@
+package mongo
+
+// SetSearchChunkForTest sets how many members one round of s's SearchUsers
+// queries, for scim_test.go.
+func SetSearchChunkForTest(s *SCIMStore, n int) { s.chunk = n }
+
+// ProfileKeyForTest and ProfileOrgIDForTest are the profile key escaping.
+var (
+	ProfileKeyForTest   = profileKey
+	ProfileOrgIDForTest = profileOrgID
+)
