@@ -79,6 +79,8 @@ type options struct {
 	codegen   time.Duration
 	pid       int
 	noHeaders bool
+	adminKey  string
+	scimUsers int
 }
 
 func main() {
@@ -104,11 +106,13 @@ func run(args []string, out io.Writer) error {
 	codegen := fs.Duration("codegen", 4*time.Second, "code_exchange: longest time spent pre-generating codes")
 	pid := fs.Int("pid", 0, "server process id: report its RSS and CPU use during each run (Linux /proc)")
 	noHeaders := fs.Bool("no-header", false, "print the result table without its header")
+	adminKey := fs.String("admin-key", os.Getenv("CALIMATIC_DEV_SEED_ADMIN_KEY"), "SCIM scenarios: an admin key (default $CALIMATIC_DEV_SEED_ADMIN_KEY)")
+	scimUsers := fs.Int("scim-users", 10000, "SCIM scenarios: users to seed into the organization")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	o := options{scenario: *scenario, conc: *conc, dur: *dur, warmup: *warmup, email: *email, password: *password,
-		maxCodes: *maxCodes, codegen: *codegen, pid: *pid, noHeaders: *noHeaders}
+		maxCodes: *maxCodes, codegen: *codegen, pid: *pid, noHeaders: *noHeaders, adminKey: *adminKey, scimUsers: *scimUsers}
 	var err error
 	if o.base, o.addr, err = loopbackBase(*base); err != nil {
 		return err
@@ -124,12 +128,14 @@ func run(args []string, out io.Writer) error {
 		return errors.New("-codes must be between 1 and 200000")
 	case o.codegen <= 0 || o.codegen > 20*time.Second:
 		return errors.New("-codegen must be positive and at most 20s")
+	case o.scimUsers < 1 || o.scimUsers > 1000000:
+		return errors.New("-scim-users must be between 1 and 1000000")
 	}
 	names := []string{o.scenario}
 	if o.scenario == "all" {
 		names = scenarioNames
-	} else if !slices.Contains(scenarioNames, o.scenario) {
-		return fmt.Errorf("unknown -scenario %q (valid: %s, all)", o.scenario, strings.Join(scenarioNames, ", "))
+	} else if !slices.Contains(scenarioNames, o.scenario) && !slices.Contains(scimScenarios, o.scenario) {
+		return fmt.Errorf("unknown -scenario %q (valid: %s, %s, all)", o.scenario, strings.Join(scenarioNames, ", "), strings.Join(scimScenarios, ", "))
 	}
 
 	hc := &fasthttp.HostClient{
@@ -145,8 +151,19 @@ func run(args []string, out io.Writer) error {
 	}
 	env := &env{o: o, hc: hc}
 	needsUser := slices.ContainsFunc(names, func(n string) bool {
-		return n != "discovery" && n != "jwks" && n != "client_credentials"
+		return n != "discovery" && n != "jwks" && n != "client_credentials" && !slices.Contains(scimScenarios, n)
 	})
+	if slices.ContainsFunc(names, func(n string) bool { return slices.Contains(scimScenarios, n) }) {
+		if o.adminKey == "" {
+			return errors.New("-admin-key (or CALIMATIC_DEV_SEED_ADMIN_KEY) is needed for the SCIM scenarios")
+		}
+		s, err := env.scimSetup(o.scimUsers)
+		if err != nil {
+			return fmt.Errorf("set-up: seed SCIM users: %w", err)
+		}
+		env.scim = s
+		fmt.Fprintf(out, "loadgen: seeded %d users through SCIM POST in %s (%.0f/s, c=%d)\n", o.scimUsers, s.took.Round(time.Millisecond), float64(o.scimUsers)/s.took.Seconds(), o.conc)
+	}
 	if needsUser && (o.email == "" || o.password == "") {
 		return errors.New("-email and -password (or CALIMATIC_DEV_SEED_EMAIL and CALIMATIC_DEV_SEED_PASSWORD) are needed for " + strings.Join(names, ", "))
 	}
@@ -213,6 +230,7 @@ type env struct {
 	clientID, clientSecret string
 	verifier, challenge    string
 	cookie                 string // the signed-in browser's Cookie header
+	scim                   *scimEnv
 }
 
 func (e *env) url(path string) string { return e.o.base.String() + path }
@@ -610,6 +628,8 @@ func (e *env) scenario(name string) (*result, error) {
 		notes = append(notes, fmt.Sprintf("%d codes pre-generated in %s (%.0f/s)", len(codes), took.Round(time.Millisecond), float64(len(codes))/took.Seconds()))
 		pool := &codePool{codes: codes}
 		mk = func(int) job { return &codeJob{e: e, pool: pool} }
+	case "scim_filter", "scim_external", "scim_search", "scim_patch":
+		mk = e.scimJobs(name)
 	default:
 		return nil, fmt.Errorf("unknown scenario")
 	}
