@@ -156,14 +156,15 @@ func (s *Server) scimListUsers(c *fiber.Ctx) error {
 }
 
 func (s *Server) scimGetUser(c *fiber.Ctx) error {
-	r, err := s.scim.GetUser(c.UserContext(), tenant(c), c.Params("id"), c.Query("attributes"), c.Query("excludedAttributes"))
-	if err == nil {
-		if inm := c.Get(fiber.HeaderIfNoneMatch); inm != "" && inm == r["meta"].(map[string]any)["version"] {
-			c.Set(fiber.HeaderETag, inm)
-			return c.SendStatus(fiber.StatusNotModified)
-		}
+	r, version, err := s.scim.GetUser(c.UserContext(), tenant(c), c.Params("id"), c.Query("attributes"), c.Query("excludedAttributes"))
+	if err != nil {
+		return s.scimError(c, err)
 	}
-	return s.scimReply(c, fiber.StatusOK, r, err)
+	c.Set(fiber.HeaderETag, version) // also when the projection left meta out
+	if inm := c.Get(fiber.HeaderIfNoneMatch); inm != "" && inm == version {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	return s.scimReply(c, fiber.StatusOK, r, nil)
 }
 
 func (s *Server) scimCreateUser(c *fiber.Ctx) error {
@@ -204,17 +205,17 @@ func (s *Server) scimCreateGroup(c *fiber.Ctx) error {
 }
 
 func (s *Server) scimReplaceGroup(c *fiber.Ctx) error {
-	r, err := s.scim.ReplaceGroup(c.UserContext(), tenant(c), c.Params("id"), c.Body())
+	r, err := s.scim.ReplaceGroup(c.UserContext(), tenant(c), c.Params("id"), c.Get(fiber.HeaderIfMatch), c.Body())
 	return s.scimReply(c, fiber.StatusOK, r, err)
 }
 
 func (s *Server) scimPatchGroup(c *fiber.Ctx) error {
-	r, err := s.scim.PatchGroup(c.UserContext(), tenant(c), c.Params("id"), c.Body())
+	r, err := s.scim.PatchGroup(c.UserContext(), tenant(c), c.Params("id"), c.Get(fiber.HeaderIfMatch), c.Body())
 	return s.scimReply(c, fiber.StatusOK, r, err)
 }
 
 func (s *Server) scimDeleteGroup(c *fiber.Ctx) error {
-	if err := s.scim.DeleteGroup(c.UserContext(), tenant(c), c.Params("id")); err != nil {
+	if err := s.scim.DeleteGroup(c.UserContext(), tenant(c), c.Params("id"), c.Get(fiber.HeaderIfMatch)); err != nil {
 		return s.scimError(c, err)
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -300,27 +300,52 @@ func valuesOf(ms []struct{ Value string }) []string {
 }
 
 // checkMembers checks that every id is a member of the organization: a
-// group never pulls in another organization's user.
+// group never pulls in another organization's user. Nor does it move an
+// owner: ownership is the administrators' to change.
 func (s *Service) checkMembers(ctx context.Context, t *Tenant, ids []string) ([]string, error) {
 	for _, id := range ids {
-		if _, err := s.member(ctx, t, id); errors.Is(err, errNotFound) {
+		m, err := s.member(ctx, t, id)
+		if errors.Is(err, errNotFound) {
 			return nil, badValue("member %q is not a user of this organization", clip(id))
 		} else if err != nil {
 			return nil, err
+		}
+		if m.Membership.Role == domain.RoleOwner {
+			return nil, errOwner
 		}
 	}
 	return ids, nil
 }
 
+var errOwner = newErr(400, TypeMutability, "the %q group is managed by Calimatic administrators, not over SCIM", domain.RoleOwner)
+
+// checkGroupWrite refuses writes to the owner group and stale versions.
+func (s *Service) checkGroupWrite(ctx context.Context, t *Tenant, g group, ifMatch string) error {
+	if g.role.Name == domain.RoleOwner {
+		return errOwner
+	}
+	if ifMatch == "" || ifMatch == "*" {
+		return nil
+	}
+	org, err := s.deps.Directory.GetOrganization(ctx, t.OrganizationID)
+	if err != nil {
+		return err
+	}
+	return checkVersion(ifMatch, versionOf(s.renderGroup(g.role, g.members, true, org)))
+}
+
 // ReplaceGroup is PUT: the members become exactly those sent; the name
 // cannot change.
-func (s *Service) ReplaceGroup(ctx context.Context, t *Tenant, id string, body []byte) (map[string]any, error) {
+func (s *Service) ReplaceGroup(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
 	b, err := parseGroup(body)
 	if err != nil {
 		return nil, err
 	}
 	g, err := s.loadGroup(ctx, t, id, true)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkGroupWrite(ctx, t, g, ifMatch); err != nil {
 		return nil, err
 	}
 	if n := strings.TrimSpace(b.DisplayName); n != "" && n != g.role.Name {
@@ -381,13 +406,16 @@ func (s *Service) leaveGroup(ctx context.Context, t *Tenant, role, userID string
 
 // PatchGroup is PATCH on a group: members add, remove and replace. The
 // displayName may be "replaced" only by itself.
-func (s *Service) PatchGroup(ctx context.Context, t *Tenant, id string, body []byte) (map[string]any, error) {
+func (s *Service) PatchGroup(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
 	ops, err := ParsePatch(body)
 	if err != nil {
 		return nil, err
 	}
 	g, err := s.loadGroup(ctx, t, id, true)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkGroupWrite(ctx, t, g, ifMatch); err != nil {
 		return nil, err
 	}
 	// Validate every operation before changing anything.
@@ -538,9 +566,12 @@ func memberValues(v any) ([]string, error) {
 
 // DeleteGroup deletes a custom role; its members go back to member.
 // Built-in roles cannot be deleted.
-func (s *Service) DeleteGroup(ctx context.Context, t *Tenant, id string) error {
+func (s *Service) DeleteGroup(ctx context.Context, t *Tenant, id, ifMatch string) error {
 	g, err := s.loadGroup(ctx, t, id, true)
 	if err != nil {
+		return err
+	}
+	if err := s.checkGroupWrite(ctx, t, g, ifMatch); err != nil {
 		return err
 	}
 	if domain.IsBuiltInRole(g.role.Name) {

@@ -212,6 +212,7 @@ func (a *userAttrs) apply(op string, t target, v any) error {
 		if remove {
 			return newErr(400, TypeMutability, "userName is required and cannot be removed")
 		}
+		a.userNameSent = true
 		return setString(&a.UserName, "userName", v, false)
 	case "displayname":
 		return setString(&a.DisplayName, "displayName", v, remove)
@@ -255,6 +256,7 @@ func (a *userAttrs) apply(op string, t target, v any) error {
 		}
 		return nil
 	case "emails":
+		a.emailsSent = true
 		return applyMulti(&a.Emails, "emails", op, t, v)
 	case "phonenumbers":
 		return applyMulti(&a.PhoneNumbers, "phoneNumbers", op, t, v)

@@ -184,3 +184,24 @@ func FuzzPatch(f *testing.F) {
 		}
 	})
 }
+
+// A user whose emails were never stored shows one work email; a filtered
+// PATCH must change that one, not add a second.
+func TestPatchSeesTheShownEmail(t *testing.T) {
+	a := sample()
+	a.Emails = nil
+	a.materializeEmails()
+	out := mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"emails[type eq \"work\"].value","value":"ada@new.test"}]}`)
+	assert.Equal(t, []domain.MultiValue{{Value: "ada@new.test", Type: "work", Primary: true}}, out.Emails)
+	assert.Equal(t, "ada@new.test", out.email(a))
+}
+
+// userName decides when a request sends it; the primary email only when
+// the request wrote the emails alone.
+func TestEmailFollowsTheRequest(t *testing.T) {
+	a := sample()
+	out := mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"userName","value":"ada@login.test"},{"op":"replace","path":"emails[primary eq true].value","value":"ada@mail.test"}]}`)
+	assert.Equal(t, "ada@login.test", out.email(a))
+	out = mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"displayName","value":"x"}]}`)
+	assert.Equal(t, a.UserName, out.email(a))
+}

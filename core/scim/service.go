@@ -221,26 +221,35 @@ func (s *Service) member(ctx context.Context, t *Tenant, id string) (domain.Memb
 	return domain.Member{User: u, Membership: m}, nil
 }
 
-// GetUser returns one of the tenant's users, projected.
-func (s *Service) GetUser(ctx context.Context, t *Tenant, id, attributes, excluded string) (map[string]any, error) {
+// GetUser returns one of the tenant's users, projected, and its version
+// (the projection may leave meta out).
+func (s *Service) GetUser(ctx context.Context, t *Tenant, id, attributes, excluded string) (map[string]any, string, error) {
 	proj, err := newProjection(attributes, excluded)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	m, err := s.member(ctx, t, id)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return proj.apply(renderUser(m, t.OrganizationID, s.Root())), nil
+	r := renderUser(m, t.OrganizationID, s.Root())
+	v := versionOf(r)
+	return proj.apply(r), v, nil
 }
 
-// Version returns the ETag of one of the tenant's users.
-func (s *Service) Version(ctx context.Context, t *Tenant, id string) (string, error) {
-	m, err := s.member(ctx, t, id)
-	if err != nil {
-		return "", err
+// versionOf is a rendered resource's meta.version.
+func versionOf(r map[string]any) string {
+	meta, _ := r["meta"].(map[string]any)
+	v, _ := meta["version"].(string)
+	return v
+}
+
+// checkVersion answers 412 when If-Match names another version.
+func checkVersion(ifMatch, current string) error {
+	if ifMatch != "" && ifMatch != "*" && ifMatch != current {
+		return newErr(412, "", "the resource changed since that version was read")
 	}
-	return renderUser(m, t.OrganizationID, s.Root())["meta"].(map[string]any)["version"].(string), nil
+	return nil
 }
 
 // parseUser reads a POST or PUT body onto base.
@@ -272,10 +281,12 @@ func parseUser(body []byte, base userAttrs) (userAttrs, error) {
 	return base, nil
 }
 
-// CreateUser provisions a user into the tenant's organization (POST). A
-// userName already in the organization is a uniqueness conflict; an
-// account that exists elsewhere joins the organization, as provisioning
-// does.
+// CreateUser provisions a new account into the tenant's organization
+// (POST). A userName that is any account's email already is a uniqueness
+// conflict: a provider never joins, and so never gains a hold on, an
+// account another organization has. An administrator adds such an account
+// to the organization (the admin API's members), and the provider then
+// finds it by userName.
 func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[string]any, error) {
 	a, err := parseUser(body, userAttrs{Active: true})
 	if err != nil {
@@ -283,19 +294,14 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[s
 	}
 	a.UserName = a.email(userAttrs{})
 	a.syncPrimary()
+	a.materializeEmails()
 	if err := a.check(); err != nil {
 		return nil, err
 	}
 	email := domain.NormalizeEmail(a.UserName)
-	existing, err := s.deps.Users.GetUserByEmail(ctx, email)
-	switch {
-	case err == nil:
-		if _, err := s.deps.Orgs.GetMembership(ctx, t.OrganizationID, existing.ID); err == nil {
-			return nil, newErr(409, TypeUniqueness, "a user with this userName already exists")
-		} else if !errors.Is(err, domain.ErrNotFound) {
-			return nil, err
-		}
-	case !errors.Is(err, domain.ErrNotFound):
+	if _, err := s.deps.Users.GetUserByEmail(ctx, email); err == nil {
+		return nil, errTaken
+	} else if !errors.Is(err, domain.ErrNotFound) {
 		return nil, err
 	}
 	profile := a.OrgProfile
@@ -307,11 +313,7 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[s
 		return nil, err
 	}
 	if !p.IsNewUser {
-		// An existing account keeps its own names; the organization's
-		// profile is the organization's to record.
-		if _, err := s.deps.Directory.UpdateAccount(ctx, t.caller, p.User.ID, directory.AccountChange{Profile: &profile}); err != nil {
-			return nil, err
-		}
+		return nil, errTaken // made by a concurrent request since the check
 	}
 	if !a.Active {
 		if _, err := s.deps.Directory.SetStatus(ctx, t.caller, p.User.ID, directory.Suspend); err != nil {
@@ -324,6 +326,8 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[s
 	}
 	return renderUser(m, t.OrganizationID, s.Root()), nil
 }
+
+var errTaken = newErr(409, TypeUniqueness, "a user with this userName already exists")
 
 // ReplaceUser is PUT: the body replaces the user's attributes. An absent
 // active keeps the current status.
@@ -369,17 +373,33 @@ func (a *userAttrs) syncPrimary() {
 
 // save validates the new attributes and applies what changed: the account
 // and profile in one write, then the status. Nothing is written if the
-// attributes are invalid.
+// attributes are invalid or the status may not change.
+//
+// An account that is also in other organizations is not this
+// organization's alone: its email and names stay as they are (a provider's
+// other values are accepted and not applied, so a full PUT still
+// succeeds), and changing its status is refused before anything is
+// written.
 func (s *Service) save(ctx context.Context, t *Tenant, m domain.Member, before, a userAttrs, ifMatch string) (map[string]any, error) {
-	if ifMatch != "" && ifMatch != "*" {
-		if v := renderUser(m, t.OrganizationID, s.Root())["meta"].(map[string]any)["version"]; v != ifMatch {
-			return nil, newErr(412, "", "the resource changed since that version was read")
-		}
+	if err := checkVersion(ifMatch, versionOf(renderUser(m, t.OrganizationID, s.Root()))); err != nil {
+		return nil, err
 	}
 	a.UserName = a.email(before)
 	a.syncPrimary()
+	a.materializeEmails()
 	if err := a.check(); err != nil {
 		return nil, err
+	}
+	ms, err := s.deps.Orgs.ListUserMemberships(ctx, m.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) > 1 {
+		if a.Active != before.Active {
+			return nil, newErr(403, "", "this account belongs to other organizations too; its status is not this organization's to change (DELETE removes it from this organization)")
+		}
+		a.UserName, a.GivenName, a.FamilyName = before.UserName, before.GivenName, before.FamilyName
+		a.syncPrimary()
 	}
 	var ch directory.AccountChange
 	if e := domain.NormalizeEmail(a.UserName); e != m.User.Email {
@@ -440,10 +460,8 @@ func (s *Service) DeleteUser(ctx context.Context, t *Tenant, id, ifMatch string)
 	if err != nil {
 		return err
 	}
-	if ifMatch != "" && ifMatch != "*" {
-		if v := renderUser(m, t.OrganizationID, s.Root())["meta"].(map[string]any)["version"]; v != ifMatch {
-			return newErr(412, "", "the resource changed since that version was read")
-		}
+	if err := checkVersion(ifMatch, versionOf(renderUser(m, t.OrganizationID, s.Root()))); err != nil {
+		return err
 	}
 	return s.deps.Directory.Deprovision(ctx, t.caller, id, s.cfg.Deactivate)
 }

@@ -26,6 +26,8 @@ type userAttrs struct {
 	FamilyName string
 	Active     bool
 	domain.OrgProfile
+	// userNameSent and emailsSent record what a request wrote, for email.
+	userNameSent, emailsSent bool
 }
 
 func attrsOf(u domain.User, orgID string) userAttrs {
@@ -37,18 +39,24 @@ func attrsOf(u domain.User, orgID string) userAttrs {
 	return a
 }
 
-// email is the account email these attributes ask for: userName if it
-// changed, else the primary email if that changed, else the current one.
+// email is the account email a request asks for. userName decides when
+// the request wrote it (every POST and PUT does); a PATCH that wrote only
+// the emails moves the account to the new primary email. So a provider
+// whose userName and primary email differ settles on its userName, never
+// alternating between the two.
 func (a *userAttrs) email(before userAttrs) string {
-	if !strings.EqualFold(a.UserName, before.UserName) {
-		return a.UserName
-	}
-	if p, ok := primary(a.Emails); ok && !strings.EqualFold(p.Value, before.UserName) {
-		if q, had := primary(before.Emails); !had || !strings.EqualFold(q.Value, p.Value) {
+	if !a.userNameSent && a.emailsSent {
+		if p, ok := primary(a.Emails); ok && !strings.EqualFold(p.Value, before.UserName) {
 			return p.Value
 		}
 	}
 	return a.UserName
+}
+
+// materializeEmails makes the emails a user shows stored ones, so that
+// PATCH value filters and searches see what GET shows.
+func (a *userAttrs) materializeEmails() {
+	a.Emails = emailsOf(*a)
 }
 
 // primary returns the entry marked primary.
@@ -190,7 +198,12 @@ func renderUser(m domain.Member, orgID, base string) map[string]any {
 		"location":     base + "/Users/" + u.ID,
 	}
 	r["meta"] = meta
+	// The version covers what the organization sees, but not
+	// lastModified: another organization's profile change touches the
+	// account's modification time and must not break this one's If-Match.
+	delete(meta, "lastModified")
 	meta["version"] = etag(r)
+	meta["lastModified"] = timestamp(u.UpdatedAt)
 	return r
 }
 

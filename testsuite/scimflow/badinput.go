@@ -107,4 +107,11 @@ func etags(t *testing.T, s *suite) {
 
 	r = s.callWith(t, "GET", "/scim/v2/Users/"+id, o.Token, "", nil, map[string]string{"If-None-Match": newTag})
 	assert.Equal(t, http.StatusNotModified, r.Status)
+	// A projection without meta still has a version.
+	r = s.callWith(t, "GET", "/scim/v2/Users/"+id+"?excludedAttributes=meta", o.Token, "", nil, map[string]string{"If-None-Match": newTag})
+	assert.Equal(t, http.StatusNotModified, r.Status)
+	r = s.callWith(t, "GET", "/scim/v2/Users/"+id+"?attributes=userName", o.Token, "", nil, map[string]string{"If-None-Match": tag})
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.Equal(t, newTag, r.Header.Get("ETag"))
+	assert.NotContains(t, r.JSON(t), "meta")
 }

@@ -90,8 +90,9 @@ func groups(t *testing.T, s *suite) {
 	scimError(t, s.scim(t, o.Token, "POST", "/Groups", map[string]any{"schemas": []string{schemaGroup}, "displayName": "Bad Name!"}), http.StatusBadRequest, "invalidValue")
 }
 
-// sharedAccount: an account provisioned by two organizations keeps each
-// one's profile apart, and neither can end it alone.
+// sharedAccount: a provider never joins an account another organization
+// has; an administrator does, and then each organization keeps its own
+// profile, and neither can rename, suspend or end the account alone.
 func sharedAccount(t *testing.T, s *suite) {
 	a, b := s.newOrg(t), s.newOrg(t)
 	email := strings.ToLower(unique("shared")) + "@both.test"
@@ -101,28 +102,48 @@ func sharedAccount(t *testing.T, s *suite) {
 	})
 	require.Equal(t, http.StatusCreated, r.Status, r.String())
 	id := r.JSON(t)["id"].(string)
+	aTag := s.scim(t, a.Token, "GET", "/Users/"+id, nil).Header.Get("ETag")
 
-	// b provisions the same email: the account joins b.
-	r = s.scim(t, b.Token, "POST", "/Users", map[string]any{
+	// b's provider may not take the account over by creating it.
+	bBody := map[string]any{
 		"schemas": []string{schemaUser}, "userName": strings.ToUpper(email), "externalId": "B-1",
 		"name": map[string]string{"givenName": "Other", "familyName": "Name"},
-	})
-	require.Equal(t, http.StatusCreated, r.Status, r.String())
-	u := r.JSON(t)
-	assert.Equal(t, id, u["id"])
-	assert.Equal(t, "B-1", u["externalId"])
-	assert.Equal(t, "Sam", u["name"].(map[string]any)["givenName"], "an existing account keeps its names")
-	assert.Equal(t, "A-1", s.scim(t, a.Token, "GET", "/Users/"+id, nil).JSON(t)["externalId"], "a's profile is a's")
-	assert.Equal(t, "member", s.directoryState(t, b.ID, id).Role)
+	}
+	scimError(t, s.scim(t, b.Token, "POST", "/Users", bBody), http.StatusConflict, "uniqueness")
+	assert.Equal(t, member{}, s.directoryState(t, b.ID, id), "the account did not join b")
+	assert.Empty(t, s.findByUserName(t, b, email))
 
-	// Neither may suspend or rename the shared account alone.
-	r = s.scim(t, b.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"active","value":false}]}`)
+	// An administrator adds it to b; b's provider then finds it.
+	r = s.admin(t, "PUT", "/api/v1/admin/organizations/"+b.ID+"/members/"+id, map[string]string{"role": "member"})
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	found := s.findByUserName(t, b, email)
+	require.Len(t, found, 1)
+	assert.NotContains(t, found[0], "externalId", "b sees none of a's profile")
+
+	// b's full PUT succeeds: its profile is recorded, the account's email
+	// and names stay as they are.
+	bBody["id"] = id
+	r = s.scim(t, b.Token, "PUT", "/Users/"+id, bBody)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	u := r.JSON(t)
+	assert.Equal(t, "B-1", u["externalId"])
+	assert.Equal(t, email, u["userName"])
+	assert.Equal(t, "Sam", u["name"].(map[string]any)["givenName"], "a shared account keeps its names")
+
+	// A status change is refused, and the operations before it do not land.
+	r = s.scim(t, b.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[
+		{"op":"replace","path":"displayName","value":"PARTIAL"},{"op":"replace","path":"active","value":false}]}`)
 	scimError(t, r, http.StatusForbidden, "")
-	r = s.scim(t, b.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"name.givenName","value":"Hijack"}]}`)
-	scimError(t, r, http.StatusForbidden, "")
-	// Its own profile, it may change.
+	r = s.scim(t, b.Token, "GET", "/Users/"+id, nil)
+	assert.NotEqual(t, "PARTIAL", r.JSON(t)["displayName"])
+	assert.Equal(t, "invited", s.directoryState(t, b.ID, id).Status)
+
+	// b's profile changes leave a's view, and its version, alone.
 	r = s.scim(t, b.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"externalId","value":"B-2"}]}`)
 	require.Equal(t, http.StatusOK, r.Status, r.String())
+	r = s.scim(t, a.Token, "GET", "/Users/"+id, nil)
+	assert.Equal(t, "A-1", r.JSON(t)["externalId"])
+	assert.Equal(t, aTag, r.Header.Get("ETag"), "another organization's profile change keeps a's version")
 
 	// DELETE from b: the account leaves b and stays in a.
 	r = s.scim(t, b.Token, "DELETE", "/Users/"+id, nil)
@@ -133,5 +154,34 @@ func sharedAccount(t *testing.T, s *suite) {
 	assert.True(t, st.Found)
 	assert.Equal(t, "invited", st.Status)
 	assert.Equal(t, "A-1", s.scim(t, a.Token, "GET", "/Users/"+id, nil).JSON(t)["externalId"])
-	s.expectEvents(t, id, "user.created", "user.created", "user.updated")
+	// user.created (a), user.updated (the administrator's membership),
+	// user.updated (b's DELETE): b's profile changes emit nothing.
+	s.expectEvents(t, id, "user.created", "user.updated", "user.updated")
+}
+
+// owners: the owner group is the administrators' to change.
+func owners(t *testing.T, s *suite) {
+	o := s.newOrg(t)
+	owner := s.createUser(t, o, strings.ToLower(unique("owner"))+"@school.test")
+	other := s.createUser(t, o, strings.ToLower(unique("other"))+"@school.test")
+	r := s.admin(t, "PUT", "/api/v1/admin/organizations/"+o.ID+"/members/"+owner, map[string]string{"role": "owner"})
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	add := func(id string) string {
+		return `{"schemas":["` + schemaPatch + `"],"Operations":[{"op":"add","path":"members","value":[{"value":"` + id + `"}]}]}`
+	}
+	scimError(t, s.scim(t, o.Token, "PATCH", "/Groups/owner", add(other)), http.StatusBadRequest, "mutability")
+	scimError(t, s.scim(t, o.Token, "PUT", "/Groups/owner", map[string]any{"schemas": []string{schemaGroup}, "displayName": "owner"}), http.StatusBadRequest, "mutability")
+	scimError(t, s.scim(t, o.Token, "PATCH", "/Groups/admin", add(owner)), http.StatusBadRequest, "mutability")
+	assert.Equal(t, "owner", s.directoryState(t, o.ID, owner).Role)
+	assert.Equal(t, "member", s.directoryState(t, o.ID, other).Role)
+
+	// Group writes honour If-Match.
+	r = s.scim(t, o.Token, "GET", "/Groups/admin", nil)
+	tag := r.Header.Get("ETag")
+	require.NotEmpty(t, tag)
+	r = s.callWith(t, "PATCH", "/scim/v2/Groups/admin", o.Token, "application/scim+json", []byte(add(other)), map[string]string{"If-Match": `W/"stale"`})
+	scimError(t, r, http.StatusPreconditionFailed, "")
+	r = s.callWith(t, "PATCH", "/scim/v2/Groups/admin", o.Token, "application/scim+json", []byte(add(other)), map[string]string{"If-Match": tag})
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.Equal(t, "admin", s.directoryState(t, o.ID, other).Role)
 }

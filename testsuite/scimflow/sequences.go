@@ -259,3 +259,33 @@ func deleteDeactivates(t *testing.T, s *suite) {
 	require.Equal(t, http.StatusOK, r.Status, "a deactivated user stays visible")
 	assert.Equal(t, false, r.JSON(t)["active"])
 }
+
+// userNameDecides: Okta's login (userName) may differ from the user's
+// email. Repeating the same PUT must settle on the userName, not alternate.
+func userNameDecides(t *testing.T, s *suite) {
+	o := s.newOrg(t)
+	login := strings.ToLower(unique("login")) + "@corp.test"
+	mail := strings.ToLower(unique("mail")) + "@mail.test"
+	body := map[string]any{
+		"schemas": []string{schemaUser}, "userName": login,
+		"name":   map[string]string{"givenName": "Lin", "familyName": "Gin"},
+		"emails": []any{map[string]any{"value": mail, "type": "work", "primary": true}},
+	}
+	r := s.scim(t, o.Token, "POST", "/Users", body)
+	require.Equal(t, http.StatusCreated, r.Status, r.String())
+	id := r.JSON(t)["id"].(string)
+	for range 3 {
+		r = s.scim(t, o.Token, "PUT", "/Users/"+id, body)
+		require.Equal(t, http.StatusOK, r.Status, r.String())
+		assert.Equal(t, login, r.JSON(t)["userName"])
+	}
+	assert.Equal(t, login, s.directoryState(t, o.ID, id).Email)
+	s.expectEvents(t, id, "user.created")
+
+	// A PATCH of the primary email alone moves the account to it.
+	r = s.scim(t, o.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"emails[primary eq true].value","value":"`+mail+`"}]}`)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.Equal(t, mail, r.JSON(t)["userName"])
+	assert.Equal(t, mail, s.directoryState(t, o.ID, id).Email)
+	s.expectEvents(t, id, "user.created", "user.updated")
+}

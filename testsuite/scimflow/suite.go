@@ -48,6 +48,8 @@ func Run(t *testing.T, env Env) {
 		{"discovery describes exactly what is supported", discovery},
 		{"filters, paging and attribute selection", listing},
 		{"groups are the organization's roles", groups},
+		{"the owner group is the administrators' to change", owners},
+		{"userName decides when it differs from the primary email", userNameDecides},
 		{"an account in two organizations keeps each one's profile", sharedAccount},
 		{"bad input gets a SCIM 4xx and changes nothing", badInput},
 		{"ETags guard writes", etags},
