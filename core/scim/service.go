@@ -313,7 +313,19 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[s
 		return nil, err
 	}
 	if !p.IsNewUser {
-		return nil, errTaken // made by a concurrent request since the check
+		// Made by a concurrent request since the check. If another
+		// organization made it, provisioning has just joined it here:
+		// undo that, as POST never joins another organization's account.
+		ms, err := s.deps.Orgs.ListUserMemberships(ctx, p.User.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(ms) > 1 {
+			if err := s.deps.Orgs.DeleteMembership(ctx, t.OrganizationID, p.User.ID); err != nil && !errors.Is(err, domain.ErrNotFound) {
+				return nil, err
+			}
+		}
+		return nil, errTaken
 	}
 	if !a.Active {
 		if _, err := s.deps.Directory.SetStatus(ctx, t.caller, p.User.ID, directory.Suspend); err != nil {
