@@ -33,7 +33,13 @@ ALTER TABLE users ADD COLUMN profiles jsonb NOT NULL DEFAULT '{}';
 -- memberships_organization_user, which also returns the members in user id
 -- order; the other comparisons are filters over that organization's
 -- members.
-CREATE INDEX users_profiles ON users USING gin (profiles jsonb_path_ops);
+--
+-- fastupdate is off: with it, new entries wait in a pending list that every
+-- search scans linearly until a vacuum merges it, and a provider that has
+-- just created thousands of users then waits hundreds of milliseconds per
+-- externalId lookup (docs/PERFORMANCE.md). Writes pay for the index at
+-- once instead.
+CREATE INDEX users_profiles ON users USING gin (profiles jsonb_path_ops) WITH (fastupdate = off);
 
 -- The primary key is the token's id; a token is looked up by its hash
 -- (unique, so that a hash finds one token). An organization's tokens are
