@@ -66,14 +66,10 @@ func (d *Directory) provisionLocked(r domain.ProvisionRow) domain.ProvisionResul
 	}
 	uid := res.User.ID
 	byOrg := d.orgs.members[uid]
-	if byOrg == nil {
-		byOrg = make(map[string]domain.Membership)
-		d.orgs.members[uid] = byOrg
-	}
 	m, ok := byOrg[r.OrganizationID]
 	if !ok {
 		m = domain.Membership{OrganizationID: r.OrganizationID, UserID: uid, Role: r.Role, Primary: len(byOrg) == 0, CreatedAt: r.Now}
-		byOrg[r.OrganizationID] = m
+		d.orgs.setMember(m)
 	}
 	res.Membership = m
 	if r.LicenseClientID != "" {
@@ -106,21 +102,21 @@ func (d *Directory) DeleteUser(_ context.Context, userID string) error {
 	if key := domain.NormalizeEmail(u.Email); key != "" && d.users.byEmail[key] == userID {
 		delete(d.users.byEmail, key)
 	}
-	delete(d.orgs.members, userID)
+	d.orgs.dropUser(userID)
 	delete(d.licenses, userID)
 	return nil
 }
 
-// ListMembers scans the memberships; the memory driver is for development
-// and tests, where organizations are small.
+// ListMembers reads the organization's members and sorts them; the memory
+// driver is for development and tests.
 func (d *Directory) ListMembers(_ context.Context, organizationID, afterUserID string, limit int) ([]domain.Member, error) {
 	d.users.mu.RLock()
 	defer d.users.mu.RUnlock()
 	d.orgs.mu.RLock()
 	defer d.orgs.mu.RUnlock()
 	var out []domain.Member
-	for uid, byOrg := range d.orgs.members {
-		m, ok := byOrg[organizationID]
+	for uid := range d.orgs.byOrg[organizationID] {
+		m, ok := d.orgs.members[uid][organizationID]
 		if !ok || uid <= afterUserID {
 			continue
 		}

@@ -17,6 +17,44 @@ type OrganizationStore struct {
 	// members maps user id -> organization id -> membership, because every
 	// read asks for one user's memberships.
 	members map[string]map[string]domain.Membership
+	// byOrg maps organization id -> its members' user ids, so that an
+	// organization's listing and searches read only its own members.
+	byOrg map[string]map[string]struct{}
+}
+
+// setMember stores a membership in both indexes; the caller holds mu.
+func (s *OrganizationStore) setMember(m domain.Membership) {
+	byUser := s.members[m.UserID]
+	if byUser == nil {
+		byUser = make(map[string]domain.Membership)
+		s.members[m.UserID] = byUser
+	}
+	byUser[m.OrganizationID] = m
+	ids := s.byOrg[m.OrganizationID]
+	if ids == nil {
+		ids = make(map[string]struct{})
+		s.byOrg[m.OrganizationID] = ids
+	}
+	ids[m.UserID] = struct{}{}
+}
+
+// dropMember removes a membership from both indexes; the caller holds mu.
+func (s *OrganizationStore) dropMember(organizationID, userID string) {
+	delete(s.members[userID], organizationID)
+	if len(s.members[userID]) == 0 {
+		delete(s.members, userID)
+	}
+	delete(s.byOrg[organizationID], userID)
+	if len(s.byOrg[organizationID]) == 0 {
+		delete(s.byOrg, organizationID)
+	}
+}
+
+// dropUser removes every membership of a user; the caller holds mu.
+func (s *OrganizationStore) dropUser(userID string) {
+	for orgID := range s.members[userID] {
+		s.dropMember(orgID, userID)
+	}
 }
 
 // NewOrganizationStore returns an empty organization store.
@@ -25,6 +63,7 @@ func NewOrganizationStore() *OrganizationStore {
 		orgs:    make(map[string]domain.Organization),
 		bySlug:  make(map[string]string),
 		members: make(map[string]map[string]domain.Membership),
+		byOrg:   make(map[string]map[string]struct{}),
 	}
 }
 
@@ -97,12 +136,7 @@ func (s *OrganizationStore) PutMembership(_ context.Context, m domain.Membership
 	if _, ok := s.orgs[m.OrganizationID]; !ok {
 		return domain.ErrNotFound
 	}
-	byOrg := s.members[m.UserID]
-	if byOrg == nil {
-		byOrg = make(map[string]domain.Membership)
-		s.members[m.UserID] = byOrg
-	}
-	byOrg[m.OrganizationID] = m
+	s.setMember(m)
 	return nil
 }
 
@@ -155,9 +189,6 @@ func (s *OrganizationStore) DeleteMembership(_ context.Context, organizationID, 
 	if _, ok := s.members[userID][organizationID]; !ok {
 		return domain.ErrNotFound
 	}
-	delete(s.members[userID], organizationID)
-	if len(s.members[userID]) == 0 {
-		delete(s.members, userID)
-	}
+	s.dropMember(organizationID, userID)
 	return nil
 }

@@ -102,8 +102,8 @@ func (s *SCIMStore) SearchUsers(_ context.Context, q domain.UserQuery) (domain.U
 	s.orgs.mu.RLock()
 	defer s.orgs.mu.RUnlock()
 	var matches []domain.Member
-	for uid, byOrg := range s.orgs.members {
-		m, ok := byOrg[q.OrganizationID]
+	for uid := range s.orgs.byOrg[q.OrganizationID] {
+		m, ok := s.orgs.members[uid][q.OrganizationID]
 		if !ok {
 			continue
 		}
