@@ -102,7 +102,17 @@ func (s *SCIMStore) SearchUsers(_ context.Context, q domain.UserQuery) (domain.U
 	s.orgs.mu.RLock()
 	defer s.orgs.mu.RUnlock()
 	var matches []domain.Member
-	for uid := range s.orgs.byOrg[q.OrganizationID] {
+	candidates := s.orgs.byOrg[q.OrganizationID]
+	if uid, ok := s.lookup(q.Filter); ok {
+		// The providers' existence check, userName eq or id eq: one
+		// candidate from the email index or the id, not the whole
+		// organization.
+		candidates = map[string]struct{}{}
+		if _, member := s.orgs.byOrg[q.OrganizationID][uid]; member {
+			candidates[uid] = struct{}{}
+		}
+	}
+	for uid := range candidates {
 		m, ok := s.orgs.members[uid][q.OrganizationID]
 		if !ok {
 			continue
@@ -122,6 +132,23 @@ func (s *SCIMStore) SearchUsers(_ context.Context, q domain.UserQuery) (domain.U
 		page.Members = append(page.Members, m)
 	}
 	return page, nil
+}
+
+// lookup returns the one user a filter can match when it is a top-level
+// userName eq or id eq, the filter still being applied to it.
+func (s *SCIMStore) lookup(f domain.UserFilter) (string, bool) {
+	c, ok := f.(*domain.Compare)
+	if !ok || c.Op != domain.OpEq {
+		return "", false
+	}
+	v, _ := c.Value.(string)
+	switch c.Field {
+	case domain.FieldUserName:
+		return s.users.byEmail[domain.NormalizeEmail(v)], true
+	case domain.FieldID:
+		return v, true
+	}
+	return "", false
 }
 
 // matchUser reports whether u, as a member of orgID, satisfies f, with the
