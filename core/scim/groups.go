@@ -160,11 +160,7 @@ func (s *Service) ListGroups(ctx context.Context, t *Tenant, q ListQuery) (map[s
 	if err != nil {
 		return nil, err
 	}
-	start, count, err := s.paging(q)
-	if err != nil {
-		return nil, err
-	}
-	proj, err := newProjection(q.Attributes, q.ExcludedAttributes)
+	start, count, proj, err := s.listArgs(q)
 	if err != nil {
 		return nil, err
 	}
@@ -319,19 +315,24 @@ func (s *Service) checkMembers(ctx context.Context, t *Tenant, ids []string) ([]
 
 var errOwner = newErr(400, TypeMutability, "the %q group is managed by Calimatic administrators, not over SCIM", domain.RoleOwner)
 
-// checkGroupWrite refuses writes to the owner group and stale versions.
-func (s *Service) checkGroupWrite(ctx context.Context, t *Tenant, g group, ifMatch string) error {
+// writableGroup loads a group with its members for a write, refusing the
+// owner group and a stale If-Match.
+func (s *Service) writableGroup(ctx context.Context, t *Tenant, id, ifMatch string) (group, error) {
+	g, err := s.loadGroup(ctx, t, id, true)
+	if err != nil {
+		return group{}, err
+	}
 	if g.role.Name == domain.RoleOwner {
-		return errOwner
+		return group{}, errOwner
 	}
 	if ifMatch == "" || ifMatch == "*" {
-		return nil
+		return g, nil
 	}
 	org, err := s.deps.Directory.GetOrganization(ctx, t.OrganizationID)
 	if err != nil {
-		return err
+		return group{}, err
 	}
-	return checkVersion(ifMatch, versionOf(s.renderGroup(g.role, g.members, true, org)))
+	return g, checkVersion(ifMatch, versionOf(s.renderGroup(g.role, g.members, true, org)))
 }
 
 // ReplaceGroup is PUT: the members become exactly those sent; the name
@@ -341,11 +342,8 @@ func (s *Service) ReplaceGroup(ctx context.Context, t *Tenant, id, ifMatch strin
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.loadGroup(ctx, t, id, true)
+	g, err := s.writableGroup(ctx, t, id, ifMatch)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.checkGroupWrite(ctx, t, g, ifMatch); err != nil {
 		return nil, err
 	}
 	if n := strings.TrimSpace(b.DisplayName); n != "" && n != g.role.Name {
@@ -411,11 +409,8 @@ func (s *Service) PatchGroup(ctx context.Context, t *Tenant, id, ifMatch string,
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.loadGroup(ctx, t, id, true)
+	g, err := s.writableGroup(ctx, t, id, ifMatch)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.checkGroupWrite(ctx, t, g, ifMatch); err != nil {
 		return nil, err
 	}
 	// Validate every operation before changing anything.
@@ -567,11 +562,8 @@ func memberValues(v any) ([]string, error) {
 // DeleteGroup deletes a custom role; its members go back to member.
 // Built-in roles cannot be deleted.
 func (s *Service) DeleteGroup(ctx context.Context, t *Tenant, id, ifMatch string) error {
-	g, err := s.loadGroup(ctx, t, id, true)
+	g, err := s.writableGroup(ctx, t, id, ifMatch)
 	if err != nil {
-		return err
-	}
-	if err := s.checkGroupWrite(ctx, t, g, ifMatch); err != nil {
 		return err
 	}
 	if domain.IsBuiltInRole(g.role.Name) {

@@ -162,17 +162,22 @@ func (s *Service) paging(q ListQuery) (start, count int, err error) {
 	return start, count, nil
 }
 
+// listArgs reads a list request's paging and attribute selection.
+func (s *Service) listArgs(q ListQuery) (start, count int, proj projection, err error) {
+	if start, count, err = s.paging(q); err != nil {
+		return 0, 0, projection{}, err
+	}
+	proj, err = newProjection(q.Attributes, q.ExcludedAttributes)
+	return start, count, proj, err
+}
+
 // ListUsers searches the tenant's users.
 func (s *Service) ListUsers(ctx context.Context, t *Tenant, q ListQuery) (map[string]any, error) {
 	f, err := ParseFilter(q.Filter)
 	if err != nil {
 		return nil, err
 	}
-	start, count, err := s.paging(q)
-	if err != nil {
-		return nil, err
-	}
-	proj, err := newProjection(q.Attributes, q.ExcludedAttributes)
+	start, count, proj, err := s.listArgs(q)
 	if err != nil {
 		return nil, err
 	}
