@@ -2,6 +2,7 @@ package testsuite
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,62 @@ func RunSCIMStore(t *testing.T, newStores func(t *testing.T) SCIMStores) {
 		{"ne is not eq, also on absent and multi-valued fields", searchNotEqual},
 		{"and, or, not and their nesting", searchLogic},
 		{"LIKE and regular expression metacharacters in values are literal", searchMetacharacters},
+		{"userName eq \"\" matches members without an email", searchEmptyUserName},
+		{"case-insensitive comparisons fold non-ASCII letters", searchUnicode},
+		{"a filter of 150 terms or nested 20 deep is answered", searchLargeFilters},
 	})
+}
+
+func searchEmptyUserName(t *testing.T, s SCIMStores) {
+	d := newSearchDir(t, s)
+	u := sampleUser()
+	u.Email = ""
+	require.NoError(t, s.Users.CreateUser(t.Context(), u))
+	putMember(t, s, d.org.ID, u.ID)
+	d.users["noemail"] = u
+	d.expect(t, s, eq(domain.FieldUserName, ""), "noemail")
+	d.expect(t, s, &domain.And{Left: eq(domain.FieldUserName, ""), Right: eq(domain.FieldActive, true)}, "noemail")
+	d.expect(t, s, eq(domain.FieldEmailValue, ""), "noemail")
+	d.expect(t, s, cmpf(domain.FieldUserName, domain.OpNe, ""), searchDirMembers...)
+}
+
+func searchUnicode(t *testing.T, s SCIMStores) {
+	d := newSearchDir(t, s)
+	u := sampleUser()
+	u.GivenName = "Émile"
+	u.Profiles = map[string]domain.OrgProfile{d.org.ID: {DisplayName: "ÉMILE ZOLA"}}
+	require.NoError(t, s.Users.CreateUser(t.Context(), u))
+	putMember(t, s, d.org.ID, u.ID)
+	d.users["emile"] = u
+	d.expect(t, s, eq(domain.FieldGivenName, "émile"), "emile")
+	d.expect(t, s, eq(domain.FieldDisplayName, "émile zola"), "emile")
+}
+
+// searchLargeFilters: the SCIM layer lets through 64 terms nested 16 deep,
+// which its rewriting of time comparisons may grow; every store answers
+// more than that.
+func searchLargeFilters(t *testing.T, s SCIMStores) {
+	d := newSearchDir(t, s)
+	var deep domain.UserFilter = eq(domain.FieldUserName, "z")
+	for i := range 10 { // 20 levels of not over alternating or/and
+		leaf := eq(domain.FieldUserName, "nobody"+strconv.Itoa(i))
+		if i%2 == 0 {
+			deep = &domain.Not{X: &domain.Or{Left: leaf, Right: deep}}
+		} else {
+			deep = &domain.Not{X: &domain.And{Left: leaf, Right: deep}}
+		}
+	}
+	_, err := s.SCIM.SearchUsers(t.Context(), domain.UserQuery{OrganizationID: d.org.ID, Filter: deep, Limit: 10})
+	require.NoError(t, err, "a filter nested 20 deep")
+	var wide domain.UserFilter = eq(domain.FieldExternalID, "none")
+	for i := range 150 {
+		var leaf domain.UserFilter = eq(domain.FieldExternalID, "x"+strconv.Itoa(i))
+		if i%3 == 0 {
+			leaf = &domain.Not{X: cmpf(domain.FieldCreated, domain.OpLt, epoch)}
+		}
+		wide = &domain.Or{Left: wide, Right: leaf}
+	}
+	d.expect(t, s, &domain.And{Left: wide, Right: eq(domain.FieldUserName, d.users["alice"].Email)}, "alice")
 }
 
 // ---- tokens ----

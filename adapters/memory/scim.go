@@ -138,10 +138,13 @@ func (s *SCIMStore) SearchUsers(_ context.Context, q domain.UserQuery) (domain.U
 // userName eq or id eq, the filter still being applied to it.
 func (s *SCIMStore) lookup(f domain.UserFilter) (string, bool) {
 	c, ok := f.(*domain.Compare)
-	if !ok || c.Op != domain.OpEq {
+	if !ok || c == nil || c.Op != domain.OpEq {
 		return "", false
 	}
 	v, _ := c.Value.(string)
+	if domain.NormalizeEmail(v) == "" {
+		return "", false // "" matches users without an email, which the index leaves out
+	}
 	switch c.Field {
 	case domain.FieldUserName:
 		return s.users.byEmail[domain.NormalizeEmail(v)], true

@@ -166,6 +166,11 @@ func (s *SCIMStore) SearchUsers(ctx context.Context, q domain.UserQuery) (domain
 	if cond.is == never {
 		return page, nil
 	}
+	if uid, ok, err := s.candidate(ctx, q.Filter); err != nil {
+		return domain.UserPage{}, translate("search users", err)
+	} else if ok {
+		return s.searchOne(ctx, q, uid, cond)
+	}
 	cur, err := s.memberships.Find(ctx, bson.M{"organization_id": q.OrganizationID},
 		options.Find().SetSort(bson.D{{Key: "user_id", Value: 1}}).
 			SetProjection(bson.M{"_id": 0, "primary_claim": 0}).SetBatchSize(int32(s.chunk)))
@@ -201,6 +206,59 @@ func (s *SCIMStore) SearchUsers(ctx context.Context, q domain.UserQuery) (domain
 	if err := flush(); err != nil {
 		return domain.UserPage{}, translate("search users", err)
 	}
+	return page, nil
+}
+
+// candidate returns the one user a filter can match when it is a top-level
+// userName eq or id eq with a value: the providers' existence check,
+// answered from the email_key index or _id instead of the organization's
+// memberships. ok with uid "" means no user can match.
+func (s *SCIMStore) candidate(ctx context.Context, f domain.UserFilter) (uid string, ok bool, err error) {
+	c, isCmp := f.(*domain.Compare)
+	if !isCmp || c == nil || c.Op != domain.OpEq {
+		return "", false, nil
+	}
+	v, _ := c.Value.(string)
+	switch {
+	case v == "":
+		return "", false, nil
+	case c.Field == domain.FieldID:
+		return v, true, nil
+	case c.Field != domain.FieldUserName:
+		return "", false, nil
+	}
+	var doc struct {
+		ID string `bson:"_id"`
+	}
+	err = s.users.FindOne(ctx, bson.M{"email_key": domain.NormalizeEmail(v)}, options.FindOne().SetProjection(bson.M{"_id": 1})).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", true, nil
+	}
+	return doc.ID, err == nil, err
+}
+
+// searchOne answers a search whose only candidate is uid: its membership
+// of the organization, then the filter on that user alone.
+func (s *SCIMStore) searchOne(ctx context.Context, q domain.UserQuery, uid string, cond bsonCond) (domain.UserPage, error) {
+	page := domain.UserPage{Members: []domain.Member{}}
+	if uid == "" {
+		return page, nil
+	}
+	var m membershipDoc
+	err := s.memberships.FindOne(ctx, bson.M{"organization_id": q.OrganizationID, "user_id": uid},
+		options.FindOne().SetProjection(bson.M{"_id": 0, "primary_claim": 0})).Decode(&m)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return page, nil
+	}
+	if err != nil {
+		return domain.UserPage{}, translate("search users", err)
+	}
+	skip, want := int64(max(q.Offset, 0)), max(q.Limit, 0)
+	n, err := s.searchMembers(ctx, []membershipDoc{m}, cond, &skip, &want, &page)
+	if err != nil {
+		return domain.UserPage{}, translate("search users", err)
+	}
+	page.Total = n
 	return page, nil
 }
 

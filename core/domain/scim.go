@@ -188,6 +188,11 @@ type UserFilter interface{ userFilter() }
 //     gt, ge, lt, le and pr, with a time.Time. String fields take every op,
 //     with a string. The SCIM layer rejects anything else before a store
 //     sees it; a store may assume well-typed input.
+//   - Times compare at the precision the store keeps (at least a
+//     millisecond). The SCIM layer sends only whole-millisecond bounds, so
+//     its answers agree across stores.
+//   - A store answers any filter of up to 150 comparisons or nested 20
+//     deep; the SCIM layer sends smaller ones.
 type Compare struct {
 	Field UserField
 	Op    FilterOp

@@ -28,6 +28,7 @@ const (
 const (
 	MaxFilterLen   = 2048
 	maxFilterNodes = 64
+	maxFilterDepth = 16
 )
 
 // filterFields maps a lower-cased attribute path, without its schema URN,
@@ -77,7 +78,7 @@ func ParseFilter(raw string) (domain.UserFilter, error) {
 		return nil, newErr(400, TypeInvalidFilter, "the filter is not valid SCIM filter syntax")
 	}
 	n := 0
-	return convert(expr, &n)
+	return convert(expr, &n, 0)
 }
 
 // parseExpr runs the parser, which may panic on input it does not expect;
@@ -93,17 +94,23 @@ func parseExpr(raw string) (expr filter.Expression, err error) {
 
 var errSyntax = newErr(400, TypeInvalidFilter, "the filter is not valid SCIM filter syntax")
 
-func convert(e filter.Expression, n *int) (domain.UserFilter, error) {
+// convert translates a parsed filter. Every store accepts a filter of
+// maxFilterNodes terms nested maxFilterDepth deep (testsuite.RunSCIMStore
+// checks it); larger ones are refused here, as invalidFilter.
+func convert(e filter.Expression, n *int, depth int) (domain.UserFilter, error) {
 	if *n++; *n > maxFilterNodes {
 		return nil, newErr(400, TypeInvalidFilter, "the filter has more than %d terms", maxFilterNodes)
 	}
+	if depth > maxFilterDepth {
+		return nil, newErr(400, TypeInvalidFilter, "the filter nests deeper than %d levels", maxFilterDepth)
+	}
 	switch e := e.(type) {
 	case *filter.LogicalExpression:
-		l, err := convert(e.Left, n)
+		l, err := convert(e.Left, n, depth+1)
 		if err != nil {
 			return nil, err
 		}
-		r, err := convert(e.Right, n)
+		r, err := convert(e.Right, n, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +119,7 @@ func convert(e filter.Expression, n *int) (domain.UserFilter, error) {
 		}
 		return &domain.And{Left: l, Right: r}, nil
 	case *filter.NotExpression:
-		x, err := convert(e.Expression, n)
+		x, err := convert(e.Expression, n, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -181,7 +188,7 @@ func compare(e *filter.AttributeExpression) (domain.UserFilter, error) {
 		if err != nil {
 			return nil, bad("an RFC 3339 date-time")
 		}
-		c.Value = t
+		return millisecondCompare(field, op, t), nil
 	default:
 		s, ok := e.CompareValue.(string)
 		if !ok {
@@ -190,6 +197,32 @@ func compare(e *filter.AttributeExpression) (domain.UserFilter, error) {
 		c.Value = s
 	}
 	return c, nil
+}
+
+// millisecondCompare compares a time at the millisecond, the precision
+// SCIM shows times at: a provider that filters with the lastModified it was
+// shown ("…05.123Z") must find the same users whatever finer precision a
+// store keeps (nanoseconds in memory, microseconds in PostgreSQL,
+// milliseconds in MongoDB). Each comparison becomes bounds on whole
+// milliseconds, which hold the same at every finer precision.
+func millisecondCompare(field domain.UserField, op domain.FilterOp, t time.Time) domain.UserFilter {
+	t = t.Truncate(time.Millisecond)
+	next := t.Add(time.Millisecond)
+	at := func(op domain.FilterOp, v time.Time) *domain.Compare {
+		return &domain.Compare{Field: field, Op: op, Value: v}
+	}
+	eq := &domain.And{Left: at(domain.OpGe, t), Right: at(domain.OpLt, next)}
+	switch op {
+	case domain.OpEq:
+		return eq
+	case domain.OpNe:
+		return &domain.Not{X: eq}
+	case domain.OpGt:
+		return at(domain.OpGe, next)
+	case domain.OpLe:
+		return at(domain.OpLt, next)
+	}
+	return at(op, t) // ge, lt
 }
 
 // boolValue accepts JSON booleans and, as Entra ID sends them, the strings

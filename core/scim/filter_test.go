@@ -29,8 +29,17 @@ func TestParseFilterTranslatesEveryOperatorAndAttribute(t *testing.T) {
 		{`externalId pr`, &domain.Compare{Field: domain.FieldExternalID, Op: domain.OpPr}},
 		{`active eq true`, cmp(domain.FieldActive, domain.OpEq, true)},
 		{`active eq "False"`, cmp(domain.FieldActive, domain.OpEq, false)},
-		{`meta.lastModified gt "2026-01-02T03:04:05Z"`, cmp(domain.FieldLastModified, domain.OpGt, when)},
-		{`meta.created le "2026-01-02T03:04:05Z"`, cmp(domain.FieldCreated, domain.OpLe, when)},
+		// Times compare at the millisecond SCIM shows them at.
+		{`meta.lastModified gt "2026-01-02T03:04:05Z"`, cmp(domain.FieldLastModified, domain.OpGe, when.Add(time.Millisecond))},
+		{`meta.created le "2026-01-02T03:04:05.0009Z"`, cmp(domain.FieldCreated, domain.OpLt, when.Add(time.Millisecond))},
+		{`meta.created ge "2026-01-02T03:04:05Z"`, cmp(domain.FieldCreated, domain.OpGe, when)},
+		{`meta.created lt "2026-01-02T03:04:05Z"`, cmp(domain.FieldCreated, domain.OpLt, when)},
+		{`meta.created eq "2026-01-02T03:04:05.000Z"`, &domain.And{
+			Left: cmp(domain.FieldCreated, domain.OpGe, when), Right: cmp(domain.FieldCreated, domain.OpLt, when.Add(time.Millisecond)),
+		}},
+		{`meta.created ne "2026-01-02T03:04:05Z"`, &domain.Not{X: &domain.And{
+			Left: cmp(domain.FieldCreated, domain.OpGe, when), Right: cmp(domain.FieldCreated, domain.OpLt, when.Add(time.Millisecond)),
+		}}},
 		{`emails co "@example.com"`, cmp(domain.FieldEmailValue, domain.OpCo, "@example.com")},
 		{`emails.type eq "work"`, cmp(domain.FieldEmailType, domain.OpEq, "work")},
 		{`phoneNumbers.value sw "+1"`, cmp(domain.FieldPhoneValue, domain.OpSw, "+1")},
@@ -62,7 +71,7 @@ func TestParseFilterRejectsWhatItCannotTranslate(t *testing.T) {
 		`active eq "maybe"`, `meta.created eq "yesterday"`, `meta.created co "2026"`,
 		`emails[type eq "work"]`, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:userName eq "a"`,
 		`password eq "x"`, `userName eq null`, "userName eq \"a\" " + repeat(" or userName eq \"a\"", 70),
-		repeat("x", MaxFilterLen+1), "userName eq \"a\x00\"", "userName eq \"\xff\"",
+		repeat("x", MaxFilterLen+1), repeat("not (", 17) + `userName eq "a"` + repeat(")", 17), "userName eq \"a\x00\"", "userName eq \"\xff\"",
 	} {
 		_, err := ParseFilter(in)
 		var e *Error
