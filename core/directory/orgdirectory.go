@@ -165,5 +165,34 @@ func (s *Service) Deprovision(ctx context.Context, c *Caller, userID string, dea
 	if err := s.deps.Orgs.DeleteMembership(ctx, orgID, userID); err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return storeErr("delete membership", err)
 	}
+	if err := s.keepPrimary(ctx, sc.all, orgID); err != nil {
+		return err
+	}
 	return s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, orgID, aud, now))
+}
+
+// keepPrimary makes the oldest remaining membership primary when the one
+// that left (of ms, the memberships before) was.
+func (s *Service) keepPrimary(ctx context.Context, ms []domain.Membership, left string) error {
+	var next *domain.Membership
+	for i := range ms {
+		m := &ms[i]
+		switch {
+		case m.OrganizationID == left:
+			if !m.Primary {
+				return nil
+			}
+		case next == nil || m.CreatedAt.Before(next.CreatedAt):
+			next = m
+		}
+	}
+	if next == nil {
+		return nil
+	}
+	p := *next
+	p.Primary = true
+	if err := s.deps.Orgs.PutMembership(ctx, p); err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return storeErr("put membership", err)
+	}
+	return nil
 }

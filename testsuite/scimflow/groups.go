@@ -1,6 +1,7 @@
 package scimflow
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -157,6 +158,41 @@ func sharedAccount(t *testing.T, s *suite) {
 	// user.created (a), user.updated (the administrator's membership),
 	// user.updated (b's DELETE): b's profile changes emit nothing.
 	s.expectEvents(t, id, "user.created", "user.updated", "user.updated")
+
+	// When the account leaves its primary organization, the one it stays
+	// in becomes primary.
+	r = s.admin(t, "PUT", "/api/v1/admin/organizations/"+b.ID+"/members/"+id, map[string]string{"role": "member"})
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.False(t, s.primary(t, b.ID, id))
+	r = s.scim(t, a.Token, "DELETE", "/Users/"+id, nil)
+	require.Equal(t, http.StatusNoContent, r.Status, r.String())
+	assert.True(t, s.primary(t, b.ID, id), "b's membership is primary once a's is gone")
+}
+
+// primary reads whether a user's membership of an organization is primary.
+func (s *suite) primary(t *testing.T, orgID, userID string) bool {
+	t.Helper()
+	r := s.admin(t, "GET", "/api/v1/admin/organizations/"+orgID+"/users?limit=200", nil)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	var page struct {
+		Users []struct {
+			UserID        string `json:"userId"`
+			Organizations []struct {
+				OrganizationID string `json:"organizationId"`
+				Primary        bool   `json:"primary"`
+			} `json:"organizations"`
+		} `json:"users"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &page))
+	for _, u := range page.Users {
+		for _, m := range u.Organizations {
+			if u.UserID == userID && m.OrganizationID == orgID {
+				return m.Primary
+			}
+		}
+	}
+	require.Failf(t, "membership not listed", "user %s in organization %s", userID, orgID)
+	return false
 }
 
 // owners: the owner group is the administrators' to change.
