@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"regexp"
 	"sync"
@@ -390,4 +391,63 @@ func TestPageArguments(t *testing.T) {
 		_, err := f.svc.ListUsers(t.Context(), f.caller, f.org.ID, bad.cursor, bad.limit)
 		assert.Equal(t, directory.Invalid, kindOf(t, err), "cursor %q limit %d", bad.cursor, bad.limit)
 	}
+}
+
+// An organization's directory changes the account and its own profile in
+// one write, which a failed precondition aborts; a shared account's
+// account fields are not its alone.
+func TestUpdateAccountFromAnOrganizationsDirectory(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision)
+	ctx := t.Context()
+	org := directory.OrgCaller(f.org.ID)
+	p, err := f.svc.Provision(ctx, org, directory.ProvisionInput{
+		Email: "bart@example.com", OrganizationID: f.org.ID, NamesOptional: true,
+		Profile: &domain.OrgProfile{ExternalID: "e-1"},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "e-1", p.User.Profiles[f.org.ID].ExternalID)
+	assert.False(t, p.LicenseAssigned, "an organization's directory assigns no license")
+
+	stale := errors.New("stale")
+	email, name := "bartholomew@example.com", "Bart"
+	_, err = f.svc.UpdateAccount(ctx, org, p.User.ID, directory.AccountChange{
+		Email: &email, FirstName: &name, Profile: &domain.OrgProfile{ExternalID: "e-2"},
+		Precondition: func(domain.User) error { return stale },
+	})
+	require.ErrorIs(t, err, stale)
+	u, err := f.users.GetUser(ctx, p.User.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "bart@example.com", u.Email, "a failed precondition writes nothing")
+	assert.Equal(t, "e-1", u.Profiles[f.org.ID].ExternalID)
+
+	v, err := f.svc.UpdateAccount(ctx, org, p.User.ID, directory.AccountChange{
+		Email: &email, FirstName: &name, Profile: &domain.OrgProfile{ExternalID: "e-2"},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, email, v.User.Email)
+	assert.False(t, v.User.EmailVerified)
+	assert.Equal(t, "e-2", v.User.Profiles[f.org.ID].ExternalID)
+
+	// In a second organization too: account fields need both.
+	other := "Shelbyville Elementary"
+	o2, err := f.svc.CreateOrganization(ctx, directory.OrganizationInput{Name: &other})
+	require.NoError(t, err)
+	_, err = f.svc.PutMember(ctx, o2.ID, p.User.ID, domain.RoleMember)
+	require.NoError(t, err)
+	again := "bart.s@example.com"
+	_, err = f.svc.UpdateAccount(ctx, org, p.User.ID, directory.AccountChange{Email: &again})
+	assert.Equal(t, directory.Forbidden, kindOf(t, err))
+	_, err = f.svc.UpdateAccount(ctx, org, p.User.ID, directory.AccountChange{Profile: &domain.OrgProfile{ExternalID: "e-3"}})
+	require.NoError(t, err, "its own profile it may still change")
+
+	// Leaving: the account stays, in the other organization, now primary.
+	require.NoError(t, f.svc.Deprovision(ctx, org, p.User.ID, false))
+	ms, err := f.orgs.ListUserMemberships(ctx, p.User.ID)
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	assert.Equal(t, o2.ID, ms[0].OrganizationID)
+	assert.True(t, ms[0].Primary)
+	u, err = f.users.GetUser(ctx, p.User.ID)
+	require.NoError(t, err)
+	assert.NotContains(t, u.Profiles, f.org.ID, "the leaving organization's profile goes")
 }

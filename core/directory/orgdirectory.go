@@ -34,7 +34,13 @@ type AccountChange struct {
 	// Profile replaces what the caller's organization records about the
 	// user (domain.User.Profiles); it must be an OrgCaller.
 	Profile *domain.OrgProfile
+	// Precondition, if set, runs on the stored user inside the atomic
+	// update; its error aborts the write and is returned (SCIM's If-Match).
+	Precondition func(domain.User) error
 }
+
+// Empty reports whether the change changes nothing.
+func (ch AccountChange) Empty() bool { return !ch.account() && ch.Profile == nil }
 
 func (ch AccountChange) account() bool {
 	return ch.Email != nil || ch.FirstName != nil || ch.LastName != nil
@@ -83,6 +89,11 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, userID string, c
 	now := s.now()
 	accountChanged := false
 	u, err := s.deps.Users.UpdateUser(ctx, userID, func(u *domain.User) error {
+		if ch.Precondition != nil {
+			if err := ch.Precondition(*u); err != nil {
+				return err
+			}
+		}
 		before := *u
 		if ch.Email != nil {
 			if e := domain.NormalizeEmail(*ch.Email); e != u.Email {

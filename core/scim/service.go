@@ -431,7 +431,14 @@ func (s *Service) save(ctx context.Context, t *Tenant, m domain.Member, before, 
 	if !profileEqual(a.OrgProfile, before.OrgProfile) {
 		ch.Profile = &a.OrgProfile
 	}
-	if ch != (directory.AccountChange{}) {
+	if !ch.Empty() {
+		if ifMatch != "" && ifMatch != "*" {
+			// Checked again inside the write, so a concurrent writer
+			// between the read and the write cannot slip past If-Match.
+			ch.Precondition = func(u domain.User) error {
+				return checkVersion(ifMatch, versionOf(renderUser(domain.Member{User: u, Membership: m.Membership}, t.OrganizationID, s.Root())))
+			}
+		}
 		if _, err := s.deps.Directory.UpdateAccount(ctx, t.caller, m.User.ID, ch); err != nil {
 			return nil, err
 		}
