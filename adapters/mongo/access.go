@@ -111,20 +111,8 @@ func (s *ClientGrantStore) DeleteClientGrant(ctx context.Context, clientID, orga
 
 // ListClientGrants returns a client's grants ordered by organization id.
 func (s *ClientGrantStore) ListClientGrants(ctx context.Context, clientID string) ([]domain.ClientGrant, error) {
-	cur, err := s.grants.Find(ctx, bson.M{"client_id": clientID},
+	return findAll[domain.ClientGrant, clientGrantDoc](ctx, s.grants, "list client grants", bson.M{"client_id": clientID},
 		options.Find().SetSort(bson.D{{Key: "organization_id", Value: 1}}))
-	if err != nil {
-		return nil, translate("list client grants", err)
-	}
-	var docs []clientGrantDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate("list client grants", err)
-	}
-	out := make([]domain.ClientGrant, len(docs))
-	for i := range docs {
-		out[i] = docs[i].domain()
-	}
-	return out, nil
 }
 
 // RoleStore is the MongoDB ports.RoleStore: one document per stored role,
@@ -182,18 +170,6 @@ func (s *RoleStore) DeleteRole(ctx context.Context, organizationID, name string)
 
 // ListRoles returns an organization's stored roles ordered by name.
 func (s *RoleStore) ListRoles(ctx context.Context, organizationID string) ([]domain.Role, error) {
-	cur, err := s.roles.Find(ctx, bson.M{"organization_id": organizationID},
+	return findAll[domain.Role, roleDoc](ctx, s.roles, "list roles", bson.M{"organization_id": organizationID},
 		options.Find().SetSort(bson.D{{Key: "name", Value: 1}}))
-	if err != nil {
-		return nil, translate("list roles", err)
-	}
-	var docs []roleDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate("list roles", err)
-	}
-	out := make([]domain.Role, len(docs))
-	for i := range docs {
-		out[i] = docs[i].domain()
-	}
-	return out, nil
 }

@@ -403,18 +403,6 @@ func (s *DirectoryStore) HasLicense(ctx context.Context, clientID, userID string
 // ListUserLicenses returns a user's licenses, oldest first, ties broken by
 // client id.
 func (s *DirectoryStore) ListUserLicenses(ctx context.Context, userID string) ([]domain.License, error) {
-	cur, err := s.licenses.Find(ctx, bson.M{"user_id": userID},
+	return findAll[domain.License, licenseDoc](ctx, s.licenses, "list user licenses", bson.M{"user_id": userID},
 		options.Find().SetSort(bson.D{{Key: "assigned_at", Value: 1}, {Key: "client_id", Value: 1}}))
-	if err != nil {
-		return nil, translate("list user licenses", err)
-	}
-	var docs []licenseDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate("list user licenses", err)
-	}
-	out := make([]domain.License, len(docs))
-	for i := range docs {
-		out[i] = docs[i].domain()
-	}
-	return out, nil
 }

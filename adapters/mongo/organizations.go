@@ -173,20 +173,8 @@ func (s *OrganizationStore) ListOrganizations(ctx context.Context, after string,
 	if limit <= 0 {
 		return []domain.Organization{}, nil
 	}
-	cur, err := s.orgs.Find(ctx, bson.M{"_id": bson.M{"$gt": after}},
+	return findAll[domain.Organization, organizationDoc](ctx, s.orgs, "list organizations", bson.M{"_id": bson.M{"$gt": after}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, translate("list organizations", err)
-	}
-	var docs []organizationDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate("list organizations", err)
-	}
-	out := make([]domain.Organization, len(docs))
-	for i := range docs {
-		out[i] = docs[i].domain()
-	}
-	return out, nil
 }
 
 // GetMembership returns the membership of (organization, user). ErrNotFound
@@ -214,20 +202,8 @@ func (s *OrganizationStore) DeleteMembership(ctx context.Context, organizationID
 // ListUserMemberships returns a user's memberships, oldest first, ties broken
 // by organization id.
 func (s *OrganizationStore) ListUserMemberships(ctx context.Context, userID string) ([]domain.Membership, error) {
-	cur, err := s.memberships.Find(ctx, bson.M{"user_id": userID},
+	return findAll[domain.Membership, membershipDoc](ctx, s.memberships, "list user memberships", bson.M{"user_id": userID},
 		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "organization_id", Value: 1}}))
-	if err != nil {
-		return nil, translate("list user memberships", err)
-	}
-	var docs []membershipDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate("list user memberships", err)
-	}
-	out := make([]domain.Membership, len(docs))
-	for i := range docs {
-		out[i] = docs[i].domain()
-	}
-	return out, nil
 }
 
 // requireOrganization returns ErrNotFound, for op, unless the organization

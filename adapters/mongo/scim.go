@@ -99,20 +99,8 @@ func (s *SCIMStore) GetSCIMToken(ctx context.Context, hash []byte) (domain.SCIMT
 
 // ListSCIMTokens returns an organization's tokens, oldest first, ties by id.
 func (s *SCIMStore) ListSCIMTokens(ctx context.Context, organizationID string) ([]domain.SCIMToken, error) {
-	cur, err := s.tokens.Find(ctx, bson.M{"organization_id": organizationID},
+	return findAll[domain.SCIMToken, scimTokenDoc](ctx, s.tokens, "list scim tokens", bson.M{"organization_id": organizationID},
 		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, translate("list scim tokens", err)
-	}
-	var docs []scimTokenDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate("list scim tokens", err)
-	}
-	out := make([]domain.SCIMToken, len(docs))
-	for i := range docs {
-		out[i] = docs[i].domain()
-	}
-	return out, nil
 }
 
 // DeleteSCIMToken removes one of an organization's tokens. ErrNotFound if
