@@ -111,10 +111,7 @@ func (s *Server) scimSPC(c *fiber.Ctx) error {
 }
 
 func (s *Server) scimResourceTypes(c *fiber.Ctx) error {
-	rts := s.scim.ResourceTypes()
-	res := make([]map[string]any, len(rts))
-	copy(res, rts)
-	return s.scimReply(c, fiber.StatusOK, scimList(res), nil)
+	return s.scimReply(c, fiber.StatusOK, scimList(s.scim.ResourceTypes()), nil)
 }
 
 func (s *Server) scimResourceType(c *fiber.Ctx) error {

@@ -158,9 +158,11 @@ func parsePath(path string) (p filter.Path, err error) {
 }
 
 // applyPatch runs PATCH operations on a copy of a and returns it; a is
-// untouched if any operation fails.
+// untouched if any operation fails. The operations see the emails the user
+// is shown, stored or not, so that a value filter finds the one shown.
 func applyPatch(a userAttrs, ops []PatchOp) (userAttrs, error) {
 	a.OrgProfile = a.OrgProfile.Clone()
+	a.materializeEmails()
 	for _, o := range ops {
 		if err := a.applyOp(o); err != nil {
 			return userAttrs{}, err
