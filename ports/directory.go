@@ -12,8 +12,13 @@ import (
 type DirectoryStore interface {
 	// Provision runs each row on its own: it finds the user by email
 	// (case-insensitively) or creates row.User, then ensures the membership
-	// (an existing one keeps its role; a user's first membership is primary)
-	// and, if row.LicenseClientID is set, the license. Each row is atomic and
+	// and, if row.LicenseClientID is set and the membership is not pending,
+	// the license. A new membership is active when the row created the user,
+	// set LinkExisting, or found the user with a non-pending membership in
+	// one of row.VisibleIn; else pending. An existing membership keeps its
+	// role and status, but a pending one that the row may link becomes
+	// active. A membership that becomes active is primary when the user has
+	// no primary membership; a pending one never is. Each row is atomic and
 	// parallel rows with one email make one user. A row that fails gets
 	// ErrNotFound (its organization does not exist) in its result's Err and
 	// writes nothing; the error return is for the store failing as a whole.
@@ -23,6 +28,7 @@ type DirectoryStore interface {
 	DeleteUser(ctx context.Context, userID string) error
 	// ListMembers returns up to limit members of an organization ordered by
 	// user id, starting after the user id afterUserID ("" for the first page).
+	// Pending memberships are not members yet and are left out.
 	ListMembers(ctx context.Context, organizationID, afterUserID string, limit int) ([]domain.Member, error)
 }
 
@@ -86,6 +92,25 @@ type ActionTokenStore interface {
 	// succeeds. ErrNotFound if there is none, it has another purpose, or it
 	// expired at now (an expired token is left for the janitor).
 	ConsumeActionToken(ctx context.Context, hash []byte, purpose domain.ActionPurpose, now time.Time) (domain.ActionToken, error)
+}
+
+// DomainStore keeps the organizations' verified mail domains.
+type DomainStore interface {
+	// PutDomain records d.Domain as verified for d.OrganizationID in one
+	// atomic step; a domain the organization has already keeps its
+	// CreatedAt and takes d's VerifiedBy. It returns what is stored.
+	// ErrAlreadyExists if another organization has the domain; ErrNotFound
+	// if the organization does not exist.
+	PutDomain(ctx context.Context, d domain.VerifiedDomain) (domain.VerifiedDomain, error)
+	// GetDomain returns the organization that verified a domain.
+	// ErrNotFound if none did.
+	GetDomain(ctx context.Context, name string) (domain.VerifiedDomain, error)
+	// ListDomains returns an organization's domains ordered by name; empty
+	// if none.
+	ListDomains(ctx context.Context, organizationID string) ([]domain.VerifiedDomain, error)
+	// DeleteDomain removes one of an organization's domains. ErrNotFound if
+	// the organization has no such domain.
+	DeleteDomain(ctx context.Context, organizationID, name string) error
 }
 
 // Mailer sends email.

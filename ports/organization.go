@@ -19,8 +19,9 @@ type OrganizationStore interface {
 	// UpdateOrganization reads, applies fn and writes atomically. ErrNotFound
 	// if there is none; fn's error aborts the write and is returned.
 	UpdateOrganization(ctx context.Context, id string, fn func(*domain.Organization) error) (domain.Organization, error)
-	// PutMembership creates or replaces the membership of (organization, user)
-	// in one atomic upsert. ErrNotFound if the organization does not exist.
+	// PutMembership creates or replaces the membership of (organization, user),
+	// its status included, in one atomic upsert. ErrNotFound if the
+	// organization does not exist.
 	PutMembership(ctx context.Context, m domain.Membership) error
 	// ListOrganizations returns up to limit organizations ordered by id,
 	// starting after the id after ("" for the first page).
@@ -30,6 +31,7 @@ type OrganizationStore interface {
 	GetMembership(ctx context.Context, organizationID, userID string) (domain.Membership, error)
 	// DeleteMembership removes a membership. ErrNotFound if there is none.
 	DeleteMembership(ctx context.Context, organizationID, userID string) error
-	// ListUserMemberships returns a user's memberships, oldest first; empty if none.
+	// ListUserMemberships returns a user's memberships in every status,
+	// oldest first; empty if none.
 	ListUserMemberships(ctx context.Context, userID string) ([]domain.Membership, error)
 }

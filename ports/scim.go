@@ -25,7 +25,8 @@ type SCIMStore interface {
 	// q.Filter (see domain.Compare for its semantics), ordered by user id,
 	// skipping q.Offset and returning at most q.Limit, with the total number
 	// of matches. The filter runs in the store's own query language (SQL, a
-	// MongoDB filter); users outside the organization are never matched.
+	// MongoDB filter); users outside the organization, and pending
+	// memberships, are never matched.
 	// Each member's User carries its Profiles.
 	SearchUsers(ctx context.Context, q domain.UserQuery) (domain.UserPage, error)
 }

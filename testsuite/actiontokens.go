@@ -19,6 +19,7 @@ func RunActionTokenStore(t *testing.T, newStore func(t *testing.T) ports.ActionT
 		{"a token is not consumed for another purpose, and stays usable", actionTokenPurpose},
 		{"an expired token is not consumed", actionTokenExpired},
 		{"a duplicate hash fails with ErrAlreadyExists", actionTokenDuplicate},
+		{"a join token keeps its organization and client", actionTokenJoin},
 	})
 }
 
@@ -31,7 +32,11 @@ func RunActionTokenStoreConcurrency(t *testing.T, newStore func(t *testing.T) po
 }
 
 func sampleActionToken(p domain.ActionPurpose) domain.ActionToken {
-	return domain.ActionToken{Hash: uniqueHash(), Purpose: p, UserID: uuid.NewString(), CreatedAt: epoch, ExpiresAt: epoch.Add(time.Hour)}
+	t := domain.ActionToken{Hash: uniqueHash(), Purpose: p, UserID: uuid.NewString(), CreatedAt: epoch, ExpiresAt: epoch.Add(time.Hour)}
+	if p == domain.PurposeJoin {
+		t.OrganizationID, t.ClientID = uuid.NewString(), uniqueID(domain.ClientIDPrefix)
+	}
+	return t
 }
 
 func actionTokenOnce(t *testing.T, s ports.ActionTokenStore) {
@@ -113,4 +118,12 @@ func adminKeyDuplicate(t *testing.T, s ports.AdminKeyStore) {
 func adminKeyMissing(t *testing.T, s ports.AdminKeyStore) {
 	_, err := s.GetAdminKey(t.Context(), uniqueHash())
 	assert.ErrorIs(t, err, domain.ErrNotFound)
+}
+
+func actionTokenJoin(t *testing.T, s ports.ActionTokenStore) {
+	tok := sampleActionToken(domain.PurposeJoin)
+	require.NoError(t, s.CreateActionToken(t.Context(), tok))
+	got, err := s.ConsumeActionToken(t.Context(), tok.Hash, domain.PurposeJoin, epoch)
+	require.NoError(t, err)
+	assertSame(t, tok, got)
 }

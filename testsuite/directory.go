@@ -31,6 +31,11 @@ func RunDirectoryStore(t *testing.T, newStores func(t *testing.T) DirectoryStore
 		{"provisioning a new email creates the user, a primary membership and the license", provisionCreates},
 		{"provisioning an existing email, in any case, finds the user and keeps an existing role", provisionFinds},
 		{"a second membership is not primary", provisionSecondMembership},
+		{"an existing account the row cannot see gets a pending membership, without license or primary", provisionPending},
+		{"an existing account seen in one of the row's organizations joins at once", provisionVisible},
+		{"LinkExisting links an existing account at once", provisionLinkExisting},
+		{"a pending membership stays pending until a row may link it, then becomes active and primary", provisionPendingThenLinked},
+		{"pending members are not listed", membersPendingHidden},
 		{"a row for a missing organization fails alone and writes nothing", provisionMissingOrg},
 		{"a row without a license client assigns no license", provisionNoLicense},
 		{"deleting a user removes their memberships and licenses and frees the email", directoryDelete},
@@ -49,7 +54,7 @@ func RunDirectoryStoreConcurrency(t *testing.T, newStores func(t *testing.T) Dir
 
 func provisionRow(orgID, email string) domain.ProvisionRow {
 	u := sampleUser()
-	u.Email, u.PasswordHash, u.Status = email, "", domain.UserInvited
+	u.Email, u.PasswordHash, u.Status, u.HomeOrganizationID = email, "", domain.UserInvited, orgID
 	return domain.ProvisionRow{User: u, OrganizationID: orgID, Role: domain.RoleMember, LicenseClientID: uniqueID(domain.ClientIDPrefix), Now: epoch}
 }
 
@@ -69,7 +74,8 @@ func provisionCreates(t *testing.T, s DirectoryStores) {
 	assert.True(t, res.Created)
 	assert.True(t, res.LicenseAssigned)
 	assertSame(t, r.User, res.User)
-	want := domain.Membership{OrganizationID: o.ID, UserID: r.User.ID, Role: domain.RoleMember, Primary: true, CreatedAt: epoch}
+	assert.True(t, res.Joined)
+	want := domain.Membership{OrganizationID: o.ID, UserID: r.User.ID, Role: domain.RoleMember, Status: domain.MembershipActive, Primary: true, CreatedAt: epoch}
 	assertSame(t, want, res.Membership)
 
 	stored, err := s.Users.GetUser(t.Context(), r.User.ID)
@@ -94,6 +100,8 @@ func provisionFinds(t *testing.T, s DirectoryStores) {
 	again.LicenseClientID = first.LicenseClientID
 	res := provisionOne(t, s, again)
 	assert.False(t, res.Created)
+	assert.False(t, res.Joined, "the membership was there")
+	assert.Equal(t, domain.MembershipActive, res.Membership.Status)
 	assert.False(t, res.LicenseAssigned, "the user held the license already")
 	assertSame(t, created.User, res.User, "the existing user, unchanged")
 	assert.Equal(t, domain.RoleAdmin, res.Membership.Role, "provisioning never changes a role")
@@ -110,6 +118,94 @@ func provisionSecondMembership(t *testing.T, s DirectoryStores) {
 	ms, err := s.Orgs.ListUserMemberships(t.Context(), res.User.ID)
 	require.NoError(t, err)
 	assert.Len(t, ms, 2)
+}
+
+func provisionPending(t *testing.T, s DirectoryStores) {
+	home, other := createOrganization(t, s.Orgs), createOrganization(t, s.Orgs)
+	email := uniqueLocalPart() + "@example.com"
+	created := provisionOne(t, s, provisionRow(home.ID, email))
+
+	r := provisionRow(other.ID, email)
+	r.VisibleIn = []string{other.ID, createOrganization(t, s.Orgs).ID}
+	res := provisionOne(t, s, r)
+	assert.False(t, res.Created)
+	assert.True(t, res.Joined)
+	assert.Equal(t, created.User.ID, res.User.ID)
+	assert.Equal(t, domain.MembershipPending, res.Membership.Status)
+	assert.False(t, res.Membership.Primary, "a pending membership is never primary")
+	assert.False(t, res.LicenseAssigned, "a pending membership brings no license")
+	has, err := s.Licenses.HasLicense(t.Context(), r.LicenseClientID, res.User.ID)
+	require.NoError(t, err)
+	assert.False(t, has)
+	m, err := s.Orgs.GetMembership(t.Context(), other.ID, res.User.ID)
+	require.NoError(t, err)
+	assertSame(t, res.Membership, m)
+	stored, err := s.Users.GetUser(t.Context(), res.User.ID)
+	require.NoError(t, err)
+	assert.Equal(t, home.ID, stored.HomeOrganizationID, "the account's home stays")
+}
+
+func provisionVisible(t *testing.T, s DirectoryStores) {
+	a, b := createOrganization(t, s.Orgs), createOrganization(t, s.Orgs)
+	email := uniqueLocalPart() + "@example.com"
+	provisionOne(t, s, provisionRow(a.ID, email))
+	r := provisionRow(b.ID, email)
+	r.VisibleIn = []string{b.ID, a.ID}
+	res := provisionOne(t, s, r)
+	assert.Equal(t, domain.MembershipActive, res.Membership.Status)
+	assert.False(t, res.Membership.Primary, "the first membership stays primary")
+	assert.True(t, res.LicenseAssigned)
+}
+
+func provisionLinkExisting(t *testing.T, s DirectoryStores) {
+	a, b := createOrganization(t, s.Orgs), createOrganization(t, s.Orgs)
+	email := uniqueLocalPart() + "@example.com"
+	provisionOne(t, s, provisionRow(a.ID, email))
+	r := provisionRow(b.ID, email)
+	r.LinkExisting = true
+	res := provisionOne(t, s, r)
+	assert.Equal(t, domain.MembershipActive, res.Membership.Status)
+	assert.True(t, res.LicenseAssigned)
+}
+
+func provisionPendingThenLinked(t *testing.T, s DirectoryStores) {
+	a, b := createOrganization(t, s.Orgs), createOrganization(t, s.Orgs)
+	email := uniqueLocalPart() + "@example.com"
+	first := provisionOne(t, s, provisionRow(a.ID, email))
+	// The account leaves its first organization, so it has no primary.
+	require.NoError(t, s.Orgs.DeleteMembership(t.Context(), a.ID, first.User.ID))
+
+	pending := provisionRow(b.ID, email)
+	pending.Role = "teacher"
+	require.Equal(t, domain.MembershipPending, provisionOne(t, s, pending).Membership.Status)
+	again := provisionOne(t, s, provisionRow(b.ID, email))
+	assert.False(t, again.Joined)
+	assert.Equal(t, domain.MembershipPending, again.Membership.Status, "still nothing lets it link")
+
+	linked := provisionRow(b.ID, email)
+	linked.LinkExisting = true
+	res := provisionOne(t, s, linked)
+	assert.False(t, res.Joined)
+	assert.Equal(t, domain.MembershipActive, res.Membership.Status)
+	assert.True(t, res.Membership.Primary, "the account had no primary membership")
+	assert.Equal(t, "teacher", res.Membership.Role, "the pending membership's role stays")
+	assert.True(t, res.LicenseAssigned)
+	m, err := s.Orgs.GetMembership(t.Context(), b.ID, res.User.ID)
+	require.NoError(t, err)
+	assertSame(t, res.Membership, m)
+}
+
+func membersPendingHidden(t *testing.T, s DirectoryStores) {
+	a, b := createOrganization(t, s.Orgs), createOrganization(t, s.Orgs)
+	email := uniqueLocalPart() + "@example.com"
+	provisionOne(t, s, provisionRow(a.ID, email))
+	require.Equal(t, domain.MembershipPending, provisionOne(t, s, provisionRow(b.ID, email)).Membership.Status)
+	members, err := s.Directory.ListMembers(t.Context(), b.ID, "", 10)
+	require.NoError(t, err)
+	assert.Empty(t, members)
+	members, err = s.Directory.ListMembers(t.Context(), a.ID, "", 10)
+	require.NoError(t, err)
+	assert.Len(t, members, 1)
 }
 
 func provisionMissingOrg(t *testing.T, s DirectoryStores) {

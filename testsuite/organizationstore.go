@@ -162,9 +162,9 @@ func membershipsOldestFirst(t *testing.T, s ports.OrganizationStore) {
 
 func membershipReplaced(t *testing.T, s ports.OrganizationStore) {
 	o := createOrganization(t, s)
-	m := domain.Membership{OrganizationID: o.ID, UserID: uuid.NewString(), Role: domain.RoleMember, CreatedAt: epoch}
+	m := domain.Membership{OrganizationID: o.ID, UserID: uuid.NewString(), Role: domain.RoleMember, Status: domain.MembershipPending, CreatedAt: epoch}
 	require.NoError(t, s.PutMembership(t.Context(), m))
-	m.Role, m.Primary = domain.RoleAdmin, true
+	m.Role, m.Status, m.Primary = domain.RoleAdmin, domain.MembershipActive, true
 	require.NoError(t, s.PutMembership(t.Context(), m))
 
 	got, err := s.ListUserMemberships(t.Context(), m.UserID)
@@ -180,11 +180,18 @@ func membershipsNone(t *testing.T, s ports.OrganizationStore) {
 
 func membershipReadsBack(t *testing.T, s ports.OrganizationStore) {
 	o := createOrganization(t, s)
-	m := domain.Membership{OrganizationID: o.ID, UserID: uuid.NewString(), Role: "teacher", Primary: true, CreatedAt: epoch}
+	m := domain.Membership{OrganizationID: o.ID, UserID: uuid.NewString(), Role: "teacher", Status: domain.MembershipActive, Primary: true, CreatedAt: epoch}
 	require.NoError(t, s.PutMembership(t.Context(), m))
 	got, err := s.GetMembership(t.Context(), o.ID, m.UserID)
 	require.NoError(t, err)
 	assertSame(t, m, got)
+	for _, st := range []domain.MembershipStatus{domain.MembershipSuspended, domain.MembershipPending} {
+		m.Status, m.Primary = st, false
+		require.NoError(t, s.PutMembership(t.Context(), m))
+		got, err = s.GetMembership(t.Context(), o.ID, m.UserID)
+		require.NoError(t, err)
+		assertSame(t, m, got, "the status is kept as given")
+	}
 	_, err = s.GetMembership(t.Context(), o.ID, uuid.NewString())
 	require.ErrorIs(t, err, domain.ErrNotFound, "another user")
 	_, err = s.GetMembership(t.Context(), uuid.NewString(), m.UserID)

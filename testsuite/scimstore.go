@@ -44,6 +44,7 @@ func RunSCIMStore(t *testing.T, newStores func(t *testing.T) SCIMStores) {
 		{"users read back share no maps or slices with the store", scimProfilesNoAliasing},
 
 		{"a search sees only the organization's members", searchScoped},
+		{"a search never matches a pending membership", searchPendingHidden},
 		{"a search returns the members with their membership and profiles", searchReturnsMembers},
 		{"a search pages in user id order and counts every match", searchPaged},
 		{"a search with limit 0 returns only the total", searchLimitZero},
@@ -660,6 +661,19 @@ func searchScoped(t *testing.T, s SCIMStores) {
 	require.NoError(t, err, "an unknown organization has no members")
 	assert.Empty(t, page.Members)
 	assert.Zero(t, page.Total)
+}
+
+func searchPendingHidden(t *testing.T, s SCIMStores) {
+	d := newSearchDir(t, s)
+	u := sampleUser()
+	require.NoError(t, s.Users.CreateUser(t.Context(), u))
+	require.NoError(t, s.Orgs.PutMembership(t.Context(), domain.Membership{
+		OrganizationID: d.org.ID, UserID: u.ID, Role: domain.RoleMember, Status: domain.MembershipPending, CreatedAt: epoch,
+	}))
+	d.expect(t, s, nil, searchDirMembers...)
+	d.expect(t, s, eq(domain.FieldUserName, u.Email))
+	d.expect(t, s, eq(domain.FieldID, u.ID))
+	d.expect(t, s, eq(domain.FieldGivenName, u.GivenName))
 }
 
 func searchReturnsMembers(t *testing.T, s SCIMStores) {

@@ -59,7 +59,9 @@ func sampleUser() domain.User {
 		PhoneNumber:   "+15551234567",
 		PasswordHash:  "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
 		Status:        domain.UserActive,
-		NotBefore:     epoch.Add(-time.Hour),
+		// No organization need exist: the user store keeps the id as given.
+		HomeOrganizationID: uuid.NewString(),
+		NotBefore:          epoch.Add(-time.Hour),
 		CreatedAt:     epoch,
 		UpdatedAt:     epoch,
 	}

@@ -67,15 +67,42 @@ func (d *Directory) provisionLocked(r domain.ProvisionRow) domain.ProvisionResul
 	uid := res.User.ID
 	byOrg := d.orgs.members[uid]
 	m, ok := byOrg[r.OrganizationID]
-	if !ok {
-		m = domain.Membership{OrganizationID: r.OrganizationID, UserID: uid, Role: r.Role, Primary: len(byOrg) == 0, CreatedAt: r.Now}
+	switch {
+	case !ok:
+		m = domain.Membership{OrganizationID: r.OrganizationID, UserID: uid, Role: r.Role, Status: domain.MembershipPending, CreatedAt: r.Now}
+		res.Joined = true
+		fallthrough
+	case m.Status == domain.MembershipPending:
+		if res.Created || r.LinkExisting || visibleIn(byOrg, r.VisibleIn) {
+			m.Status, m.Primary = domain.MembershipActive, !hasPrimary(byOrg)
+		}
 		d.orgs.setMember(m)
 	}
 	res.Membership = m
-	if r.LicenseClientID != "" {
+	if r.LicenseClientID != "" && m.Visible() {
 		res.LicenseAssigned = d.assignLocked(domain.License{ClientID: r.LicenseClientID, UserID: uid, AssignedAt: r.Now})
 	}
 	return res
+}
+
+// visibleIn reports whether one of the memberships, other than pending, is
+// in one of the organizations.
+func visibleIn(ms map[string]domain.Membership, orgIDs []string) bool {
+	for _, id := range orgIDs {
+		if m, ok := ms[id]; ok && m.Visible() {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrimary(ms map[string]domain.Membership) bool {
+	for _, m := range ms {
+		if m.Primary {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Directory) assignLocked(l domain.License) bool {
@@ -117,7 +144,7 @@ func (d *Directory) ListMembers(_ context.Context, organizationID, afterUserID s
 	var out []domain.Member
 	for uid := range d.orgs.byOrg[organizationID] {
 		m, ok := d.orgs.members[uid][organizationID]
-		if !ok || uid <= afterUserID {
+		if !ok || uid <= afterUserID || !m.Visible() {
 			continue
 		}
 		if u, ok := d.users.users[uid]; ok {

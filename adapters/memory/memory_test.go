@@ -139,3 +139,12 @@ func TestDeliveryStore(t *testing.T)     { testsuite.RunDeliveryStore(t, webhook
 func TestDeliveryStoreConcurrency(t *testing.T) {
 	testsuite.RunDeliveryStoreConcurrency(t, webhookStores)
 }
+
+func domainStores(*testing.T) testsuite.DomainStores {
+	orgs := memory.NewOrganizationStore()
+	return testsuite.DomainStores{Orgs: orgs, Domains: memory.NewDomainStore(orgs)}
+}
+
+func TestDomainStore(t *testing.T) { testsuite.RunDomainStore(t, domainStores) }
+
+func TestDomainStoreConcurrency(t *testing.T) { testsuite.RunDomainStoreConcurrency(t, domainStores) }

@@ -114,7 +114,7 @@ func (s *SCIMStore) SearchUsers(_ context.Context, q domain.UserQuery) (domain.U
 	}
 	for uid := range candidates {
 		m, ok := s.orgs.members[uid][q.OrganizationID]
-		if !ok {
+		if !ok || !m.Visible() {
 			continue
 		}
 		u, ok := s.users.users[uid]

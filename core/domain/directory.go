@@ -23,11 +23,16 @@ const (
 	ActionDeactivate    = "deactivate"     // deactivate
 	ActionDelete        = "delete"         // delete
 	ActionResetPassword = "reset_password" // send a password reset
+	// ActionAssignAdmin lets provisioning give the admin role. No client
+	// makes owners: only platform administrators and the organization's
+	// owners do.
+	ActionAssignAdmin = "assign_admin"
 )
 
 // GrantActions lists every client grant action.
 var GrantActions = []string{
 	ActionProvision, ActionRead, ActionUpdate, ActionSuspend, ActionDeactivate, ActionDelete, ActionResetPassword,
+	ActionAssignAdmin,
 }
 
 // ClientGrant lets a client act on one organization's users. A client with no
@@ -99,6 +104,7 @@ type ActionPurpose string
 const (
 	PurposeInvite ActionPurpose = "invite" // accept an invitation: set a first password
 	PurposeReset  ActionPurpose = "reset"  // reset a forgotten password
+	PurposeJoin   ActionPurpose = "join"   // accept a pending membership
 )
 
 // ActionToken is the stored form of an emailed single-use link. The token
@@ -107,8 +113,13 @@ type ActionToken struct {
 	Hash      []byte
 	Purpose   ActionPurpose
 	UserID    string
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	// OrganizationID is the organization a join link admits to, and
+	// ClientID the application whose license comes with it ("" for none);
+	// both are empty for other purposes.
+	OrganizationID string
+	ClientID       string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
 }
 
 // ProvisionRow is one user to provision: found by email, or created from
@@ -120,9 +131,18 @@ type ProvisionRow struct {
 	OrganizationID string
 	Role           string
 	// LicenseClientID is the application whose license the user gets; empty
-	// for none.
+	// for none. A pending membership gets no license.
 	LicenseClientID string
-	Now             time.Time
+	// VisibleIn and LinkExisting decide how an existing account joins. It
+	// joins at once (an active membership) when LinkExisting is set (a
+	// platform administrator, or a verified domain of the organization
+	// matches the email) or when it has a membership other than pending
+	// in one of VisibleIn (the caller's organizations: the caller sees it
+	// already). Otherwise its membership is pending until its holder
+	// accepts. A user this row creates joins at once.
+	VisibleIn    []string
+	LinkExisting bool
+	Now          time.Time
 }
 
 // ProvisionResult is what provisioning one row did.
@@ -132,8 +152,11 @@ type ProvisionResult struct {
 	// Created is true when this row made the user.
 	Created bool
 	// Membership is the stored membership. An existing membership keeps
-	// its role: provisioning never changes a role.
+	// its role and status (provisioning never changes a role), except that
+	// a pending one the row may link becomes active.
 	Membership Membership
+	// Joined is true when this row made the membership.
+	Joined bool
 	// LicenseAssigned is true when this row assigned the license (false
 	// when the user already held it).
 	LicenseAssigned bool

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Built-in organization roles. Custom roles are plain strings.
 const (
@@ -18,11 +21,93 @@ type Organization struct {
 	UpdatedAt time.Time
 }
 
+// MembershipStatus is where an account stands in one organization.
+type MembershipStatus string
+
+// Membership states.
+const (
+	// MembershipActive: the account is the organization's member.
+	MembershipActive MembershipStatus = "active"
+	// MembershipPending: the organization asked for an account it could
+	// not see (it belongs to other organizations, or to no one) and its
+	// holder has not accepted yet. The organization cannot read the
+	// account, hears no events about it, and its apps see no membership.
+	MembershipPending MembershipStatus = "pending"
+	// MembershipSuspended: the organization suspended its own membership.
+	// The account signs in as before, but the organization drops out of
+	// its organization claims; the organization still manages it.
+	MembershipSuspended MembershipStatus = "suspended"
+)
+
+// ValidMembershipStatus reports whether s is one of the states.
+func ValidMembershipStatus(s MembershipStatus) bool {
+	return s == MembershipActive || s == MembershipPending || s == MembershipSuspended
+}
+
 // Membership ties a user to an organization with a role.
 type Membership struct {
 	OrganizationID string
 	UserID         string
 	Role           string
-	Primary        bool
-	CreatedAt      time.Time
+	// Status is active, pending or suspended; stores keep it as given.
+	Status MembershipStatus
+	// Primary marks the organization that events and claims name first.
+	// A pending membership is never primary.
+	Primary   bool
+	CreatedAt time.Time
+}
+
+// Visible reports whether the organization may see the account through
+// this membership: every state but pending.
+func (m Membership) Visible() bool { return m.Status != MembershipPending }
+
+// VerifiedDomain is a mail domain an organization proved it controls. An
+// account whose email is in it joins the organization at once when the
+// organization provisions it, instead of waiting for its holder to accept.
+// A domain is verified for at most one organization.
+type VerifiedDomain struct {
+	Domain         string // lower-case, as NormalizeDomain leaves it
+	OrganizationID string
+	// VerifiedBy says who vouched for it: "admin:" and the admin key's id.
+	VerifiedBy string
+	CreatedAt  time.Time
+}
+
+// EmailDomain returns the domain part of a normalised email, "" if none.
+func EmailDomain(email string) string {
+	i := strings.LastIndexByte(email, '@')
+	if i < 0 {
+		return ""
+	}
+	return email[i+1:]
+}
+
+// NormalizeDomain lower-cases a domain name and drops a trailing dot.
+func NormalizeDomain(d string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+}
+
+// ValidDomain reports whether d (normalised) is a DNS name of at least two
+// labels: letters, digits and hyphens, 1 to 63 characters a label, no label
+// starting or ending with a hyphen, 253 characters in all.
+func ValidDomain(d string) bool {
+	if len(d) == 0 || len(d) > 253 {
+		return false
+	}
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -29,6 +29,13 @@ type User struct {
 	PhoneNumberVerified bool
 	PasswordHash        string // PHC string; empty when no password is set
 	Status              UserStatus
+	// HomeOrganizationID is the organization that created the account, ""
+	// for an account no organization created (self-service) or whose home
+	// let it go. Only the home organization's granted clients and platform
+	// administrators change the account itself (its profile, email,
+	// password, status, existence); every other organization acts on its
+	// own membership.
+	HomeOrganizationID string
 	// NotBefore ends everything signed in before it: sessions, refresh
 	// tokens and access tokens whose auth_time is earlier are void. A
 	// password reset moves it to the reset's time (Keycloak's "not before").
