@@ -44,18 +44,23 @@ func NewActionTokenStore(db *mongo.Database) *ActionTokenStore {
 // actionTokenDoc is the stored form of a domain.ActionToken; its _id is an
 // ObjectID.
 type actionTokenDoc struct {
-	ID        primitive.ObjectID `bson:"_id,omitempty"`
-	Hash      []byte             `bson:"hash"`
-	Purpose   string             `bson:"purpose"`
-	UserID    string             `bson:"user_id"`
-	CreatedAt time.Time          `bson:"created_at"`
-	ExpiresAt time.Time          `bson:"expires_at"`
+	ID      primitive.ObjectID `bson:"_id,omitempty"`
+	Hash    []byte             `bson:"hash"`
+	Purpose string             `bson:"purpose"`
+	UserID  string             `bson:"user_id"`
+	// OrganizationID and ClientID are a join link's; absent for the other
+	// purposes, and on tokens an older version wrote.
+	OrganizationID string    `bson:"organization_id,omitempty"`
+	ClientID       string    `bson:"client_id,omitempty"`
+	CreatedAt      time.Time `bson:"created_at"`
+	ExpiresAt      time.Time `bson:"expires_at"`
 }
 
 // CreateActionToken stores a token. ErrAlreadyExists if the hash is taken.
 func (s *ActionTokenStore) CreateActionToken(ctx context.Context, t domain.ActionToken) error {
 	_, err := s.coll.InsertOne(ctx, &actionTokenDoc{
-		Hash: t.Hash, Purpose: string(t.Purpose), UserID: t.UserID, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
+		Hash: t.Hash, Purpose: string(t.Purpose), UserID: t.UserID, OrganizationID: t.OrganizationID,
+		ClientID: t.ClientID, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
 	})
 	return translate("create action token", err)
 }
@@ -85,6 +90,6 @@ func (s *ActionTokenStore) ConsumeActionToken(ctx context.Context, hash []byte, 
 	}
 	return domain.ActionToken{
 		Hash: d.Hash, Purpose: domain.ActionPurpose(d.Purpose), UserID: d.UserID,
-		CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt,
+		OrganizationID: d.OrganizationID, ClientID: d.ClientID, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt,
 	}, nil
 }

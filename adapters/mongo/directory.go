@@ -39,11 +39,12 @@ func init() {
 // is a sequence of single-document atomic writes, ordered so that a crash
 // between two leaves nothing visible half-done and a retry completes it:
 //
-//   - Provision writes the user, then the license, then the membership.
-//     Until the membership exists the user is no member of the
-//     organization: ListMembers and every organization-scoped check look
-//     the user up through it. A retried row finds the user by email and
-//     completes the rest.
+//   - Provision writes the user, then the license, then the membership
+//     (or the change of a pending membership to active). Until the
+//     membership exists, and is other than pending, the user is no member
+//     of the organization: ListMembers and every organization-scoped check
+//     look the user up through it. A pending membership gets no license. A
+//     retried row finds the user by email and completes the rest.
 //   - DeleteUser deletes the user first, which hides everything else:
 //     ListMembers joins memberships to existing users, and the email is free
 //     at once. Memberships and licenses go next; a retried DeleteUser
@@ -122,7 +123,7 @@ const provisionLanes = 16
 // provisionRow checks the organization before writing anything, so that a
 // row for a missing organization writes nothing (the ports delete no
 // organization, so the check stays true). Then it finds or creates the
-// user, assigns the license and ensures the membership, in the order the
+// user and ensures the membership, with the license, in the order the
 // type's comment explains. If a DeleteUser removed the user meanwhile, it
 // cleans up and runs the row again: the email is free now.
 func (s *DirectoryStore) provisionRow(ctx context.Context, row *domain.ProvisionRow) (domain.ProvisionResult, error) {
@@ -140,15 +141,11 @@ func (s *DirectoryStore) provisionRow(ctx context.Context, row *domain.Provision
 		if err != nil || rowErr != nil {
 			return domain.ProvisionResult{Err: rowErr}, err
 		}
-		if row.LicenseClientID != "" {
-			l := domain.License{ClientID: row.LicenseClientID, UserID: res.User.ID, AssignedAt: row.Now}
-			if res.LicenseAssigned, err = s.insertLicense(ctx, &l); err != nil {
-				return domain.ProvisionResult{}, err
-			}
-		}
-		if res.Membership, err = s.ensureMembership(ctx, res.User.ID, row); err != nil {
+		j := joining{s: s, row: row, userID: res.User.ID, created: res.Created}
+		if res.Membership, res.Joined, err = s.ensureMembership(ctx, &j); err != nil {
 			return domain.ProvisionResult{}, err
 		}
+		res.LicenseAssigned = j.assigned
 		if ok, err := s.userStays(ctx, res.User.ID); err != nil || ok {
 			return res, err
 		}
@@ -197,48 +194,153 @@ func (s *DirectoryStore) ensureUser(ctx context.Context, u *domain.User) (got do
 	return domain.User{}, false, nil, errKeepsChanging
 }
 
-// ensureMembership returns the user's membership in the row's
-// organization, inserting it if there is none: an existing membership
-// keeps its role. The new membership is primary when the user has no other.
-// Two racing first memberships of one user (in two organizations) would
-// both see none; the primary one carries primary_claim, unique per user, so
-// only one of them is inserted as primary and the other, failing, looks
-// again and is inserted as secondary. A membership written meanwhile by
+// joining is one row's user joining the row's organization: whether the
+// row may link the user (asked at most once), and the row's license,
+// assigned at most once.
+type joining struct {
+	s       *DirectoryStore
+	row     *domain.ProvisionRow
+	userID  string
+	created bool
+
+	link, linkKnown    bool
+	licensed, assigned bool
+}
+
+// mayLink reports whether the row's membership is active at once: the row
+// made the user, says to link, or the user has a membership other than
+// pending in one of row.VisibleIn (the caller sees the account already).
+func (j *joining) mayLink(ctx context.Context) (bool, error) {
+	if j.linkKnown {
+		return j.link, nil
+	}
+	link := j.created || j.row.LinkExisting
+	if !link && len(j.row.VisibleIn) > 0 {
+		var err error
+		link, err = hasDoc(ctx, j.s.memberships, bson.M{
+			"user_id": j.userID, "organization_id": bson.M{"$in": j.row.VisibleIn}, "status": notPending,
+		})
+		if err != nil {
+			return false, err
+		}
+	}
+	j.link, j.linkKnown = link, true
+	return link, nil
+}
+
+// license assigns the row's license, if it names one; only the first call
+// writes.
+func (j *joining) license(ctx context.Context) error {
+	if j.licensed || j.row.LicenseClientID == "" {
+		return nil
+	}
+	l := domain.License{ClientID: j.row.LicenseClientID, UserID: j.userID, AssignedAt: j.row.Now}
+	assigned, err := j.s.insertLicense(ctx, &l)
+	if err != nil {
+		return err
+	}
+	j.licensed, j.assigned = true, assigned
+	return nil
+}
+
+// ensureMembership returns the user's membership in the row's organization
+// and whether this call inserted it. A missing one is inserted, active if
+// the row may link the user (j.mayLink) and pending otherwise; an existing
+// one keeps its role and status, except that a pending one the row may
+// link is activated, on the condition that it is still pending. The
+// license is assigned when the membership is, or is about to become,
+// visible: before the write that makes it so, so that a member is never
+// seen without it.
+//
+// A membership that becomes active is primary when the user has no
+// primary membership. Two racing activations of one user's memberships
+// (in two organizations) would both see none; the primary one carries
+// primary_claim, unique per user, so only one of them is written as
+// primary and the other, failing, looks again and is written as
+// secondary. A membership written meanwhile by
 // OrganizationStore.PutMembership, which sets Primary as its caller says,
 // is not covered: that caller decides primary itself.
-func (s *DirectoryStore) ensureMembership(ctx context.Context, userID string, row *domain.ProvisionRow) (domain.Membership, error) {
-	key := membershipKey(row.OrganizationID, userID)
+func (s *DirectoryStore) ensureMembership(ctx context.Context, j *joining) (domain.Membership, bool, error) {
+	key := membershipKey(j.row.OrganizationID, j.userID)
 	for range upsertAttempts {
 		var d membershipDoc
 		err := s.memberships.FindOne(ctx, key).Decode(&d)
-		if err == nil {
-			return d.domain(), nil
+		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+			return domain.Membership{}, false, err
 		}
-		if !errors.Is(err, mongo.ErrNoDocuments) {
-			return domain.Membership{}, err
+		found := err == nil
+		if found && d.domain().Visible() {
+			return d.domain(), false, j.license(ctx)
 		}
-		hasOther, err := hasDoc(ctx, s.memberships, bson.M{"user_id": userID})
+		link, err := j.mayLink(ctx)
 		if err != nil {
-			return domain.Membership{}, err
+			return domain.Membership{}, false, err
 		}
-		d = membershipDoc{
-			UserID: userID, OrganizationID: row.OrganizationID, Role: row.Role,
-			Primary: !hasOther, CreatedAt: row.Now,
+		if found && !link {
+			return d.domain(), false, nil
 		}
-		if d.Primary {
-			d.PrimaryClaim = userID
+		m := domain.Membership{
+			OrganizationID: j.row.OrganizationID, UserID: j.userID, Role: j.row.Role,
+			Status: domain.MembershipPending, CreatedAt: j.row.Now,
 		}
-		_, err = s.memberships.InsertOne(ctx, &d)
-		if err == nil {
-			return d.domain(), nil
+		if found {
+			m = d.domain()
 		}
-		if !isUniqueViolation(err) {
-			return domain.Membership{}, err
+		if link {
+			if err := j.license(ctx); err != nil {
+				return domain.Membership{}, false, err
+			}
+			hasPrimary, err := hasDoc(ctx, s.memberships, bson.M{"user_id": j.userID, "primary": true})
+			if err != nil {
+				return domain.Membership{}, false, err
+			}
+			m.Status, m.Primary = domain.MembershipActive, !hasPrimary
 		}
-		// A racing row inserted this membership, or claimed the primary
-		// one: look again.
+		done, err := s.writeMembership(ctx, &m, found)
+		if err != nil || done {
+			return m, done && !found, err
+		}
+		// A racing row inserted this membership or changed it, or another
+		// membership took the primary claim: look again.
 	}
-	return domain.Membership{}, errKeepsChanging
+	return domain.Membership{}, false, errKeepsChanging
+}
+
+// writeMembership inserts m, or, if it exists (pending), activates it on
+// the condition that it is still pending; done is false when a racing
+// write got there first.
+func (s *DirectoryStore) writeMembership(ctx context.Context, m *domain.Membership, exists bool) (done bool, err error) {
+	d := newMembershipDoc(m)
+	if m.Primary {
+		d.PrimaryClaim = m.UserID
+	}
+	if !exists {
+		_, err = s.memberships.InsertOne(ctx, d)
+	} else {
+		var res *mongo.UpdateResult
+		filter := membershipKey(m.OrganizationID, m.UserID)
+		filter["status"] = string(domain.MembershipPending)
+		set := bson.M{"status": string(m.Status), "primary": m.Primary}
+		if d.Primary {
+			set["primary_claim"] = d.PrimaryClaim
+		}
+		res, err = s.memberships.UpdateOne(ctx, filter, bson.M{"$set": set})
+		if err == nil {
+			return res.MatchedCount == 1, nil
+		}
+	}
+	if !isUniqueViolation(err) {
+		return err == nil, err
+	}
+	if !m.Primary {
+		return false, nil
+	}
+	// The claim may be a stale one, left by an older version on a
+	// membership that is no longer primary: no primary membership holds
+	// it, so it claims nothing. Drop it for the next attempt.
+	_, err = s.memberships.UpdateMany(ctx, bson.M{"primary_claim": m.UserID, "primary": false},
+		bson.M{"$unset": bson.M{"primary_claim": ""}})
+	return false, err
 }
 
 // insertLicense stores the license unless the user holds it, in one upsert
@@ -298,14 +400,15 @@ func (s *DirectoryStore) DeleteUser(ctx context.Context, userID string) error {
 
 // ListMembers returns a keyset page of an organization's members: the
 // memberships in user id order (memberships_organization_user), then their
-// users in one $in query. A membership whose user is gone (a DeleteUser
-// still cleaning up) is skipped, and the page is topped up after it.
+// users in one $in query. Pending memberships are left out in the query;
+// a membership whose user is gone (a DeleteUser still cleaning up) is
+// skipped, and the page is topped up after it.
 func (s *DirectoryStore) ListMembers(ctx context.Context, organizationID, afterUserID string, limit int) ([]domain.Member, error) {
 	out := []domain.Member{}
 	for len(out) < limit {
 		want := limit - len(out)
 		cur, err := s.memberships.Find(ctx,
-			bson.M{"organization_id": organizationID, "user_id": bson.M{"$gt": afterUserID}},
+			bson.M{"organization_id": organizationID, "user_id": bson.M{"$gt": afterUserID}, "status": notPending},
 			options.Find().SetSort(bson.D{{Key: "user_id", Value: 1}}).SetLimit(int64(want)))
 		if err != nil {
 			return nil, translate("list members", err)

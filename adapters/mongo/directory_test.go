@@ -64,3 +64,13 @@ func TestActionTokenStoreConcurrency(t *testing.T) {
 		return mongoadapter.NewActionTokenStore(testDB(t))
 	})
 }
+
+// domainStores are the organization and domain stores on one fresh database.
+func domainStores(t *testing.T) testsuite.DomainStores {
+	db := testDB(t)
+	return testsuite.DomainStores{Orgs: mongoadapter.NewOrganizationStore(db), Domains: mongoadapter.NewDomainStore(db)}
+}
+
+func TestDomainStore(t *testing.T) { testsuite.RunDomainStore(t, domainStores) }
+
+func TestDomainStoreConcurrency(t *testing.T) { testsuite.RunDomainStoreConcurrency(t, domainStores) }

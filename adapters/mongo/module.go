@@ -21,7 +21,8 @@ type Options struct {
 	URI string
 	// Database is the database the collections live in.
 	Database string
-	// Timeout bounds connecting and the index set-up at start.
+	// Timeout bounds connecting and the index set-up at start, and each
+	// step of the start's backfill (BackfillDirectory).
 	Timeout time.Duration
 	// KeyEncryptionKey is the 32-byte master key that seals signing keys
 	// and webhook secrets at rest.
@@ -38,12 +39,15 @@ type Options struct {
 // check.
 type Ready func(ctx context.Context) error
 
-// Open connects, checks that the server answers, and makes every index.
-// The caller disconnects the client.
+// Open connects, checks that the server answers, makes every index, and
+// brings the documents of older versions to the current shape
+// (BackfillDirectory) before anything reads them. The caller disconnects
+// the client.
 func Open(ctx context.Context, opts Options) (*mongo.Client, *mongo.Database, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	// No client-wide timeout: it adds maxTimeMS to every command, which some
@@ -63,12 +67,20 @@ func Open(ctx context.Context, opts Options) (*mongo.Client, *mongo.Database, er
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, nil, err
 	}
+	// A first backfill over a large deployment may outlast opts.Timeout:
+	// each of its steps is bounded instead, and a failed start keeps the
+	// steps done.
+	if _, _, err := (backfill{batch: backfillBatch, timeout: opts.Timeout}).run(parent, db); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, nil, err
+	}
 	return client, db, nil
 }
 
 // Module connects (failing the start if the server cannot be reached),
-// makes the indexes, and provides every store as its port; the webhook
-// stores and the key store seal their secrets under opts.KeyEncryptionKey.
+// makes the indexes, backfills older documents (see Open), and provides
+// every store as its port; the webhook stores and the key store seal their
+// secrets under opts.KeyEncryptionKey.
 // The rate limiter is provided as *RateLimiter only: the application picks
 // the ports.RateLimiter (ratelimit.kind). The janitor runs every
 // opts.JanitorEvery from start to stop. The client disconnects on stop.
@@ -98,6 +110,7 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewRoleStore, fx.As(new(ports.RoleStore))),
 			fx.Annotate(NewAdminKeyStore, fx.As(new(ports.AdminKeyStore))),
 			fx.Annotate(NewSCIMStore, fx.As(new(ports.SCIMStore))),
+			fx.Annotate(NewDomainStore, fx.As(new(ports.DomainStore))),
 			fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),

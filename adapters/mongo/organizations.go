@@ -89,19 +89,43 @@ type membershipDoc struct {
 	UserID         string `bson:"user_id"`
 	OrganizationID string `bson:"organization_id"`
 	Role           string `bson:"role"`
-	Primary        bool   `bson:"primary"`
+	// Status is domain.MembershipStatus, kept as given. It is nil only on
+	// a document an older version wrote, before memberships had a status:
+	// those were all active, and read so (BackfillDirectory writes the
+	// field at start). Queries that leave pending memberships out use
+	// {status: {$ne: "pending"}}, which such documents match too.
+	Status  *string `bson:"status"`
+	Primary bool    `bson:"primary"`
 	// PrimaryClaim is the user id on the membership that provisioning
 	// made primary, and absent on every other one; its sparse unique index
-	// lets one of two racing first memberships be primary.
+	// lets one of two racing activations of a user's memberships be
+	// primary.
 	PrimaryClaim string    `bson:"primary_claim,omitempty"`
 	CreatedAt    time.Time `bson:"created_at"`
 }
 
-func (d *membershipDoc) domain() domain.Membership {
-	return domain.Membership{
-		OrganizationID: d.OrganizationID, UserID: d.UserID, Role: d.Role, Primary: d.Primary, CreatedAt: d.CreatedAt,
+func newMembershipDoc(m *domain.Membership) *membershipDoc {
+	status := string(m.Status)
+	return &membershipDoc{
+		UserID: m.UserID, OrganizationID: m.OrganizationID, Role: m.Role, Status: &status,
+		Primary: m.Primary, CreatedAt: m.CreatedAt,
 	}
 }
+
+func (d *membershipDoc) domain() domain.Membership {
+	status := domain.MembershipActive
+	if d.Status != nil {
+		status = domain.MembershipStatus(*d.Status)
+	}
+	return domain.Membership{
+		OrganizationID: d.OrganizationID, UserID: d.UserID, Role: d.Role, Status: status, Primary: d.Primary,
+		CreatedAt: d.CreatedAt,
+	}
+}
+
+// notPending is the condition on a membership that its organization may
+// see it: every status but pending (domain.Membership.Visible).
+var notPending = bson.M{"$ne": string(domain.MembershipPending)}
 
 func membershipKey(organizationID, userID string) bson.M {
 	return bson.M{"user_id": userID, "organization_id": organizationID}
@@ -153,11 +177,19 @@ func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membersh
 		return err
 	}
 	// $set, not a replacement, so that a primary_claim stays with its
-	// membership.
-	set := bson.M{"role": m.Role, "primary": m.Primary, "created_at": m.CreatedAt}
+	// membership while it is primary. One that stops being primary drops
+	// its claim: provisioning reads "the user has no primary membership"
+	// from the primary field, and a claim left on a secondary membership
+	// would refuse it the claim forever.
+	update := bson.M{"$set": bson.M{
+		"role": m.Role, "status": string(m.Status), "primary": m.Primary, "created_at": m.CreatedAt,
+	}}
+	if !m.Primary {
+		update["$unset"] = bson.M{"primary_claim": ""}
+	}
 	for range upsertAttempts {
 		_, err := s.memberships.UpdateOne(ctx, membershipKey(m.OrganizationID, m.UserID),
-			bson.M{"$set": set}, options.Update().SetUpsert(true))
+			update, options.Update().SetUpsert(true))
 		if !isUniqueViolation(err) {
 			return translate("put membership", err)
 		}
@@ -199,8 +231,8 @@ func (s *OrganizationStore) DeleteMembership(ctx context.Context, organizationID
 	return nil
 }
 
-// ListUserMemberships returns a user's memberships, oldest first, ties broken
-// by organization id.
+// ListUserMemberships returns a user's memberships in every status, oldest
+// first, ties broken by organization id.
 func (s *OrganizationStore) ListUserMemberships(ctx context.Context, userID string) ([]domain.Membership, error) {
 	return findAll[domain.Membership, membershipDoc](ctx, s.memberships, "list user memberships", bson.M{"user_id": userID},
 		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "organization_id", Value: 1}}))

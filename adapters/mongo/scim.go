@@ -123,7 +123,8 @@ const searchChunk = 2000
 // SearchUsers answers a SCIM search of an organization's members.
 //
 // MongoDB has no join usable here (FerretDB 1.24 has no $lookup), so the
-// search is scoped by the organization's memberships: it reads them in
+// search is scoped by the organization's memberships, pending ones left
+// out (the organization cannot see those accounts): it reads them in
 // user id order (memberships_organization_user serves that), searchChunk at
 // a time, and for each chunk asks the users collection for
 // {_id: {$in: the chunk's user ids}} AND the translated filter (see
@@ -159,7 +160,7 @@ func (s *SCIMStore) SearchUsers(ctx context.Context, q domain.UserQuery) (domain
 	} else if ok {
 		return s.searchOne(ctx, q, uid, cond)
 	}
-	cur, err := s.memberships.Find(ctx, bson.M{"organization_id": q.OrganizationID},
+	cur, err := s.memberships.Find(ctx, bson.M{"organization_id": q.OrganizationID, "status": notPending},
 		options.Find().SetSort(bson.D{{Key: "user_id", Value: 1}}).
 			SetProjection(bson.M{"_id": 0, "primary_claim": 0}).SetBatchSize(int32(s.chunk)))
 	if err != nil {
@@ -226,14 +227,15 @@ func (s *SCIMStore) candidate(ctx context.Context, f domain.UserFilter) (uid str
 }
 
 // searchOne answers a search whose only candidate is uid: its membership
-// of the organization, then the filter on that user alone.
+// of the organization, if other than pending, then the filter on that user
+// alone.
 func (s *SCIMStore) searchOne(ctx context.Context, q domain.UserQuery, uid string, cond bsonCond) (domain.UserPage, error) {
 	page := domain.UserPage{Members: []domain.Member{}}
 	if uid == "" {
 		return page, nil
 	}
 	var m membershipDoc
-	err := s.memberships.FindOne(ctx, bson.M{"organization_id": q.OrganizationID, "user_id": uid},
+	err := s.memberships.FindOne(ctx, bson.M{"organization_id": q.OrganizationID, "user_id": uid, "status": notPending},
 		options.FindOne().SetProjection(bson.M{"_id": 0, "primary_claim": 0})).Decode(&m)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return page, nil

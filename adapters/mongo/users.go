@@ -73,6 +73,12 @@ type userDoc struct {
 	// Profiles is domain.User.Profiles, keyed by profileKey(organization
 	// id); absent when there are none.
 	Profiles map[string]profileDoc `bson:"profiles,omitempty"`
+	// HomeOrganizationID is always written, "" included: a document
+	// without the field was written by an older version, and
+	// BackfillDirectory gives it the home its memberships imply (so the
+	// field must not be omitted when empty, or a homeless account would be
+	// given one at the next start). Until then it reads as "".
+	HomeOrganizationID string `bson:"home_organization_id"`
 }
 
 // profileDoc is the stored form of a domain.OrgProfile. The _lc fields are
@@ -214,8 +220,8 @@ func newUserDoc(u *domain.User, rev int64) *userDoc {
 		EmailVerified: u.EmailVerified, GivenName: u.GivenName, FamilyName: u.FamilyName,
 		GivenNameLC: strings.ToLower(u.GivenName), FamilyNameLC: strings.ToLower(u.FamilyName),
 		Picture: u.Picture, PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
-		PasswordHash: u.PasswordHash, Status: string(u.Status), NotBefore: u.NotBefore,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Profiles: newProfileDocs(u.Profiles),
+		PasswordHash: u.PasswordHash, Status: string(u.Status), HomeOrganizationID: u.HomeOrganizationID,
+		NotBefore: u.NotBefore, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Profiles: newProfileDocs(u.Profiles),
 	}
 }
 
@@ -224,8 +230,8 @@ func (d *userDoc) domain() domain.User {
 		ID: d.ID, Email: d.Email, EmailVerified: d.EmailVerified, GivenName: d.GivenName,
 		FamilyName: d.FamilyName, Picture: d.Picture, PhoneNumber: d.PhoneNumber,
 		PhoneNumberVerified: d.PhoneNumberVerified, PasswordHash: d.PasswordHash,
-		Status: domain.UserStatus(d.Status), NotBefore: d.NotBefore, CreatedAt: d.CreatedAt,
-		UpdatedAt: d.UpdatedAt, Profiles: profilesDomain(d.Profiles),
+		Status: domain.UserStatus(d.Status), HomeOrganizationID: d.HomeOrganizationID,
+		NotBefore: d.NotBefore, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Profiles: profilesDomain(d.Profiles),
 	}
 }
 
@@ -291,7 +297,9 @@ func (s *UserStore) UpdateUser(ctx context.Context, id string, fn func(*domain.U
 //
 // Each document is rewritten through updateByRev with no change, so a
 // concurrent UpdateUser is never lost: whichever writes second starts from
-// the other's revision.
+// the other's revision. The rewrite writes home_organization_id as read,
+// "" when absent, which would end that field's backfill: runBackfill starts
+// after Open has run BackfillDirectory, so the documents it finds have it.
 func BackfillUsers(ctx context.Context, db *mongo.Database) (int, error) {
 	coll := db.Collection(usersCollection)
 	cur, err := coll.Find(ctx, bson.M{"given_name_lc": bson.M{"$exists": false}},

@@ -20,11 +20,15 @@ type ActionTokenStore struct{ pool *pgxpool.Pool }
 // NewActionTokenStore returns an ActionTokenStore on pool.
 func NewActionTokenStore(pool *pgxpool.Pool) *ActionTokenStore { return &ActionTokenStore{pool: pool} }
 
+// actionTokenColumns are every column of action_tokens. organization_id
+// and client_id are a join link's, empty for other purposes.
+const actionTokenColumns = `hash, purpose, user_id, organization_id, client_id, created_at, expires_at`
+
 // CreateActionToken stores a token. ErrAlreadyExists if the hash is taken.
 func (s *ActionTokenStore) CreateActionToken(ctx context.Context, t domain.ActionToken) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO action_tokens (hash, purpose, user_id, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5)`,
-		t.Hash, string(t.Purpose), t.UserID, ts(t.CreatedAt), ts(t.ExpiresAt))
+	_, err := s.pool.Exec(ctx, `INSERT INTO action_tokens (`+actionTokenColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		t.Hash, string(t.Purpose), t.UserID, t.OrganizationID, t.ClientID, ts(t.CreatedAt), ts(t.ExpiresAt))
 	return translate("create action token", err)
 }
 
@@ -38,8 +42,8 @@ func (s *ActionTokenStore) ConsumeActionToken(ctx context.Context, hash []byte, 
 	var created, expires pgtype.Timestamptz
 	err := s.pool.QueryRow(ctx, `DELETE FROM action_tokens
 		WHERE hash = $1 AND purpose = $2 AND expires_at > $3
-		RETURNING hash, purpose, user_id, created_at, expires_at`, hash, string(purpose), now).
-		Scan(&t.Hash, &p, &t.UserID, &created, &expires)
+		RETURNING `+actionTokenColumns, hash, string(purpose), now).
+		Scan(&t.Hash, &p, &t.UserID, &t.OrganizationID, &t.ClientID, &created, &expires)
 	if err != nil {
 		return domain.ActionToken{}, translate("consume action token", err)
 	}

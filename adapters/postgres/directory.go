@@ -102,17 +102,21 @@ func rowFailure(err error) error {
 }
 
 // provisionSteps finds or creates the user, ensures the membership and, if
-// asked, the license.
+// asked and the membership is not pending, the license.
 func provisionSteps(ctx context.Context, tx pgx.Tx, row *domain.ProvisionRow, key string) (domain.ProvisionResult, error) {
 	var res domain.ProvisionResult
 	var err error
 	if res.User, res.Created, err = ensureUser(ctx, tx, &row.User, key); err != nil {
 		return res, err
 	}
-	if res.Membership, err = ensureMembership(ctx, tx, res.User.ID, row); err != nil {
+	link, err := mayLink(ctx, tx, res.User.ID, row, res.Created)
+	if err != nil {
 		return res, err
 	}
-	if row.LicenseClientID != "" {
+	if res.Membership, res.Joined, err = ensureMembership(ctx, tx, res.User.ID, row, link); err != nil {
+		return res, err
+	}
+	if row.LicenseClientID != "" && res.Membership.Visible() {
 		tag, err := tx.Exec(ctx, insertLicense, row.LicenseClientID, res.User.ID, ts(row.Now))
 		if err != nil {
 			return res, err
@@ -120,6 +124,24 @@ func provisionSteps(ctx context.Context, tx pgx.Tx, row *domain.ProvisionRow, ke
 		res.LicenseAssigned = tag.RowsAffected() == 1
 	}
 	return res, nil
+}
+
+// mayLink reports whether the row may make the user a member at once: it
+// created the user, it says LinkExisting, or the user has a membership other
+// than pending in one of row.VisibleIn (read by the primary key, which leads
+// with user_id).
+func mayLink(ctx context.Context, tx pgx.Tx, userID string, row *domain.ProvisionRow, created bool) (bool, error) {
+	if created || row.LinkExisting {
+		return true, nil
+	}
+	if len(row.VisibleIn) == 0 {
+		return false, nil
+	}
+	var seen bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM memberships
+		WHERE user_id = $1 AND organization_id = ANY($2::text[]) AND status <> 'pending')`,
+		userID, row.VisibleIn).Scan(&seen)
+	return seen, err
 }
 
 // ensureUser inserts u unless its email is taken, else locks and returns the
@@ -152,28 +174,49 @@ func ensureUser(ctx context.Context, tx pgx.Tx, u *domain.User, key string) (dom
 	return domain.User{}, false, fmt.Errorf("the user with email %q keeps changing", key)
 }
 
-// ensureMembership inserts the membership unless one exists, primary when
-// the user has no other, and returns the stored one: an existing membership
-// keeps its role. The caller holds the user's row lock, so no other
-// provisioning row of the user runs between the check and the insert.
-func ensureMembership(ctx context.Context, tx pgx.Tx, userID string, row *domain.ProvisionRow) (domain.Membership, error) {
+// noOtherPrimary is true when the user ($1) has no primary membership
+// outside the organization ($2): a membership that becomes active then
+// becomes primary.
+const noOtherPrimary = `NOT EXISTS (SELECT 1 FROM memberships
+	WHERE user_id = $1 AND organization_id <> $2 AND is_primary)`
+
+// ensureMembership makes the membership unless one exists (joined reports
+// that it did): active when link, primary if also the user has no primary
+// membership, else pending and not primary. An existing membership keeps its
+// role and status, except that a pending one becomes active (and primary as
+// a new one would) when link. It returns the stored membership. The caller
+// holds the user's row lock, so no other provisioning row of the user runs
+// between the statements.
+func ensureMembership(ctx context.Context, tx pgx.Tx, userID string, row *domain.ProvisionRow, link bool) (m domain.Membership, joined bool, err error) {
+	status := domain.MembershipPending
+	if link {
+		status = domain.MembershipActive
+	}
 	for range provisionAttempts {
-		m, err := scanMembership(tx.QueryRow(ctx, `INSERT INTO memberships
-			(user_id, organization_id, role, is_primary, created_at)
-			VALUES ($1, $2, $3, NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1), $4)
+		m, err = scanMembership(tx.QueryRow(ctx, `INSERT INTO memberships (`+membershipColumns+`)
+			VALUES ($2, $1, $3, $4, $5 AND `+noOtherPrimary+`, $6)
 			ON CONFLICT (user_id, organization_id) DO NOTHING
-			RETURNING `+membershipColumns, userID, row.OrganizationID, row.Role, ts(row.Now)))
+			RETURNING `+membershipColumns, userID, row.OrganizationID, row.Role, string(status), link, ts(row.Now)))
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return m, err
+			return m, err == nil, err
+		}
+		if link {
+			m, err = scanMembership(tx.QueryRow(ctx, `UPDATE memberships
+				SET status = 'active', is_primary = `+noOtherPrimary+`
+				WHERE user_id = $1 AND organization_id = $2 AND status = 'pending'
+				RETURNING `+membershipColumns, userID, row.OrganizationID))
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return m, false, err
+			}
 		}
 		m, err = scanMembership(tx.QueryRow(ctx, `SELECT `+membershipColumns+` FROM memberships
 			WHERE user_id = $1 AND organization_id = $2`, userID, row.OrganizationID))
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return m, err
+			return m, false, err
 		}
-		// The membership was deleted between the two statements.
+		// The membership was deleted between the statements.
 	}
-	return domain.Membership{}, fmt.Errorf("the membership of %s in %s keeps changing", userID, row.OrganizationID)
+	return domain.Membership{}, false, fmt.Errorf("the membership of %s in %s keeps changing", userID, row.OrganizationID)
 }
 
 // DeleteUser deletes the user row; the foreign keys' cascades delete their
@@ -192,16 +235,21 @@ func (s *DirectoryStore) DeleteUser(ctx context.Context, userID string) error {
 	return nil
 }
 
+// listMembersSQL is ListMembers' statement: $1 the organization, $2 the
+// user id to start after, $3 the limit.
+var listMembersSQL = `SELECT ` + qualify("u", userColumns) + `, ` + qualify("m", membershipColumns) + `
+	FROM memberships m JOIN users u ON u.id = m.user_id
+	WHERE m.organization_id = $1 AND m.user_id > $2 AND m.status <> 'pending'
+	ORDER BY m.user_id LIMIT $3`
+
 // ListMembers returns a keyset page of an organization's members, read in
-// user id order from memberships_organization_user.
+// user id order from memberships_organization_user; pending memberships are
+// not members yet, and are filtered out on the way.
 func (s *DirectoryStore) ListMembers(ctx context.Context, organizationID, afterUserID string, limit int) ([]domain.Member, error) {
 	if limit <= 0 {
 		return []domain.Member{}, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+qualify("u", userColumns)+`, `+qualify("m", membershipColumns)+`
-		FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.organization_id = $1 AND m.user_id > $2
-		ORDER BY m.user_id LIMIT $3`, organizationID, afterUserID, limit)
+	rows, err := s.pool.Query(ctx, listMembersSQL, organizationID, afterUserID, limit)
 	if err != nil {
 		return nil, translate("list members", err)
 	}

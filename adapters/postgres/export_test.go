@@ -1,6 +1,12 @@
 package postgres
 
-import "github.com/calimatic/calimatic-auth/core/domain"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
 
 // SweepQueries returns the janitor's DELETE statements by target name, so
 // that a test can EXPLAIN them.
@@ -17,4 +23,21 @@ func SweepQueries() map[string]string {
 // a test can EXPLAIN them.
 func SearchUsersSQL(organizationID string, f domain.UserFilter) (page, count string, args []any, err error) {
 	return searchQueries(organizationID, f)
+}
+
+// ListMembersSQL returns ListMembers' statement, whose parameters are the
+// organization, the user id to start after and the limit, so that a test
+// can EXPLAIN it.
+func ListMembersSQL() string { return listMembersSQL }
+
+// MigrateTo applies the migrations up to and including version, so that a
+// test can fill an older schema before it migrates the rest.
+func MigrateTo(ctx context.Context, pool *pgxpool.Pool, version int64) error {
+	provider, closeDB, err := newMigrator(ctx, pool)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	_, err = provider.UpTo(ctx, version)
+	return err
 }

@@ -53,7 +53,11 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"a membership", `SELECT * FROM memberships WHERE user_id = 'x' AND organization_id = 'y'`},
 		{"a user's other memberships", `SELECT 1 FROM memberships WHERE user_id = 'x'`},
 		{"a page of an organization's members", `SELECT * FROM memberships m JOIN users u ON u.id = m.user_id
-			WHERE m.organization_id = 'x' AND m.user_id > 'y' ORDER BY m.user_id LIMIT 10`},
+			WHERE m.organization_id = 'x' AND m.user_id > 'y' AND m.status <> 'pending' ORDER BY m.user_id LIMIT 10`},
+		{"a user's visible memberships in some organizations", `SELECT 1 FROM memberships
+			WHERE user_id = 'x' AND organization_id = ANY('{a,b}') AND status <> 'pending'`},
+		{"a user's primary membership elsewhere", `SELECT 1 FROM memberships
+			WHERE user_id = 'x' AND organization_id <> 'y' AND is_primary`},
 		{"a license", `SELECT 1 FROM licenses WHERE user_id = 'x' AND client_id = 'y'`},
 		{"a user's licenses", `SELECT * FROM licenses WHERE user_id = 'x' ORDER BY assigned_at, client_id`},
 		{"a client grant", `SELECT * FROM client_grants WHERE client_id = 'x' AND organization_id = 'y'`},
@@ -92,6 +96,8 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"a SCIM token by id", `SELECT * FROM scim_tokens WHERE id = 'x' AND organization_id = 'y'`},
 		{"an organization's SCIM tokens", `SELECT * FROM scim_tokens WHERE organization_id = 'x'
 			ORDER BY created_at NULLS FIRST, id`},
+		{"a verified domain by name", `SELECT * FROM verified_domains WHERE domain = 'x'`},
+		{"an organization's verified domains", `SELECT * FROM verified_domains WHERE organization_id = 'x' ORDER BY domain`},
 	}
 	// A prepared statement may run a generic plan, which cannot see its
 	// parameters: the email lookups restate the partial index's predicate.

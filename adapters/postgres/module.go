@@ -70,6 +70,7 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewRoleStore, fx.As(new(ports.RoleStore))),
 			fx.Annotate(NewAdminKeyStore, fx.As(new(ports.AdminKeyStore))),
 			fx.Annotate(NewSCIMStore, fx.As(new(ports.SCIMStore))),
+			fx.Annotate(NewDomainStore, fx.As(new(ports.DomainStore))),
 			fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
@@ -199,6 +200,7 @@ var (
 	_ ports.RoleStore         = (*RoleStore)(nil)
 	_ ports.AdminKeyStore     = (*AdminKeyStore)(nil)
 	_ ports.ActionTokenStore  = (*ActionTokenStore)(nil)
+	_ ports.DomainStore       = (*DomainStore)(nil)
 	_ ports.EventPublisher    = (*EventOutbox)(nil)
 	_ ports.SubscriptionStore = (*SubscriptionStore)(nil)
 	_ ports.DeliveryStore     = (*DeliveryStore)(nil)

@@ -72,29 +72,33 @@ func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, f
 		})
 }
 
-// PutMembership creates or replaces the membership in one upsert. The
-// foreign keys make a missing organization ErrNotFound in the same
-// statement, and a missing user too (memberships go with their user, see
-// DirectoryStore.DeleteUser).
+// PutMembership creates or replaces the membership, its status included, in
+// one upsert. The foreign key makes a missing organization ErrNotFound in
+// the same statement.
 func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membership) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO memberships (user_id, organization_id, role, is_primary, created_at)
-		VALUES ($1, $2, $3, $4, $5)
+	_, err := s.pool.Exec(ctx, `INSERT INTO memberships (`+membershipColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (user_id, organization_id) DO UPDATE
-		SET role = EXCLUDED.role, is_primary = EXCLUDED.is_primary, created_at = EXCLUDED.created_at`,
-		m.UserID, m.OrganizationID, m.Role, m.Primary, ts(m.CreatedAt))
+		SET role = EXCLUDED.role, status = EXCLUDED.status, is_primary = EXCLUDED.is_primary,
+			created_at = EXCLUDED.created_at`,
+		m.OrganizationID, m.UserID, m.Role, string(m.Status), m.Primary, ts(m.CreatedAt))
 	if isCode(err, codeForeignKeyViolation) {
 		return translate("put membership", pgx.ErrNoRows)
 	}
 	return translate("put membership", err)
 }
 
-const membershipColumns = `organization_id, user_id, role, is_primary, created_at`
+// membershipColumns are every column of memberships. status is one of the
+// domain.MembershipStatus states, or empty for a membership written without
+// one (see migration 00005).
+const membershipColumns = `organization_id, user_id, role, status, is_primary, created_at`
 
 func scanMembership(row pgx.Row) (domain.Membership, error) {
 	var m domain.Membership
+	var status string
 	var created pgtype.Timestamptz
-	err := row.Scan(&m.OrganizationID, &m.UserID, &m.Role, &m.Primary, &created)
-	m.CreatedAt = fromTS(created)
+	err := row.Scan(&m.OrganizationID, &m.UserID, &m.Role, &status, &m.Primary, &created)
+	m.Status, m.CreatedAt = domain.MembershipStatus(status), fromTS(created)
 	return m, err
 }
 
@@ -142,11 +146,11 @@ func (s *OrganizationStore) DeleteMembership(ctx context.Context, organizationID
 	return nil
 }
 
-// ListUserMemberships returns a user's memberships, oldest first, ties broken
-// by organization id.
+// ListUserMemberships returns a user's memberships in every status, oldest
+// first (a zero time, NULL, first of all), ties broken by organization id.
 func (s *OrganizationStore) ListUserMemberships(ctx context.Context, userID string) ([]domain.Membership, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+membershipColumns+`
-		FROM memberships WHERE user_id = $1 ORDER BY created_at, organization_id`, userID)
+		FROM memberships WHERE user_id = $1 ORDER BY created_at NULLS FIRST, organization_id`, userID)
 	if err != nil {
 		return nil, translate("list user memberships", err)
 	}

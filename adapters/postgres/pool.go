@@ -49,6 +49,10 @@ func fromTS(t pgtype.Timestamptz) time.Time {
 	return t.Time.UTC()
 }
 
+// optText encodes an optional text column: the empty string is NULL. A NULL
+// read into a pgtype.Text leaves its String empty, so reads need no helper.
+func optText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
+
 // callbackError marks an error returned by a caller's callback, so that it
 // passes through translate untouched.
 type callbackError struct{ err error }

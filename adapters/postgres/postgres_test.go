@@ -219,3 +219,19 @@ func TestSCIMStore(t *testing.T) {
 	}
 	testsuite.RunSCIMStore(t, func(*testing.T) testsuite.SCIMStores { return s })
 }
+
+func newDomainStores(pool *pgxpool.Pool) testsuite.DomainStores {
+	return testsuite.DomainStores{Orgs: postgres.NewOrganizationStore(pool), Domains: postgres.NewDomainStore(pool)}
+}
+
+func TestDomainStore(t *testing.T) {
+	t.Parallel()
+	s := newDomainStores(newPool(t))
+	testsuite.RunDomainStore(t, func(*testing.T) testsuite.DomainStores { return s })
+}
+
+func TestDomainStoreConcurrency(t *testing.T) {
+	t.Parallel()
+	s := newDomainStores(newPool(t))
+	testsuite.RunDomainStoreConcurrency(t, func(*testing.T) testsuite.DomainStores { return s })
+}

@@ -97,7 +97,8 @@ func (s *SCIMStore) DeleteSCIMToken(ctx context.Context, organizationID, id stri
 	return nil
 }
 
-// SearchUsers runs the translated filter over the organization's members.
+// SearchUsers runs the translated filter over the organization's members,
+// pending memberships left out.
 // The page and the total are read in one read-only REPEATABLE READ
 // transaction, so that they agree: the page query carries the total as
 // count(*) OVER (), and only an empty page (an offset past the end, or a
@@ -160,8 +161,10 @@ func searchQueries(organizationID string, f domain.UserFilter) (pageSQL, countSQ
 	if err != nil {
 		return "", "", nil, err
 	}
+	// Pending memberships are never matched, whatever the filter: every
+	// search (the indexed lookups too) shares this clause.
 	from := ` FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.organization_id = $1::text AND (` + where + `)`
+		WHERE m.organization_id = $1::text AND m.status <> 'pending' AND (` + where + `)`
 	n := len(args)
 	pageSQL = `SELECT ` + qualify("u", userColumns) + `, ` + qualify("m", membershipColumns) +
 		`, count(*) OVER ()` + from + `

@@ -16,29 +16,44 @@ import (
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
+// bigOrganization fills the schema with an organization, "big", of many
+// members, and pending memberships of as many more accounts (p000001 and
+// on), so that plans are those of a large directory, then analyzes it.
+func bigOrganization(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	const members, pending = 5000, 5000
+	_, err := pool.Exec(ctx, `INSERT INTO organizations (id, name, slug) VALUES ('big', 'big', 'big'), ('small', 'small', 'small')`)
+	require.NoError(t, err)
+	for _, set := range []struct {
+		prefix, status string
+		n              int
+	}{{"u", "active", members}, {"p", "pending", pending}} {
+		_, err = pool.Exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, given_name, family_name, picture,
+				phone_number, phone_number_verified, password_hash, status, profiles)
+			SELECT $1 || lpad(i::text, 6, '0'), $1 || i || '@example.com', $1 || i || '@example.com', true, 'G', 'F', '',
+				'', false, '', 'active',
+				jsonb_build_object('big', jsonb_build_object('externalId', $1 || 'ext-' || i, 'department', 'd' || (i % 10)))
+			FROM generate_series(1, $2) AS i`, set.prefix, set.n)
+		require.NoError(t, err)
+		_, err = pool.Exec(ctx, `INSERT INTO memberships (user_id, organization_id, role, status, is_primary)
+			SELECT id, 'big', 'member', $2, $2 = 'active' FROM users WHERE id LIKE $1 || '%'`, set.prefix, set.status)
+		require.NoError(t, err)
+	}
+	_, err = pool.Exec(ctx, `ANALYZE users; ANALYZE memberships`)
+	require.NoError(t, err)
+}
+
 // SCIM's lookups before a create or an update (externalId eq, userName eq)
 // are index lookups, not a scan of the organization's members: in an
 // organization of many members, the plans of the translated statements read
-// users_profiles and users_email_key.
+// users_profiles and users_email_key. Leaving pending memberships out does
+// not change that, and a pending account is not found.
 func TestSCIMLookupsUseIndexes(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t)
 	ctx := context.Background()
-	const members = 5000
-	_, err := pool.Exec(ctx, `INSERT INTO organizations (id, name, slug) VALUES ('big', 'big', 'big'), ('small', 'small', 'small')`)
-	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, given_name, family_name, picture,
-			phone_number, phone_number_verified, password_hash, status, profiles)
-		SELECT 'u' || lpad(i::text, 6, '0'), 'u' || i || '@example.com', 'u' || i || '@example.com', true, 'G', 'F', '',
-			'', false, '', 'active',
-			jsonb_build_object('big', jsonb_build_object('externalId', 'ext-' || i, 'department', 'd' || (i % 10)))
-		FROM generate_series(1, $1) AS i`, members)
-	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `INSERT INTO memberships (user_id, organization_id, role, is_primary)
-		SELECT id, 'big', 'member', true FROM users`)
-	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `ANALYZE users; ANALYZE memberships`)
-	require.NoError(t, err)
+	bigOrganization(t, pool)
 
 	for _, c := range []struct {
 		name   string
@@ -49,10 +64,14 @@ func TestSCIMLookupsUseIndexes(t *testing.T) {
 		// table it prefers a scan; PostgreSQL keeps using custom plans
 		// when the generic one costs more than they do.
 		generic bool
+		want    []string
 	}{
-		{"externalId eq", &domain.Compare{Field: domain.FieldExternalID, Op: domain.OpEq, Value: "ext-42"}, "users_profiles", false},
-		{"userName eq", &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "U42@Example.com"}, "users_email_key", true},
-		{"id eq", &domain.Compare{Field: domain.FieldID, Op: domain.OpEq, Value: "u000042"}, "users_pkey", true},
+		{"externalId eq", &domain.Compare{Field: domain.FieldExternalID, Op: domain.OpEq, Value: "uext-42"}, "users_profiles", false, []string{"u000042"}},
+		{"userName eq", &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "U42@Example.com"}, "users_email_key", true, []string{"u000042"}},
+		{"id eq", &domain.Compare{Field: domain.FieldID, Op: domain.OpEq, Value: "u000042"}, "users_pkey", true, []string{"u000042"}},
+		{"externalId eq of a pending member", &domain.Compare{Field: domain.FieldExternalID, Op: domain.OpEq, Value: "pext-42"}, "users_profiles", false, nil},
+		{"userName eq of a pending member", &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "p42@example.com"}, "users_email_key", true, nil},
+		{"id eq of a pending member", &domain.Compare{Field: domain.FieldID, Op: domain.OpEq, Value: "p000042"}, "users_pkey", true, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			pageSQL, countSQL, args, err := postgres.SearchUsersSQL("big", c.filter)
@@ -74,11 +93,32 @@ func TestSCIMLookupsUseIndexes(t *testing.T) {
 			}
 			page, err := postgres.NewSCIMStore(pool).SearchUsers(ctx, domain.UserQuery{OrganizationID: "big", Filter: c.filter, Limit: 10})
 			require.NoError(t, err)
-			require.Len(t, page.Members, 1)
-			assert.Equal(t, "u000042", page.Members[0].User.ID)
-			assert.Equal(t, 1, page.Total)
+			var got []string
+			for _, m := range page.Members {
+				got = append(got, m.User.ID)
+			}
+			assert.Equal(t, c.want, got)
+			assert.Equal(t, len(c.want), page.Total)
 		})
 	}
+}
+
+// A page of members reads memberships_organization_user in user id order,
+// pending memberships dropped on the way, rather than scanning and sorting
+// the organization's memberships.
+func TestListMembersReadsTheOrganizationIndex(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	bigOrganization(t, pool)
+	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+		plan := explain(t, pool, mode, postgres.ListMembersSQL(), []any{"big", "", 10})
+		assert.Contains(t, plan, "memberships_organization_user", "%s:\n%s", mode, plan)
+		assert.NotContains(t, plan, "Sort", "%s:\n%s", mode, plan)
+	}
+	members, err := postgres.NewDirectoryStore(pool).ListMembers(context.Background(), "big", "", 10)
+	require.NoError(t, err)
+	require.Len(t, members, 10)
+	assert.Equal(t, "u000001", members[0].User.ID, "p… (pending) sorts first and is left out")
 }
 
 // explain returns the plan of query under a plan_cache_mode, for a

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
@@ -279,14 +277,9 @@ func TestMigrationMarksOlderEventsDispatched(t *testing.T) {
 	t.Parallel()
 	pool := newEmptyPool(t)
 	ctx := context.Background()
-	db := stdlib.OpenDBFromPool(pool)
-	defer func() { _ = db.Close() }()
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, os.DirFS("migrations"), goose.WithDisableGlobalRegistry(true))
-	require.NoError(t, err)
-	_, err = provider.UpTo(ctx, 2)
-	require.NoError(t, err)
+	require.NoError(t, postgres.MigrateTo(ctx, pool, 2))
 	o := postgres.NewEventOutbox(pool)
-	_, err = pool.Exec(ctx, `INSERT INTO events (id, type, user_id, organization_id, data)
+	_, err := pool.Exec(ctx, `INSERT INTO events (id, type, user_id, organization_id, data)
 		VALUES ('evt_old', 'user.created', '', '', '[]')`)
 	require.NoError(t, err)
 
