@@ -319,6 +319,7 @@ type directoryDeps struct {
 	Licenses     ports.LicenseStore
 	Grants       ports.ClientGrantStore
 	Roles        ports.RoleStore
+	Domains      ports.DomainStore
 	AdminKeys    ports.AdminKeyStore
 	ActionTokens ports.ActionTokenStore
 	Sessions     ports.SessionStore
@@ -334,7 +335,7 @@ type directoryDeps struct {
 func newDirectory(cfg directory.Config, d directoryDeps) *directory.Service {
 	return directory.New(cfg, directory.Deps{
 		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Directory: d.Directory, Licenses: d.Licenses,
-		Grants: d.Grants, Roles: d.Roles, AdminKeys: d.AdminKeys, ActionTokens: d.ActionTokens,
+		Grants: d.Grants, Roles: d.Roles, Domains: d.Domains, AdminKeys: d.AdminKeys, ActionTokens: d.ActionTokens,
 		Sessions: d.Sessions, Refresh: d.Refresh, Events: d.Events, Mailer: d.Mailer,
 		Clock: d.Clock, Random: d.Random,
 	})

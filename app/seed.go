@@ -117,12 +117,12 @@ func Seed(ctx context.Context, dev config.Dev, users ports.UserStore, orgs ports
 		return Seeded{}, fmt.Errorf("dev.seed_password must have at least %d characters", domain.MinPasswordLen)
 	}
 	hash := domain.HashPassword(password, random.Bytes(domain.DefaultPasswordParams.SaltLen), domain.DefaultPasswordParams)
-	user, err := seedUser(ctx, users, random, email, hash, now)
+	user, err := seedUser(ctx, users, random, email, hash, org.ID, now)
 	if err != nil {
 		return Seeded{}, err
 	}
 	err = orgs.PutMembership(ctx, domain.Membership{
-		OrganizationID: org.ID, UserID: user.ID, Role: domain.RoleMember, Primary: true, CreatedAt: now,
+		OrganizationID: org.ID, UserID: user.ID, Role: domain.RoleMember, Status: domain.MembershipActive, Primary: true, CreatedAt: now,
 	})
 	if err != nil {
 		return Seeded{}, fmt.Errorf("seed membership: %w", err)
@@ -149,12 +149,13 @@ func seedOrganization(ctx context.Context, orgs ports.OrganizationStore, random 
 	return org, nil
 }
 
-func seedUser(ctx context.Context, users ports.UserStore, random ports.Random, email, hash string, now time.Time) (domain.User, error) {
+func seedUser(ctx context.Context, users ports.UserStore, random ports.Random, email, hash, homeOrgID string, now time.Time) (domain.User, error) {
 	apply := func(u *domain.User) error {
 		u.Email, u.EmailVerified = email, true
 		u.GivenName, u.FamilyName = demoGiven, demoFamily
 		u.PhoneNumber, u.PhoneNumberVerified = demoPhone, true
 		u.PasswordHash, u.Status, u.UpdatedAt = hash, domain.UserActive, now
+		u.HomeOrganizationID = homeOrgID
 		return nil
 	}
 	existing, err := users.GetUserByEmail(ctx, email)

@@ -62,8 +62,8 @@ func sampleUser() domain.User {
 		// No organization need exist: the user store keeps the id as given.
 		HomeOrganizationID: uuid.NewString(),
 		NotBefore:          epoch.Add(-time.Hour),
-		CreatedAt:     epoch,
-		UpdatedAt:     epoch,
+		CreatedAt:          epoch,
+		UpdatedAt:          epoch,
 	}
 }
 

@@ -48,10 +48,56 @@ func (s *Server) accountRoutes() {
 	a.Post(directory.PathResetPassword, s.passwordSubmit(resetPage))
 	a.Get(directory.PathForgotPassword, s.forgotPage)
 	a.Post(directory.PathForgotPassword, s.limit(s.opts.Rules.Account, ipKey), s.forgotSubmit)
+	a.Get(directory.PathJoin, s.joinPage)
+	// Each answer checks a password, so it is rate-limited per IP.
+	a.Post(directory.PathJoin, s.limit(s.opts.Rules.Account, ipKey), s.joinSubmit)
 }
 
 // accountPaths serve HTML, errors included.
-var accountPaths = []string{directory.PathAcceptInvite, directory.PathResetPassword, directory.PathForgotPassword}
+var accountPaths = []string{directory.PathAcceptInvite, directory.PathResetPassword, directory.PathForgotPassword, directory.PathJoin}
+
+// joinView is the data of the "join" page.
+type joinView struct {
+	Action, Token, CSRFToken, Error string
+}
+
+// joinPage shows the invitation to join. Like the password pages it does
+// not touch the token: only the form's POST spends it.
+func (s *Server) joinPage(c *fiber.Ctx) error {
+	token := c.Query("token")
+	if token == "" || len(token) > 128 {
+		return s.pageError(c, &oidc.Error{Code: "invalid_link", Description: "This link is incomplete. Open the link from your email again."})
+	}
+	b := s.browser(c)
+	return s.renderPage(c, "join", joinView{Action: directory.PathJoin, Token: token, CSRFToken: formCSRF(b.Binding)})
+}
+
+// joinSubmit accepts or declines, once the password proves the account.
+func (s *Server) joinSubmit(c *fiber.Ctx) error {
+	p, err := params(c)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	if !s.checkCSRF(c, p["csrf_token"]) {
+		return s.pageError(c, errStaleForm)
+	}
+	accept := p["answer"] != "decline"
+	j, err := s.dir.AnswerJoin(c.UserContext(), p["token"], p["password"], accept)
+	if e, ok := directory.AsError(err); ok {
+		if e.Code == "invalid_password" {
+			v := joinView{Action: directory.PathJoin, Token: p["token"], CSRFToken: p["csrf_token"], Error: sentence(e.Message)}
+			return s.renderPage(c.Status(fiber.StatusBadRequest), "join", v)
+		}
+		return s.pageError(c, &oidc.Error{Code: e.Code, Description: sentence(e.Message)})
+	}
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	if !j.Accepted {
+		return s.renderPage(c, "account_done", doneView{Title: "Invitation declined", Message: j.Organization.Name + " was told nothing about your account."})
+	}
+	return s.renderPage(c, "account_done", doneView{Title: "You joined " + j.Organization.Name, Message: "Its apps now see you as a member. You sign in as before."})
+}
 
 // formCSRF is the CSRF token of the account forms: a hash of the browser
 // binding cookie, which other sites can neither read nor set.

@@ -16,6 +16,8 @@ const (
 	pathAdminOrgMember    = "/api/v1/admin/organizations/:id/members/:userId"
 	pathAdminOrgRoles     = "/api/v1/admin/organizations/:id/roles"
 	pathAdminOrgRole      = "/api/v1/admin/organizations/:id/roles/:name"
+	pathAdminOrgDomains   = "/api/v1/admin/organizations/:id/domains"
+	pathAdminOrgDomain    = "/api/v1/admin/organizations/:id/domains/:domain"
 	pathAdminClient       = "/api/v1/admin/clients/:id"
 	pathAdminClientGrants = "/api/v1/admin/clients/:id/grants"
 	pathAdminClientGrant  = "/api/v1/admin/clients/:id/grants/:orgId"
@@ -26,11 +28,18 @@ const (
 
 // adminAuth authenticates a platform administrator's key.
 func (s *Server) adminAuth(c *fiber.Ctx) error {
-	if _, err := s.dir.AuthenticateAdmin(c.UserContext(), bearerToken(c)); err != nil {
+	a, err := s.dir.AuthenticateAdmin(c.UserContext(), bearerToken(c))
+	if err != nil {
 		return s.restError(c, err)
 	}
+	c.Locals(adminKey, a)
 	return c.Next()
 }
+
+// adminKey is the Locals key of the authenticated *directory.Admin.
+const adminKey = "calimatic.admin"
+
+func adminOf(c *fiber.Ctx) *directory.Admin { a, _ := c.Locals(adminKey).(*directory.Admin); return a }
 
 // adminRoutes mounts the administration API.
 func (s *Server) adminRoutes() {
@@ -44,6 +53,10 @@ func (s *Server) adminRoutes() {
 	a.Get(pathAdminOrgRoles, auth, s.listRoles)
 	a.Put(pathAdminOrgRole, auth, s.putRole)
 	a.Delete(pathAdminOrgRole, auth, s.deleteRole)
+	a.Get(pathAdminOrgDomains, auth, s.listDomains)
+	a.Get(pathAdminOrgDomain, auth, s.getDomain)
+	a.Put(pathAdminOrgDomain, auth, s.putDomain)
+	a.Delete(pathAdminOrgDomain, auth, s.deleteDomain)
 	a.Get(pathAdminClient, auth, s.getClientSettings)
 	a.Patch(pathAdminClient, auth, s.updateClientSettings)
 	a.Get(pathAdminClientGrants, auth, s.listGrants)
@@ -140,7 +153,62 @@ func (s *Server) putMember(c *fiber.Ctx) error {
 		return s.restError(c, err)
 	}
 	m, err := s.dir.PutMember(c.UserContext(), c.Params("id"), c.Params("userId"), b.Role)
-	return s.reply(c, fiber.StatusOK, membershipJSON{OrganizationID: m.OrganizationID, Role: m.Role, Primary: m.Primary}, err)
+	return s.reply(c, fiber.StatusOK, membershipJSON{OrganizationID: m.OrganizationID, Role: m.Role, Status: string(m.Status), Primary: m.Primary}, err)
+}
+
+// domainJSON is a verified domain as the admin API shows it.
+type domainJSON struct {
+	Domain         string `json:"domain"`
+	OrganizationID string `json:"organizationId"`
+	VerifiedBy     string `json:"verifiedBy"`
+	CreatedAt      string `json:"createdAt"`
+}
+
+func domainView(d domain.VerifiedDomain) domainJSON {
+	return domainJSON{Domain: d.Domain, OrganizationID: d.OrganizationID, VerifiedBy: d.VerifiedBy, CreatedAt: jsTime(d.CreatedAt)}
+}
+
+// putDomain is PUT …/domains/{domain}: 201 when the domain is new to the
+// organization, 200 when it had it. It takes no body.
+func (s *Server) putDomain(c *fiber.Ctx) error {
+	d, created, err := s.dir.PutDomain(c.UserContext(), adminOf(c), c.Params("id"), c.Params("domain"))
+	status := fiber.StatusOK
+	if created {
+		status = fiber.StatusCreated
+	}
+	return s.reply(c, status, domainView(d), err)
+}
+
+func (s *Server) listDomains(c *fiber.Ctx) error {
+	ds, err := s.dir.ListDomains(c.UserContext(), c.Params("id"))
+	out := struct {
+		Domains []domainJSON `json:"domains"`
+	}{Domains: make([]domainJSON, 0, len(ds))}
+	for _, d := range ds {
+		out.Domains = append(out.Domains, domainView(d))
+	}
+	return s.reply(c, fiber.StatusOK, out, err)
+}
+
+func (s *Server) getDomain(c *fiber.Ctx) error {
+	ds, err := s.dir.ListDomains(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return s.restError(c, err)
+	}
+	name := domain.NormalizeDomain(c.Params("domain"))
+	for _, d := range ds {
+		if d.Domain == name {
+			return c.JSON(domainView(d))
+		}
+	}
+	return s.restError(c, directory.NewError(directory.NotFound, "domain_not_found", "this organization has no verified domain with that name"))
+}
+
+func (s *Server) deleteDomain(c *fiber.Ctx) error {
+	if err := s.dir.DeleteDomain(c.UserContext(), c.Params("id"), c.Params("domain")); err != nil {
+		return s.restError(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }
 
 type roleJSON struct {

@@ -49,7 +49,7 @@ func newTestServer(t testing.TB) *Server {
 	require.NoError(t, err)
 	dir := directory.New(directory.Config{BaseURL: "http://127.0.0.1:8080"}, directory.Deps{
 		Clients: clients, Users: users, Orgs: orgs, Directory: dirStore, Licenses: dirStore,
-		Grants: memory.NewClientGrantStore(orgs), Roles: memory.NewRoleStore(orgs),
+		Grants: memory.NewClientGrantStore(orgs), Roles: memory.NewRoleStore(orgs), Domains: memory.NewDomainStore(orgs),
 		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
 		Sessions: memory.NewSessionStore(), Refresh: grants, Events: memory.NewEventLog(),
 		Mailer: smtp.NewLogMailer(io.Discard), Clock: clock, Random: random,

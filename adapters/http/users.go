@@ -52,17 +52,20 @@ func (b provisionBody) input() directory.ProvisionInput {
 }
 
 // provisionedJSON is the answer for one provisioned user.
+// A pending membership's answer has no userId and no status: the caller
+// may not read the account, so it gets back only what it sent.
 type provisionedJSON struct {
-	UserID          string `json:"userId"`
-	Email           string `json:"email"`
-	FirstName       string `json:"firstName"`
-	LastName        string `json:"lastName"`
-	OrganizationID  string `json:"organizationId"`
-	Role            string `json:"role"`
-	Status          string `json:"status"`
-	IsNewUser       bool   `json:"isNewUser"`
-	LicenseAssigned bool   `json:"licenseAssigned"`
-	InviteSent      bool   `json:"inviteSent"`
+	UserID           string `json:"userId,omitempty"`
+	Email            string `json:"email"`
+	FirstName        string `json:"firstName"`
+	LastName         string `json:"lastName"`
+	OrganizationID   string `json:"organizationId"`
+	Role             string `json:"role"`
+	Status           string `json:"status,omitempty"`
+	MembershipStatus string `json:"membershipStatus"`
+	IsNewUser        bool   `json:"isNewUser"`
+	LicenseAssigned  bool   `json:"licenseAssigned"`
+	InviteSent       bool   `json:"inviteSent"`
 }
 
 // logInvite records an invitation that was asked for and not sent; the
@@ -77,7 +80,7 @@ func provisionedView(p directory.Provisioned) provisionedJSON {
 	return provisionedJSON{
 		UserID: p.User.ID, Email: p.User.Email, FirstName: p.User.GivenName, LastName: p.User.FamilyName,
 		OrganizationID: p.OrganizationID, Role: p.Role, Status: string(p.User.Status),
-		IsNewUser: p.IsNewUser, LicenseAssigned: p.LicenseAssigned, InviteSent: p.InviteSent,
+		MembershipStatus: string(p.MembershipStatus), IsNewUser: p.IsNewUser, LicenseAssigned: p.LicenseAssigned, InviteSent: p.InviteSent,
 	}
 }
 
@@ -217,6 +220,7 @@ type userJSON struct {
 type membershipJSON struct {
 	OrganizationID string `json:"organizationId"`
 	Role           string `json:"role"`
+	Status         string `json:"status"`
 	Primary        bool   `json:"primary"`
 }
 
@@ -229,7 +233,7 @@ func userView(u domain.User, ms []domain.Membership) userJSON {
 		Organizations: make([]membershipJSON, 0, len(ms)), CreatedAt: jsTime(u.CreatedAt), UpdatedAt: jsTime(u.UpdatedAt),
 	}
 	for _, m := range ms {
-		out.Organizations = append(out.Organizations, membershipJSON{OrganizationID: m.OrganizationID, Role: m.Role, Primary: m.Primary})
+		out.Organizations = append(out.Organizations, membershipJSON{OrganizationID: m.OrganizationID, Role: m.Role, Status: string(m.Status), Primary: m.Primary})
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -16,6 +17,7 @@ const (
 	PathAcceptInvite   = "/invite"
 	PathForgotPassword = "/forgot-password"
 	PathResetPassword  = "/reset-password"
+	PathJoin           = "/join"
 )
 
 // Password length bounds, in characters (NIST SP 800-63B §5.1.1.2: at
@@ -30,10 +32,15 @@ var errBadLink = &Error{Kind: NotFound, Code: "invalid_link", Message: "this lin
 // issueLink stores a fresh single-use token for the user and returns the
 // page URL that carries it.
 func (s *Service) issueLink(ctx context.Context, u domain.User, p domain.ActionPurpose, path string, ttl time.Duration, now time.Time) (string, error) {
+	return s.issueTokenLink(ctx, domain.ActionToken{Purpose: p, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}, path)
+}
+
+// issueTokenLink stores t under a fresh token and returns the page URL
+// that carries the token.
+func (s *Service) issueTokenLink(ctx context.Context, t domain.ActionToken, path string) (string, error) {
 	tok := s.deps.Random.Token(32)
-	err := s.deps.ActionTokens.CreateActionToken(ctx, domain.ActionToken{
-		Hash: domain.HashToken(tok), Purpose: p, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(ttl),
-	})
+	t.Hash = domain.HashToken(tok)
+	err := s.deps.ActionTokens.CreateActionToken(ctx, t)
 	if err != nil {
 		return "", storeErr("create action token", err)
 	}
@@ -218,4 +225,122 @@ func linkAllowed(st domain.UserStatus, p domain.ActionPurpose) bool {
 		return st == domain.UserInvited
 	}
 	return st == domain.UserActive || st == domain.UserInvited
+}
+
+// sendJoin mails the holder of an existing account an invitation to join
+// an organization that provisioned them without being able to see them.
+// The link carries the organization and the provisioning application,
+// whose license comes with accepting.
+func (s *Service) sendJoin(ctx context.Context, u domain.User, orgID, clientID string, now time.Time) error {
+	org, err := s.deps.Orgs.GetOrganization(ctx, orgID)
+	if err != nil {
+		return storeErr("get organization", err)
+	}
+	link, err := s.issueTokenLink(ctx, domain.ActionToken{
+		Purpose: domain.PurposeJoin, UserID: u.ID, OrganizationID: orgID, ClientID: clientID,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.InviteTTL),
+	}, PathJoin)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Mailer.Send(ctx, joinMail(u, org, link, s.cfg.InviteTTL)); err != nil {
+		return fmt.Errorf("%w: invitation to join for user %s: %w", ErrMailNotSent, u.ID, err)
+	}
+	return nil
+}
+
+func joinMail(u domain.User, org domain.Organization, link string, ttl time.Duration) domain.Mail {
+	return domain.Mail{To: u.Email, Subject: "Join " + org.Name + " on Calimatic", Text: fmt.Sprintf(
+		"Hello %s,\n\n%s asks you to join it with your Calimatic account. Until you accept, it cannot see your account.\n\nTo accept or decline, open:\n\n%s\n\nYou will be asked for your password. The link works once and expires in %s.\nIf you do not know this organization, decline or ignore this message.\n",
+		u.GivenName, org.Name, link, humanDuration(ttl))}
+}
+
+// Joining is what a join link offers: the organization asking.
+type Joining struct {
+	Organization domain.Organization
+	Accepted     bool
+}
+
+var errJoinPassword = &Error{Kind: Invalid, Code: "invalid_password", Message: "the password is not right for the invited account"}
+
+// AnswerJoin spends a join link once its holder proves they hold the
+// invited account by its password, and accepts or declines. Accepting makes
+// the pending membership active (primary if the account has no primary
+// one), assigns the inviting application's license, and emits user.created
+// (isNewUser false) and license.assigned to the organization's audience, as
+// provisioning a visible account would have; declining removes the pending
+// membership and emits nothing. A wrong password leaves the link usable.
+// A membership the organization removed meanwhile, or one that is no longer
+// pending, makes the link void.
+func (s *Service) AnswerJoin(ctx context.Context, token, password string, accept bool) (Joining, error) {
+	if token == "" || len(token) > 128 {
+		return Joining{}, errBadLink
+	}
+	if password == "" || len(password) > MaxPasswordLen {
+		return Joining{}, errJoinPassword
+	}
+	now := s.now()
+	t, err := s.deps.ActionTokens.ConsumeActionToken(ctx, domain.HashToken(token), domain.PurposeJoin, now)
+	if errors.Is(err, domain.ErrNotFound) {
+		return Joining{}, errBadLink
+	}
+	if err != nil {
+		return Joining{}, storeErr("consume action token", err)
+	}
+	u, err := s.deps.Users.GetUser(ctx, t.UserID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return Joining{}, errBadLink
+	}
+	if err != nil {
+		return Joining{}, storeErr("get user", err)
+	}
+	if ok, _, _ := domain.CheckPassword(password, u.PasswordHash, s.cfg.Password); !ok || u.PasswordHash == "" {
+		// Put the link back: a typo must not spend it.
+		if err := s.deps.ActionTokens.CreateActionToken(ctx, t); err != nil && !errors.Is(err, domain.ErrAlreadyExists) {
+			return Joining{}, storeErr("restore action token", err)
+		}
+		return Joining{}, errJoinPassword
+	}
+	if !u.CanSignIn() || t.CreatedAt.Before(u.NotBefore) {
+		return Joining{}, errBadLink
+	}
+	org, err := s.deps.Orgs.GetOrganization(ctx, t.OrganizationID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return Joining{}, errBadLink
+	}
+	if err != nil {
+		return Joining{}, storeErr("get organization", err)
+	}
+	ms, err := s.deps.Orgs.ListUserMemberships(ctx, u.ID)
+	if err != nil {
+		return Joining{}, storeErr("list memberships", err)
+	}
+	i := slices.IndexFunc(ms, func(m domain.Membership) bool { return m.OrganizationID == org.ID })
+	if i < 0 || ms[i].Status != domain.MembershipPending {
+		return Joining{}, errBadLink
+	}
+	if !accept {
+		if err := s.deps.Orgs.DeleteMembership(ctx, org.ID, u.ID); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return Joining{}, storeErr("delete membership", err)
+		}
+		return Joining{Organization: org}, nil
+	}
+	m := ms[i]
+	m.Status = domain.MembershipActive
+	m.Primary = !slices.ContainsFunc(ms, func(m domain.Membership) bool { return m.Primary })
+	if err := s.deps.Orgs.PutMembership(ctx, m); err != nil {
+		return Joining{}, storeErr("put membership", err)
+	}
+	aud := provisionAudience(org.ID, t.ClientID)
+	events := []domain.Event{s.createdEvent(u, org.ID, false, aud, now)}
+	if t.ClientID != "" {
+		assigned, err := s.deps.Licenses.AssignLicense(ctx, domain.License{ClientID: t.ClientID, UserID: u.ID, AssignedAt: now})
+		if err != nil {
+			return Joining{}, storeErr("assign license", err)
+		}
+		if assigned {
+			events = append(events, s.licenseEvent(domain.EventLicenseAssigned, domain.License{ClientID: t.ClientID, UserID: u.ID}, now))
+		}
+	}
+	return Joining{Organization: org, Accepted: true}, s.publish(ctx, events...)
 }

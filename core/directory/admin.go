@@ -421,7 +421,9 @@ func (s *Service) DeleteRole(ctx context.Context, orgID, name string) error {
 }
 
 // PutMember adds a user to an organization or changes their role there,
-// and emits user.updated.
+// and emits user.updated. It is the platform administrator's immediate
+// link: a pending membership becomes active, a suspended one stays
+// suspended, and a new one is active.
 func (s *Service) PutMember(ctx context.Context, orgID, userID, role string) (domain.Membership, error) {
 	if _, err := s.GetOrganization(ctx, orgID); err != nil {
 		return domain.Membership{}, err
@@ -438,9 +440,15 @@ func (s *Service) PutMember(ctx context.Context, orgID, userID, role string) (do
 		return domain.Membership{}, storeErr("list memberships", err)
 	}
 	now := s.now()
-	m := domain.Membership{OrganizationID: orgID, UserID: userID, Role: role, Primary: len(ms) == 0, CreatedAt: now}
+	m := domain.Membership{OrganizationID: orgID, UserID: userID, Role: role, Status: domain.MembershipActive, CreatedAt: now}
 	if i := slices.IndexFunc(ms, func(m domain.Membership) bool { return m.OrganizationID == orgID }); i >= 0 {
 		m.Primary, m.CreatedAt = ms[i].Primary, ms[i].CreatedAt
+		if ms[i].Status == domain.MembershipSuspended {
+			m.Status = domain.MembershipSuspended
+		}
+	}
+	if !m.Primary && m.Status == domain.MembershipActive {
+		m.Primary = !slices.ContainsFunc(ms, func(m domain.Membership) bool { return m.Primary })
 	}
 	if err := s.deps.Orgs.PutMembership(ctx, m); err != nil {
 		return m, storeErr("put membership", err)
@@ -450,4 +458,58 @@ func (s *Service) PutMember(ctx context.Context, orgID, userID, role string) (do
 		return m, err
 	}
 	return m, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, orgID, aud, now))
+}
+
+// PutDomain records a mail domain as verified for an organization, on a
+// platform administrator's word, and says whether it is new there. A
+// domain another organization verified is a Conflict "domain_taken".
+func (s *Service) PutDomain(ctx context.Context, a *Admin, orgID, name string) (domain.VerifiedDomain, bool, error) {
+	name = domain.NormalizeDomain(name)
+	if !domain.ValidDomain(name) {
+		return domain.VerifiedDomain{}, false, newErr(Invalid, "invalid_domain", "%q is not a domain name such as school.edu", clip(name))
+	}
+	if _, err := s.GetOrganization(ctx, orgID); err != nil {
+		return domain.VerifiedDomain{}, false, err
+	}
+	before, err := s.deps.Domains.GetDomain(ctx, name)
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return domain.VerifiedDomain{}, false, storeErr("get domain", err)
+	}
+	d, err := s.deps.Domains.PutDomain(ctx, domain.VerifiedDomain{
+		Domain: name, OrganizationID: orgID, VerifiedBy: "admin:" + a.Key.ID, CreatedAt: s.now(),
+	})
+	switch {
+	case errors.Is(err, domain.ErrAlreadyExists):
+		return domain.VerifiedDomain{}, false, newErr(Conflict, "domain_taken", "another organization has verified %q", name)
+	case errors.Is(err, domain.ErrNotFound):
+		return domain.VerifiedDomain{}, false, errNoOrg
+	case err != nil:
+		return domain.VerifiedDomain{}, false, storeErr("put domain", err)
+	}
+	return d, before.OrganizationID != orgID, nil
+}
+
+// ListDomains lists an organization's verified domains.
+func (s *Service) ListDomains(ctx context.Context, orgID string) ([]domain.VerifiedDomain, error) {
+	if _, err := s.GetOrganization(ctx, orgID); err != nil {
+		return nil, err
+	}
+	ds, err := s.deps.Domains.ListDomains(ctx, orgID)
+	if err != nil {
+		return nil, storeErr("list domains", err)
+	}
+	return ds, nil
+}
+
+// DeleteDomain withdraws an organization's verified domain. Accounts
+// already linked through it stay members.
+func (s *Service) DeleteDomain(ctx context.Context, orgID, name string) error {
+	err := s.deps.Domains.DeleteDomain(ctx, orgID, domain.NormalizeDomain(name))
+	if errors.Is(err, domain.ErrNotFound) {
+		return newErr(NotFound, "domain_not_found", "this organization has no verified domain %q", clip(name))
+	}
+	if err != nil {
+		return storeErr("delete domain", err)
+	}
+	return nil
 }

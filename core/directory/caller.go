@@ -25,6 +25,15 @@ func (c *Caller) grant(orgID string) *domain.ClientGrant {
 	return nil
 }
 
+// orgIDs lists the organizations granted to the caller.
+func (c *Caller) orgIDs() []string {
+	out := make([]string, len(c.Grants))
+	for i, g := range c.Grants {
+		out[i] = g.OrganizationID
+	}
+	return out
+}
+
 var errClientAuth = &Error{Kind: Unauthorized, Code: "invalid_client", Message: "client authentication failed"}
 
 // dummySecretHash is compared against when the client does not exist, so a
@@ -74,31 +83,26 @@ func authorizeOrg(c *Caller, orgID, action string) error {
 	return nil
 }
 
-// scope is a user as a caller may see them: the memberships in the caller's
-// organizations only.
+// scope is a user as a caller may see them.
 type scope struct {
-	user    domain.User
-	visible []domain.Membership // memberships in organizations granted to the caller
-	all     []domain.Membership
+	user domain.User
+	// visible are the memberships, other than pending, in organizations
+	// granted to the caller: what the caller sees of the user.
+	visible []domain.Membership
+	// acting are the visible memberships whose grant includes the action.
+	acting []domain.Membership
+	// all are every membership of the user, pending ones included.
+	all []domain.Membership
+	// home: the caller's grant on the account's home organization includes
+	// the action, so the caller may change the account itself.
+	home bool
 }
 
-// reach is how much of a user's organizations a grant must cover.
-type reach int
-
-const (
-	// anyOrg: a grant on one of the user's organizations suffices (reading,
-	// updating the profile).
-	anyOrg reach = iota
-	// everyOrg: the change affects the whole account (suspend, delete, ...),
-	// so the caller needs the action on every organization the user is in;
-	// a school's app cannot lock a user out of another school.
-	everyOrg
-)
-
-// loadUser fetches a user the caller may act on with action. A user outside
-// the caller's organizations is NotFound; inside them but without the action,
+// loadUser fetches a user the caller may act on with action. A user the
+// caller cannot see (no membership other than pending in its
+// organizations) is NotFound; one it sees but without the action anywhere,
 // Forbidden.
-func (s *Service) loadUser(ctx context.Context, c *Caller, userID, action string, r reach) (scope, error) {
+func (s *Service) loadUser(ctx context.Context, c *Caller, userID, action string) (scope, error) {
 	if len(c.Grants) == 0 {
 		return scope{}, errNoGrants
 	}
@@ -117,22 +121,38 @@ func (s *Service) loadUser(ctx context.Context, c *Caller, userID, action string
 		return scope{}, storeErr("list memberships", err)
 	}
 	sc := scope{user: u, all: ms}
-	allowed := 0
 	for _, m := range ms {
-		if g := c.grant(m.OrganizationID); g != nil {
-			sc.visible = append(sc.visible, m)
-			if g.Allows(action) {
-				allowed++
-			}
+		g := c.grant(m.OrganizationID)
+		if g == nil || !m.Visible() {
+			continue
+		}
+		sc.visible = append(sc.visible, m)
+		if g.Allows(action) {
+			sc.acting = append(sc.acting, m)
+			sc.home = sc.home || m.OrganizationID == u.HomeOrganizationID
 		}
 	}
 	switch {
 	case len(sc.visible) == 0:
 		return scope{}, errNoUser
-	case r == anyOrg && allowed == 0, r == everyOrg && allowed < len(ms):
+	case len(sc.acting) == 0:
 		return scope{}, newErr(Forbidden, "forbidden", "this client's grants do not include %q for this user", action)
 	}
 	return sc, nil
+}
+
+// errNotHome refuses an account-wide change to a caller outside the
+// account's home organization.
+var errNotHome = &Error{Kind: Forbidden, Code: "forbidden", Message: "this change is the account's own, which only its home organization makes; " +
+	"another organization suspends or removes its membership instead"}
+
+// requireHome refuses an account-wide change unless the caller acts for the
+// account's home organization.
+func (sc scope) requireHome() error {
+	if !sc.home {
+		return errNotHome
+	}
+	return nil
 }
 
 // primaryOrg is the organization an event about the user names: the primary

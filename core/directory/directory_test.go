@@ -71,7 +71,7 @@ func newFixture(t *testing.T, actions ...string) *fixture {
 	clients := memory.NewClientStore()
 	f.svc = directory.New(directory.Config{BaseURL: "https://auth.example", Password: fastPasswords}, directory.Deps{
 		Clients: clients, Users: f.users, Orgs: f.orgs, Directory: d, Licenses: d,
-		Grants: memory.NewClientGrantStore(f.orgs), Roles: memory.NewRoleStore(f.orgs),
+		Grants: memory.NewClientGrantStore(f.orgs), Roles: memory.NewRoleStore(f.orgs), Domains: memory.NewDomainStore(f.orgs),
 		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
 		Sessions: memory.NewSessionStore(), Refresh: memory.NewGrantStore(), Events: f.events,
 		Mailer: f.mail, Clock: f.clock, Random: system.NewRandom(),
@@ -233,9 +233,26 @@ func TestTenancy(t *testing.T) {
 	v, err := f.svc.GetUser(ctx, caller, p.User.ID)
 	require.NoError(t, err)
 	assert.Len(t, v.Memberships, 1, "only the memberships the client may see")
-	_, err = f.svc.SetStatus(ctx, caller, p.User.ID, directory.Suspend)
-	assert.Equal(t, directory.Forbidden, kindOf(t, err), "suspending needs every organization of the user")
 	assert.Equal(t, directory.NotFound, kindOf(t, f.svc.DeleteUser(ctx, caller, stranger.ID)), "even with every action")
+
+	// The other organization's client acts on its membership only: the
+	// account is its home organization's.
+	otherCaller := directory.OrgCaller(other.ID)
+	v, err = f.svc.SetStatus(ctx, otherCaller, p.User.ID, directory.Suspend)
+	require.NoError(t, err)
+	assert.Equal(t, domain.UserInvited, v.User.Status, "the account is untouched")
+	require.Len(t, v.Memberships, 1)
+	assert.Equal(t, domain.MembershipSuspended, v.Memberships[0].Status)
+	_, err = f.svc.SetStatus(ctx, otherCaller, p.User.ID, directory.Deactivate)
+	assert.Equal(t, directory.Forbidden, kindOf(t, err), "deactivating is the home organization's")
+	_, err = f.svc.UpdateUser(ctx, otherCaller, p.User.ID, directory.ProfilePatch{FirstName: &otherName})
+	assert.Equal(t, directory.Forbidden, kindOf(t, err), "so is the profile")
+	assert.Equal(t, directory.Forbidden, kindOf(t, f.svc.SendPasswordReset(ctx, otherCaller, p.User.ID)), "and the password")
+
+	// The home organization keeps control of the whole account.
+	v, err = f.svc.SetStatus(ctx, caller, p.User.ID, directory.Suspend)
+	require.NoError(t, err, "the home organization suspends an account also in another")
+	assert.Equal(t, domain.UserSuspended, v.User.Status)
 
 	none := newFixture(t)
 	_, err = none.svc.GetUser(ctx, none.caller, p.User.ID)
@@ -428,26 +445,38 @@ func TestUpdateAccountFromAnOrganizationsDirectory(t *testing.T) {
 	assert.False(t, v.User.EmailVerified)
 	assert.Equal(t, "e-2", v.User.Profiles[f.org.ID].ExternalID)
 
-	// In a second organization too: account fields need both.
+	// Another organization's directory: account fields are the home's.
 	other := "Shelbyville Elementary"
 	o2, err := f.svc.CreateOrganization(ctx, directory.OrganizationInput{Name: &other})
 	require.NoError(t, err)
 	_, err = f.svc.PutMember(ctx, o2.ID, p.User.ID, domain.RoleMember)
 	require.NoError(t, err)
+	org2 := directory.OrgCaller(o2.ID)
 	again := "bart.s@example.com"
-	_, err = f.svc.UpdateAccount(ctx, org, p.User.ID, directory.AccountChange{Email: &again})
+	_, err = f.svc.UpdateAccount(ctx, org2, p.User.ID, directory.AccountChange{Email: &again})
 	assert.Equal(t, directory.Forbidden, kindOf(t, err))
-	_, err = f.svc.UpdateAccount(ctx, org, p.User.ID, directory.AccountChange{Profile: &domain.OrgProfile{ExternalID: "e-3"}})
-	require.NoError(t, err, "its own profile it may still change")
+	_, err = f.svc.UpdateAccount(ctx, org2, p.User.ID, directory.AccountChange{Email: &email, Profile: &domain.OrgProfile{ExternalID: "e-3"}})
+	require.NoError(t, err, "its own profile it may change, and sending the email unchanged is no change")
+	_, err = f.svc.UpdateAccount(ctx, org, p.User.ID, directory.AccountChange{Email: &again})
+	require.NoError(t, err, "the home organization changes the email although the account is in another")
 
-	// Leaving: the account stays, in the other organization, now primary.
-	require.NoError(t, f.svc.Deprovision(ctx, org, p.User.ID, false))
+	// Leaving: the account stays, in its home organization, still primary.
+	require.NoError(t, f.svc.Deprovision(ctx, org2, p.User.ID, false))
 	ms, err := f.orgs.ListUserMemberships(ctx, p.User.ID)
 	require.NoError(t, err)
 	require.Len(t, ms, 1)
-	assert.Equal(t, o2.ID, ms[0].OrganizationID)
+	assert.Equal(t, f.org.ID, ms[0].OrganizationID)
 	assert.True(t, ms[0].Primary)
 	u, err = f.users.GetUser(ctx, p.User.ID)
 	require.NoError(t, err)
-	assert.NotContains(t, u.Profiles, f.org.ID, "the leaving organization's profile goes")
+	assert.NotContains(t, u.Profiles, o2.ID, "the leaving organization's profile goes")
+	assert.Equal(t, "e-2", u.Profiles[f.org.ID].ExternalID)
+
+	// The home organization's deprovisioning ends the account, wherever
+	// else it is.
+	_, err = f.svc.PutMember(ctx, o2.ID, p.User.ID, domain.RoleMember)
+	require.NoError(t, err)
+	require.NoError(t, f.svc.Deprovision(ctx, org, p.User.ID, false))
+	_, err = f.users.GetUser(ctx, p.User.ID)
+	require.ErrorIs(t, err, domain.ErrNotFound)
 }

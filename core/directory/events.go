@@ -21,7 +21,7 @@ func (s *Service) event(typ string, now time.Time, userID, orgID string, aud dom
 }
 
 // audienceOf is who may hear of a user: the clients granted one of their
-// organizations (ms, or the stored memberships when ms is nil) and the
+// organizations (other than pending) (ms, or the stored memberships when ms is nil) and the
 // clients whose license they hold. Read before a deletion, it outlives it.
 func (s *Service) audienceOf(ctx context.Context, userID string, ms []domain.Membership) (domain.Audience, error) {
 	if ms == nil {
@@ -36,7 +36,11 @@ func (s *Service) audienceOf(ctx context.Context, userID string, ms []domain.Mem
 	}
 	var a domain.Audience
 	for _, m := range ms {
-		a.OrganizationIDs = append(a.OrganizationIDs, m.OrganizationID)
+		// A pending membership's organization hears nothing until the
+		// account holder accepts.
+		if m.Visible() {
+			a.OrganizationIDs = append(a.OrganizationIDs, m.OrganizationID)
+		}
 	}
 	for _, l := range ls {
 		a.LicenseClientIDs = append(a.LicenseClientIDs, l.ClientID)

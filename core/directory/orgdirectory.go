@@ -10,16 +10,13 @@ import (
 
 // allActions is every grant action: an organization's own directory may do
 // anything within that organization.
-var allActions = []string{
-	domain.ActionProvision, domain.ActionRead, domain.ActionUpdate, domain.ActionSuspend,
-	domain.ActionDeactivate, domain.ActionDelete, domain.ActionResetPassword,
-}
+var allActions = domain.GrantActions
 
 // OrgCaller is an organization's own directory, such as its SCIM
 // connection, as a caller: it holds every action on that one organization
 // and nothing elsewhere, so the same tenancy rules apply as to a client.
 // Changes to the account itself (its email, names or status) therefore need
-// the user to belong to no other organization. It has no client: it assigns
+// the organization to be the account's home. It has no client: it assigns
 // no license, and its events reach the organization's audience only.
 func OrgCaller(orgID string) *Caller {
 	return &Caller{Grants: []domain.ClientGrant{{OrganizationID: orgID, Actions: allActions}}}
@@ -66,11 +63,12 @@ func (ch AccountChange) check() error {
 }
 
 // UpdateAccount applies an organization directory's change in one atomic
-// write. Changing the account (email, names) needs the update action on
-// every organization the user is in; changing only the organization's
-// profile needs it on that organization. An account change emits
-// user.updated; a profile-only change emits nothing, as the events carry no
-// profile fields. An email already taken is a Conflict "email_taken".
+// write. Changing the account (email, names) is for the account's home
+// organization; values equal to the stored ones change nothing and need no
+// more than the organization's own profile does: the update action on the
+// organization. An account change emits user.updated; a profile-only change
+// emits nothing, as the events carry no profile fields. An email already
+// taken is a Conflict "email_taken".
 func (s *Service) UpdateAccount(ctx context.Context, c *Caller, userID string, ch AccountChange) (UserView, error) {
 	if err := ch.check(); err != nil {
 		return UserView{}, err
@@ -78,11 +76,7 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, userID string, c
 	if ch.Profile != nil && len(c.Grants) != 1 {
 		return UserView{}, newErr(Invalid, "invalid_request", "only an organization's directory keeps a profile")
 	}
-	r := anyOrg
-	if ch.account() {
-		r = everyOrg
-	}
-	sc, err := s.loadUser(ctx, c, userID, domain.ActionUpdate, r)
+	sc, err := s.loadUser(ctx, c, userID, domain.ActionUpdate)
 	if err != nil {
 		return UserView{}, err
 	}
@@ -104,6 +98,11 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, userID string, c
 		set(&u.GivenName, ch.FirstName)
 		set(&u.FamilyName, ch.LastName)
 		accountChanged = u.Email != before.Email || u.GivenName != before.GivenName || u.FamilyName != before.FamilyName
+		if accountChanged {
+			if err := sc.requireHome(); err != nil {
+				return err
+			}
+		}
 		if ch.Profile != nil {
 			u.Profiles = domain.CloneProfiles(u.Profiles)
 			if ch.Profile.IsZero() {
@@ -135,37 +134,44 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, userID string, c
 	return view, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, sc.primaryOrg(), aud, now))
 }
 
-// Deprovision is an organization directory's removal of a user. A user in
-// no other organization is deleted (user.deleted), or deactivated
-// (user.deactivated) when deactivate is set. A user who is also in other
-// organizations only leaves the caller's: the membership and the
-// organization's profile go and user.updated is emitted, as the account is
-// not the caller's alone to end.
+// Deprovision is an organization directory's removal of a user. The
+// account's home organization ends the account: it is deleted
+// (user.deleted), or deactivated (user.deactivated) when deactivate is
+// set, whatever other organizations it is in. Any other organization only
+// lets the user go (see leave).
 func (s *Service) Deprovision(ctx context.Context, c *Caller, userID string, deactivate bool) error {
 	if len(c.Grants) != 1 {
 		return newErr(Invalid, "invalid_request", "only an organization's directory deprovisions")
 	}
-	orgID := c.Grants[0].OrganizationID
-	sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete, anyOrg)
+	sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete)
 	if err != nil {
 		return err
 	}
-	if len(sc.all) == 1 {
-		if deactivate {
-			_, err := s.SetStatus(ctx, c, userID, Deactivate)
-			return err
-		}
-		return s.DeleteUser(ctx, c, userID)
+	switch {
+	case !sc.home:
+		return s.leave(ctx, sc)
+	case deactivate:
+		_, err := s.SetStatus(ctx, c, userID, Deactivate)
+		return err
 	}
-	aud, err := s.audienceOf(ctx, userID, sc.all) // the leaving organization hears of it too
+	return s.deleteAccount(ctx, sc)
+}
+
+// leave takes the user out of the organizations the caller acts on: their
+// memberships and those organizations' profiles go, the oldest remaining
+// membership becomes primary if the primary one left, and user.updated is
+// emitted to the user's audience as it was (the leaving organizations hear
+// of it too). The account is not the caller's to end.
+func (s *Service) leave(ctx context.Context, sc scope) error {
+	aud, err := s.audienceOf(ctx, sc.user.ID, sc.all)
 	if err != nil {
 		return err
 	}
 	now := s.now()
-	u, err := s.deps.Users.UpdateUser(ctx, userID, func(u *domain.User) error {
-		if _, ok := u.Profiles[orgID]; ok {
-			u.Profiles = domain.CloneProfiles(u.Profiles)
-			delete(u.Profiles, orgID)
+	u, err := s.deps.Users.UpdateUser(ctx, sc.user.ID, func(u *domain.User) error {
+		u.Profiles = domain.CloneProfiles(u.Profiles)
+		for _, m := range sc.acting {
+			delete(u.Profiles, m.OrganizationID)
 		}
 		u.UpdatedAt = now
 		return nil
@@ -173,37 +179,43 @@ func (s *Service) Deprovision(ctx context.Context, c *Caller, userID string, dea
 	if err != nil {
 		return userStoreErr("update user", err)
 	}
-	if err := s.deps.Orgs.DeleteMembership(ctx, orgID, userID); err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return storeErr("delete membership", err)
+	ms := sc.all
+	for _, m := range sc.acting {
+		if err := s.deps.Orgs.DeleteMembership(ctx, m.OrganizationID, u.ID); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return storeErr("delete membership", err)
+		}
+		if ms, err = s.keepPrimary(ctx, ms, m.OrganizationID); err != nil {
+			return err
+		}
 	}
-	if err := s.keepPrimary(ctx, sc.all, orgID); err != nil {
-		return err
-	}
-	return s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, orgID, aud, now))
+	return s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, sc.acting[0].OrganizationID, aud, now))
 }
 
-// keepPrimary makes the oldest remaining membership primary when the one
-// that left (of ms, the memberships before) was.
-func (s *Service) keepPrimary(ctx context.Context, ms []domain.Membership, left string) error {
+// keepPrimary makes the oldest remaining active membership primary when
+// the one that left (of ms, the memberships before) was, and returns the
+// memberships after.
+func (s *Service) keepPrimary(ctx context.Context, ms []domain.Membership, left string) ([]domain.Membership, error) {
 	var next *domain.Membership
-	for i := range ms {
-		m := &ms[i]
-		switch {
-		case m.OrganizationID == left:
-			if !m.Primary {
-				return nil
-			}
-		case next == nil || m.CreatedAt.Before(next.CreatedAt):
+	wasPrimary := false
+	rest := make([]domain.Membership, 0, len(ms))
+	for _, m := range ms {
+		if m.OrganizationID == left {
+			wasPrimary = m.Primary
+			continue
+		}
+		rest = append(rest, m)
+	}
+	for i := range rest {
+		if m := &rest[i]; m.Status == domain.MembershipActive && (next == nil || m.CreatedAt.Before(next.CreatedAt)) {
 			next = m
 		}
 	}
-	if next == nil {
-		return nil
+	if !wasPrimary || next == nil {
+		return rest, nil
 	}
-	p := *next
-	p.Primary = true
-	if err := s.deps.Orgs.PutMembership(ctx, p); err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return storeErr("put membership", err)
+	next.Primary = true
+	if err := s.deps.Orgs.PutMembership(ctx, *next); err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return nil, storeErr("put membership", err)
 	}
-	return nil
+	return rest, nil
 }

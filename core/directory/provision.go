@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -29,10 +30,19 @@ type ProvisionInput struct {
 
 // Provisioned is the outcome for one user.
 type Provisioned struct {
+	// User is the stored user; for a pending membership, only what the
+	// caller sent (email and names, no id), as the caller may not read the
+	// account.
 	User           domain.User
 	OrganizationID string
 	Role           string // the membership's role: an existing membership keeps its own
-	IsNewUser      bool
+	// MembershipStatus is active, or pending when the account existed and
+	// the caller could not see it: its holder was mailed an invitation to
+	// join (InviteSent) and nothing more happened.
+	MembershipStatus domain.MembershipStatus
+	IsNewUser        bool
+	// Joined is true when this call made the membership.
+	Joined bool
 	// LicenseAssigned is true when the user holds the calling application's
 	// license after the call, whether this call assigned it or not.
 	LicenseAssigned bool
@@ -78,8 +88,9 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 	now := s.now()
 	out := make([]BulkResult, len(in))
 	var rows []domainRow
+	verified := map[string]string{} // mail domain -> the organization that verified it
 	for i, p := range in {
-		row, err := s.provisionRow(ctx, c, p)
+		row, err := s.provisionRow(ctx, c, p, verified)
 		if err != nil {
 			if _, ok := AsError(err); !ok {
 				return nil, err
@@ -100,14 +111,19 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 	}
 	var events []domain.Event
 	for k, r := range results {
-		i := rows[k].index
+		i, row := rows[k].index, rows[k].row
 		if r.Err != nil {
 			out[i].Err = rowStoreErr(r.Err)
 			continue
 		}
+		if r.Membership.Status == domain.MembershipPending {
+			out[i].Provisioned, out[i].InviteErr = s.provisionedPending(ctx, c, row, r, now)
+			out[i].InviteSent = r.Joined && out[i].InviteErr == nil
+			continue
+		}
 		out[i].Provisioned = Provisioned{
 			User: r.User, OrganizationID: r.Membership.OrganizationID, Role: r.Membership.Role,
-			IsNewUser: r.Created, LicenseAssigned: c.Client.ID != "",
+			MembershipStatus: r.Membership.Status, IsNewUser: r.Created, Joined: r.Joined, LicenseAssigned: c.Client.ID != "",
 		}
 		aud := provisionAudience(r.Membership.OrganizationID, c.Client.ID)
 		events = append(events, s.createdEvent(r.User, r.Membership.OrganizationID, r.Created, aud, now))
@@ -127,6 +143,22 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 		}
 	}
 	return out, s.publish(ctx, events...)
+}
+
+// provisionedPending answers a row that found an account the caller may
+// not see: the answer echoes only what the caller sent, and the account's
+// holder is mailed an invitation to join when this row made the pending
+// membership (a repeat mails nothing). No event is emitted: the caller's
+// organization hears of the account only once its holder accepts.
+func (s *Service) provisionedPending(ctx context.Context, c *Caller, row domain.ProvisionRow, r domain.ProvisionResult, now time.Time) (Provisioned, error) {
+	p := Provisioned{
+		User:           domain.User{Email: row.User.Email, GivenName: row.User.GivenName, FamilyName: row.User.FamilyName},
+		OrganizationID: row.OrganizationID, Role: row.Role, MembershipStatus: domain.MembershipPending, Joined: r.Joined,
+	}
+	if !r.Joined {
+		return p, nil
+	}
+	return p, s.sendJoin(ctx, r.User, row.OrganizationID, c.Client.ID, now)
 }
 
 type domainRow struct {
@@ -150,8 +182,11 @@ func rowStoreErr(err error) error {
 	return newErr(Conflict, "conflict", "the user could not be provisioned; retry")
 }
 
-// provisionRow validates one input and checks the caller's grant.
-func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput) (domain.ProvisionRow, error) {
+// provisionRow validates one input, checks the caller's grant and the
+// role, and says how an existing account may join: at once if the caller
+// sees it already or the organization verified the email's domain, else
+// pending. verified caches domain lookups across a batch.
+func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput, verified map[string]string) (domain.ProvisionRow, error) {
 	email := domain.NormalizeEmail(p.Email)
 	if !domain.ValidEmail(email) {
 		return domain.ProvisionRow{}, newErr(Invalid, "invalid_email", "email %q is not a valid address", clip(p.Email))
@@ -178,13 +213,73 @@ func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput)
 	if err := s.checkRole(ctx, p.OrganizationID, role); err != nil {
 		return domain.ProvisionRow{}, err
 	}
-	u := domain.User{Email: email, GivenName: first, FamilyName: last, Status: domain.UserInvited}
+	if err := checkAssignable(c, p.OrganizationID, role); err != nil {
+		return domain.ProvisionRow{}, err
+	}
+	linked, err := s.verifiedFor(ctx, domain.EmailDomain(email), verified)
+	if err != nil {
+		return domain.ProvisionRow{}, err
+	}
+	if linked != "" && linked != p.OrganizationID {
+		if err := s.refuseForeignDomain(ctx, email); err != nil {
+			return domain.ProvisionRow{}, err
+		}
+	}
+	u := domain.User{Email: email, GivenName: first, FamilyName: last, Status: domain.UserInvited, HomeOrganizationID: p.OrganizationID}
 	if p.Profile != nil && !p.Profile.IsZero() {
 		u.Profiles = map[string]domain.OrgProfile{p.OrganizationID: p.Profile.Clone()}
 	}
 	return domain.ProvisionRow{
 		User: u, OrganizationID: p.OrganizationID, Role: role, LicenseClientID: c.Client.ID,
+		VisibleIn: c.orgIDs(), LinkExisting: linked == p.OrganizationID,
 	}, nil
+}
+
+// verifiedFor returns the organization that verified a mail domain, "" if
+// none, through the batch's cache.
+func (s *Service) verifiedFor(ctx context.Context, name string, cache map[string]string) (string, error) {
+	if org, ok := cache[name]; ok {
+		return org, nil
+	}
+	d, err := s.deps.Domains.GetDomain(ctx, name)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+	case err != nil:
+		return "", storeErr("get domain", err)
+	}
+	cache[name] = d.OrganizationID
+	return d.OrganizationID, nil
+}
+
+// refuseForeignDomain refuses to create an account in a mail domain that
+// another organization verified: that organization makes its own accounts.
+// An existing account is left to the pending-membership rules. (A creation
+// racing this check by another organization's caller is refused the same
+// way; one by the domain's own organization is found as existing.)
+func (s *Service) refuseForeignDomain(ctx context.Context, email string) error {
+	_, err := s.deps.Users.GetUserByEmail(ctx, email)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, domain.ErrNotFound):
+		return newErr(Forbidden, "domain_owned", "the domain of %q belongs to another organization, which creates its accounts", clip(email))
+	}
+	return storeErr("get user", err)
+}
+
+// checkAssignable refuses the roles a client may not give: admin without
+// the assign_admin action, and owner always (only platform administrators
+// and the organization's owners make owners).
+func checkAssignable(c *Caller, orgID, role string) error {
+	switch role {
+	case domain.RoleOwner:
+		return newErr(Forbidden, "forbidden", "only platform administrators and the organization's owners make owners")
+	case domain.RoleAdmin:
+		if g := c.grant(orgID); g == nil || !g.Allows(domain.ActionAssignAdmin) {
+			return newErr(Forbidden, "forbidden", "this client's grant on organization %q does not include %q", clip(orgID), domain.ActionAssignAdmin)
+		}
+	}
+	return nil
 }
 
 // maxNameLen bounds given and family names.

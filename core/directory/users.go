@@ -20,7 +20,7 @@ type UserView struct {
 
 // GetUser returns a user the caller may read.
 func (s *Service) GetUser(ctx context.Context, c *Caller, userID string) (UserView, error) {
-	sc, err := s.loadUser(ctx, c, userID, domain.ActionRead, anyOrg)
+	sc, err := s.loadUser(ctx, c, userID, domain.ActionRead)
 	if err != nil {
 		return UserView{}, err
 	}
@@ -44,10 +44,13 @@ func (s *Service) UpdateUser(ctx context.Context, c *Caller, userID string, p Pr
 	if err := p.check(); err != nil {
 		return UserView{}, err
 	}
-	// A profile is the account's, shown to every app: changing it needs the
-	// grant on every organization the user is in, as the lifecycle does.
-	sc, err := s.loadUser(ctx, c, userID, domain.ActionUpdate, everyOrg)
+	// A profile is the account's, shown to every app: only the home
+	// organization changes it.
+	sc, err := s.loadUser(ctx, c, userID, domain.ActionUpdate)
 	if err != nil {
+		return UserView{}, err
+	}
+	if err := sc.requireHome(); err != nil {
 		return UserView{}, err
 	}
 	now := s.now()
@@ -148,24 +151,33 @@ var transitions = map[Lifecycle]transition{
 	Deactivate: {domain.ActionDeactivate, domain.EventUserDeactivated, []domain.UserStatus{domain.UserActive, domain.UserInvited, domain.UserSuspended}},
 }
 
-// SetStatus runs a lifecycle action. It needs the action's grant on every
-// organization the user belongs to. Repeating an action that already holds
-// (suspending a suspended user) changes nothing and emits nothing.
-// Suspending or deactivating ends the user's sessions and refresh tokens at
-// once; the status alone already refuses them everywhere.
+// SetStatus runs a lifecycle action. A caller acting for the account's
+// home organization changes the account: suspending or deactivating ends
+// the user's sessions and refresh tokens at once, and the status alone
+// already refuses them everywhere. Any other organization suspends or
+// reactivates only its own memberships (the account signs in as before,
+// without that organization in its claims) and may not deactivate.
+// Repeating an action that already holds (suspending a suspended user)
+// changes nothing and emits nothing.
 func (s *Service) SetStatus(ctx context.Context, c *Caller, userID string, l Lifecycle) (UserView, error) {
 	tr, ok := transitions[l]
 	if !ok {
 		return UserView{}, newErr(Invalid, "invalid_request", "unknown action")
 	}
-	sc, err := s.loadUser(ctx, c, userID, tr.action, everyOrg)
+	sc, err := s.loadUser(ctx, c, userID, tr.action)
 	if err != nil {
 		return UserView{}, err
 	}
+	if !sc.home {
+		if l == Deactivate {
+			return UserView{}, errNotHome
+		}
+		return s.setMembershipStatus(ctx, sc, l, tr)
+	}
 	// Undoing a deactivation needs the grant that may deactivate.
 	if l == Reactivate && sc.user.Status == domain.UserDeactivated && tr.action != domain.ActionDeactivate {
-		if _, err := s.loadUser(ctx, c, userID, domain.ActionDeactivate, everyOrg); err != nil {
-			return UserView{}, err
+		if dsc, err := s.loadUser(ctx, c, userID, domain.ActionDeactivate); err != nil || !dsc.home {
+			return UserView{}, cmpErr(err, errNotHome)
 		}
 	}
 	now := s.now()
@@ -207,6 +219,45 @@ func (s *Service) SetStatus(ctx context.Context, c *Caller, userID string, l Lif
 	return view, s.publish(ctx, s.userEvent(tr.event, u, sc.primaryOrg(), aud, now))
 }
 
+// cmpErr returns err if it is set, else fallback.
+func cmpErr(err, fallback error) error {
+	if err != nil {
+		return err
+	}
+	return fallback
+}
+
+// setMembershipStatus suspends or reactivates the memberships the caller
+// acts on. Each change emits the lifecycle event to that organization
+// alone, with the membership's status as "status": the account and the
+// other organizations are untouched.
+func (s *Service) setMembershipStatus(ctx context.Context, sc scope, l Lifecycle, tr transition) (UserView, error) {
+	next := domain.MembershipActive
+	if l == Suspend {
+		next = domain.MembershipSuspended
+	}
+	now := s.now()
+	var events []domain.Event
+	for _, m := range sc.acting {
+		if m.Status == next {
+			continue
+		}
+		m.Status = next
+		if err := s.deps.Orgs.PutMembership(ctx, m); err != nil {
+			return UserView{}, storeErr("put membership", err)
+		}
+		for i := range sc.visible {
+			if sc.visible[i].OrganizationID == m.OrganizationID {
+				sc.visible[i] = m
+			}
+		}
+		u := sc.user
+		u.Status = domain.UserStatus(next)
+		events = append(events, s.userEvent(tr.event, u, m.OrganizationID, domain.Audience{OrganizationIDs: []string{m.OrganizationID}}, now))
+	}
+	return UserView{User: sc.user, Memberships: sc.visible}, s.publish(ctx, events...)
+}
+
 // targetStatus is where an action leads. Reactivating an account that never
 // set a password leads back to invited.
 func targetStatus(l Lifecycle, u *domain.User) domain.UserStatus {
@@ -232,13 +283,23 @@ func contains[T comparable](xs []T, x T) bool {
 }
 
 // DeleteUser deletes a user with their memberships and licenses, ends their
-// sign-ins, and emits user.deleted.
+// sign-ins, and emits user.deleted, when the caller acts for the account's
+// home organization. Any other organization's delete removes its own
+// memberships only (see leave).
 func (s *Service) DeleteUser(ctx context.Context, c *Caller, userID string) error {
-	sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete, everyOrg)
+	sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete)
 	if err != nil {
 		return err
 	}
+	if !sc.home {
+		return s.leave(ctx, sc)
+	}
+	return s.deleteAccount(ctx, sc)
+}
+
+func (s *Service) deleteAccount(ctx context.Context, sc scope) error {
 	now := s.now()
+	userID := sc.user.ID
 	aud, err := s.audienceOf(ctx, userID, sc.all) // before the memberships and licenses go
 	if err != nil {
 		return err
@@ -255,8 +316,11 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, userID string) erro
 // SendPasswordReset mails the user a reset link and emits
 // user.password_reset. The password stays valid until the link is used.
 func (s *Service) SendPasswordReset(ctx context.Context, c *Caller, userID string) error {
-	sc, err := s.loadUser(ctx, c, userID, domain.ActionResetPassword, everyOrg)
+	sc, err := s.loadUser(ctx, c, userID, domain.ActionResetPassword)
 	if err != nil {
+		return err
+	}
+	if err := sc.requireHome(); err != nil {
 		return err
 	}
 	if !linkAllowed(sc.user.Status, domain.PurposeReset) {

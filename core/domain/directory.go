@@ -110,9 +110,9 @@ const (
 // ActionToken is the stored form of an emailed single-use link. The token
 // itself is 256 random bits and only its hash is kept.
 type ActionToken struct {
-	Hash      []byte
-	Purpose   ActionPurpose
-	UserID    string
+	Hash    []byte
+	Purpose ActionPurpose
+	UserID  string
 	// OrganizationID is the organization a join link admits to, and
 	// ClientID the application whose license comes with it ("" for none);
 	// both are empty for other purposes.

@@ -60,10 +60,13 @@ func (p *Provider) directoryClaims(ctx context.Context, u *domain.User, scopes [
 	if !wantOrg && !wantPerms {
 		return nil
 	}
-	ms, err := p.deps.Orgs.ListUserMemberships(ctx, u.ID)
+	all, err := p.deps.Orgs.ListUserMemberships(ctx, u.ID)
 	if err != nil {
 		return storeErr("list memberships", err)
 	}
+	// A pending membership is not one yet, and a suspended one is the
+	// organization's way of closing its doors: neither shows.
+	ms := slices.DeleteFunc(all, func(m domain.Membership) bool { return m.Status != domain.MembershipActive })
 	primary := primaryMembership(ms)
 	if wantOrg {
 		if err := p.organizationClaims(ctx, ms, primary, claims); err != nil {

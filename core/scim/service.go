@@ -210,7 +210,9 @@ func (s *Service) member(ctx context.Context, t *Tenant, id string) (domain.Memb
 		return domain.Member{}, errNotFound
 	}
 	m, err := s.deps.Orgs.GetMembership(ctx, t.OrganizationID, id)
-	if errors.Is(err, domain.ErrNotFound) {
+	if errors.Is(err, domain.ErrNotFound) || err == nil && !m.Visible() {
+		// A pending membership is not the organization's until its
+		// holder accepts.
 		return domain.Member{}, errNotFound
 	}
 	if err != nil {
@@ -287,11 +289,12 @@ func parseUser(body []byte, base userAttrs) (userAttrs, error) {
 }
 
 // CreateUser provisions a new account into the tenant's organization
-// (POST). A userName that is any account's email already is a uniqueness
-// conflict: a provider never joins, and so never gains a hold on, an
-// account another organization has. An administrator adds such an account
-// to the organization (the admin API's members), and the provider then
-// finds it by userName.
+// (POST). A userName that is an account's email already is a uniqueness
+// conflict when the account is the organization's member already. An
+// account of other organizations joins at once when the organization
+// verified the email's domain (its profile is then stored); otherwise its
+// holder is mailed an invitation to join, and the answer is a conflict that
+// says so: the provider finds the user by userName once they accept.
 func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[string]any, error) {
 	a, err := parseUser(body, userAttrs{Active: true})
 	if err != nil {
@@ -304,9 +307,7 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[s
 		return nil, err
 	}
 	email := domain.NormalizeEmail(a.UserName)
-	if _, err := s.deps.Users.GetUserByEmail(ctx, email); err == nil {
-		return nil, errTaken
-	} else if !errors.Is(err, domain.ErrNotFound) {
+	if err := s.notMemberYet(ctx, t, email); err != nil {
 		return nil, err
 	}
 	profile := a.OrgProfile
@@ -317,20 +318,15 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[s
 	if err != nil {
 		return nil, err
 	}
-	if !p.IsNewUser {
-		// Made by a concurrent request since the check. If another
-		// organization made it, provisioning has just joined it here:
-		// undo that, as POST never joins another organization's account.
-		ms, err := s.deps.Orgs.ListUserMemberships(ctx, p.User.ID)
-		if err != nil {
+	switch {
+	case p.MembershipStatus == domain.MembershipPending:
+		return nil, errJoinPending
+	case !p.IsNewUser && !p.Joined:
+		return nil, errTaken
+	case !p.IsNewUser:
+		if _, err := s.deps.Directory.UpdateAccount(ctx, t.caller, p.User.ID, directory.AccountChange{Profile: &profile}); err != nil {
 			return nil, err
 		}
-		if len(ms) > 1 {
-			if err := s.deps.Orgs.DeleteMembership(ctx, t.OrganizationID, p.User.ID); err != nil && !errors.Is(err, domain.ErrNotFound) {
-				return nil, err
-			}
-		}
-		return nil, errTaken
 	}
 	if !a.Active {
 		if _, err := s.deps.Directory.SetStatus(ctx, t.caller, p.User.ID, directory.Suspend); err != nil {
@@ -344,6 +340,32 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[s
 	return renderUser(m, t.OrganizationID, s.Root()), nil
 }
 
+// notMemberYet answers a POST for an account that is the organization's
+// member already (or invited to be) without provisioning again, which
+// would emit user.created for nothing.
+func (s *Service) notMemberYet(ctx context.Context, t *Tenant, email string) error {
+	u, err := s.deps.Users.GetUserByEmail(ctx, email)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m, err := s.deps.Orgs.GetMembership(ctx, t.OrganizationID, u.ID)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case m.Status == domain.MembershipPending:
+		return errJoinPending
+	}
+	return errTaken
+}
+
+var errJoinPending = newErr(409, TypeUniqueness, "a user with this userName already exists in another organization; "+
+	"its holder was invited to join this one, and it is listed here once they accept")
+
 var errTaken = newErr(409, TypeUniqueness, "a user with this userName already exists")
 
 // ReplaceUser is PUT: the body replaces the user's attributes. An absent
@@ -353,7 +375,7 @@ func (s *Service) ReplaceUser(ctx context.Context, t *Tenant, id, ifMatch string
 	if err != nil {
 		return nil, err
 	}
-	before := attrsOf(m.User, t.OrganizationID)
+	before := attrsOf(m, t.OrganizationID)
 	a, err := parseUser(body, userAttrs{Active: before.Active})
 	if err != nil {
 		return nil, err
@@ -371,7 +393,7 @@ func (s *Service) PatchUser(ctx context.Context, t *Tenant, id, ifMatch string, 
 	if err != nil {
 		return nil, err
 	}
-	before := attrsOf(m.User, t.OrganizationID)
+	before := attrsOf(m, t.OrganizationID)
 	a, err := applyPatch(before, ops)
 	if err != nil {
 		return nil, err
@@ -407,14 +429,9 @@ func (s *Service) save(ctx context.Context, t *Tenant, m domain.Member, before, 
 	if err := a.check(); err != nil {
 		return nil, err
 	}
-	ms, err := s.deps.Orgs.ListUserMemberships(ctx, m.User.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(ms) > 1 {
-		if a.Active != before.Active {
-			return nil, newErr(403, "", "this account belongs to other organizations too; its status is not this organization's to change (DELETE removes it from this organization)")
-		}
+	if m.User.HomeOrganizationID != t.OrganizationID {
+		// The account is its home organization's: this organization keeps
+		// its own profile, and active suspends only its membership.
 		a.UserName, a.GivenName, a.FamilyName = before.UserName, before.GivenName, before.FamilyName
 		a.syncPrimary()
 	}

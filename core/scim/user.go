@@ -30,10 +30,16 @@ type userAttrs struct {
 	userNameSent, emailsSent bool
 }
 
-func attrsOf(u domain.User, orgID string) userAttrs {
+// attrsOf is a member as the organization orgID sees it. It is active
+// while the account may sign in (or is invited) and the organization has
+// not suspended its own membership: an organization other than the
+// account's home suspends only that.
+func attrsOf(m domain.Member, orgID string) userAttrs {
+	u := m.User
 	a := userAttrs{
 		UserName: u.Email, GivenName: u.GivenName, FamilyName: u.FamilyName,
-		Active:     u.Status == domain.UserActive || u.Status == domain.UserInvited,
+		Active: (u.Status == domain.UserActive || u.Status == domain.UserInvited) &&
+			m.Membership.Status != domain.MembershipSuspended,
 		OrgProfile: u.Profiles[orgID].Clone(),
 	}
 	return a
@@ -137,9 +143,9 @@ func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.
 // renderUser is the SCIM representation of an organization's member.
 // base is the SCIM root URL (".../scim/v2").
 func renderUser(m domain.Member, orgID, base string) map[string]any {
-	u, a := m.User, attrsOf(m.User, m.Membership.OrganizationID)
+	u, a := m.User, attrsOf(m, m.Membership.OrganizationID)
 	if orgID != "" {
-		a = attrsOf(m.User, orgID)
+		a = attrsOf(m, orgID)
 	}
 	r := map[string]any{
 		"schemas":  []string{SchemaUser},

@@ -85,7 +85,7 @@ func adminUnauthenticated(t *testing.T, s *suite) {
 	var got org
 	r.decode(t, &got)
 	assert.Equal(t, o, got, "the organization is unchanged")
-	assert.Equal(t, []membership{{OrganizationID: o.ID, Role: "member", Primary: true}}, s.getUser(t, c, p.UserID).Organizations)
+	assert.Equal(t, []membership{{OrganizationID: o.ID, Role: "member", Status: "active", Primary: true}}, s.getUser(t, c, p.UserID).Organizations)
 	r = s.admin(t, http.MethodGet, pathAdminClients+c.ID+"/grants", nil)
 	assert.Contains(t, string(r.Body), `"provision"`, "the grant is still there")
 	assert.Equal(t, false, s.clientSettings(t, c.ID)["firstParty"])
@@ -423,7 +423,7 @@ func adminMemberRole(t *testing.T, s *suite) {
 
 	r = s.admin(t, http.MethodPut, adminOrgPath(o.ID)+"/members/"+p.UserID, map[string]any{"role": "teacher"})
 	require.Equal(t, http.StatusOK, r.Status, "body %q", r)
-	assert.Equal(t, map[string]any{"organizationId": o.ID, "role": "teacher", "primary": true}, r.JSON(t))
+	assert.Equal(t, map[string]any{"organizationId": o.ID, "role": "teacher", "status": "active", "primary": true}, r.JSON(t))
 	assert.Equal(t, "teacher", s.getUser(t, c, p.UserID).Organizations[0].Role)
 	requireError(t, s.admin(t, http.MethodPut, adminOrgPath(o.ID)+"/members/"+p.UserID, map[string]any{"role": "principal"}),
 		http.StatusBadRequest, "invalid_role")

@@ -72,9 +72,10 @@ const (
 	actDeactivate = "deactivate"
 	actDelete     = "delete"
 	actReset      = "reset_password"
+	actAdmin      = "assign_admin"
 )
 
-var allActions = []string{actProvision, actRead, actUpdate, actSuspend, actDeactivate, actDelete, actReset}
+var allActions = []string{actProvision, actRead, actUpdate, actSuspend, actDeactivate, actDelete, actReset, actAdmin}
 
 // allExcept is every action but one.
 func allExcept(action string) []string {
@@ -113,16 +114,17 @@ func newUserReq(orgID, tag string) provisionReq {
 
 // provisioned is the answer to a provisioning request.
 type provisioned struct {
-	UserID          string `json:"userId"`
-	Email           string `json:"email"`
-	FirstName       string `json:"firstName"`
-	LastName        string `json:"lastName"`
-	OrganizationID  string `json:"organizationId"`
-	Role            string `json:"role"`
-	Status          string `json:"status"`
-	IsNewUser       bool   `json:"isNewUser"`
-	LicenseAssigned bool   `json:"licenseAssigned"`
-	InviteSent      bool   `json:"inviteSent"`
+	UserID           string `json:"userId"`
+	Email            string `json:"email"`
+	FirstName        string `json:"firstName"`
+	LastName         string `json:"lastName"`
+	OrganizationID   string `json:"organizationId"`
+	Role             string `json:"role"`
+	Status           string `json:"status"`
+	MembershipStatus string `json:"membershipStatus"`
+	IsNewUser        bool   `json:"isNewUser"`
+	LicenseAssigned  bool   `json:"licenseAssigned"`
+	InviteSent       bool   `json:"inviteSent"`
 }
 
 // provision provisions a user as c, requiring 201 or 200.
@@ -162,6 +164,7 @@ type user struct {
 type membership struct {
 	OrganizationID string `json:"organizationId"`
 	Role           string `json:"role"`
+	Status         string `json:"status"`
 	Primary        bool   `json:"primary"`
 }
 

@@ -47,7 +47,7 @@ func provisionNew(t *testing.T, s *suite) {
 	u := s.getUser(t, c, p.UserID)
 	assert.Equal(t, email, u.Email)
 	assert.Equal(t, "invited", u.Status)
-	assert.Equal(t, []membership{{OrganizationID: o.ID, Role: "member", Primary: true}}, u.Organizations)
+	assert.Equal(t, []membership{{OrganizationID: o.ID, Role: "member", Status: "active", Primary: true}}, u.Organizations)
 	assert.Regexp(t, jsTime, u.CreatedAt)
 
 	r = s.admin(t, http.MethodGet, pathAdminUsers+p.UserID+"/licenses", nil)
@@ -173,8 +173,8 @@ func provisionSecondOrg(t *testing.T, s *suite) {
 	assert.Equal(t, "admin", again.Role)
 	u := s.getUser(t, c, p.UserID)
 	assert.ElementsMatch(t, []membership{
-		{OrganizationID: a.ID, Role: "member", Primary: true},
-		{OrganizationID: b.ID, Role: "admin", Primary: false},
+		{OrganizationID: a.ID, Role: "member", Status: "active", Primary: true},
+		{OrganizationID: b.ID, Role: "admin", Status: "active", Primary: false},
 	}, u.Organizations)
 }
 

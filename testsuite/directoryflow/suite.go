@@ -98,6 +98,7 @@ func Run(t *testing.T, env Env) {
 		checks []check
 	}{
 		{"provisioning", provisionChecks},
+		{"account capture", captureChecks},
 		{"bulk provisioning", bulkChecks},
 		{"events", eventChecks},
 		{"user management", managementChecks},

@@ -15,7 +15,7 @@ var tenancyChecks = []check{
 	{"a user outside the client's organizations is 404 on every user endpoint, and provisioning or listing there is 403", tenancyOutside},
 	{"a grant without the needed action is refused 403 on every endpoint", tenancyMissingAction},
 	{"a missing or wrong client credential is 401 invalid_client on every endpoint", tenancyBadCredentials},
-	{"account-wide actions need the action in every organization of the user, reading needs one", tenancyEveryOrg},
+	{"account-wide actions are the home organization's; another organization acts on its own membership", tenancyHome},
 	{"a client sees only the memberships in its own organizations", tenancyVisibleMemberships},
 	{"withdrawing a grant takes effect on the next call", tenancyGrantWithdrawn},
 }
@@ -181,41 +181,69 @@ func tenancyBadCredentials(t *testing.T, s *suite) {
 	s.requireUnchanged(t, tg)
 }
 
-func tenancyEveryOrg(t *testing.T, s *suite) {
-	a, x := s.newTenant(t, "everyorg")
-	b := s.newOrg(t, "everyorg second")
-	s.grant(t, x, b.ID, actProvision, actRead, actUpdate)
-	p := s.newUser(t, x, a.ID, "everyorg")
-	s.provision(t, x, provisionReq{Email: p.Email, FirstName: "Jane", LastName: "Smith", OrganizationID: b.ID})
-	for _, action := range []string{"suspend", "reactivate", "deactivate", "reset-password"} {
-		r := s.call(t, x, http.MethodPost, userPath(p.UserID)+"/"+action, nil)
-		assert.Equal(t, http.StatusForbidden, r.Status, "%s needs the action in both organizations; body %q", action, r)
-		requireError(t, r, r.Status, "forbidden")
-	}
-	requireError(t, s.call(t, x, http.MethodDelete, userPath(p.UserID), nil), http.StatusForbidden, "forbidden")
-	u := s.getUser(t, x, p.UserID)
-	assert.Equal(t, "invited", u.Status, "the refused actions changed nothing")
-	assert.Len(t, u.Organizations, 2, "reading needs the action in one organization")
-	r := s.call(t, x, http.MethodPatch, userPath(p.UserID), map[string]any{"firstName": "Changed"})
-	assert.Equal(t, http.StatusOK, r.Status, "updating the profile needs the action in one organization; body %q", r)
+func tenancyHome(t *testing.T, s *suite) {
+	a, x := s.newTenant(t, "home")
+	b, y := s.newTenant(t, "home other")
+	s.grant(t, x, b.ID, actProvision, actRead)
+	p := s.newUser(t, x, a.ID, "home")
+	// x sees the account through a, so provisioning it into b links it.
+	linked := s.provision(t, x, provisionReq{Email: p.Email, FirstName: "Jane", LastName: "Smith", OrganizationID: b.ID})
+	assert.Equal(t, "active", linked.MembershipStatus)
+	assert.Equal(t, p.UserID, linked.UserID)
 
-	// With the action in both, the same call succeeds.
-	s.grant(t, x, b.ID, allActions...)
+	// y, granted only b, acts on b's membership and never on the account.
+	for _, action := range []string{"deactivate", "reset-password"} {
+		r := s.call(t, y, http.MethodPost, userPath(p.UserID)+"/"+action, nil)
+		requireError(t, r, http.StatusForbidden, "forbidden")
+	}
+	requireError(t, s.call(t, y, http.MethodPatch, userPath(p.UserID), map[string]any{"firstName": "Changed"}), http.StatusForbidden, "forbidden")
+	r := s.call(t, y, http.MethodPost, userPath(p.UserID)+"/suspend", nil)
+	require.Equal(t, http.StatusOK, r.Status, "body %q", r)
+	var u user
+	r.decode(t, &u)
+	assert.Equal(t, "invited", u.Status, "the account is untouched")
+	assert.Equal(t, []membership{{OrganizationID: b.ID, Role: "member", Status: "suspended"}}, u.Organizations)
+	ux := s.getUser(t, x, p.UserID)
+	assert.Equal(t, "invited", ux.Status)
+	assert.Equal(t, "Jane", ux.FirstName, "the refused profile change changed nothing")
+	assert.Equal(t, "invited", s.lifecycle(t, y, p.UserID, "reactivate"), "y reactivates its membership; the answer's status is the account's")
+
+	// y's DELETE removes b's membership only.
+	r = s.call(t, y, http.MethodDelete, userPath(p.UserID), nil)
+	require.Equal(t, http.StatusNoContent, r.Status, "body %q", r)
+	requireError(t, s.call(t, y, http.MethodGet, userPath(p.UserID), nil), http.StatusNotFound, "user_not_found")
+	ux = s.getUser(t, x, p.UserID)
+	assert.Equal(t, []membership{{OrganizationID: a.ID, Role: "member", Status: "active", Primary: true}}, ux.Organizations)
+
+	// The home organization's client acts on the account although it is in
+	// b too.
+	s.provision(t, x, provisionReq{Email: p.Email, FirstName: "Jane", LastName: "Smith", OrganizationID: b.ID})
 	assert.Equal(t, "suspended", s.lifecycle(t, x, p.UserID, "suspend"))
+	r = s.call(t, x, http.MethodPatch, userPath(p.UserID), map[string]any{"firstName": "Changed"})
+	assert.Equal(t, http.StatusOK, r.Status, "body %q", r)
+	r = s.call(t, x, http.MethodDelete, userPath(p.UserID), nil)
+	require.Equal(t, http.StatusNoContent, r.Status, "body %q", r)
+	assert.Empty(t, s.members(t, b.ID), "the account is gone from every organization")
 }
 
 func tenancyVisibleMemberships(t *testing.T, s *suite) {
 	a, x := s.newTenant(t, "visible")
 	b, y := s.newTenant(t, "visible other")
 	p := s.newUser(t, x, a.ID, "visible")
-	s.provision(t, y, provisionReq{Email: p.Email, FirstName: "Jane", LastName: "Smith", OrganizationID: b.ID})
+	pending := s.provisionPending(t, y, provisionReq{Email: p.Email, FirstName: "Jane", LastName: "Smith", OrganizationID: b.ID})
+	assert.True(t, pending.InviteSent)
+	requireError(t, s.call(t, y, http.MethodGet, userPath(p.UserID), nil), http.StatusNotFound, "user_not_found")
+	// A platform administrator links it at once.
+	r := s.admin(t, http.MethodPut, adminOrgPath(b.ID)+"/members/"+p.UserID, map[string]any{"role": "member"})
+	require.Equal(t, http.StatusOK, r.Status, "body %q", r)
 	ux := s.getUser(t, x, p.UserID)
 	require.Len(t, ux.Organizations, 1, "x sees its own organization only")
 	assert.Equal(t, a.ID, ux.Organizations[0].OrganizationID)
 	uy := s.getUser(t, y, p.UserID)
 	require.Len(t, uy.Organizations, 1, "y sees its own organization only")
 	assert.Equal(t, b.ID, uy.Organizations[0].OrganizationID)
-	requireError(t, s.call(t, x, http.MethodPost, userPath(p.UserID)+"/suspend", nil), http.StatusForbidden, "forbidden")
+	assert.Equal(t, "invited", s.lifecycle(t, y, p.UserID, "suspend"), "y suspends only its membership")
+	assert.Equal(t, "active", s.getUser(t, x, p.UserID).Organizations[0].Status, "x's membership is untouched")
 }
 
 func tenancyGrantWithdrawn(t *testing.T, s *suite) {

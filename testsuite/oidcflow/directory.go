@@ -65,6 +65,7 @@ func RunDirectory(t *testing.T, env Env) {
 		{"account forms", accountFormChecks},
 		{"status", statusChecks},
 		{"client policy", clientPolicyChecks},
+		{"joining another organization", joinChecks},
 	}
 	t.Run("directory", func(t *testing.T) {
 		for _, g := range groups {

@@ -1,0 +1,200 @@
+package directoryflow
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// captureChecks are the attacks on accounts that belong to other
+// organizations: provisioning an email must never hand another
+// organization's account to the caller.
+var captureChecks = []check{
+	{"provisioning another organization's account makes a pending membership that reveals nothing", captureRevealsNothing},
+	{"a client gives admin only with assign_admin and owner never", captureRoles},
+	{"the home organization keeps control of an account that joined another", captureHomeKeepsControl},
+	{"a verified domain links at once, and only its organization creates accounts in it", captureVerifiedDomain},
+	{"the domains API: verify, list, read, refuse another organization's, delete", domainsAPI},
+}
+
+// provisionPending provisions as c an email whose account c cannot see, and
+// checks the answer: 200, pending, only what c sent.
+func (s *suite) provisionPending(t *testing.T, c *apiClient, in provisionReq) provisioned {
+	t.Helper()
+	r := s.call(t, c, http.MethodPost, pathProvision, in)
+	require.Equal(t, http.StatusOK, r.Status, "provision %s; body %q", in.Email, r)
+	var raw map[string]any
+	r.decode(t, &raw)
+	assert.NotContains(t, raw, "userId", "the caller may not learn the account's id")
+	assert.NotContains(t, raw, "status", "nor its status")
+	var p provisioned
+	r.decode(t, &p)
+	assert.False(t, p.IsNewUser)
+	assert.Equal(t, "pending", p.MembershipStatus)
+	assert.Equal(t, in.FirstName, p.FirstName, "the answer echoes what was sent")
+	assert.Equal(t, in.LastName, p.LastName)
+	assert.Equal(t, in.OrganizationID, p.OrganizationID)
+	assert.False(t, p.LicenseAssigned, "a pending membership brings no license")
+	return p
+}
+
+// heard reports whether any event about the user reached org or client.
+func (s *suite) heard(t *testing.T, userID, orgID, clientID string) bool {
+	for _, e := range s.events(t, ofUser(userID)) {
+		if slices.Contains(e.Audience.OrganizationIDs, orgID) || slices.Contains(e.Audience.LicenseClientIDs, clientID) {
+			return true
+		}
+	}
+	return false
+}
+
+func captureRevealsNothing(t *testing.T, s *suite) {
+	b, bc := s.newTenant(t, "capture home")
+	victim := s.newUser(t, bc, b.ID, "capture")
+	a := s.newOrg(t, "capture attacker")
+	ac := s.register(t)
+	s.grant(t, ac, a.ID, actProvision)
+
+	in := provisionReq{Email: victim.Email, FirstName: "Guess", LastName: "Who", OrganizationID: a.ID, Role: "member", SendInviteEmail: true}
+	for range 2 {
+		p := s.provisionPending(t, ac, in)
+		assert.NotEqual(t, victim.FirstName, p.FirstName, "the account's real name is never shown")
+	}
+	assert.Len(t, s.env.Mailbox(t, victim.Email, 1), 1, "its holder is asked once, not once a request")
+
+	s.grant(t, ac, a.ID, allActions...)
+	requireError(t, s.call(t, ac, http.MethodGet, userPath(victim.UserID), nil), http.StatusNotFound, "user_not_found")
+	for _, action := range []string{"suspend", "deactivate", "reset-password"} {
+		requireError(t, s.call(t, ac, http.MethodPost, userPath(victim.UserID)+"/"+action, nil), http.StatusNotFound, "user_not_found")
+	}
+	requireError(t, s.call(t, ac, http.MethodDelete, userPath(victim.UserID), nil), http.StatusNotFound, "user_not_found")
+	r := s.call(t, ac, http.MethodGet, orgUsersPath(a.ID), nil)
+	require.Equal(t, http.StatusOK, r.Status, "body %q", r)
+	var page userPage
+	r.decode(t, &page)
+	assert.Empty(t, page.Users, "a pending member is not listed")
+	assert.False(t, s.heard(t, victim.UserID, a.ID, ac.ID), "the attacker hears no event about the account")
+	r = s.admin(t, http.MethodGet, pathAdminUsers+victim.UserID+"/licenses", nil)
+	require.Equal(t, http.StatusOK, r.Status, "body %q", r)
+	assert.NotContains(t, r.String(), ac.ID, "no license for the attacker's application")
+
+	// The home organization is unaffected: it still sees one membership,
+	// active, and acts on the whole account.
+	u := s.getUser(t, bc, victim.UserID)
+	assert.Equal(t, []membership{{OrganizationID: b.ID, Role: "member", Status: "active", Primary: true}}, u.Organizations)
+	assert.Equal(t, "suspended", s.lifecycle(t, bc, victim.UserID, "suspend"))
+}
+
+func captureRoles(t *testing.T, s *suite) {
+	a := s.newOrg(t, "roles")
+	c := s.register(t)
+	s.grant(t, c, a.ID, actProvision, actRead)
+	for _, role := range []string{"owner", "admin"} {
+		in := newUserReq(a.ID, "roles")
+		in.Role = role
+		requireError(t, s.call(t, c, http.MethodPost, pathProvision, in), http.StatusForbidden, "forbidden")
+		r := s.call(t, c, http.MethodPost, pathProvision+"/bulk", map[string]any{"users": []provisionReq{in}})
+		require.Equal(t, http.StatusOK, r.Status, "body %q", r)
+		assert.Contains(t, r.String(), `"error":"forbidden"`, "a bulk row is refused alike")
+	}
+	assert.Empty(t, s.members(t, a.ID), "nothing was made")
+
+	s.grant(t, c, a.ID, actProvision, actRead, actAdmin)
+	in := newUserReq(a.ID, "roles")
+	in.Role = "admin"
+	assert.Equal(t, "admin", s.provision(t, c, in).Role)
+	in = newUserReq(a.ID, "roles")
+	in.Role = "owner"
+	requireError(t, s.call(t, c, http.MethodPost, pathProvision, in), http.StatusForbidden, "forbidden")
+}
+
+func captureHomeKeepsControl(t *testing.T, s *suite) {
+	b, bc := s.newTenant(t, "control home")
+	p := s.newUser(t, bc, b.ID, "control")
+	a, ac := s.newTenant(t, "control other")
+	s.provisionPending(t, ac, provisionReq{Email: p.Email, FirstName: "Jane", LastName: "Smith", OrganizationID: a.ID})
+	r := s.admin(t, http.MethodPut, adminOrgPath(a.ID)+"/members/"+p.UserID, map[string]any{"role": "member"})
+	require.Equal(t, http.StatusOK, r.Status, "a platform administrator links it; body %q", r)
+
+	// Every account-wide action of the home organization's client works,
+	// though the account is in a too.
+	assert.Equal(t, "suspended", s.lifecycle(t, bc, p.UserID, "suspend"))
+	assert.Equal(t, "invited", s.lifecycle(t, bc, p.UserID, "reactivate"))
+	r = s.call(t, bc, http.MethodPost, userPath(p.UserID)+"/reset-password", nil)
+	assert.Equal(t, http.StatusAccepted, r.Status, "body %q", r)
+	assert.Equal(t, "deactivated", s.lifecycle(t, bc, p.UserID, "deactivate"))
+	r = s.call(t, bc, http.MethodDelete, userPath(p.UserID), nil)
+	require.Equal(t, http.StatusNoContent, r.Status, "body %q", r)
+	requireError(t, s.call(t, ac, http.MethodGet, userPath(p.UserID), nil), http.StatusNotFound, "user_not_found")
+	assert.True(t, s.heard(t, p.UserID, a.ID, ac.ID), "the other organization heard of it once linked")
+}
+
+func captureVerifiedDomain(t *testing.T, s *suite) {
+	school := "df-" + suffix() + ".example.edu"
+	b, bc := s.newTenant(t, "domain home")
+	// b made the account before a verified the domain.
+	p := s.provision(t, bc, provisionReq{Email: "teacher@" + school, FirstName: "Tess", LastName: "Teacher", OrganizationID: b.ID})
+	a, ac := s.newTenant(t, "domain owner")
+	r := s.admin(t, http.MethodPut, adminOrgPath(a.ID)+"/domains/"+school, nil)
+	require.Equal(t, http.StatusCreated, r.Status, "body %q", r)
+
+	linked := s.provision(t, ac, provisionReq{Email: "Teacher@" + school, FirstName: "T", LastName: "T", OrganizationID: a.ID})
+	assert.Equal(t, "active", linked.MembershipStatus, "the verified domain links at once")
+	assert.Equal(t, p.UserID, linked.UserID)
+	assert.Equal(t, "Tess", linked.FirstName, "a linked account shows its own name")
+	assert.Equal(t, "Tess", s.getUser(t, ac, p.UserID).FirstName)
+	assert.Equal(t, "invited", s.lifecycle(t, ac, p.UserID, "suspend"), "a suspends its membership, not the account")
+	assert.Equal(t, "suspended", s.getUser(t, ac, p.UserID).Organizations[0].Status)
+	assert.Equal(t, "active", s.getUser(t, bc, p.UserID).Organizations[0].Status, "the account stays b's")
+
+	// Nobody else creates accounts in a's domain; a does.
+	requireError(t, s.call(t, bc, http.MethodPost, pathProvision,
+		provisionReq{Email: "new@" + school, FirstName: "N", LastName: "N", OrganizationID: b.ID}), http.StatusForbidden, "domain_owned")
+	mine := s.provision(t, ac, provisionReq{Email: "new@" + school, FirstName: "N", LastName: "N", OrganizationID: a.ID})
+	assert.True(t, mine.IsNewUser)
+}
+
+func domainsAPI(t *testing.T, s *suite) {
+	a, b := s.newOrg(t, "domains"), s.newOrg(t, "domains other")
+	name := "df-" + suffix() + ".example.edu"
+	path := adminOrgPath(a.ID) + "/domains/"
+	r := s.admin(t, http.MethodPut, path+name+".", nil)
+	require.Equal(t, http.StatusCreated, r.Status, "body %q", r)
+	got := map[string]any{}
+	r.decode(t, &got)
+	assert.Equal(t, name, got["domain"], "stored lower-case without the trailing dot")
+	assert.Equal(t, a.ID, got["organizationId"])
+	assert.Regexp(t, `^admin:`, got["verifiedBy"], "who verified it is recorded")
+	r = s.admin(t, http.MethodPut, path+name, nil)
+	assert.Equal(t, http.StatusOK, r.Status, "again is 200; body %q", r)
+	requireError(t, s.admin(t, http.MethodPut, adminOrgPath(b.ID)+"/domains/"+name, nil), http.StatusConflict, "domain_taken")
+	for _, bad := range []string{"localhost", "-bad-.edu", "a..edu", "under_score.edu"} {
+		requireError(t, s.admin(t, http.MethodPut, path+bad, nil), http.StatusBadRequest, "invalid_domain")
+	}
+	requireError(t, s.admin(t, http.MethodPut, adminOrgPath("00000000-0000-4000-8000-000000000009")+"/domains/"+name, nil),
+		http.StatusNotFound, "organization_not_found")
+	r = s.call(t, &apiClient{ID: "cca_x", Secret: "ccas_x"}, http.MethodPut, path+name, nil)
+	assert.Equal(t, http.StatusUnauthorized, r.Status, "the admin API needs an admin key")
+
+	r = s.admin(t, http.MethodGet, adminOrgPath(a.ID)+"/domains", nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	var list struct {
+		Domains []map[string]any `json:"domains"`
+	}
+	r.decode(t, &list)
+	require.Len(t, list.Domains, 1)
+	assert.Equal(t, name, list.Domains[0]["domain"])
+	r = s.admin(t, http.MethodGet, path+name, nil)
+	assert.Equal(t, http.StatusOK, r.Status)
+	requireError(t, s.admin(t, http.MethodGet, adminOrgPath(b.ID)+"/domains/"+name, nil), http.StatusNotFound, "domain_not_found")
+
+	requireError(t, s.admin(t, http.MethodDelete, adminOrgPath(b.ID)+"/domains/"+name, nil), http.StatusNotFound, "domain_not_found")
+	r = s.admin(t, http.MethodDelete, path+name, nil)
+	require.Equal(t, http.StatusNoContent, r.Status, "body %q", r)
+	requireError(t, s.admin(t, http.MethodDelete, path+name, nil), http.StatusNotFound, "domain_not_found")
+	r = s.admin(t, http.MethodPut, adminOrgPath(b.ID)+"/domains/"+name, nil)
+	assert.Equal(t, http.StatusCreated, r.Status, "a deleted domain is free for another organization; body %q", r)
+}
