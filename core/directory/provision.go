@@ -41,8 +41,6 @@ type Provisioned struct {
 	// join (InviteSent) and nothing more happened.
 	MembershipStatus domain.MembershipStatus
 	IsNewUser        bool
-	// Joined is true when this call made the membership.
-	Joined bool
 	// LicenseAssigned is true when the user holds the calling application's
 	// license after the call, whether this call assigned it or not.
 	LicenseAssigned bool
@@ -123,7 +121,7 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 		}
 		out[i].Provisioned = Provisioned{
 			User: r.User, OrganizationID: r.Membership.OrganizationID, Role: r.Membership.Role,
-			MembershipStatus: r.Membership.Status, IsNewUser: r.Created, Joined: r.Joined, LicenseAssigned: c.Client.ID != "",
+			MembershipStatus: r.Membership.Status, IsNewUser: r.Created, LicenseAssigned: c.Client.ID != "",
 		}
 		aud := provisionAudience(r.Membership.OrganizationID, c.Client.ID)
 		events = append(events, s.createdEvent(r.User, r.Membership.OrganizationID, r.Created, aud, now))
@@ -153,7 +151,7 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 func (s *Service) provisionedPending(ctx context.Context, c *Caller, row domain.ProvisionRow, r domain.ProvisionResult, now time.Time) (Provisioned, error) {
 	p := Provisioned{
 		User:           domain.User{Email: row.User.Email, GivenName: row.User.GivenName, FamilyName: row.User.FamilyName},
-		OrganizationID: row.OrganizationID, Role: row.Role, MembershipStatus: domain.MembershipPending, Joined: r.Joined,
+		OrganizationID: row.OrganizationID, Role: row.Role, MembershipStatus: domain.MembershipPending,
 	}
 	if !r.Joined {
 		return p, nil

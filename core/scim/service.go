@@ -321,9 +321,9 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[s
 	switch {
 	case p.MembershipStatus == domain.MembershipPending:
 		return nil, errJoinPending
-	case !p.IsNewUser && !p.Joined:
-		return nil, errTaken
 	case !p.IsNewUser:
+		// notMemberYet saw no membership but a pending one, so this call
+		// linked the account.
 		if _, err := s.deps.Directory.UpdateAccount(ctx, t.caller, p.User.ID, directory.AccountChange{Profile: &profile}); err != nil {
 			return nil, err
 		}
@@ -341,8 +341,8 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[s
 }
 
 // notMemberYet answers a POST for an account that is the organization's
-// member already (or invited to be) without provisioning again, which
-// would emit user.created for nothing.
+// member already without provisioning again, which would emit user.created
+// for nothing.
 func (s *Service) notMemberYet(ctx context.Context, t *Tenant, email string) error {
 	u, err := s.deps.Users.GetUserByEmail(ctx, email)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -358,7 +358,7 @@ func (s *Service) notMemberYet(ctx context.Context, t *Tenant, email string) err
 	case err != nil:
 		return err
 	case m.Status == domain.MembershipPending:
-		return errJoinPending
+		return nil // provisioning decides: it may link now, else it stays pending
 	}
 	return errTaken
 }

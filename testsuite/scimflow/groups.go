@@ -171,11 +171,16 @@ func sharedAccount(t *testing.T, s *suite) {
 	// user.updated (b's DELETE): b's profile changes emit nothing.
 	s.expectEvents(t, id, "user.created", "user.updated", "user.suspended", "user.reactivated", "user.updated")
 
-	// a is the account's home: its DELETE ends the account, wherever else
+	// a is the account's home: its active:false suspends the account,
+	// though it is in b too, and its DELETE ends the account wherever else
 	// it is.
 	r = s.admin(t, "PUT", "/api/v1/admin/organizations/"+b.ID+"/members/"+id, map[string]string{"role": "member"})
 	require.Equal(t, http.StatusOK, r.Status, r.String())
 	assert.False(t, s.primary(t, b.ID, id), "a's membership stays primary")
+	r = s.scim(t, a.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"active","value":false}]}`)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.Equal(t, "suspended", s.directoryState(t, a.ID, id).Status)
+	assert.Equal(t, false, s.scim(t, b.Token, "GET", "/Users/"+id, nil).JSON(t)["active"], "b sees the account suspended")
 	r = s.scim(t, a.Token, "DELETE", "/Users/"+id, nil)
 	require.Equal(t, http.StatusNoContent, r.Status, r.String())
 	scimError(t, s.scim(t, b.Token, "GET", "/Users/"+id, nil), http.StatusNotFound, "")

@@ -61,6 +61,10 @@ func tenancy(t *testing.T, s *suite) {
 	r = s.admin(t, "DELETE", "/api/v1/admin/organizations/"+b.ID+"/scim-tokens/"+a.TokenID, nil)
 	assert.Equal(t, http.StatusNotFound, r.Status, r.String())
 	assert.Equal(t, http.StatusOK, s.scim(t, a.Token, "GET", "/Users", nil).Status)
+
+	t.Run("a verified domain lets the organization's provider take in another organization's account", func(t *testing.T) {
+		verifiedDomainJoins(t, s)
+	})
 }
 
 // tokenAdmin: tokens are made, listed and revoked with the admin key, and
@@ -89,4 +93,33 @@ func tokenAdmin(t *testing.T, s *suite) {
 	assert.Equal(t, http.StatusBadRequest, r.Status, r.String())
 	r = s.admin(t, "DELETE", path+"/no-such-token", nil)
 	assert.Equal(t, http.StatusNotFound, r.Status, r.String())
+}
+
+// verifiedDomainJoins: an account another organization made (and is home
+// to) joins at once when the token's organization verified its domain; the
+// provider then manages its membership and profile, never the account.
+func verifiedDomainJoins(t *testing.T, s *suite) {
+	a, b := s.newOrg(t), s.newOrg(t)
+	school := strings.ToLower(unique("d")) + ".school.test"
+	email := "teacher@" + school
+	id := s.createUser(t, a, email)
+	body := map[string]any{"schemas": []string{schemaUser}, "userName": email, "externalId": "B-7"}
+	scimError(t, s.scim(t, b.Token, "POST", "/Users", body), http.StatusConflict, "uniqueness")
+	assert.Empty(t, s.findByUserName(t, b, email), "without the domain, b waits for the holder")
+
+	r := s.admin(t, "PUT", "/api/v1/admin/organizations/"+b.ID+"/domains/"+school, nil)
+	require.Equal(t, http.StatusCreated, r.Status, r.String())
+	r = s.scim(t, b.Token, "POST", "/Users", body)
+	require.Equal(t, http.StatusCreated, r.Status, "the verified domain links at once: %s", r.String())
+	assert.Equal(t, id, r.JSON(t)["id"])
+	assert.Equal(t, "B-7", r.JSON(t)["externalId"], "b's profile is recorded")
+	require.Len(t, s.findByUserName(t, b, email), 1)
+	scimError(t, s.scim(t, b.Token, "POST", "/Users", body), http.StatusConflict, "uniqueness")
+
+	r = s.scim(t, b.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"active","value":false}]}`)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.Equal(t, true, s.scim(t, a.Token, "GET", "/Users/"+id, nil).JSON(t)["active"], "only b's membership is suspended")
+	r = s.scim(t, b.Token, "DELETE", "/Users/"+id, nil)
+	require.Equal(t, http.StatusNoContent, r.Status, r.String())
+	assert.Equal(t, http.StatusOK, s.scim(t, a.Token, "GET", "/Users/"+id, nil).Status, "the account stays a's")
 }
