@@ -3,6 +3,7 @@ package http
 import (
 	"encoding/json"
 	"mime"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,6 +27,7 @@ func isSCIMPath(p string) bool { return p == pathSCIM || strings.HasPrefix(p, pa
 
 func (s *Server) scimRoutes() {
 	a := s.app
+	a.Use(pathSCIM, s.scimNegotiate)
 	// Discovery holds nothing about any organization: providers read it
 	// before they hold a token.
 	a.Get(pathSCIM+"/ServiceProviderConfig", s.scimSPC)
@@ -33,6 +35,13 @@ func (s *Server) scimRoutes() {
 	a.Get(pathSCIM+"/ResourceTypes/:name", s.scimResourceType)
 	a.Get(pathSCIM+"/Schemas", s.scimSchemas)
 	a.Get(pathSCIM+"/Schemas/:id", s.scimSchema)
+	for _, p := range []string{"/ServiceProviderConfig", "/ResourceTypes", "/Schemas"} {
+		a.All(pathSCIM+p, s.scimDiscoveryOther)
+		a.All(pathSCIM+p+"/*", s.scimDiscoveryOther)
+	}
+	// RFC 7644 §3.11: a server without /Me answers 501, whoever asks.
+	a.All(pathSCIM+"/Me", s.scimNotSupported)
+	a.All(pathSCIM+"/Me/*", s.scimNotSupported)
 
 	g := a.Group(pathSCIM, s.scimAuth)
 	g.Get("/Users", s.scimListUsers)
@@ -78,6 +87,64 @@ func (s *Server) scimBody(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// scimNegotiate answers application/json to a client that ranks it above
+// application/scim+json (RFC 7644 §3.8: a server SHOULD support Accept:
+// application/json). Every SCIM answer, errors included, is written by
+// the time the handlers return, so the type is decided here once.
+func (s *Server) scimNegotiate(c *fiber.Ctx) error {
+	if err := c.Next(); err != nil {
+		if err := s.scimError(c, err); err != nil {
+			return err
+		}
+	}
+	c.Vary(fiber.HeaderAccept)
+	mt, _, _ := mime.ParseMediaType(string(c.Response().Header.ContentType()))
+	if mt == mimeSCIM && prefersJSON(c.Get(fiber.HeaderAccept)) {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	}
+	return nil
+}
+
+// prefersJSON reports whether an Accept header ranks application/json
+// above application/scim+json. Each is ranked by the most specific range
+// that covers it (RFC 9110 §12.5.1); on a tie (*/*, both named, no Accept)
+// SCIM's own type wins.
+func prefersJSON(accept string) bool {
+	return accept != "" && acceptQuality(accept, fiber.MIMEApplicationJSON) > acceptQuality(accept, mimeSCIM)
+}
+
+// acceptQuality is the quality an Accept header gives a media type: that
+// of the most specific range covering it, 0 if none does.
+func acceptQuality(accept, mediaType string) float64 {
+	major, _, _ := strings.Cut(mediaType, "/")
+	best, q := 0, 0.0
+	for _, r := range strings.Split(accept, ",") {
+		spec, params, err := mime.ParseMediaType(strings.TrimSpace(r))
+		if err != nil {
+			continue
+		}
+		specificity := 0
+		switch spec {
+		case mediaType:
+			specificity = 3
+		case major + "/*":
+			specificity = 2
+		case "*/*":
+			specificity = 1
+		}
+		if specificity <= best {
+			continue
+		}
+		best, q = specificity, 1
+		if v, ok := params["q"]; ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+	}
+	return q
+}
+
 // scimReply writes a resource (with its ETag) or an error.
 func (s *Server) scimReply(c *fiber.Ctx, status int, v any, err error) error {
 	if err != nil {
@@ -85,14 +152,7 @@ func (s *Server) scimReply(c *fiber.Ctx, status int, v any, err error) error {
 	}
 	noStore(c)
 	if r, ok := v.(map[string]any); ok {
-		if meta, ok := r["meta"].(map[string]any); ok {
-			if ver, ok := meta["version"].(string); ok {
-				c.Set(fiber.HeaderETag, ver)
-			}
-			if loc, ok := meta["location"].(string); ok && status == fiber.StatusCreated {
-				c.Set(fiber.HeaderLocation, loc)
-			}
-		}
+		scimResourceHeaders(c, status, r)
 	}
 	c.Set(fiber.HeaderContentType, scimContentTypeHeader)
 	b, err := json.Marshal(v)
@@ -100,6 +160,51 @@ func (s *Server) scimReply(c *fiber.Ctx, status int, v any, err error) error {
 		return s.scimError(c, err)
 	}
 	return c.Status(status).Send(b)
+}
+
+// scimResourceHeaders sets the ETag of a resource and, when it was made,
+// its Location.
+func scimResourceHeaders(c *fiber.Ctx, status int, r map[string]any) {
+	meta, ok := r["meta"].(map[string]any)
+	if !ok {
+		return
+	}
+	if ver, ok := meta["version"].(string); ok {
+		c.Set(fiber.HeaderETag, ver)
+	}
+	if loc, ok := meta["location"].(string); ok && status == fiber.StatusCreated {
+		c.Set(fiber.HeaderLocation, loc)
+	}
+}
+
+// scimWrite runs a write that answers with a resource, projected by the
+// attributes and excludedAttributes parameters as reads are (RFC 7644
+// §3.9). The parameters are read first, so a bad one changes nothing; the
+// ETag and Location come from the whole resource, which the projection may
+// strip of meta.
+func (s *Server) scimWrite(c *fiber.Ctx, status int, write func() (map[string]any, error)) error {
+	q := listQuery(c)
+	proj, err := scim.ParseProjection(q.Attributes, q.ExcludedAttributes)
+	if err != nil {
+		return s.scimError(c, err)
+	}
+	r, err := write()
+	if err != nil {
+		return s.scimError(c, err)
+	}
+	scimResourceHeaders(c, status, r)
+	return s.scimReply(c, status, proj.Apply(r), nil)
+}
+
+// scimDiscoveryOther answers what the discovery GET routes do not: a
+// sub-path that names nothing is 404, and any other method 405, with the
+// methods allowed (RFC 9110 §15.5.6).
+func (s *Server) scimDiscoveryOther(c *fiber.Ctx) error {
+	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+		return s.scimError(c, fiber.ErrNotFound)
+	}
+	c.Set(fiber.HeaderAllow, "GET, HEAD")
+	return s.scimError(c, &scim.Error{Status: fiber.StatusMethodNotAllowed, Detail: "discovery is read-only: use GET"})
 }
 
 func (s *Server) scimNotSupported(c *fiber.Ctx) error {
@@ -165,18 +270,21 @@ func (s *Server) scimGetUser(c *fiber.Ctx) error {
 }
 
 func (s *Server) scimCreateUser(c *fiber.Ctx) error {
-	r, err := s.scim.CreateUser(c.UserContext(), tenant(c), c.Body())
-	return s.scimReply(c, fiber.StatusCreated, r, err)
+	return s.scimWrite(c, fiber.StatusCreated, func() (map[string]any, error) {
+		return s.scim.CreateUser(c.UserContext(), tenant(c), c.Body())
+	})
 }
 
 func (s *Server) scimReplaceUser(c *fiber.Ctx) error {
-	r, err := s.scim.ReplaceUser(c.UserContext(), tenant(c), c.Params("id"), c.Get(fiber.HeaderIfMatch), c.Body())
-	return s.scimReply(c, fiber.StatusOK, r, err)
+	return s.scimWrite(c, fiber.StatusOK, func() (map[string]any, error) {
+		return s.scim.ReplaceUser(c.UserContext(), tenant(c), c.Params("id"), c.Get(fiber.HeaderIfMatch), c.Body())
+	})
 }
 
 func (s *Server) scimPatchUser(c *fiber.Ctx) error {
-	r, err := s.scim.PatchUser(c.UserContext(), tenant(c), c.Params("id"), c.Get(fiber.HeaderIfMatch), c.Body())
-	return s.scimReply(c, fiber.StatusOK, r, err)
+	return s.scimWrite(c, fiber.StatusOK, func() (map[string]any, error) {
+		return s.scim.PatchUser(c.UserContext(), tenant(c), c.Params("id"), c.Get(fiber.HeaderIfMatch), c.Body())
+	})
 }
 
 func (s *Server) scimDeleteUser(c *fiber.Ctx) error {
@@ -197,18 +305,21 @@ func (s *Server) scimGetGroup(c *fiber.Ctx) error {
 }
 
 func (s *Server) scimCreateGroup(c *fiber.Ctx) error {
-	r, err := s.scim.CreateGroup(c.UserContext(), tenant(c), c.Body())
-	return s.scimReply(c, fiber.StatusCreated, r, err)
+	return s.scimWrite(c, fiber.StatusCreated, func() (map[string]any, error) {
+		return s.scim.CreateGroup(c.UserContext(), tenant(c), c.Body())
+	})
 }
 
 func (s *Server) scimReplaceGroup(c *fiber.Ctx) error {
-	r, err := s.scim.ReplaceGroup(c.UserContext(), tenant(c), c.Params("id"), c.Get(fiber.HeaderIfMatch), c.Body())
-	return s.scimReply(c, fiber.StatusOK, r, err)
+	return s.scimWrite(c, fiber.StatusOK, func() (map[string]any, error) {
+		return s.scim.ReplaceGroup(c.UserContext(), tenant(c), c.Params("id"), c.Get(fiber.HeaderIfMatch), c.Body())
+	})
 }
 
 func (s *Server) scimPatchGroup(c *fiber.Ctx) error {
-	r, err := s.scim.PatchGroup(c.UserContext(), tenant(c), c.Params("id"), c.Get(fiber.HeaderIfMatch), c.Body())
-	return s.scimReply(c, fiber.StatusOK, r, err)
+	return s.scimWrite(c, fiber.StatusOK, func() (map[string]any, error) {
+		return s.scim.PatchGroup(c.UserContext(), tenant(c), c.Params("id"), c.Get(fiber.HeaderIfMatch), c.Body())
+	})
 }
 
 func (s *Server) scimDeleteGroup(c *fiber.Ctx) error {

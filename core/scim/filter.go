@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,10 +25,13 @@ const (
 )
 
 // Bounds on a filter, so a request cannot make a store build an enormous
-// query.
+// query. maxFilterTerms comparisons, each at most two after the rewriting
+// of time comparisons, nested maxFilterDepth levels plus that rewriting's
+// two, stay within what every store answers (domain.Compare: 150
+// comparisons, 20 deep; testsuite.RunSCIMStore checks it).
 const (
 	MaxFilterLen   = 2048
-	maxFilterNodes = 64
+	maxFilterTerms = 64
 	maxFilterDepth = 16
 )
 
@@ -77,8 +81,9 @@ func ParseFilter(raw string) (domain.UserFilter, error) {
 	if err != nil {
 		return nil, newErr(400, TypeInvalidFilter, "the filter is not valid SCIM filter syntax")
 	}
-	n := 0
-	return convert(expr, &n, 0)
+	var c converter
+	f, _, err := c.convert(expr)
+	return f, err
 }
 
 // parseExpr runs the parser, which may panic on input it does not expect;
@@ -94,43 +99,95 @@ func parseExpr(raw string) (expr filter.Expression, err error) {
 
 var errSyntax = newErr(400, TypeInvalidFilter, "the filter is not valid SCIM filter syntax")
 
-// convert translates a parsed filter. Every store accepts a filter of
-// maxFilterNodes terms nested maxFilterDepth deep (testsuite.RunSCIMStore
-// checks it); larger ones are refused here, as invalidFilter.
-func convert(e filter.Expression, n *int, depth int) (domain.UserFilter, error) {
-	if *n++; *n > maxFilterNodes {
-		return nil, newErr(400, TypeInvalidFilter, "the filter has more than %d terms", maxFilterNodes)
-	}
-	if depth > maxFilterDepth {
-		return nil, newErr(400, TypeInvalidFilter, "the filter nests deeper than %d levels", maxFilterDepth)
-	}
+// converter translates a parsed filter, counting its comparisons.
+type converter struct{ terms int }
+
+// convert translates e and returns its height: the and, or and not levels
+// above its deepest comparison. A run of one operator (a or b or c ...) is
+// written flat, so it becomes a balanced tree, as high as the logarithm of
+// its length, rather than a chain as deep as it is long: a provider's
+// 64 alternatives are not 64 levels of nesting, and no store is sent one.
+func (c *converter) convert(e filter.Expression) (domain.UserFilter, int, error) {
+	var f domain.UserFilter
+	height := 0
 	switch e := e.(type) {
 	case *filter.LogicalExpression:
-		l, err := convert(e.Left, n, depth+1)
-		if err != nil {
-			return nil, err
+		var parts []operand
+		for _, x := range runOf(e, e.Operator, nil) {
+			f, h, err := c.convert(x)
+			if err != nil {
+				return nil, 0, err
+			}
+			parts = append(parts, operand{f, h})
 		}
-		r, err := convert(e.Right, n, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		if e.Operator == filter.OR {
-			return &domain.Or{Left: l, Right: r}, nil
-		}
-		return &domain.And{Left: l, Right: r}, nil
+		top := balance(parts, e.Operator == filter.OR)
+		f, height = top.f, top.height
 	case *filter.NotExpression:
-		x, err := convert(e.Expression, n, depth+1)
+		x, h, err := c.convert(e.Expression)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		return &domain.Not{X: x}, nil
+		f, height = &domain.Not{X: x}, h+1
 	case *filter.AttributeExpression:
-		return compare(e)
+		if c.terms++; c.terms > maxFilterTerms {
+			return nil, 0, newErr(400, TypeInvalidFilter, "the filter has more than %d comparisons", maxFilterTerms)
+		}
+		x, err := compare(e)
+		if err != nil {
+			return nil, 0, err
+		}
+		f = x
 	case *filter.ValuePath:
-		return nil, newErr(400, TypeInvalidFilter, "value filters such as %s[...] are not supported in searches; compare %s.value or %s.type instead",
+		return nil, 0, newErr(400, TypeInvalidFilter, "value filters such as %s[...] are not supported in searches; compare %s.value or %s.type instead",
 			e.AttributePath.AttributeName, e.AttributePath.AttributeName, e.AttributePath.AttributeName)
+	default:
+		return nil, 0, errSyntax
 	}
-	return nil, errSyntax
+	if height > maxFilterDepth {
+		return nil, 0, newErr(400, TypeInvalidFilter, "the filter nests deeper than %d levels of and, or and not", maxFilterDepth)
+	}
+	return f, height, nil
+}
+
+// operand is a translated operand of an and or an or, with its height.
+type operand struct {
+	f      domain.UserFilter
+	height int
+}
+
+// runOf appends to out the operands of the run of op that e heads, in
+// order: the parser nests a or b or c as ((a or b) or c), and parentheses
+// around the same operator change nothing, as and and or are associative.
+func runOf(e filter.Expression, op filter.LogicalOperator, out []filter.Expression) []filter.Expression {
+	if l, ok := e.(*filter.LogicalExpression); ok && l.Operator == op {
+		return runOf(l.Right, op, runOf(l.Left, op, out))
+	}
+	return append(out, e)
+}
+
+// balance joins operands with and (or with or) into the lowest tree that
+// keeps their order: it joins the adjacent pair whose higher member is
+// lowest, the leftmost of equals, until one is left. Equal operands make
+// a balanced tree; a deep operand is joined last, so a level of
+// parentheses costs one level.
+func balance(parts []operand, or bool) operand {
+	for len(parts) > 1 {
+		best := 0
+		for i := 1; i+1 < len(parts); i++ {
+			if max(parts[i].height, parts[i+1].height) < max(parts[best].height, parts[best+1].height) {
+				best = i
+			}
+		}
+		l, r := parts[best], parts[best+1]
+		joined := operand{height: max(l.height, r.height) + 1}
+		if or {
+			joined.f = &domain.Or{Left: l.f, Right: r.f}
+		} else {
+			joined.f = &domain.And{Left: l.f, Right: r.f}
+		}
+		parts = slices.Replace(parts, best, best+2, joined)
+	}
+	return parts[0]
 }
 
 // userField resolves an attribute path of the User resource.

@@ -1,6 +1,8 @@
 package scim
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,3 +150,67 @@ func checkWellTyped(t *testing.T, f domain.UserFilter) {
 		t.Fatalf("unknown node %T", f)
 	}
 }
+
+// height is how many and, or and not levels a filter has above its deepest
+// comparison.
+func height(f domain.UserFilter) int {
+	switch f := f.(type) {
+	case *domain.And:
+		return 1 + max(height(f.Left), height(f.Right))
+	case *domain.Or:
+		return 1 + max(height(f.Left), height(f.Right))
+	case *domain.Not:
+		return 1 + height(f.X)
+	}
+	return 0
+}
+
+func TestParseFilterBalancesFlatRuns(t *testing.T) {
+	or64 := `userName eq "a0"`
+	for i := 1; i < 64; i++ {
+		or64 += ` or userName eq "a` + itoa(i) + `"`
+	}
+	for _, c := range []struct {
+		name, in   string
+		wantHeight int
+	}{
+		{"64 alternatives are a tree 6 high", or64, 6},
+		{"64 conjuncts are a tree 6 high", strings.ReplaceAll(or64, " or ", " and "), 6},
+		{"parentheses around the same operator change nothing", `(userName eq "a" or userName eq "b") or (userName eq "c" or userName eq "d")`, 2},
+		{"a level of parentheses costs one level", `userName eq "a" and (userName eq "b" or (userName eq "c" and (userName eq "d" or userName eq "e")))`, 4},
+		{"16 nested not are allowed", repeat("not (", 16) + `userName eq "a"` + repeat(")", 16), 16},
+	} {
+		got, err := ParseFilter(c.in)
+		require.NoError(t, err, c.name)
+		assert.Equal(t, c.wantHeight, height(got), c.name)
+		checkWellTyped(t, got)
+	}
+
+	// The order of the operands is kept.
+	got, err := ParseFilter(`userName eq "a" or userName eq "b" or userName eq "c"`)
+	require.NoError(t, err)
+	assert.Equal(t, &domain.Or{
+		Left:  &domain.Or{Left: cmp(domain.FieldUserName, domain.OpEq, "a"), Right: cmp(domain.FieldUserName, domain.OpEq, "b")},
+		Right: cmp(domain.FieldUserName, domain.OpEq, "c"),
+	}, got)
+}
+
+func TestParseFilterBoundsRealNesting(t *testing.T) {
+	alternating := `userName eq "z"`
+	for i := range 17 {
+		op := " or "
+		if i%2 == 1 {
+			op = " and "
+		}
+		alternating = `userName eq "a` + itoa(i) + `"` + op + "(" + alternating + ")"
+	}
+	for _, in := range []string{
+		repeat("not (", 17) + `userName eq "a"` + repeat(")", 17),
+		alternating,
+	} {
+		_, err := ParseFilter(in)
+		assertSCIM(t, err, 400, TypeInvalidFilter)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

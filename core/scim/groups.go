@@ -110,7 +110,7 @@ func groupFilter(raw string) (func(name string) (bool, error), error) {
 	}
 	var check func(filter.Expression, int) error
 	check = func(e filter.Expression, depth int) error {
-		if depth > maxFilterNodes {
+		if depth > maxFilterTerms {
 			return newErr(400, TypeInvalidFilter, "the filter is too deep")
 		}
 		switch e := e.(type) {
@@ -198,14 +198,14 @@ func (s *Service) ListGroups(ctx context.Context, t *Tenant, q ListQuery) (map[s
 	}
 	res := make([]map[string]any, 0, len(hits))
 	for _, r := range hits {
-		res = append(res, proj.apply(s.renderGroup(r, members[r.Name], withMembers, org)))
+		res = append(res, proj.Apply(s.renderGroup(r, members[r.Name], withMembers, org)))
 	}
 	return listResponse(total, start, res), nil
 }
 
 // GetGroup returns one group.
 func (s *Service) GetGroup(ctx context.Context, t *Tenant, id, attributes, excluded string) (map[string]any, error) {
-	proj, err := newProjection(attributes, excluded)
+	proj, err := ParseProjection(attributes, excluded)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func (s *Service) GetGroup(ctx context.Context, t *Tenant, id, attributes, exclu
 	if err != nil {
 		return nil, err
 	}
-	return proj.apply(s.renderGroup(g.role, g.members, proj.wants("members"), org)), nil
+	return proj.Apply(s.renderGroup(g.role, g.members, proj.wants("members"), org)), nil
 }
 
 func (s *Service) loadGroup(ctx context.Context, t *Tenant, id string, withMembers bool) (group, error) {
@@ -576,7 +576,7 @@ func (s *Service) DeleteGroup(ctx context.Context, t *Tenant, id, ifMatch string
 }
 
 // wants reports whether the projection returns attribute name.
-func (p projection) wants(name string) bool {
+func (p Projection) wants(name string) bool {
 	for _, r := range p.exclude {
 		if r.key == name && r.sub == "" {
 			return false

@@ -30,7 +30,7 @@ func ParsePatch(body []byte) ([]PatchOp, error) {
 		Operations []struct {
 			Op    string
 			Path  string
-			Value any
+			Value json.RawMessage
 		}
 	}
 	if err := decodeStrict(body, &req); err != nil {
@@ -57,17 +57,39 @@ func ParsePatch(body []byte) ([]PatchOp, error) {
 		if path == "" && op == "remove" {
 			return nil, newErr(400, TypeNoTarget, "operation %d: remove needs a path", i+1)
 		}
-		if path == "" {
-			if _, ok := o.Value.(map[string]any); !ok {
+		value, err := opValue(i, op, o.Value)
+		if err != nil {
+			return nil, err
+		}
+		if path == "" && op != "remove" {
+			if _, ok := value.(map[string]any); !ok {
 				return nil, newErr(400, TypeInvalidValue, "operation %d: without a path, value must be an object", i+1)
 			}
 		}
 		if len(path) > MaxFilterLen {
 			return nil, newErr(400, TypeInvalidPath, "operation %d: the path is too long", i+1)
 		}
-		ops[i] = PatchOp{Op: op, Path: path, Value: o.Value}
+		ops[i] = PatchOp{Op: op, Path: path, Value: value}
 	}
 	return ops, nil
+}
+
+// opValue decodes an operation's value. RFC 7644 §3.5.2.1 and §3.5.2.3: add
+// and replace carry a value. A null one is an unassigned value (RFC 7643
+// §2.5): replacing with it clears the target, but there is nothing to add.
+func opValue(i int, op string, raw json.RawMessage) (any, error) {
+	null := bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+	if op != "remove" && (len(raw) == 0 || null && op == "add") {
+		return nil, newErr(400, TypeInvalidValue, "operation %d: %s needs a value", i+1, op)
+	}
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var v any
+	if err := decodeStrict(raw, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // decodeStrict decodes a JSON object with numbers kept as json.Number.
@@ -94,25 +116,22 @@ func containsFold(xs []string, x string) bool {
 
 // target is where a path points in a User.
 type target struct {
-	attr   string            // canonical lower-case attribute; "" if unsupported
+	attr   string            // canonical lower-case attribute; "" if not kept
 	sub    string            // lower-case sub-attribute, "" for the whole
 	filter filter.Expression // value filter on a multi-valued attribute
 	path   string            // as sent, for messages
+	// unknown: the path names no attribute of the User schemas.
+	unknown bool
 }
 
 // Attributes the client cannot write.
 var readOnly = map[string]bool{"id": true, "meta": true, "groups": true, "schemas": true}
 
-var coreAttrs = map[string]bool{
-	"username": true, "name": true, "displayname": true, "active": true, "externalid": true,
-	"emails": true, "phonenumbers": true, "id": true, "meta": true, "groups": true, "schemas": true,
-}
-
-var enterpriseAttrs = map[string]bool{"employeenumber": true, "department": true, "manager": true}
-
 // resolvePath parses a PATCH path, or a path-less value's key, of a User.
-// Attributes this server does not keep resolve to attr "": their changes
-// are accepted and ignored, as providers send whatever they map.
+// An attribute of the User schemas that this server does not keep
+// resolves to attr "": its changes are accepted and ignored, as providers
+// send whatever they map. A path outside the schemas is an invalidPath
+// error, with unknown set.
 func resolvePath(path string) (target, error) {
 	t := target{path: path}
 	if strings.EqualFold(path, SchemaEnterprise) {
@@ -132,18 +151,16 @@ func resolvePath(path string) (target, error) {
 		t.sub = strings.ToLower(*p.SubAttribute)
 	}
 	t.filter = p.ValueExpression
-	switch uri := p.AttributePath.URI(); {
-	case uri == "" || strings.EqualFold(uri, SchemaUser):
-		if coreAttrs[name] || (uri == "" && enterpriseAttrs[name]) {
-			t.attr = name
-		}
-	case strings.EqualFold(uri, SchemaEnterprise):
-		if enterpriseAttrs[name] {
-			t.attr = name
-		}
+	def, ok := userAttr(p.AttributePath.URI(), name)
+	if !ok || t.sub != "" && !def.hasSub(t.sub) {
+		t.unknown = true
+		return t, newErr(400, TypeInvalidPath, "%q is not an attribute of the User schemas", clip(path))
 	}
-	if t.filter != nil && t.attr != "emails" && t.attr != "phonenumbers" && t.attr != "" {
+	if t.filter != nil && !def.multi {
 		return t, newErr(400, TypeInvalidPath, "%s is not multi-valued; it takes no [filter]", clip(name))
+	}
+	if def.kept {
+		t.attr = name
 	}
 	return t, nil
 }
@@ -191,6 +208,12 @@ func (a *userAttrs) applyObject(op string, v map[string]any) error {
 	for _, k := range slices.Sorted(maps.Keys(v)) { // "name" before "name.givenName"
 		val := v[k]
 		t, err := resolvePath(k)
+		if t.unknown {
+			// Only an operation's path is refused when unknown: a body
+			// (POST, PUT, a path-less value) may carry extensions this
+			// server does not know.
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -249,7 +272,7 @@ func (a *userAttrs) apply(op string, t target, v any) error {
 		}
 		for k, val := range obj {
 			name := strings.ToLower(k)
-			if !enterpriseAttrs[name] {
+			if !enterpriseSchemaAttrs[name].kept {
 				continue
 			}
 			if err := a.apply(op, target{attr: name, path: k}, val); err != nil {

@@ -204,3 +204,43 @@ func TestEmailFollowsTheRequest(t *testing.T) {
 	out = mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"displayName","value":"x"}]}`)
 	assert.Equal(t, a.UserName, out.email(a))
 }
+
+// RFC 7644 §3.5.2.1 and §3.5.2.3: add and replace carry a value.
+func TestPatchAddAndReplaceNeedAValue(t *testing.T) {
+	for _, op := range []string{
+		`{"op":"add","path":"displayName"}`,
+		`{"op":"Replace","path":"displayName"}`,
+		`{"op":"replace"}`,
+		`{"op":"add","path":"displayName","value":null}`,
+	} {
+		_, err := patch(t, sample(), `{`+patchSchema+`,"Operations":[`+op+`]}`)
+		assertSCIM(t, err, 400, TypeInvalidValue)
+	}
+	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","path":"displayName","value":null}]}`)
+	assert.Empty(t, out.DisplayName, "replacing with null clears (RFC 7643 §2.5)")
+	out = mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"remove","path":"displayName"}]}`)
+	assert.Empty(t, out.DisplayName)
+}
+
+func TestPatchPathsNameTheUserSchemas(t *testing.T) {
+	for _, path := range []string{
+		`nickNameX`, `urn:unknown:schema:foo`, `name.middleNameX`, `displayName.value`, `meta.nothing`,
+		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:title`, `title[type eq \"x\"]`,
+		`emails[type eq \"work\"].colour`,
+	} {
+		_, err := patch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","path":"`+path+`","value":"x"}]}`)
+		assertSCIM(t, err, 400, TypeInvalidPath)
+	}
+	for _, path := range []string{
+		`nickName`, `title`, `locale`, `timezone`, `preferredLanguage`, `userType`, `profileUrl`, `password`,
+		`name.middleName`, `name.honorificPrefix`, `addresses[type eq \"work\"].streetAddress`, `ims[type eq \"xmpp\"].value`,
+		`urn:ietf:params:scim:schemas:core:2.0:User:nickName`, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter`,
+		`division`,
+	} {
+		out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"add","path":"`+path+`","value":"x"}]}`)
+		assert.Equal(t, func() userAttrs { a := sample(); a.materializeEmails(); return a }(), out, "%s is accepted and ignored", path)
+	}
+	// A body's keys are not refused: a PUT may carry extensions.
+	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","value":{"urn:custom:ext:badge":"7","displayName":"Ada"}}]}`)
+	assert.Equal(t, "Ada", out.DisplayName)
+}

@@ -4,9 +4,11 @@ import (
 	"strings"
 )
 
-// projection is the attributes and excludedAttributes parameters (RFC 7644
-// section 3.4.2.5). id and schemas are always returned.
-type projection struct {
+// Projection is the attributes and excludedAttributes parameters (RFC 7644
+// section 3.4.2.5), which apply to every answer that holds resources: reads,
+// lists, and the resources POST, PUT and PATCH return (§3.9). id and
+// schemas are always returned.
+type Projection struct {
 	include, exclude []attrRef
 }
 
@@ -17,8 +19,9 @@ type attrRef struct{ key, sub string }
 
 const maxProjected = 50
 
-func newProjection(attributes, excluded string) (projection, error) {
-	var p projection
+// ParseProjection reads the two parameters; a bad one is a 400.
+func ParseProjection(attributes, excluded string) (Projection, error) {
+	var p Projection
 	var err error
 	if p.include, err = parseRefs("attributes", attributes); err != nil {
 		return p, err
@@ -58,8 +61,8 @@ func parseRefs(param, s string) ([]attrRef, error) {
 	return out, nil
 }
 
-// apply prunes a rendered resource in place and returns it.
-func (p projection) apply(r map[string]any) map[string]any {
+// Apply prunes a rendered resource in place and returns it.
+func (p Projection) Apply(r map[string]any) map[string]any {
 	if len(p.include) > 0 {
 		for k, v := range r {
 			lk := strings.ToLower(k)

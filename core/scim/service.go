@@ -163,11 +163,11 @@ func (s *Service) paging(q ListQuery) (start, count int, err error) {
 }
 
 // listArgs reads a list request's paging and attribute selection.
-func (s *Service) listArgs(q ListQuery) (start, count int, proj projection, err error) {
+func (s *Service) listArgs(q ListQuery) (start, count int, proj Projection, err error) {
 	if start, count, err = s.paging(q); err != nil {
-		return 0, 0, projection{}, err
+		return 0, 0, Projection{}, err
 	}
-	proj, err = newProjection(q.Attributes, q.ExcludedAttributes)
+	proj, err = ParseProjection(q.Attributes, q.ExcludedAttributes)
 	return start, count, proj, err
 }
 
@@ -189,7 +189,7 @@ func (s *Service) ListUsers(ctx context.Context, t *Tenant, q ListQuery) (map[st
 	}
 	res := make([]map[string]any, 0, len(page.Members))
 	for _, m := range page.Members {
-		res = append(res, proj.apply(renderUser(m, t.OrganizationID, s.Root())))
+		res = append(res, proj.Apply(renderUser(m, t.OrganizationID, s.Root())))
 	}
 	return listResponse(page.Total, start, res), nil
 }
@@ -231,7 +231,7 @@ func (s *Service) member(ctx context.Context, t *Tenant, id string) (domain.Memb
 // GetUser returns one of the tenant's users, projected, and its version
 // (the projection may leave meta out).
 func (s *Service) GetUser(ctx context.Context, t *Tenant, id, attributes, excluded string) (map[string]any, string, error) {
-	proj, err := newProjection(attributes, excluded)
+	proj, err := ParseProjection(attributes, excluded)
 	if err != nil {
 		return nil, "", err
 	}
@@ -241,7 +241,7 @@ func (s *Service) GetUser(ctx context.Context, t *Tenant, id, attributes, exclud
 	}
 	r := renderUser(m, t.OrganizationID, s.Root())
 	v := versionOf(r)
-	return proj.apply(r), v, nil
+	return proj.Apply(r), v, nil
 }
 
 // versionOf is a rendered resource's meta.version.

@@ -53,6 +53,11 @@ func Run(t *testing.T, env Env) {
 		{"an account in two organizations keeps each one's profile", sharedAccount},
 		{"bad input gets a SCIM 4xx and changes nothing", badInput},
 		{"ETags guard writes", etags},
+		{"attributes and excludedAttributes shape what writes return", writeProjections},
+		{"a PATCH needs a value, and a path of the User schemas", patchValuesAndPaths},
+		{"a flat run of 64 terms is no nesting, and nesting stays bounded", flatFilters},
+		{"discovery is read-only and /Me is not implemented", readOnlyDiscovery},
+		{"a client that asks for JSON alone is answered in application/json", plainJSON},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
