@@ -34,6 +34,7 @@ func RunDirectoryStore(t *testing.T, newStores func(t *testing.T) DirectoryStore
 		{"an existing account the row cannot see gets a pending membership, without license or primary", provisionPending},
 		{"an existing account seen in one of the row's organizations joins at once", provisionVisible},
 		{"LinkExisting links an existing account at once", provisionLinkExisting},
+		{"an account whose home is one of VisibleIn joins at once, its home membership written yet or not", provisionVisibleHome},
 		{"a pending membership stays pending until a row may link it, then becomes active and primary", provisionPendingThenLinked},
 		{"pending members are not listed", membersPendingHidden},
 		{"a row for a missing organization fails alone and writes nothing", provisionMissingOrg},
@@ -155,6 +156,17 @@ func provisionVisible(t *testing.T, s DirectoryStores) {
 	assert.Equal(t, domain.MembershipActive, res.Membership.Status)
 	assert.False(t, res.Membership.Primary, "the first membership stays primary")
 	assert.True(t, res.LicenseAssigned)
+}
+
+func provisionVisibleHome(t *testing.T, s DirectoryStores) {
+	a, b := createOrganization(t, s.Orgs), createOrganization(t, s.Orgs)
+	u := provisionRow(a.ID, uniqueLocalPart()+"@example.com").User
+	require.NoError(t, s.Users.CreateUser(t.Context(), u)) // as a concurrent creator has, before its membership
+	r := provisionRow(b.ID, u.Email)
+	r.VisibleIn = []string{a.ID, b.ID}
+	res := provisionOne(t, s, r)
+	assert.Equal(t, u.ID, res.User.ID)
+	assert.Equal(t, domain.MembershipActive, res.Membership.Status)
 }
 
 func provisionLinkExisting(t *testing.T, s DirectoryStores) {

@@ -73,7 +73,8 @@ func (d *Directory) provisionLocked(r domain.ProvisionRow) domain.ProvisionResul
 		res.Joined = true
 		fallthrough
 	case m.Status == domain.MembershipPending:
-		if res.Created || r.LinkExisting || visibleIn(byOrg, r.VisibleIn) {
+		home := res.User.HomeOrganizationID
+		if res.Created || r.LinkExisting || home != "" && slices.Contains(r.VisibleIn, home) || visibleIn(byOrg, r.VisibleIn) {
 			m.Status, m.Primary = domain.MembershipActive, !hasPrimary(byOrg)
 		}
 		d.orgs.setMember(m)

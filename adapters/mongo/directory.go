@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"time"
 
@@ -141,7 +142,7 @@ func (s *DirectoryStore) provisionRow(ctx context.Context, row *domain.Provision
 		if err != nil || rowErr != nil {
 			return domain.ProvisionResult{Err: rowErr}, err
 		}
-		j := joining{s: s, row: row, userID: res.User.ID, created: res.Created}
+		j := joining{s: s, row: row, userID: res.User.ID, home: res.User.HomeOrganizationID, created: res.Created}
 		if res.Membership, res.Joined, err = s.ensureMembership(ctx, &j); err != nil {
 			return domain.ProvisionResult{}, err
 		}
@@ -201,6 +202,7 @@ type joining struct {
 	s       *DirectoryStore
 	row     *domain.ProvisionRow
 	userID  string
+	home    string // the found user's home organization
 	created bool
 
 	link, linkKnown    bool
@@ -208,13 +210,16 @@ type joining struct {
 }
 
 // mayLink reports whether the row's membership is active at once: the row
-// made the user, says to link, or the user has a membership other than
-// pending in one of row.VisibleIn (the caller sees the account already).
+// made the user, says to link, the user's home is one of row.VisibleIn, or
+// the user has a membership other than pending in one of them (the caller
+// sees the account already). The home counts on its own because a
+// concurrent row that created the user writes the home membership only
+// after the user.
 func (j *joining) mayLink(ctx context.Context) (bool, error) {
 	if j.linkKnown {
 		return j.link, nil
 	}
-	link := j.created || j.row.LinkExisting
+	link := j.created || j.row.LinkExisting || j.home != "" && slices.Contains(j.row.VisibleIn, j.home)
 	if !link && len(j.row.VisibleIn) > 0 {
 		var err error
 		link, err = hasDoc(ctx, j.s.memberships, bson.M{

@@ -109,7 +109,7 @@ func provisionSteps(ctx context.Context, tx pgx.Tx, row *domain.ProvisionRow, ke
 	if res.User, res.Created, err = ensureUser(ctx, tx, &row.User, key); err != nil {
 		return res, err
 	}
-	link, err := mayLink(ctx, tx, res.User.ID, row, res.Created)
+	link, err := mayLink(ctx, tx, &res.User, row, res.Created)
 	if err != nil {
 		return res, err
 	}
@@ -127,13 +127,14 @@ func provisionSteps(ctx context.Context, tx pgx.Tx, row *domain.ProvisionRow, ke
 }
 
 // mayLink reports whether the row may make the user a member at once: it
-// created the user, it says LinkExisting, or the user has a membership other
-// than pending in one of row.VisibleIn (read by the primary key, which leads
-// with user_id).
-func mayLink(ctx context.Context, tx pgx.Tx, userID string, row *domain.ProvisionRow, created bool) (bool, error) {
-	if created || row.LinkExisting {
+// created the user, it says LinkExisting, the user's home is one of
+// row.VisibleIn, or the user has a membership other than pending in one of
+// them (read by the primary key, which leads with user_id).
+func mayLink(ctx context.Context, tx pgx.Tx, u *domain.User, row *domain.ProvisionRow, created bool) (bool, error) {
+	if created || row.LinkExisting || u.HomeOrganizationID != "" && slices.Contains(row.VisibleIn, u.HomeOrganizationID) {
 		return true, nil
 	}
+	userID := u.ID
 	if len(row.VisibleIn) == 0 {
 		return false, nil
 	}

@@ -118,9 +118,17 @@ type ActionToken struct {
 	// both are empty for other purposes.
 	OrganizationID string
 	ClientID       string
-	CreatedAt      time.Time
-	ExpiresAt      time.Time
+	// Email is the address the link was mailed to. The link is void once
+	// the account's email is another, so it proves only that address; ""
+	// on links made before links were bound.
+	Email     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
+
+// MailedTo reports whether the link may act for an account whose email is
+// email: it was mailed there (or made before links were bound).
+func (t ActionToken) MailedTo(email string) bool { return t.Email == "" || t.Email == email }
 
 // ProvisionRow is one user to provision: found by email, or created from
 // User when no one has that email; then the membership and the license are
@@ -136,9 +144,9 @@ type ProvisionRow struct {
 	// VisibleIn and LinkExisting decide how an existing account joins. It
 	// joins at once (an active membership) when LinkExisting is set (a
 	// platform administrator, or a verified domain of the organization
-	// matches the email) or when it has a membership other than pending
-	// in one of VisibleIn (the caller's organizations: the caller sees it
-	// already). Otherwise its membership is pending until its holder
+	// matches the email) or when its home organization, or a membership of
+	// it other than pending, is in one of VisibleIn (the caller's
+	// organizations: the caller sees it already). Otherwise its membership is pending until its holder
 	// accepts. A user this row creates joins at once.
 	VisibleIn    []string
 	LinkExisting bool
