@@ -32,7 +32,7 @@ func RunActionTokenStoreConcurrency(t *testing.T, newStore func(t *testing.T) po
 }
 
 func sampleActionToken(p domain.ActionPurpose) domain.ActionToken {
-	t := domain.ActionToken{Hash: uniqueHash(), Purpose: p, UserID: uuid.NewString(), CreatedAt: epoch, ExpiresAt: epoch.Add(time.Hour)}
+	t := domain.ActionToken{Hash: uniqueHash(), Purpose: p, UserID: uuid.NewString(), Email: uniqueLocalPart() + "@example.com", CreatedAt: epoch, ExpiresAt: epoch.Add(time.Hour)}
 	if p == domain.PurposeJoin {
 		t.OrganizationID, t.ClientID = uuid.NewString(), uniqueID(domain.ClientIDPrefix)
 	}

@@ -50,17 +50,20 @@ type actionTokenDoc struct {
 	UserID  string             `bson:"user_id"`
 	// OrganizationID and ClientID are a join link's; absent for the other
 	// purposes, and on tokens an older version wrote.
-	OrganizationID string    `bson:"organization_id,omitempty"`
-	ClientID       string    `bson:"client_id,omitempty"`
-	CreatedAt      time.Time `bson:"created_at"`
-	ExpiresAt      time.Time `bson:"expires_at"`
+	OrganizationID string `bson:"organization_id,omitempty"`
+	ClientID       string `bson:"client_id,omitempty"`
+	// Email is the address the link was mailed to; absent on tokens an
+	// older version wrote, which are not bound to one.
+	Email     string    `bson:"email,omitempty"`
+	CreatedAt time.Time `bson:"created_at"`
+	ExpiresAt time.Time `bson:"expires_at"`
 }
 
 // CreateActionToken stores a token. ErrAlreadyExists if the hash is taken.
 func (s *ActionTokenStore) CreateActionToken(ctx context.Context, t domain.ActionToken) error {
 	_, err := s.coll.InsertOne(ctx, &actionTokenDoc{
 		Hash: t.Hash, Purpose: string(t.Purpose), UserID: t.UserID, OrganizationID: t.OrganizationID,
-		ClientID: t.ClientID, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
+		ClientID: t.ClientID, Email: t.Email, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
 	})
 	return translate("create action token", err)
 }
@@ -90,6 +93,6 @@ func (s *ActionTokenStore) ConsumeActionToken(ctx context.Context, hash []byte, 
 	}
 	return domain.ActionToken{
 		Hash: d.Hash, Purpose: domain.ActionPurpose(d.Purpose), UserID: d.UserID,
-		OrganizationID: d.OrganizationID, ClientID: d.ClientID, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt,
+		OrganizationID: d.OrganizationID, ClientID: d.ClientID, Email: d.Email, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt,
 	}, nil
 }

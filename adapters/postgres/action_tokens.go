@@ -21,14 +21,15 @@ type ActionTokenStore struct{ pool *pgxpool.Pool }
 func NewActionTokenStore(pool *pgxpool.Pool) *ActionTokenStore { return &ActionTokenStore{pool: pool} }
 
 // actionTokenColumns are every column of action_tokens. organization_id
-// and client_id are a join link's, empty for other purposes.
-const actionTokenColumns = `hash, purpose, user_id, organization_id, client_id, created_at, expires_at`
+// and client_id are a join link's, empty for other purposes; email is the
+// address the link was mailed to.
+const actionTokenColumns = `hash, purpose, user_id, organization_id, client_id, email, created_at, expires_at`
 
 // CreateActionToken stores a token. ErrAlreadyExists if the hash is taken.
 func (s *ActionTokenStore) CreateActionToken(ctx context.Context, t domain.ActionToken) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO action_tokens (`+actionTokenColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		t.Hash, string(t.Purpose), t.UserID, t.OrganizationID, t.ClientID, ts(t.CreatedAt), ts(t.ExpiresAt))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		t.Hash, string(t.Purpose), t.UserID, t.OrganizationID, t.ClientID, t.Email, ts(t.CreatedAt), ts(t.ExpiresAt))
 	return translate("create action token", err)
 }
 
@@ -43,7 +44,7 @@ func (s *ActionTokenStore) ConsumeActionToken(ctx context.Context, hash []byte, 
 	err := s.pool.QueryRow(ctx, `DELETE FROM action_tokens
 		WHERE hash = $1 AND purpose = $2 AND expires_at > $3
 		RETURNING `+actionTokenColumns, hash, string(purpose), now).
-		Scan(&t.Hash, &p, &t.UserID, &t.OrganizationID, &t.ClientID, &created, &expires)
+		Scan(&t.Hash, &p, &t.UserID, &t.OrganizationID, &t.ClientID, &t.Email, &created, &expires)
 	if err != nil {
 		return domain.ActionToken{}, translate("consume action token", err)
 	}

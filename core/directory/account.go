@@ -32,7 +32,7 @@ var errBadLink = &Error{Kind: NotFound, Code: "invalid_link", Message: "this lin
 // issueLink stores a fresh single-use token for the user and returns the
 // page URL that carries it.
 func (s *Service) issueLink(ctx context.Context, u domain.User, p domain.ActionPurpose, path string, ttl time.Duration, now time.Time) (string, error) {
-	return s.issueTokenLink(ctx, domain.ActionToken{Purpose: p, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}, path)
+	return s.issueTokenLink(ctx, domain.ActionToken{Purpose: p, UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(ttl)}, path)
 }
 
 // issueTokenLink stores t under a fresh token and returns the page URL
@@ -183,7 +183,9 @@ func (s *Service) spendLink(ctx context.Context, token, password string, p domai
 	hash := domain.HashPassword(password, s.deps.Random.Bytes(int(s.cfg.Password.SaltLen)), s.cfg.Password)
 	u, err := s.deps.Users.UpdateUser(ctx, t.UserID, func(u *domain.User) error {
 		// A link made before the last reset is void: a newer reset wins.
-		if t.CreatedAt.Before(u.NotBefore) {
+		// So is one mailed to an address the account no longer has: it
+		// proves that inbox, not the account's.
+		if t.CreatedAt.Before(u.NotBefore) || !t.MailedTo(u.Email) {
 			return errBadLink
 		}
 		if !linkAllowed(u.Status, p) {
@@ -237,7 +239,7 @@ func (s *Service) sendJoin(ctx context.Context, u domain.User, orgID, clientID s
 		return storeErr("get organization", err)
 	}
 	link, err := s.issueTokenLink(ctx, domain.ActionToken{
-		Purpose: domain.PurposeJoin, UserID: u.ID, OrganizationID: orgID, ClientID: clientID,
+		Purpose: domain.PurposeJoin, UserID: u.ID, Email: u.Email, OrganizationID: orgID, ClientID: clientID,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.InviteTTL),
 	}, PathJoin)
 	if err != nil {
@@ -301,7 +303,7 @@ func (s *Service) AnswerJoin(ctx context.Context, token, password string, accept
 		}
 		return Joining{}, errJoinPassword
 	}
-	if !u.CanSignIn() || t.CreatedAt.Before(u.NotBefore) {
+	if !u.CanSignIn() || t.CreatedAt.Before(u.NotBefore) || !t.MailedTo(u.Email) {
 		return Joining{}, errBadLink
 	}
 	org, err := s.deps.Orgs.GetOrganization(ctx, t.OrganizationID)

@@ -504,6 +504,9 @@ func (s *Service) ListDomains(ctx context.Context, orgID string) ([]domain.Verif
 // DeleteDomain withdraws an organization's verified domain. Accounts
 // already linked through it stay members.
 func (s *Service) DeleteDomain(ctx context.Context, orgID, name string) error {
+	if _, err := s.GetOrganization(ctx, orgID); err != nil {
+		return err
+	}
 	err := s.deps.Domains.DeleteDomain(ctx, orgID, domain.NormalizeDomain(name))
 	if errors.Is(err, domain.ErrNotFound) {
 		return newErr(NotFound, "domain_not_found", "this organization has no verified domain %q", clip(name))

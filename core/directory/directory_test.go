@@ -480,3 +480,56 @@ func TestUpdateAccountFromAnOrganizationsDirectory(t *testing.T) {
 	_, err = f.users.GetUser(ctx, p.User.ID)
 	require.ErrorIs(t, err, domain.ErrNotFound)
 }
+
+func TestMailedLinksAreBoundToTheAddressTheyWentTo(t *testing.T) {
+	f := newFixture(t, domain.GrantActions...)
+	ctx := t.Context()
+	p, err := f.svc.Provision(ctx, f.caller, directory.ProvisionInput{
+		Email: "old@example.edu", FirstName: "Maude", LastName: "Flanders", OrganizationID: f.org.ID, SendInviteEmail: true,
+	})
+	require.NoError(t, err)
+	invite := tokenOf(t, f.mail.last(t))
+	require.NoError(t, f.svc.SendPasswordReset(ctx, f.caller, p.User.ID))
+	reset := tokenOf(t, f.mail.last(t))
+
+	moved := "new@example.edu"
+	_, err = f.svc.UpdateAccount(ctx, directory.OrgCaller(f.org.ID), p.User.ID, directory.AccountChange{Email: &moved})
+	require.NoError(t, err)
+	_, err = f.svc.AcceptInvite(ctx, invite, "a long enough password")
+	assert.Equal(t, directory.NotFound, kindOf(t, err), "an invitation mailed to the old address is void")
+	_, err = f.svc.ResetPassword(ctx, reset, "a long enough password")
+	assert.Equal(t, directory.NotFound, kindOf(t, err), "so is a reset")
+	u, err := f.users.GetUser(ctx, p.User.ID)
+	require.NoError(t, err)
+	assert.False(t, u.EmailVerified, "nothing verified the new address")
+	assert.Empty(t, u.PasswordHash)
+
+	// A link mailed to the new address works, and verifies that one.
+	require.NoError(t, f.svc.SendPasswordReset(ctx, f.caller, p.User.ID))
+	u, err = f.svc.ResetPassword(ctx, tokenOf(t, f.mail.last(t)), "a long enough password")
+	require.NoError(t, err)
+	assert.Equal(t, moved, u.Email)
+	assert.True(t, u.EmailVerified)
+}
+
+func TestAnAccountCannotMoveIntoAnotherOrganizationsVerifiedDomain(t *testing.T) {
+	f := newFixture(t, domain.GrantActions...)
+	ctx := t.Context()
+	p := f.provision(t, "homer@example.edu")
+	name := "Shelbyville"
+	other, err := f.svc.CreateOrganization(ctx, directory.OrganizationInput{Name: &name})
+	require.NoError(t, err)
+	_, _, err = f.svc.PutDomain(ctx, &directory.Admin{Key: domain.AdminKey{ID: "k1"}}, other.ID, "shelbyville.edu")
+	require.NoError(t, err)
+
+	into := "principal@Shelbyville.EDU"
+	_, err = f.svc.UpdateAccount(ctx, directory.OrgCaller(f.org.ID), p.User.ID, directory.AccountChange{Email: &into})
+	assert.Equal(t, directory.Forbidden, kindOf(t, err))
+	u, err := f.users.GetUser(ctx, p.User.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "homer@example.edu", u.Email, "nothing changed")
+	_, err = f.svc.Provision(ctx, f.caller, directory.ProvisionInput{
+		Email: "principal@shelbyville.edu", FirstName: "Gary", LastName: "Chalmers", OrganizationID: f.org.ID,
+	})
+	assert.Equal(t, directory.Forbidden, kindOf(t, err), "nor is one created there")
+}

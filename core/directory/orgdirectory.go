@@ -3,7 +3,9 @@ package directory
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
@@ -80,6 +82,11 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, userID string, c
 	if err != nil {
 		return UserView{}, err
 	}
+	if ch.Email != nil {
+		if err := s.checkEmailDomain(ctx, domain.NormalizeEmail(*ch.Email), sc.user); err != nil {
+			return UserView{}, err
+		}
+	}
 	now := s.now()
 	accountChanged := false
 	u, err := s.deps.Users.UpdateUser(ctx, userID, func(u *domain.User) error {
@@ -134,6 +141,24 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, userID string, c
 	return view, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, sc.primaryOrg(), aud, now))
 }
 
+// checkEmailDomain refuses to move an account to an address in a domain
+// that an organization other than its home verified: as with creating one
+// there (refuseForeignDomain), that organization alone puts accounts in
+// its domain, and a verified domain links its accounts at once.
+func (s *Service) checkEmailDomain(ctx context.Context, email string, u domain.User) error {
+	if email == u.Email {
+		return nil
+	}
+	owner, err := s.verifiedFor(ctx, domain.EmailDomain(email), map[string]string{})
+	if err != nil {
+		return err
+	}
+	if owner != "" && owner != u.HomeOrganizationID {
+		return newErr(Forbidden, "domain_owned", "the domain of %q belongs to another organization", clip(email))
+	}
+	return nil
+}
+
 // Deprovision is an organization directory's removal of a user. The
 // account's home organization ends the account: it is deleted
 // (user.deleted), or deactivated (user.deactivated) when deactivate is
@@ -180,6 +205,7 @@ func (s *Service) leave(ctx context.Context, sc scope) error {
 		return userStoreErr("update user", err)
 	}
 	ms := sc.all
+	left := make([]string, 0, len(sc.acting))
 	for _, m := range sc.acting {
 		if err := s.deps.Orgs.DeleteMembership(ctx, m.OrganizationID, u.ID); err != nil && !errors.Is(err, domain.ErrNotFound) {
 			return storeErr("delete membership", err)
@@ -187,8 +213,45 @@ func (s *Service) leave(ctx context.Context, sc scope) error {
 		if ms, err = s.keepPrimary(ctx, ms, m.OrganizationID); err != nil {
 			return err
 		}
+		left = append(left, m.OrganizationID)
 	}
-	return s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, sc.acting[0].OrganizationID, aud, now))
+	events, err := s.dropLicenses(ctx, u.ID, left, ms, now)
+	if err != nil {
+		return err
+	}
+	events = append(events, s.userEvent(domain.EventUserUpdated, u, sc.acting[0].OrganizationID, aud, now))
+	return s.publish(ctx, events...)
+}
+
+// dropLicenses revokes the licenses that came with organizations a user
+// left: those of applications granted one of the organizations left and
+// none of the user's remaining visible ones. Such an application no longer
+// reaches the user, so it must not keep hearing of them (a license is an
+// event audience) nor admit them where it requires a license.
+func (s *Service) dropLicenses(ctx context.Context, userID string, left []string, stays []domain.Membership, now time.Time) ([]domain.Event, error) {
+	ls, err := s.deps.Licenses.ListUserLicenses(ctx, userID)
+	if err != nil {
+		return nil, storeErr("list licenses", err)
+	}
+	var events []domain.Event
+	for _, l := range ls {
+		gs, err := s.deps.Grants.ListClientGrants(ctx, l.ClientID)
+		if err != nil {
+			return nil, storeErr("list client grants", err)
+		}
+		granted := func(orgID string) bool {
+			return slices.ContainsFunc(gs, func(g domain.ClientGrant) bool { return g.OrganizationID == orgID })
+		}
+		if !slices.ContainsFunc(left, granted) ||
+			slices.ContainsFunc(stays, func(m domain.Membership) bool { return m.Visible() && granted(m.OrganizationID) }) {
+			continue
+		}
+		if err := s.deps.Licenses.RevokeLicense(ctx, l.ClientID, userID); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return nil, storeErr("revoke license", err)
+		}
+		events = append(events, s.licenseEvent(domain.EventLicenseRevoked, domain.License{ClientID: l.ClientID, UserID: userID}, now))
+	}
+	return events, nil
 }
 
 // keepPrimary makes the oldest remaining active membership primary when

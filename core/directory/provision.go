@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -208,10 +209,7 @@ func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput,
 	if role == "" {
 		role = domain.RoleMember
 	}
-	if err := s.checkRole(ctx, p.OrganizationID, role); err != nil {
-		return domain.ProvisionRow{}, err
-	}
-	if err := checkAssignable(c, p.OrganizationID, role); err != nil {
+	if err := s.checkAssignable(ctx, c, p.OrganizationID, role); err != nil {
 		return domain.ProvisionRow{}, err
 	}
 	linked, err := s.verifiedFor(ctx, domain.EmailDomain(email), verified)
@@ -265,16 +263,40 @@ func (s *Service) refuseForeignDomain(ctx context.Context, email string) error {
 	return storeErr("get user", err)
 }
 
-// checkAssignable refuses the roles a client may not give: admin without
-// the assign_admin action, and owner always (only platform administrators
-// and the organization's owners make owners).
-func checkAssignable(c *Caller, orgID, role string) error {
-	switch role {
-	case domain.RoleOwner:
-		return newErr(Forbidden, "forbidden", "only platform administrators and the organization's owners make owners")
-	case domain.RoleAdmin:
+// Permissions that make a role an owner's or an admin's, whatever its name.
+var (
+	ownerPermissions = []string{"organization:manage", "roles:manage"}
+	adminPermissions = []string{"users:read", "users:manage"}
+)
+
+// checkAssignable refuses a role that does not exist in the organization,
+// and the roles a client may not give: one with an owner's permissions
+// (owner itself, or a custom role with organization:manage or roles:manage)
+// always, as only platform administrators and the organization's owners
+// make owners; one with an admin's (admin, or users:read or users:manage)
+// without the assign_admin action. Permissions decide, so renaming a role
+// gives it no way around the rule.
+func (s *Service) checkAssignable(ctx context.Context, c *Caller, orgID, role string) error {
+	if !domain.ValidName(role) {
+		return newErr(Invalid, "invalid_role", "role %q is not a valid role name", clip(role))
+	}
+	perms, ok, err := Permissions(ctx, s.deps.Roles, orgID, role)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return newErr(Invalid, "invalid_role", "role %q does not exist in this organization", clip(role))
+	}
+	has := func(want []string) bool {
+		return slices.ContainsFunc(perms, func(p string) bool { return slices.Contains(want, p) })
+	}
+	switch {
+	case role == domain.RoleOwner || has(ownerPermissions):
+		return newErr(Forbidden, "forbidden", "role %q manages the organization: only platform administrators and the organization's owners give it", clip(role))
+	case role == domain.RoleAdmin || has(adminPermissions):
 		if g := c.grant(orgID); g == nil || !g.Allows(domain.ActionAssignAdmin) {
-			return newErr(Forbidden, "forbidden", "this client's grant on organization %q does not include %q", clip(orgID), domain.ActionAssignAdmin)
+			return newErr(Forbidden, "forbidden", "role %q manages users: this client's grant on organization %q does not include %q",
+				clip(role), clip(orgID), domain.ActionAssignAdmin)
 		}
 	}
 	return nil

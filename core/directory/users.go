@@ -2,6 +2,7 @@ package directory
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -177,7 +178,7 @@ func (s *Service) SetStatus(ctx context.Context, c *Caller, userID string, l Lif
 	// Undoing a deactivation needs the grant that may deactivate.
 	if l == Reactivate && sc.user.Status == domain.UserDeactivated && tr.action != domain.ActionDeactivate {
 		if dsc, err := s.loadUser(ctx, c, userID, domain.ActionDeactivate); err != nil || !dsc.home {
-			return UserView{}, cmpErr(err, errNotHome)
+			return UserView{}, cmp.Or[error](err, errNotHome)
 		}
 	}
 	now := s.now()
@@ -217,14 +218,6 @@ func (s *Service) SetStatus(ctx context.Context, c *Caller, userID string, l Lif
 		return UserView{}, err
 	}
 	return view, s.publish(ctx, s.userEvent(tr.event, u, sc.primaryOrg(), aud, now))
-}
-
-// cmpErr returns err if it is set, else fallback.
-func cmpErr(err, fallback error) error {
-	if err != nil {
-		return err
-	}
-	return fallback
 }
 
 // setMembershipStatus suspends or reactivates the memberships the caller

@@ -103,8 +103,21 @@ func TestEmail(t *testing.T) {
 	for _, ok := range []string{"jane@school.com", "a.b+c@sub.example.edu"} {
 		assert.True(t, domain.ValidEmail(ok), ok)
 	}
-	for _, bad := range []string{"", "jane", "Jane <jane@school.com>", "jane@", strings.Repeat("a", 250) + "@x.com"} {
+	for _, bad := range []string{"", "jane", "Jane <jane@school.com>", "jane@", strings.Repeat("a", 250) + "@x.com",
+		// Domains that look like, or reach, another: Unicode, full-width,
+		// ideographic dots, zero-width characters, single labels.
+		"x@bücher.de", "y@school\u3002edu", "y@school\uff0eedu", "x@\uff53chool.edu", "x@school.edu\u200b", "x@localhost", "x@-school.edu"} {
 		assert.False(t, domain.ValidEmail(bad), bad)
+	}
+	assert.True(t, domain.ValidEmail("x@xn--bcher-kva.de"), "an internationalised domain in its A-label form")
+}
+
+func TestValidDomain(t *testing.T) {
+	for _, ok := range []string{"school.edu", "a.b.c.example", "xn--bcher-kva.de", "k12.ca.us"} {
+		assert.True(t, domain.ValidDomain(ok), ok)
+	}
+	for _, bad := range []string{"", "localhost", "school..edu", "-a.edu", "a-.edu", "under_score.edu", "SCHOOL.EDU", "bücher.de", strings.Repeat("a", 64) + ".edu"} {
+		assert.False(t, domain.ValidDomain(bad), bad)
 	}
 }
 

@@ -60,11 +60,16 @@ func (u *User) CanSignIn() bool { return u.Status == UserActive }
 // case-insensitively.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-// ValidEmail reports whether email is a bare addr-spec (no display name) of sane length.
+// ValidEmail reports whether email is a bare addr-spec (no display name) of
+// sane length whose domain is an ASCII DNS name (ValidDomain, in any case).
+// An internationalised domain must come in its A-label form (xn--…): a
+// Unicode or look-alike domain (full-width letters, ideographic dots,
+// zero-width characters) would otherwise slip past verified domains while
+// the mail still reaches the real one.
 func ValidEmail(email string) bool {
 	if len(email) > 254 || email == "" {
 		return false
 	}
 	a, err := mail.ParseAddress(email)
-	return err == nil && a.Address == email && a.Name == ""
+	return err == nil && a.Address == email && a.Name == "" && ValidDomain(strings.ToLower(EmailDomain(email)))
 }

@@ -16,6 +16,7 @@ var captureChecks = []check{
 	{"provisioning another organization's account makes a pending membership that reveals nothing", captureRevealsNothing},
 	{"a client gives admin only with assign_admin and owner never", captureRoles},
 	{"the home organization keeps control of an account that joined another", captureHomeKeepsControl},
+	{"leaving an organization drops the licenses of applications that reached the user only through it", captureLeaveDropsLicense},
 	{"a verified domain links at once, and only its organization creates accounts in it", captureVerifiedDomain},
 	{"the domains API: verify, list, read, refuse another organization's, delete", domainsAPI},
 }
@@ -109,6 +110,50 @@ func captureRoles(t *testing.T, s *suite) {
 	in = newUserReq(a.ID, "roles")
 	in.Role = "owner"
 	requireError(t, s.call(t, c, http.MethodPost, pathProvision, in), http.StatusForbidden, "forbidden")
+
+	// Permissions decide, not names: a custom role that manages users needs
+	// assign_admin, and one that manages the organization is never a
+	// client's to give.
+	for name, perms := range map[string][]string{"helpdesk": {"users:manage"}, "deputy": {"roles:manage"}} {
+		r := s.admin(t, http.MethodPut, adminOrgPath(a.ID)+"/roles/"+name, map[string]any{"permissions": perms})
+		require.Equal(t, http.StatusOK, r.Status, "body %q", r)
+	}
+	s.grant(t, c, a.ID, actProvision, actRead)
+	in = newUserReq(a.ID, "roles")
+	in.Role = "helpdesk"
+	requireError(t, s.call(t, c, http.MethodPost, pathProvision, in), http.StatusForbidden, "forbidden")
+	s.grant(t, c, a.ID, actProvision, actRead, actAdmin)
+	assert.Equal(t, "helpdesk", s.provision(t, c, in).Role)
+	in = newUserReq(a.ID, "roles")
+	in.Role = "deputy"
+	requireError(t, s.call(t, c, http.MethodPost, pathProvision, in), http.StatusForbidden, "forbidden")
+}
+
+func captureLeaveDropsLicense(t *testing.T, s *suite) {
+	b, bc := s.newTenant(t, "licence home")
+	p := s.newUser(t, bc, b.ID, "licence")
+	a, ac := s.newTenant(t, "licence other")
+	r := s.admin(t, http.MethodPut, adminOrgPath(a.ID)+"/members/"+p.UserID, map[string]any{"role": "member"})
+	require.Equal(t, http.StatusOK, r.Status, "body %q", r)
+	r = s.admin(t, http.MethodPut, licensePath(ac.ID, p.UserID), nil)
+	require.Contains(t, []int{http.StatusOK, http.StatusCreated}, r.Status, "body %q", r)
+
+	r = s.call(t, ac, http.MethodDelete, userPath(p.UserID), nil)
+	require.Equal(t, http.StatusNoContent, r.Status, "body %q", r)
+	r = s.admin(t, http.MethodGet, pathAdminUsers+p.UserID+"/licenses", nil)
+	require.Equal(t, http.StatusOK, r.Status, "body %q", r)
+	assert.NotContains(t, r.String(), ac.ID, "a's application no longer holds the license")
+	assert.Contains(t, r.String(), bc.ID, "b's application keeps its own")
+	s.waitEvents(t, 1, about("license.revoked", p.UserID))
+
+	// From now on a hears nothing of the account.
+	before := len(s.events(t, ofUser(p.UserID)))
+	assert.Equal(t, "suspended", s.lifecycle(t, bc, p.UserID, "suspend"))
+	s.waitEvents(t, before+1, ofUser(p.UserID))
+	for _, e := range s.events(t, ofUser(p.UserID))[before:] {
+		assert.NotContains(t, e.Audience.LicenseClientIDs, ac.ID, "%s reached a's application", e.Type)
+		assert.NotContains(t, e.Audience.OrganizationIDs, a.ID, "%s reached a", e.Type)
+	}
 }
 
 func captureHomeKeepsControl(t *testing.T, s *suite) {

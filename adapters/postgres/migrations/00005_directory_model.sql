@@ -42,12 +42,14 @@ ALTER TABLE memberships ADD COLUMN status text NOT NULL DEFAULT 'active'
 	CONSTRAINT memberships_status CHECK (status IN ('active', 'pending', 'suspended', ''));
 
 -- A join link carries the organization it admits to and the client whose
--- license comes with it; other links carry neither (''). The constant
--- default fills the existing rows, none of them a join link, without a
--- rewrite.
+-- license comes with it; other links carry neither (''). Every link carries
+-- the address it was mailed to, and is void once the account's email is
+-- another; links made before this migration carry '' and are not bound.
+-- The constant defaults fill the existing rows without a rewrite.
 ALTER TABLE action_tokens
 	ADD COLUMN organization_id text NOT NULL DEFAULT '',
-	ADD COLUMN client_id text NOT NULL DEFAULT '';
+	ADD COLUMN client_id text NOT NULL DEFAULT '',
+	ADD COLUMN email text NOT NULL DEFAULT '';
 
 -- A domain is verified for at most one organization: the primary key makes
 -- parallel claims have one winner, and PutDomain is one upsert on it. The
