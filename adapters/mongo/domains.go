@@ -119,12 +119,5 @@ func (s *DomainStore) ListDomains(ctx context.Context, organizationID string) ([
 // DeleteDomain removes one of an organization's domains. ErrNotFound if the
 // organization has no such domain.
 func (s *DomainStore) DeleteDomain(ctx context.Context, organizationID, name string) error {
-	res, err := s.domains.DeleteOne(ctx, bson.M{"_id": name, "organization_id": organizationID})
-	if err != nil {
-		return translate("delete domain", err)
-	}
-	if res.DeletedCount == 0 {
-		return translate("delete domain", mongo.ErrNoDocuments)
-	}
-	return nil
+	return deleteMatching(ctx, s.domains, "delete domain", bson.M{"_id": name, "organization_id": organizationID})
 }
