@@ -460,6 +460,40 @@ func (s *Service) PutMember(ctx context.Context, orgID, userID, role string) (do
 	return m, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, orgID, aud, now))
 }
 
+// SetMemberRole changes the role of one of the organization's members, for
+// an organization's own directory (SCIM groups). Unlike PutMember it never
+// adds or activates a membership: a user who is not a member, or only a
+// pending one, is NotFound, and the membership keeps its status. It emits
+// user.updated.
+func (s *Service) SetMemberRole(ctx context.Context, orgID, userID, role string) (domain.Membership, error) {
+	if err := s.checkRole(ctx, orgID, role); err != nil {
+		return domain.Membership{}, err
+	}
+	u, err := s.deps.Users.GetUser(ctx, userID)
+	if err != nil {
+		return domain.Membership{}, userStoreErr("get user", err)
+	}
+	m, err := s.deps.Orgs.GetMembership(ctx, orgID, userID)
+	switch {
+	case errors.Is(err, domain.ErrNotFound) || err == nil && !m.Visible():
+		return domain.Membership{}, errNoUser
+	case err != nil:
+		return domain.Membership{}, storeErr("get membership", err)
+	case m.Role == role:
+		return m, nil
+	}
+	m.Role = role
+	now := s.now()
+	if err := s.deps.Orgs.PutMembership(ctx, m); err != nil {
+		return m, storeErr("put membership", err)
+	}
+	aud, err := s.audienceOf(ctx, userID, nil)
+	if err != nil {
+		return m, err
+	}
+	return m, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, orgID, aud, now))
+}
+
 // PutDomain records a mail domain as verified for an organization, on a
 // platform administrator's word, and says whether it is new there. A
 // domain another organization verified is a Conflict "domain_taken".

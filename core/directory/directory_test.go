@@ -533,3 +533,26 @@ func TestAnAccountCannotMoveIntoAnotherOrganizationsVerifiedDomain(t *testing.T)
 	})
 	assert.Equal(t, directory.Forbidden, kindOf(t, err), "nor is one created there")
 }
+
+func TestSetMemberRoleNeverActivatesAPendingMembership(t *testing.T) {
+	f := newFixture(t, domain.GrantActions...)
+	ctx := t.Context()
+	p := f.provision(t, "apu@example.edu")
+	name := "Kwik-E-Mart Academy"
+	other, err := f.svc.CreateOrganization(ctx, directory.OrganizationInput{Name: &name})
+	require.NoError(t, err)
+	require.NoError(t, f.orgs.PutMembership(ctx, domain.Membership{
+		OrganizationID: other.ID, UserID: p.User.ID, Role: domain.RoleMember, Status: domain.MembershipPending, CreatedAt: f.clock.Now(),
+	}))
+	_, err = f.svc.SetMemberRole(ctx, other.ID, p.User.ID, domain.RoleAdmin)
+	assert.Equal(t, directory.NotFound, kindOf(t, err))
+	m, err := f.orgs.GetMembership(ctx, other.ID, p.User.ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.MembershipPending, m.Status)
+	assert.Equal(t, domain.RoleMember, m.Role)
+
+	m, err = f.svc.SetMemberRole(ctx, f.org.ID, p.User.ID, domain.RoleAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, domain.RoleAdmin, m.Role)
+	assert.Equal(t, domain.MembershipActive, m.Status)
+}

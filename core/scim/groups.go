@@ -280,7 +280,7 @@ func (s *Service) CreateGroup(ctx context.Context, t *Tenant, body []byte) (map[
 		return nil, err
 	}
 	for _, id := range ids {
-		if _, err := s.deps.Directory.PutMember(ctx, t.OrganizationID, id, name); err != nil {
+		if _, err := s.deps.Directory.SetMemberRole(ctx, t.OrganizationID, id, name); err != nil {
 			return nil, err
 		}
 	}
@@ -376,7 +376,7 @@ func (s *Service) setMembers(ctx context.Context, t *Tenant, g group, ids []stri
 		}
 	}
 	for _, id := range ids {
-		if _, err := s.deps.Directory.PutMember(ctx, t.OrganizationID, id, g.role.Name); err != nil {
+		if _, err := s.deps.Directory.SetMemberRole(ctx, t.OrganizationID, id, g.role.Name); err != nil {
 			return err
 		}
 	}
@@ -398,7 +398,7 @@ func (s *Service) leaveGroup(ctx context.Context, t *Tenant, role, userID string
 	if err != nil || m.Membership.Role != role {
 		return err
 	}
-	_, err = s.deps.Directory.PutMember(ctx, t.OrganizationID, userID, domain.RoleMember)
+	_, err = s.deps.Directory.SetMemberRole(ctx, t.OrganizationID, userID, domain.RoleMember)
 	return err
 }
 
@@ -502,7 +502,7 @@ func (s *Service) PatchGroup(ctx context.Context, t *Tenant, id, ifMatch string,
 			}
 		case st.op == "add":
 			for _, uid := range st.ids {
-				if _, err := s.deps.Directory.PutMember(ctx, t.OrganizationID, uid, g.role.Name); err != nil {
+				if _, err := s.deps.Directory.SetMemberRole(ctx, t.OrganizationID, uid, g.role.Name); err != nil {
 					return nil, err
 				}
 			}
