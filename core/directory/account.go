@@ -103,7 +103,8 @@ func (s *Service) sendReset(ctx context.Context, u domain.User, orgID string, no
 	return s.publish(ctx, s.userEvent(domain.EventUserPasswordReset, u, orgID, aud, now))
 }
 
-// ForgotPassword mails a reset link if an active account has this email.
+// ForgotPassword mails a reset link if an active account has this email,
+// and an invitation if an invited one has.
 // Its answer is nil whether or not an account exists, so the page tells no
 // one which emails have accounts; an error wrapping ErrMailNotSent is for
 // the edge to log, and to answer as if all went well.
@@ -123,10 +124,29 @@ func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 	if err != nil {
 		return storeErr("get user", err)
 	}
-	if u.Status != domain.UserActive {
-		return nil
+	switch u.Status {
+	case domain.UserActive:
+		return s.sendReset(ctx, u, "", s.now())
+	case domain.UserInvited:
+		// An invited account has no password to reset: its holder gets
+		// the invitation again, so an account someone else provisioned
+		// for their address is never out of their reach.
+		return s.reinvite(ctx, u, s.now())
 	}
-	return s.sendReset(ctx, u, "", s.now())
+	return nil
+}
+
+// reinvite mails an invited user a fresh invitation and emits
+// user.invited to their audience.
+func (s *Service) reinvite(ctx context.Context, u domain.User, now time.Time) error {
+	if err := s.sendInvite(ctx, u, now); err != nil {
+		return err
+	}
+	aud, err := s.audienceOf(ctx, u.ID, nil)
+	if err != nil {
+		return err
+	}
+	return s.publish(ctx, s.userEvent(domain.EventUserInvited, u, "", aud, now))
 }
 
 // CheckEmail refuses what is not an email address.

@@ -556,3 +556,18 @@ func TestSetMemberRoleNeverActivatesAPendingMembership(t *testing.T) {
 	assert.Equal(t, domain.RoleAdmin, m.Role)
 	assert.Equal(t, domain.MembershipActive, m.Status)
 }
+
+func TestForgotPasswordReinvitesAnInvitedAccount(t *testing.T) {
+	f := newFixture(t, domain.GrantActions...)
+	ctx := t.Context()
+	p := f.provision(t, "marge@example.edu") // invited, with no mail sent
+	require.Empty(t, f.mail.mail)
+	require.NoError(t, f.svc.ForgotPassword(ctx, "Marge@example.edu"))
+	m := f.mail.last(t)
+	assert.Equal(t, "marge@example.edu", m.To)
+	assert.Contains(t, m.Text, "https://auth.example/invite?token=", "an invitation to choose a password")
+	u, err := f.svc.AcceptInvite(ctx, tokenOf(t, m), "blue hair all the way up")
+	require.NoError(t, err)
+	assert.Equal(t, domain.UserActive, u.Status)
+	assert.Equal(t, p.User.ID, u.ID)
+}
