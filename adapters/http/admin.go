@@ -23,6 +23,7 @@ const (
 	pathAdminClientGrant  = "/api/v1/admin/clients/:id/grants/:orgId"
 	pathAdminLicense      = "/api/v1/admin/clients/:id/licenses/:userId"
 	pathAdminUserLicenses = "/api/v1/admin/users/:id/licenses"
+	pathAdminUser         = "/api/v1/admin/users/:id"
 	pathAdminKeysRotate   = "/api/v1/admin/keys/rotate"
 )
 
@@ -65,6 +66,11 @@ func (s *Server) adminRoutes() {
 	a.Put(pathAdminLicense, auth, s.assignLicense)
 	a.Delete(pathAdminLicense, auth, s.revokeLicense)
 	a.Get(pathAdminUserLicenses, auth, s.listLicenses)
+	a.Get(pathAdminUser, auth, s.adminGetUser)
+	a.Delete(pathAdminUser, auth, s.adminDeleteUser)
+	a.Post(pathAdminUser+"/suspend", auth, s.adminLifecycle(directory.Suspend))
+	a.Post(pathAdminUser+"/reactivate", auth, s.adminLifecycle(directory.Reactivate))
+	a.Post(pathAdminUser+"/deactivate", auth, s.adminLifecycle(directory.Deactivate))
 	a.Post(pathAdminKeysRotate, auth, s.rotateKeys)
 }
 
@@ -367,4 +373,25 @@ func (s *Server) rotateKeys(c *fiber.Ctx) error {
 	}
 	noStore(c)
 	return c.JSON(fiber.Map{"keys": kids})
+}
+
+// The account-wide actions of a platform administrator, whatever the
+// account's home organization.
+func (s *Server) adminGetUser(c *fiber.Ctx) error {
+	v, err := s.dir.AdminGetUser(c.UserContext(), c.Params("id"))
+	return s.sendUser(c, v, err)
+}
+
+func (s *Server) adminLifecycle(l directory.Lifecycle) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		v, err := s.dir.AdminSetStatus(c.UserContext(), c.Params("id"), l)
+		return s.sendUser(c, v, err)
+	}
+}
+
+func (s *Server) adminDeleteUser(c *fiber.Ctx) error {
+	if err := s.dir.AdminDeleteUser(c.UserContext(), c.Params("id")); err != nil {
+		return s.restError(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }

@@ -181,6 +181,12 @@ func (s *Service) SetStatus(ctx context.Context, c *Caller, userID string, l Lif
 			return UserView{}, cmp.Or[error](err, errNotHome)
 		}
 	}
+	return s.setAccountStatus(ctx, sc, l, tr)
+}
+
+// setAccountStatus runs a lifecycle action on the account itself.
+func (s *Service) setAccountStatus(ctx context.Context, sc scope, l Lifecycle, tr transition) (UserView, error) {
+	userID := sc.user.ID
 	now := s.now()
 	changed := false
 	u, err := s.deps.Users.UpdateUser(ctx, userID, func(u *domain.User) error {
@@ -273,6 +279,63 @@ func contains[T comparable](xs []T, x T) bool {
 		}
 	}
 	return false
+}
+
+// AdminSetStatus runs a lifecycle action on an account as a platform
+// administrator: account-wide, whatever its home.
+func (s *Service) AdminSetStatus(ctx context.Context, userID string, l Lifecycle) (UserView, error) {
+	tr, ok := transitions[l]
+	if !ok {
+		return UserView{}, newErr(Invalid, "invalid_request", "unknown action")
+	}
+	sc, err := s.adminScope(ctx, userID)
+	if err != nil {
+		return UserView{}, err
+	}
+	return s.setAccountStatus(ctx, sc, l, tr)
+}
+
+// AdminDeleteUser deletes an account as a platform administrator.
+func (s *Service) AdminDeleteUser(ctx context.Context, userID string) error {
+	sc, err := s.adminScope(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return s.deleteAccount(ctx, sc)
+}
+
+// AdminGetUser reads an account as a platform administrator, with every
+// membership, pending ones included.
+func (s *Service) AdminGetUser(ctx context.Context, userID string) (UserView, error) {
+	sc, err := s.adminScope(ctx, userID)
+	if err != nil {
+		return UserView{}, err
+	}
+	return UserView{User: sc.user, Memberships: sc.all}, nil
+}
+
+// adminScope is a user as a platform administrator acts on them: the whole
+// account, as its home organization would.
+func (s *Service) adminScope(ctx context.Context, userID string) (scope, error) {
+	if userID == "" || len(userID) > 64 {
+		return scope{}, errNoUser
+	}
+	u, err := s.deps.Users.GetUser(ctx, userID)
+	if err != nil {
+		return scope{}, userStoreErr("get user", err)
+	}
+	ms, err := s.deps.Orgs.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return scope{}, storeErr("list memberships", err)
+	}
+	sc := scope{user: u, all: ms, home: true}
+	for _, m := range ms {
+		if m.Visible() {
+			sc.visible = append(sc.visible, m)
+		}
+	}
+	sc.acting = sc.visible
+	return sc, nil
 }
 
 // DeleteUser deletes a user with their memberships and licenses, ends their

@@ -16,6 +16,7 @@ var captureChecks = []check{
 	{"provisioning another organization's account makes a pending membership that reveals nothing", captureRevealsNothing},
 	{"a client gives admin only with assign_admin and owner never", captureRoles},
 	{"the home organization keeps control of an account that joined another", captureHomeKeepsControl},
+	{"a platform administrator acts on any account, pending memberships shown", captureAdminActs},
 	{"leaving an organization drops the licenses of applications that reached the user only through it", captureLeaveDropsLicense},
 	{"a verified domain links at once, and only its organization creates accounts in it", captureVerifiedDomain},
 	{"the domains API: verify, list, read, refuse another organization's, delete", domainsAPI},
@@ -242,4 +243,34 @@ func domainsAPI(t *testing.T, s *suite) {
 	requireError(t, s.admin(t, http.MethodDelete, path+name, nil), http.StatusNotFound, "domain_not_found")
 	r = s.admin(t, http.MethodPut, adminOrgPath(b.ID)+"/domains/"+name, nil)
 	assert.Equal(t, http.StatusCreated, r.Status, "a deleted domain is free for another organization; body %q", r)
+}
+
+func captureAdminActs(t *testing.T, s *suite) {
+	b, bc := s.newTenant(t, "admin home")
+	p := s.newUser(t, bc, b.ID, "admin")
+	a, ac := s.newTenant(t, "admin other")
+	s.provisionPending(t, ac, provisionReq{Email: p.Email, FirstName: "Jane", LastName: "Smith", OrganizationID: a.ID})
+
+	path := pathAdminUsers + p.UserID
+	r := s.admin(t, http.MethodGet, path, nil)
+	require.Equal(t, http.StatusOK, r.Status, "body %q", r)
+	var u user
+	r.decode(t, &u)
+	assert.ElementsMatch(t, []membership{
+		{OrganizationID: b.ID, Role: "member", Status: "active", Primary: true},
+		{OrganizationID: a.ID, Role: "member", Status: "pending"},
+	}, u.Organizations, "the administrator sees every membership")
+	for _, step := range []struct{ action, want string }{{"suspend", "suspended"}, {"reactivate", "invited"}, {"deactivate", "deactivated"}} {
+		r = s.admin(t, http.MethodPost, path+"/"+step.action, nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s; body %q", step.action, r)
+		r.decode(t, &u)
+		assert.Equal(t, step.want, u.Status, step.action)
+	}
+	r = s.call(t, bc, http.MethodPost, path+"/suspend", nil)
+	assert.Equal(t, http.StatusUnauthorized, r.Status, "a client is no administrator")
+	r = s.admin(t, http.MethodDelete, path, nil)
+	require.Equal(t, http.StatusNoContent, r.Status, "body %q", r)
+	requireError(t, s.admin(t, http.MethodGet, path, nil), http.StatusNotFound, "user_not_found")
+	requireError(t, s.admin(t, http.MethodDelete, path, nil), http.StatusNotFound, "user_not_found")
+	requireError(t, s.admin(t, http.MethodPost, pathAdminUsers+"x/suspend", nil), http.StatusNotFound, "user_not_found")
 }
