@@ -14,7 +14,7 @@ type DirectoryStore interface {
 	// (case-insensitively) or creates row.User, then ensures the membership
 	// and, if row.LicenseClientID is set and the membership is not pending,
 	// the license. A new membership is active when the row created the user,
-	// set LinkExisting, or found the user with its home organization or a
+	// set LinkExisting and found a user whose email is verified, or found the user with its home organization or a
 	// non-pending membership in one of row.VisibleIn; else pending. An existing membership keeps its
 	// role and status, but a pending one that the row may link becomes
 	// active. A membership that becomes active is primary when the user has

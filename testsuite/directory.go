@@ -33,7 +33,7 @@ func RunDirectoryStore(t *testing.T, newStores func(t *testing.T) DirectoryStore
 		{"a second membership is not primary", provisionSecondMembership},
 		{"an existing account the row cannot see gets a pending membership, without license or primary", provisionPending},
 		{"an existing account seen in one of the row's organizations joins at once", provisionVisible},
-		{"LinkExisting links an existing account at once", provisionLinkExisting},
+		{"LinkExisting links an existing account whose email is verified at once, and no other", provisionLinkExisting},
 		{"an account whose home is one of VisibleIn joins at once, its home membership written yet or not", provisionVisibleHome},
 		{"a pending membership stays pending until a row may link it, then becomes active and primary", provisionPendingThenLinked},
 		{"pending members are not listed", membersPendingHidden},
@@ -178,6 +178,15 @@ func provisionLinkExisting(t *testing.T, s DirectoryStores) {
 	res := provisionOne(t, s, r)
 	assert.Equal(t, domain.MembershipActive, res.Membership.Status)
 	assert.True(t, res.LicenseAssigned)
+
+	unverified := provisionRow(a.ID, uniqueLocalPart()+"@example.com")
+	unverified.User.EmailVerified = false
+	provisionOne(t, s, unverified)
+	r = provisionRow(b.ID, unverified.User.Email)
+	r.LinkExisting = true
+	res = provisionOne(t, s, r)
+	assert.Equal(t, domain.MembershipPending, res.Membership.Status, "an unverified email proves nothing about its holder")
+	assert.False(t, res.LicenseAssigned)
 }
 
 func provisionPendingThenLinked(t *testing.T, s DirectoryStores) {

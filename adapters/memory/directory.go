@@ -74,7 +74,8 @@ func (d *Directory) provisionLocked(r domain.ProvisionRow) domain.ProvisionResul
 		fallthrough
 	case m.Status == domain.MembershipPending:
 		home := res.User.HomeOrganizationID
-		if res.Created || r.LinkExisting || home != "" && slices.Contains(r.VisibleIn, home) || visibleIn(byOrg, r.VisibleIn) {
+		linked := r.LinkExisting && res.User.EmailVerified
+		if res.Created || linked || home != "" && slices.Contains(r.VisibleIn, home) || visibleIn(byOrg, r.VisibleIn) {
 			m.Status, m.Primary = domain.MembershipActive, !hasPrimary(byOrg)
 		}
 		d.orgs.setMember(m)

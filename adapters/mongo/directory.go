@@ -142,7 +142,7 @@ func (s *DirectoryStore) provisionRow(ctx context.Context, row *domain.Provision
 		if err != nil || rowErr != nil {
 			return domain.ProvisionResult{Err: rowErr}, err
 		}
-		j := joining{s: s, row: row, userID: res.User.ID, home: res.User.HomeOrganizationID, created: res.Created}
+		j := joining{s: s, row: row, userID: res.User.ID, home: res.User.HomeOrganizationID, verified: res.User.EmailVerified, created: res.Created}
 		if res.Membership, res.Joined, err = s.ensureMembership(ctx, &j); err != nil {
 			return domain.ProvisionResult{}, err
 		}
@@ -199,18 +199,20 @@ func (s *DirectoryStore) ensureUser(ctx context.Context, u *domain.User) (got do
 // row may link the user (asked at most once), and the row's license,
 // assigned at most once.
 type joining struct {
-	s       *DirectoryStore
-	row     *domain.ProvisionRow
-	userID  string
-	home    string // the found user's home organization
-	created bool
+	s        *DirectoryStore
+	row      *domain.ProvisionRow
+	userID   string
+	home     string // the found user's home organization
+	verified bool   // the found user's email is verified
+	created  bool
 
 	link, linkKnown    bool
 	licensed, assigned bool
 }
 
 // mayLink reports whether the row's membership is active at once: the row
-// made the user, says to link, the user's home is one of row.VisibleIn, or
+// made the user, says to link a user whose email is verified and found one,
+// the user's home is one of row.VisibleIn, or
 // the user has a membership other than pending in one of them (the caller
 // sees the account already). The home counts on its own because a
 // concurrent row that created the user writes the home membership only
@@ -219,7 +221,7 @@ func (j *joining) mayLink(ctx context.Context) (bool, error) {
 	if j.linkKnown {
 		return j.link, nil
 	}
-	link := j.created || j.row.LinkExisting || j.home != "" && slices.Contains(j.row.VisibleIn, j.home)
+	link := j.created || j.row.LinkExisting && j.verified || j.home != "" && slices.Contains(j.row.VisibleIn, j.home)
 	if !link && len(j.row.VisibleIn) > 0 {
 		var err error
 		link, err = hasDoc(ctx, j.s.memberships, bson.M{

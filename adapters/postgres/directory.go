@@ -127,11 +127,12 @@ func provisionSteps(ctx context.Context, tx pgx.Tx, row *domain.ProvisionRow, ke
 }
 
 // mayLink reports whether the row may make the user a member at once: it
-// created the user, it says LinkExisting, the user's home is one of
+// created the user, it says LinkExisting and the user's email is verified,
+// the user's home is one of
 // row.VisibleIn, or the user has a membership other than pending in one of
 // them (read by the primary key, which leads with user_id).
 func mayLink(ctx context.Context, tx pgx.Tx, u *domain.User, row *domain.ProvisionRow, created bool) (bool, error) {
-	if created || row.LinkExisting || u.HomeOrganizationID != "" && slices.Contains(row.VisibleIn, u.HomeOrganizationID) {
+	if created || row.LinkExisting && u.EmailVerified || u.HomeOrganizationID != "" && slices.Contains(row.VisibleIn, u.HomeOrganizationID) {
 		return true, nil
 	}
 	userID := u.ID

@@ -143,10 +143,12 @@ type ProvisionRow struct {
 	LicenseClientID string
 	// VisibleIn and LinkExisting decide how an existing account joins. It
 	// joins at once (an active membership) when LinkExisting is set (a
-	// platform administrator, or a verified domain of the organization
-	// matches the email) or when its home organization, or a membership of
-	// it other than pending, is in one of VisibleIn (the caller's
-	// organizations: the caller sees it already). Otherwise its membership is pending until its holder
+	// verified domain of the organization matches the email) and its email
+	// is verified, or when its home organization, or a membership of it
+	// other than pending, is in one of VisibleIn (the caller's
+	// organizations: the caller sees it already). An unverified email
+	// proves nothing about who holds the account: anyone may have renamed
+	// it into the domain before the domain was verified. Otherwise its membership is pending until its holder
 	// accepts. A user this row creates joins at once.
 	VisibleIn    []string
 	LinkExisting bool

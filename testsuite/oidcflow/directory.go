@@ -179,7 +179,12 @@ func (d *directory) settings(t *testing.T, c *client, patch map[string]any) map[
 // invitation, and checks that the invitation was sent.
 func (d *directory) provision(t *testing.T) *member {
 	t.Helper()
-	email := "oidcflow-" + suffix() + "@example.com"
+	return d.provisionEmail(t, "oidcflow-"+suffix()+"@example.com")
+}
+
+// provisionEmail provisions email as provision does.
+func (d *directory) provisionEmail(t *testing.T, email string) *member {
+	t.Helper()
 	resp := d.manage(t, http.MethodPost, pathProvision, map[string]any{
 		"email": email, "firstName": "Ada", "lastName": "Directory",
 		"organizationId": d.org.ID, "sendInviteEmail": true,
@@ -196,7 +201,13 @@ func (d *directory) provision(t *testing.T) *member {
 // as the user would, choosing a password.
 func (d *directory) activeMember(t *testing.T) *member {
 	t.Helper()
-	m := d.provision(t)
+	return d.activate(t, d.provision(t))
+}
+
+// activate accepts m's invitation in a browser, choosing a password; this
+// verifies m's email.
+func (d *directory) activate(t *testing.T, m *member) *member {
+	t.Helper()
 	a := d.s.newAgent(t)
 	l := a.get(t, d.nextLink(t, m, pathInvite))
 	f := l.formWith(t, passwordLabels, nil)

@@ -14,6 +14,7 @@ const pathJoin = "/join"
 var joinChecks = []dirCheck{
 	{"an organization that cannot see an account gets a pending membership, and its holder accepts by password", joinAccept},
 	{"the holder may decline, and the organization still sees nothing", joinDecline},
+	{"a verified domain links an account whose email is verified at once, and an unverified one only with its holder's consent", joinVerifiedDomain},
 }
 
 // joinLabels and joinButtons make up the join form.
@@ -124,4 +125,25 @@ func joinDecline(t *testing.T, d *directory) {
 	// Asking again asks the holder again.
 	d.provisionPending(t, c, o, m)
 	d.nextLink(t, m, pathJoin)
+}
+
+func joinVerifiedDomain(t *testing.T, d *directory) {
+	school := "oidcflow-" + suffix() + ".example.edu"
+	c, o := d.stranger(t)
+	// The directory's organization makes both accounts before o verifies
+	// the domain; only one holder proves the address.
+	proven := d.activate(t, d.provisionEmail(t, "proven@"+school))
+	unproven := d.provisionEmail(t, "unproven@"+school)
+	d.nextLink(t, unproven, pathInvite) // the directory's invitation, left unused
+	d.admin(t, http.MethodPut, pathAdminOrgs+"/"+o.ID+"/domains/"+school, nil, http.StatusCreated)
+
+	r := d.call(t, http.MethodPost, pathProvision, map[string]any{
+		"email": proven.Email, "firstName": "P", "lastName": "P", "organizationId": o.ID,
+	}, as(c))
+	require.Equal(t, http.StatusOK, r.Status, "body %q", clipText(string(r.Body)))
+	assert.Equal(t, "active", r.JSON(t)["membershipStatus"], "a verified email in o's domain joins o at once")
+	assert.Equal(t, proven.ID, r.JSON(t)["userId"])
+
+	d.provisionPending(t, c, o, unproven)
+	d.nextLink(t, unproven, pathJoin)
 }
