@@ -51,6 +51,7 @@ func (s *Server) adminRoutes() {
 	a.Patch(pathAdminOrg, auth, s.updateOrg)
 	a.Get(pathAdminOrgUsers, auth, s.adminListMembers)
 	a.Put(pathAdminOrgMember, auth, s.putMember)
+	a.Delete(pathAdminOrgMember, auth, s.removeMember)
 	a.Get(pathAdminOrgRoles, auth, s.listRoles)
 	a.Put(pathAdminOrgRole, auth, s.putRole)
 	a.Delete(pathAdminOrgRole, auth, s.deleteRole)
@@ -391,6 +392,13 @@ func (s *Server) adminLifecycle(l directory.Lifecycle) fiber.Handler {
 
 func (s *Server) adminDeleteUser(c *fiber.Ctx) error {
 	if err := s.dir.AdminDeleteUser(c.UserContext(), c.Params("id")); err != nil {
+		return s.restError(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) removeMember(c *fiber.Ctx) error {
+	if err := s.dir.RemoveMember(c.UserContext(), c.Params("id"), c.Params("userId")); err != nil {
 		return s.restError(c, err)
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -460,6 +460,34 @@ func (s *Service) PutMember(ctx context.Context, orgID, userID, role string) (do
 	return m, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, orgID, aud, now))
 }
 
+// RemoveMember takes a user out of an organization as a platform
+// administrator: a pending membership (an invitation the holder can no
+// longer answer, say) or an active or suspended one. The home organization's
+// membership is the account's own: delete the account instead (Conflict).
+// Leaving drops the licenses that came with the organization, and a
+// visible membership's removal emits user.updated to the user's audience as
+// it was.
+func (s *Service) RemoveMember(ctx context.Context, orgID, userID string) error {
+	sc, err := s.adminScope(ctx, userID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(sc.all, func(m domain.Membership) bool { return m.OrganizationID == orgID })
+	switch {
+	case i < 0:
+		return newErr(NotFound, "membership_not_found", "the user is not a member of this organization")
+	case orgID == sc.user.HomeOrganizationID:
+		return newErr(Conflict, "home_membership", "this is the account's home organization; delete the account instead")
+	case !sc.all[i].Visible():
+		if err := s.deps.Orgs.DeleteMembership(ctx, orgID, userID); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return storeErr("delete membership", err)
+		}
+		return nil // nobody heard of a pending membership, so nobody hears it go
+	}
+	sc.acting = []domain.Membership{sc.all[i]}
+	return s.leave(ctx, sc)
+}
+
 // SetMemberRole changes the role of one of the organization's members, for
 // an organization's own directory (SCIM groups). Unlike PutMember it never
 // adds or activates a membership: a user who is not a member, or only a

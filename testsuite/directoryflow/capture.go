@@ -266,6 +266,17 @@ func captureAdminActs(t *testing.T, s *suite) {
 	}
 	r = s.call(t, bc, http.MethodPost, path+"/suspend", nil)
 	assert.Equal(t, http.StatusUnauthorized, r.Status, "a client is no administrator")
+
+	// The administrator drops the pending membership, but not the home.
+	member := adminOrgPath(a.ID) + "/members/" + p.UserID
+	r = s.admin(t, http.MethodDelete, member, nil)
+	require.Equal(t, http.StatusNoContent, r.Status, "body %q", r)
+	requireError(t, s.admin(t, http.MethodDelete, member, nil), http.StatusNotFound, "membership_not_found")
+	requireError(t, s.admin(t, http.MethodDelete, adminOrgPath(b.ID)+"/members/"+p.UserID, nil), http.StatusConflict, "home_membership")
+	r = s.admin(t, http.MethodGet, path, nil)
+	require.Equal(t, http.StatusOK, r.Status, "body %q", r)
+	r.decode(t, &u)
+	assert.Len(t, u.Organizations, 1, "only the home membership is left")
 	r = s.admin(t, http.MethodDelete, path, nil)
 	require.Equal(t, http.StatusNoContent, r.Status, "body %q", r)
 	requireError(t, s.admin(t, http.MethodGet, path, nil), http.StatusNotFound, "user_not_found")
