@@ -52,6 +52,7 @@ func RunSCIMStore(t *testing.T, newStores func(t *testing.T) SCIMStores) {
 		{"userName compares case-insensitively with every operator", searchUserName},
 		{"name.givenName and name.familyName compare case-insensitively", searchNames},
 		{"active is true for active and invited users", searchActive},
+		{"active is false for a member whose membership is suspended", searchActiveMembership},
 		{"meta.created and meta.lastModified compare instants", searchTimes},
 		{"externalId compares exactly, an absent one as empty", searchExternalID},
 		{"displayName, department and employeeNumber compare case-insensitively", searchProfileStrings},
@@ -808,6 +809,23 @@ func searchActive(t *testing.T, s SCIMStores) {
 	d.expect(t, s, cmpf(f, domain.OpNe, true), "carol", "dave")
 	d.expect(t, s, cmpf(f, domain.OpNe, false), "alice", "bob", "erin", "frank")
 	d.expect(t, s, pr(f), searchDirMembers...)
+}
+
+func searchActiveMembership(t *testing.T, s SCIMStores) {
+	d := newSearchDir(t, s)
+	erin := d.users["erin"]
+	m, err := s.Orgs.GetMembership(t.Context(), d.org.ID, erin.ID)
+	require.NoError(t, err)
+	m.Status = domain.MembershipSuspended
+	require.NoError(t, s.Orgs.PutMembership(t.Context(), m))
+	f := domain.FieldActive
+	d.expect(t, s, eq(f, true), "alice", "bob", "frank")
+	d.expect(t, s, eq(f, false), "carol", "dave", "erin")
+	d.expect(t, s, cmpf(f, domain.OpNe, true), "carol", "dave", "erin")
+	d.expect(t, s, pr(f), searchDirMembers...)
+	d.expect(t, s, &domain.And{Left: eq(domain.FieldUserName, erin.Email), Right: eq(f, true)})
+	d.expect(t, s, &domain.And{Left: eq(domain.FieldUserName, erin.Email), Right: eq(f, false)}, "erin")
+	d.expect(t, s, &domain.And{Left: eq(domain.FieldID, erin.ID), Right: &domain.Not{X: eq(f, true)}}, "erin")
 }
 
 func searchTimes(t *testing.T, s SCIMStores) {

@@ -118,10 +118,11 @@ func (s *SCIMStore) SearchUsers(_ context.Context, q domain.UserQuery) (domain.U
 			continue
 		}
 		u, ok := s.users.users[uid]
-		if !ok || (q.Filter != nil && !matchUser(u, q.OrganizationID, q.Filter)) {
+		mb := domain.Member{User: u, Membership: m}
+		if !ok || (q.Filter != nil && !matchUser(mb, q.Filter)) {
 			continue
 		}
-		matches = append(matches, domain.Member{User: u, Membership: m})
+		matches = append(matches, mb)
 	}
 	slices.SortFunc(matches, func(a, b domain.Member) int { return cmp.Compare(a.User.ID, b.User.ID) })
 	page := domain.UserPage{Total: len(matches), Members: []domain.Member{}}
@@ -154,35 +155,36 @@ func (s *SCIMStore) lookup(f domain.UserFilter) (string, bool) {
 	return "", false
 }
 
-// matchUser reports whether u, as a member of orgID, satisfies f, with the
-// semantics domain.Compare documents.
-func matchUser(u domain.User, orgID string, f domain.UserFilter) bool {
+// matchUser reports whether a member satisfies f, with the semantics
+// domain.Compare documents.
+func matchUser(mb domain.Member, f domain.UserFilter) bool {
 	switch f := f.(type) {
 	case *domain.And:
-		return matchUser(u, orgID, f.Left) && matchUser(u, orgID, f.Right)
+		return matchUser(mb, f.Left) && matchUser(mb, f.Right)
 	case *domain.Or:
-		return matchUser(u, orgID, f.Left) || matchUser(u, orgID, f.Right)
+		return matchUser(mb, f.Left) || matchUser(mb, f.Right)
 	case *domain.Not:
-		return !matchUser(u, orgID, f.X)
+		return !matchUser(mb, f.X)
 	case *domain.Compare:
-		return matchCompare(u, orgID, f)
+		return matchCompare(mb, f)
 	}
 	return false
 }
 
-func matchCompare(u domain.User, orgID string, c *domain.Compare) bool {
+func matchCompare(mb domain.Member, c *domain.Compare) bool {
 	if c.Op == domain.OpNe {
 		eq := *c
 		eq.Op = domain.OpEq
-		return !matchCompare(u, orgID, &eq)
+		return !matchCompare(mb, &eq)
 	}
+	u, orgID := mb.User, mb.Membership.OrganizationID
 	switch c.Field {
 	case domain.FieldActive:
 		if c.Op == domain.OpPr {
 			return true
 		}
 		want, _ := c.Value.(bool)
-		active := u.Status == domain.UserActive || u.Status == domain.UserInvited
+		active := (u.Status == domain.UserActive || u.Status == domain.UserInvited) && mb.Membership.Status != domain.MembershipSuspended
 		return c.Op == domain.OpEq && active == want
 	case domain.FieldCreated:
 		return compareTime(c.Op, u.CreatedAt, c.Value)

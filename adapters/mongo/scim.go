@@ -127,8 +127,10 @@ const searchChunk = 2000
 // out (the organization cannot see those accounts): it reads them in
 // user id order (memberships_organization_user serves that), searchChunk at
 // a time, and for each chunk asks the users collection for
-// {_id: {$in: the chunk's user ids}} AND the translated filter (see
-// userFilterBSON): a count for the total, and, while the page is not full,
+// {_id: {$in: the chunk's user ids}} AND the filter translated for that
+// chunk (see userFilterBSON; active needs the chunk's suspended
+// memberships, which the users collection cannot see): a count for the
+// total, and, while the page is not full,
 // the matches in _id order with the rest of the offset skipped. Chunks go
 // in user id order and each is sorted by _id, so the pages come out in
 // user id order across chunks.
@@ -148,7 +150,10 @@ const searchChunk = 2000
 // ListMembers, the reads are not one snapshot.
 func (s *SCIMStore) SearchUsers(ctx context.Context, q domain.UserQuery) (domain.UserPage, error) {
 	page := domain.UserPage{Members: []domain.Member{}}
-	cond, err := userFilterBSON(q.OrganizationID, q.Filter)
+	// Translated once up front to refuse a bad filter, and to answer one
+	// that never holds, before any read; searchMembers translates it again
+	// for a chunk with suspended members, which folds the same way.
+	cond, err := userFilterBSON(q.OrganizationID, q.Filter, nil)
 	if err != nil {
 		return domain.UserPage{}, fmt.Errorf("mongo: search users: %w", err)
 	}
@@ -173,7 +178,7 @@ func (s *SCIMStore) SearchUsers(ctx context.Context, q domain.UserQuery) (domain
 		if len(chunk) == 0 {
 			return nil
 		}
-		n, err := s.searchMembers(ctx, chunk, cond, &skip, &want, &page)
+		n, err := s.searchMembers(ctx, q, chunk, cond, &skip, &want, &page)
 		page.Total += n
 		chunk = chunk[:0]
 		return err
@@ -244,7 +249,7 @@ func (s *SCIMStore) searchOne(ctx context.Context, q domain.UserQuery, uid strin
 		return domain.UserPage{}, translate("search users", err)
 	}
 	skip, want := int64(max(q.Offset, 0)), max(q.Limit, 0)
-	n, err := s.searchMembers(ctx, []membershipDoc{m}, cond, &skip, &want, &page)
+	n, err := s.searchMembers(ctx, q, []membershipDoc{m}, cond, &skip, &want, &page)
 	if err != nil {
 		return domain.UserPage{}, translate("search users", err)
 	}
@@ -252,15 +257,30 @@ func (s *SCIMStore) searchOne(ctx context.Context, q domain.UserQuery, uid strin
 	return page, nil
 }
 
-// searchMembers counts the members of ms (sorted by user id) that match cond
-// and appends those of them on the page to it, consuming *skip and *want;
-// it returns the count.
-func (s *SCIMStore) searchMembers(ctx context.Context, ms []membershipDoc, cond bsonCond, skip *int64, want *int, page *domain.UserPage) (int, error) {
+// searchMembers counts the members of ms (sorted by user id) that match
+// q's filter and appends those of them on the page to it, consuming *skip
+// and *want; it returns the count. cond is the filter translated with no
+// suspended members: it is used as is when none of ms is suspended, and
+// translated again for ms otherwise.
+func (s *SCIMStore) searchMembers(ctx context.Context, q domain.UserQuery, ms []membershipDoc, cond bsonCond, skip *int64, want *int, page *domain.UserPage) (int, error) {
 	ids := make([]string, len(ms))
 	byUser := make(map[string]*membershipDoc, len(ms))
+	var suspended []string
 	for i := range ms {
 		ids[i] = ms[i].UserID
 		byUser[ms[i].UserID] = &ms[i]
+		if ms[i].domain().Status == domain.MembershipSuspended {
+			suspended = append(suspended, ms[i].UserID)
+		}
+	}
+	if len(suspended) > 0 {
+		var err error
+		if cond, err = userFilterBSON(q.OrganizationID, q.Filter, suspended); err != nil {
+			return 0, err
+		}
+	}
+	if cond.is == never {
+		return 0, nil
 	}
 	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
 	if cond.is == sometimes {
@@ -333,8 +353,10 @@ var (
 )
 
 // userFilterBSON translates a domain.UserFilter into a MongoDB query on the
-// users collection, for the members of organizationID; a nil filter is
-// always true. The semantics are domain.Compare's:
+// users collection, for the members of organizationID of whom suspended
+// are the ids of those whose membership is suspended (only those among the
+// users the query is scoped to matter); a nil filter is always true. The
+// semantics are domain.Compare's:
 //
 //   - Case-insensitive fields are compared through their lower-cased
 //     copies (email_key, given_name_lc, the profiles' *_lc fields, the
@@ -356,13 +378,15 @@ var (
 //     there (maybe "").
 //   - ne is {$nor: [eq]} and Not is {$nor: [X]}: exactly the negation, as
 //     each translated condition is true or false of every document.
-//   - active is the status in {active, invited}; times are BSON dates,
+//   - active is the status in {active, invited} and the _id not in
+//     suspended, as one document of two conditions, so that it nests no
+//     deeper whether suspended is empty or not; times are BSON dates,
 //     which hold milliseconds, so comparisons are at that precision.
-func userFilterBSON(organizationID string, f domain.UserFilter) (bsonCond, error) {
+func userFilterBSON(organizationID string, f domain.UserFilter, suspended []string) (bsonCond, error) {
 	if f == nil {
 		return condAlways, nil
 	}
-	t := filterTranslator{profile: "profiles." + profileKey(organizationID) + "."}
+	t := filterTranslator{profile: "profiles." + profileKey(organizationID) + ".", suspended: suspended}
 	c, err := t.translate(f)
 	if err == nil && c.is == sometimes && nesting(c.f) > maxFilterNesting {
 		err = errFilterTooLarge
@@ -389,8 +413,9 @@ func nesting(v any) int {
 }
 
 type filterTranslator struct {
-	profile string // the path prefix of the searched organization's profile
-	terms   int
+	profile   string   // the path prefix of the searched organization's profile
+	suspended []string // the ids of the members whose membership is suspended
+	terms     int
 }
 
 func (t *filterTranslator) translate(f domain.UserFilter) (bsonCond, error) {
@@ -520,7 +545,7 @@ func (t *filterTranslator) compare(c *domain.Compare) (bsonCond, error) {
 	}
 	switch info.Kind {
 	case domain.KindBool:
-		return compareActive(c)
+		return t.compareActive(c)
 	case domain.KindTime:
 		return compareTime(c)
 	case domain.KindString, domain.KindExact:
@@ -650,7 +675,11 @@ func compareElements(path, field string, op domain.FilterOp, v string) (bsonCond
 	return condOf(bson.D{{Key: path + "." + field, Value: cond}}), nil
 }
 
-func compareActive(c *domain.Compare) (bsonCond, error) {
+// compareActive translates active: the account's status is active or
+// invited and the membership is not suspended. pr always holds (every
+// member has a value); ne, through not, is {$nor: [eq]}, which negates
+// both conditions together.
+func (t *filterTranslator) compareActive(c *domain.Compare) (bsonCond, error) {
 	switch c.Op {
 	case domain.OpPr:
 		return condAlways, nil
@@ -659,7 +688,11 @@ func compareActive(c *domain.Compare) (bsonCond, error) {
 		if !ok {
 			return bsonCond{}, fmt.Errorf("filter field %q takes a bool, not %T", c.Field, c.Value)
 		}
-		active := condOf(bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: activeStatuses}}}})
+		d := bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: activeStatuses}}}}
+		if len(t.suspended) > 0 {
+			d = append(d, bson.E{Key: "_id", Value: bson.D{{Key: "$nin", Value: t.suspended}}})
+		}
+		active := condOf(d)
 		if !b {
 			return not(active), nil
 		}

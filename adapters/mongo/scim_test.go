@@ -66,14 +66,16 @@ func searchIDs(t *testing.T, s *mongoadapter.SCIMStore, q domain.UserQuery) ([]s
 	return ids, page.Total
 }
 
-// A search runs over the members in chunks; pages and totals span them.
+// A search runs over the members in chunks; pages and totals span them,
+// and active sees each chunk's suspended memberships.
 func TestSCIMSearchAcrossChunks(t *testing.T) {
 	db := testDB(t)
 	users, scim := mongoadapter.NewUserStore(db), mongoadapter.NewSCIMStore(db)
+	orgs := mongoadapter.NewOrganizationStore(db)
 	mongoadapter.SetSearchChunkForTest(scim, 3)
 	org := uuid.NewString()
 	scimOrg(t, db, org)
-	var all, active []string
+	var all, active, inactive []string
 	for i := range 11 {
 		st := domain.UserActive
 		if i%3 == 0 {
@@ -82,18 +84,28 @@ func TestSCIMSearchAcrossChunks(t *testing.T) {
 		u := scimUser(fmt.Sprintf("u%02d", i), st)
 		require.NoError(t, users.CreateUser(t.Context(), u))
 		scimMember(t, db, org, u.ID)
+		suspended := i%4 == 1
+		if suspended {
+			m, err := orgs.GetMembership(t.Context(), org, u.ID)
+			require.NoError(t, err)
+			m.Status = domain.MembershipSuspended
+			require.NoError(t, orgs.PutMembership(t.Context(), m))
+		}
 		all = append(all, u.ID)
-		if st == domain.UserActive {
+		if st == domain.UserActive && !suspended {
 			active = append(active, u.ID)
+		} else {
+			inactive = append(inactive, u.ID)
 		}
 	}
 	slices.Sort(all)
 	slices.Sort(active)
+	slices.Sort(inactive)
 	activeF := &domain.Compare{Field: domain.FieldActive, Op: domain.OpEq, Value: true}
 	for _, tc := range []struct {
 		f    domain.UserFilter
 		want []string
-	}{{nil, all}, {activeF, active}} {
+	}{{nil, all}, {activeF, active}, {&domain.Not{X: activeF}, inactive}} {
 		for offset := range len(tc.want) + 2 {
 			for _, limit := range []int{0, 1, 2, 4, 100} {
 				ids, total := searchIDs(t, scim, domain.UserQuery{OrganizationID: org, Filter: tc.f, Offset: offset, Limit: limit})

@@ -210,7 +210,10 @@ type filterSQL struct {
 // v}}, which the users_profiles GIN index serves. Multi-valued fields are
 // EXISTS over jsonb_array_elements (emails.value also compares the
 // account's email). Times compare as timestamptz, a NULL (zero) time as
-// 0001-01-01 UTC. active is status IN ('active', 'invited').
+// 0001-01-01 UTC. active is the account's status active or invited and
+// the membership (m) not suspended: both columns are NOT NULL, so it is
+// never NULL; it is a condition on the joined rows, so a lookup beside it
+// (userName eq, id eq, externalId eq) still reads its index.
 func translateFilter(organizationID string, f domain.UserFilter) (string, []any, error) {
 	s := &filterSQL{args: []any{organizationID}}
 	if f == nil {
@@ -397,7 +400,7 @@ func (s *filterSQL) compare(c *domain.Compare) error {
 }
 
 func (s *filterSQL) compareActive(c *domain.Compare) error {
-	const active = `(u.status IN ('active', 'invited'))`
+	const active = `(u.status IN ('active', 'invited') AND m.status <> 'suspended')`
 	switch c.Op {
 	case domain.OpPr:
 		s.b.WriteString("TRUE")

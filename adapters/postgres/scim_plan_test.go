@@ -72,6 +72,20 @@ func TestSCIMLookupsUseIndexes(t *testing.T) {
 		{"externalId eq of a pending member", &domain.Compare{Field: domain.FieldExternalID, Op: domain.OpEq, Value: "pext-42"}, "users_profiles", false, nil},
 		{"userName eq of a pending member", &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "p42@example.com"}, "users_email_key", true, nil},
 		{"id eq of a pending member", &domain.Compare{Field: domain.FieldID, Op: domain.OpEq, Value: "p000042"}, "users_pkey", true, nil},
+		// active reads the membership's status as well as the account's:
+		// a condition on the joined row, which leaves the lookup indexed.
+		{"userName eq and active", &domain.And{
+			Left:  &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "u42@example.com"},
+			Right: &domain.Compare{Field: domain.FieldActive, Op: domain.OpEq, Value: true},
+		}, "users_email_key", true, []string{"u000042"}},
+		{"id eq and not active", &domain.And{
+			Left:  &domain.Compare{Field: domain.FieldID, Op: domain.OpEq, Value: "u000042"},
+			Right: &domain.Not{X: &domain.Compare{Field: domain.FieldActive, Op: domain.OpEq, Value: true}},
+		}, "users_pkey", true, nil},
+		{"externalId eq and active", &domain.And{
+			Left:  &domain.Compare{Field: domain.FieldExternalID, Op: domain.OpEq, Value: "uext-42"},
+			Right: &domain.Compare{Field: domain.FieldActive, Op: domain.OpEq, Value: true},
+		}, "users_profiles", false, []string{"u000042"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			pageSQL, countSQL, args, err := postgres.SearchUsersSQL("big", c.filter)
@@ -147,6 +161,8 @@ func explain(t *testing.T, pool *pgxpool.Pool, mode, query string, args []any) s
 			text = string(a)
 		case int:
 			text = strconv.Itoa(a)
+		case bool:
+			text = strconv.FormatBool(a)
 		default:
 			t.Fatalf("no literal for %T", a)
 		}

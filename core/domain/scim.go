@@ -74,7 +74,8 @@ func CloneProfiles(m map[string]OrgProfile) map[string]OrgProfile {
 //	userName            User.Email                       string, case-insensitive
 //	name.givenName      User.GivenName                   string, case-insensitive
 //	name.familyName     User.FamilyName                  string, case-insensitive
-//	active              User.Status active or invited    bool
+//	active              User.Status active or invited,   bool
+//	                    and the membership not suspended
 //	meta.created        User.CreatedAt                   time
 //	meta.lastModified   User.UpdatedAt                   time
 //	externalId          profile ExternalID               string, exact
