@@ -286,6 +286,7 @@ type providerDeps struct {
 	Orgs         ports.OrganizationStore
 	Licenses     ports.LicenseStore
 	Roles        ports.RoleStore
+	Groups       ports.GroupStore
 	Grants       ports.GrantStore
 	Sessions     ports.SessionStore
 	AuthRequests ports.AuthRequestStore
@@ -297,7 +298,7 @@ type providerDeps struct {
 
 func newProvider(cfg oidc.Config, d providerDeps) (*oidc.Provider, error) {
 	return oidc.New(cfg, oidc.Deps{
-		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Licenses: d.Licenses, Roles: d.Roles,
+		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Licenses: d.Licenses, Roles: d.Roles, Groups: d.Groups,
 		Grants: d.Grants, Sessions: d.Sessions,
 		AuthRequests: d.AuthRequests, Signer: d.Signer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
 	})
@@ -319,6 +320,7 @@ type directoryDeps struct {
 	Licenses     ports.LicenseStore
 	Grants       ports.ClientGrantStore
 	Roles        ports.RoleStore
+	Groups       ports.GroupStore
 	Domains      ports.DomainStore
 	AdminKeys    ports.AdminKeyStore
 	ActionTokens ports.ActionTokenStore
@@ -335,7 +337,7 @@ type directoryDeps struct {
 func newDirectory(cfg directory.Config, d directoryDeps) *directory.Service {
 	return directory.New(cfg, directory.Deps{
 		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Directory: d.Directory, Licenses: d.Licenses,
-		Grants: d.Grants, Roles: d.Roles, Domains: d.Domains, AdminKeys: d.AdminKeys, ActionTokens: d.ActionTokens,
+		Grants: d.Grants, Roles: d.Roles, Groups: d.Groups, Domains: d.Domains, AdminKeys: d.AdminKeys, ActionTokens: d.ActionTokens,
 		Sessions: d.Sessions, Refresh: d.Refresh, Events: d.Events, Mailer: d.Mailer,
 		Clock: d.Clock, Random: d.Random,
 	})

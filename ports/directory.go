@@ -18,10 +18,13 @@ type DirectoryStore interface {
 	// non-pending membership in one of row.VisibleIn; else pending. An existing membership keeps its
 	// role and status, but a pending one that the row may link becomes
 	// active. A membership that becomes active is primary when the user has
-	// no primary membership; a pending one never is. Each row is atomic and
+	// no primary membership; a pending one never is. A new membership is
+	// named row.UserName, or by default the user's email, or the user id if
+	// another member of the organization has the email as its name. Each row is atomic and
 	// parallel rows with one email make one user. A row that fails gets
-	// ErrNotFound (its organization does not exist) in its result's Err and
-	// writes nothing; the error return is for the store failing as a whole.
+	// ErrNotFound (its organization does not exist) or ErrAlreadyExists
+	// (another member has row.UserName) in its result's Err and writes
+	// nothing; the error return is for the store failing as a whole.
 	Provision(ctx context.Context, rows []domain.ProvisionRow) ([]domain.ProvisionResult, error)
 	// DeleteUser removes a user with their memberships and licenses, in one
 	// step. ErrNotFound if there is no such user.

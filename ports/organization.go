@@ -20,8 +20,10 @@ type OrganizationStore interface {
 	// if there is none; fn's error aborts the write and is returned.
 	UpdateOrganization(ctx context.Context, id string, fn func(*domain.Organization) error) (domain.Organization, error)
 	// PutMembership creates or replaces the membership of (organization, user),
-	// its status included, in one atomic upsert. ErrNotFound if the
-	// organization does not exist.
+	// its status and user name included, in one atomic upsert. ErrNotFound if
+	// the organization does not exist; ErrAlreadyExists, writing nothing, if
+	// another member of the organization has a user name with the same
+	// domain.UserNameKey (an empty name is never taken).
 	PutMembership(ctx context.Context, m domain.Membership) error
 	// ListOrganizations returns up to limit organizations ordered by id,
 	// starting after the id after ("" for the first page).
@@ -29,6 +31,11 @@ type OrganizationStore interface {
 	// GetMembership returns the membership of (organization, user).
 	// ErrNotFound if there is none.
 	GetMembership(ctx context.Context, organizationID, userID string) (domain.Membership, error)
+	// GetMembershipByUserName returns the organization's membership whose
+	// user name has the same domain.UserNameKey as userName, pending ones
+	// included. ErrNotFound if there is none, or userName is "". It is an
+	// index lookup.
+	GetMembershipByUserName(ctx context.Context, organizationID, userName string) (domain.Membership, error)
 	// DeleteMembership removes a membership. ErrNotFound if there is none.
 	DeleteMembership(ctx context.Context, organizationID, userID string) error
 	// ListUserMemberships returns a user's memberships in every status,

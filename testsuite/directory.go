@@ -27,7 +27,7 @@ type DirectoryStores struct {
 
 // RunDirectoryStore checks a DirectoryStore against its port contract.
 func RunDirectoryStore(t *testing.T, newStores func(t *testing.T) DirectoryStores) {
-	runSubtests(t, newStores, []subtest[DirectoryStores]{
+	runSubtests(t, newStores, append([]subtest[DirectoryStores]{
 		{"provisioning a new email creates the user, a primary membership and the license", provisionCreates},
 		{"provisioning an existing email, in any case, finds the user and keeps an existing role", provisionFinds},
 		{"a second membership is not primary", provisionSecondMembership},
@@ -42,7 +42,7 @@ func RunDirectoryStore(t *testing.T, newStores func(t *testing.T) DirectoryStore
 		{"deleting a user removes their memberships and licenses and frees the email", directoryDelete},
 		{"deleting a missing user fails with ErrNotFound", directoryDeleteMissing},
 		{"an organization's members are listed by user id in pages", membersPaged},
-	})
+	}, userNameDirectoryTests...))
 }
 
 // RunDirectoryStoreConcurrency checks that parallel provisioning of one
@@ -76,7 +76,10 @@ func provisionCreates(t *testing.T, s DirectoryStores) {
 	assert.True(t, res.LicenseAssigned)
 	assertSame(t, r.User, res.User)
 	assert.True(t, res.Joined)
-	want := domain.Membership{OrganizationID: o.ID, UserID: r.User.ID, Role: domain.RoleMember, Status: domain.MembershipActive, Primary: true, CreatedAt: epoch}
+	want := domain.Membership{
+		OrganizationID: o.ID, UserID: r.User.ID, Role: domain.RoleMember, Status: domain.MembershipActive, Primary: true,
+		UserName: r.User.Email, CreatedAt: epoch,
+	}
 	assertSame(t, want, res.Membership)
 
 	stored, err := s.Users.GetUser(t.Context(), r.User.ID)

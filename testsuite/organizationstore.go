@@ -17,7 +17,7 @@ import (
 // contract. newStore is called once per subtest; the store may hold other
 // organizations.
 func RunOrganizationStore(t *testing.T, newStore func(t *testing.T) ports.OrganizationStore) {
-	runSubtests(t, newStore, []subtest[ports.OrganizationStore]{
+	runSubtests(t, newStore, append([]subtest[ports.OrganizationStore]{
 		{"a created organization reads back by id and by slug", orgReadsBack},
 		{"creating an organization whose id is taken fails with ErrAlreadyExists", orgDuplicateID},
 		{"creating an organization whose slug is taken fails with ErrAlreadyExists", orgDuplicateSlug},
@@ -33,7 +33,7 @@ func RunOrganizationStore(t *testing.T, newStore func(t *testing.T) ports.Organi
 		{"a membership reads back, and a missing one fails with ErrNotFound", membershipReadsBack},
 		{"a deleted membership is gone, and deleting it again fails with ErrNotFound", membershipDeleted},
 		{"organizations are listed by id in pages", orgsPaged},
-	})
+	}, userNameOrgTests...))
 }
 
 func sampleOrganization() domain.Organization {

@@ -29,7 +29,7 @@ type SCIMStores struct {
 // newStores may return the same stores every time: each subtest makes its
 // own organizations and users and looks only at them.
 func RunSCIMStore(t *testing.T, newStores func(t *testing.T) SCIMStores) {
-	runSubtests(t, newStores, []subtest[SCIMStores]{
+	runSubtests(t, newStores, append([]subtest[SCIMStores]{
 		{"a created token reads back by its hash", scimTokenReadsBack},
 		{"an unknown hash fails with ErrNotFound", scimTokenUnknown},
 		{"a token for a missing organization fails with ErrNotFound", scimTokenMissingOrg},
@@ -66,7 +66,7 @@ func RunSCIMStore(t *testing.T, newStores func(t *testing.T) SCIMStores) {
 		{"userName eq \"\" matches members without an email", searchEmptyUserName},
 		{"case-insensitive comparisons fold non-ASCII letters", searchUnicode},
 		{"a filter of 150 terms or nested 20 deep is answered", searchLargeFilters},
-	})
+	}, userNameSearchTests...))
 }
 
 func searchEmptyUserName(t *testing.T, s SCIMStores) {
@@ -124,7 +124,10 @@ func searchLargeFilters(t *testing.T, s SCIMStores) {
 // ---- tokens ----
 
 func sampleSCIMToken(orgID string) domain.SCIMToken {
-	return domain.SCIMToken{ID: uuid.NewString(), OrganizationID: orgID, Name: "Entra ID", Hash: uniqueHash(), CreatedAt: epoch}
+	return domain.SCIMToken{
+		ID: uuid.NewString(), OrganizationID: orgID, Name: "Entra ID", Hash: uniqueHash(),
+		SignInEmail: domain.SignInUserName, CreatedAt: epoch,
+	}
 }
 
 func createSCIMToken(t *testing.T, s SCIMStores, orgID string, at time.Time) domain.SCIMToken {
@@ -236,6 +239,27 @@ func sampleProfile(tag string) domain.OrgProfile {
 			{Value: "casey." + tag + "@home.example.com", Type: "home"},
 		},
 		PhoneNumbers: []domain.MultiValue{{Value: "+1 555 01" + tag, Type: "mobile", Primary: true}},
+
+		FormattedName: "Ms. Casey Q. Jones III (" + tag + ")", MiddleName: "Quinn " + tag,
+		HonorificPrefix: "Ms.", HonorificSuffix: "III",
+		NickName: "CJ " + tag, ProfileURL: "https://example.com/casey/" + tag, Title: "Teacher " + tag,
+		UserType: "Employee", PreferredLanguage: "en-GB", Locale: "en-GB", Timezone: "Europe/London",
+		CostCenter: "CC " + tag, Organization: "Springfield " + tag, Division: "Primary " + tag,
+		Ims:    []domain.MultiValue{{Value: "casey." + tag, Display: "Casey on Teams", Type: "Teams", Primary: true}},
+		Photos: []domain.MultiValue{{Value: "https://example.com/casey/" + tag + ".png", Type: "photo"}},
+		Entitlements: []domain.MultiValue{
+			{Value: "library", Display: "Library " + tag},
+			{Value: "lab", Type: "science", Primary: true},
+		},
+		Roles:            []domain.MultiValue{{Value: "teacher", Display: "Teacher", Type: "staff"}},
+		X509Certificates: []domain.MultiValue{{Value: "TUlJRGREQ0NB" + tag}},
+		Addresses: []domain.Address{
+			{
+				Formatted: "1 Main St\nSpringfield", StreetAddress: "1 Main St", Locality: "Springfield " + tag,
+				Region: "IL", PostalCode: "62701", Country: "US", Type: "work", Primary: true,
+			},
+			{Locality: "Shelbyville", Type: "home"},
+		},
 	}
 }
 
@@ -248,14 +272,7 @@ func normProfiles(m map[string]domain.OrgProfile) map[string]domain.OrgProfile {
 	}
 	out := make(map[string]domain.OrgProfile, len(m))
 	for k, p := range m {
-		p = p.Clone()
-		if len(p.Emails) == 0 {
-			p.Emails = nil
-		}
-		if len(p.PhoneNumbers) == 0 {
-			p.PhoneNumbers = nil
-		}
-		out[k] = p
+		out[k] = p.Clone() // which makes every empty list nil
 	}
 	return out
 }
@@ -450,10 +467,14 @@ func scimProfilesNoAliasing(t *testing.T, s SCIMStores) {
 
 // ---- search fixtures ----
 
+// putMember makes the user a member named after their email, as
+// provisioning names one.
 func putMember(t *testing.T, s SCIMStores, orgID, userID string) {
 	t.Helper()
+	u, err := s.Users.GetUser(t.Context(), userID)
+	require.NoError(t, err)
 	require.NoError(t, s.Orgs.PutMembership(t.Context(), domain.Membership{
-		OrganizationID: orgID, UserID: userID, Role: domain.RoleMember, CreatedAt: epoch,
+		OrganizationID: orgID, UserID: userID, Role: domain.RoleMember, UserName: u.Email, CreatedAt: epoch,
 	}))
 }
 
@@ -685,7 +706,7 @@ func searchReturnsMembers(t *testing.T, s SCIMStores) {
 	for _, m := range page.Members {
 		name := d.names([]string{m.User.ID})[0]
 		want := d.users[name]
-		assertSame(t, domain.Membership{OrganizationID: d.org.ID, UserID: want.ID, Role: domain.RoleMember, CreatedAt: epoch},
+		assertSame(t, domain.Membership{OrganizationID: d.org.ID, UserID: want.ID, Role: domain.RoleMember, UserName: want.Email, CreatedAt: epoch},
 			m.Membership, name)
 		assertSameUser(t, want, m.User, name)
 	}

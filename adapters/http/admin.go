@@ -18,6 +18,9 @@ const (
 	pathAdminOrgRole      = "/api/v1/admin/organizations/:id/roles/:name"
 	pathAdminOrgDomains   = "/api/v1/admin/organizations/:id/domains"
 	pathAdminOrgDomain    = "/api/v1/admin/organizations/:id/domains/:domain"
+	pathAdminOrgGroups    = "/api/v1/admin/organizations/:id/groups"
+	pathAdminOrgGroup     = "/api/v1/admin/organizations/:id/groups/:groupId"
+	pathAdminOrgGroupRole = "/api/v1/admin/organizations/:id/groups/:groupId/role"
 	pathAdminClient       = "/api/v1/admin/clients/:id"
 	pathAdminClientGrants = "/api/v1/admin/clients/:id/grants"
 	pathAdminClientGrant  = "/api/v1/admin/clients/:id/grants/:orgId"
@@ -59,6 +62,10 @@ func (s *Server) adminRoutes() {
 	a.Get(pathAdminOrgDomain, auth, s.getDomain)
 	a.Put(pathAdminOrgDomain, auth, s.putDomain)
 	a.Delete(pathAdminOrgDomain, auth, s.deleteDomain)
+	a.Get(pathAdminOrgGroups, auth, s.listGroups)
+	a.Get(pathAdminOrgGroup, auth, s.getGroup)
+	a.Put(pathAdminOrgGroupRole, auth, s.mapGroupRole)
+	a.Delete(pathAdminOrgGroupRole, auth, s.unmapGroupRole)
 	a.Get(pathAdminClient, auth, s.getClientSettings)
 	a.Patch(pathAdminClient, auth, s.updateClientSettings)
 	a.Get(pathAdminClientGrants, auth, s.listGrants)
@@ -216,6 +223,70 @@ func (s *Server) deleteDomain(c *fiber.Ctx) error {
 		return s.restError(c, err)
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// groupJSON is a group as the admin API shows it; role is "" when the
+// group maps to none.
+type groupJSON struct {
+	ID             string `json:"id"`
+	OrganizationID string `json:"organizationId"`
+	DisplayName    string `json:"displayName"`
+	ExternalID     string `json:"externalId"`
+	Role           string `json:"role"`
+	CreatedAt      string `json:"createdAt"`
+	UpdatedAt      string `json:"updatedAt"`
+}
+
+func groupView(g domain.Group) groupJSON {
+	return groupJSON{
+		ID: g.ID, OrganizationID: g.OrganizationID, DisplayName: g.DisplayName, ExternalID: g.ExternalID,
+		Role: g.Role, CreatedAt: jsTime(g.CreatedAt), UpdatedAt: jsTime(g.UpdatedAt),
+	}
+}
+
+func (s *Server) listGroups(c *fiber.Ctx) error {
+	cursor, limit, err := pageQuery(c)
+	if err != nil {
+		return s.restError(c, err)
+	}
+	if _, err := s.dir.GetOrganization(c.UserContext(), c.Params("id")); err != nil {
+		return s.restError(c, err)
+	}
+	p, err := s.dir.ListGroups(c.UserContext(), c.Params("id"), cursor, limit)
+	out := struct {
+		Groups     []groupJSON `json:"groups"`
+		NextCursor string      `json:"nextCursor,omitempty"`
+	}{Groups: make([]groupJSON, 0, len(p.Items)), NextCursor: p.NextCursor}
+	for _, g := range p.Items {
+		out.Groups = append(out.Groups, groupView(g))
+	}
+	return s.reply(c, fiber.StatusOK, out, err)
+}
+
+func (s *Server) getGroup(c *fiber.Ctx) error {
+	g, err := s.dir.GetGroup(c.UserContext(), c.Params("id"), c.Params("groupId"))
+	return s.reply(c, fiber.StatusOK, groupView(g), err)
+}
+
+// mapGroupRole is PUT …/groups/{groupId}/role {"role": "teacher"}: the
+// group's members hold the role too.
+func (s *Server) mapGroupRole(c *fiber.Ctx) error {
+	var b struct {
+		Role string `json:"role"`
+	}
+	if err := decodeJSON(c, &b); err != nil {
+		return s.restError(c, err)
+	}
+	if b.Role == "" {
+		return s.restError(c, directory.NewError(directory.Invalid, "invalid_role", "role is required; DELETE the mapping to remove it"))
+	}
+	g, err := s.dir.MapGroupRole(c.UserContext(), c.Params("id"), c.Params("groupId"), b.Role)
+	return s.reply(c, fiber.StatusOK, groupView(g), err)
+}
+
+func (s *Server) unmapGroupRole(c *fiber.Ctx) error {
+	g, err := s.dir.MapGroupRole(c.UserContext(), c.Params("id"), c.Params("groupId"), "")
+	return s.reply(c, fiber.StatusOK, groupView(g), err)
 }
 
 type roleJSON struct {

@@ -335,24 +335,34 @@ type scimTokenJSON struct {
 	ID             string `json:"id"`
 	OrganizationID string `json:"organizationId"`
 	Name           string `json:"name"`
-	CreatedAt      string `json:"createdAt"`
-	Token          string `json:"token,omitempty"` // only when made
+	// SignInEmail is which value becomes a new or changed home user's
+	// sign-in email: primary_email or user_name.
+	SignInEmail string `json:"signInEmail"`
+	CreatedAt   string `json:"createdAt"`
+	Token       string `json:"token,omitempty"` // only when made
 }
 
 func scimTokenView(t domain.SCIMToken) scimTokenJSON {
-	return scimTokenJSON{ID: t.ID, OrganizationID: t.OrganizationID, Name: t.Name, CreatedAt: jsTime(t.CreatedAt)}
+	rule := t.SignInEmail
+	if rule == "" {
+		rule = domain.SignInPrimaryEmail
+	}
+	return scimTokenJSON{
+		ID: t.ID, OrganizationID: t.OrganizationID, Name: t.Name, SignInEmail: string(rule), CreatedAt: jsTime(t.CreatedAt),
+	}
 }
 
 func (s *Server) createSCIMToken(c *fiber.Ctx) error {
 	var b struct {
-		Name string `json:"name"`
+		Name        string `json:"name"`
+		SignInEmail string `json:"signInEmail"`
 	}
 	if len(c.Body()) > 0 {
 		if err := decodeJSON(c, &b); err != nil {
 			return s.restError(c, err)
 		}
 	}
-	token, t, err := s.scim.CreateToken(c.UserContext(), c.Params("id"), b.Name)
+	token, t, err := s.scim.CreateToken(c.UserContext(), c.Params("id"), b.Name, domain.SignInEmailRule(b.SignInEmail))
 	v := scimTokenView(t)
 	v.Token = token
 	return s.reply(c, fiber.StatusCreated, v, err)

@@ -42,14 +42,14 @@ func newTestServer(t testing.TB) *Server {
 		AccessTokenAlg: domain.AlgRS256, RegistrationEnabled: true,
 	}, oidc.Deps{
 		Clients: clients, Users: users, Orgs: orgs,
-		Licenses: dirStore, Roles: memory.NewRoleStore(orgs),
+		Licenses: dirStore, Roles: memory.NewRoleStore(orgs), Groups: orgs,
 		Grants: grants, Sessions: memory.NewSessionStore(), AuthRequests: memory.NewAuthRequestStore(),
 		Signer: signer, Limiter: limiter, Clock: clock, Random: random,
 	})
 	require.NoError(t, err)
 	dir := directory.New(directory.Config{BaseURL: "http://127.0.0.1:8080"}, directory.Deps{
 		Clients: clients, Users: users, Orgs: orgs, Directory: dirStore, Licenses: dirStore,
-		Grants: memory.NewClientGrantStore(orgs), Roles: memory.NewRoleStore(orgs), Domains: memory.NewDomainStore(orgs),
+		Grants: memory.NewClientGrantStore(orgs), Roles: memory.NewRoleStore(orgs), Groups: orgs, Domains: memory.NewDomainStore(orgs),
 		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
 		Sessions: memory.NewSessionStore(), Refresh: grants, Events: memory.NewEventLog(),
 		Mailer: smtp.NewLogMailer(io.Discard), Clock: clock, Random: random,

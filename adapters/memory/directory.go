@@ -54,8 +54,28 @@ func (d *Directory) provisionLocked(r domain.ProvisionRow) domain.ProvisionResul
 		return domain.ProvisionResult{Err: domain.ErrNotFound}
 	}
 	var res domain.ProvisionResult
-	if id, ok := d.users.byEmail[domain.NormalizeEmail(r.User.Email)]; ok {
-		res.User = cloneUser(d.users.users[id])
+	existing, found := d.users.byEmail[domain.NormalizeEmail(r.User.Email)]
+	uid, email := r.User.ID, r.User.Email
+	if found {
+		uid, email = existing, d.users.users[existing].Email
+	}
+	byOrg := d.orgs.members[uid]
+	m, ok := byOrg[r.OrganizationID]
+	if !ok {
+		m = domain.Membership{OrganizationID: r.OrganizationID, UserID: uid, Role: r.Role, Status: domain.MembershipPending,
+			UserName: r.UserName, CreatedAt: r.Now}
+		if m.UserName == "" {
+			m.UserName = email
+			if d.orgs.nameTaken(m) {
+				m.UserName = uid
+			}
+		}
+		if d.orgs.nameTaken(m) {
+			return domain.ProvisionResult{Err: domain.ErrAlreadyExists}
+		}
+	}
+	if found {
+		res.User = cloneUser(d.users.users[uid])
 	} else {
 		if _, taken := d.users.users[r.User.ID]; taken {
 			return domain.ProvisionResult{Err: domain.ErrAlreadyExists}
@@ -64,12 +84,8 @@ func (d *Directory) provisionLocked(r domain.ProvisionRow) domain.ProvisionResul
 		d.users.indexEmail(r.User)
 		res.User, res.Created = cloneUser(r.User), true
 	}
-	uid := res.User.ID
-	byOrg := d.orgs.members[uid]
-	m, ok := byOrg[r.OrganizationID]
 	switch {
 	case !ok:
-		m = domain.Membership{OrganizationID: r.OrganizationID, UserID: uid, Role: r.Role, Status: domain.MembershipPending, CreatedAt: r.Now}
 		res.Joined = true
 		fallthrough
 	case m.Status == domain.MembershipPending:

@@ -148,3 +148,10 @@ func domainStores(*testing.T) testsuite.DomainStores {
 func TestDomainStore(t *testing.T) { testsuite.RunDomainStore(t, domainStores) }
 
 func TestDomainStoreConcurrency(t *testing.T) { testsuite.RunDomainStoreConcurrency(t, domainStores) }
+
+func TestGroupStore(t *testing.T) {
+	testsuite.RunGroupStore(t, func(*testing.T) testsuite.GroupStores {
+		users, orgs := memory.NewUserStore(), memory.NewOrganizationStore()
+		return testsuite.GroupStores{Users: users, Orgs: orgs, Directory: memory.NewDirectory(users, orgs), Groups: orgs}
+	})
+}

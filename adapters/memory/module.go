@@ -16,6 +16,7 @@ var Module = fx.Module("memory",
 		func(s *UserStore) ports.UserStore { return s },
 		NewOrganizationStore,
 		func(s *OrganizationStore) ports.OrganizationStore { return s },
+		func(s *OrganizationStore) ports.GroupStore { return s },
 		NewDirectory,
 		func(d *Directory) ports.DirectoryStore { return d },
 		func(d *Directory) ports.LicenseStore { return d },
@@ -49,6 +50,7 @@ var (
 	_ ports.ClientStore       = (*ClientStore)(nil)
 	_ ports.UserStore         = (*UserStore)(nil)
 	_ ports.OrganizationStore = (*OrganizationStore)(nil)
+	_ ports.GroupStore        = (*OrganizationStore)(nil)
 	_ ports.DirectoryStore    = (*Directory)(nil)
 	_ ports.LicenseStore      = (*Directory)(nil)
 	_ ports.SCIMStore         = (*SCIMStore)(nil)

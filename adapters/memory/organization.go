@@ -20,10 +20,36 @@ type OrganizationStore struct {
 	// byOrg maps organization id -> its members' user ids, so that an
 	// organization's listing and searches read only its own members.
 	byOrg map[string]map[string]struct{}
+	// names maps organization id -> domain.UserNameKey -> user id, for the
+	// members that have a user name.
+	names map[string]map[string]string
+	groups
 }
 
-// setMember stores a membership in both indexes; the caller holds mu.
+// nameTaken reports whether another member of m's organization has m's
+// user name; the caller holds mu.
+func (s *OrganizationStore) nameTaken(m domain.Membership) bool {
+	if m.UserName == "" {
+		return false
+	}
+	owner, ok := s.names[m.OrganizationID][domain.UserNameKey(m.UserName)]
+	return ok && owner != m.UserID
+}
+
+// setMember stores a membership in every index; the caller holds mu and
+// has checked nameTaken.
 func (s *OrganizationStore) setMember(m domain.Membership) {
+	if old, ok := s.members[m.UserID][m.OrganizationID]; ok && old.UserName != "" {
+		delete(s.names[m.OrganizationID], domain.UserNameKey(old.UserName))
+	}
+	if m.UserName != "" {
+		byName := s.names[m.OrganizationID]
+		if byName == nil {
+			byName = make(map[string]string)
+			s.names[m.OrganizationID] = byName
+		}
+		byName[domain.UserNameKey(m.UserName)] = m.UserID
+	}
 	byUser := s.members[m.UserID]
 	if byUser == nil {
 		byUser = make(map[string]domain.Membership)
@@ -38,8 +64,15 @@ func (s *OrganizationStore) setMember(m domain.Membership) {
 	ids[m.UserID] = struct{}{}
 }
 
-// dropMember removes a membership from both indexes; the caller holds mu.
+// dropMember removes a membership from every index; the caller holds mu.
 func (s *OrganizationStore) dropMember(organizationID, userID string) {
+	if old, ok := s.members[userID][organizationID]; ok && old.UserName != "" {
+		delete(s.names[organizationID], domain.UserNameKey(old.UserName))
+		if len(s.names[organizationID]) == 0 {
+			delete(s.names, organizationID)
+		}
+	}
+	s.leaveGroups(organizationID, userID)
 	delete(s.members[userID], organizationID)
 	if len(s.members[userID]) == 0 {
 		delete(s.members, userID)
@@ -64,6 +97,8 @@ func NewOrganizationStore() *OrganizationStore {
 		bySlug:  make(map[string]string),
 		members: make(map[string]map[string]domain.Membership),
 		byOrg:   make(map[string]map[string]struct{}),
+		names:   make(map[string]map[string]string),
+		groups:  newGroups(),
 	}
 }
 
@@ -129,12 +164,16 @@ func (s *OrganizationStore) UpdateOrganization(_ context.Context, id string, fn 
 }
 
 // PutMembership creates or replaces the membership of (organization, user).
-// ErrNotFound if the organization does not exist.
+// ErrNotFound if the organization does not exist; ErrAlreadyExists if
+// another member has its user name.
 func (s *OrganizationStore) PutMembership(_ context.Context, m domain.Membership) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.orgs[m.OrganizationID]; !ok {
 		return domain.ErrNotFound
+	}
+	if s.nameTaken(m) {
+		return domain.ErrAlreadyExists
 	}
 	s.setMember(m)
 	return nil
@@ -180,6 +219,18 @@ func (s *OrganizationStore) GetMembership(_ context.Context, organizationID, use
 		return domain.Membership{}, domain.ErrNotFound
 	}
 	return m, nil
+}
+
+// GetMembershipByUserName returns the membership named userName, compared
+// by domain.UserNameKey. ErrNotFound if there is none.
+func (s *OrganizationStore) GetMembershipByUserName(_ context.Context, organizationID, userName string) (domain.Membership, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	uid, ok := s.names[organizationID][domain.UserNameKey(userName)]
+	if !ok || userName == "" {
+		return domain.Membership{}, domain.ErrNotFound
+	}
+	return s.members[uid][organizationID], nil
 }
 
 // DeleteMembership removes a membership. ErrNotFound if there is none.

@@ -103,7 +103,7 @@ func (s *SCIMStore) SearchUsers(_ context.Context, q domain.UserQuery) (domain.U
 	defer s.orgs.mu.RUnlock()
 	var matches []domain.Member
 	candidates := s.orgs.byOrg[q.OrganizationID]
-	if uid, ok := s.lookup(q.Filter); ok {
+	if uid, ok := s.lookup(q.OrganizationID, q.Filter); ok {
 		// The providers' existence check, userName eq or id eq: one
 		// candidate from the email index or the id, not the whole
 		// organization.
@@ -137,18 +137,18 @@ func (s *SCIMStore) SearchUsers(_ context.Context, q domain.UserQuery) (domain.U
 
 // lookup returns the one user a filter can match when it is a top-level
 // userName eq or id eq, the filter still being applied to it.
-func (s *SCIMStore) lookup(f domain.UserFilter) (string, bool) {
+func (s *SCIMStore) lookup(orgID string, f domain.UserFilter) (string, bool) {
 	c, ok := f.(*domain.Compare)
 	if !ok || c == nil || c.Op != domain.OpEq {
 		return "", false
 	}
 	v, _ := c.Value.(string)
-	if domain.NormalizeEmail(v) == "" {
-		return "", false // "" matches users without an email, which the index leaves out
+	if v == "" {
+		return "", false // "" matches members without a name, which the index leaves out
 	}
 	switch c.Field {
 	case domain.FieldUserName:
-		return s.users.byEmail[domain.NormalizeEmail(v)], true
+		return s.orgs.names[orgID][domain.UserNameKey(v)], true
 	case domain.FieldID:
 		return v, true
 	}
@@ -199,7 +199,7 @@ func matchCompare(mb domain.Member, c *domain.Compare) bool {
 	if info.Kind == domain.KindString {
 		want = strings.ToLower(want)
 	}
-	for _, v := range stringValues(u, u.Profiles[orgID], c.Field) {
+	for _, v := range stringValues(mb, u.Profiles[orgID], c.Field) {
 		if info.Kind == domain.KindString {
 			v = strings.ToLower(v)
 		}
@@ -212,7 +212,8 @@ func matchCompare(mb domain.Member, c *domain.Compare) bool {
 
 // stringValues is a string field's values: exactly one (maybe "") for a
 // single-valued field, any number for a multi-valued one.
-func stringValues(u domain.User, p domain.OrgProfile, f domain.UserField) []string {
+func stringValues(mb domain.Member, p domain.OrgProfile, f domain.UserField) []string {
+	u := mb.User
 	one := func(v string) []string { return []string{v} }
 	values := func(mvs []domain.MultiValue, typ bool) []string {
 		out := make([]string, 0, len(mvs))
@@ -229,7 +230,7 @@ func stringValues(u domain.User, p domain.OrgProfile, f domain.UserField) []stri
 	case domain.FieldID:
 		return one(u.ID)
 	case domain.FieldUserName:
-		return one(u.Email)
+		return one(mb.Membership.UserName)
 	case domain.FieldGivenName:
 		return one(u.GivenName)
 	case domain.FieldFamilyName:

@@ -32,13 +32,18 @@ type backfill struct {
 //     oldest membership other than pending (by creation time, then
 //     organization id), or "" if they have none. A pending membership is
 //     an organization's request the holder has not accepted, so it never
-//     makes a home.
+//     makes a home;
+//   - a membership without a user name is named after its user's email,
+//     or, if another member of the organization has that name, the user
+//     id, as provisioning names a membership by default; it stays
+//     unnamed ("") if the user has no email (or no longer exists).
 //
 // Open runs it at every start, after the indexes and before any store
 // serves, so that no instance of this version reads an unmigrated document:
 // a user without the field reads as homeless (no organization's clients may
 // change the account), and an UpdateUser of it would store that "" and end
-// its migration. It selects only the documents that lack the field, so a
+// its migration; a membership without a name is found by no SCIM userName.
+// The names cost one write per membership, once. It selects only the documents that lack the field, so a
 // finished backfill costs one query on each collection (without an index
 // that serves a missing field, a scan), and a "" home is never recomputed.
 //
@@ -53,8 +58,9 @@ type backfill struct {
 //
 // During a rolling upgrade, instances of the older version may still write
 // documents without the fields (their UpdateUser replaces a user document
-// whole, dropping the home): those read as above until the next start of
-// an instance of this version.
+// whole, dropping the home; their provisioning inserts unnamed
+// memberships): those read as above until the next start of an instance
+// of this version.
 func BackfillDirectory(ctx context.Context, db *mongo.Database) (memberships, users int, err error) {
 	return backfill{batch: backfillBatch}.run(ctx, db)
 }
@@ -75,6 +81,13 @@ func (b backfill) run(ctx context.Context, db *mongo.Database) (memberships, use
 	})
 	if err != nil {
 		return memberships, users, translate("backfill home organizations", err)
+	}
+	named, err := b.inSteps(ctx, func(ctx context.Context) (int, bool, error) {
+		return b.userNames(ctx, ms, us)
+	})
+	memberships += named
+	if err != nil {
+		return memberships, users, translate("backfill user names", err)
 	}
 	return memberships, users, nil
 }
@@ -174,4 +187,65 @@ func (b backfill) homeOrganizations(ctx context.Context, us, ms *mongo.Collectio
 		n += int(res.ModifiedCount)
 	}
 	return n, len(ids) == b.batch, nil
+}
+
+// userNames names one batch of memberships without a user name (see
+// BackfillDirectory): one read of the batch, one of its users' emails,
+// then one conditional write per membership, which tries the names in turn
+// until the unique user_name_key takes one.
+func (b backfill) userNames(ctx context.Context, ms, us *mongo.Collection) (n int, more bool, err error) {
+	cur, err := ms.Find(ctx, bson.M{"user_name": bson.M{"$exists": false}},
+		options.Find().SetProjection(bson.M{"_id": 1, "user_id": 1, "organization_id": 1}).SetLimit(int64(b.batch)))
+	if err != nil {
+		return 0, false, err
+	}
+	var unnamed []struct {
+		ID             any    `bson:"_id"`
+		UserID         string `bson:"user_id"`
+		OrganizationID string `bson:"organization_id"`
+	}
+	if err := cur.All(ctx, &unnamed); err != nil || len(unnamed) == 0 {
+		return 0, false, err
+	}
+	ids := make([]string, len(unnamed))
+	for i := range unnamed {
+		ids[i] = unnamed[i].UserID
+	}
+	cur, err = us.Find(ctx, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"_id": 1, "email": 1}))
+	if err != nil {
+		return 0, false, err
+	}
+	var users []struct {
+		ID    string `bson:"_id"`
+		Email string `bson:"email"`
+	}
+	if err := cur.All(ctx, &users); err != nil {
+		return 0, false, err
+	}
+	email := make(map[string]string, len(users))
+	for _, u := range users {
+		email[u.ID] = u.Email
+	}
+	for _, m := range unnamed {
+		names := rowNames("", email[m.UserID], m.UserID)
+		if names[0] != "" {
+			names = append(names, "") // both names taken: unnamed
+		}
+		for _, name := range names {
+			set := bson.M{"user_name": name}
+			if key := userNameKey(m.OrganizationID, name); key != "" {
+				set["user_name_key"] = key
+			}
+			res, err := ms.UpdateOne(ctx, bson.M{"_id": m.ID, "user_name": bson.M{"$exists": false}}, bson.M{"$set": set})
+			if isUniqueViolation(err) {
+				continue
+			}
+			if err != nil {
+				return n, false, err
+			}
+			n += int(res.ModifiedCount)
+			break
+		}
+	}
+	return n, len(unnamed) == b.batch, nil
 }

@@ -2,6 +2,7 @@ package mongo_test
 
 import (
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +19,9 @@ import (
 
 var backfillEpoch = time.Date(2031, time.March, 14, 15, 9, 26, 0, time.UTC)
 
-// legacyDirectory is a directory as the version before membership
-// statuses and home organizations left it, written as raw documents.
+// legacyDirectory is a directory as the versions before membership
+// statuses, home organizations and user names left it, written as raw
+// documents.
 type legacyDirectory struct {
 	orgA, orgB string // orgA < orgB
 	// older: memberships in orgB (older) and orgA (newer), inserted newer
@@ -28,7 +30,16 @@ type legacyDirectory struct {
 	// a membership. pendingFirst: a pending membership in orgA older than
 	// an active one in orgB.
 	older, tied, none, homeless, pendingFirst string
+
+	// The user names, in orgC. mixed: a user whose stored email has upper
+	// case. clash: a user whose email another member, named by this
+	// version, has as its name (in another case). noEmail: a user without
+	// an email. ghost: a membership whose user is gone.
+	orgC, mixed, clash, noEmail, ghost string
 }
+
+// legacyEmail is the email of the legacy user id, as legacyUser stores it.
+func legacyEmail(id string) string { return id + "@example.com" }
 
 func newLegacyDirectory(t *testing.T, db *mongo.Database) legacyDirectory {
 	t.Helper()
@@ -69,7 +80,35 @@ func newLegacyDirectory(t *testing.T, db *mongo.Database) legacyDirectory {
 	pending["status"] = string(domain.MembershipPending)
 	_, err = db.Collection("memberships").InsertOne(t.Context(), pending)
 	require.NoError(t, err)
+	l.legacyNames(t, db)
 	return l
+}
+
+// legacyNames writes orgC's members: unnamed ones, as before user names,
+// and one member this version named after clash's email.
+func (l *legacyDirectory) legacyNames(t *testing.T, db *mongo.Database) {
+	t.Helper()
+	l.orgC, l.mixed, l.clash, l.noEmail, l.ghost = "c-"+uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
+	require.NoError(t, mongoadapter.NewOrganizationStore(db).CreateOrganization(t.Context(), domain.Organization{
+		ID: l.orgC, Name: l.orgC, Slug: l.orgC, CreatedAt: backfillEpoch, UpdatedAt: backfillEpoch,
+	}))
+	mixed, noEmail := legacyUser(l.mixed), legacyUser(l.noEmail)
+	mixed["email"] = "Mixed." + legacyEmail(l.mixed)
+	mixed["email_key"] = strings.ToLower(mixed["email"].(string))
+	noEmail["email"] = ""
+	delete(noEmail, "email_key")
+	for _, u := range []bson.M{mixed, noEmail, legacyUser(l.clash)} {
+		_, err := db.Collection("users").InsertOne(t.Context(), u)
+		require.NoError(t, err)
+	}
+	for _, id := range []string{l.mixed, l.clash, l.noEmail, l.ghost} {
+		_, err := db.Collection("memberships").InsertOne(t.Context(), legacyMembership(l.orgC, id, backfillEpoch, false))
+		require.NoError(t, err)
+	}
+	require.NoError(t, mongoadapter.NewOrganizationStore(db).PutMembership(t.Context(), domain.Membership{
+		OrganizationID: l.orgC, UserID: uuid.NewString(), Role: domain.RoleMember, Status: domain.MembershipActive,
+		UserName: strings.ToUpper(legacyEmail(l.clash)), CreatedAt: backfillEpoch,
+	}))
 }
 
 // legacyUser is a user document without home_organization_id.
@@ -128,6 +167,39 @@ func (l legacyDirectory) check(t *testing.T, db *mongo.Database) {
 	n, err = db.Collection("memberships").CountDocuments(t.Context(), bson.M{"status": bson.M{"$exists": false}})
 	require.NoError(t, err)
 	assert.Zero(t, n, "every membership document has the field")
+	l.checkNames(t, db)
+}
+
+// checkNames asserts the user names after the backfill.
+func (l legacyDirectory) checkNames(t *testing.T, db *mongo.Database) {
+	t.Helper()
+	orgs := mongoadapter.NewOrganizationStore(db)
+	for _, tc := range []struct {
+		name, org, user, want string
+	}{
+		{"a member is named after its user's email", l.orgA, l.older, legacyEmail(l.older)},
+		{"in every organization", l.orgB, l.older, legacyEmail(l.older)},
+		{"a pending member too", l.orgA, l.pendingFirst, legacyEmail(l.pendingFirst)},
+		{"the email as stored, case included", l.orgC, l.mixed, "Mixed." + legacyEmail(l.mixed)},
+		{"an email another member has as its name: the user id", l.orgC, l.clash, l.clash},
+		{"a user without an email: no name", l.orgC, l.noEmail, ""},
+		{"a user that is gone: no name", l.orgC, l.ghost, ""},
+	} {
+		m, err := orgs.GetMembership(t.Context(), tc.org, tc.user)
+		if assert.NoError(t, err, tc.name) {
+			assert.Equal(t, tc.want, m.UserName, tc.name)
+		}
+		if tc.want == "" {
+			continue
+		}
+		byName, err := orgs.GetMembershipByUserName(t.Context(), tc.org, strings.ToUpper(tc.want))
+		if assert.NoError(t, err, tc.name) {
+			assert.Equal(t, tc.user, byName.UserID, "%s: found by its name", tc.name)
+		}
+	}
+	n, err := db.Collection("memberships").CountDocuments(t.Context(), bson.M{"user_name": bson.M{"$exists": false}})
+	require.NoError(t, err)
+	assert.Zero(t, n, "every membership document has the field")
 }
 
 // Before the backfill, the old documents read as what they were: active
@@ -144,6 +216,8 @@ func TestLegacyDocumentsRead(t *testing.T) {
 	u, err := mongoadapter.NewUserStore(db).GetUser(t.Context(), l.older)
 	require.NoError(t, err)
 	assert.Empty(t, u.HomeOrganizationID)
+	_, err = mongoadapter.NewOrganizationStore(db).GetMembershipByUserName(t.Context(), l.orgB, legacyEmail(l.older))
+	require.ErrorIs(t, err, domain.ErrNotFound, "a membership without a name has none")
 
 	members, err := mongoadapter.NewDirectoryStore(db).ListMembers(t.Context(), l.orgB, "", 10)
 	require.NoError(t, err)

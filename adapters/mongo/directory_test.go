@@ -1,9 +1,18 @@
 package mongo_test
 
 import (
+	"context"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/bson"
 
 	mongoadapter "github.com/calimatic/calimatic-auth/adapters/mongo"
+	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/ports"
 	"github.com/calimatic/calimatic-auth/testsuite"
 )
@@ -74,3 +83,110 @@ func domainStores(t *testing.T) testsuite.DomainStores {
 func TestDomainStore(t *testing.T) { testsuite.RunDomainStore(t, domainStores) }
 
 func TestDomainStoreConcurrency(t *testing.T) { testsuite.RunDomainStoreConcurrency(t, domainStores) }
+
+// claimDoc is a membership as provisioning writes it before the user it
+// creates: a claim on its name, claimed at the adapter's clock.
+func claimDoc(orgID, userID, name string, claimedAt time.Time) bson.M {
+	return bson.M{
+		"user_id": userID, "organization_id": orgID, "role": domain.RoleMember,
+		"status": string(domain.MembershipActive), "primary": true, "primary_claim": userID,
+		"user_name": name, "user_name_key": mongoadapter.UserNameKeyForTest(orgID, name),
+		"claimed_at": claimedAt, "created_at": time.Now(),
+	}
+}
+
+// namedRow is a row that creates a user in org under name.
+func namedRow(orgID, name string) domain.ProvisionRow {
+	id := uuid.NewString()
+	return domain.ProvisionRow{
+		User: domain.User{
+			ID: id, Email: "claim." + id + "@example.com", Status: domain.UserInvited, HomeOrganizationID: orgID,
+			CreatedAt: time.Now(), UpdatedAt: time.Now(),
+		},
+		OrganizationID: orgID, Role: domain.RoleMember, UserName: name, Now: time.Now(),
+	}
+}
+
+// A row that meets another row's claim on its name waits until the claim
+// comes to something (the name is taken) or nothing (the name is free);
+// a claim older than the lease is a stopped row's, and is broken.
+func TestProvisionSettlesClaims(t *testing.T) {
+	db := testDB(t)
+	orgs, dir := mongoadapter.NewOrganizationStore(db), mongoadapter.NewDirectoryStore(db)
+	users := mongoadapter.NewUserStore(db)
+	orgID := uuid.NewString()
+	require.NoError(t, orgs.CreateOrganization(t.Context(), domain.Organization{
+		ID: orgID, Name: "Claims", Slug: "claims-" + orgID[:8], CreatedAt: time.Now(), UpdatedAt: time.Now(),
+	}))
+	memberships := db.Collection("memberships")
+	provision := func(r domain.ProvisionRow) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			res, err := dir.Provision(context.WithoutCancel(t.Context()), []domain.ProvisionRow{r})
+			if err == nil {
+				err = res[0].Err
+			}
+			done <- err
+		}()
+		return done
+	}
+	waiting := func(done <-chan error) {
+		t.Helper()
+		select {
+		case err := <-done:
+			t.Fatalf("the row did not wait for the claim: %v", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+
+	t.Run("a claim whose user appears takes the name", func(t *testing.T) {
+		ghost, name := uuid.NewString(), "Born."+uuid.NewString()[:8]
+		_, err := memberships.InsertOne(t.Context(), claimDoc(orgID, ghost, name, time.Now()))
+		require.NoError(t, err)
+		r := namedRow(orgID, strings.ToLower(name))
+		done := provision(r)
+		waiting(done)
+		require.NoError(t, users.CreateUser(t.Context(), domain.User{
+			ID: ghost, Email: "born." + ghost + "@example.com", Status: domain.UserActive, CreatedAt: time.Now(), UpdatedAt: time.Now(),
+		}))
+		require.ErrorIs(t, <-done, domain.ErrAlreadyExists)
+		_, err = users.GetUser(t.Context(), r.User.ID)
+		require.ErrorIs(t, err, domain.ErrNotFound, "the failed row made no user")
+	})
+
+	t.Run("a claim that goes frees the name", func(t *testing.T) {
+		ghost, name := uuid.NewString(), "Gone."+uuid.NewString()[:8]
+		_, err := memberships.InsertOne(t.Context(), claimDoc(orgID, ghost, name, time.Now()))
+		require.NoError(t, err)
+		r := namedRow(orgID, name)
+		done := provision(r)
+		waiting(done)
+		_, err = memberships.DeleteOne(t.Context(), bson.M{"user_id": ghost})
+		require.NoError(t, err)
+		require.NoError(t, <-done)
+		m, err := orgs.GetMembershipByUserName(t.Context(), orgID, name)
+		require.NoError(t, err)
+		assert.Equal(t, r.User.ID, m.UserID)
+	})
+
+	t.Run("a claim older than the lease is broken", func(t *testing.T) {
+		ghost, name := uuid.NewString(), "Stale."+uuid.NewString()[:8]
+		_, err := memberships.InsertOne(t.Context(), claimDoc(orgID, ghost, name, time.Now().Add(-time.Hour)))
+		require.NoError(t, err)
+		r := namedRow(orgID, name)
+		require.NoError(t, <-provision(r))
+		m, err := orgs.GetMembershipByUserName(t.Context(), orgID, name)
+		require.NoError(t, err)
+		assert.Equal(t, r.User.ID, m.UserID)
+		_, err = orgs.GetMembership(t.Context(), orgID, ghost)
+		require.ErrorIs(t, err, domain.ErrNotFound, "the stale claim is gone")
+	})
+
+	t.Run("a provisioned member keeps no claim", func(t *testing.T) {
+		r := namedRow(orgID, "Kept."+uuid.NewString()[:8])
+		require.NoError(t, <-provision(r))
+		n, err := memberships.CountDocuments(t.Context(), bson.M{"user_id": r.User.ID, "claimed_at": bson.M{"$exists": true}})
+		require.NoError(t, err)
+		assert.Zero(t, n)
+	})
+}

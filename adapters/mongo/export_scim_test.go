@@ -4,8 +4,10 @@ package mongo
 // queries, for scim_test.go.
 func SetSearchChunkForTest(s *SCIMStore, n int) { s.chunk = n }
 
-// ProfileKeyForTest and ProfileOrgIDForTest are the profile key escaping.
+// ProfileKeyForTest and ProfileOrgIDForTest are the profile key escaping;
+// UserNameKeyForTest is a membership's user_name_key.
 var (
 	ProfileKeyForTest   = profileKey
 	ProfileOrgIDForTest = profileOrgID
+	UserNameKeyForTest  = userNameKey
 )

@@ -18,7 +18,7 @@ import (
 // testDB returns a fresh database on CALIMATIC_TEST_MONGO_URI, dropped when
 // the test ends, with every index made. Without the variable the test is
 // skipped, unless CALIMATIC_TEST_REQUIRE_BACKENDS=1 (CI), where it fails.
-func testDB(t *testing.T) *mongo.Database {
+func testDB(t testing.TB) *mongo.Database {
 	t.Helper()
 	uri := os.Getenv("CALIMATIC_TEST_MONGO_URI")
 	if uri == "" {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
@@ -43,21 +44,35 @@ func init() {
 			Keys:    bson.D{{Key: "primary_claim", Value: 1}},
 			Options: options.Index().SetName("memberships_primary_claim").SetUnique(true).SetSparse(true),
 		},
+		// An organization's user names are unique by domain.UserNameKey,
+		// and GetMembershipByUserName looks them up here. One composite
+		// field rather than (organization_id, key): a compound unique index
+		// would make every unnamed member of an organization collide, and
+		// FerretDB 1.24 has no partial index to leave them out. Sparse, as
+		// an unnamed membership has no user_name_key.
+		mongo.IndexModel{
+			Keys:    bson.D{{Key: "user_name_key", Value: 1}},
+			Options: options.Index().SetName("memberships_user_name_key").SetUnique(true).SetSparse(true),
+		},
 	)
 }
 
 // OrganizationStore is the MongoDB ports.OrganizationStore: one document
 // per organization, keyed by its id, and one per membership, unique on
-// (user_id, organization_id).
+// (user_id, organization_id) and on its user name (user_name_key).
 type OrganizationStore struct {
 	orgs, memberships *mongo.Collection
+	// groupMembers are the places in groups (GroupStore), which a member
+	// leaves with the organization.
+	groupMembers *mongo.Collection
 }
 
 // NewOrganizationStore returns an OrganizationStore on db.
 func NewOrganizationStore(db *mongo.Database) *OrganizationStore {
 	return &OrganizationStore{
-		orgs:        db.Collection(organizationsCollection),
-		memberships: db.Collection(membershipsCollection),
+		orgs:         db.Collection(organizationsCollection),
+		memberships:  db.Collection(membershipsCollection),
+		groupMembers: db.Collection(groupMembersCollection),
 	}
 }
 
@@ -82,13 +97,15 @@ func (d *organizationDoc) domain() domain.Organization {
 
 func (d *organizationDoc) revision() int64 { return d.Rev }
 
-// membershipDoc is the stored form of a domain.Membership. Its _id is the
-// server's ObjectID; the natural key is the unique (user_id,
+// membershipDoc is the stored form of a domain.Membership. Its _id is an
+// ObjectID, the driver's unless provisioning chose it (to find its claim
+// again by _id); the natural key is the unique (user_id,
 // organization_id).
 type membershipDoc struct {
-	UserID         string `bson:"user_id"`
-	OrganizationID string `bson:"organization_id"`
-	Role           string `bson:"role"`
+	ID             primitive.ObjectID `bson:"_id,omitempty"`
+	UserID         string             `bson:"user_id"`
+	OrganizationID string             `bson:"organization_id"`
+	Role           string             `bson:"role"`
 	// Status is domain.MembershipStatus, kept as given. It is nil only on
 	// a document an older version wrote, before memberships had a status:
 	// those were all active, and read so (BackfillDirectory writes the
@@ -100,15 +117,30 @@ type membershipDoc struct {
 	// made primary, and absent on every other one; its sparse unique index
 	// lets one of two racing activations of a user's memberships be
 	// primary.
-	PrimaryClaim string    `bson:"primary_claim,omitempty"`
-	CreatedAt    time.Time `bson:"created_at"`
+	PrimaryClaim string `bson:"primary_claim,omitempty"`
+	// UserName is domain.Membership.UserName, always written, "" included:
+	// a document without the field was written by an older version, and
+	// BackfillDirectory names it after its user's email. Until then it
+	// reads as "".
+	UserName string `bson:"user_name"`
+	// UserNameKey is userNameKey(OrganizationID, UserName), absent when the
+	// name is "" (see the sparse unique index in init). Derived, never
+	// read back.
+	UserNameKey string `bson:"user_name_key,omitempty"`
+	// ClaimedAt is set on a membership that provisioning writes before the
+	// user it creates (see DirectoryStore), at the adapter's clock, and
+	// removed once the user exists. Until then the membership is a claim on
+	// its name that may still come to nothing.
+	ClaimedAt *time.Time `bson:"claimed_at,omitempty"`
+	CreatedAt time.Time  `bson:"created_at"`
 }
 
 func newMembershipDoc(m *domain.Membership) *membershipDoc {
 	status := string(m.Status)
 	return &membershipDoc{
 		UserID: m.UserID, OrganizationID: m.OrganizationID, Role: m.Role, Status: &status,
-		Primary: m.Primary, CreatedAt: m.CreatedAt,
+		Primary: m.Primary, UserName: m.UserName, UserNameKey: userNameKey(m.OrganizationID, m.UserName),
+		CreatedAt: m.CreatedAt,
 	}
 }
 
@@ -119,8 +151,24 @@ func (d *membershipDoc) domain() domain.Membership {
 	}
 	return domain.Membership{
 		OrganizationID: d.OrganizationID, UserID: d.UserID, Role: d.Role, Status: status, Primary: d.Primary,
-		CreatedAt: d.CreatedAt,
+		UserName: d.UserName, CreatedAt: d.CreatedAt,
 	}
+}
+
+// setUserName names the membership, keeping its key in step.
+func (d *membershipDoc) setUserName(name string) {
+	d.UserName, d.UserNameKey = name, userNameKey(d.OrganizationID, name)
+}
+
+// userNameKey is the value of user_name_key: the organization's profile
+// key (profileKey, whose escaping leaves no '$' in it), '$', and
+// domain.UserNameKey(name); "" for the empty name. The first '$' ends the
+// organization, so two different (organization, key) pairs never meet.
+func userNameKey(organizationID, name string) string {
+	if name == "" {
+		return ""
+	}
+	return profileKey(organizationID) + "$" + domain.UserNameKey(name)
 }
 
 // notPending is the condition on a membership that its organization may
@@ -171,7 +219,9 @@ func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, f
 // organization is checked first: the ports delete no organization, so it
 // cannot vanish between the check and the upsert. The user is not checked,
 // like the other adapters; DirectoryStore.DeleteUser removes a user's
-// memberships after the user.
+// memberships after the user. The user name's uniqueness is the unique
+// user_name_key index, decided in the upsert itself, which then writes
+// nothing.
 func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membership) error {
 	if err := requireOrganization(ctx, s.orgs, "put membership", m.OrganizationID); err != nil {
 		return err
@@ -181,11 +231,23 @@ func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membersh
 	// its claim: provisioning reads "the user has no primary membership"
 	// from the primary field, and a claim left on a secondary membership
 	// would refuse it the claim forever.
-	update := bson.M{"$set": bson.M{
-		"role": m.Role, "status": string(m.Status), "primary": m.Primary, "created_at": m.CreatedAt,
-	}}
+	key := userNameKey(m.OrganizationID, m.UserName)
+	set := bson.M{
+		"role": m.Role, "status": string(m.Status), "primary": m.Primary, "user_name": m.UserName,
+		"created_at": m.CreatedAt,
+	}
+	unset := bson.M{}
+	if key != "" {
+		set["user_name_key"] = key
+	} else {
+		unset["user_name_key"] = ""
+	}
 	if !m.Primary {
-		update["$unset"] = bson.M{"primary_claim": ""}
+		unset["primary_claim"] = ""
+	}
+	update := bson.M{"$set": set}
+	if len(unset) > 0 {
+		update["$unset"] = unset
 	}
 	for range upsertAttempts {
 		_, err := s.memberships.UpdateOne(ctx, membershipKey(m.OrganizationID, m.UserID),
@@ -193,10 +255,27 @@ func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membersh
 		if !isUniqueViolation(err) {
 			return translate("put membership", err)
 		}
-		// A racing upsert inserted it first (FerretDB reports the race
-		// where MongoDB retries): now it matches.
+		// Either another member has the name, or a racing upsert inserted
+		// this membership first (FerretDB reports the race where MongoDB
+		// retries): then it matches now.
+		taken, err2 := nameTakenByOther(ctx, s.memberships, key, m.UserID)
+		if err2 != nil {
+			return translate("put membership", err2)
+		}
+		if taken {
+			return translateWrite("put membership", err)
+		}
 	}
 	return translate("put membership", errKeepsChanging)
+}
+
+// nameTakenByOther reports whether a membership of a user other than
+// userID holds the user name key ("" is never taken).
+func nameTakenByOther(ctx context.Context, memberships *mongo.Collection, key, userID string) (bool, error) {
+	if key == "" {
+		return false, nil
+	}
+	return hasDoc(ctx, memberships, bson.M{"user_name_key": key, "user_id": bson.M{"$ne": userID}})
 }
 
 // ListOrganizations returns up to limit organizations ordered by id, after
@@ -219,9 +298,32 @@ func (s *OrganizationStore) GetMembership(ctx context.Context, organizationID, u
 	return d.domain(), nil
 }
 
-// DeleteMembership removes a membership. ErrNotFound if there is none.
+// GetMembershipByUserName returns the membership whose user_name_key is
+// the name's: one lookup on the unique index. ErrNotFound if there is
+// none, or the name is "".
+func (s *OrganizationStore) GetMembershipByUserName(ctx context.Context, organizationID, userName string) (domain.Membership, error) {
+	if userName == "" {
+		return domain.Membership{}, translate("get membership by user name", mongo.ErrNoDocuments)
+	}
+	var d membershipDoc
+	if err := s.memberships.FindOne(ctx, bson.M{"user_name_key": userNameKey(organizationID, userName)}).Decode(&d); err != nil {
+		return domain.Membership{}, translate("get membership by user name", err)
+	}
+	return d.domain(), nil
+}
+
+// DeleteMembership removes a membership, then the user's places in the
+// organization's groups: in that order, so that a GroupStore add racing it
+// either is seen by this cleanup or sees the membership gone (see
+// GroupStore). The places go even when there is no membership, so that a
+// retry completes a call that stopped half-way. ErrNotFound if there is
+// none.
 func (s *OrganizationStore) DeleteMembership(ctx context.Context, organizationID, userID string) error {
 	res, err := s.memberships.DeleteOne(ctx, membershipKey(organizationID, userID))
+	if err != nil {
+		return translate("delete membership", err)
+	}
+	_, err = s.groupMembers.DeleteMany(ctx, bson.M{"user_id": userID, "organization_id": organizationID})
 	if err != nil {
 		return translate("delete membership", err)
 	}

@@ -57,16 +57,20 @@ func NewSCIMStore(db *mongo.Database) *SCIMStore {
 
 // scimTokenDoc is the stored form of a domain.SCIMToken.
 type scimTokenDoc struct {
-	ID             string    `bson:"_id"`
-	OrganizationID string    `bson:"organization_id"`
-	Name           string    `bson:"name"`
-	Hash           []byte    `bson:"hash"`
-	CreatedAt      time.Time `bson:"created_at"`
+	ID             string `bson:"_id"`
+	OrganizationID string `bson:"organization_id"`
+	Name           string `bson:"name"`
+	Hash           []byte `bson:"hash"`
+	// SignInEmail is domain.SCIMToken.SignInEmail, absent when "" (the
+	// default rule), as on the tokens written before it existed.
+	SignInEmail string    `bson:"sign_in_email,omitempty"`
+	CreatedAt   time.Time `bson:"created_at"`
 }
 
 func (d *scimTokenDoc) domain() domain.SCIMToken {
 	return domain.SCIMToken{
-		ID: d.ID, OrganizationID: d.OrganizationID, Name: d.Name, Hash: d.Hash, CreatedAt: d.CreatedAt.UTC(),
+		ID: d.ID, OrganizationID: d.OrganizationID, Name: d.Name, Hash: d.Hash,
+		SignInEmail: domain.SignInEmailRule(d.SignInEmail), CreatedAt: d.CreatedAt.UTC(),
 	}
 }
 
@@ -83,7 +87,8 @@ func (s *SCIMStore) CreateSCIMToken(ctx context.Context, t domain.SCIMToken) err
 		return translate("create scim token", mongo.ErrNoDocuments)
 	}
 	_, err = s.tokens.InsertOne(ctx, &scimTokenDoc{
-		ID: t.ID, OrganizationID: t.OrganizationID, Name: t.Name, Hash: t.Hash, CreatedAt: t.CreatedAt,
+		ID: t.ID, OrganizationID: t.OrganizationID, Name: t.Name, Hash: t.Hash,
+		SignInEmail: string(t.SignInEmail), CreatedAt: t.CreatedAt,
 	})
 	return translateWrite("create scim token", err)
 }
@@ -128,12 +133,12 @@ const searchChunk = 2000
 // user id order (memberships_organization_user serves that), searchChunk at
 // a time, and for each chunk asks the users collection for
 // {_id: {$in: the chunk's user ids}} AND the filter translated for that
-// chunk (see userFilterBSON; active needs the chunk's suspended
-// memberships, which the users collection cannot see): a count for the
-// total, and, while the page is not full,
-// the matches in _id order with the rest of the offset skipped. Chunks go
-// in user id order and each is sorted by _id, so the pages come out in
-// user id order across chunks.
+// chunk (see userFilterBSON: active and userName are facts of the
+// memberships, which the users collection cannot see, so they become
+// conditions on the chunk's user ids): a count for the total, and, while
+// the page is not full, the matches in _id order with the rest of the
+// offset skipped. Chunks go in user id order and each is sorted by _id, so
+// the pages come out in user id order across chunks.
 //
 // The cost grows with the organization, not with the matches: every
 // search reads all its memberships and runs a count per chunk, each an
@@ -143,16 +148,17 @@ const searchChunk = 2000
 // but a search of an organization of a million members reads a million
 // memberships and runs 500 counts. A store with joins (Postgres) does
 // better; here the alternative, a copy of the membership list on each user
-// document, would have to be kept in step without transactions.
+// document, would have to be kept in step without transactions. The
+// providers' existence checks are the exception (see candidate).
 //
 // A membership that vanishes between the reads (a member removed, a user
 // deleted) may leave the total off by one for that search: like
 // ListMembers, the reads are not one snapshot.
 func (s *SCIMStore) SearchUsers(ctx context.Context, q domain.UserQuery) (domain.UserPage, error) {
 	page := domain.UserPage{Members: []domain.Member{}}
-	// Translated once up front to refuse a bad filter, and to answer one
-	// that never holds, before any read; searchMembers translates it again
-	// for a chunk with suspended members, which folds the same way.
+	// Translated once up front, before any read, to refuse a bad filter
+	// and to answer one that never holds; searchMembers translates it
+	// again for each chunk, which folds the same way.
 	cond, err := userFilterBSON(q.OrganizationID, q.Filter, nil)
 	if err != nil {
 		return domain.UserPage{}, fmt.Errorf("mongo: search users: %w", err)
@@ -160,25 +166,31 @@ func (s *SCIMStore) SearchUsers(ctx context.Context, q domain.UserQuery) (domain
 	if cond.is == never {
 		return page, nil
 	}
-	if uid, ok, err := s.candidate(ctx, q.Filter); err != nil {
+	skip, want := int64(max(q.Offset, 0)), max(q.Limit, 0)
+	if m, ok, err := s.candidate(ctx, q); err != nil {
 		return domain.UserPage{}, translate("search users", err)
 	} else if ok {
-		return s.searchOne(ctx, q, uid, cond)
+		if m == nil {
+			return page, nil
+		}
+		if page.Total, err = s.searchMembers(ctx, q, []membershipDoc{*m}, &skip, &want, &page); err != nil {
+			return domain.UserPage{}, translate("search users", err)
+		}
+		return page, nil
 	}
 	cur, err := s.memberships.Find(ctx, bson.M{"organization_id": q.OrganizationID, "status": notPending},
 		options.Find().SetSort(bson.D{{Key: "user_id", Value: 1}}).
-			SetProjection(bson.M{"_id": 0, "primary_claim": 0}).SetBatchSize(int32(s.chunk)))
+			SetProjection(memberProjection).SetBatchSize(int32(s.chunk)))
 	if err != nil {
 		return domain.UserPage{}, translate("search users", err)
 	}
 	defer cur.Close(ctx)
-	skip, want := int64(max(q.Offset, 0)), max(q.Limit, 0)
 	chunk := make([]membershipDoc, 0, s.chunk)
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
 		}
-		n, err := s.searchMembers(ctx, q, chunk, cond, &skip, &want, &page)
+		n, err := s.searchMembers(ctx, q, chunk, &skip, &want, &page)
 		page.Total += n
 		chunk = chunk[:0]
 		return err
@@ -203,86 +215,60 @@ func (s *SCIMStore) SearchUsers(ctx context.Context, q domain.UserQuery) (domain
 	return page, nil
 }
 
-// candidate returns the one user a filter can match when it is a top-level
-// userName eq or id eq with a value: the providers' existence check,
-// answered from the email_key index or _id instead of the organization's
-// memberships. ok with uid "" means no user can match.
-func (s *SCIMStore) candidate(ctx context.Context, f domain.UserFilter) (uid string, ok bool, err error) {
-	c, isCmp := f.(*domain.Compare)
+// memberProjection leaves out of a search's membership reads what a
+// member's domain value does not need.
+var memberProjection = bson.M{"_id": 0, "primary_claim": 0, "user_name_key": 0}
+
+// candidate returns the one member a filter can match when it is a
+// top-level userName eq or id eq with a value: the providers' existence
+// check, answered by one membership lookup (memberships_user_name_key, or
+// the natural key) instead of the organization's memberships; the filter
+// is still applied to it. ok with m nil means no member can match (there
+// is no such membership, or it is pending).
+func (s *SCIMStore) candidate(ctx context.Context, q domain.UserQuery) (m *membershipDoc, ok bool, err error) {
+	c, isCmp := q.Filter.(*domain.Compare)
 	if !isCmp || c == nil || c.Op != domain.OpEq {
-		return "", false, nil
+		return nil, false, nil
 	}
 	v, _ := c.Value.(string)
+	var filter bson.M
 	switch {
 	case v == "":
-		return "", false, nil
+		return nil, false, nil
 	case c.Field == domain.FieldID:
-		return v, true, nil
-	case c.Field != domain.FieldUserName:
-		return "", false, nil
+		filter = bson.M{"organization_id": q.OrganizationID, "user_id": v, "status": notPending}
+	case c.Field == domain.FieldUserName:
+		filter = bson.M{"user_name_key": userNameKey(q.OrganizationID, v), "status": notPending}
+	default:
+		return nil, false, nil
 	}
-	var doc struct {
-		ID string `bson:"_id"`
-	}
-	err = s.users.FindOne(ctx, bson.M{"email_key": domain.NormalizeEmail(v)}, options.FindOne().SetProjection(bson.M{"_id": 1})).Decode(&doc)
+	var d membershipDoc
+	err = s.memberships.FindOne(ctx, filter, options.FindOne().SetProjection(memberProjection)).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", true, nil
-	}
-	return doc.ID, err == nil, err
-}
-
-// searchOne answers a search whose only candidate is uid: its membership
-// of the organization, if other than pending, then the filter on that user
-// alone.
-func (s *SCIMStore) searchOne(ctx context.Context, q domain.UserQuery, uid string, cond bsonCond) (domain.UserPage, error) {
-	page := domain.UserPage{Members: []domain.Member{}}
-	if uid == "" {
-		return page, nil
-	}
-	var m membershipDoc
-	err := s.memberships.FindOne(ctx, bson.M{"organization_id": q.OrganizationID, "user_id": uid, "status": notPending},
-		options.FindOne().SetProjection(bson.M{"_id": 0, "primary_claim": 0})).Decode(&m)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return page, nil
+		return nil, true, nil
 	}
 	if err != nil {
-		return domain.UserPage{}, translate("search users", err)
+		return nil, false, err
 	}
-	skip, want := int64(max(q.Offset, 0)), max(q.Limit, 0)
-	n, err := s.searchMembers(ctx, q, []membershipDoc{m}, cond, &skip, &want, &page)
-	if err != nil {
-		return domain.UserPage{}, translate("search users", err)
-	}
-	page.Total = n
-	return page, nil
+	return &d, true, nil
 }
 
 // searchMembers counts the members of ms (sorted by user id) that match
-// q's filter and appends those of them on the page to it, consuming *skip
-// and *want; it returns the count. cond is the filter translated with no
-// suspended members: it is used as is when none of ms is suspended, and
-// translated again for ms otherwise.
-func (s *SCIMStore) searchMembers(ctx context.Context, q domain.UserQuery, ms []membershipDoc, cond bsonCond, skip *int64, want *int, page *domain.UserPage) (int, error) {
-	ids := make([]string, len(ms))
-	byUser := make(map[string]*membershipDoc, len(ms))
-	var suspended []string
-	for i := range ms {
-		ids[i] = ms[i].UserID
-		byUser[ms[i].UserID] = &ms[i]
-		if ms[i].domain().Status == domain.MembershipSuspended {
-			suspended = append(suspended, ms[i].UserID)
-		}
+// q's filter, translated for them, and appends those of them on the page
+// to it, consuming *skip and *want; it returns the count.
+func (s *SCIMStore) searchMembers(ctx context.Context, q domain.UserQuery, ms []membershipDoc, skip *int64, want *int, page *domain.UserPage) (int, error) {
+	facts := newMemberFacts(ms)
+	cond, err := userFilterBSON(q.OrganizationID, q.Filter, facts)
+	if err != nil || cond.is == never {
+		return 0, err
 	}
-	if len(suspended) > 0 {
-		var err error
-		if cond, err = userFilterBSON(q.OrganizationID, q.Filter, suspended); err != nil {
-			return 0, err
-		}
+	var scope any = bson.D{{Key: "$in", Value: facts.ids}}
+	if len(facts.ids) == 1 {
+		// The providers' lookups (see candidate): an equality, which
+		// FerretDB 1.24 answers from its _id index, where it scans for $in.
+		scope = facts.ids[0]
 	}
-	if cond.is == never {
-		return 0, nil
-	}
-	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
+	filter := bson.D{{Key: "_id", Value: scope}}
 	if cond.is == sometimes {
 		filter = bson.D{{Key: "$and", Value: bson.A{filter, cond.f}}}
 	}
@@ -304,6 +290,10 @@ func (s *SCIMStore) searchMembers(ctx context.Context, q domain.UserQuery, ms []
 		return 0, err
 	}
 	*skip = 0
+	byUser := make(map[string]*membershipDoc, len(ms))
+	for i := range ms {
+		byUser[ms[i].UserID] = &ms[i]
+	}
 	for i := range docs {
 		if m, ok := byUser[docs[i].ID]; ok && *want > 0 {
 			page.Members = append(page.Members, domain.Member{User: docs[i].domain(), Membership: m.domain()})
@@ -311,6 +301,25 @@ func (s *SCIMStore) searchMembers(ctx context.Context, q domain.UserQuery, ms []
 		}
 	}
 	return int(n), nil
+}
+
+// memberFacts is what the users collection cannot see of the members a
+// query is scoped to: their memberships' status and user name.
+type memberFacts struct {
+	ids       []string // the members' user ids
+	names     []string // names[i] is domain.UserNameKey of ids[i]'s user name
+	suspended []string // the ids of those whose membership is suspended
+}
+
+func newMemberFacts(ms []membershipDoc) *memberFacts {
+	f := &memberFacts{ids: make([]string, len(ms)), names: make([]string, len(ms))}
+	for i := range ms {
+		f.ids[i], f.names[i] = ms[i].UserID, domain.UserNameKey(ms[i].UserName)
+		if ms[i].domain().Status == domain.MembershipSuspended {
+			f.suspended = append(f.suspended, ms[i].UserID)
+		}
+	}
+	return f
 }
 
 // Bounds of a filter's translation, past which it is refused: the SCIM
@@ -353,9 +362,9 @@ var (
 )
 
 // userFilterBSON translates a domain.UserFilter into a MongoDB query on the
-// users collection, for the members of organizationID of whom suspended
-// are the ids of those whose membership is suspended (only those among the
-// users the query is scoped to matter); a nil filter is always true. The
+// users collection, for the members of organizationID that members
+// describes (the chunk the query is scoped to; nil in the translation up
+// front, which sees no members yet); a nil filter is always true. The
 // semantics are domain.Compare's:
 //
 //   - Case-insensitive fields are compared through their lower-cased
@@ -378,15 +387,18 @@ var (
 //     there (maybe "").
 //   - ne is {$nor: [eq]} and Not is {$nor: [X]}: exactly the negation, as
 //     each translated condition is true or false of every document.
-//   - active is the status in {active, invited} and the _id not in
-//     suspended, as one document of two conditions, so that it nests no
-//     deeper whether suspended is empty or not; times are BSON dates,
-//     which hold milliseconds, so comparisons are at that precision.
-func userFilterBSON(organizationID string, f domain.UserFilter, suspended []string) (bsonCond, error) {
+//   - active is the status in {active, invited} and the _id not among the
+//     members whose membership is suspended, as one document of two
+//     conditions, so that it nests no deeper whether any is or not; times
+//     are BSON dates, which hold milliseconds, so comparisons are at that
+//     precision.
+//   - userName is the membership's, and it and id are decided for each
+//     member in Go (see compareMembers).
+func userFilterBSON(organizationID string, f domain.UserFilter, members *memberFacts) (bsonCond, error) {
 	if f == nil {
 		return condAlways, nil
 	}
-	t := filterTranslator{profile: "profiles." + profileKey(organizationID) + ".", suspended: suspended}
+	t := filterTranslator{profile: "profiles." + profileKey(organizationID) + ".", members: members}
 	c, err := t.translate(f)
 	if err == nil && c.is == sometimes && nesting(c.f) > maxFilterNesting {
 		err = errFilterTooLarge
@@ -413,9 +425,9 @@ func nesting(v any) int {
 }
 
 type filterTranslator struct {
-	profile   string   // the path prefix of the searched organization's profile
-	suspended []string // the ids of the members whose membership is suspended
-	terms     int
+	profile string       // the path prefix of the searched organization's profile
+	members *memberFacts // the members the query is scoped to; nil if not known yet
+	terms   int
 }
 
 func (t *filterTranslator) translate(f domain.UserFilter) (bsonCond, error) {
@@ -566,11 +578,9 @@ func (t *filterTranslator) compare(c *domain.Compare) (bsonCond, error) {
 	p := t.profile
 	switch c.Field {
 	case domain.FieldID:
-		return compareString("_id", c.Op, v)
+		return t.compareMembers(c.Op, v, func(m *memberFacts) []string { return m.ids })
 	case domain.FieldUserName:
-		// email_key is the normalised email, User.Email being normalised
-		// already (domain.NormalizeEmail): lower-case, and absent when "".
-		return compareString("email_key", c.Op, v)
+		return t.compareMembers(c.Op, v, func(m *memberFacts) []string { return m.names })
 	case domain.FieldGivenName:
 		return compareString("given_name_lc", c.Op, v)
 	case domain.FieldFamilyName:
@@ -675,6 +685,72 @@ func compareElements(path, field string, op domain.FilterOp, v string) (bsonCond
 	return condOf(bson.D{{Key: path + "." + field, Value: cond}}), nil
 }
 
+// compareMembers translates a comparison of a fact of the members the
+// query is scoped to, of[i] being ids[i]'s: the user name, which the users
+// collection does not hold, and the id. It is decided in Go for each
+// member (v is lower-cased for the name, as the names are), and becomes
+// {_id: {$in: the members it holds for}}, or {_id: {$nin: those it does
+// not}} when that list is shorter (the query is scoped to the members' ids
+// already), or a constant when it holds for all or none: so a search of
+// one candidate (see candidate) is a lookup by _id alone. Before the
+// members are known it is a placeholder of the same shape.
+func (t *filterTranslator) compareMembers(op domain.FilterOp, v string, of func(*memberFacts) []string) (bsonCond, error) {
+	holds, err := stringHolds(op, v)
+	if err != nil {
+		return bsonCond{}, err
+	}
+	if cond, _, _ := stringOperator(op, v); cond == nil {
+		return condAlways, nil
+	}
+	if t.members == nil {
+		return condOf(bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{}}}}}), nil
+	}
+	var in, out []string
+	for i, value := range of(t.members) {
+		if id := t.members.ids[i]; holds(value) {
+			in = append(in, id)
+		} else {
+			out = append(out, id)
+		}
+	}
+	switch {
+	case len(in) == 0:
+		return condNever, nil
+	case len(out) == 0:
+		return condAlways, nil
+	case len(in) <= len(out):
+		return condOf(bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: in}}}}), nil
+	}
+	return condOf(bson.D{{Key: "_id", Value: bson.D{{Key: "$nin", Value: out}}}}), nil
+}
+
+// stringHolds is stringOperator's comparison made in Go: whether a stored
+// string (lower-cased for a case-insensitive field, as v is) satisfies op
+// and v. Strings order by byte, as MongoDB's do.
+func stringHolds(op domain.FilterOp, v string) (func(string) bool, error) {
+	switch op {
+	case domain.OpEq:
+		return func(s string) bool { return s == v }, nil
+	case domain.OpCo:
+		return func(s string) bool { return strings.Contains(s, v) }, nil
+	case domain.OpSw:
+		return func(s string) bool { return strings.HasPrefix(s, v) }, nil
+	case domain.OpEw:
+		return func(s string) bool { return strings.HasSuffix(s, v) }, nil
+	case domain.OpGt:
+		return func(s string) bool { return s > v }, nil
+	case domain.OpGe:
+		return func(s string) bool { return s >= v }, nil
+	case domain.OpLt:
+		return func(s string) bool { return s < v }, nil
+	case domain.OpLe:
+		return func(s string) bool { return s <= v }, nil
+	case domain.OpPr:
+		return func(s string) bool { return s != "" }, nil
+	}
+	return nil, fmt.Errorf("unknown filter operator %q", op)
+}
+
 // compareActive translates active: the account's status is active or
 // invited and the membership is not suspended. pr always holds (every
 // member has a value); ne, through not, is {$nor: [eq]}, which negates
@@ -689,8 +765,8 @@ func (t *filterTranslator) compareActive(c *domain.Compare) (bsonCond, error) {
 			return bsonCond{}, fmt.Errorf("filter field %q takes a bool, not %T", c.Field, c.Value)
 		}
 		d := bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: activeStatuses}}}}
-		if len(t.suspended) > 0 {
-			d = append(d, bson.E{Key: "_id", Value: bson.D{{Key: "$nin", Value: t.suspended}}})
+		if t.members != nil && len(t.members.suspended) > 0 {
+			d = append(d, bson.E{Key: "_id", Value: bson.D{{Key: "$nin", Value: t.members.suspended}}})
 		}
 		active := condOf(d)
 		if !b {

@@ -1,9 +1,12 @@
 package mongo_test
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,7 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/event"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 
 	mongoadapter "github.com/calimatic/calimatic-auth/adapters/mongo"
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -271,4 +276,171 @@ func TestSCIMFilterBounds(t *testing.T) {
 		Right: &domain.Compare{Field: domain.FieldGivenName, Op: domain.OpSw, Value: "DE"},
 	}})
 	assert.Equal(t, []string{u.ID}, ids)
+}
+
+// userName is the membership's: each chunk's comparisons become
+// conditions on its user ids, an $in or a $nin, whichever is shorter, and
+// pages and totals still span the chunks.
+func TestSCIMUserNameAcrossChunks(t *testing.T) {
+	db := testDB(t)
+	users, orgs, scim := mongoadapter.NewUserStore(db), mongoadapter.NewOrganizationStore(db), mongoadapter.NewSCIMStore(db)
+	mongoadapter.SetSearchChunkForTest(scim, 3)
+	org := uuid.NewString()
+	scimOrg(t, db, org)
+	names := map[string]string{} // user id -> user name
+	for i := range 11 {
+		u := scimUser(fmt.Sprintf("u%02d", i), domain.UserActive)
+		require.NoError(t, users.CreateUser(t.Context(), u))
+		name := fmt.Sprintf("Pupil.%02d@School.example", i)
+		if i%5 == 4 {
+			name = "" // unnamed
+		}
+		require.NoError(t, orgs.PutMembership(t.Context(), domain.Membership{
+			OrganizationID: org, UserID: u.ID, Role: domain.RoleMember, Status: domain.MembershipActive,
+			UserName: name, CreatedAt: scimEpoch,
+		}))
+		names[u.ID] = strings.ToLower(name)
+	}
+	userName := func(op domain.FilterOp, v string) domain.UserFilter {
+		return &domain.Compare{Field: domain.FieldUserName, Op: op, Value: v}
+	}
+	for _, tc := range []struct {
+		name  string
+		f     domain.UserFilter
+		holds func(name string) bool
+	}{
+		{"most members start with the prefix", userName(domain.OpSw, "PUPIL.0"), func(n string) bool { return strings.HasPrefix(n, "pupil.0") }},
+		{"one member has the name", userName(domain.OpEq, "pupil.07@school.EXAMPLE"), func(n string) bool { return n == "pupil.07@school.example" }},
+		{"the unnamed members have none", &domain.Not{X: userName(domain.OpPr, "")}, func(n string) bool { return n == "" }},
+		{"names after a bound", userName(domain.OpGt, "PUPIL.05"), func(n string) bool { return n > "pupil.05" }},
+		{"names or given names", &domain.Or{
+			Left:  userName(domain.OpEw, "02@school.example"),
+			Right: &domain.Compare{Field: domain.FieldGivenName, Op: domain.OpEq, Value: "U08"},
+		}, func(n string) bool {
+			return strings.HasSuffix(n, "02@school.example") || n == "pupil.08@school.example"
+		}},
+	} {
+		var want []string
+		for id, n := range names {
+			if tc.holds(n) {
+				want = append(want, id)
+			}
+		}
+		slices.Sort(want)
+		require.NotEmpty(t, want, tc.name)
+		for _, limit := range []int{1, 2, 100} {
+			var got []string
+			for offset := 0; offset < len(want); offset += limit {
+				ids, total := searchIDs(t, scim, domain.UserQuery{OrganizationID: org, Filter: tc.f, Offset: offset, Limit: limit})
+				assert.Equal(t, len(want), total, "%s: total", tc.name)
+				got = append(got, ids...)
+			}
+			assert.Equal(t, want, got, "%s: pages of %d", tc.name, limit)
+		}
+	}
+}
+
+// commandLog records the filters of the commands a client sends, by
+// command name and collection.
+type commandLog struct {
+	mu   sync.Mutex
+	seen []loggedCommand
+}
+
+type loggedCommand struct {
+	name, collection string
+	filter           bson.Raw
+}
+
+func (l *commandLog) started(_ context.Context, e *event.CommandStartedEvent) {
+	coll, _ := e.Command.Lookup(e.CommandName).StringValueOK()
+	var filter bson.Raw
+	for _, key := range []string{"filter", "query"} {
+		if v, err := e.Command.LookupErr(key); err == nil {
+			filter, _ = v.DocumentOK()
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen = append(l.seen, loggedCommand{name: e.CommandName, collection: coll, filter: filter})
+}
+
+func (l *commandLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen = nil
+}
+
+// on returns the commands sent to a collection.
+func (l *commandLog) on(collection string) []loggedCommand {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []loggedCommand
+	for _, c := range l.seen {
+		if c.collection == collection {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// monitored opens db again through a client that logs its commands.
+func monitored(t *testing.T, db *mongo.Database) (*mongo.Database, *commandLog) {
+	t.Helper()
+	log := &commandLog{}
+	client, err := mongo.Connect(t.Context(), options.Client().ApplyURI(os.Getenv("CALIMATIC_TEST_MONGO_URI")).
+		SetMonitor(&event.CommandMonitor{Started: log.started}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	return client.Database(db.Name()), log
+}
+
+// The providers' existence check, a top-level userName eq, is one lookup
+// of the membership by its user_name_key, not a read of the organization's
+// memberships; so is id eq, by the natural key.
+func TestSCIMUserNameEqIsOneLookup(t *testing.T) {
+	db := testDB(t)
+	users, orgs := mongoadapter.NewUserStore(db), mongoadapter.NewOrganizationStore(db)
+	org := uuid.NewString()
+	scimOrg(t, db, org)
+	var ids []string
+	for i := range 4 {
+		u := scimUser(fmt.Sprintf("u%d", i), domain.UserActive)
+		require.NoError(t, users.CreateUser(t.Context(), u))
+		require.NoError(t, orgs.PutMembership(t.Context(), domain.Membership{
+			OrganizationID: org, UserID: u.ID, Role: domain.RoleMember, Status: domain.MembershipActive,
+			UserName: fmt.Sprintf("Upn.%d@Contoso.example", i), CreatedAt: scimEpoch,
+		}))
+		ids = append(ids, u.ID)
+	}
+	mdb, log := monitored(t, db)
+	scim := mongoadapter.NewSCIMStore(mdb)
+
+	for _, tc := range []struct {
+		name string
+		f    *domain.Compare
+		key  string // the one field the membership lookup filters on besides status
+	}{
+		{"userName eq", &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "UPN.2@contoso.EXAMPLE"}, "user_name_key"},
+		{"id eq", &domain.Compare{Field: domain.FieldID, Op: domain.OpEq, Value: ids[2]}, "user_id"},
+	} {
+		log.reset()
+		got, total := searchIDs(t, scim, domain.UserQuery{OrganizationID: org, Filter: tc.f, Limit: 10})
+		assert.Equal(t, []string{ids[2]}, got, tc.name)
+		assert.Equal(t, 1, total, tc.name)
+		reads := log.on("memberships")
+		require.Len(t, reads, 1, "%s: one membership read", tc.name)
+		assert.Equal(t, "find", reads[0].name, tc.name)
+		_, err := reads[0].filter.LookupErr(tc.key)
+		assert.NoError(t, err, "%s: the lookup filters on %s: %s", tc.name, tc.key, reads[0].filter)
+	}
+
+	log.reset()
+	got, _ := searchIDs(t, scim, domain.UserQuery{OrganizationID: org, Limit: 10,
+		Filter: &domain.Compare{Field: domain.FieldUserName, Op: domain.OpSw, Value: "upn.2"}})
+	assert.Equal(t, []string{ids[2]}, got)
+	reads := log.on("memberships")
+	require.NotEmpty(t, reads)
+	_, err := reads[0].filter.LookupErr("user_name_key")
+	assert.Error(t, err, "other comparisons read the organization's memberships")
 }

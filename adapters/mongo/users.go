@@ -83,7 +83,10 @@ type userDoc struct {
 
 // profileDoc is the stored form of a domain.OrgProfile. The _lc fields are
 // strings.ToLower of the field before them, for SCIM's case-insensitive
-// comparisons (see scim.go); they are derived, never read back.
+// comparisons (see scim.go); they are derived, never read back. The
+// fields SCIM searches are always written; the others only when set, so a
+// document written before they existed reads the same as one without
+// them.
 type profileDoc struct {
 	ExternalID       string          `bson:"external_id"`
 	DisplayName      string          `bson:"display_name"`
@@ -96,16 +99,54 @@ type profileDoc struct {
 	ManagerName      string          `bson:"manager_name"`
 	Emails           []multiValueDoc `bson:"emails,omitempty"`
 	PhoneNumbers     []multiValueDoc `bson:"phone_numbers,omitempty"`
+
+	FormattedName     string `bson:"formatted_name,omitempty"`
+	MiddleName        string `bson:"middle_name,omitempty"`
+	HonorificPrefix   string `bson:"honorific_prefix,omitempty"`
+	HonorificSuffix   string `bson:"honorific_suffix,omitempty"`
+	NickName          string `bson:"nick_name,omitempty"`
+	ProfileURL        string `bson:"profile_url,omitempty"`
+	Title             string `bson:"title,omitempty"`
+	UserType          string `bson:"user_type,omitempty"`
+	PreferredLanguage string `bson:"preferred_language,omitempty"`
+	Locale            string `bson:"locale,omitempty"`
+	Timezone          string `bson:"timezone,omitempty"`
+	CostCenter        string `bson:"cost_center,omitempty"`
+	Organization      string `bson:"organization,omitempty"`
+	Division          string `bson:"division,omitempty"`
+
+	Ims              []multiValueDoc `bson:"ims,omitempty"`
+	Photos           []multiValueDoc `bson:"photos,omitempty"`
+	Entitlements     []multiValueDoc `bson:"entitlements,omitempty"`
+	Roles            []multiValueDoc `bson:"roles,omitempty"`
+	X509Certificates []multiValueDoc `bson:"x509_certificates,omitempty"`
+	Addresses        []addressDoc    `bson:"addresses,omitempty"`
 }
 
 // multiValueDoc is the stored form of a domain.MultiValue, with lower-cased
-// copies of its value and type.
+// copies of its value and type, which every element has (compareElements
+// relies on it); Display is written only when set.
 type multiValueDoc struct {
 	Value   string `bson:"value"`
 	ValueLC string `bson:"value_lc"`
+	Display string `bson:"display,omitempty"`
 	Type    string `bson:"type"`
 	TypeLC  string `bson:"type_lc"`
 	Primary bool   `bson:"primary"`
+}
+
+// addressDoc is the stored form of a domain.Address: its fields, in its
+// order, so that each converts to the other (and a field added to one
+// fails the build until the other has it).
+type addressDoc struct {
+	Formatted     string `bson:"formatted,omitempty"`
+	StreetAddress string `bson:"street_address,omitempty"`
+	Locality      string `bson:"locality,omitempty"`
+	Region        string `bson:"region,omitempty"`
+	PostalCode    string `bson:"postal_code,omitempty"`
+	Country       string `bson:"country,omitempty"`
+	Type          string `bson:"type,omitempty"`
+	Primary       bool   `bson:"primary,omitempty"`
 }
 
 func newProfileDocs(m map[string]domain.OrgProfile) map[string]profileDoc {
@@ -120,6 +161,14 @@ func newProfileDocs(m map[string]domain.OrgProfile) map[string]profileDoc {
 			Department: p.Department, DepartmentLC: strings.ToLower(p.Department),
 			ManagerID: p.ManagerID, ManagerName: p.ManagerName,
 			Emails: newMultiValueDocs(p.Emails), PhoneNumbers: newMultiValueDocs(p.PhoneNumbers),
+			FormattedName: p.FormattedName, MiddleName: p.MiddleName,
+			HonorificPrefix: p.HonorificPrefix, HonorificSuffix: p.HonorificSuffix,
+			NickName: p.NickName, ProfileURL: p.ProfileURL, Title: p.Title, UserType: p.UserType,
+			PreferredLanguage: p.PreferredLanguage, Locale: p.Locale, Timezone: p.Timezone,
+			CostCenter: p.CostCenter, Organization: p.Organization, Division: p.Division,
+			Ims: newMultiValueDocs(p.Ims), Photos: newMultiValueDocs(p.Photos),
+			Entitlements: newMultiValueDocs(p.Entitlements), Roles: newMultiValueDocs(p.Roles),
+			X509Certificates: newMultiValueDocs(p.X509Certificates), Addresses: newAddressDocs(p.Addresses),
 		}
 	}
 	return out
@@ -132,9 +181,20 @@ func newMultiValueDocs(vs []domain.MultiValue) []multiValueDoc {
 	out := make([]multiValueDoc, len(vs))
 	for i, v := range vs {
 		out[i] = multiValueDoc{
-			Value: v.Value, ValueLC: strings.ToLower(v.Value), Type: v.Type, TypeLC: strings.ToLower(v.Type),
-			Primary: v.Primary,
+			Value: v.Value, ValueLC: strings.ToLower(v.Value), Display: v.Display,
+			Type: v.Type, TypeLC: strings.ToLower(v.Type), Primary: v.Primary,
 		}
+	}
+	return out
+}
+
+func newAddressDocs(as []domain.Address) []addressDoc {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]addressDoc, len(as))
+	for i, a := range as {
+		out[i] = addressDoc(a)
 	}
 	return out
 }
@@ -151,6 +211,14 @@ func profilesDomain(m map[string]profileDoc) map[string]domain.OrgProfile {
 			ExternalID: d.ExternalID, DisplayName: d.DisplayName, EmployeeNumber: d.EmployeeNumber,
 			Department: d.Department, ManagerID: d.ManagerID, ManagerName: d.ManagerName,
 			Emails: multiValuesDomain(d.Emails), PhoneNumbers: multiValuesDomain(d.PhoneNumbers),
+			FormattedName: d.FormattedName, MiddleName: d.MiddleName,
+			HonorificPrefix: d.HonorificPrefix, HonorificSuffix: d.HonorificSuffix,
+			NickName: d.NickName, ProfileURL: d.ProfileURL, Title: d.Title, UserType: d.UserType,
+			PreferredLanguage: d.PreferredLanguage, Locale: d.Locale, Timezone: d.Timezone,
+			CostCenter: d.CostCenter, Organization: d.Organization, Division: d.Division,
+			Ims: multiValuesDomain(d.Ims), Photos: multiValuesDomain(d.Photos),
+			Entitlements: multiValuesDomain(d.Entitlements), Roles: multiValuesDomain(d.Roles),
+			X509Certificates: multiValuesDomain(d.X509Certificates), Addresses: addressesDomain(d.Addresses),
 		}
 	}
 	return out
@@ -162,7 +230,18 @@ func multiValuesDomain(ds []multiValueDoc) []domain.MultiValue {
 	}
 	out := make([]domain.MultiValue, len(ds))
 	for i, d := range ds {
-		out[i] = domain.MultiValue{Value: d.Value, Type: d.Type, Primary: d.Primary}
+		out[i] = domain.MultiValue{Value: d.Value, Display: d.Display, Type: d.Type, Primary: d.Primary}
+	}
+	return out
+}
+
+func addressesDomain(ds []addressDoc) []domain.Address {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]domain.Address, len(ds))
+	for i, d := range ds {
+		out[i] = domain.Address(d)
 	}
 	return out
 }

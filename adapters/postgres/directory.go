@@ -34,7 +34,11 @@ const provisionAttempts = 3
 // own: a failing row is rolled back to its savepoint alone, and a batch
 // costs one commit. Rows run in the order of their normalised emails (rows
 // of one email keep their own order), so two batches that share emails take
-// their user locks in the same order and never deadlock each other.
+// their user locks in the same order and never deadlock each other. User
+// names are not taken in that order: two batches that give the same two
+// names to different new members, in opposite orders, can each wait for the
+// other's commit, and PostgreSQL then fails one batch as a whole with a
+// deadlock error.
 func (s *DirectoryStore) Provision(ctx context.Context, rows []domain.ProvisionRow) ([]domain.ProvisionResult, error) {
 	results := make([]domain.ProvisionResult, len(rows))
 	if len(rows) == 0 {
@@ -87,15 +91,15 @@ func provisionRow(ctx context.Context, tx pgx.Tx, row *domain.ProvisionRow, key 
 }
 
 // rowFailure returns the sentinel of an error that belongs to one row (a
-// missing organization, a taken user id, text no column can hold), or nil
-// for an error of the store as a whole.
+// missing organization, a taken user id or user name, text no column can
+// hold), or nil for an error of the store as a whole.
 func rowFailure(err error) error {
 	switch {
 	case isCode(err, codeForeignKeyViolation):
 		// The user is ours (inserted or locked), so the missing row is the
 		// organization.
 		return translate("provision", pgx.ErrNoRows)
-	case isCode(err, codeUniqueViolation), badText(err):
+	case isCode(err, codeUniqueViolation), badText(err), errors.Is(err, errUserNameTaken):
 		return translate("provision", err)
 	}
 	return nil
@@ -113,7 +117,7 @@ func provisionSteps(ctx context.Context, tx pgx.Tx, row *domain.ProvisionRow, ke
 	if err != nil {
 		return res, err
 	}
-	if res.Membership, res.Joined, err = ensureMembership(ctx, tx, res.User.ID, row, link); err != nil {
+	if res.Membership, res.Joined, err = ensureMembership(ctx, tx, &res.User, row, link); err != nil {
 		return res, err
 	}
 	if row.LicenseClientID != "" && res.Membership.Visible() {
@@ -185,20 +189,33 @@ const noOtherPrimary = `NOT EXISTS (SELECT 1 FROM memberships
 // ensureMembership makes the membership unless one exists (joined reports
 // that it did): active when link, primary if also the user has no primary
 // membership, else pending and not primary. An existing membership keeps its
-// role and status, except that a pending one becomes active (and primary as
-// a new one would) when link. It returns the stored membership. The caller
-// holds the user's row lock, so no other provisioning row of the user runs
-// between the statements.
-func ensureMembership(ctx context.Context, tx pgx.Tx, userID string, row *domain.ProvisionRow, link bool) (m domain.Membership, joined bool, err error) {
+// role, status and name, except that a pending one becomes active (and
+// primary as a new one would) when link. It returns the stored membership.
+// The caller holds the user's row lock, so no other provisioning row of the
+// user runs between the statements.
+//
+// A new membership is named row.UserName, else after the user's email,
+// else (another member has that name) after the user id. The INSERT does
+// nothing on any conflict, the membership's own or its name's, and waits
+// for a concurrent writer of either to commit; so a name that comes back
+// neither made nor found is taken, unless its holder left in between. A
+// row's own name that is taken is errUserNameTaken, which fails the row
+// alone. The common case, a free name, costs no extra statement.
+func ensureMembership(ctx context.Context, tx pgx.Tx, u *domain.User, row *domain.ProvisionRow, link bool) (m domain.Membership, joined bool, err error) {
 	status := domain.MembershipPending
 	if link {
 		status = domain.MembershipActive
 	}
+	name, fallback := row.UserName, row.UserName == ""
+	if fallback {
+		name = u.Email
+	}
 	for range provisionAttempts {
 		m, err = scanMembership(tx.QueryRow(ctx, `INSERT INTO memberships (`+membershipColumns+`)
-			VALUES ($2, $1, $3, $4, $5 AND `+noOtherPrimary+`, $6)
-			ON CONFLICT (user_id, organization_id) DO NOTHING
-			RETURNING `+membershipColumns, userID, row.OrganizationID, row.Role, string(status), link, ts(row.Now)))
+			VALUES ($2, $1, $3, $4, $5 AND `+noOtherPrimary+`, $6, $7, $8)
+			ON CONFLICT DO NOTHING
+			RETURNING `+membershipColumns,
+			u.ID, row.OrganizationID, row.Role, string(status), link, ts(row.Now), name, domain.UserNameKey(name)))
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return m, err == nil, err
 		}
@@ -206,19 +223,43 @@ func ensureMembership(ctx context.Context, tx pgx.Tx, userID string, row *domain
 			m, err = scanMembership(tx.QueryRow(ctx, `UPDATE memberships
 				SET status = 'active', is_primary = `+noOtherPrimary+`
 				WHERE user_id = $1 AND organization_id = $2 AND status = 'pending'
-				RETURNING `+membershipColumns, userID, row.OrganizationID))
+				RETURNING `+membershipColumns, u.ID, row.OrganizationID))
 			if !errors.Is(err, pgx.ErrNoRows) {
 				return m, false, err
 			}
 		}
 		m, err = scanMembership(tx.QueryRow(ctx, `SELECT `+membershipColumns+` FROM memberships
-			WHERE user_id = $1 AND organization_id = $2`, userID, row.OrganizationID))
+			WHERE user_id = $1 AND organization_id = $2`, u.ID, row.OrganizationID))
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return m, false, err
 		}
-		// The membership was deleted between the statements.
+		taken, err := userNameTaken(ctx, tx, row.OrganizationID, u.ID, name)
+		switch {
+		case err != nil:
+			return domain.Membership{}, false, err
+		case !taken:
+			// The membership, or the name's holder, was deleted between
+			// the statements: try again.
+		case fallback:
+			name, fallback = u.ID, false
+		default:
+			return domain.Membership{}, false, errUserNameTaken
+		}
 	}
-	return domain.Membership{}, false, fmt.Errorf("the membership of %s in %s keeps changing", userID, row.OrganizationID)
+	return domain.Membership{}, false, fmt.Errorf("the membership of %s in %s keeps changing", u.ID, row.OrganizationID)
+}
+
+// userNameTaken reports whether a member of the organization other than
+// the user has the name, read from memberships_user_name.
+func userNameTaken(ctx context.Context, tx pgx.Tx, organizationID, userID, name string) (bool, error) {
+	if name == "" {
+		return false, nil
+	}
+	var taken bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM memberships
+		WHERE organization_id = $1 AND user_name_key = $2 AND user_name_key <> '' AND user_id <> $3)`,
+		organizationID, domain.UserNameKey(name), userID).Scan(&taken)
+	return taken, err
 }
 
 // DeleteUser deletes the user row; the foreign keys' cascades delete their

@@ -25,6 +25,23 @@ const (
 	codeBadJSONText = "22P05"
 )
 
+// indexUserName is the unique index of the organizations' user names
+// (migration 00006). Its violation is a user name taken, which translate
+// tells from the other unique violations by the index's name.
+const indexUserName = "memberships_user_name"
+
+// errUserNameTaken is a user name another member of the organization has:
+// an ErrAlreadyExists that says which uniqueness failed.
+var errUserNameTaken = fmt.Errorf("user name taken: %w", domain.ErrAlreadyExists)
+
+// indexGroupName is the unique index of the organizations' group names
+// (migration 00007), told from a group's taken id by its name as
+// indexUserName is.
+const indexGroupName = "groups_name"
+
+// errGroupNameTaken is a group name another group of the organization has.
+var errGroupNameTaken = fmt.Errorf("group name taken: %w", domain.ErrAlreadyExists)
+
 // errBadText is the adapter's own refusal of text PostgreSQL could not hold
 // faithfully (see encodeProfiles); it is translated as codeBadText is.
 var errBadText = errors.New("text with a NUL byte or invalid UTF-8")
@@ -36,8 +53,10 @@ func badText(err error) bool {
 }
 
 // translate turns a driver error into a domain sentinel at the edge: no rows
-// is ErrNotFound, a unique violation ErrAlreadyExists, a lost or refused
-// connection ErrUnavailable. Anything else is wrapped with the operation.
+// is ErrNotFound, a unique violation ErrAlreadyExists (errUserNameTaken for
+// memberships_user_name, errGroupNameTaken for groups_name), a lost or
+// refused connection ErrUnavailable. Anything else is wrapped with the
+// operation.
 // The driver error stays in the chain for logs.
 func translate(op string, err error) error {
 	if err == nil {
@@ -52,6 +71,10 @@ func translate(op string, err error) error {
 		// one (4xx), never 500. A write carrying such text gets the same
 		// mapping, as no row could be made with it.
 		return fmt.Errorf("postgres: %s: %w: %w", op, domain.ErrNotFound, err)
+	case uniqueViolationOf(err, indexUserName):
+		return fmt.Errorf("postgres: %s: %w: %w", op, errUserNameTaken, err)
+	case uniqueViolationOf(err, indexGroupName):
+		return fmt.Errorf("postgres: %s: %w: %w", op, errGroupNameTaken, err)
 	case isCode(err, codeUniqueViolation):
 		return fmt.Errorf("postgres: %s: %w: %w", op, domain.ErrAlreadyExists, err)
 	case unavailable(err):
@@ -65,6 +88,13 @@ func translate(op string, err error) error {
 func isCode(err error, code string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == code
+}
+
+// uniqueViolationOf reports whether err is a unique violation of the
+// named index or constraint.
+func uniqueViolationOf(err error, name string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation && pgErr.ConstraintName == name
 }
 
 // unavailable reports whether err means the database cannot be reached or

@@ -58,6 +58,10 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 			WHERE user_id = 'x' AND organization_id = ANY('{a,b}') AND status <> 'pending'`},
 		{"a user's primary membership elsewhere", `SELECT 1 FROM memberships
 			WHERE user_id = 'x' AND organization_id <> 'y' AND is_primary`},
+		{"a membership by user name", `SELECT * FROM memberships
+			WHERE organization_id = 'x' AND user_name_key = 'y' AND user_name_key <> ''`},
+		{"another member with a user name", `SELECT 1 FROM memberships
+			WHERE organization_id = 'x' AND user_name_key = 'y' AND user_name_key <> '' AND user_id <> 'z'`},
 		{"a license", `SELECT 1 FROM licenses WHERE user_id = 'x' AND client_id = 'y'`},
 		{"a user's licenses", `SELECT * FROM licenses WHERE user_id = 'x' ORDER BY assigned_at, client_id`},
 		{"a client grant", `SELECT * FROM client_grants WHERE client_id = 'x' AND organization_id = 'y'`},
@@ -98,11 +102,27 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 			ORDER BY created_at NULLS FIRST, id`},
 		{"a verified domain by name", `SELECT * FROM verified_domains WHERE domain = 'x'`},
 		{"an organization's verified domains", `SELECT * FROM verified_domains WHERE organization_id = 'x' ORDER BY domain`},
+		{"a group by id", `SELECT * FROM groups WHERE id = 'x' AND organization_id = 'y'`},
+		{"a group by name", `SELECT * FROM groups WHERE organization_id = 'x' AND name_key = 'y'`},
+		{"a page of an organization's groups", `SELECT * FROM groups WHERE organization_id = 'x' AND id > 'y' ORDER BY id LIMIT 10`},
+		{"an organization's groups (cascade)", `SELECT 1 FROM groups WHERE organization_id = 'x'`},
+		{"a group's would-be members", `SELECT user_id FROM memberships
+			WHERE user_id = ANY('{a,b}') AND organization_id = 'x' AND status <> 'pending' FOR SHARE`},
+		{"a page of a group's members", `SELECT user_id FROM group_members
+			WHERE group_id = 'x' AND organization_id = 'y' AND user_id > 'z' ORDER BY user_id LIMIT 10`},
+		{"a group's members to remove", `DELETE FROM group_members WHERE group_id = 'x' AND user_id = ANY('{a,b}')`},
+		{"a group's members (cascade)", `SELECT 1 FROM group_members WHERE group_id = 'x' AND organization_id = 'y'`},
+		{"a user's groups in an organization", `SELECT g.* FROM group_members gm JOIN groups g ON g.id = gm.group_id
+			WHERE gm.organization_id = 'x' AND gm.user_id = 'y' ORDER BY gm.group_id`},
+		{"a membership's groups (cascade)", `SELECT 1 FROM group_members WHERE user_id = 'x' AND organization_id = 'y'`},
 	}
 	// A prepared statement may run a generic plan, which cannot see its
-	// parameters: the email lookups restate the partial index's predicate.
+	// parameters: the email and user name lookups restate the partial
+	// index's predicate.
 	generic := []struct{ name, query string }{
 		{"a user by email, generic plan", `SELECT * FROM users WHERE email_key = $1 AND email_key <> ''`},
+		{"a membership by user name, generic plan", `SELECT * FROM memberships
+			WHERE organization_id = $1 AND user_name_key = $1 AND user_name_key <> ''`},
 	}
 	_, err = conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`)
 	require.NoError(t, err)

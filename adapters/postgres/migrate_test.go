@@ -3,6 +3,9 @@ package postgres_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,7 +108,7 @@ func TestDirectoryModelMigrationBackfills(t *testing.T) {
 
 	applied, err := postgres.MigrateUp(ctx, pool)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"00005_directory_model.sql"}, applied)
+	assert.Equal(t, migrationsFrom(t, 5), applied)
 
 	users, orgs := postgres.NewUserStore(pool), postgres.NewOrganizationStore(pool)
 	for _, c := range []struct{ user, home string }{
@@ -139,4 +142,122 @@ func TestDirectoryModelMigrationBackfills(t *testing.T) {
 
 	_, err = pool.Exec(ctx, `UPDATE memberships SET status = 'left' WHERE user_id = 'tie'`)
 	require.Error(t, err, "a status outside the states is refused")
+}
+
+// migrationsFrom returns the file names of the migrations from version on,
+// in order: what MigrateUp applies to a schema at version-1.
+func migrationsFrom(t *testing.T, version int) []string {
+	t.Helper()
+	files, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
+	slices.Sort(files)
+	var out []string
+	for _, f := range files {
+		name := filepath.Base(f)
+		n, err := strconv.Atoi(name[:strings.IndexByte(name, '_')])
+		require.NoError(t, err, name)
+		if n >= version {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Migration 00006 on a directory filled under 00005: every membership is
+// named after its user's email as stored (case and Unicode kept), keyed so
+// that GetMembershipByUserName, SCIM's userName eq and the uniqueness of
+// names find it; a user without an email, and a membership whose user is
+// gone, are unnamed and do not collide. Profiles and SCIM tokens written
+// before read as before.
+func TestSCIMIdentitiesMigrationNamesMembers(t *testing.T) {
+	t.Parallel()
+	pool := newEmptyPool(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, postgres.MigrateTo(ctx, pool, 5))
+
+	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		_, err := pool.Exec(ctx, sql, args...)
+		require.NoError(t, err, sql)
+	}
+	for _, id := range []string{"org-a", "org-b"} {
+		exec(`INSERT INTO organizations (id, name, slug) VALUES ($1, $1, $1)`, id)
+	}
+	emails := map[string]string{
+		"plain":   "Plain.User@Example.com",
+		"unicode": "ÉLODIE.Ünal@Example.com", // lower-cased by Go, whatever the database's locale
+		"noemail": "",
+	}
+	for id, email := range emails {
+		exec(`INSERT INTO users (id, email, email_key, email_verified, given_name, family_name, picture,
+				phone_number, phone_number_verified, password_hash, status, created_at, updated_at, profiles)
+			VALUES ($1, $2, $3, true, '', '', '', '', false, '', 'active', $4, $4, $5)`,
+			id, email, domain.NormalizeEmail(email), t0,
+			`{"org-a": {"externalId": "ext-`+id+`", "emails": [{"value": "w@example.com", "type": "work", "primary": true}]}}`)
+	}
+	membership := func(userID, orgID, status string) {
+		t.Helper()
+		exec(`INSERT INTO memberships (user_id, organization_id, role, status, is_primary, created_at)
+			VALUES ($1, $2, 'member', $3, false, $4)`, userID, orgID, status, t0)
+	}
+	membership("plain", "org-a", "active")
+	membership("plain", "org-b", "active")
+	membership("unicode", "org-a", "pending")
+	membership("noemail", "org-a", "active")
+	membership("gone", "org-a", "active") // its user was deleted outside the stores
+	tokenHash := []byte("an old scim token's hash")
+	exec(`INSERT INTO scim_tokens (id, organization_id, name, hash, created_at) VALUES ('tok', 'org-a', 'entra', $1, $2)`,
+		tokenHash, t0)
+
+	applied, err := postgres.MigrateUp(ctx, pool)
+	require.NoError(t, err)
+	assert.Equal(t, migrationsFrom(t, 6), applied)
+
+	orgs := postgres.NewOrganizationStore(pool)
+	for _, c := range []struct{ user, org, name string }{
+		{"plain", "org-a", emails["plain"]},
+		{"plain", "org-b", emails["plain"]},
+		{"unicode", "org-a", emails["unicode"]},
+		{"noemail", "org-a", ""},
+		{"gone", "org-a", ""},
+	} {
+		m, err := orgs.GetMembership(ctx, c.org, c.user)
+		require.NoError(t, err)
+		assert.Equal(t, c.name, m.UserName, "%s in %s is named after the email, as stored", c.user, c.org)
+		if c.name == "" {
+			continue
+		}
+		for _, n := range []string{c.name, strings.ToUpper(c.name), strings.ToLower(c.name)} {
+			got, err := orgs.GetMembershipByUserName(ctx, c.org, n)
+			require.NoError(t, err, "%s in %s by %q", c.user, c.org, n)
+			assert.Equal(t, c.user, got.UserID)
+			assert.Equal(t, c.name, got.UserName)
+		}
+	}
+	_, err = orgs.GetMembershipByUserName(ctx, "org-a", "")
+	require.ErrorIs(t, err, domain.ErrNotFound, "the unnamed members have no name")
+
+	page, err := postgres.NewSCIMStore(pool).SearchUsers(ctx, domain.UserQuery{OrganizationID: "org-a",
+		Filter: &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "PLAIN.USER@example.COM"}, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, page.Members, 1, "SCIM finds the member by the userName it had before")
+	assert.Equal(t, "plain", page.Members[0].User.ID)
+	assert.Equal(t, emails["plain"], page.Members[0].Membership.UserName)
+
+	// The backfilled names are held: no one else takes them.
+	clash := domain.Membership{OrganizationID: "org-a", UserID: "newcomer", Role: domain.RoleMember,
+		Status: domain.MembershipActive, UserName: strings.ToLower(emails["unicode"]), CreatedAt: t0}
+	require.ErrorIs(t, orgs.PutMembership(ctx, clash), domain.ErrAlreadyExists)
+
+	u, err := postgres.NewUserStore(pool).GetUser(ctx, "plain")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]domain.OrgProfile{"org-a": {ExternalID: "ext-plain",
+		Emails: []domain.MultiValue{{Value: "w@example.com", Type: "work", Primary: true}}}}, u.Profiles,
+		"a profile stored before reads, every new attribute empty")
+
+	tok, err := postgres.NewSCIMStore(pool).GetSCIMToken(ctx, tokenHash)
+	require.NoError(t, err)
+	assert.Empty(t, tok.SignInEmail, "an old token takes the default rule")
 }

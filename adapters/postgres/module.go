@@ -71,6 +71,7 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewAdminKeyStore, fx.As(new(ports.AdminKeyStore))),
 			fx.Annotate(NewSCIMStore, fx.As(new(ports.SCIMStore))),
 			fx.Annotate(NewDomainStore, fx.As(new(ports.DomainStore))),
+			fx.Annotate(NewGroupStore, fx.As(new(ports.GroupStore))),
 			fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
@@ -201,6 +202,7 @@ var (
 	_ ports.AdminKeyStore     = (*AdminKeyStore)(nil)
 	_ ports.ActionTokenStore  = (*ActionTokenStore)(nil)
 	_ ports.DomainStore       = (*DomainStore)(nil)
+	_ ports.GroupStore        = (*GroupStore)(nil)
 	_ ports.EventPublisher    = (*EventOutbox)(nil)
 	_ ports.SubscriptionStore = (*SubscriptionStore)(nil)
 	_ ports.DeliveryStore     = (*DeliveryStore)(nil)

@@ -72,16 +72,19 @@ func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, f
 		})
 }
 
-// PutMembership creates or replaces the membership, its status included, in
-// one upsert. The foreign key makes a missing organization ErrNotFound in
-// the same statement.
+// PutMembership creates or replaces the membership, its status and user
+// name included, in one upsert. The foreign key makes a missing
+// organization ErrNotFound, and memberships_user_name a name another member
+// has ErrAlreadyExists, in the same statement: a failing upsert writes
+// nothing, and of parallel writers of one name the index lets one through.
 func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membership) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO memberships (`+membershipColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (user_id, organization_id) DO UPDATE
 		SET role = EXCLUDED.role, status = EXCLUDED.status, is_primary = EXCLUDED.is_primary,
-			created_at = EXCLUDED.created_at`,
-		m.OrganizationID, m.UserID, m.Role, string(m.Status), m.Primary, ts(m.CreatedAt))
+			created_at = EXCLUDED.created_at, user_name = EXCLUDED.user_name, user_name_key = EXCLUDED.user_name_key`,
+		m.OrganizationID, m.UserID, m.Role, string(m.Status), m.Primary, ts(m.CreatedAt),
+		m.UserName, domain.UserNameKey(m.UserName))
 	if isCode(err, codeForeignKeyViolation) {
 		return translate("put membership", pgx.ErrNoRows)
 	}
@@ -90,14 +93,15 @@ func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membersh
 
 // membershipColumns are every column of memberships. status is one of the
 // domain.MembershipStatus states, or empty for a membership written without
-// one (see migration 00005).
-const membershipColumns = `organization_id, user_id, role, status, is_primary, created_at`
+// one (see migration 00005). user_name_key is domain.UserNameKey(user_name),
+// written with it and never read back (see migration 00006).
+const membershipColumns = `organization_id, user_id, role, status, is_primary, created_at, user_name, user_name_key`
 
 func scanMembership(row pgx.Row) (domain.Membership, error) {
 	var m domain.Membership
-	var status string
+	var status, nameKey string
 	var created pgtype.Timestamptz
-	err := row.Scan(&m.OrganizationID, &m.UserID, &m.Role, &status, &m.Primary, &created)
+	err := row.Scan(&m.OrganizationID, &m.UserID, &m.Role, &status, &m.Primary, &created, &m.UserName, &nameKey)
 	m.Status, m.CreatedAt = domain.MembershipStatus(status), fromTS(created)
 	return m, err
 }
@@ -129,6 +133,23 @@ func (s *OrganizationStore) GetMembership(ctx context.Context, organizationID, u
 		WHERE user_id = $1 AND organization_id = $2`, userID, organizationID))
 	if err != nil {
 		return domain.Membership{}, translate("get membership", err)
+	}
+	return m, nil
+}
+
+// GetMembershipByUserName returns the membership whose user name has the
+// key of userName: one lookup in memberships_user_name, whose predicate the
+// statement restates so that a generic plan may use it too. The empty name
+// names no one.
+func (s *OrganizationStore) GetMembershipByUserName(ctx context.Context, organizationID, userName string) (domain.Membership, error) {
+	if userName == "" {
+		return domain.Membership{}, translate("get membership by user name", pgx.ErrNoRows)
+	}
+	m, err := scanMembership(s.pool.QueryRow(ctx, `SELECT `+membershipColumns+` FROM memberships
+		WHERE organization_id = $1 AND user_name_key = $2 AND user_name_key <> ''`,
+		organizationID, domain.UserNameKey(userName)))
+	if err != nil {
+		return domain.Membership{}, translate("get membership by user name", err)
 	}
 	return m, nil
 }

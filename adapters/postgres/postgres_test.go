@@ -235,3 +235,15 @@ func TestDomainStoreConcurrency(t *testing.T) {
 	s := newDomainStores(newPool(t))
 	testsuite.RunDomainStoreConcurrency(t, func(*testing.T) testsuite.DomainStores { return s })
 }
+
+func TestGroupStore(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	s := testsuite.GroupStores{
+		Orgs:      postgres.NewOrganizationStore(pool),
+		Directory: postgres.NewDirectoryStore(pool),
+		Users:     postgres.NewUserStore(pool),
+		Groups:    postgres.NewGroupStore(pool),
+	}
+	testsuite.RunGroupStore(t, func(*testing.T) testsuite.GroupStores { return s })
+}

@@ -30,23 +30,26 @@ type SCIMStore struct{ pool *pgxpool.Pool }
 // NewSCIMStore returns a SCIMStore on pool.
 func NewSCIMStore(pool *pgxpool.Pool) *SCIMStore { return &SCIMStore{pool: pool} }
 
-const scimTokenColumns = `id, organization_id, name, hash, created_at`
+// scimTokenColumns are every column of scim_tokens; sign_in_email is the
+// token's domain.SignInEmailRule, empty for the default (migration 00006).
+const scimTokenColumns = `id, organization_id, name, hash, created_at, sign_in_email`
 
 func scanSCIMToken(row pgx.Row) (domain.SCIMToken, error) {
 	var t domain.SCIMToken
 	var created pgtype.Timestamptz
-	if err := row.Scan(&t.ID, &t.OrganizationID, &t.Name, &t.Hash, &created); err != nil {
+	var signIn string
+	if err := row.Scan(&t.ID, &t.OrganizationID, &t.Name, &t.Hash, &created, &signIn); err != nil {
 		return domain.SCIMToken{}, err
 	}
-	t.CreatedAt = fromTS(created)
+	t.CreatedAt, t.SignInEmail = fromTS(created), domain.SignInEmailRule(signIn)
 	return t, nil
 }
 
 // CreateSCIMToken stores a token. ErrAlreadyExists if the id or the hash is
 // taken; ErrNotFound if the organization does not exist (the foreign key).
 func (s *SCIMStore) CreateSCIMToken(ctx context.Context, t domain.SCIMToken) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO scim_tokens (`+scimTokenColumns+`) VALUES ($1, $2, $3, $4, $5)`,
-		t.ID, t.OrganizationID, t.Name, t.Hash, ts(t.CreatedAt))
+	_, err := s.pool.Exec(ctx, `INSERT INTO scim_tokens (`+scimTokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		t.ID, t.OrganizationID, t.Name, t.Hash, ts(t.CreatedAt), string(t.SignInEmail))
 	if isCode(err, codeForeignKeyViolation) {
 		return translate("create scim token", pgx.ErrNoRows)
 	}
@@ -201,9 +204,10 @@ type filterSQL struct {
 // (absent values are coalesced), so NOT is exactly the complement.
 //
 // Strings: a case-insensitive field compares lower(stored) with the value
-// lower-cased in Go; userName reads users.email_key, the email as
-// domain.NormalizeEmail lower-cased it (so userName eq is the
-// users_email_key index). co, sw and ew are LIKE with the value's %, _ and
+// lower-cased in Go; userName reads the membership's m.user_name_key,
+// domain.UserNameKey of its name as written (so userName eq is the
+// memberships_user_name index, and every operator compares Go's
+// lower-casing on both sides). co, sw and ew are LIKE with the value's %, _ and
 // \ escaped; gt..le compare under COLLATE "C" (byte order). Profile fields
 // are users.profiles -> $1 ->> key, coalesced to the empty string; externalId eq a
 // non-empty value is the containment users.profiles @> {$1: {externalId:
@@ -353,7 +357,7 @@ func profileText(key string) string {
 // stringFields maps every string field to its stored form.
 var stringFields = map[domain.UserField]stringField{
 	domain.FieldID:             {expr: `u.id`},
-	domain.FieldUserName:       {expr: `u.email_key`},
+	domain.FieldUserName:       {expr: `m.user_name_key`},
 	domain.FieldGivenName:      {expr: `lower(u.given_name)`},
 	domain.FieldFamilyName:     {expr: `lower(u.family_name)`},
 	domain.FieldExternalID:     {expr: profileText(docExternalID)},
@@ -502,16 +506,18 @@ func (s *filterSQL) compareString(c *domain.Compare, fold bool) error {
 }
 
 // indexedEq returns an index-friendly form of field eq v, where there is
-// one: userName restates the users_email_key predicate (a generic plan
-// cannot see that v is not empty); a non-empty externalId is containment
-// in the organization's profile, which users_profiles serves.
+// one: userName restates the memberships_user_name predicate (a generic
+// plan cannot see that v is not empty), and with the organization's
+// condition is one lookup of (organization_id, user_name_key); a non-empty
+// externalId is containment in the organization's profile, which
+// users_profiles serves.
 func (s *filterSQL) indexedEq(field domain.UserField, v string) (string, bool) {
 	if v == "" {
 		return "", false
 	}
 	switch field {
 	case domain.FieldUserName:
-		return `(u.email_key = ` + s.arg(v) + `::text AND u.email_key <> '')`, true
+		return `(m.user_name_key = ` + s.arg(v) + `::text AND m.user_name_key <> '')`, true
 	case domain.FieldExternalID:
 		doc, err := json.Marshal(map[string]map[string]string{
 			s.args[0].(string): {docExternalID: v},

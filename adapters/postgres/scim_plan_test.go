@@ -18,7 +18,9 @@ import (
 
 // bigOrganization fills the schema with an organization, "big", of many
 // members, and pending memberships of as many more accounts (p000001 and
-// on), so that plans are those of a large directory, then analyzes it.
+// on), so that plans are those of a large directory, then analyzes it. Each
+// membership is named after its user id ("Name.u000042"), not the email, so
+// that a userName lookup that found the account email would find no one.
 func bigOrganization(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
 	ctx := context.Background()
@@ -36,8 +38,10 @@ func bigOrganization(t *testing.T, pool *pgxpool.Pool) {
 				jsonb_build_object('big', jsonb_build_object('externalId', $1 || 'ext-' || i, 'department', 'd' || (i % 10)))
 			FROM generate_series(1, $2) AS i`, set.prefix, set.n)
 		require.NoError(t, err)
-		_, err = pool.Exec(ctx, `INSERT INTO memberships (user_id, organization_id, role, status, is_primary)
-			SELECT id, 'big', 'member', $2, $2 = 'active' FROM users WHERE id LIKE $1 || '%'`, set.prefix, set.status)
+		_, err = pool.Exec(ctx, `INSERT INTO memberships (user_id, organization_id, role, status, is_primary,
+				user_name, user_name_key)
+			SELECT id, 'big', 'member', $2, $2 = 'active', 'Name.' || id, 'name.' || id
+			FROM users WHERE id LIKE $1 || '%'`, set.prefix, set.status)
 		require.NoError(t, err)
 	}
 	_, err = pool.Exec(ctx, `ANALYZE users; ANALYZE memberships`)
@@ -47,8 +51,9 @@ func bigOrganization(t *testing.T, pool *pgxpool.Pool) {
 // SCIM's lookups before a create or an update (externalId eq, userName eq)
 // are index lookups, not a scan of the organization's members: in an
 // organization of many members, the plans of the translated statements read
-// users_profiles and users_email_key. Leaving pending memberships out does
-// not change that, and a pending account is not found.
+// users_profiles and memberships_user_name (the membership's name, by
+// organization and key). Leaving pending memberships out does not change
+// that, and a pending account is not found.
 func TestSCIMLookupsUseIndexes(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t)
@@ -67,17 +72,18 @@ func TestSCIMLookupsUseIndexes(t *testing.T) {
 		want    []string
 	}{
 		{"externalId eq", &domain.Compare{Field: domain.FieldExternalID, Op: domain.OpEq, Value: "uext-42"}, "users_profiles", false, []string{"u000042"}},
-		{"userName eq", &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "U42@Example.com"}, "users_email_key", true, []string{"u000042"}},
+		{"userName eq", &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "NAME.u000042"}, "memberships_user_name", true, []string{"u000042"}},
+		{"userName eq of an account email", &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "u42@example.com"}, "memberships_user_name", true, nil},
 		{"id eq", &domain.Compare{Field: domain.FieldID, Op: domain.OpEq, Value: "u000042"}, "users_pkey", true, []string{"u000042"}},
 		{"externalId eq of a pending member", &domain.Compare{Field: domain.FieldExternalID, Op: domain.OpEq, Value: "pext-42"}, "users_profiles", false, nil},
-		{"userName eq of a pending member", &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "p42@example.com"}, "users_email_key", true, nil},
+		{"userName eq of a pending member", &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "name.p000042"}, "memberships_user_name", true, nil},
 		{"id eq of a pending member", &domain.Compare{Field: domain.FieldID, Op: domain.OpEq, Value: "p000042"}, "users_pkey", true, nil},
 		// active reads the membership's status as well as the account's:
 		// a condition on the joined row, which leaves the lookup indexed.
 		{"userName eq and active", &domain.And{
-			Left:  &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "u42@example.com"},
+			Left:  &domain.Compare{Field: domain.FieldUserName, Op: domain.OpEq, Value: "Name.U000042"},
 			Right: &domain.Compare{Field: domain.FieldActive, Op: domain.OpEq, Value: true},
-		}, "users_email_key", true, []string{"u000042"}},
+		}, "memberships_user_name", true, []string{"u000042"}},
 		{"id eq and not active", &domain.And{
 			Left:  &domain.Compare{Field: domain.FieldID, Op: domain.OpEq, Value: "u000042"},
 			Right: &domain.Not{X: &domain.Compare{Field: domain.FieldActive, Op: domain.OpEq, Value: true}},
@@ -103,6 +109,12 @@ func TestSCIMLookupsUseIndexes(t *testing.T) {
 				}{{pageSQL, append(append([]any{}, args...), 0, 10)}, {countSQL, args}} {
 					plan := explain(t, pool, mode, q.sql, q.args)
 					assert.Contains(t, plan, c.index, "%s:\n%s", mode, plan)
+					if c.index == "memberships_user_name" {
+						// One lookup of both columns, not the organization's
+						// members filtered by name.
+						assert.Regexp(t, `Index Cond: \(\(organization_id = \S+\) AND \(user_name_key = `, plan,
+							"%s:\n%s", mode, plan)
+					}
 				}
 			}
 			page, err := postgres.NewSCIMStore(pool).SearchUsers(ctx, domain.UserQuery{OrganizationID: "big", Filter: c.filter, Limit: 10})

@@ -51,11 +51,17 @@ func TestSCIMSearchTranslation(t *testing.T) {
 	for _, u := range all {
 		require.NoError(t, users.CreateUser(ctx, u))
 	}
-	for _, id := range []string{u1, u2, u3} {
-		require.NoError(t, orgs.PutMembership(ctx, domain.Membership{OrganizationID: orgA, UserID: id, Role: "member"}))
-	}
-	for _, id := range []string{u1, u4} {
-		require.NoError(t, orgs.PutMembership(ctx, domain.Membership{OrganizationID: orgB, UserID: id, Role: "member"}))
+	// userName is the membership's own name: in A, u1 and u2 are named in
+	// mixed case (u2 beyond ASCII) and u3 has no name; in B, u1 has another.
+	for _, m := range []domain.Membership{
+		{OrganizationID: orgA, UserID: u1, UserName: p + "Alice@Example.com"},
+		{OrganizationID: orgA, UserID: u2, UserName: p + "BJÖRN@Example.com"},
+		{OrganizationID: orgA, UserID: u3},
+		{OrganizationID: orgB, UserID: u1, UserName: "Alice-B"},
+		{OrganizationID: orgB, UserID: u4, UserName: p + "dave@example.com"},
+	} {
+		m.Role = "member"
+		require.NoError(t, orgs.PutMembership(ctx, m))
 	}
 
 	got, err := users.GetUser(ctx, u1)
@@ -79,9 +85,18 @@ func TestSCIMSearchTranslation(t *testing.T) {
 		{"externalId of another organization", orgB, cmp(domain.FieldExternalID, domain.OpEq, "ext-1"), nil},
 		{"externalId in B", orgB, cmp(domain.FieldExternalID, domain.OpEq, "ext-B"), []string{u1}},
 		{"externalId pr", orgA, cmp(domain.FieldExternalID, domain.OpPr, nil), []string{u1, u2}},
-		{"userName eq", orgA, cmp(domain.FieldUserName, domain.OpEq, p+"ALICE@Example.com"), []string{u1}},
+		{"userName eq", orgA, cmp(domain.FieldUserName, domain.OpEq, p+"ALICE@example.com"), []string{u1}},
+		{"userName eq beyond ASCII", orgA, cmp(domain.FieldUserName, domain.OpEq, p+"björn@EXAMPLE.com"), []string{u2}},
+		{"userName eq empty", orgA, cmp(domain.FieldUserName, domain.OpEq, ""), []string{u3}},
+		{"userName is not the account email", orgA, cmp(domain.FieldUserName, domain.OpEq, p+"bob@example.com"), nil},
 		{"userName ne", orgA, cmp(domain.FieldUserName, domain.OpNe, p+"alice@example.com"), []string{u2, u3}},
-		{"userName sw", orgA, cmp(domain.FieldUserName, domain.OpSw, p+"B"), []string{u2}},
+		{"userName sw", orgA, cmp(domain.FieldUserName, domain.OpSw, p+"BJÖ"), []string{u2}},
+		{"userName ew", orgA, cmp(domain.FieldUserName, domain.OpEw, "@EXAMPLE.COM"), []string{u1, u2}},
+		{"userName co", orgA, cmp(domain.FieldUserName, domain.OpCo, "ÖRN@"), []string{u2}},
+		{"userName gt", orgA, cmp(domain.FieldUserName, domain.OpGt, p+"B"), []string{u2}},
+		{"userName pr", orgA, cmp(domain.FieldUserName, domain.OpPr, nil), []string{u1, u2}},
+		{"userName in another organization", orgB, cmp(domain.FieldUserName, domain.OpEq, "alice-b"), []string{u1}},
+		{"userName of another organization", orgB, cmp(domain.FieldUserName, domain.OpEq, p+"alice@example.com"), nil},
 		{"emails.value profile email", orgA, cmp(domain.FieldEmailValue, domain.OpEq, "alice.work@CORP.com"), []string{u1}},
 		{"emails.value account email", orgA, cmp(domain.FieldEmailValue, domain.OpEq, p+"bob@example.com"), []string{u2}},
 		{"emails.value co", orgA, cmp(domain.FieldEmailValue, domain.OpCo, "@corp."), []string{u1}},
@@ -234,7 +249,8 @@ func TestSCIMTokens(t *testing.T) {
 	require.NoError(t, orgs.CreateOrganization(ctx, domain.Organization{ID: org, Name: org, Slug: org}))
 
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	a := domain.SCIMToken{ID: "b", OrganizationID: org, Name: "entra", Hash: []byte("hash-a"), CreatedAt: t0}
+	a := domain.SCIMToken{ID: "b", OrganizationID: org, Name: "entra", Hash: []byte("hash-a"),
+		SignInEmail: domain.SignInUserName, CreatedAt: t0}
 	b := domain.SCIMToken{ID: "a", OrganizationID: org, Name: "okta", Hash: []byte("hash-b"), CreatedAt: t0}
 	c := domain.SCIMToken{ID: "c", OrganizationID: org, Name: "old", Hash: []byte("hash-c")}
 	for _, tok := range []domain.SCIMToken{a, b, c} {

@@ -440,9 +440,10 @@ func (s *Service) PutMember(ctx context.Context, orgID, userID, role string) (do
 		return domain.Membership{}, storeErr("list memberships", err)
 	}
 	now := s.now()
-	m := domain.Membership{OrganizationID: orgID, UserID: userID, Role: role, Status: domain.MembershipActive, CreatedAt: now}
-	if i := slices.IndexFunc(ms, func(m domain.Membership) bool { return m.OrganizationID == orgID }); i >= 0 {
-		m.Primary, m.CreatedAt = ms[i].Primary, ms[i].CreatedAt
+	m := domain.Membership{OrganizationID: orgID, UserID: userID, Role: role, Status: domain.MembershipActive, UserName: u.Email, CreatedAt: now}
+	existing := slices.IndexFunc(ms, func(m domain.Membership) bool { return m.OrganizationID == orgID })
+	if i := existing; i >= 0 {
+		m.Primary, m.CreatedAt, m.UserName = ms[i].Primary, ms[i].CreatedAt, ms[i].UserName
 		if ms[i].Status == domain.MembershipSuspended {
 			m.Status = domain.MembershipSuspended
 		}
@@ -450,7 +451,14 @@ func (s *Service) PutMember(ctx context.Context, orgID, userID, role string) (do
 	if !m.Primary && m.Status == domain.MembershipActive {
 		m.Primary = !slices.ContainsFunc(ms, func(m domain.Membership) bool { return m.Primary })
 	}
-	if err := s.deps.Orgs.PutMembership(ctx, m); err != nil {
+	err = s.deps.Orgs.PutMembership(ctx, m)
+	if errors.Is(err, domain.ErrAlreadyExists) && existing < 0 {
+		// Another member is named after this email: a new member is
+		// named by its id instead, as provisioning does.
+		m.UserName = userID
+		err = s.deps.Orgs.PutMembership(ctx, m)
+	}
+	if err != nil {
 		return m, storeErr("put membership", err)
 	}
 	aud, err := s.audienceOf(ctx, userID, nil)
@@ -486,40 +494,6 @@ func (s *Service) RemoveMember(ctx context.Context, orgID, userID string) error 
 	}
 	sc.acting = []domain.Membership{sc.all[i]}
 	return s.leave(ctx, sc)
-}
-
-// SetMemberRole changes the role of one of the organization's members, for
-// an organization's own directory (SCIM groups). Unlike PutMember it never
-// adds or activates a membership: a user who is not a member, or only a
-// pending one, is NotFound, and the membership keeps its status. It emits
-// user.updated.
-func (s *Service) SetMemberRole(ctx context.Context, orgID, userID, role string) (domain.Membership, error) {
-	if err := s.checkRole(ctx, orgID, role); err != nil {
-		return domain.Membership{}, err
-	}
-	u, err := s.deps.Users.GetUser(ctx, userID)
-	if err != nil {
-		return domain.Membership{}, userStoreErr("get user", err)
-	}
-	m, err := s.deps.Orgs.GetMembership(ctx, orgID, userID)
-	switch {
-	case errors.Is(err, domain.ErrNotFound) || err == nil && !m.Visible():
-		return domain.Membership{}, errNoUser
-	case err != nil:
-		return domain.Membership{}, storeErr("get membership", err)
-	case m.Role == role:
-		return m, nil
-	}
-	m.Role = role
-	now := s.now()
-	if err := s.deps.Orgs.PutMembership(ctx, m); err != nil {
-		return m, storeErr("put membership", err)
-	}
-	aud, err := s.audienceOf(ctx, userID, nil)
-	if err != nil {
-		return m, err
-	}
-	return m, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, orgID, aud, now))
 }
 
 // PutDomain records a mail domain as verified for an organization, on a

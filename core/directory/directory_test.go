@@ -71,7 +71,7 @@ func newFixture(t *testing.T, actions ...string) *fixture {
 	clients := memory.NewClientStore()
 	f.svc = directory.New(directory.Config{BaseURL: "https://auth.example", Password: fastPasswords}, directory.Deps{
 		Clients: clients, Users: f.users, Orgs: f.orgs, Directory: d, Licenses: d,
-		Grants: memory.NewClientGrantStore(f.orgs), Roles: memory.NewRoleStore(f.orgs), Domains: memory.NewDomainStore(f.orgs),
+		Grants: memory.NewClientGrantStore(f.orgs), Roles: memory.NewRoleStore(f.orgs), Groups: f.orgs, Domains: memory.NewDomainStore(f.orgs),
 		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
 		Sessions: memory.NewSessionStore(), Refresh: memory.NewGrantStore(), Events: f.events,
 		Mailer: f.mail, Clock: f.clock, Random: system.NewRandom(),
@@ -532,29 +532,6 @@ func TestAnAccountCannotMoveIntoAnotherOrganizationsVerifiedDomain(t *testing.T)
 		Email: "principal@shelbyville.edu", FirstName: "Gary", LastName: "Chalmers", OrganizationID: f.org.ID,
 	})
 	assert.Equal(t, directory.Forbidden, kindOf(t, err), "nor is one created there")
-}
-
-func TestSetMemberRoleNeverActivatesAPendingMembership(t *testing.T) {
-	f := newFixture(t, domain.GrantActions...)
-	ctx := t.Context()
-	p := f.provision(t, "apu@example.edu")
-	name := "Kwik-E-Mart Academy"
-	other, err := f.svc.CreateOrganization(ctx, directory.OrganizationInput{Name: &name})
-	require.NoError(t, err)
-	require.NoError(t, f.orgs.PutMembership(ctx, domain.Membership{
-		OrganizationID: other.ID, UserID: p.User.ID, Role: domain.RoleMember, Status: domain.MembershipPending, CreatedAt: f.clock.Now(),
-	}))
-	_, err = f.svc.SetMemberRole(ctx, other.ID, p.User.ID, domain.RoleAdmin)
-	assert.Equal(t, directory.NotFound, kindOf(t, err))
-	m, err := f.orgs.GetMembership(ctx, other.ID, p.User.ID)
-	require.NoError(t, err)
-	assert.Equal(t, domain.MembershipPending, m.Status)
-	assert.Equal(t, domain.RoleMember, m.Role)
-
-	m, err = f.svc.SetMemberRole(ctx, f.org.ID, p.User.ID, domain.RoleAdmin)
-	require.NoError(t, err)
-	assert.Equal(t, domain.RoleAdmin, m.Role)
-	assert.Equal(t, domain.MembershipActive, m.Status)
 }
 
 func TestForgotPasswordReinvitesAnInvitedAccount(t *testing.T) {

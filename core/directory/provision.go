@@ -27,6 +27,10 @@ type ProvisionInput struct {
 	// NamesOptional accepts empty names: a provider may know only an
 	// email.
 	NamesOptional bool
+	// UserName names the membership this call makes (SCIM's userName);
+	// "" names it after the email. A name another member has is a
+	// Conflict (user_name_taken).
+	UserName string
 }
 
 // Provisioned is the outcome for one user.
@@ -174,9 +178,15 @@ func rowsOf(rs []domainRow) []domain.ProvisionRow {
 	return out
 }
 
+// ErrUserNameTaken: another member of the organization has the user name.
+var ErrUserNameTaken = newErr(Conflict, "user_name_taken", "another member of this organization has that user name")
+
 func rowStoreErr(err error) error {
 	if errors.Is(err, domain.ErrNotFound) {
 		return errNoOrg
+	}
+	if errors.Is(err, domain.ErrAlreadyExists) {
+		return ErrUserNameTaken
 	}
 	return newErr(Conflict, "conflict", "the user could not be provisioned; retry")
 }
@@ -227,7 +237,7 @@ func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput,
 	}
 	return domain.ProvisionRow{
 		User: u, OrganizationID: p.OrganizationID, Role: role, LicenseClientID: c.Client.ID,
-		VisibleIn: c.orgIDs(), LinkExisting: linked == p.OrganizationID,
+		VisibleIn: c.orgIDs(), LinkExisting: linked == p.OrganizationID, UserName: p.UserName,
 	}, nil
 }
 

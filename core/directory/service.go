@@ -29,6 +29,7 @@ type Deps struct {
 	Licenses     ports.LicenseStore
 	Grants       ports.ClientGrantStore
 	Roles        ports.RoleStore
+	Groups       ports.GroupStore
 	Domains      ports.DomainStore
 	AdminKeys    ports.AdminKeyStore
 	ActionTokens ports.ActionTokenStore

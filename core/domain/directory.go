@@ -152,7 +152,12 @@ type ProvisionRow struct {
 	// accepts. A user this row creates joins at once.
 	VisibleIn    []string
 	LinkExisting bool
-	Now          time.Time
+	// UserName names a membership this row makes (Membership.UserName).
+	// Empty: the user's email, or the user id if another member of the
+	// organization has that name. A UserName another member has fails the
+	// row with ErrAlreadyExists.
+	UserName string
+	Now      time.Time
 }
 
 // ProvisionResult is what provisioning one row did.

@@ -53,7 +53,14 @@ type Membership struct {
 	Status MembershipStatus
 	// Primary marks the organization that events and claims name first.
 	// A pending membership is never primary.
-	Primary   bool
+	Primary bool
+	// UserName is the organization's own name for the member, SCIM's
+	// userName, kept as it was set (case included) and unique within the
+	// organization by UserNameKey. A membership made outside SCIM is named
+	// after the account's email (or, if another member has that name, the
+	// user id); it changes only when the organization renames it, never
+	// with the account's email.
+	UserName  string
 	CreatedAt time.Time
 }
 

@@ -1,6 +1,10 @@
 package domain
 
-import "time"
+import (
+	"reflect"
+	"strings"
+	"time"
+)
 
 // SCIMTokenPrefix marks an organization's SCIM bearer tokens, as cak_ marks
 // admin keys.
@@ -14,14 +18,46 @@ type SCIMToken struct {
 	OrganizationID string
 	Name           string
 	Hash           []byte
-	CreatedAt      time.Time
+	// SignInEmail says which of the provider's values becomes the
+	// account's sign-in email when this token writes a user of its home
+	// organization; "" reads as SignInPrimaryEmail.
+	SignInEmail SignInEmailRule
+	CreatedAt   time.Time
 }
+
+// SignInEmailRule picks a SCIM user's sign-in email.
+type SignInEmailRule string
+
+// The rules.
+const (
+	// SignInPrimaryEmail: the primary email, else the work email, else the
+	// first email; when there is none, userName if it is an address. Entra
+	// ID (userName = UPN, mail in emails) and Okta both fit it.
+	SignInPrimaryEmail SignInEmailRule = "primary_email"
+	// SignInUserName: userName, which must then be an address.
+	SignInUserName SignInEmailRule = "user_name"
+)
+
+// ValidSignInEmailRule reports whether r is a rule ("" is the default).
+func ValidSignInEmailRule(r SignInEmailRule) bool {
+	return r == "" || r == SignInPrimaryEmail || r == SignInUserName
+}
+
+// UserNameKey is the form in which an organization's user names are
+// unique: two names that differ only in case are one name.
+func UserNameKey(name string) string { return strings.ToLower(name) }
 
 // OrgProfile is what one organization's directory says about a user beyond
 // the account itself: the SCIM attributes that have no place on the
 // account. Each organization keeps its own, so one school's identity
 // provider never sees or overwrites another's externalId or department.
 // The zero value is "nothing recorded".
+//
+// It holds every attribute of RFC 7643's User and Enterprise User schemas
+// (sections 4.1 and 4.3) as the provider sent it, except those kept
+// elsewhere: id, the account's name.givenName and name.familyName,
+// active, password (never stored as sent), groups (the organization's
+// groups) and userName (the membership's, see Membership.UserName).
 type OrgProfile struct {
 	ExternalID     string
 	DisplayName    string
@@ -33,26 +69,80 @@ type OrgProfile struct {
 	ManagerName  string
 	Emails       []MultiValue
 	PhoneNumbers []MultiValue
+
+	// name's other sub-attributes.
+	FormattedName   string
+	MiddleName      string
+	HonorificPrefix string
+	HonorificSuffix string
+
+	NickName          string
+	ProfileURL        string
+	Title             string
+	UserType          string
+	PreferredLanguage string
+	Locale            string
+	Timezone          string
+
+	// The enterprise extension's other attributes.
+	CostCenter   string
+	Organization string
+	Division     string
+
+	Ims              []MultiValue
+	Photos           []MultiValue
+	Entitlements     []MultiValue
+	Roles            []MultiValue
+	X509Certificates []MultiValue
+	Addresses        []Address
 }
 
 // MultiValue is one entry of a SCIM multi-valued attribute such as emails.
 type MultiValue struct {
 	Value   string
+	Display string
 	Type    string
 	Primary bool
 }
 
-// IsZero reports whether nothing is recorded.
-func (p OrgProfile) IsZero() bool {
-	return p.ExternalID == "" && p.DisplayName == "" && p.EmployeeNumber == "" && p.Department == "" &&
-		p.ManagerID == "" && p.ManagerName == "" && len(p.Emails) == 0 && len(p.PhoneNumbers) == 0
+// Address is one entry of a SCIM user's addresses (RFC 7643 section
+// 4.1.2).
+type Address struct {
+	Formatted     string
+	StreetAddress string
+	Locality      string
+	Region        string
+	PostalCode    string
+	Country       string
+	Type          string
+	Primary       bool
 }
 
-// Clone returns a deep copy, sharing no slices.
+// IsZero reports whether nothing is recorded.
+func (p OrgProfile) IsZero() bool {
+	return reflect.DeepEqual(p.Clone(), OrgProfile{}.Clone())
+}
+
+// Equal reports whether two profiles record the same, an empty list
+// being the same as none.
+func (p OrgProfile) Equal(q OrgProfile) bool {
+	return reflect.DeepEqual(p.Clone(), q.Clone())
+}
+
+// Clone returns a deep copy, sharing no slices; an empty list becomes nil.
 func (p OrgProfile) Clone() OrgProfile {
-	p.Emails = append([]MultiValue(nil), p.Emails...)
-	p.PhoneNumbers = append([]MultiValue(nil), p.PhoneNumbers...)
+	for _, l := range []*[]MultiValue{&p.Emails, &p.PhoneNumbers, &p.Ims, &p.Photos, &p.Entitlements, &p.Roles, &p.X509Certificates} {
+		*l = cloneList(*l)
+	}
+	p.Addresses = cloneList(p.Addresses)
 	return p
+}
+
+func cloneList[T any](l []T) []T {
+	if len(l) == 0 {
+		return nil
+	}
+	return append([]T(nil), l...)
 }
 
 // CloneProfiles returns a deep copy of a user's profiles, nil if empty.
@@ -71,7 +161,7 @@ func CloneProfiles(m map[string]OrgProfile) map[string]OrgProfile {
 // names it. Each maps to stored data:
 //
 //	id                  User.ID                          string, exact
-//	userName            User.Email                       string, case-insensitive
+//	userName            Membership.UserName              string, case-insensitive
 //	name.givenName      User.GivenName                   string, case-insensitive
 //	name.familyName     User.FamilyName                  string, case-insensitive
 //	active              User.Status active or invited,   bool

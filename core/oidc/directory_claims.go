@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
@@ -99,7 +100,11 @@ func (p *Provider) organizationClaims(ctx context.Context, ms []domain.Membershi
 		if err != nil {
 			return storeErr("get organization", err)
 		}
-		list = append(list, membershipClaim{OrganizationID: o.ID, Name: o.Name, Role: m.Role})
+		r, err := access.Effective(ctx, p.deps.Roles, p.deps.Groups, m)
+		if err != nil {
+			return storeErr("effective role", err)
+		}
+		list = append(list, membershipClaim{OrganizationID: o.ID, Name: o.Name, Role: r.Name})
 	}
 	claims["organization_memberships"] = list
 	if primary != nil {
@@ -108,19 +113,17 @@ func (p *Provider) organizationClaims(ctx context.Context, ms []domain.Membershi
 	return nil
 }
 
+// permissionClaims gives the primary membership's effective role: the
+// highest of its own role and the roles its groups map to.
 func (p *Provider) permissionClaims(ctx context.Context, primary *domain.Membership, claims map[string]any) error {
 	roles, perms := []string{}, []string{}
 	if primary != nil {
-		roles = append(roles, primary.Role)
-		r, err := p.deps.Roles.GetRole(ctx, primary.OrganizationID, primary.Role)
-		switch {
-		case err == nil:
-			perms = append(perms, r.Permissions...)
-		case errors.Is(err, domain.ErrNotFound):
-			perms = append(perms, domain.BuiltInRoles[primary.Role]...)
-		default:
-			return storeErr("get role", err)
+		r, err := access.Effective(ctx, p.deps.Roles, p.deps.Groups, *primary)
+		if err != nil {
+			return storeErr("effective role", err)
 		}
+		roles = append(roles, r.Name)
+		perms = append(perms, r.Permissions...)
 	}
 	claims["roles"] = roles
 	claims["permissions"] = perms

@@ -61,6 +61,7 @@ type Deps struct {
 	Orgs         ports.OrganizationStore
 	Licenses     ports.LicenseStore
 	Roles        ports.RoleStore
+	Groups       ports.GroupStore
 	Grants       ports.GrantStore
 	Sessions     ports.SessionStore
 	AuthRequests ports.AuthRequestStore

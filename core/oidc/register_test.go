@@ -42,7 +42,7 @@ func newTestProvider(t testing.TB, edit func(*oidc.Config, *oidc.Deps)) *oidc.Pr
 	users, orgs := memory.NewUserStore(), memory.NewOrganizationStore()
 	deps := oidc.Deps{
 		Clients: memory.NewClientStore(), Users: users, Orgs: orgs,
-		Licenses: memory.NewDirectory(users, orgs), Roles: memory.NewRoleStore(orgs),
+		Licenses: memory.NewDirectory(users, orgs), Roles: memory.NewRoleStore(orgs), Groups: orgs,
 		Grants: memory.NewGrantStore(), Sessions: memory.NewSessionStore(), AuthRequests: memory.NewAuthRequestStore(),
 		Signer: signer, Limiter: memory.NewRateLimiter(), Clock: system.NewClock(), Random: system.NewRandom(),
 	}

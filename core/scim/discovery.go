@@ -80,6 +80,7 @@ func subs(s ...map[string]any) func(map[string]any) {
 func valueSubs(valueDesc string) func(map[string]any) {
 	return subs(
 		attr("value", "string", valueDesc),
+		attr("display", "string", "A label to show"),
 		attr("type", "string", "A label such as work or mobile"),
 		attr("primary", "boolean", "The preferred value"),
 	)
@@ -109,18 +110,44 @@ func (s *Service) schema(id, name, desc string, attrs ...map[string]any) map[str
 }
 
 func (s *Service) userSchema() map[string]any {
-	return s.schema(SchemaUser, "User", "A Calimatic account",
-		attr("userName", "string", "The account's email address; unique", required, unique),
+	str := func(name, desc string) map[string]any { return attr(name, "string", desc) }
+	return s.schema(SchemaUser, "User", "A member of the organization: its own name for them, the account, and its own profile",
+		attr("userName", "string", "The organization's name for the member, kept as sent and unique in it, case-insensitively; "+
+			"with the token's user_name rule, also the sign-in email", required, unique),
 		attr("name", "complex", "The user's names", subs(
-			attr("givenName", "string", "Given name"),
-			attr("familyName", "string", "Family name"),
-			attr("formatted", "string", "Given and family name", readOnlyAttr),
+			str("givenName", "Given name (the account's)"),
+			str("familyName", "Family name (the account's)"),
+			str("formatted", "The full name as the organization writes it"),
+			str("middleName", "Middle name"),
+			str("honorificPrefix", "Honorific prefix, such as Ms."),
+			str("honorificSuffix", "Honorific suffix, such as III"),
 		)),
-		attr("displayName", "string", "Name to show; this organization's own"),
-		attr("active", "boolean", "false suspends the account, true reactivates it"),
+		str("displayName", "Name to show; this organization's own"),
+		str("nickName", "Casual name"),
+		attr("profileUrl", "reference", "A page about the user"),
+		str("title", "Job title"),
+		str("userType", "The organization's kind of user, such as Employee"),
+		str("preferredLanguage", "Preferred language (RFC 7231 Accept-Language form)"),
+		str("locale", "Locale, such as en-GB"),
+		str("timezone", "Time zone, such as Europe/London"),
+		attr("active", "boolean", "false suspends the member (the account too, in its home organization); true reactivates"),
+		attr("password", "string", "Accepted and not stored; the user sets their own", func(a map[string]any) {
+			a["mutability"], a["returned"] = "writeOnly", "never"
+		}),
 		attr("externalId", "string", "The provider's id for the user; this organization's own", caseExact),
-		attr("emails", "complex", "Email addresses; the primary one is the userName", multi, valueSubs("An email address")),
-		attr("phoneNumbers", "complex", "Phone numbers; this organization's own", multi, valueSubs("A phone number")),
+		attr("emails", "complex", "Email addresses, as sent; with the token's primary_email rule the primary "+
+			"(else work, else first) one is the sign-in email", multi, valueSubs("An email address")),
+		attr("phoneNumbers", "complex", "Phone numbers", multi, valueSubs("A phone number")),
+		attr("ims", "complex", "Instant messaging addresses", multi, valueSubs("An address")),
+		attr("photos", "complex", "Pictures of the user", multi, valueSubs("A URL")),
+		attr("addresses", "complex", "Physical addresses", multi, subs(
+			str("formatted", "The full address"), str("streetAddress", "Street"), str("locality", "City"),
+			str("region", "State or region"), str("postalCode", "Postal code"), str("country", "Country (ISO 3166-1 alpha-2)"),
+			str("type", "work, home or other"), attr("primary", "boolean", "The preferred address"),
+		)),
+		attr("entitlements", "complex", "Entitlements", multi, valueSubs("An entitlement")),
+		attr("roles", "complex", "The provider's roles for the user (not Calimatic roles: see groups)", multi, valueSubs("A role")),
+		attr("x509Certificates", "complex", "Certificates", multi, valueSubs("A DER certificate, base64")),
 		attr("groups", "complex", "The user's role in this organization", multi, readOnlyAttr, subs(
 			attr("value", "string", "The group's id", readOnlyAttr),
 			attr("display", "string", "The group's name", readOnlyAttr),
@@ -131,6 +158,9 @@ func (s *Service) userSchema() map[string]any {
 func (s *Service) enterpriseSchema() map[string]any {
 	return s.schema(SchemaEnterprise, "EnterpriseUser", "Enterprise attributes; this organization's own",
 		attr("employeeNumber", "string", "Employee number"),
+		attr("costCenter", "string", "Cost center"),
+		attr("organization", "string", "Organization"),
+		attr("division", "string", "Division"),
 		attr("department", "string", "Department"),
 		attr("manager", "complex", "The user's manager", subs(
 			attr("value", "string", "The manager's id", caseExact),

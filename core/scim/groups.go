@@ -3,6 +3,7 @@ package scim
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	filter "github.com/scim2/filter-parser/v2"
@@ -11,95 +12,80 @@ import (
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
-// Groups are the organization's roles: a group's id and displayName are
-// the role's name, its members the members holding the role.
+// Groups are the organization's groups (domain.Group): free names, unique
+// in the organization in any case, with any members of the organization,
+// a user in any number of them. A group changes no one's role unless a
+// platform administrator mapped it to one (see directory.MapGroupRole).
 
-// maxGroupScan bounds how many members are read to list one group's
-// members; a role's members are found by reading the organization's
-// memberships.
-const maxGroupScan = 50000
+// maxGroupScan bounds how many groups a filter other than an id or
+// displayName lookup reads.
+const maxGroupScan = 10000
 
-// group is a role with its members, as loaded.
-type group struct {
-	role    directory.RoleView
-	members []domain.Member
-}
+// maxGroupMembers bounds the members one request sets.
+const maxGroupMembers = MaxOperations * 10
 
-func (s *Service) roles(ctx context.Context, t *Tenant) ([]directory.RoleView, error) {
-	return s.deps.Directory.ListRoles(ctx, t.OrganizationID)
-}
-
-func (s *Service) role(ctx context.Context, t *Tenant, id string) (directory.RoleView, error) {
-	rs, err := s.roles(ctx, t)
-	if err != nil {
-		return directory.RoleView{}, err
-	}
-	for _, r := range rs {
-		if r.Name == id {
-			return r, nil
-		}
-	}
-	return directory.RoleView{}, errNotFound
-}
-
-// membersOf returns the members holding each of the named roles.
-func (s *Service) membersOf(ctx context.Context, t *Tenant, names map[string]bool) (map[string][]domain.Member, error) {
-	out := map[string][]domain.Member{}
-	cursor := ""
-	for seen := 0; seen < maxGroupScan; {
-		p, err := s.deps.Directory.ListMembers(ctx, t.OrganizationID, cursor, directory.MaxPageSize)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range p.Items {
-			if names[m.Membership.Role] {
-				out[m.Membership.Role] = append(out[m.Membership.Role], m)
-			}
-		}
-		seen += len(p.Items)
-		if p.NextCursor == "" {
-			break
-		}
-		cursor = p.NextCursor
-	}
-	return out, nil
-}
-
-func (s *Service) renderGroup(r directory.RoleView, members []domain.Member, withMembers bool, orgCreated domain.Organization) map[string]any {
-	g := map[string]any{
+func (s *Service) renderGroup(g domain.Group, members []string, withMembers bool) map[string]any {
+	r := map[string]any{
 		"schemas":     []string{SchemaGroup},
-		"id":          r.Name,
-		"displayName": r.Name,
+		"id":          g.ID,
+		"displayName": g.DisplayName,
 	}
-	if withMembers {
-		ms := make([]map[string]any, 0, len(members))
-		for _, m := range members {
-			ms = append(ms, map[string]any{
-				"value": m.User.ID, "display": m.User.Email, "type": "User",
-				"$ref": s.Root() + "/Users/" + m.User.ID,
-			})
-		}
-		g["members"] = ms
-	}
-	created, modified := r.CreatedAt, r.UpdatedAt
-	if created.IsZero() { // a built-in role the organization never changed
-		created, modified = orgCreated.CreatedAt, orgCreated.CreatedAt
+	if g.ExternalID != "" {
+		r["externalId"] = g.ExternalID
 	}
 	meta := map[string]any{
-		"resourceType": "Group", "created": timestamp(created), "lastModified": timestamp(modified),
-		"location": s.Root() + "/Groups/" + r.Name,
+		"resourceType": "Group", "created": timestamp(g.CreatedAt), "lastModified": timestamp(g.UpdatedAt),
+		"location": s.Root() + "/Groups/" + g.ID,
 	}
-	g["meta"] = meta
-	meta["version"] = etag(g)
-	return g
+	// Every change of a group moves UpdatedAt, its members' included, so
+	// the version need not read the members. It is taken at the
+	// millisecond, as lastModified shows it: every store keeps that much
+	// (PostgreSQL microseconds, MongoDB milliseconds), so a version
+	// computed from the clock when writing equals the one read back.
+	meta["version"] = etag(map[string]any{"g": r, "t": timestamp(g.UpdatedAt)})
+	r["meta"] = meta
+	if withMembers {
+		ms := make([]map[string]any, 0, len(members))
+		for _, id := range members {
+			ms = append(ms, map[string]any{"value": id, "type": "User", "$ref": s.Root() + "/Users/" + id})
+		}
+		r["members"] = ms
+	}
+	return r
 }
 
-// groupFilter parses a Groups filter: displayName or id compared as
-// strings. Roles are few, so it runs over the organization's role list.
-func groupFilter(raw string) (func(name string) (bool, error), error) {
+// groupErr answers the directory's group errors in SCIM's terms.
+func groupErr(err error) error {
+	switch {
+	case errors.Is(err, directory.ErrGroupNotFound):
+		return errNotFound
+	case errors.Is(err, directory.ErrGroupNameTaken):
+		return newErr(409, TypeUniqueness, "a group with this displayName already exists")
+	case errors.Is(err, directory.ErrNotAMember):
+		return badValue("every member must be a user of this organization")
+	}
+	if e, ok := directory.AsError(err); ok && e.Kind == directory.Invalid {
+		return badValue("%s", e.Message)
+	}
+	return err
+}
+
+// groupMatcher is a parsed Groups filter.
+type groupMatcher struct {
+	expr filter.Expression
+	// lookup is a displayName or id to find by index when the filter is
+	// that one equality (with, maybe, members.value conditions).
+	byName, byID string
+	// inGroups caches members.value conditions: user id -> their groups.
+	inGroups map[string]map[string]bool
+}
+
+// parseGroupFilter reads a Groups filter over displayName, externalId, id
+// and members.value.
+func parseGroupFilter(raw string) (*groupMatcher, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return func(string) (bool, error) { return true, nil }, nil
+		return &groupMatcher{}, nil
 	}
 	if len(raw) > MaxFilterLen {
 		return nil, newErr(400, TypeInvalidFilter, "the filter is longer than %d characters", MaxFilterLen)
@@ -108,6 +94,7 @@ func groupFilter(raw string) (func(name string) (bool, error), error) {
 	if err != nil {
 		return nil, errSyntax
 	}
+	m := &groupMatcher{expr: expr, inGroups: map[string]map[string]bool{}}
 	var check func(filter.Expression, int) error
 	check = func(e filter.Expression, depth int) error {
 		if depth > maxFilterTerms {
@@ -122,41 +109,136 @@ func groupFilter(raw string) (func(name string) (bool, error), error) {
 		case *filter.NotExpression:
 			return check(e.Expression, depth+1)
 		case *filter.AttributeExpression:
-			n := strings.ToLower(e.AttributePath.AttributeName)
-			if e.AttributePath.SubAttribute != nil || (n != "displayname" && n != "id") {
-				return newErr(400, TypeInvalidFilter, "Groups filter on displayName or id only")
+			switch groupAttr(e.AttributePath) {
+			case "displayname", "externalid", "id":
+				return nil
+			case "members.value":
+				v, ok := e.CompareValue.(string)
+				if !ok || strings.ToLower(string(e.Operator)) != string(filter.EQ) {
+					return newErr(400, TypeInvalidFilter, "members.value takes eq and a user id")
+				}
+				m.inGroups[v] = nil
+				return nil
 			}
-			return nil
 		}
-		return newErr(400, TypeInvalidFilter, "Groups filter on displayName or id only")
+		return newErr(400, TypeInvalidFilter, "Groups filter on displayName, externalId, id and members.value")
 	}
 	if err := check(expr, 0); err != nil {
 		return nil, err
 	}
-	return func(name string) (bool, error) {
-		return evalValue(rewriteToValue(expr), domain.MultiValue{Value: name})
-	}, nil
-}
-
-// rewriteToValue turns displayName and id comparisons into comparisons of
-// a value, for evalValue.
-func rewriteToValue(e filter.Expression) filter.Expression {
-	switch e := e.(type) {
-	case *filter.LogicalExpression:
-		return &filter.LogicalExpression{Left: rewriteToValue(e.Left), Right: rewriteToValue(e.Right), Operator: e.Operator}
-	case *filter.NotExpression:
-		return &filter.NotExpression{Expression: rewriteToValue(e.Expression)}
-	case *filter.AttributeExpression:
-		c := *e
-		c.AttributePath = filter.AttributePath{AttributeName: "value"}
-		return &c
+	// A lookup: displayName eq or id eq, alone or and-ed with others.
+	var lookup func(filter.Expression)
+	lookup = func(e filter.Expression) {
+		switch e := e.(type) {
+		case *filter.LogicalExpression:
+			if e.Operator == filter.AND {
+				lookup(e.Left)
+				lookup(e.Right)
+			}
+		case *filter.AttributeExpression:
+			v, ok := e.CompareValue.(string)
+			if !ok || strings.ToLower(string(e.Operator)) != string(filter.EQ) {
+				return
+			}
+			switch groupAttr(e.AttributePath) {
+			case "displayname":
+				m.byName = v
+			case "id":
+				m.byID = v
+			}
+		}
 	}
-	return e
+	lookup(expr)
+	return m, nil
 }
 
-// ListGroups lists the organization's roles as groups.
+func groupAttr(p filter.AttributePath) string {
+	n := strings.ToLower(p.AttributeName)
+	if p.SubAttribute != nil {
+		n += "." + strings.ToLower(*p.SubAttribute)
+	}
+	if u := p.URI(); u != "" && !strings.EqualFold(u, SchemaGroup) {
+		return ""
+	}
+	return n
+}
+
+// match evaluates the filter on one group.
+func (m *groupMatcher) match(g domain.Group) (bool, error) {
+	if m.expr == nil {
+		return true, nil
+	}
+	return m.eval(m.expr, g)
+}
+
+func (m *groupMatcher) eval(e filter.Expression, g domain.Group) (bool, error) {
+	return evalFilter(e, func(e *filter.AttributeExpression) (bool, error) {
+		op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
+		switch groupAttr(e.AttributePath) {
+		case "displayname":
+			return compareString(op, g.DisplayName, e.CompareValue)
+		case "externalid": // caseExact (RFC 7643 §3.1)
+			return compareExact(op, g.ExternalID, e.CompareValue)
+		case "id":
+			return compareExact(op, g.ID, e.CompareValue)
+		case "members.value":
+			v, _ := e.CompareValue.(string)
+			return m.inGroups[v][g.ID], nil
+		}
+		return false, newErr(400, TypeInvalidFilter, "unsupported filter")
+	})
+}
+
+// candidates returns the groups a filter may match: one by index for a
+// displayName or id lookup, else the organization's groups.
+func (s *Service) candidates(ctx context.Context, t *Tenant, m *groupMatcher) ([]domain.Group, error) {
+	for uid := range m.inGroups {
+		gs, err := s.deps.Directory.UserGroups(ctx, t.OrganizationID, uid)
+		if err != nil {
+			return nil, err
+		}
+		set := map[string]bool{}
+		for _, g := range gs {
+			set[g.ID] = true
+		}
+		m.inGroups[uid] = set
+	}
+	var (
+		g   domain.Group
+		err error
+	)
+	switch {
+	case m.byID != "":
+		g, err = s.deps.Directory.GetGroup(ctx, t.OrganizationID, m.byID)
+	case m.byName != "":
+		g, err = s.deps.Directory.FindGroup(ctx, t.OrganizationID, m.byName)
+	default:
+		var out []domain.Group
+		for cursor := ""; len(out) < maxGroupScan; {
+			p, err := s.deps.Directory.ListGroups(ctx, t.OrganizationID, cursor, directory.MaxPageSize)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p.Items...)
+			if p.NextCursor == "" {
+				break
+			}
+			cursor = p.NextCursor
+		}
+		return out, nil
+	}
+	if errors.Is(err, directory.ErrGroupNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []domain.Group{g}, nil
+}
+
+// ListGroups lists the organization's groups.
 func (s *Service) ListGroups(ctx context.Context, t *Tenant, q ListQuery) (map[string]any, error) {
-	match, err := groupFilter(q.Filter)
+	m, err := parseGroupFilter(q.Filter)
 	if err != nil {
 		return nil, err
 	}
@@ -164,41 +246,33 @@ func (s *Service) ListGroups(ctx context.Context, t *Tenant, q ListQuery) (map[s
 	if err != nil {
 		return nil, err
 	}
-	org, err := s.deps.Directory.GetOrganization(ctx, t.OrganizationID)
+	all, err := s.candidates(ctx, t, m)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := s.roles(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	var hits []directory.RoleView
-	for _, r := range rs {
-		ok, err := match(r.Name)
+	var hits []domain.Group
+	for _, g := range all {
+		ok, err := m.match(g)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			hits = append(hits, r)
+			hits = append(hits, g)
 		}
 	}
 	total := len(hits)
 	hits = hits[min(start-1, len(hits)):]
 	hits = hits[:min(count, len(hits))]
 	withMembers := proj.wants("members")
-	var members map[string][]domain.Member
-	if withMembers && len(hits) > 0 {
-		names := map[string]bool{}
-		for _, r := range hits {
-			names[r.Name] = true
-		}
-		if members, err = s.membersOf(ctx, t, names); err != nil {
-			return nil, err
-		}
-	}
 	res := make([]map[string]any, 0, len(hits))
-	for _, r := range hits {
-		res = append(res, proj.Apply(s.renderGroup(r, members[r.Name], withMembers, org)))
+	for _, g := range hits {
+		var members []string
+		if withMembers {
+			if members, err = s.deps.Directory.GroupMembers(ctx, t.OrganizationID, g.ID); err != nil {
+				return nil, err
+			}
+		}
+		res = append(res, proj.Apply(s.renderGroup(g, members, withMembers)))
 	}
 	return listResponse(total, start, res), nil
 }
@@ -209,37 +283,29 @@ func (s *Service) GetGroup(ctx context.Context, t *Tenant, id, attributes, exclu
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.loadGroup(ctx, t, id, proj.wants("members"))
+	g, err := s.deps.Directory.GetGroup(ctx, t.OrganizationID, id)
 	if err != nil {
-		return nil, err
+		return nil, groupErr(err)
 	}
-	org, err := s.deps.Directory.GetOrganization(ctx, t.OrganizationID)
-	if err != nil {
-		return nil, err
-	}
-	return proj.Apply(s.renderGroup(g.role, g.members, proj.wants("members"), org)), nil
+	return s.projectGroup(ctx, t, g, proj)
 }
 
-func (s *Service) loadGroup(ctx context.Context, t *Tenant, id string, withMembers bool) (group, error) {
-	r, err := s.role(ctx, t, id)
-	if err != nil {
-		return group{}, err
-	}
-	g := group{role: r}
-	if withMembers {
-		ms, err := s.membersOf(ctx, t, map[string]bool{r.Name: true})
-		if err != nil {
-			return group{}, err
+func (s *Service) projectGroup(ctx context.Context, t *Tenant, g domain.Group, proj Projection) (map[string]any, error) {
+	var members []string
+	if proj.wants("members") {
+		var err error
+		if members, err = s.deps.Directory.GroupMembers(ctx, t.OrganizationID, g.ID); err != nil {
+			return nil, err
 		}
-		g.members = ms[r.Name]
 	}
-	return g, nil
+	return proj.Apply(s.renderGroup(g, members, proj.wants("members"))), nil
 }
 
 // groupBody is a POST or PUT Group body.
 type groupBody struct {
 	Schemas     []string
 	DisplayName string
+	ExternalID  string
 	Members     []struct{ Value string }
 }
 
@@ -251,40 +317,15 @@ func parseGroup(body []byte) (groupBody, error) {
 	if !containsFold(g.Schemas, SchemaGroup) {
 		return g, newErr(400, TypeInvalidSyntax, "schemas must include %s", SchemaGroup)
 	}
-	if len(g.Members) > MaxOperations*10 {
-		return g, badValue("a request sets at most %d members", MaxOperations*10)
+	if len(g.Members) > maxGroupMembers {
+		return g, badValue("a request sets at most %d members", maxGroupMembers)
 	}
-	return g, nil
-}
-
-// CreateGroup makes a custom role with no permissions, and its members.
-func (s *Service) CreateGroup(ctx context.Context, t *Tenant, body []byte) (map[string]any, error) {
-	g, err := parseGroup(body)
-	if err != nil {
-		return nil, err
-	}
-	name := strings.TrimSpace(g.DisplayName)
-	if !domain.ValidName(name) {
-		return nil, badValue("displayName is a role name: 1 to 64 lower-case letters, digits and . _ : -, starting with a letter")
-	}
-	if _, err := s.role(ctx, t, name); err == nil {
-		return nil, newErr(409, TypeUniqueness, "a group named %q already exists", name)
-	} else if !errors.Is(err, errNotFound) {
-		return nil, err
-	}
-	ids, err := s.checkMembers(ctx, t, valuesOf(g.Members))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.deps.Directory.PutRole(ctx, t.OrganizationID, name, nil); err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		if _, err := s.deps.Directory.SetMemberRole(ctx, t.OrganizationID, id, name); err != nil {
-			return nil, err
+	for _, m := range g.Members {
+		if m.Value == "" {
+			return g, badValue("every member needs a value (a user id)")
 		}
 	}
-	return s.GetGroup(ctx, t, name, "", "")
+	return g, nil
 }
 
 func valuesOf(ms []struct{ Value string }) []string {
@@ -295,48 +336,42 @@ func valuesOf(ms []struct{ Value string }) []string {
 	return out
 }
 
-// checkMembers checks that every id is a member of the organization: a
-// group never pulls in another organization's user. Nor does it move an
-// owner: ownership is the administrators' to change.
-func (s *Service) checkMembers(ctx context.Context, t *Tenant, ids []string) ([]string, error) {
-	for _, id := range ids {
-		m, err := s.member(ctx, t, id)
-		if errors.Is(err, errNotFound) {
-			return nil, badValue("member %q is not a user of this organization", clip(id))
-		} else if err != nil {
-			return nil, err
-		}
-		if m.Membership.Role == domain.RoleOwner {
-			return nil, errOwner
-		}
+// CreateGroup makes a group with its members (POST).
+func (s *Service) CreateGroup(ctx context.Context, t *Tenant, body []byte) (map[string]any, error) {
+	b, err := parseGroup(body)
+	if err != nil {
+		return nil, err
 	}
-	return ids, nil
+	g, err := s.deps.Directory.CreateGroup(ctx, t.OrganizationID,
+		directory.GroupInput{DisplayName: b.DisplayName, ExternalID: b.ExternalID}, valuesOf(b.Members))
+	if err != nil {
+		return nil, groupErr(err)
+	}
+	return s.projectGroup(ctx, t, g, Projection{})
 }
 
-var errOwner = newErr(400, TypeMutability, "the %q group is managed by Calimatic administrators, not over SCIM", domain.RoleOwner)
-
-// writableGroup loads a group with its members for a write, refusing the
-// owner group and a stale If-Match.
-func (s *Service) writableGroup(ctx context.Context, t *Tenant, id, ifMatch string) (group, error) {
-	g, err := s.loadGroup(ctx, t, id, true)
+// writableGroup loads a group for a write, refusing a stale If-Match.
+func (s *Service) writableGroup(ctx context.Context, t *Tenant, id, ifMatch string) (domain.Group, error) {
+	g, err := s.deps.Directory.GetGroup(ctx, t.OrganizationID, id)
 	if err != nil {
-		return group{}, err
-	}
-	if g.role.Name == domain.RoleOwner {
-		return group{}, errOwner
+		return domain.Group{}, groupErr(err)
 	}
 	if ifMatch == "" || ifMatch == "*" {
 		return g, nil
 	}
-	org, err := s.deps.Directory.GetOrganization(ctx, t.OrganizationID)
-	if err != nil {
-		return group{}, err
-	}
-	return g, checkVersion(ifMatch, versionOf(s.renderGroup(g.role, g.members, true, org)))
+	return g, checkVersion(ifMatch, versionOf(s.renderGroup(g, nil, false)))
 }
 
-// ReplaceGroup is PUT: the members become exactly those sent; the name
-// cannot change.
+// precondition re-checks If-Match inside a rename's atomic write.
+func (s *Service) precondition(ifMatch string) func(domain.Group) error {
+	if ifMatch == "" || ifMatch == "*" {
+		return nil
+	}
+	return func(g domain.Group) error { return checkVersion(ifMatch, versionOf(s.renderGroup(g, nil, false))) }
+}
+
+// ReplaceGroup is PUT: the name, external id and members become those
+// sent.
 func (s *Service) ReplaceGroup(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
 	b, err := parseGroup(body)
 	if err != nil {
@@ -346,64 +381,71 @@ func (s *Service) ReplaceGroup(ctx context.Context, t *Tenant, id, ifMatch strin
 	if err != nil {
 		return nil, err
 	}
-	if n := strings.TrimSpace(b.DisplayName); n != "" && n != g.role.Name {
-		return nil, newErr(400, TypeMutability, "a group's displayName is its role's name and cannot change")
-	}
-	if g.role.Name == domain.RoleMember {
-		return nil, errLeaveMember
-	}
-	ids, err := s.checkMembers(ctx, t, valuesOf(b.Members))
+	cur, err := s.deps.Directory.GroupMembers(ctx, t.OrganizationID, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.setMembers(ctx, t, g, ids); err != nil {
-		return nil, err
-	}
-	return s.GetGroup(ctx, t, id, "", "")
+	add, remove := diff(cur, valuesOf(b.Members))
+	return s.applyGroup(ctx, t, g, ifMatch, groupEdit{
+		name: b.DisplayName, externalID: b.ExternalID, add: add, remove: remove,
+	})
 }
 
-// setMembers makes ids the group's members exactly.
-func (s *Service) setMembers(ctx context.Context, t *Tenant, g group, ids []string) error {
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
+// groupEdit is what a PUT or PATCH does, validated before anything is
+// written.
+type groupEdit struct {
+	name, externalID string
+	add, remove      []string
+}
+
+// applyGroup writes an edit: the members in one atomic step, then the
+// name. A name another group has is refused before the members change.
+func (s *Service) applyGroup(ctx context.Context, t *Tenant, g domain.Group, ifMatch string, e groupEdit) (map[string]any, error) {
+	if strings.TrimSpace(e.name) == "" {
+		return nil, badValue("a group needs a displayName")
 	}
-	for _, m := range g.members {
-		if !want[m.User.ID] {
-			if err := s.leaveGroup(ctx, t, g.role.Name, m.User.ID); err != nil {
-				return err
-			}
+	renamed := e.name != g.DisplayName || e.externalID != g.ExternalID
+	if renamed {
+		if other, err := s.deps.Directory.FindGroup(ctx, t.OrganizationID, e.name); err == nil && other.ID != g.ID {
+			return nil, groupErr(directory.ErrGroupNameTaken)
 		}
 	}
-	for _, id := range ids {
-		if _, err := s.deps.Directory.SetMemberRole(ctx, t.OrganizationID, id, g.role.Name); err != nil {
-			return err
+	if len(e.add) > 0 || len(e.remove) > 0 {
+		var err error
+		if g, err = s.deps.Directory.ChangeGroupMembers(ctx, t.OrganizationID, g.ID, e.add, e.remove); err != nil {
+			return nil, groupErr(err)
+		}
+		ifMatch = "" // checked before; the members moved the version on
+	}
+	if renamed {
+		var err error
+		g, err = s.deps.Directory.RenameGroup(ctx, t.OrganizationID, g.ID,
+			directory.GroupInput{DisplayName: e.name, ExternalID: e.externalID}, s.precondition(ifMatch))
+		if err != nil {
+			return nil, groupErr(err)
 		}
 	}
-	return nil
+	return s.projectGroup(ctx, t, g, Projection{})
 }
 
-var errLeaveMember = newErr(400, TypeMutability, "every user of the organization is in %q unless in another group; DELETE the user to remove them", domain.RoleMember)
-
-// leaveGroup takes a member out of a role: they go back to member. Leaving
-// member itself is not possible; DELETE the user to remove them.
-func (s *Service) leaveGroup(ctx context.Context, t *Tenant, role, userID string) error {
-	if role == domain.RoleMember {
-		return errLeaveMember
+// diff is what turns have into want: the ids to add and to remove.
+func diff(have, want []string) (add, remove []string) {
+	for _, id := range want {
+		if !slices.Contains(have, id) && !slices.Contains(add, id) {
+			add = append(add, id)
+		}
 	}
-	m, err := s.member(ctx, t, userID)
-	if errors.Is(err, errNotFound) {
-		return nil // gone already
+	for _, id := range have {
+		if !slices.Contains(want, id) {
+			remove = append(remove, id)
+		}
 	}
-	if err != nil || m.Membership.Role != role {
-		return err
-	}
-	_, err = s.deps.Directory.SetMemberRole(ctx, t.OrganizationID, userID, domain.RoleMember)
-	return err
+	return add, remove
 }
 
-// PatchGroup is PATCH on a group: members add, remove and replace. The
-// displayName may be "replaced" only by itself.
+// PatchGroup is PATCH on a group (RFC 7644 §3.5.2): displayName and
+// externalId replaced (a rename), members added, removed (by value, by a
+// members[value eq "…"] path, or all) and replaced.
 func (s *Service) PatchGroup(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
 	ops, err := ParsePatch(body)
 	if err != nil {
@@ -413,116 +455,123 @@ func (s *Service) PatchGroup(ctx context.Context, t *Tenant, id, ifMatch string,
 	if err != nil {
 		return nil, err
 	}
-	// Validate every operation before changing anything.
-	type step struct {
-		op  string
-		ids []string
-		all bool // remove every member
+	cur, err := s.deps.Directory.GroupMembers(ctx, t.OrganizationID, id)
+	if err != nil {
+		return nil, err
 	}
-	var steps []step
+	// Apply every operation to a copy, then write the difference.
+	e := groupEdit{name: g.DisplayName, externalID: g.ExternalID}
+	members := slices.Clone(cur)
 	for _, o := range ops {
-		path, value := o.Path, o.Value
-		if path == "" {
-			obj := value.(map[string]any)
-			for k, v := range obj {
-				switch strings.ToLower(k) {
-				case "displayname":
-					if n, _ := v.(string); n != g.role.Name {
-						return nil, newErr(400, TypeMutability, "a group's displayName is its role's name and cannot change")
-					}
-				case "members":
-					ids, err := memberValues(v)
-					if err != nil {
-						return nil, err
-					}
-					steps = append(steps, step{op: o.Op, ids: ids})
+		if err := applyGroupOp(&e, &members, o); err != nil {
+			return nil, err
+		}
+	}
+	if len(members) > maxGroupScan*10 {
+		return nil, badValue("a group holds at most %d members", maxGroupScan*10)
+	}
+	e.add, e.remove = diff(cur, members)
+	return s.applyGroup(ctx, t, g, ifMatch, e)
+}
+
+func applyGroupOp(e *groupEdit, members *[]string, o PatchOp) error {
+	if o.Path == "" {
+		for k, v := range o.Value.(map[string]any) {
+			path := strings.ToLower(k)
+			if path == "id" || path == "schemas" || path == "meta" {
+				continue // echoed back, as Okta's rename does
+			}
+			if err := applyGroupPath(e, members, o.Op, k, nil, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	p, err := parsePath(o.Path)
+	if err != nil {
+		return newErr(400, TypeInvalidPath, "the path %q is not valid", clip(o.Path))
+	}
+	return applyGroupPath(e, members, o.Op, o.Path, &p, o.Value)
+}
+
+func applyGroupPath(e *groupEdit, members *[]string, op, raw string, p *filter.Path, v any) error {
+	name := strings.ToLower(raw)
+	var valueFilter filter.Expression
+	if p != nil {
+		if u := p.AttributePath.URI(); u != "" && !strings.EqualFold(u, SchemaGroup) {
+			return newErr(400, TypeInvalidPath, "%q is not an attribute of the Group schema", clip(raw))
+		}
+		name = strings.ToLower(p.AttributePath.AttributeName)
+		if sub := p.AttributePath.SubAttributeName(); sub != "" {
+			name += "." + strings.ToLower(sub)
+		}
+		valueFilter = p.ValueExpression
+	}
+	switch name {
+	case "displayname":
+		if op == "remove" {
+			return newErr(400, TypeMutability, "a group's displayName cannot be removed")
+		}
+		s, ok := v.(string)
+		if !ok {
+			return badValue("displayName must be a string")
+		}
+		e.name = s
+		return nil
+	case "externalid":
+		if op == "remove" || v == nil {
+			e.externalID = ""
+			return nil
+		}
+		s, ok := v.(string)
+		if !ok {
+			return badValue("externalId must be a string")
+		}
+		e.externalID = s
+		return nil
+	case "members":
+		if valueFilter != nil {
+			if op != "remove" {
+				return newErr(400, TypeInvalidPath, "a members[filter] path is for remove")
+			}
+			var keep []string
+			for _, id := range *members {
+				ok, err := evalValue(valueFilter, domain.MultiValue{Value: id, Type: "User"})
+				if err != nil {
+					return err
+				}
+				if !ok {
+					keep = append(keep, id)
 				}
 			}
-			continue
+			*members = keep
+			return nil
 		}
-		p, err := parsePath(path)
+		if op == "remove" && v == nil {
+			*members = nil
+			return nil
+		}
+		ids, err := memberValues(v)
 		if err != nil {
-			return nil, newErr(400, TypeInvalidPath, "the path %q is not valid", clip(path))
+			return err
 		}
-		switch strings.ToLower(p.AttributePath.AttributeName) {
-		case "displayname":
-			if n, _ := value.(string); o.Op == "remove" || n != g.role.Name {
-				return nil, newErr(400, TypeMutability, "a group's displayName is its role's name and cannot change")
-			}
-		case "members":
-			if p.ValueExpression != nil {
-				if o.Op != "remove" {
-					return nil, newErr(400, TypeInvalidPath, "a members[filter] path is for remove")
+		switch op {
+		case "add":
+			for _, id := range ids {
+				if !slices.Contains(*members, id) {
+					*members = append(*members, id)
 				}
-				var ids []string
-				for _, m := range g.members {
-					ok, err := evalValue(p.ValueExpression, domain.MultiValue{Value: m.User.ID, Type: "User"})
-					if err != nil {
-						return nil, err
-					}
-					if ok {
-						ids = append(ids, m.User.ID)
-					}
-				}
-				steps = append(steps, step{op: "remove", ids: ids})
-				continue
 			}
-			if o.Op == "remove" && value == nil {
-				steps = append(steps, step{op: "remove", all: true})
-				continue
-			}
-			ids, err := memberValues(value)
-			if err != nil {
-				return nil, err
-			}
-			steps = append(steps, step{op: o.Op, ids: ids})
-		default:
-			return nil, newErr(400, TypeInvalidPath, "a group's members can be changed, nothing else")
+		case "replace":
+			*members = ids
+		case "remove": // Entra ID removes with a value list
+			*members = slices.DeleteFunc(*members, func(id string) bool { return slices.Contains(ids, id) })
 		}
+		return nil
+	case "id", "meta", "schemas", "meta.created", "meta.lastmodified", "meta.location", "meta.version", "meta.resourcetype":
+		return newErr(400, TypeMutability, "%s is read-only", clip(raw))
 	}
-	for _, st := range steps {
-		if g.role.Name == domain.RoleMember && st.op != "add" {
-			return nil, errLeaveMember
-		}
-		if st.op != "remove" {
-			if _, err := s.checkMembers(ctx, t, st.ids); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, st := range steps {
-		switch {
-		case st.op == "replace":
-			cur, err := s.loadGroup(ctx, t, id, true)
-			if err != nil {
-				return nil, err
-			}
-			if err := s.setMembers(ctx, t, cur, st.ids); err != nil {
-				return nil, err
-			}
-		case st.op == "add":
-			for _, uid := range st.ids {
-				if _, err := s.deps.Directory.SetMemberRole(ctx, t.OrganizationID, uid, g.role.Name); err != nil {
-					return nil, err
-				}
-			}
-		case st.all:
-			cur, err := s.loadGroup(ctx, t, id, true)
-			if err != nil {
-				return nil, err
-			}
-			if err := s.setMembers(ctx, t, cur, nil); err != nil {
-				return nil, err
-			}
-		default:
-			for _, uid := range st.ids {
-				if err := s.leaveGroup(ctx, t, g.role.Name, uid); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	return s.GetGroup(ctx, t, id, "", "")
+	return newErr(400, TypeInvalidPath, "%q is not an attribute of the Group schema", clip(raw))
 }
 
 // memberValues reads [{"value": id}, ...] (or one such object).
@@ -536,8 +585,8 @@ func memberValues(v any) ([]string, error) {
 	default:
 		return nil, badValue("members must be an array of {\"value\": id}")
 	}
-	if len(items) > MaxOperations*10 {
-		return nil, badValue("an operation changes at most %d members", MaxOperations*10)
+	if len(items) > maxGroupMembers {
+		return nil, badValue("an operation changes at most %d members", maxGroupMembers)
 	}
 	var ids []string
 	for _, it := range items {
@@ -559,20 +608,23 @@ func memberValues(v any) ([]string, error) {
 	return ids, nil
 }
 
-// DeleteGroup deletes a custom role; its members go back to member.
-// Built-in roles cannot be deleted.
+// DeleteGroup deletes a group. Its members stay members of the
+// organization, with their own roles.
 func (s *Service) DeleteGroup(ctx context.Context, t *Tenant, id, ifMatch string) error {
-	g, err := s.writableGroup(ctx, t, id, ifMatch)
-	if err != nil {
+	if _, err := s.writableGroup(ctx, t, id, ifMatch); err != nil {
 		return err
 	}
-	if domain.IsBuiltInRole(g.role.Name) {
-		return newErr(400, TypeMutability, "the built-in group %q cannot be deleted", g.role.Name)
+	return groupErr(s.deps.Directory.DeleteGroup(ctx, t.OrganizationID, id))
+}
+
+// asks reports whether the projection names attribute name in attributes.
+func (p Projection) asks(name string) bool {
+	for _, r := range p.include {
+		if r.key == name {
+			return true
+		}
 	}
-	if err := s.setMembers(ctx, t, g, nil); err != nil {
-		return err
-	}
-	return s.deps.Directory.DeleteRole(ctx, t.OrganizationID, g.role.Name)
+	return false
 }
 
 // wants reports whether the projection returns attribute name.

@@ -179,7 +179,6 @@ func parsePath(path string) (p filter.Path, err error) {
 // is shown, stored or not, so that a value filter finds the one shown.
 func applyPatch(a userAttrs, ops []PatchOp) (userAttrs, error) {
 	a.OrgProfile = a.OrgProfile.Clone()
-	a.materializeEmails()
 	for _, o := range ops {
 		if err := a.applyOp(o); err != nil {
 			return userAttrs{}, err
@@ -237,16 +236,7 @@ func (a *userAttrs) apply(op string, t target, v any) error {
 		if remove {
 			return newErr(400, TypeMutability, "userName is required and cannot be removed")
 		}
-		a.userNameSent = true
 		return setString(&a.UserName, "userName", v, false)
-	case "displayname":
-		return setString(&a.DisplayName, "displayName", v, remove)
-	case "externalid":
-		return setString(&a.ExternalID, "externalId", v, remove)
-	case "employeenumber":
-		return setString(&a.EmployeeNumber, "employeeNumber", v, remove)
-	case "department":
-		return setString(&a.Department, "department", v, remove)
 	case "active":
 		if remove {
 			return newErr(400, TypeMutability, "active cannot be removed; set it to false")
@@ -263,7 +253,9 @@ func (a *userAttrs) apply(op string, t target, v any) error {
 		return a.applyManager(t.sub, v, remove)
 	case "enterprise":
 		if remove {
-			a.EmployeeNumber, a.Department, a.ManagerID, a.ManagerName = "", "", "", ""
+			p := &a.OrgProfile
+			p.EmployeeNumber, p.Department, p.ManagerID, p.ManagerName = "", "", "", ""
+			p.CostCenter, p.Organization, p.Division = "", "", ""
 			return nil
 		}
 		obj, ok := v.(map[string]any)
@@ -280,24 +272,81 @@ func (a *userAttrs) apply(op string, t target, v any) error {
 			}
 		}
 		return nil
-	case "emails":
-		a.emailsSent = true
-		return applyMulti(&a.Emails, "emails", op, t, v)
-	case "phonenumbers":
-		return applyMulti(&a.PhoneNumbers, "phoneNumbers", op, t, v)
+	case "addresses":
+		return addressKind.apply(&a.Addresses, op, t, v)
+	}
+	if dst, name, ok := a.stringAttr(t.attr); ok {
+		return setString(dst, name, v, remove)
+	}
+	if list, name, ok := a.valueList(t.attr); ok {
+		return multiValue(name).apply(list, op, t, v)
 	}
 	return nil
 }
 
+// stringAttr is the simple string attribute of a lower-case name, with
+// its SCIM spelling.
+func (a *userAttrs) stringAttr(name string) (*string, string, bool) {
+	p := &a.OrgProfile
+	m := map[string]struct {
+		dst  *string
+		name string
+	}{
+		"displayname": {&p.DisplayName, "displayName"}, "externalid": {&p.ExternalID, "externalId"},
+		"nickname": {&p.NickName, "nickName"}, "profileurl": {&p.ProfileURL, "profileUrl"},
+		"title": {&p.Title, "title"}, "usertype": {&p.UserType, "userType"},
+		"preferredlanguage": {&p.PreferredLanguage, "preferredLanguage"},
+		"locale":            {&p.Locale, "locale"}, "timezone": {&p.Timezone, "timezone"},
+		"employeenumber": {&p.EmployeeNumber, "employeeNumber"}, "department": {&p.Department, "department"},
+		"costcenter": {&p.CostCenter, "costCenter"}, "organization": {&p.Organization, "organization"},
+		"division": {&p.Division, "division"},
+	}
+	f, ok := m[name]
+	return f.dst, f.name, ok
+}
+
+// valueList is the multi-valued attribute of RFC 7643 §2.4's shape of a
+// lower-case name, with its SCIM spelling.
+func (a *userAttrs) valueList(name string) (*[]domain.MultiValue, string, bool) {
+	p := &a.OrgProfile
+	switch name {
+	case "emails":
+		return &p.Emails, "emails", true
+	case "phonenumbers":
+		return &p.PhoneNumbers, "phoneNumbers", true
+	case "ims":
+		return &p.Ims, "ims", true
+	case "photos":
+		return &p.Photos, "photos", true
+	case "entitlements":
+		return &p.Entitlements, "entitlements", true
+	case "roles":
+		return &p.Roles, "roles", true
+	case "x509certificates":
+		return &p.X509Certificates, "x509Certificates", true
+	}
+	return nil, "", false
+}
+
 func (a *userAttrs) applyName(sub string, v any, remove bool) error {
+	p := &a.OrgProfile
 	switch sub {
 	case "givenname":
 		return setString(&a.GivenName, "name.givenName", v, remove)
 	case "familyname":
 		return setString(&a.FamilyName, "name.familyName", v, remove)
+	case "formatted":
+		return setString(&p.FormattedName, "name.formatted", v, remove)
+	case "middlename":
+		return setString(&p.MiddleName, "name.middleName", v, remove)
+	case "honorificprefix":
+		return setString(&p.HonorificPrefix, "name.honorificPrefix", v, remove)
+	case "honorificsuffix":
+		return setString(&p.HonorificSuffix, "name.honorificSuffix", v, remove)
 	case "":
 		if remove || v == nil {
 			a.GivenName, a.FamilyName = "", ""
+			p.FormattedName, p.MiddleName, p.HonorificPrefix, p.HonorificSuffix = "", "", "", ""
 			return nil
 		}
 		obj, ok := v.(map[string]any)
@@ -310,7 +359,7 @@ func (a *userAttrs) applyName(sub string, v any, remove bool) error {
 			}
 		}
 	}
-	return nil // formatted, middleName, ...: not kept
+	return nil
 }
 
 func (a *userAttrs) applyManager(sub string, v any, remove bool) error {
@@ -355,256 +404,18 @@ func setString(dst *string, name string, v any, remove bool) error {
 	return nil
 }
 
-// applyMulti runs an operation on emails or phoneNumbers.
-func applyMulti(list *[]domain.MultiValue, name, op string, t target, v any) error {
-	if t.filter == nil && t.sub == "" {
-		if op == "remove" {
-			*list = nil
-			return nil
-		}
-		vs, err := parseValues(name, v)
-		if err != nil {
-			return err
-		}
-		if op == "replace" {
-			*list = nil
-		}
-		for _, nv := range vs {
-			*list = upsertValue(*list, nv)
-		}
-		return nil
-	}
-	var match []int
-	for i, e := range *list {
-		if t.filter == nil {
-			match = append(match, i)
-			continue
-		}
-		ok, err := evalValue(t.filter, e)
-		if err != nil {
-			return err
-		}
-		if ok {
-			match = append(match, i)
-		}
-	}
-	if op == "remove" {
-		if t.sub == "" || t.sub == "value" {
-			*list = removeAt(*list, match)
-			return nil
-		}
-		for _, i := range match {
-			if err := setSub(&(*list)[i], name, t.sub, nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if len(match) == 0 {
-		// Providers treat a filtered path as an upsert: replace
-		// emails[type eq "work"].value when there is no work email yet.
-		seed, ok := seedFrom(t.filter)
-		if !ok {
-			return newErr(400, TypeNoTarget, "no value of %s matches %q", name, clip(t.path))
-		}
-		*list = append(*list, seed)
-		match = []int{len(*list) - 1}
-	}
-	for _, i := range match {
-		if t.sub == "" {
-			vs, err := parseValues(name, v)
-			if err != nil {
-				return err
-			}
-			if len(vs) != 1 {
-				return badValue("%s: a filtered path takes one value", name)
-			}
-			nv := vs[0]
-			if nv.Type == "" {
-				nv.Type = (*list)[i].Type
-			}
-			(*list)[i] = nv
-		} else if err := setSub(&(*list)[i], name, t.sub, v); err != nil {
-			return err
-		}
-		if (*list)[i].Primary {
-			onlyPrimary(*list, i)
-		}
-	}
-	return nil
-}
-
-func removeAt(vs []domain.MultiValue, idx []int) []domain.MultiValue {
-	out := vs[:0:0]
-	for i, v := range vs {
-		drop := false
-		for _, j := range idx {
-			drop = drop || i == j
-		}
-		if !drop {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func onlyPrimary(vs []domain.MultiValue, keep int) {
-	for j := range vs {
-		if j != keep {
-			vs[j].Primary = false
-		}
-	}
-}
-
-// upsertValue adds a value, replacing one with the same value and type; a
-// new primary value takes primary from the rest.
-func upsertValue(vs []domain.MultiValue, nv domain.MultiValue) []domain.MultiValue {
-	i := -1
-	for j, v := range vs {
-		if strings.EqualFold(v.Value, nv.Value) && strings.EqualFold(v.Type, nv.Type) {
-			i = j
-		}
-	}
-	if i < 0 {
-		vs = append(vs, nv)
-		i = len(vs) - 1
-	} else {
-		vs[i] = nv
-	}
-	if nv.Primary {
-		onlyPrimary(vs, i)
-	}
-	return vs
-}
-
-// setSub sets one sub-attribute of a value; nil clears it.
-func setSub(e *domain.MultiValue, name, sub string, v any) error {
-	switch sub {
-	case "value":
-		return setString(&e.Value, name+".value", v, false)
-	case "type":
-		return setString(&e.Type, name+".type", v, false)
-	case "primary":
-		if v == nil {
-			e.Primary = false
-			return nil
-		}
-		b, ok := boolValue(v)
-		if !ok {
-			return badValue("%s.primary must be true or false", name)
-		}
-		e.Primary = b
-	}
-	return nil // display: not kept
-}
-
-// parseValues reads one value object or an array of them.
-func parseValues(name string, v any) ([]domain.MultiValue, error) {
-	var items []any
-	switch v := v.(type) {
-	case []any:
-		items = v
-	case map[string]any:
-		items = []any{v}
-	case nil:
-		return nil, nil
-	default:
-		return nil, badValue("%s must be an array of objects", name)
-	}
-	if len(items) > maxValues {
-		return nil, badValue("%s holds at most %d values", name, maxValues)
-	}
-	out := make([]domain.MultiValue, 0, len(items))
-	for _, it := range items {
-		obj, ok := it.(map[string]any)
-		if !ok {
-			return nil, badValue("%s must be an array of objects", name)
-		}
-		var mv domain.MultiValue
-		for k, val := range obj {
-			if err := setSub(&mv, name, strings.ToLower(k), val); err != nil {
-				return nil, err
-			}
-		}
-		if mv.Value == "" {
-			return nil, badValue("every entry of %s needs a value", name)
-		}
-		out = append(out, mv)
-	}
-	return out, nil
-}
-
-// seedFrom makes the value a filter like type eq "work" describes, to
-// create when no value matches; ok is false for any other filter.
-func seedFrom(f filter.Expression) (domain.MultiValue, bool) {
-	var mv domain.MultiValue
-	var walk func(filter.Expression) bool
-	walk = func(e filter.Expression) bool {
-		switch e := e.(type) {
-		case *filter.LogicalExpression:
-			return e.Operator == filter.AND && walk(e.Left) && walk(e.Right)
-		case *filter.AttributeExpression:
-			if e.Operator != filter.EQ {
-				return false
-			}
-			return setSub(&mv, "", strings.ToLower(e.AttributePath.AttributeName), e.CompareValue) == nil
-		}
-		return false
-	}
-	return mv, walk(f)
-}
-
-// evalValue evaluates a value filter ([type eq "work"]) on one value. This
-// runs on one resource already loaded, never as a search.
-func evalValue(f filter.Expression, e domain.MultiValue) (bool, error) {
-	switch f := f.(type) {
-	case *filter.LogicalExpression:
-		l, err := evalValue(f.Left, e)
-		if err != nil {
-			return false, err
-		}
-		r, err := evalValue(f.Right, e)
-		if err != nil {
-			return false, err
-		}
-		if f.Operator == filter.OR {
-			return l || r, nil
-		}
-		return l && r, nil
-	case *filter.NotExpression:
-		x, err := evalValue(f.Expression, e)
-		return !x, err
-	case *filter.AttributeExpression:
-		return evalCompare(f, e)
-	}
-	return false, newErr(400, TypeInvalidFilter, "unsupported value filter")
-}
-
-func evalCompare(f *filter.AttributeExpression, e domain.MultiValue) (bool, error) {
-	op := filter.CompareOperator(strings.ToLower(string(f.Operator)))
-	switch strings.ToLower(f.AttributePath.AttributeName) {
-	case "primary":
-		if op == filter.PR {
-			return true, nil
-		}
-		b, ok := boolValue(f.CompareValue)
-		if !ok || (op != filter.EQ && op != filter.NE) {
-			return false, newErr(400, TypeInvalidFilter, "primary compares with eq or ne and a boolean")
-		}
-		return (e.Primary == b) == (op == filter.EQ), nil
-	case "value":
-		return compareString(op, e.Value, f.CompareValue)
-	case "type":
-		return compareString(op, e.Type, f.CompareValue)
-	case "display":
-		return compareString(op, "", f.CompareValue)
-	}
-	return false, newErr(400, TypeInvalidFilter, "cannot filter values on %q", clip(f.AttributePath.AttributeName))
-}
-
 // compareString is a case-insensitive comparison, as emails and phone
 // numbers are (RFC 7643 caseExact false).
 func compareString(op filter.CompareOperator, have string, want any) (bool, error) {
+	return compareText(op, have, want, true)
+}
+
+// compareExact is a case-exact comparison, as id and externalId are.
+func compareExact(op filter.CompareOperator, have string, want any) (bool, error) {
+	return compareText(op, have, want, false)
+}
+
+func compareText(op filter.CompareOperator, have string, want any, fold bool) (bool, error) {
 	if op == filter.PR {
 		return have != "", nil
 	}
@@ -612,7 +423,10 @@ func compareString(op filter.CompareOperator, have string, want any) (bool, erro
 	if !ok {
 		return false, newErr(400, TypeInvalidFilter, "%s needs a string", op)
 	}
-	h, w := strings.ToLower(have), strings.ToLower(w)
+	h := have
+	if fold {
+		h, w = strings.ToLower(have), strings.ToLower(w)
+	}
 	switch op {
 	case filter.EQ:
 		return h == w, nil

@@ -65,7 +65,9 @@ func TestPatchEntraPathlessValueObjects(t *testing.T) {
 	assert.Equal(t, "Analytics", out.Department)
 	assert.Equal(t, "1815", out.EmployeeNumber)
 	assert.Equal(t, "augusta@example.com", out.Emails[0].Value)
-	assert.Equal(t, "augusta@example.com", out.email(sample()), "the primary email follows")
+	assert.Equal(t, "Countess", out.Title)
+	assert.Equal(t, "augusta@example.com", out.signInEmail(domain.SignInPrimaryEmail), "the primary email signs in")
+	assert.Equal(t, "ada@example.com", out.UserName, "userName is not an email's")
 }
 
 func TestPatchEntraManager(t *testing.T) {
@@ -132,8 +134,11 @@ func TestPatchRefusals(t *testing.T) {
 
 func TestCheckRefusesBadAttributes(t *testing.T) {
 	for _, body := range []string{
-		`{"op":"replace","path":"userName","value":"not an email"}`,
+		`{"op":"replace","path":"userName","value":"  "}`,
 		`{"op":"replace","path":"emails","value":[{"value":"nope"}]}`,
+		`{"op":"replace","path":"addresses","value":[{"type":"work"}]}`,
+		`{"op":"replace","path":"title","value":"bad\u0007title"}`,
+		`{"op":"replace","path":"roles","value":[{"value":"a","primary":true},{"value":"b"}, {"display":"no value"}]}`,
 		`{"op":"replace","path":"displayName","value":"bad\u0000name"}`,
 	} {
 		out, err := patch(t, sample(), `{`+patchSchema+`,"Operations":[`+body+`]}`)
@@ -142,6 +147,13 @@ func TestCheckRefusesBadAttributes(t *testing.T) {
 		}
 		assertSCIM(t, err, 400, TypeInvalidValue)
 	}
+}
+
+// A userName need not be an address: the emails sign in.
+func TestUserNameIsAnyName(t *testing.T) {
+	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","path":"userName","value":"Ada Lovelace (Analytics)"}]}`)
+	require.NoError(t, out.check())
+	assert.Equal(t, "Ada Lovelace (Analytics)", out.UserName)
 }
 
 func TestOnePrimaryEmailRemains(t *testing.T) {
@@ -185,24 +197,41 @@ func FuzzPatch(f *testing.F) {
 	})
 }
 
-// A user whose emails were never stored shows one work email; a filtered
-// PATCH must change that one, not add a second.
-func TestPatchSeesTheShownEmail(t *testing.T) {
+// A filtered PATCH of the work email of a user with no stored emails
+// makes one, and it becomes the sign-in email.
+func TestPatchWorkEmailIsTheSignInEmail(t *testing.T) {
 	a := sample()
 	a.Emails = nil
 	out := mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"emails[type eq \"work\"].value","value":"ada@new.test"}]}`)
-	assert.Equal(t, []domain.MultiValue{{Value: "ada@new.test", Type: "work", Primary: true}}, out.Emails)
-	assert.Equal(t, "ada@new.test", out.email(a))
+	assert.Equal(t, []domain.MultiValue{{Value: "ada@new.test", Type: "work"}}, out.Emails)
+	assert.Equal(t, "ada@new.test", out.signInEmail(domain.SignInPrimaryEmail))
 }
 
-// userName decides when a request sends it; the primary email only when
-// the request wrote the emails alone.
-func TestEmailFollowsTheRequest(t *testing.T) {
+// userName and emails are independent; the token's rule picks which one
+// signs in.
+func TestSignInEmailRules(t *testing.T) {
 	a := sample()
-	out := mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"userName","value":"ada@login.test"},{"op":"replace","path":"emails[primary eq true].value","value":"ada@mail.test"}]}`)
-	assert.Equal(t, "ada@login.test", out.email(a))
-	out = mustPatch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"displayName","value":"x"}]}`)
-	assert.Equal(t, a.UserName, out.email(a))
+	a.UserName = "Ada.Lovelace@Contoso.onmicrosoft.com"
+	assert.Equal(t, "ada@example.com", a.signInEmail(domain.SignInPrimaryEmail), "the primary email")
+	assert.Equal(t, a.UserName, a.signInEmail(domain.SignInUserName))
+	a.Emails = []domain.MultiValue{{Value: "a@home.test", Type: "home"}, {Value: "a@work.test", Type: "work"}}
+	assert.Equal(t, "a@work.test", a.signInEmail(domain.SignInPrimaryEmail), "else the work email")
+	a.Emails = []domain.MultiValue{{Value: "a@other.test", Type: "other"}}
+	assert.Equal(t, "a@other.test", a.signInEmail(domain.SignInPrimaryEmail), "else the first")
+	a.Emails = nil
+	assert.Equal(t, a.UserName, a.signInEmail(domain.SignInPrimaryEmail), "else userName, an address")
+	a.UserName = "alovelace"
+	assert.Empty(t, a.signInEmail(domain.SignInPrimaryEmail), "none")
+	_, err := a.newSignInEmail(domain.SignInPrimaryEmail)
+	assertSCIM(t, err, 400, TypeInvalidValue)
+	_, err = a.newSignInEmail(domain.SignInUserName)
+	assertSCIM(t, err, 400, TypeInvalidValue)
+
+	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","path":"userName","value":"ada@login.test"}]}`)
+	assert.Equal(t, "ada@example.com", out.signInEmail(domain.SignInPrimaryEmail), "renaming keeps the email")
+	assert.Equal(t, sample().Emails, out.Emails)
+	out = mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","path":"emails[primary eq true].value","value":"ada@mail.test"}]}`)
+	assert.Equal(t, "ada@example.com", out.UserName, "changing emails keeps userName")
 }
 
 // RFC 7644 §3.5.2.1 and §3.5.2.3: add and replace carry a value.
@@ -231,16 +260,35 @@ func TestPatchPathsNameTheUserSchemas(t *testing.T) {
 		_, err := patch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","path":"`+path+`","value":"x"}]}`)
 		assertSCIM(t, err, 400, TypeInvalidPath)
 	}
-	for _, path := range []string{
-		`nickName`, `title`, `locale`, `timezone`, `preferredLanguage`, `userType`, `profileUrl`, `password`,
-		`name.middleName`, `name.honorificPrefix`, `addresses[type eq \"work\"].streetAddress`, `ims[type eq \"xmpp\"].value`,
-		`urn:ietf:params:scim:schemas:core:2.0:User:nickName`, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter`,
-		`division`,
+	for path, got := range map[string]func(p domain.OrgProfile) any{
+		`nickName`: func(p domain.OrgProfile) any { return p.NickName }, `title`: func(p domain.OrgProfile) any { return p.Title },
+		`locale`: func(p domain.OrgProfile) any { return p.Locale }, `timezone`: func(p domain.OrgProfile) any { return p.Timezone },
+		`preferredLanguage`:    func(p domain.OrgProfile) any { return p.PreferredLanguage },
+		`userType`:             func(p domain.OrgProfile) any { return p.UserType },
+		`profileUrl`:           func(p domain.OrgProfile) any { return p.ProfileURL },
+		`name.middleName`:      func(p domain.OrgProfile) any { return p.MiddleName },
+		`name.honorificPrefix`: func(p domain.OrgProfile) any { return p.HonorificPrefix },
+		`addresses[type eq \"work\"].streetAddress`: func(p domain.OrgProfile) any {
+			return p.Addresses
+		},
+		`ims[type eq \"xmpp\"].value`:                                           func(p domain.OrgProfile) any { return p.Ims },
+		`urn:ietf:params:scim:schemas:core:2.0:User:nickName`:                   func(p domain.OrgProfile) any { return p.NickName },
+		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter`: func(p domain.OrgProfile) any { return p.CostCenter },
+		`division`: func(p domain.OrgProfile) any { return p.Division },
 	} {
 		out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"add","path":"`+path+`","value":"x"}]}`)
-		assert.Equal(t, func() userAttrs { a := sample(); a.materializeEmails(); return a }(), out, "%s is accepted and ignored", path)
+		want := any("x")
+		switch got(out.OrgProfile).(type) {
+		case []domain.Address:
+			want = []domain.Address{{StreetAddress: "x", Type: "work"}}
+		case []domain.MultiValue:
+			want = []domain.MultiValue{{Value: "x", Type: "xmpp"}}
+		}
+		assert.Equal(t, want, got(out.OrgProfile), "%s is stored", path)
 	}
+	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"add","path":"password","value":"x"}]}`)
+	assert.Equal(t, sample(), out, "password is accepted and not stored")
 	// A body's keys are not refused: a PUT may carry extensions.
-	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","value":{"urn:custom:ext:badge":"7","displayName":"Ada"}}]}`)
+	out = mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","value":{"urn:custom:ext:badge":"7","displayName":"Ada"}}]}`)
 	assert.Equal(t, "Ada", out.DisplayName)
 }

@@ -57,7 +57,9 @@ func (s *Service) Root() string { return s.cfg.BaseURL + "/scim/v2" }
 // Tenant is an organization authenticated by its SCIM token.
 type Tenant struct {
 	OrganizationID string
-	caller         *directory.Caller
+	// SignInEmail is the token's rule for a home member's sign-in email.
+	SignInEmail domain.SignInEmailRule
+	caller      *directory.Caller
 }
 
 // Authenticate checks a bearer token. Tokens are looked up by SHA-256, so
@@ -73,12 +75,17 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Tenant, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Tenant{OrganizationID: t.OrganizationID, caller: directory.OrgCaller(t.OrganizationID)}, nil
+	rule := t.SignInEmail
+	if rule == "" {
+		rule = domain.SignInPrimaryEmail
+	}
+	return &Tenant{OrganizationID: t.OrganizationID, SignInEmail: rule, caller: directory.OrgCaller(t.OrganizationID)}, nil
 }
 
 // CreateToken makes an organization's SCIM token and returns it; only its
-// hash is kept, so this is the one time it is shown.
-func (s *Service) CreateToken(ctx context.Context, orgID, name string) (string, domain.SCIMToken, error) {
+// hash is kept, so this is the one time it is shown. rule picks the sign-in
+// email of the users it writes ("" is primary_email).
+func (s *Service) CreateToken(ctx context.Context, orgID, name string, rule domain.SignInEmailRule) (string, domain.SCIMToken, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		name = "SCIM"
@@ -86,13 +93,19 @@ func (s *Service) CreateToken(ctx context.Context, orgID, name string) (string, 
 	if err := checkText("name", name); err != nil || len(name) > 100 {
 		return "", domain.SCIMToken{}, directory.NewError(directory.Invalid, "invalid_request", "name must be at most 100 printable characters")
 	}
+	if !domain.ValidSignInEmailRule(rule) {
+		return "", domain.SCIMToken{}, directory.NewError(directory.Invalid, "invalid_request", "signInEmail must be primary_email or user_name")
+	}
+	if rule == "" {
+		rule = domain.SignInPrimaryEmail
+	}
 	if _, err := s.deps.Directory.GetOrganization(ctx, orgID); err != nil {
 		return "", domain.SCIMToken{}, err
 	}
 	token := domain.SCIMTokenPrefix + s.deps.Random.Token(32)
 	t := domain.SCIMToken{
 		ID: s.deps.Random.UUID(), OrganizationID: orgID, Name: name,
-		Hash: domain.HashToken(token), CreatedAt: s.deps.Clock.Now(),
+		Hash: domain.HashToken(token), SignInEmail: rule, CreatedAt: s.deps.Clock.Now(),
 	}
 	if err := s.deps.Store.CreateSCIMToken(ctx, t); err != nil {
 		if errors.Is(err, domain.ErrNotFound) {
@@ -189,7 +202,14 @@ func (s *Service) ListUsers(ctx context.Context, t *Tenant, q ListQuery) (map[st
 	}
 	res := make([]map[string]any, 0, len(page.Members))
 	for _, m := range page.Members {
-		res = append(res, proj.Apply(renderUser(m, t.OrganizationID, s.Root())))
+		r := renderUser(m, t.OrganizationID, s.Root())
+		if proj.asks("groups") {
+			// Only when asked: a page of users would read each one's groups.
+			if r, err = s.withGroups(ctx, t, r, m.User.ID); err != nil {
+				return nil, err
+			}
+		}
+		res = append(res, proj.Apply(r))
 	}
 	return listResponse(page.Total, start, res), nil
 }
@@ -202,6 +222,15 @@ func listResponse(total, start int, res []map[string]any) map[string]any {
 		"itemsPerPage": len(res),
 		"Resources":    res,
 	}
+}
+
+// withGroups adds the groups the user is in to its representation.
+func (s *Service) withGroups(ctx context.Context, t *Tenant, r map[string]any, userID string) (map[string]any, error) {
+	gs, err := s.deps.Directory.UserGroups(ctx, t.OrganizationID, userID)
+	if err != nil {
+		return nil, err
+	}
+	return withGroups(r, gs, s.Root()), nil
 }
 
 // member loads one of the tenant's users: anyone else is not found.
@@ -241,6 +270,11 @@ func (s *Service) GetUser(ctx context.Context, t *Tenant, id, attributes, exclud
 	}
 	r := renderUser(m, t.OrganizationID, s.Root())
 	v := versionOf(r)
+	if proj.wants("groups") {
+		if r, err = s.withGroups(ctx, t, r, id); err != nil {
+			return nil, "", err
+		}
+	}
 	return proj.Apply(r), v, nil
 }
 
@@ -289,32 +323,39 @@ func parseUser(body []byte, base userAttrs) (userAttrs, error) {
 }
 
 // CreateUser provisions a new account into the tenant's organization
-// (POST). A userName that is an account's email already is a uniqueness
-// conflict when the account is the organization's member already. An
-// account of other organizations joins at once when the organization
-// verified the email's domain (its profile is then stored); otherwise its
-// holder is mailed an invitation to join, and the answer is a conflict that
-// says so: the provider finds the user by userName once they accept.
+// (POST), its membership named userName as sent. A userName another
+// member has, or a sign-in email that is a member's account already, is a
+// uniqueness conflict. An account of other organizations joins at once
+// when the organization verified the email's domain (its profile is then
+// stored); otherwise its holder is mailed an invitation to join, and the
+// answer is a conflict that says so: the provider finds the user by
+// userName once they accept.
 func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[string]any, error) {
 	a, err := parseUser(body, userAttrs{Active: true})
 	if err != nil {
 		return nil, err
 	}
-	a.UserName = a.email(userAttrs{})
-	a.syncPrimary()
-	a.materializeEmails()
 	if err := a.check(); err != nil {
 		return nil, err
 	}
-	email := domain.NormalizeEmail(a.UserName)
+	email, err := a.newSignInEmail(t.SignInEmail)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.nameFree(ctx, t, a.UserName, ""); err != nil {
+		return nil, err
+	}
 	if err := s.notMemberYet(ctx, t, email); err != nil {
 		return nil, err
 	}
 	profile := a.OrgProfile
 	p, err := s.deps.Directory.Provision(ctx, t.caller, directory.ProvisionInput{
 		Email: email, FirstName: a.GivenName, LastName: a.FamilyName,
-		OrganizationID: t.OrganizationID, Profile: &profile, NamesOptional: true,
+		OrganizationID: t.OrganizationID, Profile: &profile, NamesOptional: true, UserName: a.UserName,
 	})
+	if errors.Is(err, directory.ErrUserNameTaken) {
+		return nil, errTaken
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -323,8 +364,11 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[s
 		return nil, errJoinPending
 	case !p.IsNewUser:
 		// notMemberYet saw no membership but a pending one, so this call
-		// linked the account.
+		// linked the account: it takes this request's profile and name.
 		if _, err := s.deps.Directory.UpdateAccount(ctx, t.caller, p.User.ID, directory.AccountChange{Profile: &profile}); err != nil {
+			return nil, err
+		}
+		if err := s.rename(ctx, t, p.User.ID, a.UserName); err != nil {
 			return nil, err
 		}
 	}
@@ -337,7 +381,53 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[s
 	if err != nil {
 		return nil, err
 	}
-	return renderUser(m, t.OrganizationID, s.Root()), nil
+	return s.withGroups(ctx, t, renderUser(m, t.OrganizationID, s.Root()), m.User.ID)
+}
+
+// newSignInEmail is a new user's sign-in email under the token's rule.
+func (a *userAttrs) newSignInEmail(rule domain.SignInEmailRule) (string, error) {
+	e := a.signInEmail(rule)
+	switch {
+	case e == "":
+		return "", badValue("a new user needs an email address to sign in with: send emails, or a userName that is one")
+	case !domain.ValidEmail(domain.NormalizeEmail(e)):
+		return "", badValue("userName must be an email address: this token signs users in with their userName")
+	}
+	return domain.NormalizeEmail(e), nil
+}
+
+// nameFree answers a conflict when a member of the organization other
+// than userID is named name (compared case-insensitively). A pending
+// member's name is not final: provisioning decides about it.
+func (s *Service) nameFree(ctx context.Context, t *Tenant, name, userID string) error {
+	m, err := s.deps.Orgs.GetMembershipByUserName(ctx, t.OrganizationID, name)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case m.UserID == userID || !m.Visible():
+		return nil
+	}
+	return errTaken
+}
+
+// rename sets the organization's name for a member; a name another member
+// has is a uniqueness conflict.
+func (s *Service) rename(ctx context.Context, t *Tenant, userID, name string) error {
+	m, err := s.deps.Orgs.GetMembership(ctx, t.OrganizationID, userID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return errNotFound
+	}
+	if err != nil || m.UserName == name {
+		return err
+	}
+	m.UserName = name
+	err = s.deps.Orgs.PutMembership(ctx, m)
+	if errors.Is(err, domain.ErrAlreadyExists) {
+		return errTaken
+	}
+	return err
 }
 
 // notMemberYet answers a POST for an account that is the organization's
@@ -360,13 +450,15 @@ func (s *Service) notMemberYet(ctx context.Context, t *Tenant, email string) err
 	case m.Status == domain.MembershipPending:
 		return nil // provisioning decides: it may link now, else it stays pending
 	}
-	return errTaken
+	return errEmailTaken
 }
 
-var errJoinPending = newErr(409, TypeUniqueness, "a user with this userName already exists in another organization; "+
+var errJoinPending = newErr(409, TypeUniqueness, "a user with this email already exists in another organization; "+
 	"its holder was invited to join this one, and it is listed here once they accept")
 
 var errTaken = newErr(409, TypeUniqueness, "a user with this userName already exists")
+
+var errEmailTaken = newErr(409, TypeUniqueness, "a user with this email already exists")
 
 // ReplaceUser is PUT: the body replaces the user's attributes. An absent
 // active keeps the current status.
@@ -401,52 +493,52 @@ func (s *Service) PatchUser(ctx context.Context, t *Tenant, id, ifMatch string, 
 	return s.save(ctx, t, m, before, a, ifMatch)
 }
 
-// syncPrimary makes the primary email, if any, read as the userName.
-func (a *userAttrs) syncPrimary() {
-	for i := range a.Emails {
-		if a.Emails[i].Primary {
-			a.Emails[i].Value = a.UserName
-		}
-	}
-}
-
-// save validates the new attributes and applies what changed: the account
-// and profile in one write, then the status. Nothing is written if the
-// attributes are invalid or the status may not change.
+// save validates the new attributes and applies what changed: the
+// member's name, then the account and profile in one write, then the
+// status. Nothing is written if the attributes are invalid or the status
+// may not change.
 //
-// An account that is also in other organizations is not this
-// organization's alone: its email and names stay as they are (a provider's
-// other values are accepted and not applied, so a full PUT still
-// succeeds), and changing its status is refused before anything is
-// written.
+// An account whose home is another organization is not this
+// organization's: its email and names stay as they are (a provider's other
+// values are accepted and not applied, so a full PUT still succeeds), and
+// active suspends only the membership. The name and the profile are the
+// organization's own either way.
 func (s *Service) save(ctx context.Context, t *Tenant, m domain.Member, before, a userAttrs, ifMatch string) (map[string]any, error) {
 	if err := checkVersion(ifMatch, versionOf(renderUser(m, t.OrganizationID, s.Root()))); err != nil {
 		return nil, err
 	}
-	a.UserName = a.email(before)
-	a.syncPrimary()
-	a.materializeEmails()
 	if err := a.check(); err != nil {
 		return nil, err
 	}
-	if m.User.HomeOrganizationID != t.OrganizationID {
-		// The account is its home organization's: this organization keeps
-		// its own profile, and active suspends only its membership.
-		a.UserName, a.GivenName, a.FamilyName = before.UserName, before.GivenName, before.FamilyName
-		a.syncPrimary()
-	}
 	var ch directory.AccountChange
-	if e := domain.NormalizeEmail(a.UserName); e != m.User.Email {
-		ch.Email = &e
+	if m.User.HomeOrganizationID == t.OrganizationID {
+		if e := a.signInEmail(t.SignInEmail); e != "" {
+			n, err := a.newSignInEmail(t.SignInEmail)
+			if err != nil {
+				return nil, err
+			}
+			if n != m.User.Email {
+				ch.Email = &n
+			}
+		}
+		if a.GivenName != before.GivenName {
+			ch.FirstName = &a.GivenName
+		}
+		if a.FamilyName != before.FamilyName {
+			ch.LastName = &a.FamilyName
+		}
 	}
-	if a.GivenName != before.GivenName {
-		ch.FirstName = &a.GivenName
-	}
-	if a.FamilyName != before.FamilyName {
-		ch.LastName = &a.FamilyName
-	}
-	if !profileEqual(a.OrgProfile, before.OrgProfile) {
+	if !a.OrgProfile.Equal(before.OrgProfile) {
 		ch.Profile = &a.OrgProfile
+	}
+	renamed := a.UserName != before.UserName
+	if renamed {
+		if err := s.nameFree(ctx, t, a.UserName, m.User.ID); err != nil {
+			return nil, err
+		}
+		if err := s.rename(ctx, t, m.User.ID, a.UserName); err != nil {
+			return nil, err
+		}
 	}
 	if !ch.Empty() {
 		if ifMatch != "" && ifMatch != "*" {
@@ -457,6 +549,10 @@ func (s *Service) save(ctx context.Context, t *Tenant, m domain.Member, before, 
 			}
 		}
 		if _, err := s.deps.Directory.UpdateAccount(ctx, t.caller, m.User.ID, ch); err != nil {
+			if renamed {
+				// Best effort: the request failed, so its name goes too.
+				_ = s.rename(ctx, t, m.User.ID, before.UserName)
+			}
 			return nil, err
 		}
 	}
@@ -473,26 +569,7 @@ func (s *Service) save(ctx context.Context, t *Tenant, m domain.Member, before, 
 	if err != nil {
 		return nil, err
 	}
-	return renderUser(out, t.OrganizationID, s.Root()), nil
-}
-
-func profileEqual(a, b domain.OrgProfile) bool {
-	return a.ExternalID == b.ExternalID && a.DisplayName == b.DisplayName &&
-		a.EmployeeNumber == b.EmployeeNumber && a.Department == b.Department &&
-		a.ManagerID == b.ManagerID && a.ManagerName == b.ManagerName &&
-		slicesEqual(a.Emails, b.Emails) && slicesEqual(a.PhoneNumbers, b.PhoneNumbers)
-}
-
-func slicesEqual(a, b []domain.MultiValue) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return s.withGroups(ctx, t, renderUser(out, t.OrganizationID, s.Root()), m.User.ID)
 }
 
 // DeleteUser deprovisions a user (see directory.Service.Deprovision).

@@ -18,16 +18,15 @@ const (
 	maxValues  = 10  // entries in emails or phoneNumbers
 )
 
-// userAttrs is a SCIM User as this server holds it: the account's fields
-// and the organization's profile. PATCH and PUT edit it; rendering shows it.
+// userAttrs is a SCIM User as this server holds it: the organization's
+// name for the member, the account's names and status, and the
+// organization's profile. PATCH and PUT edit it; rendering shows it.
 type userAttrs struct {
 	UserName   string
 	GivenName  string
 	FamilyName string
 	Active     bool
 	domain.OrgProfile
-	// userNameSent and emailsSent record what a request wrote, for email.
-	userNameSent, emailsSent bool
 }
 
 // attrsOf is a member as the organization orgID sees it. It is active
@@ -37,92 +36,97 @@ type userAttrs struct {
 func attrsOf(m domain.Member, orgID string) userAttrs {
 	u := m.User
 	a := userAttrs{
-		UserName: u.Email, GivenName: u.GivenName, FamilyName: u.FamilyName,
+		UserName: m.Membership.UserName, GivenName: u.GivenName, FamilyName: u.FamilyName,
 		Active: (u.Status == domain.UserActive || u.Status == domain.UserInvited) &&
 			m.Membership.Status != domain.MembershipSuspended,
 		OrgProfile: u.Profiles[orgID].Clone(),
 	}
+	if a.UserName == "" {
+		a.UserName = u.Email // a member named by no one reads as its account
+	}
 	return a
 }
 
-// email is the account email a request asks for. userName decides when
-// the request wrote it (every POST and PUT does); a PATCH that wrote only
-// the emails moves the account to the new primary email. So a provider
-// whose userName and primary email differ settles on its userName, never
-// alternating between the two.
-func (a *userAttrs) email(before userAttrs) string {
-	if !a.userNameSent && a.emailsSent {
-		if p, ok := primary(a.Emails); ok && !strings.EqualFold(p.Value, before.UserName) {
-			return p.Value
-		}
+// signInEmail is the account email the attributes ask for under the
+// token's rule, or "" when they name none: userName itself, or the
+// primary email (else the work one, else the first), else userName if it
+// is an address.
+func (a *userAttrs) signInEmail(rule domain.SignInEmailRule) string {
+	if rule == domain.SignInUserName {
+		return a.UserName
 	}
-	return a.UserName
+	if e, ok := pickEmail(a.Emails); ok {
+		return e
+	}
+	if domain.ValidEmail(domain.NormalizeEmail(a.UserName)) {
+		return a.UserName
+	}
+	return ""
 }
 
-// materializeEmails makes the emails a user shows stored ones, so that
-// PATCH value filters and searches see what GET shows.
-func (a *userAttrs) materializeEmails() {
-	a.Emails = emailsOf(*a)
-}
-
-// primary returns the entry marked primary.
-func primary(vs []domain.MultiValue) (domain.MultiValue, bool) {
+// pickEmail is the primary email, else the work email, else the first.
+func pickEmail(vs []domain.MultiValue) (string, bool) {
 	for _, v := range vs {
 		if v.Primary {
-			return v, true
+			return v.Value, true
 		}
 	}
-	return domain.MultiValue{}, false
+	for _, v := range vs {
+		if strings.EqualFold(v.Type, "work") {
+			return v.Value, true
+		}
+	}
+	if len(vs) > 0 {
+		return vs[0].Value, true
+	}
+	return "", false
 }
 
 // check validates the attributes as a whole, after every change applied.
 func (a *userAttrs) check() error {
-	if a.UserName == "" {
+	if strings.TrimSpace(a.UserName) == "" {
 		return badValue("userName is required")
 	}
-	if !domain.ValidEmail(domain.NormalizeEmail(a.UserName)) {
-		return badValue("userName must be an email address, as it is the account's email")
-	}
+	p := &a.OrgProfile
 	for _, f := range []struct{ name, v string }{
+		{"userName", a.UserName},
 		{"name.givenName", a.GivenName}, {"name.familyName", a.FamilyName},
-		{"displayName", a.DisplayName}, {"externalId", a.ExternalID},
-		{"employeeNumber", a.EmployeeNumber}, {"department", a.Department},
-		{"manager.value", a.ManagerID}, {"manager.displayName", a.ManagerName},
+		{"name.formatted", p.FormattedName}, {"name.middleName", p.MiddleName},
+		{"name.honorificPrefix", p.HonorificPrefix}, {"name.honorificSuffix", p.HonorificSuffix},
+		{"manager.value", p.ManagerID}, {"manager.displayName", p.ManagerName},
 	} {
 		if err := checkText(f.name, f.v); err != nil {
 			return err
 		}
 	}
+	for name := range userSchemaAttrs {
+		if dst, spelled, ok := a.stringAttr(name); ok {
+			if err := checkText(spelled, *dst); err != nil {
+				return err
+			}
+		}
+	}
+	for name := range enterpriseSchemaAttrs {
+		if dst, spelled, ok := a.stringAttr(name); ok {
+			if err := checkText(spelled, *dst); err != nil {
+				return err
+			}
+		}
+	}
 	if utf8.RuneCountInString(a.GivenName) > 100 || utf8.RuneCountInString(a.FamilyName) > 100 {
 		return badValue("names are at most 100 characters")
 	}
-	for _, l := range []struct {
-		name string
-		vs   []domain.MultiValue
-	}{{"emails", a.Emails}, {"phoneNumbers", a.PhoneNumbers}} {
-		if len(l.vs) > maxValues {
-			return badValue("%s holds at most %d values", l.name, maxValues)
-		}
-		primaries := 0
-		for _, v := range l.vs {
-			if v.Value == "" {
-				return badValue("every entry of %s needs a value", l.name)
-			}
-			if err := checkText(l.name+".value", v.Value); err != nil {
+	for name := range userSchemaAttrs {
+		if list, spelled, ok := a.valueList(name); ok {
+			if err := multiValue(spelled).check(*list); err != nil {
 				return err
 			}
-			if err := checkText(l.name+".type", v.Type); err != nil {
-				return err
-			}
-			if v.Primary {
-				primaries++
-			}
-		}
-		if primaries > 1 {
-			return badValue("at most one of %s may be primary", l.name)
 		}
 	}
-	for _, e := range a.Emails {
+	if err := addressKind.check(p.Addresses); err != nil {
+		return err
+	}
+	for _, e := range p.Emails {
 		if !domain.ValidEmail(domain.NormalizeEmail(e.Value)) {
 			return badValue("emails must hold email addresses; %q is not one", clip(e.Value))
 		}
@@ -143,53 +147,56 @@ func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.
 // renderUser is the SCIM representation of an organization's member.
 // base is the SCIM root URL (".../scim/v2").
 func renderUser(m domain.Member, orgID, base string) map[string]any {
-	u, a := m.User, attrsOf(m, m.Membership.OrganizationID)
-	if orgID != "" {
-		a = attrsOf(m, orgID)
+	u := m.User
+	if orgID == "" {
+		orgID = m.Membership.OrganizationID
 	}
+	a := attrsOf(m, orgID)
+	p := a.OrgProfile
 	r := map[string]any{
 		"schemas":  []string{SchemaUser},
 		"id":       u.ID,
-		"userName": u.Email,
+		"userName": a.UserName,
 		"active":   a.Active,
-		"emails":   renderValues(emailsOf(a)),
+		"emails":   renderValues(emailsOf(a, u.Email)),
 	}
-	name := map[string]any{"formatted": u.Name()}
-	if u.GivenName != "" {
-		name["givenName"] = u.GivenName
+	name := map[string]any{}
+	formatted := p.FormattedName
+	if formatted == "" {
+		formatted = u.Name()
 	}
-	if u.FamilyName != "" {
-		name["familyName"] = u.FamilyName
-	}
+	putStrings(name, "formatted", formatted, "givenName", u.GivenName, "familyName", u.FamilyName,
+		"middleName", p.MiddleName, "honorificPrefix", p.HonorificPrefix, "honorificSuffix", p.HonorificSuffix)
 	r["name"] = name
-	if a.DisplayName != "" {
-		r["displayName"] = a.DisplayName
+	if p.DisplayName != "" {
+		r["displayName"] = p.DisplayName
 	} else if n := u.Name(); n != "" {
 		r["displayName"] = n
 	}
-	if a.ExternalID != "" {
-		r["externalId"] = a.ExternalID
+	putStrings(r, "externalId", p.ExternalID, "nickName", p.NickName, "profileUrl", p.ProfileURL,
+		"title", p.Title, "userType", p.UserType, "preferredLanguage", p.PreferredLanguage,
+		"locale", p.Locale, "timezone", p.Timezone)
+	for _, l := range []struct {
+		name string
+		vs   []domain.MultiValue
+	}{
+		{"phoneNumbers", p.PhoneNumbers}, {"ims", p.Ims}, {"photos", p.Photos},
+		{"entitlements", p.Entitlements}, {"roles", p.Roles}, {"x509Certificates", p.X509Certificates},
+	} {
+		if len(l.vs) > 0 {
+			r[l.name] = renderValues(l.vs)
+		}
 	}
-	if len(a.PhoneNumbers) > 0 {
-		r["phoneNumbers"] = renderValues(a.PhoneNumbers)
-	}
-	if m.Membership.Role != "" {
-		r["groups"] = []map[string]any{{
-			"value": m.Membership.Role, "display": m.Membership.Role,
-			"$ref": base + "/Groups/" + m.Membership.Role, "type": "direct",
-		}}
+	if len(p.Addresses) > 0 {
+		r["addresses"] = renderAddresses(p.Addresses)
 	}
 	ent := map[string]any{}
-	if a.EmployeeNumber != "" {
-		ent["employeeNumber"] = a.EmployeeNumber
-	}
-	if a.Department != "" {
-		ent["department"] = a.Department
-	}
-	if a.ManagerID != "" {
-		mgr := map[string]any{"value": a.ManagerID, "$ref": base + "/Users/" + a.ManagerID}
-		if a.ManagerName != "" {
-			mgr["displayName"] = a.ManagerName
+	putStrings(ent, "employeeNumber", p.EmployeeNumber, "department", p.Department,
+		"costCenter", p.CostCenter, "organization", p.Organization, "division", p.Division)
+	if p.ManagerID != "" {
+		mgr := map[string]any{"value": p.ManagerID, "$ref": base + "/Users/" + p.ManagerID}
+		if p.ManagerName != "" {
+			mgr["displayName"] = p.ManagerName
 		}
 		ent["manager"] = mgr
 	}
@@ -213,32 +220,57 @@ func renderUser(m domain.Member, orgID, base string) map[string]any {
 	return r
 }
 
-// emailsOf is the emails a user shows: the profile's, with the primary one
-// being the account's email, or the account's email alone.
-func emailsOf(a userAttrs) []domain.MultiValue {
-	vs := append([]domain.MultiValue(nil), a.Emails...)
-	for i := range vs {
-		if vs[i].Primary {
-			vs[i].Value = a.UserName
-			return vs
+// withGroups adds the groups a user is in to its representation. They are
+// not part of its version: a group's members change with the group.
+func withGroups(r map[string]any, groups []domain.Group, base string) map[string]any {
+	if len(groups) == 0 {
+		return r
+	}
+	gs := make([]map[string]any, 0, len(groups))
+	for _, g := range groups {
+		gs = append(gs, map[string]any{
+			"value": g.ID, "display": g.DisplayName, "$ref": base + "/Groups/" + g.ID, "type": "direct",
+		})
+	}
+	r["groups"] = gs
+	return r
+}
+
+// putStrings sets each non-empty value under its key; kv alternates keys
+// and values.
+func putStrings(dst map[string]any, kv ...string) {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			dst[kv[i]] = kv[i+1]
 		}
 	}
-	for i := range vs {
-		if strings.EqualFold(vs[i].Value, a.UserName) {
-			vs[i].Primary = true
-			return vs
-		}
+}
+
+// emailsOf is the emails a user shows: the organization's, as sent, or,
+// when it sent none, the account's email.
+func emailsOf(a userAttrs, account string) []domain.MultiValue {
+	if len(a.Emails) > 0 || account == "" {
+		return a.Emails
 	}
-	return append([]domain.MultiValue{{Value: a.UserName, Type: "work", Primary: true}}, vs...)
+	return []domain.MultiValue{{Value: account, Type: "work", Primary: true}}
 }
 
 func renderValues(vs []domain.MultiValue) []map[string]any {
 	out := make([]map[string]any, 0, len(vs))
 	for _, v := range vs {
 		e := map[string]any{"value": v.Value, "primary": v.Primary}
-		if v.Type != "" {
-			e["type"] = v.Type
-		}
+		putStrings(e, "display", v.Display, "type", v.Type)
+		out = append(out, e)
+	}
+	return out
+}
+
+func renderAddresses(as []domain.Address) []map[string]any {
+	out := make([]map[string]any, 0, len(as))
+	for _, v := range as {
+		e := map[string]any{"primary": v.Primary}
+		putStrings(e, "formatted", v.Formatted, "streetAddress", v.StreetAddress, "locality", v.Locality,
+			"region", v.Region, "postalCode", v.PostalCode, "country", v.Country, "type", v.Type)
 		out = append(out, e)
 	}
 	return out

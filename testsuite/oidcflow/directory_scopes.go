@@ -14,6 +14,56 @@ import (
 var scopeChecks = []dirCheck{
 	{"the organization and permissions scopes need an administrator's approval, which can be withdrawn", extendedScopes},
 	{"a client without approval never gets the directory claims", unapprovedClient},
+	{"the claims follow the effective role: the highest of the member's own and its groups' mapped roles", groupRoles},
+}
+
+// groupRoles: the organization's identity provider puts a member in groups
+// over SCIM, an administrator maps them to roles, and the claims follow the
+// highest role.
+func groupRoles(t *testing.T, d *directory) {
+	s := d.s
+	c := d.register(t)
+	d.settings(t, c, map[string]any{"approvedScopes": []string{"organization", "permissions"}})
+	m := d.activeMember(t)
+	teacher := "teacher-" + suffix()
+	d.admin(t, http.MethodPut, pathAdminOrgs+"/"+d.org.ID+"/roles/"+teacher, map[string]any{"permissions": []string{"grades:write"}}, http.StatusOK)
+
+	tok := d.admin(t, http.MethodPost, pathAdminOrgs+"/"+d.org.ID+"/scim-tokens", map[string]any{"name": "IdP"}, http.StatusCreated).JSON(t)["token"].(string)
+	group := func(name string) string {
+		r := d.call(t, http.MethodPost, "/scim/v2/Groups", map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": name + " " + suffix(),
+			"members": []any{map[string]any{"value": m.ID}},
+		}, func(req *http.Request) { req.Header.Set("Authorization", "Bearer "+tok) })
+		require.Equal(t, http.StatusCreated, r.Status, clipText(string(r.Body)))
+		return r.JSON(t)["id"].(string)
+	}
+	teachers, staff := group("Teachers"), group("Staff")
+	mapRole := func(g, role string) {
+		d.admin(t, http.MethodPut, pathAdminOrgs+"/"+d.org.ID+"/groups/"+g+"/role", map[string]any{"role": role}, http.StatusOK)
+	}
+	claims := func() map[string]any {
+		ms := s.as(m)
+		tok := ms.signInTokens(t, ms.newAgent(t), ms.newAuthRequest(c, "openid", "organization", "permissions"))
+		require.NotNil(t, tok.Token)
+		return idClaims(t, tok)
+	}
+	check := func(role string, perms []any) {
+		t.Helper()
+		got := claims()
+		assert.Equal(t, []any{role}, got["roles"])
+		assert.ElementsMatch(t, perms, got["permissions"])
+		ms, _ := got["organization_memberships"].([]any)
+		require.Len(t, ms, 1)
+		assert.Equal(t, role, ms[0].(map[string]any)["role"], "the membership claim shows the effective role")
+	}
+
+	check("member", []any{"organization:read"})
+	mapRole(teachers, teacher)
+	check(teacher, []any{"grades:write"}) // one permission each: the custom role outranks member
+	mapRole(staff, "admin")
+	check("admin", []any{"organization:read", "users:read", "users:manage"})
+	d.admin(t, http.MethodDelete, pathAdminOrgs+"/"+d.org.ID+"/groups/"+staff+"/role", nil, http.StatusOK)
+	check(teacher, []any{"grades:write"})
 }
 
 // extendedScopes follows one client from unapproved to approved and back

@@ -44,7 +44,10 @@ func badInput(t *testing.T, s *suite) {
 		{"PATCH", "/Users/" + id, patch(`{"op":"replace","path":"emails[type eq","value":"x"}`), "400", "invalidPath"},
 		{"PATCH", "/Users/" + id, patch(`{"op":"replace","path":"active","value":"yes"}`), "400", "invalidValue"},
 		// A valid first operation does not land when a later one fails.
-		{"PATCH", "/Users/" + id, patch(`{"op":"replace","path":"displayName","value":"Changed"},{"op":"replace","path":"userName","value":"nope"}`), "400", "invalidValue"},
+		{"PATCH", "/Users/" + id, patch(`{"op":"replace","path":"displayName","value":"Changed"},{"op":"replace","path":"userName","value":" "}`), "400", "invalidValue"},
+		{"PATCH", "/Users/" + id, patch(`{"op":"replace","path":"displayName","value":"Changed"},{"op":"add","path":"emails","value":[{"value":"not-an-address"}]}`), "400", "invalidValue"},
+		{"PATCH", "/Users/" + id, patch(`{"op":"replace","path":"title","value":"Changed"},{"op":"add","path":"addresses","value":[{"type":"work"}]}`), "400", "invalidValue"},
+		{"PATCH", "/Users/" + id, patch(`{"op":"add","path":"roles","value":"teacher"}`), "400", "invalidValue"},
 	} {
 		r := s.scim(t, o.Token, c.method, c.path, c.body)
 		scimError(t, r, atoi(c.status), c.typ)

@@ -44,8 +44,12 @@ func discovery(t *testing.T, s *suite) {
 			attrs[m["id"].(string)] = append(attrs[m["id"].(string)], a.(map[string]any)["name"].(string))
 		}
 	}
-	assert.Equal(t, []string{"userName", "name", "displayName", "active", "externalId", "emails", "phoneNumbers", "groups"}, attrs[schemaUser])
-	assert.Equal(t, []string{"employeeNumber", "department", "manager"}, attrs[schemaEnterprise])
+	assert.Equal(t, []string{
+		"userName", "name", "displayName", "nickName", "profileUrl", "title", "userType", "preferredLanguage", "locale",
+		"timezone", "active", "password", "externalId", "emails", "phoneNumbers", "ims", "photos", "addresses",
+		"entitlements", "roles", "x509Certificates", "groups",
+	}, attrs[schemaUser], "every attribute of RFC 7643 §4.1")
+	assert.Equal(t, []string{"employeeNumber", "costCenter", "organization", "division", "department", "manager"}, attrs[schemaEnterprise])
 	assert.Equal(t, []string{"displayName", "members"}, attrs["urn:ietf:params:scim:schemas:core:2.0:Group"])
 	r = s.scim(t, "", "GET", "/Schemas/"+schemaUser, nil)
 	require.Equal(t, http.StatusOK, r.Status, r.String())

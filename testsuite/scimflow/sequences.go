@@ -66,7 +66,10 @@ func entraSequence(t *testing.T, s *suite) {
 	assert.Equal(t, []any{map[string]any{"value": "+1 555 0100", "type": "mobile", "primary": false}}, u["phoneNumbers"])
 	assert.Equal(t, map[string]any{"employeeNumber": "1906", "department": "Computing"}, u[schemaEnterprise])
 	assert.ElementsMatch(t, []any{schemaUser, schemaEnterprise}, u["schemas"])
-	assert.NotContains(t, u, "title", "attributes this server does not keep are not echoed")
+	assert.Equal(t, "Rear Admiral", u["title"])
+	assert.Equal(t, "en-US", u["preferredLanguage"])
+	assert.Equal(t, []any{map[string]any{"type": "work", "streetAddress": "1 Navy Way", "primary": true}}, u["addresses"])
+	assert.NotContains(t, u, "roles", "an empty list is no value")
 	meta := u["meta"].(map[string]any)
 	assert.Equal(t, "User", meta["resourceType"])
 	assert.Equal(t, r.Header.Get("ETag"), meta["version"])
@@ -102,15 +105,15 @@ func entraSequence(t *testing.T, s *suite) {
 	require.Equal(t, http.StatusOK, r.Status, r.String())
 	u = r.JSON(t)
 	assert.Equal(t, "Amazing Grace", u["displayName"])
-	assert.Equal(t, newEmail, u["userName"], "the primary email is the account's email")
+	assert.Equal(t, userName, u["userName"], "userName is not an email's")
 	assert.Equal(t, "Murray Hopper", u["name"].(map[string]any)["familyName"])
 	ent := u[schemaEnterprise].(map[string]any)
 	assert.Equal(t, "Navy Computing", ent["department"])
 	assert.Equal(t, mgr, ent["manager"].(map[string]any)["value"])
 	assert.Equal(t, member{Found: true, Email: newEmail, Status: "invited", Role: "member"}, s.directoryState(t, o.ID, id))
 	s.expectEvents(t, id, "user.created", "user.updated")
-	require.Empty(t, s.findByUserName(t, o, userName), "the old userName is gone")
-	require.Len(t, s.findByUserName(t, o, newEmail), 1)
+	require.Len(t, s.findByUserName(t, o, userName), 1, "the userName stays")
+	require.Empty(t, s.findByUserName(t, o, newEmail))
 
 	// 5. Deactivate: Entra sends "active": "False" as a string.
 	r = s.scim(t, o.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`)
@@ -261,10 +264,11 @@ func deleteDeactivates(t *testing.T, s *suite) {
 }
 
 // userNameDecides: Okta's login (userName) may differ from the user's
-// email. Repeating the same PUT must settle on the userName, not alternate.
+// email. The primary email signs in (the token's default rule) and
+// userName stays as sent; repeating the same PUT changes nothing.
 func userNameDecides(t *testing.T, s *suite) {
 	o := s.newOrg(t)
-	login := strings.ToLower(unique("login")) + "@corp.test"
+	login := "Lin." + unique("Login") + "@corp.test"
 	mail := strings.ToLower(unique("mail")) + "@mail.test"
 	body := map[string]any{
 		"schemas": []string{schemaUser}, "userName": login,
@@ -279,13 +283,22 @@ func userNameDecides(t *testing.T, s *suite) {
 		require.Equal(t, http.StatusOK, r.Status, r.String())
 		assert.Equal(t, login, r.JSON(t)["userName"])
 	}
-	assert.Equal(t, login, s.directoryState(t, o.ID, id).Email)
+	assert.Equal(t, mail, s.directoryState(t, o.ID, id).Email)
 	s.expectEvents(t, id, "user.created")
 
-	// A PATCH of the primary email alone moves the account to it.
-	r = s.scim(t, o.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"emails[primary eq true].value","value":"`+mail+`"}]}`)
+	// A PATCH of the primary email alone moves the account to it; the
+	// userName stays.
+	moved := strings.ToLower(unique("moved")) + "@mail.test"
+	r = s.scim(t, o.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"emails[primary eq true].value","value":"`+moved+`"}]}`)
 	require.Equal(t, http.StatusOK, r.Status, r.String())
-	assert.Equal(t, mail, r.JSON(t)["userName"])
-	assert.Equal(t, mail, s.directoryState(t, o.ID, id).Email)
+	assert.Equal(t, login, r.JSON(t)["userName"])
+	assert.Equal(t, moved, s.directoryState(t, o.ID, id).Email)
+	s.expectEvents(t, id, "user.created", "user.updated")
+
+	// A PATCH of userName alone renames it and leaves the email.
+	r = s.scim(t, o.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"replace","path":"userName","value":"lgin"}]}`)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.Equal(t, "lgin", r.JSON(t)["userName"])
+	assert.Equal(t, moved, s.directoryState(t, o.ID, id).Email)
 	s.expectEvents(t, id, "user.created", "user.updated")
 }

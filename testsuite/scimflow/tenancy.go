@@ -16,6 +16,8 @@ func tenancy(t *testing.T, s *suite) {
 	bName := strings.ToLower(unique("other")) + "@b.test"
 	bID := s.createUser(t, b, bName)
 	aID := s.createUser(t, a, strings.ToLower(unique("mine"))+"@a.test")
+	aGroup := s.createGroup(t, a, "Staff", aID)
+	bGroup := s.createGroup(t, b, "Staff", bID)
 	before := s.scim(t, b.Token, "GET", "/Users/"+bID, nil).JSON(t)
 
 	// Reads: not found, and never listed.
@@ -36,14 +38,23 @@ func tenancy(t *testing.T, s *suite) {
 	scimError(t, s.scim(t, a.Token, "PUT", "/Users/"+bID, map[string]any{"schemas": []string{schemaUser}, "userName": "x@a.test"}), http.StatusNotFound, "")
 	scimError(t, s.scim(t, a.Token, "DELETE", "/Users/"+bID, nil), http.StatusNotFound, "")
 
-	// Groups: a's group cannot take b's user, and b's member list is b's.
-	r = s.scim(t, a.Token, "PATCH", "/Groups/admin", `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"add","path":"members","value":[{"value":"`+bID+`"}]}]}`)
+	// Groups: a's group cannot take b's user, a cannot see or change b's
+	// group, and b's member list is b's.
+	r = s.scim(t, a.Token, "PATCH", "/Groups/"+aGroup, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"add","path":"members","value":[{"value":"`+bID+`"}]}]}`)
 	scimError(t, r, http.StatusBadRequest, "invalidValue")
-	r = s.scim(t, a.Token, "GET", "/Groups/member", nil)
+	scimError(t, s.scim(t, a.Token, "GET", "/Groups/"+bGroup, nil), http.StatusNotFound, "")
+	scimError(t, s.scim(t, a.Token, "DELETE", "/Groups/"+bGroup, nil), http.StatusNotFound, "")
+	scimError(t, s.scim(t, a.Token, "PATCH", "/Groups/"+bGroup, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"add","path":"members","value":[{"value":"`+aID+`"}]}]}`), http.StatusNotFound, "")
+	r = s.scim(t, a.Token, "GET", "/Groups?filter="+url.QueryEscape(`displayName eq "staff"`), nil)
 	require.Equal(t, http.StatusOK, r.Status, r.String())
-	for _, m := range r.JSON(t)["members"].([]any) {
-		assert.NotEqual(t, bID, m.(map[string]any)["value"])
-	}
+	require.EqualValues(t, 1, r.JSON(t)["totalResults"], "a sees its own Staff only")
+	assert.Equal(t, aGroup, r.JSON(t)["Resources"].([]any)[0].(map[string]any)["id"])
+	r = s.scim(t, b.Token, "GET", "/Groups/"+bGroup, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.Equal(t, []string{bID}, memberIDs(t, r.JSON(t)), "b's group is as b made it")
+	bMembersOnly := s.scim(t, a.Token, "GET", "/Groups?filter="+url.QueryEscape(`members.value eq "`+bID+`"`), nil)
+	require.Equal(t, http.StatusOK, bMembersOnly.Status, bMembersOnly.String())
+	assert.EqualValues(t, 0, bMembersOnly.JSON(t)["totalResults"])
 
 	after := s.scim(t, b.Token, "GET", "/Users/"+bID, nil).JSON(t)
 	assert.Equal(t, before, after, "b's user is unchanged")
