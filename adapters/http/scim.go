@@ -262,9 +262,18 @@ func (s *Server) scimGetUser(c *fiber.Ctx) error {
 	if err != nil {
 		return s.scimError(c, err)
 	}
-	c.Set(fiber.HeaderETag, version) // also when the projection left meta out
-	if inm := c.Get(fiber.HeaderIfNoneMatch); inm != "" && inm == version {
-		return c.SendStatus(fiber.StatusNotModified)
+	return s.scimRead(c, r, version)
+}
+
+// scimRead answers a read with its version as the ETag (also when the
+// projection left meta out), or 304 when If-None-Match names it or is *
+// (RFC 9110 §13.1.2).
+func (s *Server) scimRead(c *fiber.Ctx, r map[string]any, version string) error {
+	c.Set(fiber.HeaderETag, version)
+	for _, tag := range strings.Split(c.Get(fiber.HeaderIfNoneMatch), ",") {
+		if tag = strings.TrimSpace(tag); tag != "" && (tag == "*" || tag == version) {
+			return c.SendStatus(fiber.StatusNotModified)
+		}
 	}
 	return s.scimReply(c, fiber.StatusOK, r, nil)
 }
@@ -300,8 +309,11 @@ func (s *Server) scimListGroups(c *fiber.Ctx) error {
 }
 
 func (s *Server) scimGetGroup(c *fiber.Ctx) error {
-	r, err := s.scim.GetGroup(c.UserContext(), tenant(c), c.Params("id"), c.Query("attributes"), c.Query("excludedAttributes"))
-	return s.scimReply(c, fiber.StatusOK, r, err)
+	r, version, err := s.scim.GetGroup(c.UserContext(), tenant(c), c.Params("id"), c.Query("attributes"), c.Query("excludedAttributes"))
+	if err != nil {
+		return s.scimError(c, err)
+	}
+	return s.scimRead(c, r, version)
 }
 
 func (s *Server) scimCreateGroup(c *fiber.Ctx) error {

@@ -244,10 +244,10 @@ func (s *DirectoryStore) rowUser(ctx context.Context, u *domain.User, created bo
 
 // createUser provisions row.User, which no one's email matched: its
 // membership, active and primary, as a claim on its name; the license; then
-// the user, in one upsert on the unique email key; and last the claim is
-// marked done. If the upsert finds a racing row's user instead, the claim
-// and the license are deleted (they were never seen) and the row runs
-// again to join that user. If the claim was broken meanwhile (the row
+// the user, whose insert the unique email key decides; and last the claim
+// is marked done. If a racing row made a user with the email first, the
+// claim and the license are deleted (they were never seen) and the row
+// runs again to join that user. If the claim was broken meanwhile (the row
 // stalled past claimLease), the row runs again to join the user it made.
 // A row that fails before its user exists (its context ends, the server
 // goes) drops its claim on the way out, so that a retry need not wait for
@@ -294,6 +294,8 @@ func (s *DirectoryStore) createUser(ctx context.Context, row *domain.ProvisionRo
 		return step{}, err
 	}
 	if !created {
+		// A racing row made a user with the email, or the id is another
+		// user's: the next run tells which.
 		if assigned {
 			if _, err := s.licenses.DeleteOne(ctx, bson.M{"user_id": u.ID, "client_id": row.LicenseClientID}); err != nil {
 				return step{}, err
@@ -333,33 +335,29 @@ func (s *DirectoryStore) dropUnbornClaim(ctx context.Context, claim bson.M, user
 	_, _ = s.memberships.DeleteOne(ctx, claim)
 }
 
-// insertUser inserts u unless a user has its email, in one upsert on the
-// unique email key, and reports whether it did; got is the stored user
-// then. Of racing upserts of one email MongoDB retries the losers itself,
-// while FerretDB fails them with a duplicate key: like an id another user
-// has, that is "not inserted", and the row's next run tells which.
+// insertUser inserts u, and reports whether it did: not when its email or
+// its id is taken meanwhile (the unique indexes decide, in the insert), and
+// the row's next run tells which. got is the user as stored.
 func (s *DirectoryStore) insertUser(ctx context.Context, u *domain.User) (got domain.User, inserted bool, err error) {
 	doc := newUserDoc(u, 0)
-	if doc.EmailKey == "" {
-		// No email to find the user by: create them.
-		_, err := s.users.InsertOne(ctx, doc)
-		if isUniqueViolation(err) {
-			return domain.User{}, false, nil
-		}
-		got = *u
-		got.Profiles = domain.CloneProfiles(u.Profiles) // share nothing with the row
-		return got, err == nil, err
-	}
-	var d userDoc
-	err = s.users.FindOneAndUpdate(ctx, bson.M{"email_key": doc.EmailKey}, bson.M{"$setOnInsert": doc},
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&d)
+	_, err = s.users.InsertOne(ctx, doc)
 	switch {
 	case isUniqueViolation(err):
 		return domain.User{}, false, nil
 	case err != nil:
 		return domain.User{}, false, err
 	}
-	return d.domain(), d.ID == u.ID, nil
+	// What a read would return (times in UTC, to the millisecond), sharing
+	// nothing with the row.
+	raw, err := bson.Marshal(doc)
+	if err != nil {
+		return domain.User{}, false, err
+	}
+	var stored userDoc
+	if err := bson.Unmarshal(raw, &stored); err != nil {
+		return domain.User{}, false, err
+	}
+	return stored.domain(), true, nil
 }
 
 // joinUser provisions the row for u, who has the row's email: it ensures

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
@@ -37,26 +38,52 @@ func Role(ctx context.Context, roles Roles, orgID, name string) (domain.Role, bo
 	return domain.Role{OrganizationID: orgID, Name: name, Permissions: perms}, ok, nil
 }
 
-// Effective is a membership's effective role (domain.EffectiveRole). A
-// mapped role the organization has since deleted counts for nothing.
-func Effective(ctx context.Context, roles Roles, groups Groups, m domain.Membership) (domain.Role, error) {
+// Held is what a membership gives its user: the effective role, and every
+// role held (the effective one first, then the others by rank), whose
+// permissions together are what the user may do.
+type Held struct {
+	Effective domain.Role
+	Roles     []domain.Role
+}
+
+// Names is the held roles' names, the effective one first.
+func (h Held) Names() []string {
+	out := make([]string, 0, len(h.Roles))
+	for _, r := range h.Roles {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+// Permissions is the union of the held roles' permissions.
+func (h Held) Permissions() []string { return domain.HeldPermissions(h.Roles) }
+
+// Resolve is what a membership holds: its direct role and the roles its
+// groups map to. A mapped role the organization has since deleted, or that
+// has come to carry an owner's permissions (domain.Mappable), counts for
+// nothing.
+func Resolve(ctx context.Context, roles Roles, groups Groups, m domain.Membership) (Held, error) {
 	direct, _, err := Role(ctx, roles, m.OrganizationID, m.Role)
 	if err != nil {
-		return domain.Role{}, err
+		return Held{}, err
 	}
 	gs, err := groups.ListUserGroups(ctx, m.OrganizationID, m.UserID)
 	if err != nil {
-		return domain.Role{}, fmt.Errorf("list user groups: %w", err)
+		return Held{}, fmt.Errorf("list user groups: %w", err)
 	}
-	var mapped []domain.Role
+	held := []domain.Role{direct}
 	for _, name := range domain.MappedRoles(gs) {
+		if name == direct.Name {
+			continue
+		}
 		r, ok, err := Role(ctx, roles, m.OrganizationID, name)
 		if err != nil {
-			return domain.Role{}, err
+			return Held{}, err
 		}
-		if ok {
-			mapped = append(mapped, r)
+		if ok && domain.Mappable(r) {
+			held = append(held, r)
 		}
 	}
-	return domain.EffectiveRole(direct, mapped), nil
+	slices.SortStableFunc(held, func(a, b domain.Role) int { return domain.RoleRank(b, a) })
+	return Held{Effective: held[0], Roles: held}, nil // held[0] is domain.EffectiveRole's pick
 }

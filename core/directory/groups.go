@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,7 +18,7 @@ import (
 // provider (SCIM) and mapped to roles by platform administrators. A
 // member's effective role is the highest of their own role and their
 // groups' mapped roles (domain.EffectiveRole); a change that moves it
-// emits user.updated to the member's audience.
+// emits user.updated to the organization.
 
 // Group errors the SCIM layer answers in its own terms.
 var (
@@ -35,7 +36,8 @@ type GroupInput struct {
 	ExternalID  string
 }
 
-func (in GroupInput) check() error {
+// Check validates a group's name and external id.
+func (in GroupInput) Check() error {
 	if strings.TrimSpace(in.DisplayName) == "" {
 		return newErr(Invalid, "invalid_request", "a group needs a displayName")
 	}
@@ -59,7 +61,7 @@ func groupErr(op string, err error) error {
 
 // CreateGroup makes a group of the organization with its first members.
 func (s *Service) CreateGroup(ctx context.Context, orgID string, in GroupInput, members []string) (domain.Group, error) {
-	if err := in.check(); err != nil {
+	if err := in.Check(); err != nil {
 		return domain.Group{}, err
 	}
 	if _, err := s.GetOrganization(ctx, orgID); err != nil {
@@ -144,7 +146,7 @@ func (s *Service) GroupMembers(ctx context.Context, orgID, id string) ([]string,
 // RenameGroup changes a group's name and external id. precondition, if
 // set, sees the group as stored and may refuse the change.
 func (s *Service) RenameGroup(ctx context.Context, orgID, id string, in GroupInput, precondition func(domain.Group) error) (domain.Group, error) {
-	if err := in.check(); err != nil {
+	if err := in.Check(); err != nil {
 		return domain.Group{}, err
 	}
 	g, err := s.deps.Groups.UpdateGroup(ctx, orgID, id, func(g *domain.Group) error {
@@ -154,7 +156,7 @@ func (s *Service) RenameGroup(ctx context.Context, orgID, id string, in GroupInp
 			}
 		}
 		if g.DisplayName != in.DisplayName || g.ExternalID != in.ExternalID {
-			g.DisplayName, g.ExternalID, g.UpdatedAt = in.DisplayName, in.ExternalID, s.now()
+			g.DisplayName, g.ExternalID, g.UpdatedAt = in.DisplayName, in.ExternalID, s.after(g.UpdatedAt)
 		}
 		return nil
 	})
@@ -185,7 +187,7 @@ func (s *Service) ChangeGroupMembers(ctx context.Context, orgID, id string, add,
 	if err != nil {
 		return domain.Group{}, err
 	}
-	g, err = s.deps.Groups.ChangeGroupMembers(ctx, orgID, id, add, remove, s.now())
+	g, err = s.deps.Groups.ChangeGroupMembers(ctx, orgID, id, add, remove, s.after(g.UpdatedAt))
 	if errors.Is(err, domain.ErrNotFound) {
 		if _, gone := s.deps.Groups.GetGroup(ctx, orgID, id); gone != nil {
 			return domain.Group{}, ErrGroupNotFound
@@ -220,15 +222,20 @@ func (s *Service) DeleteGroup(ctx context.Context, orgID, id string) error {
 }
 
 // MapGroupRole maps a group to a role ("" unmaps it): a platform
-// administrator's decision. Owners are never made through a group: the
-// organization's identity provider would then decide who owns it.
+// administrator's decision. No role with an owner's permissions is given
+// through a group (domain.Mappable): the organization's identity provider
+// would then decide who manages the organization.
 func (s *Service) MapGroupRole(ctx context.Context, orgID, id, role string) (domain.Group, error) {
-	if role == domain.RoleOwner {
-		return domain.Group{}, newErr(Invalid, "invalid_role", "a group cannot make owners; make them directly")
-	}
 	if role != "" {
-		if err := s.checkRole(ctx, orgID, role); err != nil {
-			return domain.Group{}, err
+		r, ok, err := access.Role(ctx, s.deps.Roles, orgID, role)
+		switch {
+		case err != nil:
+			return domain.Group{}, storeErr("get role", err)
+		case !domain.ValidName(role) || !ok:
+			return domain.Group{}, newErr(Invalid, "invalid_role", "role %q does not exist in this organization", clip(role))
+		case !domain.Mappable(r):
+			return domain.Group{}, newErr(Invalid, "invalid_role",
+				"role %q manages the organization (owner, organization:manage or roles:manage): a group cannot give it; make owners directly", clip(role))
 		}
 	}
 	g, err := s.GetGroup(ctx, orgID, id)
@@ -247,7 +254,7 @@ func (s *Service) MapGroupRole(ctx context.Context, orgID, id, role string) (dom
 	}
 	g, err = s.deps.Groups.UpdateGroup(ctx, orgID, id, func(g *domain.Group) error {
 		if g.Role != role {
-			g.Role, g.UpdatedAt = role, s.now()
+			g.Role, g.UpdatedAt = role, s.after(g.UpdatedAt)
 		}
 		return nil
 	})
@@ -273,11 +280,11 @@ func (s *Service) effectiveRoles(ctx context.Context, g domain.Group, userIDs []
 		if err != nil {
 			return nil, storeErr("get membership", err)
 		}
-		r, err := access.Effective(ctx, s.deps.Roles, s.deps.Groups, m)
+		h, err := access.Resolve(ctx, s.deps.Roles, s.deps.Groups, m)
 		if err != nil {
 			return nil, storeErr("effective role", err)
 		}
-		out[id] = r.Name
+		out[id] = heldKey(h)
 	}
 	return out, nil
 }
@@ -294,27 +301,58 @@ func (s *Service) roleEvents(ctx context.Context, orgID string, before map[strin
 		if err != nil {
 			continue // left meanwhile
 		}
-		r, err := access.Effective(ctx, s.deps.Roles, s.deps.Groups, m)
+		h, err := access.Resolve(ctx, s.deps.Roles, s.deps.Groups, m)
 		if err != nil {
 			return storeErr("effective role", err)
 		}
-		if r.Name == before[id] {
+		if heldKey(h) == before[id] {
 			continue
 		}
 		u, err := s.deps.Users.GetUser(ctx, id)
 		if err != nil {
 			continue
 		}
-		aud, err := s.audienceOf(ctx, id, nil)
-		if err != nil {
-			return err
-		}
+		// The organization's own business, as its membership's status is:
+		// its apps hear of it, no other organization's.
+		aud := domain.Audience{OrganizationIDs: []string{orgID}}
 		if err := s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, orgID, aud, now)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// after is the time of a change to a group last changed at last: now, or
+// a millisecond after last if the clock has not passed it, so each change
+// moves the group's version (taken at the millisecond, as SCIM shows
+// lastModified).
+func (s *Service) after(last time.Time) time.Time {
+	next := last.Truncate(time.Millisecond).Add(time.Millisecond)
+	if now := s.now(); now.After(next) {
+		return now
+	}
+	return next
+}
+
+// leaveGroups takes a user out of an organization's groups, moving each
+// group's version, before the membership goes: a store's own cascade
+// would leave the groups' versions as they were.
+func (s *Service) leaveGroups(ctx context.Context, orgID, userID string) error {
+	gs, err := s.deps.Groups.ListUserGroups(ctx, orgID, userID)
+	if err != nil {
+		return storeErr("list user groups", err)
+	}
+	for _, g := range gs {
+		if _, err := s.deps.Groups.ChangeGroupMembers(ctx, orgID, g.ID, nil, []string{userID}, s.after(g.UpdatedAt)); err != nil &&
+			!errors.Is(err, domain.ErrNotFound) {
+			return storeErr("change group members", err)
+		}
+	}
+	return nil
+}
+
+// heldKey is what roleEvents compares: the roles a member holds.
+func heldKey(h access.Held) string { return strings.Join(h.Names(), ",") }
 
 func dedupe(ids []string) []string {
 	seen := map[string]bool{}

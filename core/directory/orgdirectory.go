@@ -207,6 +207,9 @@ func (s *Service) leave(ctx context.Context, sc scope) error {
 	ms := sc.all
 	left := make([]string, 0, len(sc.acting))
 	for _, m := range sc.acting {
+		if err := s.leaveGroups(ctx, m.OrganizationID, u.ID); err != nil {
+			return err
+		}
 		if err := s.deps.Orgs.DeleteMembership(ctx, m.OrganizationID, u.ID); err != nil && !errors.Is(err, domain.ErrNotFound) {
 			return storeErr("delete membership", err)
 		}

@@ -360,6 +360,11 @@ func (s *Service) deleteAccount(ctx context.Context, sc scope) error {
 	if err != nil {
 		return err
 	}
+	for _, m := range sc.all {
+		if err := s.leaveGroups(ctx, m.OrganizationID, userID); err != nil {
+			return err
+		}
+	}
 	if err := s.deps.Directory.DeleteUser(ctx, userID); err != nil {
 		return userStoreErr("delete user", err)
 	}

@@ -31,15 +31,27 @@ type Group struct {
 // unique: names that differ only in case are one name.
 func GroupNameKey(name string) string { return strings.ToLower(name) }
 
-// RoleRank orders roles for EffectiveRole: the more permissions a role
-// grants, the higher it ranks; at equal counts owner, then admin, then any
-// other role, then member; then by name, so the order is total.
+// OwnerPermissions make a role an owner's, whatever its name: a group
+// never grants them (see Mappable).
+var OwnerPermissions = []string{"organization:manage", "roles:manage"}
+
+// Mappable reports whether a group may grant the role: neither owner nor
+// any role carrying an owner's permissions, so an organization's identity
+// provider never decides who manages the organization. It is checked when
+// a group is mapped and again whenever roles are resolved, as a role's
+// permissions can change after the mapping.
+func Mappable(r Role) bool {
+	return r.Name != RoleOwner && !slices.ContainsFunc(r.Permissions, func(p string) bool {
+		return slices.Contains(OwnerPermissions, p)
+	})
+}
+
+// RoleRank orders roles for EffectiveRole: owner, then admin, then the
+// custom roles (the more permissions, the higher; then by name), then
+// member. A positive result means a ranks above b.
 func RoleRank(a, b Role) int {
-	if d := len(a.Permissions) - len(b.Permissions); d != 0 {
-		return d
-	}
-	builtIn := func(n string) int {
-		switch n {
+	tier := func(r Role) int {
+		switch r.Name {
 		case RoleOwner:
 			return 3
 		case RoleAdmin:
@@ -49,7 +61,10 @@ func RoleRank(a, b Role) int {
 		}
 		return 1
 	}
-	if d := builtIn(a.Name) - builtIn(b.Name); d != 0 {
+	if d := tier(a) - tier(b); d != 0 {
+		return d
+	}
+	if d := len(a.Permissions) - len(b.Permissions); d != 0 {
 		return d
 	}
 	return strings.Compare(b.Name, a.Name) // the earlier name ranks higher
@@ -65,6 +80,21 @@ func EffectiveRole(direct Role, mapped []Role) Role {
 		}
 	}
 	return best
+}
+
+// HeldPermissions is the union of the roles' permissions, in the order
+// they first appear: a group adds to what a member may do, never takes
+// away what their own role gives.
+func HeldPermissions(roles []Role) []string {
+	var out []string
+	for _, r := range roles {
+		for _, p := range r.Permissions {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // MappedRoles is the distinct roles a user's groups map to, by name.

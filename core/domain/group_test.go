@@ -29,10 +29,11 @@ func TestEffectiveRoleIsTheHighest(t *testing.T) {
 		{"a mapped role above the direct one", member, []domain.Role{admin}, domain.RoleAdmin},
 		{"a mapped role below the direct one", owner, []domain.Role{admin}, domain.RoleOwner},
 		{"the highest of several", member, []domain.Role{teacher, admin}, domain.RoleAdmin},
-		{"more permissions rank higher, custom or not", admin, []domain.Role{head}, "head-teacher"},
-		{"at equal counts a custom role outranks member", member, []domain.Role{teacher}, "teacher"},
-		{"at equal counts admin outranks a custom role", role("auditor", "a", "b", "c"), []domain.Role{admin}, domain.RoleAdmin},
-		{"at equal counts and kind, the earlier name", role("zeta", "x"), []domain.Role{role("alpha", "y")}, "alpha"},
+		{"admin outranks any custom role", head, []domain.Role{admin}, domain.RoleAdmin},
+		{"owner is never outranked, however many permissions a group's role has", owner, []domain.Role{head, admin}, domain.RoleOwner},
+		{"any custom role outranks member", member, []domain.Role{teacher}, "teacher"},
+		{"among custom roles, more permissions rank higher", teacher, []domain.Role{head}, "head-teacher"},
+		{"at equal counts, the earlier name", role("zeta", "x"), []domain.Role{role("alpha", "y")}, "alpha"},
 		{"an unnamed mapping counts for nothing", member, []domain.Role{{}}, domain.RoleMember},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -44,4 +45,17 @@ func TestEffectiveRoleIsTheHighest(t *testing.T) {
 func TestMappedRolesAreDistinctAndSorted(t *testing.T) {
 	gs := []domain.Group{{Role: "teacher"}, {}, {Role: "admin"}, {Role: "teacher"}}
 	assert.Equal(t, []string{"admin", "teacher"}, domain.MappedRoles(gs))
+}
+
+func TestHeldPermissionsAreTheUnion(t *testing.T) {
+	got := domain.HeldPermissions([]domain.Role{role("owner", "a", "b"), role("teacher", "b", "c")})
+	assert.Equal(t, []string{"a", "b", "c"}, got)
+}
+
+func TestMappableRefusesAnOwnersPermissions(t *testing.T) {
+	assert.False(t, domain.Mappable(role(domain.RoleOwner)))
+	assert.False(t, domain.Mappable(role("superadmin", "users:manage", "roles:manage")))
+	assert.False(t, domain.Mappable(role(domain.RoleAdmin, "organization:manage")), "a redefined admin too")
+	assert.True(t, domain.Mappable(role(domain.RoleAdmin, domain.BuiltInRoles[domain.RoleAdmin]...)))
+	assert.True(t, domain.Mappable(role("teacher", "grades:write")))
 }

@@ -100,11 +100,11 @@ func (p *Provider) organizationClaims(ctx context.Context, ms []domain.Membershi
 		if err != nil {
 			return storeErr("get organization", err)
 		}
-		r, err := access.Effective(ctx, p.deps.Roles, p.deps.Groups, m)
+		h, err := access.Resolve(ctx, p.deps.Roles, p.deps.Groups, m)
 		if err != nil {
 			return storeErr("effective role", err)
 		}
-		list = append(list, membershipClaim{OrganizationID: o.ID, Name: o.Name, Role: r.Name})
+		list = append(list, membershipClaim{OrganizationID: o.ID, Name: o.Name, Role: h.Effective.Name})
 	}
 	claims["organization_memberships"] = list
 	if primary != nil {
@@ -113,17 +113,18 @@ func (p *Provider) organizationClaims(ctx context.Context, ms []domain.Membershi
 	return nil
 }
 
-// permissionClaims gives the primary membership's effective role: the
-// highest of its own role and the roles its groups map to.
+// permissionClaims gives what the primary membership holds: its roles, the
+// effective one (the highest of its own and its groups' mapped roles)
+// first, and the union of their permissions.
 func (p *Provider) permissionClaims(ctx context.Context, primary *domain.Membership, claims map[string]any) error {
 	roles, perms := []string{}, []string{}
 	if primary != nil {
-		r, err := access.Effective(ctx, p.deps.Roles, p.deps.Groups, *primary)
+		h, err := access.Resolve(ctx, p.deps.Roles, p.deps.Groups, *primary)
 		if err != nil {
 			return storeErr("effective role", err)
 		}
-		roles = append(roles, r.Name)
-		perms = append(perms, r.Permissions...)
+		roles = append(roles, h.Names()...)
+		perms = append(perms, h.Permissions()...)
 	}
 	claims["roles"] = roles
 	claims["permissions"] = perms

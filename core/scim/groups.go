@@ -277,17 +277,18 @@ func (s *Service) ListGroups(ctx context.Context, t *Tenant, q ListQuery) (map[s
 	return listResponse(total, start, res), nil
 }
 
-// GetGroup returns one group.
-func (s *Service) GetGroup(ctx context.Context, t *Tenant, id, attributes, excluded string) (map[string]any, error) {
+// GetGroup returns one group, projected, and its version.
+func (s *Service) GetGroup(ctx context.Context, t *Tenant, id, attributes, excluded string) (map[string]any, string, error) {
 	proj, err := ParseProjection(attributes, excluded)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	g, err := s.deps.Directory.GetGroup(ctx, t.OrganizationID, id)
 	if err != nil {
-		return nil, groupErr(err)
+		return nil, "", groupErr(err)
 	}
-	return s.projectGroup(ctx, t, g, proj)
+	r, err := s.projectGroup(ctx, t, g, proj)
+	return r, versionOf(s.renderGroup(g, nil, false)), err
 }
 
 func (s *Service) projectGroup(ctx context.Context, t *Tenant, g domain.Group, proj Projection) (map[string]any, error) {
@@ -401,13 +402,26 @@ type groupEdit struct {
 // applyGroup writes an edit: the members in one atomic step, then the
 // name. A name another group has is refused before the members change.
 func (s *Service) applyGroup(ctx context.Context, t *Tenant, g domain.Group, ifMatch string, e groupEdit) (map[string]any, error) {
-	if strings.TrimSpace(e.name) == "" {
-		return nil, badValue("a group needs a displayName")
+	in := directory.GroupInput{DisplayName: e.name, ExternalID: e.externalID}
+	if err := in.Check(); err != nil {
+		return nil, groupErr(err)
 	}
 	renamed := e.name != g.DisplayName || e.externalID != g.ExternalID
 	if renamed {
 		if other, err := s.deps.Directory.FindGroup(ctx, t.OrganizationID, e.name); err == nil && other.ID != g.ID {
 			return nil, groupErr(directory.ErrGroupNameTaken)
+		}
+	}
+	// Every new member is checked before anything is written, so a
+	// refused request changes nothing. (A concurrent writer may still
+	// take the name or remove a member between these checks and the
+	// writes; the store refuses those writes on its own.)
+	for _, id := range e.add {
+		if _, err := s.member(ctx, t, id); err != nil {
+			if errors.Is(err, errNotFound) {
+				return nil, groupErr(directory.ErrNotAMember)
+			}
+			return nil, err
 		}
 	}
 	if len(e.add) > 0 || len(e.remove) > 0 {
@@ -419,8 +433,7 @@ func (s *Service) applyGroup(ctx context.Context, t *Tenant, g domain.Group, ifM
 	}
 	if renamed {
 		var err error
-		g, err = s.deps.Directory.RenameGroup(ctx, t.OrganizationID, g.ID,
-			directory.GroupInput{DisplayName: e.name, ExternalID: e.externalID}, s.precondition(ifMatch))
+		g, err = s.deps.Directory.RenameGroup(ctx, t.OrganizationID, g.ID, in, s.precondition(ifMatch))
 		if err != nil {
 			return nil, groupErr(err)
 		}
@@ -430,17 +443,27 @@ func (s *Service) applyGroup(ctx context.Context, t *Tenant, g domain.Group, ifM
 
 // diff is what turns have into want: the ids to add and to remove.
 func diff(have, want []string) (add, remove []string) {
+	in, wanted := setOf(have), setOf(want)
 	for _, id := range want {
-		if !slices.Contains(have, id) && !slices.Contains(add, id) {
+		if !in[id] {
 			add = append(add, id)
+			in[id] = true
 		}
 	}
 	for _, id := range have {
-		if !slices.Contains(want, id) {
+		if !wanted[id] {
 			remove = append(remove, id)
 		}
 	}
 	return add, remove
+}
+
+func setOf(ids []string) map[string]bool {
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out
 }
 
 // PatchGroup is PATCH on a group (RFC 7644 §3.5.2): displayName and
@@ -461,20 +484,52 @@ func (s *Service) PatchGroup(ctx context.Context, t *Tenant, id, ifMatch string,
 	}
 	// Apply every operation to a copy, then write the difference.
 	e := groupEdit{name: g.DisplayName, externalID: g.ExternalID}
-	members := slices.Clone(cur)
+	members := &memberList{ids: slices.Clone(cur), in: setOf(cur)}
 	for _, o := range ops {
-		if err := applyGroupOp(&e, &members, o); err != nil {
+		if err := applyGroupOp(&e, members, o); err != nil {
 			return nil, err
 		}
+		if members.named > maxGroupMembers {
+			return nil, badValue("a request names at most %d members", maxGroupMembers)
+		}
 	}
-	if len(members) > maxGroupScan*10 {
-		return nil, badValue("a group holds at most %d members", maxGroupScan*10)
-	}
-	e.add, e.remove = diff(cur, members)
+	e.add, e.remove = diff(cur, members.ids)
 	return s.applyGroup(ctx, t, g, ifMatch, e)
 }
 
-func applyGroupOp(e *groupEdit, members *[]string, o PatchOp) error {
+// memberList is a group's members as a PATCH edits them: in order, with a
+// set for lookups, counting the ids the request named.
+type memberList struct {
+	ids   []string
+	in    map[string]bool
+	named int
+}
+
+func (l *memberList) add(id string) {
+	if !l.in[id] {
+		l.in[id] = true
+		l.ids = append(l.ids, id)
+	}
+}
+
+func (l *memberList) keep(f func(id string) (bool, error)) error {
+	var out []string
+	for _, id := range l.ids {
+		ok, err := f(id)
+		if err != nil {
+			return err
+		}
+		if ok {
+			out = append(out, id)
+		} else {
+			delete(l.in, id)
+		}
+	}
+	l.ids = out
+	return nil
+}
+
+func applyGroupOp(e *groupEdit, members *memberList, o PatchOp) error {
 	if o.Path == "" {
 		for k, v := range o.Value.(map[string]any) {
 			path := strings.ToLower(k)
@@ -494,7 +549,7 @@ func applyGroupOp(e *groupEdit, members *[]string, o PatchOp) error {
 	return applyGroupPath(e, members, o.Op, o.Path, &p, o.Value)
 }
 
-func applyGroupPath(e *groupEdit, members *[]string, op, raw string, p *filter.Path, v any) error {
+func applyGroupPath(e *groupEdit, members *memberList, op, raw string, p *filter.Path, v any) error {
 	name := strings.ToLower(raw)
 	var valueFilter filter.Expression
 	if p != nil {
@@ -504,6 +559,9 @@ func applyGroupPath(e *groupEdit, members *[]string, op, raw string, p *filter.P
 		name = strings.ToLower(p.AttributePath.AttributeName)
 		if sub := p.AttributePath.SubAttributeName(); sub != "" {
 			name += "." + strings.ToLower(sub)
+		}
+		if p.SubAttribute != nil {
+			return newErr(400, TypeInvalidPath, "%q: a member's sub-attributes are not changed on their own", clip(raw))
 		}
 		valueFilter = p.ValueExpression
 	}
@@ -534,38 +592,37 @@ func applyGroupPath(e *groupEdit, members *[]string, op, raw string, p *filter.P
 			if op != "remove" {
 				return newErr(400, TypeInvalidPath, "a members[filter] path is for remove")
 			}
-			var keep []string
-			for _, id := range *members {
-				ok, err := evalValue(valueFilter, domain.MultiValue{Value: id, Type: "User"})
-				if err != nil {
-					return err
-				}
-				if !ok {
-					keep = append(keep, id)
-				}
+			// Checked on a sample value first, so a bad filter is refused
+			// whether or not the group has members.
+			if _, err := evalValue(valueFilter, domain.MultiValue{Type: "User"}); err != nil {
+				return err
 			}
-			*members = keep
-			return nil
+			return members.keep(func(id string) (bool, error) {
+				ok, err := evalValue(valueFilter, domain.MultiValue{Value: id, Type: "User"})
+				return !ok, err
+			})
 		}
 		if op == "remove" && v == nil {
-			*members = nil
-			return nil
+			return members.keep(func(string) (bool, error) { return false, nil })
 		}
 		ids, err := memberValues(v)
 		if err != nil {
 			return err
 		}
+		members.named += len(ids)
 		switch op {
 		case "add":
 			for _, id := range ids {
-				if !slices.Contains(*members, id) {
-					*members = append(*members, id)
-				}
+				members.add(id)
 			}
 		case "replace":
-			*members = ids
+			_ = members.keep(func(string) (bool, error) { return false, nil })
+			for _, id := range ids {
+				members.add(id)
+			}
 		case "remove": // Entra ID removes with a value list
-			*members = slices.DeleteFunc(*members, func(id string) bool { return slices.Contains(ids, id) })
+			drop := setOf(ids)
+			return members.keep(func(id string) (bool, error) { return !drop[id], nil })
 		}
 		return nil
 	case "id", "meta", "schemas", "meta.created", "meta.lastmodified", "meta.location", "meta.version", "meta.resourcetype":

@@ -144,7 +144,7 @@ func (k listKind[T]) check(list []T) error {
 			return badValue("every entry of %s needs a value", k.name)
 		}
 		for _, t := range k.texts(e) {
-			if err := checkText(k.name, t); err != nil {
+			if err := checkTextLen(k.name, t, limitOf(k.name)); err != nil {
 				return err
 			}
 		}
@@ -176,6 +176,14 @@ func (k listKind[T]) apply(list *[]T, op string, t target, v any) error {
 			*list = k.upsert(*list, nv)
 		}
 		return nil
+	}
+	if t.filter != nil {
+		// Checked on an empty entry first, so a bad filter is refused
+		// whether or not the list has entries.
+		var zero T
+		if _, err := k.eval(t.filter, zero); err != nil {
+			return err
+		}
 	}
 	var match []int
 	for i, e := range *list {

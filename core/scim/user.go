@@ -101,7 +101,7 @@ func (a *userAttrs) check() error {
 	}
 	for name := range userSchemaAttrs {
 		if dst, spelled, ok := a.stringAttr(name); ok {
-			if err := checkText(spelled, *dst); err != nil {
+			if err := checkTextLen(spelled, *dst, limitOf(spelled)); err != nil {
 				return err
 			}
 		}
@@ -134,11 +134,25 @@ func (a *userAttrs) check() error {
 	return nil
 }
 
-func checkText(name, v string) error {
-	if !utf8.ValidString(v) || utf8.RuneCountInString(v) > maxAttrLen || strings.IndexFunc(v, unicode.IsControl) >= 0 {
-		return badValue("%s must be at most %d printable characters", name, maxAttrLen)
+func checkText(name, v string) error { return checkTextLen(name, v, maxAttrLen) }
+
+func checkTextLen(name, v string, limit int) error {
+	if !utf8.ValidString(v) || utf8.RuneCountInString(v) > limit || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return badValue("%s must be at most %d printable characters", name, limit)
 	}
 	return nil
+}
+
+// limitOf is the longest value an attribute takes, in characters: a DER
+// certificate in base64 and a signed URL run past the usual bound.
+func limitOf(name string) int {
+	switch name {
+	case "x509Certificates":
+		return 8192
+	case "photos", "profileUrl":
+		return 2048
+	}
+	return maxAttrLen
 }
 
 // timestamp writes SCIM's date-times (xsd:dateTime, RFC 3339) in UTC.

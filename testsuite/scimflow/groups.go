@@ -179,8 +179,31 @@ func groups(t *testing.T, s *suite) {
 	scimError(t, s.scim(t, o.Token, "POST", "/Groups", map[string]any{"schemas": []string{schemaGroup}, "displayName": "bad\u0007name"}), http.StatusBadRequest, "invalidValue")
 	scimError(t, s.scim(t, o.Token, "POST", "/Groups", map[string]any{"schemas": []string{schemaGroup}, "displayName": strings.Repeat("x", 257)}), http.StatusBadRequest, "invalidValue")
 	scimError(t, s.scim(t, o.Token, "GET", "/Groups?filter="+url.QueryEscape(`members.value gt "a"`), nil), http.StatusBadRequest, "invalidFilter")
+	outsider := s.createUser(t, s.newOrg(t), strings.ToLower(unique("out"))+"@elsewhere.test")
+	for _, c := range []struct {
+		method, body, scimType string
+	}{
+		// A bad name or external id refuses the members sent with it.
+		{"PUT", `{"schemas":["` + schemaGroup + `"],"displayName":"Test SCIMv2","externalId":"` + strings.Repeat("e", 257) + `","members":[]}`, "invalidValue"},
+		{"PATCH", groupPatch(`{"op":"remove","path":"members"}`, `{"op":"replace","path":"displayName","value":"bad\u0001name"}`), "invalidValue"},
+		{"PATCH", groupPatch(`{"op":"remove","path":"members[value eq \"`+u1+`\"]"}`, `{"op":"add","path":"members","value":[{"value":"`+outsider+`"}]}`), "invalidValue"},
+		{"PATCH", groupPatch(`{"op":"remove","path":"members[value eq \"` + u1 + `\"].display"}`), "invalidPath"},
+		{"PATCH", groupPatch(`{"op":"remove","path":"members[colour eq \"red\"]"}`), "invalidFilter"},
+	} {
+		scimError(t, s.scim(t, o.Token, c.method, "/Groups/"+oktaID, c.body), http.StatusBadRequest, c.scimType)
+	}
+	var many []string
+	for i := range 600 {
+		many = append(many, `{"value":"made-up-`+itoaInt(i)+`"}`)
+	}
+	r = s.scim(t, o.Token, "PATCH", "/Groups/"+oktaID, groupPatch(`{"op":"add","path":"members","value":[`+strings.Join(many, ",")+`]}`,
+		`{"op":"remove","path":"members","value":[`+strings.Join(many, ",")+`]}`))
+	scimError(t, r, http.StatusBadRequest, "invalidValue") // more than 1,000 members named in one request
 	r = s.scim(t, o.Token, "GET", "/Groups/"+oktaID, nil)
 	assert.Equal(t, g["meta"], r.JSON(t)["meta"], "nothing changed")
+	assert.ElementsMatch(t, []string{u1, u2}, memberIDs(t, r.JSON(t)), "the members neither")
+	r = s.callWith(t, "GET", "/scim/v2/Groups/"+oktaID, o.Token, "", nil, map[string]string{"If-None-Match": r.Header.Get("ETag")})
+	assert.Equal(t, http.StatusNotModified, r.Status, "If-None-Match with the version")
 
 	// Delete: the group goes; its members stay the organization's.
 	r = s.scim(t, o.Token, "DELETE", "/Groups/"+oktaID, nil)
@@ -190,10 +213,13 @@ func groups(t *testing.T, s *suite) {
 	assert.Equal(t, member{Found: true, Email: s.directoryState(t, o.ID, u1).Email, Status: "invited", Role: "member"}, s.directoryState(t, o.ID, u1))
 	assert.Equal(t, []string{sales}, s.groupsOf(t, o, u1))
 
-	// A user who leaves the organization leaves its groups.
+	// A user who leaves the organization leaves its groups, and the
+	// groups' versions move.
+	salesTag := s.scim(t, o.Token, "GET", "/Groups/"+sales, nil).Header.Get("ETag")
 	s.deleteAndCheck(t, o, u2, "user.created")
 	r = s.scim(t, o.Token, "GET", "/Groups/"+sales, nil)
 	assert.Equal(t, []string{u1}, memberIDs(t, r.JSON(t)))
+	assert.NotEqual(t, salesTag, r.Header.Get("ETag"), "the group changed")
 }
 
 // sharedAccount: a provider never joins an account another organization
@@ -362,8 +388,20 @@ func mappedRoles(t *testing.T, s *suite) {
 	require.Equal(t, http.StatusOK, r.Status, r.String())
 	assert.Equal(t, "admin", r.JSON(t)["role"])
 
-	// Owners are never made through a group; unknown roles are refused.
-	for _, role := range []string{"owner", "no-such-role", ""} {
+	// Only user.updated to this organization: the member's other
+	// organizations hear nothing of this one's groups.
+	for _, e := range s.env.Events(t) {
+		if e.UserID == u1 && e.Type == "user.updated" {
+			assert.Equal(t, []string{o.ID}, e.Audience.OrganizationIDs)
+			assert.Empty(t, e.Audience.LicenseClientIDs)
+		}
+	}
+
+	// Owners are never made through a group, nor any role with an owner's
+	// permissions; unknown roles are refused.
+	r = s.admin(t, "PUT", "/api/v1/admin/organizations/"+o.ID+"/roles/superowner", map[string]any{"permissions": []string{"organization:manage", "users:read"}})
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	for _, role := range []string{"owner", "superowner", "no-such-role", ""} {
 		r = s.admin(t, "PUT", path+teachers+"/role", map[string]string{"role": role})
 		assert.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", role, r)
 	}

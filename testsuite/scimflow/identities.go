@@ -330,6 +330,18 @@ func allAttributes(t *testing.T, s *suite) {
 	assert.NotContains(t, u, "ims")
 	assert.Equal(t, "4131", u[schemaEnterprise].(map[string]any)["costCenter"])
 
+	// A certificate in base64 DER and a signed photo URL run past the
+	// usual 256 characters, and are kept; a value filter naming no
+	// sub-attribute of the list is refused even on an empty list.
+	cert := strings.Repeat("MIIDQzCCAqygAwIBAgICEAAwDQYJ", 60)
+	r = s.scim(t, o.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[
+		{"op":"replace","path":"x509Certificates","value":[{"value":"`+cert+`"}]},
+		{"op":"replace","path":"photos","value":[{"value":"https://photos.example.com/p.png?sig=`+strings.Repeat("a", 900)+`","type":"photo"}]}]}`)
+	require.Equal(t, http.StatusOK, r.Status, r.String())
+	assert.Equal(t, cert, r.JSON(t)["x509Certificates"].([]any)[0].(map[string]any)["value"])
+	scimError(t, s.scim(t, o.Token, "PATCH", "/Users/"+id, `{"schemas":["`+schemaPatch+`"],"Operations":[{"op":"remove","path":"ims[colour eq \"x\"]"}]}`),
+		http.StatusBadRequest, "invalidFilter")
+
 	// PUT replaces the lot: what it leaves out is gone.
 	r = s.scim(t, o.Token, "PUT", "/Users/"+id, map[string]any{
 		"schemas": []any{schemaUser}, "userName": userName,
