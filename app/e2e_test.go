@@ -26,3 +26,20 @@ func TestEndToEndRateLimits(t *testing.T) {
 	env.LoginIPLimit = loginIPLimit
 	oidcflow.RunRateLimits(t, env)
 }
+
+// TestEndToEndRateLimitsBehindAProxy runs them with the server trusting
+// the suite's address as a proxy, while every request rotates a spoofed
+// X-Forwarded-For entry: the limits count the address the proxy appended,
+// so registration and sign-in throttling still stop the client.
+func TestEndToEndRateLimitsBehindAProxy(t *testing.T) {
+	t.Parallel()
+	const loginIPLimit = 20
+	srv := startServer(t, func(c *config.Config) {
+		c.RateLimit.LoginIP.Limit = loginIPLimit
+		c.HTTP.TrustedProxies = []string{"127.0.0.0/8", "::1"}
+	})
+	env := srv.env()
+	env.LoginIPLimit = loginIPLimit
+	env.BehindProxy = true
+	oidcflow.RunRateLimits(t, env)
+}

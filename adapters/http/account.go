@@ -47,10 +47,10 @@ func (s *Server) accountRoutes() {
 	a.Get(directory.PathResetPassword, s.passwordPage(resetPage))
 	a.Post(directory.PathResetPassword, s.passwordSubmit(resetPage))
 	a.Get(directory.PathForgotPassword, s.forgotPage)
-	a.Post(directory.PathForgotPassword, s.limit(s.opts.Rules.Account, ipKey), s.forgotSubmit)
+	a.Post(directory.PathForgotPassword, s.limit(s.opts.Rules.Account, s.ipKey), s.forgotSubmit)
 	a.Get(directory.PathJoin, s.joinPage)
 	// Each answer checks a password, so it is rate-limited per IP.
-	a.Post(directory.PathJoin, s.limit(s.opts.Rules.Account, ipKey), s.joinSubmit)
+	a.Post(directory.PathJoin, s.limit(s.opts.Rules.Account, s.ipKey), s.joinSubmit)
 }
 
 // accountPaths serve HTML, errors included.

@@ -15,7 +15,7 @@ const bindingCookie = "calimatic_browser"
 // browser reads the session and binding cookies, making a binding cookie
 // when the browser has none.
 func (s *Server) browser(c *fiber.Ctx) oidc.Browser {
-	b := oidc.Browser{SessionCookie: c.Cookies(s.opts.SessionCookie), Binding: c.Cookies(bindingCookie), IP: c.IP()}
+	b := oidc.Browser{SessionCookie: c.Cookies(s.opts.SessionCookie), Binding: c.Cookies(bindingCookie), IP: s.clientIP(c)}
 	if len(b.Binding) < 32 || len(b.Binding) > 128 {
 		b.Binding = s.random.Token(32)
 		s.setCookie(c, bindingCookie, b.Binding, s.clock.Now().Add(365*24*time.Hour))

@@ -51,17 +51,17 @@ func rateHeaders(c *fiber.Ctx, d domain.RateDecision) {
 	}
 }
 
-func ipKey(c *fiber.Ctx) string { return c.IP() }
+func (s *Server) ipKey(c *fiber.Ctx) string { return s.clientIP(c) }
 
 // tokenKey is a hash of the bearer token: the token itself never becomes a
 // key (keys may be stored or logged by a shared limiter).
-func tokenKey(c *fiber.Ctx) string {
+func (s *Server) tokenKey(c *fiber.Ctx) string {
 	t := bearerToken(c)
 	if t == "" {
 		t = c.FormValue("access_token")
 	}
 	if t == "" {
-		return "ip:" + c.IP()
+		return "ip:" + s.clientIP(c)
 	}
 	sum := sha256.Sum256([]byte(t))
 	return "t:" + base64.RawURLEncoding.EncodeToString(sum[:18])

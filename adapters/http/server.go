@@ -38,7 +38,7 @@ type Options struct {
 	Addr              string
 	SecureCookies     bool
 	SessionCookie     string
-	TrustedProxies    []string // X-Forwarded-For is honoured only from these
+	TrustedProxies    []string // addresses or CIDRs; X-Forwarded-For is honoured only from these
 	ProxyHeader       string
 	BodyLimit         int
 	ReadTimeout       time.Duration
@@ -71,6 +71,7 @@ type Server struct {
 	registry *prometheus.Registry
 	checks   []ReadinessCheck
 	ln       net.Listener
+	proxies  proxies
 }
 
 // Deps are what the server drives.
@@ -136,14 +137,13 @@ func (s *Server) rebuild() error {
 		// a forwarded IP) would change under us.
 		Immutable: true,
 	}
-	if len(opts.TrustedProxies) > 0 {
-		cfg.EnableTrustedProxyCheck = true
-		cfg.TrustedProxies = opts.TrustedProxies
-		cfg.ProxyHeader = opts.ProxyHeader
-		if cfg.ProxyHeader == "" {
-			cfg.ProxyHeader = fiber.HeaderXForwardedFor
-		}
+	// The client IP is s.clientIP's, not Fiber's: Fiber takes the leftmost
+	// address of X-Forwarded-For, which the client writes.
+	p, err := parseProxies(opts.TrustedProxies, opts.ProxyHeader)
+	if err != nil {
+		return err
 	}
+	s.proxies = p
 	s.app = fiber.New(cfg)
 	s.routes()
 	return nil
@@ -174,12 +174,12 @@ func (s *Server) routes() {
 	a.Get(oidc.PathOAuthMetadata, s.discovery)
 	a.Get(oidc.PathJWKS, s.jwks)
 
-	a.Post(oidc.PathRegister, s.limit(s.opts.Rules.Register, ipKey), s.register)
+	a.Post(oidc.PathRegister, s.limit(s.opts.Rules.Register, s.ipKey), s.register)
 	a.Get(oidc.PathRegister+"/:client_id", s.readRegistration)
 	a.Put(oidc.PathRegister+"/:client_id", s.updateRegistration)
 	a.Delete(oidc.PathRegister+"/:client_id", s.deleteRegistration)
 
-	authz := s.limit(s.opts.Rules.Authorize, ipKey)
+	authz := s.limit(s.opts.Rules.Authorize, s.ipKey)
 	a.Get(oidc.PathAuthorize, authz, s.authorize)
 	a.Post(oidc.PathAuthorize, authz, s.authorize)
 	a.Get(pathLogin, s.loginPage)
@@ -188,7 +188,7 @@ func (s *Server) routes() {
 	a.Post(pathConsent, s.consentSubmit)
 
 	a.Post(oidc.PathToken, s.token)
-	ui := s.limit(s.opts.Rules.UserInfo, tokenKey)
+	ui := s.limit(s.opts.Rules.UserInfo, s.tokenKey)
 	a.Get(oidc.PathUserInfo, ui, s.userinfo)
 	a.Post(oidc.PathUserInfo, ui, s.userinfo)
 	a.Post(oidc.PathIntrospect, s.introspect)

@@ -265,6 +265,38 @@ func TestClientIPComesFromXForwardedForOnlyBehindTrustedProxies(t *testing.T) {
 	assert.Equal(t, 429, register(trusted, "203.0.113.1"))
 }
 
+// The client chooses what it puts in X-Forwarded-For; each proxy appends
+// the address it saw. So the client is the rightmost address that is not a
+// trusted proxy, and rotating the leftmost entries changes nothing.
+func TestClientIPIsTheRightmostUntrustedAddress(t *testing.T) {
+	register := func(s *Server, forwardedFor ...string) int {
+		req := httptest.NewRequest("POST", oidc.PathRegister, strings.NewReader(`{"redirect_uris":["https://a.example/cb"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		for _, v := range forwardedFor {
+			req.Header.Add("X-Forwarded-For", v)
+		}
+		resp, _ := do(t, s, req)
+		return resp.StatusCode
+	}
+	s := newTestServer(t)
+	s.opts.RateLimitsEnabled = true
+	s.opts.Rules.Register = domain.RateRule{Name: "register", Limit: 1, Window: time.Minute}
+	s.opts.TrustedProxies = []string{"0.0.0.0", "10.0.0.0/8", "2001:db8::/32"} // the test peer is 0.0.0.0
+	require.NoError(t, s.rebuild())
+
+	assert.Equal(t, 201, register(s, "203.0.113.1, 198.51.100.7, 10.1.2.3"))
+	assert.Equal(t, 429, register(s, "203.0.113.2, 198.51.100.7, 10.9.9.9"), "a rotated leftmost entry is the same client")
+	assert.Equal(t, 429, register(s, "203.0.113.3", "198.51.100.7, 10.1.2.3"), "over several header lines too")
+	assert.Equal(t, 201, register(s, "203.0.113.1, 198.51.100.8, 10.1.2.3"), "another client behind the same proxies")
+	assert.Equal(t, 201, register(s, "2001:db8::5, 2001:db8::1"), "all trusted: the leftmost, the closest known")
+	assert.Equal(t, 201, register(s, "not-an-ip, 198.51.100.9"))
+	assert.Equal(t, 429, register(s, "junk, 198.51.100.9"), "a malformed entry stops the walk at the last good address")
+
+	bad := newTestServer(t)
+	bad.opts.TrustedProxies = []string{"10.0.0.0/33"}
+	require.Error(t, bad.rebuild())
+}
+
 func TestMetricsSurviveManyMethodsOnOneRoute(t *testing.T) {
 	s := newTestServer(t)
 	for _, m := range []string{"GET", "POST", "GET", "POST"} {

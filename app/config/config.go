@@ -112,7 +112,8 @@ type Config struct {
 type HTTP struct {
 	Addr string `yaml:"addr"`
 	// TrustedProxies are IPs or CIDRs. ProxyHeader is honoured only on
-	// requests whose peer is one of them.
+	// requests whose peer is one of them, and then its rightmost address
+	// that is not a trusted proxy is the client's.
 	TrustedProxies  []string      `yaml:"trusted_proxies"`
 	ProxyHeader     string        `yaml:"proxy_header"`
 	BodyLimit       int           `yaml:"body_limit"` // bytes

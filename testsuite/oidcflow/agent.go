@@ -46,7 +46,7 @@ func (s *suite) newAgent(t *testing.T) *agent {
 	a := &agent{s: s}
 	a.client = &http.Client{
 		Jar:       jar,
-		Transport: recorder{a: a, next: http.DefaultTransport},
+		Transport: recorder{a: a, next: s.transport},
 		Timeout:   requestTimeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if !s.isProvider(req.URL) || len(via) >= 10 {

@@ -2,10 +2,12 @@ package oidcflow
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +41,12 @@ type Env struct {
 	AdminKey string
 	// Mailbox reads the mail the server sent; RunDirectory needs it.
 	Mailbox testsuite.Mailbox // package github.com/calimatic/calimatic-auth/testsuite, see testsuite/mail.go
+	// BehindProxy says the server trusts the suite's own address as a
+	// proxy (http.trusted_proxies). Every request then carries
+	// X-Forwarded-For as a client behind a real proxy would send it: a
+	// made-up address it chose, new on each request, then the one client
+	// address the proxy appended. Per-IP limits must still count one client.
+	BehindProxy bool
 }
 
 // Paths from the integration guide, section 2.
@@ -69,13 +77,14 @@ const requestTimeout = 30 * time.Second
 // suite is the state every check shares: the discovered provider, the JWKS
 // key function and a back-channel HTTP client that never follows redirects.
 type suite struct {
-	env      Env
-	base     *url.URL
-	http     *http.Client
-	ctx      context.Context // carries http for go-oidc and oauth2
-	provider *oidc.Provider
-	keys     keyfunc.Keyfunc
-	session  struct { // see signedInAgent
+	env       Env
+	base      *url.URL
+	http      *http.Client
+	transport http.RoundTripper // http's, which agents use too
+	ctx       context.Context   // carries http for go-oidc and oauth2
+	provider  *oidc.Provider
+	keys      keyfunc.Keyfunc
+	session   struct { // see signedInAgent
 		once    sync.Once
 		cookies []*http.Cookie
 	}
@@ -99,8 +108,13 @@ func newSuite(t *testing.T, env Env) *suite {
 	base, err := url.Parse(env.BaseURL)
 	require.NoError(t, err, "Env.BaseURL must be a URL")
 
+	transport := http.DefaultTransport
+	if env.BehindProxy {
+		transport = &spoofer{next: transport}
+	}
 	client := &http.Client{
 		Timeout:       requestTimeout,
+		Transport:     transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -115,7 +129,21 @@ func newSuite(t *testing.T, env Env) *suite {
 		Client: client, NoErrorReturnFirstHTTPReq: &strict,
 	})
 	require.NoError(t, err, "keyfunc must load the JWKS")
-	return &suite{env: env, base: base, http: client, ctx: ctx, provider: provider, keys: keys}
+	return &suite{env: env, base: base, http: client, transport: transport, ctx: ctx, provider: provider, keys: keys}
+}
+
+// spoofer sends X-Forwarded-For as a client rotating a spoofed entry
+// behind a trusted proxy: "<new made-up address>, <the client>".
+type spoofer struct {
+	next http.RoundTripper
+	n    atomic.Int64
+}
+
+func (s *spoofer) RoundTrip(req *http.Request) (*http.Response, error) {
+	n := s.n.Add(1)
+	req = req.Clone(req.Context())
+	req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.%d.%d, 198.51.100.77", n/250%250, n%250+1))
+	return s.next.RoundTrip(req)
 }
 
 // check is one named subtest.
