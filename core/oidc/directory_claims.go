@@ -9,11 +9,19 @@ import (
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
-// approvedOnly drops the extended scopes the client is no longer approved
-// for, so that withdrawing an approval takes effect at the next token even
-// for grants made before it.
+// approvedOnly keeps the scopes the client may still be granted: an
+// extended scope while it is approved, any other while the client's
+// registration lists it (or an approval does). So withdrawing an approval,
+// or removing a scope from the registration (RFC 7592), takes effect at the
+// next token even for grants made before: a refresh never keeps what the
+// client no longer has (RFC 6749 §6).
 func approvedOnly(c *domain.Client, scopes []string) []string {
-	keep := func(s string) bool { return !domain.IsExtendedScope(s) || slices.Contains(c.ApprovedScopes, s) }
+	keep := func(s string) bool {
+		if domain.IsExtendedScope(s) {
+			return slices.Contains(c.ApprovedScopes, s)
+		}
+		return slices.Contains(c.Scopes, s) || slices.Contains(c.ApprovedScopes, s)
+	}
 	if !slices.ContainsFunc(scopes, func(s string) bool { return !keep(s) }) {
 		return scopes
 	}

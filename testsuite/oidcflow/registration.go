@@ -17,6 +17,7 @@ var registrationChecks = []check{
 	{"the secret is shown only once: RFC 7592 read does not return it", registerSecretOnce},
 	{"RFC 7592 reads, updates and deletes a client with its registration access token", registerManage},
 	{"RFC 7592 refuses a wrong registration access token with 401", registerWrongToken},
+	{"a refresh keeps only the scopes the client's registration still lists", registerNarrowsRefresh},
 	{"bad client metadata gets a 400 RFC 7591 error", registerBadMetadata},
 }
 
@@ -220,4 +221,34 @@ func registerBadMetadata(t *testing.T, s *suite) {
 			requireOAuthError(t, s.send(t, req), http.StatusBadRequest, tc.code)
 		})
 	}
+}
+
+// registerNarrowsRefresh: a client that removes a scope from its
+// registration (RFC 7592 PUT) gets no more of it at the next refresh, nor
+// at userinfo: a refresh never widens past the client's current scopes.
+func registerNarrowsRefresh(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	tok := s.signInTokens(t, s.signedInAgent(t), s.newAuthRequest(c, "openid", "profile", "email"))
+	require.Contains(t, idClaims(t, tok), "email")
+
+	md := defaultMetadata(t.Name())
+	md["client_id"], md["scope"] = c.ID, "openid profile"
+	r := s.postJSON(t, http.MethodPut, strings.TrimPrefix(c.RegURI, s.env.BaseURL), c.RegToken, md)
+	require.Equal(t, http.StatusOK, r.Status, "update; body %q", r.Body)
+
+	next, err := s.refresh(t, c, tok.RefreshToken)
+	require.NoError(t, err, "the refresh succeeds")
+	assert.ElementsMatch(t, []string{"openid", "profile"}, strings.Fields(tokenScope(next.Extra("scope"))), "email is gone")
+	raw, _ := next.Extra("id_token").(string)
+	require.NotEmpty(t, raw)
+	idt, err := c.verifier.Verify(s.ctx, raw)
+	require.NoError(t, err)
+	var claims map[string]any
+	require.NoError(t, idt.Claims(&claims))
+	assert.NotContains(t, claims, "email")
+	resp := s.userinfo(t, next.AccessToken)
+	require.Equal(t, http.StatusOK, resp.Status)
+	assert.NotContains(t, resp.JSON(t), "email", "the new access token carries the narrowed scope")
+	// The access token issued before keeps its scope until it expires (an
+	// hour by default), as a self-contained token does.
 }
