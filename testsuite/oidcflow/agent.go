@@ -44,9 +44,13 @@ func (s *suite) newAgent(t *testing.T) *agent {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	a := &agent{s: s}
+	next := s.transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
 	a.client = &http.Client{
 		Jar:       jar,
-		Transport: recorder{a: a, next: s.transport},
+		Transport: recorder{a: a, next: next},
 		Timeout:   requestTimeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if !s.isProvider(req.URL) || len(via) >= 10 {

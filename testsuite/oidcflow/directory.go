@@ -250,7 +250,7 @@ func mailLink(t *testing.T, text, prefix string) string {
 func (s *suite) as(m *member) *suite {
 	env := s.env
 	env.Email, env.Password = m.Email, m.Password
-	return &suite{env: env, base: s.base, http: s.http, ctx: s.ctx, provider: s.provider, keys: s.keys}
+	return &suite{env: env, base: s.base, http: s.http, transport: s.transport, ctx: s.ctx, provider: s.provider, keys: s.keys}
 }
 
 // values is what submit would post: the hidden and prefilled inputs, the
