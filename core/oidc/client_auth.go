@@ -20,7 +20,8 @@ type ClientCredentials struct {
 const maxIDLen = 255
 
 // authenticateClient checks a client's credentials (RFC 6749 §2.3.1).
-// Confidential clients may use client_secret_post or client_secret_basic;
+// Confidential clients use the method they registered
+// (token_endpoint_auth_method): client_secret_post or client_secret_basic;
 // public clients present only their id. Every failure is the same
 // invalid_client, so callers learn nothing about which part was wrong.
 func (p *Provider) authenticateClient(ctx context.Context, cc ClientCredentials) (*domain.Client, error) {
@@ -43,6 +44,13 @@ func (p *Provider) authenticateClient(ctx context.Context, cc ClientCredentials)
 			return nil, fail
 		}
 		return &c, nil
+	}
+	// RFC 7591 §2: the client authenticates the way it registered. A
+	// secret that arrives another way may have leaked through a path the
+	// client never uses (a proxy's logged Authorization header, a form).
+	if c.TokenEndpointAuthMethod == domain.AuthMethodSecretBasic && !cc.Basic ||
+		c.TokenEndpointAuthMethod != domain.AuthMethodSecretBasic && cc.Basic {
+		return nil, fail
 	}
 	if !c.VerifySecret(cc.Secret) {
 		return nil, fail

@@ -251,13 +251,23 @@ func clientCredentials(t *testing.T, s *suite) {
 		delete(m, "redirect_uris")
 		delete(m, "post_logout_redirect_uris")
 	})
-	for _, basic := range []bool{false, true} {
-		cli := *c
-		if basic {
-			cli.AuthMethod = "client_secret_basic" // both methods authenticate a confidential client
-		}
-		resp := s.postForm(t, pathToken, url.Values{"grant_type": {"client_credentials"}, "scope": {"email"}}, &cli)
-		require.Equal(t, http.StatusOK, resp.Status, "basic=%v; body %q", basic, resp.Body)
+	basicClient := s.register(t, func(m metadata) {
+		m["grant_types"] = []string{"client_credentials"}
+		m["scope"] = "profile email"
+		m["token_endpoint_auth_method"] = "client_secret_basic"
+		delete(m, "redirect_uris")
+		delete(m, "post_logout_redirect_uris")
+	})
+	for _, c := range []*client{c, basicClient} {
+		// RFC 7591 §2: only the registered method authenticates.
+		other := *c
+		other.AuthMethod = map[string]string{"client_secret_post": "client_secret_basic", "client_secret_basic": "client_secret_post"}[c.AuthMethod]
+		require.NotEmpty(t, other.AuthMethod, "the client registered %q", c.AuthMethod)
+		refused := s.postForm(t, pathToken, url.Values{"grant_type": {"client_credentials"}, "scope": {"email"}}, &other)
+		requireOAuthError(t, refused, http.StatusUnauthorized, "invalid_client")
+
+		resp := s.postForm(t, pathToken, url.Values{"grant_type": {"client_credentials"}, "scope": {"email"}}, c)
+		require.Equal(t, http.StatusOK, resp.Status, "%s; body %q", c.AuthMethod, resp.Body)
 		assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
 		m := resp.JSON(t)
 		assert.NotContains(t, m, "id_token", "no user, no ID token")
