@@ -51,7 +51,8 @@ func rateHeaders(c *fiber.Ctx, d domain.RateDecision) {
 	}
 }
 
-func (s *Server) ipKey(c *fiber.Ctx) string { return s.clientIP(c) }
+// ipKey counts a client by its address, or its /64 for IPv6.
+func (s *Server) ipKey(c *fiber.Ctx) string { return domain.IPBucket(s.clientIP(c)) }
 
 // tokenKey is a hash of the bearer token: the token itself never becomes a
 // key (keys may be stored or logged by a shared limiter).
@@ -61,7 +62,7 @@ func (s *Server) tokenKey(c *fiber.Ctx) string {
 		t = c.FormValue("access_token")
 	}
 	if t == "" {
-		return "ip:" + s.clientIP(c)
+		return "ip:" + domain.IPBucket(s.clientIP(c))
 	}
 	sum := sha256.Sum256([]byte(t))
 	return "t:" + base64.RawURLEncoding.EncodeToString(sum[:18])

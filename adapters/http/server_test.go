@@ -289,6 +289,9 @@ func TestClientIPIsTheRightmostUntrustedAddress(t *testing.T) {
 	assert.Equal(t, 429, register(s, "203.0.113.3", "198.51.100.7, 10.1.2.3"), "over several header lines too")
 	assert.Equal(t, 201, register(s, "203.0.113.1, 198.51.100.8, 10.1.2.3"), "another client behind the same proxies")
 	assert.Equal(t, 201, register(s, "2001:db8::5, 2001:db8::1"), "all trusted: the leftmost, the closest known")
+	assert.Equal(t, 201, register(s, "2001:db9:1:2::1"))
+	assert.Equal(t, 429, register(s, "2001:db9:1:2::ffff"), "one IPv6 /64 is one client")
+	assert.Equal(t, 201, register(s, "2001:db9:1:3::1"), "the next /64 is another")
 	assert.Equal(t, 201, register(s, "not-an-ip, 198.51.100.9"))
 	assert.Equal(t, 429, register(s, "junk, 198.51.100.9"), "a malformed entry stops the walk at the last good address")
 

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // RateRule is a fixed-window limit: Limit requests per Window.
 type RateRule struct {
@@ -19,4 +22,20 @@ type RateDecision struct {
 	Limit      int
 	Remaining  int
 	RetryAfter time.Duration // until the window resets; set when not allowed
+}
+
+// IPBucket is the key a per-IP limit counts an address under: the address
+// for IPv4, its /64 for IPv6, as one subscriber or host holds a whole /64
+// and could otherwise rotate through it.
+func IPBucket(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		prefix, _ := addr.Prefix(64)
+		return prefix.String()
+	}
+	return addr.String()
 }

@@ -40,7 +40,7 @@ func (p *Provider) authenticateClient(ctx context.Context, cc ClientCredentials)
 		return nil, fail
 	}
 	if c.Public() {
-		if cc.Secret != "" || cc.Basic && cc.Secret != "" {
+		if cc.Secret != "" || cc.Basic { // a public client sends no Authorization header
 			return nil, fail
 		}
 		return &c, nil

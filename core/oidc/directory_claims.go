@@ -9,19 +9,32 @@ import (
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
-// approvedOnly keeps the scopes the client may still be granted: an
-// extended scope while it is approved, any other while the client's
-// registration lists it (or an approval does). So withdrawing an approval,
-// or removing a scope from the registration (RFC 7592), takes effect at the
-// next token even for grants made before: a refresh never keeps what the
-// client no longer has (RFC 6749 §6).
+// approvedOnly drops the extended scopes the client is no longer approved
+// for. Userinfo applies it to every access token, so withdrawing an
+// approval stops the directory claims at once; an access token's standard
+// scopes stand until it expires, as a self-contained token's do.
 func approvedOnly(c *domain.Client, scopes []string) []string {
-	keep := func(s string) bool {
+	return keepScopes(scopes, func(s string) bool {
+		return !domain.IsExtendedScope(s) || slices.Contains(c.ApprovedScopes, s)
+	})
+}
+
+// grantedNow keeps the scopes the client may still be granted: an extended
+// scope while it is approved, any other while the client's registration
+// lists it (or an approval does). Every token is minted through it, so
+// withdrawing an approval, or removing a scope from the registration (RFC
+// 7592), takes effect at the next token even for grants made before: a
+// refresh never keeps what the client no longer has (RFC 6749 §6).
+func grantedNow(c *domain.Client, scopes []string) []string {
+	return keepScopes(scopes, func(s string) bool {
 		if domain.IsExtendedScope(s) {
 			return slices.Contains(c.ApprovedScopes, s)
 		}
 		return slices.Contains(c.Scopes, s) || slices.Contains(c.ApprovedScopes, s)
-	}
+	})
+}
+
+func keepScopes(scopes []string, keep func(string) bool) []string {
 	if !slices.ContainsFunc(scopes, func(s string) bool { return !keep(s) }) {
 		return scopes
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/netip"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
@@ -148,7 +147,7 @@ func (p *Provider) afterLogin(ctx context.Context, r *domain.AuthRequest, user *
 // subscriber usually holds whole.
 func (p *Provider) throttleLogin(ctx context.Context, email, ip string) (string, error) {
 	now := p.now()
-	network := ipNetwork(ip)
+	network := domain.IPBucket(ip)
 	for _, check := range []struct {
 		key  string
 		rule domain.RateRule
@@ -197,19 +196,4 @@ func (p *Provider) checkPassword(ctx context.Context, email, password string) (*
 		}
 	}
 	return &u, "", nil
-}
-
-// ipNetwork is the throttling key of an address: itself for IPv4, its /64
-// for IPv6.
-func ipNetwork(ip string) string {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	addr = addr.Unmap()
-	if addr.Is6() {
-		prefix, _ := addr.Prefix(64)
-		return prefix.String()
-	}
-	return addr.String()
 }

@@ -42,6 +42,11 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 			}
 		}
 	}
+	if req.Scope != "" && len(grantedNow(client, scopes)) == 0 {
+		// Nothing asked for is the client's any more: answering 200 with
+		// no scope would read as "granted as requested" (RFC 6749 §5.1).
+		return TokenResponse{}, oauthErr(CodeInvalidScope, "none of the requested scopes is registered for this client any more")
+	}
 	user, err := p.activeUser(ctx, fam.UserID, fam.AuthTime)
 	if err != nil {
 		return TokenResponse{}, err

@@ -55,7 +55,7 @@ type issuance struct {
 
 func (p *Provider) mint(ctx context.Context, is issuance) (TokenResponse, error) {
 	now := p.now()
-	is.scopes = approvedOnly(is.client, is.scopes)
+	is.scopes = grantedNow(is.client, is.scopes)
 	sub := is.client.ID // RFC 9068 §2.2: a client acting for itself is the subject
 	if is.user != nil {
 		sub = is.user.ID

@@ -2,6 +2,7 @@ package oidcflow
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -235,6 +236,11 @@ func registerNarrowsRefresh(t *testing.T, s *suite) {
 	md["client_id"], md["scope"] = c.ID, "openid profile"
 	r := s.postJSON(t, http.MethodPut, strings.TrimPrefix(c.RegURI, s.env.BaseURL), c.RegToken, md)
 	require.Equal(t, http.StatusOK, r.Status, "update; body %q", r.Body)
+
+	// Asking for only what is gone is invalid_scope, not a 200 that
+	// leaves scope out (which would read as granted, RFC 6749 §5.1).
+	r = s.postForm(t, pathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "scope": {"email"}}, c)
+	requireOAuthError(t, r, http.StatusBadRequest, "invalid_scope")
 
 	next, err := s.refresh(t, c, tok.RefreshToken)
 	require.NoError(t, err, "the refresh succeeds")

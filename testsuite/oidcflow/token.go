@@ -347,6 +347,13 @@ func tokenRequestErrors(t *testing.T, s *suite) {
 			assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
 		})
 	}
+	t.Run("a public client sending Basic, even with an empty password, is invalid_client", func(t *testing.T) {
+		public := s.register(t, func(m metadata) { m["token_endpoint_auth_method"] = "none" })
+		req := s.newRequest(t, http.MethodPost, pathToken, "application/x-www-form-urlencoded", nil)
+		req.SetBasicAuth(public.ID, "")
+		setBody(req, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nope"}}.Encode())
+		requireOAuthError(t, s.send(t, req), http.StatusUnauthorized, "invalid_client")
+	})
 	t.Run("Basic and a form secret together are invalid_request", func(t *testing.T) {
 		req := s.newRequest(t, http.MethodPost, pathToken, "application/x-www-form-urlencoded", nil)
 		req.SetBasicAuth(c.ID, c.Secret)
