@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
 
+	httpadapter "github.com/calimatic/calimatic-auth/adapters/http"
 	"github.com/calimatic/calimatic-auth/app"
 	"github.com/calimatic/calimatic-auth/app/config"
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -41,7 +42,9 @@ type testServer struct {
 	// Events is what the app publishes to (the memory event log, or the
 	// Postgres outbox).
 	Events ports.EventPublisher
-	stop   func() // stops the app, once
+	// HTTP is the HTTP adapter, for the address of its metrics listener.
+	HTTP *httpadapter.Server
+	stop func() // stops the app, once
 }
 
 // startServer starts the app with config.Default() changed by edit, and
@@ -69,6 +72,7 @@ func tryStart(t *testing.T, edit func(*config.Config)) (*testServer, error) {
 	port := freePort(t)
 	cfg := config.Default()
 	cfg.HTTP.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+	cfg.HTTP.MetricsAddr = "127.0.0.1:0" // tests run side by side; each gets its own
 	cfg.Issuer = fmt.Sprintf("http://127.0.0.1:%d", port)
 	cfg.Dev.SeedEmail, cfg.Dev.SeedPassword, cfg.Dev.SeedAdminKey = seedEmail, seedPassword, seedAdminKey
 	if edit != nil {
@@ -82,7 +86,7 @@ func tryStart(t *testing.T, edit func(*config.Config)) (*testServer, error) {
 	fxApp := fx.New(opts,
 		// The seed banner goes to the "banner" writer; keep it out of test output.
 		fx.Supply(fx.Annotate(io.Discard, fx.As(new(io.Writer)), fx.ResultTags(`name:"banner"`))),
-		fx.Populate(&srv.Users, &srv.Signer, &srv.Events),
+		fx.Populate(&srv.Users, &srv.Signer, &srv.Events, &srv.HTTP),
 	)
 	if err := fxApp.Err(); err != nil {
 		return nil, fmt.Errorf("the app graph must build: %w", err)

@@ -369,6 +369,7 @@ func httpOptions(cfg config.Config) httpadapter.Options {
 	rl := cfg.RateLimit
 	return httpadapter.Options{
 		Addr:              cfg.HTTP.Addr,
+		MetricsAddr:       cfg.HTTP.MetricsAddr,
 		SecureCookies:     cfg.SecureCookies(),
 		SessionCookie:     cfg.Cookies.SessionName,
 		TrustedProxies:    cfg.HTTP.TrustedProxies,

@@ -22,6 +22,9 @@ var Module = fx.Module("http",
 					return err
 				}
 				log.Info("listening", slog.String("addr", addr.String()))
+				if m := s.MetricsAddr(); m != nil {
+					log.Info("serving metrics", slog.String("addr", m.String()))
+				}
 				go func() {
 					if err := s.Serve(); err != nil && !errors.Is(err, context.Canceled) {
 						log.Error("server stopped", slog.String("err", err.Error()))

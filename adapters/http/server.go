@@ -2,8 +2,11 @@ package http
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	nethttp "net/http"
 	"slices"
 	"strings"
 	"time"
@@ -35,7 +38,10 @@ type Rules struct {
 
 // Options configure the HTTP adapter.
 type Options struct {
-	Addr              string
+	Addr string
+	// MetricsAddr is where /metrics is served, apart from the public
+	// listener; empty serves no metrics.
+	MetricsAddr       string
 	SecureCookies     bool
 	SessionCookie     string
 	TrustedProxies    []string // addresses or CIDRs; X-Forwarded-For is honoured only from these
@@ -72,6 +78,9 @@ type Server struct {
 	checks   []ReadinessCheck
 	ln       net.Listener
 	proxies  proxies
+	// metricsSrv serves /metrics on its own listener (Options.MetricsAddr).
+	metricsSrv *nethttp.Server
+	metricsLn  net.Listener
 }
 
 // Deps are what the server drives.
@@ -160,7 +169,6 @@ func (s *Server) routes() {
 	a.Use(s.observe, s.recover, s.limitBody)
 	a.Get("/healthz", s.healthz)
 	a.Get("/readyz", s.readyz)
-	a.Get("/metrics", s.metricsHandler())
 	a.Get(cssPath, s.pages.cssHandler)
 
 	// Browser apps (public clients) call these from their own origin. None
@@ -232,22 +240,56 @@ func isPagePath(p string) bool {
 		slices.Contains(accountPaths, p)
 }
 
-// Listen binds the address without blocking, so start-up errors (port in
-// use) surface at once. Serve then runs until Shutdown.
+// Listen binds the public address, and the metrics address when one is
+// set, without blocking, so start-up errors (port in use) surface at once.
+// Serve then runs until Shutdown.
 func (s *Server) Listen() (net.Addr, error) {
 	ln, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
 		return nil, err
 	}
+	if s.opts.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.opts.MetricsAddr)
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("metrics listener: %w", err)
+		}
+		s.metricsLn = mln
+		s.metricsSrv = &nethttp.Server{Handler: s.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	}
 	s.ln = ln
 	return ln.Addr(), nil
 }
 
-// Serve serves on the listener made by Listen.
-func (s *Server) Serve() error { return s.app.Listener(s.ln) }
+// MetricsAddr is the address the metrics listener is bound to, or nil when
+// metrics are off or Listen has not run.
+func (s *Server) MetricsAddr() net.Addr {
+	if s.metricsLn == nil {
+		return nil
+	}
+	return s.metricsLn.Addr()
+}
+
+// Serve serves on the listeners made by Listen.
+func (s *Server) Serve() error {
+	if s.metricsSrv != nil {
+		go func() {
+			if err := s.metricsSrv.Serve(s.metricsLn); err != nil && !errors.Is(err, nethttp.ErrServerClosed) {
+				s.log.Error("metrics server stopped", slog.String("err", err.Error()))
+			}
+		}()
+	}
+	return s.app.Listener(s.ln)
+}
 
 // Shutdown stops accepting connections and waits for in-flight requests.
-func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	var merr error
+	if s.metricsSrv != nil {
+		merr = s.metricsSrv.Shutdown(ctx)
+	}
+	return errors.Join(s.app.ShutdownWithContext(ctx), merr)
+}
 
 // noStore marks a response as never cacheable (RFC 6749 §5.1).
 func noStore(c *fiber.Ctx) {

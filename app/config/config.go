@@ -111,6 +111,9 @@ type Config struct {
 // HTTP configures the listener.
 type HTTP struct {
 	Addr string `yaml:"addr"`
+	// MetricsAddr is the listener of Prometheus' /metrics, apart from the
+	// public one so that outsiders cannot read it. Empty turns it off.
+	MetricsAddr string `yaml:"metrics_addr"`
 	// TrustedProxies are IPs or CIDRs. ProxyHeader is honoured only on
 	// requests whose peer is one of them, and then its rightmost address
 	// that is not a trusted proxy is the client's.
@@ -439,6 +442,7 @@ func Default() Config {
 		Issuer: "http://localhost:8080",
 		HTTP: HTTP{
 			Addr:            ":8080",
+			MetricsAddr:     "127.0.0.1:9464",
 			TrustedProxies:  []string{},
 			ProxyHeader:     "X-Forwarded-For",
 			BodyLimit:       1 << 20,

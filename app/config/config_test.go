@@ -31,7 +31,7 @@ func TestDefaults(t *testing.T) {
 
 	assert.Equal(t, "http://localhost:8080", cfg.Issuer)
 	assert.Equal(t, HTTP{
-		Addr: ":8080", TrustedProxies: []string{}, ProxyHeader: "X-Forwarded-For", BodyLimit: 1 << 20,
+		Addr: ":8080", MetricsAddr: "127.0.0.1:9464", TrustedProxies: []string{}, ProxyHeader: "X-Forwarded-For", BodyLimit: 1 << 20,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
 		IdleTimeout: 60 * time.Second, ShutdownTimeout: 15 * time.Second,
 	}, cfg.HTTP)
@@ -148,7 +148,7 @@ func TestLoadFileErrors(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"an unknown top-level key is named", "issuerr: http://x\n", []string{`unknown key "issuerr"`, "line 1"}},
-		{"an unknown nested key is named by its path", "http:\n  adr: \":1\"\n", []string{`unknown key "http.adr"`, "line 2", "valid keys here: addr, trusted_proxies"}},
+		{"an unknown nested key is named by its path", "http:\n  adr: \":1\"\n", []string{`unknown key "http.adr"`, "line 2", "valid keys here: addr, metrics_addr, trusted_proxies"}},
 		{"an unknown key in a rate rule is named by its path", "ratelimit:\n  token:\n    limt: 3\n", []string{`unknown key "ratelimit.token.limt"`}},
 		{"a section that is not known is named", "storage:\n  redis:\n    uri: x\n", []string{`unknown key "storage.redis"`, "valid keys here: driver, postgres, mongo"}},
 		{"every unknown key is reported", "foo: 1\nbar: 2\n", []string{`"foo"`, `"bar"`}},
@@ -372,6 +372,8 @@ func TestValidate(t *testing.T) {
 		{"a listen address without a port is refused", func(c *Config) { c.HTTP.Addr = "localhost" }, "http.addr: \"localhost\" is not a host:port listen address"},
 		{"a listen address with a named port is refused", func(c *Config) { c.HTTP.Addr = ":http" }, `http.addr: ":http" has an invalid port "http"`},
 		{"a listen port over 65535 is refused", func(c *Config) { c.HTTP.Addr = ":70000" }, "has an invalid port"},
+		{"a metrics address without a port is refused", func(c *Config) { c.HTTP.MetricsAddr = "localhost" }, `http.metrics_addr: "localhost" is not a host:port listen address`},
+		{"metrics on the public listener are refused", func(c *Config) { c.HTTP.Addr, c.HTTP.MetricsAddr = ":8080", ":8080" }, "metrics need their own"},
 		{"a trusted proxy that is not an IP is refused", func(c *Config) { c.HTTP.TrustedProxies = []string{"10.0.0.1", "proxy.local"} }, `http.trusted_proxies: "proxy.local" is not an IP address or CIDR`},
 		{"a malformed CIDR is refused", func(c *Config) { c.HTTP.TrustedProxies = []string{"10.0.0.0/33"} }, `"10.0.0.0/33" is not an IP address or CIDR`},
 		{"an empty proxy header is refused", func(c *Config) { c.HTTP.ProxyHeader = "" }, `http.proxy_header: "" is not a valid header name`},
@@ -469,6 +471,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"an IPv6 loopback issuer", func(c *Config) { c.Issuer = "http://[::1]:8080" }},
 		{"a listen address with a host", func(c *Config) { c.HTTP.Addr = "127.0.0.1:0" }},
 		{"an IPv6 listen address", func(c *Config) { c.HTTP.Addr = "[::1]:8080" }},
+		{"metrics turned off", func(c *Config) { c.HTTP.MetricsAddr = "" }},
 		{"trusted proxies as addresses and CIDRs", func(c *Config) { c.HTTP.TrustedProxies = []string{"10.0.0.1", "172.16.0.0/12", "::1", "fd00::/8"} }},
 		{"ES256 alone", func(c *Config) {
 			c.Signer.Algorithms = []string{"ES256"}

@@ -135,12 +135,23 @@ func (v *validator) issuer(s string) {
 	}
 }
 
-func (v *validator) http(h HTTP) {
-	// Any host, or none for every interface; the port must be a number.
-	if _, port, err := net.SplitHostPort(h.Addr); err != nil {
-		v.addf("http.addr", "%q is not a host:port listen address", h.Addr)
+// listenAddr checks a host:port listen address: any host, or none for
+// every interface; the port must be a number.
+func (v *validator) listenAddr(key, addr string) {
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		v.addf(key, "%q is not a host:port listen address", addr)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		v.addf("http.addr", "%q has an invalid port %q", h.Addr, port)
+		v.addf(key, "%q has an invalid port %q", addr, port)
+	}
+}
+
+func (v *validator) http(h HTTP) {
+	v.listenAddr("http.addr", h.Addr)
+	if h.MetricsAddr != "" {
+		v.listenAddr("http.metrics_addr", h.MetricsAddr)
+		if h.MetricsAddr == h.Addr {
+			v.addf("http.metrics_addr", "%q is the public listener's address; metrics need their own", h.MetricsAddr)
+		}
 	}
 	for _, p := range h.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err == nil {
