@@ -14,6 +14,11 @@ type SessionStore interface {
 	// GetSession returns the session with this hash. ErrNotFound if there is
 	// none or it expired at now.
 	GetSession(ctx context.Context, hash []byte, now time.Time) (domain.Session, error)
+	// GetSessionBySID returns the session whose public sid is sid.
+	// ErrNotFound if there is none or it expired at now. Refresh tokens
+	// bound to a browser session, and logout by id_token_hint, find their
+	// session this way.
+	GetSessionBySID(ctx context.Context, sid string, now time.Time) (domain.Session, error)
 	// TouchSession sets LastSeen to now and ExpiresAt to expiresAt in one
 	// statement, unless the session expired. ErrNotFound if there is none.
 	TouchSession(ctx context.Context, hash []byte, now, expiresAt time.Time) error

@@ -22,6 +22,8 @@ func RunSessionStore(t *testing.T, newStore func(t *testing.T) ports.SessionStor
 		{"a created session reads back until it expires", sessionReadsBack},
 		{"creating a session whose hash is taken fails with ErrAlreadyExists", sessionDuplicate},
 		{"reading a missing session fails with ErrNotFound", sessionMissing},
+		{"a session reads back by its sid until it expires or is deleted", sessionBySID},
+		{"creating a session whose sid is taken fails with ErrAlreadyExists", sessionDuplicateSID},
 		{"touching a session moves its last use and its expiry", sessionTouch},
 		{"touching an expired session fails with ErrNotFound and does not revive it", sessionTouchExpired},
 		{"touching a missing session fails with ErrNotFound", sessionTouchMissing},
@@ -72,6 +74,40 @@ func sessionDuplicate(t *testing.T, s ports.SessionStore) {
 	got, err := s.GetSession(t.Context(), sess.Hash, epoch)
 	require.NoError(t, err)
 	assert.Equal(t, sess.UserID, got.UserID, "the first session is kept")
+}
+
+func sessionBySID(t *testing.T, s ports.SessionStore) {
+	sess := createSession(t, s, uuid.NewString())
+	other := createSession(t, s, sess.UserID)
+	got, err := s.GetSessionBySID(t.Context(), sess.SID, sess.ExpiresAt.Add(-time.Second))
+	require.NoError(t, err, "a second before expiry")
+	assertSame(t, sess, got)
+	_, err = s.GetSessionBySID(t.Context(), sess.SID, sess.ExpiresAt)
+	require.ErrorIs(t, err, domain.ErrNotFound, "at expiry")
+	_, err = s.GetSessionBySID(t.Context(), uuid.NewString(), epoch)
+	require.ErrorIs(t, err, domain.ErrNotFound, "an unknown sid")
+
+	require.NoError(t, s.DeleteSession(t.Context(), sess.Hash))
+	_, err = s.GetSessionBySID(t.Context(), sess.SID, epoch)
+	require.ErrorIs(t, err, domain.ErrNotFound, "a deleted session")
+	got, err = s.GetSessionBySID(t.Context(), other.SID, epoch)
+	require.NoError(t, err, "the user's other session is kept")
+	assertSame(t, other, got)
+
+	require.NoError(t, s.DeleteUserSessions(t.Context(), sess.UserID))
+	_, err = s.GetSessionBySID(t.Context(), other.SID, epoch)
+	require.ErrorIs(t, err, domain.ErrNotFound, "after sign-out everywhere")
+}
+
+func sessionDuplicateSID(t *testing.T, s ports.SessionStore) {
+	sess := createSession(t, s, uuid.NewString())
+	other := sampleSession(uuid.NewString())
+	other.SID = sess.SID
+	require.ErrorIs(t, s.CreateSession(t.Context(), other), domain.ErrAlreadyExists)
+	got, err := s.GetSessionBySID(t.Context(), sess.SID, epoch)
+	require.NoError(t, err)
+	assert.Equal(t, sess.UserID, got.UserID, "the first session is kept")
+	requireNoSession(t, s, other.Hash, epoch, "the refused session was not stored")
 }
 
 func sessionMissing(t *testing.T, s ports.SessionStore) {

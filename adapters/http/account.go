@@ -19,7 +19,8 @@ import (
 
 // The account pages: accept an invitation, ask for a password reset, and
 // reset. They are plain HTML forms that need no JavaScript, like the login
-// page, and they carry a CSRF token bound to the browser cookie.
+// page, and they carry a CSRF token bound to the browser's session and to
+// the link (formCSRF).
 
 // passwordView is the data of the "password" page (invitation and reset).
 type passwordView struct {
@@ -68,8 +69,7 @@ func (s *Server) joinPage(c *fiber.Ctx) error {
 	if token == "" || len(token) > 128 {
 		return s.pageError(c, &oidc.Error{Code: "invalid_link", Description: "This link is incomplete. Open the link from your email again."})
 	}
-	b := s.browser(c)
-	return s.renderPage(c, "join", joinView{Action: directory.PathJoin, Token: token, CSRFToken: formCSRF(b.Binding)})
+	return s.renderPage(c, "join", joinView{Action: directory.PathJoin, Token: token, CSRFToken: formCSRF(s.browser(c), token)})
 }
 
 // joinSubmit accepts or declines, once the password proves the account.
@@ -78,7 +78,7 @@ func (s *Server) joinSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return s.pageError(c, err)
 	}
-	if !s.checkCSRF(c, p["csrf_token"]) {
+	if !s.checkCSRF(c, p["csrf_token"], p["token"]) {
 		return s.pageError(c, errStaleForm)
 	}
 	accept := p["answer"] != "decline"
@@ -99,20 +99,27 @@ func (s *Server) joinSubmit(c *fiber.Ctx) error {
 	return s.renderPage(c, "account_done", doneView{Title: "You joined " + j.Organization.Name, Message: "Its apps now see you as a member. You sign in as before."})
 }
 
-// formCSRF is the CSRF token of the account forms: a hash of the browser
-// binding cookie, which other sites can neither read nor set.
-func formCSRF(binding string) string {
-	sum := sha256.Sum256([]byte("calimatic account form\x00" + binding))
+// formCSRF is the CSRF token of an account form: a hash of the browser's
+// sign-in session secret, or without one of its binding secret (a
+// browser-session cookie), and of the mailed link the form spends. Other
+// sites can neither read nor set those cookies (__Host- when Secure), and
+// a token that leaks is good for one link, in one browser session.
+func formCSRF(b oidc.Browser, link string) string {
+	secret := "binding\x00" + b.Binding
+	if b.SessionCookie != "" {
+		secret = "session\x00" + b.SessionCookie
+	}
+	sum := sha256.Sum256([]byte("calimatic account form\x00" + secret + "\x00" + link))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // checkCSRF compares a posted token with the browser's, in constant time.
-func (s *Server) checkCSRF(c *fiber.Ctx, posted string) bool {
-	binding := c.Cookies(bindingCookie)
-	if len(binding) < 32 || posted == "" {
+func (s *Server) checkCSRF(c *fiber.Ctx, posted, link string) bool {
+	b := oidc.Browser{SessionCookie: c.Cookies(s.cookies.session), Binding: c.Cookies(s.cookies.binding)}
+	if len(b.Binding) < 32 || len(b.Binding) > 128 || len(b.SessionCookie) > 128 || posted == "" {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(posted), []byte(formCSRF(binding))) == 1
+	return subtle.ConstantTimeCompare([]byte(posted), []byte(formCSRF(b, link))) == 1
 }
 
 var errStaleForm = &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "This form has expired or was opened in another browser. Open the link from your email again."}
@@ -155,8 +162,7 @@ func (s *Server) passwordPage(f passwordFlow) fiber.Handler {
 		if token == "" || len(token) > 128 {
 			return s.pageError(c, &oidc.Error{Code: "invalid_link", Description: "This link is incomplete. Open the link from your email again."})
 		}
-		b := s.browser(c)
-		return s.renderPage(c, "password", f.view(token, formCSRF(b.Binding), ""))
+		return s.renderPage(c, "password", f.view(token, formCSRF(s.browser(c), token), ""))
 	}
 }
 
@@ -166,7 +172,7 @@ func (s *Server) passwordSubmit(f passwordFlow) fiber.Handler {
 		if err != nil {
 			return s.pageError(c, err)
 		}
-		if !s.checkCSRF(c, p["csrf_token"]) {
+		if !s.checkCSRF(c, p["csrf_token"], p["token"]) {
 			return s.pageError(c, errStaleForm)
 		}
 		csrf := p["csrf_token"]
@@ -188,8 +194,7 @@ func (s *Server) passwordSubmit(f passwordFlow) fiber.Handler {
 }
 
 func (s *Server) forgotPage(c *fiber.Ctx) error {
-	b := s.browser(c)
-	return s.renderPage(c, "forgot", forgotView{Action: directory.PathForgotPassword, CSRFToken: formCSRF(b.Binding)})
+	return s.renderPage(c, "forgot", forgotView{Action: directory.PathForgotPassword, CSRFToken: formCSRF(s.browser(c), "")})
 }
 
 // forgotSubmit always answers "sent" for a valid address, so the page tells
@@ -199,7 +204,7 @@ func (s *Server) forgotSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return s.pageError(c, err)
 	}
-	if !s.checkCSRF(c, p["csrf_token"]) {
+	if !s.checkCSRF(c, p["csrf_token"], "") {
 		return s.pageError(c, errStaleForm)
 	}
 	v := forgotView{Action: directory.PathForgotPassword, CSRFToken: p["csrf_token"], Email: p["email"]}

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,17 +13,42 @@ import (
 
 const bindingCookie = "calimatic_browser"
 
+// cookieNames are the names of the session and binding cookies. With
+// Secure cookies they carry the __Host- prefix, so the browser accepts them
+// only from this origin, over https, for the whole path and no Domain: a
+// sibling subdomain cannot plant a binding or a session of its choosing.
+type cookieNames struct{ session, binding string }
+
+func newCookieNames(opts Options) cookieNames {
+	n := cookieNames{session: opts.SessionCookie, binding: bindingCookie}
+	if opts.SecureCookies {
+		for _, p := range []*string{&n.session, &n.binding} {
+			if !strings.HasPrefix(*p, "__Host-") && !strings.HasPrefix(*p, "__Secure-") {
+				*p = "__Host-" + *p
+			}
+		}
+	}
+	return n
+}
+
 // browser reads the session and binding cookies, making a binding cookie
-// when the browser has none.
+// when the browser has none. The binding lasts as long as the browser
+// session: it ties pending sign-ins and forms to this browser, and nothing
+// of it needs to outlive a restart.
 func (s *Server) browser(c *fiber.Ctx) oidc.Browser {
-	b := oidc.Browser{SessionCookie: c.Cookies(s.opts.SessionCookie), Binding: c.Cookies(bindingCookie), IP: s.clientIP(c)}
+	b := oidc.Browser{SessionCookie: c.Cookies(s.cookies.session), Binding: c.Cookies(s.cookies.binding), IP: s.clientIP(c)}
+	if len(b.SessionCookie) > 128 {
+		b.SessionCookie = ""
+	}
 	if len(b.Binding) < 32 || len(b.Binding) > 128 {
 		b.Binding = s.random.Token(32)
-		s.setCookie(c, bindingCookie, b.Binding, s.clock.Now().Add(365*24*time.Hour))
+		s.setCookie(c, s.cookies.binding, b.Binding, time.Time{})
 	}
 	return b
 }
 
+// setCookie sets an HttpOnly, SameSite=Lax cookie for the whole site;
+// a zero expires makes a browser-session cookie.
 func (s *Server) setCookie(c *fiber.Ctx, name, value string, expires time.Time) {
 	c.Cookie(&fiber.Cookie{
 		Name: name, Value: value, Path: "/", Expires: expires,
@@ -60,7 +86,7 @@ func (s *Server) authorize(c *fiber.Ctx) error {
 // follow acts on an outcome of the browser flow.
 func (s *Server) follow(c *fiber.Ctx, out oidc.Outcome) error {
 	if out.Session != nil {
-		s.setCookie(c, s.opts.SessionCookie, out.Session.Cookie, out.Session.ExpiresAt)
+		s.setCookie(c, s.cookies.session, out.Session.Cookie, out.Session.ExpiresAt)
 	}
 	switch {
 	case out.Page != nil:

@@ -29,7 +29,7 @@ func (s *Server) endSession(c *fiber.Ctx) error {
 		return s.pageError(c, err)
 	}
 	if out.ClearSession {
-		s.clearCookie(c, s.opts.SessionCookie)
+		s.clearCookie(c, s.cookies.session)
 	}
 	switch {
 	case out.Page != nil:

@@ -78,6 +78,7 @@ type Server struct {
 	checks   []ReadinessCheck
 	ln       net.Listener
 	proxies  proxies
+	cookies  cookieNames
 	// metricsSrv serves /metrics on its own listener (Options.MetricsAddr).
 	metricsSrv *nethttp.Server
 	metricsLn  net.Listener
@@ -122,6 +123,7 @@ func New(opts Options, d Deps) (*Server, error) {
 		s.log = slog.Default()
 	}
 	s.metrics = newMetrics(s.registry)
+	s.cookies = newCookieNames(opts)
 	return s, s.rebuild()
 }
 

@@ -27,6 +27,11 @@ import (
 // the HTTP edge itself (the full flow is tested end to end in app/).
 func newTestServer(t testing.TB) *Server {
 	t.Helper()
+	return newTestServerWith(t, Options{BodyLimit: 1 << 20})
+}
+
+func newTestServerWith(t testing.TB, opts Options) *Server {
+	t.Helper()
 	clock, random := system.NewClock(), system.NewRandom()
 	signer, err := localkeys.New(context.Background(), memory.NewKeyStore(), clock, localkeys.Options{
 		Algorithms: []string{domain.AlgRS256}, RetireAfter: 2 * time.Hour,
@@ -55,7 +60,7 @@ func newTestServer(t testing.TB) *Server {
 		Mailer: smtp.NewLogMailer(io.Discard), Clock: clock, Random: random,
 	})
 	seedDirectory(t, dir, clients, orgs)
-	s, err := New(Options{BodyLimit: 1 << 20}, Deps{
+	s, err := New(opts, Deps{
 		Provider: op, Directory: dir, Limiter: limiter, Clock: clock, Random: random,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

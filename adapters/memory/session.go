@@ -16,6 +16,7 @@ type SessionStore struct {
 	clock  horizon
 	byHash map[string]domain.Session
 	byUser map[string]map[string]struct{} // user id -> session hashes
+	bySID  map[string]string              // sid -> session hash
 	expiry *expiryQueue[string]
 }
 
@@ -24,6 +25,7 @@ func NewSessionStore() *SessionStore {
 	return &SessionStore{
 		byHash: make(map[string]domain.Session),
 		byUser: make(map[string]map[string]struct{}),
+		bySID:  make(map[string]string),
 		expiry: newExpiryQueue[string](),
 	}
 }
@@ -37,7 +39,11 @@ func (s *SessionStore) CreateSession(_ context.Context, sess domain.Session) err
 	if _, ok := s.byHash[key]; ok {
 		return domain.ErrAlreadyExists
 	}
+	if _, ok := s.bySID[sess.SID]; ok {
+		return domain.ErrAlreadyExists
+	}
 	s.byHash[key] = cloneSession(sess)
+	s.bySID[sess.SID] = key
 	s.expiry.set(key, sess.ExpiresAt)
 	if s.byUser[sess.UserID] == nil {
 		s.byUser[sess.UserID] = make(map[string]struct{})
@@ -56,6 +62,18 @@ func (s *SessionStore) GetSession(_ context.Context, hash []byte, now time.Time)
 		return domain.Session{}, domain.ErrNotFound
 	}
 	return cloneSession(sess), nil
+}
+
+// GetSessionBySID returns the session with this public sid. ErrNotFound if
+// there is none or it expired at now.
+func (s *SessionStore) GetSessionBySID(ctx context.Context, sid string, now time.Time) (domain.Session, error) {
+	s.mu.RLock()
+	key, ok := s.bySID[sid]
+	s.mu.RUnlock()
+	if !ok {
+		return domain.Session{}, domain.ErrNotFound
+	}
+	return s.GetSession(ctx, []byte(key), now)
 }
 
 // TouchSession sets LastSeen and ExpiresAt of a live session. An expired
@@ -107,6 +125,7 @@ func (s *SessionStore) drop(key string) {
 		return
 	}
 	delete(s.byHash, key)
+	delete(s.bySID, sess.SID)
 	delete(s.byUser[sess.UserID], key)
 	if len(s.byUser[sess.UserID]) == 0 {
 		delete(s.byUser, sess.UserID)

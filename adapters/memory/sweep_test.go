@@ -108,12 +108,13 @@ func TestTouchingASessionDoesNotGrowTheQueue(t *testing.T) {
 func TestExpiredSessionsAreSwept(t *testing.T) {
 	s := NewSessionStore()
 	for i := range 500 {
-		require.NoError(t, s.CreateSession(t.Context(), domain.Session{Hash: hashOf(i), UserID: fmt.Sprint("user-", i), CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}))
+		require.NoError(t, s.CreateSession(t.Context(), domain.Session{Hash: hashOf(i), SID: fmt.Sprint("sid-", i), UserID: fmt.Sprint("user-", i), CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}))
 	}
 	for i := range 10 {
-		require.NoError(t, s.CreateSession(t.Context(), domain.Session{Hash: hashOf(1000 + i), UserID: "fresh", CreatedAt: later, ExpiresAt: later.Add(time.Hour)}))
+		require.NoError(t, s.CreateSession(t.Context(), domain.Session{Hash: hashOf(1000 + i), SID: fmt.Sprint("fresh-", i), UserID: "fresh", CreatedAt: later, ExpiresAt: later.Add(time.Hour)}))
 	}
 	assert.Len(t, s.byHash, 10)
+	assert.Len(t, s.bySID, 10)
 	assert.Len(t, s.byUser, 1)
 	assert.Equal(t, 10, s.expiry.len())
 }

@@ -1,6 +1,7 @@
 package mongo_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -150,9 +151,9 @@ func TestSweepSessions(t *testing.T) {
 	expired, live := sweepT0.Add(time.Minute), sweepT0.Add(time.Hour)
 	now := expired.Add(mongoadapter.ExpiredDocLagForTest + time.Second)
 	for i := range 5 {
-		require.NoError(t, s.CreateSession(ctx, domain.Session{Hash: sweepHash('s', i), UserID: "u", CreatedAt: sweepT0, LastSeen: sweepT0, ExpiresAt: expired}))
+		require.NoError(t, s.CreateSession(ctx, domain.Session{Hash: sweepHash('s', i), SID: fmt.Sprint("sid-", i), UserID: "u", CreatedAt: sweepT0, LastSeen: sweepT0, ExpiresAt: expired}))
 	}
-	kept := domain.Session{Hash: sweepHash('s', 99), UserID: "u", CreatedAt: sweepT0, LastSeen: sweepT0, ExpiresAt: live}
+	kept := domain.Session{Hash: sweepHash('s', 99), SID: "sid-99", UserID: "u", CreatedAt: sweepT0, LastSeen: sweepT0, ExpiresAt: live}
 	require.NoError(t, s.CreateSession(ctx, kept))
 
 	deleted := drain(t, func() (int, error) { return mongoadapter.SweepSessionsForTest(ctx, db, now, 2) }, 2)

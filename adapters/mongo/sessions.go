@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/ports"
@@ -18,6 +19,7 @@ const sessionsCollection = "sessions"
 func init() {
 	registerIndexes(sessionsCollection,
 		mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "sid", Value: 1}}, Options: options.Index().SetName("sid").SetUnique(true)},
 		expiresAtIndex())
 }
 
@@ -58,9 +60,19 @@ func (s *SessionStore) CreateSession(ctx context.Context, sess domain.Session) e
 
 // GetSession returns the session with this hash, unless it expired at now.
 func (s *SessionStore) GetSession(ctx context.Context, hash []byte, now time.Time) (domain.Session, error) {
+	return s.get(ctx, "get session", liveSession(hash, now))
+}
+
+// GetSessionBySID returns the session with this public sid, unless it
+// expired at now.
+func (s *SessionStore) GetSessionBySID(ctx context.Context, sid string, now time.Time) (domain.Session, error) {
+	return s.get(ctx, "get session by sid", bson.D{{Key: "sid", Value: sid}, {Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}}})
+}
+
+func (s *SessionStore) get(ctx context.Context, op string, filter bson.D) (domain.Session, error) {
 	var d sessionDoc
-	if err := s.coll.FindOne(ctx, liveSession(hash, now)).Decode(&d); err != nil {
-		return domain.Session{}, translate("get session", err)
+	if err := s.coll.FindOne(ctx, filter).Decode(&d); err != nil {
+		return domain.Session{}, translate(op, err)
 	}
 	return domain.Session{
 		Hash: d.Hash, SID: d.SID, UserID: d.UserID, AuthTime: d.AuthTime, AMR: d.AMR,

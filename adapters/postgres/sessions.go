@@ -33,16 +33,26 @@ func (s *SessionStore) CreateSession(ctx context.Context, sess domain.Session) e
 
 // GetSession returns the session with this hash, unless it expired at now.
 func (s *SessionStore) GetSession(ctx context.Context, hash []byte, now time.Time) (domain.Session, error) {
+	return s.get(ctx, "get session", `WHERE hash = $1 AND expires_at > $2`, hash, now)
+}
+
+func (s *SessionStore) get(ctx context.Context, op, where string, key any, now time.Time) (domain.Session, error) {
 	var sess domain.Session
 	var authTime, created, lastSeen, expires pgtype.Timestamptz
 	err := s.pool.QueryRow(ctx, `SELECT hash, sid, user_id, auth_time, amr, created_at, last_seen, expires_at
-		FROM sessions WHERE hash = $1 AND expires_at > $2`, hash, now).
+		FROM sessions `+where, key, now).
 		Scan(&sess.Hash, &sess.SID, &sess.UserID, &authTime, &sess.AMR, &created, &lastSeen, &expires)
 	if err != nil {
-		return domain.Session{}, translate("get session", err)
+		return domain.Session{}, translate(op, err)
 	}
 	sess.AuthTime, sess.CreatedAt, sess.LastSeen, sess.ExpiresAt = fromTS(authTime), fromTS(created), fromTS(lastSeen), fromTS(expires)
 	return sess, nil
+}
+
+// GetSessionBySID returns the session with this public sid, unless it
+// expired at now (index sessions_sid).
+func (s *SessionStore) GetSessionBySID(ctx context.Context, sid string, now time.Time) (domain.Session, error) {
+	return s.get(ctx, "get session by sid", `WHERE sid = $1 AND expires_at > $2`, sid, now)
 }
 
 // TouchSession slides a live session in one conditional UPDATE. An expired

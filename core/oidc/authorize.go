@@ -88,13 +88,10 @@ func (p *Provider) Authorize(ctx context.Context, in AuthorizeParams, b Browser)
 		return p.pend(ctx, req, b, StepLogin)
 	}
 	req.UserID, req.AuthTime, req.SessionID, req.AMR = user.ID, sess.AuthTime, sess.SID, sess.AMR
-	touched, err := p.touchSession(ctx, sess, b)
-	if err != nil {
+	if err := p.touchSession(ctx, sess); err != nil {
 		return Outcome{}, err
 	}
-	out, err := p.authorizeSignedIn(ctx, client, &req, b)
-	out.Session = touched
-	return out, err
+	return p.authorizeSignedIn(ctx, client, &req, b)
 }
 
 // authorizeSignedIn continues a request whose user is signed in: to the

@@ -58,31 +58,31 @@ func (p *Provider) currentSession(ctx context.Context, b Browser) (*domain.Sessi
 
 // Sessions slide: each use moves the expiry to SessionTTL from now, at
 // most once per touchEvery (to spare the store a write per request), and
-// never past maxSessionAge from sign-in.
+// never past maxSessionAge from sign-in. A use is the browser coming back,
+// or an app refreshing a token bound to the session. The store decides
+// when a session ends; the cookie lives until the session's latest
+// possible end, so the browser never drops a session the store still holds.
 const (
 	touchEvery    = time.Minute
 	maxSessionAge = 30 * 24 * time.Hour
 )
 
-// touchSession extends a used session and returns the cookie to set again
-// with its new expiry, or nil when no touch was due.
-func (p *Provider) touchSession(ctx context.Context, s *domain.Session, b Browser) (*NewSession, error) {
+// touchSession extends a used session. A session that ended meanwhile stays
+// ended.
+func (p *Provider) touchSession(ctx context.Context, s *domain.Session) error {
 	now := p.now()
 	if now.Sub(s.LastSeen) < touchEvery {
-		return nil, nil
+		return nil
 	}
 	exp := now.Add(p.cfg.SessionTTL)
 	if limit := s.CreatedAt.Add(maxSessionAge); exp.After(limit) {
 		exp = limit
 	}
 	err := p.deps.Sessions.TouchSession(ctx, s.Hash, now, exp)
-	if errors.Is(err, domain.ErrNotFound) {
-		return nil, nil
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return storeErr("touch session", err)
 	}
-	if err != nil {
-		return nil, storeErr("touch session", err)
-	}
-	return &NewSession{Cookie: b.SessionCookie, ExpiresAt: exp}, nil
+	return nil
 }
 
 // startSession creates a login session for user.
@@ -96,7 +96,7 @@ func (p *Provider) startSession(ctx context.Context, user *domain.User, amr []st
 	if err := p.deps.Sessions.CreateSession(ctx, s); err != nil {
 		return nil, NewSession{}, storeErr("create session", err)
 	}
-	return &s, NewSession{Cookie: cookie, ExpiresAt: s.ExpiresAt}, nil
+	return &s, NewSession{Cookie: cookie, ExpiresAt: s.CreatedAt.Add(maxSessionAge)}, nil
 }
 
 // boundTo reports whether the pending request belongs to this browser and
@@ -107,9 +107,16 @@ func boundTo(r *domain.AuthRequest, b Browser, csrf string) bool {
 	return okBinding && okCSRF
 }
 
-// LogoutCSRF is the CSRF token of the sign-out form for a browser. It is
-// derived from the binding secret, which other sites cannot read.
-func LogoutCSRF(b Browser) string {
-	sum := sha256.Sum256([]byte("calimatic-logout:" + b.Binding))
+// logoutCSRF is the CSRF token of the sign-out form for a browser. It is
+// derived from the session's secret, so it changes at every sign-in and
+// is void once the session ends; a browser without a session (which can
+// only be sent on to an app) uses its binding secret. Other sites can read
+// neither.
+func logoutCSRF(b Browser) string {
+	secret := "binding\x00" + b.Binding
+	if b.SessionCookie != "" {
+		secret = "session\x00" + b.SessionCookie
+	}
+	sum := sha256.Sum256([]byte("calimatic-logout\x00" + secret))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }

@@ -41,8 +41,11 @@ type idTokenHint struct {
 // EndSession ends the browser's session. With a valid id_token_hint for the
 // current session it signs out at once; without one it asks the user first
 // (confirmed by a CSRF-protected form), so another site cannot sign users
-// out. It redirects only to a post_logout_redirect_uri registered for the
-// client.
+// out, nor bounce them through here to an app's post-logout page
+// (RP-Initiated Logout §2, §3). A valid hint for a session this browser no
+// longer carries (its cookie expired, or was blocked) ends that session:
+// the app that holds the ID token asked for it. It redirects only to a
+// post_logout_redirect_uri registered for the client.
 func (p *Provider) EndSession(ctx context.Context, in EndSessionParams, b Browser, confirmed bool, csrf string) (EndSessionOutcome, error) {
 	var hint *idTokenHint
 	if in.IDTokenHint != "" {
@@ -69,15 +72,22 @@ func (p *Provider) EndSession(ctx context.Context, in EndSessionParams, b Browse
 	if err != nil {
 		return EndSessionOutcome{}, err
 	}
-	if sess != nil {
-		matches := hint != nil && (hint.SID == sess.SID || hint.SID == "" && hint.Subject == sess.UserID)
-		confirmedNow := confirmed && subtle.ConstantTimeCompare([]byte(csrf), []byte(LogoutCSRF(b))) == 1
-		if !matches && !confirmedNow {
-			out.Confirm, out.CSRFToken = true, LogoutCSRF(b)
+	matches := sess != nil && hint != nil && (hint.SID == sess.SID || hint.SID == "" && hint.Subject == sess.UserID)
+	if !matches && (sess != nil || hint == nil && in.PostLogoutRedirectURI != "") {
+		token := logoutCSRF(b)
+		if !confirmed || subtle.ConstantTimeCompare([]byte(csrf), []byte(token)) != 1 {
+			out.Confirm, out.CSRFToken = true, token
 			return out, nil
 		}
+	}
+	if sess != nil {
 		if err := p.deps.Sessions.DeleteSession(ctx, sess.Hash); err != nil {
 			return EndSessionOutcome{}, storeErr("delete session", err)
+		}
+	}
+	if hint != nil && !matches {
+		if err := p.endHintedSession(ctx, hint); err != nil {
+			return EndSessionOutcome{}, err
 		}
 	}
 	// Only a browser that brought a session cookie has one to clear: a
@@ -89,6 +99,25 @@ func (p *Provider) EndSession(ctx context.Context, in EndSessionParams, b Browse
 	}
 	out.SignedOut = true
 	return out, nil
+}
+
+// endHintedSession ends the live session a valid id_token_hint names, when
+// it is still the hint subject's.
+func (p *Provider) endHintedSession(ctx context.Context, hint *idTokenHint) error {
+	if hint.SID == "" || len(hint.SID) > maxIDLen {
+		return nil
+	}
+	s, err := p.deps.Sessions.GetSessionBySID(ctx, hint.SID, p.now())
+	if errors.Is(err, domain.ErrNotFound) || err == nil && s.UserID != hint.Subject {
+		return nil
+	}
+	if err != nil {
+		return storeErr("get session by sid", err)
+	}
+	if err := p.deps.Sessions.DeleteSession(ctx, s.Hash); err != nil {
+		return storeErr("delete session", err)
+	}
+	return nil
 }
 
 // logoutClient finds the client named by client_id or the hint's audience,

@@ -102,6 +102,9 @@ func (p *Provider) introspectRefresh(ctx context.Context, client *domain.Client,
 	if fam.ClientID != client.ID || !fam.Active(now) || !tok.RotatedAt.IsZero() {
 		return Introspection{}, false, nil
 	}
+	if _, ended, err := p.issuingSession(ctx, &fam, now); err != nil || ended {
+		return Introspection{}, false, err
+	}
 	user, err := p.deps.Users.GetUser(ctx, fam.UserID)
 	if errors.Is(err, domain.ErrNotFound) || err == nil && (!user.CanSignIn() || fam.AuthTime.Before(user.NotBefore)) {
 		return Introspection{}, false, nil

@@ -34,24 +34,53 @@ func TestACodeReplayRacingItsRedemptionLeavesNothingUsable(t *testing.T) {
 	users := memory.NewUserStore()
 	p := newTestProvider(t, func(_ *oidc.Config, d *oidc.Deps) { d.Grants, d.Users = grants, users })
 	ctx := context.Background()
+	cc, code, verifier := signInForCode(t, p, users, "openid email")
+	const redirect = "https://app.example/cb"
+
+	req := oidc.TokenRequest{GrantType: "authorization_code", Code: code, RedirectURI: redirect, CodeVerifier: verifier, Client: cc}
+	first := make(chan error, 1)
+	go func() {
+		_, err := p.Token(ctx, req)
+		first <- err
+	}()
+	<-grants.reached // the first redemption has spent the code, but has no family yet
+
+	_, err := p.Token(ctx, req)
+	e, ok := oidc.AsError(err)
+	require.True(t, ok, "the replay is an OAuth error: %v", err)
+	assert.Equal(t, oidc.CodeInvalidGrant, e.Code)
+
+	close(grants.release)
+	err = <-first
+	e, ok = oidc.AsError(err)
+	require.True(t, ok, "the first redemption, overtaken by the replay, fails too: %v", err)
+	assert.Equal(t, oidc.CodeInvalidGrant, e.Code)
+}
+
+// signInForCode registers a client, signs a new user in through the browser
+// flow with scope, and returns the client's credentials, the code and its
+// PKCE verifier. The client's redirect URI is https://app.example/cb.
+func signInForCode(t *testing.T, p *oidc.Provider, users *memory.UserStore, scope string) (cc oidc.ClientCredentials, code, verifier string) {
+	t.Helper()
+	ctx := context.Background()
 	const redirect = "https://app.example/cb"
 	reg, err := p.Register(ctx, oidc.ClientMetadata{
 		RedirectURIs: []string{redirect}, GrantTypes: []string{"authorization_code", "refresh_token"},
+		Scope: "openid email offline_access",
 	})
 	require.NoError(t, err)
-	cc := oidc.ClientCredentials{ClientID: reg.ClientID, Secret: reg.ClientSecret}
+	cc = oidc.ClientCredentials{ClientID: reg.ClientID, Secret: reg.ClientSecret}
 
-	// Sign a user in through the browser flow to get a code.
 	params := domain.PasswordParams{MemoryKiB: 64, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	require.NoError(t, users.CreateUser(ctx, domain.User{
 		ID: "0b0f5d5e-0000-4000-8000-000000000001", Email: "race@example.com", Status: domain.UserActive,
 		PasswordHash: domain.HashPassword("a good password", []byte("0123456789abcdef"), params),
 	}))
-	verifier := "race-verifier-race-verifier-race-verifier-0123"
+	verifier = "race-verifier-race-verifier-race-verifier-0123"
 	sum := sha256.Sum256([]byte(verifier))
 	b := oidc.Browser{Binding: "binding-binding-binding-binding-binding", IP: "127.0.0.1"}
 	out, err := p.Authorize(ctx, oidc.AuthorizeParams{
-		ClientID: reg.ClientID, RedirectURI: redirect, ResponseType: "code", Scope: "openid email",
+		ClientID: reg.ClientID, RedirectURI: redirect, ResponseType: "code", Scope: scope,
 		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: "S256",
 	}, b)
 	require.NoError(t, err)
@@ -66,25 +95,7 @@ func TestACodeReplayRacingItsRedemptionLeavesNothingUsable(t *testing.T) {
 	require.NoError(t, err)
 	u, err := url.Parse(out.RedirectTo)
 	require.NoError(t, err)
-	code := u.Query().Get("code")
+	code = u.Query().Get("code")
 	require.NotEmpty(t, code)
-
-	req := oidc.TokenRequest{GrantType: "authorization_code", Code: code, RedirectURI: redirect, CodeVerifier: verifier, Client: cc}
-	first := make(chan error, 1)
-	go func() {
-		_, err := p.Token(ctx, req)
-		first <- err
-	}()
-	<-grants.reached // the first redemption has spent the code, but has no family yet
-
-	_, err = p.Token(ctx, req)
-	e, ok := oidc.AsError(err)
-	require.True(t, ok, "the replay is an OAuth error: %v", err)
-	assert.Equal(t, oidc.CodeInvalidGrant, e.Code)
-
-	close(grants.release)
-	err = <-first
-	e, ok = oidc.AsError(err)
-	require.True(t, ok, "the first redemption, overtaken by the replay, fails too: %v", err)
-	assert.Equal(t, oidc.CodeInvalidGrant, e.Code)
+	return cc, code, verifier
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
@@ -31,6 +32,13 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 	}
 	if !fam.Active(now) {
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token is revoked or expired")
+	}
+	sess, ended, err := p.issuingSession(ctx, &fam, now)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	if ended {
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token ended with the sign-in session that issued it; without offline_access it does not outlive it")
 	}
 	scopes := fam.Scopes
 	if req.Scope != "" {
@@ -70,8 +78,39 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 		}
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token was already used; its grant is revoked")
 	}
+	if sess != nil {
+		// The app's use keeps the session alive, as the browser's does.
+		if err := p.touchSession(ctx, sess); err != nil {
+			return TokenResponse{}, err
+		}
+	}
 	return p.mint(ctx, issuance{
 		client: client, user: user, scopes: scopes, grantID: fam.ID,
 		authTime: fam.AuthTime, sid: fam.SessionID, amr: fam.AMR, refresh: tok,
 	})
+}
+
+// boundToSession reports whether a refresh family ends with the browser
+// session that signed the user in: every family but one granted
+// offline_access, which outlives it (OIDC Core §11). Families from before
+// sessions were recorded have no sid and are not bound.
+func boundToSession(fam *domain.RefreshFamily) bool {
+	return fam.SessionID != "" && !slices.Contains(fam.Scopes, domain.ScopeOfflineAccess)
+}
+
+// issuingSession returns the live browser session a session-bound family
+// depends on, or ended when that session is over: signed out, expired, or
+// ended by "sign out everywhere". An unbound family has neither.
+func (p *Provider) issuingSession(ctx context.Context, fam *domain.RefreshFamily, now time.Time) (*domain.Session, bool, error) {
+	if !boundToSession(fam) {
+		return nil, false, nil
+	}
+	s, err := p.deps.Sessions.GetSessionBySID(ctx, fam.SessionID, now)
+	if errors.Is(err, domain.ErrNotFound) || err == nil && s.UserID != fam.UserID {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, storeErr("get session by sid", err)
+	}
+	return &s, false, nil
 }

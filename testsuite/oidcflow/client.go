@@ -3,6 +3,7 @@ package oidcflow
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -56,6 +57,16 @@ func (s *suite) sendOversized(t *testing.T, req *http.Request) response {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", s.base.Host, requestTimeout)
 	require.NoError(t, err)
+	if s.base.Scheme == "https" {
+		cfg := &tls.Config{ServerName: s.base.Hostname()}
+		if tr, ok := s.env.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+			cfg = tr.TLSClientConfig.Clone()
+			cfg.ServerName = s.base.Hostname()
+		}
+		tc := tls.Client(conn, cfg)
+		require.NoError(t, tc.HandshakeContext(t.Context()))
+		conn = tc
+	}
 	defer conn.Close()
 	require.NoError(t, conn.SetDeadline(time.Now().Add(requestTimeout)))
 	go func() {

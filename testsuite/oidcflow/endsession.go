@@ -16,6 +16,11 @@ var endSessionChecks = []check{
 	{"end session without id_token_hint asks the user before signing out", endSessionConfirms},
 	{"end session without a redirect shows the signed-out page", endSessionSignedOut},
 	{"end session refuses a forged id_token_hint with a 400 page", endSessionBadHint},
+	{"end session without a hint or a session asks before sending the browser to the app", endSessionConfirmsEvenWithoutSession},
+	{"end session with a valid hint ends the session it names, even from a browser without its cookie", endSessionByHint},
+	{"the sign-out form's token belongs to the session: a new sign-in voids the old one", endSessionTokenPerSession},
+	{"a refresh token without offline_access ends with the session that issued it", refreshEndsWithSession},
+	{"a refresh token granted offline_access outlives the session", refreshOfflineOutlivesSession},
 }
 
 func endSessionURL(s *suite, p url.Values) string {
@@ -100,4 +105,103 @@ func endSessionBadHint(t *testing.T, s *suite) {
 	// An access token is not an ID token either.
 	l = a.get(t, endSessionURL(s, url.Values{"id_token_hint": {tok.AccessToken}, "post_logout_redirect_uri": {logoutURI}}))
 	requireErrorPage(t, l, http.StatusBadRequest)
+}
+
+func endSessionConfirmsEvenWithoutSession(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	a := s.newAgent(t)
+	l := a.get(t, endSessionURL(s, url.Values{"client_id": {c.ID}, "post_logout_redirect_uri": {logoutURI}, "state": {"st"}}))
+	require.Nil(t, l.Left, "without a hint the browser is not sent on unasked")
+	f := l.formWith(t, nil, []string{"Sign out"})
+	require.NotNil(t, f, "the confirmation page has a Sign out button; got %d %q", l.Status, l.Text())
+
+	// A forged confirmation, with no CSRF token, is asked again.
+	forged := a.post(t, s.env.BaseURL+pathEndSession, url.Values{
+		"client_id": {c.ID}, "post_logout_redirect_uri": {logoutURI}, "state": {"st"}, "decision": {"logout"},
+	})
+	require.Nil(t, forged.Left, "a confirmation without the form's token does not redirect")
+
+	l = a.submit(t, f, nil, "Sign out")
+	require.NotNil(t, l.Left, "confirming redirects to the client; got %d %q", l.Status, l.Text())
+	assert.Equal(t, "st", l.Left.Query().Get("state"))
+}
+
+func endSessionByHint(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	a := s.newAgent(t)
+	tok := s.signInTokens(t, a, s.newAuthRequest(c))
+	// The app's back end, or another browser, carries no session cookie.
+	other := s.newAgent(t)
+	l := other.get(t, endSessionURL(s, url.Values{"id_token_hint": {tok.RawID}, "post_logout_redirect_uri": {logoutURI}, "state": {"x"}}))
+	require.NotNil(t, l.Left, "a valid hint redirects at once; got %d %q", l.Status, l.Text())
+	s.requireSignedOut(t, a, c)
+	_, err := s.refresh(t, c, tok.RefreshToken)
+	requireGrantError(t, err, "invalid_grant")
+}
+
+func refreshEndsWithSession(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	a := s.newAgent(t)
+	tok := s.signInTokens(t, a, s.newAuthRequest(c))
+	require.NotEmpty(t, tok.RefreshToken, "the guide's request, without offline_access, still gets a refresh token")
+	next, err := s.refresh(t, c, tok.RefreshToken)
+	require.NoError(t, err, "while the session lasts, the refresh token works")
+
+	l := a.get(t, endSessionURL(s, url.Values{"id_token_hint": {tok.RawID}}))
+	require.Equal(t, http.StatusOK, l.Status)
+	s.requireInactive(t, c, next.RefreshToken, "a refresh token of an ended session")
+	_, err = s.refresh(t, c, next.RefreshToken)
+	requireGrantError(t, err, "invalid_grant")
+	// Signing out is not revocation: the access token lives out its time.
+	assert.Equal(t, http.StatusOK, s.userinfo(t, next.AccessToken).Status)
+}
+
+func refreshOfflineOutlivesSession(t *testing.T, s *suite) {
+	c := s.register(t, func(m metadata) { m["scope"] = "openid profile email offline_access" })
+	a := s.newAgent(t)
+	r := s.newAuthRequest(c, "openid", "email", "offline_access")
+	r.Extra["prompt"] = "consent"
+	l := a.get(t, r.URL())
+	require.True(t, l.isLogin(t), "a new browser signs in first")
+	l = a.login(t, l, s.env.Email, s.env.Password)
+	require.True(t, l.isConsent(t), "offline_access is asked for: got %d %q", l.Status, l.Text())
+	assert.Contains(t, l.Text(), "Stay signed in when you are not using the app", "consent says the app keeps access")
+	l = a.decide(t, l, "Allow")
+	require.NotNil(t, l.Left)
+	tok, err := s.exchange(t, r, s.code(t, r, journey{Callback: l.Left.Query(), Last: l}))
+	require.NoError(t, err)
+	verified := s.verifyTokens(t, r, tok)
+	require.Contains(t, strings.Fields(verified.Extra("scope").(string)), "offline_access")
+
+	l = a.get(t, endSessionURL(s, url.Values{"id_token_hint": {verified.RawID}}))
+	require.Equal(t, http.StatusOK, l.Status)
+	s.requireSignedOut(t, a, c)
+	s.requireActive(t, c, tok.RefreshToken, "an offline refresh token after sign-out")
+	_, err = s.refresh(t, c, tok.RefreshToken)
+	assert.NoError(t, err, "offline access outlives the session")
+}
+
+func endSessionTokenPerSession(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	a := s.newAgent(t)
+	confirmToken := func() string {
+		l := a.get(t, endSessionURL(s, url.Values{"client_id": {c.ID}}))
+		f := l.formWith(t, nil, []string{"Sign out"})
+		require.NotNil(t, f, "the confirmation page; got %d %q", l.Status, l.Text())
+		require.NotEmpty(t, f.Hidden.Get("csrf_token"))
+		return f.Hidden.Get("csrf_token")
+	}
+	s.signInTokens(t, a, s.newAuthRequest(c))
+	first := confirmToken()
+	l := a.post(t, s.env.BaseURL+pathEndSession, url.Values{"client_id": {c.ID}, "decision": {"logout"}, "csrf_token": {first}})
+	require.Equal(t, http.StatusOK, l.Status)
+	s.requireSignedOut(t, a, c)
+
+	s.signInTokens(t, a, s.newAuthRequest(c))
+	second := confirmToken()
+	assert.NotEqual(t, first, second, "each session has its own sign-out token")
+	l = a.post(t, s.env.BaseURL+pathEndSession, url.Values{"client_id": {c.ID}, "decision": {"logout"}, "csrf_token": {first}})
+	require.NotNil(t, l.formWith(t, nil, []string{"Sign out"}), "the old session's token only asks again; got %d %q", l.Status, l.Text())
+	l = a.get(t, s.newAuthRequest(c).URL())
+	assert.NotNil(t, l.Left, "the browser is still signed in")
 }

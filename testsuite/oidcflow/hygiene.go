@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,6 +68,17 @@ func sessionCookie(t *testing.T, s *suite) {
 		ck, err := http.ParseSetCookie(raw)
 		require.NoError(t, err)
 		assert.True(t, ck.HttpOnly, "every cookie of the provider is HttpOnly: %s", ck.Name)
+		if !ck.Expires.IsZero() && ck.MaxAge >= 0 {
+			assert.Less(t, time.Until(ck.Expires), 31*24*time.Hour, "%s lives no longer than a session can", ck.Name)
+		}
+		if session.Secure {
+			// __Host-: only this origin, over https, may set it, for the
+			// whole path and no Domain; a sibling subdomain cannot plant one.
+			assert.True(t, strings.HasPrefix(ck.Name, "__Host-"), "a Secure cookie carries the __Host- prefix: %s", ck.Name)
+			assert.True(t, ck.Secure, "%s is Secure", ck.Name)
+			assert.Equal(t, "/", ck.Path, "%s is for the whole path", ck.Name)
+			assert.Empty(t, ck.Domain, "%s has no Domain", ck.Name)
+		}
 	}
 }
 

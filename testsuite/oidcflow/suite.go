@@ -47,6 +47,9 @@ type Env struct {
 	// made-up address it chose, new on each request, then the one client
 	// address the proxy appended. Per-IP limits must still count one client.
 	BehindProxy bool
+	// Transport, when set, carries every request of the suite: for an
+	// https issuer, one that trusts the test server's certificate.
+	Transport http.RoundTripper
 }
 
 // Paths from the integration guide, section 2.
@@ -109,6 +112,9 @@ func newSuite(t *testing.T, env Env) *suite {
 	require.NoError(t, err, "Env.BaseURL must be a URL")
 
 	transport := http.DefaultTransport
+	if env.Transport != nil {
+		transport = env.Transport
+	}
 	if env.BehindProxy {
 		transport = &spoofer{next: transport}
 	}
