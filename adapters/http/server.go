@@ -168,7 +168,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 func (s *Server) routes() {
 	a := s.app
-	a.Use(s.observe, s.recover, s.limitBody)
+	a.Use(s.observe, s.recover, s.limitBody, s.strictJSON)
 	a.Get("/healthz", s.healthz)
 	a.Get("/readyz", s.readyz)
 	a.Get(cssPath, s.pages.cssHandler)

@@ -197,6 +197,47 @@ func TestBackfillUsers(t *testing.T) {
 	assert.Zero(t, n, "nothing left to do")
 }
 
+// Email keys an older version wrote with Go's Unicode lower-casing (the
+// Kelvin sign became "k") are rewritten to domain.NormalizeEmail's, which
+// lower-cases ASCII only; ASCII addresses are left alone.
+func TestBackfillUsersRewritesEmailKeys(t *testing.T) {
+	db := testDB(t)
+	users := mongoadapter.NewUserStore(db)
+	insert := func(email string) string {
+		t.Helper()
+		id := uuid.NewString()
+		_, err := db.Collection("users").InsertOne(t.Context(), bson.M{
+			"_id": id, "rev": int64(0), "email": email, "email_key": strings.ToLower(email),
+			"email_verified": true, "given_name": "", "given_name_lc": "", "family_name": "", "family_name_lc": "",
+			"picture": "", "phone_number": "", "phone_number_verified": false, "password_hash": "", "status": "active",
+			"not_before": time.Time{}, "created_at": scimEpoch, "updated_at": scimEpoch,
+		})
+		require.NoError(t, err)
+		return id
+	}
+	suffix := uuid.NewString()[:8] + "@example.com"
+	kelvin := insert("\u212Aate." + suffix)
+	unicode := insert("ÉLODIE." + suffix)
+	insert("Plain." + suffix)
+	_, err := users.GetUserByEmail(t.Context(), "\u212Aate."+suffix)
+	require.ErrorIs(t, err, domain.ErrNotFound, "before: the key is the old one")
+
+	n, err := mongoadapter.BackfillUsers(t.Context(), db)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "the two non-ASCII addresses")
+	for id, email := range map[string]string{kelvin: "\u212Aate." + suffix, unicode: "ÉLODIE." + suffix} {
+		u, err := users.GetUserByEmail(t.Context(), email)
+		require.NoError(t, err, email)
+		assert.Equal(t, id, u.ID)
+	}
+	_, err = users.GetUserByEmail(t.Context(), "kate."+suffix)
+	require.ErrorIs(t, err, domain.ErrNotFound, "no Unicode folding in lookups")
+
+	n, err = mongoadapter.BackfillUsers(t.Context(), db)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing left to do")
+}
+
 // Filters beyond the translation's bounds are refused, not sent; constant
 // sub-filters fold away.
 func TestSCIMFilterBounds(t *testing.T) {

@@ -365,7 +365,10 @@ func (s *UserStore) UpdateUser(ctx context.Context, id string, fn func(*domain.U
 
 // BackfillUsers rewrites the user documents that an older version wrote
 // without the lower-cased names (given_name_lc, family_name_lc), which
-// SCIM's searches compare; it returns how many it rewrote. Module runs it
+// SCIM's searches compare, or with an email_key of the older normalisation
+// (Go's Unicode lower-casing, which made the Kelvin sign a "k", where
+// domain.NormalizeEmail now lower-cases ASCII only: only addresses with
+// other characters differ); it returns how many it rewrote. Module runs it
 // in the background at every start (runBackfill): it finds nothing to do
 // once every document has them, but it costs a scan of the users
 // collection (no index serves a missing field), paid once per start.
@@ -381,19 +384,27 @@ func (s *UserStore) UpdateUser(ctx context.Context, id string, fn func(*domain.U
 // after Open has run BackfillDirectory, so the documents it finds have it.
 func BackfillUsers(ctx context.Context, db *mongo.Database) (int, error) {
 	coll := db.Collection(usersCollection)
-	cur, err := coll.Find(ctx, bson.M{"given_name_lc": bson.M{"$exists": false}},
-		options.Find().SetProjection(bson.M{"_id": 1}))
+	cur, err := coll.Find(ctx, bson.M{"$or": bson.A{
+		bson.M{"given_name_lc": bson.M{"$exists": false}},
+		bson.M{"email": bson.M{"$regex": "[^\\x00-\\x7f]"}},
+	}}, options.Find().SetProjection(bson.M{"_id": 1, "given_name_lc": 1, "email": 1, "email_key": 1}))
 	if err != nil {
 		return 0, translate("backfill users", err)
 	}
-	var ids []struct {
-		ID string `bson:"_id"`
+	var docs []struct {
+		ID       string  `bson:"_id"`
+		GivenLC  *string `bson:"given_name_lc"`
+		Email    string  `bson:"email"`
+		EmailKey string  `bson:"email_key"`
 	}
-	if err := cur.All(ctx, &ids); err != nil {
+	if err := cur.All(ctx, &docs); err != nil {
 		return 0, translate("backfill users", err)
 	}
 	n := 0
-	for _, id := range ids {
+	for _, id := range docs {
+		if id.GivenLC != nil && id.EmailKey == domain.NormalizeEmail(id.Email) {
+			continue // a non-ASCII address whose key is already current
+		}
 		_, err := updateByRev(ctx, coll, "backfill users", id.ID,
 			func(d *userDoc) domain.User { return d.domain() },
 			func(u *domain.User, rev int64) any { return newUserDoc(u, rev) },

@@ -188,13 +188,15 @@ func TestSCIMIdentitiesMigrationNamesMembers(t *testing.T) {
 	emails := map[string]string{
 		"plain":   "Plain.User@Example.com",
 		"unicode": "ÉLODIE.Ünal@Example.com", // lower-cased by Go, whatever the database's locale
+		"kelvin":  "\u212Aate@Example.com",   // the Kelvin sign, which Go lower-cased to "k"
 		"noemail": "",
 	}
 	for id, email := range emails {
+		// The key as versions before 00009 wrote it: Go's Unicode lower-casing.
 		exec(`INSERT INTO users (id, email, email_key, email_verified, given_name, family_name, picture,
 				phone_number, phone_number_verified, password_hash, status, created_at, updated_at, profiles)
 			VALUES ($1, $2, $3, true, '', '', '', '', false, '', 'active', $4, $4, $5)`,
-			id, email, domain.NormalizeEmail(email), t0,
+			id, email, strings.ToLower(email), t0,
 			`{"org-a": {"externalId": "ext-`+id+`", "emails": [{"value": "w@example.com", "type": "work", "primary": true}]}}`)
 	}
 	membership := func(userID, orgID, status string) {
@@ -260,4 +262,18 @@ func TestSCIMIdentitiesMigrationNamesMembers(t *testing.T) {
 	tok, err := postgres.NewSCIMStore(pool).GetSCIMToken(ctx, tokenHash)
 	require.NoError(t, err)
 	assert.Empty(t, tok.SignInEmail, "an old token takes the default rule")
+
+	// 00009: email keys follow domain.NormalizeEmail, which lower-cases
+	// ASCII only; the Kelvin sign no longer finds kate@example.com.
+	users := postgres.NewUserStore(pool)
+	for _, id := range []string{"plain", "unicode", "kelvin"} {
+		var key string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT email_key FROM users WHERE id = $1`, id).Scan(&key))
+		assert.Equal(t, domain.NormalizeEmail(emails[id]), key, id)
+		got, err := users.GetUserByEmail(ctx, emails[id])
+		require.NoError(t, err, id)
+		assert.Equal(t, id, got.ID)
+	}
+	_, err = users.GetUserByEmail(ctx, "kate@example.com")
+	require.ErrorIs(t, err, domain.ErrNotFound, "no Unicode folding in lookups")
 }

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -42,7 +40,7 @@ func (in GroupInput) Check() error {
 		return newErr(Invalid, "invalid_request", "a group needs a displayName")
 	}
 	for _, v := range []string{in.DisplayName, in.ExternalID} {
-		if !utf8.ValidString(v) || utf8.RuneCountInString(v) > MaxGroupName || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		if !domain.PrintableText(v, MaxGroupName) {
 			return newErr(Invalid, "invalid_request", "a group's displayName and externalId are at most %d printable characters", MaxGroupName)
 		}
 	}

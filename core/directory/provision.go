@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
@@ -324,9 +322,9 @@ func checkName(field, v string) error {
 }
 
 // checkText accepts up to max characters of valid UTF-8 without control
-// characters.
+// characters, bidirectional ones included (domain.PrintableText).
 func checkText(field, v string, max int) error {
-	if !utf8.ValidString(v) || utf8.RuneCountInString(v) > max || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+	if !domain.PrintableText(v, max) {
 		return newErr(Invalid, "invalid_request", "%s must be at most %d printable characters", field, max)
 	}
 	return nil

@@ -112,6 +112,46 @@ func TestEmail(t *testing.T) {
 	assert.True(t, domain.ValidEmail("x@xn--bcher-kva.de"), "an internationalised domain in its A-label form")
 }
 
+// One normalisation for storage and lookups: ASCII letters are
+// lower-cased, nothing else is folded, and the addresses it would not
+// settle (non-ASCII, IP literals, IP addresses, undotted domains,
+// comments) are not addresses at all.
+func TestEmailIsStrict(t *testing.T) {
+	assert.Equal(t, "\u212aate@example.com", domain.NormalizeEmail("\u212aATE@Example.COM"),
+		"the Kelvin sign is not folded to k")
+	assert.Equal(t, "élodie@example.com", domain.NormalizeEmail("élodie@EXAMPLE.com"))
+	assert.Equal(t, "\u212aschool.edu", domain.NormalizeDomain("\u212aSchool.EDU."), "ASCII only in domains too")
+	for _, bad := range []string{
+		"\u212aate@example.com", // the Kelvin sign, which Unicode folding makes "kate"
+		"\u017fam@example.com",  // long s
+		"élodie@example.com",    // a Unicode local part
+		"jane@[127.0.0.1]", "jane@[IPv6:::1]", "jane@127.0.0.1", "jane@10.0.0.1",
+		"jane@example", "jane(comment)@example.com", `"jane doe"@example.com`,
+		"jane@example.com\u202e", "\u202ejane@example.com",
+	} {
+		assert.False(t, domain.ValidEmail(bad), "%+q", bad)
+	}
+	for _, ok := range []string{"jane@example.com", "o'brien@school.k12.ca.us", "jane@123.example.com", "jane@example.co1"} {
+		assert.True(t, domain.ValidEmail(ok), ok)
+	}
+}
+
+func TestPrintableText(t *testing.T) {
+	for _, ok := range []string{"Springfield High", "Élodie Ünal", "李小龍", "O'Brien-Smith", "مدرسة"} {
+		assert.True(t, domain.PrintableText(ok, 100), ok)
+	}
+	for _, bad := range []string{
+		"Spring\u202efield", "a\u202ab", "a\u202bb", "a\u202cb", "a\u202db", // embeddings and overrides
+		"a\u2066b", "a\u2067b", "a\u2068b", "a\u2069b", // isolates
+		"a\u200eb", "a\u200fb", "a\u061cb", // marks
+		"a\x00b", "a\nb", "a\tb", "a\u0085b",
+		"a\ufffdb", "\xff",
+	} {
+		assert.False(t, domain.PrintableText(bad, 100), "%+q", bad)
+	}
+	assert.False(t, domain.PrintableText("abc", 2), "too long")
+}
+
 func TestValidDomain(t *testing.T) {
 	for _, ok := range []string{"school.edu", "a.b.c.example", "xn--bcher-kva.de", "k12.ca.us"} {
 		assert.True(t, domain.ValidDomain(ok), ok)

@@ -89,9 +89,11 @@ func EmailDomain(email string) string {
 	return email[i+1:]
 }
 
-// NormalizeDomain lower-cases a domain name and drops a trailing dot.
+// NormalizeDomain lower-cases the ASCII letters of a domain name and drops
+// a trailing dot. Like NormalizeEmail it folds nothing else, so a Kelvin
+// sign stays one, and ValidDomain refuses it.
 func NormalizeDomain(d string) string {
-	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+	return strings.TrimSuffix(lowerASCII(strings.TrimSpace(d)), ".")
 }
 
 // ValidDomain reports whether d (normalised) is a DNS name of at least two
@@ -102,8 +104,8 @@ func ValidDomain(d string) bool {
 		return false
 	}
 	labels := strings.Split(d, ".")
-	if len(labels) < 2 {
-		return false
+	if len(labels) < 2 || strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return false // one label, or an IPv4 address: no top-level domain is all digits
 	}
 	for _, l := range labels {
 		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {

@@ -56,19 +56,43 @@ func (u *User) Name() string {
 // CanSignIn reports whether the user's status lets them authenticate and use tokens.
 func (u *User) CanSignIn() bool { return u.Status == UserActive }
 
-// NormalizeEmail trims and lower-cases an address. Emails are unique
-// case-insensitively.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// NormalizeEmail is the one normalisation of email addresses, for storage
+// and lookups alike: trim the spaces around it and lower-case ASCII
+// letters, nothing else. Emails are unique under it. Unicode case folding
+// is not applied: it would turn the Kelvin sign (U+212A) into "k" and make
+// "\u212aate@example.com" find kate@example.com; ValidEmail refuses such
+// addresses anyway.
+func NormalizeEmail(email string) string { return lowerASCII(strings.TrimSpace(email)) }
 
-// ValidEmail reports whether email is a bare addr-spec (no display name) of
-// sane length whose domain is an ASCII DNS name (ValidDomain, in any case).
-// An internationalised domain must come in its A-label form (xn--…): a
-// Unicode or look-alike domain (full-width letters, ideographic dots,
-// zero-width characters) would otherwise slip past verified domains while
-// the mail still reaches the real one.
+// lowerASCII lower-cases the ASCII letters of s and leaves every other
+// character as it is.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
+}
+
+// ValidEmail reports whether email is a bare addr-spec (no display name, no
+// comment) of sane length, in printable ASCII, whose domain is a dotted
+// ASCII DNS name (ValidDomain, in any case): no IP literal, no IP address.
+// An internationalised domain must come in its A-label form (xn--…), and
+// the local part in ASCII: a Unicode or look-alike address (full-width
+// letters, the Kelvin sign, ideographic dots, zero-width characters)
+// would otherwise slip past verified domains and uniqueness while the mail
+// still reaches the real one. School systems (Entra ID, Google Workspace)
+// issue ASCII addresses.
 func ValidEmail(email string) bool {
 	if len(email) > 254 || email == "" {
 		return false
+	}
+	for i := 0; i < len(email); i++ {
+		if email[i] <= ' ' || email[i] > '~' {
+			return false
+		}
 	}
 	a, err := mail.ParseAddress(email)
 	return err == nil && a.Address == email && a.Name == "" && ValidDomain(strings.ToLower(EmailDomain(email)))

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -268,7 +267,7 @@ func (p *Provider) checkMetadataValues(md ClientMetadata, existing *domain.Clien
 // pose as another application's name.
 func displayable(s string) bool {
 	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+		if domain.IsControlChar(r) {
 			return false
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -137,7 +136,7 @@ func (a *userAttrs) check() error {
 func checkText(name, v string) error { return checkTextLen(name, v, maxAttrLen) }
 
 func checkTextLen(name, v string, limit int) error {
-	if !utf8.ValidString(v) || utf8.RuneCountInString(v) > limit || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+	if !domain.PrintableText(v, limit) {
 		return badValue("%s must be at most %d printable characters", name, limit)
 	}
 	return nil

@@ -14,6 +14,9 @@ var badInputChecks = []check{
 	{"names are 1 to 100 characters: 100 pass, 101 or empty are 400", badNameLength},
 	{"a bad email, a missing organizationId or an unknown organization is refused", badProvisionFields},
 	{"an oversized organization name is 400", badOrgName},
+	{"names with bidirectional or other control characters are 400", badControlNames},
+	{"emails must be ASCII addr-specs with a dotted DNS domain", badStrictEmails},
+	{"a duplicate email key cannot pick the stored address", badDuplicateEmailKey},
 }
 
 // bodyRoute is an endpoint that reads a JSON body, with a body of the wrong
@@ -60,6 +63,13 @@ func badBodies(t *testing.T, s *suite) {
 		{"an unknown field is 400 unknown_field", "application/json", func(bodyRoute) string { return `{"isAdmin": true}` }, 400, "unknown_field"},
 		{"a field of the wrong type is 400 invalid_request", "application/json", func(r bodyRoute) string { return r.wrongType }, 400, "invalid_request"},
 		{"deep nesting is 4xx", "application/json", func(bodyRoute) string { return strings.Repeat("[", 20000) }, 0, ""},
+		// Strict JSON: what encoding/json would read one way and another
+		// parser another is refused before anything is done.
+		{"a duplicate key is 400 invalid_json", "application/json", func(bodyRoute) string { return `{"name":"a","name":"b"}` }, 400, "invalid_json"},
+		{"keys that differ in case are 400 invalid_json", "application/json", func(bodyRoute) string { return `{"name":"a","Name":"b"}` }, 400, "invalid_json"},
+		{"a key with the Kelvin sign is 400 invalid_json", "application/json", func(bodyRoute) string { return "{\"kind\":1,\"\u212aind\":2}" }, 400, "invalid_json"},
+		{"invalid UTF-8 is 400 invalid_json", "application/json", func(bodyRoute) string { return "{\"name\":\"\xff\xfe\"}" }, 400, "invalid_json"},
+		{"an unpaired surrogate escape is 400 invalid_json", "application/json", func(bodyRoute) string { return `{"name":"\ud800"}` }, 400, "invalid_json"},
 	}
 	for _, rt := range s.bodyRoutes(t) {
 		for _, k := range kinds {
@@ -134,4 +144,56 @@ func badOrgName(t *testing.T, s *suite) {
 	}
 	o := s.newOrg(t, "orgname")
 	requireError(t, s.admin(t, http.MethodPatch, adminOrgPath(o.ID), map[string]any{"name": strings.Repeat("N", 201)}), http.StatusBadRequest, "")
+}
+
+// controlNames are names that would display as something else.
+var controlNames = map[string]string{
+	"a right-to-left override": "Jane\u202eenaJ",
+	"a left-to-right isolate":  "\u2066Jane\u2069",
+	"a right-to-left mark":     "Ja\u200fne",
+	"a C1 control":             "Ja\u0085ne",
+	"an escape":                "Ja\u001bne",
+}
+
+func badControlNames(t *testing.T, s *suite) {
+	o, c := s.newTenant(t, "bidi")
+	p := s.newUser(t, c, o.ID, "bidi")
+	for what, name := range controlNames {
+		in := newUserReq(o.ID, "bidi")
+		in.FirstName = name
+		requireError(t, s.call(t, c, http.MethodPost, pathProvision, in), http.StatusBadRequest, "invalid_request")
+		requireError(t, s.call(t, c, http.MethodPatch, userPath(p.UserID), map[string]any{"lastName": name}), http.StatusBadRequest, "invalid_request")
+		r := s.admin(t, http.MethodPost, pathAdminOrgs, map[string]any{"name": "Springfield " + name})
+		assert.Equal(t, http.StatusBadRequest, r.Status, "an organization named with %s; body %q", what, r)
+		r = s.admin(t, http.MethodPatch, adminOrgPath(o.ID), map[string]any{"name": name})
+		assert.Equal(t, http.StatusBadRequest, r.Status, "a rename with %s; body %q", what, r)
+	}
+	assert.Len(t, s.members(t, o.ID), 1, "refused rows wrote nothing")
+	got := s.getUser(t, c, p.UserID)
+	assert.Equal(t, p.LastName, got.LastName, "the refused rename changed nothing")
+}
+
+func badStrictEmails(t *testing.T, s *suite) {
+	o, c := s.newTenant(t, "strictmail")
+	for _, email := range []string{
+		"jane@[127.0.0.1]", "jane@127.0.0.1", "jane@[IPv6:::1]", "jane@localhost", "jane@example",
+		"\u212aate@example.com", "\u017fam@example.com", "élodie@example.com", "jane(x)@example.com",
+		"jane@example.com\u202e",
+	} {
+		in := newUserReq(o.ID, "strictmail")
+		in.Email = email
+		requireError(t, s.call(t, c, http.MethodPost, pathProvision, in), http.StatusBadRequest, "invalid_email")
+	}
+	assert.Empty(t, s.members(t, o.ID))
+}
+
+// Go's decoder keeps the last of two keys and another parser (a WAF, an
+// audit log) the first: so a body with two "email" keys is refused.
+func badDuplicateEmailKey(t *testing.T, s *suite) {
+	o, c := s.newTenant(t, "dupkey")
+	first, second := newEmail("dupkey-a"), newEmail("dupkey-b")
+	body := `{"email":"` + first + `","firstName":"A","lastName":"B","organizationId":"` + o.ID + `","Email":"` + second + `"}`
+	r := s.send(t, request{method: http.MethodPost, path: pathProvision, header: c.header(), contentType: "application/json", body: []byte(body)})
+	requireError(t, r, http.StatusBadRequest, "invalid_json")
+	assert.Empty(t, s.members(t, o.ID))
 }

@@ -215,6 +215,12 @@ func registerBadMetadata(t *testing.T, s *suite) {
 		{"a JSON array is refused", "application/json", `["https://app.example.com/cb"]`, "invalid_client_metadata"},
 		{"a form body is refused", "application/x-www-form-urlencoded", "client_name=x&redirect_uris=https%3A%2F%2Fapp.example.com%2Fcb", "invalid_request"},
 		{"a body without a content type is refused", "", `{"client_name":"x","redirect_uris":["https://app.example.com/cb"]}`, "invalid_request"},
+		// Strict JSON: two redirect_uris in any case, or bytes that are not
+		// UTF-8, could read one way here and another in a gateway's log.
+		{"a duplicate key is refused", "application/json", `{"redirect_uris":["https://app.example.com/cb"],"redirect_uris":["https://evil.example.com/cb"]}`, "invalid_client_metadata"},
+		{"keys that differ in case are refused", "application/json", `{"redirect_uris":["https://app.example.com/cb"],"Redirect_URIs":["https://evil.example.com/cb"]}`, "invalid_client_metadata"},
+		{"invalid UTF-8 is refused", "application/json", "{\"client_name\":\"App\xff\",\"redirect_uris\":[\"https://app.example.com/cb\"]}", "invalid_client_metadata"},
+		{"an unpaired surrogate escape is refused", "application/json", `{"client_name":"App\ud800","redirect_uris":["https://app.example.com/cb"]}`, "invalid_client_metadata"},
 	}
 	for _, tc := range raw {
 		t.Run(tc.name, func(t *testing.T) {

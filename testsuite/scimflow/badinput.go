@@ -48,6 +48,23 @@ func badInput(t *testing.T, s *suite) {
 		{"PATCH", "/Users/" + id, patch(`{"op":"replace","path":"displayName","value":"Changed"},{"op":"add","path":"emails","value":[{"value":"not-an-address"}]}`), "400", "invalidValue"},
 		{"PATCH", "/Users/" + id, patch(`{"op":"replace","path":"title","value":"Changed"},{"op":"add","path":"addresses","value":[{"type":"work"}]}`), "400", "invalidValue"},
 		{"PATCH", "/Users/" + id, patch(`{"op":"add","path":"roles","value":"teacher"}`), "400", "invalidValue"},
+		// Strict JSON: SCIM names are case-insensitive (RFC 7643 §2.1), so
+		// "userName" twice in any case is ambiguous; so are bytes that are
+		// not UTF-8.
+		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"a@y.test","username":"b@y.test"}`, "400", "invalidSyntax"},
+		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"a@y.test","userName":"b@y.test"}`, "400", "invalidSyntax"},
+		{"PUT", "/Users/" + id, `{"schemas":["` + schemaUser + `"],"userName":"` + email + `","active":true,"ACTIVE":false}`, "400", "invalidSyntax"},
+		{"PATCH", "/Users/" + id, patch(`{"op":"replace","path":"active","value":false,"Value":true}`), "400", "invalidSyntax"},
+		{"POST", "/Users", "{\"schemas\":[\"" + schemaUser + "\"],\"userName\":\"ok@y.test\",\"displayName\":\"\xc3\x28\"}", "400", "invalidSyntax"},
+		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"ok@y.test","displayName":"\udc00"}`, "400", "invalidSyntax"},
+		// Names that would display as something else, and addresses that
+		// are not plain ASCII addr-specs.
+		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"ok@y.test","name":{"givenName":"Jane\u202eenaJ"}}`, "400", "invalidValue"},
+		{"PATCH", "/Users/" + id, patch(`{"op":"replace","path":"displayName","value":"\u2066Admin\u2069"}`), "400", "invalidValue"},
+		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"\u212aate@y.test"}`, "400", "invalidValue"},
+		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"ok@y.test","emails":[{"value":"jane@[127.0.0.1]"}]}`, "400", "invalidValue"},
+		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"ok@y.test","emails":[{"value":"jane@10.0.0.1"}]}`, "400", "invalidValue"},
+		{"POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Staff\u202e"}`, "400", "invalidValue"},
 	} {
 		r := s.scim(t, o.Token, c.method, c.path, c.body)
 		scimError(t, r, atoi(c.status), c.typ)
