@@ -2,7 +2,6 @@ package oidc_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,25 +10,8 @@ import (
 
 	"github.com/calimatic/calimatic-auth/adapters/memory"
 	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/testsuite"
 )
-
-// manualClock is a clock the test moves.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // A refresh token issued without offline_access dies with the browser
 // session when that session expires; refreshing counts as using the session,
@@ -44,7 +26,7 @@ func TestRefreshTokensFollowTheSessionUnlessOffline(t *testing.T) {
 		{"openid email offline_access", true},
 	} {
 		t.Run(tc.scope, func(t *testing.T) {
-			clock := &manualClock{now: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)}
+			clock := testsuite.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
 			users := memory.NewUserStore()
 			p := newTestProvider(t, func(c *oidc.Config, d *oidc.Deps) {
 				d.Users, d.Clock = users, clock
@@ -67,11 +49,11 @@ func TestRefreshTokensFollowTheSessionUnlessOffline(t *testing.T) {
 			// The app refreshes every 50 minutes for five hours: each use
 			// slides the one-hour session.
 			for i := range 6 {
-				clock.advance(50 * time.Minute)
+				clock.Advance(50 * time.Minute)
 				require.NoError(t, refresh(), "refresh %d, while the app is in use", i+1)
 			}
 			// Then nobody uses the session for longer than its lifetime.
-			clock.advance(61 * time.Minute)
+			clock.Advance(61 * time.Minute)
 			in, err := p.Introspect(ctx, cc, tok.RefreshToken, "refresh_token")
 			require.NoError(t, err)
 			assert.Equal(t, tc.outlive, in.Active, "introspection after the session expired")
