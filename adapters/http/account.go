@@ -69,7 +69,7 @@ func (s *Server) joinPage(c *fiber.Ctx) error {
 	if token == "" || len(token) > 128 {
 		return s.pageError(c, &oidc.Error{Code: "invalid_link", Description: "This link is incomplete. Open the link from your email again."})
 	}
-	return s.renderPage(c, "join", joinView{Action: directory.PathJoin, Token: token, CSRFToken: formCSRF(s.browser(c), token)})
+	return s.renderPage(c, "join", joinView{Action: directory.PathJoin, Token: token, CSRFToken: formCSRF(s.browser(c), directory.PathJoin, token)})
 }
 
 // joinSubmit accepts or declines, once the password proves the account.
@@ -78,7 +78,7 @@ func (s *Server) joinSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return s.pageError(c, err)
 	}
-	if !s.checkCSRF(c, p["csrf_token"], p["token"]) {
+	if !s.checkCSRF(c, p["csrf_token"], directory.PathJoin, p["token"]) {
 		return s.pageError(c, errStaleForm)
 	}
 	accept := p["answer"] != "decline"
@@ -101,25 +101,26 @@ func (s *Server) joinSubmit(c *fiber.Ctx) error {
 
 // formCSRF is the CSRF token of an account form: a hash of the browser's
 // sign-in session secret, or without one of its binding secret (a
-// browser-session cookie), and of the mailed link the form spends. Other
-// sites can neither read nor set those cookies (__Host- when Secure), and
-// a token that leaks is good for one link, in one browser session.
-func formCSRF(b oidc.Browser, link string) string {
+// browser-session cookie), of the form (its path) and of the mailed link
+// the form spends. Other sites can neither read nor set those cookies
+// (__Host- when Secure), and a token that leaks is good for one form of
+// one link, in one browser session.
+func formCSRF(b oidc.Browser, form, link string) string {
 	secret := "binding\x00" + b.Binding
 	if b.SessionCookie != "" {
 		secret = "session\x00" + b.SessionCookie
 	}
-	sum := sha256.Sum256([]byte("calimatic account form\x00" + secret + "\x00" + link))
+	sum := sha256.Sum256([]byte("calimatic account form\x00" + secret + "\x00" + form + "\x00" + link))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // checkCSRF compares a posted token with the browser's, in constant time.
-func (s *Server) checkCSRF(c *fiber.Ctx, posted, link string) bool {
+func (s *Server) checkCSRF(c *fiber.Ctx, posted, form, link string) bool {
 	b := oidc.Browser{SessionCookie: c.Cookies(s.cookies.session), Binding: c.Cookies(s.cookies.binding)}
 	if len(b.Binding) < 32 || len(b.Binding) > 128 || len(b.SessionCookie) > 128 || posted == "" {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(posted), []byte(formCSRF(b, link))) == 1
+	return subtle.ConstantTimeCompare([]byte(posted), []byte(formCSRF(b, form, link))) == 1
 }
 
 var errStaleForm = &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "This form has expired or was opened in another browser. Open the link from your email again."}
@@ -162,7 +163,7 @@ func (s *Server) passwordPage(f passwordFlow) fiber.Handler {
 		if token == "" || len(token) > 128 {
 			return s.pageError(c, &oidc.Error{Code: "invalid_link", Description: "This link is incomplete. Open the link from your email again."})
 		}
-		return s.renderPage(c, "password", f.view(token, formCSRF(s.browser(c), token), ""))
+		return s.renderPage(c, "password", f.view(token, formCSRF(s.browser(c), f.action, token), ""))
 	}
 }
 
@@ -172,7 +173,7 @@ func (s *Server) passwordSubmit(f passwordFlow) fiber.Handler {
 		if err != nil {
 			return s.pageError(c, err)
 		}
-		if !s.checkCSRF(c, p["csrf_token"], p["token"]) {
+		if !s.checkCSRF(c, p["csrf_token"], f.action, p["token"]) {
 			return s.pageError(c, errStaleForm)
 		}
 		csrf := p["csrf_token"]
@@ -194,7 +195,7 @@ func (s *Server) passwordSubmit(f passwordFlow) fiber.Handler {
 }
 
 func (s *Server) forgotPage(c *fiber.Ctx) error {
-	return s.renderPage(c, "forgot", forgotView{Action: directory.PathForgotPassword, CSRFToken: formCSRF(s.browser(c), "")})
+	return s.renderPage(c, "forgot", forgotView{Action: directory.PathForgotPassword, CSRFToken: formCSRF(s.browser(c), directory.PathForgotPassword, "")})
 }
 
 // forgotSubmit always answers "sent" for a valid address, so the page tells
@@ -204,7 +205,7 @@ func (s *Server) forgotSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return s.pageError(c, err)
 	}
-	if !s.checkCSRF(c, p["csrf_token"], "") {
+	if !s.checkCSRF(c, p["csrf_token"], directory.PathForgotPassword, "") {
 		return s.pageError(c, errStaleForm)
 	}
 	v := forgotView{Action: directory.PathForgotPassword, CSRFToken: p["csrf_token"], Email: p["email"]}

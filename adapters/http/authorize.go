@@ -23,9 +23,9 @@ func newCookieNames(opts Options) cookieNames {
 	n := cookieNames{session: opts.SessionCookie, binding: bindingCookie}
 	if opts.SecureCookies {
 		for _, p := range []*string{&n.session, &n.binding} {
-			if !strings.HasPrefix(*p, "__Host-") && !strings.HasPrefix(*p, "__Secure-") {
-				*p = "__Host-" + *p
-			}
+			// A configured __Secure- name becomes __Host-: the host lock is
+			// the point.
+			*p = "__Host-" + strings.TrimPrefix(strings.TrimPrefix(*p, "__Host-"), "__Secure-")
 		}
 	}
 	return n

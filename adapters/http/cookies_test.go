@@ -54,6 +54,8 @@ func TestSecureCookiesCarryTheHostPrefix(t *testing.T) {
 	assert.Empty(t, binding.Domain)
 	assert.True(t, binding.Expires.IsZero(), "a browser-session cookie, not a one-year one: %s", binding.Raw)
 	assert.Equal(t, "__Host-calimatic_session", s.cookies.session)
+	secure := newTestServerWith(t, Options{BodyLimit: 1 << 20, SecureCookies: true, SessionCookie: "__Secure-sso"})
+	assert.Equal(t, "__Host-sso", secure.cookies.session, "a configured __Secure- name gets the host lock too")
 
 	v := url.Values{"csrf_token": {csrf}, "email": {"nobody@example.com"}}
 	status, body := postForm(t, s, directory.PathForgotPassword, v, binding)
@@ -75,8 +77,15 @@ func TestAccountFormCSRFIsBoundToTheLinkAndTheSession(t *testing.T) {
 	csrfA, _ := openForm(t, s, directory.PathResetPassword+"?token=link-a", binding)
 	csrfB, _ := openForm(t, s, directory.PathResetPassword+"?token=link-b", binding)
 	assert.NotEqual(t, csrfA, csrfB, "each link has its own token")
-
+	csrfInvite, _ := openForm(t, s, directory.PathAcceptInvite+"?token=link-a", binding)
+	assert.NotEqual(t, csrfA, csrfInvite, "each form has its own token")
 	status, body := postForm(t, s, directory.PathResetPassword, url.Values{
+		"csrf_token": {csrfInvite}, "token": {"link-a"}, "password": {"a new good password"}, "password_confirm": {"a new good password"},
+	}, binding)
+	assert.Equal(t, 400, status)
+	assert.Contains(t, body, "This form has expired", "the invitation form's token does not post a reset")
+
+	status, body = postForm(t, s, directory.PathResetPassword, url.Values{
 		"csrf_token": {csrfA}, "token": {"link-b"}, "password": {"a new good password"}, "password_confirm": {"a new good password"},
 	}, binding)
 	assert.Equal(t, 400, status)

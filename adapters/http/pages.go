@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -166,8 +167,8 @@ func logoURL(uri string) string {
 // because its host is easy to misread.
 func safeClientLink(uri string) *clientLink {
 	u, err := url.Parse(uri)
-	if err != nil || u.Host == "" || u.User != nil {
-		return nil
+	if err != nil || u.Host == "" || u.User != nil || domain.ValidateRedirectURI(uri) != nil {
+		return nil // registration refuses these; a client stored earlier shows no link
 	}
 	switch {
 	case u.Scheme == "https":

@@ -126,6 +126,7 @@ func TestEmailIsStrict(t *testing.T) {
 		"\u017fam@example.com",  // long s
 		"élodie@example.com",    // a Unicode local part
 		"jane@[127.0.0.1]", "jane@[IPv6:::1]", "jane@127.0.0.1", "jane@10.0.0.1",
+		"jane@127.0.0.0x1", "jane@0x7f000001.0x0", "jane@127.1.0x0", "jane@127.1", // IPv4 in inet_aton's forms
 		"jane@example", "jane(comment)@example.com", `"jane doe"@example.com`,
 		"jane@example.com\u202e", "\u202ejane@example.com",
 	} {
@@ -137,7 +138,8 @@ func TestEmailIsStrict(t *testing.T) {
 }
 
 func TestPrintableText(t *testing.T) {
-	for _, ok := range []string{"Springfield High", "Élodie Ünal", "李小龍", "O'Brien-Smith", "مدرسة"} {
+	for _, ok := range []string{"Springfield High", "Élodie Ünal", "李小龍", "O'Brien-Smith", "مدرسة",
+		"می\u200cخواهم", "👩\u200d🏫 Ms Day", "❤\ufe0f"} { // ZWNJ in Persian, a ZWJ emoji, a variation selector
 		assert.True(t, domain.PrintableText(ok, 100), ok)
 	}
 	for _, bad := range []string{
@@ -145,6 +147,7 @@ func TestPrintableText(t *testing.T) {
 		"a\u2066b", "a\u2067b", "a\u2068b", "a\u2069b", // isolates
 		"a\u200eb", "a\u200fb", "a\u061cb", // marks
 		"a\x00b", "a\nb", "a\tb", "a\u0085b",
+		"Demo School\u200b", "a\u2060b", "\ufeffab", "a\u00adb", "a\u206ab", "a\U000e0041b", "\u3164", "a\u034fb", // invisible
 		"a\ufffdb", "\xff",
 	} {
 		assert.False(t, domain.PrintableText(bad, 100), "%+q", bad)

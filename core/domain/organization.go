@@ -104,8 +104,11 @@ func ValidDomain(d string) bool {
 		return false
 	}
 	labels := strings.Split(d, ".")
-	if len(labels) < 2 || strings.Trim(labels[len(labels)-1], "0123456789") == "" {
-		return false // one label, or an IPv4 address: no top-level domain is all digits
+	if tld := labels[len(labels)-1]; len(labels) < 2 || tld == "" || tld[0] < 'a' || tld[0] > 'z' {
+		// One label, or an IPv4 address in any of the forms inet_aton and
+		// browsers read (127.0.0.1, 127.1, 127.0.0.0x1, 0x7f000001.0x0):
+		// every top-level domain starts with a letter.
+		return false
 	}
 	for _, l := range labels {
 		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {

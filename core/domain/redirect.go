@@ -21,6 +21,13 @@ func ValidateRedirectURI(raw string) error {
 	if strings.ContainsAny(raw, " \t\r\n\\") {
 		return errors.New("must not contain whitespace or backslashes")
 	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] < 0x21 || raw[i] > 0x7e {
+			// A raw U+202E in a host would show "springfieldhigh.edu" for
+			// another on the consent page.
+			return errors.New("must be printable ASCII: percent-encode other characters, and write an internationalised host in its xn-- form")
+		}
+	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" {
 		return errors.New("must be an absolute URI with a host")

@@ -22,10 +22,19 @@ func PrintableText(s string, max int) bool {
 	return true
 }
 
-// IsControlChar reports whether r is a control character: C0 and C1
-// controls, the bidirectional controls (U+061C, U+200E, U+200F,
-// U+202A–U+202E, U+2066–U+2069), and U+FFFD, which only stands in for
-// bytes that were not text.
+// IsControlChar reports whether r is a control or invisible character: C0
+// and C1 controls; format characters (Cf), the bidirectional controls
+// (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) among them, and
+// the invisible ones (zero-width space, word joiner, BOM, soft hyphen, tag
+// characters); the other default-ignorable characters (Hangul fillers,
+// U+034F); and U+FFFD, which only stands in for bytes that were not text.
+// "Demo School\u200b" would read as "Demo School". The zero-width
+// non-joiner and joiner (U+200C, U+200D) are allowed: Persian and Indic
+// names and emoji sequences need them.
 func IsControlChar(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError
+	if r == '\u200c' || r == '\u200d' {
+		return false
+	}
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Bidi_Control, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) || r == utf8.RuneError
 }

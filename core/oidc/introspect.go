@@ -102,7 +102,7 @@ func (p *Provider) introspectRefresh(ctx context.Context, client *domain.Client,
 	if fam.ClientID != client.ID || !fam.Active(now) || !tok.RotatedAt.IsZero() {
 		return Introspection{}, false, nil
 	}
-	if _, ended, err := p.issuingSession(ctx, &fam, now); err != nil || ended {
+	if _, ended, err := p.issuingSession(ctx, client, &fam, now); err != nil || ended {
 		return Introspection{}, false, err
 	}
 	user, err := p.deps.Users.GetUser(ctx, fam.UserID)
@@ -113,7 +113,7 @@ func (p *Provider) introspectRefresh(ctx context.Context, client *domain.Client,
 		return Introspection{}, false, storeErr("get user", err)
 	}
 	return Introspection{
-		Active: true, Scope: domain.JoinScope(fam.Scopes), ClientID: fam.ClientID, Username: usernameFor(&user, fam.Scopes),
+		Active: true, Scope: domain.JoinScope(grantedNow(client, fam.Scopes)), ClientID: fam.ClientID, Username: usernameFor(&user, fam.Scopes),
 		TokenType: "refresh_token", ExpiresAt: fam.ExpiresAt.Unix(), IssuedAt: tok.CreatedAt.Unix(),
 		Subject: fam.UserID, Issuer: p.cfg.Issuer,
 	}, true, nil

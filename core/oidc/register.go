@@ -244,7 +244,13 @@ func (p *Provider) checkMetadataValues(md ClientMetadata, existing *domain.Clien
 	}
 	for name, u := range map[string]string{"client_uri": md.ClientURI, "logo_uri": md.LogoURI} {
 		if u != "" && domain.ValidateRedirectURI(u) != nil {
-			return metadataErr(CodeInvalidClientMetadata, "%s must be an https URL", name)
+			return metadataErr(CodeInvalidClientMetadata, "%s must be an https URL in printable ASCII", name)
+		}
+	}
+	for _, c := range md.Contacts {
+		// OpenID Connect Dynamic Client Registration §2: e-mail addresses.
+		if !domain.ValidEmail(c) {
+			return metadataErr(CodeInvalidClientMetadata, "contacts must be email addresses; %q is not one", clip(c))
 		}
 	}
 	if md.IDTokenSignedResponseAlg != "" && !slices.Contains(p.cfg.Algorithms, md.IDTokenSignedResponseAlg) {

@@ -52,6 +52,18 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 	if err := p.requireLicense(ctx, client, user.ID, CodeInvalidGrant); err != nil {
 		return TokenResponse{}, err
 	}
+	// A code is the sign-in session's word: once that session has ended
+	// (the user signed out in the minute since), it issues nothing, as in
+	// Keycloak.
+	if code.SessionID != "" {
+		_, err := p.deps.Sessions.GetSessionBySID(ctx, code.SessionID, now)
+		if errors.Is(err, domain.ErrNotFound) {
+			return TokenResponse{}, oauthErr(CodeInvalidGrant, "the sign-in session that issued the authorization code has ended")
+		}
+		if err != nil {
+			return TokenResponse{}, storeErr("get session by sid", err)
+		}
+	}
 	is := issuance{
 		client: client, user: user, scopes: code.Scopes, grantID: code.GrantID,
 		authTime: code.AuthTime, sid: code.SessionID, amr: code.AMR, nonce: code.Nonce,

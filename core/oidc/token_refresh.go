@@ -33,7 +33,7 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 	if !fam.Active(now) {
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token is revoked or expired")
 	}
-	sess, ended, err := p.issuingSession(ctx, &fam, now)
+	sess, ended, err := p.issuingSession(ctx, client, &fam, now)
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -92,17 +92,18 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 
 // boundToSession reports whether a refresh family ends with the browser
 // session that signed the user in: every family but one granted
-// offline_access, which outlives it (OIDC Core §11). Families from before
-// sessions were recorded have no sid and are not bound.
-func boundToSession(fam *domain.RefreshFamily) bool {
-	return fam.SessionID != "" && !slices.Contains(fam.Scopes, domain.ScopeOfflineAccess)
+// offline_access, which outlives it (OIDC Core §11), as long as the client
+// is still registered for it. Families from before sessions were recorded
+// have no sid and are not bound.
+func boundToSession(client *domain.Client, fam *domain.RefreshFamily) bool {
+	return fam.SessionID != "" && !slices.Contains(grantedNow(client, fam.Scopes), domain.ScopeOfflineAccess)
 }
 
 // issuingSession returns the live browser session a session-bound family
 // depends on, or ended when that session is over: signed out, expired, or
 // ended by "sign out everywhere". An unbound family has neither.
-func (p *Provider) issuingSession(ctx context.Context, fam *domain.RefreshFamily, now time.Time) (*domain.Session, bool, error) {
-	if !boundToSession(fam) {
+func (p *Provider) issuingSession(ctx context.Context, client *domain.Client, fam *domain.RefreshFamily, now time.Time) (*domain.Session, bool, error) {
+	if !boundToSession(client, fam) {
 		return nil, false, nil
 	}
 	s, err := p.deps.Sessions.GetSessionBySID(ctx, fam.SessionID, now)

@@ -204,6 +204,9 @@ func (a *userAttrs) applyOp(o PatchOp) error {
 // applyObject applies a path-less value: each key is a path (Entra ID
 // sends "name.givenName" and enterprise URN-prefixed keys).
 func (a *userAttrs) applyObject(op string, v map[string]any) error {
+	if err := oneSpellingEach(v); err != nil {
+		return err
+	}
 	for _, k := range slices.Sorted(maps.Keys(v)) { // "name" before "name.givenName"
 		val := v[k]
 		t, err := resolvePath(k)
@@ -448,4 +451,50 @@ func compareText(op filter.CompareOperator, have string, want any, fold bool) (b
 		return h <= w, nil
 	}
 	return false, newErr(400, TypeInvalidFilter, "unknown operator %q", clip(string(op)))
+}
+
+// oneSpellingEach refuses an object that sets one attribute twice under
+// different spellings: "nickName" and its URN-qualified name, "name" and
+// "name.givenName", the enterprise extension's object and one of its
+// attributes by URN. Which one won would depend on the order the keys are
+// applied in, and a gateway reading the body could take the other, as with
+// a duplicate key (which the HTTP adapter refuses before this).
+func oneSpellingEach(v map[string]any) error {
+	type spelled struct {
+		t   target
+		key string
+	}
+	var seen []spelled
+	add := func(key string) error {
+		t, err := resolvePath(key)
+		if err != nil || t.unknown || readOnly[t.attr] {
+			return nil // applyObject reports or skips these
+		}
+		for _, o := range seen {
+			whole := t.sub == "" && t.filter == nil || o.t.sub == "" && o.t.filter == nil
+			same := t.sub == o.t.sub && t.filter == nil && o.t.filter == nil
+			if o.t.attr == t.attr && (whole || same) {
+				return newErr(400, TypeInvalidSyntax, "%q and %q set the same attribute; send it once", clip(o.key), clip(key))
+			}
+		}
+		seen = append(seen, spelled{t, key})
+		return nil
+	}
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		t, err := resolvePath(k)
+		if err == nil && t.attr == "enterprise" && t.sub == "" {
+			// The extension's object stands for each attribute it holds.
+			inner, _ := v[k].(map[string]any)
+			for _, ik := range slices.Sorted(maps.Keys(inner)) {
+				if err := add(SchemaEnterprise + ":" + ik); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := add(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -83,7 +83,7 @@ func checkSecret(secret string) error {
 }
 
 func checkDescription(d string) error {
-	if !utf8.ValidString(d) || utf8.RuneCountInString(d) > maxDescriptionLen || strings.IndexFunc(d, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) >= 0 {
+	if !utf8.ValidString(d) || utf8.RuneCountInString(d) > maxDescriptionLen || strings.IndexFunc(d, func(r rune) bool { return domain.IsControlChar(r) && r != '\n' }) >= 0 {
 		return invalid("invalid_request", "description must be at most %d printable characters", maxDescriptionLen)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 var badInputChecks = []check{
 	{"every JSON endpoint answers malformed bodies with a 4xx REST error", badBodies},
 	{"application/json with a charset is accepted", badCharsetAccepted},
+	{"a compressed body is 415 and changes nothing", badCompressed},
 	{"names are 1 to 100 characters: 100 pass, 101 or empty are 400", badNameLength},
 	{"a bad email, a missing organizationId or an unknown organization is refused", badProvisionFields},
 	{"an oversized organization name is 400", badOrgName},
@@ -195,5 +196,16 @@ func badDuplicateEmailKey(t *testing.T, s *suite) {
 	body := `{"email":"` + first + `","firstName":"A","lastName":"B","organizationId":"` + o.ID + `","Email":"` + second + `"}`
 	r := s.send(t, request{method: http.MethodPost, path: pathProvision, header: c.header(), contentType: "application/json", body: []byte(body)})
 	requireError(t, r, http.StatusBadRequest, "invalid_json")
+	assert.Empty(t, s.members(t, o.ID))
+}
+
+func badCompressed(t *testing.T, s *suite) {
+	o, c := s.newTenant(t, "gzip")
+	h := c.header().Clone()
+	h.Set("Content-Encoding", "gzip")
+	body := `{"email": "` + newEmail("gzip") + `", "firstName": "A", "lastName": "B", "organizationId": "` + o.ID + `"}`
+	r := s.send(t, request{method: http.MethodPost, path: pathProvision, header: h, contentType: "application/json", body: []byte(body)})
+	assert.Equal(t, http.StatusUnsupportedMediaType, r.Status, "body %q", r)
+	require4xx(t, r)
 	assert.Empty(t, s.members(t, o.ID))
 }

@@ -21,6 +21,8 @@ var endSessionChecks = []check{
 	{"the sign-out form's token belongs to the session: a new sign-in voids the old one", endSessionTokenPerSession},
 	{"a refresh token without offline_access ends with the session that issued it", refreshEndsWithSession},
 	{"a refresh token granted offline_access outlives the session", refreshOfflineOutlivesSession},
+	{"offline access ends when the client is no longer registered for it", refreshOfflineFollowsRegistration},
+	{"a code issued before sign-out issues nothing after it", codeEndsWithSession},
 }
 
 func endSessionURL(s *suite, p url.Values) string {
@@ -156,8 +158,9 @@ func refreshEndsWithSession(t *testing.T, s *suite) {
 	assert.Equal(t, http.StatusOK, s.userinfo(t, next.AccessToken).Status)
 }
 
-func refreshOfflineOutlivesSession(t *testing.T, s *suite) {
-	c := s.register(t, func(m metadata) { m["scope"] = "openid profile email offline_access" })
+// offlineTokens signs a new browser in to c with offline_access, consenting.
+func (s *suite) offlineTokens(t *testing.T, c *client) (*agent, tokens) {
+	t.Helper()
 	a := s.newAgent(t)
 	r := s.newAuthRequest(c, "openid", "email", "offline_access")
 	r.Extra["prompt"] = "consent"
@@ -172,13 +175,48 @@ func refreshOfflineOutlivesSession(t *testing.T, s *suite) {
 	require.NoError(t, err)
 	verified := s.verifyTokens(t, r, tok)
 	require.Contains(t, strings.Fields(verified.Extra("scope").(string)), "offline_access")
+	return a, verified
+}
 
-	l = a.get(t, endSessionURL(s, url.Values{"id_token_hint": {verified.RawID}}))
+func refreshOfflineOutlivesSession(t *testing.T, s *suite) {
+	c := s.register(t, func(m metadata) { m["scope"] = "openid profile email offline_access" })
+	a, tok := s.offlineTokens(t, c)
+	l := a.get(t, endSessionURL(s, url.Values{"id_token_hint": {tok.RawID}}))
 	require.Equal(t, http.StatusOK, l.Status)
 	s.requireSignedOut(t, a, c)
 	s.requireActive(t, c, tok.RefreshToken, "an offline refresh token after sign-out")
-	_, err = s.refresh(t, c, tok.RefreshToken)
+	_, err := s.refresh(t, c, tok.RefreshToken)
 	assert.NoError(t, err, "offline access outlives the session")
+}
+
+func refreshOfflineFollowsRegistration(t *testing.T, s *suite) {
+	c := s.register(t, func(m metadata) { m["scope"] = "openid profile email offline_access" })
+	a, tok := s.offlineTokens(t, c)
+	md := defaultMetadata(t.Name())
+	md["client_id"], md["scope"] = c.ID, "openid profile email"
+	r := s.postJSON(t, http.MethodPut, strings.TrimPrefix(c.RegURI, s.env.BaseURL), c.RegToken, md)
+	require.Equal(t, http.StatusOK, r.Status, "update; body %q", r.Body)
+
+	l := a.get(t, endSessionURL(s, url.Values{"id_token_hint": {tok.RawID}}))
+	require.Equal(t, http.StatusOK, l.Status)
+	s.requireInactive(t, c, tok.RefreshToken, "a refresh token whose offline access the client gave up, after sign-out")
+	_, err := s.refresh(t, c, tok.RefreshToken)
+	requireGrantError(t, err, "invalid_grant")
+}
+
+func codeEndsWithSession(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	a := s.newAgent(t)
+	r := s.newAuthRequest(c)
+	code := s.code(t, r, a.signIn(t, r))
+	// The user signs out, confirming, before the app redeems the code.
+	l := a.get(t, endSessionURL(s, url.Values{"client_id": {c.ID}}))
+	f := l.formWith(t, nil, []string{"Sign out"})
+	require.NotNil(t, f, "got %d %q", l.Status, l.Text())
+	a.submit(t, f, nil, "Sign out")
+	s.requireSignedOut(t, a, c)
+	_, err := s.exchange(t, r, code)
+	requireGrantError(t, err, "invalid_grant")
 }
 
 func endSessionTokenPerSession(t *testing.T, s *suite) {

@@ -1,6 +1,8 @@
 package oidcflow
 
 import (
+	"bytes"
+	"compress/gzip"
 	"net/http"
 	"net/url"
 	"strings"
@@ -188,6 +190,14 @@ func badJSONEndpointInput(t *testing.T, s *suite) {
 			header: map[string]string{"Authorization": "Bearer " + strings.Repeat("t", 9000)}, status: 401, code: "invalid_token"},
 		{name: "a Basic header at userinfo", method: "GET", path: pathUserInfo,
 			header: map[string]string{"Authorization": "Basic Zm9vOmJhcg=="}, status: 401, code: "invalid_token"},
+		// A compressed body is refused unread: inflating nested gzip
+		// before the size check would turn bytes into gigabytes.
+		{name: "a gzip body at registration is 415", method: "POST", path: pathRegister, contentType: jsonType,
+			body: gzipBomb(t), header: map[string]string{"Content-Encoding": "gzip, gzip"}, status: 415, code: "invalid_request"},
+		{name: "a deflate body at the token endpoint is 415", method: "POST", path: pathToken, contentType: formType,
+			body: "grant_type=client_credentials&" + auth, header: map[string]string{"Content-Encoding": "deflate"}, status: 415, code: "invalid_request"},
+		{name: "a gzip body at an unknown path is 415", method: "POST", path: "/api/v1/oidc/nope", contentType: jsonType,
+			body: gzipBomb(t), header: map[string]string{"Content-Encoding": "gzip"}, status: 415, code: "invalid_request"},
 		{name: "an unknown endpoint", method: "GET", path: "/api/v1/oidc/nope", status: 404, code: "not_found"},
 		{name: "a GET on the token endpoint", method: "GET", path: pathToken, status: 405, code: "method_not_allowed"},
 	}
@@ -207,6 +217,21 @@ func badJSONEndpointInput(t *testing.T, s *suite) {
 			requireOAuthError(t, resp, tc.status, tc.code)
 		})
 	}
+}
+
+// gzipBomb is 16 MiB of spaces gzipped twice: a few hundred bytes.
+func gzipBomb(t *testing.T) string {
+	t.Helper()
+	once := func(b []byte) []byte {
+		var out bytes.Buffer
+		w, err := gzip.NewWriterLevel(&out, gzip.BestCompression)
+		require.NoError(t, err)
+		_, err = w.Write(b)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		return out.Bytes()
+	}
+	return string(once(once(bytes.Repeat([]byte(" "), 16<<20))))
 }
 
 func manyParams(n int) string {

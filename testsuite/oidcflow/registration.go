@@ -196,6 +196,13 @@ func registerBadMetadata(t *testing.T, s *suite) {
 			m["grant_types"] = []string{"authorization_code", "client_credentials"}
 		}, "invalid_client_metadata", "client_credentials"},
 		{"a field of the wrong type is refused", func(m metadata) { m["redirect_uris"] = "https://app.example.com/cb" }, "invalid_client_metadata", "redirect_uris"},
+		// What the sign-in and consent pages show must read as it is.
+		{"a client_uri with a right-to-left override is refused", func(m metadata) { m["client_uri"] = "https://\u202eude.hgihdleifgnirps/" }, "invalid_client_metadata", "client_uri"},
+		{"a Unicode logo_uri host is refused", func(m metadata) { m["logo_uri"] = "https://spr\u0456ngfield.edu/logo.png" }, "invalid_client_metadata", "logo_uri"},
+		{"a Unicode redirect URI is refused", func(m metadata) { m["redirect_uris"] = []string{"https://app.example.com/\u202ecb"} }, "invalid_redirect_uri", "ASCII"},
+		{"a contact that is not an email address is refused", func(m metadata) { m["contacts"] = []string{"root@[127.0.0.1]"} }, "invalid_client_metadata", "contacts"},
+		{"a contact with control characters is refused", func(m metadata) { m["contacts"] = []string{"\u0000\u001b[31mroot@example.com"} }, "invalid_client_metadata", "contacts"},
+		{"a client_name with a zero-width space is refused", func(m metadata) { m["client_name"] = "Springfield High\u200b" }, "invalid_client_metadata", "client_name"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

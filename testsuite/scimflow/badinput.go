@@ -65,6 +65,10 @@ func badInput(t *testing.T, s *suite) {
 		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"ok@y.test","emails":[{"value":"jane@[127.0.0.1]"}]}`, "400", "invalidValue"},
 		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"ok@y.test","emails":[{"value":"jane@10.0.0.1"}]}`, "400", "invalidValue"},
 		{"POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Staff\u202e"}`, "400", "invalidValue"},
+		// One attribute under two spellings: which wins would hang on key order.
+		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"ok@y.test","nickName":"A","` + schemaUser + `:nickName":"B"}`, "400", "invalidSyntax"},
+		{"PATCH", "/Users/" + id, patch(`{"op":"replace","value":{"name.givenName":"G1","name":{"givenName":"G2"}}}`), "400", "invalidSyntax"},
+		{"PUT", "/Users/" + id, `{"schemas":["` + schemaUser + `"],"userName":"` + email + `","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"A"},"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":"B"}`, "400", "invalidSyntax"},
 	} {
 		r := s.scim(t, o.Token, c.method, c.path, c.body)
 		scimError(t, r, atoi(c.status), c.typ)
@@ -72,6 +76,10 @@ func badInput(t *testing.T, s *suite) {
 
 	// Content types: scim+json and json are accepted, others are not.
 	r := s.call(t, "PATCH", "/scim/v2/Users/"+id, o.Token, "text/plain", []byte(patch(`{"op":"replace","path":"displayName","value":"x"}`)))
+	scimError(t, r, http.StatusUnsupportedMediaType, "")
+	// A compressed body is refused unread (it could inflate without bound).
+	r = s.callWith(t, "PATCH", "/scim/v2/Users/"+id, o.Token, "application/scim+json",
+		[]byte(patch(`{"op":"replace","path":"displayName","value":"x"}`)), map[string]string{"Content-Encoding": "gzip"})
 	scimError(t, r, http.StatusUnsupportedMediaType, "")
 	r = s.call(t, "PATCH", "/scim/v2/Users/"+id, o.Token, "application/json; charset=utf-8", []byte(patch(`{"op":"replace","path":"displayName","value":"Plain JSON"}`)))
 	require.Equal(t, http.StatusOK, r.Status, r.String())

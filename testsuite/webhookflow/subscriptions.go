@@ -225,6 +225,9 @@ func subInvalid(t *testing.T, a *API) {
 		{"a change to a URL with user info", http.MethodPatch, []byte(`{"url":"http://u:p@127.0.0.1:9/"}`), "", 400, "invalid_url"},
 		{"a change with an unknown field", http.MethodPatch, []byte(`{"colour":"red"}`), "", 400, "unknown_field"},
 		{"a change with a wrong content type", http.MethodPatch, []byte(`{"description":"x"}`), "text/plain", http.StatusUnsupportedMediaType, ""},
+		{"a description with a right-to-left override", http.MethodPost, valid(func(m map[string]any) { m["description"] = "Sync \u202etxet" }), "", 400, "invalid_request"},
+		{"a change to a description with a zero-width space", http.MethodPatch, []byte(`{"description":"Sync\u200b"}`), "", 400, "invalid_request"},
+		{"a change with the same key twice", http.MethodPatch, []byte(`{"description":"a","Description":"b"}`), "", 400, "invalid_json"},
 	} {
 		t.Run(tc.name+" is refused", func(t *testing.T) {
 			ct := tc.contentType
