@@ -30,7 +30,7 @@ func (s *Server) recover(c *fiber.Ctx) (err error) {
 // bytes of nested gzip could cost gigabytes. No client of an identity
 // provider compresses its requests.
 func (s *Server) limitBody(c *fiber.Ctx) error {
-	if ce := strings.TrimSpace(string(c.Request().Header.Peek(fiber.HeaderContentEncoding))); ce != "" && !strings.EqualFold(ce, "identity") {
+	if compressed(c) {
 		return fiber.NewError(fiber.StatusUnsupportedMediaType, "request bodies must not be compressed (Content-Encoding)")
 	}
 	raw := c.Request().Body() // as sent: nothing inflates it here
@@ -88,3 +88,21 @@ func (s *Server) renderPage(c *fiber.Ctx, name string, data any) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// compressed reports whether any Content-Encoding header of the request
+// names a coding other than identity. Every header counts: Fiber inflates
+// by the last one, so checking only the first would let a second through.
+func compressed(c *fiber.Ctx) bool {
+	found := false
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		if !strings.EqualFold(string(k), fiber.HeaderContentEncoding) {
+			return
+		}
+		for _, coding := range strings.Split(string(v), ",") {
+			if coding = strings.TrimSpace(coding); coding != "" && !strings.EqualFold(coding, "identity") {
+				found = true
+			}
+		}
+	})
+	return found
+}

@@ -37,7 +37,7 @@ func (s *Server) strictJSON(c *fiber.Ctx) error {
 	if !isJSONType(c.Get(fiber.HeaderContentType)) {
 		return c.Next()
 	}
-	if msg := checkJSON(c.Body()); msg != "" {
+	if msg := checkJSON(c.Request().Body()); msg != "" { // as sent: limitBody refused any Content-Encoding
 		return jsonRefusal(c.Path(), msg)
 	}
 	return c.Next()

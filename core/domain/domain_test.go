@@ -139,7 +139,7 @@ func TestEmailIsStrict(t *testing.T) {
 
 func TestPrintableText(t *testing.T) {
 	for _, ok := range []string{"Springfield High", "Élodie Ünal", "李小龍", "O'Brien-Smith", "مدرسة",
-		"می\u200cخواهم", "👩\u200d🏫 Ms Day", "❤\ufe0f"} { // ZWNJ in Persian, a ZWJ emoji, a variation selector
+		"می\u200cخواهم", "👩\u200d🏫 Ms Day", "❤\ufe0f", "葛\U000e0100飾"} { // ZWNJ in Persian, a ZWJ emoji, variation selectors
 		assert.True(t, domain.PrintableText(ok, 100), ok)
 	}
 	for _, bad := range []string{
@@ -148,6 +148,8 @@ func TestPrintableText(t *testing.T) {
 		"a\u200eb", "a\u200fb", "a\u061cb", // marks
 		"a\x00b", "a\nb", "a\tb", "a\u0085b",
 		"Demo School\u200b", "a\u2060b", "\ufeffab", "a\u00adb", "a\u206ab", "a\U000e0041b", "\u3164", "a\u034fb", // invisible
+		"a\u2028b", "a\u2029b", "a\u2800b", "a\uffffb", "a\ue000b", "a\u180eb", // separators, Braille blank, noncharacter, private use
+		"Demo\U000e0100School", "Demo\ufe0fSchool", "\ufe0fDemo", "葛\U000e0100\U000e0100", // selectors with nothing to vary
 		"a\ufffdb", "\xff",
 	} {
 		assert.False(t, domain.PrintableText(bad, 100), "%+q", bad)

@@ -38,6 +38,11 @@ func ValidateRedirectURI(raw string) error {
 	if u.User != nil {
 		return errors.New("must not contain user information")
 	}
+	if host := authority(raw); strings.Contains(host, "%") {
+		// url.Parse decodes %D0%B0 in a host into a Cyrillic "а", which
+		// the sign-in page would show in the application's link.
+		return errors.New("must not percent-encode its host: write an internationalised host in its xn-- form")
+	}
 	switch u.Scheme {
 	case "https":
 		return nil
@@ -59,4 +64,16 @@ func IsLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
+}
+
+// authority is the host[:port] part of an absolute URI as written.
+func authority(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
 }

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
@@ -223,7 +222,7 @@ func checkGrants(md ClientMetadata) error {
 }
 
 func (p *Provider) checkMetadataValues(md ClientMetadata, existing *domain.Client) error {
-	if utf8.RuneCountInString(md.ClientName) > 200 || !utf8.ValidString(md.ClientName) || !displayable(md.ClientName) {
+	if !domain.PrintableText(md.ClientName, 200) {
 		return metadataErr(CodeInvalidClientMetadata, "client_name must be printable UTF-8 of at most 200 characters")
 	}
 	if slices.Contains(md.GrantTypes, domain.GrantAuthorizationCode) && len(md.RedirectURIs) == 0 {
@@ -266,16 +265,4 @@ func (p *Provider) checkMetadataValues(md ClientMetadata, existing *domain.Clien
 		}
 	}
 	return nil
-}
-
-// displayable reports whether a name shown to users on the consent page has
-// no control or bidirectional-formatting characters, which could make it
-// pose as another application's name.
-func displayable(s string) bool {
-	for _, r := range s {
-		if domain.IsControlChar(r) {
-			return false
-		}
-	}
-	return true
 }

@@ -38,6 +38,10 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 		return TokenResponse{}, err
 	}
 	if ended {
+		// Final: a later registration of offline_access does not revive it.
+		if err := p.deps.Grants.RevokeRefreshFamily(ctx, fam.ID, now); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return TokenResponse{}, storeErr("revoke refresh family", err)
+		}
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token ended with the sign-in session that issued it; without offline_access it does not outlive it")
 	}
 	scopes := fam.Scopes

@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -471,8 +472,11 @@ func oneSpellingEach(v map[string]any) error {
 			return nil // applyObject reports or skips these
 		}
 		for _, o := range seen {
+			// The whole attribute overlaps every part of it; a sub-attribute
+			// of every value overlaps that of the values a filter picks; one
+			// filter, however spelled, picks the same values.
 			whole := t.sub == "" && t.filter == nil || o.t.sub == "" && o.t.filter == nil
-			same := t.sub == o.t.sub && t.filter == nil && o.t.filter == nil
+			same := t.sub == o.t.sub && (t.filter == nil || o.t.filter == nil || filterKey(t.filter) == filterKey(o.t.filter))
 			if o.t.attr == t.attr && (whole || same) {
 				return newErr(400, TypeInvalidSyntax, "%q and %q set the same attribute; send it once", clip(o.key), clip(key))
 			}
@@ -498,3 +502,8 @@ func oneSpellingEach(v map[string]any) error {
 	}
 	return nil
 }
+
+// filterKey is a value filter in one spelling: rendered from its syntax
+// tree (so spacing does not count) and lower-cased (attribute names and
+// the values SCIM compares here are case-insensitive).
+func filterKey(f filter.Expression) string { return strings.ToLower(fmt.Sprint(f)) }

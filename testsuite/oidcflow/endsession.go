@@ -202,6 +202,13 @@ func refreshOfflineFollowsRegistration(t *testing.T, s *suite) {
 	s.requireInactive(t, c, tok.RefreshToken, "a refresh token whose offline access the client gave up, after sign-out")
 	_, err := s.refresh(t, c, tok.RefreshToken)
 	requireGrantError(t, err, "invalid_grant")
+
+	// Registering offline_access again does not revive a token found ended.
+	md["scope"] = "openid profile email offline_access"
+	r = s.postJSON(t, http.MethodPut, strings.TrimPrefix(c.RegURI, s.env.BaseURL), c.RegToken, md)
+	require.Equal(t, http.StatusOK, r.Status, "update; body %q", r.Body)
+	_, err = s.refresh(t, c, tok.RefreshToken)
+	requireGrantError(t, err, "invalid_grant")
 }
 
 func codeEndsWithSession(t *testing.T, s *suite) {

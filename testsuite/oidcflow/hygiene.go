@@ -129,7 +129,8 @@ type rawRequest struct {
 	contentType string
 	body        string
 	header      map[string]string
-	oversized   bool // the body is over the server's limit; see sendOversized
+	repeated    [][2]string // headers sent after header, each added (so a name may repeat)
+	oversized   bool        // the body is over the server's limit; see sendOversized
 	status      int
 	code        string // the OAuth error code, when the answer is JSON
 }
@@ -142,6 +143,9 @@ func (s *suite) sendRaw(t *testing.T, rr rawRequest) response {
 	}
 	for k, v := range rr.header {
 		req.Header.Set(k, v)
+	}
+	for _, kv := range rr.repeated {
+		req.Header.Add(kv[0], kv[1])
 	}
 	if rr.oversized {
 		return s.sendOversized(t, req)
@@ -196,6 +200,10 @@ func badJSONEndpointInput(t *testing.T, s *suite) {
 			body: gzipBomb(t), header: map[string]string{"Content-Encoding": "gzip, gzip"}, status: 415, code: "invalid_request"},
 		{name: "a deflate body at the token endpoint is 415", method: "POST", path: pathToken, contentType: formType,
 			body: "grant_type=client_credentials&" + auth, header: map[string]string{"Content-Encoding": "deflate"}, status: 415, code: "invalid_request"},
+		{name: "a gzip body behind an identity Content-Encoding is 415", method: "POST", path: pathRegister, contentType: jsonType,
+			body: gzipBomb(t), repeated: [][2]string{{"Content-Encoding", "identity"}, {"Content-Encoding", "gzip, gzip"}}, status: 415, code: "invalid_request"},
+		{name: "a gzip body behind an empty Content-Encoding is 415", method: "POST", path: "/api/v1/oidc/nope", contentType: jsonType,
+			body: gzipBomb(t), repeated: [][2]string{{"Content-Encoding", ""}, {"content-encoding", "gzip"}}, status: 415, code: "invalid_request"},
 		{name: "a gzip body at an unknown path is 415", method: "POST", path: "/api/v1/oidc/nope", contentType: jsonType,
 			body: gzipBomb(t), header: map[string]string{"Content-Encoding": "gzip"}, status: 415, code: "invalid_request"},
 		{name: "an unknown endpoint", method: "GET", path: "/api/v1/oidc/nope", status: 404, code: "not_found"},

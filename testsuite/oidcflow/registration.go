@@ -199,6 +199,9 @@ func registerBadMetadata(t *testing.T, s *suite) {
 		// What the sign-in and consent pages show must read as it is.
 		{"a client_uri with a right-to-left override is refused", func(m metadata) { m["client_uri"] = "https://\u202eude.hgihdleifgnirps/" }, "invalid_client_metadata", "client_uri"},
 		{"a Unicode logo_uri host is refused", func(m metadata) { m["logo_uri"] = "https://spr\u0456ngfield.edu/logo.png" }, "invalid_client_metadata", "logo_uri"},
+		{"a percent-encoded client_uri host is refused", func(m metadata) { m["client_uri"] = "https://p%D0%B0ypal.com/" }, "invalid_client_metadata", "client_uri"},
+		{"a percent-encoded redirect URI host is refused", func(m metadata) { m["redirect_uris"] = []string{"https://evil.example%E2%80%AE/cb"} }, "invalid_redirect_uri", "xn--"},
+		{"a client_name with a selector between ASCII letters is refused", func(m metadata) { m["client_name"] = "Demo\U000E0100School" }, "invalid_client_metadata", "client_name"},
 		{"a Unicode redirect URI is refused", func(m metadata) { m["redirect_uris"] = []string{"https://app.example.com/\u202ecb"} }, "invalid_redirect_uri", "ASCII"},
 		{"a contact that is not an email address is refused", func(m metadata) { m["contacts"] = []string{"root@[127.0.0.1]"} }, "invalid_client_metadata", "contacts"},
 		{"a contact with control characters is refused", func(m metadata) { m["contacts"] = []string{"\u0000\u001b[31mroot@example.com"} }, "invalid_client_metadata", "contacts"},

@@ -69,6 +69,9 @@ func badInput(t *testing.T, s *suite) {
 		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"ok@y.test","nickName":"A","` + schemaUser + `:nickName":"B"}`, "400", "invalidSyntax"},
 		{"PATCH", "/Users/" + id, patch(`{"op":"replace","value":{"name.givenName":"G1","name":{"givenName":"G2"}}}`), "400", "invalidSyntax"},
 		{"PUT", "/Users/" + id, `{"schemas":["` + schemaUser + `"],"userName":"` + email + `","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"A"},"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":"B"}`, "400", "invalidSyntax"},
+		{"POST", "/Users", `{"schemas":["` + schemaUser + `"],"userName":"ok@y.test","addresses[type eq \"work\"].locality":"A","` + schemaUser + `:addresses[type eq \"work\"].locality":"B"}`, "400", "invalidSyntax"},
+		{"PATCH", "/Users/" + id, patch(`{"op":"replace","value":{"emails[type eq \"work\"].value":"a@y.test","emails[type  eq  \"work\"].value":"b@y.test"}}`), "400", "invalidSyntax"},
+		{"PATCH", "/Users/" + id, patch(`{"op":"replace","value":{"emails[type eq \"work\"].value":"a@y.test","emails.value":"b@y.test"}}`), "400", "invalidSyntax"},
 	} {
 		r := s.scim(t, o.Token, c.method, c.path, c.body)
 		scimError(t, r, atoi(c.status), c.typ)
