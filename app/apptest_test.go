@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -101,7 +103,13 @@ func tryStart(t *testing.T, edit func(*config.Config)) (*testServer, error) {
 		once.Do(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			require.NoError(t, fxApp.Stop(ctx), "the app must stop cleanly")
+			start := time.Now()
+			if err := fxApp.Stop(ctx); err != nil {
+				// Say what was still running: a hook that hangs is a bug.
+				var stacks strings.Builder
+				_ = pprof.Lookup("goroutine").WriteTo(&stacks, 2)
+				t.Errorf("the app must stop cleanly; after %s: %v\ngoroutines:\n%s", time.Since(start).Round(time.Millisecond), err, stacks.String())
+			}
 		})
 	}
 	t.Cleanup(srv.stop)
