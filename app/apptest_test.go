@@ -144,6 +144,7 @@ func (s *testServer) env() oidcflow.Env {
 		BaseURL:  s.BaseURL,
 		Email:    seedEmail,
 		Password: seedPassword,
+		AdminKey: seedAdminKey,
 		SuspendUser: func(t *testing.T, email string) {
 			s.setStatus(t, email, domain.UserSuspended)
 		},

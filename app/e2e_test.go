@@ -15,6 +15,22 @@ func TestEndToEnd(t *testing.T) {
 	oidcflow.Run(t, srv.env())
 }
 
+// TestEndToEndPKCEForPublicClients runs the whole suite again under
+// oidc.pkce_required: public, the certification profile: confidential
+// clients may omit PKCE and rely on nonce, public ones may not, and an
+// administrator may require it of one client. TestEndToEnd, under the
+// default "all", checks that every client is refused without it.
+func TestEndToEndPKCEForPublicClients(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, func(c *config.Config) {
+		c.RateLimit.Enabled = false
+		c.OIDC.PKCERequired = "public"
+	})
+	env := srv.env()
+	env.PKCEPolicy = "public"
+	oidcflow.Run(t, env)
+}
+
 // TestEndToEndRateLimits checks the guide's §7 limits on a server of its own,
 // so their counts start from zero. The per-IP sign-in limit is lowered from
 // 60 to keep the test fast: every attempt costs an argon2id hash.

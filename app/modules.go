@@ -268,6 +268,7 @@ func providerConfig(cfg config.Config) oidc.Config {
 		IDTokenAlg:          cfg.Signer.IDTokenAlg,
 		AccessTokenAlg:      cfg.Signer.AccessTokenAlg,
 		RegistrationEnabled: cfg.Registration.Enabled,
+		PKCE:                cfg.OIDC.PKCERequired,
 		Password:            domain.DefaultPasswordParams,
 	}
 	if rl.Enabled {

@@ -46,6 +46,7 @@ func sampleClient() domain.Client {
 		IDTokenSignedResponseAlg: domain.AlgRS256,
 		ApprovedScopes:           []string{domain.ScopeOrganization},
 		LicenseRequired:          true,
+		PKCERequired:             true,
 		CreatedAt:                epoch,
 		UpdatedAt:                epoch,
 	}

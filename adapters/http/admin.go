@@ -336,6 +336,7 @@ type clientAdminJSON struct {
 	ApprovedScopes  []string `json:"approvedScopes"`
 	FirstParty      bool     `json:"firstParty"`
 	LicenseRequired bool     `json:"licenseRequired"`
+	PKCERequired    bool     `json:"pkceRequired"`
 }
 
 func clientAdminView(cl domain.Client) clientAdminJSON {
@@ -343,7 +344,8 @@ func clientAdminView(cl domain.Client) clientAdminJSON {
 	if approved == nil {
 		approved = []string{}
 	}
-	return clientAdminJSON{ClientID: cl.ID, ClientName: cl.Name, ApprovedScopes: approved, FirstParty: cl.FirstParty, LicenseRequired: cl.LicenseRequired}
+	return clientAdminJSON{ClientID: cl.ID, ClientName: cl.Name, ApprovedScopes: approved, FirstParty: cl.FirstParty, LicenseRequired: cl.LicenseRequired,
+		PKCERequired: cl.PKCERequired}
 }
 
 func (s *Server) getClientSettings(c *fiber.Ctx) error {
@@ -356,12 +358,14 @@ func (s *Server) updateClientSettings(c *fiber.Ctx) error {
 		ApprovedScopes  *[]string `json:"approvedScopes"`
 		FirstParty      *bool     `json:"firstParty"`
 		LicenseRequired *bool     `json:"licenseRequired"`
+		PKCERequired    *bool     `json:"pkceRequired"`
 	}
 	if err := decodeJSON(c, &b); err != nil {
 		return s.restError(c, err)
 	}
 	cl, err := s.dir.UpdateClientSettings(c.UserContext(), c.Params("id"), directory.ClientSettings{
 		ApprovedScopes: b.ApprovedScopes, FirstParty: b.FirstParty, LicenseRequired: b.LicenseRequired,
+		PKCERequired: b.PKCERequired,
 	})
 	return s.reply(c, fiber.StatusOK, clientAdminView(cl), err)
 }

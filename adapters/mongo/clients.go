@@ -50,6 +50,7 @@ type clientDoc struct {
 	ApprovedScopes           []string  `bson:"approved_scopes"`
 	FirstParty               bool      `bson:"first_party"`
 	LicenseRequired          bool      `bson:"license_required"`
+	PKCERequired             bool      `bson:"pkce_required,omitempty"`
 	Disabled                 bool      `bson:"disabled"`
 	CreatedAt                time.Time `bson:"created_at"`
 	UpdatedAt                time.Time `bson:"updated_at"`
@@ -62,7 +63,7 @@ func newClientDoc(c *domain.Client, rev int64) *clientDoc {
 		GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, Scopes: c.Scopes,
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, ClientURI: c.ClientURI, LogoURI: c.LogoURI,
 		Contacts: c.Contacts, IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
-		ApprovedScopes: c.ApprovedScopes, FirstParty: c.FirstParty, LicenseRequired: c.LicenseRequired,
+		ApprovedScopes: c.ApprovedScopes, FirstParty: c.FirstParty, LicenseRequired: c.LicenseRequired, PKCERequired: c.PKCERequired,
 		Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
@@ -74,7 +75,7 @@ func (d *clientDoc) domain() domain.Client {
 		GrantTypes: d.GrantTypes, ResponseTypes: d.ResponseTypes, Scopes: d.Scopes,
 		TokenEndpointAuthMethod: d.TokenEndpointAuthMethod, ClientURI: d.ClientURI, LogoURI: d.LogoURI,
 		Contacts: d.Contacts, IDTokenSignedResponseAlg: d.IDTokenSignedResponseAlg,
-		ApprovedScopes: d.ApprovedScopes, FirstParty: d.FirstParty, LicenseRequired: d.LicenseRequired,
+		ApprovedScopes: d.ApprovedScopes, FirstParty: d.FirstParty, LicenseRequired: d.LicenseRequired, PKCERequired: d.PKCERequired,
 		Disabled: d.Disabled, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 	}
 }

@@ -97,6 +97,7 @@ type Config struct {
 	Storage      Storage      `yaml:"storage"`
 	Signer       Signer       `yaml:"signer"`
 	Tokens       Tokens       `yaml:"tokens"`
+	OIDC         OIDC         `yaml:"oidc"`
 	RateLimit    RateLimit    `yaml:"ratelimit"`
 	Cookies      Cookies      `yaml:"cookies"`
 	Registration Registration `yaml:"registration"`
@@ -295,6 +296,18 @@ type Cookies struct {
 type Registration struct {
 	Enabled bool `yaml:"enabled"`
 }
+
+// OIDC configures protocol policy.
+type OIDC struct {
+	// PKCERequired is "all" (every client sends PKCE S256, the guide's
+	// advice) or "public" (public clients, and clients an administrator
+	// marks pkceRequired; a confidential client may rely on nonce, as the
+	// OpenID certification suite expects; see docs/CERTIFICATION.md).
+	PKCERequired string `yaml:"pkce_required"`
+}
+
+// PKCEPolicies lists the valid oidc.pkce_required values.
+var PKCEPolicies = []string{"all", "public"}
 
 // Directory configures provisioning, invitations and password resets.
 type Directory struct {
@@ -496,6 +509,7 @@ func Default() Config {
 			SessionTTL:  24 * time.Hour,
 		},
 		Registration: Registration{Enabled: true},
+		OIDC:         OIDC{PKCERequired: "all"},
 		Directory:    Directory{InviteTTL: 7 * 24 * time.Hour, ResetTTL: time.Hour, MaxBatch: 1000},
 		SCIM:         SCIM{OnDelete: SCIMDelete, MaxResults: 200},
 		Webhooks: Webhooks{

@@ -373,6 +373,7 @@ func TestValidate(t *testing.T) {
 		{"a listen address with a named port is refused", func(c *Config) { c.HTTP.Addr = ":http" }, `http.addr: ":http" has an invalid port "http"`},
 		{"a listen port over 65535 is refused", func(c *Config) { c.HTTP.Addr = ":70000" }, "has an invalid port"},
 		{"a metrics address without a port is refused", func(c *Config) { c.HTTP.MetricsAddr = "localhost" }, `http.metrics_addr: "localhost" is not a host:port listen address`},
+		{"an unknown PKCE policy is refused", func(c *Config) { c.OIDC.PKCERequired = "none" }, `oidc.pkce_required`},
 		{"metrics on the public listener are refused", func(c *Config) { c.HTTP.Addr, c.HTTP.MetricsAddr = ":8080", ":8080" }, "metrics need their own"},
 		{"a trusted proxy that is not an IP is refused", func(c *Config) { c.HTTP.TrustedProxies = []string{"10.0.0.1", "proxy.local"} }, `http.trusted_proxies: "proxy.local" is not an IP address or CIDR`},
 		{"a malformed CIDR is refused", func(c *Config) { c.HTTP.TrustedProxies = []string{"10.0.0.0/33"} }, `"10.0.0.0/33" is not an IP address or CIDR`},
@@ -472,6 +473,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"a listen address with a host", func(c *Config) { c.HTTP.Addr = "127.0.0.1:0" }},
 		{"an IPv6 listen address", func(c *Config) { c.HTTP.Addr = "[::1]:8080" }},
 		{"metrics turned off", func(c *Config) { c.HTTP.MetricsAddr = "" }},
+		{"the certification PKCE policy", func(c *Config) { c.OIDC.PKCERequired = "public" }},
 		{"trusted proxies as addresses and CIDRs", func(c *Config) { c.HTTP.TrustedProxies = []string{"10.0.0.1", "172.16.0.0/12", "::1", "fd00::/8"} }},
 		{"ES256 alone", func(c *Config) {
 			c.Signer.Algorithms = []string{"ES256"}

@@ -54,6 +54,7 @@ func (c Config) Validate() error {
 	v.mongo(c.Storage)
 	v.signer(c.Signer)
 	v.tokens(c.Tokens)
+	v.oneOf("oidc.pkce_required", c.OIDC.PKCERequired, PKCEPolicies)
 	v.rateLimit(c.RateLimit)
 	if c.RateLimit.Kind == RateLimitPostgres && c.Storage.Driver != StoragePostgres {
 		v.addf("ratelimit.kind", "postgres needs storage.driver postgres, got %q", c.Storage.Driver)

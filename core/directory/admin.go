@@ -260,6 +260,9 @@ type ClientSettings struct {
 	ApprovedScopes  *[]string
 	FirstParty      *bool
 	LicenseRequired *bool
+	// PKCERequired makes PKCE mandatory for the client even where the
+	// server's policy (oidc.pkce_required: public) leaves it optional.
+	PKCERequired *bool
 }
 
 // GetClient returns a client, for administrators.
@@ -291,6 +294,9 @@ func (s *Service) UpdateClientSettings(ctx context.Context, clientID string, in 
 		}
 		if in.LicenseRequired != nil {
 			c.LicenseRequired = *in.LicenseRequired
+		}
+		if in.PKCERequired != nil {
+			c.PKCERequired = *in.PKCERequired
 		}
 		c.UpdatedAt = now
 		return nil

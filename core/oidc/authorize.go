@@ -170,9 +170,15 @@ func (p *Provider) validateAuthorize(c *domain.Client, in AuthorizeParams) (doma
 		return none, oauthErr(CodeInvalidRequest, "only response_mode=query is supported")
 	case !c.AllowsGrant(domain.GrantAuthorizationCode):
 		return none, oauthErr(CodeUnauthorizedClient, "the client is not registered for the authorization_code grant")
-	// The guide and RFC 9700 §2.1.1: PKCE with S256 for every client.
-	case in.CodeChallenge == "":
+	// The guide and RFC 9700 §2.1.1: PKCE with S256 for every client,
+	// unless the policy lets a confidential client rely on nonce.
+	case in.CodeChallenge == "" && c.NeedsPKCE(p.cfg.PKCE):
 		return none, oauthErr(CodeInvalidRequest, "code_challenge is required (PKCE with S256)")
+	case in.CodeChallenge == "" && in.CodeChallengeMethod != "":
+		return none, oauthErr(CodeInvalidRequest, "code_challenge_method without code_challenge")
+	case in.CodeChallenge == "":
+		// No PKCE, as the policy allows: the token request must send no
+		// code_verifier either.
 	case in.CodeChallengeMethod != domain.PKCEMethodS256:
 		return none, oauthErr(CodeInvalidRequest, "code_challenge_method must be S256")
 	case !domain.ValidCodeChallenge(in.CodeChallenge):

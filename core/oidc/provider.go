@@ -41,7 +41,9 @@ type Config struct {
 	IDTokenAlg          string
 	AccessTokenAlg      string
 	RegistrationEnabled bool
-	Password            domain.PasswordParams
+	// PKCE is the PKCE policy, domain.PKCEAll ("" too) or domain.PKCEPublic.
+	PKCE     string
+	Password domain.PasswordParams
 	// LoginAccount throttles sign-in attempts per account from one IP
 	// address, LoginIP per IP address (per /64 for IPv6). A per-account limit
 	// across all addresses would let anyone lock any user out.

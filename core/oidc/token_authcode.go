@@ -13,7 +13,7 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 	if req.Code == "" || len(req.Code) > 512 {
 		return TokenResponse{}, oauthErr(CodeInvalidRequest, "code is required")
 	}
-	if req.CodeVerifier == "" {
+	if req.CodeVerifier == "" && client.NeedsPKCE(p.cfg.PKCE) {
 		return TokenResponse{}, oauthErr(CodeInvalidRequest, "code_verifier is required (PKCE)")
 	}
 	now := p.now()
@@ -41,8 +41,16 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 	if req.RedirectURI != code.RedirectURI {
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "redirect_uri does not match the authorization request")
 	}
-	// RFC 7636 §4.6.
-	if !domain.VerifyPKCE(req.CodeVerifier, code.CodeChallenge) {
+	// RFC 7636 §4.6. A code issued without a challenge takes no verifier:
+	// one sent anyway is a PKCE downgrade (RFC 9700 §4.8.2).
+	switch {
+	case code.CodeChallenge == "" && req.CodeVerifier != "":
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "code_verifier sent for a code issued without code_challenge")
+	case code.CodeChallenge == "" && client.NeedsPKCE(p.cfg.PKCE):
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code was issued without PKCE, which this client needs")
+	case code.CodeChallenge != "" && req.CodeVerifier == "":
+		return TokenResponse{}, oauthErr(CodeInvalidRequest, "code_verifier is required: the authorization request sent a code_challenge")
+	case code.CodeChallenge != "" && !domain.VerifyPKCE(req.CodeVerifier, code.CodeChallenge):
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "code_verifier does not match the code_challenge")
 	}
 	user, err := p.activeUser(ctx, code.UserID, code.AuthTime)

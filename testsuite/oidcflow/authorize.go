@@ -32,7 +32,10 @@ var authorizeChecks = []check{
 	{"denying consent redirects access_denied", consentDenied},
 	{"an unknown client_id gets an HTML 400 page, never a redirect", unknownClient},
 	{"an unregistered redirect_uri gets an HTML 400 page, never a redirect", unregisteredRedirect},
-	{"a missing code_challenge redirects invalid_request", missingChallenge},
+	{"a missing code_challenge redirects invalid_request from every client that needs PKCE", missingChallenge},
+	{"a confidential client signs in without PKCE only where the policy allows it", pkceOptional},
+	{"a code issued without PKCE takes no code_verifier", pkceDowngrade},
+	{"an administrator requires PKCE of one client whatever the policy", pkcePerClient},
 	{"code_challenge_method=plain redirects invalid_request", plainChallenge},
 	{"other bad requests redirect with an error, state and iss", authorizeErrorRedirects},
 	{"the authorization endpoint accepts POST", authorizePost},
@@ -265,10 +268,17 @@ func (s *suite) requireErrorRedirect(t *testing.T, params url.Values, code strin
 }
 
 func missingChallenge(t *testing.T, s *suite) {
-	p := validAuthorizeParams(s.register(t, nil))
-	p.Del("code_challenge")
-	p.Del("code_challenge_method")
-	s.requireErrorRedirect(t, p, "invalid_request")
+	public := s.register(t, func(m metadata) { m["token_endpoint_auth_method"] = "none" })
+	clients := []*client{public}
+	if !s.pkceOptional() {
+		clients = append(clients, s.register(t, nil))
+	}
+	for _, c := range clients {
+		p := validAuthorizeParams(c)
+		p.Del("code_challenge")
+		p.Del("code_challenge_method")
+		s.requireErrorRedirect(t, p, "invalid_request")
+	}
 }
 
 func plainChallenge(t *testing.T, s *suite) {

@@ -229,6 +229,8 @@ type authRequest struct {
 	Nonce    string
 	Verifier string
 	Extra    map[string]string // more query parameters (prompt, login_hint…)
+	// NoPKCE sends no code_challenge, and then no code_verifier.
+	NoPKCE bool
 }
 
 func (s *suite) newAuthRequest(c *client, scopes ...string) *authRequest {
@@ -245,7 +247,10 @@ func (s *suite) newAuthRequest(c *client, scopes ...string) *authRequest {
 func (r *authRequest) URL() string {
 	cfg := r.client.oauth
 	cfg.Scopes = r.Scopes
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(r.Verifier), oidc.Nonce(r.Nonce)}
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(r.Nonce)}
+	if !r.NoPKCE {
+		opts = append(opts, oauth2.S256ChallengeOption(r.Verifier))
+	}
 	for k, v := range r.Extra {
 		opts = append(opts, oauth2.SetAuthURLParam(k, v))
 	}
@@ -301,6 +306,9 @@ func (s *suite) code(t *testing.T, r *authRequest, j journey) string {
 // exchange redeems a code with oauth2, as the relying party would.
 func (s *suite) exchange(t *testing.T, r *authRequest, code string) (*oauth2.Token, error) {
 	t.Helper()
+	if r.NoPKCE {
+		return r.client.oauth.Exchange(s.ctx, code)
+	}
 	return r.client.oauth.Exchange(s.ctx, code, oauth2.VerifierOption(r.Verifier))
 }
 

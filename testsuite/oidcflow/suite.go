@@ -50,6 +50,9 @@ type Env struct {
 	// Transport, when set, carries every request of the suite: for an
 	// https issuer, one that trusts the test server's certificate.
 	Transport http.RoundTripper
+	// PKCEPolicy is the server's oidc.pkce_required: "all" ("" too) or
+	// "public". The PKCE checks assert what that policy promises.
+	PKCEPolicy string
 }
 
 // Paths from the integration guide, section 2.
