@@ -70,15 +70,22 @@ func (p *Provider) Authorize(ctx context.Context, in AuthorizeParams, b Browser)
 	fail := func(code, format string, args ...any) (Outcome, error) {
 		return Outcome{RedirectTo: p.errorRedirect(in.RedirectURI, in.State, oauthErr(code, format, args...))}, nil
 	}
+	sess, user, err := p.currentSession(ctx, b)
+	if err != nil {
+		return Outcome{}, err
+	}
+	// With the client and redirect URI known good, prompt=none without a
+	// session is login_required before anything else is judged: a silent
+	// check answers what it asked, whatever else the request gets wrong
+	// (OIDC Core §3.1.2.6; the certification suite checks this order).
+	if prompt, perr := parsePrompt(in.Prompt); perr == nil && slices.Contains(prompt, "none") && sess == nil && len(in.State) <= maxStateLen {
+		return fail(CodeLoginRequired, "the user is not signed in")
+	}
 	req, oerr := p.validateAuthorize(client, in)
 	if oerr != nil {
 		return Outcome{RedirectTo: p.errorRedirect(in.RedirectURI, in.State, oerr)}, nil
 	}
 	now := p.now()
-	sess, user, err := p.currentSession(ctx, b)
-	if err != nil {
-		return Outcome{}, err
-	}
 	fresh := sess != nil && !req.HasPrompt("login") &&
 		(req.MaxAge < 0 || now.Sub(sess.AuthTime).Seconds() <= float64(req.MaxAge))
 	if !fresh {

@@ -175,7 +175,9 @@ func (p *Provider) normalizeMetadata(md ClientMetadata, existing *domain.Client)
 		md.TokenEndpointAuthMethod = domain.AuthMethodSecretPost
 	}
 	if strings.TrimSpace(md.Scope) == "" {
-		md.Scope = "openid profile email"
+		// Every standard scope discovery advertises, never an extended one
+		// (organization, permissions), which needs an administrator.
+		md.Scope = domain.JoinScope(domain.StandardScopes)
 	}
 	md.ClientName = strings.TrimSpace(md.ClientName)
 	if err := checkGrants(md); err != nil {

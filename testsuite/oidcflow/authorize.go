@@ -148,6 +148,19 @@ func promptNoneWithoutSession(t *testing.T, s *suite) {
 	assert.Equal(t, r.State, q.Get("state"))
 	assert.Equal(t, s.env.BaseURL, q.Get("iss"))
 	assert.Empty(t, q.Get("code"))
+
+	// With the client and redirect URI good, the silent check's answer
+	// comes first, whatever else is wrong: no PKCE, an unknown scope.
+	for name, edit := range map[string]func(url.Values){
+		"no PKCE":          func(p url.Values) { p.Del("code_challenge"); p.Del("code_challenge_method") },
+		"an unknown scope": func(p url.Values) { p.Set("scope", "openid admin") },
+	} {
+		p := validAuthorizeParams(s.register(t, func(m metadata) { m["token_endpoint_auth_method"] = "none" }))
+		p.Set("prompt", "none")
+		edit(p)
+		q := s.newAgent(t).get(t, s.rawAuthorize(p)).Query(t)
+		assert.Equal(t, "login_required", q.Get("error"), "%s: %s", name, q.Get("error_description"))
+	}
 }
 
 func promptNoneWithoutConsent(t *testing.T, s *suite) {

@@ -13,6 +13,7 @@ import (
 var registrationChecks = []check{
 	{"registration answers 201 with the guide's fields", registerGuideExample},
 	{"registration defaults to client_secret_post", registerDefaultsToPost},
+	{"a client registered without scope gets every standard scope discovery lists", registerDefaultScopes},
 	{"registration accepts client_secret_basic and the client authenticates with it", registerBasic},
 	{"a public client gets no secret", registerPublic},
 	{"the secret is shown only once: RFC 7592 read does not return it", registerSecretOnce},
@@ -273,4 +274,19 @@ func registerNarrowsRefresh(t *testing.T, s *suite) {
 	assert.NotContains(t, resp.JSON(t), "email", "the new access token carries the narrowed scope")
 	// The access token issued before keeps its scope until it expires (an
 	// hour by default), as a self-contained token does.
+}
+
+func registerDefaultScopes(t *testing.T, s *suite) {
+	c := s.register(t, func(m metadata) { delete(m, "scope") })
+	var want []string
+	for _, v := range s.discovery(t, pathDiscovery)["scopes_supported"].([]any) {
+		if sc := v.(string); sc != "organization" && sc != "permissions" {
+			want = append(want, sc)
+		}
+	}
+	assert.ElementsMatch(t, want, c.Scopes, "every advertised scope but the extended ones")
+	assert.Contains(t, c.Scopes, "phone")
+	assert.Contains(t, c.Scopes, "offline_access")
+	tok := s.signInTokens(t, s.newAgent(t), s.newAuthRequest(c, "openid", "phone", "offline_access"))
+	assert.NotEmpty(t, tok.RefreshToken, "the defaults are granted at authorize")
 }
