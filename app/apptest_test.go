@@ -151,5 +151,16 @@ func (s *testServer) env() oidcflow.Env {
 		ReactivateUser: func(t *testing.T, email string) {
 			s.setStatus(t, email, domain.UserActive)
 		},
+		SetHomeProfile: func(t *testing.T, email string, p domain.OrgProfile) {
+			t.Helper()
+			u, err := s.Users.GetUserByEmail(t.Context(), email)
+			require.NoError(t, err)
+			require.NotEmpty(t, u.HomeOrganizationID, "the seed user has a home organization")
+			_, err = s.Users.UpdateUser(t.Context(), u.ID, func(u *domain.User) error {
+				u.Profiles = map[string]domain.OrgProfile{u.HomeOrganizationID: p}
+				return nil
+			})
+			require.NoError(t, err)
+		},
 	}
 }

@@ -42,6 +42,8 @@ func sampleClient() domain.Client {
 		Scopes:                   []string{domain.ScopeOpenID, domain.ScopeEmail},
 		TokenEndpointAuthMethod:  domain.AuthMethodSecretBasic,
 		ClientURI:                "https://gradebook.example.com",
+		PolicyURI:                "https://gradebook.example.com/privacy",
+		TosURI:                   "https://gradebook.example.com/terms",
 		Contacts:                 []string{"ops@gradebook.example.com"},
 		IDTokenSignedResponseAlg: domain.AlgRS256,
 		ApprovedScopes:           []string{domain.ScopeOrganization},

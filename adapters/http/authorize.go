@@ -158,7 +158,7 @@ func (s *Server) consentPage(c *fiber.Ctx) error {
 	v := consentView{
 		Action: pathConsent, InteractionID: pr.Interaction, CSRFToken: pr.CSRFToken,
 		ClientName: pr.Client.Name, ClientURI: pr.Client.ClientURI, LogoURI: pr.Client.LogoURI,
-		UserEmail: pr.UserEmail,
+		PolicyURI: pr.Client.PolicyURI, TosURI: pr.Client.TosURI, UserEmail: pr.UserEmail,
 	}
 	for _, sc := range pr.Scopes {
 		if d, ok := domain.ScopeDescriptions[sc]; ok {

@@ -53,6 +53,7 @@ type scopeView struct{ Name, Description string }
 type consentView struct {
 	Action, InteractionID, CSRFToken string
 	ClientName, ClientURI, LogoURI   string
+	PolicyURI, TosURI                string // shown as links when https
 	UserEmail                        string
 	Scopes                           []scopeView
 }
@@ -98,6 +99,7 @@ func newPages() (*pages, error) {
 		// cssHandler ignores it.
 		"cssHref":    func() string { return cssPath + "?v=" + version[:16] },
 		"logoURL":    logoURL,
+		"httpsURL":   logoURL, // the same rule: https, a host, no user info
 		"clientLink": safeClientLink,
 		"initial":    initial,
 	}

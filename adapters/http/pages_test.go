@@ -270,3 +270,15 @@ func TestStylesheetIsServedFromTheLinkedPath(t *testing.T) {
 
 	assert.Contains(t, html, `href="`+cssPath+`?v=`+strings.Trim(p.cssETag, `"`)[:16]+`"`)
 }
+
+func TestConsentPageLinksOnlyHTTPSPolicyAndTerms(t *testing.T) {
+	p := newTestPages(t)
+	html := renderPage(t, p, "consent", consentView{ClientName: "App",
+		PolicyURI: "https://app.example/privacy", TosURI: "javascript:alert(1)"})
+	assert.Contains(t, html, `href="https://app.example/privacy"`)
+	assert.Contains(t, html, "Privacy policy")
+	assert.NotContains(t, html, "javascript:")
+	assert.NotContains(t, html, "Terms of service", "an unsafe terms link is not shown")
+	html = renderPage(t, p, "consent", consentView{ClientName: "App"})
+	assert.NotContains(t, html, "client-terms", "no links, no paragraph")
+}

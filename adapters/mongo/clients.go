@@ -51,6 +51,8 @@ type clientDoc struct {
 	FirstParty               bool      `bson:"first_party"`
 	LicenseRequired          bool      `bson:"license_required"`
 	PKCERequired             bool      `bson:"pkce_required,omitempty"`
+	PolicyURI                string    `bson:"policy_uri,omitempty"`
+	TosURI                   string    `bson:"tos_uri,omitempty"`
 	Disabled                 bool      `bson:"disabled"`
 	CreatedAt                time.Time `bson:"created_at"`
 	UpdatedAt                time.Time `bson:"updated_at"`
@@ -64,6 +66,7 @@ func newClientDoc(c *domain.Client, rev int64) *clientDoc {
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, ClientURI: c.ClientURI, LogoURI: c.LogoURI,
 		Contacts: c.Contacts, IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
 		ApprovedScopes: c.ApprovedScopes, FirstParty: c.FirstParty, LicenseRequired: c.LicenseRequired, PKCERequired: c.PKCERequired,
+		PolicyURI: c.PolicyURI, TosURI: c.TosURI,
 		Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
@@ -76,6 +79,7 @@ func (d *clientDoc) domain() domain.Client {
 		TokenEndpointAuthMethod: d.TokenEndpointAuthMethod, ClientURI: d.ClientURI, LogoURI: d.LogoURI,
 		Contacts: d.Contacts, IDTokenSignedResponseAlg: d.IDTokenSignedResponseAlg,
 		ApprovedScopes: d.ApprovedScopes, FirstParty: d.FirstParty, LicenseRequired: d.LicenseRequired, PKCERequired: d.PKCERequired,
+		PolicyURI: d.PolicyURI, TosURI: d.TosURI,
 		Disabled: d.Disabled, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 	}
 }

@@ -23,17 +23,17 @@ func NewClientStore(pool *pgxpool.Pool) *ClientStore { return &ClientStore{pool:
 const clientColumns = `id, secret_hash, registration_token_hash, name, redirect_uris,
 	post_logout_redirect_uris, grant_types, response_types, scopes, token_endpoint_auth_method,
 	client_uri, logo_uri, contacts, id_token_signed_response_alg, approved_scopes, first_party,
-	disabled, created_at, updated_at, license_required, pkce_required`
+	disabled, created_at, updated_at, license_required, pkce_required, policy_uri, tos_uri`
 
 // clientPlaceholders are the VALUES of clientColumns, in order.
 const clientPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-	$19, $20, $21`
+	$19, $20, $21, $22, $23`
 
 func clientArgs(c *domain.Client) []any {
 	return []any{c.ID, c.SecretHash, c.RegistrationTokenHash, c.Name, c.RedirectURIs,
 		c.PostLogoutRedirectURIs, c.GrantTypes, c.ResponseTypes, c.Scopes, c.TokenEndpointAuthMethod,
 		c.ClientURI, c.LogoURI, c.Contacts, c.IDTokenSignedResponseAlg, c.ApprovedScopes, c.FirstParty,
-		c.Disabled, ts(c.CreatedAt), ts(c.UpdatedAt), c.LicenseRequired, c.PKCERequired}
+		c.Disabled, ts(c.CreatedAt), ts(c.UpdatedAt), c.LicenseRequired, c.PKCERequired, c.PolicyURI, c.TosURI}
 }
 
 func scanClient(row pgx.Row) (domain.Client, error) {
@@ -42,7 +42,7 @@ func scanClient(row pgx.Row) (domain.Client, error) {
 	err := row.Scan(&c.ID, &c.SecretHash, &c.RegistrationTokenHash, &c.Name, &c.RedirectURIs,
 		&c.PostLogoutRedirectURIs, &c.GrantTypes, &c.ResponseTypes, &c.Scopes, &c.TokenEndpointAuthMethod,
 		&c.ClientURI, &c.LogoURI, &c.Contacts, &c.IDTokenSignedResponseAlg, &c.ApprovedScopes, &c.FirstParty,
-		&c.Disabled, &created, &updated, &c.LicenseRequired, &c.PKCERequired)
+		&c.Disabled, &created, &updated, &c.LicenseRequired, &c.PKCERequired, &c.PolicyURI, &c.TosURI)
 	c.CreatedAt, c.UpdatedAt = fromTS(created), fromTS(updated)
 	return c, err
 }

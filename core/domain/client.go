@@ -46,6 +46,8 @@ type Client struct {
 	TokenEndpointAuthMethod  string
 	ClientURI                string
 	LogoURI                  string
+	PolicyURI                string // the client's privacy policy, shown at consent
+	TosURI                   string // the client's terms of service, shown at consent
 	Contacts                 []string
 	IDTokenSignedResponseAlg string // "" means the provider default
 	// ApprovedScopes lists the extended scopes (organization, permissions) an

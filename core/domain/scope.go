@@ -13,12 +13,13 @@ const (
 	ScopeEmail         = "email"
 	ScopePhone         = "phone"
 	ScopeOfflineAccess = "offline_access"
+	ScopeAddress       = "address"
 	ScopeOrganization  = "organization"
 	ScopePermissions   = "permissions"
 )
 
 // StandardScopes are granted to any client that registers them.
-var StandardScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopePhone, ScopeOfflineAccess}
+var StandardScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeAddress, ScopePhone, ScopeOfflineAccess}
 
 // ExtendedScopes need an administrator's approval per client.
 var ExtendedScopes = []string{ScopeOrganization, ScopePermissions}
@@ -26,9 +27,11 @@ var ExtendedScopes = []string{ScopeOrganization, ScopePermissions}
 // ScopeClaims maps each scope to the claims it releases (guide §2 table;
 // phone adds phone_number_verified per OIDC Core §5.4).
 var ScopeClaims = map[string][]string{
-	ScopeOpenID:  {"sub"},
-	ScopeProfile: {"name", "given_name", "family_name", "picture", "updated_at"},
+	ScopeOpenID: {"sub"},
+	ScopeProfile: {"name", "given_name", "family_name", "middle_name", "nickname", "profile", "picture",
+		"zoneinfo", "locale", "updated_at"},
 	ScopeEmail:   {"email", "email_verified"},
+	ScopeAddress: {"address"},
 	ScopePhone:   {"phone_number", "phone_number_verified"},
 	// The extended scopes (§3), for clients an administrator approved.
 	ScopeOrganization: {"organization_id", "organization_memberships"},
@@ -41,6 +44,7 @@ var ScopeDescriptions = map[string]string{
 	ScopeProfile:       "See your name and profile picture",
 	ScopeEmail:         "See your email address",
 	ScopePhone:         "See your phone number",
+	ScopeAddress:       "See your postal address",
 	ScopeOfflineAccess: "Stay signed in when you are not using the app",
 	ScopeOrganization:  "See which organizations you belong to",
 	ScopePermissions:   "See your roles and permissions",

@@ -15,7 +15,7 @@ func (p *Provider) Discovery() []byte { return p.discovery }
 func (p *Provider) buildDiscovery() ([]byte, error) {
 	iss := p.cfg.Issuer
 	var claims []string
-	for _, s := range []string{domain.ScopeOpenID, domain.ScopeProfile, domain.ScopeEmail, domain.ScopePhone, domain.ScopeOrganization, domain.ScopePermissions} {
+	for _, s := range []string{domain.ScopeOpenID, domain.ScopeProfile, domain.ScopeEmail, domain.ScopeAddress, domain.ScopePhone, domain.ScopeOrganization, domain.ScopePermissions} {
 		claims = append(claims, domain.ScopeClaims[s]...)
 	}
 	claims = append(claims, "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp", "amr")

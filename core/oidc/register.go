@@ -22,6 +22,8 @@ type ClientMetadata struct {
 	TokenEndpointAuthMethod  string   `json:"token_endpoint_auth_method"`
 	ClientURI                string   `json:"client_uri,omitempty"`
 	LogoURI                  string   `json:"logo_uri,omitempty"`
+	PolicyURI                string   `json:"policy_uri,omitempty"`
+	TosURI                   string   `json:"tos_uri,omitempty"`
 	Contacts                 []string `json:"contacts,omitempty"`
 	IDTokenSignedResponseAlg string   `json:"id_token_signed_response_alg,omitempty"`
 }
@@ -143,7 +145,7 @@ func (p *Provider) registration(c *domain.Client) Registration {
 			ClientName: c.Name, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 			GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, Scope: domain.JoinScope(c.Scopes),
 			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, ClientURI: c.ClientURI, LogoURI: c.LogoURI,
-			Contacts: c.Contacts, IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
+			PolicyURI: c.PolicyURI, TosURI: c.TosURI, Contacts: c.Contacts, IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
 		},
 	}
 	if !c.Public() {
@@ -158,6 +160,7 @@ func applyMetadata(c *domain.Client, md ClientMetadata) {
 	c.GrantTypes, c.ResponseTypes, c.Scopes = md.GrantTypes, md.ResponseTypes, domain.ParseScope(md.Scope)
 	c.TokenEndpointAuthMethod, c.ClientURI, c.LogoURI = md.TokenEndpointAuthMethod, md.ClientURI, md.LogoURI
 	c.Contacts, c.IDTokenSignedResponseAlg = md.Contacts, md.IDTokenSignedResponseAlg
+	c.PolicyURI, c.TosURI = md.PolicyURI, md.TosURI
 }
 
 func metadataErr(code, format string, args ...any) error { return oauthErr(code, format, args...) }
@@ -245,6 +248,12 @@ func (p *Provider) checkMetadataValues(md ClientMetadata, existing *domain.Clien
 	}
 	for name, u := range map[string]string{"client_uri": md.ClientURI, "logo_uri": md.LogoURI} {
 		if u != "" && domain.ValidateRedirectURI(u) != nil {
+			return metadataErr(CodeInvalidClientMetadata, "%s must be an https URL in printable ASCII", name)
+		}
+	}
+	for name, u := range map[string]string{"policy_uri": md.PolicyURI, "tos_uri": md.TosURI} {
+		// Shown on the consent page as links to the client's pages.
+		if u != "" && (domain.ValidateRedirectURI(u) != nil || !strings.HasPrefix(u, "https://")) {
 			return metadataErr(CodeInvalidClientMetadata, "%s must be an https URL in printable ASCII", name)
 		}
 	}

@@ -65,7 +65,7 @@ func TestRegisterAppliesTheGuidesDefaults(t *testing.T) {
 	assert.Equal(t, "client_secret_post", reg.TokenEndpointAuthMethod)
 	assert.Equal(t, []string{"authorization_code"}, reg.GrantTypes)
 	assert.Equal(t, []string{"code"}, reg.ResponseTypes)
-	assert.Equal(t, "openid profile email phone offline_access", reg.Scope, "every standard scope, no extended one")
+	assert.Equal(t, "openid profile email address phone offline_access", reg.Scope, "every standard scope, no extended one")
 	require.NotNil(t, reg.ClientSecretExpiresAt)
 	assert.Zero(t, *reg.ClientSecretExpiresAt)
 	assert.NotEmpty(t, reg.RegistrationAccessToken)

@@ -122,18 +122,34 @@ func halfHash(token string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
-// userClaims returns the claims the scopes release about u: exactly the
-// integration guide's §2 table (sub is always present).
+// userClaims returns the claims the scopes release about u: the
+// integration guide's §2 table (sub is always present), and the other OIDC
+// Core §5.1 claims the account holds. Those come from the profile its home
+// organization keeps (SCIM's attributes); other organizations' profiles
+// are theirs and are never released.
 func userClaims(u *domain.User, scopes []string) map[string]any {
 	c := map[string]any{"sub": u.ID}
+	var home domain.OrgProfile
+	if u.HomeOrganizationID != "" {
+		home = u.Profiles[u.HomeOrganizationID]
+	}
 	for _, s := range scopes {
 		switch s {
 		case domain.ScopeProfile:
 			putNonEmpty(c, "name", u.Name())
 			putNonEmpty(c, "given_name", u.GivenName)
 			putNonEmpty(c, "family_name", u.FamilyName)
+			putNonEmpty(c, "middle_name", home.MiddleName)
+			putNonEmpty(c, "nickname", home.NickName)
+			putNonEmpty(c, "profile", home.ProfileURL)
 			putNonEmpty(c, "picture", u.Picture)
+			putNonEmpty(c, "zoneinfo", home.Timezone)
+			putNonEmpty(c, "locale", home.Locale)
 			c["updated_at"] = u.UpdatedAt.Unix()
+		case domain.ScopeAddress:
+			if a := addressClaim(home.Addresses); a != nil {
+				c["address"] = a
+			}
 		case domain.ScopeEmail:
 			c["email"] = u.Email
 			c["email_verified"] = u.EmailVerified
@@ -157,4 +173,33 @@ func putNonEmpty(m map[string]any, k, v string) {
 func (p *Provider) newRefreshToken(familyID string, now time.Time) (string, domain.RefreshToken) {
 	tok := p.deps.Random.Token(32)
 	return tok, domain.RefreshToken{Hash: domain.HashToken(tok), FamilyID: familyID, CreatedAt: now}
+}
+
+// addressClaim is OIDC Core §5.1.1's address of the primary address, else
+// the work one, else the first; nil without one.
+func addressClaim(as []domain.Address) map[string]any {
+	if len(as) == 0 {
+		return nil
+	}
+	pick := as[0]
+	for _, a := range as {
+		if a.Primary {
+			pick = a
+			break
+		}
+		if a.Type == "work" && pick.Type != "work" {
+			pick = a
+		}
+	}
+	c := map[string]any{}
+	putNonEmpty(c, "formatted", pick.Formatted)
+	putNonEmpty(c, "street_address", pick.StreetAddress)
+	putNonEmpty(c, "locality", pick.Locality)
+	putNonEmpty(c, "region", pick.Region)
+	putNonEmpty(c, "postal_code", pick.PostalCode)
+	putNonEmpty(c, "country", pick.Country)
+	if len(c) == 0 {
+		return nil
+	}
+	return c
 }

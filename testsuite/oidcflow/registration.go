@@ -14,6 +14,7 @@ var registrationChecks = []check{
 	{"registration answers 201 with the guide's fields", registerGuideExample},
 	{"registration defaults to client_secret_post", registerDefaultsToPost},
 	{"a client registered without scope gets every standard scope discovery lists", registerDefaultScopes},
+	{"policy_uri and tos_uri are kept, returned, and linked from the consent page", registerPolicyAndTerms},
 	{"registration accepts client_secret_basic and the client authenticates with it", registerBasic},
 	{"a public client gets no secret", registerPublic},
 	{"the secret is shown only once: RFC 7592 read does not return it", registerSecretOnce},
@@ -204,6 +205,8 @@ func registerBadMetadata(t *testing.T, s *suite) {
 		{"a percent-encoded redirect URI host is refused", func(m metadata) { m["redirect_uris"] = []string{"https://evil.example%E2%80%AE/cb"} }, "invalid_redirect_uri", "xn--"},
 		{"a client_name with a selector between ASCII letters is refused", func(m metadata) { m["client_name"] = "Demo\U000E0100School" }, "invalid_client_metadata", "client_name"},
 		{"a Unicode redirect URI is refused", func(m metadata) { m["redirect_uris"] = []string{"https://app.example.com/\u202ecb"} }, "invalid_redirect_uri", "ASCII"},
+		{"an http policy_uri is refused", func(m metadata) { m["policy_uri"] = "http://localhost/privacy" }, "invalid_client_metadata", "policy_uri"},
+		{"a javascript tos_uri is refused", func(m metadata) { m["tos_uri"] = "javascript:alert(1)" }, "invalid_client_metadata", "tos_uri"},
 		{"a contact that is not an email address is refused", func(m metadata) { m["contacts"] = []string{"root@[127.0.0.1]"} }, "invalid_client_metadata", "contacts"},
 		{"a contact with control characters is refused", func(m metadata) { m["contacts"] = []string{"\u0000\u001b[31mroot@example.com"} }, "invalid_client_metadata", "contacts"},
 		{"a client_name with a zero-width space is refused", func(m metadata) { m["client_name"] = "Springfield High\u200b" }, "invalid_client_metadata", "client_name"},
@@ -289,4 +292,23 @@ func registerDefaultScopes(t *testing.T, s *suite) {
 	assert.Contains(t, c.Scopes, "offline_access")
 	tok := s.signInTokens(t, s.newAgent(t), s.newAuthRequest(c, "openid", "phone", "offline_access"))
 	assert.NotEmpty(t, tok.RefreshToken, "the defaults are granted at authorize")
+}
+
+func registerPolicyAndTerms(t *testing.T, s *suite) {
+	const policy, terms = "https://oidcflow.example.com/privacy", "https://oidcflow.example.com/terms"
+	c := s.register(t, func(m metadata) { m["policy_uri"], m["tos_uri"] = policy, terms })
+	assert.Equal(t, policy, c.Registered["policy_uri"])
+	assert.Equal(t, terms, c.Registered["tos_uri"])
+	r := s.postJSON(t, http.MethodGet, strings.TrimPrefix(c.RegURI, s.env.BaseURL), c.RegToken, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	assert.Equal(t, policy, r.JSON(t)["policy_uri"], "read back (RFC 7592)")
+
+	req := s.newAuthRequest(c)
+	req.Extra["prompt"] = "consent"
+	l := s.signedInAgent(t).get(t, req.URL())
+	require.True(t, l.isConsent(t), "got %d %q", l.Status, l.Text())
+	assert.Contains(t, l.Body, `href="`+policy+`"`, "the consent page links the privacy policy")
+	assert.Contains(t, l.Body, `href="`+terms+`"`, "and the terms of service")
+	assert.Contains(t, l.Text(), "Privacy policy")
+	assert.Contains(t, l.Text(), "Terms of service")
 }

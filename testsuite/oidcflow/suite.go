@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/testsuite"
 )
 
@@ -53,6 +54,10 @@ type Env struct {
 	// PKCEPolicy is the server's oidc.pkce_required: "all" ("" too) or
 	// "public". The PKCE checks assert what that policy promises.
 	PKCEPolicy string
+	// SetHomeProfile gives the user's home organization a profile (SCIM's
+	// attributes), as its identity provider would. The suite calls it once,
+	// before any check, with homeProfile; the claims check needs it.
+	SetHomeProfile func(t *testing.T, email string, p domain.OrgProfile)
 }
 
 // Paths from the integration guide, section 2.
@@ -113,6 +118,9 @@ func newSuite(t *testing.T, env Env) *suite {
 	}
 	base, err := url.Parse(env.BaseURL)
 	require.NoError(t, err, "Env.BaseURL must be a URL")
+	if env.SetHomeProfile != nil {
+		env.SetHomeProfile(t, env.Email, homeProfile)
+	}
 
 	transport := http.DefaultTransport
 	if env.Transport != nil {

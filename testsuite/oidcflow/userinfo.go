@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -15,6 +16,7 @@ import (
 
 var userinfoChecks = []check{
 	{"userinfo releases exactly the claims of the requested scopes", userinfoClaimsPerScope},
+	{"the profile and address claims come from the home organization's profile", userinfoProfileClaims},
 	{"userinfo's sub is a UUID, updated_at a number and email_verified a boolean", userinfoTypes},
 	{"userinfo agrees with go-oidc's UserInfo and the ID token", userinfoGoOIDC},
 	{"userinfo accepts POST with the token in the form", userinfoPost},
@@ -32,7 +34,47 @@ var scopeClaims = map[string][]string{
 	"phone":   {"phone_number", "phone_number_verified"},
 }
 
-var optionalClaims = map[string]string{"picture": "profile"}
+// The home organization's profile feeds the other OIDC Core §5.1 claims
+// where the user has them (homeProfile).
+var optionalClaims = map[string]string{
+	"picture": "profile", "middle_name": "profile", "nickname": "profile", "profile": "profile",
+	"zoneinfo": "profile", "locale": "profile", "address": "address",
+}
+
+// homeProfile is what the suite's user's school keeps about them.
+var homeProfile = domain.OrgProfile{
+	MiddleName: "Quinn", NickName: "Jay", ProfileURL: "https://school.example/~jane",
+	Timezone: "America/Chicago", Locale: "en-US",
+	Addresses: []domain.Address{
+		{Type: "home", StreetAddress: "9 Elm St", Locality: "Shelbyville", Country: "US"},
+		{Type: "work", Primary: true, StreetAddress: "100 Main St", Locality: "Springfield", Region: "IL",
+			PostalCode: "62701", Country: "US", Formatted: "100 Main St\nSpringfield, IL 62701\nUS"},
+	},
+}
+
+// userinfoProfileClaims: the §5.1 claims the account holds come from its
+// home organization's profile, and the address scope releases the primary
+// address (OIDC Core §5.1.1).
+func userinfoProfileClaims(t *testing.T, s *suite) {
+	require.NotNil(t, s.env.SetHomeProfile, "Env.SetHomeProfile is required")
+	c := s.register(t, func(m metadata) { m["scope"] = "openid profile address" })
+	tok := s.signInTokens(t, s.signedInAgent(t), s.newAuthRequest(c, "openid", "profile", "address"))
+	got := s.userinfo(t, tok.AccessToken).JSON(t)
+	assert.Equal(t, "Quinn", got["middle_name"])
+	assert.Equal(t, "Jay", got["nickname"])
+	assert.Equal(t, "https://school.example/~jane", got["profile"])
+	assert.Equal(t, "America/Chicago", got["zoneinfo"])
+	assert.Equal(t, "en-US", got["locale"])
+	assert.Equal(t, map[string]any{
+		"formatted": "100 Main St\nSpringfield, IL 62701\nUS", "street_address": "100 Main St",
+		"locality": "Springfield", "region": "IL", "postal_code": "62701", "country": "US",
+	}, got["address"], "the primary address")
+	id := idClaims(t, tok)
+	assert.Equal(t, got["address"], id["address"], "the ID token carries the same address")
+
+	tok = s.signInTokens(t, s.signedInAgent(t), s.newAuthRequest(c, "openid", "profile"))
+	assert.NotContains(t, s.userinfo(t, tok.AccessToken).JSON(t), "address", "no address without its scope")
+}
 
 func userinfoClaimsPerScope(t *testing.T, s *suite) {
 	c := s.register(t, nil)
