@@ -18,7 +18,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 	for _, s := range []string{domain.ScopeOpenID, domain.ScopeProfile, domain.ScopeEmail, domain.ScopeAddress, domain.ScopePhone, domain.ScopeOrganization, domain.ScopePermissions} {
 		claims = append(claims, domain.ScopeClaims[s]...)
 	}
-	claims = append(claims, "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp", "amr")
+	claims = append(claims, "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp", "amr", "acr")
 	scopes := slices.Concat(domain.StandardScopes, domain.ExtendedScopes)
 	authMethods := []string{domain.AuthMethodSecretPost, domain.AuthMethodSecretBasic, domain.AuthMethodNone}
 	doc := map[string]any{

@@ -112,6 +112,7 @@ func (p *Provider) mintIDToken(ctx context.Context, is issuance, accessToken str
 	if len(is.amr) > 0 {
 		claims["amr"] = is.amr
 	}
+	claims["acr"] = acrOf(is.amr)
 	return p.signJWT(ctx, alg, typIDToken, claims)
 }
 
@@ -202,4 +203,20 @@ func addressClaim(as []domain.Address) map[string]any {
 		return nil
 	}
 	return c
+}
+
+// Authentication context classes (the acr claim, OIDC Core §2). A
+// password is one factor: level 1, as Keycloak counts it. The MFA issue
+// adds stronger levels and honours acr_values.
+const (
+	acrNone     = "0" // no authentication this provider can vouch for
+	acrPassword = "1" // one factor: a password
+)
+
+// acrOf is the class of an authentication by its methods (amr).
+func acrOf(amr []string) string {
+	if slices.Contains(amr, "pwd") {
+		return acrPassword
+	}
+	return acrNone
 }

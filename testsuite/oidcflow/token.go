@@ -19,6 +19,7 @@ var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 
 var tokenChecks = []check{
 	{"the token response has the RFC 6749 fields and Cache-Control: no-store", tokenResponseFields},
+	{"the ID token says how the user signed in: auth_time, amr pwd and acr 1", idTokenAuthentication},
 	{"a wrong code_verifier is invalid_grant", wrongVerifier},
 	{"a missing code_verifier is invalid_request", missingVerifier},
 	{"a wrong redirect_uri is invalid_grant", wrongRedirectURI},
@@ -360,4 +361,14 @@ func tokenRequestErrors(t *testing.T, s *suite) {
 		setBody(req, url.Values{"grant_type": {"client_credentials"}, "client_secret": {c.Secret}}.Encode())
 		requireOAuthError(t, s.send(t, req), http.StatusBadRequest, "invalid_request")
 	})
+}
+
+func idTokenAuthentication(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	tok := s.signInTokens(t, s.newAgent(t), s.newAuthRequest(c))
+	id := idClaims(t, tok)
+	assert.NotZero(t, id["auth_time"])
+	assert.Equal(t, []any{"pwd"}, id["amr"])
+	assert.Equal(t, "1", id["acr"], "a password is one factor: level 1")
+	assert.Contains(t, s.discovery(t, pathDiscovery)["claims_supported"], "acr")
 }
