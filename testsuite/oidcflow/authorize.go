@@ -319,6 +319,7 @@ func authorizeErrorRedirects(t *testing.T, s *suite) {
 		{"prompt=none with login is invalid_request", func(p url.Values) { p.Set("prompt", "none login") }, "invalid_request"},
 		{"a negative max_age is invalid_request", func(p url.Values) { p.Set("max_age", "-1") }, "invalid_request"},
 		{"a request object is request_not_supported", func(p url.Values) { p.Set("request", "eyJhbGciOiJub25lIn0.e30.") }, "request_not_supported"},
+		{"a request_uri is request_uri_not_supported", func(p url.Values) { p.Set("request_uri", "https://app.example.com/request.jwt") }, "request_uri_not_supported"},
 		{"response_mode=fragment is invalid_request", func(p url.Values) { p.Set("response_mode", "fragment") }, "invalid_request"},
 	}
 	for _, tc := range cases {

@@ -59,6 +59,11 @@ func discoveryPKCE(t *testing.T, s *suite) {
 func discoveryISS(t *testing.T, s *suite) {
 	d := s.discovery(t, pathDiscovery)
 	assert.Equal(t, true, d["authorization_response_iss_parameter_supported"])
+	// Request objects are refused (request_not_supported,
+	// request_uri_not_supported), and discovery says so: an absent
+	// request_uri_parameter_supported would mean true (OIDC Discovery §3).
+	assert.Equal(t, false, d["request_parameter_supported"])
+	assert.Equal(t, false, d["request_uri_parameter_supported"])
 }
 
 func discoveryCapabilities(t *testing.T, s *suite) {
