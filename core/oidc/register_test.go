@@ -150,3 +150,24 @@ func TestRegistrationManagementNeedsTheToken(t *testing.T) {
 	_, err = p.ReadRegistration(ctx, reg.ClientID, reg.RegistrationAccessToken)
 	assert.Error(t, err, "a deleted client is gone")
 }
+
+func TestProfileClaimsReleaseOnlySafeValues(t *testing.T) {
+	u := &domain.User{ID: "u1", HomeOrganizationID: "org", Profiles: map[string]domain.OrgProfile{"org": {
+		ProfileURL: "javascript:alert(1)", Timezone: "<b>x</b>", NickName: "Jay",
+	}}}
+	c := oidc.UserClaimsForTest(u, []string{domain.ScopeProfile})
+	assert.NotContains(t, c, "profile", "a profile URL that is not https is not released")
+	assert.NotContains(t, c, "zoneinfo", "a time zone that is not an IANA name is not released")
+	assert.Equal(t, "Jay", c["nickname"])
+	for _, tz := range []string{"Europe/../etc", "America/Chicago ", ""} {
+		u.Profiles["org"] = domain.OrgProfile{Timezone: tz, ProfileURL: "https://school.example/~jane"}
+		c = oidc.UserClaimsForTest(u, []string{domain.ScopeProfile})
+		assert.NotContains(t, c, "zoneinfo", "%q", tz)
+		assert.Equal(t, "https://school.example/~jane", c["profile"])
+	}
+	u.Profiles["org"] = domain.OrgProfile{Timezone: "America/Argentina/Buenos_Aires"}
+	assert.Equal(t, "America/Argentina/Buenos_Aires", oidc.UserClaimsForTest(u, []string{domain.ScopeProfile})["zoneinfo"])
+	u.HomeOrganizationID = ""
+	u.Profiles["other"] = domain.OrgProfile{NickName: "Other's"}
+	assert.NotContains(t, oidc.UserClaimsForTest(u, []string{domain.ScopeProfile}), "nickname", "no home, no profile claims")
+}

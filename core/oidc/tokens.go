@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -142,9 +144,14 @@ func userClaims(u *domain.User, scopes []string) map[string]any {
 			putNonEmpty(c, "family_name", u.FamilyName)
 			putNonEmpty(c, "middle_name", home.MiddleName)
 			putNonEmpty(c, "nickname", home.NickName)
-			putNonEmpty(c, "profile", home.ProfileURL)
+			if httpsURL(home.ProfileURL) {
+				// SCIM takes any text; an app may render this as a link.
+				putNonEmpty(c, "profile", home.ProfileURL)
+			}
 			putNonEmpty(c, "picture", u.Picture)
-			putNonEmpty(c, "zoneinfo", home.Timezone)
+			if zoneName.MatchString(home.Timezone) {
+				putNonEmpty(c, "zoneinfo", home.Timezone)
+			}
 			putNonEmpty(c, "locale", home.Locale)
 			c["updated_at"] = u.UpdatedAt.Unix()
 		case domain.ScopeAddress:
@@ -219,4 +226,15 @@ func acrOf(amr []string) string {
 		return acrPassword
 	}
 	return acrNone
+}
+
+// zoneName is the shape of an IANA time zone name ("Europe/Paris",
+// "America/Argentina/Buenos_Aires", "UTC", "Etc/GMT+5"): what zoneinfo
+// holds (OIDC Core §5.1).
+var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z_]*(/[A-Za-z0-9][A-Za-z0-9_+-]*)*$`)
+
+// httpsURL reports whether s is an absolute https URL in printable ASCII
+// with no user information.
+func httpsURL(s string) bool {
+	return strings.HasPrefix(s, "https://") && domain.ValidateRedirectURI(s) == nil
 }

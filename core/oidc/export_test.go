@@ -1,0 +1,4 @@
+package oidc
+
+// UserClaimsForTest exposes userClaims to the external tests.
+var UserClaimsForTest = userClaims
