@@ -53,9 +53,11 @@ func (w *Worker) Start() {
 }
 
 // Stop lets the steps in flight finish, so that posts already made are
-// recorded, until ctx ends; then it cancels them. It returns once both loops
-// have returned. A delivery cut off is still leased and goes out again when
-// its lease ends.
+// recorded, for a grace period (stopGrace, at most half of what is left of
+// ctx: the hooks that stop after the worker need their share); then it
+// cancels them. It returns once both loops have returned. A delivery cut
+// off is still leased and goes out again when its lease ends; a dispatch
+// cut off leaves its events to the next one.
 func (w *Worker) Stop(ctx context.Context) error {
 	if w.stop == nil {
 		return nil // never started
@@ -63,15 +65,26 @@ func (w *Worker) Stop(ctx context.Context) error {
 	close(w.stop)
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
+	grace := stopGrace
+	if deadline, ok := ctx.Deadline(); ok {
+		grace = min(grace, time.Until(deadline)/2)
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
 	select {
 	case <-done:
+	case <-t.C:
 	case <-ctx.Done():
-		w.cancel()
-		<-done
 	}
 	w.cancel()
+	<-done
 	return nil
 }
+
+// stopGrace bounds how long Stop waits for steps in flight. A slow store
+// (seen on FerretDB under load: one dispatch step past 30 s) must not
+// take the whole shutdown.
+const stopGrace = 5 * time.Second
 
 func (w *Worker) dispatchLoop(ctx context.Context) {
 	for {
