@@ -4,10 +4,15 @@
 // endpoint must return), the request rate and the latency percentiles.
 //
 //	loadgen [-base http://127.0.0.1:8080] [-scenario all] [-c 32] [-d 10s]
-//	        [-email E -password P] [-pid SERVER_PID]
+//	        [-email E -password P] [-pid SERVER_PID] [-admin-key cak_…]
 //
 // Scenarios: client_credentials, code_exchange, refresh, userinfo,
-// introspect, jwks, discovery, or all (each in turn).
+// introspect, jwks, discovery, or all (each in turn). These write data and
+// run only when named, with -admin-key: scim_filter, scim_external,
+// scim_search, scim_patch (SCIM on an organization seeded with -scim-users
+// users), and provision, provision_bulk (POST /api/v1/users/provision of one
+// new user per request, and POST /api/v1/users/provision/bulk of 50 new users
+// per request, whose detail line adds users/s).
 //
 // Set-up (not measured): it registers a confidential client, signs the demo
 // user in once through authorize, the login form and the consent form, and
@@ -15,7 +20,10 @@
 // redirects straight back with a code). code_exchange pre-generates a bounded
 // batch of codes first, because codes live 60 s; refresh gives each worker its
 // own refresh-token chain; userinfo and introspect give each worker its own
-// access token.
+// access token. The provisioning scenarios make an organization through the
+// admin API, register a confidential client and grant it the organization
+// with the provision action; every request then provisions users whose
+// emails no earlier request used.
 //
 // The server must run with rate limits off (CALIMATIC_RATELIMIT_ENABLED=false),
 // or most requests are 429s, which are reported as errors. The generator
@@ -96,7 +104,7 @@ func main() {
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	base := fs.String("base", "http://127.0.0.1:8080", "server base URL (loopback only)")
-	scenario := fs.String("scenario", "all", "client_credentials | code_exchange | refresh | userinfo | introspect | jwks | discovery | all")
+	scenario := fs.String("scenario", "all", "client_credentials | code_exchange | refresh | userinfo | introspect | jwks | discovery | all; named only: scim_filter | scim_external | scim_search | scim_patch | provision | provision_bulk")
 	conc := fs.Int("c", 32, "concurrency: workers, each with one request in flight")
 	dur := fs.Duration("d", 10*time.Second, "measured duration per scenario")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up per scenario")
@@ -106,7 +114,7 @@ func run(args []string, out io.Writer) error {
 	codegen := fs.Duration("codegen", 4*time.Second, "code_exchange: longest time spent pre-generating codes")
 	pid := fs.Int("pid", 0, "server process id: report its RSS and CPU use during each run (Linux /proc)")
 	noHeaders := fs.Bool("no-header", false, "print the result table without its header")
-	adminKey := fs.String("admin-key", os.Getenv("CALIMATIC_DEV_SEED_ADMIN_KEY"), "SCIM scenarios: an admin key (default $CALIMATIC_DEV_SEED_ADMIN_KEY)")
+	adminKey := fs.String("admin-key", os.Getenv("CALIMATIC_DEV_SEED_ADMIN_KEY"), "SCIM and provisioning scenarios: an admin key (default $CALIMATIC_DEV_SEED_ADMIN_KEY)")
 	scimUsers := fs.Int("scim-users", 10000, "SCIM scenarios: users to seed into the organization")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -134,8 +142,9 @@ func run(args []string, out io.Writer) error {
 	names := []string{o.scenario}
 	if o.scenario == "all" {
 		names = scenarioNames
-	} else if !slices.Contains(scenarioNames, o.scenario) && !slices.Contains(scimScenarios, o.scenario) {
-		return fmt.Errorf("unknown -scenario %q (valid: %s, %s, all)", o.scenario, strings.Join(scenarioNames, ", "), strings.Join(scimScenarios, ", "))
+	} else if !slices.Contains(scenarioNames, o.scenario) && !slices.Contains(scimScenarios, o.scenario) && !slices.Contains(provisionScenarios, o.scenario) {
+		return fmt.Errorf("unknown -scenario %q (valid: %s, %s, %s, all)", o.scenario, strings.Join(scenarioNames, ", "),
+			strings.Join(scimScenarios, ", "), strings.Join(provisionScenarios, ", "))
 	}
 
 	hc := &fasthttp.HostClient{
@@ -151,7 +160,7 @@ func run(args []string, out io.Writer) error {
 	}
 	env := &env{o: o, hc: hc}
 	needsUser := slices.ContainsFunc(names, func(n string) bool {
-		return n != "discovery" && n != "jwks" && n != "client_credentials" && !slices.Contains(scimScenarios, n)
+		return n != "discovery" && n != "jwks" && n != "client_credentials" && !slices.Contains(scimScenarios, n) && !slices.Contains(provisionScenarios, n)
 	})
 	if slices.ContainsFunc(names, func(n string) bool { return slices.Contains(scimScenarios, n) }) {
 		if o.adminKey == "" {
@@ -163,6 +172,17 @@ func run(args []string, out io.Writer) error {
 		}
 		env.scim = s
 		fmt.Fprintf(out, "loadgen: seeded %d users through SCIM POST in %s (%.0f/s, c=%d)\n", o.scimUsers, s.took.Round(time.Millisecond), float64(o.scimUsers)/s.took.Seconds(), o.conc)
+	}
+	if slices.ContainsFunc(names, func(n string) bool { return slices.Contains(provisionScenarios, n) }) {
+		if o.adminKey == "" {
+			return errors.New("-admin-key (or CALIMATIC_DEV_SEED_ADMIN_KEY) is needed for the provisioning scenarios")
+		}
+		p, err := env.provisionSetup()
+		if err != nil {
+			return fmt.Errorf("set-up: provisioning client and organization: %w", err)
+		}
+		env.prov = p
+		fmt.Fprintf(out, "loadgen: provisioning into organization %s as client %s (grant: provision)\n", p.orgID, env.clientID)
 	}
 	if needsUser && (o.email == "" || o.password == "") {
 		return errors.New("-email and -password (or CALIMATIC_DEV_SEED_EMAIL and CALIMATIC_DEV_SEED_PASSWORD) are needed for " + strings.Join(names, ", "))
@@ -231,6 +251,7 @@ type env struct {
 	verifier, challenge    string
 	cookie                 string // the signed-in browser's Cookie header
 	scim                   *scimEnv
+	prov                   *provisionEnv
 }
 
 func (e *env) url(path string) string { return e.o.base.String() + path }
@@ -583,6 +604,7 @@ func (e *env) scenario(name string) (*result, error) {
 	var notes []string
 	var mk func(w int) job
 	window := o.dur
+	rows := 0 // users per request, for the provisioning scenarios
 	switch name {
 	case "discovery":
 		mk = func(int) job {
@@ -630,10 +652,17 @@ func (e *env) scenario(name string) (*result, error) {
 		mk = func(int) job { return &codeJob{e: e, pool: pool} }
 	case "scim_filter", "scim_external", "scim_search", "scim_patch":
 		mk = e.scimJobs(name)
+	case "provision", "provision_bulk":
+		mk = e.provisionJobs(name)
+		rows = 1
+		if name == "provision_bulk" {
+			rows = bulkRows
+		}
 	default:
 		return nil, fmt.Errorf("unknown scenario")
 	}
 	r := e.measure(name, window, mk)
+	r.rows = rows
 	r.notes = append(notes, r.notes...)
 	return r, nil
 }
@@ -653,6 +682,7 @@ type result struct {
 	srvCPU   float64 // server CPU seconds per second of wall time (cores)
 	genCPU   float64 // this process's CPU seconds per second of wall time
 	allCPU   float64 // the whole machine's busy CPU seconds per second (cores); -1 if unknown
+	rows     int     // users provisioned by each successful request; 0 outside the provisioning scenarios
 	notes    []string
 }
 
@@ -838,6 +868,9 @@ func (r *result) detail() string {
 	fmt.Fprintf(&b, "%-18s c=%-4d %8d req in %6.2fs  %9.1f req/s  errors=%d  p50=%s p90=%s p99=%s max=%s",
 		r.name, r.conc, len(r.lat), r.elapsed.Seconds(), r.rps(), r.errors,
 		ms(r.pct(.50)), ms(r.pct(.90)), ms(r.pct(.99)), ms(r.pct(1)))
+	if r.rows > 0 {
+		fmt.Fprintf(&b, "  users/s=%.1f (%d per request, successful requests only)", r.okRPS()*float64(r.rows), r.rows)
+	}
 	if r.srvCPU > 0 {
 		fmt.Fprintf(&b, "  server-cpu=%.2f cores", r.srvCPU)
 	}
