@@ -330,6 +330,7 @@ type directoryDeps struct {
 	// Events is the store's publisher behind the notifier, so that this
 	// instance's worker delivers what it publishes at once.
 	Events *webhook.Notifier
+	Units  ports.UnitOfWork
 	Mailer ports.Mailer
 	Clock  ports.Clock
 	Random ports.Random
@@ -340,6 +341,9 @@ func newDirectory(cfg directory.Config, d directoryDeps) *directory.Service {
 		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Directory: d.Directory, Licenses: d.Licenses,
 		Grants: d.Grants, Roles: d.Roles, Groups: d.Groups, Domains: d.Domains, AdminKeys: d.AdminKeys, ActionTokens: d.ActionTokens,
 		Sessions: d.Sessions, Refresh: d.Refresh, Events: d.Events, Mailer: d.Mailer,
+		// A unit that commits wakes this instance's worker, as a publish
+		// outside a unit does.
+		Units: d.Events.Units(d.Units),
 		Clock: d.Clock, Random: d.Random,
 	})
 }

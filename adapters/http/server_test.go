@@ -56,7 +56,7 @@ func newTestServerWith(t testing.TB, opts Options) *Server {
 		Clients: clients, Users: users, Orgs: orgs, Directory: dirStore, Licenses: dirStore,
 		Grants: memory.NewClientGrantStore(orgs), Roles: memory.NewRoleStore(orgs), Groups: orgs, Domains: memory.NewDomainStore(orgs),
 		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
-		Sessions: memory.NewSessionStore(), Refresh: grants, Events: memory.NewEventLog(),
+		Sessions: memory.NewSessionStore(), Refresh: grants, Events: memory.NewEventLog(), Units: memory.NewUnits(),
 		Mailer: smtp.NewLogMailer(io.Discard), Clock: clock, Random: random,
 	})
 	seedDirectory(t, dir, clients, orgs)

@@ -155,3 +155,13 @@ func TestGroupStore(t *testing.T) {
 		return testsuite.GroupStores{Users: users, Orgs: orgs, Directory: memory.NewDirectory(users, orgs), Groups: orgs}
 	})
 }
+
+func TestUnitOfWork(t *testing.T) {
+	testsuite.RunUnitOfWork(t, func(*testing.T) testsuite.UnitStores {
+		users, orgs, events := memory.NewUserStore(), memory.NewOrganizationStore(), memory.NewEventLog()
+		return testsuite.UnitStores{
+			Units: memory.NewUnits(), Users: users, Orgs: orgs, Grants: memory.NewClientGrantStore(orgs),
+			Events: events, Stored: events.Events,
+		}
+	})
+}

@@ -38,6 +38,7 @@ var Module = fx.Module("memory",
 		func(g *GrantStore) ports.ConsentStore { return g },
 		NewEventLog,
 		func(l *EventLog) ports.EventPublisher { return l },
+		fx.Annotate(NewUnits, fx.As(new(ports.UnitOfWork))),
 		NewWebhooks,
 		func(w *Webhooks) ports.SubscriptionStore { return w },
 		func(w *Webhooks) ports.DeliveryStore { return w },
@@ -63,6 +64,7 @@ var (
 	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
 	_ ports.RateLimiter       = (*RateLimiter)(nil)
 	_ ports.EventPublisher    = (*EventLog)(nil)
+	_ ports.UnitOfWork        = (*Units)(nil)
 	_ ports.SubscriptionStore = (*Webhooks)(nil)
 	_ ports.DeliveryStore     = (*Webhooks)(nil)
 )

@@ -123,6 +123,7 @@ func Module(opts Options) fx.Option {
 			func(g *GrantStore) ports.ConsentStore { return g },
 			NewRateLimiter,
 			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher))),
+			fx.Annotate(NewUnits, fx.As(new(ports.UnitOfWork))),
 			func(db *mongo.Database) (ports.KeyStore, error) {
 				return NewKeyStore(db, opts.KeyEncryptionKey)
 			},

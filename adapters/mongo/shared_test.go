@@ -151,3 +151,20 @@ func TestDeliveryStoreConcurrency(t *testing.T) {
 	t.Parallel()
 	testsuite.RunDeliveryStoreConcurrency(t, webhookStores)
 }
+
+func TestUnitOfWork(t *testing.T) {
+	t.Parallel()
+	testsuite.RunUnitOfWork(t, func(t *testing.T) testsuite.UnitStores {
+		db := testDB(t)
+		o := mongoadapter.NewEventOutbox(db)
+		return testsuite.UnitStores{
+			Units: mongoadapter.NewUnits(), Users: mongoadapter.NewUserStore(db), Orgs: mongoadapter.NewOrganizationStore(db),
+			Grants: mongoadapter.NewClientGrantStore(db), Events: o,
+			Stored: func() []domain.Event {
+				events, err := o.Events(context.Background())
+				require.NoError(t, err)
+				return events
+			},
+		}
+	})
+}

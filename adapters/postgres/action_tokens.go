@@ -15,10 +15,12 @@ var _ ports.ActionTokenStore = (*ActionTokenStore)(nil)
 
 // ActionTokenStore is the PostgreSQL ports.ActionTokenStore, keyed by the
 // hash of the emailed token. The janitor deletes expired tokens.
-type ActionTokenStore struct{ pool *pgxpool.Pool }
+type ActionTokenStore struct{ pool db }
 
 // NewActionTokenStore returns an ActionTokenStore on pool.
-func NewActionTokenStore(pool *pgxpool.Pool) *ActionTokenStore { return &ActionTokenStore{pool: pool} }
+func NewActionTokenStore(pool *pgxpool.Pool) *ActionTokenStore {
+	return &ActionTokenStore{pool: db{pool}}
+}
 
 // actionTokenColumns are every column of action_tokens. organization_id
 // and client_id are a join link's, empty for other purposes; email is the

@@ -15,10 +15,10 @@ var _ ports.AdminKeyStore = (*AdminKeyStore)(nil)
 // AdminKeyStore is the PostgreSQL ports.AdminKeyStore. Keys arrive as
 // hashes and are stored as such; the hash is unique, so that a lookup by
 // hash finds one key.
-type AdminKeyStore struct{ pool *pgxpool.Pool }
+type AdminKeyStore struct{ pool db }
 
 // NewAdminKeyStore returns an AdminKeyStore on pool.
-func NewAdminKeyStore(pool *pgxpool.Pool) *AdminKeyStore { return &AdminKeyStore{pool: pool} }
+func NewAdminKeyStore(pool *pgxpool.Pool) *AdminKeyStore { return &AdminKeyStore{pool: db{pool}} }
 
 // CreateAdminKey stores a key. ErrAlreadyExists if the id or the hash is
 // taken.

@@ -15,10 +15,12 @@ import (
 var _ ports.AuthRequestStore = (*AuthRequestStore)(nil)
 
 // AuthRequestStore is the PostgreSQL ports.AuthRequestStore.
-type AuthRequestStore struct{ pool *pgxpool.Pool }
+type AuthRequestStore struct{ pool db }
 
 // NewAuthRequestStore returns an AuthRequestStore on pool.
-func NewAuthRequestStore(pool *pgxpool.Pool) *AuthRequestStore { return &AuthRequestStore{pool: pool} }
+func NewAuthRequestStore(pool *pgxpool.Pool) *AuthRequestStore {
+	return &AuthRequestStore{pool: db{pool}}
+}
 
 const authRequestColumns = `id, binding_hash, csrf_token, client_id, redirect_uri, scopes, state,
 	nonce, code_challenge, code_challenge_method, prompt, max_age, login_hint, response_mode,

@@ -15,10 +15,12 @@ var _ ports.ClientGrantStore = (*ClientGrantStore)(nil)
 
 // ClientGrantStore is the PostgreSQL ports.ClientGrantStore. A grant goes
 // with its organization (ON DELETE CASCADE).
-type ClientGrantStore struct{ pool *pgxpool.Pool }
+type ClientGrantStore struct{ pool db }
 
 // NewClientGrantStore returns a ClientGrantStore on pool.
-func NewClientGrantStore(pool *pgxpool.Pool) *ClientGrantStore { return &ClientGrantStore{pool: pool} }
+func NewClientGrantStore(pool *pgxpool.Pool) *ClientGrantStore {
+	return &ClientGrantStore{pool: db{pool}}
+}
 
 // PutClientGrant creates or replaces the grant in one upsert that leaves
 // created_at alone on a replacement. The foreign key makes a missing
@@ -49,10 +51,17 @@ func (s *ClientGrantStore) DeleteClientGrant(ctx context.Context, clientID, orga
 }
 
 // ListClientGrants returns a client's grants ordered by organization id, in
-// the primary key's order.
+// the primary key's order. Inside a unit of work it locks them FOR SHARE
+// until the unit ends, so that a withdrawal (which updates or deletes the
+// row) waits for the unit instead of slipping between its check and its
+// writes.
 func (s *ClientGrantStore) ListClientGrants(ctx context.Context, clientID string) ([]domain.ClientGrant, error) {
-	rows, err := s.pool.Query(ctx, `SELECT client_id, organization_id, actions, created_at, updated_at
-		FROM client_grants WHERE client_id = $1 ORDER BY organization_id`, clientID)
+	q := `SELECT client_id, organization_id, actions, created_at, updated_at
+		FROM client_grants WHERE client_id = $1 ORDER BY organization_id`
+	if inUnit(ctx) {
+		q += ` FOR SHARE`
+	}
+	rows, err := s.pool.Query(ctx, q, clientID)
 	if err != nil {
 		return nil, translate("list client grants", err)
 	}

@@ -15,10 +15,10 @@ var _ ports.ClientStore = (*ClientStore)(nil)
 
 // ClientStore is the PostgreSQL ports.ClientStore. Secrets and registration
 // tokens arrive as hashes and are stored as such.
-type ClientStore struct{ pool *pgxpool.Pool }
+type ClientStore struct{ pool db }
 
 // NewClientStore returns a ClientStore on pool.
-func NewClientStore(pool *pgxpool.Pool) *ClientStore { return &ClientStore{pool: pool} }
+func NewClientStore(pool *pgxpool.Pool) *ClientStore { return &ClientStore{pool: db{pool}} }
 
 const clientColumns = `id, secret_hash, registration_token_hash, name, redirect_uris,
 	post_logout_redirect_uris, grant_types, response_types, scopes, token_endpoint_auth_method,

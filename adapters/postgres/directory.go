@@ -21,10 +21,10 @@ var _ ports.DirectoryStore = (*DirectoryStore)(nil)
 // licenses reference their user ON DELETE CASCADE, so deleting a user is one
 // statement, and a membership or license of a missing user cannot be
 // written.
-type DirectoryStore struct{ pool *pgxpool.Pool }
+type DirectoryStore struct{ pool db }
 
 // NewDirectoryStore returns a DirectoryStore on pool.
-func NewDirectoryStore(pool *pgxpool.Pool) *DirectoryStore { return &DirectoryStore{pool: pool} }
+func NewDirectoryStore(pool *pgxpool.Pool) *DirectoryStore { return &DirectoryStore{pool: db{pool}} }
 
 // provisionAttempts bounds how often a row looks again for a user (or a
 // membership) that another transaction deleted between two statements.

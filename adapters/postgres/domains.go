@@ -18,10 +18,10 @@ var _ ports.DomainStore = (*DomainStore)(nil)
 // DomainStore is the PostgreSQL ports.DomainStore: rows of verified_domains,
 // keyed by the domain name (so a domain has one organization), deleted with
 // their organization.
-type DomainStore struct{ pool *pgxpool.Pool }
+type DomainStore struct{ pool db }
 
 // NewDomainStore returns a DomainStore on pool.
-func NewDomainStore(pool *pgxpool.Pool) *DomainStore { return &DomainStore{pool: pool} }
+func NewDomainStore(pool *pgxpool.Pool) *DomainStore { return &DomainStore{pool: db{pool}} }
 
 const domainColumns = `domain, organization_id, verified_by, created_at`
 

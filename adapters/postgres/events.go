@@ -28,10 +28,10 @@ import (
 // so it comes back exactly. DeliveryStore.DispatchEvents marks an event
 // dispatched; the janitor deletes dispatched events once they are older
 // than the webhook retention (see Janitor).
-type EventOutbox struct{ pool *pgxpool.Pool }
+type EventOutbox struct{ pool db }
 
 // NewEventOutbox returns an EventOutbox on pool.
-func NewEventOutbox(pool *pgxpool.Pool) *EventOutbox { return &EventOutbox{pool: pool} }
+func NewEventOutbox(pool *pgxpool.Pool) *EventOutbox { return &EventOutbox{pool: db{pool}} }
 
 // insertEvents stores a batch in one statement, so it is atomic without a
 // transaction. Identity values are drawn as the sorted rows reach the

@@ -114,3 +114,16 @@ func TestEventOutboxUnencodableValueStoresNothing(t *testing.T) {
 	require.Error(t, err)
 	assert.Empty(t, events(t, o))
 }
+
+func TestUnitOfWork(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	o := postgres.NewEventOutbox(pool)
+	testsuite.RunUnitOfWork(t, func(t *testing.T) testsuite.UnitStores {
+		return testsuite.UnitStores{
+			Units: postgres.NewUnits(pool), Users: postgres.NewUserStore(pool), Orgs: postgres.NewOrganizationStore(pool),
+			Grants: postgres.NewClientGrantStore(pool), Events: o, Stored: func() []domain.Event { return events(t, o) },
+			Undoes: true, Isolated: true,
+		}
+	})
+}

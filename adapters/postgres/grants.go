@@ -18,10 +18,10 @@ var _ ports.GrantStore = (*GrantStore)(nil)
 // GrantStore is the PostgreSQL ports.GrantStore: authorization codes (this
 // file), refresh-token families (refresh.go), revocations (revocations.go)
 // and consents (consents.go). Codes and tokens are kept only as hashes.
-type GrantStore struct{ pool *pgxpool.Pool }
+type GrantStore struct{ pool db }
 
 // NewGrantStore returns a GrantStore on pool.
-func NewGrantStore(pool *pgxpool.Pool) *GrantStore { return &GrantStore{pool: pool} }
+func NewGrantStore(pool *pgxpool.Pool) *GrantStore { return &GrantStore{pool: db{pool}} }
 
 const authCodeColumns = `hash, client_id, user_id, redirect_uri, scopes, nonce, code_challenge,
 	code_challenge_method, auth_time, session_id, amr, grant_id, expires_at, redeemed_at, created_at`

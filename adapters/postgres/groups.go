@@ -20,10 +20,10 @@ var _ ports.GroupStore = (*GroupStore)(nil)
 // name key within their organization, and of group_members, whose foreign
 // keys to memberships take a member who leaves the organization out of its
 // groups (see migration 00007).
-type GroupStore struct{ pool *pgxpool.Pool }
+type GroupStore struct{ pool db }
 
 // NewGroupStore returns a GroupStore on pool.
-func NewGroupStore(pool *pgxpool.Pool) *GroupStore { return &GroupStore{pool: pool} }
+func NewGroupStore(pool *pgxpool.Pool) *GroupStore { return &GroupStore{pool: db{pool}} }
 
 // groupColumns are the columns a group is read from. name_key is
 // domain.GroupNameKey(display_name), written with it and never read back.
@@ -143,7 +143,7 @@ func (s *GroupStore) ListGroups(ctx context.Context, organizationID, after strin
 // listOrEmpty collects the rows of a listing with scan: none is an empty
 // list, not nil, and text no column holds (a NUL byte in an id) matches
 // nothing, as it would in a lookup.
-func listOrEmpty[T any](ctx context.Context, pool *pgxpool.Pool, op string, scan func(pgx.Row) (T, error),
+func listOrEmpty[T any](ctx context.Context, pool db, op string, scan func(pgx.Row) (T, error),
 	sql string, args ...any) ([]T, error) {
 	rows, err := pool.Query(ctx, sql, args...)
 	var out []T

@@ -39,7 +39,7 @@ const (
 // transaction holds (SKIP LOCKED), so that it never waits on live traffic
 // and several instances can sweep at once.
 type Janitor struct {
-	pool       *pgxpool.Pool
+	pool       db
 	batch      int
 	maxBatches int
 	retention  time.Duration
@@ -79,7 +79,7 @@ func WithWebhookRetention(d time.Duration) JanitorOption {
 
 // NewJanitor returns a Janitor on pool.
 func NewJanitor(pool *pgxpool.Pool, opts ...JanitorOption) *Janitor {
-	j := &Janitor{pool: pool, batch: DefaultJanitorBatch, maxBatches: DefaultJanitorMaxBatches,
+	j := &Janitor{pool: db{pool}, batch: DefaultJanitorBatch, maxBatches: DefaultJanitorMaxBatches,
 		retention: DefaultWebhookRetention}
 	for _, o := range opts {
 		o(j)

@@ -30,7 +30,7 @@ var _ ports.KeyStore = (*KeyStore)(nil)
 // signer never replaces undecryptable keys with new ones. Without the option
 // the private keys are stored as given (tests only; Module always seals).
 type KeyStore struct {
-	pool *pgxpool.Pool
+	pool db
 	aead cipher.AEAD // nil: stored as given
 	err  error       // a bad option, reported by every call
 }
@@ -71,7 +71,7 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 
 // NewKeyStore returns a KeyStore on pool.
 func NewKeyStore(pool *pgxpool.Pool, opts ...KeyStoreOption) *KeyStore {
-	s := &KeyStore{pool: pool}
+	s := &KeyStore{pool: db{pool}}
 	for _, o := range opts {
 		o(s)
 	}

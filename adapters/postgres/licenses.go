@@ -16,10 +16,10 @@ var _ ports.LicenseStore = (*LicenseStore)(nil)
 // LicenseStore is the PostgreSQL ports.LicenseStore. A license references
 // its user (ON DELETE CASCADE), so a license of a missing user cannot be
 // stored and a deleted user's licenses go with them.
-type LicenseStore struct{ pool *pgxpool.Pool }
+type LicenseStore struct{ pool db }
 
 // NewLicenseStore returns a LicenseStore on pool.
-func NewLicenseStore(pool *pgxpool.Pool) *LicenseStore { return &LicenseStore{pool: pool} }
+func NewLicenseStore(pool *pgxpool.Pool) *LicenseStore { return &LicenseStore{pool: db{pool}} }
 
 // insertLicense is AssignLicense's statement, shared with Provision: one
 // affected row means it assigned the license.

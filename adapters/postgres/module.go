@@ -76,6 +76,7 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
 			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher))),
+			fx.Annotate(NewUnits, fx.As(new(ports.UnitOfWork))),
 			// The webhook stores seal subscription secrets under the same
 			// key-encryption key as signing keys.
 			func(pool *pgxpool.Pool) (ports.SubscriptionStore, error) {
@@ -196,6 +197,7 @@ var (
 	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
 	_ ports.RateLimiter       = (*RateLimiter)(nil)
 	_ ports.DirectoryStore    = (*DirectoryStore)(nil)
+	_ ports.UnitOfWork        = (*Units)(nil)
 	_ ports.LicenseStore      = (*LicenseStore)(nil)
 	_ ports.ClientGrantStore  = (*ClientGrantStore)(nil)
 	_ ports.RoleStore         = (*RoleStore)(nil)

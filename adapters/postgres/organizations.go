@@ -14,11 +14,11 @@ import (
 var _ ports.OrganizationStore = (*OrganizationStore)(nil)
 
 // OrganizationStore is the PostgreSQL ports.OrganizationStore.
-type OrganizationStore struct{ pool *pgxpool.Pool }
+type OrganizationStore struct{ pool db }
 
 // NewOrganizationStore returns an OrganizationStore on pool.
 func NewOrganizationStore(pool *pgxpool.Pool) *OrganizationStore {
-	return &OrganizationStore{pool: pool}
+	return &OrganizationStore{pool: db{pool}}
 }
 
 const organizationColumns = `id, name, slug, created_at, updated_at`
@@ -78,7 +78,7 @@ func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, f
 // has ErrAlreadyExists, in the same statement: a failing upsert writes
 // nothing, and of parallel writers of one name the index lets one through.
 func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membership) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO memberships (`+membershipColumns+`)
+	_, err := s.pool.ExecGuarded(ctx, `INSERT INTO memberships (`+membershipColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (user_id, organization_id) DO UPDATE
 		SET role = EXCLUDED.role, status = EXCLUDED.status, is_primary = EXCLUDED.is_primary,

@@ -16,10 +16,10 @@ var _ ports.RateLimiter = (*RateLimiter)(nil)
 // RateLimiter is the PostgreSQL ports.RateLimiter: fixed windows counted in
 // an UNLOGGED table, shared by every instance on the database, so N
 // instances enforce one limit together.
-type RateLimiter struct{ pool *pgxpool.Pool }
+type RateLimiter struct{ pool db }
 
 // NewRateLimiter returns a RateLimiter on pool.
-func NewRateLimiter(pool *pgxpool.Pool) *RateLimiter { return &RateLimiter{pool: pool} }
+func NewRateLimiter(pool *pgxpool.Pool) *RateLimiter { return &RateLimiter{pool: db{pool}} }
 
 // Allow counts and decides in one round trip: one upsert whose row lock
 // serialises a burst on one key, so exactly rule.Limit requests per window

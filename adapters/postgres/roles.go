@@ -16,10 +16,10 @@ var _ ports.RoleStore = (*RoleStore)(nil)
 // RoleStore is the PostgreSQL ports.RoleStore. It keeps only stored roles;
 // the built-in defaults are the core's (domain.BuiltInRoles). A role goes
 // with its organization (ON DELETE CASCADE).
-type RoleStore struct{ pool *pgxpool.Pool }
+type RoleStore struct{ pool db }
 
 // NewRoleStore returns a RoleStore on pool.
-func NewRoleStore(pool *pgxpool.Pool) *RoleStore { return &RoleStore{pool: pool} }
+func NewRoleStore(pool *pgxpool.Pool) *RoleStore { return &RoleStore{pool: db{pool}} }
 
 const roleColumns = `organization_id, name, permissions, created_at, updated_at`
 

@@ -25,10 +25,10 @@ var _ ports.SCIMStore = (*SCIMStore)(nil)
 // filter into a parameterised WHERE clause over the organization's
 // memberships joined to users (see translateFilter); the users' SCIM
 // attributes are the users.profiles document (see profileDoc).
-type SCIMStore struct{ pool *pgxpool.Pool }
+type SCIMStore struct{ pool db }
 
 // NewSCIMStore returns a SCIMStore on pool.
-func NewSCIMStore(pool *pgxpool.Pool) *SCIMStore { return &SCIMStore{pool: pool} }
+func NewSCIMStore(pool *pgxpool.Pool) *SCIMStore { return &SCIMStore{pool: db{pool}} }
 
 // scimTokenColumns are every column of scim_tokens; sign_in_email is the
 // token's domain.SignInEmailRule, empty for the default (migration 00006).

@@ -16,10 +16,10 @@ var _ ports.SessionStore = (*SessionStore)(nil)
 
 // SessionStore is the PostgreSQL ports.SessionStore, keyed by the hash of
 // the cookie secret.
-type SessionStore struct{ pool *pgxpool.Pool }
+type SessionStore struct{ pool db }
 
 // NewSessionStore returns a SessionStore on pool.
-func NewSessionStore(pool *pgxpool.Pool) *SessionStore { return &SessionStore{pool: pool} }
+func NewSessionStore(pool *pgxpool.Pool) *SessionStore { return &SessionStore{pool: db{pool}} }
 
 // CreateSession stores a session. ErrAlreadyExists if the hash is taken.
 func (s *SessionStore) CreateSession(ctx context.Context, sess domain.Session) error {

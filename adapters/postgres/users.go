@@ -16,10 +16,10 @@ var _ ports.UserStore = (*UserStore)(nil)
 // UserStore is the PostgreSQL ports.UserStore. Email uniqueness is a unique
 // index on the normalised email (email_key), so the check and the insert are
 // one atomic step.
-type UserStore struct{ pool *pgxpool.Pool }
+type UserStore struct{ pool db }
 
 // NewUserStore returns a UserStore on pool.
-func NewUserStore(pool *pgxpool.Pool) *UserStore { return &UserStore{pool: pool} }
+func NewUserStore(pool *pgxpool.Pool) *UserStore { return &UserStore{pool: db{pool}} }
 
 // userColumns are every column of users, profiles (a jsonb document, see
 // profiles.go) and the home organization (NULL for none) included, so that

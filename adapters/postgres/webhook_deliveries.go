@@ -23,7 +23,7 @@ import (
 // so it seals and opens secrets as SubscriptionStore does, under the same
 // key.
 type DeliveryStore struct {
-	pool *pgxpool.Pool
+	pool db
 	box  secretBox
 }
 
@@ -34,7 +34,7 @@ func NewDeliveryStore(pool *pgxpool.Pool, keyEncryptionKey []byte) (*DeliverySto
 	if err != nil {
 		return nil, err
 	}
-	return &DeliveryStore{pool: pool, box: box}, nil
+	return &DeliveryStore{pool: db{pool}, box: box}, nil
 }
 
 // deliveryCols lists the columns deliveryDest reads, on the alias d.

@@ -62,7 +62,7 @@ func (b secretBox) open(subscriptionID string, sealed []byte) (string, error) {
 // sealed at rest (see secretBox); a subscription's deliveries and their
 // attempts go with it (ON DELETE CASCADE).
 type SubscriptionStore struct {
-	pool *pgxpool.Pool
+	pool db
 	box  secretBox
 }
 
@@ -75,7 +75,7 @@ func NewSubscriptionStore(pool *pgxpool.Pool, keyEncryptionKey []byte) (*Subscri
 	if err != nil {
 		return nil, err
 	}
-	return &SubscriptionStore{pool: pool, box: box}, nil
+	return &SubscriptionStore{pool: db{pool}, box: box}, nil
 }
 
 // subscriptionColumns lists the columns scanSubscription reads, each

@@ -51,17 +51,37 @@ func (s *Service) issueTokenLink(ctx context.Context, t domain.ActionToken, path
 // stands; the edge logs the failure, which the core cannot.
 var ErrMailNotSent = errors.New("mail not sent")
 
-// sendInvite mails an invitation. A failed mail does not undo the
-// provisioning: the caller sees inviteSent false and may provision again.
-func (s *Service) sendInvite(ctx context.Context, u domain.User, now time.Time) error {
-	link, err := s.issueLink(ctx, u, domain.PurposeInvite, PathAcceptInvite, s.cfg.InviteTTL, now)
-	if err != nil {
-		return err
+// outgoing is a mail that a change asked for. The change issues its link
+// and emits its event in its unit of work; the mail goes out after the
+// unit is stored, as a unit may run again and must not mail twice, and a
+// link mailed before its change committed could lead nowhere.
+type outgoing struct {
+	mail   domain.Mail
+	what   string // "invitation", for the log
+	userID string
+}
+
+// send mails m. A failure wraps ErrMailNotSent; the change that wanted
+// the mail stands, and its holder may ask again (forgot-password mails an
+// invited account its invitation afresh).
+func (s *Service) send(ctx context.Context, m outgoing) error {
+	if m.mail.To == "" {
+		return nil
 	}
-	if err := s.deps.Mailer.Send(ctx, inviteMail(u, link, s.cfg.InviteTTL)); err != nil {
-		return fmt.Errorf("%w: invitation to user %s: %w", ErrMailNotSent, u.ID, err)
+	if err := s.deps.Mailer.Send(ctx, m.mail); err != nil {
+		return fmt.Errorf("%w: %s for user %s: %w", ErrMailNotSent, m.what, m.userID, err)
 	}
 	return nil
+}
+
+// invitation issues an invitation link and returns the mail that carries
+// it, to send once the unit is stored.
+func (s *Service) invitation(ctx context.Context, u domain.User, now time.Time) (outgoing, error) {
+	link, err := s.issueLink(ctx, u, domain.PurposeInvite, PathAcceptInvite, s.cfg.InviteTTL, now)
+	if err != nil {
+		return outgoing{}, err
+	}
+	return outgoing{mail: inviteMail(u, link, s.cfg.InviteTTL), what: "invitation", userID: u.ID}, nil
 }
 
 func inviteMail(u domain.User, link string, ttl time.Duration) domain.Mail {
@@ -87,20 +107,21 @@ func humanDuration(d time.Duration) string {
 	}
 }
 
-// sendReset issues a reset link by mail and emits user.password_reset.
-func (s *Service) sendReset(ctx context.Context, u domain.User, orgID string, now time.Time) error {
+// issueReset issues a reset link and emits user.password_reset, in the
+// caller's unit, and returns the mail to send once it is stored.
+func (s *Service) issueReset(ctx context.Context, u domain.User, orgID string, now time.Time) (outgoing, error) {
 	link, err := s.issueLink(ctx, u, domain.PurposeReset, PathResetPassword, s.cfg.ResetTTL, now)
 	if err != nil {
-		return err
-	}
-	if err := s.deps.Mailer.Send(ctx, resetMail(u, link, s.cfg.ResetTTL)); err != nil {
-		return fmt.Errorf("%w: password reset for user %s: %w", ErrMailNotSent, u.ID, err)
+		return outgoing{}, err
 	}
 	aud, err := s.audienceOf(ctx, u.ID, nil)
 	if err != nil {
-		return err
+		return outgoing{}, err
 	}
-	return s.publish(ctx, s.userEvent(domain.EventUserPasswordReset, u, orgID, aud, now))
+	if err := s.publish(ctx, s.userEvent(domain.EventUserPasswordReset, u, orgID, aud, now)); err != nil {
+		return outgoing{}, err
+	}
+	return outgoing{mail: resetMail(u, link, s.cfg.ResetTTL), what: "password reset", userID: u.ID}, nil
 }
 
 // ForgotPassword mails a reset link if an active account has this email,
@@ -124,29 +145,38 @@ func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 	if err != nil {
 		return storeErr("get user", err)
 	}
+	var issue func(ctx context.Context) (outgoing, error)
 	switch u.Status {
 	case domain.UserActive:
-		return s.sendReset(ctx, u, "", s.now())
+		issue = func(ctx context.Context) (outgoing, error) { return s.issueReset(ctx, u, "", s.now()) }
 	case domain.UserInvited:
 		// An invited account has no password to reset: its holder gets
 		// the invitation again, so an account someone else provisioned
 		// for their address is never out of their reach.
-		return s.reinvite(ctx, u, s.now())
+		issue = func(ctx context.Context) (outgoing, error) { return s.reinvite(ctx, u, s.now()) }
+	default:
+		return nil
 	}
-	return nil
-}
-
-// reinvite mails an invited user a fresh invitation and emits
-// user.invited to their audience.
-func (s *Service) reinvite(ctx context.Context, u domain.User, now time.Time) error {
-	if err := s.sendInvite(ctx, u, now); err != nil {
-		return err
-	}
-	aud, err := s.audienceOf(ctx, u.ID, nil)
+	m, err := unit(s, ctx, issue)
 	if err != nil {
 		return err
 	}
-	return s.publish(ctx, s.userEvent(domain.EventUserInvited, u, "", aud, now))
+	return s.send(ctx, m)
+}
+
+// reinvite issues an invited user a fresh invitation and emits
+// user.invited to their audience, in the caller's unit, and returns the
+// mail to send once it is stored.
+func (s *Service) reinvite(ctx context.Context, u domain.User, now time.Time) (outgoing, error) {
+	m, err := s.invitation(ctx, u, now)
+	if err != nil {
+		return outgoing{}, err
+	}
+	aud, err := s.audienceOf(ctx, u.ID, nil)
+	if err != nil {
+		return outgoing{}, err
+	}
+	return m, s.publish(ctx, s.userEvent(domain.EventUserInvited, u, "", aud, now))
 }
 
 // CheckEmail refuses what is not an email address.
@@ -192,6 +222,14 @@ func (s *Service) spendLink(ctx context.Context, token, password string, p domai
 	if err := CheckPassword(password); err != nil {
 		return domain.User{}, err // checked first, so a typo does not spend the link
 	}
+	return unit(s, ctx, func(ctx context.Context) (domain.User, error) {
+		return s.spendLinkIn(ctx, token, password, p)
+	})
+}
+
+// spendLinkIn is spendLink in its unit: the link is spent only with the
+// password set and the event stored.
+func (s *Service) spendLinkIn(ctx context.Context, token, password string, p domain.ActionPurpose) (domain.User, error) {
 	now := s.now()
 	t, err := s.deps.ActionTokens.ConsumeActionToken(ctx, domain.HashToken(token), p, now)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -249,26 +287,24 @@ func linkAllowed(st domain.UserStatus, p domain.ActionPurpose) bool {
 	return st == domain.UserActive || st == domain.UserInvited
 }
 
-// sendJoin mails the holder of an existing account an invitation to join
-// an organization that provisioned them without being able to see them.
-// The link carries the organization and the provisioning application,
-// whose license comes with accepting.
-func (s *Service) sendJoin(ctx context.Context, u domain.User, orgID, clientID string, now time.Time) error {
+// joinInvitation issues the holder of an existing account an invitation to
+// join an organization that provisioned them without being able to see
+// them, and returns the mail to send once the unit is stored. The link
+// carries the organization and the provisioning application, whose license
+// comes with accepting.
+func (s *Service) joinInvitation(ctx context.Context, u domain.User, orgID, clientID string, now time.Time) (outgoing, error) {
 	org, err := s.deps.Orgs.GetOrganization(ctx, orgID)
 	if err != nil {
-		return storeErr("get organization", err)
+		return outgoing{}, storeErr("get organization", err)
 	}
 	link, err := s.issueTokenLink(ctx, domain.ActionToken{
 		Purpose: domain.PurposeJoin, UserID: u.ID, Email: u.Email, OrganizationID: orgID, ClientID: clientID,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.InviteTTL),
 	}, PathJoin)
 	if err != nil {
-		return err
+		return outgoing{}, err
 	}
-	if err := s.deps.Mailer.Send(ctx, joinMail(u, org, link, s.cfg.InviteTTL)); err != nil {
-		return fmt.Errorf("%w: invitation to join for user %s: %w", ErrMailNotSent, u.ID, err)
-	}
-	return nil
+	return outgoing{mail: joinMail(u, org, link, s.cfg.InviteTTL), what: "invitation to join", userID: u.ID}, nil
 }
 
 func joinMail(u domain.User, org domain.Organization, link string, ttl time.Duration) domain.Mail {
@@ -301,6 +337,12 @@ func (s *Service) AnswerJoin(ctx context.Context, token, password string, accept
 	if password == "" || len(password) > MaxPasswordLen {
 		return Joining{}, errJoinPassword
 	}
+	return unit(s, ctx, func(ctx context.Context) (Joining, error) {
+		return s.answerJoin(ctx, token, password, accept)
+	})
+}
+
+func (s *Service) answerJoin(ctx context.Context, token, password string, accept bool) (Joining, error) {
 	now := s.now()
 	t, err := s.deps.ActionTokens.ConsumeActionToken(ctx, domain.HashToken(token), domain.PurposeJoin, now)
 	if errors.Is(err, domain.ErrNotFound) {

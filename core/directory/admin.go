@@ -110,15 +110,17 @@ func (s *Service) CreateOrganization(ctx context.Context, in OrganizationInput) 
 	if err := in.check(); err != nil {
 		return domain.Organization{}, err
 	}
-	now := s.now()
-	o := domain.Organization{ID: s.deps.Random.UUID(), Name: strings.TrimSpace(*in.Name), Slug: *in.Slug, CreatedAt: now, UpdatedAt: now}
-	if err := s.deps.Orgs.CreateOrganization(ctx, o); err != nil {
-		if errors.Is(err, domain.ErrAlreadyExists) {
-			return domain.Organization{}, newErr(Conflict, "slug_taken", "slug %q is taken", o.Slug)
+	return unit(s, ctx, func(ctx context.Context) (domain.Organization, error) {
+		now := s.now()
+		o := domain.Organization{ID: s.deps.Random.UUID(), Name: strings.TrimSpace(*in.Name), Slug: *in.Slug, CreatedAt: now, UpdatedAt: now}
+		if err := s.deps.Orgs.CreateOrganization(ctx, o); err != nil {
+			if errors.Is(err, domain.ErrAlreadyExists) {
+				return domain.Organization{}, newErr(Conflict, "slug_taken", "slug %q is taken", o.Slug)
+			}
+			return domain.Organization{}, storeErr("create organization", err)
 		}
-		return domain.Organization{}, storeErr("create organization", err)
-	}
-	return o, s.publish(ctx, s.orgEvent(domain.EventOrganizationCreated, o, now))
+		return o, s.publish(ctx, s.orgEvent(domain.EventOrganizationCreated, o, now))
+	})
 }
 
 // GetOrganization returns an organization.
@@ -138,6 +140,12 @@ func (s *Service) UpdateOrganization(ctx context.Context, id string, in Organiza
 	if err := in.check(); err != nil {
 		return domain.Organization{}, err
 	}
+	return unit(s, ctx, func(ctx context.Context) (domain.Organization, error) {
+		return s.updateOrganization(ctx, id, in)
+	})
+}
+
+func (s *Service) updateOrganization(ctx context.Context, id string, in OrganizationInput) (domain.Organization, error) {
 	now := s.now()
 	o, err := s.deps.Orgs.UpdateOrganization(ctx, id, func(o *domain.Organization) error {
 		if in.Name != nil {
@@ -222,7 +230,9 @@ func (s *Service) PutClientGrant(ctx context.Context, clientID, orgID string, ac
 	acts := slices.Clone(actions)
 	slices.Sort(acts)
 	g := domain.ClientGrant{ClientID: clientID, OrganizationID: orgID, Actions: slices.Compact(acts), CreatedAt: now, UpdatedAt: now}
-	if err := s.deps.Grants.PutClientGrant(ctx, g); err != nil {
+	// In a unit, as every change to a grant is: a change that relies on the
+	// grant (asCaller) is stored wholly before or wholly after it.
+	if err := s.atomically(ctx, func(ctx context.Context) error { return s.deps.Grants.PutClientGrant(ctx, g) }); err != nil {
 		if errors.Is(err, domain.ErrNotFound) {
 			return g, errNoOrg
 		}
@@ -233,7 +243,7 @@ func (s *Service) PutClientGrant(ctx context.Context, clientID, orgID string, ac
 
 // DeleteClientGrant withdraws a client's grant on an organization.
 func (s *Service) DeleteClientGrant(ctx context.Context, clientID, orgID string) error {
-	err := s.deps.Grants.DeleteClientGrant(ctx, clientID, orgID)
+	err := s.atomically(ctx, func(ctx context.Context) error { return s.deps.Grants.DeleteClientGrant(ctx, clientID, orgID) })
 	if errors.Is(err, domain.ErrNotFound) {
 		return newErr(NotFound, "grant_not_found", "this client has no grant on this organization")
 	}
@@ -316,32 +326,36 @@ func (s *Service) AssignLicense(ctx context.Context, clientID, userID string) (b
 	if _, err := s.getClient(ctx, clientID); err != nil {
 		return false, err
 	}
-	now := s.now()
-	l := domain.License{ClientID: clientID, UserID: userID, AssignedAt: now}
-	assigned, err := s.deps.Licenses.AssignLicense(ctx, l)
-	if errors.Is(err, domain.ErrNotFound) {
-		return false, errNoUser
-	}
-	if err != nil {
-		return false, storeErr("assign license", err)
-	}
-	if !assigned {
-		return false, nil
-	}
-	return true, s.publish(ctx, s.licenseEvent(domain.EventLicenseAssigned, l, now))
+	return unit(s, ctx, func(ctx context.Context) (bool, error) {
+		now := s.now()
+		l := domain.License{ClientID: clientID, UserID: userID, AssignedAt: now}
+		assigned, err := s.deps.Licenses.AssignLicense(ctx, l)
+		if errors.Is(err, domain.ErrNotFound) {
+			return false, errNoUser
+		}
+		if err != nil {
+			return false, storeErr("assign license", err)
+		}
+		if !assigned {
+			return false, nil
+		}
+		return true, s.publish(ctx, s.licenseEvent(domain.EventLicenseAssigned, l, now))
+	})
 }
 
 // RevokeLicense takes a license away and emits license.revoked.
 func (s *Service) RevokeLicense(ctx context.Context, clientID, userID string) error {
-	err := s.deps.Licenses.RevokeLicense(ctx, clientID, userID)
-	if errors.Is(err, domain.ErrNotFound) {
-		return newErr(NotFound, "license_not_found", "the user does not hold this license")
-	}
-	if err != nil {
-		return storeErr("revoke license", err)
-	}
-	now := s.now()
-	return s.publish(ctx, s.licenseEvent(domain.EventLicenseRevoked, domain.License{ClientID: clientID, UserID: userID}, now))
+	return s.atomically(ctx, func(ctx context.Context) error {
+		err := s.deps.Licenses.RevokeLicense(ctx, clientID, userID)
+		if errors.Is(err, domain.ErrNotFound) {
+			return newErr(NotFound, "license_not_found", "the user does not hold this license")
+		}
+		if err != nil {
+			return storeErr("revoke license", err)
+		}
+		now := s.now()
+		return s.publish(ctx, s.licenseEvent(domain.EventLicenseRevoked, domain.License{ClientID: clientID, UserID: userID}, now))
+	})
 }
 
 // ListLicenses lists a user's licenses.
@@ -431,6 +445,12 @@ func (s *Service) DeleteRole(ctx context.Context, orgID, name string) error {
 // link: a pending membership becomes active, a suspended one stays
 // suspended, and a new one is active.
 func (s *Service) PutMember(ctx context.Context, orgID, userID, role string) (domain.Membership, error) {
+	return unit(s, ctx, func(ctx context.Context) (domain.Membership, error) {
+		return s.putMember(ctx, orgID, userID, role)
+	})
+}
+
+func (s *Service) putMember(ctx context.Context, orgID, userID, role string) (domain.Membership, error) {
 	if _, err := s.GetOrganization(ctx, orgID); err != nil {
 		return domain.Membership{}, err
 	}
@@ -482,6 +502,10 @@ func (s *Service) PutMember(ctx context.Context, orgID, userID, role string) (do
 // visible membership's removal emits user.updated to the user's audience as
 // it was.
 func (s *Service) RemoveMember(ctx context.Context, orgID, userID string) error {
+	return s.atomically(ctx, func(ctx context.Context) error { return s.removeMember(ctx, orgID, userID) })
+}
+
+func (s *Service) removeMember(ctx context.Context, orgID, userID string) error {
 	sc, err := s.adminScope(ctx, userID)
 	if err != nil {
 		return err

@@ -73,7 +73,7 @@ func newFixture(t *testing.T, actions ...string) *fixture {
 		Clients: clients, Users: f.users, Orgs: f.orgs, Directory: d, Licenses: d,
 		Grants: memory.NewClientGrantStore(f.orgs), Roles: memory.NewRoleStore(f.orgs), Groups: f.orgs, Domains: memory.NewDomainStore(f.orgs),
 		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
-		Sessions: memory.NewSessionStore(), Refresh: memory.NewGrantStore(), Events: f.events,
+		Sessions: memory.NewSessionStore(), Refresh: memory.NewGrantStore(), Events: f.events, Units: memory.NewUnits(),
 		Mailer: f.mail, Clock: f.clock, Random: system.NewRandom(),
 	})
 	ctx := t.Context()
@@ -171,14 +171,16 @@ func TestProvisionIsIdempotentAndEmitsTheGuidesEvent(t *testing.T) {
 			created = append(created, e)
 		}
 	}
-	require.Len(t, created, 2, "each provisioning reports user.created, with isNewUser")
+	// The repeat changed nothing, so it tells nothing: a client that retries
+	// a provisioning whose answer it lost makes no second user.created.
+	require.Len(t, created, 1, "user.created reports the change, once")
 	keys := make([]string, 0, len(created[0].Data))
 	for _, fld := range created[0].Data {
 		keys = append(keys, fld.Key)
 	}
 	assert.Equal(t, []string{"userId", "email", "firstName", "lastName", "organizationId", "isNewUser", "createdAt"}, keys, "the guide's §5 order")
 	assert.Equal(t, "2031-03-14T15:09:26.000Z", created[0].Data[6].Value, "JavaScript's toISOString format")
-	assert.Equal(t, false, created[1].Data[5].Value)
+	assert.Equal(t, true, created[0].Data[5].Value)
 }
 
 func TestBulkRowsFailAlone(t *testing.T) {
@@ -547,4 +549,58 @@ func TestForgotPasswordReinvitesAnInvitedAccount(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, domain.UserActive, u.Status)
 	assert.Equal(t, p.User.ID, u.ID)
+}
+
+// A grant withdrawn after the caller authenticated refuses the change: the
+// use case reads the caller's grants again inside its unit of work.
+func TestAGrantWithdrawnAfterAuthenticationRefusesTheChange(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision, domain.ActionUpdate)
+	lisa := f.provision(t, "lisa@example.edu")
+	before := len(f.events.Events())
+	require.NoError(t, f.svc.DeleteClientGrant(t.Context(), f.caller.Client.ID, f.org.ID))
+
+	_, err := f.svc.Provision(t.Context(), f.caller, directory.ProvisionInput{
+		Email: "bart@example.edu", FirstName: "Bart", LastName: "Simpson", OrganizationID: f.org.ID,
+	})
+	assert.Equal(t, directory.Forbidden, kindOf(t, err), "the caller still holds the withdrawn grant, the store does not")
+	_, err = f.users.GetUserByEmail(t.Context(), "bart@example.edu")
+	assert.ErrorIs(t, err, domain.ErrNotFound, "nothing was written")
+
+	name := "Lise"
+	_, err = f.svc.UpdateUser(t.Context(), f.caller, lisa.User.ID, directory.ProfilePatch{FirstName: &name})
+	assert.Error(t, err)
+	u, err := f.users.GetUser(t.Context(), lisa.User.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "Lisa", u.GivenName)
+	assert.Len(t, f.events.Events(), before, "no event")
+}
+
+// The invitation's change and its user.invited are stored first; the mail
+// goes after. A mail that fails leaves both, says so, and a retry of the
+// provisioning changes nothing and tells nothing.
+func TestProvisioningMailsTheInvitationAfterItsChangeIsStored(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision)
+	f.mail.fail = errors.New("relay down")
+	in := directory.ProvisionInput{Email: "maggie@example.edu", FirstName: "Maggie", LastName: "Simpson", OrganizationID: f.org.ID, SendInviteEmail: true}
+	p, err := f.svc.Provision(t.Context(), f.caller, in)
+	require.NoError(t, err, "the mail's failure is the row's news, not the call's")
+	assert.True(t, p.IsNewUser)
+	assert.False(t, p.InviteSent)
+	assert.ErrorIs(t, p.InviteErr, directory.ErrMailNotSent)
+	types := func() []string {
+		var out []string
+		for _, e := range f.events.Events()[1:] { // after organization.created
+			out = append(out, e.Type)
+		}
+		return out
+	}
+	assert.Equal(t, []string{domain.EventUserCreated, domain.EventLicenseAssigned, domain.EventUserInvited}, types(),
+		"the invitation was issued with the user; its mail is what failed")
+
+	f.mail.fail = nil
+	again, err := f.svc.Provision(t.Context(), f.caller, in)
+	require.NoError(t, err)
+	assert.False(t, again.IsNewUser)
+	assert.False(t, again.InviteSent, "only a user the call made is invited")
+	assert.Len(t, types(), 3, "the retry changed nothing, so it told nothing")
 }

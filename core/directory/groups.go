@@ -175,6 +175,12 @@ func isStoreErr(err error) bool {
 // ChangeGroupMembers adds and removes members in one step; members whose
 // effective role it moves hear user.updated.
 func (s *Service) ChangeGroupMembers(ctx context.Context, orgID, id string, add, remove []string) (domain.Group, error) {
+	return unit(s, ctx, func(ctx context.Context) (domain.Group, error) {
+		return s.changeGroupMembers(ctx, orgID, id, add, remove)
+	})
+}
+
+func (s *Service) changeGroupMembers(ctx context.Context, orgID, id string, add, remove []string) (domain.Group, error) {
 	g, err := s.GetGroup(ctx, orgID, id)
 	if err != nil {
 		return domain.Group{}, err
@@ -201,6 +207,10 @@ func (s *Service) ChangeGroupMembers(ctx context.Context, orgID, id string, add,
 // DeleteGroup removes a group; members whose effective role it moves hear
 // user.updated.
 func (s *Service) DeleteGroup(ctx context.Context, orgID, id string) error {
+	return s.atomically(ctx, func(ctx context.Context) error { return s.deleteGroup(ctx, orgID, id) })
+}
+
+func (s *Service) deleteGroup(ctx context.Context, orgID, id string) error {
 	g, err := s.GetGroup(ctx, orgID, id)
 	if err != nil {
 		return err
@@ -236,6 +246,12 @@ func (s *Service) MapGroupRole(ctx context.Context, orgID, id, role string) (dom
 				"role %q manages the organization (owner, organization:manage or roles:manage): a group cannot give it; make owners directly", clip(role))
 		}
 	}
+	return unit(s, ctx, func(ctx context.Context) (domain.Group, error) {
+		return s.mapGroupRole(ctx, orgID, id, role)
+	})
+}
+
+func (s *Service) mapGroupRole(ctx context.Context, orgID, id, role string) (domain.Group, error) {
 	g, err := s.GetGroup(ctx, orgID, id)
 	if err != nil {
 		return domain.Group{}, err

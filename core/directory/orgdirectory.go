@@ -78,6 +78,12 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, userID string, c
 	if ch.Profile != nil && len(c.Grants) != 1 {
 		return UserView{}, newErr(Invalid, "invalid_request", "only an organization's directory keeps a profile")
 	}
+	return unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (UserView, error) {
+		return s.updateAccount(ctx, c, userID, ch)
+	})
+}
+
+func (s *Service) updateAccount(ctx context.Context, c *Caller, userID string, ch AccountChange) (UserView, error) {
 	sc, err := s.loadUser(ctx, c, userID, domain.ActionUpdate)
 	if err != nil {
 		return UserView{}, err
@@ -168,18 +174,20 @@ func (s *Service) Deprovision(ctx context.Context, c *Caller, userID string, dea
 	if len(c.Grants) != 1 {
 		return newErr(Invalid, "invalid_request", "only an organization's directory deprovisions")
 	}
-	sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete)
-	if err != nil {
-		return err
-	}
-	switch {
-	case !sc.home:
-		return s.leave(ctx, sc)
-	case deactivate:
-		_, err := s.SetStatus(ctx, c, userID, Deactivate)
-		return err
-	}
-	return s.deleteAccount(ctx, sc)
+	return s.asCaller(ctx, c, func(ctx context.Context, c *Caller) error {
+		sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !sc.home:
+			return s.leave(ctx, sc)
+		case deactivate:
+			_, err := s.SetStatus(ctx, c, userID, Deactivate)
+			return err
+		}
+		return s.deleteAccount(ctx, sc)
+	})
 }
 
 // leave takes the user out of the organizations the caller acts on: their

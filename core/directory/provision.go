@@ -82,7 +82,40 @@ func (s *Service) ProvisionBulk(ctx context.Context, c *Caller, in []ProvisionIn
 	return s.provision(ctx, c, in)
 }
 
+// provision runs the rows in one unit of work, with the caller's grants as
+// they are in it, and mails the invitations once it is stored. A mail that
+// fails leaves its row's change and events in place, with InviteSent false
+// and InviteErr saying why.
 func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput) ([]BulkResult, error) {
+	if len(c.Grants) == 0 {
+		return nil, errNoGrants
+	}
+	var mails []outgoing // mails[i] for out[i]; empty when none
+	out, err := unitAs(s, ctx, c, func(ctx context.Context, c *Caller) ([]BulkResult, error) {
+		mails = make([]outgoing, len(in))
+		return s.provisionIn(ctx, c, in, mails)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range mails {
+		if m.mail.To == "" {
+			continue
+		}
+		if err := s.send(ctx, m); err != nil {
+			out[i].InviteSent, out[i].InviteErr = false, err
+		}
+	}
+	return out, nil
+}
+
+// provisionIn is provision in its unit. It fills mails with the
+// invitations to send. A row emits events only for what it changed:
+// user.created when it made the user or their membership, license.assigned
+// when it assigned the license, and user.invited with the invitation it
+// issued; a row that finds everything in place (a retry of one whose answer
+// was lost, say) emits nothing, so each change is told once.
+func (s *Service) provisionIn(ctx context.Context, c *Caller, in []ProvisionInput, mails []outgoing) ([]BulkResult, error) {
 	if len(c.Grants) == 0 {
 		return nil, errNoGrants
 	}
@@ -118,8 +151,12 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 			continue
 		}
 		if r.Membership.Status == domain.MembershipPending {
-			out[i].Provisioned, out[i].InviteErr = s.provisionedPending(ctx, c, row, r, now)
-			out[i].InviteSent = r.Joined && out[i].InviteErr == nil
+			var err error
+			out[i].Provisioned, mails[i], err = s.provisionedPending(ctx, c, row, r, now)
+			if err != nil {
+				return nil, err
+			}
+			out[i].InviteSent = mails[i].mail.To != ""
 			continue
 		}
 		out[i].Provisioned = Provisioned{
@@ -127,7 +164,9 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 			MembershipStatus: r.Membership.Status, IsNewUser: r.Created, LicenseAssigned: c.Client.ID != "",
 		}
 		aud := provisionAudience(r.Membership.OrganizationID, c.Client.ID)
-		events = append(events, s.createdEvent(r.User, r.Membership.OrganizationID, r.Created, aud, now))
+		if r.Created || r.Joined {
+			events = append(events, s.createdEvent(r.User, r.Membership.OrganizationID, r.Created, aud, now))
+		}
 		if r.LicenseAssigned {
 			events = append(events, s.licenseEvent(domain.EventLicenseAssigned, domain.License{ClientID: c.Client.ID, UserID: r.User.ID}, now))
 		}
@@ -135,11 +174,11 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 		// account, possibly another organization's, is not a provisioning
 		// client's to do (POST /users/{id}/reset-password resends a link).
 		if rows[k].invite && r.Created {
-			if err := s.sendInvite(ctx, r.User, now); err != nil {
-				out[i].InviteErr = err
-				continue
+			m, err := s.invitation(ctx, r.User, now)
+			if err != nil {
+				return nil, err
 			}
-			out[i].InviteSent = true
+			mails[i], out[i].InviteSent = m, true
 			events = append(events, s.userEvent(domain.EventUserInvited, r.User, r.Membership.OrganizationID, aud, now))
 		}
 	}
@@ -151,15 +190,16 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 // holder is mailed an invitation to join when this row made the pending
 // membership (a repeat mails nothing). No event is emitted: the caller's
 // organization hears of the account only once its holder accepts.
-func (s *Service) provisionedPending(ctx context.Context, c *Caller, row domain.ProvisionRow, r domain.ProvisionResult, now time.Time) (Provisioned, error) {
+func (s *Service) provisionedPending(ctx context.Context, c *Caller, row domain.ProvisionRow, r domain.ProvisionResult, now time.Time) (Provisioned, outgoing, error) {
 	p := Provisioned{
 		User:           domain.User{Email: row.User.Email, GivenName: row.User.GivenName, FamilyName: row.User.FamilyName},
 		OrganizationID: row.OrganizationID, Role: row.Role, MembershipStatus: domain.MembershipPending,
 	}
 	if !r.Joined {
-		return p, nil
+		return p, outgoing{}, nil
 	}
-	return p, s.sendJoin(ctx, r.User, row.OrganizationID, c.Client.ID, now)
+	m, err := s.joinInvitation(ctx, r.User, row.OrganizationID, c.Client.ID, now)
+	return p, m, err
 }
 
 type domainRow struct {

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -36,9 +37,11 @@ type Deps struct {
 	Sessions     ports.SessionStore
 	Refresh      ports.RefreshTokenStore
 	Events       ports.EventPublisher
-	Mailer       ports.Mailer
-	Clock        ports.Clock
-	Random       ports.Random
+	// Units makes each change and its events one unit of work.
+	Units  ports.UnitOfWork
+	Mailer ports.Mailer
+	Clock  ports.Clock
+	Random ports.Random
 }
 
 // Service runs the directory's use cases.
@@ -76,11 +79,79 @@ func (s *Service) MaxBatch() int { return s.cfg.MaxBatch }
 
 func (s *Service) now() time.Time { return s.deps.Clock.Now() }
 
-// publish stores events for delivery. It runs after the change it reports
-// has been stored; see docs for the at-least-once promise.
+// atomically runs fn as one unit of work (ports.UnitOfWork): the changes
+// it makes and the events it publishes are stored together or not at all.
+// fn may run again after a lost conflict, so it only calls stores; mail
+// goes out after the unit.
+func (s *Service) atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.deps.Units.Atomically(ctx, func(ctx context.Context) error {
+		return fn(context.WithValue(ctx, inUnit{}, true))
+	})
+}
+
+// inUnit marks a context inside atomically, which publish requires.
+type inUnit struct{}
+
+// errPublishOutsideUnit is a use case that forgot its unit of work: its
+// events could be stored without its change, or lost after it.
+var errPublishOutsideUnit = errors.New("directory: events published outside a unit of work")
+
+// asCaller runs fn in a unit of work for a client caller whose grants are
+// read again inside the unit, where they hold until it ends: a grant
+// withdrawn since the caller authenticated refuses the change, and one
+// withdrawn during it waits until it is stored. fn gets the grants as they
+// are now. An organization's own directory (OrgCaller) has no client
+// grants to read.
+func (s *Service) asCaller(ctx context.Context, c *Caller, fn func(ctx context.Context, c *Caller) error) error {
+	return s.atomically(ctx, func(ctx context.Context) error {
+		if c.Client.ID == "" {
+			return fn(ctx, c)
+		}
+		grants, err := s.deps.Grants.ListClientGrants(ctx, c.Client.ID)
+		if err != nil {
+			return storeErr("list client grants", err)
+		}
+		return fn(ctx, &Caller{Client: c.Client, Grants: grants})
+	})
+}
+
+// unitAs is asCaller for a use case that returns a value: the value fn
+// returned, or the zero value with the unit's error.
+func unitAs[T any](s *Service, ctx context.Context, c *Caller, fn func(ctx context.Context, c *Caller) (T, error)) (T, error) {
+	var out T
+	err := s.asCaller(ctx, c, func(ctx context.Context, c *Caller) (err error) {
+		out, err = fn(ctx, c)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
+// unit is atomically for a use case that returns a value, as unitAs.
+func unit[T any](s *Service, ctx context.Context, fn func(ctx context.Context) (T, error)) (T, error) {
+	var out T
+	err := s.atomically(ctx, func(ctx context.Context) (err error) {
+		out, err = fn(ctx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
+// publish stores events for delivery, in the unit of work of the change
+// they report (see atomically).
 func (s *Service) publish(ctx context.Context, events ...domain.Event) error {
 	if len(events) == 0 {
 		return nil
+	}
+	if ctx.Value(inUnit{}) == nil {
+		return errPublishOutsideUnit
 	}
 	if err := s.deps.Events.Publish(ctx, events...); err != nil {
 		return storeErr("publish events", err)

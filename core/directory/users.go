@@ -45,6 +45,12 @@ func (s *Service) UpdateUser(ctx context.Context, c *Caller, userID string, p Pr
 	if err := p.check(); err != nil {
 		return UserView{}, err
 	}
+	return unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (UserView, error) {
+		return s.updateUser(ctx, c, userID, p)
+	})
+}
+
+func (s *Service) updateUser(ctx context.Context, c *Caller, userID string, p ProfilePatch) (UserView, error) {
 	// A profile is the account's, shown to every app: only the home
 	// organization changes it.
 	sc, err := s.loadUser(ctx, c, userID, domain.ActionUpdate)
@@ -165,6 +171,12 @@ func (s *Service) SetStatus(ctx context.Context, c *Caller, userID string, l Lif
 	if !ok {
 		return UserView{}, newErr(Invalid, "invalid_request", "unknown action")
 	}
+	return unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (UserView, error) {
+		return s.setStatus(ctx, c, userID, l, tr)
+	})
+}
+
+func (s *Service) setStatus(ctx context.Context, c *Caller, userID string, l Lifecycle, tr transition) (UserView, error) {
 	sc, err := s.loadUser(ctx, c, userID, tr.action)
 	if err != nil {
 		return UserView{}, err
@@ -288,20 +300,24 @@ func (s *Service) AdminSetStatus(ctx context.Context, userID string, l Lifecycle
 	if !ok {
 		return UserView{}, newErr(Invalid, "invalid_request", "unknown action")
 	}
-	sc, err := s.adminScope(ctx, userID)
-	if err != nil {
-		return UserView{}, err
-	}
-	return s.setAccountStatus(ctx, sc, l, tr)
+	return unit(s, ctx, func(ctx context.Context) (UserView, error) {
+		sc, err := s.adminScope(ctx, userID)
+		if err != nil {
+			return UserView{}, err
+		}
+		return s.setAccountStatus(ctx, sc, l, tr)
+	})
 }
 
 // AdminDeleteUser deletes an account as a platform administrator.
 func (s *Service) AdminDeleteUser(ctx context.Context, userID string) error {
-	sc, err := s.adminScope(ctx, userID)
-	if err != nil {
-		return err
-	}
-	return s.deleteAccount(ctx, sc)
+	return s.atomically(ctx, func(ctx context.Context) error {
+		sc, err := s.adminScope(ctx, userID)
+		if err != nil {
+			return err
+		}
+		return s.deleteAccount(ctx, sc)
+	})
 }
 
 // AdminGetUser reads an account as a platform administrator, with every
@@ -343,14 +359,16 @@ func (s *Service) adminScope(ctx context.Context, userID string) (scope, error) 
 // home organization. Any other organization's delete removes its own
 // memberships only (see leave).
 func (s *Service) DeleteUser(ctx context.Context, c *Caller, userID string) error {
-	sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete)
-	if err != nil {
-		return err
-	}
-	if !sc.home {
-		return s.leave(ctx, sc)
-	}
-	return s.deleteAccount(ctx, sc)
+	return s.asCaller(ctx, c, func(ctx context.Context, c *Caller) error {
+		sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete)
+		if err != nil {
+			return err
+		}
+		if !sc.home {
+			return s.leave(ctx, sc)
+		}
+		return s.deleteAccount(ctx, sc)
+	})
 }
 
 func (s *Service) deleteAccount(ctx context.Context, sc scope) error {
@@ -374,20 +392,27 @@ func (s *Service) deleteAccount(ctx context.Context, sc scope) error {
 	return s.publish(ctx, s.userEvent(domain.EventUserDeleted, sc.user, sc.primaryOrg(), aud, now))
 }
 
-// SendPasswordReset mails the user a reset link and emits
-// user.password_reset. The password stays valid until the link is used.
+// SendPasswordReset issues the user a reset link, emits
+// user.password_reset, and mails the link once both are stored. The
+// password stays valid until the link is used.
 func (s *Service) SendPasswordReset(ctx context.Context, c *Caller, userID string) error {
-	sc, err := s.loadUser(ctx, c, userID, domain.ActionResetPassword)
+	m, err := unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (outgoing, error) {
+		sc, err := s.loadUser(ctx, c, userID, domain.ActionResetPassword)
+		if err != nil {
+			return outgoing{}, err
+		}
+		if err := sc.requireHome(); err != nil {
+			return outgoing{}, err
+		}
+		if !linkAllowed(sc.user.Status, domain.PurposeReset) {
+			return outgoing{}, newErr(Conflict, "invalid_state", "a %s user cannot reset a password", sc.user.Status)
+		}
+		return s.issueReset(ctx, sc.user, sc.primaryOrg(), s.now())
+	})
 	if err != nil {
 		return err
 	}
-	if err := sc.requireHome(); err != nil {
-		return err
-	}
-	if !linkAllowed(sc.user.Status, domain.PurposeReset) {
-		return newErr(Conflict, "invalid_state", "a %s user cannot reset a password", sc.user.Status)
-	}
-	return s.sendReset(ctx, sc.user, sc.primaryOrg(), s.now())
+	return s.send(ctx, m)
 }
 
 // Page is one page of a listing: NextCursor is empty on the last page.
