@@ -291,21 +291,52 @@ func (st *WebhookStore) listSubscriptions(ctx context.Context, op string, filter
 }
 
 // takeLease takes generation gen of the lease on the document kind/id by
-// inserting it; false when another caller took that generation first. A
-// caller that read the document at generation gen-1 asks for gen, so of
-// callers that saw one state exactly one goes on. Lease documents are
-// deleted with their subscription's deliveries, never on their own: a
-// deleted generation could be taken a second time by a slow reader.
-func (st *WebhookStore) takeLease(ctx context.Context, kind, id, subscriptionID string, gen int64) (bool, error) {
-	_, err := st.leases.InsertOne(ctx, bson.D{
-		{Key: "_id", Value: fmt.Sprintf("%s/%s/%d", kind, id, gen)},
-		{Key: "subscription_id", Value: subscriptionID},
-	})
-	if mongo.IsDuplicateKeyError(err) {
-		return false, nil
+// inserting it, until until, and returns the generation it took; false
+// when another caller holds it. A caller that read the document at
+// generation gen-1 asks for gen, so of callers that saw one state exactly
+// one goes on. Lease documents are deleted with their subscription's
+// deliveries, never on their own: a deleted generation could be taken a
+// second time by a slow reader.
+//
+// The holder writes its generation to the document after the insert. One
+// that died in between left a generation the document never shows, which
+// every later reader would ask for again and never get. So a generation
+// found taken and ended (its until passed, at now) is an orphan: the
+// caller asks for the next one, and of callers that found the same orphan
+// one gets it.
+func (st *WebhookStore) takeLease(ctx context.Context, kind, id, subscriptionID string, gen int64, now, until time.Time) (int64, bool, error) {
+	for range maxOrphanedLeases + 1 {
+		leaseID := fmt.Sprintf("%s/%s/%d", kind, id, gen)
+		_, err := st.leases.InsertOne(ctx, bson.D{
+			{Key: "_id", Value: leaseID}, {Key: "subscription_id", Value: subscriptionID}, {Key: "until", Value: until},
+		})
+		if err == nil {
+			return gen, true, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return 0, false, err
+		}
+		var taken struct {
+			Until time.Time `bson:"until"` // zero on leases stored before it was kept: ended
+		}
+		err = st.leases.FindOne(ctx, bson.D{{Key: "_id", Value: leaseID}}).Decode(&taken)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments): // its subscription went meanwhile
+			return 0, false, nil
+		case err != nil:
+			return 0, false, err
+		case taken.Until.After(now):
+			return 0, false, nil // held
+		}
+		gen++
 	}
-	return err == nil, err
+	return 0, false, nil
 }
+
+// maxOrphanedLeases bounds how many orphaned generations in a row one
+// takeLease steps over; each orphan is a holder that died at one moment,
+// so more than one in a row is already rare.
+const maxOrphanedLeases = 3
 
 // deliveryDoc is a delivery. LeaseGen is the generation of its newest
 // lease (see takeLease); Attempts is the highest attempt number stored.
@@ -437,8 +468,7 @@ func (st *WebhookStore) takeBatches(ctx context.Context, limit int, now time.Tim
 		if err := cur.Decode(&b); err != nil {
 			return held, nil, translate("dispatch events", err)
 		}
-		gen := b.LeaseGen + 1
-		ok, err := st.takeLease(ctx, "events", fmt.Sprint(b.Seq), "", gen)
+		gen, ok, err := st.takeLease(ctx, "events", fmt.Sprint(b.Seq), "", b.LeaseGen+1, now, now.Add(dispatchLease))
 		if err != nil {
 			return held, nil, translate("dispatch events", err)
 		}
@@ -623,8 +653,7 @@ func (st *WebhookStore) ClaimDeliveries(ctx context.Context, now, leaseUntil tim
 		if sub == nil {
 			continue
 		}
-		gen := d.LeaseGen + 1
-		ok, err := st.takeLease(ctx, "delivery", d.ID, d.SubscriptionID, gen)
+		gen, ok, err := st.takeLease(ctx, "delivery", d.ID, d.SubscriptionID, d.LeaseGen+1, now, leaseUntil)
 		if err != nil {
 			return out, translate("claim deliveries", err)
 		}
@@ -850,8 +879,9 @@ func (st *WebhookStore) Redeliver(ctx context.Context, id string, now time.Time)
 	if d.LeaseUntil.After(now) {
 		return domain.Delivery{}, domain.ErrConflict
 	}
-	gen := d.LeaseGen + 1
-	ok, err := st.takeLease(ctx, "delivery", d.ID, d.SubscriptionID, gen)
+	// The redelivery's own lease lasts as a dispatch's does: it is over
+	// once the delivery shows it, and ends by itself should this die first.
+	gen, ok, err := st.takeLease(ctx, "delivery", d.ID, d.SubscriptionID, d.LeaseGen+1, now, now.Add(dispatchLease))
 	if err != nil {
 		return domain.Delivery{}, translate("redeliver", err)
 	}
