@@ -7,16 +7,19 @@ package app_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -56,6 +59,25 @@ type ksInstance struct {
 	writes map[*ksReq]time.Time
 	// crashes are the exits that no kill caused, as "start N: state".
 	crashes []string
+	// answered and issued are when the latest request answered below 500
+	// here, and the latest token issued here, were sent (UnixNano): the
+	// outages' recovery shows in them.
+	answered, issued atomic.Int64
+}
+
+// answeredSince and issuedSince report whether a request sent after at
+// was answered below 500 here, or got a token here.
+func (in *ksInstance) answeredSince(at time.Time) bool { return in.answered.Load() > at.UnixNano() }
+func (in *ksInstance) issuedSince(at time.Time) bool   { return in.issued.Load() > at.UnixNano() }
+
+// storeLater keeps the later of a's time and at, as UnixNano.
+func storeLater(a *atomic.Int64, at time.Time) {
+	for n := at.UnixNano(); ; {
+		old := a.Load()
+		if old >= n || a.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
 
 // startTimeout bounds one start, from exec to a discovery answer; -race
@@ -176,13 +198,7 @@ func (in *ksInstance) inFlight() []string {
 	defer in.mu.Unlock()
 	var out []string
 	for r, at := range in.writes {
-		path, _, _ := strings.Cut(r.path, "?")
-		if i := strings.Index(path, "/Users/"); i >= 0 {
-			path = path[:i+len("/Users")] + "/…"
-		} else if i := strings.Index(path, "/licenses/"); i >= 0 {
-			path = path[:i+len("/licenses")] + "/…"
-		}
-		out = append(out, fmt.Sprintf("%s %s %s", r.method, path, time.Since(at).Round(time.Millisecond)))
+		out = append(out, fmt.Sprintf("%s %s", r.endpoint(), time.Since(at).Round(time.Millisecond)))
 	}
 	slices.Sort(out)
 	return out
@@ -378,8 +394,59 @@ func (r *ksReceiver) snapshot() (hits []ksHit, posts int, problems []string, las
 type ksReq struct {
 	method, path string
 	header       http.Header
-	body         any // marshalled as JSON, unless nil
+	body         any        // marshalled as JSON, unless nil
+	form         url.Values // sent as a form instead, when set
 	contentType  string
+}
+
+// payload is the request's body and its Content-Type.
+func (r ksReq) payload() (raw []byte, contentType string, err error) {
+	switch {
+	case r.form != nil:
+		return []byte(r.form.Encode()), "application/x-www-form-urlencoded", nil
+	case r.body != nil:
+		raw, err = json.Marshal(r.body)
+		return raw, cmp.Or(r.contentType, "application/json"), err
+	}
+	return nil, "", nil
+}
+
+// endpoint names the request briefly, for the logs, without the ids in
+// its path: "PATCH /scim/v2/Users/…".
+func (r ksReq) endpoint() string {
+	path, _, _ := strings.Cut(r.path, "?")
+	parts := strings.Split(path, "/")
+	for i := 1; i < len(parts); i++ {
+		switch parts[i-1] {
+		case "Users", "licenses", "organizations", "clients":
+			parts[i] = "…"
+		}
+	}
+	return r.method + " " + strings.Join(parts, "/")
+}
+
+// String shows the whole request, for failure messages; a form's
+// client_secret is left out.
+func (r ksReq) String() string {
+	s := r.method + " " + r.path
+	switch {
+	case r.form != nil:
+		f := url.Values{}
+		for k, v := range r.form {
+			if k == "client_secret" {
+				v = []string{"…"}
+			}
+			f[k] = v
+		}
+		s += " " + f.Encode()
+	case r.body != nil:
+		b, _ := json.Marshal(r.body)
+		if len(b) > 300 {
+			return fmt.Sprintf("%s %s…", s, b[:300])
+		}
+		s += " " + string(b)
+	}
+	return s
 }
 
 // ksResp is a definite answer.
@@ -399,11 +466,33 @@ func (r ksResp) String() string {
 
 // ksClient calls the instances. A request goes to a random instance that
 // is up; one that fails with no answer (the instance died under it) or
-// with a 5xx is sent again, to the other instance while it is up.
+// with a 503 (a backend is away) is sent again, to the other instance
+// while it is up. So is one answered 500, once bad has heard of it.
 type ksClient struct {
 	http    *http.Client
 	insts   []*ksInstance
-	latency ksLatency // of the writes answered
+	latency ksLatency // of the writes answered below 500
+	// bad hears of the answers no request may get, whenever they come: a
+	// 500 (or any 5xx but 503), or a 503 not in the endpoint's own error
+	// format. The test fails on them.
+	bad func(format string, args ...any)
+
+	// The latest times (UnixNano) that a directory request sent then was
+	// answered below 500, and that a token request, and any request, was
+	// answered 503: what shows an outage while it lasts.
+	dirServed, token503, any503 atomic.Int64
+
+	mu      sync.Mutex
+	answers []ksAnswer // every answer, for the outages' report
+}
+
+// ksAnswer is one answer an instance gave, whatever it was.
+type ksAnswer struct {
+	inst           string
+	req            string // its endpoint (ksReq.endpoint)
+	token          bool   // a token request
+	status         int
+	sent, answered time.Time
 }
 
 // opTimeout bounds the retries of one request: many kills in a row can
@@ -412,14 +501,13 @@ const opTimeout = 2 * time.Minute
 
 // send sends r until an answer below 500 comes. It returns that answer,
 // whether an earlier attempt may have been applied (it got no answer or
-// a 5xx), and a trail of the attempts for failure messages ("i0:EOF",
-// "i1:201").
+// a 503), and a trail of the attempts for failure messages ("i0:EOF",
+// "i1:503", "i1:201"). A 500 is retried too, after it is reported as bad,
+// so that the model stays exact for the other checks.
 func (c *ksClient) send(rng *rand.Rand, r ksReq) (resp ksResp, retried bool, trail []string, err error) {
-	var raw []byte
-	if r.body != nil {
-		if raw, err = json.Marshal(r.body); err != nil {
-			return ksResp{}, false, nil, err
-		}
+	raw, contentType, err := r.payload()
+	if err != nil {
+		return ksResp{}, false, nil, err
 	}
 	deadline := time.Now().Add(opTimeout)
 	last := -1
@@ -435,10 +523,13 @@ func (c *ksClient) send(rng *rand.Rand, r ksReq) (resp ksResp, retried bool, tra
 		last = slices.Index(c.insts, in)
 		sent := time.Now()
 		in.track(&r, sent)
-		resp, err := c.once(in.url, r, raw)
+		resp, err := c.once(in.url, r, raw, contentType)
 		in.untrack(&r)
-		if err == nil && r.method != http.MethodGet {
-			c.latency.observe(time.Since(sent))
+		if err == nil {
+			c.observe(in, r, sent, resp)
+			if r.method != http.MethodGet && resp.status < 500 {
+				c.latency.observe(time.Since(sent))
+			}
 		}
 		switch {
 		case err != nil:
@@ -456,6 +547,77 @@ func (c *ksClient) send(rng *rand.Rand, r ksReq) (resp ksResp, retried bool, tra
 		}
 		time.Sleep(time.Duration(min(attempt+1, 10)) * 25 * time.Millisecond)
 	}
+}
+
+// observe records an answer of in to r, sent at sent: in the answers, in
+// the instance's recovery times, and with bad when no request may get it.
+func (c *ksClient) observe(in *ksInstance, r ksReq, sent time.Time, resp ksResp) {
+	token := r.path == ksTokenPath
+	answered := time.Now()
+	c.mu.Lock()
+	c.answers = append(c.answers, ksAnswer{inst: in.name, req: r.endpoint(), token: token, status: resp.status,
+		sent: sent, answered: answered})
+	c.mu.Unlock()
+	switch {
+	case resp.status < 500:
+		storeLater(&in.answered, sent)
+		if token && resp.status == http.StatusOK {
+			storeLater(&in.issued, sent)
+		}
+		if !token {
+			storeLater(&c.dirServed, sent)
+		}
+	case resp.status != http.StatusServiceUnavailable:
+		c.bad("%s answered %s at %s to %s", in.name, resp, sent.Format("15:04:05.000"), r)
+	default:
+		if err := ksCheck503(r.path, resp); err != nil {
+			c.bad("%s answered %s at %s to %s: %v", in.name, resp, sent.Format("15:04:05.000"), r, err)
+		}
+		storeLater(&c.any503, answered)
+		if token {
+			storeLater(&c.token503, answered)
+		}
+	}
+}
+
+// snapshotAnswers returns the answers so far.
+func (c *ksClient) snapshotAnswers() []ksAnswer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.answers)
+}
+
+// ksCheck503 checks that a 503 is the endpoint's own "temporarily
+// unavailable": the SCIM error (RFC 7644 §3.12) under /scim/v2, the REST
+// APIs' {"error", "message"} under theirs, and OAuth error JSON (RFC 6749
+// §5.2) elsewhere, the token endpoint among them.
+func ksCheck503(path string, r ksResp) error {
+	path, _, _ = strings.Cut(path, "?")
+	switch {
+	case strings.HasPrefix(path, "/scim/v2/"):
+		var e struct {
+			Schemas        []string
+			Status, Detail string
+		}
+		if r.decode(&e) != nil || !slices.Contains(e.Schemas, "urn:ietf:params:scim:api:messages:2.0:Error") ||
+			e.Status != "503" || e.Detail == "" {
+			return errors.New("a SCIM endpoint's 503 is a SCIM error with status \"503\" and a detail")
+		}
+	case strings.HasPrefix(path, "/api/v1/users"), strings.HasPrefix(path, "/api/v1/admin"), strings.HasPrefix(path, "/api/v1/organizations"):
+		var e struct{ Error, Message string }
+		if r.decode(&e) != nil || e.Error != "temporarily_unavailable" || e.Message == "" {
+			return errors.New(`a REST endpoint's 503 is {"error":"temporarily_unavailable","message":…}`)
+		}
+	default:
+		var e struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if r.decode(&e) != nil || e.Error != "temporarily_unavailable" {
+			return errors.New(`an OAuth endpoint's 503 is {"error":"temporarily_unavailable",…}`)
+		}
+	}
+	return nil
 }
 
 // pick chooses an instance that is up: at random, but not avoid (the one
@@ -480,7 +642,8 @@ func (c *ksClient) pick(rng *rand.Rand, avoid int) *ksInstance {
 	return c.insts[up[rng.IntN(len(up))]]
 }
 
-func (c *ksClient) once(base string, r ksReq, raw []byte) (ksResp, error) {
+// once sends r to the instance at base, once.
+func (c *ksClient) once(base string, r ksReq, raw []byte, contentType string) (ksResp, error) {
 	var body io.Reader
 	if raw != nil {
 		body = bytes.NewReader(raw)
@@ -493,11 +656,7 @@ func (c *ksClient) once(base string, r ksReq, raw []byte) (ksResp, error) {
 		req.Header[k] = vs
 	}
 	if raw != nil {
-		ct := r.contentType
-		if ct == "" {
-			ct = "application/json"
-		}
-		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -540,32 +699,43 @@ func (c *ksClient) must(t *testing.T, rng *rand.Rand, r ksReq, want ...int) ksRe
 // It stretches the database round trips inside each request, the moments
 // between a commit and what follows it among them, so that a kill at a
 // random moment of a request lands in them often enough to matter.
+//
+// It can also cut the backend off, as an outage or a restart of it does:
+// down closes the listener and every connection, so that new ones are
+// refused; up listens again on the same address. With no delay it is
+// the kill suite's way to Vault.
 type ksDelayProxy struct {
 	addr   string
 	target string
 	delay  time.Duration
-	ln     net.Listener
 	mu     sync.Mutex
+	ln     net.Listener // nil while down
+	closed bool         // the test is over: up no more
 	conns  map[net.Conn]struct{}
 }
 
 func newKSDelayProxy(t *testing.T, target string, delay time.Duration) *ksDelayProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	p := &ksDelayProxy{addr: ln.Addr().String(), target: target, delay: delay, ln: ln, conns: map[net.Conn]struct{}{}}
-	go p.accept()
+	p := &ksDelayProxy{addr: ln.Addr().String(), target: target, delay: delay, conns: map[net.Conn]struct{}{}}
+	p.serve(ln)
 	t.Cleanup(p.close)
 	return p
 }
 
-func (p *ksDelayProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
+// serve accepts on ln until it is closed. The caller holds mu or is the
+// only one to know p.
+func (p *ksDelayProxy) serve(ln net.Listener) {
+	p.ln = ln
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.pipe(c)
 		}
-		go p.pipe(c)
-	}
+	}()
 }
 
 func (p *ksDelayProxy) pipe(c net.Conn) {
@@ -574,9 +744,9 @@ func (p *ksDelayProxy) pipe(c net.Conn) {
 		_ = c.Close()
 		return
 	}
-	p.mu.Lock()
-	p.conns[c], p.conns[d] = struct{}{}, struct{}{}
-	p.mu.Unlock()
+	if !p.track(c, d) {
+		return
+	}
 	done := func() {
 		_ = c.Close()
 		_ = d.Close()
@@ -588,6 +758,65 @@ func (p *ksDelayProxy) pipe(c net.Conn) {
 	go func() { _, _ = io.Copy(d, c); done() }()
 	p.delayed(c, d)
 	done()
+}
+
+// track registers a connection pair, unless the proxy went down since it
+// was accepted: then it closes them.
+func (p *ksDelayProxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		for _, c := range cs {
+			_ = c.Close()
+		}
+		return false
+	}
+	for _, c := range cs {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+// down cuts the backend off: the listener closes, so connections are
+// refused, and every open connection is closed in the middle of whatever
+// it carried.
+func (p *ksDelayProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		_ = p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	clear(p.conns)
+}
+
+// up listens again on the proxy's address. The port was free a moment ago
+// and nothing else asks for it, but a listen can still fail for a while:
+// it is tried for ten seconds.
+func (p *ksDelayProxy) up() error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p.mu.Lock()
+		if p.closed || p.ln != nil {
+			p.mu.Unlock()
+			return nil
+		}
+		ln, err := net.Listen("tcp", p.addr)
+		if err == nil {
+			p.serve(ln)
+		}
+		p.mu.Unlock()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the proxy to %s cannot listen again on %s: %w", p.target, p.addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // delayed copies from src to dst, each chunk written delay after it was
@@ -623,10 +852,8 @@ func (p *ksDelayProxy) delayed(dst, src net.Conn) {
 }
 
 func (p *ksDelayProxy) close() {
-	_ = p.ln.Close()
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		_ = c.Close()
-	}
+	p.closed = true
+	p.mu.Unlock()
+	p.down()
 }

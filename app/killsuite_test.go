@@ -31,40 +31,56 @@ import (
 // receiver drops duplicate posts of one X-Webhook-Delivery), and no event
 // may reach an app that is not entitled to it.
 //
+// Between kills, the database is cut off a few times for a second or
+// three, as a restart of it does (and Vault, when it signs): the servers
+// must answer 503 in each endpoint's error format while it is away, never
+// a 500, and serve again once it is back, with no restart. A 503 is retried
+// like a connection the kill cut; a 500 fails the test whenever it comes.
+//
 // A run is reproducible in its choices, not in its timing: the seed fixes
-// what the workers send and when and where the killer strikes, but what a
-// kill interrupts depends on the machine. CALIMATIC_KILLSUITE_SEED repeats
-// a run's choices, CALIMATIC_KILLSUITE_KILLS changes the number of kills
-// (12 by default); both are logged at the start and the end.
+// what the workers send, when and where the killer strikes and when and
+// how long the outages are, but what a kill or an outage interrupts
+// depends on the machine. CALIMATIC_KILLSUITE_SEED repeats a run's
+// choices, CALIMATIC_KILLSUITE_KILLS changes the number of kills (12 by
+// default, 10 with Vault); seed, kills and outages are logged at the start
+// and the end.
 
 // TestKillSuitePostgres runs the kill suite on the postgres driver. The
 // database answers through a delay proxy: PostgreSQL on loopback answers
 // in microseconds, so the moments between a commit and what follows it
-// would be too short for a dozen kills to land in.
+// would be too short for a dozen kills to land in. The same proxy makes
+// the database outages.
 func TestKillSuitePostgres(t *testing.T) {
-	dsn := throughDelayProxy(t, postgresDSN(t))
-	runKillSuite(t, "postgres", 4, []string{
+	dsn, db := throughDelayProxy(t, postgresDSN(t))
+	runKillSuite(t, ksRun{backend: "postgres", workers: 4, kills: ksDefaultKills, env: ksPostgresEnv(dsn), db: db})
+}
+
+// ksPostgresEnv configures the servers' storage (and rate limiter) on the
+// database at dsn.
+func ksPostgresEnv(dsn string) []string {
+	return []string{
 		"CALIMATIC_STORAGE_DRIVER=postgres",
 		"CALIMATIC_STORAGE_POSTGRES_DSN=" + dsn,
 		"CALIMATIC_STORAGE_POSTGRES_KEY_ENCRYPTION_KEY=" + newKEK(),
 		"CALIMATIC_RATELIMIT_KIND=postgres",
-	})
+	}
 }
 
 // MongoDB is not in this suite yet: its unit of work is not atomic (see
 // adapters/mongo/unit.go), so a kill between a change and its events loses
 // them there, as this suite shows when run on it (runKillSuite with the
-// mongo driver, two workers, no delay proxy). It joins once the MongoDB
-// adapter keeps the promise.
+// mongo driver, two workers, no delay proxy and so no outages). It joins
+// once the MongoDB adapter keeps the promise.
 
 // throughDelayProxy points a database URL (one host) at a ksDelayProxy to
-// that host.
-func throughDelayProxy(t *testing.T, rawURL string) string {
+// that host, and returns the proxy too, for the outages.
+func throughDelayProxy(t *testing.T, rawURL string) (string, *ksDelayProxy) {
 	u, err := url.Parse(rawURL)
 	require.NoError(t, err)
 	require.NotContains(t, u.Host, ",", "one database host")
-	u.Host = newKSDelayProxy(t, u.Host, ksDBDelay).addr
-	return u.String()
+	p := newKSDelayProxy(t, u.Host, ksDBDelay)
+	u.Host = p.addr
+	return u.String(), p
 }
 
 // TestKillSuiteChild is a server process of the kill suite: the suite runs
@@ -73,7 +89,7 @@ func throughDelayProxy(t *testing.T, rawURL string) string {
 // until it is killed.
 func TestKillSuiteChild(t *testing.T) {
 	if os.Getenv(killSuiteChildEnv) != "1" {
-		t.Skip("a server process of TestKillSuitePostgres")
+		t.Skip("a server process of the kill suite (TestKillSuitePostgres, TestKillSuitePostgresVault)")
 	}
 	// Should the suite's process die without killing this one, go too,
 	// rather than serve on forever.
@@ -99,6 +115,21 @@ func TestKillSuiteChild(t *testing.T) {
 // next to the database and two -race servers.
 const (
 	ksDefaultKills = 12
+	// ksVaultKills is the default with Vault: token issuance and Vault's
+	// outages take their share of the same time budget.
+	ksVaultKills = 10
+	// ksDBOutages is how many times a run cuts the database off, each time
+	// for ksOutageMin to ksOutageMax; a run with Vault cuts it off once or
+	// twice too. Each outage comes before a kill, so that kills and the
+	// work between them follow every one.
+	ksDBOutages = 2
+	ksOutageMin = time.Second
+	ksOutageMax = 3 * time.Second
+	// ksOutageSlack bounds how long an outage may wait past its length
+	// for the answers that show it, and how long after it each instance
+	// may take to serve again. Either takes a request or two's time; the
+	// bound only keeps a server that does neither from stalling the run.
+	ksOutageSlack = 30 * time.Second
 	// ksWebhookTimeout is each instance's webhooks.timeout. A delivery
 	// claimed by an instance that is then killed waits out its lease,
 	// webhooks.timeout plus a minute, before another instance posts it;
@@ -199,11 +230,18 @@ type ksBurst struct {
 	tag       string // keeps this run's emails apart from any other's
 	stop      atomic.Bool
 
+	// outages are the run's cuts of the database and Vault, in order;
+	// tokens is the client that asks for tokens when Vault signs (empty
+	// otherwise).
+	outages []*ksOutage
+	tokens  struct{ clientID, secret string }
+
 	mu         sync.Mutex
 	users      []*ksUser
 	unexpected []string          // answers the model did not expect
 	ops        map[string]int    // operations run, by kind
-	kills      []string          // what the killer did
+	kills      []string          // what the killer did, outages included
+	killed     int               // kills made
 	lastKill   time.Time         // when the last kill happened
 	seq        map[string]uint64 // per-kind counters for unique names
 }
@@ -242,10 +280,22 @@ func (b *ksBurst) newUser(org *ksOrg, via string, invite bool) *ksUser {
 	return u
 }
 
-// runKillSuite runs the suite with workers sending changes, on servers
-// configured by storageEnv.
-func runKillSuite(t *testing.T, backend string, workers int, storageEnv []string) {
-	kills := ksDefaultKills
+// ksRun is what a run of the suite varies.
+type ksRun struct {
+	backend string
+	workers int
+	kills   int      // unless CALIMATIC_KILLSUITE_KILLS says otherwise
+	env     []string // the servers' storage and signer settings
+	// db and vault are the proxies the outages cut, nil for none: the
+	// database's, and Vault's when it signs (then the burst asks for
+	// tokens too).
+	db, vault *ksDelayProxy
+}
+
+// runKillSuite runs the suite: run.workers send changes to servers
+// configured by run.env, while the killer kills and cuts backends off.
+func runKillSuite(t *testing.T, run ksRun) {
+	backend, workers, kills := run.backend, run.workers, run.kills
 	if s := os.Getenv(killSuiteKillsEnv); s != "" {
 		n, err := strconv.Atoi(s)
 		require.NoError(t, err, "%s must be a number", killSuiteKillsEnv)
@@ -258,10 +308,13 @@ func runKillSuite(t *testing.T, backend string, workers int, storageEnv []string
 		require.NoError(t, err, "%s must be a non-negative number", killSuiteSeedEnv)
 		seed = n
 	}
-	t.Logf("kill suite: backend=%s seed=%d kills=%d", backend, seed, kills)
+	outages := planOutages(seed, kills, run.db, run.vault)
+	plan := ksPlan(outages)
+	t.Logf("kill suite: backend=%s seed=%d kills=%d outages=[%s]", backend, seed, kills, plan)
 	started := time.Now()
 	defer func() {
-		t.Logf("kill suite: backend=%s seed=%d kills=%d (done in %s)", backend, seed, kills, time.Since(started).Round(time.Millisecond))
+		t.Logf("kill suite: backend=%s seed=%d kills=%d outages=[%s] (done in %s)", backend, seed, kills, plan,
+			time.Since(started).Round(time.Millisecond))
 	}()
 
 	setupRNG := rand.New(rand.NewPCG(seed, 1000))
@@ -271,15 +324,18 @@ func runKillSuite(t *testing.T, backend string, workers int, storageEnv []string
 	}
 	b := &ksBurst{
 		t: t, rcv: newKSReceiver(t, secrets), tag: strconv.FormatUint(setupRNG.Uint64()%1e6, 36),
-		ops: map[string]int{}, seq: map[string]uint64{},
+		ops: map[string]int{}, seq: map[string]uint64{}, outages: outages,
 	}
-	insts := startKillSuiteInstances(t, storageEnv)
+	insts := startKillSuiteInstances(t, run.env)
 	b.c = &ksClient{
 		// No short timeout: a request that timed out here could still be
 		// running there, and its retry would race it. A kill ends a request
 		// at once anyway.
-		http:  &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * workers}},
+		http:  &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * (workers + 1)}},
 		insts: insts,
+		bad: func(format string, args ...any) {
+			b.unexpectedf("never a 500, and a 503 only as the endpoint's \"temporarily unavailable\": "+format, args...)
+		},
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -288,7 +344,7 @@ func runKillSuite(t *testing.T, backend string, workers int, storageEnv []string
 			}
 		}
 	})
-	b.setup(setupRNG, secrets)
+	b.setup(setupRNG, secrets, run.vault != nil)
 
 	burstStart := time.Now()
 	b.runBurst(seed, workers, kills)
@@ -324,10 +380,12 @@ func runKillSuite(t *testing.T, backend string, workers int, storageEnv []string
 			deleted++
 		}
 	}
-	t.Logf("burst: %s, %d kills, operations %v (a write answered in %s on average); %d users created, %d deleted",
-		burstEnd.Sub(burstStart).Round(time.Millisecond), len(b.kills), b.ops, b.c.latency.get().Round(time.Millisecond), created, deleted)
+	t.Logf("burst: %s, %d kills, %d outages, operations %v (a write answered in %s on average); %d users created, %d deleted",
+		burstEnd.Sub(burstStart).Round(time.Millisecond), b.killed, len(b.outages), b.ops, b.c.latency.get().Round(time.Millisecond),
+		created, deleted)
 	t.Logf("drain: %s; %d deliveries received (%d posts, %d duplicate)", time.Since(drainStart).Round(time.Millisecond),
 		len(hits), posts, posts-len(hits))
+	b.checkOutages()
 	for _, k := range b.kills {
 		t.Logf("  %s", k)
 	}
@@ -397,8 +455,9 @@ func adminHeader() http.Header { return http.Header{"Authorization": {"Bearer " 
 
 // setup makes, before any kill: organizations A and B, a client granted
 // each, a subscription per client to every event the suite checks, and a
-// SCIM token for A.
-func (b *ksBurst) setup(rng *rand.Rand, secrets map[string]string) {
+// SCIM token for A; and with tokens, a confidential client that may use
+// the client_credentials grant.
+func (b *ksBurst) setup(rng *rand.Rand, secrets map[string]string, tokens bool) {
 	t := b.t
 	b.orgs = map[string]*ksOrg{}
 	for _, key := range []string{"A", "B"} {
@@ -436,18 +495,42 @@ func (b *ksBurst) setup(rng *rand.Rand, secrets map[string]string) {
 	require.NoError(t, r.decode(&tok))
 	require.NotEmpty(t, tok.Token)
 	b.scimToken = tok.Token
+
+	if tokens {
+		r := b.c.must(t, rng, ksReq{method: http.MethodPost, path: "/api/v1/oidc/register", body: map[string]any{
+			"client_name": "Kill Suite machine", "grant_types": []string{"client_credentials"}, "scope": "profile",
+		}}, http.StatusCreated)
+		var cl struct {
+			ID     string `json:"client_id"`
+			Secret string `json:"client_secret"`
+		}
+		require.NoError(t, r.decode(&cl))
+		require.NotEmpty(t, cl.Secret, "a confidential client")
+		b.tokens.clientID, b.tokens.secret = cl.ID, cl.Secret
+	}
 }
 
-// runBurst runs the workers until the killer has made its kills.
+// runBurst runs the workers, and the token worker when there is a client
+// for it, until the killer has made its kills and the outages planned
+// before them.
 func (b *ksBurst) runBurst(seed uint64, workers, kills int) {
 	var wg sync.WaitGroup
 	for i := range workers {
 		w := &ksWorker{b: b, rng: rand.New(rand.NewPCG(seed, uint64(i+1))), route: rand.New(rand.NewPCG(seed, uint64(i+101)))}
 		wg.Go(w.run)
 	}
+	if b.tokens.clientID != "" {
+		w := &ksTokenWorker{b: b, rng: rand.New(rand.NewPCG(seed, 200))}
+		wg.Go(w.run)
+	}
 	killer := rand.New(rand.NewPCG(seed, 0))
 	start := time.Now()
 	for k := 1; k <= kills; k++ {
+		for _, o := range b.outages {
+			if o.before == k {
+				b.cutOff(o, start)
+			}
+		}
 		time.Sleep(time.Duration(150+killer.IntN(751)) * time.Millisecond)
 		for _, in := range b.c.insts {
 			if !in.up.Load() { // it exited by itself (reported at the end): serve again
@@ -472,6 +555,7 @@ func (b *ksBurst) runBurst(seed uint64, workers, kills int) {
 		in.kill()
 		b.mu.Lock()
 		b.lastKill = at
+		b.killed++
 		b.mu.Unlock()
 		err := in.start()
 		b.mu.Lock()

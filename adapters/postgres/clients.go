@@ -79,13 +79,20 @@ func (s *ClientStore) UpdateClient(ctx context.Context, id string, fn func(*doma
 }
 
 // DeleteClient removes a client. ErrNotFound if there is none.
+//
+// It takes the client's grant lock (see ClientGrantStore), so a directory
+// change the client has in flight finishes first, and one that starts
+// after finds the client gone.
 func (s *ClientStore) DeleteClient(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
-	if err != nil {
-		return translate("delete client", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return translate("delete client", pgx.ErrNoRows)
-	}
-	return nil
+	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, lockGrantsExclusive, id); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
+		if err == nil && tag.RowsAffected() == 0 {
+			return pgx.ErrNoRows
+		}
+		return err
+	})
+	return translate("delete client", err)
 }

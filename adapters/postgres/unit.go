@@ -11,8 +11,9 @@ import (
 // (see db): the directory's change and the events it writes to the outbox
 // commit together or not at all.
 //
-// Inside a unit, ClientGrantStore.ListClientGrants reads FOR SHARE, so a
-// grant the unit relied on cannot be withdrawn until it commits.
+// Inside a unit, ClientGrantStore.ListClientGrants holds the client's
+// grant lock shared, so a grant the unit relied on cannot be withdrawn
+// until it commits (see ClientGrantStore).
 //
 // A unit that loses a deadlock or a serialization failure is run again,
 // up to unitAttempts times in all.

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -56,4 +57,64 @@ func TestUnitsRunAUnitThatLostADeadlockAgain(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "xx", u.GivenName, "each unit's change is stored once")
 	}
+}
+
+// A withdrawal waits for the units that read the grant before it, and
+// units that start after it wait for it: a client that keeps changes in
+// flight cannot put its own withdrawal off. (With FOR SHARE row locks it
+// could: PostgreSQL grants a new FOR SHARE past a DELETE already waiting.)
+func TestAGrantWithdrawalIsNotStarvedByLaterUnits(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	units, grants := postgres.NewUnits(pool), postgres.NewClientGrantStore(pool)
+	ctx := context.Background()
+	org := createOrg(t, pool)
+	clientID := "cca_" + uuid.NewString()
+	require.NoError(t, grants.PutClientGrant(ctx, domain.ClientGrant{ClientID: clientID, OrganizationID: org.ID, Actions: []string{domain.ActionProvision}}))
+
+	// waitForWaiters waits until n advisory lock requests are queued.
+	waitForWaiters := func(n int) {
+		require.Eventually(t, func() bool {
+			var waiting int
+			require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks
+				WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&waiting))
+			return waiting >= n
+		}, 10*time.Second, 10*time.Millisecond)
+	}
+	firstRead, releaseFirst := make(chan struct{}), make(chan struct{})
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(releaseFirst) }) }) // a failure must not leave it hanging
+	first := make(chan error, 1)
+	go func() {
+		first <- units.Atomically(ctx, func(ctx context.Context) error {
+			if _, err := grants.ListClientGrants(ctx, clientID); err != nil {
+				return err
+			}
+			close(firstRead)
+			<-releaseFirst
+			return nil
+		})
+	}()
+	<-firstRead
+	withdrawn := make(chan error, 1)
+	go func() {
+		withdrawn <- units.Atomically(ctx, func(ctx context.Context) error {
+			return grants.DeleteClientGrant(ctx, clientID, org.ID)
+		})
+	}()
+	waitForWaiters(1) // the withdrawal waits for the first unit
+	var later []domain.ClientGrant
+	second := make(chan error, 1)
+	go func() {
+		second <- units.Atomically(ctx, func(ctx context.Context) (err error) {
+			later, err = grants.ListClientGrants(ctx, clientID)
+			return err
+		})
+	}()
+	waitForWaiters(2) // the later unit queues behind the withdrawal
+	release.Do(func() { close(releaseFirst) })
+	require.NoError(t, <-first)
+	require.NoError(t, <-withdrawn)
+	require.NoError(t, <-second)
+	assert.Empty(t, later, "the unit that came after the withdrawal sees it")
 }

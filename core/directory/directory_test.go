@@ -47,15 +47,16 @@ func (o *outbox) last(t *testing.T) domain.Mail {
 // fixture is a directory over memory stores with one client granted on one
 // organization.
 type fixture struct {
-	svc    *directory.Service
-	clock  *testsuite.FakeClock
-	users  *memory.UserStore
-	orgs   *memory.OrganizationStore
-	events *memory.EventLog
-	mail   *outbox
-	org    domain.Organization
-	caller *directory.Caller
-	secret string
+	svc     *directory.Service
+	clock   *testsuite.FakeClock
+	users   *memory.UserStore
+	orgs    *memory.OrganizationStore
+	events  *memory.EventLog
+	clients *memory.ClientStore
+	mail    *outbox
+	org     domain.Organization
+	caller  *directory.Caller
+	secret  string
 }
 
 var fastPasswords = domain.PasswordParams{MemoryKiB: 64, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
@@ -69,6 +70,7 @@ func newFixture(t *testing.T, actions ...string) *fixture {
 	}
 	d := memory.NewDirectory(f.users, f.orgs)
 	clients := memory.NewClientStore()
+	f.clients = clients
 	f.svc = directory.New(directory.Config{BaseURL: "https://auth.example", Password: fastPasswords}, directory.Deps{
 		Clients: clients, Users: f.users, Orgs: f.orgs, Directory: d, Licenses: d,
 		Grants: memory.NewClientGrantStore(f.orgs), Roles: memory.NewRoleStore(f.orgs), Groups: f.orgs, Domains: memory.NewDomainStore(f.orgs),
@@ -603,4 +605,17 @@ func TestProvisioningMailsTheInvitationAfterItsChangeIsStored(t *testing.T) {
 	assert.False(t, again.IsNewUser)
 	assert.False(t, again.InviteSent, "only a user the call made is invited")
 	assert.Len(t, types(), 3, "the retry changed nothing, so it told nothing")
+}
+
+// A client deleted after it authenticated acts no more: the use case reads
+// the client again inside its unit of work.
+func TestADeletedClientActsNoMore(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision)
+	require.NoError(t, f.clients.DeleteClient(t.Context(), f.caller.Client.ID))
+	_, err := f.svc.Provision(t.Context(), f.caller, directory.ProvisionInput{
+		Email: "bart@example.edu", FirstName: "Bart", LastName: "Simpson", OrganizationID: f.org.ID,
+	})
+	assert.Equal(t, directory.Unauthorized, kindOf(t, err))
+	_, err = f.users.GetUserByEmail(t.Context(), "bart@example.edu")
+	assert.ErrorIs(t, err, domain.ErrNotFound, "nothing was written")
 }

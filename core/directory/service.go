@@ -111,7 +111,16 @@ func (s *Service) asCaller(ctx context.Context, c *Caller, fn func(ctx context.C
 		if err != nil {
 			return storeErr("list client grants", err)
 		}
-		return fn(ctx, &Caller{Client: c.Client, Grants: grants})
+		// Read after the grants, under their lock: a client deleted or
+		// disabled since it authenticated acts no more.
+		client, err := s.deps.Clients.GetClient(ctx, c.Client.ID)
+		if errors.Is(err, domain.ErrNotFound) || err == nil && !client.Active() {
+			return errClientAuth
+		}
+		if err != nil {
+			return storeErr("get client", err)
+		}
+		return fn(ctx, &Caller{Client: client, Grants: grants})
 	})
 }
 
