@@ -51,7 +51,9 @@ func (s *DirectoryStore) Provision(ctx context.Context, rows []domain.ProvisionR
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
 
-	err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+	// A batch that fails as a whole fails the directory's unit of work
+	// too, so inside one it needs no savepoint of its own.
+	err := inUnitOrTx(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, i := range order {
 			res, err := provisionRow(ctx, tx, &rows[i], keys[i])
 			if err != nil {

@@ -105,6 +105,18 @@ func inTx(ctx context.Context, d db, fn func(tx pgx.Tx) error) (err error) {
 	return tx.Commit(ctx)
 }
 
+// inUnitOrTx runs fn in the transaction of the unit ctx belongs to, with
+// no savepoint of its own, or else in a transaction of its own (inTx). It
+// is for a store method whose failure always fails the unit (its caller
+// has no way on from it): the savepoint would cost two round trips and
+// guard nothing.
+func inUnitOrTx(ctx context.Context, d db, fn func(tx pgx.Tx) error) error {
+	if tx := unitTx(ctx); tx != nil {
+		return fn(tx)
+	}
+	return inTx(ctx, d, fn)
+}
+
 // ts encodes a time for a timestamptz column; the zero time is NULL.
 func ts(t time.Time) pgtype.Timestamptz {
 	return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()}
