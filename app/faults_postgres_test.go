@@ -3,11 +3,9 @@ package app_test
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,94 +14,6 @@ import (
 
 	"github.com/calimatic/calimatic-auth/app/config"
 )
-
-// faultProxy forwards TCP to the database and can cut it off: down closes
-// the listener and every connection, as a database outage does; up listens
-// again on the same address.
-type faultProxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-}
-
-func newFaultProxy(t *testing.T, target string) *faultProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &faultProxy{target: target, addr: ln.Addr().String(), conns: map[net.Conn]struct{}{}}
-	p.serve(ln)
-	t.Cleanup(p.down)
-	return p
-}
-
-func (p *faultProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.pipe(c)
-		}
-	}()
-}
-
-func (p *faultProxy) pipe(c net.Conn) {
-	d, err := net.Dial("tcp", p.target)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	if !p.track(c, d) {
-		return
-	}
-	go func() { _, _ = io.Copy(d, c); _ = d.Close() }()
-	_, _ = io.Copy(c, d)
-	_ = c.Close()
-}
-
-// track registers a connection pair, unless the proxy went down meanwhile.
-func (p *faultProxy) track(cs ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln == nil {
-		for _, c := range cs {
-			_ = c.Close()
-		}
-		return false
-	}
-	for _, c := range cs {
-		p.conns[c] = struct{}{}
-	}
-	return true
-}
-
-func (p *faultProxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *faultProxy) up(t *testing.T) {
-	var ln net.Listener
-	require.Eventually(t, func() bool {
-		var err error
-		ln, err = net.Listen("tcp", p.addr)
-		return err == nil
-	}, 10*time.Second, 50*time.Millisecond, "the proxy listens again on %s", p.addr)
-	p.serve(ln)
-}
 
 // TestPostgresOutageAnswers503AndRecovers cuts the database off under a
 // running server: readiness fails and the API answers 503
@@ -114,7 +24,7 @@ func TestPostgresOutageAnswers503AndRecovers(t *testing.T) {
 	dsn := postgresDSN(t)
 	u, err := url.Parse(dsn)
 	require.NoError(t, err)
-	proxy := newFaultProxy(t, u.Host)
+	proxy := newFaultProxy(t, u.Host, 0)
 	u.Host = proxy.addr
 	srv := startServer(t, func(c *config.Config) {
 		usePostgres(u.String(), newKEK())(c)
@@ -167,7 +77,7 @@ func checkOutage(t *testing.T, srv *testServer, proxy *faultProxy, backend strin
 	assert.Equal(t, http.StatusServiceUnavailable, get("/readyz"), "readiness fails during the outage")
 	assert.Equal(t, http.StatusOK, get("/api/v1/oidc/jwks"), "JWKS is still served")
 
-	proxy.up(t)
+	require.NoError(t, proxy.up())
 	require.Eventually(t, func() bool {
 		status, _ := token()
 		return status == http.StatusOK

@@ -694,8 +694,9 @@ func (c *ksClient) must(t *testing.T, rng *rand.Rand, r ksReq, want ...int) ksRe
 	return resp
 }
 
-// ksDelayProxy forwards TCP connections to the database and delays every
-// byte coming back by a fixed time, as a database across a network would.
+// faultProxy forwards TCP connections to a backend (the database, Vault)
+// and, given a delay, delays every byte coming back by it, as a database
+// across a network would.
 // It stretches the database round trips inside each request, the moments
 // between a commit and what follows it among them, so that a kill at a
 // random moment of a request lands in them often enough to matter.
@@ -704,7 +705,7 @@ func (c *ksClient) must(t *testing.T, rng *rand.Rand, r ksReq, want ...int) ksRe
 // down closes the listener and every connection, so that new ones are
 // refused; up listens again on the same address. With no delay it is
 // the kill suite's way to Vault.
-type ksDelayProxy struct {
+type faultProxy struct {
 	addr   string
 	target string
 	delay  time.Duration
@@ -714,10 +715,10 @@ type ksDelayProxy struct {
 	conns  map[net.Conn]struct{}
 }
 
-func newKSDelayProxy(t *testing.T, target string, delay time.Duration) *ksDelayProxy {
+func newFaultProxy(t *testing.T, target string, delay time.Duration) *faultProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	p := &ksDelayProxy{addr: ln.Addr().String(), target: target, delay: delay, conns: map[net.Conn]struct{}{}}
+	p := &faultProxy{addr: ln.Addr().String(), target: target, delay: delay, conns: map[net.Conn]struct{}{}}
 	p.serve(ln)
 	t.Cleanup(p.close)
 	return p
@@ -725,7 +726,7 @@ func newKSDelayProxy(t *testing.T, target string, delay time.Duration) *ksDelayP
 
 // serve accepts on ln until it is closed. The caller holds mu or is the
 // only one to know p.
-func (p *ksDelayProxy) serve(ln net.Listener) {
+func (p *faultProxy) serve(ln net.Listener) {
 	p.ln = ln
 	go func() {
 		for {
@@ -738,7 +739,7 @@ func (p *ksDelayProxy) serve(ln net.Listener) {
 	}()
 }
 
-func (p *ksDelayProxy) pipe(c net.Conn) {
+func (p *faultProxy) pipe(c net.Conn) {
 	d, err := net.Dial("tcp", p.target)
 	if err != nil {
 		_ = c.Close()
@@ -762,7 +763,7 @@ func (p *ksDelayProxy) pipe(c net.Conn) {
 
 // track registers a connection pair, unless the proxy went down since it
 // was accepted: then it closes them.
-func (p *ksDelayProxy) track(cs ...net.Conn) bool {
+func (p *faultProxy) track(cs ...net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln == nil {
@@ -780,7 +781,7 @@ func (p *ksDelayProxy) track(cs ...net.Conn) bool {
 // down cuts the backend off: the listener closes, so connections are
 // refused, and every open connection is closed in the middle of whatever
 // it carried.
-func (p *ksDelayProxy) down() {
+func (p *faultProxy) down() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln != nil {
@@ -796,7 +797,7 @@ func (p *ksDelayProxy) down() {
 // up listens again on the proxy's address. The port was free a moment ago
 // and nothing else asks for it, but a listen can still fail for a while:
 // it is tried for ten seconds.
-func (p *ksDelayProxy) up() error {
+func (p *faultProxy) up() error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		p.mu.Lock()
@@ -821,7 +822,7 @@ func (p *ksDelayProxy) up() error {
 
 // delayed copies from src to dst, each chunk written delay after it was
 // read: a constant one-way latency, however the chunks come.
-func (p *ksDelayProxy) delayed(dst, src net.Conn) {
+func (p *faultProxy) delayed(dst, src net.Conn) {
 	type chunk struct {
 		due  time.Time
 		data []byte
@@ -851,7 +852,7 @@ func (p *ksDelayProxy) delayed(dst, src net.Conn) {
 	}
 }
 
-func (p *ksDelayProxy) close() {
+func (p *faultProxy) close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()

@@ -31,7 +31,7 @@ func TestKillSuitePostgresVault(t *testing.T) {
 	dsn, db := throughDelayProxy(t, postgresDSN(t))
 	u, err := url.Parse(addr)
 	require.NoError(t, err, "CALIMATIC_TEST_VAULT_ADDR must be a URL")
-	vault := newKSDelayProxy(t, u.Host, 0)
+	vault := newFaultProxy(t, u.Host, 0)
 	u.Host = vault.addr
 	// Transit keys of this run's own, as useVault makes: the dev server
 	// outlives the run.
@@ -56,9 +56,9 @@ func TestKillSuitePostgresVault(t *testing.T) {
 // ksOutage is one cut of a backend, planned before a kill.
 type ksOutage struct {
 	n      int
-	vault  bool          // Vault's, else the database's
-	proxy  *ksDelayProxy // the proxy that cuts it
-	before int           // the kill it comes before
+	vault  bool        // Vault's, else the database's
+	proxy  *faultProxy // the proxy that cuts it
+	before int         // the kill it comes before
 	length time.Duration
 	// What happened, set by cutOff: when the backend was cut off and
 	// restored, how long after that every instance served again (zero if
@@ -94,7 +94,7 @@ func ksPlan(outages []*ksOutage) string {
 // vault. Each comes before a different kill, so that no two overlap, no
 // kill falls in one, and kills and work follow each; with fewer kills than
 // outages, some are left out.
-func planOutages(seed uint64, kills int, db, vault *ksDelayProxy) []*ksOutage {
+func planOutages(seed uint64, kills int, db, vault *faultProxy) []*ksOutage {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	var out []*ksOutage
 	if db != nil {

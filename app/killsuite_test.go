@@ -72,13 +72,13 @@ func ksPostgresEnv(dsn string) []string {
 // mongo driver, two workers, no delay proxy and so no outages). It joins
 // once the MongoDB adapter keeps the promise.
 
-// throughDelayProxy points a database URL (one host) at a ksDelayProxy to
+// throughDelayProxy points a database URL (one host) at a faultProxy to
 // that host, and returns the proxy too, for the outages.
-func throughDelayProxy(t *testing.T, rawURL string) (string, *ksDelayProxy) {
+func throughDelayProxy(t *testing.T, rawURL string) (string, *faultProxy) {
 	u, err := url.Parse(rawURL)
 	require.NoError(t, err)
 	require.NotContains(t, u.Host, ",", "one database host")
-	p := newKSDelayProxy(t, u.Host, ksDBDelay)
+	p := newFaultProxy(t, u.Host, ksDBDelay)
 	u.Host = p.addr
 	return u.String(), p
 }
@@ -144,7 +144,7 @@ const (
 	// long to show.
 	ksQuiet = 3 * time.Second
 	// ksDBDelay is the one-way delay of the database's answers (see
-	// ksDelayProxy).
+	// faultProxy).
 	ksDBDelay = 2 * time.Millisecond
 )
 
@@ -289,7 +289,7 @@ type ksRun struct {
 	// db and vault are the proxies the outages cut, nil for none: the
 	// database's, and Vault's when it signs (then the burst asks for
 	// tokens too).
-	db, vault *ksDelayProxy
+	db, vault *faultProxy
 }
 
 // runKillSuite runs the suite: run.workers send changes to servers

@@ -70,7 +70,7 @@ func TestVaultOutageAnswers503AndRecovers(t *testing.T) {
 	addr, token := vaultAddr(t)
 	u, err := url.Parse(addr)
 	require.NoError(t, err)
-	proxy := newFaultProxy(t, u.Host)
+	proxy := newFaultProxy(t, u.Host, 0)
 	u.Host = proxy.addr
 	srv := startServer(t, func(c *config.Config) {
 		useVault(u.String(), token)(c)

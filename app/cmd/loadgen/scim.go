@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -31,22 +30,9 @@ type scimEnv struct {
 	took      time.Duration
 }
 
+// adminCall is an admin API call that creates something (201).
 func (e *env) adminCall(method, path string, body any) (map[string]any, error) {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, e.url(path), bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+e.o.adminKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusCreated {
-		return nil, fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, clip(raw))
-	}
-	var out map[string]any
-	return out, json.Unmarshal(raw, &out)
+	return e.adminRequest(method, path, body, http.StatusCreated)
 }
 
 // scimSetup makes an organization, a SCIM token and n users, created by
