@@ -23,7 +23,7 @@ type Units struct{ pool *pgxpool.Pool }
 func NewUnits(pool *pgxpool.Pool) *Units { return &Units{pool: pool} }
 
 // unitAttempts bounds the runs of a unit that keeps losing conflicts.
-const unitAttempts = 3
+const unitAttempts = 5
 
 // SQLSTATEs of a transaction that lost a conflict and may simply be run
 // again.

@@ -51,7 +51,9 @@ func TestUnitsRunAUnitThatLostADeadlockAgain(t *testing.T) {
 	go func() { errs <- unit(1) }()
 	require.NoError(t, <-errs)
 	require.NoError(t, <-errs)
-	assert.Equal(t, int32(3), runs.Load(), "the deadlock's victim ran twice")
+	// The victim ran again; under load a rerun can lose once more before
+	// the winner commits, so at least once more, not exactly.
+	assert.GreaterOrEqual(t, runs.Load(), int32(3), "the deadlock's victim ran again")
 	for _, id := range ids {
 		u, err := users.GetUser(ctx, id)
 		require.NoError(t, err)
