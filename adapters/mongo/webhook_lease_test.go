@@ -50,6 +50,18 @@ func TestAnOrphanedLeaseIsSteppedOverOnceItEnds(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, again, "and the new lease holds")
 
+	// A lease stored before leases kept their end has no until: an orphan
+	// of that shape is ended, so it is stepped over too.
+	old := domain.Delivery{ID: "dlv_old_shape", SubscriptionID: sub.ID, EventType: domain.EventUserCreated, Payload: []byte("{}"),
+		State: domain.DeliveryPending, NextAttemptAt: then, CreatedAt: then}
+	require.NoError(t, hooks.CreateDelivery(ctx, old))
+	_, err = leases.InsertOne(ctx, bson.D{{Key: "_id", Value: "delivery/dlv_old_shape/1"}, {Key: "subscription_id", Value: sub.ID}})
+	require.NoError(t, err)
+	claims, err = hooks.ClaimDeliveries(ctx, then, then.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, claims, 1, "an orphan of the old shape is stepped over")
+	assert.Equal(t, old.ID, claims[0].Delivery.ID)
+
 	// The same for an event batch; the dispatch lease runs on the wall
 	// clock, so the orphan ended an hour ago.
 	require.NoError(t, outbox.Publish(ctx, domain.Event{ID: "evt_orphan", Type: domain.EventUserCreated, OccurredAt: then}))
