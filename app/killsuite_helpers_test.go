@@ -291,6 +291,27 @@ func (in *ksInstance) dataRaces() int {
 	return bytes.Count(b, []byte("WARNING: DATA RACE"))
 }
 
+// settledUnits counts the MongoDB units of work that a kill cut short and
+// that the instance settled afterwards (adapters/mongo/unit.go logs each):
+// undone, or committed and their events published.
+func (in *ksInstance) settledUnits() (undone, published int) {
+	b, err := os.ReadFile(in.logPath)
+	if err != nil {
+		return 0, 0
+	}
+	for line := range bytes.Lines(b) {
+		if !bytes.Contains(line, []byte("settled a unit of work a crash left")) {
+			continue
+		}
+		if bytes.Contains(line, []byte("undone")) {
+			undone++
+		} else {
+			published++
+		}
+	}
+	return undone, published
+}
+
 // ksHit is one delivery the receiver got (its first post, when the same
 // X-Webhook-Delivery came more than once).
 type ksHit struct {

@@ -26,11 +26,12 @@ type UnitStores struct {
 	// Stored reads back every stored event.
 	Stored func() []domain.Event
 	// Undoes is true for a backend whose failed unit leaves nothing
-	// (PostgreSQL); memory and MongoDB keep the writes made before the
-	// failure, as their adapters document, and the suite checks that too.
+	// (PostgreSQL, MongoDB); memory keeps the writes made before the
+	// failure, as its adapter documents, and the suite checks that too.
 	Undoes bool
 	// Isolated is true for a backend where no one outside a unit sees its
-	// writes before it ends (PostgreSQL).
+	// writes before it ends (PostgreSQL). A backend that undoes without
+	// isolating (MongoDB) shows no event of a unit before it ends.
 	Isolated bool
 }
 
@@ -174,10 +175,15 @@ func unitIsolation(t *testing.T, s UnitStores) {
 		return nil
 	})
 	require.NoError(t, err)
-	if s.Isolated {
+	switch {
+	case s.Isolated:
 		assert.False(t, seenUser, "an open unit's change is not seen outside it")
 		assert.Empty(t, seenEvents, "nor are its events")
-	} else {
+	case s.Undoes:
+		// MongoDB: the change may be seen early, but it may yet be undone,
+		// so no event of it goes out before the unit ends.
+		assert.Empty(t, seenEvents, "an open unit's events are not seen outside it")
+	default:
 		assert.Equal(t, seenUser, len(seenEvents) == 1, "outside the unit, the change and its event are seen alike")
 	}
 	assert.True(t, userExists(t, s, u.ID))

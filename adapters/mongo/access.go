@@ -39,7 +39,7 @@ func init() {
 // upsert that writes set always and created_at only on insert, so a
 // replacement keeps its creation time. The organization is checked first:
 // the ports delete no organization, so the check stays true.
-func putKeepingCreated(ctx context.Context, orgs, coll *mongo.Collection, op, organizationID string,
+func putKeepingCreated(ctx context.Context, orgs, coll *collection, op, organizationID string,
 	key, set bson.M, createdAt time.Time,
 ) error {
 	if err := requireOrganization(ctx, orgs, op, organizationID); err != nil {
@@ -58,7 +58,7 @@ func putKeepingCreated(ctx context.Context, orgs, coll *mongo.Collection, op, or
 }
 
 // deleteMatching deletes the document matching filter; ErrNotFound if none.
-func deleteMatching(ctx context.Context, coll *mongo.Collection, op string, filter bson.M) error {
+func deleteMatching(ctx context.Context, coll *collection, op string, filter bson.M) error {
 	res, err := coll.DeleteOne(ctx, filter)
 	if err != nil {
 		return translate(op, err)
@@ -71,11 +71,11 @@ func deleteMatching(ctx context.Context, coll *mongo.Collection, op string, filt
 
 // ClientGrantStore is the MongoDB ports.ClientGrantStore: one document per
 // grant, unique on (client_id, organization_id).
-type ClientGrantStore struct{ orgs, grants *mongo.Collection }
+type ClientGrantStore struct{ orgs, grants *collection }
 
 // NewClientGrantStore returns a ClientGrantStore on db.
 func NewClientGrantStore(db *mongo.Database) *ClientGrantStore {
-	return &ClientGrantStore{orgs: db.Collection(organizationsCollection), grants: db.Collection(clientGrantsCollection)}
+	return &ClientGrantStore{orgs: collectionOf(db, organizationsCollection), grants: collectionOf(db, clientGrantsCollection)}
 }
 
 // clientGrantDoc is the stored form of a domain.ClientGrant; its _id is the
@@ -118,11 +118,11 @@ func (s *ClientGrantStore) ListClientGrants(ctx context.Context, clientID string
 // RoleStore is the MongoDB ports.RoleStore: one document per stored role,
 // unique on (organization_id, name). The built-in defaults are the core's
 // (domain.BuiltInRoles).
-type RoleStore struct{ orgs, roles *mongo.Collection }
+type RoleStore struct{ orgs, roles *collection }
 
 // NewRoleStore returns a RoleStore on db.
 func NewRoleStore(db *mongo.Database) *RoleStore {
-	return &RoleStore{orgs: db.Collection(organizationsCollection), roles: db.Collection(rolesCollection)}
+	return &RoleStore{orgs: collectionOf(db, organizationsCollection), roles: collectionOf(db, rolesCollection)}
 }
 
 // roleDoc is the stored form of a domain.Role; its _id is the server's

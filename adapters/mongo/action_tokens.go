@@ -34,11 +34,11 @@ func init() {
 
 // ActionTokenStore is the MongoDB ports.ActionTokenStore: one document per
 // token, unique on the hash of the emailed token.
-type ActionTokenStore struct{ coll *mongo.Collection }
+type ActionTokenStore struct{ coll *collection }
 
 // NewActionTokenStore returns an ActionTokenStore on db.
 func NewActionTokenStore(db *mongo.Database) *ActionTokenStore {
-	return &ActionTokenStore{coll: db.Collection(actionTokensCollection)}
+	return &ActionTokenStore{coll: collectionOf(db, actionTokensCollection)}
 }
 
 // actionTokenDoc is the stored form of a domain.ActionToken; its _id is an

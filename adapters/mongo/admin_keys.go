@@ -26,11 +26,11 @@ func init() {
 // AdminKeyStore is the MongoDB ports.AdminKeyStore: one document per key,
 // keyed by its id, with the hash unique so that a lookup by hash finds one
 // key. Keys arrive as hashes and are stored as such.
-type AdminKeyStore struct{ coll *mongo.Collection }
+type AdminKeyStore struct{ coll *collection }
 
 // NewAdminKeyStore returns an AdminKeyStore on db.
 func NewAdminKeyStore(db *mongo.Database) *AdminKeyStore {
-	return &AdminKeyStore{coll: db.Collection(adminKeysCollection)}
+	return &AdminKeyStore{coll: collectionOf(db, adminKeysCollection)}
 }
 
 // adminKeyDoc is the stored form of a domain.AdminKey.

@@ -37,11 +37,11 @@ func init() {
 // the request: they are few (a login, a failed password), and keeping them
 // means a version number is never free again for a writer that read an old
 // one. The janitor deletes them all once the request has expired.
-type AuthRequestStore struct{ coll *mongo.Collection }
+type AuthRequestStore struct{ coll *collection }
 
 // NewAuthRequestStore returns an AuthRequestStore on db.
 func NewAuthRequestStore(db *mongo.Database) *AuthRequestStore {
-	return &AuthRequestStore{coll: db.Collection(authRequestsCollection)}
+	return &AuthRequestStore{coll: collectionOf(db, authRequestsCollection)}
 }
 
 // authRequestVersionID is the _id of one version of a request.

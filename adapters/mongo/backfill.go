@@ -69,7 +69,7 @@ func BackfillDirectory(ctx context.Context, db *mongo.Database) (memberships, us
 // that a large first backfill makes progress without a deadline that would
 // fail every start.
 func (b backfill) run(ctx context.Context, db *mongo.Database) (memberships, users int, err error) {
-	ms, us := db.Collection(membershipsCollection), db.Collection(usersCollection)
+	ms, us := collectionOf(db, membershipsCollection), collectionOf(db, usersCollection)
 	memberships, err = b.inSteps(ctx, func(ctx context.Context) (int, bool, error) {
 		return b.membershipStatus(ctx, ms)
 	})
@@ -111,7 +111,7 @@ func (b backfill) inSteps(ctx context.Context, step func(context.Context) (n int
 }
 
 // lacking returns the _ids of up to b.batch documents without field.
-func (b backfill) lacking(ctx context.Context, coll *mongo.Collection, field string) ([]any, error) {
+func (b backfill) lacking(ctx context.Context, coll *collection, field string) ([]any, error) {
 	cur, err := coll.Find(ctx, bson.M{field: bson.M{"$exists": false}},
 		options.Find().SetProjection(bson.M{"_id": 1}).SetLimit(int64(b.batch)))
 	if err != nil {
@@ -132,7 +132,7 @@ func (b backfill) lacking(ctx context.Context, coll *mongo.Collection, field str
 
 // membershipStatus makes one batch of memberships without a status active;
 // more is true while batches come back full.
-func (b backfill) membershipStatus(ctx context.Context, ms *mongo.Collection) (n int, more bool, err error) {
+func (b backfill) membershipStatus(ctx context.Context, ms *collection) (n int, more bool, err error) {
 	ids, err := b.lacking(ctx, ms, "status")
 	if err != nil || len(ids) == 0 {
 		return 0, false, err
@@ -149,7 +149,7 @@ func (b backfill) membershipStatus(ctx context.Context, ms *mongo.Collection) (n
 // homeOrganizations gives one batch of users without a home organization
 // the one their memberships imply (see BackfillDirectory): one read of the
 // batch's memberships, oldest first, then one write per home.
-func (b backfill) homeOrganizations(ctx context.Context, us, ms *mongo.Collection) (n int, more bool, err error) {
+func (b backfill) homeOrganizations(ctx context.Context, us, ms *collection) (n int, more bool, err error) {
 	ids, err := b.lacking(ctx, us, "home_organization_id")
 	if err != nil || len(ids) == 0 {
 		return 0, false, err
@@ -193,7 +193,7 @@ func (b backfill) homeOrganizations(ctx context.Context, us, ms *mongo.Collectio
 // BackfillDirectory): one read of the batch, one of its users' emails,
 // then one conditional write per membership, which tries the names in turn
 // until the unique user_name_key takes one.
-func (b backfill) userNames(ctx context.Context, ms, us *mongo.Collection) (n int, more bool, err error) {
+func (b backfill) userNames(ctx context.Context, ms, us *collection) (n int, more bool, err error) {
 	cur, err := ms.Find(ctx, bson.M{"user_name": bson.M{"$exists": false}},
 		options.Find().SetProjection(bson.M{"_id": 1, "user_id": 1, "organization_id": 1}).SetLimit(int64(b.batch)))
 	if err != nil {

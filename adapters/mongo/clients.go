@@ -22,11 +22,11 @@ const clientsCollection = "clients"
 // ClientStore is the MongoDB ports.ClientStore: one document per client,
 // keyed by the client id. Secrets and registration tokens arrive as hashes
 // and are stored as such.
-type ClientStore struct{ coll *mongo.Collection }
+type ClientStore struct{ coll *collection }
 
 // NewClientStore returns a ClientStore on db.
 func NewClientStore(db *mongo.Database) *ClientStore {
-	return &ClientStore{coll: db.Collection(clientsCollection)}
+	return &ClientStore{coll: collectionOf(db, clientsCollection)}
 }
 
 // clientDoc is the stored form of a domain.Client. Rev counts the writes,
@@ -195,11 +195,11 @@ type revDoc interface{ revision() int64 }
 func updateByRev[D any, PD interface {
 	*D
 	revDoc
-}, T any](ctx context.Context, coll *mongo.Collection, op, id string,
+}, T any](ctx context.Context, coll *collection, op, id string,
 	toDomain func(PD) T, toDoc func(v *T, rev int64) any, fn func(*T) error,
 ) (T, error) {
 	var zero T
-	claims := coll.Database().Collection(revisionClaimsCollection)
+	claims := collectionOf(coll.Database(), revisionClaimsCollection)
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
 		d := PD(new(D))
 		if err := coll.FindOne(ctx, bson.M{"_id": id}).Decode(d); err != nil {
@@ -237,7 +237,7 @@ func updateByRev[D any, PD interface {
 }
 
 // breakStaleClaim deletes the claim if its lease has run out.
-func breakStaleClaim(ctx context.Context, claims *mongo.Collection, id revisionClaimID) error {
+func breakStaleClaim(ctx context.Context, claims *collection, id revisionClaimID) error {
 	_, err := claims.DeleteOne(ctx, bson.M{"_id": id, "claimed_at": bson.M{"$lt": time.Now().Add(-claimLease)}})
 	return err
 }
@@ -255,7 +255,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // hasDoc reports whether a document matches filter, reading only its id.
-func hasDoc(ctx context.Context, coll *mongo.Collection, filter any) (bool, error) {
+func hasDoc(ctx context.Context, coll *collection, filter any) (bool, error) {
 	err := coll.FindOne(ctx, filter, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
 	switch {
 	case err == nil:

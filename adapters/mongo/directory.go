@@ -39,9 +39,11 @@ func init() {
 // themselves (one document each, unique on (user_id, client_id)).
 //
 // Without multi-document transactions (FerretDB 1.24 has none), each change
-// is a sequence of single-document atomic writes, ordered so that a crash
-// between two leaves nothing visible half-done and a retry completes it,
-// and so that a row whose user name is taken fails at its first write:
+// is a sequence of single-document atomic writes. The directory runs them
+// in a unit of work (Units), which undoes a change a crash cut short; they
+// are ordered to be sound without one too, so that a crash between two
+// leaves nothing visible half-done and a retry completes it, and so that a
+// row whose user name is taken fails at its first write:
 //
 //   - Provision writes a membership before anything that a failed name
 //     would leave behind, since its insert is what decides the name (the
@@ -73,21 +75,21 @@ func init() {
 //     that DeleteUser's cleanup saw the new document, or the check sees the
 //     user gone.
 type DirectoryStore struct {
-	users, orgs, memberships, licenses *mongo.Collection
+	users, orgs, memberships, licenses *collection
 	// groupMembers are the places in groups (GroupStore), which a deleted
 	// user leaves with their memberships.
-	groupMembers *mongo.Collection
+	groupMembers *collection
 }
 
 // NewDirectoryStore returns a DirectoryStore on db. It is both the
 // DirectoryStore and the LicenseStore.
 func NewDirectoryStore(db *mongo.Database) *DirectoryStore {
 	return &DirectoryStore{
-		users:        db.Collection(usersCollection),
-		orgs:         db.Collection(organizationsCollection),
-		memberships:  db.Collection(membershipsCollection),
-		licenses:     db.Collection(licensesCollection),
-		groupMembers: db.Collection(groupMembersCollection),
+		users:        collectionOf(db, usersCollection),
+		orgs:         collectionOf(db, organizationsCollection),
+		memberships:  collectionOf(db, membershipsCollection),
+		licenses:     collectionOf(db, licensesCollection),
+		groupMembers: collectionOf(db, groupMembersCollection),
 	}
 }
 

@@ -29,14 +29,14 @@ func init() {
 // domain, keyed by the domain name, so that the unique _id decides which
 // organization has it.
 type DomainStore struct {
-	domains, orgs *mongo.Collection
+	domains, orgs *collection
 }
 
 // NewDomainStore returns a DomainStore on db.
 func NewDomainStore(db *mongo.Database) *DomainStore {
 	return &DomainStore{
-		domains: db.Collection(domainsCollection),
-		orgs:    db.Collection(organizationsCollection),
+		domains: collectionOf(db, domainsCollection),
+		orgs:    collectionOf(db, organizationsCollection),
 	}
 }
 

@@ -43,11 +43,11 @@ func init() {
 // driver decodes them into an any, with embedded documents as
 // map[string]any and arrays as []any (as encoding/json would read them). A
 // value BSON cannot encode (a channel) fails the Publish.
-type EventOutbox struct{ coll *mongo.Collection }
+type EventOutbox struct{ coll *collection }
 
 // NewEventOutbox returns an EventOutbox on db.
 func NewEventOutbox(db *mongo.Database) *EventOutbox {
-	return &EventOutbox{coll: db.Collection(eventsCollection)}
+	return &EventOutbox{coll: collectionOf(db, eventsCollection)}
 }
 
 // eventBatchDoc is one Publish call. Next counts the events of the batch
@@ -61,6 +61,9 @@ type eventBatchDoc struct {
 	Dispatched bool       `bson:"dispatched"`
 	LeaseGen   int64      `bson:"lease_gen"`
 	LeaseUntil time.Time  `bson:"lease_until"`
+	// Unit is the number of the unit of work that published the batch
+	// (see Units), 0 for a batch published outside one.
+	Unit int64 `bson:"unit,omitempty"`
 }
 
 type eventDoc struct {
@@ -133,7 +136,9 @@ func plainValue(v any) any {
 
 // Publish stores the events as one batch document, in order: all or none.
 // The document is encoded before it is numbered, so later changes to the
-// caller's events change nothing stored.
+// caller's events change nothing stored. Inside a unit of work the events
+// are kept for its commit, which stores them with the unit and then
+// publishes them as one batch (see Units).
 func (o *EventOutbox) Publish(ctx context.Context, events ...domain.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -141,6 +146,18 @@ func (o *EventOutbox) Publish(ctx context.Context, events ...domain.Event) error
 	docs := make([]eventDoc, len(events))
 	for i, e := range events {
 		docs[i] = newEventDoc(e)
+	}
+	if u := unitOf(ctx); u != nil {
+		// Encoded now, so that a value BSON cannot encode fails here.
+		raw, err := bson.Marshal(eventBatchDoc{Events: docs})
+		if err != nil {
+			return translate("publish events", fmt.Errorf("encode events: %w", err))
+		}
+		var kept eventBatchDoc
+		if err := bson.Unmarshal(raw, &kept); err != nil {
+			return translate("publish events", fmt.Errorf("encode events: %w", err))
+		}
+		return translate("publish events", u.publish(kept.Events))
 	}
 	_, _, err := insertNumbered(ctx, o.coll, bson.D{}, "_id", 0, func(seq int64) (any, error) {
 		raw, err := bson.Marshal(eventBatchDoc{Seq: seq, Events: docs})
@@ -186,7 +203,7 @@ const numberedRetries = 1000
 // 1.24 applies findAndModify and conditional updates as a read followed by
 // an unconditional write, so two racing compare-and-swaps can both succeed
 // (and two $inc can lose one), while a unique index is always enforced.
-func insertNumbered(ctx context.Context, c *mongo.Collection, filter bson.D, field string, max int64,
+func insertNumbered(ctx context.Context, c *collection, filter bson.D, field string, max int64,
 	doc func(n int64) (any, error)) (n int64, ok bool, err error) {
 	for range numberedRetries {
 		if n, err = highestNumber(ctx, c, filter, field); err != nil {
@@ -215,7 +232,7 @@ func insertNumbered(ctx context.Context, c *mongo.Collection, filter bson.D, fie
 
 // highestNumber returns the highest value of field among the documents
 // matching filter, 0 when there are none.
-func highestNumber(ctx context.Context, c *mongo.Collection, filter bson.D, field string) (int64, error) {
+func highestNumber(ctx context.Context, c *collection, filter bson.D, field string) (int64, error) {
 	var top bson.Raw
 	err := c.FindOne(ctx, filter, options.FindOne().
 		SetSort(bson.D{{Key: field, Value: -1}}).

@@ -3,7 +3,6 @@ package mongo
 import (
 	"context"
 
-	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
@@ -12,7 +11,7 @@ import (
 func findAll[T, D any, PD interface {
 	*D
 	domain() T
-}](ctx context.Context, c *mongo.Collection, op string, filter any, opts ...*options.FindOptions) ([]T, error) {
+}](ctx context.Context, c *collection, op string, filter any, opts ...*options.FindOptions) ([]T, error) {
 	cur, err := c.Find(ctx, filter, opts...)
 	if err != nil {
 		return nil, translate(op, err)

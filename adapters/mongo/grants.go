@@ -34,27 +34,27 @@ var (
 // inserts its redemption, rotating a token inserts its rotation, and a
 // consent changes by inserting its next version.
 type GrantStore struct {
-	codes         *mongo.Collection
-	redemptions   *mongo.Collection
-	families      *mongo.Collection
-	tokens        *mongo.Collection
-	rotations     *mongo.Collection
-	revokedTokens *mongo.Collection
-	revokedGrants *mongo.Collection
-	consents      *mongo.Collection
+	codes         *collection
+	redemptions   *collection
+	families      *collection
+	tokens        *collection
+	rotations     *collection
+	revokedTokens *collection
+	revokedGrants *collection
+	consents      *collection
 }
 
 // NewGrantStore returns a GrantStore on db.
 func NewGrantStore(db *mongo.Database) *GrantStore {
 	return &GrantStore{
-		codes:         db.Collection(authCodesCollection),
-		redemptions:   db.Collection(authCodeRedemptionsCollection),
-		families:      db.Collection(refreshFamiliesCollection),
-		tokens:        db.Collection(refreshTokensCollection),
-		rotations:     db.Collection(refreshRotationsCollection),
-		revokedTokens: db.Collection(revokedAccessTokensCollection),
-		revokedGrants: db.Collection(revokedGrantsCollection),
-		consents:      db.Collection(consentsCollection),
+		codes:         collectionOf(db, authCodesCollection),
+		redemptions:   collectionOf(db, authCodeRedemptionsCollection),
+		families:      collectionOf(db, refreshFamiliesCollection),
+		tokens:        collectionOf(db, refreshTokensCollection),
+		rotations:     collectionOf(db, refreshRotationsCollection),
+		revokedTokens: collectionOf(db, revokedAccessTokensCollection),
+		revokedGrants: collectionOf(db, revokedGrantsCollection),
+		consents:      collectionOf(db, consentsCollection),
 	}
 }
 
@@ -95,7 +95,7 @@ func sweepCollections(ctx context.Context, db *mongo.Database, now time.Time, ba
 	cutoff := now.Add(-expiredDocLag)
 	deleted := 0
 	for _, name := range collections {
-		n, err := deleteExpiredBatch(ctx, db.Collection(name), cutoff, batch)
+		n, err := deleteExpiredBatch(ctx, collectionOf(db, name), cutoff, batch)
 		deleted += n
 		if err != nil {
 			return deleted, translate("sweep "+name, err)
@@ -109,7 +109,7 @@ func sweepCollections(ctx context.Context, db *mongo.Database, now time.Time, ba
 // then deletes those ids, repeating the expiry test so that MongoDB skips a
 // document moved later in between. (FerretDB 1.24 deletes the ids it found
 // without testing again; a document this old is not touched any more.)
-func deleteExpiredBatch(ctx context.Context, coll *mongo.Collection, cutoff time.Time, batch int) (int, error) {
+func deleteExpiredBatch(ctx context.Context, coll *collection, cutoff time.Time, batch int) (int, error) {
 	if batch <= 0 {
 		return 0, nil
 	}
@@ -148,6 +148,6 @@ const versionAttempts = 100
 
 // newestVersion decodes into out the version with the highest "v" that
 // filter selects. mongo.ErrNoDocuments if there is none.
-func newestVersion(ctx context.Context, coll *mongo.Collection, filter bson.D, out any) error {
+func newestVersion(ctx context.Context, coll *collection, filter bson.D, out any) error {
 	return coll.FindOne(ctx, filter, options.FindOne().SetSort(bson.D{{Key: "v", Value: -1}})).Decode(out)
 }

@@ -100,16 +100,16 @@ func init() {
 //     is retried (each finishes its cleanup even when it finds nothing to
 //     delete first).
 type GroupStore struct {
-	orgs, memberships, groups, members *mongo.Collection
+	orgs, memberships, groups, members *collection
 }
 
 // NewGroupStore returns a GroupStore on db.
 func NewGroupStore(db *mongo.Database) *GroupStore {
 	return &GroupStore{
-		orgs:        db.Collection(organizationsCollection),
-		memberships: db.Collection(membershipsCollection),
-		groups:      db.Collection(groupsCollection),
-		members:     db.Collection(groupMembersCollection),
+		orgs:        collectionOf(db, organizationsCollection),
+		memberships: collectionOf(db, membershipsCollection),
+		groups:      collectionOf(db, groupsCollection),
+		members:     collectionOf(db, groupMembersCollection),
 	}
 }
 

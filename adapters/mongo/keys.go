@@ -39,7 +39,7 @@ const keySetsCollection = "signing_key_sets"
 // bound to its kid (see sealer); a key that does not open fails ListKeys
 // with ErrKeyDecryption.
 type KeyStore struct {
-	coll *mongo.Collection
+	coll *collection
 	box  sealer
 }
 
@@ -50,7 +50,7 @@ func NewKeyStore(db *mongo.Database, keyEncryptionKey []byte) (*KeyStore, error)
 	if err != nil {
 		return nil, err
 	}
-	return &KeyStore{coll: db.Collection(keySetsCollection), box: box}, nil
+	return &KeyStore{coll: collectionOf(db, keySetsCollection), box: box}, nil
 }
 
 type keySetDoc struct {

@@ -123,7 +123,8 @@ func Module(opts Options) fx.Option {
 			func(g *GrantStore) ports.ConsentStore { return g },
 			NewRateLimiter,
 			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher))),
-			fx.Annotate(NewUnits, fx.As(new(ports.UnitOfWork))),
+			func(in unitsIn) *Units { return NewUnits(in.DB, in.Log) },
+			func(u *Units) ports.UnitOfWork { return u },
 			func(db *mongo.Database) (ports.KeyStore, error) {
 				return NewKeyStore(db, opts.KeyEncryptionKey)
 			},
@@ -133,6 +134,7 @@ func Module(opts Options) fx.Option {
 		),
 		fx.Invoke(func(in janitorIn) { runJanitor(opts.JanitorEvery, opts.WebhookRetention, in) }),
 		fx.Invoke(runBackfill),
+		fx.Invoke(runUnitRecovery),
 	)
 }
 
@@ -146,8 +148,14 @@ type janitorIn struct {
 	Log   *slog.Logger `optional:"true"`
 }
 
-// runJanitor sweeps every `every` (0: never) from start to stop, in a
-// goroutine of its own.
+// unitsIn is what NewUnits needs; the logger is optional.
+type unitsIn struct {
+	fx.In
+	DB  *mongo.Database
+	Log *slog.Logger `optional:"true"`
+}
+
+// runJanitor sweeps every `every` (0: never) from start to stop.
 func runJanitor(every, retention time.Duration, in janitorIn) {
 	if every <= 0 {
 		return
@@ -156,9 +164,35 @@ func runJanitor(every, retention time.Duration, in janitorIn) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	runEvery(in.LC, every, func(ctx context.Context) {
+		if n, err := Sweep(ctx, in.DB, in.Clock.Now(), retention); err != nil {
+			log.Warn("mongo janitor", slog.String("err", err.Error()))
+		} else if n > 0 {
+			log.Debug("mongo janitor", slog.Int("deleted", n))
+		}
+	})
+}
+
+// runUnitRecovery settles, every unitHeartbeat, a unit of work that a
+// crashed instance left while no other unit has started (Units.Recover).
+func runUnitRecovery(in janitorIn, units *Units) {
+	log := in.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	runEvery(in.LC, unitHeartbeat, func(ctx context.Context) {
+		if err := units.Recover(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("mongo unit recovery", slog.String("err", err.Error()))
+		}
+	})
+}
+
+// runEvery runs task every `every` from start to stop, in a goroutine of
+// its own; stop cancels the task's context and waits for it.
+func runEvery(lc fx.Lifecycle, every time.Duration, task func(ctx context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	in.LC.Append(fx.Hook{
+	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			go func() {
 				defer close(done)
@@ -169,11 +203,7 @@ func runJanitor(every, retention time.Duration, in janitorIn) {
 					case <-ctx.Done():
 						return
 					case <-t.C:
-						if n, err := Sweep(ctx, in.DB, in.Clock.Now(), retention); err != nil {
-							log.Warn("mongo janitor", slog.String("err", err.Error()))
-						} else if n > 0 {
-							log.Debug("mongo janitor", slog.Int("deleted", n))
-						}
+						task(ctx)
 					}
 				}
 			}()

@@ -61,18 +61,18 @@ func init() {
 // per organization, keyed by its id, and one per membership, unique on
 // (user_id, organization_id) and on its user name (user_name_key).
 type OrganizationStore struct {
-	orgs, memberships *mongo.Collection
+	orgs, memberships *collection
 	// groupMembers are the places in groups (GroupStore), which a member
 	// leaves with the organization.
-	groupMembers *mongo.Collection
+	groupMembers *collection
 }
 
 // NewOrganizationStore returns an OrganizationStore on db.
 func NewOrganizationStore(db *mongo.Database) *OrganizationStore {
 	return &OrganizationStore{
-		orgs:         db.Collection(organizationsCollection),
-		memberships:  db.Collection(membershipsCollection),
-		groupMembers: db.Collection(groupMembersCollection),
+		orgs:         collectionOf(db, organizationsCollection),
+		memberships:  collectionOf(db, membershipsCollection),
+		groupMembers: collectionOf(db, groupMembersCollection),
 	}
 }
 
@@ -271,7 +271,7 @@ func (s *OrganizationStore) PutMembership(ctx context.Context, m domain.Membersh
 
 // nameTakenByOther reports whether a membership of a user other than
 // userID holds the user name key ("" is never taken).
-func nameTakenByOther(ctx context.Context, memberships *mongo.Collection, key, userID string) (bool, error) {
+func nameTakenByOther(ctx context.Context, memberships *collection, key, userID string) (bool, error) {
 	if key == "" {
 		return false, nil
 	}
@@ -342,7 +342,7 @@ func (s *OrganizationStore) ListUserMemberships(ctx context.Context, userID stri
 
 // requireOrganization returns ErrNotFound, for op, unless the organization
 // exists.
-func requireOrganization(ctx context.Context, orgs *mongo.Collection, op, id string) error {
+func requireOrganization(ctx context.Context, orgs *collection, op, id string) error {
 	ok, err := hasDoc(ctx, orgs, bson.M{"_id": id})
 	if err != nil {
 		return translate(op, err)

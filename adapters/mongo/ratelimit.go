@@ -45,11 +45,11 @@ func init() {
 // A window's slots expire at its end, and Sweep deletes them; counting never
 // depends on it, since a window is named by its start. A request stamped in
 // an earlier window (a late clock) counts in that window.
-type RateLimiter struct{ coll *mongo.Collection }
+type RateLimiter struct{ coll *collection }
 
 // NewRateLimiter returns a RateLimiter on db.
 func NewRateLimiter(db *mongo.Database) *RateLimiter {
-	return &RateLimiter{coll: db.Collection(rateSlotsCollection)}
+	return &RateLimiter{coll: collectionOf(db, rateSlotsCollection)}
 }
 
 type rateSlotDoc struct {

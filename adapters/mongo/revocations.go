@@ -46,7 +46,7 @@ func (s *GrantStore) RevokeGrant(ctx context.Context, grantID string, expiresAt 
 // then finds the document and updates it. FerretDB applies $max as a read
 // and a write, so concurrent revocations of one id with different expiries
 // may keep the earlier; a token's revocations carry its own fixed expiry.
-func revokeUntil(ctx context.Context, coll *mongo.Collection, id string, expiresAt time.Time) error {
+func revokeUntil(ctx context.Context, coll *collection, id string, expiresAt time.Time) error {
 	var err error
 	for range upsertAttemptsOnRace {
 		_, err = coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
@@ -72,7 +72,7 @@ func (s *GrantStore) IsRevoked(ctx context.Context, jti, grantID string) (bool, 
 }
 
 // revocationExists reports whether coll holds a document with this _id.
-func revocationExists(ctx context.Context, coll *mongo.Collection, id string) (bool, error) {
+func revocationExists(ctx context.Context, coll *collection, id string) (bool, error) {
 	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}},
 		options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
 	switch {

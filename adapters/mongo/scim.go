@@ -40,17 +40,17 @@ func init() {
 // users collection, scoped through the memberships (see SearchUsers). The
 // SCIM attributes are the users' profiles (userDoc.Profiles).
 type SCIMStore struct {
-	tokens, users, orgs, memberships *mongo.Collection
+	tokens, users, orgs, memberships *collection
 	chunk                            int // searchChunk, but in tests
 }
 
 // NewSCIMStore returns a SCIMStore on db.
 func NewSCIMStore(db *mongo.Database) *SCIMStore {
 	return &SCIMStore{
-		tokens:      db.Collection(scimTokensCollection),
-		users:       db.Collection(usersCollection),
-		orgs:        db.Collection(organizationsCollection),
-		memberships: db.Collection(membershipsCollection),
+		tokens:      collectionOf(db, scimTokensCollection),
+		users:       collectionOf(db, usersCollection),
+		orgs:        collectionOf(db, organizationsCollection),
+		memberships: collectionOf(db, membershipsCollection),
 		chunk:       searchChunk,
 	}
 }

@@ -25,11 +25,11 @@ func init() {
 
 // SessionStore is the MongoDB ports.SessionStore, keyed by the hash of the
 // cookie secret.
-type SessionStore struct{ coll *mongo.Collection }
+type SessionStore struct{ coll *collection }
 
 // NewSessionStore returns a SessionStore on db.
 func NewSessionStore(db *mongo.Database) *SessionStore {
-	return &SessionStore{coll: db.Collection(sessionsCollection)}
+	return &SessionStore{coll: collectionOf(db, sessionsCollection)}
 }
 
 // sessionDoc is a session; _id is the hash of its cookie secret.

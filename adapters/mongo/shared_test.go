@@ -158,8 +158,8 @@ func TestUnitOfWork(t *testing.T) {
 		db := testDB(t)
 		o := mongoadapter.NewEventOutbox(db)
 		return testsuite.UnitStores{
-			Units: mongoadapter.NewUnits(), Users: mongoadapter.NewUserStore(db), Orgs: mongoadapter.NewOrganizationStore(db),
-			Grants: mongoadapter.NewClientGrantStore(db), Events: o,
+			Units: mongoadapter.NewUnits(db, nil), Users: mongoadapter.NewUserStore(db), Orgs: mongoadapter.NewOrganizationStore(db),
+			Grants: mongoadapter.NewClientGrantStore(db), Events: o, Undoes: true,
 			Stored: func() []domain.Event {
 				events, err := o.Events(context.Background())
 				require.NoError(t, err)

@@ -35,11 +35,11 @@ func init() {
 // UserStore is the MongoDB ports.UserStore: one document per user, keyed by
 // the user id. Email uniqueness is the unique index on the normalised email
 // (email_key), so the check and the insert are one atomic step.
-type UserStore struct{ coll *mongo.Collection }
+type UserStore struct{ coll *collection }
 
 // NewUserStore returns a UserStore on db.
 func NewUserStore(db *mongo.Database) *UserStore {
-	return &UserStore{coll: db.Collection(usersCollection)}
+	return &UserStore{coll: collectionOf(db, usersCollection)}
 }
 
 // userDoc is the stored form of a domain.User. Rev counts the writes, for
@@ -383,7 +383,7 @@ func (s *UserStore) UpdateUser(ctx context.Context, id string, fn func(*domain.U
 // "" when absent, which would end that field's backfill: runBackfill starts
 // after Open has run BackfillDirectory, so the documents it finds have it.
 func BackfillUsers(ctx context.Context, db *mongo.Database) (int, error) {
-	coll := db.Collection(usersCollection)
+	coll := collectionOf(db, usersCollection)
 	cur, err := coll.Find(ctx, bson.M{"$or": bson.A{
 		bson.M{"given_name_lc": bson.M{"$exists": false}},
 		bson.M{"email": bson.M{"$regex": "[^\\x00-\\x7f]"}},

@@ -33,7 +33,7 @@ func sweepWebhooks(ctx context.Context, db *mongo.Database, cutoff time.Time, ba
 }
 
 func sweepDeliveries(ctx context.Context, db *mongo.Database, cutoff time.Time, batch int) (int, error) {
-	cur, err := db.Collection(deliveriesCollection).Find(ctx,
+	cur, err := collectionOf(db, deliveriesCollection).Find(ctx,
 		bson.D{{Key: "state", Value: bson.D{{Key: "$ne", Value: "pending"}}}, {Key: "completed_at", Value: bson.D{{Key: "$lt", Value: cutoff}}}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "lease_gen", Value: 1}}).SetLimit(int64(batch)))
 	if err != nil {
@@ -55,15 +55,15 @@ func sweepDeliveries(ctx context.Context, db *mongo.Database, cutoff time.Time, 
 	}
 	// Attempts and leases first: a sweep cut short then leaves a delivery
 	// without history, never history without its delivery.
-	if _, err := db.Collection(attemptsCollection).DeleteMany(ctx, bson.D{{Key: "delivery_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
+	if _, err := collectionOf(db, attemptsCollection).DeleteMany(ctx, bson.D{{Key: "delivery_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
 		return 0, err
 	}
 	if len(leases) > 0 {
-		if _, err := db.Collection(leasesCollection).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: leases}}}}); err != nil {
+		if _, err := collectionOf(db, leasesCollection).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: leases}}}}); err != nil {
 			return 0, err
 		}
 	}
-	res, err := db.Collection(deliveriesCollection).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	res, err := collectionOf(db, deliveriesCollection).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 	if err != nil {
 		return 0, err
 	}
@@ -71,7 +71,7 @@ func sweepDeliveries(ctx context.Context, db *mongo.Database, cutoff time.Time, 
 }
 
 func sweepEventBatches(ctx context.Context, db *mongo.Database, cutoff time.Time, batch int) (int, error) {
-	coll := db.Collection(eventsCollection)
+	coll := collectionOf(db, eventsCollection)
 	var newest struct {
 		Seq int64 `bson:"_id"`
 	}
@@ -105,7 +105,7 @@ func sweepEventBatches(ctx context.Context, db *mongo.Database, cutoff time.Time
 		}
 	}
 	if len(leases) > 0 {
-		if _, err := db.Collection(leasesCollection).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: leases}}}}); err != nil {
+		if _, err := collectionOf(db, leasesCollection).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: leases}}}}); err != nil {
 			return 0, err
 		}
 	}

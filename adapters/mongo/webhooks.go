@@ -72,11 +72,11 @@ const dispatchLease = time.Minute
 // Where a change spans documents, each method says in which order it
 // writes, and what a crash between the writes leaves.
 type WebhookStore struct {
-	subs     *mongo.Collection
-	dels     *mongo.Collection
-	attempts *mongo.Collection
-	leases   *mongo.Collection
-	events   *mongo.Collection
+	subs     *collection
+	dels     *collection
+	attempts *collection
+	leases   *collection
+	events   *collection
 	box      sealer
 	now      func() time.Time // the wall clock, for the dispatch lease only
 }
@@ -90,9 +90,9 @@ func NewWebhookStore(db *mongo.Database, keyEncryptionKey []byte) (*WebhookStore
 		return nil, err
 	}
 	return &WebhookStore{
-		subs: db.Collection(subscriptionsCollection), dels: db.Collection(deliveriesCollection),
-		attempts: db.Collection(attemptsCollection), leases: db.Collection(leasesCollection),
-		events: db.Collection(eventsCollection), box: box, now: time.Now,
+		subs: collectionOf(db, subscriptionsCollection), dels: collectionOf(db, deliveriesCollection),
+		attempts: collectionOf(db, attemptsCollection), leases: collectionOf(db, leasesCollection),
+		events: collectionOf(db, eventsCollection), box: box, now: time.Now,
 	}, nil
 }
 
@@ -249,7 +249,7 @@ func (st *WebhookStore) DeleteSubscription(ctx context.Context, id string) error
 
 func (st *WebhookStore) deleteDeliveriesOf(ctx context.Context, subscriptionID string) error {
 	filter := bson.D{{Key: "subscription_id", Value: subscriptionID}}
-	for _, c := range []*mongo.Collection{st.dels, st.attempts, st.leases} {
+	for _, c := range []*collection{st.dels, st.attempts, st.leases} {
 		if _, err := c.DeleteMany(ctx, filter); err != nil {
 			return translate("delete deliveries", err)
 		}

@@ -1,0 +1,34 @@
+package mongo
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/bson"
+)
+
+// CrashUnitForTest runs fn in a unit of us, then leaves the unit as a
+// process killed at that moment would: no more heartbeats, no commit and
+// no undo. With committed, the unit's commit is stored first, as by a
+// process killed right after its commit point.
+func CrashUnitForTest(ctx context.Context, us *Units, committed bool, fn func(ctx context.Context) error) error {
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	u, err := us.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(context.WithValue(ctx, unitKey{}, u)); err != nil {
+		return err
+	}
+	u.end()
+	if !committed {
+		return nil
+	}
+	_, err = us.leases.UpdateOne(ctx, bson.D{{Key: "_id", Value: u.gen}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: unitCommitted}, {Key: "events", Value: u.events}}}})
+	return err
+}
+
+// UnitLeaseForTest is how long a crashed unit holds up the next one, at
+// most.
+const UnitLeaseForTest = unitLease + unitMargin

@@ -1,0 +1,177 @@
+package mongo_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	mongoadapter "github.com/calimatic/calimatic-auth/adapters/mongo"
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// unitUser is a new user with a unique email.
+func unitUser(name string) domain.User {
+	id := uuid.NewString()
+	at := time.Date(2031, 3, 14, 15, 9, 26, 0, time.UTC)
+	return domain.User{ID: id, Email: id + "@units.example", GivenName: name, Status: domain.UserActive, CreatedAt: at, UpdatedAt: at}
+}
+
+func unitEvent() domain.Event {
+	return domain.Event{ID: "evt_" + uuid.NewString(), Type: domain.EventUserUpdated, OccurredAt: time.Now().UTC().Truncate(time.Millisecond)}
+}
+
+// countEvent is how many times the outbox holds the event id.
+func countEvent(t *testing.T, o *mongoadapter.EventOutbox, id string) int {
+	t.Helper()
+	events, err := o.Events(context.Background())
+	require.NoError(t, err)
+	n := 0
+	for _, e := range events {
+		if e.ID == id {
+			n++
+		}
+	}
+	return n
+}
+
+func getUser(t *testing.T, users *mongoadapter.UserStore, id string) (domain.User, bool) {
+	t.Helper()
+	u, err := users.GetUser(context.Background(), id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return domain.User{}, false
+	}
+	require.NoError(t, err)
+	return u, true
+}
+
+// A process killed in the middle of a unit leaves its writes visible and
+// its events unpublished. The next unit, here another instance's, waits
+// for the dead unit's lease to run out and undoes it first: the user it
+// created is gone, the one it renamed has its name back, the one it
+// deleted is back, and its event never reaches the outbox.
+func TestAUnitACrashLeftOpenIsUndoneByTheNext(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	ctx := t.Context()
+	users, dir, outbox := mongoadapter.NewUserStore(db), mongoadapter.NewDirectoryStore(db), mongoadapter.NewEventOutbox(db)
+	renamed, deleted, created := unitUser("Before"), unitUser("Kept"), unitUser("New")
+	require.NoError(t, users.CreateUser(ctx, renamed))
+	require.NoError(t, users.CreateUser(ctx, deleted))
+	e := unitEvent()
+
+	killed := mongoadapter.NewUnits(db, nil)
+	require.NoError(t, mongoadapter.CrashUnitForTest(ctx, killed, false, func(ctx context.Context) error {
+		if err := users.CreateUser(ctx, created); err != nil {
+			return err
+		}
+		if _, err := users.UpdateUser(ctx, renamed.ID, func(u *domain.User) error { u.GivenName = "After"; return nil }); err != nil {
+			return err
+		}
+		if err := dir.DeleteUser(ctx, deleted.ID); err != nil {
+			return err
+		}
+		return outbox.Publish(ctx, e)
+	}))
+	_, ok := getUser(t, users, created.ID)
+	require.True(t, ok, "the dead unit's writes are seen until it is undone")
+	require.Zero(t, countEvent(t, outbox, e.ID), "its events are not")
+
+	started := time.Now()
+	require.NoError(t, mongoadapter.NewUnits(db, nil).Atomically(ctx, func(context.Context) error { return nil }))
+	assert.Less(t, time.Since(started), mongoadapter.UnitLeaseForTest+5*time.Second, "the next unit waits for the dead one's lease, no longer")
+
+	_, ok = getUser(t, users, created.ID)
+	assert.False(t, ok, "the user the dead unit created is gone")
+	got, ok := getUser(t, users, renamed.ID)
+	require.True(t, ok)
+	assert.Equal(t, "Before", got.GivenName, "the user it renamed has their name back")
+	_, ok = getUser(t, users, deleted.ID)
+	assert.True(t, ok, "the user it deleted is back")
+	assert.Zero(t, countEvent(t, outbox, e.ID), "and its event never reaches the outbox")
+	// The user it renamed can be changed again, from the restored revision.
+	_, err := users.UpdateUser(ctx, renamed.ID, func(u *domain.User) error { u.GivenName = "Again"; return nil })
+	require.NoError(t, err)
+}
+
+// A process killed right after its unit committed leaves the events with
+// the unit. Recovery (run by every instance while no unit starts)
+// publishes them, once: running it again, or another unit, adds nothing.
+func TestAUnitACrashLeftCommittedHasItsEventsPublishedOnce(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	ctx := t.Context()
+	users, outbox := mongoadapter.NewUserStore(db), mongoadapter.NewEventOutbox(db)
+	created, e := unitUser("New"), unitEvent()
+	require.NoError(t, mongoadapter.CrashUnitForTest(ctx, mongoadapter.NewUnits(db, nil), true, func(ctx context.Context) error {
+		if err := users.CreateUser(ctx, created); err != nil {
+			return err
+		}
+		return outbox.Publish(ctx, e)
+	}))
+	require.Zero(t, countEvent(t, outbox, e.ID))
+
+	other := mongoadapter.NewUnits(db, nil)
+	require.Eventually(t, func() bool {
+		require.NoError(t, other.Recover(ctx))
+		return countEvent(t, outbox, e.ID) > 0
+	}, mongoadapter.UnitLeaseForTest+10*time.Second, 100*time.Millisecond, "recovery publishes the committed unit's events")
+	require.NoError(t, other.Recover(ctx))
+	require.NoError(t, other.Atomically(ctx, func(context.Context) error { return nil }))
+	assert.Equal(t, 1, countEvent(t, outbox, e.ID), "once")
+	_, ok := getUser(t, users, created.ID)
+	assert.True(t, ok, "and the change stands")
+}
+
+// Units of two instances on one database run one at a time: each unit
+// reads a counter, waits a moment and writes it plus one, which loses
+// updates unless no other unit runs in between. Both instances get their
+// turns.
+func TestUnitsOfTwoInstancesRunOneAtATime(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	ctx := t.Context()
+	users := mongoadapter.NewUserStore(db)
+	counter := unitUser("0")
+	require.NoError(t, users.CreateUser(ctx, counter))
+	const perInstance = 15
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*perInstance)
+	for range 2 {
+		units := mongoadapter.NewUnits(db, nil)
+		for range 2 { // two goroutines per instance
+			wg.Go(func() {
+				for range (perInstance + 1) / 2 {
+					errs <- units.Atomically(ctx, func(ctx context.Context) error {
+						u, err := users.GetUser(ctx, counter.ID)
+						if err != nil {
+							return err
+						}
+						n, _ := strconv.Atoi(u.GivenName)
+						time.Sleep(2 * time.Millisecond)
+						_, err = users.UpdateUser(ctx, counter.ID, func(u *domain.User) error {
+							u.GivenName = strconv.Itoa(n + 1)
+							return nil
+						})
+						return err
+					})
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	total := 0
+	for err := range errs {
+		require.NoError(t, err)
+		total++
+	}
+	got, _ := getUser(t, users, counter.ID)
+	assert.Equal(t, strconv.Itoa(total), got.GivenName, "no unit's update was lost")
+}
