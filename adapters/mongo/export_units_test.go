@@ -3,7 +3,7 @@ package mongo
 import (
 	"context"
 
-	"go.mongodb.org/mongo-driver/bson"
+	"time"
 )
 
 // CrashUnitForTest runs fn in a unit of us, then leaves the unit as a
@@ -24,8 +24,7 @@ func CrashUnitForTest(ctx context.Context, us *Units, committed bool, fn func(ct
 	if !committed {
 		return nil
 	}
-	_, err = us.leases.UpdateOne(ctx, bson.D{{Key: "_id", Value: u.gen}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: unitCommitted}, {Key: "events", Value: u.events}}}})
+	_, err = us.decide(ctx, outcomeDoc{Gen: u.gen, Committed: true, Events: u.events, At: time.Now()})
 	return err
 }
 

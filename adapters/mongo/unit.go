@@ -20,9 +20,10 @@ import (
 var _ ports.UnitOfWork = (*Units)(nil)
 
 const (
-	unitsCollection    = "units"
-	unitUndoCollection = "unit_undo"
-	unitWaitCollection = "unit_waiters"
+	unitsCollection        = "units"
+	unitOutcomesCollection = "unit_outcomes"
+	unitUndoCollection     = "unit_undo"
+	unitWaitCollection     = "unit_waiters"
 )
 
 func init() {
@@ -40,58 +41,66 @@ func init() {
 }
 
 // Units is the MongoDB ports.UnitOfWork. The server (FerretDB 1.24 here)
-// offers no multi-document transaction, so the adapter makes its own from
-// the one thing it does offer, the atomic single-document write:
+// offers no multi-document transaction, and its conditional updates are a
+// read and a write that racing writers can interleave; what it does offer
+// is the atomic single-document write and the unique index. The adapter
+// makes its units from those:
 //
 //   - Units run one at a time across every instance on the database. A
 //     unit holds a lease, a document in "units" numbered 1, 2, 3, …: a unit
-//     takes number n+1 when unit n has ended or its lease has run out, and
-//     the unique _id lets exactly one of several racing instances have it
-//     (the adapter's one "exactly one winner" primitive, see
-//     insertNumbered). Its owner renews the lease every unitHeartbeat while
-//     the unit runs, and writes nothing once the lease it renewed last has
-//     run out. An instance that has just run a unit yields to one that is
-//     waiting ("unit_waiters"), so two busy instances take turns.
-//   - Before each write, the unit records in its undo journal ("unit_undo")
-//     every document the write may change, as it was before the unit first
-//     touched it, or that it was absent (see collection). Events published
-//     in the unit wait in memory.
-//   - The unit commits in one single-document write: its lease document
-//     becomes "committed" and holds its events. That write is the moment
-//     the change and its events are stored together. Then the events are
-//     published to the outbox as one batch marked with the unit's number,
-//     the journal is dropped, and the unit is "done".
-//   - A unit whose fn fails is undone from its journal: documents it
-//     deleted or changed are put back, and those it inserted are deleted.
+//     takes number n+1 when unit n is done or its lease has run out, and
+//     the unique _id lets exactly one of several racing instances have it.
+//     Its owner renews the lease every unitHeartbeat until the unit is
+//     done, and writes nothing once the lease it renewed last has run out.
+//     An instance that has just run a unit yields to one that is waiting
+//     ("unit_waiters"), so two busy instances take turns.
+//   - Before each write, the unit journals ("unit_undo") every document the
+//     write may change, as it was before the unit first touched it, or that
+//     it was absent; an upsert gets its _id before it is sent, so that the
+//     document it may insert is journalled as absent (see collection).
+//     Events published in the unit wait in memory.
+//   - A unit is decided by one insert into "unit_outcomes" under its
+//     number, which the unique _id lets happen once: its owner inserts
+//     "committed", with the events, and that insert is the moment the
+//     change and its events are stored together; whoever settles a crashed
+//     unit inserts "given up" first. Whichever comes second abides by the
+//     first. Then a committed unit's events are published to the outbox as
+//     one batch marked with the unit's number, the journal is dropped, and
+//     the lease is marked done.
+//   - A unit whose fn fails is undone from its journal: every journalled
+//     document is deleted, then those that existed before are put back as
+//     they were (see undoUnit).
 //   - A crash leaves the last unit unsettled. Whoever takes the next number
-//     after its lease ran out settles it first: a committed unit's events
-//     are published (unless a batch of the unit is stored already), and an
-//     unfinished unit is undone. An instance also looks every
-//     unitHeartbeat for a unit left so while nothing else runs.
+//     after its lease ran out settles it first, under its own lease: a
+//     committed unit's events are published (unless a batch of the unit is
+//     stored already), and any other is given up and undone. An instance
+//     also looks every unitHeartbeat for a unit left so while nothing else
+//     runs (Recover).
 //
 // So every committed change has its events in the outbox, and a change
 // whose unit did not commit is undone, with no event. Should a unit's
-// events be published twice (a settling that ran twice), the dispatcher
-// keeps one delivery of each event per subscription, since delivery ids
-// derive from the event and the subscription.
+// events be published twice (a settling cut short after it published), the
+// dispatcher keeps one delivery of each event per subscription, since
+// delivery ids derive from the event and the subscription.
 //
 // What this gives up next to PostgreSQL: a unit's writes are seen by reads
 // outside units (a token request, a GET) before the unit ends, and until a
 // crashed unit is undone, which is at most unitLease plus unitMargin after
-// the crash. Units, which run one at a time, only ever see committed data.
-// And the lease holds only as long as the instances' clocks agree to within
-// unitMargin and a paused process does not wake past its lease with a
-// write in flight.
+// the crash; so a use case decides what to change inside its unit, which
+// only ever sees settled data. An undo puts back documents as the unit
+// found them, over any write made to them outside units meanwhile. And the
+// lease holds as long as the instances' clocks agree to within unitMargin.
 type Units struct {
-	mu      sync.Mutex
-	db      *mongo.Database
-	leases  *mongo.Collection
-	undo    *mongo.Collection
-	waiters *mongo.Collection
-	outbox  *mongo.Collection
-	owner   string
-	clean   int64 // the unit number at which old leases were last deleted
-	log     *slog.Logger
+	mu       sync.Mutex
+	db       *mongo.Database
+	leases   *mongo.Collection
+	outcomes *mongo.Collection
+	undo     *mongo.Collection
+	waiters  *mongo.Collection
+	outbox   *mongo.Collection
+	owner    string
+	clean    int64 // the unit number at which old documents were last deleted
+	log      *slog.Logger
 }
 
 // The lease's timing. A crashed unit holds up every other for at most
@@ -102,24 +111,30 @@ const (
 	// unitMargin is how long past a lease's end another instance waits
 	// before it takes over, for writes already on their way.
 	unitMargin = time.Second
-	// unitPoll is how often a waiting instance looks at the lease.
-	unitPoll = 5 * time.Millisecond
+	// unitPollMin and unitPollMax bound how often a waiting instance looks
+	// at the lease; it says it waits every unitWaitEvery, and counts as
+	// waiting for unitWaitFresh after.
+	unitPollMin   = 2 * time.Millisecond
+	unitPollMax   = 25 * time.Millisecond
+	unitWaitEvery = 100 * time.Millisecond
+	unitWaitFresh = 3 * unitWaitEvery
 	// unitYield is how long an instance that ran the last unit waits
 	// before its next one while another instance is waiting.
-	unitYield = 20 * time.Millisecond
-	// unitSettleTimeout bounds a commit or an undo, which run past the
-	// caller's context.
+	unitYield = 2 * unitPollMax
+	// unitSettleTimeout bounds a commit, an undo or a recovery, which run
+	// past the caller's context.
 	unitSettleTimeout = 30 * time.Second
 	// unitCleanEvery is how many units pass between deletions of old
-	// lease and waiter documents.
+	// lease, outcome and waiter documents; unitKeep is how long those are
+	// kept at least.
 	unitCleanEvery = 256
+	unitKeep       = 10 * time.Minute
 )
 
-// Unit states, in a lease document.
+// Lease states.
 const (
-	unitOpen      = "open"
-	unitCommitted = "committed"
-	unitDone      = "done"
+	unitOpen = "open"
+	unitDone = "done"
 )
 
 // NewUnits returns the MongoDB unit of work on db. Units a crash left
@@ -131,60 +146,60 @@ func NewUnits(db *mongo.Database, log *slog.Logger) *Units {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return &Units{
-		db: db, leases: db.Collection(unitsCollection), undo: db.Collection(unitUndoCollection),
-		waiters: db.Collection(unitWaitCollection), outbox: db.Collection(eventsCollection),
-		owner: hex.EncodeToString(b[:]), log: log,
+		db: db, leases: db.Collection(unitsCollection), outcomes: db.Collection(unitOutcomesCollection),
+		undo: db.Collection(unitUndoCollection), waiters: db.Collection(unitWaitCollection),
+		outbox: db.Collection(eventsCollection), owner: hex.EncodeToString(b[:]), log: log,
 	}
 }
 
-// leaseDoc is a unit's lease, and at its commit its events.
+// leaseDoc is a unit's lease.
 type leaseDoc struct {
-	Gen    int64      `bson:"_id"`
-	Owner  string     `bson:"owner"`
-	Until  time.Time  `bson:"until"`
-	State  string     `bson:"state"`
-	Events []eventDoc `bson:"events,omitempty"`
+	Gen   int64     `bson:"_id"`
+	Owner string    `bson:"owner"`
+	Until time.Time `bson:"until"`
+	State string    `bson:"state"`
 }
 
-// settled reports whether the unit has ended, or may be taken over at now.
+// free reports whether the unit is done, or may be taken over at now.
 func (d *leaseDoc) free(now time.Time) bool {
 	return d.State == unitDone || now.After(d.Until.Add(unitMargin))
 }
 
-// undoDoc is one entry of a unit's undo journal: a document as it was
-// before the unit changed it (Before), or absent (Before nil) and so to be
-// deleted, by its _id; or, for an upsert that matched nothing, the filter
-// whose documents are to be deleted.
-type undoDoc struct {
-	Unit   int64    `bson:"unit"`
-	Seq    int64    `bson:"seq"`
-	DB     string   `bson:"db"`
-	Coll   string   `bson:"coll"`
-	Key    any      `bson:"key,omitempty"`
-	Before bson.Raw `bson:"before,omitempty"`
-	Filter bson.Raw `bson:"filter,omitempty"`
+// outcomeDoc decides a unit: committed with its events, or given up.
+type outcomeDoc struct {
+	Gen       int64      `bson:"_id"`
+	Committed bool       `bson:"committed"`
+	Events    []eventDoc `bson:"events,omitempty"`
+	At        time.Time  `bson:"at"`
 }
 
 // Errors of a unit that may no longer write.
 var (
 	errUnitEnded    = errors.New("mongo: the unit of work has ended")
 	errUnitLeaseRan = errors.New("mongo: the unit of work's lease ran out")
+	errUnitGivenUp  = errors.New("mongo: the unit of work was given up after its lease ran out")
 )
 
 type unitKey struct{}
 
 // unit is one running unit of work.
 type unit struct {
-	units *Units
-	gen   int64
+	units      *Units
+	gen        int64
+	recovering bool // units before it are unsettled
 
 	mu       sync.Mutex
 	until    time.Time                // the lease's end as last stored
-	ended    bool                     // no more writes
+	ended    bool                     // fn returned: no more writes
+	settled  bool                     // the lease is done: no more renewals
 	seq      int64                    // the last journal entry's number
 	captured map[string]chan struct{} // documents journalled: closed once stored
 	journal  bool                     // some entry was stored
 	events   []eventDoc
+
+	// leaseMu keeps the renewals and the final write of the lease apart:
+	// FerretDB writes an update back whole, so two at once can lose one.
+	leaseMu sync.Mutex
 }
 
 // unitOf returns the unit ctx runs in, nil outside one.
@@ -211,26 +226,35 @@ func (us *Units) Atomically(ctx context.Context, fn func(ctx context.Context) er
 		defer close(beating)
 		u.heartbeat(beat)
 	}()
-	err = fn(context.WithValue(ctx, unitKey{}, u))
-	u.end()
+	defer func() {
+		stop()
+		<-beating
+	}()
 	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), unitSettleTimeout)
 	defer cancel()
-	if err == nil {
-		err = u.commit(settle)
-	} else {
-		u.rollback(settle)
+	if u.recovering {
+		// Should settling fail, this unit's lease runs out, and the next
+		// unit settles both.
+		if err := us.recover(settle, u); err != nil {
+			return translate("settle units of work a crash left", err)
+		}
 	}
-	stop()
-	<-beating
+	err = fn(context.WithValue(ctx, unitKey{}, u))
+	u.end()
+	if err == nil {
+		return u.commit(settle)
+	}
+	u.rollback(settle)
 	return err
 }
 
 // begin takes the next unit number once the last unit is done or its lease
-// has run out, and settles any unit a crash left behind.
+// has run out.
 func (us *Units) begin(ctx context.Context) (*unit, error) {
-	waiting, yielded := false, false
+	waitedAt, yielded := time.Time{}, false
+	poll := unitPollMin
 	defer func() {
-		if waiting {
+		if !waitedAt.IsZero() {
 			_, _ = us.waiters.DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: us.owner}})
 		}
 	}()
@@ -244,27 +268,30 @@ func (us *Units) begin(ctx context.Context) (*unit, error) {
 		}
 		now := time.Now()
 		if last != nil && !last.free(now) {
-			// Another instance's unit runs: say so, and look again soon.
-			waiting = true
-			if _, err := us.waiters.UpdateOne(ctx, bson.D{{Key: "_id", Value: us.owner}},
-				bson.D{{Key: "$set", Value: bson.D{{Key: "at", Value: now}}}}, options.Update().SetUpsert(true)); err != nil {
-				return nil, err
+			// Another unit runs: say so now and then, and look again soon.
+			if now.Sub(waitedAt) >= unitWaitEvery {
+				waitedAt = now
+				if _, err := us.waiters.UpdateOne(ctx, bson.D{{Key: "_id", Value: us.owner}},
+					bson.D{{Key: "$set", Value: bson.D{{Key: "at", Value: now}}}}, options.Update().SetUpsert(true)); err != nil {
+					return nil, err
+				}
 			}
-			sleep(ctx, unitPoll)
+			sleep(ctx, poll)
+			poll = min(2*poll, unitPollMax)
 			continue
 		}
-		if last != nil && last.Owner == us.owner && !waiting && !yielded {
+		if last != nil && last.Owner == us.owner && waitedAt.IsZero() && !yielded {
 			// This instance ran the last unit: let a waiting one go first.
 			n, err := us.waiters.CountDocuments(ctx, bson.D{
 				{Key: "_id", Value: bson.D{{Key: "$ne", Value: us.owner}}},
-				{Key: "at", Value: bson.D{{Key: "$gt", Value: now.Add(-10 * unitPoll)}}},
+				{Key: "at", Value: bson.D{{Key: "$gt", Value: now.Add(-unitWaitFresh)}}},
 			}, options.Count().SetLimit(1))
 			if err != nil {
 				return nil, err
 			}
 			if n > 0 {
-				sleep(ctx, unitYield)
 				yielded = true // once per unit
+				sleep(ctx, unitYield)
 				continue
 			}
 		}
@@ -280,31 +307,31 @@ func (us *Units) begin(ctx context.Context) (*unit, error) {
 		if err != nil {
 			return nil, err
 		}
-		u := &unit{units: us, gen: gen, until: until, captured: map[string]chan struct{}{}}
-		if last != nil && last.State != unitDone {
-			// A crash left units unsettled. Should settling fail, this
-			// unit stays open too, for the next one to settle.
-			if err := us.recover(ctx, gen); err != nil {
-				return nil, err
-			}
-		}
 		if gen-us.clean >= unitCleanEvery {
 			us.clean = gen
-			_, _ = us.leases.DeleteMany(ctx, bson.D{
-				{Key: "_id", Value: bson.D{{Key: "$lt", Value: gen - 1}}}, {Key: "state", Value: unitDone},
-			})
-			// And the waits of instances killed while they waited.
-			_, _ = us.waiters.DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: now.Add(-time.Minute)}}}})
+			us.cleanUp(ctx, gen, now)
 		}
-		return u, nil
+		return &unit{units: us, gen: gen, until: until, captured: map[string]chan struct{}{},
+			recovering: last != nil && last.State != unitDone}, nil
 	}
+}
+
+// cleanUp deletes, best effort, the leases of old units that are done and
+// their outcomes, and the waits of instances killed while they waited.
+func (us *Units) cleanUp(ctx context.Context, gen int64, now time.Time) {
+	_, _ = us.leases.DeleteMany(ctx, bson.D{
+		{Key: "_id", Value: bson.D{{Key: "$lt", Value: gen - 1}}}, {Key: "state", Value: unitDone},
+	})
+	// An outcome is kept long after its unit, so that a commit sent
+	// before its lease ran out always finds the outcome that decided it.
+	_, _ = us.outcomes.DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: now.Add(-unitKeep)}}}})
+	_, _ = us.waiters.DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: now.Add(-unitKeep)}}}})
 }
 
 // last returns the highest-numbered lease, nil when there is none.
 func (us *Units) last(ctx context.Context) (*leaseDoc, error) {
 	var d leaseDoc
-	err := us.leases.FindOne(ctx, bson.D{}, options.FindOne().
-		SetSort(bson.D{{Key: "_id", Value: -1}}).SetProjection(bson.D{{Key: "events", Value: 0}})).Decode(&d)
+	err := us.leases.FindOne(ctx, bson.D{}, options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, nil
 	}
@@ -335,11 +362,11 @@ func (us *Units) Recover(ctx context.Context) error {
 	return us.Atomically(ctx, func(context.Context) error { return nil })
 }
 
-// recover settles every unsettled unit numbered below gen, the newest
-// first: each one's lease ran out before gen was taken.
-func (us *Units) recover(ctx context.Context, gen int64) error {
+// recover settles, under u's lease, every unsettled unit numbered below
+// u's, the newest first: each one's lease ran out before u's was taken.
+func (us *Units) recover(ctx context.Context, u *unit) error {
 	cur, err := us.leases.Find(ctx, bson.D{
-		{Key: "_id", Value: bson.D{{Key: "$lt", Value: gen}}},
+		{Key: "_id", Value: bson.D{{Key: "$lt", Value: u.gen}}},
 		{Key: "state", Value: bson.D{{Key: "$ne", Value: unitDone}}},
 	}, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}))
 	if err != nil {
@@ -350,12 +377,19 @@ func (us *Units) recover(ctx context.Context, gen int64) error {
 		return err
 	}
 	for _, d := range stale {
+		if err := u.writable(); err != nil {
+			return err
+		}
+		o, err := us.decide(ctx, outcomeDoc{Gen: d.Gen, Committed: false, At: time.Now()})
+		if err != nil {
+			return fmt.Errorf("settle unit %d: %w", d.Gen, err)
+		}
 		outcome := "undone"
-		if d.State == unitCommitted {
+		if o.Committed {
 			outcome = "committed: events published"
-			err = us.finish(ctx, d.Gen, d.Events, true)
+			err = us.finish(ctx, d.Gen, o.Events, true, nil)
 		} else {
-			err = us.undoUnit(ctx, d.Gen)
+			err = us.undoUnit(ctx, d.Gen, u)
 		}
 		if err != nil {
 			return fmt.Errorf("settle unit %d: %w", d.Gen, err)
@@ -365,10 +399,29 @@ func (us *Units) recover(ctx context.Context, gen int64) error {
 	return nil
 }
 
+// decide stores o as its unit's outcome unless the unit has one already,
+// and returns the unit's outcome.
+func (us *Units) decide(ctx context.Context, o outcomeDoc) (outcomeDoc, error) {
+	_, err := us.outcomes.InsertOne(ctx, o)
+	if err == nil {
+		return o, nil
+	}
+	// A duplicate, or an insert whose answer was lost: read what holds.
+	var got outcomeDoc
+	if ferr := us.outcomes.FindOne(ctx, bson.D{{Key: "_id", Value: o.Gen}}).Decode(&got); ferr != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return outcomeDoc{}, ferr
+		}
+		return outcomeDoc{}, err
+	}
+	return got, nil
+}
+
 // finish completes a committed unit: it publishes the unit's events as one
 // batch (unless, when recovering, a batch of the unit is stored already),
-// drops its journal and marks it done.
-func (us *Units) finish(ctx context.Context, gen int64, events []eventDoc, recovering bool) error {
+// drops its journal and marks it done (own is the unit when it is its
+// owner's).
+func (us *Units) finish(ctx context.Context, gen int64, events []eventDoc, recovering bool, own *unit) error {
 	publish := len(events) > 0
 	if publish && recovering {
 		n, err := us.outbox.CountDocuments(ctx, bson.D{{Key: "unit", Value: gen}}, options.Count().SetLimit(1))
@@ -384,62 +437,30 @@ func (us *Units) finish(ctx context.Context, gen int64, events []eventDoc, recov
 			return err
 		}
 	}
-	return us.markDone(ctx, gen)
+	return us.markDone(ctx, gen, own)
 }
 
-// markDone drops a unit's journal and marks it done.
-func (us *Units) markDone(ctx context.Context, gen int64) error {
+// markDone drops a unit's journal and marks its lease done. For the
+// owner's own unit (own), the lease's renewals stop first.
+func (us *Units) markDone(ctx context.Context, gen int64, own *unit) error {
 	if _, err := us.undo.DeleteMany(ctx, bson.D{{Key: "unit", Value: gen}}); err != nil {
 		return err
 	}
-	_, err := us.leases.UpdateOne(ctx, bson.D{{Key: "_id", Value: gen}}, bson.D{
-		{Key: "$set", Value: bson.D{{Key: "state", Value: unitDone}}},
-		{Key: "$unset", Value: bson.D{{Key: "events", Value: ""}}},
-	})
+	if own != nil {
+		own.leaseMu.Lock()
+		defer own.leaseMu.Unlock()
+		own.mu.Lock()
+		own.settled = true
+		own.mu.Unlock()
+	}
+	_, err := us.leases.UpdateOne(ctx, bson.D{{Key: "_id", Value: gen}}, bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: unitDone}}}})
 	return err
 }
 
-// undoUnit puts back what the unit's journal recorded: first it deletes
-// what the unit inserted, then it restores what the unit changed or
-// deleted, each document as it was before the unit first touched it. An
-// entry that cannot be restored since its unique keys were taken meanwhile,
-// by a write made outside any unit, is skipped. Then the unit is done.
-func (us *Units) undoUnit(ctx context.Context, gen int64) error {
-	cur, err := us.undo.Find(ctx, bson.D{{Key: "unit", Value: gen}}, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
-	if err != nil {
-		return err
-	}
-	var entries []undoDoc
-	if err := cur.All(ctx, &entries); err != nil {
-		return err
-	}
-	coll := func(e undoDoc) *mongo.Collection { return us.db.Client().Database(e.DB).Collection(e.Coll) }
-	for _, e := range entries {
-		var err error
-		switch {
-		case e.Filter != nil:
-			_, err = coll(e).DeleteMany(ctx, e.Filter)
-		case e.Before == nil:
-			_, err = coll(e).DeleteOne(ctx, bson.D{{Key: "_id", Value: e.Key}})
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for _, e := range entries {
-		if e.Before == nil {
-			continue
-		}
-		_, err := coll(e).ReplaceOne(ctx, bson.D{{Key: "_id", Value: e.Key}}, e.Before, options.Replace().SetUpsert(true))
-		if err != nil && !mongo.IsDuplicateKeyError(err) {
-			return err
-		}
-	}
-	return us.markDone(ctx, gen)
-}
-
-// heartbeat renews the unit's lease every unitHeartbeat until ctx ends. A
-// renewal that fails leaves the lease to run out, and the unit to fail.
+// heartbeat renews the unit's lease every unitHeartbeat until ctx ends or
+// the lease is done. A renewal that fails leaves the lease to run out, and
+// the unit to fail; one that lands after the lease ran out counts for
+// nothing, as another instance may have taken over.
 func (u *unit) heartbeat(ctx context.Context) {
 	t := time.NewTicker(unitHeartbeat)
 	defer t.Stop()
@@ -449,22 +470,32 @@ func (u *unit) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		until := time.Now().Add(unitLease)
-		res, err := u.units.leases.UpdateOne(ctx, bson.D{{Key: "_id", Value: u.gen}, {Key: "owner", Value: u.units.owner}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "until", Value: until}}}})
-		if err != nil || res.MatchedCount == 0 {
-			continue
+		if !u.renew(ctx) {
+			return
 		}
-		// Taken over meanwhile (the process stalled past its lease)? Then
-		// the renewal counts for nothing.
-		last, err := u.units.last(ctx)
-		if err != nil || last == nil || last.Gen != u.gen {
-			continue
-		}
-		u.mu.Lock()
-		u.until = until
-		u.mu.Unlock()
 	}
+}
+
+// renew extends the lease once; it reports whether renewals go on.
+func (u *unit) renew(ctx context.Context) bool {
+	u.leaseMu.Lock()
+	defer u.leaseMu.Unlock()
+	u.mu.Lock()
+	settled, old := u.settled, u.until
+	u.mu.Unlock()
+	if settled || !time.Now().Before(old) {
+		return false
+	}
+	until := time.Now().Add(unitLease)
+	res, err := u.units.leases.UpdateOne(ctx, bson.D{{Key: "_id", Value: u.gen}, {Key: "owner", Value: u.units.owner}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "until", Value: until}}}})
+	if err != nil || res.MatchedCount == 0 || !time.Now().Before(old) {
+		return err == nil && res.MatchedCount > 0 && time.Now().Before(old)
+	}
+	u.mu.Lock()
+	u.until = until
+	u.mu.Unlock()
+	return true
 }
 
 // writable fails once the unit may no longer write.
@@ -487,108 +518,6 @@ func (u *unit) end() {
 	u.mu.Unlock()
 }
 
-// capture journals the documents of c that filter matches, unless the unit
-// journalled them already, and absent, those of absentIDs it does not
-// match; with upsert, a filter that matches nothing is journalled too. It
-// returns once the journal holds every document the write may change,
-// including those another goroutine of the unit is journalling.
-func (u *unit) capture(ctx context.Context, c *collection, filter any, absentIDs []any, upsert bool) error {
-	if err := u.writable(); err != nil {
-		return err
-	}
-	cur, err := c.Collection.Find(ctx, filter)
-	if err != nil {
-		return err
-	}
-	var docs []bson.Raw
-	if err := cur.All(ctx, &docs); err != nil {
-		return err
-	}
-	dbName, collName := c.Database().Name(), c.Name()
-	var (
-		entries []any
-		mine    []string
-		waits   []chan struct{}
-	)
-	u.mu.Lock()
-	add := func(id bson.RawValue, before bson.Raw) {
-		k := dbName + "\x00" + collName + "\x00" + string(rune(id.Type)) + string(id.Value)
-		if ch, ok := u.captured[k]; ok {
-			waits = append(waits, ch)
-			return
-		}
-		u.captured[k] = make(chan struct{})
-		mine = append(mine, k)
-		u.seq++
-		entries = append(entries, undoDoc{Unit: u.gen, Seq: u.seq, DB: dbName, Coll: collName, Key: id, Before: before})
-	}
-	found := map[string]bool{}
-	for _, d := range docs {
-		id := d.Lookup("_id")
-		found[string(rune(id.Type))+string(id.Value)] = true
-		add(id, d)
-	}
-	for _, id := range absentIDs {
-		t, v, err := bson.MarshalValue(id)
-		if err != nil {
-			u.mu.Unlock()
-			return err
-		}
-		if !found[string(rune(t))+string(v)] {
-			add(bson.RawValue{Type: t, Value: v}, nil)
-		}
-	}
-	if upsert && len(docs) == 0 {
-		raw, err := bson.Marshal(filter)
-		if err != nil {
-			u.mu.Unlock()
-			return err
-		}
-		u.seq++
-		entries = append(entries, undoDoc{Unit: u.gen, Seq: u.seq, DB: dbName, Coll: collName, Filter: raw})
-	}
-	u.mu.Unlock()
-
-	if len(entries) > 0 {
-		_, err = u.units.undo.InsertMany(ctx, entries)
-		u.mu.Lock()
-		for _, k := range mine {
-			close(u.captured[k])
-			if err != nil {
-				delete(u.captured, k) // not journalled: the next write tries again
-			}
-		}
-		if err == nil {
-			u.journal = true
-		}
-		u.mu.Unlock()
-		if err != nil {
-			return err
-		}
-	}
-	for _, ch := range waits {
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	// A document another goroutine failed to journal is journalled here.
-	u.mu.Lock()
-	retry := false
-	for _, d := range docs {
-		id := d.Lookup("_id")
-		if _, ok := u.captured[dbName+"\x00"+collName+"\x00"+string(rune(id.Type))+string(id.Value)]; !ok {
-			retry = true
-		}
-	}
-	u.mu.Unlock()
-	if retry {
-		return u.capture(ctx, c, filter, absentIDs, upsert)
-	}
-	return nil
-}
-
 // publish keeps events for the unit's commit.
 func (u *unit) publish(events []eventDoc) error {
 	u.mu.Lock()
@@ -600,33 +529,31 @@ func (u *unit) publish(events []eventDoc) error {
 	return nil
 }
 
-// commit stores the unit's events with its lease, which makes the unit
-// committed, then publishes them and marks the unit done. Once the commit
-// is stored, a failure of what follows is left to recovery, and the unit
-// still commits.
+// commit decides the unit committed, with its events, then publishes them
+// and marks the unit done. Once the outcome is stored, a failure of what
+// follows is left to recovery, and the unit still commits.
 func (u *unit) commit(ctx context.Context) error {
 	us := u.units
 	u.mu.Lock()
 	live, journal := time.Now().Before(u.until), u.journal
 	u.mu.Unlock()
 	if !journal && len(u.events) == 0 {
-		_ = us.markDone(ctx, u.gen) // else the lease runs out, and the next unit settles it
+		_ = us.markDone(ctx, u.gen, u) // else the lease runs out, and the next unit settles it
 		return nil
 	}
 	if !live {
 		// Another instance may be undoing the unit already.
 		return translate("commit a unit of work", errUnitLeaseRan)
 	}
-	res, err := us.leases.UpdateOne(ctx, bson.D{{Key: "_id", Value: u.gen}, {Key: "owner", Value: us.owner}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: unitCommitted}, {Key: "events", Value: u.events}}}})
+	o, err := us.decide(ctx, outcomeDoc{Gen: u.gen, Committed: true, Events: u.events, At: time.Now()})
 	switch {
 	case err != nil:
 		// Perhaps committed, perhaps not: whoever settles the unit decides.
 		return translate("commit a unit of work", err)
-	case res.MatchedCount == 0:
-		return translate("commit a unit of work", errUnitLeaseRan)
+	case !o.Committed:
+		return translate("commit a unit of work", errUnitGivenUp)
 	}
-	_ = us.finish(ctx, u.gen, u.events, false)
+	_ = us.finish(ctx, u.gen, u.events, false, u)
 	return nil
 }
 
@@ -637,10 +564,10 @@ func (u *unit) rollback(ctx context.Context) {
 	live, journal := time.Now().Before(u.until), u.journal
 	u.mu.Unlock()
 	if !journal {
-		_ = u.units.markDone(ctx, u.gen)
+		_ = u.units.markDone(ctx, u.gen, u)
 		return
 	}
 	if live {
-		_ = u.units.undoUnit(ctx, u.gen)
+		_ = u.units.undoUnit(ctx, u.gen, u)
 	}
 }

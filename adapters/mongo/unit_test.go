@@ -175,3 +175,91 @@ func TestUnitsOfTwoInstancesRunOneAtATime(t *testing.T) {
 	got, _ := getUser(t, users, counter.ID)
 	assert.Equal(t, strconv.Itoa(total), got.GivenName, "no unit's update was lost")
 }
+
+var errUnitFails = errors.New("the unit fails")
+
+// An upsert in a unit gets its _id before it is sent, and is journalled as
+// absent under it: a failed unit that assigned a license (an upsert) and
+// revoked it again leaves no license behind.
+func TestAnUndoneUnitLeavesNoDocumentItUpsertedThenDeleted(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	ctx := t.Context()
+	users, dir := mongoadapter.NewUserStore(db), mongoadapter.NewDirectoryStore(db)
+	u := unitUser("Lic")
+	require.NoError(t, users.CreateUser(ctx, u))
+	l := domain.License{ClientID: "cca_once", UserID: u.ID, AssignedAt: time.Now().UTC().Truncate(time.Millisecond)}
+
+	err := mongoadapter.NewUnits(db, nil).Atomically(ctx, func(ctx context.Context) error {
+		if _, err := dir.AssignLicense(ctx, l); err != nil {
+			return err
+		}
+		if err := dir.RevokeLicense(ctx, l.ClientID, l.UserID); err != nil {
+			return err
+		}
+		return errUnitFails
+	})
+	require.ErrorIs(t, err, errUnitFails)
+	has, err := dir.HasLicense(ctx, l.ClientID, l.UserID)
+	require.NoError(t, err)
+	assert.False(t, has, "the failed unit's upserted license is gone after its undo")
+}
+
+// Nor does one that upserted a license and wrote it again: the second
+// write finds the unit's own document, which the journal already holds as
+// absent.
+func TestAnUndoneUnitLeavesNoDocumentItUpsertedThenChanged(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	ctx := t.Context()
+	users, dir := mongoadapter.NewUserStore(db), mongoadapter.NewDirectoryStore(db)
+	u := unitUser("Lic2")
+	require.NoError(t, users.CreateUser(ctx, u))
+	l := domain.License{ClientID: "cca_twice", UserID: u.ID, AssignedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	err := mongoadapter.NewUnits(db, nil).Atomically(ctx, func(ctx context.Context) error {
+		if _, err := dir.AssignLicense(ctx, l); err != nil {
+			return err
+		}
+		// A second assignment journals the license found by the filter.
+		if _, err := dir.AssignLicense(ctx, l); err != nil {
+			return err
+		}
+		return errUnitFails
+	})
+	require.ErrorIs(t, err, errUnitFails)
+	has, err := dir.HasLicense(ctx, l.ClientID, l.UserID)
+	require.NoError(t, err)
+	assert.False(t, has, "the failed unit's upserted license is gone after its undo")
+}
+
+// A unit that moves a unique key from one document to another (an email)
+// is undone whole: the undo deletes what the unit touched before it puts
+// back what was there, so the two users get their own emails back.
+func TestAnUndoneUnitGivesBackUniqueKeysItMoved(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	ctx := t.Context()
+	users := mongoadapter.NewUserStore(db)
+	a, b := unitUser("A"), unitUser("B")
+	require.NoError(t, users.CreateUser(ctx, a))
+	require.NoError(t, users.CreateUser(ctx, b))
+	fresh := "fresh-" + a.Email
+	err := mongoadapter.NewUnits(db, nil).Atomically(ctx, func(ctx context.Context) error {
+		if _, err := users.UpdateUser(ctx, a.ID, func(u *domain.User) error { u.Email = fresh; return nil }); err != nil {
+			return err
+		}
+		if _, err := users.UpdateUser(ctx, b.ID, func(u *domain.User) error { u.Email = a.Email; return nil }); err != nil {
+			return err
+		}
+		return errUnitFails
+	})
+	require.ErrorIs(t, err, errUnitFails)
+	gotA, _ := getUser(t, users, a.ID)
+	gotB, _ := getUser(t, users, b.ID)
+	assert.Equal(t, b.Email, gotB.Email, "B has its email back")
+	assert.Equal(t, a.Email, gotA.Email, "A has its email back")
+	// FerretDB reports a unique violation on an update as "UNIQUE
+	// constraint failed", not as a duplicate key; whatever the undo met,
+	// it ends, and the next unit runs.
+	require.NoError(t, mongoadapter.NewUnits(db, nil).Atomically(ctx, func(context.Context) error { return nil }))
+}

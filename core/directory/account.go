@@ -68,6 +68,13 @@ func (s *Service) send(ctx context.Context, m outgoing) error {
 	if m.mail.To == "" {
 		return nil
 	}
+	if later, ok := ctx.Value(mailsKey{}).(*mails); ok {
+		// Inside a caller's unit (Atomically): once it is stored.
+		later.mu.Lock()
+		later.list = append(later.list, m)
+		later.mu.Unlock()
+		return nil
+	}
 	if err := s.deps.Mailer.Send(ctx, m.mail); err != nil {
 		return fmt.Errorf("%w: %s for user %s: %w", ErrMailNotSent, m.what, m.userID, err)
 	}

@@ -619,3 +619,44 @@ func TestADeletedClientActsNoMore(t *testing.T) {
 	_, err = f.users.GetUserByEmail(t.Context(), "bart@example.edu")
 	assert.ErrorIs(t, err, domain.ErrNotFound, "nothing was written")
 }
+
+// A caller's unit (Atomically) holds the mail of the use cases it runs
+// until it is stored: an invitation goes out after the unit, and not at
+// all when the unit fails after the use case.
+func TestMailOfAUseCaseInACallersUnitGoesOutOnceTheUnitIsStored(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision)
+	ctx := t.Context()
+	sent := func() int {
+		f.mail.mu.Lock()
+		defer f.mail.mu.Unlock()
+		return len(f.mail.mail)
+	}
+	before := sent()
+	invite := func(email string) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			at := sent()
+			p, err := f.svc.Provision(ctx, f.caller, directory.ProvisionInput{
+				Email: email, FirstName: "Ned", LastName: "Flanders", OrganizationID: f.org.ID, SendInviteEmail: true,
+			})
+			if err != nil {
+				return err
+			}
+			assert.True(t, p.InviteSent, "the invitation is on its way")
+			assert.Equal(t, at, sent(), "but not sent while the unit runs")
+			return nil
+		}
+	}
+	require.NoError(t, f.svc.Atomically(ctx, invite("ned@example.edu")))
+	assert.Equal(t, before+1, sent(), "it goes out once the unit is stored")
+	assert.Equal(t, "ned@example.edu", f.mail.last(t).To)
+
+	failed := errors.New("the caller's own failure")
+	err := f.svc.Atomically(ctx, func(ctx context.Context) error {
+		if err := invite("rod@example.edu")(ctx); err != nil {
+			return err
+		}
+		return failed
+	})
+	require.ErrorIs(t, err, failed)
+	assert.Equal(t, before+1, sent(), "a unit that fails sends nothing")
+}

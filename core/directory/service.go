@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -91,6 +92,42 @@ func (s *Service) atomically(ctx context.Context, fn func(ctx context.Context) e
 
 // inUnit marks a context inside atomically, which publish requires.
 type inUnit struct{}
+
+// Atomically runs fn as one unit of work that the directory use cases fn
+// calls with its context join: everything they read, decide, change and
+// publish is one unit, stored whole or not at all. A caller whose request
+// makes several changes, or decides what to change from what it reads
+// (SCIM's PATCH), runs it so: it never stores half of itself, nor acts on
+// a change that is not stored yet (MongoDB's units can be read before they
+// end). The mail the use cases send goes out once the unit is stored; one
+// that fails then is not reported to the caller. fn may run more than
+// once, so it only calls the directory and stores.
+func (s *Service) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	if ctx.Value(mailsKey{}) != nil {
+		return s.deps.Units.Atomically(ctx, fn)
+	}
+	var later *mails
+	err := s.deps.Units.Atomically(ctx, func(ctx context.Context) error {
+		later = &mails{}
+		return fn(context.WithValue(context.WithValue(ctx, inUnit{}, true), mailsKey{}, later))
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range later.list {
+		_ = s.send(ctx, m)
+	}
+	return nil
+}
+
+// mails are the mails of use cases run inside Atomically, to send once
+// its unit is stored.
+type mails struct {
+	mu   sync.Mutex
+	list []outgoing
+}
+
+type mailsKey struct{}
 
 // errPublishOutsideUnit is a use case that forgot its unit of work: its
 // events could be stored without its change, or lost after it.

@@ -337,8 +337,15 @@ func valuesOf(ms []struct{ Value string }) []string {
 	return out
 }
 
-// CreateGroup makes a group with its members (POST).
+// CreateGroup runs createGroup as one unit of work (see inUnit).
 func (s *Service) CreateGroup(ctx context.Context, t *Tenant, body []byte) (map[string]any, error) {
+	return inUnit(s, ctx, func(ctx context.Context) (map[string]any, error) {
+		return s.createGroup(ctx, t, body)
+	})
+}
+
+// createGroup makes a group with its members (POST).
+func (s *Service) createGroup(ctx context.Context, t *Tenant, body []byte) (map[string]any, error) {
 	b, err := parseGroup(body)
 	if err != nil {
 		return nil, err
@@ -371,9 +378,16 @@ func (s *Service) precondition(ifMatch string) func(domain.Group) error {
 	return func(g domain.Group) error { return checkVersion(ifMatch, versionOf(s.renderGroup(g, nil, false))) }
 }
 
-// ReplaceGroup is PUT: the name, external id and members become those
-// sent.
+// ReplaceGroup runs replaceGroup as one unit of work (see inUnit).
 func (s *Service) ReplaceGroup(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
+	return inUnit(s, ctx, func(ctx context.Context) (map[string]any, error) {
+		return s.replaceGroup(ctx, t, id, ifMatch, body)
+	})
+}
+
+// replaceGroup is PUT: the name, external id and members become those
+// sent.
+func (s *Service) replaceGroup(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
 	b, err := parseGroup(body)
 	if err != nil {
 		return nil, err
@@ -466,10 +480,17 @@ func setOf(ids []string) map[string]bool {
 	return out
 }
 
-// PatchGroup is PATCH on a group (RFC 7644 §3.5.2): displayName and
+// PatchGroup runs patchGroup as one unit of work (see inUnit).
+func (s *Service) PatchGroup(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
+	return inUnit(s, ctx, func(ctx context.Context) (map[string]any, error) {
+		return s.patchGroup(ctx, t, id, ifMatch, body)
+	})
+}
+
+// patchGroup is PATCH on a group (RFC 7644 §3.5.2): displayName and
 // externalId replaced (a rename), members added, removed (by value, by a
 // members[value eq "…"] path, or all) and replaced.
-func (s *Service) PatchGroup(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
+func (s *Service) patchGroup(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
 	ops, err := ParsePatch(body)
 	if err != nil {
 		return nil, err
@@ -665,9 +686,17 @@ func memberValues(v any) ([]string, error) {
 	return ids, nil
 }
 
-// DeleteGroup deletes a group. Its members stay members of the
-// organization, with their own roles.
+// DeleteGroup runs deleteGroup as one unit of work (see inUnit).
 func (s *Service) DeleteGroup(ctx context.Context, t *Tenant, id, ifMatch string) error {
+	_, err := inUnit(s, ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.deleteGroup(ctx, t, id, ifMatch)
+	})
+	return err
+}
+
+// deleteGroup deletes a group. Its members stay members of the
+// organization, with their own roles.
+func (s *Service) deleteGroup(ctx context.Context, t *Tenant, id, ifMatch string) error {
 	if _, err := s.writableGroup(ctx, t, id, ifMatch); err != nil {
 		return err
 	}

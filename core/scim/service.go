@@ -322,7 +322,32 @@ func parseUser(body []byte, base userAttrs) (userAttrs, error) {
 	return base, nil
 }
 
-// CreateUser provisions a new account into the tenant's organization
+// inUnit runs a write request as one directory unit of work
+// (directory.Service.Atomically): its reads, its checks and its changes,
+// so that it stores all of itself or nothing, and never decides from a
+// change that is not stored yet (a "nothing to change" from a MongoDB unit
+// that a crash then undoes, say).
+func inUnit[T any](s *Service, ctx context.Context, fn func(ctx context.Context) (T, error)) (T, error) {
+	var out T
+	err := s.deps.Directory.Atomically(ctx, func(ctx context.Context) (err error) {
+		out, err = fn(ctx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
+// CreateUser runs createUser as one unit of work (see inUnit).
+func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[string]any, error) {
+	return inUnit(s, ctx, func(ctx context.Context) (map[string]any, error) {
+		return s.createUser(ctx, t, body)
+	})
+}
+
+// createUser provisions a new account into the tenant's organization
 // (POST), its membership named userName as sent. A userName another
 // member has, or a sign-in email that is a member's account already, is a
 // uniqueness conflict. An account of other organizations joins at once
@@ -330,7 +355,7 @@ func parseUser(body []byte, base userAttrs) (userAttrs, error) {
 // stored); otherwise its holder is mailed an invitation to join, and the
 // answer is a conflict that says so: the provider finds the user by
 // userName once they accept.
-func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte) (map[string]any, error) {
+func (s *Service) createUser(ctx context.Context, t *Tenant, body []byte) (map[string]any, error) {
 	a, err := parseUser(body, userAttrs{Active: true})
 	if err != nil {
 		return nil, err
@@ -460,9 +485,16 @@ var errTaken = newErr(409, TypeUniqueness, "a user with this userName already ex
 
 var errEmailTaken = newErr(409, TypeUniqueness, "a user with this email already exists")
 
-// ReplaceUser is PUT: the body replaces the user's attributes. An absent
-// active keeps the current status.
+// ReplaceUser runs replaceUser as one unit of work (see inUnit).
 func (s *Service) ReplaceUser(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
+	return inUnit(s, ctx, func(ctx context.Context) (map[string]any, error) {
+		return s.replaceUser(ctx, t, id, ifMatch, body)
+	})
+}
+
+// replaceUser is PUT: the body replaces the user's attributes. An absent
+// active keeps the current status.
+func (s *Service) replaceUser(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
 	m, err := s.member(ctx, t, id)
 	if err != nil {
 		return nil, err
@@ -475,8 +507,15 @@ func (s *Service) ReplaceUser(ctx context.Context, t *Tenant, id, ifMatch string
 	return s.save(ctx, t, m, before, a, ifMatch)
 }
 
-// PatchUser is PATCH (RFC 7644 section 3.5.2).
+// PatchUser runs patchUser as one unit of work (see inUnit).
 func (s *Service) PatchUser(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
+	return inUnit(s, ctx, func(ctx context.Context) (map[string]any, error) {
+		return s.patchUser(ctx, t, id, ifMatch, body)
+	})
+}
+
+// patchUser is PATCH (RFC 7644 section 3.5.2).
+func (s *Service) patchUser(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {
 	ops, err := ParsePatch(body)
 	if err != nil {
 		return nil, err
@@ -572,8 +611,16 @@ func (s *Service) save(ctx context.Context, t *Tenant, m domain.Member, before, 
 	return s.withGroups(ctx, t, renderUser(out, t.OrganizationID, s.Root()), m.User.ID)
 }
 
-// DeleteUser deprovisions a user (see directory.Service.Deprovision).
+// DeleteUser runs deleteUser as one unit of work (see inUnit).
 func (s *Service) DeleteUser(ctx context.Context, t *Tenant, id, ifMatch string) error {
+	_, err := inUnit(s, ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.deleteUser(ctx, t, id, ifMatch)
+	})
+	return err
+}
+
+// deleteUser deprovisions a user (see directory.Service.Deprovision).
+func (s *Service) deleteUser(ctx context.Context, t *Tenant, id, ifMatch string) error {
 	m, err := s.member(ctx, t, id)
 	if err != nil {
 		return err
