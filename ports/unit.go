@@ -11,8 +11,9 @@ import "context"
 // documentation): PostgreSQL runs the unit in one transaction; memory runs
 // one unit at a time, in one process that loses everything when it dies;
 // MongoDB, which has no multi-document transactions here, runs one unit at
-// a time across instances, with an undo journal, and commits the events in
-// one write; the next unit undoes, or completes, what a crash left.
+// a time across instances, with an undo journal, and decides each unit,
+// with its events, in one insert; the next unit undoes, or completes, what
+// a crash left.
 type UnitOfWork interface {
 	// Atomically runs fn as one unit. Every store call fn makes with the
 	// context it is given belongs to the unit: they take effect together
