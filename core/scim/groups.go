@@ -571,85 +571,121 @@ func applyGroupOp(e *groupEdit, members *memberList, o PatchOp) error {
 }
 
 func applyGroupPath(e *groupEdit, members *memberList, op, raw string, p *filter.Path, v any) error {
-	name := strings.ToLower(raw)
-	var valueFilter filter.Expression
-	if p != nil {
-		if u := p.AttributePath.URI(); u != "" && !strings.EqualFold(u, SchemaGroup) {
-			return newErr(400, TypeInvalidPath, "%q is not an attribute of the Group schema", clip(raw))
-		}
-		name = strings.ToLower(p.AttributePath.AttributeName)
-		if sub := p.AttributePath.SubAttributeName(); sub != "" {
-			name += "." + strings.ToLower(sub)
-		}
-		if p.SubAttribute != nil {
-			return newErr(400, TypeInvalidPath, "%q: a member's sub-attributes are not changed on their own", clip(raw))
-		}
-		valueFilter = p.ValueExpression
+	name, valueFilter, err := groupPathName(raw, p)
+	if err != nil {
+		return err
 	}
 	switch name {
 	case "displayname":
-		if op == "remove" {
-			return newErr(400, TypeMutability, "a group's displayName cannot be removed")
-		}
-		s, ok := v.(string)
-		if !ok {
-			return badValue("displayName must be a string")
-		}
-		e.name = s
-		return nil
+		return applyDisplayName(e, op, v)
 	case "externalid":
-		if op == "remove" || v == nil {
-			e.externalID = ""
-			return nil
-		}
-		s, ok := v.(string)
-		if !ok {
-			return badValue("externalId must be a string")
-		}
-		e.externalID = s
-		return nil
+		return applyExternalID(e, op, v)
 	case "members":
-		if valueFilter != nil {
-			if op != "remove" {
-				return newErr(400, TypeInvalidPath, "a members[filter] path is for remove")
-			}
-			// Checked on a sample value first, so a bad filter is refused
-			// whether or not the group has members.
-			if _, err := evalValue(valueFilter, domain.MultiValue{Type: "User"}); err != nil {
-				return err
-			}
-			return members.keep(func(id string) (bool, error) {
-				ok, err := evalValue(valueFilter, domain.MultiValue{Value: id, Type: "User"})
-				return !ok, err
-			})
-		}
-		if op == "remove" && v == nil {
-			return members.keep(func(string) (bool, error) { return false, nil })
-		}
-		ids, err := memberValues(v)
-		if err != nil {
-			return err
-		}
-		members.named += len(ids)
-		switch op {
-		case "add":
-			for _, id := range ids {
-				members.add(id)
-			}
-		case "replace":
-			_ = members.keep(func(string) (bool, error) { return false, nil })
-			for _, id := range ids {
-				members.add(id)
-			}
-		case "remove": // Entra ID removes with a value list
-			drop := setOf(ids)
-			return members.keep(func(id string) (bool, error) { return !drop[id], nil })
-		}
-		return nil
+		return applyMembers(members, op, valueFilter, v)
 	case "id", "meta", "schemas", "meta.created", "meta.lastmodified", "meta.location", "meta.version", "meta.resourcetype":
 		return newErr(400, TypeMutability, "%s is read-only", clip(raw))
 	}
 	return newErr(400, TypeInvalidPath, "%q is not an attribute of the Group schema", clip(raw))
+}
+
+// groupPathName is the lower-case attribute an operation names (with its
+// sub-attribute, as in "meta.version") and its value filter, if any: raw
+// itself for a key of a path-less operation's value (p nil), else the
+// parsed path, which must be of the Group schema and not name a member's
+// sub-attribute.
+func groupPathName(raw string, p *filter.Path) (string, filter.Expression, error) {
+	name := strings.ToLower(raw)
+	if p == nil {
+		return name, nil, nil
+	}
+	if u := p.AttributePath.URI(); u != "" && !strings.EqualFold(u, SchemaGroup) {
+		return "", nil, newErr(400, TypeInvalidPath, "%q is not an attribute of the Group schema", clip(raw))
+	}
+	name = strings.ToLower(p.AttributePath.AttributeName)
+	if sub := p.AttributePath.SubAttributeName(); sub != "" {
+		name += "." + strings.ToLower(sub)
+	}
+	if p.SubAttribute != nil {
+		return "", nil, newErr(400, TypeInvalidPath, "%q: a member's sub-attributes are not changed on their own", clip(raw))
+	}
+	return name, p.ValueExpression, nil
+}
+
+// applyDisplayName sets the edit's name; it cannot be removed.
+func applyDisplayName(e *groupEdit, op string, v any) error {
+	if op == "remove" {
+		return newErr(400, TypeMutability, "a group's displayName cannot be removed")
+	}
+	s, ok := v.(string)
+	if !ok {
+		return badValue("displayName must be a string")
+	}
+	e.name = s
+	return nil
+}
+
+// applyExternalID sets the edit's external id, or clears it on a remove or
+// a null value.
+func applyExternalID(e *groupEdit, op string, v any) error {
+	if op == "remove" || v == nil {
+		e.externalID = ""
+		return nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return badValue("externalId must be a string")
+	}
+	e.externalID = s
+	return nil
+}
+
+// applyMembers adds, replaces or removes members: those a members[filter]
+// path matches, all of them on a remove without a value, else those the
+// value lists.
+func applyMembers(members *memberList, op string, valueFilter filter.Expression, v any) error {
+	if valueFilter != nil {
+		return removeMembersWhere(members, op, valueFilter)
+	}
+	if op == "remove" && v == nil {
+		return members.keep(func(string) (bool, error) { return false, nil })
+	}
+	ids, err := memberValues(v)
+	if err != nil {
+		return err
+	}
+	members.named += len(ids)
+	switch op {
+	case "add":
+		for _, id := range ids {
+			members.add(id)
+		}
+	case "replace":
+		_ = members.keep(func(string) (bool, error) { return false, nil })
+		for _, id := range ids {
+			members.add(id)
+		}
+	case "remove": // Entra ID removes with a value list
+		drop := setOf(ids)
+		return members.keep(func(id string) (bool, error) { return !drop[id], nil })
+	}
+	return nil
+}
+
+// removeMembersWhere removes the members a members[filter] path matches;
+// such a path is only for remove.
+func removeMembersWhere(members *memberList, op string, valueFilter filter.Expression) error {
+	if op != "remove" {
+		return newErr(400, TypeInvalidPath, "a members[filter] path is for remove")
+	}
+	// Checked on a sample value first, so a bad filter is refused
+	// whether or not the group has members.
+	if _, err := evalValue(valueFilter, domain.MultiValue{Type: "User"}); err != nil {
+		return err
+	}
+	return members.keep(func(id string) (bool, error) {
+		ok, err := evalValue(valueFilter, domain.MultiValue{Value: id, Type: "User"})
+		return !ok, err
+	})
 }
 
 // memberValues reads [{"value": id}, ...] (or one such object).
