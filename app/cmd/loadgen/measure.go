@@ -1,0 +1,229 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// job makes one worker's requests. next fills req and reports false when the
+// worker has nothing left to send; check reports whether a 2xx body is what
+// the endpoint must return.
+type job interface {
+	next(req *fasthttp.Request) bool
+	check(resp *fasthttp.Response) bool
+}
+
+func (e *env) scenario(name string) (*result, error) {
+	o := e.o
+	var notes []string
+	var mk func(w int) job
+	window := o.dur
+	rows := 0 // users per request, for the provisioning scenarios
+	switch name {
+	case "discovery":
+		mk = func(int) job {
+			return &staticJob{fill: e.get("/.well-known/openid-configuration", ""), want: []byte(`"issuer":`)}
+		}
+	case "jwks":
+		mk = func(int) job { return &staticJob{fill: e.get("/api/v1/oidc/jwks", ""), want: []byte(`"keys":[{`)} }
+	case "client_credentials":
+		body := "grant_type=client_credentials&client_id=" + url.QueryEscape(e.clientID) +
+			"&client_secret=" + url.QueryEscape(e.clientSecret)
+		mk = func(int) job {
+			return &staticJob{fill: e.post("/api/v1/oidc/token", body), want: []byte(`"access_token":"`)}
+		}
+	case "userinfo", "introspect":
+		toks, err := e.tokens(o.conc)
+		if err != nil {
+			return nil, err
+		}
+		mk = func(w int) job {
+			if name == "userinfo" {
+				return &staticJob{fill: e.get("/api/v1/oidc/userinfo", toks[w].access), want: []byte(`"email":"`)}
+			}
+			body := "token=" + url.QueryEscape(toks[w].access) + "&client_id=" + url.QueryEscape(e.clientID) +
+				"&client_secret=" + url.QueryEscape(e.clientSecret)
+			return &staticJob{fill: e.post("/api/v1/oidc/introspect", body), want: []byte(`"active":true`)}
+		}
+	case "refresh":
+		toks, err := e.tokens(o.conc)
+		if err != nil {
+			return nil, err
+		}
+		mk = func(w int) job { return &refreshJob{e: e, token: toks[w].refresh} }
+	case "code_exchange":
+		codes, took, err := e.codes(o.maxCodes, o.codegen)
+		if err != nil {
+			return nil, err
+		}
+		// Every code must be spent before the first one expires.
+		if budget := codeLifetime - took - codeSafety; o.warmup+window > budget {
+			window = max(budget-o.warmup, time.Second)
+			notes = append(notes, fmt.Sprintf("window cut to %s so no code expires", window))
+		}
+		notes = append(notes, fmt.Sprintf("%d codes pre-generated in %s (%.0f/s)", len(codes), took.Round(time.Millisecond), float64(len(codes))/took.Seconds()))
+		pool := &codePool{codes: codes}
+		mk = func(int) job { return &codeJob{e: e, pool: pool} }
+	case "scim_filter", "scim_external", "scim_search", "scim_patch":
+		mk = e.scimJobs(name)
+	case "provision", "provision_bulk":
+		mk = e.provisionJobs(name)
+		rows = 1
+		if name == "provision_bulk" {
+			rows = bulkRows
+		}
+	default:
+		return nil, fmt.Errorf("unknown scenario")
+	}
+	r := e.measure(name, window, mk)
+	r.rows = rows
+	r.notes = append(notes, r.notes...)
+	return r, nil
+}
+
+// worker's own tally, merged at the end.
+type tally struct {
+	lat      []time.Duration
+	statuses map[int]int
+	netErrs  map[string]int
+	badBody  int
+	lastDone time.Time
+	ranOut   bool
+}
+
+func (e *env) measure(name string, window time.Duration, mk func(w int) job) *result {
+	o := e.o
+	start := time.Now()
+	recordFrom := start.Add(o.warmup)
+	stop := recordFrom.Add(window)
+	tallies := make([]*tally, o.conc)
+	var wg sync.WaitGroup
+	var cpu0 cpuMark
+	var sampler *rssSampler
+	ready := make(chan struct{})
+	go func() { // marks taken when measurement starts
+		time.Sleep(time.Until(recordFrom))
+		cpu0 = e.cpuNow()
+		if o.pid > 0 {
+			sampler = startRSS(o.pid)
+		}
+		close(ready)
+	}()
+	for w := range o.conc {
+		t := &tally{statuses: map[int]int{}, netErrs: map[string]int{}, lat: make([]time.Duration, 0, 4096)}
+		tallies[w] = t
+		j := mk(w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			for {
+				if !j.next(req) {
+					t.ranOut = true
+					return
+				}
+				t0 := time.Now()
+				if !t0.Before(stop) {
+					return
+				}
+				err := e.hc.Do(req, resp)
+				t1 := time.Now()
+				ok := err == nil && resp.StatusCode()/100 == 2 && j.check(resp)
+				if t0.Before(recordFrom) {
+					continue
+				}
+				t.lastDone = t1
+				t.lat = append(t.lat, t1.Sub(t0))
+				switch {
+				case err != nil:
+					t.netErrs[netErrKind(err)]++
+				case resp.StatusCode()/100 != 2:
+					t.statuses[resp.StatusCode()]++
+				case !ok:
+					t.badBody++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-ready
+	end := time.Now()
+	cpu1 := e.cpuNow()
+	r := &result{name: name, conc: o.conc, statuses: map[int]int{}, netErrs: map[string]int{}}
+	ranOut := 0
+	last := recordFrom
+	for _, t := range tallies {
+		r.lat = append(r.lat, t.lat...)
+		for k, v := range t.statuses {
+			r.statuses[k] += v
+			r.errors += v
+		}
+		for k, v := range t.netErrs {
+			r.netErrs[k] += v
+			r.errors += v
+		}
+		r.badBody += t.badBody
+		r.errors += t.badBody
+		if t.ranOut {
+			ranOut++
+		}
+		if t.lastDone.After(last) {
+			last = t.lastDone
+		}
+	}
+	if last.After(stop) {
+		last = stop
+	}
+	r.elapsed = last.Sub(recordFrom)
+	if ranOut == 0 || r.elapsed <= 0 {
+		r.elapsed = stop.Sub(recordFrom)
+	}
+	if ranOut > 0 {
+		r.notes = append(r.notes, fmt.Sprintf("%d of %d workers ran out of work (codes used up, or a refresh chain broke)", ranOut, o.conc))
+	}
+	wall := end.Sub(cpu0.at).Seconds()
+	r.allCPU = -1
+	if wall > 0 {
+		r.genCPU = (cpu1.self - cpu0.self) / wall
+		if cpu0.machine >= 0 && cpu1.machine >= 0 {
+			r.allCPU = (cpu1.machine - cpu0.machine) / wall
+		}
+		if o.pid > 0 && cpu0.server >= 0 && cpu1.server >= 0 {
+			r.srvCPU = (cpu1.server - cpu0.server) / wall
+		}
+	}
+	if sampler != nil {
+		r.rssMaxKB, r.rssEndKB = sampler.stop()
+	}
+	slices.Sort(r.lat)
+	return r
+}
+
+func netErrKind(err error) string {
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout):
+		return "timeout"
+	case errors.Is(err, fasthttp.ErrConnectionClosed):
+		return "connection closed"
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return "no free connections"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	}
+	s := err.Error()
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	return s
+}
