@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -73,6 +76,25 @@ func (e *env) post(path, body string) func(*fasthttp.Request) {
 		req.Header.SetContentType(formType)
 		req.SetBodyString(body)
 	}
+}
+
+// adminRequest is one admin API call that must answer want.
+func (e *env) adminRequest(method, path string, body any, want int) (map[string]any, error) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, e.url(path), bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+e.o.adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, clip(raw))
+	}
+	var out map[string]any
+	return out, json.Unmarshal(raw, &out)
 }
 
 // jsonString finds a top-level string member in a flat JSON object without
