@@ -58,6 +58,23 @@ type env struct {
 	prov                   *provisionEnv
 }
 
+// newEnv makes the HTTP client the scenarios share: one connection for each
+// worker and a few spare, every request bounded by requestExpiry.
+func newEnv(o options) *env {
+	hc := &fasthttp.HostClient{
+		Addr:                          o.addr,
+		MaxConns:                      o.conc + 8,
+		MaxIdleConnDuration:           time.Minute,
+		ReadTimeout:                   requestExpiry,
+		WriteTimeout:                  requestExpiry,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: true,
+		DisablePathNormalizing:        true,
+		MaxConnWaitTimeout:            requestExpiry,
+	}
+	return &env{o: o, hc: hc}
+}
+
 func (e *env) url(path string) string { return e.o.base.String() + path }
 
 func (e *env) get(path, bearer string) func(*fasthttp.Request) {

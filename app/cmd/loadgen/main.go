@@ -41,8 +41,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // Scenarios in the order "all" runs them.
@@ -81,6 +79,35 @@ func main() {
 }
 
 func run(args []string, out io.Writer) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	names, err := o.scenarioList()
+	if err != nil {
+		return err
+	}
+	e := newEnv(o)
+	if err := e.setUp(names, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "loadgen: base=%s c=%d d=%s warmup=%s GOMAXPROCS=%d\n", o.base, o.conc, o.dur, o.warmup, runtime.GOMAXPROCS(0))
+	var results []*result
+	for _, name := range names {
+		r, err := e.scenario(name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Fprintln(out, r.detail())
+		results = append(results, r)
+	}
+	printTable(out, results, !o.noHeaders)
+	return nil
+}
+
+// parseFlags reads the command line into options and refuses values out of
+// range, and any base URL that is not on loopback.
+func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	base := fs.String("base", "http://127.0.0.1:8080", "server base URL (loopback only)")
 	scenario := fs.String("scenario", "all", "client_credentials | code_exchange | refresh | userinfo | introspect | jwks | discovery | all; named only: scim_filter | scim_external | scim_search | scim_patch | provision | provision_bulk")
@@ -96,14 +123,19 @@ func run(args []string, out io.Writer) error {
 	adminKey := fs.String("admin-key", os.Getenv("CALIMATIC_DEV_SEED_ADMIN_KEY"), "SCIM and provisioning scenarios: an admin key (default $CALIMATIC_DEV_SEED_ADMIN_KEY)")
 	scimUsers := fs.Int("scim-users", 10000, "SCIM scenarios: users to seed into the organization")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return options{}, err
 	}
 	o := options{scenario: *scenario, conc: *conc, dur: *dur, warmup: *warmup, email: *email, password: *password,
 		maxCodes: *maxCodes, codegen: *codegen, pid: *pid, noHeaders: *noHeaders, adminKey: *adminKey, scimUsers: *scimUsers}
 	var err error
 	if o.base, o.addr, err = loopbackBase(*base); err != nil {
-		return err
+		return options{}, err
 	}
+	return o, o.check()
+}
+
+// check refuses values out of range: every run stays bounded.
+func (o options) check() error {
 	switch {
 	case o.conc < 1 || o.conc > maxConc:
 		return fmt.Errorf("-c must be between 1 and %d", maxConc)
@@ -118,26 +150,26 @@ func run(args []string, out io.Writer) error {
 	case o.scimUsers < 1 || o.scimUsers > 1000000:
 		return errors.New("-scim-users must be between 1 and 1000000")
 	}
-	names := []string{o.scenario}
+	return nil
+}
+
+// scenarioList is the scenarios -scenario names, in the order they run.
+func (o options) scenarioList() ([]string, error) {
 	if o.scenario == "all" {
-		names = scenarioNames
-	} else if !slices.Contains(scenarioNames, o.scenario) && !slices.Contains(scimScenarios, o.scenario) && !slices.Contains(provisionScenarios, o.scenario) {
-		return fmt.Errorf("unknown -scenario %q (valid: %s, %s, %s, all)", o.scenario, strings.Join(scenarioNames, ", "),
+		return scenarioNames, nil
+	}
+	if !slices.Contains(scenarioNames, o.scenario) && !slices.Contains(scimScenarios, o.scenario) && !slices.Contains(provisionScenarios, o.scenario) {
+		return nil, fmt.Errorf("unknown -scenario %q (valid: %s, %s, %s, all)", o.scenario, strings.Join(scenarioNames, ", "),
 			strings.Join(scimScenarios, ", "), strings.Join(provisionScenarios, ", "))
 	}
+	return []string{o.scenario}, nil
+}
 
-	hc := &fasthttp.HostClient{
-		Addr:                          o.addr,
-		MaxConns:                      o.conc + 8,
-		MaxIdleConnDuration:           time.Minute,
-		ReadTimeout:                   requestExpiry,
-		WriteTimeout:                  requestExpiry,
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: true,
-		DisablePathNormalizing:        true,
-		MaxConnWaitTimeout:            requestExpiry,
-	}
-	env := &env{o: o, hc: hc}
+// setUp prepares what the named scenarios need, unmeasured: the seeded SCIM
+// organization, the provisioning grant, a registered client, a signed-in
+// session.
+func (e *env) setUp(names []string, out io.Writer) error {
+	o := e.o
 	needsUser := slices.ContainsFunc(names, func(n string) bool {
 		return n != "discovery" && n != "jwks" && n != "client_credentials" && !slices.Contains(scimScenarios, n) && !slices.Contains(provisionScenarios, n)
 	})
@@ -145,53 +177,36 @@ func run(args []string, out io.Writer) error {
 		if o.adminKey == "" {
 			return errors.New("-admin-key (or CALIMATIC_DEV_SEED_ADMIN_KEY) is needed for the SCIM scenarios")
 		}
-		s, err := env.scimSetup(o.scimUsers)
+		s, err := e.scimSetup(o.scimUsers)
 		if err != nil {
 			return fmt.Errorf("set-up: seed SCIM users: %w", err)
 		}
-		env.scim = s
+		e.scim = s
 		fmt.Fprintf(out, "loadgen: seeded %d users through SCIM POST in %s (%.0f/s, c=%d)\n", o.scimUsers, s.took.Round(time.Millisecond), float64(o.scimUsers)/s.took.Seconds(), o.conc)
 	}
 	if slices.ContainsFunc(names, func(n string) bool { return slices.Contains(provisionScenarios, n) }) {
 		if o.adminKey == "" {
 			return errors.New("-admin-key (or CALIMATIC_DEV_SEED_ADMIN_KEY) is needed for the provisioning scenarios")
 		}
-		p, err := env.provisionSetup()
+		p, err := e.provisionSetup()
 		if err != nil {
 			return fmt.Errorf("set-up: provisioning client and organization: %w", err)
 		}
-		env.prov = p
-		fmt.Fprintf(out, "loadgen: provisioning into organization %s as client %s (grant: provision)\n", p.orgID, env.clientID)
+		e.prov = p
+		fmt.Fprintf(out, "loadgen: provisioning into organization %s as client %s (grant: provision)\n", p.orgID, e.clientID)
 	}
 	if needsUser && (o.email == "" || o.password == "") {
 		return errors.New("-email and -password (or CALIMATIC_DEV_SEED_EMAIL and CALIMATIC_DEV_SEED_PASSWORD) are needed for " + strings.Join(names, ", "))
 	}
 	if slices.Contains(names, "client_credentials") || needsUser {
-		if err := env.register(); err != nil {
+		if err := e.register(); err != nil {
 			return fmt.Errorf("set-up: register a client: %w", err)
 		}
 	}
 	if needsUser {
-		if err := env.signIn(); err != nil {
+		if err := e.signIn(); err != nil {
 			return fmt.Errorf("set-up: sign in: %w", err)
 		}
-	}
-	fmt.Fprintf(out, "loadgen: base=%s c=%d d=%s warmup=%s GOMAXPROCS=%d\n", o.base, o.conc, o.dur, o.warmup, runtime.GOMAXPROCS(0))
-	var results []*result
-	for _, name := range names {
-		r, err := env.scenario(name)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		fmt.Fprintln(out, r.detail())
-		results = append(results, r)
-	}
-	fmt.Fprintln(out)
-	if !o.noHeaders {
-		fmt.Fprintln(out, tableHeader)
-	}
-	for _, r := range results {
-		fmt.Fprintln(out, r.row())
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,6 +102,17 @@ func (r *result) detail() string {
 		fmt.Fprintf(&b, "\n    note: %s", n)
 	}
 	return b.String()
+}
+
+// printTable prints the results as a Markdown table, after a blank line.
+func printTable(out io.Writer, results []*result, header bool) {
+	fmt.Fprintln(out)
+	if header {
+		fmt.Fprintln(out, tableHeader)
+	}
+	for _, r := range results {
+		fmt.Fprintln(out, r.row())
+	}
 }
 
 func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + "ms" }
