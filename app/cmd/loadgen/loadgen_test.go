@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +82,29 @@ func TestJSONString(t *testing.T) {
 	}
 	if got := jsonString(body, "id_token"); got != "" {
 		t.Errorf("id_token = %q, want none", got)
+	}
+}
+
+// Workers that run out of work (codes used up) shorten the elapsed time to
+// the last response, so req/s is not diluted by idle time.
+func TestMergeTallies(t *testing.T) {
+	from := time.Unix(1000, 0)
+	stop := from.Add(10 * time.Second)
+	busy := &tally{lat: []time.Duration{time.Millisecond}, statuses: map[int]int{429: 2},
+		netErrs: map[string]int{"timeout": 1}, badBody: 1, lastDone: from.Add(4 * time.Second), ranOut: true}
+	idle := &tally{statuses: map[int]int{429: 1}, netErrs: map[string]int{}}
+	r := &result{conc: 2, statuses: map[int]int{}, netErrs: map[string]int{}}
+	r.merge([]*tally{busy, idle}, from, stop)
+	if r.elapsed != 4*time.Second || r.errors != 5 || r.statuses[429] != 3 || r.netErrs["timeout"] != 1 || r.badBody != 1 {
+		t.Errorf("merged: elapsed %s errors %d statuses %v netErrs %v badBody %d", r.elapsed, r.errors, r.statuses, r.netErrs, r.badBody)
+	}
+	if want := []string{"1 of 2 workers ran out of work (codes used up, or a refresh chain broke)"}; !slices.Equal(r.notes, want) {
+		t.Errorf("notes %q, want %q", r.notes, want)
+	}
+
+	full := &result{conc: 1, statuses: map[int]int{}, netErrs: map[string]int{}}
+	full.merge([]*tally{{lastDone: from.Add(time.Second), statuses: map[int]int{}, netErrs: map[string]int{}}}, from, stop)
+	if full.elapsed != 10*time.Second || full.notes != nil {
+		t.Errorf("no worker ran out: elapsed %s notes %q, want the whole window and no note", full.elapsed, full.notes)
 	}
 }

@@ -98,24 +98,16 @@ type tally struct {
 	ranOut   bool
 }
 
+// measure runs o.conc workers, each with its own job from mk, for the
+// warm-up and then the measured window, and returns their figures.
 func (e *env) measure(name string, window time.Duration, mk func(w int) job) *result {
 	o := e.o
 	start := time.Now()
 	recordFrom := start.Add(o.warmup)
 	stop := recordFrom.Add(window)
+	marks := e.markAt(recordFrom)
 	tallies := make([]*tally, o.conc)
 	var wg sync.WaitGroup
-	var cpu0 cpuMark
-	var sampler *rssSampler
-	ready := make(chan struct{})
-	go func() { // marks taken when measurement starts
-		time.Sleep(time.Until(recordFrom))
-		cpu0 = e.cpuNow()
-		if o.pid > 0 {
-			sampler = startRSS(o.pid)
-		}
-		close(ready)
-	}()
 	for w := range o.conc {
 		t := &tally{statuses: map[int]int{}, netErrs: map[string]int{}, lat: make([]time.Duration, 0, 4096)}
 		tallies[w] = t
@@ -123,42 +115,82 @@ func (e *env) measure(name string, window time.Duration, mk func(w int) job) *re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseRequest(req)
-			defer fasthttp.ReleaseResponse(resp)
-			for {
-				if !j.next(req) {
-					t.ranOut = true
-					return
-				}
-				t0 := time.Now()
-				if !t0.Before(stop) {
-					return
-				}
-				err := e.hc.Do(req, resp)
-				t1 := time.Now()
-				ok := err == nil && resp.StatusCode()/100 == 2 && j.check(resp)
-				if t0.Before(recordFrom) {
-					continue
-				}
-				t.lastDone = t1
-				t.lat = append(t.lat, t1.Sub(t0))
-				switch {
-				case err != nil:
-					t.netErrs[netErrKind(err)]++
-				case resp.StatusCode()/100 != 2:
-					t.statuses[resp.StatusCode()]++
-				case !ok:
-					t.badBody++
-				}
-			}
+			e.work(j, t, recordFrom, stop)
 		}()
 	}
 	wg.Wait()
-	<-ready
+	m := <-marks
 	end := time.Now()
 	cpu1 := e.cpuNow()
 	r := &result{name: name, conc: o.conc, statuses: map[int]int{}, netErrs: map[string]int{}}
+	r.merge(tallies, recordFrom, stop)
+	r.useCPU(m.cpu, cpu1, end)
+	if m.rss != nil {
+		r.rssMaxKB, r.rssEndKB = m.rss.stop()
+	}
+	slices.Sort(r.lat)
+	return r
+}
+
+// startMarks are taken when the measured window opens: a CPU reading and,
+// with -pid, the server's RSS sampler.
+type startMarks struct {
+	cpu cpuMark
+	rss *rssSampler
+}
+
+// markAt takes the start marks at the given time, in the background.
+func (e *env) markAt(at time.Time) <-chan startMarks {
+	ch := make(chan startMarks, 1)
+	go func() {
+		time.Sleep(time.Until(at))
+		m := startMarks{cpu: e.cpuNow()}
+		if e.o.pid > 0 {
+			m.rss = startRSS(e.o.pid)
+		}
+		ch <- m
+	}()
+	return ch
+}
+
+// work is one worker: it sends j's requests one at a time until stop, or
+// until j has nothing left to send, and counts into t every response to a
+// request sent from recordFrom on (earlier ones are warm-up).
+func (e *env) work(j job, t *tally, recordFrom, stop time.Time) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	for {
+		if !j.next(req) {
+			t.ranOut = true
+			return
+		}
+		t0 := time.Now()
+		if !t0.Before(stop) {
+			return
+		}
+		err := e.hc.Do(req, resp)
+		t1 := time.Now()
+		ok := err == nil && resp.StatusCode()/100 == 2 && j.check(resp)
+		if t0.Before(recordFrom) {
+			continue
+		}
+		t.lastDone = t1
+		t.lat = append(t.lat, t1.Sub(t0))
+		switch {
+		case err != nil:
+			t.netErrs[netErrKind(err)]++
+		case resp.StatusCode()/100 != 2:
+			t.statuses[resp.StatusCode()]++
+		case !ok:
+			t.badBody++
+		}
+	}
+}
+
+// merge adds the workers' tallies into r. The elapsed time is the whole
+// window, or, when workers ran out of work, up to the last response.
+func (r *result) merge(tallies []*tally, recordFrom, stop time.Time) {
 	ranOut := 0
 	last := recordFrom
 	for _, t := range tallies {
@@ -188,24 +220,25 @@ func (e *env) measure(name string, window time.Duration, mk func(w int) job) *re
 		r.elapsed = stop.Sub(recordFrom)
 	}
 	if ranOut > 0 {
-		r.notes = append(r.notes, fmt.Sprintf("%d of %d workers ran out of work (codes used up, or a refresh chain broke)", ranOut, o.conc))
+		r.notes = append(r.notes, fmt.Sprintf("%d of %d workers ran out of work (codes used up, or a refresh chain broke)", ranOut, r.conc))
 	}
-	wall := end.Sub(cpu0.at).Seconds()
+}
+
+// useCPU sets the cores used between two readings, over the wall time from
+// the first reading to end. The server's figure stays 0 unless both readings
+// have it (they do only with -pid).
+func (r *result) useCPU(from, to cpuMark, end time.Time) {
+	wall := end.Sub(from.at).Seconds()
 	r.allCPU = -1
 	if wall > 0 {
-		r.genCPU = (cpu1.self - cpu0.self) / wall
-		if cpu0.machine >= 0 && cpu1.machine >= 0 {
-			r.allCPU = (cpu1.machine - cpu0.machine) / wall
+		r.genCPU = (to.self - from.self) / wall
+		if from.machine >= 0 && to.machine >= 0 {
+			r.allCPU = (to.machine - from.machine) / wall
 		}
-		if o.pid > 0 && cpu0.server >= 0 && cpu1.server >= 0 {
-			r.srvCPU = (cpu1.server - cpu0.server) / wall
+		if from.server >= 0 && to.server >= 0 {
+			r.srvCPU = (to.server - from.server) / wall
 		}
 	}
-	if sampler != nil {
-		r.rssMaxKB, r.rssEndKB = sampler.stop()
-	}
-	slices.Sort(r.lat)
-	return r
 }
 
 func netErrKind(err error) string {
