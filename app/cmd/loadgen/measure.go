@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"sync"
 	"syscall"
@@ -20,57 +19,21 @@ type job interface {
 	check(resp *fasthttp.Response) bool
 }
 
+// scenario sets up one scenario's jobs, measures it and adds the set-up's
+// notes to its figures.
 func (e *env) scenario(name string) (*result, error) {
-	o := e.o
-	var notes []string
-	var mk func(w int) job
-	window := o.dur
-	rows := 0 // users per request, for the provisioning scenarios
+	var (
+		mk     func(w int) job
+		window = e.o.dur
+		notes  []string
+		rows   int // users per request, for the provisioning scenarios
+		err    error
+	)
 	switch name {
-	case "discovery":
-		mk = func(int) job {
-			return &staticJob{fill: e.get("/.well-known/openid-configuration", ""), want: []byte(`"issuer":`)}
-		}
-	case "jwks":
-		mk = func(int) job { return &staticJob{fill: e.get("/api/v1/oidc/jwks", ""), want: []byte(`"keys":[{`)} }
-	case "client_credentials":
-		body := "grant_type=client_credentials&client_id=" + url.QueryEscape(e.clientID) +
-			"&client_secret=" + url.QueryEscape(e.clientSecret)
-		mk = func(int) job {
-			return &staticJob{fill: e.post("/api/v1/oidc/token", body), want: []byte(`"access_token":"`)}
-		}
-	case "userinfo", "introspect":
-		toks, err := e.tokens(o.conc)
-		if err != nil {
-			return nil, err
-		}
-		mk = func(w int) job {
-			if name == "userinfo" {
-				return &staticJob{fill: e.get("/api/v1/oidc/userinfo", toks[w].access), want: []byte(`"email":"`)}
-			}
-			body := "token=" + url.QueryEscape(toks[w].access) + "&client_id=" + url.QueryEscape(e.clientID) +
-				"&client_secret=" + url.QueryEscape(e.clientSecret)
-			return &staticJob{fill: e.post("/api/v1/oidc/introspect", body), want: []byte(`"active":true`)}
-		}
-	case "refresh":
-		toks, err := e.tokens(o.conc)
-		if err != nil {
-			return nil, err
-		}
-		mk = func(w int) job { return &refreshJob{e: e, token: toks[w].refresh} }
+	case "discovery", "jwks", "client_credentials", "userinfo", "introspect", "refresh":
+		mk, err = e.oauthJobs(name)
 	case "code_exchange":
-		codes, took, err := e.codes(o.maxCodes, o.codegen)
-		if err != nil {
-			return nil, err
-		}
-		// Every code must be spent before the first one expires.
-		if budget := codeLifetime - took - codeSafety; o.warmup+window > budget {
-			window = max(budget-o.warmup, time.Second)
-			notes = append(notes, fmt.Sprintf("window cut to %s so no code expires", window))
-		}
-		notes = append(notes, fmt.Sprintf("%d codes pre-generated in %s (%.0f/s)", len(codes), took.Round(time.Millisecond), float64(len(codes))/took.Seconds()))
-		pool := &codePool{codes: codes}
-		mk = func(int) job { return &codeJob{e: e, pool: pool} }
+		mk, window, notes, err = e.codeExchangeJobs(window)
 	case "scim_filter", "scim_external", "scim_search", "scim_patch":
 		mk = e.scimJobs(name)
 	case "provision", "provision_bulk":
@@ -81,6 +44,9 @@ func (e *env) scenario(name string) (*result, error) {
 		}
 	default:
 		return nil, fmt.Errorf("unknown scenario")
+	}
+	if err != nil {
+		return nil, err
 	}
 	r := e.measure(name, window, mk)
 	r.rows = rows
