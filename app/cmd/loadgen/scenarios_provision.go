@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,25 +24,6 @@ const bulkRows = 50
 type provisionEnv struct {
 	orgID string
 	tag   string // makes this run's emails unique
-}
-
-// adminRequest is one admin API call that must answer want.
-func (e *env) adminRequest(method, path string, body any, want int) (map[string]any, error) {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, e.url(path), bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+e.o.adminKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != want {
-		return nil, fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, clip(raw))
-	}
-	var out map[string]any
-	return out, json.Unmarshal(raw, &out)
 }
 
 // provisionSetup makes an organization, registers a confidential client
