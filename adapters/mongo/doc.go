@@ -17,7 +17,7 @@
 //
 // Collections and indexes are created at start, idempotently (indexes.go).
 // TTL indexes are made where the server supports them, but correctness never
-// depends on them: expiry is checked in every query, and a janitor deletes
-// expired documents in bounded batches. Times come from the callers, never
-// from the server.
+// depends on them: expiry is checked in every query, and a janitor
+// (janitor.go) deletes expired documents in bounded batches. Times come
+// from the callers, never from the server.
 package mongo

@@ -155,24 +155,6 @@ type unitsIn struct {
 	Log *slog.Logger `optional:"true"`
 }
 
-// runJanitor sweeps every `every` (0: never) from start to stop.
-func runJanitor(every, retention time.Duration, in janitorIn) {
-	if every <= 0 {
-		return
-	}
-	log := in.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	runEvery(in.LC, every, func(ctx context.Context) {
-		if n, err := Sweep(ctx, in.DB, in.Clock.Now(), retention); err != nil {
-			log.Warn("mongo janitor", slog.String("err", err.Error()))
-		} else if n > 0 {
-			log.Debug("mongo janitor", slog.Int("deleted", n))
-		}
-	})
-}
-
 // runUnitRecovery settles, every unitHeartbeat, a unit of work that a
 // crashed instance left while no other unit has started (Units.Recover).
 func runUnitRecovery(in janitorIn, units *Units) {
@@ -256,52 +238,4 @@ func runBackfill(in janitorIn) {
 			}
 		},
 	})
-}
-
-// sweepBatch bounds the documents one delete removes.
-const sweepBatch = 1000
-
-// sweepRounds bounds the batches of one sweep, so that a large backlog is
-// drained over several ticks instead of in one long burst.
-const sweepRounds = 20
-
-// Sweep deletes expired documents from every collection that has them, and
-// webhook documents older than retention (0: DefaultWebhookRetention), in
-// bounded batches, and returns how many it deleted.
-func Sweep(ctx context.Context, db *mongo.Database, now time.Time, retention time.Duration) (int, error) {
-	if retention <= 0 {
-		retention = DefaultWebhookRetention
-	}
-	webhooks := func(ctx context.Context, db *mongo.Database, now time.Time, batch int) (int, error) {
-		return sweepWebhooks(ctx, db, now.Add(-retention), batch)
-	}
-	total := 0
-	for range sweepRounds {
-		deleted := 0
-		for _, sweep := range []func(context.Context, *mongo.Database, time.Time, int) (int, error){
-			sweepGrants, sweepSessions, sweepAuthRequests, sweepActionTokens, sweepRateLimits, webhooks,
-		} {
-			n, err := sweep(ctx, db, now, sweepBatch)
-			deleted += n
-			if err != nil {
-				return total + deleted, err
-			}
-		}
-		total += deleted
-		if deleted == 0 {
-			break
-		}
-	}
-	return total, nil
-}
-
-// sweepActionTokens deletes expired emailed links.
-func sweepActionTokens(ctx context.Context, db *mongo.Database, now time.Time, batch int) (int, error) {
-	return sweepCollections(ctx, db, now, batch, actionTokensCollection)
-}
-
-// sweepRateLimits deletes ended rate-limit windows.
-func sweepRateLimits(ctx context.Context, db *mongo.Database, now time.Time, _ int) (int, error) {
-	n, err := NewRateLimiter(db).Sweep(ctx, now)
-	return int(n), err
 }

@@ -57,9 +57,9 @@ type userDoc struct {
 	// GivenNameLC and FamilyNameLC are strings.ToLower of the names,
 	// written with every write of the document: SCIM's user search compares
 	// the names case-insensitively, gt and lt included, which no plain
-	// query operator does on mixed-case strings (see scim.go). A document
-	// written before they existed lacks them until BackfillUsers rewrites
-	// it; until then a search sees its names as "".
+	// query operator does on mixed-case strings (see scim_filter.go). A
+	// document written before they existed lacks them until BackfillUsers
+	// rewrites it; until then a search sees its names as "".
 	GivenNameLC         string    `bson:"given_name_lc"`
 	FamilyNameLC        string    `bson:"family_name_lc"`
 	Picture             string    `bson:"picture"`
@@ -83,7 +83,7 @@ type userDoc struct {
 
 // profileDoc is the stored form of a domain.OrgProfile. The _lc fields are
 // strings.ToLower of the field before them, for SCIM's case-insensitive
-// comparisons (see scim.go); they are derived, never read back. The
+// comparisons (see scim_filter.go); they are derived, never read back. The
 // fields SCIM searches are always written; the others only when set, so a
 // document written before they existed reads the same as one without
 // them.
