@@ -8,6 +8,8 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -390,4 +392,39 @@ func TestArchitectureRulesCatchViolations(t *testing.T) {
 		"core/oidc/provider_test.go imports go.uber.org/fx: only app and an adapter's module.go import fx",
 		"testsuite/suite.go imports go.uber.org/fx: only app and an adapter's module.go import fx",
 	}, checkFx(m, files))
+}
+
+// maxFileLines bounds a production file: past it, a file holds more than
+// one idea, and a reader has to page through all of them.
+const maxFileLines = 600
+
+// TestNoProductionFileIsTooLong checks every non-test Go file of the
+// module (the wrappers under .ci are modules of their own).
+func TestNoProductionFileIsTooLong(t *testing.T) {
+	checked := 0
+	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != ".." && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		checked++
+		if n := bytes.Count(b, []byte("\n")); n > maxFileLines {
+			t.Errorf("%s has %d lines, more than %d: split it along a seam", strings.TrimPrefix(path, "../"), n, maxFileLines)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.NotZero(t, checked, "no Go file found under the module root")
 }
