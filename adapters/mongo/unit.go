@@ -100,7 +100,9 @@ type Units struct {
 	outbox   *mongo.Collection
 	owner    string
 	clean    int64 // the unit number at which old documents were last deleted
-	log      *slog.Logger
+	// lookedForWaiters is when begin last looked for waiting instances.
+	lookedForWaiters time.Time
+	log              *slog.Logger
 }
 
 // The lease's timing. A crashed unit holds up every other for at most
@@ -280,8 +282,11 @@ func (us *Units) begin(ctx context.Context) (*unit, error) {
 			poll = min(2*poll, unitPollMax)
 			continue
 		}
-		if last != nil && last.Owner == us.owner && waitedAt.IsZero() && !yielded {
+		if last != nil && last.Owner == us.owner && waitedAt.IsZero() && !yielded && now.Sub(us.lookedForWaiters) >= unitPollMax {
 			// This instance ran the last unit: let a waiting one go first.
+			// (Looked for at most every unitPollMax, which a waiting
+			// instance outlasts: it says it waits for unitWaitFresh.)
+			us.lookedForWaiters = now
 			n, err := us.waiters.CountDocuments(ctx, bson.D{
 				{Key: "_id", Value: bson.D{{Key: "$ne", Value: us.owner}}},
 				{Key: "at", Value: bson.D{{Key: "$gt", Value: now.Add(-unitWaitFresh)}}},
