@@ -179,57 +179,39 @@ func TestUnitsOfTwoInstancesRunOneAtATime(t *testing.T) {
 var errUnitFails = errors.New("the unit fails")
 
 // An upsert in a unit gets its _id before it is sent, and is journalled as
-// absent under it: a failed unit that assigned a license (an upsert) and
-// revoked it again leaves no license behind.
-func TestAnUndoneUnitLeavesNoDocumentItUpsertedThenDeleted(t *testing.T) {
+// absent under it: a failed unit that assigned a license (an upsert) leaves
+// no license behind, whether it then revoked the license or assigned it
+// again (the second write finds the unit's own document, which the journal
+// already holds as absent).
+func TestAnUndoneUnitLeavesNoDocumentItUpserted(t *testing.T) {
 	t.Parallel()
 	db := testDB(t)
 	ctx := t.Context()
 	users, dir := mongoadapter.NewUserStore(db), mongoadapter.NewDirectoryStore(db)
-	u := unitUser("Lic")
-	require.NoError(t, users.CreateUser(ctx, u))
-	l := domain.License{ClientID: "cca_once", UserID: u.ID, AssignedAt: time.Now().UTC().Truncate(time.Millisecond)}
-
-	err := mongoadapter.NewUnits(db, nil).Atomically(ctx, func(ctx context.Context) error {
-		if _, err := dir.AssignLicense(ctx, l); err != nil {
+	for name, then := range map[string]func(ctx context.Context, l domain.License) error{
+		"then revoked": func(ctx context.Context, l domain.License) error { return dir.RevokeLicense(ctx, l.ClientID, l.UserID) },
+		"then assigned again": func(ctx context.Context, l domain.License) error {
+			_, err := dir.AssignLicense(ctx, l)
 			return err
-		}
-		if err := dir.RevokeLicense(ctx, l.ClientID, l.UserID); err != nil {
-			return err
-		}
-		return errUnitFails
-	})
-	require.ErrorIs(t, err, errUnitFails)
-	has, err := dir.HasLicense(ctx, l.ClientID, l.UserID)
-	require.NoError(t, err)
-	assert.False(t, has, "the failed unit's upserted license is gone after its undo")
-}
-
-// Nor does one that upserted a license and wrote it again: the second
-// write finds the unit's own document, which the journal already holds as
-// absent.
-func TestAnUndoneUnitLeavesNoDocumentItUpsertedThenChanged(t *testing.T) {
-	t.Parallel()
-	db := testDB(t)
-	ctx := t.Context()
-	users, dir := mongoadapter.NewUserStore(db), mongoadapter.NewDirectoryStore(db)
-	u := unitUser("Lic2")
-	require.NoError(t, users.CreateUser(ctx, u))
-	l := domain.License{ClientID: "cca_twice", UserID: u.ID, AssignedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	err := mongoadapter.NewUnits(db, nil).Atomically(ctx, func(ctx context.Context) error {
-		if _, err := dir.AssignLicense(ctx, l); err != nil {
-			return err
-		}
-		// A second assignment journals the license found by the filter.
-		if _, err := dir.AssignLicense(ctx, l); err != nil {
-			return err
-		}
-		return errUnitFails
-	})
-	require.ErrorIs(t, err, errUnitFails)
-	has, err := dir.HasLicense(ctx, l.ClientID, l.UserID)
-	require.NoError(t, err)
-	assert.False(t, has, "the failed unit's upserted license is gone after its undo")
+		},
+	} {
+		u := unitUser(name)
+		require.NoError(t, users.CreateUser(ctx, u))
+		l := domain.License{ClientID: "cca_upserted", UserID: u.ID, AssignedAt: time.Now().UTC().Truncate(time.Millisecond)}
+		err := mongoadapter.NewUnits(db, nil).Atomically(ctx, func(ctx context.Context) error {
+			if _, err := dir.AssignLicense(ctx, l); err != nil {
+				return err
+			}
+			if err := then(ctx, l); err != nil {
+				return err
+			}
+			return errUnitFails
+		})
+		require.ErrorIs(t, err, errUnitFails, name)
+		has, err := dir.HasLicense(ctx, l.ClientID, l.UserID)
+		require.NoError(t, err)
+		assert.False(t, has, "assigned, %s, undone: no license", name)
+	}
 }
 
 // A unit that moves a unique key from one document to another (an email)
