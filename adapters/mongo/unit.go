@@ -481,7 +481,8 @@ func (u *unit) heartbeat(ctx context.Context) {
 	}
 }
 
-// renew extends the lease once; it reports whether renewals go on.
+// renew extends the lease once; it reports whether renewals go on: not
+// once the lease is done, ran out, or is no longer this owner's.
 func (u *unit) renew(ctx context.Context) bool {
 	u.leaseMu.Lock()
 	defer u.leaseMu.Unlock()
@@ -494,8 +495,11 @@ func (u *unit) renew(ctx context.Context) bool {
 	until := time.Now().Add(unitLease)
 	res, err := u.units.leases.UpdateOne(ctx, bson.D{{Key: "_id", Value: u.gen}, {Key: "owner", Value: u.units.owner}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "until", Value: until}}}})
-	if err != nil || res.MatchedCount == 0 || !time.Now().Before(old) {
-		return err == nil && res.MatchedCount > 0 && time.Now().Before(old)
+	switch {
+	case err != nil:
+		return true // try again at the next beat, while the lease lasts
+	case res.MatchedCount == 0 || !time.Now().Before(old):
+		return false
 	}
 	u.mu.Lock()
 	u.until = until
