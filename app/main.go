@@ -31,7 +31,7 @@ Commands:
            POST /api/v1/admin/keys/rotate does the same
   admin create-key [--name NAME]
            make a platform admin key for /api/v1/admin, print it once and
-           exit; only its hash is stored (storage.driver postgres)
+           exit; only its hash is stored (storage.driver postgres or mongo)
   help     show this help
 
 The configuration file may also be named by CALIMATIC_CONFIG. Every key can
@@ -187,35 +187,51 @@ func admin(args, environ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Storage.Driver != config.StoragePostgres {
+	if cfg.Storage.Driver == config.StorageMemory {
 		return fmt.Errorf("admin create-key: storage.driver is %q; a key made here would vanish with this process (with the memory driver, set dev.seed_admin_key)", cfg.Storage.Driver)
 	}
-	opts, err := postgresOptions(cfg)
+	var (
+		keys   ports.AdminKeyStore
+		clock  ports.Clock
+		random ports.Random
+	)
+	return withStorage(cfg, stderr, func(ctx context.Context) error {
+		dir := directory.New(directory.Config{}, directory.Deps{AdminKeys: keys, Clock: clock, Random: random})
+		key, k, err := dir.CreateAdminKey(ctx, *name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "admin key %q (id %s):\n\n  %s\n\nIt is shown only this once; store it in a secret manager.\n", k.Name, k.ID, key)
+		return nil
+	}, fx.Populate(&keys, &clock, &random))
+}
+
+// withStorage builds the storage module of cfg, the system clock and
+// random, and the modules in extra; starts them; runs do; and stops them.
+// It builds nothing else, so that a command runs next to live servers, on
+// whichever driver cfg names.
+func withStorage(cfg config.Config, stderr io.Writer, do func(ctx context.Context) error, extra ...fx.Option) error {
+	storage, err := storageModule(cfg)
 	if err != nil {
+		return err
+	}
+	fxApp := fx.New(fx.NopLogger, fx.Supply(cfg, NewLogger(cfg.Log, stderr)), system.Module, storage, fx.Options(extra...))
+	if err := fxApp.Err(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pool, err := postgres.Open(ctx, opts)
-	if err != nil {
+	if err := fxApp.Start(ctx); err != nil {
 		return err
 	}
-	defer pool.Close()
-	dir := directory.New(directory.Config{}, directory.Deps{
-		AdminKeys: postgres.NewAdminKeyStore(pool), Clock: system.NewClock(), Random: system.NewRandom(),
-	})
-	key, k, err := dir.CreateAdminKey(ctx, *name)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "admin key %q (id %s):\n\n  %s\n\nIt is shown only this once; store it in a secret manager.\n", k.Name, k.ID, key)
-	return nil
+	defer func() { _ = fxApp.Stop(context.WithoutCancel(ctx)) }()
+	return do(ctx)
 }
 
 // keysCommand runs a signing-key subcommand: rotate. It builds only the
-// storage and signer of the configuration, so it runs next to live
-// servers, which see the rotation at their next reload (localkeys) or
-// refresh (vault).
+// storage and signer of the configuration (withStorage), so it runs next
+// to live servers, which see the rotation at their next reload (localkeys)
+// or refresh (vault).
 func keysCommand(args, environ []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "rotate" {
 		fmt.Fprint(stderr, usage)
@@ -234,35 +250,23 @@ func keysCommand(args, environ []string, stdout, stderr io.Writer) error {
 	if cfg.Storage.Driver == config.StorageMemory && cfg.Signer.Kind == config.SignerLocal {
 		return errors.New("keys rotate: with the memory driver and local keys the keys live in the server's process; rotate them there (POST /api/v1/admin/keys/rotate)")
 	}
-	storage, err := storageModule(cfg)
-	if err != nil {
-		return err
-	}
 	signer, err := signerModule(cfg)
 	if err != nil {
 		return err
 	}
 	var ks ports.KeySigner
-	fxApp := fx.New(fx.NopLogger, fx.Supply(cfg, NewLogger(cfg.Log, stderr)), system.Module, storage, signer, fx.Populate(&ks))
-	if err := fxApp.Err(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := fxApp.Start(ctx); err != nil {
-		return err
-	}
-	defer func() { _ = fxApp.Stop(context.WithoutCancel(ctx)) }()
-	if err := ks.Rotate(ctx); err != nil {
-		return fmt.Errorf("keys rotate: %w", err)
-	}
-	set, err := ks.PublicKeys(ctx)
-	if err != nil {
-		return fmt.Errorf("keys rotate: %w", err)
-	}
-	fmt.Fprintf(stdout, "keys rotated; published now:\n")
-	for _, k := range set.Keys {
-		fmt.Fprintf(stdout, "  %s  %s\n", k.Algorithm, k.KID)
-	}
-	return nil
+	return withStorage(cfg, stderr, func(ctx context.Context) error {
+		if err := ks.Rotate(ctx); err != nil {
+			return fmt.Errorf("keys rotate: %w", err)
+		}
+		set, err := ks.PublicKeys(ctx)
+		if err != nil {
+			return fmt.Errorf("keys rotate: %w", err)
+		}
+		fmt.Fprintf(stdout, "keys rotated; published now:\n")
+		for _, k := range set.Keys {
+			fmt.Fprintf(stdout, "  %s  %s\n", k.Algorithm, k.KID)
+		}
+		return nil
+	}, signer, fx.Populate(&ks))
 }

@@ -43,6 +43,32 @@ func useMongo(uri, database, kek string) func(*config.Config) {
 	}
 }
 
+// TestAdminCreateKeyCommandMongo makes a key with the command, on an empty
+// database, and uses it on a server of the same database.
+func TestAdminCreateKeyCommandMongo(t *testing.T) {
+	t.Parallel()
+	uri, db := mongoURI(t)
+	kek := newKEK()
+	checkAdminCreateKeyCommand(t, []string{
+		"CALIMATIC_STORAGE_DRIVER=mongo",
+		"CALIMATIC_STORAGE_MONGO_URI=" + uri,
+		"CALIMATIC_STORAGE_MONGO_DATABASE=" + db,
+		"CALIMATIC_STORAGE_MONGO_KEY_ENCRYPTION_KEY=" + kek,
+	}, useMongo(uri, db, kek))
+}
+
+// TestKeysRotateCommandMongo rotates local keys kept in Mongo.
+func TestKeysRotateCommandMongo(t *testing.T) {
+	t.Parallel()
+	uri, db := mongoURI(t)
+	checkKeysRotateCommand(t, []string{
+		"CALIMATIC_STORAGE_DRIVER=mongo",
+		"CALIMATIC_STORAGE_MONGO_URI=" + uri,
+		"CALIMATIC_STORAGE_MONGO_DATABASE=" + db,
+		"CALIMATIC_STORAGE_MONGO_KEY_ENCRYPTION_KEY=" + newKEK(),
+	})
+}
+
 // TestEndToEndMongo runs the black-box OIDC suite on the mongo driver.
 func TestEndToEndMongo(t *testing.T) {
 	t.Parallel()

@@ -6,10 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -123,37 +121,9 @@ func TestMigrateCommandFailsClearlyWhenUnreachable(t *testing.T) {
 func TestAdminCreateKeyCommand(t *testing.T) {
 	t.Parallel()
 	dsn, kek := postgresDSN(t), newKEK()
-	env := []string{
+	checkAdminCreateKeyCommand(t, []string{
 		"CALIMATIC_STORAGE_DRIVER=postgres",
 		"CALIMATIC_STORAGE_POSTGRES_DSN=" + dsn,
 		"CALIMATIC_STORAGE_POSTGRES_KEY_ENCRYPTION_KEY=" + kek,
-	}
-	var out, errOut bytes.Buffer
-	require.NoError(t, app.Main([]string{"admin", "create-key", "--name", "ops laptop"}, env, &out, &errOut), "stderr: %s", errOut.String())
-	key := regexp.MustCompile(`cak_[A-Za-z0-9_-]{43}`).FindString(out.String())
-	require.NotEmpty(t, key, "the key is printed: %s", out.String())
-	require.Contains(t, out.String(), `"ops laptop"`)
-	require.Contains(t, out.String(), "shown only this once")
-
-	srv := startServer(t, usePostgres(dsn, kek))
-	for _, tc := range []struct {
-		key    string
-		status int
-	}{{key, http.StatusOK}, {key[:len(key)-1] + "x", http.StatusUnauthorized}} {
-		req, err := http.NewRequest(http.MethodGet, srv.BaseURL+"/api/v1/admin/organizations", nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+tc.key)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		_ = resp.Body.Close()
-		require.Equal(t, tc.status, resp.StatusCode)
-	}
-}
-
-func TestAdminCreateKeyNeedsPostgres(t *testing.T) {
-	var out, errOut bytes.Buffer
-	err := app.Main([]string{"admin", "create-key"}, nil, &out, &errOut)
-	require.ErrorContains(t, err, `storage.driver is "memory"`)
-	require.ErrorContains(t, err, "dev.seed_admin_key")
-	require.Empty(t, out.String(), "no key is printed")
+	}, usePostgres(dsn, kek))
 }

@@ -2,10 +2,10 @@ package localkeys
 
 import (
 	"context"
-	"time"
 
 	"go.uber.org/fx"
 
+	"github.com/calimatic/calimatic-auth/internal/background"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -25,33 +25,11 @@ func Module(opts Options) fx.Option {
 		)),
 		fx.Invoke(func(lc fx.Lifecycle, s *Signer) {
 			if opts.Reload > 0 {
-				lc.Append(watchHook(s, opts.Reload, opts.OnReloadError))
+				// Watch runs from start to stop: start returns at once,
+				// and stop waits for the loop to end.
+				watch := background.New(func(ctx context.Context) { s.Watch(ctx, opts.Reload, opts.OnReloadError) })
+				lc.Append(fx.StartStopHook(watch.Start, watch.Stop))
 			}
 		}),
 	)
-}
-
-// watchHook runs s.Watch from start to stop: start returns at once, and stop
-// waits for the loop to end.
-func watchHook(s *Signer, every time.Duration, onErr func(error)) fx.Hook {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	return fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() {
-				defer close(done)
-				s.Watch(ctx, every, onErr)
-			}()
-			return nil
-		},
-		OnStop: func(stopCtx context.Context) error {
-			cancel()
-			select {
-			case <-done:
-				return nil
-			case <-stopCtx.Done():
-				return stopCtx.Err()
-			}
-		},
-	}
 }

@@ -281,7 +281,7 @@ func (s *Signer) install(recs []domain.KeyRecord, fresh map[string]*material, no
 	known := s.snap.Load().byKID
 	keys := make([]*key, 0, len(recs))
 	for _, rec := range recs {
-		if rec.State == domain.KeyRetired && !rec.RetireAt.After(now) {
+		if !rec.Life().Published(now) {
 			continue
 		}
 		m := fresh[rec.KID]
@@ -294,7 +294,7 @@ func (s *Signer) install(recs []domain.KeyRecord, fresh map[string]*material, no
 				return err
 			}
 		}
-		keys = append(keys, &key{material: m, kid: rec.KID, state: rec.State, activeAt: rec.ActiveAt, retireAt: rec.RetireAt})
+		keys = append(keys, &key{material: m, kid: rec.KID, life: rec.Life()})
 	}
 	s.snap.Store(newSnapshot(keys, now))
 	return nil
@@ -323,45 +323,28 @@ func (s *Signer) current() *snapshot {
 // snapshot is an immutable view of the published keys, prepared so that
 // readers allocate nothing.
 type snapshot struct {
-	keys      []*key
+	keys      []*key // in JWKS order
 	byKID     map[string]*key
 	active    map[string]*key // by algorithm
 	set       domain.KeySet
-	expiresAt time.Time // earliest RetireAt of a retired key; zero if none
+	expiresAt time.Time // when time alone changes the view; zero if never
 }
 
-// stateRank orders JWKS entries: the active keys first, for relying parties
-// that naively try the first key.
-var stateRank = map[domain.KeyState]int{domain.KeyActive: 0, domain.KeyNext: 1, domain.KeyRetired: 2}
-
+// newSnapshot publishes the keys of all that the key rules (domain.ViewKeys)
+// publish at now; keys of one state and algorithm are in kid order.
 func newSnapshot(all []*key, now time.Time) *snapshot {
-	snap := &snapshot{byKID: map[string]*key{}, active: map[string]*key{}}
-	for _, k := range all {
-		if k.state == domain.KeyRetired {
-			if !k.retireAt.After(now) {
-				continue
-			}
-			if snap.expiresAt.IsZero() || k.retireAt.Before(snap.expiresAt) {
-				snap.expiresAt = k.retireAt
-			}
-		}
-		snap.keys = append(snap.keys, k)
+	view := domain.ViewKeys(all, func(k *key) domain.KeyLife { return k.life }, now,
+		func(a, b *key) int { return cmp.Compare(a.kid, b.kid) })
+	snap := &snapshot{keys: view.Published, byKID: map[string]*key{}, active: view.Signing, expiresAt: view.ChangesAt}
+	for _, k := range snap.keys {
 		snap.byKID[k.kid] = k
-		// One active key per algorithm is the rule; should a store hold two,
-		// the one that became active last signs.
-		if a := snap.active[k.alg]; k.state == domain.KeyActive && (a == nil || k.activeAt.After(a.activeAt)) {
-			snap.active[k.alg] = k
-		}
 	}
-	slices.SortFunc(snap.keys, func(a, b *key) int {
-		return cmp.Or(cmp.Compare(stateRank[a.state], stateRank[b.state]), cmp.Compare(a.alg, b.alg), cmp.Compare(a.kid, b.kid))
-	})
 
 	// Version hashes what the set is: each key and its state, in kid order.
 	h := sha256.New()
 	snap.set.Keys = make([]domain.PublicKey, 0, len(snap.keys))
 	for _, k := range slices.SortedFunc(slices.Values(snap.keys), func(a, b *key) int { return cmp.Compare(a.kid, b.kid) }) {
-		fmt.Fprintf(h, "%s %s %s\n", k.kid, k.alg, k.state)
+		fmt.Fprintf(h, "%s %s %s\n", k.kid, k.alg, k.life.State)
 	}
 	for _, k := range snap.keys {
 		snap.set.Keys = append(snap.set.Keys, domain.PublicKey{KID: k.kid, Algorithm: k.alg, Key: k.public})
@@ -373,9 +356,8 @@ func newSnapshot(all []*key, now time.Time) *snapshot {
 // key is a published key: its parsed material and its place in its life.
 type key struct {
 	*material
-	kid                string
-	state              domain.KeyState
-	activeAt, retireAt time.Time
+	kid  string
+	life domain.KeyLife
 }
 
 // material is a parsed private key, ready to sign.
@@ -496,7 +478,7 @@ func (d *draft) rotate(alg string) error {
 	for i, r := range d.recs {
 		if r.Algorithm == alg && r.State == domain.KeyActive {
 			d.recs[i].State = domain.KeyRetired
-			d.recs[i].RetireAt = d.now.Add(d.opts.RetireAfter)
+			d.recs[i].RetireAt = domain.RetiredUntil(d.now, d.opts.RetireAfter)
 		}
 	}
 	// A second next key never signed anything, so dropping it is safe.
@@ -507,11 +489,11 @@ func (d *draft) rotate(alg string) error {
 	return d.generate(alg, domain.KeyNext)
 }
 
-// dropExpired removes retired keys whose RetireAt has passed.
+// dropExpired removes the retired keys that are no longer published.
 func (d *draft) dropExpired() {
 	n := len(d.recs)
 	d.recs = slices.DeleteFunc(d.recs, func(r domain.KeyRecord) bool {
-		return r.State == domain.KeyRetired && !r.RetireAt.After(d.now)
+		return !r.Life().Published(d.now)
 	})
 	d.changed = d.changed || len(d.recs) != n
 }

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/readpref"
 	"go.uber.org/fx"
 
+	"github.com/calimatic/calimatic-auth/internal/background"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -172,35 +173,19 @@ func runUnitRecovery(in janitorIn, units *Units) {
 // runEvery runs task every `every` from start to stop, in a goroutine of
 // its own; stop cancels the task's context and waits for it.
 func runEvery(lc fx.Lifecycle, every time.Duration, task func(ctx context.Context)) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() {
-				defer close(done)
-				t := time.NewTicker(every)
-				defer t.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-t.C:
-						task(ctx)
-					}
-				}
-			}()
-			return nil
-		},
-		OnStop: func(stopCtx context.Context) error {
-			cancel()
+	loop := background.New(func(ctx context.Context) {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
 			select {
-			case <-done:
-				return nil
-			case <-stopCtx.Done():
-				return stopCtx.Err()
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				task(ctx)
 			}
-		},
+		}
 	})
+	lc.Append(fx.StartStopHook(loop.Start, loop.Stop))
 }
 
 // runBackfill completes the user documents of older versions
@@ -212,30 +197,14 @@ func runBackfill(in janitorIn) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	in.LC.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() {
-				defer close(done)
-				n, err := BackfillUsers(ctx, in.DB)
-				switch {
-				case err != nil && ctx.Err() == nil:
-					log.Warn("mongo user backfill", slog.String("err", err.Error()), slog.Int("rewritten", n))
-				case n > 0:
-					log.Info("mongo user backfill", slog.Int("rewritten", n))
-				}
-			}()
-			return nil
-		},
-		OnStop: func(stopCtx context.Context) error {
-			cancel()
-			select {
-			case <-done:
-				return nil
-			case <-stopCtx.Done():
-				return stopCtx.Err()
-			}
-		},
+	task := background.New(func(ctx context.Context) {
+		n, err := BackfillUsers(ctx, in.DB)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("mongo user backfill", slog.String("err", err.Error()), slog.Int("rewritten", n))
+		case n > 0:
+			log.Info("mongo user backfill", slog.Int("rewritten", n))
+		}
 	})
+	in.LC.Append(fx.StartStopHook(task.Start, task.Stop))
 }

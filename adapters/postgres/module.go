@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/fx"
 
+	"github.com/calimatic/calimatic-auth/internal/background"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -130,26 +131,8 @@ func runJanitor(every time.Duration, in janitorIn) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	in.LC.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() {
-				defer close(done)
-				in.Janitor.run(ctx, every, in.Clock, log)
-			}()
-			return nil
-		},
-		OnStop: func(stopCtx context.Context) error {
-			cancel()
-			select {
-			case <-done:
-				return nil
-			case <-stopCtx.Done():
-				return stopCtx.Err()
-			}
-		},
-	})
+	task := background.New(func(ctx context.Context) { in.Janitor.run(ctx, every, in.Clock, log) })
+	in.LC.Append(fx.StartStopHook(task.Start, task.Stop))
 }
 
 // Open returns a pool on opts.DSN once the database has answered a ping, and

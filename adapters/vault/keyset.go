@@ -44,12 +44,9 @@ type view struct {
 	expiresAt time.Time
 }
 
-// stateRank orders JWKS entries: active keys first, for relying parties that
-// naively try the first key.
-var stateRank = map[domain.KeyState]int{domain.KeyActive: 0, domain.KeyNext: 1, domain.KeyRetired: 2}
-
-// evaluate works out, from the versions of each key and the time, which
-// version signs, which are published, and when that next changes.
+// evaluate works out, from the versions of each key and the time, each
+// version's place in its life; the key rules (domain.ViewKeys) then say
+// which version signs, which are published, and when that next changes.
 //
 // The newest version is the next key. Version i becomes active at
 // activation(i): once version i+1 exists (it was made by the rotation that
@@ -57,17 +54,11 @@ var stateRank = map[domain.KeyState]int{domain.KeyActive: 0, domain.KeyNext: 1, 
 // that long. The newest version whose activation has passed signs; the
 // versions before it retire RetireAfter after their successor's activation.
 func evaluate(keys []lineage, now time.Time, publishDelay, retireAfter time.Duration) *view {
-	v := &view{byKID: map[string]*version{}, active: map[string]*version{}}
 	type entry struct {
-		ver   *version
-		state domain.KeyState
+		ver  *version
+		life domain.KeyLife
 	}
-	var published []entry
-	soonest := func(t time.Time) {
-		if t.After(now) && (v.expiresAt.IsZero() || t.Before(v.expiresAt)) {
-			v.expiresAt = t
-		}
-	}
+	var entries []entry
 	for _, l := range keys {
 		vs := l.versions
 		if len(vs) == 0 {
@@ -94,29 +85,36 @@ func evaluate(keys []lineage, now time.Time, publishDelay, retireAfter time.Dura
 			}
 		}
 		for i, ver := range vs {
+			life := domain.KeyLife{Algorithm: l.alg}
+			if i < latest {
+				// When it started signing; for a next version other than
+				// the newest (there is one only with a publish delay), when
+				// it is due to.
+				life.ActiveAt = activation(i)
+			}
 			switch {
 			case i < active:
-				retireAt := activation(i + 1).Add(retireAfter)
-				if !retireAt.After(now) {
-					continue
-				}
-				soonest(retireAt)
-				published = append(published, entry{ver, domain.KeyRetired})
+				life.State = domain.KeyRetired
+				life.RetireAt = domain.RetiredUntil(activation(i+1), retireAfter)
 			case i == active:
-				v.active[l.alg] = ver
-				published = append(published, entry{ver, domain.KeyActive})
-			default:
-				if i < latest && publishDelay > 0 {
-					soonest(activation(i))
+				life.State = domain.KeyActive
+				if i == latest {
+					life.ActiveAt = ver.created
 				}
-				published = append(published, entry{ver, domain.KeyNext})
+			default:
+				life.State = domain.KeyNext
 			}
+			entries = append(entries, entry{ver, life})
 		}
 	}
-	slices.SortFunc(published, func(a, b entry) int {
-		return cmp.Or(cmp.Compare(stateRank[a.state], stateRank[b.state]),
-			cmp.Compare(a.ver.alg, b.ver.alg), cmp.Compare(b.ver.number, a.ver.number))
-	})
+	// Versions of one state and algorithm: newest first.
+	keyView := domain.ViewKeys(entries, func(e entry) domain.KeyLife { return e.life }, now,
+		func(a, b entry) int { return cmp.Compare(b.ver.number, a.ver.number) })
+	v := &view{byKID: map[string]*version{}, active: map[string]*version{}, expiresAt: keyView.ChangesAt}
+	for alg, e := range keyView.Signing {
+		v.active[alg] = e.ver
+	}
+	published := keyView.Published
 
 	// The version names the published keys only: a key changing state
 	// (next to active) does not change the JWKS document.
