@@ -31,9 +31,9 @@ import (
 //   - ports import, within the module, only core/domain;
 //   - adapters never import each other;
 //   - only app, and each adapter's own module.go, import fx;
-//   - internal/ holds plumbing that any layer may share (a background
-//     task's start and stop), so it depends on nothing else of the module:
-//     otherwise it would be a way round the rules above.
+//   - adapters/internal/ holds plumbing the adapters share (a background
+//     task's start and stop); it is no adapter, and depends on nothing else
+//     of the module: otherwise it would be a way round the rules above.
 //
 // The rules apply to the code that ships: test files may compose more freely
 // (an end-to-end test wires adapters together), except for the fx rule, which
@@ -169,10 +169,10 @@ func checkPackages(module string, pkgs []pkg) []string {
 			}
 		}
 
-		if under(rel, "internal") {
+		if under(rel, "adapters/internal") {
 			for _, dep := range p.Deps {
-				if depRel, ok := relPath(module, dep); ok && !under(depRel, "internal") {
-					out = append(out, fmt.Sprintf("%s depends on %s: internal packages depend on nothing else of the module%s", rel, depRel, via(p, dep, pkgs)))
+				if depRel, ok := relPath(module, dep); ok && !under(depRel, "adapters/internal") {
+					out = append(out, fmt.Sprintf("%s depends on %s: the adapters' shared plumbing depends on nothing else of the module%s", rel, depRel, via(p, dep, pkgs)))
 				}
 			}
 		}
@@ -227,6 +227,9 @@ func adapterOf(rel string) (string, bool) {
 		return "", false
 	}
 	name, _, _ := strings.Cut(rest, "/")
+	if name == "internal" {
+		return "", false // the adapters' shared plumbing, no adapter
+	}
 	return name, true
 }
 
@@ -364,8 +367,8 @@ func TestArchitectureRulesCatchViolations(t *testing.T) {
 		{ImportPath: m + "/adapters/http/ui", Imports: []string{m + "/adapters/http"}, Deps: []string{m + "/adapters/http"}},
 		{ImportPath: m + "/adapters/memory", Imports: []string{m + "/app/config"}, Deps: []string{m + "/app/config"}},
 		{ImportPath: m + "/app", Imports: []string{"go.uber.org/fx", m + "/adapters/http"}, Deps: []string{"go.uber.org/fx", m + "/adapters/http"}},
-		{ImportPath: m + "/internal/background", Imports: []string{m + "/ports"}, Deps: []string{m + "/ports", m + "/core/domain"}},
-		{ImportPath: m + "/adapters/mongo", Imports: []string{m + "/internal/background"}, Deps: []string{m + "/internal/background"}},
+		{ImportPath: m + "/adapters/internal/background", Imports: []string{m + "/ports"}, Deps: []string{m + "/ports", m + "/core/domain"}},
+		{ImportPath: m + "/adapters/mongo", Imports: []string{m + "/adapters/internal/background"}, Deps: []string{m + "/adapters/internal/background"}},
 	}
 	got := strings.Join(checkPackages(m, pkgs), "\n")
 	for _, want := range []string{
@@ -377,7 +380,7 @@ func TestArchitectureRulesCatchViolations(t *testing.T) {
 		"ports depends on core/oidc",
 		"adapters/http depends on adapters/memory",
 		"adapters/memory depends on app/config",
-		"internal/background depends on ports",
+		"adapters/internal/background depends on ports",
 	} {
 		assert.Contains(t, got, want)
 	}
@@ -385,8 +388,8 @@ func TestArchitectureRulesCatchViolations(t *testing.T) {
 		"core/domain imports golang.org/x/crypto",   // allowed
 		"core/domain imports time",                  // allowed
 		"adapters/http/ui depends on adapters/http", // same adapter
-		"app depends",                        // app may depend on anything
-		"adapters/mongo depends on internal", // shared plumbing
+		"app depends", // app may depend on anything
+		"adapters/mongo depends on adapters/internal", // shared plumbing
 	} {
 		assert.NotContains(t, got, notWant)
 	}
@@ -400,14 +403,14 @@ func TestArchitectureRulesCatchViolations(t *testing.T) {
 		{Pkg: m + "/core/oidc", Name: "module.go", Imports: []string{"go.uber.org/fx"}},
 		{Pkg: m + "/core/oidc", Name: "provider_test.go", Imports: []string{"go.uber.org/fx"}},
 		{Pkg: m + "/testsuite", Name: "suite.go", Imports: []string{"go.uber.org/fx"}},
-		{Pkg: m + "/internal/background", Name: "background.go", Imports: []string{"go.uber.org/fx"}},
+		{Pkg: m + "/adapters/internal/background", Name: "background.go", Imports: []string{"go.uber.org/fx"}},
 	}
 	assert.ElementsMatch(t, []string{
 		"adapters/memory/clients.go imports go.uber.org/fx: only app and an adapter's module.go import fx",
 		"core/oidc/module.go imports go.uber.org/fx: only app and an adapter's module.go import fx",
 		"core/oidc/provider_test.go imports go.uber.org/fx: only app and an adapter's module.go import fx",
 		"testsuite/suite.go imports go.uber.org/fx: only app and an adapter's module.go import fx",
-		"internal/background/background.go imports go.uber.org/fx: only app and an adapter's module.go import fx",
+		"adapters/internal/background/background.go imports go.uber.org/fx: only app and an adapter's module.go import fx",
 	}, checkFx(m, files))
 }
 

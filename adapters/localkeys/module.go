@@ -5,7 +5,7 @@ import (
 
 	"go.uber.org/fx"
 
-	"github.com/calimatic/calimatic-auth/internal/background"
+	"github.com/calimatic/calimatic-auth/adapters/internal/background"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 

@@ -12,7 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/readpref"
 	"go.uber.org/fx"
 
-	"github.com/calimatic/calimatic-auth/internal/background"
+	"github.com/calimatic/calimatic-auth/adapters/internal/background"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 

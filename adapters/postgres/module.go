@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/fx"
 
-	"github.com/calimatic/calimatic-auth/internal/background"
+	"github.com/calimatic/calimatic-auth/adapters/internal/background"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 

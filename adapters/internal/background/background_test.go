@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/calimatic/calimatic-auth/internal/background"
+	"github.com/calimatic/calimatic-auth/adapters/internal/background"
 )
 
 func TestStartReturnsWhileTheTaskRuns(t *testing.T) {
