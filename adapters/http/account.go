@@ -15,6 +15,7 @@ import (
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/core/ratelimit"
 )
 
 // The account pages: accept an invitation, ask for a password reset, and
@@ -214,7 +215,11 @@ func (s *Server) forgotSubmit(c *fiber.Ctx) error {
 		v.Error = sentence(e.Message)
 		return s.renderPage(c.Status(fiber.StatusBadRequest), "forgot", v)
 	}
-	if s.allowReset(c, v.Email) {
+	allowed, err := s.allowReset(c, v.Email)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	if allowed {
 		s.forgotAsync(c.UserContext(), v.Email)
 	}
 	v.Sent = true
@@ -223,20 +228,18 @@ func (s *Server) forgotSubmit(c *fiber.Ctx) error {
 
 // allowReset counts a reset request against its address, so that requests
 // from many IPs cannot flood one inbox. Over the limit the page still says
-// "sent": it must not tell anything about the address.
-func (s *Server) allowReset(c *fiber.Ctx, email string) bool {
-	rule := s.opts.Rules.Account
-	if !s.opts.RateLimitsEnabled || !rule.Enabled() {
-		return true
+// "sent": it must not tell anything about the address. A limiter outage
+// fails closed (ports.RateLimiter) with an error, which says nothing about
+// the address either: every address asks the limiter.
+func (s *Server) allowReset(c *fiber.Ctx, email string) (bool, error) {
+	if !s.opts.RateLimitsEnabled {
+		return true, nil
 	}
+	rule := s.opts.Rules.Account
 	sum := sha256.Sum256([]byte(domain.NormalizeEmail(email)))
 	rule.Name += "_email"
-	d, err := s.limiter.Allow(c.UserContext(), base64.RawURLEncoding.EncodeToString(sum[:]), rule, s.clock.Now())
-	if err != nil {
-		s.log.Warn("rate limiter unavailable", slog.String("rule", rule.Name), slog.String("err", err.Error()))
-		return true
-	}
-	return d.Allowed
+	d, err := ratelimit.Allow(c.UserContext(), s.limiter, base64.RawURLEncoding.EncodeToString(sum[:]), rule, s.clock.Now())
+	return d.Allowed, err
 }
 
 // resetWork bounds the background work of one forgot-password request.

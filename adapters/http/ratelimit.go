@@ -3,27 +3,28 @@ package http
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/core/ratelimit"
 )
 
 // limit enforces a rule on a route, keyed by keyOf (integration guide §7).
 // Every answer carries X-RateLimit-Limit and X-RateLimit-Remaining; a 429
-// adds Retry-After and an OAuth-style error body. A limiter outage lets the
-// request through and is logged: throttling must not take sign-in down.
+// adds Retry-After and an OAuth-style error body. A limiter outage fails
+// closed (ports.RateLimiter): the route answers 503 temporarily_unavailable
+// in its own format, as it would for an outage in the core, and it is
+// logged there.
 func (s *Server) limit(rule domain.RateRule, keyOf func(*fiber.Ctx) string) fiber.Handler {
 	if !s.opts.RateLimitsEnabled || !rule.Enabled() {
 		return func(c *fiber.Ctx) error { return c.Next() }
 	}
 	return func(c *fiber.Ctx) error {
-		d, err := s.limiter.Allow(c.UserContext(), keyOf(c), rule, s.clock.Now())
+		d, err := ratelimit.Allow(c.UserContext(), s.limiter, keyOf(c), rule, s.clock.Now())
 		if err != nil {
-			s.log.Warn("rate limiter unavailable", slog.String("rule", rule.Name), slog.String("err", err.Error()))
-			return c.Next()
+			return s.errorHandler(c, err)
 		}
 		if !d.Allowed {
 			e := &oidc.Error{

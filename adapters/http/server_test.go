@@ -21,6 +21,7 @@ import (
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/ports"
 )
 
 // newTestServer builds the adapter over the in-memory stores, for tests of
@@ -32,20 +33,30 @@ func newTestServer(t testing.TB) *Server {
 
 func newTestServerWith(t testing.TB, opts Options) *Server {
 	t.Helper()
+	return newTestServerLimited(t, opts, memory.NewRateLimiter(), nil)
+}
+
+// newTestServerLimited builds the adapter and the provider on limiter;
+// coreLimits, unless nil, sets the limits the provider applies itself.
+func newTestServerLimited(t testing.TB, opts Options, limiter ports.RateLimiter, coreLimits func(*oidc.Config)) *Server {
+	t.Helper()
 	clock, random := system.NewClock(), system.NewRandom()
 	signer, err := localkeys.New(context.Background(), memory.NewKeyStore(), clock, localkeys.Options{
 		Algorithms: []string{domain.AlgRS256}, RetireAfter: 2 * time.Hour,
 	})
 	require.NoError(t, err)
-	limiter := memory.NewRateLimiter()
 	users, orgs, clients := memory.NewUserStore(), memory.NewOrganizationStore(), memory.NewClientStore()
 	dirStore, grants := memory.NewDirectory(users, orgs), memory.NewGrantStore()
-	op, err := oidc.New(oidc.Config{
+	cfg := oidc.Config{
 		Issuer: "http://127.0.0.1:8080", AccessTokenTTL: time.Hour, IDTokenTTL: time.Hour,
 		RefreshTokenTTL: 24 * time.Hour, CodeTTL: time.Minute, AuthRequestTTL: 10 * time.Minute,
 		SessionTTL: time.Hour, Algorithms: []string{domain.AlgRS256}, IDTokenAlg: domain.AlgRS256,
 		AccessTokenAlg: domain.AlgRS256, RegistrationEnabled: true,
-	}, oidc.Deps{
+	}
+	if coreLimits != nil {
+		coreLimits(&cfg)
+	}
+	op, err := oidc.New(cfg, oidc.Deps{
 		Clients: clients, Users: users, Orgs: orgs,
 		Licenses: dirStore, Roles: memory.NewRoleStore(orgs), Groups: orgs,
 		Grants: grants, Sessions: memory.NewSessionStore(), AuthRequests: memory.NewAuthRequestStore(),

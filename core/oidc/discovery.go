@@ -33,7 +33,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"scopes_supported":                               scopes,
 		"response_types_supported":                       []string{domain.ResponseTypeCode},
 		"response_modes_supported":                       []string{"query"},
-		"grant_types_supported":                          []string{domain.GrantAuthorizationCode, domain.GrantRefreshToken, domain.GrantClientCredentials},
+		"grant_types_supported":                          advertisedGrants(),
 		"subject_types_supported":                        []string{"public"},
 		"id_token_signing_alg_values_supported":          p.cfg.Algorithms,
 		"token_endpoint_auth_methods_supported":          authMethods,

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/ratelimit"
 )
 
 // LoginInput is a submitted login form.
@@ -144,20 +145,22 @@ func (p *Provider) afterLogin(ctx context.Context, r *domain.AuthRequest, user *
 // per address, and returns a message when either is over its limit. The
 // account limit is per address so that nobody can lock a user out by
 // failing on purpose from elsewhere; IPv6 clients count per /64, which one
-// subscriber usually holds whole.
+// subscriber usually holds whole. A limiter outage fails closed
+// (ports.RateLimiter): no password is checked while attempts can't be
+// counted.
 func (p *Provider) throttleLogin(ctx context.Context, email, ip string) (string, error) {
 	now := p.now()
 	network := domain.IPBucket(ip)
+	if network == "" {
+		return "", nil
+	}
 	for _, check := range []struct {
 		key  string
 		rule domain.RateRule
 	}{{email + "|" + network, p.cfg.LoginAccount}, {network, p.cfg.LoginIP}} {
-		if !check.rule.Enabled() || network == "" {
-			continue
-		}
-		d, err := p.deps.Limiter.Allow(ctx, check.key, check.rule, now)
+		d, err := ratelimit.Allow(ctx, p.deps.Limiter, check.key, check.rule, now)
 		if err != nil {
-			return "", storeErr("login throttle", err)
+			return "", err
 		}
 		if !d.Allowed {
 			mins := int(math.Ceil(d.RetryAfter.Minutes()))

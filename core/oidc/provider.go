@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/ratelimit"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -135,13 +136,11 @@ func (p *Provider) hashSlot(ctx context.Context) (release func(), ok bool) {
 }
 
 // throttleClient counts a request of an authenticated client against rule.
+// A limiter outage fails closed (ports.RateLimiter).
 func (p *Provider) throttleClient(ctx context.Context, rule domain.RateRule, clientID string) (domain.RateDecision, error) {
-	if !rule.Enabled() {
-		return domain.RateDecision{}, nil
-	}
-	d, err := p.deps.Limiter.Allow(ctx, "c:"+clientID, rule, p.now())
+	d, err := ratelimit.Allow(ctx, p.deps.Limiter, "c:"+clientID, rule, p.now())
 	if err != nil {
-		return d, storeErr("rate limit", err)
+		return d, err
 	}
 	if !d.Allowed {
 		return d, &Error{Code: CodeRateLimited, Description: "too many requests; retry after the time in Retry-After", RateLimit: &d}

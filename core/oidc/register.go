@@ -194,11 +194,9 @@ func (p *Provider) normalizeMetadata(md ClientMetadata, existing *domain.Client)
 }
 
 func checkGrants(md ClientMetadata) error {
-	for _, g := range md.GrantTypes {
-		switch g {
-		case domain.GrantAuthorizationCode, domain.GrantRefreshToken, domain.GrantClientCredentials:
-		default:
-			return metadataErr(CodeInvalidClientMetadata, "grant_type %q is not supported", clip(g))
+	for _, typ := range md.GrantTypes {
+		if g, ok := grantFor(typ); !ok || !g.registrable {
+			return metadataErr(CodeInvalidClientMetadata, "grant_type %q is not supported", clip(typ))
 		}
 	}
 	for _, r := range md.ResponseTypes {
@@ -206,22 +204,27 @@ func checkGrants(md ClientMetadata) error {
 			return metadataErr(CodeInvalidClientMetadata, "response_type %q is not supported (only code)", clip(r))
 		}
 	}
-	hasCode := slices.Contains(md.GrantTypes, domain.GrantAuthorizationCode)
-	switch {
-	case hasCode != slices.Contains(md.ResponseTypes, domain.ResponseTypeCode):
+	if slices.Contains(md.GrantTypes, domain.GrantAuthorizationCode) != slices.Contains(md.ResponseTypes, domain.ResponseTypeCode) {
 		// RFC 7591 §2.1: grant_types and response_types must agree.
 		return metadataErr(CodeInvalidClientMetadata, "response_types code goes with grant_types authorization_code")
-	case slices.Contains(md.GrantTypes, domain.GrantRefreshToken) && !hasCode:
-		return metadataErr(CodeInvalidClientMetadata, "grant_types refresh_token needs authorization_code")
+	}
+	for _, typ := range md.GrantTypes { // all known: checked above
+		if g, _ := grantFor(typ); g.requires != "" && !slices.Contains(md.GrantTypes, g.requires) {
+			return metadataErr(CodeInvalidClientMetadata, "grant_types %s needs %s", g.typ, g.requires)
+		}
 	}
 	switch md.TokenEndpointAuthMethod {
-	case domain.AuthMethodSecretPost, domain.AuthMethodSecretBasic:
-	case domain.AuthMethodNone:
-		if slices.Contains(md.GrantTypes, domain.GrantClientCredentials) {
-			return metadataErr(CodeInvalidClientMetadata, "public clients cannot use client_credentials")
-		}
+	case domain.AuthMethodSecretPost, domain.AuthMethodSecretBasic, domain.AuthMethodNone:
 	default:
 		return metadataErr(CodeInvalidClientMetadata, "token_endpoint_auth_method %q is not supported (client_secret_post, client_secret_basic or none)", clip(md.TokenEndpointAuthMethod))
+	}
+	// The registry's eligibility rules, on the client as it would be stored.
+	c := domain.Client{TokenEndpointAuthMethod: md.TokenEndpointAuthMethod, GrantTypes: md.GrantTypes}
+	for _, typ := range md.GrantTypes {
+		g, _ := grantFor(typ)
+		if why := g.refuses(&c); why != "" {
+			return metadataErr(CodeInvalidClientMetadata, "%s", why)
+		}
 	}
 	return nil
 }

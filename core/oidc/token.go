@@ -1,10 +1,6 @@
 package oidc
 
-import (
-	"context"
-
-	"github.com/calimatic/calimatic-auth/core/domain"
-)
+import "context"
 
 // TokenRequest is a token endpoint request (RFC 6749 §4.1.3, §4.4.2, §6).
 type TokenRequest struct {
@@ -22,9 +18,8 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 	if req.GrantType == "" {
 		return TokenResponse{}, oauthErr(CodeInvalidRequest, "grant_type is required")
 	}
-	switch req.GrantType {
-	case domain.GrantAuthorizationCode, domain.GrantRefreshToken, domain.GrantClientCredentials:
-	default:
+	g, ok := grantFor(req.GrantType)
+	if !ok {
 		return TokenResponse{}, oauthErr(CodeUnsupportedGrantType, "grant_type %q is not supported", clip(req.GrantType))
 	}
 	client, err := p.authenticateClient(ctx, req.Client)
@@ -35,18 +30,13 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	if !client.AllowsGrant(req.GrantType) {
-		return TokenResponse{}, oauthErr(CodeUnauthorizedClient, "the client is not registered for the %s grant", req.GrantType)
+	if !client.AllowsGrant(g.typ) {
+		return TokenResponse{}, oauthErr(CodeUnauthorizedClient, "the client is not registered for the %s grant", g.typ)
 	}
-	var resp TokenResponse
-	switch req.GrantType {
-	case domain.GrantAuthorizationCode:
-		resp, err = p.exchangeCode(ctx, client, req)
-	case domain.GrantRefreshToken:
-		resp, err = p.refresh(ctx, client, req)
-	default:
-		resp, err = p.clientCredentials(ctx, client, req)
+	if why := g.refuses(client); why != "" {
+		return TokenResponse{}, oauthErr(CodeUnauthorizedClient, "%s", why)
 	}
+	resp, err := g.exchange(p, ctx, client, req)
 	resp.RateLimit = limit
 	return resp, err
 }

@@ -8,12 +8,9 @@ import (
 )
 
 // clientCredentials runs the client_credentials grant (RFC 6749 §4.4) for
-// confidential clients. There is no user, so no ID token and no refresh
-// token (§4.4.3).
+// confidential clients (the registry refuses public ones). There is no user,
+// so no ID token and no refresh token (§4.4.3).
 func (p *Provider) clientCredentials(ctx context.Context, client *domain.Client, req TokenRequest) (TokenResponse, error) {
-	if client.Public() {
-		return TokenResponse{}, oauthErr(CodeUnauthorizedClient, "public clients cannot use client_credentials")
-	}
 	var scopes []string
 	for _, s := range domain.ParseScope(req.Scope) {
 		// User scopes mean nothing without a user.
