@@ -31,3 +31,12 @@ func CrashUnitForTest(ctx context.Context, us *Units, committed bool, fn func(ct
 // UnitLeaseForTest is how long a crashed unit holds up the next one, at
 // most.
 const UnitLeaseForTest = unitLease + unitMargin
+
+// ExpireUnitForTest makes the unit ctx runs in see its lease as run out, as
+// a process that stalled past it would.
+func ExpireUnitForTest(ctx context.Context) {
+	u := unitOf(ctx)
+	u.mu.Lock()
+	u.until = time.Now().Add(-time.Second)
+	u.mu.Unlock()
+}

@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
+	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -89,7 +90,13 @@ func init() {
 // the crash; so a use case decides what to change inside its unit, which
 // only ever sees settled data. An undo puts back documents as the unit
 // found them, over any write made to them outside units meanwhile. And the
-// lease holds as long as the instances' clocks agree to within unitMargin.
+// lease is a promise the database cannot check: it holds as long as the
+// instances' clocks agree to within unitMargin, and a write reaches the
+// database within unitMargin of the lease's end. A network path that holds
+// a unit's write for longer than its lease (about 6 s) lets the write land
+// after another instance has undone the unit: the write stays, with no
+// event, and its request fails with a 503. Each write would need a fence
+// the server checks (a transaction, on a MongoDB that has them).
 type Units struct {
 	mu       sync.Mutex
 	db       *mongo.Database
@@ -175,11 +182,13 @@ type outcomeDoc struct {
 	At        time.Time  `bson:"at"`
 }
 
-// Errors of a unit that may no longer write.
+// Errors of a unit that may no longer write. A lease that ran out means
+// the database was too slow to answer, or this process too slow to ask:
+// the caller answers 503, as for any outage, and may try again.
 var (
 	errUnitEnded    = errors.New("mongo: the unit of work has ended")
-	errUnitLeaseRan = errors.New("mongo: the unit of work's lease ran out")
-	errUnitGivenUp  = errors.New("mongo: the unit of work was given up after its lease ran out")
+	errUnitLeaseRan = fmt.Errorf("mongo: the unit of work's lease ran out: %w", domain.ErrUnavailable)
+	errUnitGivenUp  = fmt.Errorf("mongo: the unit of work was given up after its lease ran out: %w", domain.ErrUnavailable)
 )
 
 type unitKey struct{}

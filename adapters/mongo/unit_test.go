@@ -245,3 +245,27 @@ func TestAnUndoneUnitGivesBackUniqueKeysItMoved(t *testing.T) {
 	// it ends, and the next unit runs.
 	require.NoError(t, mongoadapter.NewUnits(db, nil).Atomically(ctx, func(context.Context) error { return nil }))
 }
+
+// A unit whose lease ran out (its process stalled, or the database was too
+// slow) writes nothing more, and its caller hears of an outage (a 503),
+// not of a fault; the next unit undoes what it wrote before.
+func TestAUnitPastItsLeaseIsAnOutage(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	ctx := t.Context()
+	users := mongoadapter.NewUserStore(db)
+	before, after := unitUser("Before"), unitUser("After")
+	err := mongoadapter.NewUnits(db, nil).Atomically(ctx, func(ctx context.Context) error {
+		if err := users.CreateUser(ctx, before); err != nil {
+			return err
+		}
+		mongoadapter.ExpireUnitForTest(ctx)
+		return users.CreateUser(ctx, after)
+	})
+	require.ErrorIs(t, err, domain.ErrUnavailable)
+	_, ok := getUser(t, users, after.ID)
+	assert.False(t, ok, "the write past the lease was not made")
+	require.NoError(t, mongoadapter.NewUnits(db, nil).Atomically(ctx, func(context.Context) error { return nil }))
+	_, ok = getUser(t, users, before.ID)
+	assert.False(t, ok, "the next unit undid the write made before")
+}
