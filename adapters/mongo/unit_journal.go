@@ -46,25 +46,60 @@ func (u *unit) capture(ctx context.Context, c *collection, filter any, absentIDs
 	if err := cur.All(ctx, &docs); err != nil {
 		return 0, err
 	}
+	j, err := u.plan(c, docs, filter, absentIDs, upsert)
+	if err != nil {
+		return 0, err
+	}
+	if err := u.store(ctx, j); err != nil {
+		return 0, err
+	}
+	for _, ch := range j.waits {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	if u.missing(j.keys) {
+		// Another goroutine failed to journal one of them: try again.
+		return u.capture(ctx, c, filter, absentIDs, upsert)
+	}
+	return len(docs), u.writable()
+}
+
+// journalling is what one capture adds to the journal, and waits for.
+type journalling struct {
+	keys    []string        // every document the write may change
+	entries []any           // the entries this capture stores
+	mine    []string        // the documents they journal
+	waits   []chan struct{} // documents another goroutine is journalling
+}
+
+// plan decides, under the unit's lock, which of the documents are this
+// capture's to journal, and claims them.
+func (u *unit) plan(c *collection, docs []bson.Raw, filter any, absentIDs []any, upsert bool) (journalling, error) {
 	dbName, collName := c.Database().Name(), c.Name()
-	keys := make([]string, 0, len(docs)+len(absentIDs))
-	var (
-		entries []any
-		mine    []string
-		waits   []chan struct{}
-	)
+	var j journalling
 	u.mu.Lock()
+	defer u.mu.Unlock()
 	add := func(id bson.RawValue, before bson.Raw) {
 		k := docKey(dbName, collName, id)
-		keys = append(keys, k)
+		j.keys = append(j.keys, k)
 		if ch, ok := u.captured[k]; ok {
-			waits = append(waits, ch)
+			j.waits = append(j.waits, ch)
 			return
 		}
 		u.captured[k] = make(chan struct{})
-		mine = append(mine, k)
+		j.mine = append(j.mine, k)
 		u.seq++
-		entries = append(entries, undoDoc{Unit: u.gen, Seq: u.seq, DB: dbName, Coll: collName, Key: id, Before: before})
+		j.entries = append(j.entries, undoDoc{Unit: u.gen, Seq: u.seq, DB: dbName, Coll: collName, Key: id, Before: before})
+	}
+	fail := func(err error) (journalling, error) {
+		for _, k := range j.mine { // claimed, never to be journalled
+			close(u.captured[k])
+			delete(u.captured, k)
+		}
+		return journalling{}, err
 	}
 	found := map[string]bool{}
 	for _, d := range docs {
@@ -75,8 +110,7 @@ func (u *unit) capture(ctx context.Context, c *collection, filter any, absentIDs
 	for _, id := range absentIDs {
 		t, v, err := bson.MarshalValue(id)
 		if err != nil {
-			u.mu.Unlock()
-			return 0, err
+			return fail(err)
 		}
 		if raw := (bson.RawValue{Type: t, Value: v}); !found[docKey(dbName, collName, raw)] {
 			add(raw, nil)
@@ -85,51 +119,45 @@ func (u *unit) capture(ctx context.Context, c *collection, filter any, absentIDs
 	if upsert && len(docs) == 0 {
 		raw, err := bson.Marshal(filter)
 		if err != nil {
-			u.mu.Unlock()
-			return 0, err
+			return fail(err)
 		}
 		u.seq++
-		entries = append(entries, undoDoc{Unit: u.gen, Seq: u.seq, DB: dbName, Coll: collName, Filter: raw})
+		j.entries = append(j.entries, undoDoc{Unit: u.gen, Seq: u.seq, DB: dbName, Coll: collName, Filter: raw})
 	}
-	u.mu.Unlock()
+	return j, nil
+}
 
-	if len(entries) > 0 {
-		_, err = u.units.undo.InsertMany(ctx, entries)
-		u.mu.Lock()
-		for _, k := range mine {
-			close(u.captured[k])
-			if err != nil {
-				delete(u.captured, k) // not journalled: the next write tries again
-			}
-		}
-		if err == nil {
-			u.journal = true
-		}
-		u.mu.Unlock()
-		if err != nil {
-			return 0, err
-		}
+// store writes the planned entries and releases the documents they claim:
+// journalled, or, should the write fail, free for the next write to try.
+func (u *unit) store(ctx context.Context, j journalling) error {
+	if len(j.entries) == 0 {
+		return nil
 	}
-	for _, ch := range waits {
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		}
-	}
-	// A document another goroutine failed to journal is journalled here.
+	_, err := u.units.undo.InsertMany(ctx, j.entries)
 	u.mu.Lock()
-	retry := false
+	defer u.mu.Unlock()
+	for _, k := range j.mine {
+		close(u.captured[k])
+		if err != nil {
+			delete(u.captured, k)
+		}
+	}
+	if err == nil {
+		u.journal = true
+	}
+	return err
+}
+
+// missing reports whether any of the documents is not journalled.
+func (u *unit) missing(keys []string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	for _, k := range keys {
 		if _, ok := u.captured[k]; !ok {
-			retry = true
+			return true
 		}
 	}
-	u.mu.Unlock()
-	if retry {
-		return u.capture(ctx, c, filter, absentIDs, upsert)
-	}
-	return len(docs), u.writable()
+	return false
 }
 
 // undoUnit puts back what the unit's journal recorded, under the lease of
