@@ -10,6 +10,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/core/scim"
 )
@@ -141,13 +142,13 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 
 func retryAfterSeconds(d int64) string { return strconv.FormatInt(max(d, 1), 10) }
 
-// restStatus maps directory error kinds to HTTP statuses.
-var restStatus = map[directory.Kind]int{
-	directory.Invalid:      fiber.StatusBadRequest,
-	directory.Unauthorized: fiber.StatusUnauthorized,
-	directory.Forbidden:    fiber.StatusForbidden,
-	directory.NotFound:     fiber.StatusNotFound,
-	directory.Conflict:     fiber.StatusConflict,
+// restStatus maps error kinds to HTTP statuses.
+var restStatus = map[fault.Kind]int{
+	fault.Invalid:      fiber.StatusBadRequest,
+	fault.Unauthorized: fiber.StatusUnauthorized,
+	fault.Forbidden:    fiber.StatusForbidden,
+	fault.NotFound:     fiber.StatusNotFound,
+	fault.Conflict:     fiber.StatusConflict,
 }
 
 // restError writes err as the REST APIs' {"error", "message"} JSON. As with
@@ -155,8 +156,8 @@ var restStatus = map[directory.Kind]int{
 // temporarily_unavailable and anything else 500, both logged.
 func (s *Server) restError(c *fiber.Ctx, err error) error {
 	noStore(c)
-	if e, ok := directory.AsError(err); ok {
-		if e.Kind == directory.Unauthorized {
+	if e, ok := fault.As(err); ok {
+		if e.Kind == fault.Unauthorized {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="calimatic"`)
 		}
 		return c.Status(restStatus[e.Kind]).JSON(restBody{Error: e.Code, Message: e.Message})
@@ -181,17 +182,17 @@ func (s *Server) restError(c *fiber.Ctx, err error) error {
 	return c.Status(status).JSON(restBody{Error: e.Code, Message: e.Description})
 }
 
-// scimStatusType maps directory error kinds to SCIM statuses and, where
+// scimStatusType maps error kinds to SCIM statuses and, where
 // RFC 7644 has one, a scimType.
-var scimStatusType = map[directory.Kind]struct {
+var scimStatusType = map[fault.Kind]struct {
 	status int
 	typ    string
 }{
-	directory.Invalid:      {fiber.StatusBadRequest, scim.TypeInvalidValue},
-	directory.Unauthorized: {fiber.StatusUnauthorized, ""},
-	directory.Forbidden:    {fiber.StatusForbidden, ""},
-	directory.NotFound:     {fiber.StatusNotFound, ""},
-	directory.Conflict:     {fiber.StatusConflict, ""},
+	fault.Invalid:      {fiber.StatusBadRequest, scim.TypeInvalidValue},
+	fault.Unauthorized: {fiber.StatusUnauthorized, ""},
+	fault.Forbidden:    {fiber.StatusForbidden, ""},
+	fault.NotFound:     {fiber.StatusNotFound, ""},
+	fault.Conflict:     {fiber.StatusConflict, ""},
 }
 
 // scimError writes err as a SCIM error (RFC 7644 section 3.12): the Error
@@ -201,7 +202,7 @@ var scimStatusType = map[directory.Kind]struct {
 func (s *Server) scimError(c *fiber.Ctx, err error) error {
 	noStore(c)
 	var e *scim.Error
-	switch d, isDir := directory.AsError(err); {
+	switch d, isDir := fault.As(err); {
 	case errors.As(err, &e):
 		if e.Status == fiber.StatusUnauthorized {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="calimatic-scim"`)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // The user management API (integration guide §4), authenticated with the
@@ -195,7 +196,7 @@ func (s *Server) provisionRows(c *fiber.Ctx, inputs []directory.ProvisionInput, 
 }
 
 func rowError(i int, err error) bulkResultJSON {
-	e, ok := directory.AsError(err)
+	e, ok := fault.As(err)
 	if !ok {
 		return bulkResultJSON{Index: i, Status: "error", Error: "invalid_request", Message: "the row could not be read"}
 	}

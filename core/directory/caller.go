@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Caller is a client authenticated for the user management API, with the
@@ -34,7 +35,7 @@ func (c *Caller) orgIDs() []string {
 	return out
 }
 
-var errClientAuth = &Error{Kind: Unauthorized, Code: "invalid_client", Message: "client authentication failed"}
+var errClientAuth = &fault.Error{Kind: fault.Unauthorized, Code: "invalid_client", Message: "client authentication failed"}
 
 // dummySecretHash is compared against when the client does not exist, so a
 // wrong id costs what a wrong secret costs.
@@ -45,7 +46,7 @@ var dummySecretHash = domain.HashToken("ccas_not-a-secret")
 // which part was wrong. Public clients have no secret and cannot call.
 func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*Caller, error) {
 	if id == "" || secret == "" {
-		return nil, &Error{Kind: Unauthorized, Code: "invalid_client", Message: "the x-client-id and x-client-secret headers are required"}
+		return nil, &fault.Error{Kind: fault.Unauthorized, Code: "invalid_client", Message: "the x-client-id and x-client-secret headers are required"}
 	}
 	if len(id) > 255 || len(secret) > 512 {
 		return nil, errClientAuth
@@ -56,14 +57,14 @@ func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*C
 		return nil, errClientAuth
 	}
 	if err != nil {
-		return nil, storeErr("get client", err)
+		return nil, fault.Store("get client", err)
 	}
 	if !c.VerifySecret(secret) || !c.Active() {
 		return nil, errClientAuth
 	}
 	grants, err := s.deps.Grants.ListClientGrants(ctx, c.ID)
 	if err != nil {
-		return nil, storeErr("list client grants", err)
+		return nil, fault.Store("list client grants", err)
 	}
 	return &Caller{Client: c, Grants: grants}, nil
 }
@@ -75,10 +76,10 @@ func authorizeOrg(c *Caller, orgID, action string) error {
 	}
 	g := c.grant(orgID)
 	if g == nil {
-		return newErr(Forbidden, "forbidden", "this client has no grant on organization %q", clip(orgID))
+		return fault.New(fault.Forbidden, "forbidden", "this client has no grant on organization %q", clip(orgID))
 	}
 	if !g.Allows(action) {
-		return newErr(Forbidden, "forbidden", "this client's grant on organization %q does not include %q", clip(orgID), action)
+		return fault.New(fault.Forbidden, "forbidden", "this client's grant on organization %q does not include %q", clip(orgID), action)
 	}
 	return nil
 }
@@ -114,11 +115,11 @@ func (s *Service) loadUser(ctx context.Context, c *Caller, userID, action string
 		return scope{}, errNoUser
 	}
 	if err != nil {
-		return scope{}, storeErr("get user", err)
+		return scope{}, fault.Store("get user", err)
 	}
 	ms, err := s.deps.Orgs.ListUserMemberships(ctx, userID)
 	if err != nil {
-		return scope{}, storeErr("list memberships", err)
+		return scope{}, fault.Store("list memberships", err)
 	}
 	sc := scope{user: u, all: ms}
 	for _, m := range ms {
@@ -136,14 +137,14 @@ func (s *Service) loadUser(ctx context.Context, c *Caller, userID, action string
 	case len(sc.visible) == 0:
 		return scope{}, errNoUser
 	case len(sc.acting) == 0:
-		return scope{}, newErr(Forbidden, "forbidden", "this client's grants do not include %q for this user", action)
+		return scope{}, fault.New(fault.Forbidden, "forbidden", "this client's grants do not include %q for this user", action)
 	}
 	return sc, nil
 }
 
 // errNotHome refuses an account-wide change to a caller outside the
 // account's home organization.
-var errNotHome = &Error{Kind: Forbidden, Code: "forbidden", Message: "this change is the account's own, which only its home organization makes; " +
+var errNotHome = &fault.Error{Kind: fault.Forbidden, Code: "forbidden", Message: "this change is the account's own, which only its home organization makes; " +
 	"another organization suspends or removes its membership instead"}
 
 // requireHome refuses an account-wide change unless the caller acts for the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // allActions is every grant action: an organization's own directory may do
@@ -47,7 +48,7 @@ func (ch AccountChange) account() bool {
 
 func (ch AccountChange) check() error {
 	if ch.Email != nil && !domain.ValidEmail(domain.NormalizeEmail(*ch.Email)) {
-		return newErr(Invalid, "invalid_email", "email %q is not a valid address", clip(*ch.Email))
+		return fault.New(fault.Invalid, "invalid_email", "email %q is not a valid address", clip(*ch.Email))
 	}
 	// A provider may clear a name: an organization's directory may know
 	// only an email.
@@ -76,7 +77,7 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, userID string, c
 		return UserView{}, err
 	}
 	if ch.Profile != nil && len(c.Grants) != 1 {
-		return UserView{}, newErr(Invalid, "invalid_request", "only an organization's directory keeps a profile")
+		return UserView{}, fault.New(fault.Invalid, "invalid_request", "only an organization's directory keeps a profile")
 	}
 	return unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (UserView, error) {
 		return s.updateAccount(ctx, c, userID, ch)
@@ -131,7 +132,7 @@ func (s *Service) updateAccount(ctx context.Context, c *Caller, userID string, c
 		return nil
 	})
 	if errors.Is(err, domain.ErrAlreadyExists) {
-		return UserView{}, newErr(Conflict, "email_taken", "another user has that email")
+		return UserView{}, fault.New(fault.Conflict, "email_taken", "another user has that email")
 	}
 	if err != nil {
 		return UserView{}, userStoreErr("update user", err)
@@ -160,7 +161,7 @@ func (s *Service) checkEmailDomain(ctx context.Context, email string, u domain.U
 		return err
 	}
 	if owner != "" && owner != u.HomeOrganizationID {
-		return newErr(Forbidden, "domain_owned", "the domain of %q belongs to another organization", clip(email))
+		return fault.New(fault.Forbidden, "domain_owned", "the domain of %q belongs to another organization", clip(email))
 	}
 	return nil
 }
@@ -172,7 +173,7 @@ func (s *Service) checkEmailDomain(ctx context.Context, email string, u domain.U
 // lets the user go (see leave).
 func (s *Service) Deprovision(ctx context.Context, c *Caller, userID string, deactivate bool) error {
 	if len(c.Grants) != 1 {
-		return newErr(Invalid, "invalid_request", "only an organization's directory deprovisions")
+		return fault.New(fault.Invalid, "invalid_request", "only an organization's directory deprovisions")
 	}
 	return s.asCaller(ctx, c, func(ctx context.Context, c *Caller) error {
 		sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete)
@@ -219,7 +220,7 @@ func (s *Service) leave(ctx context.Context, sc scope) error {
 			return err
 		}
 		if err := s.deps.Orgs.DeleteMembership(ctx, m.OrganizationID, u.ID); err != nil && !errors.Is(err, domain.ErrNotFound) {
-			return storeErr("delete membership", err)
+			return fault.Store("delete membership", err)
 		}
 		if ms, err = s.keepPrimary(ctx, ms, m.OrganizationID); err != nil {
 			return err
@@ -242,13 +243,13 @@ func (s *Service) leave(ctx context.Context, sc scope) error {
 func (s *Service) dropLicenses(ctx context.Context, userID string, left []string, stays []domain.Membership, now time.Time) ([]domain.Event, error) {
 	ls, err := s.deps.Licenses.ListUserLicenses(ctx, userID)
 	if err != nil {
-		return nil, storeErr("list licenses", err)
+		return nil, fault.Store("list licenses", err)
 	}
 	var events []domain.Event
 	for _, l := range ls {
 		gs, err := s.deps.Grants.ListClientGrants(ctx, l.ClientID)
 		if err != nil {
-			return nil, storeErr("list client grants", err)
+			return nil, fault.Store("list client grants", err)
 		}
 		granted := func(orgID string) bool {
 			return slices.ContainsFunc(gs, func(g domain.ClientGrant) bool { return g.OrganizationID == orgID })
@@ -258,7 +259,7 @@ func (s *Service) dropLicenses(ctx context.Context, userID string, left []string
 			continue
 		}
 		if err := s.deps.Licenses.RevokeLicense(ctx, l.ClientID, userID); err != nil && !errors.Is(err, domain.ErrNotFound) {
-			return nil, storeErr("revoke license", err)
+			return nil, fault.Store("revoke license", err)
 		}
 		events = append(events, s.licenseEvent(domain.EventLicenseRevoked, domain.License{ClientID: l.ClientID, UserID: userID}, now))
 	}
@@ -289,7 +290,7 @@ func (s *Service) keepPrimary(ctx context.Context, ms []domain.Membership, left 
 	}
 	next.Primary = true
 	if err := s.deps.Orgs.PutMembership(ctx, *next); err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return nil, storeErr("put membership", err)
+		return nil, fault.Store("put membership", err)
 	}
 	return rest, nil
 }

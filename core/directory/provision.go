@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // ProvisionInput is one user to provision (integration guide §4).
@@ -65,7 +66,7 @@ func (s *Service) Provision(ctx context.Context, c *Caller, in ProvisionInput) (
 // BulkResult is one row's outcome in a bulk request.
 type BulkResult struct {
 	Provisioned
-	Err error // a *Error for this row only
+	Err error // a *fault.Error for this row only
 }
 
 // ProvisionBulk provisions up to MaxBatch users. Each row succeeds or fails
@@ -75,9 +76,9 @@ func (s *Service) ProvisionBulk(ctx context.Context, c *Caller, in []ProvisionIn
 	case len(c.Grants) == 0:
 		return nil, errNoGrants
 	case len(in) == 0:
-		return nil, newErr(Invalid, "invalid_request", "users must hold at least one user")
+		return nil, fault.New(fault.Invalid, "invalid_request", "users must hold at least one user")
 	case len(in) > s.cfg.MaxBatch:
-		return nil, newErr(Invalid, "batch_too_large", "a request may provision at most %d users, got %d", s.cfg.MaxBatch, len(in))
+		return nil, fault.New(fault.Invalid, "batch_too_large", "a request may provision at most %d users, got %d", s.cfg.MaxBatch, len(in))
 	}
 	return s.provision(ctx, c, in)
 }
@@ -126,7 +127,7 @@ func (s *Service) provisionIn(ctx context.Context, c *Caller, in []ProvisionInpu
 	for i, p := range in {
 		row, err := s.provisionRow(ctx, c, p, verified)
 		if err != nil {
-			if _, ok := AsError(err); !ok {
+			if _, ok := fault.As(err); !ok {
 				return nil, err
 			}
 			out[i].Err = err
@@ -141,7 +142,7 @@ func (s *Service) provisionIn(ctx context.Context, c *Caller, in []ProvisionInpu
 	}
 	results, err := s.deps.Directory.Provision(ctx, rowsOf(rows))
 	if err != nil {
-		return nil, storeErr("provision", err)
+		return nil, fault.Store("provision", err)
 	}
 	var events []domain.Event
 	for k, r := range results {
@@ -217,7 +218,7 @@ func rowsOf(rs []domainRow) []domain.ProvisionRow {
 }
 
 // ErrUserNameTaken: another member of the organization has the user name.
-var ErrUserNameTaken = newErr(Conflict, "user_name_taken", "another member of this organization has that user name")
+var ErrUserNameTaken = fault.New(fault.Conflict, "user_name_taken", "another member of this organization has that user name")
 
 func rowStoreErr(err error) error {
 	if errors.Is(err, domain.ErrNotFound) {
@@ -226,7 +227,7 @@ func rowStoreErr(err error) error {
 	if errors.Is(err, domain.ErrAlreadyExists) {
 		return ErrUserNameTaken
 	}
-	return newErr(Conflict, "conflict", "the user could not be provisioned; retry")
+	return fault.New(fault.Conflict, "conflict", "the user could not be provisioned; retry")
 }
 
 // provisionRow validates one input, checks the caller's grant and the
@@ -236,7 +237,7 @@ func rowStoreErr(err error) error {
 func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput, verified map[string]string) (domain.ProvisionRow, error) {
 	email := domain.NormalizeEmail(p.Email)
 	if !domain.ValidEmail(email) {
-		return domain.ProvisionRow{}, newErr(Invalid, "invalid_email", "email %q is not a valid address", clip(p.Email))
+		return domain.ProvisionRow{}, fault.New(fault.Invalid, "invalid_email", "email %q is not a valid address", clip(p.Email))
 	}
 	first, last := strings.TrimSpace(p.FirstName), strings.TrimSpace(p.LastName)
 	for _, n := range []struct{ field, v string }{{"firstName", first}, {"lastName", last}} {
@@ -248,7 +249,7 @@ func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput,
 		}
 	}
 	if p.OrganizationID == "" {
-		return domain.ProvisionRow{}, newErr(Invalid, "invalid_request", "organizationId is required")
+		return domain.ProvisionRow{}, fault.New(fault.Invalid, "invalid_request", "organizationId is required")
 	}
 	if err := authorizeOrg(c, p.OrganizationID, domain.ActionProvision); err != nil {
 		return domain.ProvisionRow{}, err
@@ -289,7 +290,7 @@ func (s *Service) verifiedFor(ctx context.Context, name string, cache map[string
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 	case err != nil:
-		return "", storeErr("get domain", err)
+		return "", fault.Store("get domain", err)
 	}
 	cache[name] = d.OrganizationID
 	return d.OrganizationID, nil
@@ -306,9 +307,9 @@ func (s *Service) refuseForeignDomain(ctx context.Context, email string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, domain.ErrNotFound):
-		return newErr(Forbidden, "domain_owned", "the domain of %q belongs to another organization, which creates its accounts", clip(email))
+		return fault.New(fault.Forbidden, "domain_owned", "the domain of %q belongs to another organization, which creates its accounts", clip(email))
 	}
-	return storeErr("get user", err)
+	return fault.Store("get user", err)
 }
 
 // Permissions that make a role an owner's or an admin's, whatever its name.
@@ -326,24 +327,24 @@ var (
 // gives it no way around the rule.
 func (s *Service) checkAssignable(ctx context.Context, c *Caller, orgID, role string) error {
 	if !domain.ValidName(role) {
-		return newErr(Invalid, "invalid_role", "role %q is not a valid role name", clip(role))
+		return fault.New(fault.Invalid, "invalid_role", "role %q is not a valid role name", clip(role))
 	}
 	perms, ok, err := Permissions(ctx, s.deps.Roles, orgID, role)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return newErr(Invalid, "invalid_role", "role %q does not exist in this organization", clip(role))
+		return fault.New(fault.Invalid, "invalid_role", "role %q does not exist in this organization", clip(role))
 	}
 	has := func(want []string) bool {
 		return slices.ContainsFunc(perms, func(p string) bool { return slices.Contains(want, p) })
 	}
 	switch {
 	case role == domain.RoleOwner || has(ownerPermissions):
-		return newErr(Forbidden, "forbidden", "role %q manages the organization: only platform administrators and the organization's owners give it", clip(role))
+		return fault.New(fault.Forbidden, "forbidden", "role %q manages the organization: only platform administrators and the organization's owners give it", clip(role))
 	case role == domain.RoleAdmin || has(adminPermissions):
 		if g := c.grant(orgID); g == nil || !g.Allows(domain.ActionAssignAdmin) {
-			return newErr(Forbidden, "forbidden", "role %q manages users: this client's grant on organization %q does not include %q",
+			return fault.New(fault.Forbidden, "forbidden", "role %q manages users: this client's grant on organization %q does not include %q",
 				clip(role), clip(orgID), domain.ActionAssignAdmin)
 		}
 	}
@@ -356,7 +357,7 @@ const maxNameLen = 100
 // checkName accepts 1 to 100 characters of printable text.
 func checkName(field, v string) error {
 	if v == "" {
-		return newErr(Invalid, "invalid_request", "%s is required", field)
+		return fault.New(fault.Invalid, "invalid_request", "%s is required", field)
 	}
 	return checkText(field, v, maxNameLen)
 }
@@ -365,7 +366,7 @@ func checkName(field, v string) error {
 // characters, bidirectional ones included (domain.PrintableText).
 func checkText(field, v string, max int) error {
 	if !domain.PrintableText(v, max) {
-		return newErr(Invalid, "invalid_request", "%s must be at most %d printable characters", field, max)
+		return fault.New(fault.Invalid, "invalid_request", "%s must be at most %d printable characters", field, max)
 	}
 	return nil
 }

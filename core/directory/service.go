@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -146,7 +147,7 @@ func (s *Service) asCaller(ctx context.Context, c *Caller, fn func(ctx context.C
 		}
 		grants, err := s.deps.Grants.ListClientGrants(ctx, c.Client.ID)
 		if err != nil {
-			return storeErr("list client grants", err)
+			return fault.Store("list client grants", err)
 		}
 		// Read after the grants, under their lock: a client deleted or
 		// disabled since it authenticated acts no more.
@@ -155,7 +156,7 @@ func (s *Service) asCaller(ctx context.Context, c *Caller, fn func(ctx context.C
 			return errClientAuth
 		}
 		if err != nil {
-			return storeErr("get client", err)
+			return fault.Store("get client", err)
 		}
 		return fn(ctx, &Caller{Client: client, Grants: grants})
 	})
@@ -200,7 +201,7 @@ func (s *Service) publish(ctx context.Context, events ...domain.Event) error {
 		return errPublishOutsideUnit
 	}
 	if err := s.deps.Events.Publish(ctx, events...); err != nil {
-		return storeErr("publish events", err)
+		return fault.Store("publish events", err)
 	}
 	return nil
 }
@@ -209,10 +210,10 @@ func (s *Service) publish(ctx context.Context, events ...domain.Event) error {
 // password reset or a status that forbids signing in.
 func (s *Service) endSignIns(ctx context.Context, userID string, now time.Time) error {
 	if err := s.deps.Sessions.DeleteUserSessions(ctx, userID); err != nil {
-		return storeErr("delete sessions", err)
+		return fault.Store("delete sessions", err)
 	}
 	if err := s.deps.Refresh.RevokeUserRefreshFamilies(ctx, userID, now); err != nil {
-		return storeErr("revoke refresh tokens", err)
+		return fault.Store("revoke refresh tokens", err)
 	}
 	return nil
 }

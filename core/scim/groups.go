@@ -9,6 +9,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Groups are the organization's groups (domain.Group): free names, unique
@@ -63,7 +64,7 @@ func groupErr(err error) error {
 	case errors.Is(err, directory.ErrNotAMember):
 		return badValue("every member must be a user of this organization")
 	}
-	if e, ok := directory.AsError(err); ok && e.Kind == directory.Invalid {
+	if e, ok := fault.As(err); ok && e.Kind == fault.Invalid {
 		return badValue("%s", e.Message)
 	}
 	return err

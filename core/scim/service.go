@@ -9,6 +9,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -91,10 +92,10 @@ func (s *Service) CreateToken(ctx context.Context, orgID, name string, rule doma
 		name = "SCIM"
 	}
 	if err := checkText("name", name); err != nil || len(name) > 100 {
-		return "", domain.SCIMToken{}, directory.NewError(directory.Invalid, "invalid_request", "name must be at most 100 printable characters")
+		return "", domain.SCIMToken{}, fault.New(fault.Invalid, "invalid_request", "name must be at most 100 printable characters")
 	}
 	if !domain.ValidSignInEmailRule(rule) {
-		return "", domain.SCIMToken{}, directory.NewError(directory.Invalid, "invalid_request", "signInEmail must be primary_email or user_name")
+		return "", domain.SCIMToken{}, fault.New(fault.Invalid, "invalid_request", "signInEmail must be primary_email or user_name")
 	}
 	if rule == "" {
 		rule = domain.SignInPrimaryEmail
@@ -109,7 +110,7 @@ func (s *Service) CreateToken(ctx context.Context, orgID, name string, rule doma
 	}
 	if err := s.deps.Store.CreateSCIMToken(ctx, t); err != nil {
 		if errors.Is(err, domain.ErrNotFound) {
-			return "", domain.SCIMToken{}, directory.NewError(directory.NotFound, "organization_not_found", "no such organization")
+			return "", domain.SCIMToken{}, fault.New(fault.NotFound, "organization_not_found", "no such organization")
 		}
 		return "", domain.SCIMToken{}, err
 	}
@@ -130,7 +131,7 @@ func (s *Service) ListTokens(ctx context.Context, orgID string) ([]domain.SCIMTo
 func (s *Service) RevokeToken(ctx context.Context, orgID, id string) error {
 	err := s.deps.Store.DeleteSCIMToken(ctx, orgID, id)
 	if errors.Is(err, domain.ErrNotFound) {
-		return directory.NewError(directory.NotFound, "token_not_found", "this organization has no SCIM token with that id")
+		return fault.New(fault.NotFound, "token_not_found", "this organization has no SCIM token with that id")
 	}
 	return err
 }

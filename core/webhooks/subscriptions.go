@@ -14,13 +14,14 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 func invalid(code, format string, args ...any) error {
-	return directory.NewError(directory.Invalid, code, format, args...)
+	return fault.New(fault.Invalid, code, format, args...)
 }
 
-var errNoSubscription = directory.NewError(directory.NotFound, "subscription_not_found", "no such webhook subscription")
+var errNoSubscription = fault.New(fault.NotFound, "subscription_not_found", "no such webhook subscription")
 
 // Input creates or changes a subscription; nil fields stay as they are.
 type Input struct {
@@ -136,7 +137,7 @@ func (s *Service) Create(ctx context.Context, c *directory.Caller, in Input) (do
 	}
 	existing, err := s.deps.Subscriptions.ListSubscriptions(ctx, c.Client.ID)
 	if err != nil {
-		return domain.Subscription{}, "", storeErr("list subscriptions", err)
+		return domain.Subscription{}, "", fault.Store("list subscriptions", err)
 	}
 	if len(existing) >= MaxSubscriptions {
 		return domain.Subscription{}, "", invalid("too_many_subscriptions", "a client may have at most %d subscriptions", MaxSubscriptions)
@@ -159,7 +160,7 @@ func (s *Service) Create(ctx context.Context, c *directory.Caller, in Input) (do
 		sub.Description = *in.Description
 	}
 	if err := s.deps.Subscriptions.CreateSubscription(ctx, sub); err != nil {
-		return domain.Subscription{}, "", storeErr("create subscription", err)
+		return domain.Subscription{}, "", fault.Store("create subscription", err)
 	}
 	return sub, generated, nil
 }
@@ -168,7 +169,7 @@ func (s *Service) Create(ctx context.Context, c *directory.Caller, in Input) (do
 func (s *Service) List(ctx context.Context, c *directory.Caller) ([]domain.Subscription, error) {
 	subs, err := s.deps.Subscriptions.ListSubscriptions(ctx, c.Client.ID)
 	if err != nil {
-		return nil, storeErr("list subscriptions", err)
+		return nil, fault.Store("list subscriptions", err)
 	}
 	return subs, nil
 }
@@ -184,7 +185,7 @@ func (s *Service) Get(ctx context.Context, c *directory.Caller, id string) (doma
 		return domain.Subscription{}, errNoSubscription
 	}
 	if err != nil {
-		return domain.Subscription{}, storeErr("get subscription", err)
+		return domain.Subscription{}, fault.Store("get subscription", err)
 	}
 	return sub, nil
 }
@@ -229,10 +230,10 @@ func (s *Service) Update(ctx context.Context, c *directory.Caller, id string, in
 		return domain.Subscription{}, errNoSubscription
 	}
 	if err != nil {
-		if _, ok := directory.AsError(err); ok {
+		if _, ok := fault.As(err); ok {
 			return domain.Subscription{}, err
 		}
-		return domain.Subscription{}, storeErr("update subscription", err)
+		return domain.Subscription{}, fault.Store("update subscription", err)
 	}
 	return sub, nil
 }
@@ -247,7 +248,7 @@ func (s *Service) Delete(ctx context.Context, c *directory.Caller, id string) er
 		return errNoSubscription
 	}
 	if err != nil {
-		return storeErr("delete subscription", err)
+		return fault.Store("delete subscription", err)
 	}
 	return nil
 }
@@ -270,7 +271,7 @@ func (s *Service) Deliveries(ctx context.Context, c *directory.Caller, id, curso
 	}
 	recs, err := s.deps.Deliveries.ListDeliveries(ctx, id, before, limit+1)
 	if err != nil {
-		return nil, "", storeErr("list deliveries", err)
+		return nil, "", fault.Store("list deliveries", err)
 	}
 	next := ""
 	if len(recs) > limit {
@@ -310,7 +311,7 @@ func (s *Service) Redeliver(ctx context.Context, c *directory.Caller, subID, del
 	if _, err := s.Get(ctx, c, subID); err != nil {
 		return domain.Delivery{}, err
 	}
-	errNoDelivery := directory.NewError(directory.NotFound, "delivery_not_found", "no such delivery")
+	errNoDelivery := fault.New(fault.NotFound, "delivery_not_found", "no such delivery")
 	if deliveryID == "" || len(deliveryID) > 64 {
 		return domain.Delivery{}, errNoDelivery
 	}
@@ -319,17 +320,17 @@ func (s *Service) Redeliver(ctx context.Context, c *directory.Caller, subID, del
 		return domain.Delivery{}, errNoDelivery
 	}
 	if err != nil {
-		return domain.Delivery{}, storeErr("get delivery", err)
+		return domain.Delivery{}, fault.Store("get delivery", err)
 	}
 	d, err := s.deps.Deliveries.Redeliver(ctx, deliveryID, s.now())
 	if errors.Is(err, domain.ErrNotFound) {
 		return domain.Delivery{}, errNoDelivery
 	}
 	if errors.Is(err, domain.ErrConflict) {
-		return domain.Delivery{}, directory.NewError(directory.Conflict, "delivery_in_flight", "the delivery is being posted right now; retry in a minute")
+		return domain.Delivery{}, fault.New(fault.Conflict, "delivery_in_flight", "the delivery is being posted right now; retry in a minute")
 	}
 	if err != nil {
-		return domain.Delivery{}, storeErr("redeliver", err)
+		return domain.Delivery{}, fault.Store("redeliver", err)
 	}
 	return d, nil
 }
@@ -351,7 +352,7 @@ func (s *Service) Ping(ctx context.Context, c *directory.Caller, subID string) (
 		if errors.Is(err, domain.ErrNotFound) {
 			return domain.Delivery{}, errNoSubscription
 		}
-		return domain.Delivery{}, storeErr("create delivery", err)
+		return domain.Delivery{}, fault.Store("create delivery", err)
 	}
 	return d, nil
 }
