@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
@@ -33,7 +34,7 @@ func (s *Server) clientAuth(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-func callerOf(c *fiber.Ctx) *directory.Caller { return c.Locals(localCaller).(*directory.Caller) }
+func callerOf(c *fiber.Ctx) *access.Caller { return c.Locals(localCaller).(*access.Caller) }
 
 // provisionBody is one user in a provisioning request, as in the guide.
 type provisionBody struct {

@@ -5,35 +5,10 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
 )
-
-// Caller is a client authenticated for the user management API, with the
-// organizations it was granted.
-type Caller struct {
-	Client domain.Client
-	Grants []domain.ClientGrant
-}
-
-// grant returns the caller's grant on an organization, or nil.
-func (c *Caller) grant(orgID string) *domain.ClientGrant {
-	for i := range c.Grants {
-		if c.Grants[i].OrganizationID == orgID {
-			return &c.Grants[i]
-		}
-	}
-	return nil
-}
-
-// orgIDs lists the organizations granted to the caller.
-func (c *Caller) orgIDs() []string {
-	out := make([]string, len(c.Grants))
-	for i, g := range c.Grants {
-		out[i] = g.OrganizationID
-	}
-	return out
-}
 
 var errClientAuth = &fault.Error{Kind: fault.Unauthorized, Code: "invalid_client", Message: "client authentication failed"}
 
@@ -44,7 +19,7 @@ var dummySecretHash = domain.HashToken("ccas_not-a-secret")
 // AuthenticateClient checks the x-client-id and x-client-secret headers.
 // Every failure is the same Unauthorized, so the caller learns nothing about
 // which part was wrong. Public clients have no secret and cannot call.
-func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*Caller, error) {
+func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*access.Caller, error) {
 	if id == "" || secret == "" {
 		return nil, &fault.Error{Kind: fault.Unauthorized, Code: "invalid_client", Message: "the x-client-id and x-client-secret headers are required"}
 	}
@@ -66,15 +41,15 @@ func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*C
 	if err != nil {
 		return nil, fault.Store("list client grants", err)
 	}
-	return &Caller{Client: c, Grants: grants}, nil
+	return &access.Caller{Client: c, Grants: grants}, nil
 }
 
 // authorizeOrg checks that the caller may do action in an organization.
-func authorizeOrg(c *Caller, orgID, action string) error {
+func authorizeOrg(c *access.Caller, orgID, action string) error {
 	if len(c.Grants) == 0 {
 		return errNoGrants
 	}
-	g := c.grant(orgID)
+	g := c.Grant(orgID)
 	if g == nil {
 		return fault.New(fault.Forbidden, "forbidden", "this client has no grant on organization %q", clip(orgID))
 	}
@@ -103,7 +78,7 @@ type scope struct {
 // caller cannot see (no membership other than pending in its
 // organizations) is NotFound; one it sees but without the action anywhere,
 // Forbidden.
-func (s *Service) loadUser(ctx context.Context, c *Caller, userID, action string) (scope, error) {
+func (s *Service) loadUser(ctx context.Context, c *access.Caller, userID, action string) (scope, error) {
 	if len(c.Grants) == 0 {
 		return scope{}, errNoGrants
 	}
@@ -123,7 +98,7 @@ func (s *Service) loadUser(ctx context.Context, c *Caller, userID, action string
 	}
 	sc := scope{user: u, all: ms}
 	for _, m := range ms {
-		g := c.grant(m.OrganizationID)
+		g := c.Grant(m.OrganizationID)
 		if g == nil || !m.Visible() {
 			continue
 		}

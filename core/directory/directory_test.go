@@ -14,6 +14,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/adapters/memory"
 	"github.com/calimatic/calimatic-auth/adapters/system"
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
@@ -56,7 +57,7 @@ type fixture struct {
 	clients *memory.ClientStore
 	mail    *outbox
 	org     domain.Organization
-	caller  *directory.Caller
+	caller  *access.Caller
 	secret  string
 }
 

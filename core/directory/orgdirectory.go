@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
 )
@@ -21,8 +22,8 @@ var allActions = domain.GrantActions
 // Changes to the account itself (its email, names or status) therefore need
 // the organization to be the account's home. It has no client: it assigns
 // no license, and its events reach the organization's audience only.
-func OrgCaller(orgID string) *Caller {
-	return &Caller{Grants: []domain.ClientGrant{{OrganizationID: orgID, Actions: allActions}}}
+func OrgCaller(orgID string) *access.Caller {
+	return &access.Caller{Grants: []domain.ClientGrant{{OrganizationID: orgID, Actions: allActions}}}
 }
 
 // AccountChange is an organization directory's change to a user; nil fields
@@ -72,19 +73,19 @@ func (ch AccountChange) check() error {
 // organization. An account change emits user.updated; a profile-only change
 // emits nothing, as the events carry no profile fields. An email already
 // taken is a Conflict "email_taken".
-func (s *Service) UpdateAccount(ctx context.Context, c *Caller, userID string, ch AccountChange) (UserView, error) {
+func (s *Service) UpdateAccount(ctx context.Context, c *access.Caller, userID string, ch AccountChange) (UserView, error) {
 	if err := ch.check(); err != nil {
 		return UserView{}, err
 	}
 	if ch.Profile != nil && len(c.Grants) != 1 {
 		return UserView{}, fault.New(fault.Invalid, "invalid_request", "only an organization's directory keeps a profile")
 	}
-	return unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (UserView, error) {
+	return unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) (UserView, error) {
 		return s.updateAccount(ctx, c, userID, ch)
 	})
 }
 
-func (s *Service) updateAccount(ctx context.Context, c *Caller, userID string, ch AccountChange) (UserView, error) {
+func (s *Service) updateAccount(ctx context.Context, c *access.Caller, userID string, ch AccountChange) (UserView, error) {
 	sc, err := s.loadUser(ctx, c, userID, domain.ActionUpdate)
 	if err != nil {
 		return UserView{}, err
@@ -171,11 +172,11 @@ func (s *Service) checkEmailDomain(ctx context.Context, email string, u domain.U
 // (user.deleted), or deactivated (user.deactivated) when deactivate is
 // set, whatever other organizations it is in. Any other organization only
 // lets the user go (see leave).
-func (s *Service) Deprovision(ctx context.Context, c *Caller, userID string, deactivate bool) error {
+func (s *Service) Deprovision(ctx context.Context, c *access.Caller, userID string, deactivate bool) error {
 	if len(c.Grants) != 1 {
 		return fault.New(fault.Invalid, "invalid_request", "only an organization's directory deprovisions")
 	}
-	return s.asCaller(ctx, c, func(ctx context.Context, c *Caller) error {
+	return s.asCaller(ctx, c, func(ctx context.Context, c *access.Caller) error {
 		sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
 )
@@ -55,7 +56,7 @@ type Provisioned struct {
 }
 
 // Provision ensures one user, their membership and the caller's license.
-func (s *Service) Provision(ctx context.Context, c *Caller, in ProvisionInput) (Provisioned, error) {
+func (s *Service) Provision(ctx context.Context, c *access.Caller, in ProvisionInput) (Provisioned, error) {
 	out, err := s.provision(ctx, c, []ProvisionInput{in})
 	if err != nil {
 		return Provisioned{}, err
@@ -71,7 +72,7 @@ type BulkResult struct {
 
 // ProvisionBulk provisions up to MaxBatch users. Each row succeeds or fails
 // on its own, and a failed row writes nothing.
-func (s *Service) ProvisionBulk(ctx context.Context, c *Caller, in []ProvisionInput) ([]BulkResult, error) {
+func (s *Service) ProvisionBulk(ctx context.Context, c *access.Caller, in []ProvisionInput) ([]BulkResult, error) {
 	switch {
 	case len(c.Grants) == 0:
 		return nil, errNoGrants
@@ -87,12 +88,12 @@ func (s *Service) ProvisionBulk(ctx context.Context, c *Caller, in []ProvisionIn
 // they are in it, and mails the invitations once it is stored. A mail that
 // fails leaves its row's change and events in place, with InviteSent false
 // and InviteErr saying why.
-func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput) ([]BulkResult, error) {
+func (s *Service) provision(ctx context.Context, c *access.Caller, in []ProvisionInput) ([]BulkResult, error) {
 	if len(c.Grants) == 0 {
 		return nil, errNoGrants
 	}
 	var mails []outgoing // mails[i] for out[i]; empty when none
-	out, err := unitAs(s, ctx, c, func(ctx context.Context, c *Caller) ([]BulkResult, error) {
+	out, err := unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) ([]BulkResult, error) {
 		mails = make([]outgoing, len(in))
 		return s.provisionIn(ctx, c, in, mails)
 	})
@@ -116,7 +117,7 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 // when it assigned the license, and user.invited with the invitation it
 // issued; a row that finds everything in place (a retry of one whose answer
 // was lost, say) emits nothing, so each change is told once.
-func (s *Service) provisionIn(ctx context.Context, c *Caller, in []ProvisionInput, mails []outgoing) ([]BulkResult, error) {
+func (s *Service) provisionIn(ctx context.Context, c *access.Caller, in []ProvisionInput, mails []outgoing) ([]BulkResult, error) {
 	if len(c.Grants) == 0 {
 		return nil, errNoGrants
 	}
@@ -191,7 +192,7 @@ func (s *Service) provisionIn(ctx context.Context, c *Caller, in []ProvisionInpu
 // holder is mailed an invitation to join when this row made the pending
 // membership (a repeat mails nothing). No event is emitted: the caller's
 // organization hears of the account only once its holder accepts.
-func (s *Service) provisionedPending(ctx context.Context, c *Caller, row domain.ProvisionRow, r domain.ProvisionResult, now time.Time) (Provisioned, outgoing, error) {
+func (s *Service) provisionedPending(ctx context.Context, c *access.Caller, row domain.ProvisionRow, r domain.ProvisionResult, now time.Time) (Provisioned, outgoing, error) {
 	p := Provisioned{
 		User:           domain.User{Email: row.User.Email, GivenName: row.User.GivenName, FamilyName: row.User.FamilyName},
 		OrganizationID: row.OrganizationID, Role: row.Role, MembershipStatus: domain.MembershipPending,
@@ -234,7 +235,7 @@ func rowStoreErr(err error) error {
 // role, and says how an existing account may join: at once if the caller
 // sees it already or the organization verified the email's domain, else
 // pending. verified caches domain lookups across a batch.
-func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput, verified map[string]string) (domain.ProvisionRow, error) {
+func (s *Service) provisionRow(ctx context.Context, c *access.Caller, p ProvisionInput, verified map[string]string) (domain.ProvisionRow, error) {
 	email := domain.NormalizeEmail(p.Email)
 	if !domain.ValidEmail(email) {
 		return domain.ProvisionRow{}, fault.New(fault.Invalid, "invalid_email", "email %q is not a valid address", clip(p.Email))
@@ -276,7 +277,7 @@ func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput,
 	}
 	return domain.ProvisionRow{
 		User: u, OrganizationID: p.OrganizationID, Role: role, LicenseClientID: c.Client.ID,
-		VisibleIn: c.orgIDs(), LinkExisting: linked == p.OrganizationID, UserName: p.UserName,
+		VisibleIn: c.OrgIDs(), LinkExisting: linked == p.OrganizationID, UserName: p.UserName,
 	}, nil
 }
 
@@ -325,7 +326,7 @@ var (
 // make owners; one with an admin's (admin, or users:read or users:manage)
 // without the assign_admin action. Permissions decide, so renaming a role
 // gives it no way around the rule.
-func (s *Service) checkAssignable(ctx context.Context, c *Caller, orgID, role string) error {
+func (s *Service) checkAssignable(ctx context.Context, c *access.Caller, orgID, role string) error {
 	if !domain.ValidName(role) {
 		return fault.New(fault.Invalid, "invalid_role", "role %q is not a valid role name", clip(role))
 	}
@@ -343,7 +344,7 @@ func (s *Service) checkAssignable(ctx context.Context, c *Caller, orgID, role st
 	case role == domain.RoleOwner || has(ownerPermissions):
 		return fault.New(fault.Forbidden, "forbidden", "role %q manages the organization: only platform administrators and the organization's owners give it", clip(role))
 	case role == domain.RoleAdmin || has(adminPermissions):
-		if g := c.grant(orgID); g == nil || !g.Allows(domain.ActionAssignAdmin) {
+		if g := c.Grant(orgID); g == nil || !g.Allows(domain.ActionAssignAdmin) {
 			return fault.New(fault.Forbidden, "forbidden", "role %q manages users: this client's grant on organization %q does not include %q",
 				clip(role), clip(orgID), domain.ActionAssignAdmin)
 		}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/ports"
@@ -140,7 +141,7 @@ var errPublishOutsideUnit = errors.New("directory: events published outside a un
 // withdrawn during it waits until it is stored. fn gets the grants as they
 // are now. An organization's own directory (OrgCaller) has no client
 // grants to read.
-func (s *Service) asCaller(ctx context.Context, c *Caller, fn func(ctx context.Context, c *Caller) error) error {
+func (s *Service) asCaller(ctx context.Context, c *access.Caller, fn func(ctx context.Context, c *access.Caller) error) error {
 	return s.atomically(ctx, func(ctx context.Context) error {
 		if c.Client.ID == "" {
 			return fn(ctx, c)
@@ -158,15 +159,15 @@ func (s *Service) asCaller(ctx context.Context, c *Caller, fn func(ctx context.C
 		if err != nil {
 			return fault.Store("get client", err)
 		}
-		return fn(ctx, &Caller{Client: client, Grants: grants})
+		return fn(ctx, &access.Caller{Client: client, Grants: grants})
 	})
 }
 
 // unitAs is asCaller for a use case that returns a value: the value fn
 // returned, or the zero value with the unit's error.
-func unitAs[T any](s *Service, ctx context.Context, c *Caller, fn func(ctx context.Context, c *Caller) (T, error)) (T, error) {
+func unitAs[T any](s *Service, ctx context.Context, c *access.Caller, fn func(ctx context.Context, c *access.Caller) (T, error)) (T, error) {
 	var out T
-	err := s.asCaller(ctx, c, func(ctx context.Context, c *Caller) (err error) {
+	err := s.asCaller(ctx, c, func(ctx context.Context, c *access.Caller) (err error) {
 		out, err = fn(ctx, c)
 		return err
 	})

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
 )
@@ -21,7 +22,7 @@ type UserView struct {
 }
 
 // GetUser returns a user the caller may read.
-func (s *Service) GetUser(ctx context.Context, c *Caller, userID string) (UserView, error) {
+func (s *Service) GetUser(ctx context.Context, c *access.Caller, userID string) (UserView, error) {
 	sc, err := s.loadUser(ctx, c, userID, domain.ActionRead)
 	if err != nil {
 		return UserView{}, err
@@ -42,16 +43,16 @@ type ProfilePatch struct {
 // UpdateUser changes a user's profile and emits user.updated. Provisioning
 // an existing email into the caller's organization therefore never lets the
 // caller rewrite a profile that other organizations share.
-func (s *Service) UpdateUser(ctx context.Context, c *Caller, userID string, p ProfilePatch) (UserView, error) {
+func (s *Service) UpdateUser(ctx context.Context, c *access.Caller, userID string, p ProfilePatch) (UserView, error) {
 	if err := p.check(); err != nil {
 		return UserView{}, err
 	}
-	return unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (UserView, error) {
+	return unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) (UserView, error) {
 		return s.updateUser(ctx, c, userID, p)
 	})
 }
 
-func (s *Service) updateUser(ctx context.Context, c *Caller, userID string, p ProfilePatch) (UserView, error) {
+func (s *Service) updateUser(ctx context.Context, c *access.Caller, userID string, p ProfilePatch) (UserView, error) {
 	// A profile is the account's, shown to every app: only the home
 	// organization changes it.
 	sc, err := s.loadUser(ctx, c, userID, domain.ActionUpdate)
@@ -167,17 +168,17 @@ var transitions = map[Lifecycle]transition{
 // without that organization in its claims) and may not deactivate.
 // Repeating an action that already holds (suspending a suspended user)
 // changes nothing and emits nothing.
-func (s *Service) SetStatus(ctx context.Context, c *Caller, userID string, l Lifecycle) (UserView, error) {
+func (s *Service) SetStatus(ctx context.Context, c *access.Caller, userID string, l Lifecycle) (UserView, error) {
 	tr, ok := transitions[l]
 	if !ok {
 		return UserView{}, fault.New(fault.Invalid, "invalid_request", "unknown action")
 	}
-	return unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (UserView, error) {
+	return unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) (UserView, error) {
 		return s.setStatus(ctx, c, userID, l, tr)
 	})
 }
 
-func (s *Service) setStatus(ctx context.Context, c *Caller, userID string, l Lifecycle, tr transition) (UserView, error) {
+func (s *Service) setStatus(ctx context.Context, c *access.Caller, userID string, l Lifecycle, tr transition) (UserView, error) {
 	sc, err := s.loadUser(ctx, c, userID, tr.action)
 	if err != nil {
 		return UserView{}, err
@@ -359,8 +360,8 @@ func (s *Service) adminScope(ctx context.Context, userID string) (scope, error) 
 // sign-ins, and emits user.deleted, when the caller acts for the account's
 // home organization. Any other organization's delete removes its own
 // memberships only (see leave).
-func (s *Service) DeleteUser(ctx context.Context, c *Caller, userID string) error {
-	return s.asCaller(ctx, c, func(ctx context.Context, c *Caller) error {
+func (s *Service) DeleteUser(ctx context.Context, c *access.Caller, userID string) error {
+	return s.asCaller(ctx, c, func(ctx context.Context, c *access.Caller) error {
 		sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete)
 		if err != nil {
 			return err
@@ -396,8 +397,8 @@ func (s *Service) deleteAccount(ctx context.Context, sc scope) error {
 // SendPasswordReset issues the user a reset link, emits
 // user.password_reset, and mails the link once both are stored. The
 // password stays valid until the link is used.
-func (s *Service) SendPasswordReset(ctx context.Context, c *Caller, userID string) error {
-	m, err := unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (outgoing, error) {
+func (s *Service) SendPasswordReset(ctx context.Context, c *access.Caller, userID string) error {
+	m, err := unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) (outgoing, error) {
 		sc, err := s.loadUser(ctx, c, userID, domain.ActionResetPassword)
 		if err != nil {
 			return outgoing{}, err
@@ -429,7 +430,7 @@ const (
 )
 
 // ListUsers lists an organization's users, the caller needing read on it.
-func (s *Service) ListUsers(ctx context.Context, c *Caller, orgID, cursor string, limit int) (Page[domain.Member], error) {
+func (s *Service) ListUsers(ctx context.Context, c *access.Caller, orgID, cursor string, limit int) (Page[domain.Member], error) {
 	if err := authorizeOrg(c, orgID, domain.ActionRead); err != nil {
 		return Page[domain.Member]{}, err
 	}

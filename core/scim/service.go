@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
@@ -60,7 +61,7 @@ type Tenant struct {
 	OrganizationID string
 	// SignInEmail is the token's rule for a home member's sign-in email.
 	SignInEmail domain.SignInEmailRule
-	caller      *directory.Caller
+	caller      *access.Caller
 }
 
 // Authenticate checks a bearer token. Tokens are looked up by SHA-256, so

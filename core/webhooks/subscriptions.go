@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
@@ -123,7 +124,7 @@ func (s *Service) check(in Input) error {
 // Create makes a subscription for the calling client. Without a secret, one
 // is generated (whsec_ and the base64 of 32 random bytes) and returned: it
 // is shown only this once.
-func (s *Service) Create(ctx context.Context, c *directory.Caller, in Input) (domain.Subscription, string, error) {
+func (s *Service) Create(ctx context.Context, c *access.Caller, in Input) (domain.Subscription, string, error) {
 	switch {
 	case in.URL == nil:
 		return domain.Subscription{}, "", invalid("invalid_request", "url is required")
@@ -166,7 +167,7 @@ func (s *Service) Create(ctx context.Context, c *directory.Caller, in Input) (do
 }
 
 // List returns the calling client's subscriptions.
-func (s *Service) List(ctx context.Context, c *directory.Caller) ([]domain.Subscription, error) {
+func (s *Service) List(ctx context.Context, c *access.Caller) ([]domain.Subscription, error) {
 	subs, err := s.deps.Subscriptions.ListSubscriptions(ctx, c.Client.ID)
 	if err != nil {
 		return nil, fault.Store("list subscriptions", err)
@@ -176,7 +177,7 @@ func (s *Service) List(ctx context.Context, c *directory.Caller) ([]domain.Subsc
 
 // Get returns one of the calling client's subscriptions; another client's
 // is not found.
-func (s *Service) Get(ctx context.Context, c *directory.Caller, id string) (domain.Subscription, error) {
+func (s *Service) Get(ctx context.Context, c *access.Caller, id string) (domain.Subscription, error) {
 	if id == "" || len(id) > 64 {
 		return domain.Subscription{}, errNoSubscription
 	}
@@ -192,7 +193,7 @@ func (s *Service) Get(ctx context.Context, c *directory.Caller, id string) (doma
 
 // Update changes a subscription. Enabling a disabled one clears its failure
 // streak.
-func (s *Service) Update(ctx context.Context, c *directory.Caller, id string, in Input) (domain.Subscription, error) {
+func (s *Service) Update(ctx context.Context, c *access.Caller, id string, in Input) (domain.Subscription, error) {
 	if err := s.check(in); err != nil {
 		return domain.Subscription{}, err
 	}
@@ -239,7 +240,7 @@ func (s *Service) Update(ctx context.Context, c *directory.Caller, id string, in
 }
 
 // Delete removes a subscription with its deliveries.
-func (s *Service) Delete(ctx context.Context, c *directory.Caller, id string) error {
+func (s *Service) Delete(ctx context.Context, c *access.Caller, id string) error {
 	if _, err := s.Get(ctx, c, id); err != nil {
 		return err
 	}
@@ -255,7 +256,7 @@ func (s *Service) Delete(ctx context.Context, c *directory.Caller, id string) er
 
 // Deliveries lists a subscription's deliveries with their attempts, newest
 // first. cursor is what the previous page returned.
-func (s *Service) Deliveries(ctx context.Context, c *directory.Caller, id, cursor string, limit int) ([]domain.DeliveryRecord, string, error) {
+func (s *Service) Deliveries(ctx context.Context, c *access.Caller, id, cursor string, limit int) ([]domain.DeliveryRecord, string, error) {
 	if _, err := s.Get(ctx, c, id); err != nil {
 		return nil, "", err
 	}
@@ -307,7 +308,7 @@ func decodeCursor(s string) (domain.DeliveryCursor, error) {
 // same delivery id. It gets one attempt beyond those it had; when that
 // fails, the rest of the schedule from where it stood applies (none when
 // its retries had run out).
-func (s *Service) Redeliver(ctx context.Context, c *directory.Caller, subID, deliveryID string) (domain.Delivery, error) {
+func (s *Service) Redeliver(ctx context.Context, c *access.Caller, subID, deliveryID string) (domain.Delivery, error) {
 	if _, err := s.Get(ctx, c, subID); err != nil {
 		return domain.Delivery{}, err
 	}
@@ -337,7 +338,7 @@ func (s *Service) Redeliver(ctx context.Context, c *directory.Caller, subID, del
 
 // Ping queues a webhook.ping delivery to one of the caller's subscriptions,
 // whatever events it subscribes to.
-func (s *Service) Ping(ctx context.Context, c *directory.Caller, subID string) (domain.Delivery, error) {
+func (s *Service) Ping(ctx context.Context, c *access.Caller, subID string) (domain.Delivery, error) {
 	sub, err := s.Get(ctx, c, subID)
 	if err != nil {
 		return domain.Delivery{}, err
