@@ -18,16 +18,17 @@ const (
 	Forbidden                    // the caller may not do this
 	NotFound                     // the target does not exist, or is outside the caller's reach
 	Conflict                     // the target's state does not allow this
+	Stale                        // the caller's version of the target is out of date (If-Match)
 )
 
 // Kinds lists every kind, so that a table of them can be checked whole.
 func Kinds() []Kind {
-	return []Kind{Invalid, Unauthorized, Forbidden, NotFound, Conflict}
+	return []Kind{Invalid, Unauthorized, Forbidden, NotFound, Conflict, Stale}
 }
 
 var kindNames = map[Kind]string{
 	Invalid: "invalid", Unauthorized: "unauthorized", Forbidden: "forbidden",
-	NotFound: "not found", Conflict: "conflict",
+	NotFound: "not found", Conflict: "conflict", Stale: "stale",
 }
 
 func (k Kind) String() string {

@@ -290,7 +290,7 @@ func versionOf(r map[string]any) string {
 // checkVersion answers 412 when If-Match names another version.
 func checkVersion(ifMatch, current string) error {
 	if ifMatch != "" && ifMatch != "*" && ifMatch != current {
-		return newErr(412, "", "the resource changed since that version was read")
+		return newErr(fault.Stale, "", "the resource changed since that version was read")
 	}
 	return nil
 }
@@ -302,7 +302,7 @@ func parseUser(body []byte, base userAttrs) (userAttrs, error) {
 		return userAttrs{}, err
 	}
 	if obj == nil {
-		return userAttrs{}, newErr(400, TypeInvalidSyntax, "the body must be a JSON object")
+		return userAttrs{}, newErr(fault.Invalid, TypeInvalidSyntax, "the body must be a JSON object")
 	}
 	var schemas []any
 	for k, v := range obj {
@@ -316,7 +316,7 @@ func parseUser(body []byte, base userAttrs) (userAttrs, error) {
 		found = found || strings.EqualFold(str, SchemaUser)
 	}
 	if !found {
-		return userAttrs{}, newErr(400, TypeInvalidSyntax, "schemas must include %s", SchemaUser)
+		return userAttrs{}, newErr(fault.Invalid, TypeInvalidSyntax, "schemas must include %s", SchemaUser)
 	}
 	if err := base.applyObject("replace", obj); err != nil {
 		return userAttrs{}, err
