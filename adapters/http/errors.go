@@ -153,6 +153,7 @@ var restStatus = map[fault.Kind]int{
 	fault.Forbidden:    fiber.StatusForbidden,
 	fault.NotFound:     fiber.StatusNotFound,
 	fault.Conflict:     fiber.StatusConflict,
+	fault.Taken:        fiber.StatusConflict,
 	fault.Stale:        fiber.StatusPreconditionFailed,
 }
 
@@ -199,6 +200,7 @@ var scimStatus = map[fault.Kind]struct {
 	fault.Forbidden:    {fiber.StatusForbidden, ""},
 	fault.NotFound:     {fiber.StatusNotFound, ""},
 	fault.Conflict:     {fiber.StatusConflict, ""},
+	fault.Taken:        {fiber.StatusConflict, scim.TypeUniqueness},
 	fault.Stale:        {fiber.StatusPreconditionFailed, ""}, // RFC 7644 §3.14
 }
 
@@ -220,9 +222,6 @@ func (s *Server) scimError(c *fiber.Ctx, err error) error {
 	case isFault:
 		st := scimStatus[d.Kind]
 		status, body.ScimType, body.Detail = st.status, st.typ, d.Message
-		if d.Code == "email_taken" {
-			body.ScimType = scim.TypeUniqueness
-		}
 	case errors.Is(err, errUnsupportedMedia):
 		status, body.Detail = fiber.StatusUnsupportedMediaType, "the body must be application/scim+json or application/json"
 	default:

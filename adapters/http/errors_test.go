@@ -53,6 +53,8 @@ func TestSCIMErrorsTakeTheirStatusFromTheKind(t *testing.T) {
 			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"invalidValue","detail":"no"}`, false},
 		{"a directory conflict has no scimType", fault.New(fault.Conflict, "invalid_state", "no"), 409,
 			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","detail":"no"}`, false},
+		{"a value another holds is a uniqueness conflict", fault.New(fault.Taken, "email_taken", "taken"), 409,
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","scimType":"uniqueness","detail":"taken"}`, false},
 		{"an edge refusal keeps its status", fiber.NewError(fiber.StatusNotImplemented, "not supported"), 501,
 			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"501","detail":"not supported"}`, false},
 		{"an internal error shows nothing of itself", errors.New("secret"), 500,

@@ -116,7 +116,7 @@ func (s *Service) CreateOrganization(ctx context.Context, in OrganizationInput) 
 		o := domain.Organization{ID: s.deps.Random.UUID(), Name: strings.TrimSpace(*in.Name), Slug: *in.Slug, CreatedAt: now, UpdatedAt: now}
 		if err := s.deps.Orgs.CreateOrganization(ctx, o); err != nil {
 			if errors.Is(err, domain.ErrAlreadyExists) {
-				return domain.Organization{}, fault.New(fault.Conflict, "slug_taken", "slug %q is taken", o.Slug)
+				return domain.Organization{}, fault.New(fault.Taken, "slug_taken", "slug %q is taken", o.Slug)
 			}
 			return domain.Organization{}, fault.Store("create organization", err)
 		}
@@ -162,7 +162,7 @@ func (s *Service) updateOrganization(ctx context.Context, id string, in Organiza
 	case errors.Is(err, domain.ErrNotFound):
 		return o, errNoOrg
 	case errors.Is(err, domain.ErrAlreadyExists):
-		return o, fault.New(fault.Conflict, "slug_taken", "slug %q is taken", *in.Slug)
+		return o, fault.New(fault.Taken, "slug_taken", "slug %q is taken", *in.Slug)
 	case err != nil:
 		return o, fault.Store("update organization", err)
 	}
@@ -529,7 +529,7 @@ func (s *Service) removeMember(ctx context.Context, orgID, userID string) error 
 
 // PutDomain records a mail domain as verified for an organization, on a
 // platform administrator's word, and says whether it is new there. A
-// domain another organization verified is a Conflict "domain_taken".
+// domain another organization verified is Taken "domain_taken".
 func (s *Service) PutDomain(ctx context.Context, a *Admin, orgID, name string) (domain.VerifiedDomain, bool, error) {
 	name = domain.NormalizeDomain(name)
 	if !domain.ValidDomain(name) {
@@ -547,7 +547,7 @@ func (s *Service) PutDomain(ctx context.Context, a *Admin, orgID, name string) (
 	})
 	switch {
 	case errors.Is(err, domain.ErrAlreadyExists):
-		return domain.VerifiedDomain{}, false, fault.New(fault.Conflict, "domain_taken", "another organization has verified %q", name)
+		return domain.VerifiedDomain{}, false, fault.New(fault.Taken, "domain_taken", "another organization has verified %q", name)
 	case errors.Is(err, domain.ErrNotFound):
 		return domain.VerifiedDomain{}, false, errNoOrg
 	case err != nil:

@@ -22,7 +22,7 @@ import (
 // Group errors the SCIM layer answers in its own terms.
 var (
 	ErrGroupNotFound  = &fault.Error{Kind: fault.NotFound, Code: "group_not_found", Message: "no such group"}
-	ErrGroupNameTaken = &fault.Error{Kind: fault.Conflict, Code: "group_name_taken", Message: "another group of this organization has that name"}
+	ErrGroupNameTaken = &fault.Error{Kind: fault.Taken, Code: "group_name_taken", Message: "another group of this organization has that name"}
 	ErrNotAMember     = &fault.Error{Kind: fault.Invalid, Code: "not_a_member", Message: "a group's members must be members of its organization"}
 )
 

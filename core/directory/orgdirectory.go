@@ -72,7 +72,7 @@ func (ch AccountChange) check() error {
 // more than the organization's own profile does: the update action on the
 // organization. An account change emits user.updated; a profile-only change
 // emits nothing, as the events carry no profile fields. An email already
-// taken is a Conflict "email_taken".
+// taken is Taken "email_taken".
 func (s *Service) UpdateAccount(ctx context.Context, c *access.Caller, userID string, ch AccountChange) (UserView, error) {
 	if err := ch.check(); err != nil {
 		return UserView{}, err
@@ -133,7 +133,7 @@ func (s *Service) updateAccount(ctx context.Context, c *access.Caller, userID st
 		return nil
 	})
 	if errors.Is(err, domain.ErrAlreadyExists) {
-		return UserView{}, fault.New(fault.Conflict, "email_taken", "another user has that email")
+		return UserView{}, fault.New(fault.Taken, "email_taken", "another user has that email")
 	}
 	if err != nil {
 		return UserView{}, userStoreErr("update user", err)

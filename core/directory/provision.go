@@ -28,8 +28,8 @@ type ProvisionInput struct {
 	// email.
 	NamesOptional bool
 	// UserName names the membership this call makes (SCIM's userName);
-	// "" names it after the email. A name another member has is a
-	// Conflict (user_name_taken).
+	// "" names it after the email. A name another member has is Taken
+	// (user_name_taken).
 	UserName string
 }
 
@@ -219,7 +219,7 @@ func rowsOf(rs []domainRow) []domain.ProvisionRow {
 }
 
 // ErrUserNameTaken: another member of the organization has the user name.
-var ErrUserNameTaken = fault.New(fault.Conflict, "user_name_taken", "another member of this organization has that user name")
+var ErrUserNameTaken = fault.New(fault.Taken, "user_name_taken", "another member of this organization has that user name")
 
 func rowStoreErr(err error) error {
 	if errors.Is(err, domain.ErrNotFound) {

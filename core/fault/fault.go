@@ -18,17 +18,18 @@ const (
 	Forbidden                    // the caller may not do this
 	NotFound                     // the target does not exist, or is outside the caller's reach
 	Conflict                     // the target's state does not allow this
+	Taken                        // a value that must be unique (an email, a name, a slug) is another's
 	Stale                        // the caller's version of the target is out of date (If-Match)
 )
 
 // Kinds lists every kind, so that a table of them can be checked whole.
 func Kinds() []Kind {
-	return []Kind{Invalid, Unauthorized, Forbidden, NotFound, Conflict, Stale}
+	return []Kind{Invalid, Unauthorized, Forbidden, NotFound, Conflict, Taken, Stale}
 }
 
 var kindNames = map[Kind]string{
 	Invalid: "invalid", Unauthorized: "unauthorized", Forbidden: "forbidden",
-	NotFound: "not found", Conflict: "conflict", Stale: "stale",
+	NotFound: "not found", Conflict: "conflict", Taken: "taken", Stale: "stale",
 }
 
 func (k Kind) String() string {

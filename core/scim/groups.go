@@ -60,7 +60,7 @@ func groupErr(err error) error {
 	case errors.Is(err, directory.ErrGroupNotFound):
 		return errNotFound
 	case errors.Is(err, directory.ErrGroupNameTaken):
-		return newErr(fault.Conflict, TypeUniqueness, "a group with this displayName already exists")
+		return newErr(fault.Taken, TypeUniqueness, "a group with this displayName already exists")
 	case errors.Is(err, directory.ErrNotAMember):
 		return badValue("every member must be a user of this organization")
 	}
