@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io"
@@ -28,6 +29,8 @@ import (
 //   - core and ports import no Fiber, no database driver, no Vault client, no
 //     fx and no logger, and nothing from adapters or app;
 //   - core/domain imports only the standard library and golang.org/x/crypto;
+//   - core imports no net/http and names no HTTP status: it reports a kind
+//     (core/fault), and adapters/http picks each dialect's status;
 //   - ports import, within the module, only core/domain;
 //   - adapters never import each other;
 //   - only app, and each adapter's own module.go, import fx;
@@ -53,6 +56,8 @@ type file struct {
 	Pkg     string // import path of its package
 	Name    string // base name, "module.go"
 	Imports []string
+	// Statuses are the HTTP statuses the file names (httpStatuses).
+	Statuses []string
 }
 
 func TestArchitecture(t *testing.T) {
@@ -83,6 +88,9 @@ func TestArchitecture(t *testing.T) {
 		t.Error(v)
 	}
 	for _, v := range checkFx(module, files) {
+		t.Error(v)
+	}
+	for _, v := range checkStatuses(module, files) {
 		t.Error(v)
 	}
 }
@@ -145,6 +153,14 @@ func checkPackages(module string, pkgs []pkg) []string {
 			for _, imp := range p.Imports {
 				if slices.Contains(forbiddenDirectInCore, imp) {
 					out = append(out, fmt.Sprintf("%s imports %s: core and ports do not log; return errors instead", rel, imp))
+				}
+			}
+		}
+
+		if under(rel, "core") {
+			for _, imp := range p.Imports {
+				if under(imp, "net/http") {
+					out = append(out, fmt.Sprintf("%s imports %s: core reports a fault.Kind, and adapters/http picks the status", rel, imp))
 				}
 			}
 		}
@@ -216,6 +232,61 @@ func checkFx(module string, files []file) []string {
 			}
 		}
 	}
+	return out
+}
+
+// checkStatuses applies the status rule file by file: no shipped file
+// under core names an HTTP status.
+func checkStatuses(module string, files []file) []string {
+	var out []string
+	for _, f := range files {
+		rel, ok := relPath(module, f.Pkg)
+		if !ok || !under(rel, "core") || strings.HasSuffix(f.Name, "_test.go") {
+			continue
+		}
+		for _, st := range f.Statuses {
+			out = append(out, fmt.Sprintf("%s names an HTTP status (%s): core reports a fault.Kind, and adapters/http picks the status",
+				filepath.ToSlash(filepath.Join(rel, f.Name)), st))
+		}
+	}
+	return out
+}
+
+// httpStatuses lists what a file names of HTTP statuses: net/http's Status
+// constants (http.StatusNotFound, under any import name), and ints called
+// status (a field, parameter or result, such as an error's Status int),
+// which is how a bare 404 gets in. Numbers are not looked at: a 404 is
+// also a length or a count, and a receiver's StatusCode is a fact to keep.
+func httpStatuses(fset *token.FileSet, f *ast.File) []string {
+	httpNames := map[string]bool{}
+	for _, spec := range f.Imports {
+		if path, err := strconv.Unquote(spec.Path.Value); err == nil && path == "net/http" {
+			name := "http"
+			if spec.Name != nil {
+				name = spec.Name.Name
+			}
+			httpNames[name] = true
+		}
+	}
+	var out []string
+	at := func(n ast.Node) string { return strconv.Itoa(fset.Position(n.Pos()).Line) }
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			if x, ok := n.X.(*ast.Ident); ok && httpNames[x.Name] && strings.HasPrefix(n.Sel.Name, "Status") {
+				out = append(out, x.Name+"."+n.Sel.Name+" at line "+at(n))
+			}
+		case *ast.Field:
+			if t, ok := n.Type.(*ast.Ident); ok && t.Name == "int" {
+				for _, name := range n.Names {
+					if strings.EqualFold(name.Name, "status") {
+						out = append(out, name.Name+" int at line "+at(name))
+					}
+				}
+			}
+		}
+		return true
+	})
 	return out
 }
 
@@ -309,8 +380,8 @@ func listModule(t *testing.T) (string, []pkg) {
 	return module, pkgs
 }
 
-// parseFiles reads the imports of every .go file (tests included, build tags
-// ignored) of every package.
+// parseFiles reads the imports and the HTTP statuses named of every .go
+// file (tests included, build tags ignored) of every package.
 func parseFiles(t *testing.T, pkgs []pkg) []file {
 	t.Helper()
 	var files []file
@@ -322,12 +393,12 @@ func parseFiles(t *testing.T, pkgs []pkg) []file {
 		names, err := filepath.Glob(filepath.Join(p.Dir, "*.go"))
 		require.NoError(t, err)
 		for _, name := range names {
-			f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+			f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
 			if err != nil {
 				t.Logf("skipping %s: %v", name, err)
 				continue
 			}
-			fi := file{Pkg: p.ImportPath, Name: filepath.Base(name)}
+			fi := file{Pkg: p.ImportPath, Name: filepath.Base(name), Statuses: httpStatuses(fset, f)}
 			for _, spec := range f.Imports {
 				if path, err := strconv.Unquote(spec.Path.Value); err == nil {
 					fi.Imports = append(fi.Imports, path)
@@ -363,7 +434,9 @@ func TestArchitectureRulesCatchViolations(t *testing.T) {
 			Deps: []string{m + "/ports", "log/slog", "log", m + "/adapters/memory"}},
 		{ImportPath: m + "/ports", Imports: []string{m + "/core/domain", m + "/core/oidc"},
 			Deps: []string{m + "/core/domain", m + "/core/oidc", "github.com/gofiber/fiber/v2"}},
-		{ImportPath: m + "/adapters/http", Imports: []string{m + "/adapters/memory"}, Deps: []string{m + "/adapters/memory"}},
+		{ImportPath: m + "/core/scim", Imports: []string{"net/http", "strconv"}, Deps: []string{"net/http", "strconv"}},
+		{ImportPath: m + "/core/webhooks", Imports: []string{m + "/ports"}, Deps: []string{m + "/ports", "net/http"}},
+		{ImportPath: m + "/adapters/http", Imports: []string{m + "/adapters/memory", "net/http"}, Deps: []string{m + "/adapters/memory", "net/http"}},
 		{ImportPath: m + "/adapters/http/ui", Imports: []string{m + "/adapters/http"}, Deps: []string{m + "/adapters/http"}},
 		{ImportPath: m + "/adapters/memory", Imports: []string{m + "/app/config"}, Deps: []string{m + "/app/config"}},
 		{ImportPath: m + "/app", Imports: []string{"go.uber.org/fx", m + "/adapters/http"}, Deps: []string{"go.uber.org/fx", m + "/adapters/http"}},
@@ -381,6 +454,7 @@ func TestArchitectureRulesCatchViolations(t *testing.T) {
 		"adapters/http depends on adapters/memory",
 		"adapters/memory depends on app/config",
 		"adapters/internal/background depends on ports",
+		"core/scim imports net/http:",
 	} {
 		assert.Contains(t, got, want)
 	}
@@ -390,6 +464,8 @@ func TestArchitectureRulesCatchViolations(t *testing.T) {
 		"adapters/http/ui depends on adapters/http", // same adapter
 		"app depends", // app may depend on anything
 		"adapters/mongo depends on adapters/internal", // shared plumbing
+		"core/webhooks imports net/http",              // a dependency may use it
+		"adapters/http imports net/http",              // the edge speaks HTTP
 	} {
 		assert.NotContains(t, got, notWant)
 	}
@@ -412,6 +488,36 @@ func TestArchitectureRulesCatchViolations(t *testing.T) {
 		"testsuite/suite.go imports go.uber.org/fx: only app and an adapter's module.go import fx",
 		"adapters/internal/background/background.go imports go.uber.org/fx: only app and an adapter's module.go import fx",
 	}, checkFx(m, files))
+
+	// The status rule, on made-up sources: the ways a status gets into the
+	// core, and the look-alikes that are not one.
+	statusesOf := func(src string) []string {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, "errors.go", src, parser.SkipObjectResolution)
+		require.NoError(t, err)
+		return httpStatuses(fset, f)
+	}
+	assert.Equal(t, []string{"http.StatusNotFound at line 3", "nethttp.StatusConflict at line 4"}, statusesOf(`package scim
+import ("net/http"; nethttp "net/http")
+var errNotFound = newErr(http.StatusNotFound, "no such resource")
+var errTaken = newErr(nethttp.StatusConflict, "taken")`))
+	assert.Equal(t, []string{"Status int at line 2", "status int at line 3"}, statusesOf(`package scim
+type Error struct { Status int; Detail string }
+func newErr(status int, detail string) *Error { return &Error{Status: status, Detail: detail} }`))
+	assert.Empty(t, statusesOf(`package webhooks
+import "example.com/mod/ports"
+const maxLen = 404
+type Attempt struct { StatusCode int; Status ports.Status }
+func gone(res ports.Result) bool { return res.StatusCode == 410 }`), "a receiver's status code, a typed status and plain numbers are not the core choosing a status")
+
+	statusFiles := []file{
+		{Pkg: m + "/core/scim", Name: "errors.go", Statuses: []string{"Status int at line 21"}},
+		{Pkg: m + "/core/scim", Name: "errors_test.go", Statuses: []string{"http.StatusBadRequest at line 9"}},
+		{Pkg: m + "/adapters/http", Name: "errors.go", Statuses: []string{"http.StatusNotFound at line 30"}},
+	}
+	assert.Equal(t, []string{
+		"core/scim/errors.go names an HTTP status (Status int at line 21): core reports a fault.Kind, and adapters/http picks the status",
+	}, checkStatuses(m, statusFiles))
 }
 
 // maxFileLines bounds a production file: past it, a file holds more than

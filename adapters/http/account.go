@@ -14,6 +14,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/core/ratelimit"
 )
@@ -84,7 +85,7 @@ func (s *Server) joinSubmit(c *fiber.Ctx) error {
 	}
 	accept := p["answer"] != "decline"
 	j, err := s.dir.AnswerJoin(c.UserContext(), p["token"], p["password"], accept)
-	if e, ok := directory.AsError(err); ok {
+	if e, ok := fault.As(err); ok {
 		if e.Code == "invalid_password" {
 			v := joinView{Action: directory.PathJoin, Token: p["token"], CSRFToken: p["csrf_token"], Error: sentence(e.Message)}
 			return s.renderPage(c.Status(fiber.StatusBadRequest), "join", v)
@@ -182,7 +183,7 @@ func (s *Server) passwordSubmit(f passwordFlow) fiber.Handler {
 			return s.renderPage(c.Status(fiber.StatusBadRequest), "password", f.view(p["token"], csrf, "The two passwords do not match."))
 		}
 		err = f.spend(s, c, p["token"], p["password"])
-		if e, ok := directory.AsError(err); ok {
+		if e, ok := fault.As(err); ok {
 			if e.Code == "invalid_password" {
 				return s.renderPage(c.Status(fiber.StatusBadRequest), "password", f.view(p["token"], csrf, sentence(e.Message)))
 			}
@@ -211,7 +212,7 @@ func (s *Server) forgotSubmit(c *fiber.Ctx) error {
 	}
 	v := forgotView{Action: directory.PathForgotPassword, CSRFToken: p["csrf_token"], Email: p["email"]}
 	if err := directory.CheckEmail(v.Email); err != nil {
-		e, _ := directory.AsError(err)
+		e, _ := fault.As(err)
 		v.Error = sentence(e.Message)
 		return s.renderPage(c.Status(fiber.StatusBadRequest), "forgot", v)
 	}

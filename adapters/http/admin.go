@@ -5,6 +5,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Platform administration under /api/v1/admin, authenticated with
@@ -215,7 +216,7 @@ func (s *Server) getDomain(c *fiber.Ctx) error {
 			return c.JSON(domainView(d))
 		}
 	}
-	return s.restError(c, directory.NewError(directory.NotFound, "domain_not_found", "this organization has no verified domain with that name"))
+	return s.restError(c, fault.New(fault.NotFound, "domain_not_found", "this organization has no verified domain with that name"))
 }
 
 func (s *Server) deleteDomain(c *fiber.Ctx) error {
@@ -278,7 +279,7 @@ func (s *Server) mapGroupRole(c *fiber.Ctx) error {
 		return s.restError(c, err)
 	}
 	if b.Role == "" {
-		return s.restError(c, directory.NewError(directory.Invalid, "invalid_role", "role is required; DELETE the mapping to remove it"))
+		return s.restError(c, fault.New(fault.Invalid, "invalid_role", "role is required; DELETE the mapping to remove it"))
 	}
 	g, err := s.dir.MapGroupRole(c.UserContext(), c.Params("id"), c.Params("groupId"), b.Role)
 	return s.reply(c, fiber.StatusOK, groupView(g), err)

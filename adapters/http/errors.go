@@ -10,14 +10,19 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/core/scim"
 )
 
-// This file is the one place where errors become wire responses.
+// This file is the one place where errors become wire responses. Each
+// dialect has one table from the core's kinds to statuses: oauthStatus,
+// restStatus and scimStatus. The core names no status.
 
-// oauthStatus maps OAuth error codes to HTTP statuses (RFC 6749 §5.2,
-// RFC 6750 §3.1, RFC 7591 §3.2.2). Codes not listed are 400.
+// oauthStatus is the OAuth dialect's table: error codes to HTTP statuses
+// (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2). OAuth's codes are its
+// kinds: core/oidc answers with them, and the protocol fixes one status
+// for each. Codes not listed are 400.
 var oauthStatus = map[string]int{
 	oidc.CodeInvalidClient:          fiber.StatusUnauthorized,
 	oidc.CodeInvalidToken:           fiber.StatusUnauthorized,
@@ -141,13 +146,15 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 
 func retryAfterSeconds(d int64) string { return strconv.FormatInt(max(d, 1), 10) }
 
-// restStatus maps directory error kinds to HTTP statuses.
-var restStatus = map[directory.Kind]int{
-	directory.Invalid:      fiber.StatusBadRequest,
-	directory.Unauthorized: fiber.StatusUnauthorized,
-	directory.Forbidden:    fiber.StatusForbidden,
-	directory.NotFound:     fiber.StatusNotFound,
-	directory.Conflict:     fiber.StatusConflict,
+// restStatus is the REST dialect's table: error kinds to HTTP statuses.
+var restStatus = map[fault.Kind]int{
+	fault.Invalid:      fiber.StatusBadRequest,
+	fault.Unauthorized: fiber.StatusUnauthorized,
+	fault.Forbidden:    fiber.StatusForbidden,
+	fault.NotFound:     fiber.StatusNotFound,
+	fault.Conflict:     fiber.StatusConflict,
+	fault.Taken:        fiber.StatusConflict,
+	fault.Stale:        fiber.StatusPreconditionFailed,
 }
 
 // restError writes err as the REST APIs' {"error", "message"} JSON. As with
@@ -155,8 +162,8 @@ var restStatus = map[directory.Kind]int{
 // temporarily_unavailable and anything else 500, both logged.
 func (s *Server) restError(c *fiber.Ctx, err error) error {
 	noStore(c)
-	if e, ok := directory.AsError(err); ok {
-		if e.Kind == directory.Unauthorized {
+	if e, ok := fault.As(err); ok {
+		if e.Kind == fault.Unauthorized {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="calimatic"`)
 		}
 		return c.Status(restStatus[e.Kind]).JSON(restBody{Error: e.Code, Message: e.Message})
@@ -181,17 +188,20 @@ func (s *Server) restError(c *fiber.Ctx, err error) error {
 	return c.Status(status).JSON(restBody{Error: e.Code, Message: e.Description})
 }
 
-// scimStatusType maps directory error kinds to SCIM statuses and, where
-// RFC 7644 has one, a scimType.
-var scimStatusType = map[directory.Kind]struct {
+// scimStatus is the SCIM dialect's table: error kinds to HTTP statuses
+// and, for errors that do not name their own (the directory's), the
+// scimType RFC 7644 §3.12 gives the kind.
+var scimStatus = map[fault.Kind]struct {
 	status int
 	typ    string
 }{
-	directory.Invalid:      {fiber.StatusBadRequest, scim.TypeInvalidValue},
-	directory.Unauthorized: {fiber.StatusUnauthorized, ""},
-	directory.Forbidden:    {fiber.StatusForbidden, ""},
-	directory.NotFound:     {fiber.StatusNotFound, ""},
-	directory.Conflict:     {fiber.StatusConflict, ""},
+	fault.Invalid:      {fiber.StatusBadRequest, scim.TypeInvalidValue},
+	fault.Unauthorized: {fiber.StatusUnauthorized, ""},
+	fault.Forbidden:    {fiber.StatusForbidden, ""},
+	fault.NotFound:     {fiber.StatusNotFound, ""},
+	fault.Conflict:     {fiber.StatusConflict, ""},
+	fault.Taken:        {fiber.StatusConflict, scim.TypeUniqueness},
+	fault.Stale:        {fiber.StatusPreconditionFailed, ""}, // RFC 7644 §3.14
 }
 
 // scimError writes err as a SCIM error (RFC 7644 section 3.12): the Error
@@ -200,34 +210,34 @@ var scimStatusType = map[directory.Kind]struct {
 // without their text.
 func (s *Server) scimError(c *fiber.Ctx, err error) error {
 	noStore(c)
+	var body scimErrorBody
+	var status int
 	var e *scim.Error
-	switch d, isDir := directory.AsError(err); {
+	switch d, isFault := fault.As(err); {
 	case errors.As(err, &e):
-		if e.Status == fiber.StatusUnauthorized {
+		status, body.ScimType, body.Detail = scimStatus[e.Kind].status, e.Type, e.Detail
+		if e.Kind == fault.Unauthorized {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="calimatic-scim"`)
 		}
-	case isDir:
-		st := scimStatusType[d.Kind]
-		e = &scim.Error{Status: st.status, Type: st.typ, Detail: d.Message}
-		if d.Code == "email_taken" {
-			e.Type = scim.TypeUniqueness
-		}
+	case isFault:
+		st := scimStatus[d.Kind]
+		status, body.ScimType, body.Detail = st.status, st.typ, d.Message
 	case errors.Is(err, errUnsupportedMedia):
-		e = &scim.Error{Status: fiber.StatusUnsupportedMediaType, Detail: "the body must be application/scim+json or application/json"}
+		status, body.Detail = fiber.StatusUnsupportedMediaType, "the body must be application/scim+json or application/json"
 	default:
-		o, status := s.classify(err) // fiber errors, outages, internal errors
-		if status == fiber.StatusServiceUnavailable {
+		o, st := s.classify(err) // fiber errors, outages, internal errors
+		if st == fiber.StatusServiceUnavailable {
 			c.Set(fiber.HeaderRetryAfter, "5")
 		}
-		e = &scim.Error{Status: status, Detail: o.Description}
-		if status == fiber.StatusNotFound {
-			e.Detail = "no such resource"
+		status, body.Detail = st, o.Description
+		if st == fiber.StatusNotFound {
+			body.Detail = "no such resource"
 		}
 	}
-	body := scimErrorBody{Schemas: []string{scim.SchemaError}, Status: strconv.Itoa(e.Status), ScimType: e.Type, Detail: e.Detail}
+	body.Schemas, body.Status = []string{scim.SchemaError}, strconv.Itoa(status)
 	c.Set(fiber.HeaderContentType, scimContentTypeHeader)
 	b, _ := json.Marshal(body) // strings only: cannot fail
-	return c.Status(e.Status).Send(b)
+	return c.Status(status).Send(b)
 }
 
 type scimErrorBody struct {

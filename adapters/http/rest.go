@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/calimatic/calimatic-auth/core/directory"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // restBody is the REST APIs' error body: {"error": code, "message": text}.
@@ -23,7 +23,7 @@ type restBody struct {
 
 // badRequest is a REST 400 made at the edge (malformed JSON and the like).
 func badRequest(code, format string, args ...any) error {
-	return &directory.Error{Kind: directory.Invalid, Code: code, Message: fmt.Sprintf(format, args...)}
+	return fault.New(fault.Invalid, code, format, args...)
 }
 
 var errUnsupportedMedia = errors.New("unsupported media type")

@@ -204,11 +204,11 @@ func (s *Server) scimDiscoveryOther(c *fiber.Ctx) error {
 		return s.scimError(c, fiber.ErrNotFound)
 	}
 	c.Set(fiber.HeaderAllow, "GET, HEAD")
-	return s.scimError(c, &scim.Error{Status: fiber.StatusMethodNotAllowed, Detail: "discovery is read-only: use GET"})
+	return s.scimError(c, fiber.NewError(fiber.StatusMethodNotAllowed, "discovery is read-only: use GET"))
 }
 
 func (s *Server) scimNotSupported(c *fiber.Ctx) error {
-	return s.scimError(c, &scim.Error{Status: fiber.StatusNotImplemented, Detail: "not supported; see /scim/v2/ServiceProviderConfig"})
+	return s.scimError(c, fiber.NewError(fiber.StatusNotImplemented, "not supported; see /scim/v2/ServiceProviderConfig"))
 }
 
 func (s *Server) scimSPC(c *fiber.Ctx) error {

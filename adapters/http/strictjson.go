@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/core/scim"
 )
@@ -54,7 +55,7 @@ func isJSONType(ct string) bool {
 func jsonRefusal(path, msg string) error {
 	switch {
 	case isSCIMPath(path):
-		return &scim.Error{Status: fiber.StatusBadRequest, Type: scim.TypeInvalidSyntax, Detail: msg}
+		return &scim.Error{Kind: fault.Invalid, Type: scim.TypeInvalidSyntax, Detail: msg}
 	case isRESTPath(path):
 		return badRequest("invalid_json", "%s", msg)
 	case strings.HasPrefix(path, oidc.PathRegister):

@@ -7,8 +7,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // The user management API (integration guide §4), authenticated with the
@@ -32,7 +34,7 @@ func (s *Server) clientAuth(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-func callerOf(c *fiber.Ctx) *directory.Caller { return c.Locals(localCaller).(*directory.Caller) }
+func callerOf(c *fiber.Ctx) *access.Caller { return c.Locals(localCaller).(*access.Caller) }
 
 // provisionBody is one user in a provisioning request, as in the guide.
 type provisionBody struct {
@@ -195,7 +197,7 @@ func (s *Server) provisionRows(c *fiber.Ctx, inputs []directory.ProvisionInput, 
 }
 
 func rowError(i int, err error) bulkResultJSON {
-	e, ok := directory.AsError(err)
+	e, ok := fault.As(err)
 	if !ok {
 		return bulkResultJSON{Index: i, Status: "error", Error: "invalid_request", Message: "the row could not be read"}
 	}

@@ -1,8 +1,12 @@
-// Package access resolves what a membership lets its user do in an
-// organization: its effective role, the highest of the membership's own
-// (direct) role and the roles its groups map to, with that role's
-// permissions. The directory and the OpenID provider's claims both use it,
-// so the two never disagree.
+// Package access says who may do what in an organization. For a user, it
+// resolves what a membership lets them do: the effective role, the highest
+// of the membership's own (direct) role and the roles its groups map to,
+// with that role's permissions. The directory and the OpenID provider's
+// claims both use it, so the two never disagree. For a client of the APIs,
+// it is the Caller: the client and the organizations it was granted, which
+// the directory, the webhooks and SCIM all act as.
+//
+// It is core: it imports only core/domain.
 package access
 
 import (

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Paths of the account pages that emailed links open.
@@ -27,7 +28,7 @@ const (
 	MaxPasswordLen = domain.MaxPasswordLen
 )
 
-var errBadLink = &Error{Kind: NotFound, Code: "invalid_link", Message: "this link is invalid, expired or already used"}
+var errBadLink = &fault.Error{Kind: fault.NotFound, Code: "invalid_link", Message: "this link is invalid, expired or already used"}
 
 // issueLink stores a fresh single-use token for the user and returns the
 // page URL that carries it.
@@ -42,7 +43,7 @@ func (s *Service) issueTokenLink(ctx context.Context, t domain.ActionToken, path
 	t.Hash = domain.HashToken(tok)
 	err := s.deps.ActionTokens.CreateActionToken(ctx, t)
 	if err != nil {
-		return "", storeErr("create action token", err)
+		return "", fault.Store("create action token", err)
 	}
 	return s.cfg.BaseURL + path + "?" + url.Values{"token": {tok}}.Encode(), nil
 }
@@ -150,7 +151,7 @@ func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 		return nil
 	}
 	if err != nil {
-		return storeErr("get user", err)
+		return fault.Store("get user", err)
 	}
 	var issue func(ctx context.Context) (outgoing, error)
 	switch u.Status {
@@ -189,7 +190,7 @@ func (s *Service) reinvite(ctx context.Context, u domain.User, now time.Time) (o
 // CheckEmail refuses what is not an email address.
 func CheckEmail(email string) error {
 	if !domain.ValidEmail(domain.NormalizeEmail(email)) {
-		return newErr(Invalid, "invalid_email", "enter a valid email address")
+		return fault.New(fault.Invalid, "invalid_email", "enter a valid email address")
 	}
 	return nil
 }
@@ -199,11 +200,11 @@ func CheckPassword(pw string) error {
 	n := utf8.RuneCountInString(pw)
 	switch {
 	case !utf8.ValidString(pw):
-		return newErr(Invalid, "invalid_password", "the password is not valid text")
+		return fault.New(fault.Invalid, "invalid_password", "the password is not valid text")
 	case n < MinPasswordLen:
-		return newErr(Invalid, "invalid_password", "the password must have at least %d characters", MinPasswordLen)
+		return fault.New(fault.Invalid, "invalid_password", "the password must have at least %d characters", MinPasswordLen)
 	case len(pw) > MaxPasswordLen:
-		return newErr(Invalid, "invalid_password", "the password must have at most %d bytes", MaxPasswordLen)
+		return fault.New(fault.Invalid, "invalid_password", "the password must have at most %d bytes", MaxPasswordLen)
 	}
 	return nil
 }
@@ -243,7 +244,7 @@ func (s *Service) spendLinkIn(ctx context.Context, token, password string, p dom
 		return domain.User{}, errBadLink
 	}
 	if err != nil {
-		return domain.User{}, storeErr("consume action token", err)
+		return domain.User{}, fault.Store("consume action token", err)
 	}
 	hash := domain.HashPassword(password, s.deps.Random.Bytes(int(s.cfg.Password.SaltLen)), s.cfg.Password)
 	u, err := s.deps.Users.UpdateUser(ctx, t.UserID, func(u *domain.User) error {
@@ -254,7 +255,7 @@ func (s *Service) spendLinkIn(ctx context.Context, token, password string, p dom
 			return errBadLink
 		}
 		if !linkAllowed(u.Status, p) {
-			return newErr(Conflict, "account_unavailable", "this account cannot be used; contact your organization")
+			return fault.New(fault.Conflict, "account_unavailable", "this account cannot be used; contact your organization")
 		}
 		u.PasswordHash, u.EmailVerified, u.Status, u.UpdatedAt = hash, true, domain.UserActive, now
 		if p == domain.PurposeReset {
@@ -266,10 +267,10 @@ func (s *Service) spendLinkIn(ctx context.Context, token, password string, p dom
 		return domain.User{}, errBadLink
 	}
 	if err != nil {
-		if _, ok := AsError(err); ok {
+		if _, ok := fault.As(err); ok {
 			return domain.User{}, err
 		}
-		return domain.User{}, storeErr("update user", err)
+		return domain.User{}, fault.Store("update user", err)
 	}
 	if p == domain.PurposeReset {
 		if err := s.endSignIns(ctx, u.ID, now); err != nil {
@@ -302,7 +303,7 @@ func linkAllowed(st domain.UserStatus, p domain.ActionPurpose) bool {
 func (s *Service) joinInvitation(ctx context.Context, u domain.User, orgID, clientID string, now time.Time) (outgoing, error) {
 	org, err := s.deps.Orgs.GetOrganization(ctx, orgID)
 	if err != nil {
-		return outgoing{}, storeErr("get organization", err)
+		return outgoing{}, fault.Store("get organization", err)
 	}
 	link, err := s.issueTokenLink(ctx, domain.ActionToken{
 		Purpose: domain.PurposeJoin, UserID: u.ID, Email: u.Email, OrganizationID: orgID, ClientID: clientID,
@@ -326,7 +327,7 @@ type Joining struct {
 	Accepted     bool
 }
 
-var errJoinPassword = &Error{Kind: Invalid, Code: "invalid_password", Message: "the password is not right for the invited account"}
+var errJoinPassword = &fault.Error{Kind: fault.Invalid, Code: "invalid_password", Message: "the password is not right for the invited account"}
 
 // AnswerJoin spends a join link once its holder proves they hold the
 // invited account by its password, and accepts or declines. Accepting makes
@@ -356,19 +357,19 @@ func (s *Service) answerJoin(ctx context.Context, token, password string, accept
 		return Joining{}, errBadLink
 	}
 	if err != nil {
-		return Joining{}, storeErr("consume action token", err)
+		return Joining{}, fault.Store("consume action token", err)
 	}
 	u, err := s.deps.Users.GetUser(ctx, t.UserID)
 	if errors.Is(err, domain.ErrNotFound) {
 		return Joining{}, errBadLink
 	}
 	if err != nil {
-		return Joining{}, storeErr("get user", err)
+		return Joining{}, fault.Store("get user", err)
 	}
 	if ok, _, _ := domain.CheckPassword(password, u.PasswordHash, s.cfg.Password); !ok || u.PasswordHash == "" {
 		// Put the link back: a typo must not spend it.
 		if err := s.deps.ActionTokens.CreateActionToken(ctx, t); err != nil && !errors.Is(err, domain.ErrAlreadyExists) {
-			return Joining{}, storeErr("restore action token", err)
+			return Joining{}, fault.Store("restore action token", err)
 		}
 		return Joining{}, errJoinPassword
 	}
@@ -380,11 +381,11 @@ func (s *Service) answerJoin(ctx context.Context, token, password string, accept
 		return Joining{}, errBadLink
 	}
 	if err != nil {
-		return Joining{}, storeErr("get organization", err)
+		return Joining{}, fault.Store("get organization", err)
 	}
 	ms, err := s.deps.Orgs.ListUserMemberships(ctx, u.ID)
 	if err != nil {
-		return Joining{}, storeErr("list memberships", err)
+		return Joining{}, fault.Store("list memberships", err)
 	}
 	i := slices.IndexFunc(ms, func(m domain.Membership) bool { return m.OrganizationID == org.ID })
 	if i < 0 || ms[i].Status != domain.MembershipPending {
@@ -392,7 +393,7 @@ func (s *Service) answerJoin(ctx context.Context, token, password string, accept
 	}
 	if !accept {
 		if err := s.deps.Orgs.DeleteMembership(ctx, org.ID, u.ID); err != nil && !errors.Is(err, domain.ErrNotFound) {
-			return Joining{}, storeErr("delete membership", err)
+			return Joining{}, fault.Store("delete membership", err)
 		}
 		return Joining{Organization: org}, nil
 	}
@@ -400,14 +401,14 @@ func (s *Service) answerJoin(ctx context.Context, token, password string, accept
 	m.Status = domain.MembershipActive
 	m.Primary = !slices.ContainsFunc(ms, func(m domain.Membership) bool { return m.Primary })
 	if err := s.deps.Orgs.PutMembership(ctx, m); err != nil {
-		return Joining{}, storeErr("put membership", err)
+		return Joining{}, fault.Store("put membership", err)
 	}
 	aud := provisionAudience(org.ID, t.ClientID)
 	events := []domain.Event{s.createdEvent(u, org.ID, false, aud, now)}
 	if t.ClientID != "" {
 		assigned, err := s.deps.Licenses.AssignLicense(ctx, domain.License{ClientID: t.ClientID, UserID: u.ID, AssignedAt: now})
 		if err != nil {
-			return Joining{}, storeErr("assign license", err)
+			return Joining{}, fault.Store("assign license", err)
 		}
 		if assigned {
 			events = append(events, s.licenseEvent(domain.EventLicenseAssigned, domain.License{ClientID: t.ClientID, UserID: u.ID}, now))

@@ -8,12 +8,13 @@ import (
 	"strings"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Admin is an authenticated platform administrator.
 type Admin struct{ Key domain.AdminKey }
 
-var errAdminAuth = &Error{Kind: Unauthorized, Code: "unauthorized", Message: "a valid admin key is required (Authorization: Bearer cak_...)"}
+var errAdminAuth = &fault.Error{Kind: fault.Unauthorized, Code: "unauthorized", Message: "a valid admin key is required (Authorization: Bearer cak_...)"}
 
 // AuthenticateAdmin checks an admin key. Keys are looked up by their
 // SHA-256, so no comparison of the key itself ever happens.
@@ -26,7 +27,7 @@ func (s *Service) AuthenticateAdmin(ctx context.Context, key string) (*Admin, er
 		return nil, errAdminAuth
 	}
 	if err != nil {
-		return nil, storeErr("get admin key", err)
+		return nil, fault.Store("get admin key", err)
 	}
 	return &Admin{Key: k}, nil
 }
@@ -46,14 +47,14 @@ func (s *Service) CreateAdminKey(ctx context.Context, name string) (string, doma
 // the cak_ prefix and enough entropy to be a key.
 func (s *Service) PutAdminKey(ctx context.Context, key, name string) (domain.AdminKey, error) {
 	if !strings.HasPrefix(key, domain.AdminKeyPrefix) || len(key) < len(domain.AdminKeyPrefix)+32 || len(key) > 128 {
-		return domain.AdminKey{}, newErr(Invalid, "invalid_key", "an admin key is cak_ followed by at least 32 characters")
+		return domain.AdminKey{}, fault.New(fault.Invalid, "invalid_key", "an admin key is cak_ followed by at least 32 characters")
 	}
 	k := domain.AdminKey{ID: s.deps.Random.UUID(), Hash: domain.HashToken(key), Name: name, CreatedAt: s.now()}
 	if err := s.deps.AdminKeys.CreateAdminKey(ctx, k); err != nil {
 		if errors.Is(err, domain.ErrAlreadyExists) {
 			return k, nil // the same key again: nothing to do
 		}
-		return domain.AdminKey{}, storeErr("create admin key", err)
+		return domain.AdminKey{}, fault.Store("create admin key", err)
 	}
 	return k, nil
 }
@@ -86,14 +87,14 @@ func slugify(name string) string {
 func (in OrganizationInput) check() error {
 	if in.Name != nil {
 		if strings.TrimSpace(*in.Name) == "" {
-			return newErr(Invalid, "invalid_request", "name must not be empty")
+			return fault.New(fault.Invalid, "invalid_request", "name must not be empty")
 		}
 		if err := checkText("name", *in.Name, 200); err != nil {
 			return err
 		}
 	}
 	if in.Slug != nil && !slugRE.MatchString(*in.Slug) {
-		return newErr(Invalid, "invalid_slug", "slug must be 1 to 64 lower-case letters, digits and inner hyphens")
+		return fault.New(fault.Invalid, "invalid_slug", "slug must be 1 to 64 lower-case letters, digits and inner hyphens")
 	}
 	return nil
 }
@@ -101,7 +102,7 @@ func (in OrganizationInput) check() error {
 // CreateOrganization makes an organization and emits organization.created.
 func (s *Service) CreateOrganization(ctx context.Context, in OrganizationInput) (domain.Organization, error) {
 	if in.Name == nil {
-		return domain.Organization{}, newErr(Invalid, "invalid_request", "name is required")
+		return domain.Organization{}, fault.New(fault.Invalid, "invalid_request", "name is required")
 	}
 	if in.Slug == nil {
 		slug := slugify(*in.Name)
@@ -115,9 +116,9 @@ func (s *Service) CreateOrganization(ctx context.Context, in OrganizationInput) 
 		o := domain.Organization{ID: s.deps.Random.UUID(), Name: strings.TrimSpace(*in.Name), Slug: *in.Slug, CreatedAt: now, UpdatedAt: now}
 		if err := s.deps.Orgs.CreateOrganization(ctx, o); err != nil {
 			if errors.Is(err, domain.ErrAlreadyExists) {
-				return domain.Organization{}, newErr(Conflict, "slug_taken", "slug %q is taken", o.Slug)
+				return domain.Organization{}, fault.New(fault.Taken, "slug_taken", "slug %q is taken", o.Slug)
 			}
-			return domain.Organization{}, storeErr("create organization", err)
+			return domain.Organization{}, fault.Store("create organization", err)
 		}
 		return o, s.publish(ctx, s.orgEvent(domain.EventOrganizationCreated, o, now))
 	})
@@ -130,7 +131,7 @@ func (s *Service) GetOrganization(ctx context.Context, id string) (domain.Organi
 		return o, errNoOrg
 	}
 	if err != nil {
-		return o, storeErr("get organization", err)
+		return o, fault.Store("get organization", err)
 	}
 	return o, nil
 }
@@ -161,9 +162,9 @@ func (s *Service) updateOrganization(ctx context.Context, id string, in Organiza
 	case errors.Is(err, domain.ErrNotFound):
 		return o, errNoOrg
 	case errors.Is(err, domain.ErrAlreadyExists):
-		return o, newErr(Conflict, "slug_taken", "slug %q is taken", *in.Slug)
+		return o, fault.New(fault.Taken, "slug_taken", "slug %q is taken", *in.Slug)
 	case err != nil:
-		return o, storeErr("update organization", err)
+		return o, fault.Store("update organization", err)
 	}
 	return o, s.publish(ctx, s.orgEvent(domain.EventOrganizationUpdated, o, now))
 }
@@ -176,7 +177,7 @@ func (s *Service) ListOrganizations(ctx context.Context, cursor string, limit in
 	}
 	os, err := s.deps.Orgs.ListOrganizations(ctx, after, limit+1)
 	if err != nil {
-		return Page[domain.Organization]{}, storeErr("list organizations", err)
+		return Page[domain.Organization]{}, fault.Store("list organizations", err)
 	}
 	p := Page[domain.Organization]{Items: os}
 	if len(os) > limit {
@@ -204,7 +205,7 @@ func (s *Service) getClient(ctx context.Context, id string) (domain.Client, erro
 		return c, errNoClient
 	}
 	if err != nil {
-		return c, storeErr("get client", err)
+		return c, fault.Store("get client", err)
 	}
 	return c, nil
 }
@@ -212,11 +213,11 @@ func (s *Service) getClient(ctx context.Context, id string) (domain.Client, erro
 // PutClientGrant lets a client act on an organization's users.
 func (s *Service) PutClientGrant(ctx context.Context, clientID, orgID string, actions []string) (domain.ClientGrant, error) {
 	if len(actions) == 0 {
-		return domain.ClientGrant{}, newErr(Invalid, "invalid_request", "actions must list at least one of %s", strings.Join(domain.GrantActions, ", "))
+		return domain.ClientGrant{}, fault.New(fault.Invalid, "invalid_request", "actions must list at least one of %s", strings.Join(domain.GrantActions, ", "))
 	}
 	for _, a := range actions {
 		if !slices.Contains(domain.GrantActions, a) {
-			return domain.ClientGrant{}, newErr(Invalid, "invalid_action", "unknown action %q; valid: %s", clip(a), strings.Join(domain.GrantActions, ", "))
+			return domain.ClientGrant{}, fault.New(fault.Invalid, "invalid_action", "unknown action %q; valid: %s", clip(a), strings.Join(domain.GrantActions, ", "))
 		}
 	}
 	c, err := s.getClient(ctx, clientID)
@@ -224,7 +225,7 @@ func (s *Service) PutClientGrant(ctx context.Context, clientID, orgID string, ac
 		return domain.ClientGrant{}, err
 	}
 	if c.Public() {
-		return domain.ClientGrant{}, newErr(Invalid, "public_client", "a public client has no secret, so it cannot call the user management API")
+		return domain.ClientGrant{}, fault.New(fault.Invalid, "public_client", "a public client has no secret, so it cannot call the user management API")
 	}
 	now := s.now()
 	acts := slices.Clone(actions)
@@ -236,7 +237,7 @@ func (s *Service) PutClientGrant(ctx context.Context, clientID, orgID string, ac
 		if errors.Is(err, domain.ErrNotFound) {
 			return g, errNoOrg
 		}
-		return g, storeErr("put client grant", err)
+		return g, fault.Store("put client grant", err)
 	}
 	return g, nil
 }
@@ -245,10 +246,10 @@ func (s *Service) PutClientGrant(ctx context.Context, clientID, orgID string, ac
 func (s *Service) DeleteClientGrant(ctx context.Context, clientID, orgID string) error {
 	err := s.atomically(ctx, func(ctx context.Context) error { return s.deps.Grants.DeleteClientGrant(ctx, clientID, orgID) })
 	if errors.Is(err, domain.ErrNotFound) {
-		return newErr(NotFound, "grant_not_found", "this client has no grant on this organization")
+		return fault.New(fault.NotFound, "grant_not_found", "this client has no grant on this organization")
 	}
 	if err != nil {
-		return storeErr("delete client grant", err)
+		return fault.Store("delete client grant", err)
 	}
 	return nil
 }
@@ -260,7 +261,7 @@ func (s *Service) ListClientGrants(ctx context.Context, clientID string) ([]doma
 	}
 	gs, err := s.deps.Grants.ListClientGrants(ctx, clientID)
 	if err != nil {
-		return nil, storeErr("list client grants", err)
+		return nil, fault.Store("list client grants", err)
 	}
 	return gs, nil
 }
@@ -288,7 +289,7 @@ func (s *Service) UpdateClientSettings(ctx context.Context, clientID string, in 
 	if in.ApprovedScopes != nil {
 		for _, sc := range *in.ApprovedScopes {
 			if !domain.IsExtendedScope(sc) {
-				return domain.Client{}, newErr(Invalid, "invalid_scope", "scope %q needs no approval; only %s do", clip(sc), strings.Join(domain.ExtendedScopes, " and "))
+				return domain.Client{}, fault.New(fault.Invalid, "invalid_scope", "scope %q needs no approval; only %s do", clip(sc), strings.Join(domain.ExtendedScopes, " and "))
 			}
 		}
 	}
@@ -315,7 +316,7 @@ func (s *Service) UpdateClientSettings(ctx context.Context, clientID string, in 
 		return c, errNoClient
 	}
 	if err != nil {
-		return c, storeErr("update client", err)
+		return c, fault.Store("update client", err)
 	}
 	return c, nil
 }
@@ -334,7 +335,7 @@ func (s *Service) AssignLicense(ctx context.Context, clientID, userID string) (b
 			return false, errNoUser
 		}
 		if err != nil {
-			return false, storeErr("assign license", err)
+			return false, fault.Store("assign license", err)
 		}
 		if !assigned {
 			return false, nil
@@ -348,10 +349,10 @@ func (s *Service) RevokeLicense(ctx context.Context, clientID, userID string) er
 	return s.atomically(ctx, func(ctx context.Context) error {
 		err := s.deps.Licenses.RevokeLicense(ctx, clientID, userID)
 		if errors.Is(err, domain.ErrNotFound) {
-			return newErr(NotFound, "license_not_found", "the user does not hold this license")
+			return fault.New(fault.NotFound, "license_not_found", "the user does not hold this license")
 		}
 		if err != nil {
-			return storeErr("revoke license", err)
+			return fault.Store("revoke license", err)
 		}
 		now := s.now()
 		return s.publish(ctx, s.licenseEvent(domain.EventLicenseRevoked, domain.License{ClientID: clientID, UserID: userID}, now))
@@ -365,7 +366,7 @@ func (s *Service) ListLicenses(ctx context.Context, userID string) ([]domain.Lic
 	}
 	ls, err := s.deps.Licenses.ListUserLicenses(ctx, userID)
 	if err != nil {
-		return nil, storeErr("list licenses", err)
+		return nil, fault.Store("list licenses", err)
 	}
 	return ls, nil
 }
@@ -384,7 +385,7 @@ func (s *Service) ListRoles(ctx context.Context, orgID string) ([]RoleView, erro
 	}
 	stored, err := s.deps.Roles.ListRoles(ctx, orgID)
 	if err != nil {
-		return nil, storeErr("list roles", err)
+		return nil, fault.Store("list roles", err)
 	}
 	var out []RoleView
 	for _, name := range []string{domain.RoleMember, domain.RoleAdmin, domain.RoleOwner} {
@@ -403,15 +404,15 @@ func (s *Service) ListRoles(ctx context.Context, orgID string) ([]RoleView, erro
 // organization.
 func (s *Service) PutRole(ctx context.Context, orgID, name string, perms []string) (RoleView, error) {
 	if !domain.ValidName(name) {
-		return RoleView{}, newErr(Invalid, "invalid_role", "a role name is 1 to 64 lower-case letters, digits and . _ : -")
+		return RoleView{}, fault.New(fault.Invalid, "invalid_role", "a role name is 1 to 64 lower-case letters, digits and . _ : -")
 	}
 	for _, p := range perms {
 		if !domain.ValidName(p) {
-			return RoleView{}, newErr(Invalid, "invalid_permission", "permission %q is not 1 to 64 lower-case letters, digits and . _ : -", clip(p))
+			return RoleView{}, fault.New(fault.Invalid, "invalid_permission", "permission %q is not 1 to 64 lower-case letters, digits and . _ : -", clip(p))
 		}
 	}
 	if len(perms) > 100 {
-		return RoleView{}, newErr(Invalid, "invalid_request", "a role has at most 100 permissions")
+		return RoleView{}, fault.New(fault.Invalid, "invalid_request", "a role has at most 100 permissions")
 	}
 	now := s.now()
 	ps := slices.Clone(perms)
@@ -421,7 +422,7 @@ func (s *Service) PutRole(ctx context.Context, orgID, name string, perms []strin
 		if errors.Is(err, domain.ErrNotFound) {
 			return RoleView{}, errNoOrg
 		}
-		return RoleView{}, storeErr("put role", err)
+		return RoleView{}, fault.Store("put role", err)
 	}
 	return RoleView{Role: r, BuiltIn: domain.IsBuiltInRole(name)}, nil
 }
@@ -432,10 +433,10 @@ func (s *Service) PutRole(ctx context.Context, orgID, name string, perms []strin
 func (s *Service) DeleteRole(ctx context.Context, orgID, name string) error {
 	err := s.deps.Roles.DeleteRole(ctx, orgID, name)
 	if errors.Is(err, domain.ErrNotFound) {
-		return newErr(NotFound, "role_not_found", "this organization stores no role %q", clip(name))
+		return fault.New(fault.NotFound, "role_not_found", "this organization stores no role %q", clip(name))
 	}
 	if err != nil {
-		return storeErr("delete role", err)
+		return fault.Store("delete role", err)
 	}
 	return nil
 }
@@ -463,7 +464,7 @@ func (s *Service) putMember(ctx context.Context, orgID, userID, role string) (do
 	}
 	ms, err := s.deps.Orgs.ListUserMemberships(ctx, userID)
 	if err != nil {
-		return domain.Membership{}, storeErr("list memberships", err)
+		return domain.Membership{}, fault.Store("list memberships", err)
 	}
 	now := s.now()
 	m := domain.Membership{OrganizationID: orgID, UserID: userID, Role: role, Status: domain.MembershipActive, UserName: u.Email, CreatedAt: now}
@@ -485,7 +486,7 @@ func (s *Service) putMember(ctx context.Context, orgID, userID, role string) (do
 		err = s.deps.Orgs.PutMembership(ctx, m)
 	}
 	if err != nil {
-		return m, storeErr("put membership", err)
+		return m, fault.Store("put membership", err)
 	}
 	aud, err := s.audienceOf(ctx, userID, nil)
 	if err != nil {
@@ -513,12 +514,12 @@ func (s *Service) removeMember(ctx context.Context, orgID, userID string) error 
 	i := slices.IndexFunc(sc.all, func(m domain.Membership) bool { return m.OrganizationID == orgID })
 	switch {
 	case i < 0:
-		return newErr(NotFound, "membership_not_found", "the user is not a member of this organization")
+		return fault.New(fault.NotFound, "membership_not_found", "the user is not a member of this organization")
 	case orgID == sc.user.HomeOrganizationID:
-		return newErr(Conflict, "home_membership", "this is the account's home organization; delete the account instead")
+		return fault.New(fault.Conflict, "home_membership", "this is the account's home organization; delete the account instead")
 	case !sc.all[i].Visible():
 		if err := s.deps.Orgs.DeleteMembership(ctx, orgID, userID); err != nil && !errors.Is(err, domain.ErrNotFound) {
-			return storeErr("delete membership", err)
+			return fault.Store("delete membership", err)
 		}
 		return nil // nobody heard of a pending membership, so nobody hears it go
 	}
@@ -528,29 +529,29 @@ func (s *Service) removeMember(ctx context.Context, orgID, userID string) error 
 
 // PutDomain records a mail domain as verified for an organization, on a
 // platform administrator's word, and says whether it is new there. A
-// domain another organization verified is a Conflict "domain_taken".
+// domain another organization verified is Taken "domain_taken".
 func (s *Service) PutDomain(ctx context.Context, a *Admin, orgID, name string) (domain.VerifiedDomain, bool, error) {
 	name = domain.NormalizeDomain(name)
 	if !domain.ValidDomain(name) {
-		return domain.VerifiedDomain{}, false, newErr(Invalid, "invalid_domain", "%q is not a domain name such as school.edu", clip(name))
+		return domain.VerifiedDomain{}, false, fault.New(fault.Invalid, "invalid_domain", "%q is not a domain name such as school.edu", clip(name))
 	}
 	if _, err := s.GetOrganization(ctx, orgID); err != nil {
 		return domain.VerifiedDomain{}, false, err
 	}
 	before, err := s.deps.Domains.GetDomain(ctx, name)
 	if err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return domain.VerifiedDomain{}, false, storeErr("get domain", err)
+		return domain.VerifiedDomain{}, false, fault.Store("get domain", err)
 	}
 	d, err := s.deps.Domains.PutDomain(ctx, domain.VerifiedDomain{
 		Domain: name, OrganizationID: orgID, VerifiedBy: "admin:" + a.Key.ID, CreatedAt: s.now(),
 	})
 	switch {
 	case errors.Is(err, domain.ErrAlreadyExists):
-		return domain.VerifiedDomain{}, false, newErr(Conflict, "domain_taken", "another organization has verified %q", name)
+		return domain.VerifiedDomain{}, false, fault.New(fault.Taken, "domain_taken", "another organization has verified %q", name)
 	case errors.Is(err, domain.ErrNotFound):
 		return domain.VerifiedDomain{}, false, errNoOrg
 	case err != nil:
-		return domain.VerifiedDomain{}, false, storeErr("put domain", err)
+		return domain.VerifiedDomain{}, false, fault.Store("put domain", err)
 	}
 	return d, before.OrganizationID != orgID, nil
 }
@@ -562,7 +563,7 @@ func (s *Service) ListDomains(ctx context.Context, orgID string) ([]domain.Verif
 	}
 	ds, err := s.deps.Domains.ListDomains(ctx, orgID)
 	if err != nil {
-		return nil, storeErr("list domains", err)
+		return nil, fault.Store("list domains", err)
 	}
 	return ds, nil
 }
@@ -575,10 +576,10 @@ func (s *Service) DeleteDomain(ctx context.Context, orgID, name string) error {
 	}
 	err := s.deps.Domains.DeleteDomain(ctx, orgID, domain.NormalizeDomain(name))
 	if errors.Is(err, domain.ErrNotFound) {
-		return newErr(NotFound, "domain_not_found", "this organization has no verified domain %q", clip(name))
+		return fault.New(fault.NotFound, "domain_not_found", "this organization has no verified domain %q", clip(name))
 	}
 	if err != nil {
-		return storeErr("delete domain", err)
+		return fault.Store("delete domain", err)
 	}
 	return nil
 }

@@ -5,36 +5,12 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
-// Caller is a client authenticated for the user management API, with the
-// organizations it was granted.
-type Caller struct {
-	Client domain.Client
-	Grants []domain.ClientGrant
-}
-
-// grant returns the caller's grant on an organization, or nil.
-func (c *Caller) grant(orgID string) *domain.ClientGrant {
-	for i := range c.Grants {
-		if c.Grants[i].OrganizationID == orgID {
-			return &c.Grants[i]
-		}
-	}
-	return nil
-}
-
-// orgIDs lists the organizations granted to the caller.
-func (c *Caller) orgIDs() []string {
-	out := make([]string, len(c.Grants))
-	for i, g := range c.Grants {
-		out[i] = g.OrganizationID
-	}
-	return out
-}
-
-var errClientAuth = &Error{Kind: Unauthorized, Code: "invalid_client", Message: "client authentication failed"}
+var errClientAuth = &fault.Error{Kind: fault.Unauthorized, Code: "invalid_client", Message: "client authentication failed"}
 
 // dummySecretHash is compared against when the client does not exist, so a
 // wrong id costs what a wrong secret costs.
@@ -43,9 +19,9 @@ var dummySecretHash = domain.HashToken("ccas_not-a-secret")
 // AuthenticateClient checks the x-client-id and x-client-secret headers.
 // Every failure is the same Unauthorized, so the caller learns nothing about
 // which part was wrong. Public clients have no secret and cannot call.
-func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*Caller, error) {
+func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*access.Caller, error) {
 	if id == "" || secret == "" {
-		return nil, &Error{Kind: Unauthorized, Code: "invalid_client", Message: "the x-client-id and x-client-secret headers are required"}
+		return nil, &fault.Error{Kind: fault.Unauthorized, Code: "invalid_client", Message: "the x-client-id and x-client-secret headers are required"}
 	}
 	if len(id) > 255 || len(secret) > 512 {
 		return nil, errClientAuth
@@ -56,29 +32,29 @@ func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*C
 		return nil, errClientAuth
 	}
 	if err != nil {
-		return nil, storeErr("get client", err)
+		return nil, fault.Store("get client", err)
 	}
 	if !c.VerifySecret(secret) || !c.Active() {
 		return nil, errClientAuth
 	}
 	grants, err := s.deps.Grants.ListClientGrants(ctx, c.ID)
 	if err != nil {
-		return nil, storeErr("list client grants", err)
+		return nil, fault.Store("list client grants", err)
 	}
-	return &Caller{Client: c, Grants: grants}, nil
+	return &access.Caller{Client: c, Grants: grants}, nil
 }
 
 // authorizeOrg checks that the caller may do action in an organization.
-func authorizeOrg(c *Caller, orgID, action string) error {
+func authorizeOrg(c *access.Caller, orgID, action string) error {
 	if len(c.Grants) == 0 {
 		return errNoGrants
 	}
-	g := c.grant(orgID)
+	g := c.Grant(orgID)
 	if g == nil {
-		return newErr(Forbidden, "forbidden", "this client has no grant on organization %q", clip(orgID))
+		return fault.New(fault.Forbidden, "forbidden", "this client has no grant on organization %q", clip(orgID))
 	}
 	if !g.Allows(action) {
-		return newErr(Forbidden, "forbidden", "this client's grant on organization %q does not include %q", clip(orgID), action)
+		return fault.New(fault.Forbidden, "forbidden", "this client's grant on organization %q does not include %q", clip(orgID), action)
 	}
 	return nil
 }
@@ -102,7 +78,7 @@ type scope struct {
 // caller cannot see (no membership other than pending in its
 // organizations) is NotFound; one it sees but without the action anywhere,
 // Forbidden.
-func (s *Service) loadUser(ctx context.Context, c *Caller, userID, action string) (scope, error) {
+func (s *Service) loadUser(ctx context.Context, c *access.Caller, userID, action string) (scope, error) {
 	if len(c.Grants) == 0 {
 		return scope{}, errNoGrants
 	}
@@ -114,15 +90,15 @@ func (s *Service) loadUser(ctx context.Context, c *Caller, userID, action string
 		return scope{}, errNoUser
 	}
 	if err != nil {
-		return scope{}, storeErr("get user", err)
+		return scope{}, fault.Store("get user", err)
 	}
 	ms, err := s.deps.Orgs.ListUserMemberships(ctx, userID)
 	if err != nil {
-		return scope{}, storeErr("list memberships", err)
+		return scope{}, fault.Store("list memberships", err)
 	}
 	sc := scope{user: u, all: ms}
 	for _, m := range ms {
-		g := c.grant(m.OrganizationID)
+		g := c.Grant(m.OrganizationID)
 		if g == nil || !m.Visible() {
 			continue
 		}
@@ -136,14 +112,14 @@ func (s *Service) loadUser(ctx context.Context, c *Caller, userID, action string
 	case len(sc.visible) == 0:
 		return scope{}, errNoUser
 	case len(sc.acting) == 0:
-		return scope{}, newErr(Forbidden, "forbidden", "this client's grants do not include %q for this user", action)
+		return scope{}, fault.New(fault.Forbidden, "forbidden", "this client's grants do not include %q for this user", action)
 	}
 	return sc, nil
 }
 
 // errNotHome refuses an account-wide change to a caller outside the
 // account's home organization.
-var errNotHome = &Error{Kind: Forbidden, Code: "forbidden", Message: "this change is the account's own, which only its home organization makes; " +
+var errNotHome = &fault.Error{Kind: fault.Forbidden, Code: "forbidden", Message: "this change is the account's own, which only its home organization makes; " +
 	"another organization suspends or removes its membership instead"}
 
 // requireHome refuses an account-wide change unless the caller acts for the

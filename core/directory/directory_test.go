@@ -14,8 +14,10 @@ import (
 
 	"github.com/calimatic/calimatic-auth/adapters/memory"
 	"github.com/calimatic/calimatic-auth/adapters/system"
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/testsuite"
 )
 
@@ -55,7 +57,7 @@ type fixture struct {
 	clients *memory.ClientStore
 	mail    *outbox
 	org     domain.Organization
-	caller  *directory.Caller
+	caller  *access.Caller
 	secret  string
 }
 
@@ -95,9 +97,9 @@ func newFixture(t *testing.T, actions ...string) *fixture {
 	return f
 }
 
-func kindOf(t *testing.T, err error) directory.Kind {
+func kindOf(t *testing.T, err error) fault.Kind {
 	t.Helper()
-	e, ok := directory.AsError(err)
+	e, ok := fault.As(err)
 	require.True(t, ok, "a directory error, got %v", err)
 	return e.Kind
 }
@@ -120,7 +122,7 @@ func TestClientAuthenticationFailsTheSameWay(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := f.svc.AuthenticateClient(t.Context(), creds[0], creds[1])
-			assert.Equal(t, directory.Unauthorized, kindOf(t, err))
+			assert.Equal(t, fault.Unauthorized, kindOf(t, err))
 		})
 	}
 }
@@ -131,23 +133,23 @@ func TestProvisionValidatesBeforeWriting(t *testing.T) {
 	tests := []struct {
 		name string
 		edit func(*directory.ProvisionInput)
-		kind directory.Kind
+		kind fault.Kind
 		code string
 	}{
-		{"an invalid email is refused", func(p *directory.ProvisionInput) { p.Email = "bart" }, directory.Invalid, "invalid_email"},
-		{"a display-name email is refused", func(p *directory.ProvisionInput) { p.Email = "Bart <bart@example.edu>" }, directory.Invalid, "invalid_email"},
-		{"a missing first name is refused", func(p *directory.ProvisionInput) { p.FirstName = " " }, directory.Invalid, "invalid_request"},
-		{"a name with a control character is refused", func(p *directory.ProvisionInput) { p.LastName = "Sim\x00pson" }, directory.Invalid, "invalid_request"},
-		{"an unknown role is refused", func(p *directory.ProvisionInput) { p.Role = "principal" }, directory.Invalid, "invalid_role"},
-		{"an organization not granted is forbidden", func(p *directory.ProvisionInput) { p.OrganizationID = "elsewhere" }, directory.Forbidden, "forbidden"},
-		{"a missing organization is refused", func(p *directory.ProvisionInput) { p.OrganizationID = "" }, directory.Invalid, "invalid_request"},
+		{"an invalid email is refused", func(p *directory.ProvisionInput) { p.Email = "bart" }, fault.Invalid, "invalid_email"},
+		{"a display-name email is refused", func(p *directory.ProvisionInput) { p.Email = "Bart <bart@example.edu>" }, fault.Invalid, "invalid_email"},
+		{"a missing first name is refused", func(p *directory.ProvisionInput) { p.FirstName = " " }, fault.Invalid, "invalid_request"},
+		{"a name with a control character is refused", func(p *directory.ProvisionInput) { p.LastName = "Sim\x00pson" }, fault.Invalid, "invalid_request"},
+		{"an unknown role is refused", func(p *directory.ProvisionInput) { p.Role = "principal" }, fault.Invalid, "invalid_role"},
+		{"an organization not granted is forbidden", func(p *directory.ProvisionInput) { p.OrganizationID = "elsewhere" }, fault.Forbidden, "forbidden"},
+		{"a missing organization is refused", func(p *directory.ProvisionInput) { p.OrganizationID = "" }, fault.Invalid, "invalid_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := good
 			tt.edit(&in)
 			_, err := f.svc.Provision(t.Context(), f.caller, in)
-			e, ok := directory.AsError(err)
+			e, ok := fault.As(err)
 			require.True(t, ok, "got %v", err)
 			assert.Equal(t, tt.kind, e.Kind)
 			assert.Equal(t, tt.code, e.Code)
@@ -195,11 +197,11 @@ func TestBulkRowsFailAlone(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res, 3)
 	assert.True(t, res[0].IsNewUser)
-	assert.Equal(t, directory.Invalid, kindOf(t, res[1].Err))
+	assert.Equal(t, fault.Invalid, kindOf(t, res[1].Err))
 	assert.False(t, res[2].IsNewUser, "a repeated email in one batch is found, not duplicated")
 
 	_, err = f.svc.ProvisionBulk(t.Context(), f.caller, make([]directory.ProvisionInput, directory.DefaultMaxBatch+1))
-	e, ok := directory.AsError(err)
+	e, ok := fault.As(err)
 	require.True(t, ok)
 	assert.Equal(t, "batch_too_large", e.Code)
 }
@@ -212,9 +214,9 @@ func TestTenancy(t *testing.T) {
 	_, err := f.svc.GetUser(ctx, f.caller, p.User.ID)
 	require.NoError(t, err, "read is granted")
 	_, err = f.svc.SetStatus(ctx, f.caller, p.User.ID, directory.Suspend)
-	assert.Equal(t, directory.Forbidden, kindOf(t, err), "suspend is not granted")
+	assert.Equal(t, fault.Forbidden, kindOf(t, err), "suspend is not granted")
 	_, err = f.svc.GetUser(ctx, f.caller, "someone-else")
-	assert.Equal(t, directory.NotFound, kindOf(t, err))
+	assert.Equal(t, fault.NotFound, kindOf(t, err))
 
 	// A second organization the client is not granted: a user only there is
 	// invisible, and a user in both may be read but not locked out.
@@ -226,7 +228,7 @@ func TestTenancy(t *testing.T) {
 	_, err = f.svc.PutMember(ctx, other.ID, stranger.ID, domain.RoleMember)
 	require.NoError(t, err)
 	_, err = f.svc.GetUser(ctx, f.caller, stranger.ID)
-	assert.Equal(t, directory.NotFound, kindOf(t, err), "a user outside the client's organizations is not found")
+	assert.Equal(t, fault.NotFound, kindOf(t, err), "a user outside the client's organizations is not found")
 
 	_, err = f.svc.PutClientGrant(ctx, f.caller.Client.ID, f.org.ID, domain.GrantActions)
 	require.NoError(t, err)
@@ -237,7 +239,7 @@ func TestTenancy(t *testing.T) {
 	v, err := f.svc.GetUser(ctx, caller, p.User.ID)
 	require.NoError(t, err)
 	assert.Len(t, v.Memberships, 1, "only the memberships the client may see")
-	assert.Equal(t, directory.NotFound, kindOf(t, f.svc.DeleteUser(ctx, caller, stranger.ID)), "even with every action")
+	assert.Equal(t, fault.NotFound, kindOf(t, f.svc.DeleteUser(ctx, caller, stranger.ID)), "even with every action")
 
 	// The other organization's client acts on its membership only: the
 	// account is its home organization's.
@@ -248,10 +250,10 @@ func TestTenancy(t *testing.T) {
 	require.Len(t, v.Memberships, 1)
 	assert.Equal(t, domain.MembershipSuspended, v.Memberships[0].Status)
 	_, err = f.svc.SetStatus(ctx, otherCaller, p.User.ID, directory.Deactivate)
-	assert.Equal(t, directory.Forbidden, kindOf(t, err), "deactivating is the home organization's")
+	assert.Equal(t, fault.Forbidden, kindOf(t, err), "deactivating is the home organization's")
 	_, err = f.svc.UpdateUser(ctx, otherCaller, p.User.ID, directory.ProfilePatch{FirstName: &otherName})
-	assert.Equal(t, directory.Forbidden, kindOf(t, err), "so is the profile")
-	assert.Equal(t, directory.Forbidden, kindOf(t, f.svc.SendPasswordReset(ctx, otherCaller, p.User.ID)), "and the password")
+	assert.Equal(t, fault.Forbidden, kindOf(t, err), "so is the profile")
+	assert.Equal(t, fault.Forbidden, kindOf(t, f.svc.SendPasswordReset(ctx, otherCaller, p.User.ID)), "and the password")
 
 	// The home organization keeps control of the whole account.
 	v, err = f.svc.SetStatus(ctx, caller, p.User.ID, directory.Suspend)
@@ -260,7 +262,7 @@ func TestTenancy(t *testing.T) {
 
 	none := newFixture(t)
 	_, err = none.svc.GetUser(ctx, none.caller, p.User.ID)
-	assert.Equal(t, directory.Forbidden, kindOf(t, err), "a client with no grant is forbidden everything")
+	assert.Equal(t, fault.Forbidden, kindOf(t, err), "a client with no grant is forbidden everything")
 }
 
 func TestStatusTransitions(t *testing.T) {
@@ -291,7 +293,7 @@ func TestStatusTransitions(t *testing.T) {
 			before := len(f.events.Events())
 			v, err := f.svc.SetStatus(t.Context(), f.caller, p.User.ID, tt.action)
 			if tt.refused {
-				assert.Equal(t, directory.Conflict, kindOf(t, err))
+				assert.Equal(t, fault.Conflict, kindOf(t, err))
 				return
 			}
 			require.NoError(t, err)
@@ -328,13 +330,13 @@ func TestInvitationLinkIsSingleUseAndExpires(t *testing.T) {
 	tok := tokenOf(t, f.mail.last(t))
 
 	_, err = f.svc.AcceptInvite(t.Context(), tok, "short")
-	assert.Equal(t, directory.Invalid, kindOf(t, err), "a short password is refused before the link is spent")
+	assert.Equal(t, fault.Invalid, kindOf(t, err), "a short password is refused before the link is spent")
 	u, err := f.svc.AcceptInvite(t.Context(), tok, "okily dokily neighbor")
 	require.NoError(t, err)
 	assert.Equal(t, domain.UserActive, u.Status)
 	assert.True(t, u.EmailVerified)
 	_, err = f.svc.AcceptInvite(t.Context(), tok, "okily dokily neighbor")
-	assert.Equal(t, directory.NotFound, kindOf(t, err), "single use")
+	assert.Equal(t, fault.NotFound, kindOf(t, err), "single use")
 
 	other, err := f.svc.Provision(t.Context(), f.caller, directory.ProvisionInput{
 		Email: "rod@example.edu", FirstName: "Rod", LastName: "Flanders", OrganizationID: f.org.ID, SendInviteEmail: true,
@@ -343,7 +345,7 @@ func TestInvitationLinkIsSingleUseAndExpires(t *testing.T) {
 	require.True(t, other.InviteSent)
 	f.clock.Advance(directory.DefaultInviteTTL)
 	_, err = f.svc.AcceptInvite(t.Context(), tokenOf(t, f.mail.last(t)), "okily dokily neighbor")
-	assert.Equal(t, directory.NotFound, kindOf(t, err), "expired")
+	assert.Equal(t, fault.NotFound, kindOf(t, err), "expired")
 }
 
 func TestResetVoidsOlderLinksAndMovesNotBefore(t *testing.T) {
@@ -363,14 +365,14 @@ func TestResetVoidsOlderLinksAndMovesNotBefore(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, f.clock.Now(), u.NotBefore, "sign-ins before the reset end")
 	_, err = f.svc.ResetPassword(t.Context(), older, "mmm donuts forever")
-	assert.Equal(t, directory.NotFound, kindOf(t, err), "a link made before the last reset is void")
+	assert.Equal(t, fault.NotFound, kindOf(t, err), "a link made before the last reset is void")
 }
 
 func TestForgotPasswordRevealsNothing(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.svc.ForgotPassword(t.Context(), "nobody@example.edu"))
 	assert.Empty(t, f.mail.mail, "no mail for an unknown address")
-	assert.Equal(t, directory.Invalid, kindOf(t, f.svc.ForgotPassword(t.Context(), "not an email")))
+	assert.Equal(t, fault.Invalid, kindOf(t, f.svc.ForgotPassword(t.Context(), "not an email")))
 }
 
 func TestAdminKeys(t *testing.T) {
@@ -382,7 +384,7 @@ func TestAdminKeys(t *testing.T) {
 	require.NoError(t, err)
 	for _, bad := range []string{"", "cak_wrong", key + "x", "Bearer " + key} {
 		_, err = f.svc.AuthenticateAdmin(t.Context(), bad)
-		assert.Equal(t, directory.Unauthorized, kindOf(t, err), "key %q", bad)
+		assert.Equal(t, fault.Unauthorized, kindOf(t, err), "key %q", bad)
 	}
 }
 
@@ -410,7 +412,7 @@ func TestPageArguments(t *testing.T) {
 		limit  int
 	}{{"!!!", 10}, {"", -1}, {"", directory.MaxPageSize + 1}} {
 		_, err := f.svc.ListUsers(t.Context(), f.caller, f.org.ID, bad.cursor, bad.limit)
-		assert.Equal(t, directory.Invalid, kindOf(t, err), "cursor %q limit %d", bad.cursor, bad.limit)
+		assert.Equal(t, fault.Invalid, kindOf(t, err), "cursor %q limit %d", bad.cursor, bad.limit)
 	}
 }
 
@@ -458,7 +460,7 @@ func TestUpdateAccountFromAnOrganizationsDirectory(t *testing.T) {
 	org2 := directory.OrgCaller(o2.ID)
 	again := "bart.s@example.com"
 	_, err = f.svc.UpdateAccount(ctx, org2, p.User.ID, directory.AccountChange{Email: &again})
-	assert.Equal(t, directory.Forbidden, kindOf(t, err))
+	assert.Equal(t, fault.Forbidden, kindOf(t, err))
 	_, err = f.svc.UpdateAccount(ctx, org2, p.User.ID, directory.AccountChange{Email: &email, Profile: &domain.OrgProfile{ExternalID: "e-3"}})
 	require.NoError(t, err, "its own profile it may change, and sending the email unchanged is no change")
 	_, err = f.svc.UpdateAccount(ctx, org, p.User.ID, directory.AccountChange{Email: &again})
@@ -500,9 +502,9 @@ func TestMailedLinksAreBoundToTheAddressTheyWentTo(t *testing.T) {
 	_, err = f.svc.UpdateAccount(ctx, directory.OrgCaller(f.org.ID), p.User.ID, directory.AccountChange{Email: &moved})
 	require.NoError(t, err)
 	_, err = f.svc.AcceptInvite(ctx, invite, "a long enough password")
-	assert.Equal(t, directory.NotFound, kindOf(t, err), "an invitation mailed to the old address is void")
+	assert.Equal(t, fault.NotFound, kindOf(t, err), "an invitation mailed to the old address is void")
 	_, err = f.svc.ResetPassword(ctx, reset, "a long enough password")
-	assert.Equal(t, directory.NotFound, kindOf(t, err), "so is a reset")
+	assert.Equal(t, fault.NotFound, kindOf(t, err), "so is a reset")
 	u, err := f.users.GetUser(ctx, p.User.ID)
 	require.NoError(t, err)
 	assert.False(t, u.EmailVerified, "nothing verified the new address")
@@ -528,14 +530,14 @@ func TestAnAccountCannotMoveIntoAnotherOrganizationsVerifiedDomain(t *testing.T)
 
 	into := "principal@Shelbyville.EDU"
 	_, err = f.svc.UpdateAccount(ctx, directory.OrgCaller(f.org.ID), p.User.ID, directory.AccountChange{Email: &into})
-	assert.Equal(t, directory.Forbidden, kindOf(t, err))
+	assert.Equal(t, fault.Forbidden, kindOf(t, err))
 	u, err := f.users.GetUser(ctx, p.User.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "homer@example.edu", u.Email, "nothing changed")
 	_, err = f.svc.Provision(ctx, f.caller, directory.ProvisionInput{
 		Email: "principal@shelbyville.edu", FirstName: "Gary", LastName: "Chalmers", OrganizationID: f.org.ID,
 	})
-	assert.Equal(t, directory.Forbidden, kindOf(t, err), "nor is one created there")
+	assert.Equal(t, fault.Forbidden, kindOf(t, err), "nor is one created there")
 }
 
 func TestForgotPasswordReinvitesAnInvitedAccount(t *testing.T) {
@@ -564,7 +566,7 @@ func TestAGrantWithdrawnAfterAuthenticationRefusesTheChange(t *testing.T) {
 	_, err := f.svc.Provision(t.Context(), f.caller, directory.ProvisionInput{
 		Email: "bart@example.edu", FirstName: "Bart", LastName: "Simpson", OrganizationID: f.org.ID,
 	})
-	assert.Equal(t, directory.Forbidden, kindOf(t, err), "the caller still holds the withdrawn grant, the store does not")
+	assert.Equal(t, fault.Forbidden, kindOf(t, err), "the caller still holds the withdrawn grant, the store does not")
 	_, err = f.users.GetUserByEmail(t.Context(), "bart@example.edu")
 	assert.ErrorIs(t, err, domain.ErrNotFound, "nothing was written")
 
@@ -615,7 +617,7 @@ func TestADeletedClientActsNoMore(t *testing.T) {
 	_, err := f.svc.Provision(t.Context(), f.caller, directory.ProvisionInput{
 		Email: "bart@example.edu", FirstName: "Bart", LastName: "Simpson", OrganizationID: f.org.ID,
 	})
-	assert.Equal(t, directory.Unauthorized, kindOf(t, err))
+	assert.Equal(t, fault.Unauthorized, kindOf(t, err))
 	_, err = f.users.GetUserByEmail(t.Context(), "bart@example.edu")
 	assert.ErrorIs(t, err, domain.ErrNotFound, "nothing was written")
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // timestamp writes times as the integration guide's §5 payloads do:
@@ -27,12 +28,12 @@ func (s *Service) audienceOf(ctx context.Context, userID string, ms []domain.Mem
 	if ms == nil {
 		var err error
 		if ms, err = s.deps.Orgs.ListUserMemberships(ctx, userID); err != nil {
-			return domain.Audience{}, storeErr("list memberships", err)
+			return domain.Audience{}, fault.Store("list memberships", err)
 		}
 	}
 	ls, err := s.deps.Licenses.ListUserLicenses(ctx, userID)
 	if err != nil {
-		return domain.Audience{}, storeErr("list licenses", err)
+		return domain.Audience{}, fault.Store("list licenses", err)
 	}
 	var a domain.Audience
 	for _, m := range ms {

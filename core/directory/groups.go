@@ -10,6 +10,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Groups: an organization's named sets of members, pushed by its identity
@@ -20,9 +21,9 @@ import (
 
 // Group errors the SCIM layer answers in its own terms.
 var (
-	ErrGroupNotFound  = &Error{Kind: NotFound, Code: "group_not_found", Message: "no such group"}
-	ErrGroupNameTaken = &Error{Kind: Conflict, Code: "group_name_taken", Message: "another group of this organization has that name"}
-	ErrNotAMember     = &Error{Kind: Invalid, Code: "not_a_member", Message: "a group's members must be members of its organization"}
+	ErrGroupNotFound  = &fault.Error{Kind: fault.NotFound, Code: "group_not_found", Message: "no such group"}
+	ErrGroupNameTaken = &fault.Error{Kind: fault.Taken, Code: "group_name_taken", Message: "another group of this organization has that name"}
+	ErrNotAMember     = &fault.Error{Kind: fault.Invalid, Code: "not_a_member", Message: "a group's members must be members of its organization"}
 )
 
 // MaxGroupName bounds a group's name and external id, in characters.
@@ -37,11 +38,11 @@ type GroupInput struct {
 // Check validates a group's name and external id.
 func (in GroupInput) Check() error {
 	if strings.TrimSpace(in.DisplayName) == "" {
-		return newErr(Invalid, "invalid_request", "a group needs a displayName")
+		return fault.New(fault.Invalid, "invalid_request", "a group needs a displayName")
 	}
 	for _, v := range []string{in.DisplayName, in.ExternalID} {
 		if !domain.PrintableText(v, MaxGroupName) {
-			return newErr(Invalid, "invalid_request", "a group's displayName and externalId are at most %d printable characters", MaxGroupName)
+			return fault.New(fault.Invalid, "invalid_request", "a group's displayName and externalId are at most %d printable characters", MaxGroupName)
 		}
 	}
 	return nil
@@ -54,7 +55,7 @@ func groupErr(op string, err error) error {
 	case errors.Is(err, domain.ErrNotFound):
 		return ErrGroupNotFound
 	}
-	return storeErr(op, err)
+	return fault.Store(op, err)
 }
 
 // CreateGroup makes a group of the organization with its first members.
@@ -106,7 +107,7 @@ func (s *Service) ListGroups(ctx context.Context, orgID, cursor string, limit in
 	}
 	gs, err := s.deps.Groups.ListGroups(ctx, orgID, after, limit+1)
 	if err != nil {
-		return Page[domain.Group]{}, storeErr("list groups", err)
+		return Page[domain.Group]{}, fault.Store("list groups", err)
 	}
 	p := Page[domain.Group]{Items: gs}
 	if len(gs) > limit {
@@ -120,7 +121,7 @@ func (s *Service) ListGroups(ctx context.Context, orgID, cursor string, limit in
 func (s *Service) UserGroups(ctx context.Context, orgID, userID string) ([]domain.Group, error) {
 	gs, err := s.deps.Groups.ListUserGroups(ctx, orgID, userID)
 	if err != nil {
-		return nil, storeErr("list user groups", err)
+		return nil, fault.Store("list user groups", err)
 	}
 	return gs, nil
 }
@@ -131,7 +132,7 @@ func (s *Service) GroupMembers(ctx context.Context, orgID, id string) ([]string,
 	for after := ""; ; {
 		page, err := s.deps.Groups.ListGroupMembers(ctx, orgID, id, after, 1000)
 		if err != nil {
-			return nil, storeErr("list group members", err)
+			return nil, fault.Store("list group members", err)
 		}
 		out = append(out, page...)
 		if len(page) < 1000 {
@@ -159,7 +160,7 @@ func (s *Service) RenameGroup(ctx context.Context, orgID, id string, in GroupInp
 		return nil
 	})
 	if err != nil {
-		if _, ok := err.(*Error); ok || precondition != nil && !isStoreErr(err) {
+		if _, ok := err.(*fault.Error); ok || precondition != nil && !isStoreErr(err) {
 			return domain.Group{}, err
 		}
 		return domain.Group{}, groupErr("update group", err)
@@ -199,7 +200,7 @@ func (s *Service) changeGroupMembers(ctx context.Context, orgID, id string, add,
 		return domain.Group{}, ErrNotAMember
 	}
 	if err != nil {
-		return domain.Group{}, storeErr("change group members", err)
+		return domain.Group{}, fault.Store("change group members", err)
 	}
 	return g, s.roleEvents(ctx, orgID, before)
 }
@@ -238,11 +239,11 @@ func (s *Service) MapGroupRole(ctx context.Context, orgID, id, role string) (dom
 		r, ok, err := access.Role(ctx, s.deps.Roles, orgID, role)
 		switch {
 		case err != nil:
-			return domain.Group{}, storeErr("get role", err)
+			return domain.Group{}, fault.Store("get role", err)
 		case !domain.ValidName(role) || !ok:
-			return domain.Group{}, newErr(Invalid, "invalid_role", "role %q does not exist in this organization", clip(role))
+			return domain.Group{}, fault.New(fault.Invalid, "invalid_role", "role %q does not exist in this organization", clip(role))
 		case !domain.Mappable(r):
-			return domain.Group{}, newErr(Invalid, "invalid_role",
+			return domain.Group{}, fault.New(fault.Invalid, "invalid_role",
 				"role %q manages the organization (owner, organization:manage or roles:manage): a group cannot give it; make owners directly", clip(role))
 		}
 	}
@@ -292,11 +293,11 @@ func (s *Service) effectiveRoles(ctx context.Context, g domain.Group, userIDs []
 			continue
 		}
 		if err != nil {
-			return nil, storeErr("get membership", err)
+			return nil, fault.Store("get membership", err)
 		}
 		h, err := access.Resolve(ctx, s.deps.Roles, s.deps.Groups, m)
 		if err != nil {
-			return nil, storeErr("effective role", err)
+			return nil, fault.Store("effective role", err)
 		}
 		out[id] = heldKey(h)
 	}
@@ -317,7 +318,7 @@ func (s *Service) roleEvents(ctx context.Context, orgID string, before map[strin
 		}
 		h, err := access.Resolve(ctx, s.deps.Roles, s.deps.Groups, m)
 		if err != nil {
-			return storeErr("effective role", err)
+			return fault.Store("effective role", err)
 		}
 		if heldKey(h) == before[id] {
 			continue
@@ -354,12 +355,12 @@ func (s *Service) after(last time.Time) time.Time {
 func (s *Service) leaveGroups(ctx context.Context, orgID, userID string) error {
 	gs, err := s.deps.Groups.ListUserGroups(ctx, orgID, userID)
 	if err != nil {
-		return storeErr("list user groups", err)
+		return fault.Store("list user groups", err)
 	}
 	for _, g := range gs {
 		if _, err := s.deps.Groups.ChangeGroupMembers(ctx, orgID, g.ID, nil, []string{userID}, s.after(g.UpdatedAt)); err != nil &&
 			!errors.Is(err, domain.ErrNotFound) {
-			return storeErr("change group members", err)
+			return fault.Store("change group members", err)
 		}
 	}
 	return nil

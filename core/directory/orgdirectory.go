@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // allActions is every grant action: an organization's own directory may do
@@ -20,8 +22,8 @@ var allActions = domain.GrantActions
 // Changes to the account itself (its email, names or status) therefore need
 // the organization to be the account's home. It has no client: it assigns
 // no license, and its events reach the organization's audience only.
-func OrgCaller(orgID string) *Caller {
-	return &Caller{Grants: []domain.ClientGrant{{OrganizationID: orgID, Actions: allActions}}}
+func OrgCaller(orgID string) *access.Caller {
+	return &access.Caller{Grants: []domain.ClientGrant{{OrganizationID: orgID, Actions: allActions}}}
 }
 
 // AccountChange is an organization directory's change to a user; nil fields
@@ -47,7 +49,7 @@ func (ch AccountChange) account() bool {
 
 func (ch AccountChange) check() error {
 	if ch.Email != nil && !domain.ValidEmail(domain.NormalizeEmail(*ch.Email)) {
-		return newErr(Invalid, "invalid_email", "email %q is not a valid address", clip(*ch.Email))
+		return fault.New(fault.Invalid, "invalid_email", "email %q is not a valid address", clip(*ch.Email))
 	}
 	// A provider may clear a name: an organization's directory may know
 	// only an email.
@@ -70,20 +72,20 @@ func (ch AccountChange) check() error {
 // more than the organization's own profile does: the update action on the
 // organization. An account change emits user.updated; a profile-only change
 // emits nothing, as the events carry no profile fields. An email already
-// taken is a Conflict "email_taken".
-func (s *Service) UpdateAccount(ctx context.Context, c *Caller, userID string, ch AccountChange) (UserView, error) {
+// taken is Taken "email_taken".
+func (s *Service) UpdateAccount(ctx context.Context, c *access.Caller, userID string, ch AccountChange) (UserView, error) {
 	if err := ch.check(); err != nil {
 		return UserView{}, err
 	}
 	if ch.Profile != nil && len(c.Grants) != 1 {
-		return UserView{}, newErr(Invalid, "invalid_request", "only an organization's directory keeps a profile")
+		return UserView{}, fault.New(fault.Invalid, "invalid_request", "only an organization's directory keeps a profile")
 	}
-	return unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (UserView, error) {
+	return unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) (UserView, error) {
 		return s.updateAccount(ctx, c, userID, ch)
 	})
 }
 
-func (s *Service) updateAccount(ctx context.Context, c *Caller, userID string, ch AccountChange) (UserView, error) {
+func (s *Service) updateAccount(ctx context.Context, c *access.Caller, userID string, ch AccountChange) (UserView, error) {
 	sc, err := s.loadUser(ctx, c, userID, domain.ActionUpdate)
 	if err != nil {
 		return UserView{}, err
@@ -131,7 +133,7 @@ func (s *Service) updateAccount(ctx context.Context, c *Caller, userID string, c
 		return nil
 	})
 	if errors.Is(err, domain.ErrAlreadyExists) {
-		return UserView{}, newErr(Conflict, "email_taken", "another user has that email")
+		return UserView{}, fault.New(fault.Taken, "email_taken", "another user has that email")
 	}
 	if err != nil {
 		return UserView{}, userStoreErr("update user", err)
@@ -160,7 +162,7 @@ func (s *Service) checkEmailDomain(ctx context.Context, email string, u domain.U
 		return err
 	}
 	if owner != "" && owner != u.HomeOrganizationID {
-		return newErr(Forbidden, "domain_owned", "the domain of %q belongs to another organization", clip(email))
+		return fault.New(fault.Forbidden, "domain_owned", "the domain of %q belongs to another organization", clip(email))
 	}
 	return nil
 }
@@ -170,11 +172,11 @@ func (s *Service) checkEmailDomain(ctx context.Context, email string, u domain.U
 // (user.deleted), or deactivated (user.deactivated) when deactivate is
 // set, whatever other organizations it is in. Any other organization only
 // lets the user go (see leave).
-func (s *Service) Deprovision(ctx context.Context, c *Caller, userID string, deactivate bool) error {
+func (s *Service) Deprovision(ctx context.Context, c *access.Caller, userID string, deactivate bool) error {
 	if len(c.Grants) != 1 {
-		return newErr(Invalid, "invalid_request", "only an organization's directory deprovisions")
+		return fault.New(fault.Invalid, "invalid_request", "only an organization's directory deprovisions")
 	}
-	return s.asCaller(ctx, c, func(ctx context.Context, c *Caller) error {
+	return s.asCaller(ctx, c, func(ctx context.Context, c *access.Caller) error {
 		sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete)
 		if err != nil {
 			return err
@@ -219,7 +221,7 @@ func (s *Service) leave(ctx context.Context, sc scope) error {
 			return err
 		}
 		if err := s.deps.Orgs.DeleteMembership(ctx, m.OrganizationID, u.ID); err != nil && !errors.Is(err, domain.ErrNotFound) {
-			return storeErr("delete membership", err)
+			return fault.Store("delete membership", err)
 		}
 		if ms, err = s.keepPrimary(ctx, ms, m.OrganizationID); err != nil {
 			return err
@@ -242,13 +244,13 @@ func (s *Service) leave(ctx context.Context, sc scope) error {
 func (s *Service) dropLicenses(ctx context.Context, userID string, left []string, stays []domain.Membership, now time.Time) ([]domain.Event, error) {
 	ls, err := s.deps.Licenses.ListUserLicenses(ctx, userID)
 	if err != nil {
-		return nil, storeErr("list licenses", err)
+		return nil, fault.Store("list licenses", err)
 	}
 	var events []domain.Event
 	for _, l := range ls {
 		gs, err := s.deps.Grants.ListClientGrants(ctx, l.ClientID)
 		if err != nil {
-			return nil, storeErr("list client grants", err)
+			return nil, fault.Store("list client grants", err)
 		}
 		granted := func(orgID string) bool {
 			return slices.ContainsFunc(gs, func(g domain.ClientGrant) bool { return g.OrganizationID == orgID })
@@ -258,7 +260,7 @@ func (s *Service) dropLicenses(ctx context.Context, userID string, left []string
 			continue
 		}
 		if err := s.deps.Licenses.RevokeLicense(ctx, l.ClientID, userID); err != nil && !errors.Is(err, domain.ErrNotFound) {
-			return nil, storeErr("revoke license", err)
+			return nil, fault.Store("revoke license", err)
 		}
 		events = append(events, s.licenseEvent(domain.EventLicenseRevoked, domain.License{ClientID: l.ClientID, UserID: userID}, now))
 	}
@@ -289,7 +291,7 @@ func (s *Service) keepPrimary(ctx context.Context, ms []domain.Membership, left 
 	}
 	next.Primary = true
 	if err := s.deps.Orgs.PutMembership(ctx, *next); err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return nil, storeErr("put membership", err)
+		return nil, fault.Store("put membership", err)
 	}
 	return rest, nil
 }

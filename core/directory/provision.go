@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // ProvisionInput is one user to provision (integration guide §4).
@@ -26,8 +28,8 @@ type ProvisionInput struct {
 	// email.
 	NamesOptional bool
 	// UserName names the membership this call makes (SCIM's userName);
-	// "" names it after the email. A name another member has is a
-	// Conflict (user_name_taken).
+	// "" names it after the email. A name another member has is Taken
+	// (user_name_taken).
 	UserName string
 }
 
@@ -54,7 +56,7 @@ type Provisioned struct {
 }
 
 // Provision ensures one user, their membership and the caller's license.
-func (s *Service) Provision(ctx context.Context, c *Caller, in ProvisionInput) (Provisioned, error) {
+func (s *Service) Provision(ctx context.Context, c *access.Caller, in ProvisionInput) (Provisioned, error) {
 	out, err := s.provision(ctx, c, []ProvisionInput{in})
 	if err != nil {
 		return Provisioned{}, err
@@ -65,19 +67,19 @@ func (s *Service) Provision(ctx context.Context, c *Caller, in ProvisionInput) (
 // BulkResult is one row's outcome in a bulk request.
 type BulkResult struct {
 	Provisioned
-	Err error // a *Error for this row only
+	Err error // a *fault.Error for this row only
 }
 
 // ProvisionBulk provisions up to MaxBatch users. Each row succeeds or fails
 // on its own, and a failed row writes nothing.
-func (s *Service) ProvisionBulk(ctx context.Context, c *Caller, in []ProvisionInput) ([]BulkResult, error) {
+func (s *Service) ProvisionBulk(ctx context.Context, c *access.Caller, in []ProvisionInput) ([]BulkResult, error) {
 	switch {
 	case len(c.Grants) == 0:
 		return nil, errNoGrants
 	case len(in) == 0:
-		return nil, newErr(Invalid, "invalid_request", "users must hold at least one user")
+		return nil, fault.New(fault.Invalid, "invalid_request", "users must hold at least one user")
 	case len(in) > s.cfg.MaxBatch:
-		return nil, newErr(Invalid, "batch_too_large", "a request may provision at most %d users, got %d", s.cfg.MaxBatch, len(in))
+		return nil, fault.New(fault.Invalid, "batch_too_large", "a request may provision at most %d users, got %d", s.cfg.MaxBatch, len(in))
 	}
 	return s.provision(ctx, c, in)
 }
@@ -86,12 +88,12 @@ func (s *Service) ProvisionBulk(ctx context.Context, c *Caller, in []ProvisionIn
 // they are in it, and mails the invitations once it is stored. A mail that
 // fails leaves its row's change and events in place, with InviteSent false
 // and InviteErr saying why.
-func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput) ([]BulkResult, error) {
+func (s *Service) provision(ctx context.Context, c *access.Caller, in []ProvisionInput) ([]BulkResult, error) {
 	if len(c.Grants) == 0 {
 		return nil, errNoGrants
 	}
 	var mails []outgoing // mails[i] for out[i]; empty when none
-	out, err := unitAs(s, ctx, c, func(ctx context.Context, c *Caller) ([]BulkResult, error) {
+	out, err := unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) ([]BulkResult, error) {
 		mails = make([]outgoing, len(in))
 		return s.provisionIn(ctx, c, in, mails)
 	})
@@ -115,7 +117,7 @@ func (s *Service) provision(ctx context.Context, c *Caller, in []ProvisionInput)
 // when it assigned the license, and user.invited with the invitation it
 // issued; a row that finds everything in place (a retry of one whose answer
 // was lost, say) emits nothing, so each change is told once.
-func (s *Service) provisionIn(ctx context.Context, c *Caller, in []ProvisionInput, mails []outgoing) ([]BulkResult, error) {
+func (s *Service) provisionIn(ctx context.Context, c *access.Caller, in []ProvisionInput, mails []outgoing) ([]BulkResult, error) {
 	if len(c.Grants) == 0 {
 		return nil, errNoGrants
 	}
@@ -126,7 +128,7 @@ func (s *Service) provisionIn(ctx context.Context, c *Caller, in []ProvisionInpu
 	for i, p := range in {
 		row, err := s.provisionRow(ctx, c, p, verified)
 		if err != nil {
-			if _, ok := AsError(err); !ok {
+			if _, ok := fault.As(err); !ok {
 				return nil, err
 			}
 			out[i].Err = err
@@ -141,7 +143,7 @@ func (s *Service) provisionIn(ctx context.Context, c *Caller, in []ProvisionInpu
 	}
 	results, err := s.deps.Directory.Provision(ctx, rowsOf(rows))
 	if err != nil {
-		return nil, storeErr("provision", err)
+		return nil, fault.Store("provision", err)
 	}
 	var events []domain.Event
 	for k, r := range results {
@@ -190,7 +192,7 @@ func (s *Service) provisionIn(ctx context.Context, c *Caller, in []ProvisionInpu
 // holder is mailed an invitation to join when this row made the pending
 // membership (a repeat mails nothing). No event is emitted: the caller's
 // organization hears of the account only once its holder accepts.
-func (s *Service) provisionedPending(ctx context.Context, c *Caller, row domain.ProvisionRow, r domain.ProvisionResult, now time.Time) (Provisioned, outgoing, error) {
+func (s *Service) provisionedPending(ctx context.Context, c *access.Caller, row domain.ProvisionRow, r domain.ProvisionResult, now time.Time) (Provisioned, outgoing, error) {
 	p := Provisioned{
 		User:           domain.User{Email: row.User.Email, GivenName: row.User.GivenName, FamilyName: row.User.FamilyName},
 		OrganizationID: row.OrganizationID, Role: row.Role, MembershipStatus: domain.MembershipPending,
@@ -217,7 +219,7 @@ func rowsOf(rs []domainRow) []domain.ProvisionRow {
 }
 
 // ErrUserNameTaken: another member of the organization has the user name.
-var ErrUserNameTaken = newErr(Conflict, "user_name_taken", "another member of this organization has that user name")
+var ErrUserNameTaken = fault.New(fault.Taken, "user_name_taken", "another member of this organization has that user name")
 
 func rowStoreErr(err error) error {
 	if errors.Is(err, domain.ErrNotFound) {
@@ -226,17 +228,17 @@ func rowStoreErr(err error) error {
 	if errors.Is(err, domain.ErrAlreadyExists) {
 		return ErrUserNameTaken
 	}
-	return newErr(Conflict, "conflict", "the user could not be provisioned; retry")
+	return fault.New(fault.Conflict, "conflict", "the user could not be provisioned; retry")
 }
 
 // provisionRow validates one input, checks the caller's grant and the
 // role, and says how an existing account may join: at once if the caller
 // sees it already or the organization verified the email's domain, else
 // pending. verified caches domain lookups across a batch.
-func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput, verified map[string]string) (domain.ProvisionRow, error) {
+func (s *Service) provisionRow(ctx context.Context, c *access.Caller, p ProvisionInput, verified map[string]string) (domain.ProvisionRow, error) {
 	email := domain.NormalizeEmail(p.Email)
 	if !domain.ValidEmail(email) {
-		return domain.ProvisionRow{}, newErr(Invalid, "invalid_email", "email %q is not a valid address", clip(p.Email))
+		return domain.ProvisionRow{}, fault.New(fault.Invalid, "invalid_email", "email %q is not a valid address", clip(p.Email))
 	}
 	first, last := strings.TrimSpace(p.FirstName), strings.TrimSpace(p.LastName)
 	for _, n := range []struct{ field, v string }{{"firstName", first}, {"lastName", last}} {
@@ -248,7 +250,7 @@ func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput,
 		}
 	}
 	if p.OrganizationID == "" {
-		return domain.ProvisionRow{}, newErr(Invalid, "invalid_request", "organizationId is required")
+		return domain.ProvisionRow{}, fault.New(fault.Invalid, "invalid_request", "organizationId is required")
 	}
 	if err := authorizeOrg(c, p.OrganizationID, domain.ActionProvision); err != nil {
 		return domain.ProvisionRow{}, err
@@ -275,7 +277,7 @@ func (s *Service) provisionRow(ctx context.Context, c *Caller, p ProvisionInput,
 	}
 	return domain.ProvisionRow{
 		User: u, OrganizationID: p.OrganizationID, Role: role, LicenseClientID: c.Client.ID,
-		VisibleIn: c.orgIDs(), LinkExisting: linked == p.OrganizationID, UserName: p.UserName,
+		VisibleIn: c.OrgIDs(), LinkExisting: linked == p.OrganizationID, UserName: p.UserName,
 	}, nil
 }
 
@@ -289,7 +291,7 @@ func (s *Service) verifiedFor(ctx context.Context, name string, cache map[string
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 	case err != nil:
-		return "", storeErr("get domain", err)
+		return "", fault.Store("get domain", err)
 	}
 	cache[name] = d.OrganizationID
 	return d.OrganizationID, nil
@@ -306,9 +308,9 @@ func (s *Service) refuseForeignDomain(ctx context.Context, email string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, domain.ErrNotFound):
-		return newErr(Forbidden, "domain_owned", "the domain of %q belongs to another organization, which creates its accounts", clip(email))
+		return fault.New(fault.Forbidden, "domain_owned", "the domain of %q belongs to another organization, which creates its accounts", clip(email))
 	}
-	return storeErr("get user", err)
+	return fault.Store("get user", err)
 }
 
 // Permissions that make a role an owner's or an admin's, whatever its name.
@@ -324,26 +326,26 @@ var (
 // make owners; one with an admin's (admin, or users:read or users:manage)
 // without the assign_admin action. Permissions decide, so renaming a role
 // gives it no way around the rule.
-func (s *Service) checkAssignable(ctx context.Context, c *Caller, orgID, role string) error {
+func (s *Service) checkAssignable(ctx context.Context, c *access.Caller, orgID, role string) error {
 	if !domain.ValidName(role) {
-		return newErr(Invalid, "invalid_role", "role %q is not a valid role name", clip(role))
+		return fault.New(fault.Invalid, "invalid_role", "role %q is not a valid role name", clip(role))
 	}
 	perms, ok, err := Permissions(ctx, s.deps.Roles, orgID, role)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return newErr(Invalid, "invalid_role", "role %q does not exist in this organization", clip(role))
+		return fault.New(fault.Invalid, "invalid_role", "role %q does not exist in this organization", clip(role))
 	}
 	has := func(want []string) bool {
 		return slices.ContainsFunc(perms, func(p string) bool { return slices.Contains(want, p) })
 	}
 	switch {
 	case role == domain.RoleOwner || has(ownerPermissions):
-		return newErr(Forbidden, "forbidden", "role %q manages the organization: only platform administrators and the organization's owners give it", clip(role))
+		return fault.New(fault.Forbidden, "forbidden", "role %q manages the organization: only platform administrators and the organization's owners give it", clip(role))
 	case role == domain.RoleAdmin || has(adminPermissions):
-		if g := c.grant(orgID); g == nil || !g.Allows(domain.ActionAssignAdmin) {
-			return newErr(Forbidden, "forbidden", "role %q manages users: this client's grant on organization %q does not include %q",
+		if g := c.Grant(orgID); g == nil || !g.Allows(domain.ActionAssignAdmin) {
+			return fault.New(fault.Forbidden, "forbidden", "role %q manages users: this client's grant on organization %q does not include %q",
 				clip(role), clip(orgID), domain.ActionAssignAdmin)
 		}
 	}
@@ -356,7 +358,7 @@ const maxNameLen = 100
 // checkName accepts 1 to 100 characters of printable text.
 func checkName(field, v string) error {
 	if v == "" {
-		return newErr(Invalid, "invalid_request", "%s is required", field)
+		return fault.New(fault.Invalid, "invalid_request", "%s is required", field)
 	}
 	return checkText(field, v, maxNameLen)
 }
@@ -365,7 +367,7 @@ func checkName(field, v string) error {
 // characters, bidirectional ones included (domain.PrintableText).
 func checkText(field, v string, max int) error {
 	if !domain.PrintableText(v, max) {
-		return newErr(Invalid, "invalid_request", "%s must be at most %d printable characters", field, max)
+		return fault.New(fault.Invalid, "invalid_request", "%s must be at most %d printable characters", field, max)
 	}
 	return nil
 }

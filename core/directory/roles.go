@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Permissions resolves a role in an organization: the organization's stored
@@ -18,7 +19,7 @@ func Permissions(ctx context.Context, roles interface {
 	case err == nil:
 		return r.Permissions, true, nil
 	case !errors.Is(err, domain.ErrNotFound):
-		return nil, false, storeErr("get role", err)
+		return nil, false, fault.Store("get role", err)
 	}
 	perms, ok = domain.BuiltInRoles[name]
 	return perms, ok, nil
@@ -27,14 +28,14 @@ func Permissions(ctx context.Context, roles interface {
 // checkRole refuses a role that does not exist in the organization.
 func (s *Service) checkRole(ctx context.Context, orgID, role string) error {
 	if !domain.ValidName(role) {
-		return newErr(Invalid, "invalid_role", "role %q is not a valid role name", clip(role))
+		return fault.New(fault.Invalid, "invalid_role", "role %q is not a valid role name", clip(role))
 	}
 	_, ok, err := Permissions(ctx, s.deps.Roles, orgID, role)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return newErr(Invalid, "invalid_role", "role %q does not exist in this organization", clip(role))
+		return fault.New(fault.Invalid, "invalid_role", "role %q does not exist in this organization", clip(role))
 	}
 	return nil
 }

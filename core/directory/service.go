@@ -6,7 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -139,14 +141,14 @@ var errPublishOutsideUnit = errors.New("directory: events published outside a un
 // withdrawn during it waits until it is stored. fn gets the grants as they
 // are now. An organization's own directory (OrgCaller) has no client
 // grants to read.
-func (s *Service) asCaller(ctx context.Context, c *Caller, fn func(ctx context.Context, c *Caller) error) error {
+func (s *Service) asCaller(ctx context.Context, c *access.Caller, fn func(ctx context.Context, c *access.Caller) error) error {
 	return s.atomically(ctx, func(ctx context.Context) error {
 		if c.Client.ID == "" {
 			return fn(ctx, c)
 		}
 		grants, err := s.deps.Grants.ListClientGrants(ctx, c.Client.ID)
 		if err != nil {
-			return storeErr("list client grants", err)
+			return fault.Store("list client grants", err)
 		}
 		// Read after the grants, under their lock: a client deleted or
 		// disabled since it authenticated acts no more.
@@ -155,17 +157,17 @@ func (s *Service) asCaller(ctx context.Context, c *Caller, fn func(ctx context.C
 			return errClientAuth
 		}
 		if err != nil {
-			return storeErr("get client", err)
+			return fault.Store("get client", err)
 		}
-		return fn(ctx, &Caller{Client: client, Grants: grants})
+		return fn(ctx, &access.Caller{Client: client, Grants: grants})
 	})
 }
 
 // unitAs is asCaller for a use case that returns a value: the value fn
 // returned, or the zero value with the unit's error.
-func unitAs[T any](s *Service, ctx context.Context, c *Caller, fn func(ctx context.Context, c *Caller) (T, error)) (T, error) {
+func unitAs[T any](s *Service, ctx context.Context, c *access.Caller, fn func(ctx context.Context, c *access.Caller) (T, error)) (T, error) {
 	var out T
-	err := s.asCaller(ctx, c, func(ctx context.Context, c *Caller) (err error) {
+	err := s.asCaller(ctx, c, func(ctx context.Context, c *access.Caller) (err error) {
 		out, err = fn(ctx, c)
 		return err
 	})
@@ -200,7 +202,7 @@ func (s *Service) publish(ctx context.Context, events ...domain.Event) error {
 		return errPublishOutsideUnit
 	}
 	if err := s.deps.Events.Publish(ctx, events...); err != nil {
-		return storeErr("publish events", err)
+		return fault.Store("publish events", err)
 	}
 	return nil
 }
@@ -209,10 +211,10 @@ func (s *Service) publish(ctx context.Context, events ...domain.Event) error {
 // password reset or a status that forbids signing in.
 func (s *Service) endSignIns(ctx context.Context, userID string, now time.Time) error {
 	if err := s.deps.Sessions.DeleteUserSessions(ctx, userID); err != nil {
-		return storeErr("delete sessions", err)
+		return fault.Store("delete sessions", err)
 	}
 	if err := s.deps.Refresh.RevokeUserRefreshFamilies(ctx, userID, now); err != nil {
-		return storeErr("revoke refresh tokens", err)
+		return fault.Store("revoke refresh tokens", err)
 	}
 	return nil
 }

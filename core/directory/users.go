@@ -9,7 +9,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // UserView is a user as a client sees them: only the memberships in
@@ -20,7 +22,7 @@ type UserView struct {
 }
 
 // GetUser returns a user the caller may read.
-func (s *Service) GetUser(ctx context.Context, c *Caller, userID string) (UserView, error) {
+func (s *Service) GetUser(ctx context.Context, c *access.Caller, userID string) (UserView, error) {
 	sc, err := s.loadUser(ctx, c, userID, domain.ActionRead)
 	if err != nil {
 		return UserView{}, err
@@ -41,16 +43,16 @@ type ProfilePatch struct {
 // UpdateUser changes a user's profile and emits user.updated. Provisioning
 // an existing email into the caller's organization therefore never lets the
 // caller rewrite a profile that other organizations share.
-func (s *Service) UpdateUser(ctx context.Context, c *Caller, userID string, p ProfilePatch) (UserView, error) {
+func (s *Service) UpdateUser(ctx context.Context, c *access.Caller, userID string, p ProfilePatch) (UserView, error) {
 	if err := p.check(); err != nil {
 		return UserView{}, err
 	}
-	return unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (UserView, error) {
+	return unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) (UserView, error) {
 		return s.updateUser(ctx, c, userID, p)
 	})
 }
 
-func (s *Service) updateUser(ctx context.Context, c *Caller, userID string, p ProfilePatch) (UserView, error) {
+func (s *Service) updateUser(ctx context.Context, c *access.Caller, userID string, p ProfilePatch) (UserView, error) {
 	// A profile is the account's, shown to every app: only the home
 	// organization changes it.
 	sc, err := s.loadUser(ctx, c, userID, domain.ActionUpdate)
@@ -99,14 +101,14 @@ func (p ProfilePatch) check() error {
 		}
 	}
 	if p.PhoneNumber != nil && *p.PhoneNumber != "" && !validPhone(*p.PhoneNumber) {
-		return newErr(Invalid, "invalid_request", "phoneNumber must be in E.164 form, like +15555550100")
+		return fault.New(fault.Invalid, "invalid_request", "phoneNumber must be in E.164 form, like +15555550100")
 	}
 	if p.Picture != nil && *p.Picture != "" {
 		if err := checkText("picture", *p.Picture, 2048); err != nil {
 			return err
 		}
 		if !strings.HasPrefix(*p.Picture, "https://") {
-			return newErr(Invalid, "invalid_request", "picture must be an https URL")
+			return fault.New(fault.Invalid, "invalid_request", "picture must be an https URL")
 		}
 	}
 	return nil
@@ -129,10 +131,10 @@ func userStoreErr(op string, err error) error {
 	if errors.Is(err, domain.ErrNotFound) {
 		return errNoUser // deleted since it was read
 	}
-	if _, ok := AsError(err); ok {
+	if _, ok := fault.As(err); ok {
 		return err
 	}
-	return storeErr(op, err)
+	return fault.Store(op, err)
 }
 
 // Lifecycle actions on a user's account.
@@ -166,17 +168,17 @@ var transitions = map[Lifecycle]transition{
 // without that organization in its claims) and may not deactivate.
 // Repeating an action that already holds (suspending a suspended user)
 // changes nothing and emits nothing.
-func (s *Service) SetStatus(ctx context.Context, c *Caller, userID string, l Lifecycle) (UserView, error) {
+func (s *Service) SetStatus(ctx context.Context, c *access.Caller, userID string, l Lifecycle) (UserView, error) {
 	tr, ok := transitions[l]
 	if !ok {
-		return UserView{}, newErr(Invalid, "invalid_request", "unknown action")
+		return UserView{}, fault.New(fault.Invalid, "invalid_request", "unknown action")
 	}
-	return unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (UserView, error) {
+	return unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) (UserView, error) {
 		return s.setStatus(ctx, c, userID, l, tr)
 	})
 }
 
-func (s *Service) setStatus(ctx context.Context, c *Caller, userID string, l Lifecycle, tr transition) (UserView, error) {
+func (s *Service) setStatus(ctx context.Context, c *access.Caller, userID string, l Lifecycle, tr transition) (UserView, error) {
 	sc, err := s.loadUser(ctx, c, userID, tr.action)
 	if err != nil {
 		return UserView{}, err
@@ -207,7 +209,7 @@ func (s *Service) setAccountStatus(ctx context.Context, sc scope, l Lifecycle, t
 			return nil
 		}
 		if !contains(tr.from, u.Status) {
-			return newErr(Conflict, "invalid_state", "a %s user cannot be changed this way", u.Status)
+			return fault.New(fault.Conflict, "invalid_state", "a %s user cannot be changed this way", u.Status)
 		}
 		u.Status, u.UpdatedAt, changed = next, now, true
 		if !u.CanSignIn() {
@@ -255,7 +257,7 @@ func (s *Service) setMembershipStatus(ctx context.Context, sc scope, l Lifecycle
 		}
 		m.Status = next
 		if err := s.deps.Orgs.PutMembership(ctx, m); err != nil {
-			return UserView{}, storeErr("put membership", err)
+			return UserView{}, fault.Store("put membership", err)
 		}
 		for i := range sc.visible {
 			if sc.visible[i].OrganizationID == m.OrganizationID {
@@ -298,7 +300,7 @@ func contains[T comparable](xs []T, x T) bool {
 func (s *Service) AdminSetStatus(ctx context.Context, userID string, l Lifecycle) (UserView, error) {
 	tr, ok := transitions[l]
 	if !ok {
-		return UserView{}, newErr(Invalid, "invalid_request", "unknown action")
+		return UserView{}, fault.New(fault.Invalid, "invalid_request", "unknown action")
 	}
 	return unit(s, ctx, func(ctx context.Context) (UserView, error) {
 		sc, err := s.adminScope(ctx, userID)
@@ -342,7 +344,7 @@ func (s *Service) adminScope(ctx context.Context, userID string) (scope, error) 
 	}
 	ms, err := s.deps.Orgs.ListUserMemberships(ctx, userID)
 	if err != nil {
-		return scope{}, storeErr("list memberships", err)
+		return scope{}, fault.Store("list memberships", err)
 	}
 	sc := scope{user: u, all: ms, home: true}
 	for _, m := range ms {
@@ -358,8 +360,8 @@ func (s *Service) adminScope(ctx context.Context, userID string) (scope, error) 
 // sign-ins, and emits user.deleted, when the caller acts for the account's
 // home organization. Any other organization's delete removes its own
 // memberships only (see leave).
-func (s *Service) DeleteUser(ctx context.Context, c *Caller, userID string) error {
-	return s.asCaller(ctx, c, func(ctx context.Context, c *Caller) error {
+func (s *Service) DeleteUser(ctx context.Context, c *access.Caller, userID string) error {
+	return s.asCaller(ctx, c, func(ctx context.Context, c *access.Caller) error {
 		sc, err := s.loadUser(ctx, c, userID, domain.ActionDelete)
 		if err != nil {
 			return err
@@ -395,8 +397,8 @@ func (s *Service) deleteAccount(ctx context.Context, sc scope) error {
 // SendPasswordReset issues the user a reset link, emits
 // user.password_reset, and mails the link once both are stored. The
 // password stays valid until the link is used.
-func (s *Service) SendPasswordReset(ctx context.Context, c *Caller, userID string) error {
-	m, err := unitAs(s, ctx, c, func(ctx context.Context, c *Caller) (outgoing, error) {
+func (s *Service) SendPasswordReset(ctx context.Context, c *access.Caller, userID string) error {
+	m, err := unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) (outgoing, error) {
 		sc, err := s.loadUser(ctx, c, userID, domain.ActionResetPassword)
 		if err != nil {
 			return outgoing{}, err
@@ -405,7 +407,7 @@ func (s *Service) SendPasswordReset(ctx context.Context, c *Caller, userID strin
 			return outgoing{}, err
 		}
 		if !linkAllowed(sc.user.Status, domain.PurposeReset) {
-			return outgoing{}, newErr(Conflict, "invalid_state", "a %s user cannot reset a password", sc.user.Status)
+			return outgoing{}, fault.New(fault.Conflict, "invalid_state", "a %s user cannot reset a password", sc.user.Status)
 		}
 		return s.issueReset(ctx, sc.user, sc.primaryOrg(), s.now())
 	})
@@ -428,7 +430,7 @@ const (
 )
 
 // ListUsers lists an organization's users, the caller needing read on it.
-func (s *Service) ListUsers(ctx context.Context, c *Caller, orgID, cursor string, limit int) (Page[domain.Member], error) {
+func (s *Service) ListUsers(ctx context.Context, c *access.Caller, orgID, cursor string, limit int) (Page[domain.Member], error) {
 	if err := authorizeOrg(c, orgID, domain.ActionRead); err != nil {
 		return Page[domain.Member]{}, err
 	}
@@ -442,7 +444,7 @@ func (s *Service) listMembers(ctx context.Context, orgID, cursor string, limit i
 	}
 	ms, err := s.deps.Directory.ListMembers(ctx, orgID, after, limit+1)
 	if err != nil {
-		return Page[domain.Member]{}, storeErr("list members", err)
+		return Page[domain.Member]{}, fault.Store("list members", err)
 	}
 	p := Page[domain.Member]{Items: ms}
 	if len(ms) > limit {
@@ -459,14 +461,14 @@ func pageArgs(cursor string, limit int) (after string, n int, err error) {
 	case limit == 0:
 		limit = DefaultPageSize
 	case limit < 0 || limit > MaxPageSize:
-		return "", 0, newErr(Invalid, "invalid_request", "limit must be between 1 and %d", MaxPageSize)
+		return "", 0, fault.New(fault.Invalid, "invalid_request", "limit must be between 1 and %d", MaxPageSize)
 	}
 	if cursor == "" {
 		return "", limit, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil || len(b) == 0 || len(b) > 128 || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
-		return "", 0, newErr(Invalid, "invalid_cursor", "the cursor is not one this API gave out")
+		return "", 0, fault.New(fault.Invalid, "invalid_cursor", "the cursor is not one this API gave out")
 	}
 	return string(b), limit, nil
 }

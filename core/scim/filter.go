@@ -9,6 +9,7 @@ import (
 	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Schema URNs.
@@ -72,14 +73,14 @@ func ParseFilter(raw string) (domain.UserFilter, error) {
 		return nil, nil
 	}
 	if len(raw) > MaxFilterLen {
-		return nil, newErr(400, TypeInvalidFilter, "the filter is longer than %d characters", MaxFilterLen)
+		return nil, newErr(fault.Invalid, TypeInvalidFilter, "the filter is longer than %d characters", MaxFilterLen)
 	}
 	if !utf8.ValidString(raw) || strings.ContainsRune(raw, 0) {
-		return nil, newErr(400, TypeInvalidFilter, "the filter must be UTF-8 text without NUL characters")
+		return nil, newErr(fault.Invalid, TypeInvalidFilter, "the filter must be UTF-8 text without NUL characters")
 	}
 	expr, err := parseExpr(raw)
 	if err != nil {
-		return nil, newErr(400, TypeInvalidFilter, "the filter is not valid SCIM filter syntax")
+		return nil, newErr(fault.Invalid, TypeInvalidFilter, "the filter is not valid SCIM filter syntax")
 	}
 	var c converter
 	f, _, err := c.convert(expr)
@@ -97,7 +98,7 @@ func parseExpr(raw string) (expr filter.Expression, err error) {
 	return filter.ParseFilter([]byte(raw))
 }
 
-var errSyntax = newErr(400, TypeInvalidFilter, "the filter is not valid SCIM filter syntax")
+var errSyntax = newErr(fault.Invalid, TypeInvalidFilter, "the filter is not valid SCIM filter syntax")
 
 // converter translates a parsed filter, counting its comparisons.
 type converter struct{ terms int }
@@ -130,7 +131,7 @@ func (c *converter) convert(e filter.Expression) (domain.UserFilter, int, error)
 		f, height = &domain.Not{X: x}, h+1
 	case *filter.AttributeExpression:
 		if c.terms++; c.terms > maxFilterTerms {
-			return nil, 0, newErr(400, TypeInvalidFilter, "the filter has more than %d comparisons", maxFilterTerms)
+			return nil, 0, newErr(fault.Invalid, TypeInvalidFilter, "the filter has more than %d comparisons", maxFilterTerms)
 		}
 		x, err := compare(e)
 		if err != nil {
@@ -138,13 +139,13 @@ func (c *converter) convert(e filter.Expression) (domain.UserFilter, int, error)
 		}
 		f = x
 	case *filter.ValuePath:
-		return nil, 0, newErr(400, TypeInvalidFilter, "value filters such as %s[...] are not supported in searches; compare %s.value or %s.type instead",
+		return nil, 0, newErr(fault.Invalid, TypeInvalidFilter, "value filters such as %s[...] are not supported in searches; compare %s.value or %s.type instead",
 			e.AttributePath.AttributeName, e.AttributePath.AttributeName, e.AttributePath.AttributeName)
 	default:
 		return nil, 0, errSyntax
 	}
 	if height > maxFilterDepth {
-		return nil, 0, newErr(400, TypeInvalidFilter, "the filter nests deeper than %d levels of and, or and not", maxFilterDepth)
+		return nil, 0, newErr(fault.Invalid, TypeInvalidFilter, "the filter nests deeper than %d levels of and, or and not", maxFilterDepth)
 	}
 	return f, height, nil
 }
@@ -215,7 +216,7 @@ func userField(p filter.AttributePath) (domain.UserField, bool) {
 func compare(e *filter.AttributeExpression) (domain.UserFilter, error) {
 	field, ok := userField(e.AttributePath)
 	if !ok {
-		return nil, newErr(400, TypeInvalidFilter, "cannot filter on %q", clip(e.AttributePath.String()))
+		return nil, newErr(fault.Invalid, TypeInvalidFilter, "cannot filter on %q", clip(e.AttributePath.String()))
 	}
 	op := domain.FilterOp(strings.ToLower(string(e.Operator)))
 	info := domain.UserFields[field]
@@ -224,7 +225,7 @@ func compare(e *filter.AttributeExpression) (domain.UserFilter, error) {
 		return c, nil
 	}
 	bad := func(what string) error {
-		return newErr(400, TypeInvalidFilter, "%s %s needs %s", field, op, what)
+		return newErr(fault.Invalid, TypeInvalidFilter, "%s %s needs %s", field, op, what)
 	}
 	switch info.Kind {
 	case domain.KindBool:

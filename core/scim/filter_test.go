@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 func cmp(f domain.UserField, op domain.FilterOp, v any) *domain.Compare {
@@ -78,7 +79,7 @@ func TestParseFilterRejectsWhatItCannotTranslate(t *testing.T) {
 		_, err := ParseFilter(in)
 		var e *Error
 		require.ErrorAs(t, err, &e, in)
-		assert.Equal(t, 400, e.Status, in)
+		assert.Equal(t, fault.Invalid, e.Kind, in)
 		assert.Equal(t, TypeInvalidFilter, e.Type, in)
 	}
 }
@@ -105,7 +106,7 @@ func FuzzParseFilter(f *testing.F) {
 		got, err := ParseFilter(in)
 		if err != nil {
 			var e *Error
-			if !asError(err, &e) || e.Status != 400 || e.Type != TypeInvalidFilter {
+			if !asError(err, &e) || e.Kind != fault.Invalid || e.Type != TypeInvalidFilter {
 				t.Fatalf("%q: unexpected error %v", in, err)
 			}
 			return
@@ -209,7 +210,7 @@ func TestParseFilterBoundsRealNesting(t *testing.T) {
 		alternating,
 	} {
 		_, err := ParseFilter(in)
-		assertSCIM(t, err, 400, TypeInvalidFilter)
+		assertSCIM(t, err, fault.Invalid, TypeInvalidFilter)
 	}
 }
 

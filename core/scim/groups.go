@@ -9,6 +9,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Groups are the organization's groups (domain.Group): free names, unique
@@ -59,11 +60,11 @@ func groupErr(err error) error {
 	case errors.Is(err, directory.ErrGroupNotFound):
 		return errNotFound
 	case errors.Is(err, directory.ErrGroupNameTaken):
-		return newErr(409, TypeUniqueness, "a group with this displayName already exists")
+		return newErr(fault.Taken, TypeUniqueness, "a group with this displayName already exists")
 	case errors.Is(err, directory.ErrNotAMember):
 		return badValue("every member must be a user of this organization")
 	}
-	if e, ok := directory.AsError(err); ok && e.Kind == directory.Invalid {
+	if e, ok := fault.As(err); ok && e.Kind == fault.Invalid {
 		return badValue("%s", e.Message)
 	}
 	return err
@@ -87,7 +88,7 @@ func parseGroupFilter(raw string) (*groupMatcher, error) {
 		return &groupMatcher{}, nil
 	}
 	if len(raw) > MaxFilterLen {
-		return nil, newErr(400, TypeInvalidFilter, "the filter is longer than %d characters", MaxFilterLen)
+		return nil, newErr(fault.Invalid, TypeInvalidFilter, "the filter is longer than %d characters", MaxFilterLen)
 	}
 	expr, err := parseExpr(raw)
 	if err != nil {
@@ -97,7 +98,7 @@ func parseGroupFilter(raw string) (*groupMatcher, error) {
 	var check func(filter.Expression, int) error
 	check = func(e filter.Expression, depth int) error {
 		if depth > maxFilterTerms {
-			return newErr(400, TypeInvalidFilter, "the filter is too deep")
+			return newErr(fault.Invalid, TypeInvalidFilter, "the filter is too deep")
 		}
 		switch e := e.(type) {
 		case *filter.LogicalExpression:
@@ -114,13 +115,13 @@ func parseGroupFilter(raw string) (*groupMatcher, error) {
 			case "members.value":
 				v, ok := e.CompareValue.(string)
 				if !ok || strings.ToLower(string(e.Operator)) != string(filter.EQ) {
-					return newErr(400, TypeInvalidFilter, "members.value takes eq and a user id")
+					return newErr(fault.Invalid, TypeInvalidFilter, "members.value takes eq and a user id")
 				}
 				m.inGroups[v] = nil
 				return nil
 			}
 		}
-		return newErr(400, TypeInvalidFilter, "Groups filter on displayName, externalId, id and members.value")
+		return newErr(fault.Invalid, TypeInvalidFilter, "Groups filter on displayName, externalId, id and members.value")
 	}
 	if err := check(expr, 0); err != nil {
 		return nil, err
@@ -184,7 +185,7 @@ func (m *groupMatcher) eval(e filter.Expression, g domain.Group) (bool, error) {
 			v, _ := e.CompareValue.(string)
 			return m.inGroups[v][g.ID], nil
 		}
-		return false, newErr(400, TypeInvalidFilter, "unsupported filter")
+		return false, newErr(fault.Invalid, TypeInvalidFilter, "unsupported filter")
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // PatchGroup runs patchGroup as one unit of work (see inUnit).
@@ -95,7 +96,7 @@ func applyGroupOp(e *groupEdit, members *memberList, o PatchOp) error {
 	}
 	p, err := parsePath(o.Path)
 	if err != nil {
-		return newErr(400, TypeInvalidPath, "the path %q is not valid", clip(o.Path))
+		return newErr(fault.Invalid, TypeInvalidPath, "the path %q is not valid", clip(o.Path))
 	}
 	return applyGroupPath(e, members, o.Op, o.Path, &p, o.Value)
 }
@@ -113,9 +114,9 @@ func applyGroupPath(e *groupEdit, members *memberList, op, raw string, p *filter
 	case "members":
 		return applyMembers(members, op, valueFilter, v)
 	case "id", "meta", "schemas", "meta.created", "meta.lastmodified", "meta.location", "meta.version", "meta.resourcetype":
-		return newErr(400, TypeMutability, "%s is read-only", clip(raw))
+		return newErr(fault.Invalid, TypeMutability, "%s is read-only", clip(raw))
 	}
-	return newErr(400, TypeInvalidPath, "%q is not an attribute of the Group schema", clip(raw))
+	return newErr(fault.Invalid, TypeInvalidPath, "%q is not an attribute of the Group schema", clip(raw))
 }
 
 // groupPathName is the lower-case attribute an operation names (with its
@@ -129,14 +130,14 @@ func groupPathName(raw string, p *filter.Path) (string, filter.Expression, error
 		return name, nil, nil
 	}
 	if u := p.AttributePath.URI(); u != "" && !strings.EqualFold(u, SchemaGroup) {
-		return "", nil, newErr(400, TypeInvalidPath, "%q is not an attribute of the Group schema", clip(raw))
+		return "", nil, newErr(fault.Invalid, TypeInvalidPath, "%q is not an attribute of the Group schema", clip(raw))
 	}
 	name = strings.ToLower(p.AttributePath.AttributeName)
 	if sub := p.AttributePath.SubAttributeName(); sub != "" {
 		name += "." + strings.ToLower(sub)
 	}
 	if p.SubAttribute != nil {
-		return "", nil, newErr(400, TypeInvalidPath, "%q: a member's sub-attributes are not changed on their own", clip(raw))
+		return "", nil, newErr(fault.Invalid, TypeInvalidPath, "%q: a member's sub-attributes are not changed on their own", clip(raw))
 	}
 	return name, p.ValueExpression, nil
 }
@@ -144,7 +145,7 @@ func groupPathName(raw string, p *filter.Path) (string, filter.Expression, error
 // applyDisplayName sets the edit's name; it cannot be removed.
 func applyDisplayName(e *groupEdit, op string, v any) error {
 	if op == "remove" {
-		return newErr(400, TypeMutability, "a group's displayName cannot be removed")
+		return newErr(fault.Invalid, TypeMutability, "a group's displayName cannot be removed")
 	}
 	s, ok := v.(string)
 	if !ok {
@@ -205,7 +206,7 @@ func applyMembers(members *memberList, op string, valueFilter filter.Expression,
 // such a path is only for remove.
 func removeMembersWhere(members *memberList, op string, valueFilter filter.Expression) error {
 	if op != "remove" {
-		return newErr(400, TypeInvalidPath, "a members[filter] path is for remove")
+		return newErr(fault.Invalid, TypeInvalidPath, "a members[filter] path is for remove")
 	}
 	// Checked on a sample value first, so a bad filter is refused
 	// whether or not the group has members.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Group writes: POST, PUT and DELETE, and the edit PUT and PATCH both
@@ -25,7 +26,7 @@ func parseGroup(body []byte) (groupBody, error) {
 		return g, err
 	}
 	if !containsFold(g.Schemas, SchemaGroup) {
-		return g, newErr(400, TypeInvalidSyntax, "schemas must include %s", SchemaGroup)
+		return g, newErr(fault.Invalid, TypeInvalidSyntax, "schemas must include %s", SchemaGroup)
 	}
 	if len(g.Members) > maxGroupMembers {
 		return g, badValue("a request sets at most %d members", maxGroupMembers)

@@ -6,6 +6,7 @@ import (
 	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // listKind describes one multi-valued attribute (emails, addresses, ...):
@@ -217,7 +218,7 @@ func (k listKind[T]) apply(list *[]T, op string, t target, v any) error {
 		// emails[type eq "work"].value when there is no work email yet.
 		seed, ok := k.seed(t.filter)
 		if !ok {
-			return newErr(400, TypeNoTarget, "no value of %s matches %q", k.name, clip(t.path))
+			return newErr(fault.Invalid, TypeNoTarget, "no value of %s matches %q", k.name, clip(t.path))
 		}
 		*list = append(*list, seed)
 		match = []int{len(*list) - 1}
@@ -369,7 +370,7 @@ func (k listKind[T]) eval(f filter.Expression, e T) (bool, error) {
 		sub := strings.ToLower(f.AttributePath.AttributeName)
 		have, ok := k.get(e, sub)
 		if !ok {
-			return false, newErr(400, TypeInvalidFilter, "cannot filter %s on %q", k.name, clip(f.AttributePath.AttributeName))
+			return false, newErr(fault.Invalid, TypeInvalidFilter, "cannot filter %s on %q", k.name, clip(f.AttributePath.AttributeName))
 		}
 		if b, isBool := have.(bool); isBool {
 			if op == filter.PR {
@@ -377,7 +378,7 @@ func (k listKind[T]) eval(f filter.Expression, e T) (bool, error) {
 			}
 			want, ok := boolValue(f.CompareValue)
 			if !ok || (op != filter.EQ && op != filter.NE) {
-				return false, newErr(400, TypeInvalidFilter, "%s compares with eq or ne and a boolean", sub)
+				return false, newErr(fault.Invalid, TypeInvalidFilter, "%s compares with eq or ne and a boolean", sub)
 			}
 			return (b == want) == (op == filter.EQ), nil
 		}
@@ -408,7 +409,7 @@ func evalFilter(f filter.Expression, leaf func(*filter.AttributeExpression) (boo
 	case *filter.AttributeExpression:
 		return leaf(f)
 	}
-	return false, newErr(400, TypeInvalidFilter, "unsupported filter")
+	return false, newErr(fault.Invalid, TypeInvalidFilter, "unsupported filter")
 }
 
 // setBool sets or clears a boolean sub-attribute; null clears it.

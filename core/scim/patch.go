@@ -11,6 +11,7 @@ import (
 	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // MaxOperations bounds one PATCH request.
@@ -38,13 +39,13 @@ func ParsePatch(body []byte) ([]PatchOp, error) {
 		return nil, err
 	}
 	if !containsFold(req.Schemas, SchemaPatchOp) {
-		return nil, newErr(400, TypeInvalidSyntax, "schemas must include %s", SchemaPatchOp)
+		return nil, newErr(fault.Invalid, TypeInvalidSyntax, "schemas must include %s", SchemaPatchOp)
 	}
 	switch n := len(req.Operations); {
 	case n == 0:
-		return nil, newErr(400, TypeInvalidSyntax, "Operations must hold at least one operation")
+		return nil, newErr(fault.Invalid, TypeInvalidSyntax, "Operations must hold at least one operation")
 	case n > MaxOperations:
-		return nil, newErr(400, TypeInvalidSyntax, "a request holds at most %d operations", MaxOperations)
+		return nil, newErr(fault.Invalid, TypeInvalidSyntax, "a request holds at most %d operations", MaxOperations)
 	}
 	ops := make([]PatchOp, len(req.Operations))
 	for i, o := range req.Operations {
@@ -52,11 +53,11 @@ func ParsePatch(body []byte) ([]PatchOp, error) {
 		switch op {
 		case "add", "replace", "remove":
 		default:
-			return nil, newErr(400, TypeInvalidSyntax, "operation %d: op must be add, replace or remove", i+1)
+			return nil, newErr(fault.Invalid, TypeInvalidSyntax, "operation %d: op must be add, replace or remove", i+1)
 		}
 		path := strings.TrimSpace(o.Path)
 		if path == "" && op == "remove" {
-			return nil, newErr(400, TypeNoTarget, "operation %d: remove needs a path", i+1)
+			return nil, newErr(fault.Invalid, TypeNoTarget, "operation %d: remove needs a path", i+1)
 		}
 		value, err := opValue(i, op, o.Value)
 		if err != nil {
@@ -64,11 +65,11 @@ func ParsePatch(body []byte) ([]PatchOp, error) {
 		}
 		if path == "" && op != "remove" {
 			if _, ok := value.(map[string]any); !ok {
-				return nil, newErr(400, TypeInvalidValue, "operation %d: without a path, value must be an object", i+1)
+				return nil, newErr(fault.Invalid, TypeInvalidValue, "operation %d: without a path, value must be an object", i+1)
 			}
 		}
 		if len(path) > MaxFilterLen {
-			return nil, newErr(400, TypeInvalidPath, "operation %d: the path is too long", i+1)
+			return nil, newErr(fault.Invalid, TypeInvalidPath, "operation %d: the path is too long", i+1)
 		}
 		ops[i] = PatchOp{Op: op, Path: path, Value: value}
 	}
@@ -81,7 +82,7 @@ func ParsePatch(body []byte) ([]PatchOp, error) {
 func opValue(i int, op string, raw json.RawMessage) (any, error) {
 	null := bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 	if op != "remove" && (len(raw) == 0 || null && op == "add") {
-		return nil, newErr(400, TypeInvalidValue, "operation %d: %s needs a value", i+1, op)
+		return nil, newErr(fault.Invalid, TypeInvalidValue, "operation %d: %s needs a value", i+1, op)
 	}
 	if len(raw) == 0 {
 		return nil, nil
@@ -98,10 +99,10 @@ func decodeStrict(body []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	if err := d.Decode(v); err != nil {
-		return newErr(400, TypeInvalidSyntax, "the body is not a valid JSON object of the expected shape")
+		return newErr(fault.Invalid, TypeInvalidSyntax, "the body is not a valid JSON object of the expected shape")
 	}
 	if d.More() {
-		return newErr(400, TypeInvalidSyntax, "the body holds more than one JSON value")
+		return newErr(fault.Invalid, TypeInvalidSyntax, "the body holds more than one JSON value")
 	}
 	return nil
 }
@@ -141,13 +142,13 @@ func resolvePath(path string) (target, error) {
 	}
 	p, err := parsePath(path)
 	if err != nil {
-		return t, newErr(400, TypeInvalidPath, "the path %q is not valid", clip(path))
+		return t, newErr(fault.Invalid, TypeInvalidPath, "the path %q is not valid", clip(path))
 	}
 	name := strings.ToLower(p.AttributePath.AttributeName)
 	t.sub = strings.ToLower(p.AttributePath.SubAttributeName())
 	if p.SubAttribute != nil {
 		if t.sub != "" {
-			return t, newErr(400, TypeInvalidPath, "the path %q is not valid", clip(path))
+			return t, newErr(fault.Invalid, TypeInvalidPath, "the path %q is not valid", clip(path))
 		}
 		t.sub = strings.ToLower(*p.SubAttribute)
 	}
@@ -155,10 +156,10 @@ func resolvePath(path string) (target, error) {
 	def, ok := userAttr(p.AttributePath.URI(), name)
 	if !ok || t.sub != "" && !def.hasSub(t.sub) {
 		t.unknown = true
-		return t, newErr(400, TypeInvalidPath, "%q is not an attribute of the User schemas", clip(path))
+		return t, newErr(fault.Invalid, TypeInvalidPath, "%q is not an attribute of the User schemas", clip(path))
 	}
 	if t.filter != nil && !def.multi {
-		return t, newErr(400, TypeInvalidPath, "%s is not multi-valued; it takes no [filter]", clip(name))
+		return t, newErr(fault.Invalid, TypeInvalidPath, "%s is not multi-valued; it takes no [filter]", clip(name))
 	}
 	if def.kept {
 		t.attr = name
@@ -195,7 +196,7 @@ func (a *userAttrs) applyOp(o PatchOp) error {
 			return err
 		}
 		if readOnly[t.attr] {
-			return newErr(400, TypeMutability, "%s is read-only", t.attr)
+			return newErr(fault.Invalid, TypeMutability, "%s is read-only", t.attr)
 		}
 		return a.apply(o.Op, t, o.Value)
 	}
@@ -238,12 +239,12 @@ func (a *userAttrs) apply(op string, t target, v any) error {
 		return nil
 	case "username":
 		if remove {
-			return newErr(400, TypeMutability, "userName is required and cannot be removed")
+			return newErr(fault.Invalid, TypeMutability, "userName is required and cannot be removed")
 		}
 		return setString(&a.UserName, "userName", v, false)
 	case "active":
 		if remove {
-			return newErr(400, TypeMutability, "active cannot be removed; set it to false")
+			return newErr(fault.Invalid, TypeMutability, "active cannot be removed; set it to false")
 		}
 		b, ok := boolValue(v)
 		if !ok {
@@ -425,7 +426,7 @@ func compareText(op filter.CompareOperator, have string, want any, fold bool) (b
 	}
 	w, ok := want.(string)
 	if !ok {
-		return false, newErr(400, TypeInvalidFilter, "%s needs a string", op)
+		return false, newErr(fault.Invalid, TypeInvalidFilter, "%s needs a string", op)
 	}
 	h := have
 	if fold {
@@ -451,7 +452,7 @@ func compareText(op filter.CompareOperator, have string, want any, fold bool) (b
 	case filter.LE:
 		return h <= w, nil
 	}
-	return false, newErr(400, TypeInvalidFilter, "unknown operator %q", clip(string(op)))
+	return false, newErr(fault.Invalid, TypeInvalidFilter, "unknown operator %q", clip(string(op)))
 }
 
 // oneSpellingEach refuses an object that sets one attribute twice under
@@ -478,7 +479,7 @@ func oneSpellingEach(v map[string]any) error {
 			whole := t.sub == "" && t.filter == nil || o.t.sub == "" && o.t.filter == nil
 			same := t.sub == o.t.sub && (t.filter == nil || o.t.filter == nil || filterKey(t.filter) == filterKey(o.t.filter))
 			if o.t.attr == t.attr && (whole || same) {
-				return newErr(400, TypeInvalidSyntax, "%q and %q set the same attribute; send it once", clip(o.key), clip(key))
+				return newErr(fault.Invalid, TypeInvalidSyntax, "%q and %q set the same attribute; send it once", clip(o.key), clip(key))
 			}
 		}
 		seen = append(seen, spelled{t, key})

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 func asError(err error, e **Error) bool { return errors.As(err, e) }
@@ -108,7 +109,7 @@ func TestPatchValueFilters(t *testing.T) {
 	assert.Equal(t, "personal", out.Emails[1].Type)
 
 	_, err := patch(t, a, `{`+patchSchema+`,"Operations":[{"op":"replace","path":"emails[value co \"zzz\"].value","value":"x@y.test"}]}`)
-	assertSCIM(t, err, 400, TypeNoTarget)
+	assertSCIM(t, err, fault.Invalid, TypeNoTarget)
 }
 
 func TestPatchRefusals(t *testing.T) {
@@ -128,7 +129,7 @@ func TestPatchRefusals(t *testing.T) {
 		{`{` + patchSchema + `,"Operations":[{"op":"replace","path":"active","value":false}]} {}`, TypeInvalidSyntax},
 	} {
 		_, err := patch(t, sample(), c.body)
-		assertSCIM(t, err, 400, c.typ)
+		assertSCIM(t, err, fault.Invalid, c.typ)
 	}
 }
 
@@ -145,7 +146,7 @@ func TestCheckRefusesBadAttributes(t *testing.T) {
 		if err == nil {
 			err = out.check()
 		}
-		assertSCIM(t, err, 400, TypeInvalidValue)
+		assertSCIM(t, err, fault.Invalid, TypeInvalidValue)
 	}
 }
 
@@ -162,11 +163,11 @@ func TestOnePrimaryEmailRemains(t *testing.T) {
 	require.NoError(t, out.check())
 }
 
-func assertSCIM(t *testing.T, err error, status int, typ string) {
+func assertSCIM(t *testing.T, err error, kind fault.Kind, typ string) {
 	t.Helper()
 	var e *Error
 	require.ErrorAs(t, err, &e)
-	assert.Equal(t, status, e.Status, e.Detail)
+	assert.Equal(t, kind, e.Kind, e.Detail)
 	assert.Equal(t, typ, e.Type, e.Detail)
 }
 
@@ -191,7 +192,7 @@ func FuzzPatch(f *testing.F) {
 			}
 		}
 		var e *Error
-		if !errors.As(err, &e) || e.Status != 400 {
+		if !errors.As(err, &e) || e.Kind != fault.Invalid {
 			t.Fatalf("unexpected error %v", err)
 		}
 	})
@@ -223,9 +224,9 @@ func TestSignInEmailRules(t *testing.T) {
 	a.UserName = "alovelace"
 	assert.Empty(t, a.signInEmail(domain.SignInPrimaryEmail), "none")
 	_, err := a.newSignInEmail(domain.SignInPrimaryEmail)
-	assertSCIM(t, err, 400, TypeInvalidValue)
+	assertSCIM(t, err, fault.Invalid, TypeInvalidValue)
 	_, err = a.newSignInEmail(domain.SignInUserName)
-	assertSCIM(t, err, 400, TypeInvalidValue)
+	assertSCIM(t, err, fault.Invalid, TypeInvalidValue)
 
 	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","path":"userName","value":"ada@login.test"}]}`)
 	assert.Equal(t, "ada@example.com", out.signInEmail(domain.SignInPrimaryEmail), "renaming keeps the email")
@@ -243,7 +244,7 @@ func TestPatchAddAndReplaceNeedAValue(t *testing.T) {
 		`{"op":"add","path":"displayName","value":null}`,
 	} {
 		_, err := patch(t, sample(), `{`+patchSchema+`,"Operations":[`+op+`]}`)
-		assertSCIM(t, err, 400, TypeInvalidValue)
+		assertSCIM(t, err, fault.Invalid, TypeInvalidValue)
 	}
 	out := mustPatch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","path":"displayName","value":null}]}`)
 	assert.Empty(t, out.DisplayName, "replacing with null clears (RFC 7643 §2.5)")
@@ -258,7 +259,7 @@ func TestPatchPathsNameTheUserSchemas(t *testing.T) {
 		`emails[type eq \"work\"].colour`,
 	} {
 		_, err := patch(t, sample(), `{`+patchSchema+`,"Operations":[{"op":"replace","path":"`+path+`","value":"x"}]}`)
-		assertSCIM(t, err, 400, TypeInvalidPath)
+		assertSCIM(t, err, fault.Invalid, TypeInvalidPath)
 	}
 	for path, got := range map[string]func(p domain.OrgProfile) any{
 		`nickName`: func(p domain.OrgProfile) any { return p.NickName }, `title`: func(p domain.OrgProfile) any { return p.Title },

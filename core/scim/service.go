@@ -7,8 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -59,7 +61,7 @@ type Tenant struct {
 	OrganizationID string
 	// SignInEmail is the token's rule for a home member's sign-in email.
 	SignInEmail domain.SignInEmailRule
-	caller      *directory.Caller
+	caller      *access.Caller
 }
 
 // Authenticate checks a bearer token. Tokens are looked up by SHA-256, so
@@ -91,10 +93,10 @@ func (s *Service) CreateToken(ctx context.Context, orgID, name string, rule doma
 		name = "SCIM"
 	}
 	if err := checkText("name", name); err != nil || len(name) > 100 {
-		return "", domain.SCIMToken{}, directory.NewError(directory.Invalid, "invalid_request", "name must be at most 100 printable characters")
+		return "", domain.SCIMToken{}, fault.New(fault.Invalid, "invalid_request", "name must be at most 100 printable characters")
 	}
 	if !domain.ValidSignInEmailRule(rule) {
-		return "", domain.SCIMToken{}, directory.NewError(directory.Invalid, "invalid_request", "signInEmail must be primary_email or user_name")
+		return "", domain.SCIMToken{}, fault.New(fault.Invalid, "invalid_request", "signInEmail must be primary_email or user_name")
 	}
 	if rule == "" {
 		rule = domain.SignInPrimaryEmail
@@ -109,7 +111,7 @@ func (s *Service) CreateToken(ctx context.Context, orgID, name string, rule doma
 	}
 	if err := s.deps.Store.CreateSCIMToken(ctx, t); err != nil {
 		if errors.Is(err, domain.ErrNotFound) {
-			return "", domain.SCIMToken{}, directory.NewError(directory.NotFound, "organization_not_found", "no such organization")
+			return "", domain.SCIMToken{}, fault.New(fault.NotFound, "organization_not_found", "no such organization")
 		}
 		return "", domain.SCIMToken{}, err
 	}
@@ -130,7 +132,7 @@ func (s *Service) ListTokens(ctx context.Context, orgID string) ([]domain.SCIMTo
 func (s *Service) RevokeToken(ctx context.Context, orgID, id string) error {
 	err := s.deps.Store.DeleteSCIMToken(ctx, orgID, id)
 	if errors.Is(err, domain.ErrNotFound) {
-		return directory.NewError(directory.NotFound, "token_not_found", "this organization has no SCIM token with that id")
+		return fault.New(fault.NotFound, "token_not_found", "this organization has no SCIM token with that id")
 	}
 	return err
 }
@@ -288,7 +290,7 @@ func versionOf(r map[string]any) string {
 // checkVersion answers 412 when If-Match names another version.
 func checkVersion(ifMatch, current string) error {
 	if ifMatch != "" && ifMatch != "*" && ifMatch != current {
-		return newErr(412, "", "the resource changed since that version was read")
+		return newErr(fault.Stale, "", "the resource changed since that version was read")
 	}
 	return nil
 }
@@ -300,7 +302,7 @@ func parseUser(body []byte, base userAttrs) (userAttrs, error) {
 		return userAttrs{}, err
 	}
 	if obj == nil {
-		return userAttrs{}, newErr(400, TypeInvalidSyntax, "the body must be a JSON object")
+		return userAttrs{}, newErr(fault.Invalid, TypeInvalidSyntax, "the body must be a JSON object")
 	}
 	var schemas []any
 	for k, v := range obj {
@@ -314,7 +316,7 @@ func parseUser(body []byte, base userAttrs) (userAttrs, error) {
 		found = found || strings.EqualFold(str, SchemaUser)
 	}
 	if !found {
-		return userAttrs{}, newErr(400, TypeInvalidSyntax, "schemas must include %s", SchemaUser)
+		return userAttrs{}, newErr(fault.Invalid, TypeInvalidSyntax, "schemas must include %s", SchemaUser)
 	}
 	if err := base.applyObject("replace", obj); err != nil {
 		return userAttrs{}, err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // The user writes: create, replace, patch and delete, each one unit of
@@ -167,12 +168,12 @@ func (s *Service) notMemberYet(ctx context.Context, t *Tenant, email string) err
 	return errEmailTaken
 }
 
-var errJoinPending = newErr(409, TypeUniqueness, "a user with this email already exists in another organization; "+
+var errJoinPending = newErr(fault.Taken, TypeUniqueness, "a user with this email already exists in another organization; "+
 	"its holder was invited to join this one, and it is listed here once they accept")
 
-var errTaken = newErr(409, TypeUniqueness, "a user with this userName already exists")
+var errTaken = newErr(fault.Taken, TypeUniqueness, "a user with this userName already exists")
 
-var errEmailTaken = newErr(409, TypeUniqueness, "a user with this email already exists")
+var errEmailTaken = newErr(fault.Taken, TypeUniqueness, "a user with this email already exists")
 
 // ReplaceUser runs replaceUser as one unit of work (see inUnit).
 func (s *Service) ReplaceUser(ctx context.Context, t *Tenant, id, ifMatch string, body []byte) (map[string]any, error) {

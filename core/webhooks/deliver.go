@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -29,7 +30,7 @@ func (s *Service) Deliver(ctx context.Context) (Report, error) {
 	// other instance takes it over mid-post.
 	claims, err := s.deps.Deliveries.ClaimDeliveries(ctx, now, now.Add(s.cfg.Lease), min(s.cfg.Batch, s.cfg.Parallel))
 	if err != nil {
-		return Report{}, storeErr("claim deliveries", err)
+		return Report{}, fault.Store("claim deliveries", err)
 	}
 	var (
 		mu   sync.Mutex
@@ -95,7 +96,7 @@ func (s *Service) attempt(ctx context.Context, c domain.Claim) (bool, *domain.Su
 		return false, nil, nil // its subscription was deleted meanwhile
 	}
 	if err != nil {
-		return false, nil, storeErr("record attempt", err)
+		return false, nil, fault.Store("record attempt", err)
 	}
 	if stored.Disabled && !sub.Disabled {
 		return o.Succeeded, &stored, nil

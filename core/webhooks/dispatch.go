@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Dispatch fans up to Batch stored events out to the subscriptions entitled
@@ -31,7 +32,7 @@ func (s *Service) plan(ctx context.Context, events []domain.Event) ([]domain.Del
 		if !ok {
 			var err error
 			if subs, err = s.deps.Subscriptions.ListActiveSubscriptions(ctx, e.Type); err != nil {
-				return nil, storeErr("list subscriptions", err)
+				return nil, fault.Store("list subscriptions", err)
 			}
 			subsByType[e.Type] = subs
 		}
@@ -103,7 +104,7 @@ func (s *Service) grantedOrgs(ctx context.Context, clientID string, orgsOf map[s
 	}
 	grants, err := s.deps.Grants.ListClientGrants(ctx, clientID)
 	if err != nil {
-		return nil, storeErr("list client grants", err)
+		return nil, fault.Store("list client grants", err)
 	}
 	orgs := make([]string, 0, len(grants))
 	for _, g := range grants {
@@ -133,7 +134,7 @@ func (s *Service) clientActive(ctx context.Context, clientID string, cache map[s
 		return false, nil
 	}
 	if err != nil {
-		return false, storeErr("get client", err)
+		return false, fault.Store("get client", err)
 	}
 	return true, nil
 }

@@ -12,15 +12,17 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 func invalid(code, format string, args ...any) error {
-	return directory.NewError(directory.Invalid, code, format, args...)
+	return fault.New(fault.Invalid, code, format, args...)
 }
 
-var errNoSubscription = directory.NewError(directory.NotFound, "subscription_not_found", "no such webhook subscription")
+var errNoSubscription = fault.New(fault.NotFound, "subscription_not_found", "no such webhook subscription")
 
 // Input creates or changes a subscription; nil fields stay as they are.
 type Input struct {
@@ -122,7 +124,7 @@ func (s *Service) check(in Input) error {
 // Create makes a subscription for the calling client. Without a secret, one
 // is generated (whsec_ and the base64 of 32 random bytes) and returned: it
 // is shown only this once.
-func (s *Service) Create(ctx context.Context, c *directory.Caller, in Input) (domain.Subscription, string, error) {
+func (s *Service) Create(ctx context.Context, c *access.Caller, in Input) (domain.Subscription, string, error) {
 	switch {
 	case in.URL == nil:
 		return domain.Subscription{}, "", invalid("invalid_request", "url is required")
@@ -136,7 +138,7 @@ func (s *Service) Create(ctx context.Context, c *directory.Caller, in Input) (do
 	}
 	existing, err := s.deps.Subscriptions.ListSubscriptions(ctx, c.Client.ID)
 	if err != nil {
-		return domain.Subscription{}, "", storeErr("list subscriptions", err)
+		return domain.Subscription{}, "", fault.Store("list subscriptions", err)
 	}
 	if len(existing) >= MaxSubscriptions {
 		return domain.Subscription{}, "", invalid("too_many_subscriptions", "a client may have at most %d subscriptions", MaxSubscriptions)
@@ -159,23 +161,23 @@ func (s *Service) Create(ctx context.Context, c *directory.Caller, in Input) (do
 		sub.Description = *in.Description
 	}
 	if err := s.deps.Subscriptions.CreateSubscription(ctx, sub); err != nil {
-		return domain.Subscription{}, "", storeErr("create subscription", err)
+		return domain.Subscription{}, "", fault.Store("create subscription", err)
 	}
 	return sub, generated, nil
 }
 
 // List returns the calling client's subscriptions.
-func (s *Service) List(ctx context.Context, c *directory.Caller) ([]domain.Subscription, error) {
+func (s *Service) List(ctx context.Context, c *access.Caller) ([]domain.Subscription, error) {
 	subs, err := s.deps.Subscriptions.ListSubscriptions(ctx, c.Client.ID)
 	if err != nil {
-		return nil, storeErr("list subscriptions", err)
+		return nil, fault.Store("list subscriptions", err)
 	}
 	return subs, nil
 }
 
 // Get returns one of the calling client's subscriptions; another client's
 // is not found.
-func (s *Service) Get(ctx context.Context, c *directory.Caller, id string) (domain.Subscription, error) {
+func (s *Service) Get(ctx context.Context, c *access.Caller, id string) (domain.Subscription, error) {
 	if id == "" || len(id) > 64 {
 		return domain.Subscription{}, errNoSubscription
 	}
@@ -184,14 +186,14 @@ func (s *Service) Get(ctx context.Context, c *directory.Caller, id string) (doma
 		return domain.Subscription{}, errNoSubscription
 	}
 	if err != nil {
-		return domain.Subscription{}, storeErr("get subscription", err)
+		return domain.Subscription{}, fault.Store("get subscription", err)
 	}
 	return sub, nil
 }
 
 // Update changes a subscription. Enabling a disabled one clears its failure
 // streak.
-func (s *Service) Update(ctx context.Context, c *directory.Caller, id string, in Input) (domain.Subscription, error) {
+func (s *Service) Update(ctx context.Context, c *access.Caller, id string, in Input) (domain.Subscription, error) {
 	if err := s.check(in); err != nil {
 		return domain.Subscription{}, err
 	}
@@ -229,16 +231,16 @@ func (s *Service) Update(ctx context.Context, c *directory.Caller, id string, in
 		return domain.Subscription{}, errNoSubscription
 	}
 	if err != nil {
-		if _, ok := directory.AsError(err); ok {
+		if _, ok := fault.As(err); ok {
 			return domain.Subscription{}, err
 		}
-		return domain.Subscription{}, storeErr("update subscription", err)
+		return domain.Subscription{}, fault.Store("update subscription", err)
 	}
 	return sub, nil
 }
 
 // Delete removes a subscription with its deliveries.
-func (s *Service) Delete(ctx context.Context, c *directory.Caller, id string) error {
+func (s *Service) Delete(ctx context.Context, c *access.Caller, id string) error {
 	if _, err := s.Get(ctx, c, id); err != nil {
 		return err
 	}
@@ -247,14 +249,14 @@ func (s *Service) Delete(ctx context.Context, c *directory.Caller, id string) er
 		return errNoSubscription
 	}
 	if err != nil {
-		return storeErr("delete subscription", err)
+		return fault.Store("delete subscription", err)
 	}
 	return nil
 }
 
 // Deliveries lists a subscription's deliveries with their attempts, newest
 // first. cursor is what the previous page returned.
-func (s *Service) Deliveries(ctx context.Context, c *directory.Caller, id, cursor string, limit int) ([]domain.DeliveryRecord, string, error) {
+func (s *Service) Deliveries(ctx context.Context, c *access.Caller, id, cursor string, limit int) ([]domain.DeliveryRecord, string, error) {
 	if _, err := s.Get(ctx, c, id); err != nil {
 		return nil, "", err
 	}
@@ -270,7 +272,7 @@ func (s *Service) Deliveries(ctx context.Context, c *directory.Caller, id, curso
 	}
 	recs, err := s.deps.Deliveries.ListDeliveries(ctx, id, before, limit+1)
 	if err != nil {
-		return nil, "", storeErr("list deliveries", err)
+		return nil, "", fault.Store("list deliveries", err)
 	}
 	next := ""
 	if len(recs) > limit {
@@ -306,11 +308,11 @@ func decodeCursor(s string) (domain.DeliveryCursor, error) {
 // same delivery id. It gets one attempt beyond those it had; when that
 // fails, the rest of the schedule from where it stood applies (none when
 // its retries had run out).
-func (s *Service) Redeliver(ctx context.Context, c *directory.Caller, subID, deliveryID string) (domain.Delivery, error) {
+func (s *Service) Redeliver(ctx context.Context, c *access.Caller, subID, deliveryID string) (domain.Delivery, error) {
 	if _, err := s.Get(ctx, c, subID); err != nil {
 		return domain.Delivery{}, err
 	}
-	errNoDelivery := directory.NewError(directory.NotFound, "delivery_not_found", "no such delivery")
+	errNoDelivery := fault.New(fault.NotFound, "delivery_not_found", "no such delivery")
 	if deliveryID == "" || len(deliveryID) > 64 {
 		return domain.Delivery{}, errNoDelivery
 	}
@@ -319,24 +321,24 @@ func (s *Service) Redeliver(ctx context.Context, c *directory.Caller, subID, del
 		return domain.Delivery{}, errNoDelivery
 	}
 	if err != nil {
-		return domain.Delivery{}, storeErr("get delivery", err)
+		return domain.Delivery{}, fault.Store("get delivery", err)
 	}
 	d, err := s.deps.Deliveries.Redeliver(ctx, deliveryID, s.now())
 	if errors.Is(err, domain.ErrNotFound) {
 		return domain.Delivery{}, errNoDelivery
 	}
 	if errors.Is(err, domain.ErrConflict) {
-		return domain.Delivery{}, directory.NewError(directory.Conflict, "delivery_in_flight", "the delivery is being posted right now; retry in a minute")
+		return domain.Delivery{}, fault.New(fault.Conflict, "delivery_in_flight", "the delivery is being posted right now; retry in a minute")
 	}
 	if err != nil {
-		return domain.Delivery{}, storeErr("redeliver", err)
+		return domain.Delivery{}, fault.Store("redeliver", err)
 	}
 	return d, nil
 }
 
 // Ping queues a webhook.ping delivery to one of the caller's subscriptions,
 // whatever events it subscribes to.
-func (s *Service) Ping(ctx context.Context, c *directory.Caller, subID string) (domain.Delivery, error) {
+func (s *Service) Ping(ctx context.Context, c *access.Caller, subID string) (domain.Delivery, error) {
 	sub, err := s.Get(ctx, c, subID)
 	if err != nil {
 		return domain.Delivery{}, err
@@ -351,7 +353,7 @@ func (s *Service) Ping(ctx context.Context, c *directory.Caller, subID string) (
 		if errors.Is(err, domain.ErrNotFound) {
 			return domain.Delivery{}, errNoSubscription
 		}
-		return domain.Delivery{}, storeErr("create delivery", err)
+		return domain.Delivery{}, fault.Store("create delivery", err)
 	}
 	return d, nil
 }
