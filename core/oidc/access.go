@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // validAccessToken verifies an access token and checks that it is still
@@ -25,7 +26,7 @@ func (p *Provider) validAccessToken(ctx context.Context, token string, caller *d
 	}
 	revoked, err := p.deps.Grants.IsRevoked(ctx, c.JTI, c.GrantID)
 	if err != nil {
-		return nil, storeErr("is revoked", err)
+		return nil, fault.Store("is revoked", err)
 	}
 	if revoked {
 		return nil, nil
@@ -39,7 +40,7 @@ func (p *Provider) validAccessToken(ctx context.Context, token string, caller *d
 		return nil, nil
 	}
 	if err != nil {
-		return nil, storeErr("get client", err)
+		return nil, fault.Store("get client", err)
 	}
 	return &c, nil
 }
@@ -54,7 +55,7 @@ func (p *Provider) tokenUser(ctx context.Context, c *AccessClaims) (*domain.User
 		return nil, nil
 	}
 	if err != nil {
-		return nil, storeErr("get user", err)
+		return nil, fault.Store("get user", err)
 	}
 	// A password reset (or a suspension) moves NotBefore: tokens from
 	// earlier sign-ins die. auth_time has whole seconds, so a sign-in in

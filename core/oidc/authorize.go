@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // AuthorizeParams are an authorization request's parameters (RFC 6749
@@ -139,7 +140,7 @@ func (p *Provider) authorizeClient(ctx context.Context, in AuthorizeParams) (*do
 		return nil, oauthErr(CodeInvalidClient, "The application is unknown."), nil
 	}
 	if err != nil {
-		return nil, nil, storeErr("get client", err)
+		return nil, nil, fault.Store("get client", err)
 	}
 	if in.RedirectURI == "" {
 		return nil, oauthErr(CodeInvalidRequest, "The request has no redirect_uri."), nil
@@ -263,7 +264,7 @@ func (p *Provider) needsConsent(ctx context.Context, c *domain.Client, r *domain
 		return true, nil
 	}
 	if err != nil {
-		return false, storeErr("get consent", err)
+		return false, fault.Store("get consent", err)
 	}
 	return !consent.Covers(r.Scopes), nil
 }
@@ -276,7 +277,7 @@ func (p *Provider) pend(ctx context.Context, r domain.AuthRequest, b Browser, st
 	r.BindingHash = domain.HashToken(b.Binding)
 	r.CreatedAt, r.ExpiresAt = now, now.Add(p.cfg.AuthRequestTTL)
 	if err := p.deps.AuthRequests.CreateAuthRequest(ctx, r); err != nil {
-		return Outcome{}, storeErr("create auth request", err)
+		return Outcome{}, fault.Store("create auth request", err)
 	}
 	return Outcome{Step: step, Interaction: r.ID}, nil
 }
@@ -293,7 +294,7 @@ func (p *Provider) issueCode(ctx context.Context, r *domain.AuthRequest) (string
 		AMR: r.AMR, GrantID: p.deps.Random.Token(16), ExpiresAt: now.Add(p.cfg.CodeTTL), CreatedAt: now,
 	})
 	if err != nil {
-		return "", storeErr("create code", err)
+		return "", fault.Store("create code", err)
 	}
 	return p.redirectWith(r.RedirectURI, url.Values{"code": {code}}, r.State), nil
 }

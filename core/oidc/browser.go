@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Browser is what the user agent brings to the browser-facing endpoints.
@@ -41,14 +42,14 @@ func (p *Provider) currentSession(ctx context.Context, b Browser) (*domain.Sessi
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, storeErr("get session", err)
+		return nil, nil, fault.Store("get session", err)
 	}
 	u, err := p.deps.Users.GetUser(ctx, s.UserID)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, storeErr("get user", err)
+		return nil, nil, fault.Store("get user", err)
 	}
 	if !u.CanSignIn() || s.AuthTime.Before(u.NotBefore) {
 		return nil, nil, nil
@@ -80,7 +81,7 @@ func (p *Provider) touchSession(ctx context.Context, s *domain.Session) error {
 	}
 	err := p.deps.Sessions.TouchSession(ctx, s.Hash, now, exp)
 	if err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return storeErr("touch session", err)
+		return fault.Store("touch session", err)
 	}
 	return nil
 }
@@ -94,7 +95,7 @@ func (p *Provider) startSession(ctx context.Context, user *domain.User, amr []st
 		AuthTime: now, AMR: amr, CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(p.cfg.SessionTTL),
 	}
 	if err := p.deps.Sessions.CreateSession(ctx, s); err != nil {
-		return nil, NewSession{}, storeErr("create session", err)
+		return nil, NewSession{}, fault.Store("create session", err)
 	}
 	return &s, NewSession{Cookie: cookie, ExpiresAt: s.CreatedAt.Add(maxSessionAge)}, nil
 }

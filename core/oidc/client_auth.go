@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // ClientCredentials is how a client identified itself on a back-channel
@@ -34,7 +35,7 @@ func (p *Provider) authenticateClient(ctx context.Context, cc ClientCredentials)
 		return nil, fail
 	}
 	if err != nil {
-		return nil, storeErr("get client", err)
+		return nil, fault.Store("get client", err)
 	}
 	if !c.Active() {
 		return nil, fail

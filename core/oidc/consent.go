@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // ConsentInput is a submitted consent form.
@@ -40,7 +41,7 @@ func (p *Provider) Consent(ctx context.Context, in ConsentInput, b Browser) (Out
 		UserID: user.ID, ClientID: r.ClientID, Scopes: r.Scopes, CreatedAt: now, UpdatedAt: now,
 	})
 	if err != nil {
-		return Outcome{}, storeErr("put consent", err)
+		return Outcome{}, fault.Store("put consent", err)
 	}
 	return p.complete(ctx, r, func() (string, error) { return p.issueCode(ctx, r) })
 }

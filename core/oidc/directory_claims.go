@@ -7,6 +7,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // approvedOnly drops the extended scopes the client is no longer approved
@@ -58,7 +59,7 @@ func (p *Provider) requireLicense(ctx context.Context, c *domain.Client, userID,
 	}
 	ok, err := p.deps.Licenses.HasLicense(ctx, c.ID, userID)
 	if err != nil {
-		return storeErr("has license", err)
+		return fault.Store("has license", err)
 	}
 	if !ok {
 		return oauthErr(code, "%s", errUnlicensed)
@@ -84,7 +85,7 @@ func (p *Provider) directoryClaims(ctx context.Context, u *domain.User, scopes [
 	}
 	all, err := p.deps.Orgs.ListUserMemberships(ctx, u.ID)
 	if err != nil {
-		return storeErr("list memberships", err)
+		return fault.Store("list memberships", err)
 	}
 	// A pending membership is not one yet, and a suspended one is the
 	// organization's way of closing its doors: neither shows.
@@ -119,11 +120,11 @@ func (p *Provider) organizationClaims(ctx context.Context, ms []domain.Membershi
 			continue
 		}
 		if err != nil {
-			return storeErr("get organization", err)
+			return fault.Store("get organization", err)
 		}
 		h, err := access.Resolve(ctx, p.deps.Roles, p.deps.Groups, m)
 		if err != nil {
-			return storeErr("effective role", err)
+			return fault.Store("effective role", err)
 		}
 		list = append(list, membershipClaim{OrganizationID: o.ID, Name: o.Name, Role: h.Effective.Name})
 	}
@@ -142,7 +143,7 @@ func (p *Provider) permissionClaims(ctx context.Context, primary *domain.Members
 	if primary != nil {
 		h, err := access.Resolve(ctx, p.deps.Roles, p.deps.Groups, *primary)
 		if err != nil {
-			return storeErr("effective role", err)
+			return fault.Store("effective role", err)
 		}
 		roles = append(roles, h.Names()...)
 		perms = append(perms, h.Permissions()...)

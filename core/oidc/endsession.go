@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // EndSessionParams are an RP-initiated logout request's parameters (OpenID
@@ -82,7 +83,7 @@ func (p *Provider) EndSession(ctx context.Context, in EndSessionParams, b Browse
 	}
 	if sess != nil {
 		if err := p.deps.Sessions.DeleteSession(ctx, sess.Hash); err != nil {
-			return EndSessionOutcome{}, storeErr("delete session", err)
+			return EndSessionOutcome{}, fault.Store("delete session", err)
 		}
 	}
 	if hint != nil && !matches {
@@ -112,10 +113,10 @@ func (p *Provider) endHintedSession(ctx context.Context, hint *idTokenHint) erro
 		return nil
 	}
 	if err != nil {
-		return storeErr("get session by sid", err)
+		return fault.Store("get session by sid", err)
 	}
 	if err := p.deps.Sessions.DeleteSession(ctx, s.Hash); err != nil {
-		return storeErr("delete session", err)
+		return fault.Store("delete session", err)
 	}
 	return nil
 }
@@ -145,7 +146,7 @@ func (p *Provider) logoutClient(ctx context.Context, in EndSessionParams, hint *
 		return nil, oauthErr(CodeInvalidClient, "The application is unknown."), nil
 	}
 	if err != nil {
-		return nil, nil, storeErr("get client", err)
+		return nil, nil, fault.Store("get client", err)
 	}
 	if in.PostLogoutRedirectURI != "" && !c.HasPostLogoutRedirectURI(in.PostLogoutRedirectURI) {
 		return nil, oauthErr(CodeInvalidRequest, "The post_logout_redirect_uri is not registered for this application."), nil

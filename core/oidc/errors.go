@@ -57,12 +57,3 @@ func AsError(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
-
-// storeErr passes through outages (the edge answers 503) and wraps the rest,
-// which the edge answers as server_error without showing the text.
-func storeErr(op string, err error) error {
-	if errors.Is(err, domain.ErrUnavailable) {
-		return err
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}

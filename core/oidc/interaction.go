@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Prompt is what a login or consent page shows.
@@ -32,7 +33,7 @@ func (p *Provider) loadPending(ctx context.Context, id string, b Browser) (*doma
 		return nil, pageExpired, nil
 	}
 	if err != nil {
-		return nil, nil, storeErr("get auth request", err)
+		return nil, nil, fault.Store("get auth request", err)
 	}
 	if !boundTo(&r, b, r.CSRFToken) {
 		return nil, pageForeign, nil
@@ -51,7 +52,7 @@ func (p *Provider) pendingPrompt(ctx context.Context, id string, b Browser) (*do
 		return nil, Prompt{}, pageExpired, nil
 	}
 	if err != nil {
-		return nil, Prompt{}, nil, storeErr("get client", err)
+		return nil, Prompt{}, nil, fault.Store("get client", err)
 	}
 	return r, Prompt{Interaction: r.ID, CSRFToken: r.CSRFToken, Client: c, LoginHint: r.LoginHint, Scopes: r.Scopes}, nil, nil
 }
@@ -92,7 +93,7 @@ func (p *Provider) requestUser(ctx context.Context, r *domain.AuthRequest, b Bro
 func (p *Provider) complete(ctx context.Context, r *domain.AuthRequest, redirect func() (string, error)) (Outcome, error) {
 	deleted, err := p.deps.AuthRequests.DeleteAuthRequest(ctx, r.ID)
 	if err != nil {
-		return Outcome{}, storeErr("delete auth request", err)
+		return Outcome{}, fault.Store("delete auth request", err)
 	}
 	if !deleted {
 		return Outcome{Page: pageExpired}, nil

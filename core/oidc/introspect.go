@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Introspection is an RFC 7662 §2.2 response. Inactive tokens carry only
@@ -97,7 +98,7 @@ func (p *Provider) introspectRefresh(ctx context.Context, client *domain.Client,
 		return Introspection{}, false, nil
 	}
 	if err != nil {
-		return Introspection{}, false, storeErr("get refresh token", err)
+		return Introspection{}, false, fault.Store("get refresh token", err)
 	}
 	if fam.ClientID != client.ID || !fam.Active(now) || !tok.RotatedAt.IsZero() {
 		return Introspection{}, false, nil
@@ -110,7 +111,7 @@ func (p *Provider) introspectRefresh(ctx context.Context, client *domain.Client,
 		return Introspection{}, false, nil
 	}
 	if err != nil {
-		return Introspection{}, false, storeErr("get user", err)
+		return Introspection{}, false, fault.Store("get user", err)
 	}
 	return Introspection{
 		Active: true, Scope: domain.JoinScope(grantedNow(client, fam.Scopes)), ClientID: fam.ClientID, Username: usernameFor(&user, fam.Scopes),

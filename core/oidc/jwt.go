@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // JWS "typ" header values: RFC 9068 §2.1 for access tokens, so an ID token
@@ -53,7 +54,7 @@ func (p *Provider) encodedHeader(ref domain.KeyRef, typ string) string {
 func (p *Provider) signJWT(ctx context.Context, alg, typ string, claims any) (string, error) {
 	ref, err := p.deps.Signer.ActiveKey(ctx, alg)
 	if err != nil {
-		return "", storeErr("active key", err)
+		return "", fault.Store("active key", err)
 	}
 	payload, err := json.Marshal(claims)
 	if err != nil {
@@ -67,7 +68,7 @@ func (p *Provider) signJWT(ctx context.Context, alg, typ string, claims any) (st
 	buf = enc.AppendEncode(buf, payload)
 	sig, err := p.deps.Signer.Sign(ctx, ref, buf)
 	if err != nil {
-		return "", storeErr("sign", err)
+		return "", fault.Store("sign", err)
 	}
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, sig)
@@ -150,7 +151,7 @@ type typedKey struct {
 func (p *Provider) keyForHeader(ctx context.Context, h, typ string) (domain.PublicKey, error) {
 	set, err := p.deps.Signer.PublicKeys(ctx)
 	if err != nil {
-		return domain.PublicKey{}, storeErr("public keys", err)
+		return domain.PublicKey{}, fault.Store("public keys", err)
 	}
 	hk := &p.verifyKeys
 	hk.mu.RLock()

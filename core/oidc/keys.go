@@ -10,6 +10,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // jwksCache keeps the JWKS body for one key-set version, so the endpoint
@@ -26,7 +27,7 @@ type jwksCache struct {
 func (p *Provider) JWKS(ctx context.Context) (body []byte, etag string, err error) {
 	set, err := p.deps.Signer.PublicKeys(ctx)
 	if err != nil {
-		return nil, "", storeErr("jwks", err)
+		return nil, "", fault.Store("jwks", err)
 	}
 	c := &p.jwks
 	c.mu.RLock()
@@ -58,11 +59,11 @@ func (p *Provider) JWKS(ctx context.Context) (body []byte, etag string, err erro
 // published. It returns the key set as published afterwards.
 func (p *Provider) RotateKeys(ctx context.Context) (domain.KeySet, error) {
 	if err := p.deps.Signer.Rotate(ctx); err != nil {
-		return domain.KeySet{}, storeErr("rotate keys", err)
+		return domain.KeySet{}, fault.Store("rotate keys", err)
 	}
 	set, err := p.deps.Signer.PublicKeys(ctx)
 	if err != nil {
-		return domain.KeySet{}, storeErr("public keys", err)
+		return domain.KeySet{}, fault.Store("public keys", err)
 	}
 	return set, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/core/ratelimit"
 )
 
@@ -56,7 +57,7 @@ func (p *Provider) Login(ctx context.Context, in LoginInput, b Browser) (Outcome
 	// earlier does not survive re-authentication.
 	if b.SessionCookie != "" && len(b.SessionCookie) <= 128 {
 		if err := p.deps.Sessions.DeleteSession(ctx, domain.HashToken(b.SessionCookie)); err != nil {
-			return Outcome{}, storeErr("delete session", err)
+			return Outcome{}, fault.Store("delete session", err)
 		}
 	}
 	sess, cookie, err := p.startSession(ctx, user, []string{"pwd"})
@@ -72,7 +73,7 @@ func (p *Provider) Login(ctx context.Context, in LoginInput, b Browser) (Outcome
 		return Outcome{Page: pageExpired, Session: &cookie}, nil
 	}
 	if err != nil {
-		return Outcome{}, storeErr("update auth request", err)
+		return Outcome{}, fault.Store("update auth request", err)
 	}
 	out, err := p.afterLogin(ctx, &r2, user)
 	out.Session = &cookie
@@ -93,11 +94,11 @@ func (p *Provider) loginFailed(ctx context.Context, r *domain.AuthRequest, msg s
 		return Outcome{Page: pageExpired}, nil
 	}
 	if err != nil {
-		return Outcome{}, storeErr("update auth request", err)
+		return Outcome{}, fault.Store("update auth request", err)
 	}
 	if updated.FailedLogins >= maxFailedLogins {
 		if _, err := p.deps.AuthRequests.DeleteAuthRequest(ctx, r.ID); err != nil {
-			return Outcome{}, storeErr("delete auth request", err)
+			return Outcome{}, fault.Store("delete auth request", err)
 		}
 		return Outcome{Page: oauthErr(CodeAccessDenied, "Too many failed sign-in attempts. Return to the application and try again.")}, nil
 	}
@@ -122,7 +123,7 @@ func (p *Provider) afterLogin(ctx context.Context, r *domain.AuthRequest, user *
 		if errors.Is(err, domain.ErrNotFound) {
 			return Outcome{Page: pageExpired}, nil
 		}
-		return Outcome{}, storeErr("get client", err)
+		return Outcome{}, fault.Store("get client", err)
 	}
 	if err := p.requireLicense(ctx, &c, user.ID, CodeAccessDenied); err != nil {
 		e, ok := AsError(err)
@@ -180,7 +181,7 @@ func (p *Provider) checkPassword(ctx context.Context, email, password string) (*
 		return nil, badCredentials, nil
 	}
 	if err != nil {
-		return nil, "", storeErr("get user", err)
+		return nil, "", fault.Store("get user", err)
 	}
 	ok, rehash, err := domain.CheckPassword(password, u.PasswordHash, p.cfg.Password)
 	if err != nil || !ok {
@@ -195,7 +196,7 @@ func (p *Provider) checkPassword(ctx context.Context, email, password string) (*
 			x.PasswordHash = newHash
 			return nil
 		}); err != nil {
-			return nil, "", storeErr("rehash password", err)
+			return nil, "", fault.Store("rehash password", err)
 		}
 	}
 	return &u, "", nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // ClientMetadata is the RFC 7591 §2 client metadata this provider
@@ -61,7 +62,7 @@ func (p *Provider) Register(ctx context.Context, md ClientMetadata) (Registratio
 	regToken := p.deps.Random.Token(32)
 	c.RegistrationTokenHash = domain.HashToken(regToken)
 	if err := p.deps.Clients.CreateClient(ctx, c); err != nil {
-		return Registration{}, storeErr("create client", err)
+		return Registration{}, fault.Store("create client", err)
 	}
 	r := p.registration(&c)
 	r.ClientSecret, r.RegistrationAccessToken = secret, regToken
@@ -101,7 +102,7 @@ func (p *Provider) UpdateRegistration(ctx context.Context, clientID, token, body
 		return nil
 	})
 	if err != nil {
-		return Registration{}, storeErr("update client", err)
+		return Registration{}, fault.Store("update client", err)
 	}
 	return p.registration(&updated), nil
 }
@@ -112,7 +113,7 @@ func (p *Provider) DeleteRegistration(ctx context.Context, clientID, token strin
 		return err
 	}
 	if err := p.deps.Clients.DeleteClient(ctx, clientID); err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return storeErr("delete client", err)
+		return fault.Store("delete client", err)
 	}
 	return nil
 }
@@ -129,7 +130,7 @@ func (p *Provider) registeredClient(ctx context.Context, clientID, token string)
 		return nil, bad
 	}
 	if err != nil {
-		return nil, storeErr("get client", err)
+		return nil, fault.Store("get client", err)
 	}
 	if len(c.RegistrationTokenHash) == 0 || !domain.VerifyTokenHash(token, c.RegistrationTokenHash) {
 		return nil, bad

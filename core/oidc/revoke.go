@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // Revoke revokes a token (RFC 7009). The client must authenticate, and may
@@ -59,7 +60,7 @@ func (p *Provider) revokeRefresh(ctx context.Context, client *domain.Client, tok
 		return false, nil
 	}
 	if err != nil {
-		return false, storeErr("get refresh token", err)
+		return false, fault.Store("get refresh token", err)
 	}
 	if fam.ClientID != client.ID {
 		return true, nil
@@ -71,5 +72,5 @@ func wrapStore(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return storeErr(op, err)
+	return fault.Store(op, err)
 }

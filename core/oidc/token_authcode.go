@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // exchangeCode runs the authorization_code grant (RFC 6749 §4.1.3).
@@ -32,7 +33,7 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 		}
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code was already used")
 	case err != nil:
-		return TokenResponse{}, storeErr("redeem code", err)
+		return TokenResponse{}, fault.Store("redeem code", err)
 	}
 	// RFC 6749 §4.1.3: the code must belong to this client and redirect URI.
 	if code.ClientID != client.ID {
@@ -69,7 +70,7 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 			return TokenResponse{}, oauthErr(CodeInvalidGrant, "the sign-in session that issued the authorization code has ended")
 		}
 		if err != nil {
-			return TokenResponse{}, storeErr("get session by sid", err)
+			return TokenResponse{}, fault.Store("get session by sid", err)
 		}
 	}
 	is := issuance{
@@ -84,7 +85,7 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 			CreatedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
 		}
 		if err := p.deps.Grants.CreateRefreshFamily(ctx, fam, first); err != nil {
-			return TokenResponse{}, storeErr("create refresh family", err)
+			return TokenResponse{}, fault.Store("create refresh family", err)
 		}
 		is.refresh = tok
 	}
@@ -93,7 +94,7 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 	// closes that window.
 	revoked, err := p.deps.Grants.IsRevoked(ctx, "", code.GrantID)
 	if err != nil {
-		return TokenResponse{}, storeErr("is revoked", err)
+		return TokenResponse{}, fault.Store("is revoked", err)
 	}
 	if revoked {
 		if err := p.revokeGrant(ctx, code.GrantID, now); err != nil {
@@ -113,7 +114,7 @@ func (p *Provider) activeUser(ctx context.Context, id string, authTime time.Time
 		return nil, oauthErr(CodeInvalidGrant, "the user no longer exists")
 	}
 	if err != nil {
-		return nil, storeErr("get user", err)
+		return nil, fault.Store("get user", err)
 	}
 	if !u.CanSignIn() {
 		return nil, oauthErr(CodeInvalidGrant, "the user's account is not active")
@@ -134,10 +135,10 @@ func (p *Provider) revokeGrant(ctx context.Context, grantID string, now time.Tim
 	// creating its family (see exchangeCode). It outlives the family so a
 	// late check still sees it.
 	if err := p.deps.Grants.RevokeGrant(ctx, grantID, now.Add(max(p.cfg.AccessTokenTTL, p.cfg.CodeTTL))); err != nil {
-		return storeErr("revoke grant", err)
+		return fault.Store("revoke grant", err)
 	}
 	if err := p.deps.Grants.RevokeRefreshFamily(ctx, grantID, now); err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return storeErr("revoke family", err)
+		return fault.Store("revoke family", err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // refresh runs the refresh_token grant (RFC 6749 §6) with rotation: every use
@@ -25,7 +26,7 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token is invalid")
 	}
 	if err != nil {
-		return TokenResponse{}, storeErr("get refresh token", err)
+		return TokenResponse{}, fault.Store("get refresh token", err)
 	}
 	if fam.ClientID != client.ID {
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token was issued to another client")
@@ -40,7 +41,7 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 	if ended {
 		// Final: a later registration of offline_access does not revive it.
 		if err := p.deps.Grants.RevokeRefreshFamily(ctx, fam.ID, now); err != nil && !errors.Is(err, domain.ErrNotFound) {
-			return TokenResponse{}, storeErr("revoke refresh family", err)
+			return TokenResponse{}, fault.Store("revoke refresh family", err)
 		}
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token ended with the sign-in session that issued it; without offline_access it does not outlive it")
 	}
@@ -74,7 +75,7 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token is revoked or expired")
 	}
 	if err != nil {
-		return TokenResponse{}, storeErr("rotate refresh token", err)
+		return TokenResponse{}, fault.Store("rotate refresh token", err)
 	}
 	if outcome == domain.Replayed {
 		if err := p.revokeGrant(ctx, fam.ID, now); err != nil {
@@ -115,7 +116,7 @@ func (p *Provider) issuingSession(ctx context.Context, client *domain.Client, fa
 		return nil, true, nil
 	}
 	if err != nil {
-		return nil, false, storeErr("get session by sid", err)
+		return nil, false, fault.Store("get session by sid", err)
 	}
 	return &s, false, nil
 }

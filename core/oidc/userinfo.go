@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
 // UserInfo returns the claims an access token's scopes release (OIDC Core
@@ -31,7 +32,7 @@ func (p *Provider) UserInfo(ctx context.Context, token string) (map[string]any, 
 		// tokens issued before it.
 		client, err := p.deps.Clients.GetClient(ctx, c.ClientID)
 		if err != nil {
-			return nil, storeErr("get client", err)
+			return nil, fault.Store("get client", err)
 		}
 		scopes = approvedOnly(&client, scopes)
 	}
