@@ -9,7 +9,10 @@ import (
 	"github.com/calimatic/calimatic-auth/core/fault"
 )
 
-// exchangeCode runs the authorization_code grant (RFC 6749 §4.1.3).
+// exchangeCode runs the authorization_code grant (RFC 6749 §4.1.3). The
+// order of its steps is part of its security: the code is spent before the
+// request is checked against it, so a replay is caught even in a request
+// that would fail anyway.
 func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req TokenRequest) (TokenResponse, error) {
 	if req.Code == "" || len(req.Code) > 512 {
 		return TokenResponse{}, oauthErr(CodeInvalidRequest, "code is required")
@@ -18,41 +21,12 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 		return TokenResponse{}, oauthErr(CodeInvalidRequest, "code_verifier is required (PKCE)")
 	}
 	now := p.now()
-	code, err := p.deps.Grants.RedeemAuthCode(ctx, domain.HashToken(req.Code), now)
-	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code is invalid or expired")
-	case errors.Is(err, domain.ErrAlreadyUsed):
-		// RFC 6749 §4.1.2: a replayed code revokes what it issued; but only
-		// its own client may trigger that, or a leaked code would let anyone
-		// sign the user out of an app.
-		if code.ClientID == client.ID {
-			if err := p.revokeGrant(ctx, code.GrantID, now); err != nil {
-				return TokenResponse{}, err
-			}
-		}
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code was already used")
-	case err != nil:
-		return TokenResponse{}, fault.Store("redeem code", err)
+	code, err := p.redeemCode(ctx, client, req.Code, now)
+	if err != nil {
+		return TokenResponse{}, err
 	}
-	// RFC 6749 §4.1.3: the code must belong to this client and redirect URI.
-	if code.ClientID != client.ID {
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code was issued to another client")
-	}
-	if req.RedirectURI != code.RedirectURI {
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "redirect_uri does not match the authorization request")
-	}
-	// RFC 7636 §4.6. A code issued without a challenge takes no verifier:
-	// one sent anyway is a PKCE downgrade (RFC 9700 §4.8.2).
-	switch {
-	case code.CodeChallenge == "" && req.CodeVerifier != "":
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "code_verifier sent for a code issued without code_challenge")
-	case code.CodeChallenge == "" && client.NeedsPKCE(p.cfg.PKCE):
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code was issued without PKCE, which this client needs")
-	case code.CodeChallenge != "" && req.CodeVerifier == "":
-		return TokenResponse{}, oauthErr(CodeInvalidRequest, "code_verifier is required: the authorization request sent a code_challenge")
-	case code.CodeChallenge != "" && !domain.VerifyPKCE(req.CodeVerifier, code.CodeChallenge):
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "code_verifier does not match the code_challenge")
+	if err := p.checkCodeBinding(client, req, code); err != nil {
+		return TokenResponse{}, err
 	}
 	user, err := p.activeUser(ctx, code.UserID, code.AuthTime)
 	if err != nil {
@@ -61,48 +35,125 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 	if err := p.requireLicense(ctx, client, user.ID, CodeInvalidGrant); err != nil {
 		return TokenResponse{}, err
 	}
-	// A code is the sign-in session's word: once that session has ended
-	// (the user signed out in the minute since), it issues nothing, as in
-	// Keycloak.
-	if code.SessionID != "" {
-		_, err := p.deps.Sessions.GetSessionBySID(ctx, code.SessionID, now)
-		if errors.Is(err, domain.ErrNotFound) {
-			return TokenResponse{}, oauthErr(CodeInvalidGrant, "the sign-in session that issued the authorization code has ended")
-		}
-		if err != nil {
-			return TokenResponse{}, fault.Store("get session by sid", err)
-		}
+	if err := p.requireCodeSession(ctx, code, now); err != nil {
+		return TokenResponse{}, err
 	}
 	is := issuance{
 		client: client, user: user, scopes: code.Scopes, grantID: code.GrantID,
 		authTime: code.AuthTime, sid: code.SessionID, amr: code.AMR, nonce: code.Nonce,
 	}
 	if client.AllowsGrant(domain.GrantRefreshToken) {
-		tok, first := p.newRefreshToken(code.GrantID, now)
-		fam := domain.RefreshFamily{
-			ID: code.GrantID, ClientID: client.ID, UserID: user.ID, Scopes: code.Scopes,
-			AuthTime: code.AuthTime, SessionID: code.SessionID, AMR: code.AMR,
-			CreatedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
-		}
-		if err := p.deps.Grants.CreateRefreshFamily(ctx, fam, first); err != nil {
-			return TokenResponse{}, fault.Store("create refresh family", err)
+		tok, err := p.createCodeFamily(ctx, client, user, code, now)
+		if err != nil {
+			return TokenResponse{}, err
 		}
 		is.refresh = tok
 	}
-	// A replay racing this redemption may have revoked the grant before the
-	// family existed; revokeGrant records the grant first, so looking now
-	// closes that window.
-	revoked, err := p.deps.Grants.IsRevoked(ctx, "", code.GrantID)
-	if err != nil {
-		return TokenResponse{}, fault.Store("is revoked", err)
-	}
-	if revoked {
-		if err := p.revokeGrant(ctx, code.GrantID, now); err != nil {
-			return TokenResponse{}, err
-		}
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the authorization code was already used")
+	if err := p.refuseRevokedCodeGrant(ctx, code.GrantID, now); err != nil {
+		return TokenResponse{}, err
 	}
 	return p.mint(ctx, is)
+}
+
+// redeemCode spends the authorization code whose plain text is raw. A code
+// spent before is a replay: it revokes the grant the code issued, when the
+// replaying client is the code's own.
+func (p *Provider) redeemCode(ctx context.Context, client *domain.Client, raw string, now time.Time) (domain.AuthCode, error) {
+	code, err := p.deps.Grants.RedeemAuthCode(ctx, domain.HashToken(raw), now)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return domain.AuthCode{}, oauthErr(CodeInvalidGrant, "the authorization code is invalid or expired")
+	case errors.Is(err, domain.ErrAlreadyUsed):
+		// RFC 6749 §4.1.2: a replayed code revokes what it issued; but only
+		// its own client may trigger that, or a leaked code would let anyone
+		// sign the user out of an app.
+		if code.ClientID == client.ID {
+			if err := p.revokeGrant(ctx, code.GrantID, now); err != nil {
+				return domain.AuthCode{}, err
+			}
+		}
+		return domain.AuthCode{}, oauthErr(CodeInvalidGrant, "the authorization code was already used")
+	case err != nil:
+		return domain.AuthCode{}, fault.Store("redeem code", err)
+	}
+	return code, nil
+}
+
+// checkCodeBinding checks that a redeemed code was issued to this client, for
+// this redirect URI, and that the request's PKCE verifier answers the code's
+// challenge.
+func (p *Provider) checkCodeBinding(client *domain.Client, req TokenRequest, code domain.AuthCode) error {
+	// RFC 6749 §4.1.3: the code must belong to this client and redirect URI.
+	if code.ClientID != client.ID {
+		return oauthErr(CodeInvalidGrant, "the authorization code was issued to another client")
+	}
+	if req.RedirectURI != code.RedirectURI {
+		return oauthErr(CodeInvalidGrant, "redirect_uri does not match the authorization request")
+	}
+	// RFC 7636 §4.6. A code issued without a challenge takes no verifier:
+	// one sent anyway is a PKCE downgrade (RFC 9700 §4.8.2).
+	switch {
+	case code.CodeChallenge == "" && req.CodeVerifier != "":
+		return oauthErr(CodeInvalidGrant, "code_verifier sent for a code issued without code_challenge")
+	case code.CodeChallenge == "" && client.NeedsPKCE(p.cfg.PKCE):
+		return oauthErr(CodeInvalidGrant, "the authorization code was issued without PKCE, which this client needs")
+	case code.CodeChallenge != "" && req.CodeVerifier == "":
+		return oauthErr(CodeInvalidRequest, "code_verifier is required: the authorization request sent a code_challenge")
+	case code.CodeChallenge != "" && !domain.VerifyPKCE(req.CodeVerifier, code.CodeChallenge):
+		return oauthErr(CodeInvalidGrant, "code_verifier does not match the code_challenge")
+	}
+	return nil
+}
+
+// requireCodeSession refuses a code whose sign-in session has ended. A code
+// is the sign-in session's word: once that session has ended (the user
+// signed out in the minute since), it issues nothing, as in Keycloak.
+func (p *Provider) requireCodeSession(ctx context.Context, code domain.AuthCode, now time.Time) error {
+	if code.SessionID == "" {
+		return nil
+	}
+	_, err := p.deps.Sessions.GetSessionBySID(ctx, code.SessionID, now)
+	if errors.Is(err, domain.ErrNotFound) {
+		return oauthErr(CodeInvalidGrant, "the sign-in session that issued the authorization code has ended")
+	}
+	if err != nil {
+		return fault.Store("get session by sid", err)
+	}
+	return nil
+}
+
+// createCodeFamily stores the refresh family a code's grant starts and
+// returns its first refresh token.
+func (p *Provider) createCodeFamily(ctx context.Context, client *domain.Client, user *domain.User, code domain.AuthCode, now time.Time) (string, error) {
+	tok, first := p.newRefreshToken(code.GrantID, now)
+	fam := domain.RefreshFamily{
+		ID: code.GrantID, ClientID: client.ID, UserID: user.ID, Scopes: code.Scopes,
+		AuthTime: code.AuthTime, SessionID: code.SessionID, AMR: code.AMR,
+		CreatedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
+	}
+	if err := p.deps.Grants.CreateRefreshFamily(ctx, fam, first); err != nil {
+		return "", fault.Store("create refresh family", err)
+	}
+	return tok, nil
+}
+
+// refuseRevokedCodeGrant refuses a code whose grant was revoked while it was
+// being redeemed. A replay racing this redemption may have revoked the grant
+// before the family existed; revokeGrant records the grant first, so looking
+// after the family is created closes that window, and revoking again takes
+// the new family with it.
+func (p *Provider) refuseRevokedCodeGrant(ctx context.Context, grantID string, now time.Time) error {
+	revoked, err := p.deps.Grants.IsRevoked(ctx, "", grantID)
+	if err != nil {
+		return fault.Store("is revoked", err)
+	}
+	if revoked {
+		if err := p.revokeGrant(ctx, grantID, now); err != nil {
+			return err
+		}
+		return oauthErr(CodeInvalidGrant, "the authorization code was already used")
+	}
+	return nil
 }
 
 // activeUser loads a user who may still hold tokens from a sign-in at
@@ -132,8 +183,8 @@ func (p *Provider) revokeGrant(ctx context.Context, grantID string, now time.Tim
 		return nil
 	}
 	// The grant record goes first: a redemption in flight checks it after
-	// creating its family (see exchangeCode). It outlives the family so a
-	// late check still sees it.
+	// creating its family (see refuseRevokedCodeGrant). It outlives the
+	// family so a late check still sees it.
 	if err := p.deps.Grants.RevokeGrant(ctx, grantID, now.Add(max(p.cfg.AccessTokenTTL, p.cfg.CodeTTL))); err != nil {
 		return fault.Store("revoke grant", err)
 	}
