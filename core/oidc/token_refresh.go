@@ -21,18 +21,9 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 	hash := domain.HashToken(req.RefreshToken)
 	// Check everything that can fail before spending the token, so a client
 	// that sent a bad scope keeps a usable token.
-	_, fam, err := p.deps.Grants.GetRefreshToken(ctx, hash)
-	if errors.Is(err, domain.ErrNotFound) {
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token is invalid")
-	}
+	fam, err := p.liveRefreshFamily(ctx, client, hash, now)
 	if err != nil {
-		return TokenResponse{}, fault.Store("get refresh token", err)
-	}
-	if fam.ClientID != client.ID {
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token was issued to another client")
-	}
-	if !fam.Active(now) {
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token is revoked or expired")
+		return TokenResponse{}, err
 	}
 	sess, ended, err := p.issuingSession(ctx, client, &fam, now)
 	if err != nil {
@@ -45,20 +36,9 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 		}
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token ended with the sign-in session that issued it; without offline_access it does not outlive it")
 	}
-	scopes := fam.Scopes
-	if req.Scope != "" {
-		// RFC 6749 §6: a refresh may narrow the scope, never widen it.
-		scopes = domain.ParseScope(req.Scope)
-		for _, s := range scopes {
-			if !slices.Contains(fam.Scopes, s) {
-				return TokenResponse{}, oauthErr(CodeInvalidScope, "scope %q was not granted", clip(s))
-			}
-		}
-	}
-	if req.Scope != "" && len(grantedNow(client, scopes)) == 0 {
-		// Nothing asked for is the client's any more: answering 200 with
-		// no scope would read as "granted as requested" (RFC 6749 §5.1).
-		return TokenResponse{}, oauthErr(CodeInvalidScope, "none of the requested scopes is registered for this client any more")
+	scopes, err := refreshScopes(client, &fam, req.Scope)
+	if err != nil {
+		return TokenResponse{}, err
 	}
 	user, err := p.activeUser(ctx, fam.UserID, fam.AuthTime)
 	if err != nil {
@@ -69,19 +49,9 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 		return TokenResponse{}, err
 	}
 
-	tok, next := p.newRefreshToken(fam.ID, now)
-	fam, outcome, err := p.deps.Grants.RotateRefreshToken(ctx, hash, next, now, p.cfg.RefreshGrace)
-	if errors.Is(err, domain.ErrNotFound) {
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token is revoked or expired")
-	}
+	tok, fam, err := p.spendRefreshToken(ctx, hash, fam.ID, now)
 	if err != nil {
-		return TokenResponse{}, fault.Store("rotate refresh token", err)
-	}
-	if outcome == domain.Replayed {
-		if err := p.revokeGrant(ctx, fam.ID, now); err != nil {
-			return TokenResponse{}, err
-		}
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the refresh token was already used; its grant is revoked")
+		return TokenResponse{}, err
 	}
 	if sess != nil {
 		// The app's use keeps the session alive, as the browser's does.
@@ -93,6 +63,68 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 		client: client, user: user, scopes: scopes, grantID: fam.ID,
 		authTime: fam.AuthTime, sid: fam.SessionID, amr: fam.AMR, refresh: tok,
 	})
+}
+
+// liveRefreshFamily looks up the family of the refresh token whose hash is
+// given, without spending the token, and checks that it belongs to this
+// client and is neither revoked nor expired.
+func (p *Provider) liveRefreshFamily(ctx context.Context, client *domain.Client, hash []byte, now time.Time) (domain.RefreshFamily, error) {
+	_, fam, err := p.deps.Grants.GetRefreshToken(ctx, hash)
+	if errors.Is(err, domain.ErrNotFound) {
+		return domain.RefreshFamily{}, oauthErr(CodeInvalidGrant, "the refresh token is invalid")
+	}
+	if err != nil {
+		return domain.RefreshFamily{}, fault.Store("get refresh token", err)
+	}
+	if fam.ClientID != client.ID {
+		return domain.RefreshFamily{}, oauthErr(CodeInvalidGrant, "the refresh token was issued to another client")
+	}
+	if !fam.Active(now) {
+		return domain.RefreshFamily{}, oauthErr(CodeInvalidGrant, "the refresh token is revoked or expired")
+	}
+	return fam, nil
+}
+
+// refreshScopes is the scope a refresh asks for: the family's, or the
+// narrower one the request names.
+func refreshScopes(client *domain.Client, fam *domain.RefreshFamily, scope string) ([]string, error) {
+	scopes := fam.Scopes
+	if scope != "" {
+		// RFC 6749 §6: a refresh may narrow the scope, never widen it.
+		scopes = domain.ParseScope(scope)
+		for _, s := range scopes {
+			if !slices.Contains(fam.Scopes, s) {
+				return nil, oauthErr(CodeInvalidScope, "scope %q was not granted", clip(s))
+			}
+		}
+	}
+	if scope != "" && len(grantedNow(client, scopes)) == 0 {
+		// Nothing asked for is the client's any more: answering 200 with
+		// no scope would read as "granted as requested" (RFC 6749 §5.1).
+		return nil, oauthErr(CodeInvalidScope, "none of the requested scopes is registered for this client any more")
+	}
+	return scopes, nil
+}
+
+// spendRefreshToken spends the refresh token whose hash is given and returns
+// its successor with the family as the rotation left it. A token spent before
+// (past the grace period) is a replay, which revokes the whole grant.
+func (p *Provider) spendRefreshToken(ctx context.Context, hash []byte, familyID string, now time.Time) (string, domain.RefreshFamily, error) {
+	tok, next := p.newRefreshToken(familyID, now)
+	fam, outcome, err := p.deps.Grants.RotateRefreshToken(ctx, hash, next, now, p.cfg.RefreshGrace)
+	if errors.Is(err, domain.ErrNotFound) {
+		return "", domain.RefreshFamily{}, oauthErr(CodeInvalidGrant, "the refresh token is revoked or expired")
+	}
+	if err != nil {
+		return "", domain.RefreshFamily{}, fault.Store("rotate refresh token", err)
+	}
+	if outcome == domain.Replayed {
+		if err := p.revokeGrant(ctx, fam.ID, now); err != nil {
+			return "", domain.RefreshFamily{}, err
+		}
+		return "", domain.RefreshFamily{}, oauthErr(CodeInvalidGrant, "the refresh token was already used; its grant is revoked")
+	}
+	return tok, fam, nil
 }
 
 // boundToSession reports whether a refresh family ends with the browser
