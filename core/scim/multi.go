@@ -162,57 +162,86 @@ func (k listKind[T]) check(list []T) error {
 // apply runs one PATCH operation (or a PUT's replace) on the list.
 func (k listKind[T]) apply(list *[]T, op string, t target, v any) error {
 	if t.filter == nil && t.sub == "" {
-		if op == "remove" {
-			*list = nil
-			return nil
-		}
-		vs, err := k.parse(v)
-		if err != nil {
-			return err
-		}
-		if op == "replace" {
-			*list = nil
-		}
-		for _, nv := range vs {
-			*list = k.upsert(*list, nv)
-		}
+		return k.applyWhole(list, op, v)
+	}
+	match, err := k.matching(*list, t.filter)
+	if err != nil {
+		return err
+	}
+	if op == "remove" {
+		return k.removeMatched(list, t, match)
+	}
+	return k.setMatched(list, t, v, match)
+}
+
+// applyWhole runs an operation whose path is the whole attribute: remove
+// clears the list, replace swaps it, add merges into it.
+func (k listKind[T]) applyWhole(list *[]T, op string, v any) error {
+	if op == "remove" {
+		*list = nil
 		return nil
 	}
-	if t.filter != nil {
+	vs, err := k.parse(v)
+	if err != nil {
+		return err
+	}
+	if op == "replace" {
+		*list = nil
+	}
+	for _, nv := range vs {
+		*list = k.upsert(*list, nv)
+	}
+	return nil
+}
+
+// matching returns the indexes of the entries a value filter selects: every
+// entry when there is no filter.
+func (k listKind[T]) matching(list []T, f filter.Expression) ([]int, error) {
+	if f != nil {
 		// Checked on an empty entry first, so a bad filter is refused
 		// whether or not the list has entries.
 		var zero T
-		if _, err := k.eval(t.filter, zero); err != nil {
-			return err
+		if _, err := k.eval(f, zero); err != nil {
+			return nil, err
 		}
 	}
 	var match []int
-	for i, e := range *list {
-		if t.filter == nil {
+	for i, e := range list {
+		if f == nil {
 			match = append(match, i)
 			continue
 		}
-		ok, err := k.eval(t.filter, e)
+		ok, err := k.eval(f, e)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ok {
 			match = append(match, i)
 		}
 	}
-	if op == "remove" {
-		if t.sub == "" || t.sub == k.key {
-			*list = removeAt(*list, match)
-			return nil
-		}
-		for _, i := range match {
-			if err := k.set(&(*list)[i], t.sub, nil); err != nil {
-				return err
-			}
-		}
-		*list = k.dropEmpty(*list)
+	return match, nil
+}
+
+// removeMatched removes the matched entries, or only the target's
+// sub-attribute from each, dropping an entry left empty.
+func (k listKind[T]) removeMatched(list *[]T, t target, match []int) error {
+	if t.sub == "" || t.sub == k.key {
+		*list = removeAt(*list, match)
 		return nil
 	}
+	for _, i := range match {
+		if err := k.set(&(*list)[i], t.sub, nil); err != nil {
+			return err
+		}
+	}
+	*list = k.dropEmpty(*list)
+	return nil
+}
+
+// setMatched writes v over each matched entry, or over its target
+// sub-attribute; add and replace do the same here. A filter that matches
+// nothing seeds the entry it describes.
+func (k listKind[T]) setMatched(list *[]T, t target, v any, match []int) error {
 	if len(match) == 0 {
 		// Providers treat a filtered path as an upsert: replace
 		// emails[type eq "work"].value when there is no work email yet.
