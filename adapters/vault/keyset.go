@@ -44,78 +44,92 @@ type view struct {
 	expiresAt time.Time
 }
 
+// keyEntry is one version with its place in its life.
+type keyEntry struct {
+	ver  *version
+	life domain.KeyLife
+}
+
 // evaluate works out, from the versions of each key and the time, each
 // version's place in its life; the key rules (domain.ViewKeys) then say
 // which version signs, which are published, and when that next changes.
+func evaluate(keys []lineage, now time.Time, publishDelay, retireAfter time.Duration) *view {
+	var entries []keyEntry
+	for _, l := range keys {
+		entries = append(entries, l.lives(now, publishDelay, retireAfter)...)
+	}
+	// Versions of one state and algorithm: newest first.
+	keyView := domain.ViewKeys(entries, func(e keyEntry) domain.KeyLife { return e.life }, now,
+		func(a, b keyEntry) int { return cmp.Compare(b.ver.number, a.ver.number) })
+	v := &view{byKID: map[string]*version{}, active: map[string]*version{}, expiresAt: keyView.ChangesAt}
+	for alg, e := range keyView.Signing {
+		v.active[alg] = e.ver
+	}
+	v.publish(keyView.Published)
+	return v
+}
+
+// lives places each of the key's versions in its life at now.
 //
 // The newest version is the next key. Version i becomes active at
 // activation(i): once version i+1 exists (it was made by the rotation that
 // promotes i) and, with a publish delay, once i itself has been published
 // that long. The newest version whose activation has passed signs; the
 // versions before it retire RetireAfter after their successor's activation.
-func evaluate(keys []lineage, now time.Time, publishDelay, retireAfter time.Duration) *view {
-	type entry struct {
-		ver  *version
-		life domain.KeyLife
+func (l lineage) lives(now time.Time, publishDelay, retireAfter time.Duration) []keyEntry {
+	vs := l.versions
+	if len(vs) == 0 {
+		return nil
 	}
-	var entries []entry
-	for _, l := range keys {
-		vs := l.versions
-		if len(vs) == 0 {
-			continue
+	latest := len(vs) - 1
+	activation := func(i int) time.Time {
+		at := vs[i+1].created
+		if t := vs[i].created.Add(publishDelay); publishDelay > 0 && t.After(at) {
+			at = t
 		}
-		latest := len(vs) - 1
-		activation := func(i int) time.Time {
-			at := vs[i+1].created
-			if t := vs[i].created.Add(publishDelay); publishDelay > 0 && t.After(at) {
-				at = t
-			}
-			return at
-		}
-		// With no publish delay, the rotation that made the next version
-		// promoted its predecessor, whatever the clocks say.
-		eligible := func(i int) bool {
-			return i < latest && (publishDelay == 0 || !activation(i).After(now))
-		}
-		active := 0 // a key that has never rotated signs with its only version
-		for i := latest - 1; i >= 0; i-- {
-			if eligible(i) {
-				active = i
-				break
-			}
-		}
-		for i, ver := range vs {
-			life := domain.KeyLife{Algorithm: l.alg}
-			if i < latest {
-				// When it started signing; for a next version other than
-				// the newest (there is one only with a publish delay), when
-				// it is due to.
-				life.ActiveAt = activation(i)
-			}
-			switch {
-			case i < active:
-				life.State = domain.KeyRetired
-				life.RetireAt = domain.RetiredUntil(activation(i+1), retireAfter)
-			case i == active:
-				life.State = domain.KeyActive
-				if i == latest {
-					life.ActiveAt = ver.created
-				}
-			default:
-				life.State = domain.KeyNext
-			}
-			entries = append(entries, entry{ver, life})
+		return at
+	}
+	// With no publish delay, the rotation that made the next version
+	// promoted its predecessor, whatever the clocks say.
+	eligible := func(i int) bool {
+		return i < latest && (publishDelay == 0 || !activation(i).After(now))
+	}
+	active := 0 // a key that has never rotated signs with its only version
+	for i := latest - 1; i >= 0; i-- {
+		if eligible(i) {
+			active = i
+			break
 		}
 	}
-	// Versions of one state and algorithm: newest first.
-	keyView := domain.ViewKeys(entries, func(e entry) domain.KeyLife { return e.life }, now,
-		func(a, b entry) int { return cmp.Compare(b.ver.number, a.ver.number) })
-	v := &view{byKID: map[string]*version{}, active: map[string]*version{}, expiresAt: keyView.ChangesAt}
-	for alg, e := range keyView.Signing {
-		v.active[alg] = e.ver
+	var entries []keyEntry
+	for i, ver := range vs {
+		life := domain.KeyLife{Algorithm: l.alg}
+		if i < latest {
+			// When it started signing; for a next version other than
+			// the newest (there is one only with a publish delay), when
+			// it is due to.
+			life.ActiveAt = activation(i)
+		}
+		switch {
+		case i < active:
+			life.State = domain.KeyRetired
+			life.RetireAt = domain.RetiredUntil(activation(i+1), retireAfter)
+		case i == active:
+			life.State = domain.KeyActive
+			if i == latest {
+				life.ActiveAt = ver.created
+			}
+		default:
+			life.State = domain.KeyNext
+		}
+		entries = append(entries, keyEntry{ver, life})
 	}
-	published := keyView.Published
+	return entries
+}
 
+// publish fills the view's JWKS and kid index from the published versions,
+// in order, and names the set with a version.
+func (v *view) publish(published []keyEntry) {
 	// The version names the published keys only: a key changing state
 	// (next to active) does not change the JWKS document.
 	kids := make([]string, 0, len(published))
@@ -132,7 +146,6 @@ func evaluate(keys []lineage, now time.Time, publishDelay, retireAfter time.Dura
 		h.Write([]byte{0})
 	}
 	v.set.Version = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
-	return v
 }
 
 // thumbprint is the RFC 7638 JWK thumbprint of pub (SHA-256, base64url),
