@@ -6,9 +6,10 @@ import (
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
-// Module provides every memory store as its port, plus the rate limiter and
-// the event log. One GrantStore backs the grant port and each of its four
-// parts, so a code redeemed through one is seen through the others.
+// Module provides every memory store as its port, plus the rate limiter, the
+// replay cache and the event log. One GrantStore backs the grant port and
+// each of its four parts, so a code redeemed through one is seen through the
+// others.
 var Module = fx.Module("memory",
 	fx.Provide(
 		fx.Annotate(NewClientStore, fx.As(new(ports.ClientStore))),
@@ -30,6 +31,7 @@ var Module = fx.Module("memory",
 		fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
 		fx.Annotate(NewKeyStore, fx.As(new(ports.KeyStore))),
 		fx.Annotate(NewRateLimiter, fx.As(new(ports.RateLimiter))),
+		fx.Annotate(NewReplayCache, fx.As(new(ports.ReplayCache))),
 		NewGrantStore,
 		func(g *GrantStore) ports.GrantStore { return g },
 		func(g *GrantStore) ports.AuthCodeStore { return g },
@@ -63,6 +65,7 @@ var (
 	_ ports.SessionStore      = (*SessionStore)(nil)
 	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
 	_ ports.RateLimiter       = (*RateLimiter)(nil)
+	_ ports.ReplayCache       = (*ReplayCache)(nil)
 	_ ports.EventPublisher    = (*EventLog)(nil)
 	_ ports.UnitOfWork        = (*Units)(nil)
 	_ ports.SubscriptionStore = (*Webhooks)(nil)
