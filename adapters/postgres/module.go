@@ -98,6 +98,7 @@ func Module(opts Options) fx.Option {
 				return NewKeyStore(pool, WithKeyEncryptionKey(opts.KeyEncryptionKey))
 			},
 			NewRateLimiter,
+			fx.Annotate(NewReplayCache, fx.As(new(ports.ReplayCache))),
 			NewGrantStore,
 			func(g *GrantStore) ports.GrantStore { return g },
 			func(g *GrantStore) ports.AuthCodeStore { return g },
@@ -179,6 +180,7 @@ var (
 	_ ports.SessionStore      = (*SessionStore)(nil)
 	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
 	_ ports.RateLimiter       = (*RateLimiter)(nil)
+	_ ports.ReplayCache       = (*ReplayCache)(nil)
 	_ ports.DirectoryStore    = (*DirectoryStore)(nil)
 	_ ports.UnitOfWork        = (*Units)(nil)
 	_ ports.LicenseStore      = (*LicenseStore)(nil)
