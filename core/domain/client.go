@@ -114,6 +114,10 @@ func (c *Client) NeedsPKCE(policy string) bool {
 // assertion (private_key_jwt) rather than a secret.
 func (c *Client) SignsAssertions() bool { return c.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT }
 
+// HoldsSecret reports whether the client authenticates with a secret we
+// issued (client_secret_post or client_secret_basic).
+func (c *Client) HoldsSecret() bool { return !c.Public() && !c.SignsAssertions() }
+
 // Public reports whether the client has no secret (token_endpoint_auth_method none).
 func (c *Client) Public() bool { return c.TokenEndpointAuthMethod == AuthMethodNone }
 
