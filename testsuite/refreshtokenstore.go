@@ -31,6 +31,8 @@ func refreshTokenTests() []subtest[ports.GrantStore] {
 		{"revoking a family twice keeps the first time", familyRevokeTwice},
 		{"revoking a missing family fails with ErrNotFound", familyRevokeMissing},
 		{"revoking a user's families revokes each live one and no other user's", familyRevokeUser},
+		{"a family's DPoP key thumbprint reads back with it, its tokens and each rotation", familyKeepsDPoPKey},
+		{"a family without a DPoP key reads back unbound", familyUnbound},
 	}
 }
 
@@ -233,6 +235,41 @@ func familyRevokeUser(t *testing.T, s ports.GrantStore) {
 		require.NoError(t, err, tc.name)
 		assert.True(t, tc.want.Equal(got.RevokedAt), "%s: revoked at %v, want %v", tc.name, got.RevokedAt, tc.want)
 	}
+}
+
+// dpopThumbprint is an RFC 7638 SHA-256 thumbprint, as the token endpoint
+// stores it (RFC 9449 §5).
+const dpopThumbprint = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+
+func familyKeepsDPoPKey(t *testing.T, s ports.GrantStore) {
+	f, first := sampleFamily(uuid.NewString())
+	f.DPoPJKT = dpopThumbprint
+	require.NoError(t, s.CreateRefreshFamily(t.Context(), f, first))
+	got, err := s.GetRefreshFamily(t.Context(), f.ID)
+	require.NoError(t, err)
+	assert.Equal(t, dpopThumbprint, got.DPoPJKT, "from the family")
+	_, fam, err := s.GetRefreshToken(t.Context(), first.Hash)
+	require.NoError(t, err)
+	assert.Equal(t, dpopThumbprint, fam.DPoPJKT, "from its token")
+
+	now := epoch.Add(time.Hour)
+	next := nextToken(now)
+	fam, _, err = s.RotateRefreshToken(t.Context(), first.Hash, next, now, graceWindow)
+	require.NoError(t, err)
+	assert.Equal(t, dpopThumbprint, fam.DPoPJKT, "from the rotation")
+	_, fam, err = s.GetRefreshToken(t.Context(), next.Hash)
+	require.NoError(t, err)
+	assert.Equal(t, dpopThumbprint, fam.DPoPJKT, "from the next token")
+}
+
+func familyUnbound(t *testing.T, s ports.GrantStore) {
+	f, first := createFamily(t, s, uuid.NewString())
+	_, fam, err := s.GetRefreshToken(t.Context(), first.Hash)
+	require.NoError(t, err)
+	assert.Empty(t, fam.DPoPJKT)
+	got, err := s.GetRefreshFamily(t.Context(), f.ID)
+	require.NoError(t, err)
+	assert.Empty(t, got.DPoPJKT)
 }
 
 func refreshParallelRotateNoGrace(t *testing.T, s ports.GrantStore) {

@@ -39,6 +39,7 @@ type refreshFamilyDoc struct {
 	CreatedAt time.Time `bson:"created_at"`
 	ExpiresAt time.Time `bson:"expires_at"`
 	RevokedAt time.Time `bson:"revoked_at,omitempty"`
+	DPoPJKT   string    `bson:"dpop_jkt,omitempty"`
 }
 
 // refreshTokenDoc is one token of a family; _id is its hash. It is never
@@ -65,6 +66,7 @@ func newRefreshFamilyDoc(f *domain.RefreshFamily) *refreshFamilyDoc {
 	return &refreshFamilyDoc{
 		ID: f.ID, ClientID: f.ClientID, UserID: f.UserID, Scopes: f.Scopes, AuthTime: f.AuthTime,
 		SessionID: f.SessionID, AMR: f.AMR, CreatedAt: f.CreatedAt, ExpiresAt: f.ExpiresAt, RevokedAt: f.RevokedAt,
+		DPoPJKT: f.DPoPJKT,
 	}
 }
 
@@ -72,6 +74,7 @@ func (d *refreshFamilyDoc) domain() domain.RefreshFamily {
 	return domain.RefreshFamily{
 		ID: d.ID, ClientID: d.ClientID, UserID: d.UserID, Scopes: d.Scopes, AuthTime: d.AuthTime,
 		SessionID: d.SessionID, AMR: d.AMR, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt, RevokedAt: d.RevokedAt,
+		DPoPJKT: d.DPoPJKT,
 	}
 }
 

@@ -37,6 +37,10 @@ type RefreshFamily struct {
 	AuthTime  time.Time
 	SessionID string
 	AMR       []string
+	// DPoPJKT is the RFC 7638 thumbprint of the DPoP key the family's
+	// tokens are bound to (RFC 9449 §5: a public client's refresh tokens
+	// are), "" when they are not bound. It never changes.
+	DPoPJKT   string
 	CreatedAt time.Time
 	ExpiresAt time.Time // absolute end of the family
 	RevokedAt time.Time // zero while usable
