@@ -43,6 +43,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"introspection_endpoint_auth_signing_alg_values_supported": domain.ClientSigningAlgs,
 		"revocation_endpoint_auth_signing_alg_values_supported":    domain.ClientSigningAlgs,
 		"code_challenge_methods_supported":                         []string{domain.PKCEMethodS256},
+		"dpop_signing_alg_values_supported":                        DPoPAlgs,
 		"claims_supported":                                         claims,
 		"claims_parameter_supported":                               false,
 		"request_parameter_supported":                              false,

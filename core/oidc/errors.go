@@ -31,6 +31,16 @@ const (
 	CodeRequestURINotSupported  = "request_uri_not_supported"
 	CodeUnsupportedTokenType    = "unsupported_token_type"
 	CodeRateLimited             = "rate_limited"
+	// RFC 9449 §5, §7.1, §8, §9.
+	CodeInvalidDPoPProof = "invalid_dpop_proof"
+	CodeUseDPoPNonce     = "use_dpop_nonce"
+)
+
+// Authentication schemes of a protected resource's challenge (RFC 6750 §3,
+// RFC 9449 §7.1).
+const (
+	SchemeBearer = "Bearer"
+	SchemeDPoP   = "DPoP"
 )
 
 // Error is an OAuth error: a code from the list above and a description safe
@@ -43,6 +53,10 @@ type Error struct {
 	BasicAuth bool
 	// RateLimit is set on rate_limited, for Retry-After and X-RateLimit-*.
 	RateLimit *domain.RateDecision
+	// Challenge is set on the errors of a protected resource (userinfo):
+	// the scheme, SchemeBearer or SchemeDPoP, whose WWW-Authenticate
+	// challenge the answer carries (RFC 6750 §3, RFC 9449 §7.1).
+	Challenge string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }

@@ -23,6 +23,9 @@ type Introspection struct {
 	Audience  string `json:"aud,omitempty"`
 	Issuer    string `json:"iss,omitempty"`
 	JTI       string `json:"jti,omitempty"`
+	// Confirmation names the key a DPoP-bound token is bound to (RFC 9449
+	// §6.2).
+	Confirmation *Confirmation `json:"cnf,omitempty"`
 	// RateLimit is the client's allowance after this request.
 	RateLimit domain.RateDecision `json:"-"`
 }
@@ -77,6 +80,10 @@ func (p *Provider) introspectAccess(ctx context.Context, client *domain.Client, 
 	in := Introspection{
 		Active: true, Scope: c.Scope, ClientID: c.ClientID, TokenType: "Bearer", ExpiresAt: c.ExpiresAt,
 		IssuedAt: c.IssuedAt, Subject: c.Subject, Audience: c.Audience, Issuer: c.Issuer, JTI: c.JTI,
+		Confirmation: c.Confirmation,
+	}
+	if c.Confirmation != nil {
+		in.TokenType = SchemeDPoP // RFC 9449 §6.2
 	}
 	if c.Subject != c.ClientID {
 		user, err := p.tokenUser(ctx, c)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -59,6 +60,10 @@ type Config struct {
 	// another client's allowance by naming it.
 	TokenLimit      domain.RateRule
 	IntrospectLimit domain.RateRule
+	// DPoPNonceKey keys the DPoP server nonces (RFC 9449 §8). Instances
+	// that share it accept each other's nonces; empty takes a random key,
+	// good for this instance alone.
+	DPoPNonceKey []byte
 }
 
 // Deps are the ports the provider drives.
@@ -94,6 +99,7 @@ type Provider struct {
 	// hashSlots bounds concurrent argon2id hashing: each takes 19 MiB, so an
 	// unbounded burst of logins could exhaust memory.
 	hashSlots chan struct{}
+	nonces    atomic.Pointer[nonceCache]
 }
 
 // New checks cfg and prepares everything that does not change per request.
@@ -107,6 +113,9 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	}
 	if cfg.Password.KeyLen == 0 {
 		cfg.Password = domain.DefaultPasswordParams
+	}
+	if len(cfg.DPoPNonceKey) == 0 {
+		cfg.DPoPNonceKey = deps.Random.Bytes(32)
 	}
 	p := &Provider{cfg: cfg, deps: deps, hashSlots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
 	var err error

@@ -1,6 +1,10 @@
 package oidc
 
-import "context"
+import (
+	"context"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
 
 // TokenRequest is a token endpoint request (RFC 6749 §4.1.3, §4.4.2, §6).
 type TokenRequest struct {
@@ -11,6 +15,11 @@ type TokenRequest struct {
 	RefreshToken string
 	Scope        string
 	Client       ClientCredentials
+	// DPoP holds every DPoP header value of the request (RFC 9449 §4.1):
+	// none, or exactly one proof.
+	DPoP []string
+
+	dpopJKT string // the thumbprint of the checked proof's key, for the grant
 }
 
 // Token runs a grant and returns the tokens, or an *Error.
@@ -36,9 +45,26 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 	if why := g.refuses(client); why != "" {
 		return TokenResponse{}, oauthErr(CodeUnauthorizedClient, "%s", why)
 	}
+	if req.dpopJKT, err = p.tokenDPoP(ctx, client, req.DPoP); err != nil {
+		return TokenResponse{}, err
+	}
 	resp, err := g.exchange(p, ctx, client, req)
 	resp.RateLimit = limit
 	return resp, err
+}
+
+// tokenDPoP checks the DPoP proof of a token request, when it has one,
+// before the grant spends anything: a client told to retry with a nonce
+// keeps its code. It returns the proof key's thumbprint, "" without a proof.
+func (p *Provider) tokenDPoP(ctx context.Context, client *domain.Client, proofs []string) (string, error) {
+	if len(proofs) == 0 {
+		if client.DPoPBound {
+			// RFC 9449 §5.2: dpop_bound_access_tokens makes proofs mandatory.
+			return "", oauthErr(CodeInvalidDPoPProof, "this client is registered with dpop_bound_access_tokens: send a DPoP proof")
+		}
+		return "", nil
+	}
+	return p.verifyDPoP(ctx, dpopRequest{proofs: proofs, method: "POST", endpoint: PathToken})
 }
 
 // clip shortens caller-supplied text quoted back in error descriptions.

@@ -40,10 +40,10 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 	}
 	is := issuance{
 		client: client, user: user, scopes: code.Scopes, grantID: code.GrantID,
-		authTime: code.AuthTime, sid: code.SessionID, amr: code.AMR, nonce: code.Nonce,
+		authTime: code.AuthTime, sid: code.SessionID, amr: code.AMR, nonce: code.Nonce, dpopJKT: req.dpopJKT,
 	}
 	if client.AllowsGrant(domain.GrantRefreshToken) {
-		tok, err := p.createCodeFamily(ctx, client, user, code, now)
+		tok, err := p.createCodeFamily(ctx, client, user, code, req.dpopJKT, now)
 		if err != nil {
 			return TokenResponse{}, err
 		}
@@ -123,13 +123,18 @@ func (p *Provider) requireCodeSession(ctx context.Context, code domain.AuthCode,
 }
 
 // createCodeFamily stores the refresh family a code's grant starts and
-// returns its first refresh token.
-func (p *Provider) createCodeFamily(ctx context.Context, client *domain.Client, user *domain.User, code domain.AuthCode, now time.Time) (string, error) {
+// returns its first refresh token. A public client's family is bound to
+// the DPoP key jkt, when the request had a proof (RFC 9449 §5); a
+// confidential client's is not, as it authenticates each refresh anyway.
+func (p *Provider) createCodeFamily(ctx context.Context, client *domain.Client, user *domain.User, code domain.AuthCode, jkt string, now time.Time) (string, error) {
 	tok, first := p.newRefreshToken(code.GrantID, now)
 	fam := domain.RefreshFamily{
 		ID: code.GrantID, ClientID: client.ID, UserID: user.ID, Scopes: code.Scopes,
 		AuthTime: code.AuthTime, SessionID: code.SessionID, AMR: code.AMR,
 		CreatedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
+	}
+	if client.Public() {
+		fam.DPoPJKT = jkt
 	}
 	if err := p.deps.Grants.CreateRefreshFamily(ctx, fam, first); err != nil {
 		return "", fault.Store("create refresh family", err)

@@ -62,12 +62,18 @@ func TestACodeReplayRacingItsRedemptionLeavesNothingUsable(t *testing.T) {
 // PKCE verifier. The client's redirect URI is https://app.example/cb.
 func signInForCode(t *testing.T, p *oidc.Provider, users *memory.UserStore, scope string) (cc oidc.ClientCredentials, code, verifier string) {
 	t.Helper()
+	return signInClientForCode(t, p, users, oidc.ClientMetadata{}, scope)
+}
+
+// signInClientForCode is signInForCode for a client registered with md,
+// whose redirect URIs, grant types and scope it fills in.
+func signInClientForCode(t *testing.T, p *oidc.Provider, users *memory.UserStore, md oidc.ClientMetadata, scope string) (cc oidc.ClientCredentials, code, verifier string) {
+	t.Helper()
 	ctx := context.Background()
 	const redirect = "https://app.example/cb"
-	reg, err := p.Register(ctx, oidc.ClientMetadata{
-		RedirectURIs: []string{redirect}, GrantTypes: []string{"authorization_code", "refresh_token"},
-		Scope: "openid email offline_access",
-	})
+	md.RedirectURIs, md.GrantTypes = []string{redirect}, []string{"authorization_code", "refresh_token"}
+	md.Scope = "openid email offline_access"
+	reg, err := p.Register(ctx, md)
 	require.NoError(t, err)
 	cc = oidc.ClientCredentials{ClientID: reg.ClientID, Secret: reg.ClientSecret}
 

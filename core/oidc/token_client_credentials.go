@@ -19,5 +19,5 @@ func (p *Provider) clientCredentials(ctx context.Context, client *domain.Client,
 		}
 		scopes = append(scopes, s)
 	}
-	return p.mint(ctx, issuance{client: client, scopes: scopes})
+	return p.mint(ctx, issuance{client: client, scopes: scopes, dpopJKT: req.dpopJKT})
 }

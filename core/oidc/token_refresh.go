@@ -25,6 +25,10 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 	if err != nil {
 		return TokenResponse{}, err
 	}
+	if fam.DPoPJKT != "" && fam.DPoPJKT != req.dpopJKT {
+		// RFC 9449 §5: a bound refresh token is used with its key only.
+		return TokenResponse{}, oauthErr(CodeInvalidDPoPProof, "the refresh token is bound to a DPoP key: send a proof signed with that key")
+	}
 	sess, ended, err := p.issuingSession(ctx, client, &fam, now)
 	if err != nil {
 		return TokenResponse{}, err
@@ -61,7 +65,7 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 	}
 	return p.mint(ctx, issuance{
 		client: client, user: user, scopes: scopes, grantID: fam.ID,
-		authTime: fam.AuthTime, sid: fam.SessionID, amr: fam.AMR, refresh: tok,
+		authTime: fam.AuthTime, sid: fam.SessionID, amr: fam.AMR, refresh: tok, dpopJKT: req.dpopJKT,
 	})
 }
 

@@ -27,6 +27,8 @@ type AccessClaims struct {
 	JTI       string `json:"jti"`
 	AuthTime  int64  `json:"auth_time,omitempty"`
 	GrantID   string `json:"grant_id,omitempty"`
+	// Confirmation binds a DPoP token to its key (RFC 9449 §6.1).
+	Confirmation *Confirmation `json:"cnf,omitempty"`
 }
 
 // TokenResponse is the token endpoint's success body (RFC 6749 §5.1).
@@ -53,6 +55,7 @@ type issuance struct {
 	amr      []string
 	nonce    string
 	refresh  string // the refresh token to hand out, if any
+	dpopJKT  string // the DPoP key the access token is bound to, if any
 }
 
 func (p *Provider) mint(ctx context.Context, is issuance) (TokenResponse, error) {
@@ -71,12 +74,17 @@ func (p *Provider) mint(ctx context.Context, is issuance) (TokenResponse, error)
 	if is.user != nil {
 		at.AuthTime = is.authTime.Unix()
 	}
+	tokenType := "Bearer"
+	if is.dpopJKT != "" {
+		// RFC 9449 §5, §6.1: a bound token says so, and names its key.
+		at.Confirmation, tokenType = &Confirmation{JKT: is.dpopJKT}, SchemeDPoP
+	}
 	access, err := p.signJWT(ctx, p.cfg.AccessTokenAlg, typAccessToken, at)
 	if err != nil {
 		return TokenResponse{}, err
 	}
 	resp := TokenResponse{
-		AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(p.cfg.AccessTokenTTL / time.Second),
+		AccessToken: access, TokenType: tokenType, ExpiresIn: int64(p.cfg.AccessTokenTTL / time.Second),
 		RefreshToken: is.refresh, Scope: at.Scope,
 	}
 	if is.user != nil && slices.Contains(is.scopes, domain.ScopeOpenID) {
