@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -33,6 +34,17 @@ var oauthStatus = map[string]int{
 	oidc.CodeTemporarilyUnavailable: fiber.StatusServiceUnavailable,
 }
 
+// challengeStatus overrides oauthStatus for the errors of a protected
+// resource, which answer with a challenge: a proof that fails there is 401
+// (RFC 9449 §7.1, §9), where the token endpoint answers 400 (§5, §8).
+var challengeStatus = map[string]int{
+	oidc.CodeInvalidDPoPProof: fiber.StatusUnauthorized,
+	oidc.CodeUseDPoPNonce:     fiber.StatusUnauthorized,
+}
+
+// dpopChallenge is the DPoP challenge's algs parameter (RFC 9449 §7.1).
+var dpopChallenge = `DPoP algs="` + strings.Join(oidc.DPoPAlgs, " ") + `"`
+
 type oauthBody struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description,omitempty"`
@@ -44,6 +56,9 @@ type oauthBody struct {
 func (s *Server) classify(err error) (*oidc.Error, int) {
 	if e, ok := oidc.AsError(err); ok {
 		status, found := oauthStatus[e.Code]
+		if st, ok := challengeStatus[e.Code]; ok && e.Challenge != "" {
+			status, found = st, true
+		}
 		if !found {
 			status = fiber.StatusBadRequest
 		}
@@ -91,6 +106,8 @@ func (s *Server) oauthError(c *fiber.Ctx, err error) error {
 	switch {
 	case e.Code == oidc.CodeInvalidClient && e.BasicAuth:
 		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="calimatic", charset="UTF-8"`)
+	case e.Challenge == oidc.SchemeDPoP:
+		c.Set(fiber.HeaderWWWAuthenticate, dpopChallenge+`, error="`+e.Code+`", error_description="`+headerSafe(e.Description)+`"`)
 	case e.Code == oidc.CodeInvalidToken || e.Code == oidc.CodeInsufficientScope:
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="calimatic", error="`+e.Code+`", error_description="`+headerSafe(e.Description)+`"`)
 	case status == fiber.StatusServiceUnavailable:

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/calimatic/calimatic-auth/core/fault"
+	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/core/scim"
 )
 
@@ -65,6 +66,37 @@ func TestSCIMErrorsTakeTheirStatusFromTheKind(t *testing.T) {
 			assert.Equal(t, c.status, status)
 			assert.JSONEq(t, c.body, body)
 			assert.Equal(t, c.challenged, challenge != "", "WWW-Authenticate: %q", challenge)
+		})
+	}
+}
+
+// DPoP errors are 400 at the token endpoint and 401 with the DPoP challenge
+// at a protected resource (RFC 9449 §5, §7.1, §8, §9).
+func TestDPoPErrorsTakeTheirStatusFromWhereTheyHappen(t *testing.T) {
+	const algs = `DPoP algs="RS256 PS256 ES256 EdDSA", `
+	for _, c := range []struct {
+		name      string
+		err       *oidc.Error
+		status    int
+		challenge string
+	}{
+		{"a bad proof at the token endpoint is 400 without challenge", &oidc.Error{Code: oidc.CodeInvalidDPoPProof, Description: "d"}, 400, ""},
+		{"a missing nonce at the token endpoint is 400 without challenge", &oidc.Error{Code: oidc.CodeUseDPoPNonce, Description: "d"}, 400, ""},
+		{"a bad proof at a resource is 401 with the DPoP challenge", &oidc.Error{Code: oidc.CodeInvalidDPoPProof, Description: "d", Challenge: oidc.SchemeDPoP}, 401,
+			algs + `error="invalid_dpop_proof", error_description="d"`},
+		{"a missing nonce at a resource is 401 with the DPoP challenge", &oidc.Error{Code: oidc.CodeUseDPoPNonce, Description: "d", Challenge: oidc.SchemeDPoP}, 401,
+			algs + `error="use_dpop_nonce", error_description="d"`},
+		{"a bound token sent as bearer is 401 with the DPoP challenge", &oidc.Error{Code: oidc.CodeInvalidToken, Description: "d", Challenge: oidc.SchemeDPoP}, 401,
+			algs + `error="invalid_token", error_description="d"`},
+		{"a bearer token's error keeps the bearer challenge", &oidc.Error{Code: oidc.CodeInvalidToken, Description: "d", Challenge: oidc.SchemeBearer}, 401,
+			`Bearer realm="calimatic", error="invalid_token", error_description="d"`},
+		{"a DPoP request lacking scope is 403 with the DPoP challenge", &oidc.Error{Code: oidc.CodeInsufficientScope, Description: "d", Challenge: oidc.SchemeDPoP}, 403,
+			algs + `error="insufficient_scope", error_description="d"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, _, challenge := errorWriter(t, (*Server).oauthError, c.err)
+			assert.Equal(t, c.status, status)
+			assert.Equal(t, c.challenge, challenge)
 		})
 	}
 }

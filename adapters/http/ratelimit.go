@@ -55,10 +55,10 @@ func rateHeaders(c *fiber.Ctx, d domain.RateDecision) {
 // ipKey counts a client by its address, or its /64 for IPv6.
 func (s *Server) ipKey(c *fiber.Ctx) string { return domain.IPBucket(s.clientIP(c)) }
 
-// tokenKey is a hash of the bearer token: the token itself never becomes a
-// key (keys may be stored or logged by a shared limiter).
+// tokenKey is a hash of the access token (Bearer or DPoP): the token itself
+// never becomes a key (keys may be stored or logged by a shared limiter).
 func (s *Server) tokenKey(c *fiber.Ctx) string {
-	t := bearerToken(c)
+	_, t := authorization(c)
 	if t == "" {
 		t = c.FormValue("access_token")
 	}

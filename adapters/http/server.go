@@ -175,7 +175,11 @@ func (s *Server) routes() {
 
 	// Browser apps (public clients) call these from their own origin. None
 	// uses cookies, so any origin may, without credentials.
-	api := cors.New(cors.Config{AllowOrigins: "*", AllowMethods: "GET,POST", AllowHeaders: "Authorization, Content-Type", MaxAge: 600})
+	// DPoP (RFC 9449) adds a request header and a response header.
+	api := cors.New(cors.Config{
+		AllowOrigins: "*", AllowMethods: "GET,POST", AllowHeaders: "Authorization, Content-Type, DPoP",
+		ExposeHeaders: "DPoP-Nonce, WWW-Authenticate", MaxAge: 600,
+	})
 	for _, p := range []string{oidc.PathDiscovery, oidc.PathOAuthMetadata, oidc.PathJWKS, oidc.PathToken, oidc.PathUserInfo, oidc.PathRevoke} {
 		a.Use(p, api)
 	}

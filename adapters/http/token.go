@@ -1,6 +1,8 @@
 package http
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/calimatic/calimatic-auth/core/oidc"
@@ -8,6 +10,7 @@ import (
 
 // token handles the token endpoint (RFC 6749 §3.2).
 func (s *Server) token(c *fiber.Ctx) error {
+	c.Set(headerDPoPNonce, s.op.DPoPNonce()) // RFC 9449 §8: on every answer
 	p, cc, err := backChannel(c)
 	if err != nil {
 		return s.oauthError(c, err)
@@ -15,6 +18,7 @@ func (s *Server) token(c *fiber.Ctx) error {
 	resp, err := s.op.Token(c.UserContext(), oidc.TokenRequest{
 		GrantType: p["grant_type"], Code: p["code"], RedirectURI: p["redirect_uri"],
 		CodeVerifier: p["code_verifier"], RefreshToken: p["refresh_token"], Scope: p["scope"], Client: cc,
+		DPoP: dpopProofs(c),
 	})
 	if err != nil {
 		return s.oauthError(c, err)
@@ -26,9 +30,11 @@ func (s *Server) token(c *fiber.Ctx) error {
 }
 
 // userinfo handles the UserInfo endpoint (OIDC Core §5.3), with the token
-// in the Authorization header or, on POST, the form (RFC 6750 §2.1–2.2).
+// in the Authorization header (Bearer, or DPoP with a proof: RFC 9449 §7)
+// or, on POST, the form (RFC 6750 §2.1–2.2).
 func (s *Server) userinfo(c *fiber.Ctx) error {
-	token := bearerToken(c)
+	c.Set(headerDPoPNonce, s.op.DPoPNonce()) // RFC 9449 §9: on every answer
+	scheme, token := authorization(c)
 	if c.Method() == fiber.MethodPost && len(c.Body()) > 0 {
 		p, err := params(c)
 		if err != nil {
@@ -38,16 +44,18 @@ func (s *Server) userinfo(c *fiber.Ctx) error {
 			if token != "" {
 				return s.oauthError(c, &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "send the token one way only"})
 			}
-			token = form
+			scheme, token = oidc.SchemeBearer, form
 		}
 	}
 	if token == "" {
 		// RFC 6750 §3.1: no credentials gets a bare challenge.
-		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="calimatic"`)
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="calimatic", `+dpopChallenge)
 		noStore(c)
 		return c.Status(fiber.StatusUnauthorized).JSON(oauthBody{Error: oidc.CodeInvalidToken, Description: "an access token is required"})
 	}
-	claims, err := s.op.UserInfo(c.UserContext(), token)
+	claims, err := s.op.UserInfo(c.UserContext(), oidc.ResourceRequest{
+		Scheme: scheme, Token: token, DPoP: dpopProofs(c), Method: c.Method(),
+	})
 	if err != nil {
 		return s.oauthError(c, err)
 	}
@@ -92,4 +100,34 @@ func backChannel(c *fiber.Ctx) (map[string]string, oidc.ClientCredentials, error
 	}
 	cc, err := clientCredentials(c, p)
 	return p, cc, err
+}
+
+// headerDPoPNonce carries the server's DPoP nonce (RFC 9449 §8.1).
+const headerDPoPNonce = "DPoP-Nonce"
+
+// dpopProofs returns every DPoP header of the request (RFC 9449 §4.1); the
+// core refuses anything but exactly one.
+func dpopProofs(c *fiber.Ctx) []string {
+	var out []string
+	for _, v := range c.Request().Header.PeekAll("DPoP") {
+		out = append(out, strings.TrimSpace(string(v)))
+	}
+	return out
+}
+
+// authorization returns the scheme and token of an Authorization header
+// that is Bearer (RFC 6750 §2.1) or DPoP (RFC 9449 §7.1), or "", "".
+func authorization(c *fiber.Ctx) (scheme, token string) {
+	h := c.Get(fiber.HeaderAuthorization)
+	name, tok, ok := strings.Cut(h, " ")
+	tok = strings.TrimSpace(tok)
+	switch {
+	case !ok || tok == "":
+		return "", ""
+	case strings.EqualFold(name, oidc.SchemeBearer):
+		return oidc.SchemeBearer, tok
+	case strings.EqualFold(name, oidc.SchemeDPoP):
+		return oidc.SchemeDPoP, tok
+	}
+	return "", ""
 }

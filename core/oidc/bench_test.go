@@ -240,7 +240,7 @@ func BenchmarkUserInfo(b *testing.B) {
 			f := newFixture(b, alg)
 			tok := f.exchange(b, f.code(b)).AccessToken
 			parallel(b, func(ctx context.Context) error {
-				_, err := f.p.UserInfo(ctx, tok)
+				_, err := f.p.UserInfo(ctx, oidc.ResourceRequest{Scheme: oidc.SchemeBearer, Token: tok, Method: "GET"})
 				return err
 			})
 		})

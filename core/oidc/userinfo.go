@@ -10,15 +10,22 @@ import (
 
 // UserInfo returns the claims an access token's scopes release (OIDC Core
 // §5.3). A bad, expired or revoked token, or one whose user is no longer
-// active, is invalid_token (RFC 6750 §3.1).
-func (p *Provider) UserInfo(ctx context.Context, token string) (map[string]any, error) {
-	c, err := p.validAccessToken(ctx, token, nil)
+// active, is invalid_token (RFC 6750 §3.1); a DPoP-bound token needs its
+// proof (RFC 9449 §7). Every OAuth error carries its challenge's scheme.
+func (p *Provider) UserInfo(ctx context.Context, req ResourceRequest) (map[string]any, error) {
+	c, err := p.resourceToken(ctx, req, PathUserInfo)
 	if err != nil {
 		return nil, err
 	}
-	if c == nil {
-		return nil, oauthErr(CodeInvalidToken, "the access token is invalid, expired or revoked")
+	scheme := SchemeBearer
+	if c.Confirmation != nil {
+		scheme = SchemeDPoP
 	}
+	claims, err := p.userInfo(ctx, c)
+	return claims, challenge(scheme, err)
+}
+
+func (p *Provider) userInfo(ctx context.Context, c *AccessClaims) (map[string]any, error) {
 	user, err := p.tokenUser(ctx, c)
 	if err != nil {
 		return nil, err
