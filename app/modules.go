@@ -1,6 +1,8 @@
 package app
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -271,6 +273,7 @@ func providerConfig(cfg config.Config) oidc.Config {
 		ClientURLsRequireHTTPS: cfg.WebhooksRequireHTTPS(),
 		PKCE:                   cfg.OIDC.PKCERequired,
 		Password:               domain.DefaultPasswordParams,
+		DPoPNonceKey:           dpopNonceKey(cfg),
 	}
 	if rl.Enabled {
 		c.LoginAccount = rule("login_account", rl.LoginAccount)
@@ -279,6 +282,28 @@ func providerConfig(cfg config.Config) oidc.Config {
 		c.IntrospectLimit = rule("introspect", rl.Introspect)
 	}
 	return c
+}
+
+// dpopNonceKey derives the key of the DPoP server nonces (RFC 9449 §8)
+// from the storage's key-encryption key. Every instance on one database
+// has that key (it decrypts the signing keys they share), so each accepts
+// the nonces of the others, and no new secret is needed. The memory driver
+// serves one instance: nil lets the provider pick a random key.
+func dpopNonceKey(cfg config.Config) []byte {
+	var kek []byte
+	switch cfg.Storage.Driver {
+	case config.StoragePostgres:
+		kek, _ = cfg.Storage.Postgres.KeyEncryptionKeyBytes()
+	case config.StorageMongo:
+		kek, _ = cfg.Storage.Mongo.KeyEncryptionKeyBytes()
+	}
+	if len(kek) == 0 {
+		return nil
+	}
+	// A key of its own, so a nonce says nothing about the key-encryption key.
+	mac := hmac.New(sha256.New, kek)
+	mac.Write([]byte("calimatic-auth dpop nonce key v1"))
+	return mac.Sum(nil)
 }
 
 type providerDeps struct {
