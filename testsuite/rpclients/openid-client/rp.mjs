@@ -4,14 +4,19 @@
 //
 //   node rp.mjs client-credentials   private_key_jwt at the token endpoint,
 //                                    then introspection with a new assertion
+//   node rp.mjs dpop                 client-credentials with a DPoP key
+//                                    openid-client makes (RFC 9449), then
+//                                    userinfo with USER_TOKEN and its key
 //
 // Input comes from the environment: ISSUER, CLIENT_ID, CLIENT_JWK (the
-// client's private signing key as a JWK, with kid and alg) and SCOPE.
+// client's private signing key as a JWK, with kid and alg) and SCOPE; for
+// dpop also USER_TOKEN, USER_SUB and USER_DPOP_JWK (the private ES256 JWK
+// the user's access token is bound to).
 // Output is one JSON object on stdout; any failure exits non-zero with the
 // library's error on stderr.
 import * as client from "openid-client";
 
-const { ISSUER, CLIENT_ID, CLIENT_JWK, SCOPE } = process.env;
+const { ISSUER, CLIENT_ID, CLIENT_JWK, SCOPE, USER_TOKEN, USER_SUB, USER_DPOP_JWK } = process.env;
 
 // importKey reads the private JWK into a WebCrypto key for its alg.
 async function importKey(jwk) {
@@ -34,6 +39,17 @@ async function configure() {
   });
 }
 
+// importDPoPKeyPair reads a private ES256 JWK into the key pair a DPoP
+// handle signs with; the public half must be extractable, for the proof's jwk.
+async function importDPoPKeyPair(jwk) {
+  const alg = { name: "ECDSA", namedCurve: "P-256" };
+  const { kty, crv, x, y } = jwk;
+  return {
+    privateKey: await crypto.subtle.importKey("jwk", jwk, alg, false, ["sign"]),
+    publicKey: await crypto.subtle.importKey("jwk", { kty, crv, x, y }, alg, true, ["verify"]),
+  };
+}
+
 const commands = {
   async "client-credentials"() {
     const config = await configure();
@@ -45,6 +61,27 @@ const commands = {
       introspection,
       token_endpoint_auth_methods_supported: config.serverMetadata().token_endpoint_auth_methods_supported,
     };
+  },
+
+  // The library answers the server's use_dpop_nonce itself, at the token
+  // endpoint and at userinfo, and signs htm, htu, ath and nonce.
+  async dpop() {
+    const config = await configure();
+    const keyPair = await client.randomDPoPKeyPair("ES256");
+    const DPoP = client.getDPoPHandle(config, keyPair);
+    const tokens = await client.clientCredentialsGrant(config, { scope: SCOPE }, { DPoP });
+    const out = {
+      token_type: tokens.token_type,
+      access_token: tokens.access_token,
+      introspection: await client.tokenIntrospection(config, tokens.access_token),
+      dpop_jwk: await crypto.subtle.exportKey("jwk", keyPair.publicKey),
+      dpop_signing_alg_values_supported: config.serverMetadata().dpop_signing_alg_values_supported,
+    };
+    if (USER_TOKEN) {
+      const userDPoP = client.getDPoPHandle(config, await importDPoPKeyPair(JSON.parse(USER_DPOP_JWK)));
+      out.userinfo = await client.fetchUserInfo(config, USER_TOKEN, USER_SUB, { DPoP: userDPoP });
+    }
+    return out;
   },
 };
 
