@@ -26,7 +26,7 @@ import (
 // tokens, to a key the client holds: every request carries a proof, a JWT
 // signed with that key over the method and URL of the request. This file
 // checks one proof; dpop_nonce.go makes the server nonces, token.go and
-// dpop_resource.go apply the checks at the token endpoint and at userinfo.
+// resource.go apply the checks at the token endpoint and at userinfo.
 
 // Bounds on DPoP proofs.
 const (
