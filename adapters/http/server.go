@@ -176,7 +176,7 @@ func (s *Server) routes() {
 	// Browser apps (public clients) call these from their own origin. None
 	// uses cookies, so any origin may, without credentials.
 	api := cors.New(cors.Config{AllowOrigins: "*", AllowMethods: "GET,POST", AllowHeaders: "Authorization, Content-Type", MaxAge: 600})
-	for _, p := range []string{oidc.PathDiscovery, oidc.PathOAuthMetadata, oidc.PathJWKS, oidc.PathToken, oidc.PathUserInfo, oidc.PathRevoke} {
+	for _, p := range []string{oidc.PathDiscovery, oidc.PathOAuthMetadata, oidc.PathJWKS, oidc.PathToken, oidc.PathUserInfo, oidc.PathRevoke, oidc.PathPAR} {
 		a.Use(p, api)
 	}
 
@@ -198,6 +198,9 @@ func (s *Server) routes() {
 	a.Post(pathConsent, s.consentSubmit)
 
 	a.Post(oidc.PathToken, s.token)
+	// PAR counts per address as authorization requests do, and per client
+	// against its token allowance: public clients may push too.
+	a.Post(oidc.PathPAR, authz, s.par)
 	ui := s.limit(s.opts.Rules.UserInfo, s.tokenKey)
 	a.Get(oidc.PathUserInfo, ui, s.userinfo)
 	a.Post(oidc.PathUserInfo, ui, s.userinfo)

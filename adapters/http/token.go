@@ -25,6 +25,26 @@ func (s *Server) token(c *fiber.Ctx) error {
 	return c.JSON(resp)
 }
 
+// par handles the pushed authorization request endpoint (RFC 9126 §2):
+// 201 with the request_uri, or an OAuth error as JSON.
+func (s *Server) par(c *fiber.Ctx) error {
+	p, cc, err := backChannel(c)
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	in := authorizeParams(p)
+	// Client authentication is not an authorization parameter: with Basic
+	// the form's client_id, if any, was checked against it already.
+	in.ClientID = p["client_id"]
+	resp, err := s.op.PushAuthorization(c.UserContext(), cc, in)
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	rateHeaders(c, resp.RateLimit)
+	noStore(c)
+	return c.Status(fiber.StatusCreated).JSON(resp)
+}
+
 // userinfo handles the UserInfo endpoint (OIDC Core §5.3), with the token
 // in the Authorization header or, on POST, the form (RFC 6750 §2.1–2.2).
 func (s *Server) userinfo(c *fiber.Ctx) error {

@@ -304,6 +304,11 @@ type OIDC struct {
 	// marks pkceRequired; a confidential client may rely on nonce, as the
 	// OpenID certification suite expects; see docs/CERTIFICATION.md).
 	PKCERequired string `yaml:"pkce_required"`
+	// RequirePAR makes every client send its authorization requests
+	// through the pushed authorization request endpoint (RFC 9126 §5);
+	// a client can ask it for itself with the metadata
+	// require_pushed_authorization_requests.
+	RequirePAR bool `yaml:"require_pushed_authorization_requests"`
 }
 
 // PKCEPolicies lists the valid oidc.pkce_required values.

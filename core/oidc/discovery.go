@@ -30,6 +30,8 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"end_session_endpoint":                                     iss + PathEndSession,
 		"introspection_endpoint":                                   iss + PathIntrospect,
 		"revocation_endpoint":                                      iss + PathRevoke,
+		"pushed_authorization_request_endpoint":                    iss + PathPAR,
+		"require_pushed_authorization_requests":                    p.cfg.RequirePAR,
 		"scopes_supported":                                         scopes,
 		"response_types_supported":                                 []string{domain.ResponseTypeCode},
 		"response_modes_supported":                                 []string{"query"},

@@ -26,6 +26,7 @@ const (
 	PathIntrospect    = "/api/v1/oidc/introspect"
 	PathRevoke        = "/api/v1/oidc/revoke"
 	PathRegister      = "/api/v1/oidc/register"
+	PathPAR           = "/api/v1/oidc/par"
 )
 
 // Config holds the provider's settings.
@@ -42,6 +43,9 @@ type Config struct {
 	IDTokenAlg          string
 	AccessTokenAlg      string
 	RegistrationEnabled bool
+	// RequirePAR makes every client push its authorization requests
+	// (RFC 9126 §5), as require_pushed_authorization_requests does for one.
+	RequirePAR bool
 	// ClientURLsRequireHTTPS refuses http jwks_uri and
 	// backchannel_logout_uri values, as webhooks.require_https does
 	// subscription URLs.
