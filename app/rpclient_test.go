@@ -48,6 +48,13 @@ func rpClient(t *testing.T, command string, env map[string]string) map[string]an
 	return out
 }
 
+// rpBackends are the storages the protocol features are proven on over
+// HTTP; each entry gives a test its configuration edit.
+var rpBackends = map[string]func(*testing.T) func(*config.Config){
+	"memory":   func(*testing.T) func(*config.Config) { return nil },
+	"postgres": func(t *testing.T) func(*config.Config) { return usePostgres(postgresDSN(t), newKEK()) },
+}
+
 // keyClient is a private_key_jwt client registered over HTTP.
 type keyClient struct {
 	id  string
@@ -120,11 +127,7 @@ func postForm(t *testing.T, target string, form url.Values) (int, map[string]any
 // refused over HTTP with 401 invalid_client.
 func TestPrivateKeyJWTOverHTTP(t *testing.T) {
 	t.Parallel()
-	backends := map[string]func(*testing.T) func(*config.Config){
-		"memory":   func(*testing.T) func(*config.Config) { return nil },
-		"postgres": func(t *testing.T) func(*config.Config) { return usePostgres(postgresDSN(t), newKEK()) },
-	}
-	for name, backend := range backends {
+	for name, backend := range rpBackends {
 		t.Run(name, func(t *testing.T) {
 			srv := startServer(t, backend(t))
 			c := registerKeyClient(t, srv.BaseURL, nil)
@@ -171,11 +174,7 @@ func TestPrivateKeyJWTOverHTTP(t *testing.T) {
 // PAR is refused a plain authorization request.
 func TestPushedAuthorizationOverHTTP(t *testing.T) {
 	t.Parallel()
-	backends := map[string]func(*testing.T) func(*config.Config){
-		"memory":   func(*testing.T) func(*config.Config) { return nil },
-		"postgres": func(t *testing.T) func(*config.Config) { return usePostgres(postgresDSN(t), newKEK()) },
-	}
-	for name, backend := range backends {
+	for name, backend := range rpBackends {
 		t.Run(name, func(t *testing.T) {
 			srv := startServer(t, backend(t))
 			cb := newCodeCatcher(t)
