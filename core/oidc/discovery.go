@@ -30,6 +30,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"end_session_endpoint":                           iss + PathEndSession,
 		"introspection_endpoint":                         iss + PathIntrospect,
 		"revocation_endpoint":                            iss + PathRevoke,
+		"device_authorization_endpoint":                  iss + PathDeviceAuthorization,
 		"scopes_supported":                               scopes,
 		"response_types_supported":                       []string{domain.ResponseTypeCode},
 		"response_modes_supported":                       []string{"query"},
