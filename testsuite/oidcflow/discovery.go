@@ -41,6 +41,8 @@ func discoveryEndpoints(t *testing.T, s *suite) {
 		"introspection_endpoint": iss + pathIntrospect,
 		"revocation_endpoint":    iss + pathRevoke,
 		"registration_endpoint":  iss + pathRegister,
+		// RFC 8628 §4 (issue 17).
+		"device_authorization_endpoint": iss + "/api/v1/oidc/device/authorize",
 	}
 	got := map[string]string{}
 	for k, v := range d {
@@ -48,7 +50,7 @@ func discoveryEndpoints(t *testing.T, s *suite) {
 			got[k] = uri
 		}
 	}
-	assert.Equal(t, want, got, "the endpoints are the guide's §2 table plus registration, and nothing else")
+	assert.Equal(t, want, got, "the endpoints are the guide's §2 table plus registration and device authorization, and nothing else")
 }
 
 func discoveryPKCE(t *testing.T, s *suite) {
@@ -70,7 +72,7 @@ func discoveryCapabilities(t *testing.T, s *suite) {
 	d := s.discovery(t, pathDiscovery)
 	assert.Equal(t, []any{"code"}, d["response_types_supported"])
 	assert.ElementsMatch(t, []any{"client_secret_post", "client_secret_basic", "none"}, d["token_endpoint_auth_methods_supported"])
-	assert.ElementsMatch(t, []any{"authorization_code", "refresh_token", "client_credentials"}, d["grant_types_supported"])
+	assert.ElementsMatch(t, []any{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"}, d["grant_types_supported"])
 	scopes, _ := d["scopes_supported"].([]any)
 	for _, sc := range []string{"openid", "profile", "email", "phone"} {
 		assert.Contains(t, scopes, sc, "scopes_supported")
