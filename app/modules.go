@@ -256,21 +256,22 @@ func rule(name string, r config.Rate) domain.RateRule {
 func providerConfig(cfg config.Config) oidc.Config {
 	rl := cfg.RateLimit
 	c := oidc.Config{
-		Issuer:              cfg.Issuer,
-		AccessTokenTTL:      cfg.Tokens.AccessTokenTTL,
-		IDTokenTTL:          cfg.Tokens.IDTokenTTL,
-		RefreshTokenTTL:     cfg.Tokens.RefreshTokenTTL,
-		CodeTTL:             cfg.Tokens.CodeTTL,
-		RefreshGrace:        cfg.Tokens.RefreshGrace,
-		AuthRequestTTL:      cfg.Tokens.AuthRequestTTL,
-		DeviceCodeTTL:       cfg.Tokens.DeviceCodeTTL,
-		SessionTTL:          cfg.Cookies.SessionTTL,
-		Algorithms:          cfg.Signer.Algorithms,
-		IDTokenAlg:          cfg.Signer.IDTokenAlg,
-		AccessTokenAlg:      cfg.Signer.AccessTokenAlg,
-		RegistrationEnabled: cfg.Registration.Enabled,
-		PKCE:                cfg.OIDC.PKCERequired,
-		Password:            domain.DefaultPasswordParams,
+		Issuer:                 cfg.Issuer,
+		AccessTokenTTL:         cfg.Tokens.AccessTokenTTL,
+		IDTokenTTL:             cfg.Tokens.IDTokenTTL,
+		RefreshTokenTTL:        cfg.Tokens.RefreshTokenTTL,
+		CodeTTL:                cfg.Tokens.CodeTTL,
+		RefreshGrace:           cfg.Tokens.RefreshGrace,
+		AuthRequestTTL:         cfg.Tokens.AuthRequestTTL,
+		DeviceCodeTTL:          cfg.Tokens.DeviceCodeTTL,
+		SessionTTL:             cfg.Cookies.SessionTTL,
+		Algorithms:             cfg.Signer.Algorithms,
+		IDTokenAlg:             cfg.Signer.IDTokenAlg,
+		AccessTokenAlg:         cfg.Signer.AccessTokenAlg,
+		RegistrationEnabled:    cfg.Registration.Enabled,
+		ClientURLsRequireHTTPS: cfg.WebhooksRequireHTTPS(),
+		PKCE:                   cfg.OIDC.PKCERequired,
+		Password:               domain.DefaultPasswordParams,
 	}
 	if rl.Enabled {
 		c.LoginAccount = rule("login_account", rl.LoginAccount)
@@ -286,6 +287,8 @@ func providerConfig(cfg config.Config) oidc.Config {
 type providerDeps struct {
 	fx.In
 	Clients      ports.ClientStore
+	ClientKeys   ports.ClientKeys
+	Replay       ports.ReplayCache
 	Users        ports.UserStore
 	Orgs         ports.OrganizationStore
 	Licenses     ports.LicenseStore
@@ -303,7 +306,8 @@ type providerDeps struct {
 
 func newProvider(cfg oidc.Config, d providerDeps) (*oidc.Provider, error) {
 	return oidc.New(cfg, oidc.Deps{
-		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Licenses: d.Licenses, Roles: d.Roles, Groups: d.Groups,
+		Clients: d.Clients, ClientKeys: d.ClientKeys, Replay: d.Replay,
+		Users: d.Users, Orgs: d.Orgs, Licenses: d.Licenses, Roles: d.Roles, Groups: d.Groups,
 		Grants: d.Grants, Sessions: d.Sessions,
 		AuthRequests: d.AuthRequests, Devices: d.Devices, Signer: d.Signer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
 	})

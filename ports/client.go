@@ -3,6 +3,8 @@ package ports
 import (
 	"context"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
@@ -18,4 +20,18 @@ type ClientStore interface {
 	UpdateClient(ctx context.Context, id string, fn func(*domain.Client) error) (domain.Client, error)
 	// DeleteClient removes a client. ErrNotFound if there is none.
 	DeleteClient(ctx context.Context, id string) error
+}
+
+// ClientKeys finds the public keys a client registered, to check what it
+// signs: private_key_jwt assertions (RFC 7523 §3).
+type ClientKeys interface {
+	// Keyfunc returns a key lookup over c's keys for
+	// github.com/golang-jwt/jwt/v5: its inline jwks, or the JWK Set at its
+	// jwks_uri. A jwks_uri is fetched under the webhooks' SSRF rules,
+	// cached, refreshed periodically, and fetched again when a token names
+	// a kid the cached set lacks (rate limited per set), so a key rotated
+	// in at the client is picked up. ErrNotFound when c registered no keys;
+	// an error wrapping domain.ErrUnavailable when the set cannot be
+	// fetched.
+	Keyfunc(ctx context.Context, c *domain.Client) (jwt.Keyfunc, error)
 }

@@ -49,8 +49,17 @@ func sampleClient() domain.Client {
 		ApprovedScopes:           []string{domain.ScopeOrganization},
 		LicenseRequired:          true,
 		PKCERequired:             true,
-		CreatedAt:                epoch,
-		UpdatedAt:                epoch,
+		// Every field is stored, whatever the auth method: the store does
+		// not judge metadata.
+		JWKS:                             `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
+		JWKSURI:                          "https://gradebook.example.com/jwks.json",
+		TokenEndpointAuthSigningAlg:      "EdDSA",
+		RequirePAR:                       true,
+		DPoPBound:                        true,
+		BackchannelLogoutURI:             "https://gradebook.example.com/backchannel",
+		BackchannelLogoutSessionRequired: true,
+		CreatedAt:                        epoch,
+		UpdatedAt:                        epoch,
 	}
 }
 

@@ -84,6 +84,14 @@ func basicAuth(c *fiber.Ctx) (id, secret string, ok bool) {
 // never both (RFC 6749 §2.3).
 func clientCredentials(c *fiber.Ctx, p map[string]string) (oidc.ClientCredentials, error) {
 	id, secret, basic := basicAuth(c)
+	_, assertion := p["client_assertion"]
+	_, assertionType := p["client_assertion_type"]
+	if assertion || assertionType {
+		if _, withSecret := p["client_secret"]; basic || withSecret {
+			return oidc.ClientCredentials{}, &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "use one client authentication method, not both"}
+		}
+		return oidc.ClientCredentials{ClientID: p["client_id"], AssertionType: p["client_assertion_type"], Assertion: p["client_assertion"]}, nil
+	}
 	if basic {
 		if _, both := p["client_secret"]; both {
 			return oidc.ClientCredentials{}, &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "use one client authentication method, not both"}

@@ -1,5 +1,5 @@
 // Package memory implements every store port in process memory, plus a
-// fixed-window rate limiter and an event log.
+// fixed-window rate limiter, a replay cache and an event log.
 //
 // It is a driven adapter of the hexagon: the default when no database is
 // configured, and the reference the conformance suites in testsuite are first

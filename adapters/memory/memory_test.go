@@ -57,6 +57,14 @@ func TestRateLimiterConcurrency(t *testing.T) {
 	testsuite.RunRateLimiterConcurrency(t, func(*testing.T) ports.RateLimiter { return memory.NewRateLimiter() })
 }
 
+func TestReplayCache(t *testing.T) {
+	testsuite.RunReplayCache(t, func(*testing.T) ports.ReplayCache { return memory.NewReplayCache() })
+}
+
+func TestReplayCacheConcurrency(t *testing.T) {
+	testsuite.RunReplayCacheConcurrency(t, func(*testing.T) ports.ReplayCache { return memory.NewReplayCache() })
+}
+
 func TestEventLog(t *testing.T) {
 	testsuite.RunEventPublisher(t, func(*testing.T) (ports.EventPublisher, func() []domain.Event) {
 		l := memory.NewEventLog()
@@ -91,12 +99,13 @@ func TestModuleProvidesEveryPort(t *testing.T) {
 		devices  ports.DeviceGrantStore
 		keys     ports.KeyStore
 		limiter  ports.RateLimiter
+		replays  ports.ReplayCache
 		events   ports.EventPublisher
 		log      *memory.EventLog
 		scim     ports.SCIMStore
 	)
 	app := fx.New(memory.Module, fx.NopLogger,
-		fx.Populate(&clients, &users, &orgs, &sessions, &requests, &devices, &keys, &limiter, &events, &log, &scim))
+		fx.Populate(&clients, &users, &orgs, &sessions, &requests, &devices, &keys, &limiter, &replays, &events, &log, &scim))
 	require.NoError(t, app.Err())
 	assert.Same(t, log, events, "the publisher is the log tests read")
 }

@@ -6,9 +6,10 @@ import (
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
-// Module provides every memory store as its port, plus the rate limiter and
-// the event log. One GrantStore backs the grant port and each of its four
-// parts, so a code redeemed through one is seen through the others.
+// Module provides every memory store as its port, plus the rate limiter, the
+// replay cache and the event log. One GrantStore backs the grant port and
+// each of its four parts, so a code redeemed through one is seen through the
+// others.
 var Module = fx.Module("memory",
 	fx.Provide(
 		fx.Annotate(NewClientStore, fx.As(new(ports.ClientStore))),
@@ -31,6 +32,7 @@ var Module = fx.Module("memory",
 		fx.Annotate(NewDeviceGrantStore, fx.As(new(ports.DeviceGrantStore))),
 		fx.Annotate(NewKeyStore, fx.As(new(ports.KeyStore))),
 		fx.Annotate(NewRateLimiter, fx.As(new(ports.RateLimiter))),
+		fx.Annotate(NewReplayCache, fx.As(new(ports.ReplayCache))),
 		NewGrantStore,
 		func(g *GrantStore) ports.GrantStore { return g },
 		func(g *GrantStore) ports.AuthCodeStore { return g },
@@ -65,6 +67,7 @@ var (
 	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
 	_ ports.DeviceGrantStore  = (*DeviceGrantStore)(nil)
 	_ ports.RateLimiter       = (*RateLimiter)(nil)
+	_ ports.ReplayCache       = (*ReplayCache)(nil)
 	_ ports.EventPublisher    = (*EventLog)(nil)
 	_ ports.UnitOfWork        = (*Units)(nil)
 	_ ports.SubscriptionStore = (*Webhooks)(nil)

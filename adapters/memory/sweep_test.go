@@ -145,3 +145,31 @@ func TestPassedRateWindowsAreSwept(t *testing.T) {
 	assert.Len(t, l.windows, 20)
 	assert.Equal(t, 20, l.expiry.len())
 }
+
+func TestExpiredReplayRecordsAreSwept(t *testing.T) {
+	c := NewReplayCache()
+	for i := range 500 {
+		_, err := c.Remember(t.Context(), fmt.Sprint("jti-", i), t0, t0.Add(time.Minute))
+		require.NoError(t, err)
+	}
+	for i := range 10 {
+		first, err := c.Remember(t.Context(), fmt.Sprint("fresh-", i), later, later.Add(time.Minute))
+		require.NoError(t, err)
+		require.True(t, first)
+	}
+	assert.Equal(t, 10, c.keys.len())
+}
+
+func TestAReplayRecordOutlivesItsExpiryBySweepLag(t *testing.T) {
+	c := NewReplayCache()
+	first, err := c.Remember(t.Context(), "jti", t0, t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, first)
+	// A request stamped after the record expired arrives first…
+	_, err = c.Remember(t.Context(), "other", t0.Add(90*time.Second), t0.Add(150*time.Second))
+	require.NoError(t, err)
+	// …and a replay stamped before the expiry is still refused.
+	first, err = c.Remember(t.Context(), "jti", t0.Add(59*time.Second), t0.Add(time.Minute))
+	require.NoError(t, err)
+	assert.False(t, first)
+}

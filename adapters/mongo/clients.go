@@ -53,6 +53,13 @@ type clientDoc struct {
 	PKCERequired             bool      `bson:"pkce_required,omitempty"`
 	PolicyURI                string    `bson:"policy_uri,omitempty"`
 	TosURI                   string    `bson:"tos_uri,omitempty"`
+	JWKS                     string    `bson:"jwks,omitempty"`
+	JWKSURI                  string    `bson:"jwks_uri,omitempty"`
+	AssertionAlg             string    `bson:"token_endpoint_auth_signing_alg,omitempty"`
+	RequirePAR               bool      `bson:"require_pushed_authorization_requests,omitempty"`
+	DPoPBound                bool      `bson:"dpop_bound_access_tokens,omitempty"`
+	BackchannelLogoutURI     string    `bson:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSID     bool      `bson:"backchannel_logout_session_required,omitempty"`
 	Disabled                 bool      `bson:"disabled"`
 	CreatedAt                time.Time `bson:"created_at"`
 	UpdatedAt                time.Time `bson:"updated_at"`
@@ -67,6 +74,9 @@ func newClientDoc(c *domain.Client, rev int64) *clientDoc {
 		Contacts: c.Contacts, IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
 		ApprovedScopes: c.ApprovedScopes, FirstParty: c.FirstParty, LicenseRequired: c.LicenseRequired, PKCERequired: c.PKCERequired,
 		PolicyURI: c.PolicyURI, TosURI: c.TosURI,
+		JWKS: c.JWKS, JWKSURI: c.JWKSURI, AssertionAlg: c.TokenEndpointAuthSigningAlg,
+		RequirePAR: c.RequirePAR, DPoPBound: c.DPoPBound,
+		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSID: c.BackchannelLogoutSessionRequired,
 		Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
@@ -80,6 +90,9 @@ func (d *clientDoc) domain() domain.Client {
 		Contacts: d.Contacts, IDTokenSignedResponseAlg: d.IDTokenSignedResponseAlg,
 		ApprovedScopes: d.ApprovedScopes, FirstParty: d.FirstParty, LicenseRequired: d.LicenseRequired, PKCERequired: d.PKCERequired,
 		PolicyURI: d.PolicyURI, TosURI: d.TosURI,
+		JWKS: d.JWKS, JWKSURI: d.JWKSURI, TokenEndpointAuthSigningAlg: d.AssertionAlg,
+		RequirePAR: d.RequirePAR, DPoPBound: d.DPoPBound,
+		BackchannelLogoutURI: d.BackchannelLogoutURI, BackchannelLogoutSessionRequired: d.BackchannelLogoutSID,
 		Disabled: d.Disabled, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 	}
 }

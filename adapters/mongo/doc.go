@@ -1,7 +1,7 @@
 // Package mongo is the MongoDB driven adapter: every store port, the shared
-// rate limiter, the event outbox and the webhook stores on the official Go
-// driver (go.mongodb.org/mongo-driver, the v1 line), so that any number of
-// instances can share one deployment.
+// rate limiter and replay cache, the event outbox and the webhook stores on
+// the official Go driver (go.mongodb.org/mongo-driver, the v1 line), so that
+// any number of instances can share one deployment.
 //
 // It sits at the edge of the hexagon, like adapters/postgres: it speaks
 // core/domain types through explicit BSON document structs of its own

@@ -1,6 +1,7 @@
 package mongo_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -60,4 +61,40 @@ func TestSweepWebhooksPastRetention(t *testing.T) {
 	batches, err := db.Collection("event_batches").CountDocuments(ctx, bson.D{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), batches, "only the newest batch is kept")
+}
+
+// The janitor deletes replay records, and the claims that replaced expired
+// ones, a lag past their expiry, and keeps live records.
+func TestSweepReplays(t *testing.T) {
+	db := testDB(t)
+	c := mongoadapter.NewReplayCache(db)
+	ctx := t.Context()
+	expired, live := sweepT0.Add(time.Minute), sweepT0.Add(time.Hour)
+	remember := func(key string, now, expiresAt time.Time) bool {
+		t.Helper()
+		fresh, err := c.Remember(ctx, key, now, expiresAt)
+		require.NoError(t, err)
+		return fresh
+	}
+	for i := range 5 {
+		require.True(t, remember(fmt.Sprint("jti-", i), sweepT0, expired))
+	}
+	// A record replaced after its expiry leaves a claim.
+	require.True(t, remember("jti-reused", sweepT0, sweepT0.Add(30*time.Second)))
+	require.True(t, remember("jti-reused", sweepT0.Add(40*time.Second), expired))
+	require.True(t, remember("jti-live", sweepT0, live))
+	require.Equal(t, int64(1), countDocs(t, db, "replay_cache_claims"))
+
+	n, err := mongoadapter.Sweep(ctx, db, expired.Add(mongoadapter.ExpiredDocLagForTest), 0)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing goes before its expiry plus the lag")
+
+	now := expired.Add(mongoadapter.ExpiredDocLagForTest + time.Second)
+	n, err = mongoadapter.Sweep(ctx, db, now, 0)
+	require.NoError(t, err)
+	assert.Equal(t, 7, n, "six records and one claim")
+	assert.Equal(t, int64(1), countDocs(t, db, "replay_cache"))
+	assert.Zero(t, countDocs(t, db, "replay_cache_claims"))
+	assert.False(t, remember("jti-live", now, live), "the live record is kept")
+	assert.True(t, remember("jti-0", now, live), "a swept key is new again")
 }

@@ -124,6 +124,7 @@ func Module(opts Options) fx.Option {
 			func(g *GrantStore) ports.RevocationStore { return g },
 			func(g *GrantStore) ports.ConsentStore { return g },
 			NewRateLimiter,
+			fx.Annotate(NewReplayCache, fx.As(new(ports.ReplayCache))),
 			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher))),
 			func(in unitsIn) *Units { return NewUnits(in.DB, in.Log) },
 			func(u *Units) ports.UnitOfWork { return u },

@@ -94,6 +94,18 @@ func TestRateLimiterSweepDeletesOnlyEndedWindows(t *testing.T) {
 	assert.Equal(t, domain.RateDecision{Allowed: true, Limit: 2, Remaining: 0}, d, "the running window's count survives")
 }
 
+func TestReplayCache(t *testing.T) {
+	t.Parallel()
+	c := mongoadapter.NewReplayCache(testDB(t))
+	testsuite.RunReplayCache(t, func(*testing.T) ports.ReplayCache { return c })
+}
+
+func TestReplayCacheConcurrency(t *testing.T) {
+	t.Parallel()
+	c := mongoadapter.NewReplayCache(testDB(t))
+	testsuite.RunReplayCacheConcurrency(t, func(*testing.T) ports.ReplayCache { return c })
+}
+
 func TestEventPublisher(t *testing.T) {
 	t.Parallel()
 	testsuite.RunEventPublisher(t, func(t *testing.T) (ports.EventPublisher, func() []domain.Event) {

@@ -23,17 +23,21 @@ func NewClientStore(pool *pgxpool.Pool) *ClientStore { return &ClientStore{pool:
 const clientColumns = `id, secret_hash, registration_token_hash, name, redirect_uris,
 	post_logout_redirect_uris, grant_types, response_types, scopes, token_endpoint_auth_method,
 	client_uri, logo_uri, contacts, id_token_signed_response_alg, approved_scopes, first_party,
-	disabled, created_at, updated_at, license_required, pkce_required, policy_uri, tos_uri`
+	disabled, created_at, updated_at, license_required, pkce_required, policy_uri, tos_uri,
+	jwks, jwks_uri, token_endpoint_auth_signing_alg, require_pushed_authorization_requests,
+	dpop_bound_access_tokens, backchannel_logout_uri, backchannel_logout_session_required`
 
 // clientPlaceholders are the VALUES of clientColumns, in order.
 const clientPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-	$19, $20, $21, $22, $23`
+	$19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30`
 
 func clientArgs(c *domain.Client) []any {
 	return []any{c.ID, c.SecretHash, c.RegistrationTokenHash, c.Name, c.RedirectURIs,
 		c.PostLogoutRedirectURIs, c.GrantTypes, c.ResponseTypes, c.Scopes, c.TokenEndpointAuthMethod,
 		c.ClientURI, c.LogoURI, c.Contacts, c.IDTokenSignedResponseAlg, c.ApprovedScopes, c.FirstParty,
-		c.Disabled, ts(c.CreatedAt), ts(c.UpdatedAt), c.LicenseRequired, c.PKCERequired, c.PolicyURI, c.TosURI}
+		c.Disabled, ts(c.CreatedAt), ts(c.UpdatedAt), c.LicenseRequired, c.PKCERequired, c.PolicyURI, c.TosURI,
+		c.JWKS, c.JWKSURI, c.TokenEndpointAuthSigningAlg, c.RequirePAR,
+		c.DPoPBound, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired}
 }
 
 func scanClient(row pgx.Row) (domain.Client, error) {
@@ -42,7 +46,9 @@ func scanClient(row pgx.Row) (domain.Client, error) {
 	err := row.Scan(&c.ID, &c.SecretHash, &c.RegistrationTokenHash, &c.Name, &c.RedirectURIs,
 		&c.PostLogoutRedirectURIs, &c.GrantTypes, &c.ResponseTypes, &c.Scopes, &c.TokenEndpointAuthMethod,
 		&c.ClientURI, &c.LogoURI, &c.Contacts, &c.IDTokenSignedResponseAlg, &c.ApprovedScopes, &c.FirstParty,
-		&c.Disabled, &created, &updated, &c.LicenseRequired, &c.PKCERequired, &c.PolicyURI, &c.TosURI)
+		&c.Disabled, &created, &updated, &c.LicenseRequired, &c.PKCERequired, &c.PolicyURI, &c.TosURI,
+		&c.JWKS, &c.JWKSURI, &c.TokenEndpointAuthSigningAlg, &c.RequirePAR,
+		&c.DPoPBound, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired)
 	c.CreatedAt, c.UpdatedAt = fromTS(created), fromTS(updated)
 	return c, err
 }

@@ -4,8 +4,9 @@
 // domains, the organizations' groups, grants, sessions, authorization
 // requests, signing keys, webhook subscriptions and deliveries, SCIM tokens
 // and SCIM's user searches), the event outbox behind the EventPublisher
-// port, which the DeliveryStore dispatches, and the shared rate limiter on a
-// pgx/v5 pool, so that any number of instances can share one database.
+// port, which the DeliveryStore dispatches, and the shared rate limiter and
+// replay cache on a pgx/v5 pool, so that any number of instances can share
+// one database.
 //
 // It sits at the edge of the hexagon: it speaks core/domain types, keeps
 // every atomicity promise of the ports in the database (single statements or

@@ -52,6 +52,8 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"expired device grants", `SELECT device_code_hash FROM device_grants WHERE expires_at < now() LIMIT 100`},
 		{"a rate-limit counter", `SELECT * FROM rate_limits WHERE rule = 'r' AND key = 'k'`},
 		{"ended rate-limit windows", `SELECT rule, key FROM rate_limits WHERE window_end < now() LIMIT 100`},
+		{"a replay record", `SELECT * FROM replay_cache WHERE key = 'x'`},
+		{"expired replay records", `SELECT key FROM replay_cache WHERE expires_at < now() LIMIT 100`},
 		{"a page of organizations", `SELECT * FROM organizations WHERE id > 'x' ORDER BY id LIMIT 10`},
 		{"a membership", `SELECT * FROM memberships WHERE user_id = 'x' AND organization_id = 'y'`},
 		{"a user's other memberships", `SELECT 1 FROM memberships WHERE user_id = 'x'`},

@@ -32,9 +32,9 @@ const (
 // Janitor deletes what has expired: authorization codes, sessions,
 // authorization requests, device grants, access-token and grant revocations, refresh
 // families (their tokens go with them, ON DELETE CASCADE), ended
-// rate-limit windows and emailed action tokens; and, once older than the
-// webhook retention, dispatched events and completed webhook deliveries
-// (their attempts go with them). It deletes in bounded batches, each one
+// rate-limit windows, emailed action tokens and replay-cache records; and,
+// once older than the webhook retention, dispatched events and completed
+// webhook deliveries (their attempts go with them). It deletes in bounded batches, each one
 // DELETE that finds its rows through the table's expiry index, and skips rows another
 // transaction holds (SKIP LOCKED), so that it never waits on live traffic
 // and several instances can sweep at once.
@@ -110,6 +110,7 @@ var sweepTargets = []sweepTarget{
 	{name: "refresh families", table: "refresh_families", expiry: "expires_at"},
 	{name: "rate-limit windows", table: "rate_limits", expiry: "window_end"},
 	{name: "action tokens", table: "action_tokens", expiry: "expires_at"},
+	{name: "replay records", table: "replay_cache", expiry: "expires_at"},
 	// Aged by occurred_at: dispatched carries no time (see 00003).
 	{name: "dispatched events", table: "events", expiry: "occurred_at", where: "dispatched", retained: true},
 	// Deleting a delivery deletes its attempts (ON DELETE CASCADE, found

@@ -37,15 +37,17 @@ func TestModuleRunsTheJanitor(t *testing.T) {
 
 	var sessions ports.SessionStore
 	var scim ports.SCIMStore // provided like every store port
+	var replays ports.ReplayCache
 	app := fx.New(
 		fx.NopLogger,
 		postgres.Module(postgres.Options{DSN: u.String(), KeyEncryptionKey: randomKey(), JanitorEvery: 250 * time.Millisecond}),
 		fx.Supply(fx.Annotate(fixedClock{janitorNow}, fx.As(new(ports.Clock)))),
 		fx.Supply(slog.New(slog.DiscardHandler)),
-		fx.Populate(&sessions, &scim),
+		fx.Populate(&sessions, &scim, &replays),
 	)
 	require.NoError(t, app.Err())
 	require.NotNil(t, scim)
+	require.NotNil(t, replays)
 	require.NoError(t, app.Start(ctx))
 	stopped := false
 	t.Cleanup(func() {

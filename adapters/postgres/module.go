@@ -99,6 +99,7 @@ func Module(opts Options) fx.Option {
 				return NewKeyStore(pool, WithKeyEncryptionKey(opts.KeyEncryptionKey))
 			},
 			NewRateLimiter,
+			fx.Annotate(NewReplayCache, fx.As(new(ports.ReplayCache))),
 			NewGrantStore,
 			func(g *GrantStore) ports.GrantStore { return g },
 			func(g *GrantStore) ports.AuthCodeStore { return g },
@@ -181,6 +182,7 @@ var (
 	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
 	_ ports.DeviceGrantStore  = (*DeviceGrantStore)(nil)
 	_ ports.RateLimiter       = (*RateLimiter)(nil)
+	_ ports.ReplayCache       = (*ReplayCache)(nil)
 	_ ports.DirectoryStore    = (*DirectoryStore)(nil)
 	_ ports.UnitOfWork        = (*Units)(nil)
 	_ ports.LicenseStore      = (*LicenseStore)(nil)

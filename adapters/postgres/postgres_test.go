@@ -206,6 +206,18 @@ func TestRateLimiterConcurrency(t *testing.T) {
 	testsuite.RunRateLimiterConcurrency(t, func(*testing.T) ports.RateLimiter { return l })
 }
 
+func TestReplayCache(t *testing.T) {
+	t.Parallel()
+	c := postgres.NewReplayCache(newPool(t))
+	testsuite.RunReplayCache(t, func(*testing.T) ports.ReplayCache { return c })
+}
+
+func TestReplayCacheConcurrency(t *testing.T) {
+	t.Parallel()
+	c := postgres.NewReplayCache(newPool(t))
+	testsuite.RunReplayCacheConcurrency(t, func(*testing.T) ports.ReplayCache { return c })
+}
+
 func TestKeyStore(t *testing.T) {
 	t.Parallel()
 	key := randomKey()

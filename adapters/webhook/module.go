@@ -10,7 +10,8 @@ import (
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
-// Module provides the *Sender as ports.WebhookSender and, unless
+// Module provides the *Sender as ports.WebhookSender, the *ClientKeys as
+// ports.ClientKeys and, unless
 // opts.Disabled, runs the Worker over the graph's *webhooks.Service for the
 // application's lifetime: start returns at once, stop lets in-flight posts
 // be recorded until the stop timeout.
@@ -25,6 +26,10 @@ func Module(opts Options) fx.Option {
 			func() *Sender { return NewSender(opts) },
 			fx.As(fx.Self()),
 			fx.As(new(ports.WebhookSender)),
+		)),
+		fx.Provide(fx.Annotate(
+			func(log *slog.Logger) *ClientKeys { return NewClientKeys(opts, log) },
+			fx.As(new(ports.ClientKeys)),
 		)),
 	}
 	if !opts.Disabled {

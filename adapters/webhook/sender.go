@@ -71,6 +71,14 @@ type Sender struct {
 // NewSender returns a Sender for opts.
 func NewSender(opts Options) *Sender {
 	opts = opts.withDefaults()
+	return &Sender{client: newClient(opts), timeout: opts.Timeout, maxResponse: opts.MaxResponse}
+}
+
+// newClient returns an http.Client that connects only where opts' SSRF
+// policy allows, never through a proxy and never following a redirect.
+// Everything this adapter fetches from an address a client chose goes
+// through one.
+func newClient(opts Options) *http.Client {
 	pol := policy{allowLoopback: opts.AllowLoopback, allowPrivate: opts.AllowPrivate}
 	dialer := &net.Dialer{
 		Timeout: opts.Timeout,
@@ -95,16 +103,12 @@ func NewSender(opts Options) *Sender {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &Sender{
-		client: &http.Client{
-			Transport: transport,
-			Timeout:   opts.Timeout,
-			// A 3xx is the endpoint's answer, and a failed attempt: following
-			// it could lead a delivery to an address the URL never named.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		timeout:     opts.Timeout,
-		maxResponse: opts.MaxResponse,
+	return &http.Client{
+		Transport: transport,
+		Timeout:   opts.Timeout,
+		// A 3xx is the endpoint's answer, and a failed attempt: following
+		// it could lead a delivery to an address the URL never named.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
 

@@ -18,7 +18,15 @@ const (
 	AuthMethodSecretPost  = "client_secret_post"
 	AuthMethodSecretBasic = "client_secret_basic"
 	AuthMethodNone        = "none"
+	// AuthMethodPrivateKeyJWT clients sign an assertion with a key they
+	// registered (RFC 7523 §2.2, OIDC Core §9).
+	AuthMethodPrivateKeyJWT = "private_key_jwt"
 )
+
+// Algorithms a client may sign its assertions and proofs with (RFC 7518
+// §3.1, RFC 8037 §3.1). Symmetric ones are not among them: a client's
+// signature must be something only the client can make.
+var ClientSigningAlgs = []string{"RS256", "PS256", "ES256", "EdDSA"}
 
 // Grant types this provider implements.
 const (
@@ -51,6 +59,25 @@ type Client struct {
 	TosURI                   string // the client's terms of service, shown at consent
 	Contacts                 []string
 	IDTokenSignedResponseAlg string // "" means the provider default
+	// JWKS is the client's public JSON Web Key Set (RFC 7591 §2 jwks), as
+	// registered; JWKSURI where it publishes one instead. A client has at
+	// most one of them. private_key_jwt assertions are checked against it.
+	JWKS    string
+	JWKSURI string
+	// TokenEndpointAuthSigningAlg pins the algorithm of the client's
+	// assertions; "" accepts any of ClientSigningAlgs.
+	TokenEndpointAuthSigningAlg string
+	// RequirePAR makes the client send every authorization request through
+	// the pushed authorization request endpoint (RFC 9126 §6).
+	RequirePAR bool
+	// DPoPBound makes the client's access tokens sender-constrained: the
+	// token endpoint refuses it without a DPoP proof (RFC 9449 §5.2).
+	DPoPBound bool
+	// BackchannelLogoutURI receives a logout token when a session the client
+	// got tokens in ends (OIDC Back-Channel Logout 1.0 §2.2);
+	// BackchannelLogoutSessionRequired asks for the sid in it.
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
 	// ApprovedScopes lists the extended scopes (organization, permissions) an
 	// administrator approved for this client.
 	ApprovedScopes []string
@@ -83,6 +110,14 @@ const (
 func (c *Client) NeedsPKCE(policy string) bool {
 	return policy != PKCEPublic || c.Public() || c.PKCERequired
 }
+
+// SignsAssertions reports whether the client authenticates with a signed
+// assertion (private_key_jwt) rather than a secret.
+func (c *Client) SignsAssertions() bool { return c.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT }
+
+// HoldsSecret reports whether the client authenticates with a secret we
+// issued (client_secret_post or client_secret_basic).
+func (c *Client) HoldsSecret() bool { return !c.Public() && !c.SignsAssertions() }
 
 // Public reports whether the client has no secret (token_endpoint_auth_method none).
 func (c *Client) Public() bool { return c.TokenEndpointAuthMethod == AuthMethodNone }

@@ -49,7 +49,7 @@ type DeviceAuthorization struct {
 // authenticates as at the token endpoint (public clients send their id);
 // the scopes are checked as at the authorization endpoint.
 func (p *Provider) DeviceAuthorize(ctx context.Context, req DeviceAuthorizationRequest) (DeviceAuthorization, error) {
-	client, err := p.authenticateClient(ctx, req.Client)
+	client, err := p.authenticateClient(ctx, req.Client, PathDeviceAuthorization)
 	if err != nil {
 		return DeviceAuthorization{}, err
 	}

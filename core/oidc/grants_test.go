@@ -85,8 +85,8 @@ func TestRegistrationGrantErrorsAreWordForWord(t *testing.T) {
 			"invalid_client_metadata", "grant_types refresh_token needs authorization_code"},
 		{"a public client with client_credentials", oidc.ClientMetadata{GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "none"},
 			"invalid_client_metadata", "public clients cannot use client_credentials"},
-		{"an unknown auth method, whatever the grants", oidc.ClientMetadata{GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "private_key_jwt"},
-			"invalid_client_metadata", `token_endpoint_auth_method "private_key_jwt" is not supported (client_secret_post, client_secret_basic or none)`},
+		{"an unknown auth method, whatever the grants", oidc.ClientMetadata{GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "client_secret_jwt"},
+			"invalid_client_metadata", `token_endpoint_auth_method "client_secret_jwt" is not supported (client_secret_post, client_secret_basic, private_key_jwt, none)`},
 		{"the code grant without redirect URIs, after the grant checks", oidc.ClientMetadata{GrantTypes: []string{"authorization_code", "client_credentials"}},
 			"invalid_redirect_uri", "redirect_uris is required for the authorization_code grant"},
 	}

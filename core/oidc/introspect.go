@@ -32,7 +32,7 @@ type Introspection struct {
 // another client's token is reported inactive, so introspection leaks
 // nothing across tenants.
 func (p *Provider) Introspect(ctx context.Context, cc ClientCredentials, token, hint string) (Introspection, error) {
-	client, err := p.authenticateClient(ctx, cc)
+	client, err := p.authenticateClient(ctx, cc, PathIntrospect)
 	if err != nil {
 		return Introspection{}, err
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	IDTokenAlg          string
 	AccessTokenAlg      string
 	RegistrationEnabled bool
+	// ClientURLsRequireHTTPS refuses http jwks_uri and
+	// backchannel_logout_uri values, as webhooks.require_https does
+	// subscription URLs.
+	ClientURLsRequireHTTPS bool
 	// PKCE is the PKCE policy, domain.PKCEAll ("" too) or domain.PKCEPublic.
 	PKCE     string
 	Password domain.PasswordParams
@@ -74,6 +78,8 @@ type Config struct {
 // Deps are the ports the provider drives.
 type Deps struct {
 	Clients      ports.ClientStore
+	ClientKeys   ports.ClientKeys
+	Replay       ports.ReplayCache
 	Users        ports.UserStore
 	Orgs         ports.OrganizationStore
 	Licenses     ports.LicenseStore

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"slices"
@@ -27,6 +28,18 @@ type ClientMetadata struct {
 	TosURI                   string   `json:"tos_uri,omitempty"`
 	Contacts                 []string `json:"contacts,omitempty"`
 	IDTokenSignedResponseAlg string   `json:"id_token_signed_response_alg,omitempty"`
+	// Keys and protocols (register_keys.go).
+	JWKS                               json.RawMessage `json:"jwks,omitempty"`
+	JWKSURI                            string          `json:"jwks_uri,omitempty"`
+	TokenEndpointAuthSigningAlg        string          `json:"token_endpoint_auth_signing_alg,omitempty"`
+	RequirePushedAuthorizationRequests bool            `json:"require_pushed_authorization_requests,omitempty"`
+	DPoPBoundAccessTokens              bool            `json:"dpop_bound_access_tokens,omitempty"`
+	BackchannelLogoutURI               string          `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired   bool            `json:"backchannel_logout_session_required,omitempty"`
+	// TLSClientCertificateBoundAccessTokens (RFC 8705 §3.4) is read only to
+	// refuse it: a client that asks for certificate-bound tokens must not
+	// get bearer tokens it believes are bound.
+	TLSClientCertificateBoundAccessTokens bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 }
 
 // Registration is the client information response (RFC 7591 §3.2.1, RFC
@@ -55,7 +68,7 @@ func (p *Provider) Register(ctx context.Context, md ClientMetadata) (Registratio
 	c := domain.Client{ID: domain.ClientIDPrefix + p.deps.Random.Token(18), CreatedAt: now, UpdatedAt: now}
 	applyMetadata(&c, md)
 	var secret string
-	if !c.Public() {
+	if c.HoldsSecret() {
 		secret = domain.ClientSecretPrefix + p.deps.Random.Token(32)
 		c.SecretHash = domain.HashToken(secret)
 	}
@@ -92,8 +105,8 @@ func (p *Provider) UpdateRegistration(ctx context.Context, clientID, token, body
 	if md, err = p.normalizeMetadata(md, c); err != nil {
 		return Registration{}, err
 	}
-	if (md.TokenEndpointAuthMethod == domain.AuthMethodNone) != c.Public() {
-		return Registration{}, oauthErr(CodeInvalidClientMetadata, "token_endpoint_auth_method cannot change between public and confidential")
+	if next := (domain.Client{TokenEndpointAuthMethod: md.TokenEndpointAuthMethod}); next.Public() != c.Public() || next.HoldsSecret() != c.HoldsSecret() {
+		return Registration{}, oauthErr(CodeInvalidClientMetadata, "token_endpoint_auth_method cannot change between public, secret and private_key_jwt")
 	}
 	now := p.now()
 	updated, err := p.deps.Clients.UpdateClient(ctx, clientID, func(x *domain.Client) error {
@@ -147,9 +160,15 @@ func (p *Provider) registration(c *domain.Client) Registration {
 			GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, Scope: domain.JoinScope(c.Scopes),
 			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, ClientURI: c.ClientURI, LogoURI: c.LogoURI,
 			PolicyURI: c.PolicyURI, TosURI: c.TosURI, Contacts: c.Contacts, IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
+			JWKSURI: c.JWKSURI, TokenEndpointAuthSigningAlg: c.TokenEndpointAuthSigningAlg,
+			RequirePushedAuthorizationRequests: c.RequirePAR, DPoPBoundAccessTokens: c.DPoPBound,
+			BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 		},
 	}
-	if !c.Public() {
+	if c.JWKS != "" {
+		r.JWKS = json.RawMessage(c.JWKS)
+	}
+	if c.HoldsSecret() {
 		zero := int64(0) // secrets do not expire
 		r.ClientSecretExpiresAt = &zero
 	}
@@ -162,13 +181,16 @@ func applyMetadata(c *domain.Client, md ClientMetadata) {
 	c.TokenEndpointAuthMethod, c.ClientURI, c.LogoURI = md.TokenEndpointAuthMethod, md.ClientURI, md.LogoURI
 	c.Contacts, c.IDTokenSignedResponseAlg = md.Contacts, md.IDTokenSignedResponseAlg
 	c.PolicyURI, c.TosURI = md.PolicyURI, md.TosURI
+	c.JWKS, c.JWKSURI, c.TokenEndpointAuthSigningAlg = string(md.JWKS), md.JWKSURI, md.TokenEndpointAuthSigningAlg
+	c.RequirePAR, c.DPoPBound = md.RequirePushedAuthorizationRequests, md.DPoPBoundAccessTokens
+	c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired = md.BackchannelLogoutURI, md.BackchannelLogoutSessionRequired
 }
 
 func metadataErr(code, format string, args ...any) error { return oauthErr(code, format, args...) }
 
 // normalizeMetadata applies defaults and checks client metadata (RFC 7591
 // §2). existing is the client being updated, nil on registration.
-func (p *Provider) normalizeMetadata(md ClientMetadata, existing *domain.Client) (ClientMetadata, error) {
+func (p *Provider) normalizeMetadata(md ClientMetadata, existing *domain.Client) (_ ClientMetadata, err error) {
 	if len(md.GrantTypes) == 0 {
 		md.GrantTypes = []string{domain.GrantAuthorizationCode}
 	}
@@ -188,6 +210,9 @@ func (p *Provider) normalizeMetadata(md ClientMetadata, existing *domain.Client)
 		return md, err
 	}
 	if err := p.checkMetadataValues(md, existing); err != nil {
+		return md, err
+	}
+	if md, err = p.checkKeysAndProtocols(md); err != nil {
 		return md, err
 	}
 	md.Scope = domain.JoinScope(domain.ParseScope(md.Scope))
@@ -215,9 +240,9 @@ func checkGrants(md ClientMetadata) error {
 		}
 	}
 	switch md.TokenEndpointAuthMethod {
-	case domain.AuthMethodSecretPost, domain.AuthMethodSecretBasic, domain.AuthMethodNone:
+	case domain.AuthMethodSecretPost, domain.AuthMethodSecretBasic, domain.AuthMethodNone, domain.AuthMethodPrivateKeyJWT:
 	default:
-		return metadataErr(CodeInvalidClientMetadata, "token_endpoint_auth_method %q is not supported (client_secret_post, client_secret_basic or none)", clip(md.TokenEndpointAuthMethod))
+		return metadataErr(CodeInvalidClientMetadata, "token_endpoint_auth_method %q is not supported (%s)", clip(md.TokenEndpointAuthMethod), strings.Join(authMethods, ", "))
 	}
 	// The registry's eligibility rules, on the client as it would be stored.
 	c := domain.Client{TokenEndpointAuthMethod: md.TokenEndpointAuthMethod, GrantTypes: md.GrantTypes}

@@ -15,7 +15,7 @@ import (
 // Revoking a refresh token revokes its family and the access tokens the
 // family issued.
 func (p *Provider) Revoke(ctx context.Context, cc ClientCredentials, token, hint string) error {
-	client, err := p.authenticateClient(ctx, cc)
+	client, err := p.authenticateClient(ctx, cc, PathRevoke)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 	if !ok {
 		return TokenResponse{}, oauthErr(CodeUnsupportedGrantType, "grant_type %q is not supported", clip(req.GrantType))
 	}
-	client, err := p.authenticateClient(ctx, req.Client)
+	client, err := p.authenticateClient(ctx, req.Client, PathToken)
 	if err != nil {
 		return TokenResponse{}, err
 	}

@@ -1,0 +1,185 @@
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// How clients' JWK Sets are fetched and kept.
+const (
+	// jwksRefresh is how often a cached set is fetched again in the
+	// background: a key the client removed stops working within it.
+	jwksRefresh = time.Hour
+	// jwksUnknownKID is how often a set may be fetched again because an
+	// assertion named a kid it lacks: a rotation at the client is picked up
+	// at once, and a stream of made-up kids costs one fetch per interval.
+	jwksUnknownKID = 10 * time.Second
+	// jwksMaxBody bounds a fetched set.
+	jwksMaxBody = 64 << 10
+	// maxJWKSets bounds the sets kept, remote and inline alike; the least
+	// recently used goes first.
+	maxJWKSets = 1000
+)
+
+var _ ports.ClientKeys = (*ClientKeys)(nil)
+
+// ClientKeys is the ports.ClientKeys of this adapter. A client's jwks_uri
+// is an address the client chose, as a subscription URL is, so it is
+// fetched by the same SSRF-safe client as deliveries; the keys are parsed,
+// cached and refreshed by github.com/MicahParks/keyfunc/v3.
+type ClientKeys struct {
+	client *http.Client
+	log    *slog.Logger
+
+	mu   sync.Mutex
+	sets map[string]*keySet // by "uri:"+jwks_uri or "inline:"+hash of jwks
+	tick uint64             // a use counter, for least-recently-used eviction
+}
+
+type keySet struct {
+	kf     keyfunc.Keyfunc
+	cancel context.CancelFunc // stops a remote set's refreshes
+	used   uint64
+}
+
+// NewClientKeys returns a ClientKeys that fetches under opts' SSRF policy.
+func NewClientKeys(opts Options, log *slog.Logger) *ClientKeys {
+	opts = opts.withDefaults()
+	client := newClient(opts)
+	client.Transport = capBody{client.Transport, jwksMaxBody}
+	return &ClientKeys{client: client, log: log, sets: make(map[string]*keySet)}
+}
+
+// Keyfunc returns the lookup over c's keys. See ports.ClientKeys.
+func (k *ClientKeys) Keyfunc(ctx context.Context, c *domain.Client) (jwt.Keyfunc, error) {
+	switch {
+	case c.JWKS != "":
+		sum := sha256.Sum256([]byte(c.JWKS))
+		set, err := k.get("inline:"+string(sum[:]), func() (*keySet, error) {
+			kf, err := signingOnly(keyfunc.NewJWKSetJSON(json.RawMessage(c.JWKS)))
+			return &keySet{kf: kf, cancel: func() {}}, err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("client %s jwks: %w", c.ID, err)
+		}
+		return set.kf.KeyfuncCtx(ctx), nil
+	case c.JWKSURI != "":
+		set, err := k.get("uri:"+c.JWKSURI, func() (*keySet, error) { return k.fetch(c.JWKSURI) })
+		if err != nil {
+			return nil, fmt.Errorf("fetch the jwks_uri of client %s: %w: %w", c.ID, domain.ErrUnavailable, err)
+		}
+		return set.kf.KeyfuncCtx(ctx), nil
+	}
+	return nil, domain.ErrNotFound
+}
+
+// get returns the set cached under key, made by make when there is none.
+// A set that cannot be made is not cached, so the next request tries
+// again; callers are throttled per client before they get here.
+func (k *ClientKeys) get(key string, make func() (*keySet, error)) (*keySet, error) {
+	k.mu.Lock()
+	k.tick++
+	if s, ok := k.sets[key]; ok {
+		s.used = k.tick
+		k.mu.Unlock()
+		return s, nil
+	}
+	k.mu.Unlock()
+	s, err := make()
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if old, ok := k.sets[key]; ok { // made concurrently: keep the first
+		s.cancel()
+		return old, nil
+	}
+	if len(k.sets) >= maxJWKSets {
+		k.evictOldest()
+	}
+	s.used = k.tick
+	k.sets[key] = s
+	return s, nil
+}
+
+func (k *ClientKeys) evictOldest() {
+	var oldest string
+	for key, s := range k.sets {
+		if oldest == "" || s.used < k.sets[oldest].used {
+			oldest = key
+		}
+	}
+	k.sets[oldest].cancel()
+	delete(k.sets, oldest)
+}
+
+// fetch makes a remote set: fetched now (an error if that fails), then
+// refreshed every jwksRefresh and on an unknown kid.
+func (k *ClientKeys) fetch(uri string) (*keySet, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	fail := false
+	kf, err := signingOnly(keyfunc.NewDefaultOverrideCtx(ctx, []string{uri}, keyfunc.Override{
+		Client:                    k.client,
+		HTTPTimeout:               k.client.Timeout,
+		NoErrorReturnFirstHTTPReq: &fail,
+		RefreshInterval:           jwksRefresh,
+		RefreshUnknownKID:         rate.NewLimiter(rate.Every(jwksUnknownKID), 1),
+		// An unknown kid within the interval is refused at once rather
+		// than holding the request until the next fetch is allowed.
+		RateLimitWaitMax: time.Millisecond,
+		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+			return func(ctx context.Context, err error) {
+				k.log.WarnContext(ctx, "cannot refresh a client's JWK Set", "jwks_uri", u, "error", err)
+			}
+		},
+	}))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &keySet{kf: kf, cancel: cancel}, nil
+}
+
+// capBody cuts every response body at max bytes, so a JWK Set endpoint
+// cannot make us read without end.
+type capBody struct {
+	next http.RoundTripper
+	max  int64
+}
+
+func (c capBody) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(resp.Body, c.max), resp.Body}
+	return resp, nil
+}
+
+// signingOnly limits kf to keys whose "use" is sig or unset: a key the
+// client published for encryption signs nothing (RFC 7517 §4.2).
+func signingOnly(kf keyfunc.Keyfunc, err error) (keyfunc.Keyfunc, error) {
+	if err != nil {
+		return nil, err
+	}
+	return keyfunc.New(keyfunc.Options{Storage: kf.Storage(), UseWhitelist: []jwkset.USE{jwkset.UseSig, ""}})
+}

@@ -1,0 +1,165 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/app/config"
+)
+
+// rpClientDir holds openid-client v6 and rp.mjs, which drives it; `npm ci`
+// there installs it.
+const rpClientDir = "../testsuite/rpclients/openid-client"
+
+// rpClient runs `node rp.mjs command` with env and decodes what it prints.
+func rpClient(t *testing.T, command string, env map[string]string) map[string]any {
+	t.Helper()
+	dir, err := filepath.Abs(rpClientDir)
+	require.NoError(t, err)
+	node := guideNode(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "rp.mjs", command)
+	cmd.Dir = dir
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "openid-client %s failed:\n%s", command, stderr.String())
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &out), "output: %s", stdout.String())
+	return out
+}
+
+// keyClient is a private_key_jwt client registered over HTTP.
+type keyClient struct {
+	id  string
+	key *ecdsa.PrivateKey
+	kid string
+}
+
+// registerKeyClient registers a private_key_jwt client with an inline
+// JWK Set holding one ES256 key; extra adds metadata.
+func registerKeyClient(t *testing.T, baseURL string, extra map[string]any) keyClient {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	kid := rand.Text()[:12]
+	md := map[string]any{
+		"client_name":                "Gradebook sync",
+		"token_endpoint_auth_method": "private_key_jwt",
+		"grant_types":                []string{"client_credentials"},
+		"jwks":                       jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: kid, Algorithm: "ES256", Use: "sig"}}},
+	}
+	for k, v := range extra {
+		md[k] = v
+	}
+	body, err := json.Marshal(md)
+	require.NoError(t, err)
+	resp, err := http.Post(baseURL+"/api/v1/oidc/register", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var reg map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&reg))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "registration: %v", reg)
+	assert.NotContains(t, reg, "client_secret", "a private_key_jwt client gets no secret")
+	assert.Equal(t, "private_key_jwt", reg["token_endpoint_auth_method"])
+	return keyClient{id: reg["client_id"].(string), key: key, kid: kid}
+}
+
+// privateJWK is the client's private key as openid-client imports it.
+func (k keyClient) privateJWK(t *testing.T) string {
+	raw, err := json.Marshal(jose.JSONWebKey{Key: k.key, KeyID: k.kid, Algorithm: "ES256"})
+	require.NoError(t, err)
+	return string(raw)
+}
+
+// assertion is a client assertion for audience, signed by the client.
+func (k keyClient) assertion(t *testing.T, audience string) string {
+	now := time.Now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+		"iss": k.id, "sub": k.id, "aud": audience, "jti": rand.Text(), "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
+	})
+	tok.Header["kid"] = k.kid
+	s, err := tok.SignedString(k.key)
+	require.NoError(t, err)
+	return s
+}
+
+// postForm posts form to url and returns the status and the decoded JSON body.
+func postForm(t *testing.T, target string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(target, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	return resp.StatusCode, body
+}
+
+// TestPrivateKeyJWTOverHTTP: openid-client v6 authenticates with
+// private_key_jwt at the token and introspection endpoints, on memory and
+// PostgreSQL; a replayed assertion and one for another audience are
+// refused over HTTP with 401 invalid_client.
+func TestPrivateKeyJWTOverHTTP(t *testing.T) {
+	t.Parallel()
+	backends := map[string]func(*testing.T) func(*config.Config){
+		"memory":   func(*testing.T) func(*config.Config) { return nil },
+		"postgres": func(t *testing.T) func(*config.Config) { return usePostgres(postgresDSN(t), newKEK()) },
+	}
+	for name, backend := range backends {
+		t.Run(name, func(t *testing.T) {
+			srv := startServer(t, backend(t))
+			c := registerKeyClient(t, srv.BaseURL, nil)
+
+			out := rpClient(t, "client-credentials", map[string]string{
+				"ISSUER": srv.BaseURL, "CLIENT_ID": c.id, "CLIENT_JWK": c.privateJWK(t), "SCOPE": "",
+			})
+			assert.Equal(t, "bearer", strings.ToLower(out["token_type"].(string)))
+			in := out["introspection"].(map[string]any)
+			assert.Equal(t, true, in["active"], "introspection: %v", in)
+			assert.Equal(t, c.id, in["client_id"])
+			assert.Contains(t, out["token_endpoint_auth_methods_supported"], "private_key_jwt")
+
+			token := srv.BaseURL + "/api/v1/oidc/token"
+			form := url.Values{
+				"grant_type":            {"client_credentials"},
+				"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+				"client_assertion":      {c.assertion(t, srv.BaseURL)},
+			}
+			status, body := postForm(t, token, form)
+			require.Equal(t, http.StatusOK, status, "%v", body)
+			status, body = postForm(t, token, form)
+			assert.Equal(t, http.StatusUnauthorized, status)
+			assert.Equal(t, "invalid_client", body["error"], "a replayed assertion: %v", body)
+
+			form.Set("client_assertion", c.assertion(t, "https://elsewhere.example"))
+			status, body = postForm(t, token, form)
+			assert.Equal(t, http.StatusUnauthorized, status)
+			assert.Equal(t, "invalid_client", body["error"], "another audience: %v", body)
+
+			form.Set("client_assertion", c.assertion(t, srv.BaseURL))
+			form.Set("client_secret", "ccas_also")
+			status, body = postForm(t, token, form)
+			assert.Equal(t, http.StatusBadRequest, status)
+			assert.Equal(t, "invalid_request", body["error"], "two methods at once: %v", body)
+		})
+	}
+}
