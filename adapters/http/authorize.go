@@ -100,6 +100,8 @@ func (s *Server) follow(c *fiber.Ctx, out oidc.Outcome) error {
 		return s.seeOther(c, pathLogin+"?interaction="+url.QueryEscape(out.Interaction))
 	case out.Step == oidc.StepConsent:
 		return s.seeOther(c, pathConsent+"?interaction="+url.QueryEscape(out.Interaction))
+	case out.Step == oidc.StepDevice:
+		return s.seeOther(c, deviceConfirmURL(out.Interaction))
 	default:
 		return s.seeOther(c, out.RedirectTo)
 	}

@@ -196,6 +196,11 @@ func (s *Server) routes() {
 	a.Post(pathLogin, s.loginSubmit)
 	a.Get(pathConsent, s.consentPage)
 	a.Post(pathConsent, s.consentSubmit)
+	a.Post(oidc.PathDeviceAuthorization, authz, s.deviceAuthorize)
+	a.Get(oidc.PathDevice, s.devicePage)
+	a.Post(oidc.PathDevice, s.deviceSubmit)
+	a.Get(pathDeviceConfirm, s.deviceConfirmPage)
+	a.Post(pathDeviceConfirm, s.deviceDecide)
 
 	a.Post(oidc.PathToken, s.token)
 	// PAR counts per address as authorization requests do, and per client
@@ -242,6 +247,7 @@ func (s *Server) directoryRoutes() {
 // isPagePath reports whether a path serves HTML to browsers.
 func isPagePath(p string) bool {
 	return p == pathLogin || p == pathConsent || p == oidc.PathAuthorize || p == oidc.PathEndSession ||
+		p == oidc.PathDevice || p == pathDeviceConfirm ||
 		slices.Contains(accountPaths, p)
 }
 

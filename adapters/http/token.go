@@ -13,7 +13,7 @@ func (s *Server) token(c *fiber.Ctx) error {
 		return s.oauthError(c, err)
 	}
 	resp, err := s.op.Token(c.UserContext(), oidc.TokenRequest{
-		GrantType: p["grant_type"], Code: p["code"], RedirectURI: p["redirect_uri"],
+		GrantType: p["grant_type"], Code: p["code"], DeviceCode: p["device_code"], RedirectURI: p["redirect_uri"],
 		CodeVerifier: p["code_verifier"], RefreshToken: p["refresh_token"], Scope: p["scope"], Client: cc,
 	})
 	if err != nil {

@@ -29,6 +29,9 @@ const (
 	// assertion named a kid it lacks: a rotation at the client is picked up
 	// at once, and a stream of made-up kids costs one fetch per interval.
 	jwksUnknownKID = 10 * time.Second
+	// jwksFetchWait bounds how long an assertion with an unknown kid
+	// waits for the set to be fetched again.
+	jwksFetchWait = 5 * time.Second
 	// jwksMaxBody bounds a fetched set.
 	jwksMaxBody = 64 << 10
 	// maxJWKSets bounds the sets kept, remote and inline alike; the least
@@ -140,9 +143,10 @@ func (k *ClientKeys) fetch(uri string) (*keySet, error) {
 		NoErrorReturnFirstHTTPReq: &fail,
 		RefreshInterval:           jwksRefresh,
 		RefreshUnknownKID:         rate.NewLimiter(rate.Every(jwksUnknownKID), 1),
-		// An unknown kid within the interval is refused at once rather
-		// than holding the request until the next fetch is allowed.
-		RateLimitWaitMax: time.Millisecond,
+		// Bounds both the wait for the limiter and the fetch it allows
+		// (jwkset uses one context for the two): an unknown kid early in
+		// the interval is refused at once, and no request waits longer.
+		RateLimitWaitMax: jwksFetchWait,
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 			return func(ctx context.Context, err error) {
 				k.log.WarnContext(ctx, "cannot refresh a client's JWK Set", "jwks_uri", u, "error", err)

@@ -32,6 +32,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"revocation_endpoint":                                      iss + PathRevoke,
 		"pushed_authorization_request_endpoint":                    iss + PathPAR,
 		"require_pushed_authorization_requests":                    p.cfg.RequirePAR,
+		"device_authorization_endpoint":                            iss + PathDeviceAuthorization,
 		"scopes_supported":                                         scopes,
 		"response_types_supported":                                 []string{domain.ResponseTypeCode},
 		"response_modes_supported":                                 []string{"query"},

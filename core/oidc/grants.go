@@ -50,6 +50,7 @@ var grants = []grant{
 		registrable: true, advertised: true,
 		refuse: confidentialOnly(domain.GrantClientCredentials),
 	},
+	{typ: domain.GrantDeviceCode, exchange: (*Provider).exchangeDevice, registrable: true, advertised: true},
 }
 
 // grantFor returns the registry's entry for a grant_type value.

@@ -22,7 +22,7 @@ func TestDiscoveryListsTheGrantTypesInOrder(t *testing.T) {
 		GrantTypes []string `json:"grant_types_supported"`
 	}
 	require.NoError(t, json.Unmarshal(newRegistrar(t).Discovery(), &doc))
-	assert.Equal(t, []string{"authorization_code", "refresh_token", "client_credentials"}, doc.GrantTypes)
+	assert.Equal(t, []string{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"}, doc.GrantTypes)
 }
 
 func TestTokenEndpointGrantErrorsAreWordForWord(t *testing.T) {

@@ -36,13 +36,6 @@ func parParams(cc oidc.ClientCredentials) oidc.AuthorizeParams {
 
 var parBrowser = oidc.Browser{Binding: strings.Repeat("b", 43), IP: "192.0.2.1"}
 
-func requireOAuthCode(t *testing.T, err error, code string) {
-	t.Helper()
-	e, ok := oidc.AsError(err)
-	require.True(t, ok, "want an OAuth error %s, got %v", code, err)
-	assert.Equal(t, code, e.Code, e.Description)
-}
-
 func TestPARRequestURIIsSingleUseAndTheOnlyParameters(t *testing.T) {
 	p := newTestProvider(t, nil)
 	cc := parClient(t, p, false)
@@ -127,7 +120,7 @@ func TestPARRefusals(t *testing.T) {
 				tc.edit(&in)
 			}
 			_, err := p.PushAuthorization(context.Background(), creds, in)
-			requireOAuthCode(t, err, tc.code)
+			requireOAuthCode(t, tc.code, err)
 		})
 	}
 }

@@ -44,6 +44,8 @@ func discoveryEndpoints(t *testing.T, s *suite) {
 		"registration_endpoint":  iss + pathRegister,
 		// Issue 17's protocol reach (docs/PROTOCOLS.md).
 		"pushed_authorization_request_endpoint": iss + "/api/v1/oidc/par",
+		// RFC 8628 §4 (issue 17).
+		"device_authorization_endpoint": iss + "/api/v1/oidc/device/authorize",
 	}
 	got := map[string]string{}
 	for k, v := range d {
@@ -73,7 +75,7 @@ func discoveryCapabilities(t *testing.T, s *suite) {
 	d := s.discovery(t, pathDiscovery)
 	assert.Equal(t, []any{"code"}, d["response_types_supported"])
 	assert.ElementsMatch(t, []any{"client_secret_post", "client_secret_basic", "private_key_jwt", "none"}, d["token_endpoint_auth_methods_supported"])
-	assert.ElementsMatch(t, []any{"authorization_code", "refresh_token", "client_credentials"}, d["grant_types_supported"])
+	assert.ElementsMatch(t, []any{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"}, d["grant_types_supported"])
 	scopes, _ := d["scopes_supported"].([]any)
 	for _, sc := range []string{"openid", "profile", "email", "phone"} {
 		assert.Contains(t, scopes, sc, "scopes_supported")
