@@ -195,3 +195,24 @@ func TestConcurrentPollsOfAnApprovedDeviceGrantIssueOnce(t *testing.T) {
 	}
 	assert.Equal(t, 1, ok, "exactly one poll gets tokens")
 }
+
+// TestDeviceClientGetsRefreshTokens: a device client registers
+// refresh_token without the code grant (a television has no redirect URI)
+// and gets a refresh token with its first tokens.
+func TestDeviceClientGetsRefreshTokens(t *testing.T) {
+	f := newDeviceFixture(t)
+	reg, err := f.p.Register(context.Background(), oidc.ClientMetadata{
+		ClientName: "Living Room TV", GrantTypes: []string{domain.GrantDeviceCode, domain.GrantRefreshToken},
+		TokenEndpointAuthMethod: domain.AuthMethodNone, Scope: "openid email",
+	})
+	require.NoError(t, err)
+	f.client = oidc.ClientCredentials{ClientID: reg.ClientID}
+	da := f.authorize(t)
+	f.decide(t, da.UserCode, true)
+	tokens, err := f.poll(da.DeviceCode, f.client)
+	require.NoError(t, err)
+	assert.NotEmpty(t, tokens.RefreshToken)
+	refreshed, err := f.p.Token(context.Background(), oidc.TokenRequest{GrantType: domain.GrantRefreshToken, RefreshToken: tokens.RefreshToken, Client: f.client})
+	require.NoError(t, err)
+	assert.NotEmpty(t, refreshed.AccessToken)
+}
