@@ -106,7 +106,13 @@ func requirePollError(t *testing.T, want string, status int, body map[string]any
 	t.Helper()
 	require.NotEqual(t, http.StatusOK, status, "no tokens: %v", body)
 	assert.Equal(t, want, body["error"], "%v", body)
-	assert.Less(t, status, 500)
+	// RFC 8628 §3.5 with RFC 6749 §5.2: every poll error is a 400, but
+	// invalid_client.
+	wantStatus := http.StatusBadRequest
+	if want == "invalid_client" {
+		wantStatus = http.StatusUnauthorized
+	}
+	assert.Equal(t, wantStatus, status, "%s: %v", want, body)
 }
 
 // enterCode opens the page at link in browser, submits code (the form's

@@ -10,14 +10,14 @@ import (
 func (s *Server) token(c *fiber.Ctx) error {
 	p, cc, err := backChannel(c)
 	if err != nil {
-		return s.oauthError(c, err)
+		return s.tokenError(c, err)
 	}
 	resp, err := s.op.Token(c.UserContext(), oidc.TokenRequest{
 		GrantType: p["grant_type"], Code: p["code"], DeviceCode: p["device_code"], RedirectURI: p["redirect_uri"],
 		CodeVerifier: p["code_verifier"], RefreshToken: p["refresh_token"], Scope: p["scope"], Client: cc,
 	})
 	if err != nil {
-		return s.oauthError(c, err)
+		return s.tokenError(c, err)
 	}
 	s.metrics.tokens.WithLabelValues(p["grant_type"]).Inc()
 	rateHeaders(c, resp.RateLimit)
