@@ -52,11 +52,12 @@ type testServer struct {
 // startServer starts the app with config.Default() changed by edit, and
 // stops it when the test ends. The port is reserved by listening on :0 and
 // closing; if another process takes it in between, the start is retried.
-func startServer(t *testing.T, edit func(*config.Config)) *testServer {
+// extra options go into the fx graph (a test's clock, say).
+func startServer(t *testing.T, edit func(*config.Config), extra ...fx.Option) *testServer {
 	t.Helper()
 	var lastErr error
 	for range 3 {
-		srv, err := tryStart(t, edit)
+		srv, err := tryStart(t, edit, extra...)
 		if err == nil {
 			return srv
 		}
@@ -69,7 +70,7 @@ func startServer(t *testing.T, edit func(*config.Config)) *testServer {
 	return nil
 }
 
-func tryStart(t *testing.T, edit func(*config.Config)) (*testServer, error) {
+func tryStart(t *testing.T, edit func(*config.Config), extra ...fx.Option) (*testServer, error) {
 	t.Helper()
 	port := freePort(t)
 	cfg := config.Default()
@@ -89,6 +90,7 @@ func tryStart(t *testing.T, edit func(*config.Config)) (*testServer, error) {
 		// The seed banner goes to the "banner" writer; keep it out of test output.
 		fx.Supply(fx.Annotate(io.Discard, fx.As(new(io.Writer)), fx.ResultTags(`name:"banner"`))),
 		fx.Populate(&srv.Users, &srv.Signer, &srv.Events, &srv.HTTP),
+		fx.Options(extra...),
 	)
 	if err := fxApp.Err(); err != nil {
 		return nil, fmt.Errorf("the app graph must build: %w", err)

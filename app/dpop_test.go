@@ -131,11 +131,7 @@ func registerPublicClient(t *testing.T, baseURL, redirectURI string) string {
 // token. On memory and PostgreSQL.
 func TestDPoPOverHTTP(t *testing.T) {
 	t.Parallel()
-	backends := map[string]func(*testing.T) func(*config.Config){
-		"memory":   func(*testing.T) func(*config.Config) { return nil },
-		"postgres": func(t *testing.T) func(*config.Config) { return usePostgres(postgresDSN(t), newKEK()) },
-	}
-	for name, backend := range backends {
+	for name, backend := range rpBackends {
 		t.Run(name, func(t *testing.T) {
 			srv := startServer(t, backend(t))
 			k := newDPoPKey(t)

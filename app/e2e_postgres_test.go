@@ -147,6 +147,16 @@ func signInForCode(t *testing.T, ctx context.Context, base, clientID string, cb 
 		"code_challenge_method": {"S256"},
 	}.Encode()
 
+	q := browseToCallback(t, ctx, authURL, cb)
+	require.Equal(t, "restart-state", q.Get("state"))
+	require.NotEmpty(t, q.Get("code"), "callback query: %v", q)
+	return q.Get("code"), verifier
+}
+
+// browseToCallback plays a fresh browser from authURL: the seed user signs
+// in and consents, and the query the client's callback got is returned.
+func browseToCallback(t *testing.T, ctx context.Context, authURL string, cb *codeCatcher) url.Values {
+	t.Helper()
 	browser := guideBrowser(t)
 	page := guideGet(t, ctx, browser, authURL)
 	login := page.form(t, "email")
@@ -162,15 +172,13 @@ func signInForCode(t *testing.T, ctx context.Context, base, clientID string, cb 
 		page = guidePost(t, ctx, browser, consent.action, vals)
 	}
 	require.Equal(t, http.StatusOK, page.status, "consent ends on the callback; at %s: %s", page.url, page.body)
-	var q url.Values
 	select {
-	case q = <-cb.got:
+	case q := <-cb.got:
+		return q
 	default:
 		require.FailNow(t, "the flow did not reach the callback", "at %s: %s", page.url, page.body)
 	}
-	require.Equal(t, "restart-state", q.Get("state"))
-	require.NotEmpty(t, q.Get("code"), "callback query: %v", q)
-	return q.Get("code"), verifier
+	return nil
 }
 
 func tokenRequest(t *testing.T, base string, form url.Values) tokenResponse {

@@ -265,6 +265,7 @@ func providerConfig(cfg config.Config) oidc.Config {
 		CodeTTL:                cfg.Tokens.CodeTTL,
 		RefreshGrace:           cfg.Tokens.RefreshGrace,
 		AuthRequestTTL:         cfg.Tokens.AuthRequestTTL,
+		DeviceCodeTTL:          cfg.Tokens.DeviceCodeTTL,
 		SessionTTL:             cfg.Cookies.SessionTTL,
 		Algorithms:             cfg.Signer.Algorithms,
 		IDTokenAlg:             cfg.Signer.IDTokenAlg,
@@ -280,6 +281,8 @@ func providerConfig(cfg config.Config) oidc.Config {
 		c.LoginIP = rule("login_ip", rl.LoginIP)
 		c.TokenLimit = rule("token", rl.Token)
 		c.IntrospectLimit = rule("introspect", rl.Introspect)
+		c.UserCodeIP = rule("user_code_ip", rl.UserCodeIP)
+		c.UserCodeGlobal = rule("user_code_global", rl.UserCodeGlobal)
 	}
 	return c
 }
@@ -319,6 +322,7 @@ type providerDeps struct {
 	Grants       ports.GrantStore
 	Sessions     ports.SessionStore
 	AuthRequests ports.AuthRequestStore
+	Devices      ports.DeviceGrantStore
 	Signer       ports.KeySigner
 	Limiter      ports.RateLimiter
 	Clock        ports.Clock
@@ -330,7 +334,7 @@ func newProvider(cfg oidc.Config, d providerDeps) (*oidc.Provider, error) {
 		Clients: d.Clients, ClientKeys: d.ClientKeys, Replay: d.Replay,
 		Users: d.Users, Orgs: d.Orgs, Licenses: d.Licenses, Roles: d.Roles, Groups: d.Groups,
 		Grants: d.Grants, Sessions: d.Sessions,
-		AuthRequests: d.AuthRequests, Signer: d.Signer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
+		AuthRequests: d.AuthRequests, Devices: d.Devices, Signer: d.Signer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
 	})
 }
 

@@ -48,6 +48,13 @@ func rpClient(t *testing.T, command string, env map[string]string) map[string]an
 	return out
 }
 
+// rpBackends are the storages the protocol features are proven on over
+// HTTP; each entry gives a test its configuration edit.
+var rpBackends = map[string]func(*testing.T) func(*config.Config){
+	"memory":   func(*testing.T) func(*config.Config) { return nil },
+	"postgres": func(t *testing.T) func(*config.Config) { return usePostgres(postgresDSN(t), newKEK()) },
+}
+
 // keyClient is a private_key_jwt client registered over HTTP.
 type keyClient struct {
 	id  string
@@ -120,11 +127,7 @@ func postForm(t *testing.T, target string, form url.Values) (int, map[string]any
 // refused over HTTP with 401 invalid_client.
 func TestPrivateKeyJWTOverHTTP(t *testing.T) {
 	t.Parallel()
-	backends := map[string]func(*testing.T) func(*config.Config){
-		"memory":   func(*testing.T) func(*config.Config) { return nil },
-		"postgres": func(t *testing.T) func(*config.Config) { return usePostgres(postgresDSN(t), newKEK()) },
-	}
-	for name, backend := range backends {
+	for name, backend := range rpBackends {
 		t.Run(name, func(t *testing.T) {
 			srv := startServer(t, backend(t))
 			c := registerKeyClient(t, srv.BaseURL, nil)
@@ -162,4 +165,71 @@ func TestPrivateKeyJWTOverHTTP(t *testing.T) {
 			assert.Equal(t, "invalid_request", body["error"], "two methods at once: %v", body)
 		})
 	}
+}
+
+// TestPushedAuthorizationOverHTTP: openid-client v6 pushes its
+// authorization request with private_key_jwt (RFC 9126), the browser
+// carries only client_id and request_uri, and the code it brings back is
+// exchanged; the request_uri then works no more. A client that requires
+// PAR is refused a plain authorization request.
+func TestPushedAuthorizationOverHTTP(t *testing.T) {
+	t.Parallel()
+	for name, backend := range rpBackends {
+		t.Run(name, func(t *testing.T) {
+			srv := startServer(t, backend(t))
+			cb := newCodeCatcher(t)
+			redirectURI := cb.URL + "/cb"
+			c := registerKeyClient(t, srv.BaseURL, map[string]any{
+				"grant_types": []string{"authorization_code"}, "redirect_uris": []string{redirectURI},
+				"require_pushed_authorization_requests": true,
+			})
+			env := map[string]string{
+				"ISSUER": srv.BaseURL, "CLIENT_ID": c.id, "CLIENT_JWK": c.privateJWK(t),
+				"SCOPE": "openid profile email", "REDIRECT_URI": redirectURI,
+			}
+			start := rpClient(t, "par-start", env)
+			authURL := start["url"].(string)
+			u, err := url.Parse(authURL)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, []string{"client_id", "request_uri"}, mapsKeys(u.Query()), "the browser carries only client_id and request_uri: %s", authURL)
+
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			q := browseToCallback(t, ctx, authURL, cb)
+			callback := redirectURI + "?" + q.Encode()
+			env["CALLBACK_URL"], env["CODE_VERIFIER"] = callback, start["code_verifier"].(string)
+			env["STATE"], env["NONCE"] = start["state"].(string), start["nonce"].(string)
+			done := rpClient(t, "par-finish", env)
+			assert.NotEmpty(t, done["access_token"])
+			assert.Equal(t, c.id, done["claims"].(map[string]any)["aud"])
+
+			// Used once: the same request_uri is an error page now.
+			resp, err := http.Get(authURL)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "a reused request_uri")
+
+			// The client requires PAR: a plain request is sent back with invalid_request.
+			plain := srv.BaseURL + "/api/v1/oidc/authorize?" + url.Values{
+				"client_id": {c.id}, "redirect_uri": {redirectURI}, "response_type": {"code"}, "scope": {"openid"},
+				"state": {"s"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"},
+			}.Encode()
+			noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err = noRedirect.Get(plain)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			loc, err := url.Parse(resp.Header.Get("Location"))
+			require.NoError(t, err)
+			assert.Equal(t, "invalid_request", loc.Query().Get("error"), "redirect: %s", loc)
+		})
+	}
+}
+
+func mapsKeys(v url.Values) []string {
+	var out []string
+	for k := range v {
+		out = append(out, k)
+	}
+	return out
 }

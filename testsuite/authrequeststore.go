@@ -45,6 +45,7 @@ func sampleAuthRequest() domain.AuthRequest {
 		MaxAge:              -1,
 		LoginHint:           "casey@example.com",
 		ResponseMode:        "query",
+		DeviceCodeHash:      uniqueHash(),
 		CreatedAt:           epoch,
 		ExpiresAt:           epoch.Add(10 * time.Minute),
 	}

@@ -63,20 +63,25 @@ func (s *Server) clearCookie(c *fiber.Ctx, name string) {
 	})
 }
 
-// authorize handles the authorization endpoint (GET and POST, OIDC Core §3.1.2.1).
-func (s *Server) authorize(c *fiber.Ctx) error {
-	p, err := params(c)
-	if err != nil {
-		return s.pageError(c, err)
-	}
-	in := oidc.AuthorizeParams{
+// authorizeParams reads an authorization request's parameters, at the
+// authorization endpoint or pushed (RFC 9126 §2.1).
+func authorizeParams(p map[string]string) oidc.AuthorizeParams {
+	return oidc.AuthorizeParams{
 		ClientID: p["client_id"], RedirectURI: p["redirect_uri"], ResponseType: p["response_type"],
 		ResponseMode: p["response_mode"], Scope: p["scope"], State: p["state"], Nonce: p["nonce"],
 		CodeChallenge: p["code_challenge"], CodeChallengeMethod: p["code_challenge_method"],
 		Prompt: p["prompt"], MaxAge: p["max_age"], LoginHint: p["login_hint"],
 		Request: p["request"], RequestURI: p["request_uri"],
 	}
-	out, err := s.op.Authorize(c.UserContext(), in, s.browser(c))
+}
+
+// authorize handles the authorization endpoint (GET and POST, OIDC Core §3.1.2.1).
+func (s *Server) authorize(c *fiber.Ctx) error {
+	p, err := params(c)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	out, err := s.op.Authorize(c.UserContext(), authorizeParams(p), s.browser(c))
 	if err != nil {
 		return s.pageError(c, err)
 	}
@@ -95,6 +100,8 @@ func (s *Server) follow(c *fiber.Ctx, out oidc.Outcome) error {
 		return s.seeOther(c, pathLogin+"?interaction="+url.QueryEscape(out.Interaction))
 	case out.Step == oidc.StepConsent:
 		return s.seeOther(c, pathConsent+"?interaction="+url.QueryEscape(out.Interaction))
+	case out.Step == oidc.StepDevice:
+		return s.seeOther(c, deviceConfirmURL(out.Interaction))
 	default:
 		return s.seeOther(c, out.RedirectTo)
 	}

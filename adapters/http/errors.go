@@ -100,6 +100,21 @@ func fiberError(fe *fiber.Error) (*oidc.Error, int) {
 // (RFC 6750 §3).
 func (s *Server) oauthError(c *fiber.Ctx, err error) error {
 	e, status := s.classify(err)
+	return s.writeOAuthError(c, e, status)
+}
+
+// tokenError is oauthError at the token endpoint, where RFC 6749 §5.2
+// answers every refusal 400 but invalid_client: access_denied (RFC 8628
+// §3.5) is 400 there, not 403 as elsewhere.
+func (s *Server) tokenError(c *fiber.Ctx, err error) error {
+	e, status := s.classify(err)
+	if status == fiber.StatusForbidden {
+		status = fiber.StatusBadRequest
+	}
+	return s.writeOAuthError(c, e, status)
+}
+
+func (s *Server) writeOAuthError(c *fiber.Ctx, e *oidc.Error, status int) error {
 	if e.RateLimit != nil {
 		rateHeaders(c, *e.RateLimit)
 	}

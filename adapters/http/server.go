@@ -180,7 +180,7 @@ func (s *Server) routes() {
 		AllowOrigins: "*", AllowMethods: "GET,POST", AllowHeaders: "Authorization, Content-Type, DPoP",
 		ExposeHeaders: "DPoP-Nonce, WWW-Authenticate", MaxAge: 600,
 	})
-	for _, p := range []string{oidc.PathDiscovery, oidc.PathOAuthMetadata, oidc.PathJWKS, oidc.PathToken, oidc.PathUserInfo, oidc.PathRevoke} {
+	for _, p := range []string{oidc.PathDiscovery, oidc.PathOAuthMetadata, oidc.PathJWKS, oidc.PathToken, oidc.PathUserInfo, oidc.PathRevoke, oidc.PathPAR} {
 		a.Use(p, api)
 	}
 
@@ -200,8 +200,16 @@ func (s *Server) routes() {
 	a.Post(pathLogin, s.loginSubmit)
 	a.Get(pathConsent, s.consentPage)
 	a.Post(pathConsent, s.consentSubmit)
+	a.Post(oidc.PathDeviceAuthorization, authz, s.deviceAuthorize)
+	a.Get(oidc.PathDevice, s.devicePage)
+	a.Post(oidc.PathDevice, s.deviceSubmit)
+	a.Get(pathDeviceConfirm, s.deviceConfirmPage)
+	a.Post(pathDeviceConfirm, s.deviceDecide)
 
 	a.Post(oidc.PathToken, s.token)
+	// PAR counts per address as authorization requests do, and per client
+	// against its token allowance: public clients may push too.
+	a.Post(oidc.PathPAR, authz, s.par)
 	ui := s.limit(s.opts.Rules.UserInfo, s.tokenKey)
 	a.Get(oidc.PathUserInfo, ui, s.userinfo)
 	a.Post(oidc.PathUserInfo, ui, s.userinfo)
@@ -243,6 +251,7 @@ func (s *Server) directoryRoutes() {
 // isPagePath reports whether a path serves HTML to browsers.
 func isPagePath(p string) bool {
 	return p == pathLogin || p == pathConsent || p == oidc.PathAuthorize || p == oidc.PathEndSession ||
+		p == oidc.PathDevice || p == pathDeviceConfirm ||
 		slices.Contains(accountPaths, p)
 }
 

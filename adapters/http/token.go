@@ -13,20 +13,40 @@ func (s *Server) token(c *fiber.Ctx) error {
 	c.Set(headerDPoPNonce, s.op.DPoPNonce()) // RFC 9449 §8: on every answer
 	p, cc, err := backChannel(c)
 	if err != nil {
-		return s.oauthError(c, err)
+		return s.tokenError(c, err)
 	}
 	resp, err := s.op.Token(c.UserContext(), oidc.TokenRequest{
-		GrantType: p["grant_type"], Code: p["code"], RedirectURI: p["redirect_uri"],
+		GrantType: p["grant_type"], Code: p["code"], DeviceCode: p["device_code"], RedirectURI: p["redirect_uri"],
 		CodeVerifier: p["code_verifier"], RefreshToken: p["refresh_token"], Scope: p["scope"], Client: cc,
 		DPoP: dpopProofs(c),
 	})
 	if err != nil {
-		return s.oauthError(c, err)
+		return s.tokenError(c, err)
 	}
 	s.metrics.tokens.WithLabelValues(p["grant_type"]).Inc()
 	rateHeaders(c, resp.RateLimit)
 	noStore(c)
 	return c.JSON(resp)
+}
+
+// par handles the pushed authorization request endpoint (RFC 9126 §2):
+// 201 with the request_uri, or an OAuth error as JSON.
+func (s *Server) par(c *fiber.Ctx) error {
+	p, cc, err := backChannel(c)
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	in := authorizeParams(p)
+	// Client authentication is not an authorization parameter: with Basic
+	// the form's client_id, if any, was checked against it already.
+	in.ClientID = p["client_id"]
+	resp, err := s.op.PushAuthorization(c.UserContext(), cc, in)
+	if err != nil {
+		return s.oauthError(c, err)
+	}
+	rateHeaders(c, resp.RateLimit)
+	noStore(c)
+	return c.Status(fiber.StatusCreated).JSON(resp)
 }
 
 // userinfo handles the UserInfo endpoint (OIDC Core §5.3), with the token

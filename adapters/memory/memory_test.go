@@ -41,6 +41,14 @@ func TestAuthRequestStore(t *testing.T) {
 	testsuite.RunAuthRequestStore(t, func(*testing.T) ports.AuthRequestStore { return memory.NewAuthRequestStore() })
 }
 
+func TestDeviceGrantStore(t *testing.T) {
+	testsuite.RunDeviceGrantStore(t, func(*testing.T) ports.DeviceGrantStore { return memory.NewDeviceGrantStore() })
+}
+
+func TestDeviceGrantStoreConcurrency(t *testing.T) {
+	testsuite.RunDeviceGrantStoreConcurrency(t, func(*testing.T) ports.DeviceGrantStore { return memory.NewDeviceGrantStore() })
+}
+
 func TestRateLimiter(t *testing.T) {
 	testsuite.RunRateLimiter(t, func(*testing.T) ports.RateLimiter { return memory.NewRateLimiter() })
 }
@@ -88,6 +96,7 @@ func TestModuleProvidesEveryPort(t *testing.T) {
 		orgs     ports.OrganizationStore
 		sessions ports.SessionStore
 		requests ports.AuthRequestStore
+		devices  ports.DeviceGrantStore
 		keys     ports.KeyStore
 		limiter  ports.RateLimiter
 		replays  ports.ReplayCache
@@ -96,7 +105,7 @@ func TestModuleProvidesEveryPort(t *testing.T) {
 		scim     ports.SCIMStore
 	)
 	app := fx.New(memory.Module, fx.NopLogger,
-		fx.Populate(&clients, &users, &orgs, &sessions, &requests, &keys, &limiter, &replays, &events, &log, &scim))
+		fx.Populate(&clients, &users, &orgs, &sessions, &requests, &devices, &keys, &limiter, &replays, &events, &log, &scim))
 	require.NoError(t, app.Err())
 	assert.Same(t, log, events, "the publisher is the log tests read")
 }

@@ -29,6 +29,7 @@ var Module = fx.Module("memory",
 		fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
 		fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 		fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
+		fx.Annotate(NewDeviceGrantStore, fx.As(new(ports.DeviceGrantStore))),
 		fx.Annotate(NewKeyStore, fx.As(new(ports.KeyStore))),
 		fx.Annotate(NewRateLimiter, fx.As(new(ports.RateLimiter))),
 		fx.Annotate(NewReplayCache, fx.As(new(ports.ReplayCache))),
@@ -64,6 +65,7 @@ var (
 	_ ports.GrantStore        = (*GrantStore)(nil)
 	_ ports.SessionStore      = (*SessionStore)(nil)
 	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
+	_ ports.DeviceGrantStore  = (*DeviceGrantStore)(nil)
 	_ ports.RateLimiter       = (*RateLimiter)(nil)
 	_ ports.ReplayCache       = (*ReplayCache)(nil)
 	_ ports.EventPublisher    = (*EventLog)(nil)

@@ -217,5 +217,6 @@ func cloneAuthRequest(r domain.AuthRequest) domain.AuthRequest {
 	r.BindingHash = slices.Clone(r.BindingHash)
 	r.Scopes = slices.Clone(r.Scopes)
 	r.Prompt = slices.Clone(r.Prompt)
+	r.DeviceCodeHash = slices.Clone(r.DeviceCodeHash)
 	return r
 }

@@ -36,6 +36,44 @@ func TestAuthRequestStore(t *testing.T) {
 	testsuite.RunAuthRequestStore(t, func(*testing.T) ports.AuthRequestStore { return s })
 }
 
+func TestDeviceGrantStore(t *testing.T) {
+	s := mongoadapter.NewDeviceGrantStore(testDB(t))
+	testsuite.RunDeviceGrantStore(t, func(*testing.T) ports.DeviceGrantStore { return s })
+}
+
+func TestDeviceGrantStoreConcurrency(t *testing.T) {
+	s := mongoadapter.NewDeviceGrantStore(testDB(t))
+	testsuite.RunDeviceGrantStoreConcurrency(t, func(*testing.T) ports.DeviceGrantStore { return s })
+}
+
+// TestSweepDeviceGrants checks that the janitor takes an expired grant's
+// versions and its user code together, and leaves a live grant whole.
+func TestSweepDeviceGrants(t *testing.T) {
+	db := testDB(t)
+	s := mongoadapter.NewDeviceGrantStore(db)
+	ctx := t.Context()
+	expired, live := sweepT0.Add(time.Minute), sweepT0.Add(time.Hour)
+	for i, exp := range []time.Time{expired, live} {
+		g := domain.DeviceGrant{
+			DeviceCodeHash: sweepHash('d', i), UserCodeHash: sweepHash('u', i), ClientID: "c",
+			Status: domain.DevicePending, Interval: 5 * time.Second, CreatedAt: sweepT0, ExpiresAt: exp,
+		}
+		require.NoError(t, s.CreateDeviceGrant(ctx, g))
+		_, err := s.UpdateDeviceGrant(ctx, g.DeviceCodeHash, func(g *domain.DeviceGrant) error {
+			g.Poll(sweepT0)
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	n, err := mongoadapter.Sweep(ctx, db, expired.Add(mongoadapter.ExpiredDocLagForTest+time.Second), 0)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "two versions and the user code of the expired grant")
+	assert.Equal(t, int64(2), countDocs(t, db, "device_grants"), "the live grant's versions")
+	assert.Equal(t, int64(1), countDocs(t, db, "device_user_codes"))
+	_, err = s.GetDeviceGrantByUserCode(ctx, sweepHash('u', 1), sweepT0)
+	require.NoError(t, err, "the live grant is still found by its user code")
+}
+
 var sweepT0 = time.Date(2031, time.March, 14, 15, 9, 26, 0, time.UTC)
 
 func sweepHash(prefix byte, i int) []byte { return []byte{prefix, byte(i >> 8), byte(i)} }

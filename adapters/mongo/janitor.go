@@ -50,7 +50,7 @@ func Sweep(ctx context.Context, db *mongo.Database, now time.Time, retention tim
 	for range sweepRounds {
 		deleted := 0
 		for _, sweep := range []func(context.Context, *mongo.Database, time.Time, int) (int, error){
-			sweepGrants, sweepSessions, sweepAuthRequests, sweepActionTokens, sweepRateLimits, sweepReplays, webhooks,
+			sweepGrants, sweepSessions, sweepAuthRequests, sweepDeviceGrants, sweepActionTokens, sweepRateLimits, sweepReplays, webhooks,
 		} {
 			n, err := sweep(ctx, db, now, sweepBatch)
 			deleted += n

@@ -116,6 +116,7 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
+			fx.Annotate(NewDeviceGrantStore, fx.As(new(ports.DeviceGrantStore))),
 			NewGrantStore,
 			func(g *GrantStore) ports.GrantStore { return g },
 			func(g *GrantStore) ports.AuthCodeStore { return g },

@@ -30,7 +30,7 @@ const (
 )
 
 // Janitor deletes what has expired: authorization codes, sessions,
-// authorization requests, access-token and grant revocations, refresh
+// authorization requests, device grants, access-token and grant revocations, refresh
 // families (their tokens go with them, ON DELETE CASCADE), ended
 // rate-limit windows, emailed action tokens and replay-cache records; and,
 // once older than the webhook retention, dispatched events and completed
@@ -102,6 +102,7 @@ var sweepTargets = []sweepTarget{
 	{name: "auth codes", table: "auth_codes", expiry: "expires_at"},
 	{name: "sessions", table: "sessions", expiry: "expires_at"},
 	{name: "auth requests", table: "auth_requests", expiry: "expires_at"},
+	{name: "device grants", table: "device_grants", expiry: "expires_at"},
 	{name: "access-token revocations", table: "revoked_access_tokens", expiry: "expires_at"},
 	{name: "grant revocations", table: "revoked_grants", expiry: "expires_at"},
 	// Deleting a family deletes its tokens (refresh_tokens.family_id is

@@ -47,6 +47,7 @@ func fillJanitorTables(t *testing.T, pool *pgxpool.Pool, perClass int) {
 	limiter := postgres.NewRateLimiter(pool)
 	actions := postgres.NewActionTokenStore(pool)
 	replays := postgres.NewReplayCache(pool)
+	devices := postgres.NewDeviceGrantStore(pool)
 	created := janitorNow.Add(-3 * time.Hour)
 	for _, exp := range expiryClasses {
 		for range perClass {
@@ -61,6 +62,10 @@ func fillJanitorTables(t *testing.T, pool *pgxpool.Pool, perClass int) {
 			require.NoError(t, requests.CreateAuthRequest(ctx, domain.AuthRequest{
 				ID: randomID(), ClientID: "c", RedirectURI: "https://rp/cb", MaxAge: -1,
 				CreatedAt: created, ExpiresAt: exp,
+			}))
+			require.NoError(t, devices.CreateDeviceGrant(ctx, domain.DeviceGrant{
+				DeviceCodeHash: randomBytes(), UserCodeHash: randomBytes(), ClientID: "c",
+				Status: domain.DevicePending, Interval: 5 * time.Second, CreatedAt: created, ExpiresAt: exp,
 			}))
 			require.NoError(t, grants.RevokeAccessToken(ctx, randomID(), exp))
 			require.NoError(t, grants.RevokeGrant(ctx, randomID(), exp))
@@ -97,6 +102,7 @@ func countRows(t *testing.T, pool *pgxpool.Pool, at time.Time) map[string][2]int
 	t.Helper()
 	tables := map[string]string{
 		"auth_codes": "expires_at", "sessions": "expires_at", "auth_requests": "expires_at",
+		"device_grants":         "expires_at",
 		"revoked_access_tokens": "expires_at", "revoked_grants": "expires_at",
 		"refresh_families": "expires_at", "rate_limits": "window_end", "action_tokens": "expires_at",
 		"replay_cache": "expires_at",
@@ -131,8 +137,8 @@ func TestJanitorDeletesExactlyTheExpired(t *testing.T) {
 
 	deleted, err := postgres.NewJanitor(pool).Sweep(context.Background(), janitorNow)
 	require.NoError(t, err)
-	// Nine tables; the family's two tokens go by cascade and are not counted.
-	assert.Equal(t, 9*perClass, deleted)
+	// Ten tables; the family's two tokens go by cascade and are not counted.
+	assert.Equal(t, 10*perClass, deleted)
 
 	after := countRows(t, pool, janitorNow.Add(-postgres.JanitorMargin))
 	for table, c := range after {

@@ -76,6 +76,7 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewActionTokenStore, fx.As(new(ports.ActionTokenStore))),
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
+			fx.Annotate(NewDeviceGrantStore, fx.As(new(ports.DeviceGrantStore))),
 			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher))),
 			fx.Annotate(NewUnits, fx.As(new(ports.UnitOfWork))),
 			// The webhook stores seal subscription secrets under the same
@@ -179,6 +180,7 @@ var (
 	_ ports.GrantStore        = (*GrantStore)(nil)
 	_ ports.SessionStore      = (*SessionStore)(nil)
 	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
+	_ ports.DeviceGrantStore  = (*DeviceGrantStore)(nil)
 	_ ports.RateLimiter       = (*RateLimiter)(nil)
 	_ ports.ReplayCache       = (*ReplayCache)(nil)
 	_ ports.DirectoryStore    = (*DirectoryStore)(nil)

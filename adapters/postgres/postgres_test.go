@@ -182,6 +182,18 @@ func TestAuthRequestStore(t *testing.T) {
 	testsuite.RunAuthRequestStore(t, func(*testing.T) ports.AuthRequestStore { return s })
 }
 
+func TestDeviceGrantStore(t *testing.T) {
+	t.Parallel()
+	s := postgres.NewDeviceGrantStore(newPool(t))
+	testsuite.RunDeviceGrantStore(t, func(*testing.T) ports.DeviceGrantStore { return s })
+}
+
+func TestDeviceGrantStoreConcurrency(t *testing.T) {
+	t.Parallel()
+	s := postgres.NewDeviceGrantStore(newPool(t))
+	testsuite.RunDeviceGrantStoreConcurrency(t, func(*testing.T) ports.DeviceGrantStore { return s })
+}
+
 func TestRateLimiter(t *testing.T) {
 	t.Parallel()
 	l := postgres.NewRateLimiter(newPool(t))

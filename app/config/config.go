@@ -250,6 +250,9 @@ type Tokens struct {
 	// AuthRequestTTL bounds how long a pending authorization request waits
 	// for login and consent.
 	AuthRequestTTL time.Duration `yaml:"auth_request_ttl"`
+	// DeviceCodeTTL bounds how long a device authorization (RFC 8628)
+	// waits for the user to enter its code and approve.
+	DeviceCodeTTL time.Duration `yaml:"device_code_ttl"`
 }
 
 // RateLimit configures the limiter and its rules. The first five rules are the
@@ -271,6 +274,10 @@ type RateLimit struct {
 	LoginAccount Rate `yaml:"login_account"`
 	// LoginIP counts sign-in attempts per IP (per /64 for IPv6).
 	LoginIP Rate `yaml:"login_ip"`
+	// UserCodeIP counts device user code entries per IP (per /64 for
+	// IPv6), UserCodeGlobal all of them: user codes are short (RFC 8628 §5.1).
+	UserCodeIP     Rate `yaml:"user_code_ip"`
+	UserCodeGlobal Rate `yaml:"user_code_global"`
 	// PasswordReset counts forgot-password requests per IP; each may send
 	// a mail.
 	PasswordReset Rate `yaml:"password_reset"`
@@ -304,6 +311,11 @@ type OIDC struct {
 	// marks pkceRequired; a confidential client may rely on nonce, as the
 	// OpenID certification suite expects; see docs/CERTIFICATION.md).
 	PKCERequired string `yaml:"pkce_required"`
+	// RequirePAR makes every client send its authorization requests
+	// through the pushed authorization request endpoint (RFC 9126 §5);
+	// a client can ask it for itself with the metadata
+	// require_pushed_authorization_requests.
+	RequirePAR bool `yaml:"require_pushed_authorization_requests"`
 }
 
 // PKCEPolicies lists the valid oidc.pkce_required values.
@@ -489,19 +501,22 @@ func Default() Config {
 			CodeTTL:         60 * time.Second,
 			RefreshGrace:    0,
 			AuthRequestTTL:  30 * time.Minute,
+			DeviceCodeTTL:   10 * time.Minute,
 		},
 		RateLimit: RateLimit{
-			Kind:          RateLimitMemory,
-			Enabled:       true,
-			Token:         Rate{Limit: 20, Window: minute},
-			Authorize:     Rate{Limit: 30, Window: minute},
-			UserInfo:      Rate{Limit: 60, Window: minute},
-			Introspect:    Rate{Limit: 60, Window: minute},
-			Register:      Rate{Limit: 5, Window: minute},
-			LoginAccount:  Rate{Limit: 10, Window: 5 * minute},
-			LoginIP:       Rate{Limit: 60, Window: minute},
-			PasswordReset: Rate{Limit: 5, Window: minute},
-			WebhookTest:   Rate{Limit: 30, Window: minute},
+			Kind:           RateLimitMemory,
+			Enabled:        true,
+			Token:          Rate{Limit: 20, Window: minute},
+			Authorize:      Rate{Limit: 30, Window: minute},
+			UserInfo:       Rate{Limit: 60, Window: minute},
+			Introspect:     Rate{Limit: 60, Window: minute},
+			Register:       Rate{Limit: 5, Window: minute},
+			LoginAccount:   Rate{Limit: 10, Window: 5 * minute},
+			LoginIP:        Rate{Limit: 60, Window: minute},
+			UserCodeIP:     Rate{Limit: 10, Window: minute},
+			UserCodeGlobal: Rate{Limit: 600, Window: minute},
+			PasswordReset:  Rate{Limit: 5, Window: minute},
+			WebhookTest:    Rate{Limit: 30, Window: minute},
 		},
 		Cookies: Cookies{
 			Secure:      SecureAuto,

@@ -51,20 +51,22 @@ func TestDefaults(t *testing.T) {
 	}, cfg.Signer)
 	assert.Equal(t, Tokens{
 		AccessTokenTTL: time.Hour, IDTokenTTL: time.Hour, RefreshTokenTTL: 720 * time.Hour,
-		CodeTTL: time.Minute, RefreshGrace: 0, AuthRequestTTL: 30 * time.Minute,
+		CodeTTL: time.Minute, RefreshGrace: 0, AuthRequestTTL: 30 * time.Minute, DeviceCodeTTL: 10 * time.Minute,
 	}, cfg.Tokens)
 	// The first five are the integration guide's §7.
 	assert.Equal(t, RateLimit{
 		Kind: "memory", Enabled: true,
-		Token:         Rate{Limit: 20, Window: time.Minute},
-		Authorize:     Rate{Limit: 30, Window: time.Minute},
-		UserInfo:      Rate{Limit: 60, Window: time.Minute},
-		Introspect:    Rate{Limit: 60, Window: time.Minute},
-		Register:      Rate{Limit: 5, Window: time.Minute},
-		LoginAccount:  Rate{Limit: 10, Window: 5 * time.Minute},
-		LoginIP:       Rate{Limit: 60, Window: time.Minute},
-		PasswordReset: Rate{Limit: 5, Window: time.Minute},
-		WebhookTest:   Rate{Limit: 30, Window: time.Minute},
+		Token:          Rate{Limit: 20, Window: time.Minute},
+		Authorize:      Rate{Limit: 30, Window: time.Minute},
+		UserInfo:       Rate{Limit: 60, Window: time.Minute},
+		Introspect:     Rate{Limit: 60, Window: time.Minute},
+		Register:       Rate{Limit: 5, Window: time.Minute},
+		LoginAccount:   Rate{Limit: 10, Window: 5 * time.Minute},
+		LoginIP:        Rate{Limit: 60, Window: time.Minute},
+		UserCodeIP:     Rate{Limit: 10, Window: time.Minute},
+		UserCodeGlobal: Rate{Limit: 600, Window: time.Minute},
+		PasswordReset:  Rate{Limit: 5, Window: time.Minute},
+		WebhookTest:    Rate{Limit: 30, Window: time.Minute},
 	}, cfg.RateLimit)
 	assert.Equal(t, Directory{InviteTTL: 7 * 24 * time.Hour, ResetTTL: time.Hour, MaxBatch: 1000}, cfg.Directory)
 	assert.Equal(t, Mail{Kind: "log", From: "Calimatic <no-reply@localhost>", SMTP: SMTP{Port: 587, TLS: "starttls", Timeout: 10 * time.Second}}, cfg.Mail)

@@ -259,6 +259,7 @@ func (v *validator) tokens(t Tokens) {
 		v.addf("tokens.refresh_grace", "must be shorter than tokens.refresh_token_ttl (%s), got %s", t.RefreshTokenTTL, t.RefreshGrace)
 	}
 	v.positive("tokens.auth_request_ttl", t.AuthRequestTTL)
+	v.positive("tokens.device_code_ttl", t.DeviceCodeTTL)
 }
 
 func (v *validator) rateLimit(r RateLimit) {
@@ -274,6 +275,8 @@ func (v *validator) rateLimit(r RateLimit) {
 		{"register", r.Register},
 		{"login_account", r.LoginAccount},
 		{"login_ip", r.LoginIP},
+		{"user_code_ip", r.UserCodeIP},
+		{"user_code_global", r.UserCodeGlobal},
 		{"password_reset", r.PasswordReset},
 		{"webhook_test", r.WebhookTest},
 	} {

@@ -42,6 +42,11 @@ type AuthRequest struct {
 	AuthTime  time.Time
 	SessionID string
 	AMR       []string
+	// DeviceCodeHash names the device grant (RFC 8628) this request asks
+	// the user to approve, by the hash of its device code; nil for an
+	// authorization request. Such a request has no redirect URI: once the
+	// user is signed in it goes on to the device approval page.
+	DeviceCodeHash []byte
 	// FailedLogins counts wrong passwords entered for this request; past a
 	// few the request is dropped, so one request can't be replayed forever.
 	FailedLogins int

@@ -64,12 +64,27 @@ const (
 
 // Authorize handles the authorization endpoint.
 func (p *Provider) Authorize(ctx context.Context, in AuthorizeParams, b Browser) (Outcome, error) {
+	// A request_uri of ours names a pushed request; any other (an OIDC
+	// request object by reference) is refused with a redirect below.
+	pushed := strings.HasPrefix(in.RequestURI, RequestURIPrefix)
+	if pushed {
+		var page *Error
+		var err error
+		if in, page, err = p.pushedParams(ctx, in); err != nil || page != nil {
+			return Outcome{Page: page}, err
+		}
+	}
 	client, page, err := p.authorizeClient(ctx, in)
 	if err != nil || page != nil {
 		return Outcome{Page: page}, err
 	}
 	fail := func(code, format string, args ...any) (Outcome, error) {
 		return Outcome{RedirectTo: p.errorRedirect(in.RedirectURI, in.State, oauthErr(code, format, args...))}, nil
+	}
+	if !pushed && p.requiresPAR(client) {
+		// RFC 9126 §5, §6. The client and redirect URI are known good, so
+		// the client hears why.
+		return fail(CodeInvalidRequest, "this client must use the pushed authorization request endpoint")
 	}
 	sess, user, err := p.currentSession(ctx, b)
 	if err != nil {

@@ -2,8 +2,11 @@ package oidc
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -45,7 +48,8 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cc ClientCredentia
 		return nil, fail
 	}
 	var unverified assertionClaims
-	if _, _, err := jwt.NewParser().ParseUnverified(cc.Assertion, &unverified); err != nil {
+	tok, _, err := jwt.NewParser().ParseUnverified(cc.Assertion, &unverified)
+	if err != nil || !plainAssertion(tok, cc.Assertion) {
 		return nil, fail
 	}
 	id := unverified.Subject
@@ -64,11 +68,11 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cc ClientCredentia
 		return nil, fail
 	}
 	keys, err := p.deps.ClientKeys.Keyfunc(ctx, &c)
-	if errors.Is(err, domain.ErrNotFound) {
-		return nil, fail
+	if errors.Is(err, domain.ErrUnavailable) {
+		return nil, fault.Store("client keys", err) // a jwks_uri that cannot be fetched
 	}
 	if err != nil {
-		return nil, fault.Store("client keys", err)
+		return nil, fail // no usable keys: the adapter says why in its log
 	}
 	algs := domain.ClientSigningAlgs
 	if c.TokenEndpointAuthSigningAlg != "" {
@@ -78,7 +82,7 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cc ClientCredentia
 	// Claims are checked below, after the signature, by RFC 7523's rules
 	// rather than the library's defaults.
 	parser := jwt.NewParser(jwt.WithValidMethods(algs), jwt.WithoutClaimsValidation())
-	if _, err := parser.ParseWithClaims(cc.Assertion, &claims, keys); err != nil {
+	if _, err := parser.ParseWithClaims(cc.Assertion, &claims, acceptableKeys(keys)); err != nil {
 		return nil, fail
 	}
 	if why := p.checkAssertionClaims(&claims, c.ID, endpoint); why != "" {
@@ -102,8 +106,11 @@ func (p *Provider) checkAssertionClaims(claims *assertionClaims, id, endpoint st
 	switch {
 	case claims.Issuer != id || claims.Subject != id:
 		return "must have iss and sub equal to the client_id" // §3 items 1 and 2
-	case !slices.ContainsFunc(claims.Audience, p.audienceIsUs(endpoint)):
-		return "must have the issuer as its aud" // §3 item 3
+	case len(claims.Audience) == 0 || slices.ContainsFunc(claims.Audience, not(p.audienceIsUs(endpoint))):
+		// §3 item 3. Every value must name us: an assertion also meant for
+		// another server could be replayed there (the OpenID Foundation's
+		// 2025 audience-injection advisory).
+		return "must have the issuer as its aud, and no other value"
 	case claims.ExpiresAt == nil:
 		return "must have an exp" // §3 item 4
 	case !now.Before(claims.ExpiresAt.Add(assertionLeeway)):
@@ -120,6 +127,62 @@ func (p *Provider) checkAssertionClaims(claims *assertionClaims, id, endpoint st
 	return ""
 }
 
+// plainAssertion reports whether an assertion uses nothing this server
+// does not understand: no "crit" header (RFC 7515 §4.1.11: an extension a
+// recipient does not know must be refused), and exp, nbf and iat, when
+// present, as JSON numbers (RFC 7519 §2 NumericDate), not strings.
+func plainAssertion(tok *jwt.Token, raw string) bool {
+	if _, crit := tok.Header["crit"]; crit {
+		return false
+	}
+	parts := strings.Split(raw, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1]) // ParseUnverified proved three parts
+	if err != nil {
+		return false
+	}
+	var claims map[string]json.RawMessage
+	if json.Unmarshal(payload, &claims) != nil {
+		return false
+	}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		if v, ok := claims[name]; ok && (len(v) == 0 || v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+// acceptableKeys lets through only keys checkPublicKey accepts, whether
+// registered inline or served at a jwks_uri (which registration never saw).
+func acceptableKeys(keys jwt.Keyfunc) jwt.Keyfunc {
+	return func(t *jwt.Token) (any, error) {
+		k, err := keys(t)
+		if err != nil {
+			return nil, err
+		}
+		switch k := k.(type) {
+		case jwt.VerificationKeySet:
+			var ok jwt.VerificationKeySet
+			for _, key := range k.Keys {
+				if checkPublicKey(key) == "" {
+					ok.Keys = append(ok.Keys, key)
+				}
+			}
+			if len(ok.Keys) == 0 {
+				return nil, errNoClientKey
+			}
+			return ok, nil
+		default:
+			if checkPublicKey(k) != "" {
+				return nil, errNoClientKey
+			}
+			return k, nil
+		}
+	}
+}
+
+var errNoClientKey = errors.New("no acceptable key")
+
 // audienceIsUs matches the aud values that name this server at endpoint:
 // the issuer (RFC 7523 §3 item 3, as FAPI 2.0 and the OpenID Foundation's
 // 2025 advice prefer), the token endpoint (OIDC Core §9), or the endpoint
@@ -131,3 +194,5 @@ func (p *Provider) audienceIsUs(endpoint string) func(string) bool {
 		return aud == iss || aud == iss+PathToken || endpoint != "" && aud == iss+endpoint
 	}
 }
+
+func not[T any](f func(T) bool) func(T) bool { return func(v T) bool { return !f(v) } }

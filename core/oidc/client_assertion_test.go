@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -211,6 +212,16 @@ func TestPrivateKeyJWTRefusals(t *testing.T) {
 			return oidc.ClientCredentials{ClientID: id, Secret: "ccas_guess"}
 		}},
 		{"garbage", "", func() oidc.ClientCredentials { return withAssertion("not.a.jwt") }},
+		{"exp as a string (RFC 7519 §2 NumericDate)", "", func() oidc.ClientCredentials {
+			return withAssertion(k.assertion(t, id, func(c jwt.MapClaims) { c["exp"] = strconv.FormatInt(time.Now().Add(time.Minute).Unix(), 10) }))
+		}},
+		{"a crit header (RFC 7515 §4.1.11)", "", func() oidc.ClientCredentials {
+			tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"iss": id, "sub": id, "aud": testIssuer, "jti": rand.Text(), "exp": time.Now().Add(time.Minute).Unix()})
+			tok.Header["kid"], tok.Header["crit"], tok.Header["x-ext"] = "k1", []string{"x-ext"}, 1
+			s, err := tok.SignedString(k.priv)
+			require.NoError(t, err)
+			return withAssertion(s)
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -224,13 +235,16 @@ func TestPrivateKeyJWTAudiences(t *testing.T) {
 	p := assertionProvider(t)
 	k := newClientKey(t, "EdDSA", "")
 	id := registerKeyClient(t, p, oidc.ClientMetadata{JWKS: jwks(t, k)})
-	for _, aud := range []any{testIssuer, testIssuer + oidc.PathToken, []string{"https://other.example", testIssuer}} {
+	for _, aud := range []any{testIssuer, testIssuer + oidc.PathToken, []string{testIssuer, testIssuer + oidc.PathToken}} {
 		_, err := clientCredentials(p, withAssertion(k.assertion(t, id, func(c jwt.MapClaims) { c["aud"] = aud })))
 		require.NoError(t, err, "aud %v", aud)
 	}
+	// An assertion also addressed to another server could be replayed there.
+	_, err := clientCredentials(p, withAssertion(k.assertion(t, id, func(c jwt.MapClaims) { c["aud"] = []string{"https://other.example", testIssuer} })))
+	requireInvalidClient(t, err, "no other value")
 	// The introspection endpoint's own URL names us there, not at the token endpoint.
 	a := k.assertion(t, id, func(c jwt.MapClaims) { c["aud"] = testIssuer + oidc.PathIntrospect })
-	_, err := p.Introspect(context.Background(), withAssertion(a), "opaque", "")
+	_, err = p.Introspect(context.Background(), withAssertion(a), "opaque", "")
 	require.NoError(t, err)
 	_, err = clientCredentials(p, withAssertion(k.assertion(t, id, func(c jwt.MapClaims) { c["aud"] = testIssuer + oidc.PathIntrospect })))
 	requireInvalidClient(t, err, "aud")

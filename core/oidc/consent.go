@@ -21,7 +21,7 @@ func (p *Provider) Consent(ctx context.Context, in ConsentInput, b Browser) (Out
 	if err != nil || page != nil {
 		return Outcome{Page: page}, err
 	}
-	if !boundTo(r, b, in.CSRFToken) {
+	if !boundTo(r, b, in.CSRFToken) || r.DeviceCodeHash != nil { // device requests are decided on the device page
 		return Outcome{Page: pageForeign}, nil
 	}
 	user, err := p.requestUser(ctx, r, b)

@@ -166,3 +166,31 @@ func TestANonceRetryKeepsTheCode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "DPoP", tok.TokenType)
 }
+
+// The device grant binds too (RFC 9449 §5: every grant), and so does the
+// refresh family of its public client.
+func TestTheDeviceGrantBindsItsTokensToTheProofKey(t *testing.T) {
+	f := newDeviceFixture(t)
+	reg, err := f.p.Register(context.Background(), oidc.ClientMetadata{
+		ClientName: "Living Room TV", GrantTypes: []string{domain.GrantDeviceCode, domain.GrantRefreshToken},
+		TokenEndpointAuthMethod: domain.AuthMethodNone, Scope: "openid email",
+	})
+	require.NoError(t, err)
+	f.client = oidc.ClientCredentials{ClientID: reg.ClientID}
+	da := f.authorize(t)
+	f.decide(t, da.UserCode, true)
+	df := &dpopFixture{p: f.p, clock: f.clock}
+	k, other := newProofKey(t, "EdDSA"), newProofKey(t, "EdDSA")
+
+	tok, err := f.p.Token(context.Background(), oidc.TokenRequest{
+		GrantType: domain.GrantDeviceCode, DeviceCode: da.DeviceCode, Client: f.client,
+		DPoP: []string{k.proof(t, df, "POST", tokenURL, "", nil)},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "DPoP", tok.TokenType)
+	assert.Equal(t, map[string]any{"jkt": k.thumbprint(t)}, accessClaims(t, tok.AccessToken)["cnf"])
+	_, err = df.refresh(f.client, tok.RefreshToken, other.proof(t, df, "POST", tokenURL, "", nil))
+	requireOAuthError(t, err, oidc.CodeInvalidDPoPProof)
+	_, err = df.refresh(f.client, tok.RefreshToken, k.proof(t, df, "POST", tokenURL, "", nil))
+	require.NoError(t, err)
+}

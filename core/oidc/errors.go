@@ -8,7 +8,7 @@ import (
 )
 
 // OAuth 2.0 and OIDC error codes (RFC 6749 §4.1.2.1 and §5.2, RFC 7591 §3.2.2,
-// RFC 6750 §3.1, OIDC Core §3.1.2.6).
+// RFC 6750 §3.1, OIDC Core §3.1.2.6, RFC 8628 §3.5).
 const (
 	CodeInvalidRequest          = "invalid_request"
 	CodeInvalidClient           = "invalid_client"
@@ -31,6 +31,9 @@ const (
 	CodeRequestURINotSupported  = "request_uri_not_supported"
 	CodeUnsupportedTokenType    = "unsupported_token_type"
 	CodeRateLimited             = "rate_limited"
+	CodeAuthorizationPending    = "authorization_pending"
+	CodeSlowDown                = "slow_down"
+	CodeExpiredToken            = "expired_token"
 	// RFC 9449 §5, §7.1, §8, §9.
 	CodeInvalidDPoPProof = "invalid_dpop_proof"
 	CodeUseDPoPNonce     = "use_dpop_nonce"

@@ -22,10 +22,11 @@ type grant struct {
 	// advertised grants are listed in discovery's grant_types_supported
 	// (RFC 8414 §2), in registry order.
 	advertised bool
-	// requires names a grant that a client must register too, "" for none.
-	// Registration checks it; the token endpoint needs no check, as the
-	// registered grants were checked when they were registered.
-	requires string
+	// requiresOneOf names grants of which a client must register at least
+	// one too; nil for none. Registration checks it; the token endpoint
+	// needs no check, as the registered grants were checked when they were
+	// registered.
+	requiresOneOf []string
 	// refuse says why client may not use the grant, "" when it may: nil
 	// lets every client use it. Registration answers the reason as
 	// invalid_client_metadata, the token endpoint as unauthorized_client,
@@ -42,14 +43,16 @@ var grants = []grant{
 	{
 		typ: domain.GrantRefreshToken, exchange: (*Provider).refresh,
 		registrable: true, advertised: true,
-		// Refresh tokens are issued only by the code grant.
-		requires: domain.GrantAuthorizationCode,
+		// Refresh tokens are issued only by the grants that sign a user
+		// in: the code grant and the device grant.
+		requiresOneOf: []string{domain.GrantAuthorizationCode, domain.GrantDeviceCode},
 	},
 	{
 		typ: domain.GrantClientCredentials, exchange: (*Provider).clientCredentials,
 		registrable: true, advertised: true,
 		refuse: confidentialOnly(domain.GrantClientCredentials),
 	},
+	{typ: domain.GrantDeviceCode, exchange: (*Provider).exchangeDevice, registrable: true, advertised: true},
 }
 
 // grantFor returns the registry's entry for a grant_type value.

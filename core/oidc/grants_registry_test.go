@@ -15,8 +15,8 @@ func TestEveryRegisteredGrantIsComplete(t *testing.T) {
 		assert.NotNil(t, g.exchange, "%s has a handler", g.typ)
 	}
 	for _, g := range grants {
-		if g.requires != "" {
-			assert.True(t, seen[g.requires], "%s requires %s, which is registered", g.typ, g.requires)
+		for _, r := range g.requiresOneOf {
+			assert.True(t, seen[r], "%s requires %s, which is registered", g.typ, r)
 		}
 	}
 }

@@ -22,7 +22,7 @@ func TestDiscoveryListsTheGrantTypesInOrder(t *testing.T) {
 		GrantTypes []string `json:"grant_types_supported"`
 	}
 	require.NoError(t, json.Unmarshal(newRegistrar(t).Discovery(), &doc))
-	assert.Equal(t, []string{"authorization_code", "refresh_token", "client_credentials"}, doc.GrantTypes)
+	assert.Equal(t, []string{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"}, doc.GrantTypes)
 }
 
 func TestTokenEndpointGrantErrorsAreWordForWord(t *testing.T) {
@@ -80,9 +80,9 @@ func TestRegistrationGrantErrorsAreWordForWord(t *testing.T) {
 		{"response type code without the code grant, before refresh_token's need", oidc.ClientMetadata{GrantTypes: []string{"refresh_token"}, ResponseTypes: []string{"code"}},
 			"invalid_client_metadata", "response_types code goes with grant_types authorization_code"},
 		{"refresh_token without authorization_code", oidc.ClientMetadata{GrantTypes: []string{"refresh_token"}},
-			"invalid_client_metadata", "grant_types refresh_token needs authorization_code"},
+			"invalid_client_metadata", "grant_types refresh_token needs authorization_code or urn:ietf:params:oauth:grant-type:device_code"},
 		{"refresh_token's need before a public client_credentials", oidc.ClientMetadata{GrantTypes: []string{"client_credentials", "refresh_token"}, TokenEndpointAuthMethod: "none"},
-			"invalid_client_metadata", "grant_types refresh_token needs authorization_code"},
+			"invalid_client_metadata", "grant_types refresh_token needs authorization_code or urn:ietf:params:oauth:grant-type:device_code"},
 		{"a public client with client_credentials", oidc.ClientMetadata{GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "none"},
 			"invalid_client_metadata", "public clients cannot use client_credentials"},
 		{"an unknown auth method, whatever the grants", oidc.ClientMetadata{GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "client_secret_jwt"},

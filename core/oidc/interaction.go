@@ -70,6 +70,9 @@ func (p *Provider) ConsentPrompt(ctx context.Context, id string, b Browser) (Pro
 	if err != nil || page != nil {
 		return pr, page, err
 	}
+	if r.DeviceCodeHash != nil { // approved on the device page, never here
+		return Prompt{}, pageExpired, nil
+	}
 	user, err := p.requestUser(ctx, r, b)
 	if err != nil || user == nil {
 		return Prompt{}, pageExpired, err

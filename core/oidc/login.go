@@ -118,6 +118,11 @@ func dropLoginPrompts(prompt []string) []string {
 }
 
 func (p *Provider) afterLogin(ctx context.Context, r *domain.AuthRequest, user *domain.User) (Outcome, error) {
+	if r.DeviceCodeHash != nil {
+		// Signed in from the device page: back to it to approve (RFC 8628
+		// §3.3), where the rules are checked as the user decides.
+		return Outcome{Step: StepDevice, Interaction: r.ID}, nil
+	}
 	c, err := p.deps.Clients.GetClient(ctx, r.ClientID)
 	if err != nil {
 		if errors.Is(err, domain.ErrNotFound) {

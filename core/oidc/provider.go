@@ -27,6 +27,13 @@ const (
 	PathIntrospect    = "/api/v1/oidc/introspect"
 	PathRevoke        = "/api/v1/oidc/revoke"
 	PathRegister      = "/api/v1/oidc/register"
+	PathPAR           = "/api/v1/oidc/par"
+	// PathDeviceAuthorization is the device authorization endpoint (RFC 8628 §3.1).
+	PathDeviceAuthorization = "/api/v1/oidc/device/authorize"
+	// PathDevice is the page where the user enters a device's user code:
+	// the verification_uri (RFC 8628 §3.2). It sits with the login and
+	// consent pages, outside the API.
+	PathDevice = "/device"
 )
 
 // Config holds the provider's settings.
@@ -43,6 +50,9 @@ type Config struct {
 	IDTokenAlg          string
 	AccessTokenAlg      string
 	RegistrationEnabled bool
+	// RequirePAR makes every client push its authorization requests
+	// (RFC 9126 §5), as require_pushed_authorization_requests does for one.
+	RequirePAR bool
 	// ClientURLsRequireHTTPS refuses http jwks_uri and
 	// backchannel_logout_uri values, as webhooks.require_https does
 	// subscription URLs.
@@ -60,6 +70,14 @@ type Config struct {
 	// another client's allowance by naming it.
 	TokenLimit      domain.RateRule
 	IntrospectLimit domain.RateRule
+	// DeviceCodeTTL is how long a device authorization waits for the user
+	// (RFC 8628 §3.2 expires_in); 0 is DefaultDeviceCodeTTL.
+	DeviceCodeTTL time.Duration
+	// UserCodeIP throttles user code entries per IP address (per /64 for
+	// IPv6), UserCodeGlobal all of them together: a user code has about 35
+	// bits, so guessing must be slow from anywhere (RFC 8628 §5.1).
+	UserCodeIP     domain.RateRule
+	UserCodeGlobal domain.RateRule
 	// DPoPNonceKey keys the DPoP server nonces (RFC 9449 §8). Instances
 	// that share it accept each other's nonces; empty takes a random key,
 	// good for this instance alone.
@@ -79,6 +97,7 @@ type Deps struct {
 	Grants       ports.GrantStore
 	Sessions     ports.SessionStore
 	AuthRequests ports.AuthRequestStore
+	Devices      ports.DeviceGrantStore
 	Signer       ports.KeySigner
 	Limiter      ports.RateLimiter
 	Clock        ports.Clock
@@ -113,6 +132,9 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	}
 	if cfg.Password.KeyLen == 0 {
 		cfg.Password = domain.DefaultPasswordParams
+	}
+	if cfg.DeviceCodeTTL <= 0 {
+		cfg.DeviceCodeTTL = DefaultDeviceCodeTTL
 	}
 	if len(cfg.DPoPNonceKey) == 0 {
 		cfg.DPoPNonceKey = deps.Random.Bytes(32)

@@ -235,8 +235,8 @@ func checkGrants(md ClientMetadata) error {
 		return metadataErr(CodeInvalidClientMetadata, "response_types code goes with grant_types authorization_code")
 	}
 	for _, typ := range md.GrantTypes { // all known: checked above
-		if g, _ := grantFor(typ); g.requires != "" && !slices.Contains(md.GrantTypes, g.requires) {
-			return metadataErr(CodeInvalidClientMetadata, "grant_types %s needs %s", g.typ, g.requires)
+		if g, _ := grantFor(typ); g.requiresOneOf != nil && !slices.ContainsFunc(g.requiresOneOf, func(r string) bool { return slices.Contains(md.GrantTypes, r) }) {
+			return metadataErr(CodeInvalidClientMetadata, "grant_types %s needs %s", g.typ, strings.Join(g.requiresOneOf, " or "))
 		}
 	}
 	switch md.TokenEndpointAuthMethod {

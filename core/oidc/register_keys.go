@@ -127,11 +127,10 @@ func checkJWKS(raw json.RawMessage) (json.RawMessage, error) {
 		}
 		kids[k.KeyID] = true
 	}
-	var compact struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	_ = json.Unmarshal(raw, &compact) // go-jose accepted it: it is an object with keys
-	out, err := json.Marshal(compact)
+	// What is stored is what was checked, written out again by go-jose:
+	// members it does not know (an "X5C" or a "D" in another case, which a
+	// case-insensitive reader would take for x5c or d) do not survive.
+	out, err := json.Marshal(set)
 	if err != nil {
 		return nil, bad("must be a JWK Set of public keys (RFC 7517 §5)")
 	}
@@ -146,7 +145,15 @@ func checkClientKey(k jose.JSONWebKey) string {
 	if k.Algorithm != "" && k.Use != "enc" && !slices.Contains(domain.ClientSigningAlgs, k.Algorithm) {
 		return "must have an alg of " + strings.Join(domain.ClientSigningAlgs, ", ")
 	}
-	switch pub := k.Key.(type) {
+	return checkPublicKey(k.Key)
+}
+
+// checkPublicKey says what is wrong with a key a client signs with, ""
+// when nothing is: RSA of 2048 to 8192 bits, EC on P-256 or Ed25519. It
+// applies at registration to a jwks, and at every verification to the key
+// chosen, so keys served at a jwks_uri meet it too.
+func checkPublicKey(key any) string {
+	switch pub := key.(type) {
 	case *rsa.PublicKey:
 		if n := pub.N.BitLen(); n < minRSAKeyBits || n > maxRSAKeyBits {
 			return "must be an RSA key of 2048 to 8192 bits"

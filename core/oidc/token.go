@@ -6,10 +6,12 @@ import (
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
-// TokenRequest is a token endpoint request (RFC 6749 §4.1.3, §4.4.2, §6).
+// TokenRequest is a token endpoint request (RFC 6749 §4.1.3, §4.4.2, §6,
+// RFC 8628 §3.4).
 type TokenRequest struct {
 	GrantType    string
 	Code         string
+	DeviceCode   string
 	RedirectURI  string
 	CodeVerifier string
 	RefreshToken string

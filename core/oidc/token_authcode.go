@@ -28,31 +28,7 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 	if err := p.checkCodeBinding(client, req, code); err != nil {
 		return TokenResponse{}, err
 	}
-	user, err := p.activeUser(ctx, code.UserID, code.AuthTime)
-	if err != nil {
-		return TokenResponse{}, err
-	}
-	if err := p.requireLicense(ctx, client, user.ID, CodeInvalidGrant); err != nil {
-		return TokenResponse{}, err
-	}
-	if err := p.requireCodeSession(ctx, code, now); err != nil {
-		return TokenResponse{}, err
-	}
-	is := issuance{
-		client: client, user: user, scopes: code.Scopes, grantID: code.GrantID,
-		authTime: code.AuthTime, sid: code.SessionID, amr: code.AMR, nonce: code.Nonce, dpopJKT: req.dpopJKT,
-	}
-	if client.AllowsGrant(domain.GrantRefreshToken) {
-		tok, err := p.createCodeFamily(ctx, client, user, code, req.dpopJKT, now)
-		if err != nil {
-			return TokenResponse{}, err
-		}
-		is.refresh = tok
-	}
-	if err := p.refuseRevokedCodeGrant(ctx, code.GrantID, now); err != nil {
-		return TokenResponse{}, err
-	}
-	return p.mint(ctx, is)
+	return p.issueForUser(ctx, client, code, req.dpopJKT, now)
 }
 
 // redeemCode spends the authorization code whose plain text is raw. A code

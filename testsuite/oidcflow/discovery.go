@@ -11,10 +11,11 @@ import (
 )
 
 var discoveryChecks = []check{
-	{"discovery advertises exactly the guide's endpoints", discoveryEndpoints},
+	{"discovery advertises exactly the guide's endpoints, registration and issue 17's", discoveryEndpoints},
 	{"discovery advertises S256 as the only code challenge method", discoveryPKCE},
 	{"discovery advertises the iss authorization response parameter", discoveryISS},
-	{"discovery advertises the code flow, the three client auth methods and the guide's scopes and claims", discoveryCapabilities},
+	{"discovery advertises the code flow, the four client auth methods and the guide's scopes and claims", discoveryCapabilities},
+	{"discovery advertises private_key_jwt's algorithms and the PAR endpoint", discoveryProtocolReach},
 	{"the OAuth metadata path serves the same document", discoveryOAuthMetadata},
 	{"JWKS serves signing keys with Cache-Control", discoveryJWKS},
 	{"JWKS answers a matching If-None-Match with 304 (RFC 9110 §13.1.2)", discoveryJWKSConditional},
@@ -41,6 +42,10 @@ func discoveryEndpoints(t *testing.T, s *suite) {
 		"introspection_endpoint": iss + pathIntrospect,
 		"revocation_endpoint":    iss + pathRevoke,
 		"registration_endpoint":  iss + pathRegister,
+		// Issue 17's protocol reach (docs/PROTOCOLS.md).
+		"pushed_authorization_request_endpoint": iss + "/api/v1/oidc/par",
+		// RFC 8628 §4 (issue 17).
+		"device_authorization_endpoint": iss + "/api/v1/oidc/device/authorize",
 	}
 	got := map[string]string{}
 	for k, v := range d {
@@ -48,7 +53,7 @@ func discoveryEndpoints(t *testing.T, s *suite) {
 			got[k] = uri
 		}
 	}
-	assert.Equal(t, want, got, "the endpoints are the guide's §2 table plus registration, and nothing else")
+	assert.Equal(t, want, got, "the endpoints are the guide's §2 table plus registration and issue 17's, and nothing else")
 }
 
 func discoveryPKCE(t *testing.T, s *suite) {
@@ -69,8 +74,8 @@ func discoveryISS(t *testing.T, s *suite) {
 func discoveryCapabilities(t *testing.T, s *suite) {
 	d := s.discovery(t, pathDiscovery)
 	assert.Equal(t, []any{"code"}, d["response_types_supported"])
-	assert.ElementsMatch(t, []any{"client_secret_post", "client_secret_basic", "none"}, d["token_endpoint_auth_methods_supported"])
-	assert.ElementsMatch(t, []any{"authorization_code", "refresh_token", "client_credentials"}, d["grant_types_supported"])
+	assert.ElementsMatch(t, []any{"client_secret_post", "client_secret_basic", "private_key_jwt", "none"}, d["token_endpoint_auth_methods_supported"])
+	assert.ElementsMatch(t, []any{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"}, d["grant_types_supported"])
 	scopes, _ := d["scopes_supported"].([]any)
 	for _, sc := range []string{"openid", "profile", "email", "phone"} {
 		assert.Contains(t, scopes, sc, "scopes_supported")
@@ -80,6 +85,18 @@ func discoveryCapabilities(t *testing.T, s *suite) {
 		assert.Contains(t, claims, c, "claims_supported")
 	}
 	assert.Contains(t, d["id_token_signing_alg_values_supported"], "RS256", "OIDC Core §15.1")
+}
+
+func discoveryProtocolReach(t *testing.T, s *suite) {
+	d := s.discovery(t, pathDiscovery)
+	for _, key := range []string{"token_endpoint_auth_signing_alg_values_supported", "introspection_endpoint_auth_signing_alg_values_supported", "revocation_endpoint_auth_signing_alg_values_supported"} {
+		assert.ElementsMatch(t, []any{"RS256", "PS256", "ES256", "EdDSA"}, d[key], key)
+	}
+	assert.Contains(t, d["introspection_endpoint_auth_methods_supported"], "private_key_jwt")
+	assert.NotContains(t, d["introspection_endpoint_auth_methods_supported"], "none", "introspection needs a confidential client")
+	issuer, _ := d["issuer"].(string)
+	assert.Equal(t, issuer+"/api/v1/oidc/par", d["pushed_authorization_request_endpoint"], "RFC 9126 §5")
+	assert.Equal(t, false, d["require_pushed_authorization_requests"])
 }
 
 func discoveryOAuthMetadata(t *testing.T, s *suite) {

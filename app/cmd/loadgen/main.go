@@ -6,8 +6,11 @@
 //	loadgen [-base http://127.0.0.1:8080] [-scenario all] [-c 32] [-d 10s]
 //	        [-email E -password P] [-pid SERVER_PID] [-admin-key cak_…]
 //
-// Scenarios: client_credentials, code_exchange, refresh, userinfo,
-// introspect, jwks, discovery, or all (each in turn). These write data and
+// Scenarios: client_credentials, client_credentials_pkjwt (the same grant
+// with private_key_jwt: a private_key_jwt client registered at set-up signs
+// a fresh ES256 assertion per request, in the generator's measured time),
+// code_exchange, refresh, userinfo, introspect, jwks, discovery, or all
+// (each in turn). These write data and
 // run only when named, with -admin-key: scim_filter, scim_external,
 // scim_search, scim_patch (SCIM on an organization seeded with -scim-users
 // users), and provision, provision_bulk (POST /api/v1/users/provision of one
@@ -44,7 +47,7 @@ import (
 )
 
 // Scenarios in the order "all" runs them.
-var scenarioNames = []string{"discovery", "jwks", "client_credentials", "userinfo", "introspect", "refresh", "code_exchange"}
+var scenarioNames = []string{"discovery", "jwks", "client_credentials", "client_credentials_pkjwt", "userinfo", "introspect", "refresh", "code_exchange"}
 
 const (
 	maxDuration = 5 * time.Minute
@@ -110,7 +113,7 @@ func run(args []string, out io.Writer) error {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	base := fs.String("base", "http://127.0.0.1:8080", "server base URL (loopback only)")
-	scenario := fs.String("scenario", "all", "client_credentials | code_exchange | refresh | userinfo | introspect | jwks | discovery | all; named only: scim_filter | scim_external | scim_search | scim_patch | provision | provision_bulk")
+	scenario := fs.String("scenario", "all", "client_credentials | client_credentials_pkjwt | code_exchange | refresh | userinfo | introspect | jwks | discovery | all; named only: scim_filter | scim_external | scim_search | scim_patch | provision | provision_bulk")
 	conc := fs.Int("c", 32, "concurrency: workers, each with one request in flight")
 	dur := fs.Duration("d", 10*time.Second, "measured duration per scenario")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up per scenario")
@@ -165,13 +168,16 @@ func (o options) scenarioList() ([]string, error) {
 	return []string{o.scenario}, nil
 }
 
+// noUserScenarios need no signed-in user.
+var noUserScenarios = []string{"discovery", "jwks", "client_credentials", "client_credentials_pkjwt"}
+
 // setUp prepares what the named scenarios need, unmeasured: the seeded SCIM
 // organization, the provisioning grant, a registered client, a signed-in
 // session.
 func (e *env) setUp(names []string, out io.Writer) error {
 	o := e.o
 	needsUser := slices.ContainsFunc(names, func(n string) bool {
-		return n != "discovery" && n != "jwks" && n != "client_credentials" && !slices.Contains(scimScenarios, n) && !slices.Contains(provisionScenarios, n)
+		return !slices.Contains(noUserScenarios, n) && !slices.Contains(scimScenarios, n) && !slices.Contains(provisionScenarios, n)
 	})
 	if slices.ContainsFunc(names, func(n string) bool { return slices.Contains(scimScenarios, n) }) {
 		if o.adminKey == "" {

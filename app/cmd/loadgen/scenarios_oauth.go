@@ -32,6 +32,12 @@ func (e *env) oauthJobs(name string) (func(w int) job, error) {
 		return func(int) job {
 			return &staticJob{fill: e.post("/api/v1/oidc/token", body), want: []byte(`"access_token":"`)}
 		}, nil
+	case "client_credentials_pkjwt":
+		k, err := e.registerKeyClient()
+		if err != nil {
+			return nil, err
+		}
+		return func(int) job { return &assertionJob{e: e, k: k} }, nil
 	case "userinfo", "introspect":
 		toks, err := e.tokens(e.o.conc)
 		if err != nil {

@@ -4,19 +4,24 @@
 //
 //   node rp.mjs client-credentials   private_key_jwt at the token endpoint,
 //                                    then introspection with a new assertion
+//   node rp.mjs par-start            pushes an authorization request (PAR,
+//                                    private_key_jwt) and prints the URL to
+//                                    send the browser to, with the checks
+//   node rp.mjs par-finish           exchanges the code at CALLBACK_URL with
+//                                    those checks (CODE_VERIFIER, STATE, NONCE)
 //   node rp.mjs dpop                 client-credentials with a DPoP key
 //                                    openid-client makes (RFC 9449), then
 //                                    userinfo with USER_TOKEN and its key
 //
 // Input comes from the environment: ISSUER, CLIENT_ID, CLIENT_JWK (the
-// client's private signing key as a JWK, with kid and alg) and SCOPE; for
-// dpop also USER_TOKEN, USER_SUB and USER_DPOP_JWK (the private ES256 JWK
-// the user's access token is bound to).
+// client's private signing key as a JWK, with kid and alg), SCOPE and
+// REDIRECT_URI; for dpop also USER_TOKEN, USER_SUB and USER_DPOP_JWK (the
+// private ES256 JWK the user's access token is bound to).
 // Output is one JSON object on stdout; any failure exits non-zero with the
 // library's error on stderr.
 import * as client from "openid-client";
 
-const { ISSUER, CLIENT_ID, CLIENT_JWK, SCOPE, USER_TOKEN, USER_SUB, USER_DPOP_JWK } = process.env;
+const { ISSUER, CLIENT_ID, CLIENT_JWK, SCOPE, REDIRECT_URI, USER_TOKEN, USER_SUB, USER_DPOP_JWK } = process.env;
 
 // importKey reads the private JWK into a WebCrypto key for its alg.
 async function importKey(jwk) {
@@ -61,6 +66,31 @@ const commands = {
       introspection,
       token_endpoint_auth_methods_supported: config.serverMetadata().token_endpoint_auth_methods_supported,
     };
+  },
+  async "par-start"() {
+    const config = await configure();
+    const code_verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const url = await client.buildAuthorizationUrlWithPAR(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: SCOPE,
+      state,
+      nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(code_verifier),
+      code_challenge_method: "S256",
+    });
+    return { url: url.href, code_verifier, state, nonce };
+  },
+  async "par-finish"() {
+    const config = await configure();
+    const tokens = await client.authorizationCodeGrant(config, new URL(process.env.CALLBACK_URL), {
+      pkceCodeVerifier: process.env.CODE_VERIFIER,
+      expectedState: process.env.STATE,
+      expectedNonce: process.env.NONCE,
+      idTokenExpected: true,
+    });
+    return { token_type: tokens.token_type, access_token: tokens.access_token, claims: tokens.claims() };
   },
 
   // The library answers the server's use_dpop_nonce itself, at the token
