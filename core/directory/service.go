@@ -211,7 +211,7 @@ func (s *Service) publish(ctx context.Context, events ...domain.Event) error {
 // password reset or a status that forbids signing in. Each ended session
 // that clients registered for back-channel logout got tokens in is
 // reported by an event in the same unit, so those clients are told
-// (OIDC Back-Channel Logout 1.0 §2.7) even if the instance dies next.
+// (OIDC Back-Channel Logout 1.0 §2.3, §2.5) even if the instance dies next.
 func (s *Service) endSignIns(ctx context.Context, userID string, now time.Time) error {
 	sessions, err := s.deps.Sessions.DeleteUserSessions(ctx, userID)
 	if err != nil {

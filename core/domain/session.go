@@ -16,7 +16,7 @@ type Session struct {
 	ExpiresAt time.Time
 	// ClientIDs are the clients registered for back-channel logout that
 	// were issued tokens in this session, each once: when the session ends,
-	// each is sent a logout token (OIDC Back-Channel Logout 1.0 §2.7).
+	// each is sent a logout token (OIDC Back-Channel Logout 1.0 §2.3).
 	ClientIDs []string
 }
 

@@ -60,7 +60,7 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 		}
 	}
 	// Tokens issued in a session are reported when it ends (Back-Channel
-	// Logout §2.7); the code exchange recorded this client already, unless
+	// Logout §2.3); the code exchange recorded this client already, unless
 	// it registered its backchannel_logout_uri since. An offline family
 	// whose session ended has no one to tell.
 	if _, err := p.recordSessionClient(ctx, client, fam.SessionID, now); err != nil {
