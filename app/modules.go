@@ -234,14 +234,16 @@ type webhooksDeps struct {
 	Deliveries    ports.DeliveryStore
 	Grants        ports.ClientGrantStore
 	Sender        ports.WebhookSender
-	Clock         ports.Clock
-	Random        ports.Random
+	// Provider signs back-channel logout tokens.
+	Provider *oidc.Provider
+	Clock    ports.Clock
+	Random   ports.Random
 }
 
 func newWebhooks(cfg webhooks.Config, d webhooksDeps) *webhooks.Service {
 	return webhooks.New(cfg, webhooks.Deps{
 		Clients: d.Clients, Subscriptions: d.Subscriptions, Deliveries: d.Deliveries, Grants: d.Grants,
-		Sender: d.Sender, Clock: d.Clock, Random: d.Random,
+		Sender: d.Sender, LogoutTokens: d.Provider, Clock: d.Clock, Random: d.Random,
 	})
 }
 
@@ -325,8 +327,12 @@ type providerDeps struct {
 	Devices      ports.DeviceGrantStore
 	Signer       ports.KeySigner
 	Limiter      ports.RateLimiter
-	Clock        ports.Clock
-	Random       ports.Random
+	// Events is the store's publisher behind the notifier, as the
+	// directory's: a back-channel logout goes out at once.
+	Events *webhook.Notifier
+	Units  ports.UnitOfWork
+	Clock  ports.Clock
+	Random ports.Random
 }
 
 func newProvider(cfg oidc.Config, d providerDeps) (*oidc.Provider, error) {
@@ -335,6 +341,7 @@ func newProvider(cfg oidc.Config, d providerDeps) (*oidc.Provider, error) {
 		Users: d.Users, Orgs: d.Orgs, Licenses: d.Licenses, Roles: d.Roles, Groups: d.Groups,
 		Grants: d.Grants, Sessions: d.Sessions,
 		AuthRequests: d.AuthRequests, Devices: d.Devices, Signer: d.Signer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
+		Events: d.Events, Units: d.Units,
 	})
 }
 

@@ -22,10 +22,21 @@ type SessionStore interface {
 	// TouchSession sets LastSeen to now and ExpiresAt to expiresAt in one
 	// statement, unless the session expired. ErrNotFound if there is none.
 	TouchSession(ctx context.Context, hash []byte, now, expiresAt time.Time) error
-	// DeleteSession removes a session. Deleting a missing session is not an error.
-	DeleteSession(ctx context.Context, hash []byte) error
-	// DeleteUserSessions removes every session of a user.
-	DeleteUserSessions(ctx context.Context, userID string) error
+	// AddSessionClient records, in one atomic step, that clientID was
+	// issued tokens in the session whose sid is sid, unless it is recorded
+	// already (ClientIDs holds each client once). ErrNotFound if there is
+	// no such session or it expired at now: a session deleted meanwhile is
+	// either deleted before (ErrNotFound) or returned with the client by
+	// the delete, never ended without it.
+	AddSessionClient(ctx context.Context, sid, clientID string, now time.Time) error
+	// DeleteSession removes a session and returns it as it was removed
+	// (with its ClientIDs), in one atomic step, so that whoever ends a
+	// session learns which clients to tell. ErrNotFound if there is none
+	// (a missing session is otherwise no error: the caller ignores it).
+	DeleteSession(ctx context.Context, hash []byte) (domain.Session, error)
+	// DeleteUserSessions removes every session of a user and returns them
+	// as they were removed.
+	DeleteUserSessions(ctx context.Context, userID string) ([]domain.Session, error)
 }
 
 // AuthRequestStore keeps authorization requests that wait for login or consent.

@@ -27,8 +27,11 @@ func RunSessionStore(t *testing.T, newStore func(t *testing.T) ports.SessionStor
 		{"touching a session moves its last use and its expiry", sessionTouch},
 		{"touching an expired session fails with ErrNotFound and does not revive it", sessionTouchExpired},
 		{"touching a missing session fails with ErrNotFound", sessionTouchMissing},
-		{"a deleted session is gone, and deleting a missing one is not an error", sessionDelete},
+		{"a deleted session is gone, and deleting a missing one fails with ErrNotFound", sessionDelete},
 		{"deleting a user's sessions ends each of them and no other user's", sessionDeleteUser},
+		{"a client added to a session is kept once and returned by the delete that ends it", sessionClients},
+		{"adding a client to a missing, expired or deleted session fails with ErrNotFound", sessionClientsMissing},
+		{"deleting a user's sessions returns each with its clients", sessionDeleteUserClients},
 	})
 }
 
@@ -87,14 +90,16 @@ func sessionBySID(t *testing.T, s ports.SessionStore) {
 	_, err = s.GetSessionBySID(t.Context(), uuid.NewString(), epoch)
 	require.ErrorIs(t, err, domain.ErrNotFound, "an unknown sid")
 
-	require.NoError(t, s.DeleteSession(t.Context(), sess.Hash))
+	_, err = s.DeleteSession(t.Context(), sess.Hash)
+	require.NoError(t, err)
 	_, err = s.GetSessionBySID(t.Context(), sess.SID, epoch)
 	require.ErrorIs(t, err, domain.ErrNotFound, "a deleted session")
 	got, err = s.GetSessionBySID(t.Context(), other.SID, epoch)
 	require.NoError(t, err, "the user's other session is kept")
 	assertSame(t, other, got)
 
-	require.NoError(t, s.DeleteUserSessions(t.Context(), sess.UserID))
+	_, err = s.DeleteUserSessions(t.Context(), sess.UserID)
+	require.NoError(t, err)
 	_, err = s.GetSessionBySID(t.Context(), other.SID, epoch)
 	require.ErrorIs(t, err, domain.ErrNotFound, "after sign-out everywhere")
 }
@@ -141,10 +146,54 @@ func sessionTouchMissing(t *testing.T, s ports.SessionStore) {
 
 func sessionDelete(t *testing.T, s ports.SessionStore) {
 	sess := createSession(t, s, uuid.NewString())
-	require.NoError(t, s.DeleteSession(t.Context(), sess.Hash))
+	got, err := s.DeleteSession(t.Context(), sess.Hash)
+	require.NoError(t, err)
+	assertSame(t, sess, got, "the delete returns the session it removed")
 	requireNoSession(t, s, sess.Hash, epoch, "the deleted session")
-	require.NoError(t, s.DeleteSession(t.Context(), sess.Hash), "deleting it again")
-	require.NoError(t, s.DeleteSession(t.Context(), uniqueHash()), "deleting an unknown hash")
+	_, err = s.DeleteSession(t.Context(), sess.Hash)
+	require.ErrorIs(t, err, domain.ErrNotFound, "deleting it again")
+	_, err = s.DeleteSession(t.Context(), uniqueHash())
+	require.ErrorIs(t, err, domain.ErrNotFound, "deleting an unknown hash")
+}
+
+func sessionClients(t *testing.T, s ports.SessionStore) {
+	sess := createSession(t, s, uuid.NewString())
+	a, b := uuid.NewString(), uuid.NewString()
+	for _, c := range []string{a, b, a} {
+		require.NoError(t, s.AddSessionClient(t.Context(), sess.SID, c, epoch))
+	}
+	got, err := s.GetSession(t.Context(), sess.Hash, epoch)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{a, b}, got.ClientIDs, "each client once")
+	got, err = s.DeleteSession(t.Context(), sess.Hash)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{a, b}, got.ClientIDs, "the delete returns the clients")
+}
+
+func sessionClientsMissing(t *testing.T, s ports.SessionStore) {
+	require.ErrorIs(t, s.AddSessionClient(t.Context(), uuid.NewString(), "c", epoch), domain.ErrNotFound, "an unknown sid")
+	sess := createSession(t, s, uuid.NewString())
+	require.ErrorIs(t, s.AddSessionClient(t.Context(), sess.SID, "c", sess.ExpiresAt), domain.ErrNotFound, "at expiry")
+	_, err := s.DeleteSession(t.Context(), sess.Hash)
+	require.NoError(t, err)
+	require.ErrorIs(t, s.AddSessionClient(t.Context(), sess.SID, "c", epoch), domain.ErrNotFound, "a deleted session")
+}
+
+func sessionDeleteUserClients(t *testing.T, s ports.SessionStore) {
+	user := uuid.NewString()
+	one, two := createSession(t, s, user), createSession(t, s, user)
+	require.NoError(t, s.AddSessionClient(t.Context(), one.SID, "app-a", epoch))
+	require.NoError(t, s.AddSessionClient(t.Context(), two.SID, "app-b", epoch))
+	got, err := s.DeleteUserSessions(t.Context(), user)
+	require.NoError(t, err)
+	bySID := map[string][]string{}
+	for _, g := range got {
+		bySID[g.SID] = g.ClientIDs
+	}
+	assert.Equal(t, map[string][]string{one.SID: {"app-a"}, two.SID: {"app-b"}}, bySID)
+	got, err = s.DeleteUserSessions(t.Context(), user)
+	require.NoError(t, err)
+	assert.Empty(t, got, "nothing is left to delete")
 }
 
 func sessionDeleteUser(t *testing.T, s ports.SessionStore) {
@@ -152,10 +201,12 @@ func sessionDeleteUser(t *testing.T, s ports.SessionStore) {
 	mine := []domain.Session{createSession(t, s, user), createSession(t, s, user), createSession(t, s, user)}
 	theirs := createSession(t, s, uuid.NewString())
 
-	require.NoError(t, s.DeleteUserSessions(t.Context(), user))
+	got, err := s.DeleteUserSessions(t.Context(), user)
+	require.NoError(t, err)
+	assert.Len(t, got, len(mine), "each deleted session is returned")
 	for _, sess := range mine {
 		requireNoSession(t, s, sess.Hash, epoch, "the user's session")
 	}
-	_, err := s.GetSession(t.Context(), theirs.Hash, epoch)
+	_, err = s.GetSession(t.Context(), theirs.Hash, epoch)
 	require.NoError(t, err, "another user's session survives")
 }

@@ -54,6 +54,7 @@ func RunDeliveryStore(t *testing.T, newStores func(t *testing.T) WebhookStores) 
 		{"the store numbers attempts, so overlapping posts are both recorded", attemptsNumbered},
 		{"deliveries are listed newest first in pages, with their attempts", deliveriesPaged},
 		{"a redelivery is pending again with its attempts kept", redeliver},
+		{"a back-channel logout delivery needs no subscription: it is dispatched, claimed and recorded alone", logoutDelivery},
 	})
 }
 
@@ -544,4 +545,51 @@ func disableFailsPending(t *testing.T, s WebhookStores) {
 	require.NoError(t, err)
 	assert.Equal(t, domain.DeliveryFailed, rec.Delivery.State)
 	assert.Equal(t, epoch.Add(time.Minute), rec.Delivery.CompletedAt.UTC())
+}
+
+func sampleLogoutDelivery(eventID string, due time.Time) domain.Delivery {
+	client := uniqueID(domain.ClientIDPrefix)
+	return domain.Delivery{
+		ID: uniqueID("dlv_"), Kind: domain.DeliveryBackchannelLogout, URL: "https://rp.example.com/backchannel",
+		ClientID: client, EventID: eventID, EventType: domain.EventBackchannelLogout,
+		Payload: domain.LogoutNotice{ClientID: client, Subject: "u", SID: "s"}.Encode(),
+		State:   domain.DeliveryPending, NextAttemptAt: due, CreatedAt: epoch,
+	}
+}
+
+func logoutDelivery(t *testing.T, s WebhookStores) {
+	e := domain.Event{ID: uuid.NewString(), Type: domain.EventBackchannelLogout, OccurredAt: epoch}
+	require.NoError(t, s.Events.Publish(t.Context(), e))
+	d := sampleLogoutDelivery(e.ID, epoch)
+	n, err := s.Deliveries.DispatchEvents(t.Context(), 10, func([]domain.Event) ([]domain.Delivery, error) {
+		return []domain.Delivery{d}, nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	rec, err := s.Deliveries.GetDelivery(t.Context(), d.ID)
+	require.NoError(t, err)
+	assertSame(t, d, rec.Delivery, "stored with its kind, URL and client")
+
+	claims, err := s.Deliveries.ClaimDeliveries(t.Context(), epoch, epoch.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, claims, 1)
+	assert.Equal(t, d.ID, claims[0].Delivery.ID)
+	assert.Equal(t, domain.DeliveryBackchannelLogout, claims[0].Delivery.Kind)
+	assertSame(t, domain.Subscription{}, claims[0].Subscription, "no subscription")
+
+	retry := epoch.Add(5 * time.Second)
+	sub, err := s.Deliveries.RecordAttempt(t.Context(), attemptAt(d, 1, 500),
+		domain.AttemptOutcome{State: domain.DeliveryPending, NextAttemptAt: retry})
+	require.NoError(t, err)
+	assertSame(t, domain.Subscription{}, sub, "no subscription to account to")
+	claims, err = s.Deliveries.ClaimDeliveries(t.Context(), retry, retry.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, claims, 1, "the failed delivery is claimed again when due")
+	_, err = s.Deliveries.RecordAttempt(t.Context(), attemptAt(d, 2, 200),
+		domain.AttemptOutcome{State: domain.DeliveryDelivered, Succeeded: true})
+	require.NoError(t, err)
+	rec, err = s.Deliveries.GetDelivery(t.Context(), d.ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.DeliveryDelivered, rec.Delivery.State)
+	assert.Len(t, rec.Attempts, 2, "both attempts are logged")
 }

@@ -61,6 +61,7 @@ func newTestServerLimited(t testing.TB, opts Options, limiter ports.RateLimiter,
 		Licenses: dirStore, Roles: memory.NewRoleStore(orgs), Groups: orgs,
 		Grants: grants, Sessions: memory.NewSessionStore(), AuthRequests: memory.NewAuthRequestStore(),
 		Signer: signer, Limiter: limiter, Clock: clock, Random: random,
+		Events: memory.NewEventLog(), Units: memory.NewUnits(),
 	})
 	require.NoError(t, err)
 	dir := directory.New(directory.Config{BaseURL: "http://127.0.0.1:8080"}, directory.Deps{

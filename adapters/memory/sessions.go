@@ -94,24 +94,51 @@ func (s *SessionStore) TouchSession(_ context.Context, hash []byte, now, expires
 	return nil
 }
 
-// DeleteSession removes a session. Deleting a missing session is not an error.
-func (s *SessionStore) DeleteSession(_ context.Context, hash []byte) error {
+// AddSessionClient records that clientID got tokens in the live session
+// whose sid is sid, once. ErrNotFound if there is none or it expired at now.
+func (s *SessionStore) AddSessionClient(_ context.Context, sid, clientID string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.drop(string(hash))
-	s.expiry.remove(string(hash))
+	key, ok := s.bySID[sid]
+	if !ok {
+		return domain.ErrNotFound
+	}
+	sess := s.byHash[key]
+	if !now.Before(sess.ExpiresAt) {
+		return domain.ErrNotFound
+	}
+	if !slices.Contains(sess.ClientIDs, clientID) {
+		sess.ClientIDs = append(slices.Clone(sess.ClientIDs), clientID)
+		s.byHash[key] = sess
+	}
 	return nil
 }
 
-// DeleteUserSessions removes every session of a user.
-func (s *SessionStore) DeleteUserSessions(_ context.Context, userID string) error {
+// DeleteSession removes a session and returns it. ErrNotFound if there is
+// none.
+func (s *SessionStore) DeleteSession(_ context.Context, hash []byte) (domain.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	sess, ok := s.byHash[string(hash)]
+	if !ok {
+		return domain.Session{}, domain.ErrNotFound
+	}
+	s.drop(string(hash))
+	s.expiry.remove(string(hash))
+	return cloneSession(sess), nil
+}
+
+// DeleteUserSessions removes every session of a user and returns them.
+func (s *SessionStore) DeleteUserSessions(_ context.Context, userID string) ([]domain.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []domain.Session
 	for key := range s.byUser[userID] {
+		out = append(out, cloneSession(s.byHash[key]))
 		s.drop(key)
 		s.expiry.remove(key)
 	}
-	return nil
+	return out, nil
 }
 
 func (s *SessionStore) sweep(times ...time.Time) {
@@ -135,6 +162,7 @@ func (s *SessionStore) drop(key string) {
 func cloneSession(s domain.Session) domain.Session {
 	s.Hash = slices.Clone(s.Hash)
 	s.AMR = slices.Clone(s.AMR)
+	s.ClientIDs = slices.Clone(s.ClientIDs)
 	return s
 }
 

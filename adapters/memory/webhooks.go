@@ -162,6 +162,7 @@ func (w *Webhooks) DispatchEvents(_ context.Context, limit int, plan func([]doma
 	defer w.mu.Unlock()
 	for _, d := range ds {
 		_, subscribed := w.subs[d.SubscriptionID]
+		subscribed = subscribed || d.SubscriptionID == "" // a back-channel logout has none
 		if _, exists := w.deliveries[d.ID]; subscribed && !exists {
 			w.deliveries[d.ID] = cloneDelivery(d)
 		}
@@ -190,7 +191,9 @@ func (w *Webhooks) ClaimDeliveries(_ context.Context, now, leaseUntil time.Time,
 	defer w.mu.Unlock()
 	var due []domain.Delivery
 	for _, d := range w.deliveries {
-		if d.State == domain.DeliveryPending && !d.NextAttemptAt.After(now) && !d.LeaseUntil.After(now) && !w.subs[d.SubscriptionID].Disabled {
+		// A back-channel logout has no subscription, so none disables it.
+		if d.State == domain.DeliveryPending && !d.NextAttemptAt.After(now) && !d.LeaseUntil.After(now) &&
+			(d.SubscriptionID == "" || !w.subs[d.SubscriptionID].Disabled) {
 			due = append(due, d)
 		}
 	}
@@ -202,7 +205,11 @@ func (w *Webhooks) ClaimDeliveries(_ context.Context, now, leaseUntil time.Time,
 	for _, d := range due {
 		d.LeaseUntil = leaseUntil
 		w.deliveries[d.ID] = d
-		out = append(out, domain.Claim{Delivery: cloneDelivery(d), Subscription: cloneSub(w.subs[d.SubscriptionID])})
+		c := domain.Claim{Delivery: cloneDelivery(d)}
+		if d.SubscriptionID != "" {
+			c.Subscription = cloneSub(w.subs[d.SubscriptionID])
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -226,6 +233,9 @@ func (w *Webhooks) RecordAttempt(_ context.Context, a domain.Attempt, o domain.A
 		d.CompletedAt = a.At
 	}
 	w.deliveries[d.ID] = d
+	if d.SubscriptionID == "" {
+		return domain.Subscription{}, nil // a back-channel logout: no subscription to account to
+	}
 	s := w.subs[d.SubscriptionID]
 	applyOutcome(&s, o)
 	w.subs[s.ID] = s

@@ -42,6 +42,7 @@ type sessionDoc struct {
 	CreatedAt time.Time `bson:"created_at"`
 	LastSeen  time.Time `bson:"last_seen"`
 	ExpiresAt time.Time `bson:"expires_at"`
+	ClientIDs []string  `bson:"client_ids,omitempty"`
 }
 
 // liveSession selects the session with hash unless it expired at now.
@@ -53,7 +54,7 @@ func liveSession(hash []byte, now time.Time) bson.D {
 func (s *SessionStore) CreateSession(ctx context.Context, sess domain.Session) error {
 	_, err := s.coll.InsertOne(ctx, sessionDoc{
 		Hash: sess.Hash, SID: sess.SID, UserID: sess.UserID, AuthTime: sess.AuthTime, AMR: sess.AMR,
-		CreatedAt: sess.CreatedAt, LastSeen: sess.LastSeen, ExpiresAt: sess.ExpiresAt,
+		CreatedAt: sess.CreatedAt, LastSeen: sess.LastSeen, ExpiresAt: sess.ExpiresAt, ClientIDs: sess.ClientIDs,
 	})
 	return translate("create session", err)
 }
@@ -74,10 +75,14 @@ func (s *SessionStore) get(ctx context.Context, op string, filter bson.D) (domai
 	if err := s.coll.FindOne(ctx, filter).Decode(&d); err != nil {
 		return domain.Session{}, translate(op, err)
 	}
+	return d.session(), nil
+}
+
+func (d sessionDoc) session() domain.Session {
 	return domain.Session{
 		Hash: d.Hash, SID: d.SID, UserID: d.UserID, AuthTime: d.AuthTime, AMR: d.AMR,
-		CreatedAt: d.CreatedAt, LastSeen: d.LastSeen, ExpiresAt: d.ExpiresAt,
-	}, nil
+		CreatedAt: d.CreatedAt, LastSeen: d.LastSeen, ExpiresAt: d.ExpiresAt, ClientIDs: d.ClientIDs,
+	}
 }
 
 // TouchSession slides a live session in one updateOne filtered on expiry: an
@@ -99,16 +104,62 @@ func (s *SessionStore) TouchSession(ctx context.Context, hash []byte, now, expir
 	return nil
 }
 
-// DeleteSession removes a session; a missing one is not an error.
-func (s *SessionStore) DeleteSession(ctx context.Context, hash []byte) error {
-	_, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: hash}})
-	return translate("delete session", err)
+// AddSessionClient adds clientID to a live session's client_ids with
+// $addToSet, in one updateOne filtered on expiry. ErrNotFound if no live
+// session has the sid.
+func (s *SessionStore) AddSessionClient(ctx context.Context, sid, clientID string, now time.Time) error {
+	res, err := s.coll.UpdateOne(ctx,
+		bson.D{{Key: "sid", Value: sid}, {Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}}},
+		bson.D{{Key: "$addToSet", Value: bson.D{{Key: "client_ids", Value: clientID}}}})
+	if err != nil {
+		return translate("add session client", err)
+	}
+	if res.MatchedCount == 0 {
+		return translate("add session client", mongo.ErrNoDocuments)
+	}
+	return nil
 }
 
-// DeleteUserSessions removes every session of a user.
-func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID string) error {
-	_, err := s.coll.DeleteMany(ctx, bson.D{{Key: "user_id", Value: userID}})
-	return translate("delete user sessions", err)
+// DeleteSession reads a session, then deletes it. ErrNotFound if there is
+// none. The collection wrapper offers no findOneAndDelete (a unit must
+// journal before it writes), so this is two steps: a client added between
+// them (a code exchanged in that instant) is deleted with the session
+// without being told. PostgreSQL and memory have no such window.
+func (s *SessionStore) DeleteSession(ctx context.Context, hash []byte) (domain.Session, error) {
+	var d sessionDoc
+	if err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&d); err != nil {
+		return domain.Session{}, translate("delete session", err)
+	}
+	res, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: hash}})
+	if err != nil {
+		return domain.Session{}, translate("delete session", err)
+	}
+	if res.DeletedCount == 0 {
+		return domain.Session{}, translate("delete session", mongo.ErrNoDocuments) // another delete won
+	}
+	return d.session(), nil
+}
+
+// DeleteUserSessions reads a user's sessions, then deletes every session
+// of the user, and returns those it read (with DeleteSession's window).
+func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID string) ([]domain.Session, error) {
+	filter := bson.D{{Key: "user_id", Value: userID}}
+	cur, err := s.coll.Find(ctx, filter)
+	if err != nil {
+		return nil, translate("delete user sessions", err)
+	}
+	var docs []sessionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate("delete user sessions", err)
+	}
+	if _, err := s.coll.DeleteMany(ctx, filter); err != nil {
+		return nil, translate("delete user sessions", err)
+	}
+	out := make([]domain.Session, len(docs))
+	for i, d := range docs {
+		out[i] = d.session()
+	}
+	return out, nil
 }
 
 // sweepSessions deletes at most batch sessions that expired before now minus

@@ -23,7 +23,10 @@ const dispatchLease = time.Minute
 // lease (see takeLease); Attempts is the highest attempt number stored.
 type deliveryDoc struct {
 	ID             string    `bson:"_id"`
-	SubscriptionID string    `bson:"subscription_id"`
+	SubscriptionID string    `bson:"subscription_id"` // "" for a back-channel logout
+	Kind           string    `bson:"kind,omitempty"`
+	URL            string    `bson:"url,omitempty"`
+	ClientID       string    `bson:"client_id,omitempty"`
 	EventID        string    `bson:"event_id"`
 	EventType      string    `bson:"event_type"`
 	Payload        []byte    `bson:"payload"`
@@ -38,7 +41,8 @@ type deliveryDoc struct {
 
 func newDeliveryDoc(d domain.Delivery) deliveryDoc {
 	return deliveryDoc{
-		ID: d.ID, SubscriptionID: d.SubscriptionID, EventID: d.EventID, EventType: d.EventType, Payload: d.Payload,
+		ID: d.ID, SubscriptionID: d.SubscriptionID, Kind: string(d.Kind), URL: d.URL, ClientID: d.ClientID,
+		EventID: d.EventID, EventType: d.EventType, Payload: d.Payload,
 		State: string(d.State), Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt, LeaseUntil: d.LeaseUntil,
 		CreatedAt: d.CreatedAt, CompletedAt: d.CompletedAt,
 	}
@@ -46,7 +50,8 @@ func newDeliveryDoc(d domain.Delivery) deliveryDoc {
 
 func (d deliveryDoc) delivery() domain.Delivery {
 	return domain.Delivery{
-		ID: d.ID, SubscriptionID: d.SubscriptionID, EventID: d.EventID, EventType: d.EventType, Payload: d.Payload,
+		ID: d.ID, SubscriptionID: d.SubscriptionID, Kind: domain.DeliveryKind(d.Kind), URL: d.URL, ClientID: d.ClientID,
+		EventID: d.EventID, EventType: d.EventType, Payload: d.Payload,
 		State: domain.DeliveryState(d.State), Attempts: d.Attempts, NextAttemptAt: utcOrZero(d.NextAttemptAt),
 		LeaseUntil: utcOrZero(d.LeaseUntil), CreatedAt: utcOrZero(d.CreatedAt), CompletedAt: utcOrZero(d.CompletedAt),
 	}
@@ -200,7 +205,9 @@ func (st *WebhookStore) insertDeliveries(ctx context.Context, ds []domain.Delive
 	}
 	subIDs := make([]string, 0, len(ds))
 	for _, d := range ds {
-		subIDs = append(subIDs, d.SubscriptionID)
+		if d.SubscriptionID != "" { // a back-channel logout has none
+			subIDs = append(subIDs, d.SubscriptionID)
+		}
 	}
 	slices.Sort(subIDs)
 	subIDs = slices.Compact(subIDs)
@@ -210,7 +217,7 @@ func (st *WebhookStore) insertDeliveries(ctx context.Context, ds []domain.Delive
 	}
 	docs := make([]any, 0, len(ds))
 	for _, d := range ds {
-		if exists[d.SubscriptionID] {
+		if d.SubscriptionID == "" || exists[d.SubscriptionID] {
 			docs = append(docs, newDeliveryDoc(d))
 		}
 	}
@@ -330,6 +337,9 @@ func (st *WebhookStore) ClaimDeliveries(ctx context.Context, now, leaseUntil tim
 // is stored and enabled; nil otherwise. It reads each subscription once per
 // claim, through cache.
 func (st *WebhookStore) claimableSubscription(ctx context.Context, cache map[string]*domain.Subscription, id string) (*domain.Subscription, error) {
+	if id == "" {
+		return &domain.Subscription{}, nil // a back-channel logout: none to be disabled
+	}
 	if s, ok := cache[id]; ok {
 		return s, nil
 	}
@@ -381,6 +391,9 @@ func (st *WebhookStore) RecordAttempt(ctx context.Context, a domain.Attempt, o d
 	}
 	if err := st.applyToDelivery(ctx, a, o, number); err != nil {
 		return domain.Subscription{}, err
+	}
+	if d.SubscriptionID == "" {
+		return domain.Subscription{}, nil // a back-channel logout: no streak to keep
 	}
 	sub, err := st.applyToSubscription(ctx, d.SubscriptionID, o)
 	if err != nil {

@@ -24,10 +24,10 @@ func NewSessionStore(pool *pgxpool.Pool) *SessionStore { return &SessionStore{po
 // CreateSession stores a session. ErrAlreadyExists if the hash is taken.
 func (s *SessionStore) CreateSession(ctx context.Context, sess domain.Session) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO sessions
-		(hash, sid, user_id, auth_time, amr, created_at, last_seen, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		(hash, sid, user_id, auth_time, amr, created_at, last_seen, expires_at, client_ids)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9::text[], '{}'))`,
 		sess.Hash, sess.SID, sess.UserID, ts(sess.AuthTime), sess.AMR, ts(sess.CreatedAt),
-		ts(sess.LastSeen), ts(sess.ExpiresAt))
+		ts(sess.LastSeen), ts(sess.ExpiresAt), sess.ClientIDs)
 	return translate("create session", err)
 }
 
@@ -37,15 +37,27 @@ func (s *SessionStore) GetSession(ctx context.Context, hash []byte, now time.Tim
 }
 
 func (s *SessionStore) get(ctx context.Context, op, where string, key any, now time.Time) (domain.Session, error) {
-	var sess domain.Session
-	var authTime, created, lastSeen, expires pgtype.Timestamptz
-	err := s.pool.QueryRow(ctx, `SELECT hash, sid, user_id, auth_time, amr, created_at, last_seen, expires_at
-		FROM sessions `+where, key, now).
-		Scan(&sess.Hash, &sess.SID, &sess.UserID, &authTime, &sess.AMR, &created, &lastSeen, &expires)
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionCols+` FROM sessions `+where, key, now)
 	if err != nil {
 		return domain.Session{}, translate(op, err)
 	}
+	sess, err := pgx.CollectExactlyOneRow(rows, scanSession)
+	return sess, translate(op, err)
+}
+
+// sessionCols are the columns scanSession reads.
+const sessionCols = `hash, sid, user_id, auth_time, amr, created_at, last_seen, expires_at, client_ids`
+
+func scanSession(row pgx.CollectableRow) (domain.Session, error) {
+	var sess domain.Session
+	var authTime, created, lastSeen, expires pgtype.Timestamptz
+	if err := row.Scan(&sess.Hash, &sess.SID, &sess.UserID, &authTime, &sess.AMR, &created, &lastSeen, &expires, &sess.ClientIDs); err != nil {
+		return domain.Session{}, err
+	}
 	sess.AuthTime, sess.CreatedAt, sess.LastSeen, sess.ExpiresAt = fromTS(authTime), fromTS(created), fromTS(lastSeen), fromTS(expires)
+	if len(sess.ClientIDs) == 0 {
+		sess.ClientIDs = nil // no client is nil, as memory has it
+	}
 	return sess, nil
 }
 
@@ -69,14 +81,39 @@ func (s *SessionStore) TouchSession(ctx context.Context, hash []byte, now, expir
 	return nil
 }
 
-// DeleteSession removes a session; a missing one is not an error.
-func (s *SessionStore) DeleteSession(ctx context.Context, hash []byte) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE hash = $1`, hash)
-	return translate("delete session", err)
+// AddSessionClient appends clientID to a live session's client_ids unless
+// it is there, in one UPDATE: the row lock orders it with a concurrent
+// DELETE, which then returns the client, or came first and leaves no row.
+func (s *SessionStore) AddSessionClient(ctx context.Context, sid, clientID string, now time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET client_ids = CASE WHEN $2 = ANY(client_ids)
+		THEN client_ids ELSE array_append(client_ids, $2) END
+		WHERE sid = $1 AND expires_at > $3`, sid, clientID, now)
+	if err != nil {
+		return translate("add session client", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return translate("add session client", pgx.ErrNoRows)
+	}
+	return nil
 }
 
-// DeleteUserSessions removes every session of a user.
-func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
-	return translate("delete user sessions", err)
+// DeleteSession removes a session and returns it (DELETE ... RETURNING).
+// ErrNotFound if there is none.
+func (s *SessionStore) DeleteSession(ctx context.Context, hash []byte) (domain.Session, error) {
+	rows, err := s.pool.Query(ctx, `DELETE FROM sessions WHERE hash = $1 RETURNING `+sessionCols, hash)
+	if err != nil {
+		return domain.Session{}, translate("delete session", err)
+	}
+	sess, err := pgx.CollectExactlyOneRow(rows, scanSession)
+	return sess, translate("delete session", err)
+}
+
+// DeleteUserSessions removes every session of a user and returns them.
+func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID string) ([]domain.Session, error) {
+	rows, err := s.pool.Query(ctx, `DELETE FROM sessions WHERE user_id = $1 RETURNING `+sessionCols, userID)
+	if err != nil {
+		return nil, translate("delete user sessions", err)
+	}
+	out, err := pgx.CollectRows(rows, scanSession)
+	return out, translate("delete user sessions", err)
 }

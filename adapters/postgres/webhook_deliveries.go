@@ -38,25 +38,26 @@ func NewDeliveryStore(pool *pgxpool.Pool, keyEncryptionKey []byte) (*DeliverySto
 }
 
 // deliveryCols lists the columns deliveryDest reads, on the alias d.
-const deliveryCols = `d.id, d.subscription_id, d.event_id, d.event_type, d.payload,
+// A back-channel logout has no subscription (NULL), read as "".
+const deliveryCols = `d.id, coalesce(d.subscription_id, ''), d.kind, d.url, d.client_id, d.event_id, d.event_type, d.payload,
 	d.state, d.attempts, d.next_attempt_at, d.lease_until, d.created_at, d.completed_at`
 
 // deliveryDest holds one scanned row of deliveryCols.
 type deliveryDest struct {
 	d                    domain.Delivery
-	state                string
+	state, kind          string
 	next, lease, created time.Time
 	completed            pgtype.Timestamptz
 }
 
 func (x *deliveryDest) targets() []any {
-	return []any{&x.d.ID, &x.d.SubscriptionID, &x.d.EventID, &x.d.EventType, &x.d.Payload,
+	return []any{&x.d.ID, &x.d.SubscriptionID, &x.kind, &x.d.URL, &x.d.ClientID, &x.d.EventID, &x.d.EventType, &x.d.Payload,
 		&x.state, &x.d.Attempts, &x.next, &x.lease, &x.created, &x.completed}
 }
 
 func (x *deliveryDest) delivery() domain.Delivery {
 	d := x.d
-	d.State = domain.DeliveryState(x.state)
+	d.State, d.Kind = domain.DeliveryState(x.state), domain.DeliveryKind(x.kind)
 	// These three are NOT NULL and keep a zero time as 0001-01-01 (see the
 	// migration); UTC makes it Go's zero time again.
 	d.NextAttemptAt, d.LeaseUntil, d.CreatedAt = x.next.UTC(), x.lease.UTC(), x.created.UTC()
@@ -67,14 +68,18 @@ func (x *deliveryDest) delivery() domain.Delivery {
 // insertDeliveries stores a batch in one statement. A delivery whose
 // subscription is gone is skipped, as the subscription's deliveries would
 // have been deleted with it; a subscription deleted while the statement
-// runs fails it on the foreign key, and the dispatch is retried.
-const insertDeliveries = `INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, payload,
+// runs fails it on the foreign key, and the dispatch is retried. A
+// back-channel logout has no subscription ("" becomes NULL).
+const insertDeliveries = `INSERT INTO webhook_deliveries (id, subscription_id, kind, url, client_id, event_id, event_type, payload,
 	state, attempts, next_attempt_at, lease_until, created_at, completed_at)
-SELECT x.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[],
-	$6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
+SELECT x.id, nullif(x.subscription_id, ''), x.kind, x.url, x.client_id, x.event_id, x.event_type, x.payload,
+	x.state, x.attempts, x.next_attempt_at, x.lease_until, x.created_at, x.completed_at
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[],
+	$6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
+	$12::text[], $13::text[], $14::text[])
 	AS x (id, subscription_id, event_id, event_type, payload,
-		state, attempts, next_attempt_at, lease_until, created_at, completed_at)
-WHERE EXISTS (SELECT 1 FROM webhook_subscriptions s WHERE s.id = x.subscription_id)
+		state, attempts, next_attempt_at, lease_until, created_at, completed_at, kind, url, client_id)
+WHERE x.subscription_id = '' OR EXISTS (SELECT 1 FROM webhook_subscriptions s WHERE s.id = x.subscription_id)
 ON CONFLICT (id) DO NOTHING`
 
 // deliveryArgs spreads deliveries into insertDeliveries' arrays.
@@ -85,12 +90,14 @@ func deliveryArgs(ds []domain.Delivery) []any {
 	attempts := make([]int32, n)
 	next, lease, created := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 	completed := make([]pgtype.Timestamptz, n)
+	kinds, urls, clients := make([]string, n), make([]string, n), make([]string, n)
 	for i, d := range ds {
+		kinds[i], urls[i], clients[i] = string(d.Kind), d.URL, d.ClientID
 		ids[i], subs[i], events[i], types[i], payloads[i] = d.ID, d.SubscriptionID, d.EventID, d.EventType, d.Payload
 		states[i], attempts[i] = string(d.State), int32(d.Attempts)
 		next[i], lease[i], created[i], completed[i] = d.NextAttemptAt, d.LeaseUntil, d.CreatedAt, ts(d.CompletedAt)
 	}
-	return []any{ids, subs, events, types, payloads, states, attempts, next, lease, created, completed}
+	return []any{ids, subs, events, types, payloads, states, attempts, next, lease, created, completed, kinds, urls, clients}
 }
 
 // DispatchEvents runs in one transaction: it locks up to limit undispatched
@@ -196,8 +203,23 @@ RETURNING ` + deliveryCols + `, `
 
 var claimDeliveriesSQL = claimDeliveries + subscriptionColumns("s")
 
+// claimLogouts is claimDeliveries for back-channel logouts, which have no
+// subscription to join or to be disabled by (index
+// webhook_deliveries_logout_due).
+const claimLogouts = `UPDATE webhook_deliveries d SET lease_until = $2
+WHERE d.id = ANY(ARRAY(
+	SELECT d2.id FROM webhook_deliveries d2
+	WHERE d2.subscription_id IS NULL AND d2.state = 'pending' AND d2.next_attempt_at <= $1 AND d2.lease_until <= $1
+	ORDER BY d2.next_attempt_at, d2.created_at, d2.id
+	LIMIT $3
+	FOR UPDATE SKIP LOCKED
+))
+RETURNING ` + deliveryCols
+
 // ClaimDeliveries leases due deliveries (see claimDeliveries) and returns
 // them with their subscriptions, secrets opened, earliest due first.
+// Back-channel logouts are claimed first (claimLogouts): a session that
+// ended should end in its apps at once, and they are few.
 func (s *DeliveryStore) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]domain.Claim, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -207,7 +229,22 @@ func (s *DeliveryStore) ClaimDeliveries(ctx context.Context, now, leaseUntil tim
 		if err := relaxCommit(ctx, tx); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, claimDeliveriesSQL, now, leaseUntil, limit)
+		logouts, err := tx.Query(ctx, claimLogouts, now, leaseUntil, limit)
+		if err != nil {
+			return err
+		}
+		var ld deliveryDest
+		if _, err := pgx.ForEachRow(logouts, ld.targets(), func() error {
+			out = append(out, domain.Claim{Delivery: ld.delivery()})
+			ld = deliveryDest{}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(out) >= limit {
+			return nil
+		}
+		rows, err := tx.Query(ctx, claimDeliveriesSQL, now, leaseUntil, limit-len(out))
 		if err != nil {
 			return err
 		}
@@ -268,14 +305,16 @@ func (s *DeliveryStore) RecordAttempt(ctx context.Context, a domain.Attempt, o d
 			return err
 		}
 		var subID string
-		if err := tx.QueryRow(ctx, `SELECT subscription_id FROM webhook_deliveries WHERE id = $1`,
+		if err := tx.QueryRow(ctx, `SELECT coalesce(subscription_id, '') FROM webhook_deliveries WHERE id = $1`,
 			a.DeliveryID).Scan(&subID); err != nil {
 			return err
 		}
 		var sd subscriptionDest
-		if err := tx.QueryRow(ctx, recordOutcome+subscriptionCols,
-			subID, o.Succeeded, o.Disable, o.DisableAfter, o.DisabledReason).Scan(sd.targets()...); err != nil {
-			return err
+		if subID != "" { // a back-channel logout has no subscription to account to
+			if err := tx.QueryRow(ctx, recordOutcome+subscriptionCols,
+				subID, o.Succeeded, o.Disable, o.DisableAfter, o.DisabledReason).Scan(sd.targets()...); err != nil {
+				return err
+			}
 		}
 		// The store numbers the attempt: two instances whose leases
 		// overlapped (a post that outlived its lease) both get recorded.
@@ -290,6 +329,9 @@ func (s *DeliveryStore) RecordAttempt(ctx context.Context, a domain.Attempt, o d
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			a.DeliveryID, number, ts(a.At), a.StatusCode, int64(a.Latency), a.Error, a.Response); err != nil {
 			return err
+		}
+		if subID == "" {
+			return nil
 		}
 		var err error
 		if out, err = sd.subscription(s.box); err != nil || !out.Disabled {

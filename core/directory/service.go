@@ -208,10 +208,23 @@ func (s *Service) publish(ctx context.Context, events ...domain.Event) error {
 }
 
 // endSignIns ends a user's sessions and revokes their refresh tokens, for a
-// password reset or a status that forbids signing in.
+// password reset or a status that forbids signing in. Each ended session
+// that clients registered for back-channel logout got tokens in is
+// reported by an event in the same unit, so those clients are told
+// (OIDC Back-Channel Logout 1.0 §2.3, §2.5) even if the instance dies next.
 func (s *Service) endSignIns(ctx context.Context, userID string, now time.Time) error {
-	if err := s.deps.Sessions.DeleteUserSessions(ctx, userID); err != nil {
+	sessions, err := s.deps.Sessions.DeleteUserSessions(ctx, userID)
+	if err != nil {
 		return fault.Store("delete sessions", err)
+	}
+	var logouts []domain.Event
+	for _, sess := range sessions {
+		if e, ok := domain.LogoutEvent(s.deps.Random.UUID(), now, sess); ok {
+			logouts = append(logouts, e)
+		}
+	}
+	if err := s.publish(ctx, logouts...); err != nil {
+		return err
 	}
 	if err := s.deps.Refresh.RevokeUserRefreshFamilies(ctx, userID, now); err != nil {
 		return fault.Store("revoke refresh tokens", err)

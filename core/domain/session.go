@@ -14,6 +14,10 @@ type Session struct {
 	CreatedAt time.Time
 	LastSeen  time.Time
 	ExpiresAt time.Time
+	// ClientIDs are the clients registered for back-channel logout that
+	// were issued tokens in this session, each once: when the session ends,
+	// each is sent a logout token (OIDC Back-Channel Logout 1.0 §2.3).
+	ClientIDs []string
 }
 
 // AuthRequest is a validated authorization request waiting for the user to

@@ -53,15 +53,35 @@ const (
 	DeliveryFailed    DeliveryState = "failed"    // retries ran out, or the subscription was disabled
 )
 
-// Delivery is one event on its way to one subscription. Its ID is the
-// stable delivery id receivers deduplicate on: every attempt and every
-// redelivery carries it.
+// DeliveryKind says what a delivery carries and how it is posted.
+type DeliveryKind string
+
+// Delivery kinds.
+const (
+	// DeliveryWebhook is an event to a subscription: a signed JSON post.
+	// It is the zero value, so deliveries stored before kinds existed are
+	// webhooks.
+	DeliveryWebhook DeliveryKind = ""
+	// DeliveryBackchannelLogout is a logout token to a client's
+	// backchannel_logout_uri (OIDC Back-Channel Logout 1.0 §2.5). It has no
+	// subscription: URL and ClientID say where it goes, and Payload holds
+	// the LogoutNotice the token is signed from at each attempt.
+	DeliveryBackchannelLogout DeliveryKind = "backchannel_logout"
+)
+
+// Delivery is one event on its way to one subscription (or, for a
+// back-channel logout, to one client). Its ID is the stable delivery id
+// receivers deduplicate on: every attempt and every redelivery carries it.
 type Delivery struct {
 	ID             string
-	SubscriptionID string
+	SubscriptionID string // empty for a back-channel logout
+	Kind           DeliveryKind
+	URL            string // a back-channel logout's endpoint
+	ClientID       string // a back-channel logout's client
 	EventID        string
 	EventType      string
-	// Payload is the exact body posted, signed as is.
+	// Payload is the exact body posted, signed as is; for a back-channel
+	// logout, the JSON of its LogoutNotice.
 	Payload       []byte
 	State         DeliveryState
 	Attempts      int
@@ -102,7 +122,8 @@ type AttemptOutcome struct {
 	DisabledReason string
 }
 
-// Claim is a leased delivery with the subscription it goes to.
+// Claim is a leased delivery with the subscription it goes to (the zero
+// Subscription for a back-channel logout, which has none).
 type Claim struct {
 	Delivery     Delivery
 	Subscription Subscription

@@ -54,7 +54,8 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"prompt_values_supported":                                  []string{"none", "login", "consent"},
 		"authorization_response_iss_parameter_supported":           true,
 		"frontchannel_logout_supported":                            false,
-		"backchannel_logout_supported":                             false,
+		"backchannel_logout_supported":                             true,
+		"backchannel_logout_session_supported":                     true,
 		"ui_locales_supported":                                     []string{"en"},
 		"claim_types_supported":                                    []string{"normal"},
 	}

@@ -82,8 +82,8 @@ func (p *Provider) EndSession(ctx context.Context, in EndSessionParams, b Browse
 		}
 	}
 	if sess != nil {
-		if err := p.deps.Sessions.DeleteSession(ctx, sess.Hash); err != nil {
-			return EndSessionOutcome{}, fault.Store("delete session", err)
+		if err := p.endSession(ctx, sess.Hash); err != nil {
+			return EndSessionOutcome{}, err
 		}
 	}
 	if hint != nil && !matches {
@@ -115,10 +115,7 @@ func (p *Provider) endHintedSession(ctx context.Context, hint *idTokenHint) erro
 	if err != nil {
 		return fault.Store("get session by sid", err)
 	}
-	if err := p.deps.Sessions.DeleteSession(ctx, s.Hash); err != nil {
-		return fault.Store("delete session", err)
-	}
-	return nil
+	return p.endSession(ctx, s.Hash)
 }
 
 // logoutClient finds the client named by client_id or the hint's audience,

@@ -56,8 +56,8 @@ func (p *Provider) Login(ctx context.Context, in LoginInput, b Browser) (Outcome
 	// A new sign-in ends the browser's previous session, so a cookie stolen
 	// earlier does not survive re-authentication.
 	if b.SessionCookie != "" && len(b.SessionCookie) <= 128 {
-		if err := p.deps.Sessions.DeleteSession(ctx, domain.HashToken(b.SessionCookie)); err != nil {
-			return Outcome{}, fault.Store("delete session", err)
+		if err := p.endSession(ctx, domain.HashToken(b.SessionCookie)); err != nil {
+			return Outcome{}, err
 		}
 	}
 	sess, cookie, err := p.startSession(ctx, user, []string{"pwd"})

@@ -98,10 +98,14 @@ type Deps struct {
 	Sessions     ports.SessionStore
 	AuthRequests ports.AuthRequestStore
 	Devices      ports.DeviceGrantStore
-	Signer       ports.KeySigner
-	Limiter      ports.RateLimiter
-	Clock        ports.Clock
-	Random       ports.Random
+	// Events stores back-channel logout events, in the unit (Units) that
+	// ends the session they report.
+	Events  ports.EventPublisher
+	Units   ports.UnitOfWork
+	Signer  ports.KeySigner
+	Limiter ports.RateLimiter
+	Clock   ports.Clock
+	Random  ports.Random
 }
 
 // Provider is the OpenID provider's application service. It is safe for
@@ -129,6 +133,9 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	}
 	if !slices.Contains(cfg.Algorithms, cfg.IDTokenAlg) || !slices.Contains(cfg.Algorithms, cfg.AccessTokenAlg) {
 		return nil, errors.New("oidc: id and access token algorithms must be among the signer's algorithms")
+	}
+	if deps.Events == nil || deps.Units == nil {
+		return nil, errors.New("oidc: Events and Units are required (back-channel logout)")
 	}
 	if cfg.Password.KeyLen == 0 {
 		cfg.Password = domain.DefaultPasswordParams

@@ -45,6 +45,7 @@ func newTestProvider(t testing.TB, edit func(*oidc.Config, *oidc.Deps)) *oidc.Pr
 		Licenses: memory.NewDirectory(users, orgs), Roles: memory.NewRoleStore(orgs), Groups: orgs,
 		Grants: memory.NewGrantStore(), Sessions: memory.NewSessionStore(), AuthRequests: memory.NewAuthRequestStore(),
 		Signer: signer, Limiter: memory.NewRateLimiter(), Clock: system.NewClock(), Random: system.NewRandom(),
+		Events: memory.NewEventLog(), Units: memory.NewUnits(),
 	}
 	if edit != nil {
 		edit(&cfg, &deps)

@@ -83,10 +83,21 @@ func (p *Provider) checkCodeBinding(client *domain.Client, req TokenRequest, cod
 
 // requireCodeSession refuses a code whose sign-in session has ended. A code
 // is the sign-in session's word: once that session has ended (the user
-// signed out in the minute since), it issues nothing, as in Keycloak.
-func (p *Provider) requireCodeSession(ctx context.Context, code domain.AuthCode, now time.Time) error {
+// signed out in the minute since), it issues nothing, as in Keycloak. A
+// client registered for back-channel logout is recorded in the session,
+// to be told when it ends.
+func (p *Provider) requireCodeSession(ctx context.Context, client *domain.Client, code domain.AuthCode, now time.Time) error {
 	if code.SessionID == "" {
 		return nil
+	}
+	if client.BackchannelLogoutURI != "" {
+		// One write both checks the session and records the client in it,
+		// so the session cannot end between the two without telling it.
+		live, err := p.recordSessionClient(ctx, client, code.SessionID, now)
+		if err != nil || live {
+			return err
+		}
+		return oauthErr(CodeInvalidGrant, "the sign-in session that issued the authorization code has ended")
 	}
 	_, err := p.deps.Sessions.GetSessionBySID(ctx, code.SessionID, now)
 	if errors.Is(err, domain.ErrNotFound) {

@@ -27,7 +27,7 @@ func (p *Provider) issueForUser(ctx context.Context, client *domain.Client, code
 	if err := p.requireLicense(ctx, client, user.ID, CodeInvalidGrant); err != nil {
 		return TokenResponse{}, err
 	}
-	if err := p.requireCodeSession(ctx, code, now); err != nil {
+	if err := p.requireCodeSession(ctx, client, code, now); err != nil {
 		return TokenResponse{}, err
 	}
 	is := issuance{

@@ -63,6 +63,13 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 			return TokenResponse{}, err
 		}
 	}
+	// Tokens issued in a session are reported when it ends (Back-Channel
+	// Logout §2.3); the code exchange recorded this client already, unless
+	// it registered its backchannel_logout_uri since. An offline family
+	// whose session ended has no one to tell.
+	if _, err := p.recordSessionClient(ctx, client, fam.SessionID, now); err != nil {
+		return TokenResponse{}, err
+	}
 	return p.mint(ctx, issuance{
 		client: client, user: user, scopes: scopes, grantID: fam.ID,
 		authTime: fam.AuthTime, sid: fam.SessionID, amr: fam.AMR, refresh: tok, dpopJKT: req.dpopJKT,

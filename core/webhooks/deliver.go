@@ -68,14 +68,23 @@ func (s *Service) Deliver(ctx context.Context) (Report, error) {
 func (s *Service) attempt(ctx context.Context, c domain.Claim) (bool, *domain.Subscription, error) {
 	at := s.now()
 	d, sub := c.Delivery, c.Subscription
-	active, err := s.clientActive(ctx, sub.ClientID, nil)
+	logout := d.Kind == domain.DeliveryBackchannelLogout
+	clientID := sub.ClientID
+	if logout {
+		clientID = d.ClientID
+	}
+	active, err := s.clientActive(ctx, clientID, nil)
 	if err != nil {
 		return false, nil, err
 	}
 	var res ports.SendResult
 	var o domain.AttemptOutcome
 	if active {
-		res = s.deps.Sender.Send(ctx, sub.URL, headers(sub.Secret, d.ID, d.EventType, at, d.Payload), d.Payload)
+		if logout {
+			res = s.sendLogout(ctx, d)
+		} else {
+			res = s.deps.Sender.Send(ctx, sub.URL, headers(sub.Secret, d.ID, d.EventType, at, d.Payload), d.Payload)
+		}
 		if ctx.Err() != nil {
 			return false, nil, nil // shutting down: the lease lapses and another post follows
 		}
@@ -86,9 +95,14 @@ func (s *Service) attempt(ctx context.Context, c domain.Claim) (bool, *domain.Su
 		DeliveryID: d.ID, Number: d.Attempts + 1, At: at, StatusCode: res.StatusCode,
 		Latency: res.Latency, Response: res.Body, Error: attemptError(res),
 	}
-	if active {
+	switch {
+	case active && logout:
+		o = s.logoutOutcome(a, res)
+	case active:
 		o = s.outcome(a, res)
-	} else {
+	case logout:
+		o = domain.AttemptOutcome{State: domain.DeliveryFailed}
+	default:
 		o = domain.AttemptOutcome{State: domain.DeliveryFailed, Disable: true, DisabledReason: errClientGone.Error()}
 	}
 	stored, err := s.deps.Deliveries.RecordAttempt(ctx, a, o)

@@ -28,6 +28,14 @@ func (s *Service) plan(ctx context.Context, events []domain.Event) ([]domain.Del
 	orgsOf := map[string][]string{} // client id -> granted organization ids
 	var out []domain.Delivery
 	for _, e := range events {
+		if e.Type == domain.EventBackchannelLogout {
+			ds, err := s.planLogout(ctx, e, now)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ds...)
+			continue
+		}
 		subs, ok := subsByType[e.Type]
 		if !ok {
 			var err error

@@ -38,8 +38,10 @@ type Deps struct {
 	Deliveries    ports.DeliveryStore
 	Grants        ports.ClientGrantStore
 	Sender        ports.WebhookSender
-	Clock         ports.Clock
-	Random        ports.Random
+	// LogoutTokens signs back-channel logout tokens; without it they fail.
+	LogoutTokens LogoutTokenSigner
+	Clock        ports.Clock
+	Random       ports.Random
 }
 
 // Service runs the webhook use cases.

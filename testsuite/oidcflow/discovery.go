@@ -69,6 +69,9 @@ func discoveryISS(t *testing.T, s *suite) {
 	// request_uri_parameter_supported would mean true (OIDC Discovery §3).
 	assert.Equal(t, false, d["request_parameter_supported"])
 	assert.Equal(t, false, d["request_uri_parameter_supported"])
+	// OIDC Back-Channel Logout 1.0 §2.1: logout tokens always carry sid.
+	assert.Equal(t, true, d["backchannel_logout_supported"])
+	assert.Equal(t, true, d["backchannel_logout_session_supported"])
 }
 
 func discoveryCapabilities(t *testing.T, s *suite) {
