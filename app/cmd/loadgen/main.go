@@ -9,6 +9,8 @@
 // Scenarios: client_credentials, client_credentials_pkjwt (the same grant
 // with private_key_jwt: a private_key_jwt client registered at set-up signs
 // a fresh ES256 assertion per request, in the generator's measured time),
+// client_credentials_dpop (the same grant with a DPoP proof per request
+// from a key per worker, RFC 9449, the server nonce kept from each answer),
 // code_exchange, refresh, userinfo, introspect, jwks, discovery, or all
 // (each in turn). These write data and
 // run only when named, with -admin-key: scim_filter, scim_external,
@@ -47,7 +49,7 @@ import (
 )
 
 // Scenarios in the order "all" runs them.
-var scenarioNames = []string{"discovery", "jwks", "client_credentials", "client_credentials_pkjwt", "userinfo", "introspect", "refresh", "code_exchange"}
+var scenarioNames = []string{"discovery", "jwks", "client_credentials", "client_credentials_pkjwt", "client_credentials_dpop", "userinfo", "introspect", "refresh", "code_exchange"}
 
 const (
 	maxDuration = 5 * time.Minute
@@ -113,7 +115,7 @@ func run(args []string, out io.Writer) error {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	base := fs.String("base", "http://127.0.0.1:8080", "server base URL (loopback only)")
-	scenario := fs.String("scenario", "all", "client_credentials | client_credentials_pkjwt | code_exchange | refresh | userinfo | introspect | jwks | discovery | all; named only: scim_filter | scim_external | scim_search | scim_patch | provision | provision_bulk")
+	scenario := fs.String("scenario", "all", "client_credentials | client_credentials_pkjwt | client_credentials_dpop | code_exchange | refresh | userinfo | introspect | jwks | discovery | all; named only: scim_filter | scim_external | scim_search | scim_patch | provision | provision_bulk")
 	conc := fs.Int("c", 32, "concurrency: workers, each with one request in flight")
 	dur := fs.Duration("d", 10*time.Second, "measured duration per scenario")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up per scenario")
@@ -169,7 +171,7 @@ func (o options) scenarioList() ([]string, error) {
 }
 
 // noUserScenarios need no signed-in user.
-var noUserScenarios = []string{"discovery", "jwks", "client_credentials", "client_credentials_pkjwt"}
+var noUserScenarios = []string{"discovery", "jwks", "client_credentials", "client_credentials_pkjwt", "client_credentials_dpop"}
 
 // setUp prepares what the named scenarios need, unmeasured: the seeded SCIM
 // organization, the provisioning grant, a registered client, a signed-in
@@ -204,7 +206,7 @@ func (e *env) setUp(names []string, out io.Writer) error {
 	if needsUser && (o.email == "" || o.password == "") {
 		return errors.New("-email and -password (or CALIMATIC_DEV_SEED_EMAIL and CALIMATIC_DEV_SEED_PASSWORD) are needed for " + strings.Join(names, ", "))
 	}
-	if slices.Contains(names, "client_credentials") || needsUser {
+	if slices.Contains(names, "client_credentials") || slices.Contains(names, "client_credentials_dpop") || needsUser {
 		if err := e.register(); err != nil {
 			return fmt.Errorf("set-up: register a client: %w", err)
 		}

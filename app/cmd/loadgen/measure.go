@@ -30,7 +30,7 @@ func (e *env) scenario(name string) (*result, error) {
 		err    error
 	)
 	switch name {
-	case "discovery", "jwks", "client_credentials", "client_credentials_pkjwt", "userinfo", "introspect", "refresh":
+	case "discovery", "jwks", "client_credentials", "client_credentials_pkjwt", "client_credentials_dpop", "userinfo", "introspect", "refresh":
 		mk, err = e.oauthJobs(name)
 	case "code_exchange":
 		mk, window, notes, err = e.codeExchangeJobs(window)

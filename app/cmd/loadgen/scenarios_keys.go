@@ -103,3 +103,67 @@ func getJSON(u string, v any) error {
 	}
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
 }
+
+// dpopJob asks for a client_credentials token bound to the worker's own
+// DPoP key (RFC 9449), with a fresh proof per request. The server nonce
+// comes with every answer; the first is fetched at set-up.
+type dpopJob struct {
+	e     *env
+	key   *ecdsa.PrivateKey
+	jwk   map[string]string
+	htu   string
+	nonce string
+}
+
+func (e *env) newDPoPJob() (*dpopJob, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	var disc struct {
+		Token string `json:"token_endpoint"`
+	}
+	if err := getJSON(e.url("/.well-known/openid-configuration"), &disc); err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	pub, _ := json.Marshal(jose.JSONWebKey{Key: &key.PublicKey})
+	var jwk map[string]string
+	_ = json.Unmarshal(pub, &jwk)
+	j := &dpopJob{e: e, key: key, jwk: jwk, htu: disc.Token}
+	// One unmeasured request learns the nonce (use_dpop_nonce, §8).
+	resp, err := http.Post(j.htu, formType, bytes.NewReader([]byte(j.body())))
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	if j.nonce = resp.Header.Get("DPoP-Nonce"); j.nonce == "" {
+		return nil, fmt.Errorf("the token endpoint sent no DPoP-Nonce (status %d)", resp.StatusCode)
+	}
+	return j, nil
+}
+
+func (j *dpopJob) body() string {
+	return "grant_type=client_credentials&client_id=" + url.QueryEscape(j.e.clientID) + "&client_secret=" + url.QueryEscape(j.e.clientSecret)
+}
+
+func (j *dpopJob) proof() string {
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+		"jti": randToken(16), "htm": "POST", "htu": j.htu, "iat": time.Now().Unix(), "nonce": j.nonce,
+	})
+	tok.Header["typ"], tok.Header["jwk"] = "dpop+jwt", j.jwk
+	s, _ := tok.SignedString(j.key)
+	return s
+}
+
+func (j *dpopJob) next(req *fasthttp.Request) bool {
+	j.e.post("/api/v1/oidc/token", j.body())(req)
+	req.Header.Set("DPoP", j.proof())
+	return true
+}
+
+func (j *dpopJob) check(resp *fasthttp.Response) bool {
+	if n := resp.Header.Peek("DPoP-Nonce"); len(n) > 0 && string(n) != j.nonce {
+		j.nonce = string(n)
+	}
+	return bytes.Contains(resp.Body(), []byte(`"token_type":"DPoP"`))
+}

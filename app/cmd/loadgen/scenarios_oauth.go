@@ -32,6 +32,16 @@ func (e *env) oauthJobs(name string) (func(w int) job, error) {
 		return func(int) job {
 			return &staticJob{fill: e.post("/api/v1/oidc/token", body), want: []byte(`"access_token":"`)}
 		}, nil
+	case "client_credentials_dpop":
+		jobs := make([]*dpopJob, e.o.conc)
+		for w := range jobs {
+			j, err := e.newDPoPJob()
+			if err != nil {
+				return nil, err
+			}
+			jobs[w] = j
+		}
+		return func(w int) job { return jobs[w] }, nil
 	case "client_credentials_pkjwt":
 		k, err := e.registerKeyClient()
 		if err != nil {
