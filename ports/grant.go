@@ -20,13 +20,16 @@ type GrantStore interface {
 type AuthCodeStore interface {
 	// CreateAuthCode stores a code. ErrAlreadyExists if the hash is taken.
 	CreateAuthCode(ctx context.Context, c domain.AuthCode) error
-	// RedeemAuthCode marks the code redeemed at now and returns it, in one
-	// atomic step: of any number of concurrent calls for one code exactly one
-	// succeeds.
-	//   - ErrNotFound: no such code, or it expired (ExpiresAt <= now).
+	// RedeemAuthCode marks the code redeemed at now by clientID and returns
+	// it, in one atomic step: of any number of concurrent calls for one code
+	// exactly one succeeds. Only the client the code was issued to can spend
+	// it (RFC 6749 §4.1.3): a leaked code in another client's hands must not
+	// be used up before its own client redeems it.
+	//   - ErrNotFound: no such code, it expired (ExpiresAt <= now), or it was
+	//     issued to another client; the code is left as it was.
 	//   - ErrAlreadyUsed: it was redeemed before; the returned code (with its
 	//     GrantID) lets the caller revoke what the first redemption issued.
-	RedeemAuthCode(ctx context.Context, hash []byte, now time.Time) (domain.AuthCode, error)
+	RedeemAuthCode(ctx context.Context, hash []byte, clientID string, now time.Time) (domain.AuthCode, error)
 }
 
 // RefreshTokenStore keeps refresh-token families and their tokens by hash.

@@ -22,6 +22,7 @@ func authCodeTests() []subtest[ports.GrantStore] {
 		{"redeeming an unknown code fails with ErrNotFound", codeUnknown},
 		{"a code redeems until just before it expires and not at its expiry", codeExpiry},
 		{"creating a code whose hash is taken fails with ErrAlreadyExists", codeDuplicate},
+		{"another client cannot redeem a code, and its attempt leaves the code to its own client", codeForeignClient},
 	}
 }
 
@@ -54,7 +55,7 @@ func createAuthCode(t *testing.T, s ports.AuthCodeStore) domain.AuthCode {
 func codeRedeems(t *testing.T, s ports.GrantStore) {
 	c := createAuthCode(t, s)
 	now := epoch.Add(5 * time.Second)
-	got, err := s.RedeemAuthCode(t.Context(), c.Hash, now)
+	got, err := s.RedeemAuthCode(t.Context(), c.Hash, c.ClientID, now)
 	require.NoError(t, err)
 	want := c
 	want.RedeemedAt = now
@@ -63,23 +64,23 @@ func codeRedeems(t *testing.T, s ports.GrantStore) {
 
 func codeRedeemTwice(t *testing.T, s ports.GrantStore) {
 	c := createAuthCode(t, s)
-	_, err := s.RedeemAuthCode(t.Context(), c.Hash, epoch.Add(time.Second))
+	_, err := s.RedeemAuthCode(t.Context(), c.Hash, c.ClientID, epoch.Add(time.Second))
 	require.NoError(t, err)
-	got, err := s.RedeemAuthCode(t.Context(), c.Hash, epoch.Add(2*time.Second))
+	got, err := s.RedeemAuthCode(t.Context(), c.Hash, c.ClientID, epoch.Add(2*time.Second))
 	require.ErrorIs(t, err, domain.ErrAlreadyUsed)
 	assert.Equal(t, c.GrantID, got.GrantID, "the replay names the grant to revoke")
 }
 
 func codeUnknown(t *testing.T, s ports.GrantStore) {
-	_, err := s.RedeemAuthCode(t.Context(), uniqueHash(), epoch)
+	_, err := s.RedeemAuthCode(t.Context(), uniqueHash(), domain.ClientIDPrefix+"any", epoch)
 	require.ErrorIs(t, err, domain.ErrNotFound)
 }
 
 func codeExpiry(t *testing.T, s ports.GrantStore) {
 	live, expired := createAuthCode(t, s), createAuthCode(t, s)
-	_, err := s.RedeemAuthCode(t.Context(), live.Hash, live.ExpiresAt.Add(-time.Second))
+	_, err := s.RedeemAuthCode(t.Context(), live.Hash, live.ClientID, live.ExpiresAt.Add(-time.Second))
 	require.NoError(t, err, "a second before expiry")
-	_, err = s.RedeemAuthCode(t.Context(), expired.Hash, expired.ExpiresAt)
+	_, err = s.RedeemAuthCode(t.Context(), expired.Hash, expired.ClientID, expired.ExpiresAt)
 	require.ErrorIs(t, err, domain.ErrNotFound, "at expiry")
 }
 
@@ -88,16 +89,28 @@ func codeDuplicate(t *testing.T, s ports.GrantStore) {
 	other := sampleAuthCode()
 	other.Hash = c.Hash
 	require.ErrorIs(t, s.CreateAuthCode(t.Context(), other), domain.ErrAlreadyExists)
-	got, err := s.RedeemAuthCode(t.Context(), c.Hash, epoch)
+	got, err := s.RedeemAuthCode(t.Context(), c.Hash, c.ClientID, epoch)
 	require.NoError(t, err)
 	assert.Equal(t, c.GrantID, got.GrantID, "the first code is kept")
+}
+
+func codeForeignClient(t *testing.T, s ports.GrantStore) {
+	c := createAuthCode(t, s)
+	other := uniqueID(domain.ClientIDPrefix)
+	_, err := s.RedeemAuthCode(t.Context(), c.Hash, other, epoch.Add(time.Second))
+	require.ErrorIs(t, err, domain.ErrNotFound)
+	got, err := s.RedeemAuthCode(t.Context(), c.Hash, c.ClientID, epoch.Add(2*time.Second))
+	require.NoError(t, err, "the code's own client still redeems it")
+	assert.Equal(t, c.GrantID, got.GrantID)
+	_, err = s.RedeemAuthCode(t.Context(), c.Hash, other, epoch.Add(3*time.Second))
+	require.ErrorIs(t, err, domain.ErrNotFound, "a redeemed code is not another client's replay either")
 }
 
 func codeParallelRedeem(t *testing.T, s ports.GrantStore) {
 	c := createAuthCode(t, s)
 	errs := make([]error, contenders)
 	codes := make([]domain.AuthCode, contenders)
-	race(contenders, func(i int) { codes[i], errs[i] = s.RedeemAuthCode(t.Context(), c.Hash, epoch.Add(time.Second)) })
+	race(contenders, func(i int) { codes[i], errs[i] = s.RedeemAuthCode(t.Context(), c.Hash, c.ClientID, epoch.Add(time.Second)) })
 
 	ok, used := countErrors(errs, domain.ErrAlreadyUsed)
 	require.Equal(t, 1, ok, "exactly one redemption succeeds")

@@ -60,12 +60,12 @@ func (s *authCodes) CreateAuthCode(_ context.Context, c domain.AuthCode) error {
 // RedeemAuthCode marks the code redeemed at now, under the lock, so of
 // concurrent calls exactly one succeeds. RFC 6749 §4.1.2: codes are single
 // use; a redeemed code is kept until it expires so a replay is recognised.
-func (s *authCodes) RedeemAuthCode(_ context.Context, hash []byte, now time.Time) (domain.AuthCode, error) {
+func (s *authCodes) RedeemAuthCode(_ context.Context, hash []byte, clientID string, now time.Time) (domain.AuthCode, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
 	c, ok := s.byHash[string(hash)]
-	if !ok || !now.Before(c.ExpiresAt) {
+	if !ok || !now.Before(c.ExpiresAt) || c.ClientID != clientID {
 		return domain.AuthCode{}, domain.ErrNotFound
 	}
 	if !c.RedeemedAt.IsZero() {

@@ -57,7 +57,7 @@ func TestARecordOutlivesItsExpiryBySweepLag(t *testing.T) {
 	// Another request, stamped after the code expired, writes first…
 	require.NoError(t, s.CreateAuthCode(t.Context(), domain.AuthCode{Hash: hashOf(2), CreatedAt: t0.Add(90 * time.Second), ExpiresAt: t0.Add(150 * time.Second)}))
 	// …and the redemption stamped before expiry still finds its code.
-	_, err := s.RedeemAuthCode(t.Context(), hashOf(1), t0.Add(59*time.Second))
+	_, err := s.RedeemAuthCode(t.Context(), hashOf(1), "", t0.Add(59*time.Second))
 	require.NoError(t, err)
 }
 
@@ -86,7 +86,7 @@ func TestExpiredRevocationsAreSweptOnceTheStoreSeesLaterTimes(t *testing.T) {
 		require.NoError(t, s.RevokeGrant(t.Context(), fmt.Sprint("grant-", i), t0.Add(time.Hour)))
 	}
 	// Revocations carry no current time; a code redeemed later moves the horizon.
-	_, err := s.RedeemAuthCode(t.Context(), hashOf(0), later.Add(time.Hour))
+	_, err := s.RedeemAuthCode(t.Context(), hashOf(0), "", later.Add(time.Hour))
 	require.ErrorIs(t, err, domain.ErrNotFound)
 	for range 2 {
 		require.NoError(t, s.RevokeAccessToken(t.Context(), "fresh", later.Add(2*time.Hour)))

@@ -81,13 +81,16 @@ func (s *GrantStore) CreateAuthCode(ctx context.Context, c domain.AuthCode) erro
 // code, so the caller can revoke what the first redemption issued. The
 // insert is the only write, so a crash leaves the code either unredeemed or
 // redeemed, never in between.
-func (s *GrantStore) RedeemAuthCode(ctx context.Context, hash []byte, now time.Time) (domain.AuthCode, error) {
+func (s *GrantStore) RedeemAuthCode(ctx context.Context, hash []byte, clientID string, now time.Time) (domain.AuthCode, error) {
 	var d authCodeDoc
 	live := bson.D{{Key: "_id", Value: hash}, {Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}}}
 	if err := s.codes.FindOne(ctx, live).Decode(&d); err != nil {
 		return domain.AuthCode{}, translate("redeem auth code", err)
 	}
 	c := d.domain()
+	if c.ClientID != clientID {
+		return domain.AuthCode{}, translate("redeem auth code", mongo.ErrNoDocuments)
+	}
 	_, err := s.redemptions.InsertOne(ctx, authCodeRedemptionDoc{Hash: hash, RedeemedAt: now, ExpiresAt: d.ExpiresAt})
 	if err == nil {
 		c.RedeemedAt = now

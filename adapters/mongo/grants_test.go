@@ -115,13 +115,13 @@ func TestSweepGrants(t *testing.T) {
 		c := domain.AuthCode{Hash: sweepHash('c', i), GrantID: "g", CreatedAt: sweepT0, ExpiresAt: expired}
 		require.NoError(t, s.CreateAuthCode(ctx, c))
 		if i < 2 {
-			_, err := s.RedeemAuthCode(ctx, c.Hash, sweepT0)
+			_, err := s.RedeemAuthCode(ctx, c.Hash, c.ClientID, sweepT0)
 			require.NoError(t, err)
 		}
 	}
 	liveCode := domain.AuthCode{Hash: sweepHash('c', 99), GrantID: "g", CreatedAt: sweepT0, ExpiresAt: live}
 	require.NoError(t, s.CreateAuthCode(ctx, liveCode))
-	_, err := s.RedeemAuthCode(ctx, liveCode.Hash, sweepT0)
+	_, err := s.RedeemAuthCode(ctx, liveCode.Hash, liveCode.ClientID, sweepT0)
 	require.NoError(t, err)
 
 	// An expired family with a spent token and its successor, and a live
@@ -165,7 +165,7 @@ func TestSweepGrants(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, countDocs(t, db, tc.collection), "documents left in %s", tc.collection)
 	}
-	_, err = s.RedeemAuthCode(ctx, liveCode.Hash, now)
+	_, err = s.RedeemAuthCode(ctx, liveCode.Hash, liveCode.ClientID, now)
 	require.ErrorIs(t, err, domain.ErrAlreadyUsed, "a live redeemed code is kept with its redemption")
 	_, fam, err := s.GetRefreshToken(ctx, sweepHash('t', 3))
 	require.NoError(t, err, "a live revoked family keeps its tokens")

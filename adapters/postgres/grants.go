@@ -52,10 +52,10 @@ func (s *GrantStore) CreateAuthCode(ctx context.Context, c domain.AuthCode) erro
 // with the code, so the caller can revoke its grant) from an unknown or
 // expired code (ErrNotFound). That second read is a fresh snapshot, so it
 // sees the winner's redemption.
-func (s *GrantStore) RedeemAuthCode(ctx context.Context, hash []byte, now time.Time) (domain.AuthCode, error) {
+func (s *GrantStore) RedeemAuthCode(ctx context.Context, hash []byte, clientID string, now time.Time) (domain.AuthCode, error) {
 	c, err := scanAuthCode(s.pool.QueryRow(ctx, `UPDATE auth_codes SET redeemed_at = $2
-		WHERE hash = $1 AND redeemed_at IS NULL AND expires_at > $2
-		RETURNING `+authCodeColumns, hash, now))
+		WHERE hash = $1 AND redeemed_at IS NULL AND expires_at > $2 AND client_id = $3
+		RETURNING `+authCodeColumns, hash, now, clientID))
 	if err == nil {
 		return c, nil
 	}
@@ -63,7 +63,7 @@ func (s *GrantStore) RedeemAuthCode(ctx context.Context, hash []byte, now time.T
 		return domain.AuthCode{}, translate("redeem auth code", err)
 	}
 	c, err = scanAuthCode(s.pool.QueryRow(ctx, `SELECT `+authCodeColumns+` FROM auth_codes
-		WHERE hash = $1 AND expires_at > $2 AND redeemed_at IS NOT NULL`, hash, now))
+		WHERE hash = $1 AND expires_at > $2 AND redeemed_at IS NOT NULL AND client_id = $3`, hash, now, clientID))
 	if err != nil {
 		return domain.AuthCode{}, translate("redeem auth code", err)
 	}

@@ -35,18 +35,16 @@ func (p *Provider) exchangeCode(ctx context.Context, client *domain.Client, req 
 // spent before is a replay: it revokes the grant the code issued, when the
 // replaying client is the code's own.
 func (p *Provider) redeemCode(ctx context.Context, client *domain.Client, raw string, now time.Time) (domain.AuthCode, error) {
-	code, err := p.deps.Grants.RedeemAuthCode(ctx, domain.HashToken(raw), now)
+	code, err := p.deps.Grants.RedeemAuthCode(ctx, domain.HashToken(raw), client.ID, now)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		return domain.AuthCode{}, oauthErr(CodeInvalidGrant, "the authorization code is invalid or expired")
 	case errors.Is(err, domain.ErrAlreadyUsed):
-		// RFC 6749 §4.1.2: a replayed code revokes what it issued; but only
-		// its own client may trigger that, or a leaked code would let anyone
-		// sign the user out of an app.
-		if code.ClientID == client.ID {
-			if err := p.revokeGrant(ctx, code.GrantID, now); err != nil {
-				return domain.AuthCode{}, err
-			}
+		// RFC 6749 §4.1.2: a replayed code revokes what it issued. Only its
+		// own client gets here: another client's attempt is ErrNotFound, so
+		// a leaked code lets nobody sign the user out of an app.
+		if err := p.revokeGrant(ctx, code.GrantID, now); err != nil {
+			return domain.AuthCode{}, err
 		}
 		return domain.AuthCode{}, oauthErr(CodeInvalidGrant, "the authorization code was already used")
 	case err != nil:

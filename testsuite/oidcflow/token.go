@@ -23,7 +23,7 @@ var tokenChecks = []check{
 	{"a wrong code_verifier is invalid_grant", wrongVerifier},
 	{"a missing code_verifier is invalid_request", missingVerifier},
 	{"a wrong redirect_uri is invalid_grant", wrongRedirectURI},
-	{"a code issued to another client is invalid_grant", codeOfAnotherClient},
+	{"a code issued to another client is invalid_grant, and its own client still redeems it", codeOfAnotherClient},
 	{"a replayed code is invalid_grant and revokes the tokens it issued", codeReplay},
 	{"refresh rotates the refresh token on every use", refreshRotation},
 	{"a replayed refresh token is invalid_grant and revokes its whole family", refreshReplay},
@@ -133,6 +133,9 @@ func codeOfAnotherClient(t *testing.T, s *suite) {
 	stolen.client = thief
 	_, err := s.exchange(t, &stolen, code)
 	requireGrantError(t, err, "invalid_grant")
+	// RFC 6749 §4.1.3: the thief's attempt does not spend the code.
+	_, err = s.exchange(t, r, code)
+	require.NoError(t, err, "the code's own client redeems it after another client tried")
 }
 
 func codeReplay(t *testing.T, s *suite) {
