@@ -40,6 +40,7 @@ func sampleAuthCode() domain.AuthCode {
 		SessionID:           uuid.NewString(),
 		AMR:                 []string{"pwd"},
 		GrantID:             uuid.NewString(),
+		DPoPJKT:             "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
 		ExpiresAt:           epoch.Add(codeLifetime),
 		CreatedAt:           epoch,
 	}
@@ -110,7 +111,9 @@ func codeParallelRedeem(t *testing.T, s ports.GrantStore) {
 	c := createAuthCode(t, s)
 	errs := make([]error, contenders)
 	codes := make([]domain.AuthCode, contenders)
-	race(contenders, func(i int) { codes[i], errs[i] = s.RedeemAuthCode(t.Context(), c.Hash, c.ClientID, epoch.Add(time.Second)) })
+	race(contenders, func(i int) {
+		codes[i], errs[i] = s.RedeemAuthCode(t.Context(), c.Hash, c.ClientID, epoch.Add(time.Second))
+	})
 
 	ok, used := countErrors(errs, domain.ErrAlreadyUsed)
 	require.Equal(t, 1, ok, "exactly one redemption succeeds")

@@ -46,6 +46,7 @@ func sampleAuthRequest() domain.AuthRequest {
 		LoginHint:           "casey@example.com",
 		ResponseMode:        "query",
 		DeviceCodeHash:      uniqueHash(),
+		DPoPJKT:             "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
 		CreatedAt:           epoch,
 		ExpiresAt:           epoch.Add(10 * time.Minute),
 	}

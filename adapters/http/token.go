@@ -40,7 +40,8 @@ func (s *Server) par(c *fiber.Ctx) error {
 	// Client authentication is not an authorization parameter: with Basic
 	// the form's client_id, if any, was checked against it already.
 	in.ClientID = p["client_id"]
-	resp, err := s.op.PushAuthorization(c.UserContext(), cc, in)
+	c.Set(headerDPoPNonce, s.op.DPoPNonce()) // RFC 9449 §8: a proof here needs one too
+	resp, err := s.op.PushAuthorization(c.UserContext(), cc, in, dpopProofs(c))
 	if err != nil {
 		return s.oauthError(c, err)
 	}

@@ -36,6 +36,7 @@ type authCodeDoc struct {
 	SessionID           string    `bson:"session_id,omitempty"`
 	AMR                 []string  `bson:"amr"`
 	GrantID             string    `bson:"grant_id"`
+	DPoPJKT             string    `bson:"dpop_jkt,omitempty"`
 	ExpiresAt           time.Time `bson:"expires_at"`
 	CreatedAt           time.Time `bson:"created_at"`
 }
@@ -53,7 +54,7 @@ func newAuthCodeDoc(c *domain.AuthCode) *authCodeDoc {
 		Hash: c.Hash, ClientID: c.ClientID, UserID: c.UserID, RedirectURI: c.RedirectURI,
 		Scopes: c.Scopes, Nonce: c.Nonce, CodeChallenge: c.CodeChallenge,
 		CodeChallengeMethod: c.CodeChallengeMethod, AuthTime: c.AuthTime, SessionID: c.SessionID,
-		AMR: c.AMR, GrantID: c.GrantID, ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt,
+		AMR: c.AMR, GrantID: c.GrantID, DPoPJKT: c.DPoPJKT, ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt,
 	}
 }
 
@@ -62,7 +63,7 @@ func (d *authCodeDoc) domain() domain.AuthCode {
 		Hash: d.Hash, ClientID: d.ClientID, UserID: d.UserID, RedirectURI: d.RedirectURI,
 		Scopes: d.Scopes, Nonce: d.Nonce, CodeChallenge: d.CodeChallenge,
 		CodeChallengeMethod: d.CodeChallengeMethod, AuthTime: d.AuthTime, SessionID: d.SessionID,
-		AMR: d.AMR, GrantID: d.GrantID, ExpiresAt: d.ExpiresAt, CreatedAt: d.CreatedAt,
+		AMR: d.AMR, GrantID: d.GrantID, DPoPJKT: d.DPoPJKT, ExpiresAt: d.ExpiresAt, CreatedAt: d.CreatedAt,
 	}
 }
 

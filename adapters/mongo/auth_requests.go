@@ -76,6 +76,7 @@ type authRequestDoc struct {
 	AMR                 []string             `bson:"amr"`
 	FailedLogins        int                  `bson:"failed_logins"`
 	DeviceCodeHash      []byte               `bson:"device_code_hash,omitempty"`
+	DPoPJKT             string               `bson:"dpop_jkt,omitempty"`
 	CreatedAt           time.Time            `bson:"created_at,omitempty"`
 	ExpiresAt           time.Time            `bson:"expires_at"`
 }
@@ -89,7 +90,7 @@ func newAuthRequestDoc(r *domain.AuthRequest, v int64) *authRequestDoc {
 		Prompt: r.Prompt, MaxAge: r.MaxAge, LoginHint: r.LoginHint, ResponseMode: r.ResponseMode,
 		UserID: r.UserID, AuthTime: r.AuthTime, SessionID: r.SessionID, AMR: r.AMR,
 		FailedLogins: r.FailedLogins, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
-		DeviceCodeHash: r.DeviceCodeHash,
+		DeviceCodeHash: r.DeviceCodeHash, DPoPJKT: r.DPoPJKT,
 	}
 }
 
@@ -101,7 +102,7 @@ func (d *authRequestDoc) domain() domain.AuthRequest {
 		Prompt: d.Prompt, MaxAge: d.MaxAge, LoginHint: d.LoginHint, ResponseMode: d.ResponseMode,
 		UserID: d.UserID, AuthTime: d.AuthTime, SessionID: d.SessionID, AMR: d.AMR,
 		FailedLogins: d.FailedLogins, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt,
-		DeviceCodeHash: d.DeviceCodeHash,
+		DeviceCodeHash: d.DeviceCodeHash, DPoPJKT: d.DPoPJKT,
 	}
 }
 

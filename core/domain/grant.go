@@ -19,6 +19,10 @@ type AuthCode struct {
 	AuthTime            time.Time
 	SessionID           string // the public sid of the browser session
 	AMR                 []string
+	// DPoPJKT binds the code to a DPoP key (RFC 9449 §10): the token
+	// request must carry a proof made with the key of this thumbprint. ""
+	// when the authorization request named none.
+	DPoPJKT string
 	// GrantID names everything the code issues (the refresh family and the
 	// access tokens' grant_id), so a replay can revoke it all.
 	GrantID    string

@@ -51,6 +51,9 @@ type AuthRequest struct {
 	// authorization request. Such a request has no redirect URI: once the
 	// user is signed in it goes on to the device approval page.
 	DeviceCodeHash []byte
+	// DPoPJKT is the dpop_jkt of the request (RFC 9449 §10), passed on to
+	// its code; "" for none.
+	DPoPJKT string
 	// FailedLogins counts wrong passwords entered for this request; past a
 	// few the request is dropped, so one request can't be replayed forever.
 	FailedLogins int

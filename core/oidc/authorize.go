@@ -29,6 +29,8 @@ type AuthorizeParams struct {
 	LoginHint           string
 	Request             string
 	RequestURI          string
+	// DPoPJKT binds the code to a DPoP key (RFC 9449 §10).
+	DPoPJKT string
 }
 
 // Interaction steps that need the user.
@@ -207,6 +209,11 @@ func (p *Provider) validateAuthorize(c *domain.Client, in AuthorizeParams) (doma
 	case !domain.ValidCodeChallenge(in.CodeChallenge):
 		return none, oauthErr(CodeInvalidRequest, "code_challenge must be a base64url SHA-256 digest")
 	}
+	if in.DPoPJKT != "" && !domain.ValidCodeChallenge(in.DPoPJKT) {
+		// RFC 9449 §10: an RFC 7638 SHA-256 thumbprint, base64url, which
+		// has a code challenge's shape.
+		return none, oauthErr(CodeInvalidRequest, "dpop_jkt must be a base64url SHA-256 JWK thumbprint")
+	}
 	scopes, serr := p.grantableScopes(c, in.Scope)
 	if serr != nil {
 		return none, serr
@@ -226,7 +233,7 @@ func (p *Provider) validateAuthorize(c *domain.Client, in AuthorizeParams) (doma
 	return domain.AuthRequest{
 		ClientID: c.ID, RedirectURI: in.RedirectURI, Scopes: scopes, State: in.State, Nonce: in.Nonce,
 		CodeChallenge: in.CodeChallenge, CodeChallengeMethod: in.CodeChallengeMethod,
-		Prompt: prompt, MaxAge: maxAge, LoginHint: in.LoginHint,
+		Prompt: prompt, MaxAge: maxAge, LoginHint: in.LoginHint, DPoPJKT: in.DPoPJKT,
 	}, nil
 }
 
@@ -306,7 +313,7 @@ func (p *Provider) issueCode(ctx context.Context, r *domain.AuthRequest) (string
 		Hash: domain.HashToken(code), ClientID: r.ClientID, UserID: r.UserID, RedirectURI: r.RedirectURI,
 		Scopes: r.Scopes, Nonce: r.Nonce, CodeChallenge: r.CodeChallenge,
 		CodeChallengeMethod: r.CodeChallengeMethod, AuthTime: r.AuthTime, SessionID: r.SessionID,
-		AMR: r.AMR, GrantID: p.deps.Random.Token(16), ExpiresAt: now.Add(p.cfg.CodeTTL), CreatedAt: now,
+		AMR: r.AMR, DPoPJKT: r.DPoPJKT, GrantID: p.deps.Random.Token(16), ExpiresAt: now.Add(p.cfg.CodeTTL), CreatedAt: now,
 	})
 	if err != nil {
 		return "", fault.Store("create code", err)

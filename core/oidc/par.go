@@ -41,10 +41,23 @@ type PushedRequest struct {
 // request is validated as the authorization endpoint would, and every
 // error is answered here, as JSON, rather than later in the browser
 // (§2.3).
-func (p *Provider) PushAuthorization(ctx context.Context, cc ClientCredentials, in AuthorizeParams) (PushedRequest, error) {
+//
+// dpopProofs are the request's DPoP headers: a proof binds the code to its
+// key as dpop_jkt does (RFC 9449 §10.1), and both must then name one key.
+func (p *Provider) PushAuthorization(ctx context.Context, cc ClientCredentials, in AuthorizeParams, dpopProofs []string) (PushedRequest, error) {
 	client, err := p.authenticateClient(ctx, cc, PathPAR)
 	if err != nil {
 		return PushedRequest{}, err
+	}
+	if len(dpopProofs) > 0 {
+		jkt, err := p.verifyDPoP(ctx, dpopRequest{proofs: dpopProofs, method: "POST", endpoint: PathPAR})
+		if err != nil {
+			return PushedRequest{}, err
+		}
+		if in.DPoPJKT != "" && in.DPoPJKT != jkt {
+			return PushedRequest{}, oauthErr(CodeInvalidDPoPProof, "dpop_jkt names another key than the DPoP proof's")
+		}
+		in.DPoPJKT = jkt
 	}
 	limit, err := p.throttleClient(ctx, p.cfg.TokenLimit, client.ID)
 	if err != nil {
@@ -122,7 +135,7 @@ func (p *Provider) pushedParams(ctx context.Context, in AuthorizeParams) (Author
 		ClientID: r.ClientID, RedirectURI: r.RedirectURI, ResponseType: domain.ResponseTypeCode,
 		Scope: domain.JoinScope(r.Scopes), State: r.State, Nonce: r.Nonce,
 		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: r.CodeChallengeMethod,
-		Prompt: strings.Join(r.Prompt, " "), MaxAge: maxAge, LoginHint: r.LoginHint,
+		Prompt: strings.Join(r.Prompt, " "), MaxAge: maxAge, LoginHint: r.LoginHint, DPoPJKT: r.DPoPJKT,
 	}, nil, nil
 }
 

@@ -39,7 +39,7 @@ var parBrowser = oidc.Browser{Binding: strings.Repeat("b", 43), IP: "192.0.2.1"}
 func TestPARRequestURIIsSingleUseAndTheOnlyParameters(t *testing.T) {
 	p := newTestProvider(t, nil)
 	cc := parClient(t, p, false)
-	pushed, err := p.PushAuthorization(context.Background(), cc, parParams(cc))
+	pushed, err := p.PushAuthorization(context.Background(), cc, parParams(cc), nil)
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(pushed.RequestURI, oidc.RequestURIPrefix))
 	assert.Equal(t, 60, pushed.ExpiresIn)
@@ -65,7 +65,7 @@ func TestPARRequestURIIsSingleUseAndTheOnlyParameters(t *testing.T) {
 func TestPARRequestURIBelongsToItsClient(t *testing.T) {
 	p := newTestProvider(t, nil)
 	cc, other := parClient(t, p, false), parClient(t, p, false)
-	pushed, err := p.PushAuthorization(context.Background(), cc, parParams(cc))
+	pushed, err := p.PushAuthorization(context.Background(), cc, parParams(cc), nil)
 	require.NoError(t, err)
 	out, err := p.Authorize(context.Background(), oidc.AuthorizeParams{ClientID: other.ClientID, RequestURI: pushed.RequestURI}, parBrowser)
 	require.NoError(t, err)
@@ -79,7 +79,7 @@ func TestPARRequestURIBelongsToItsClient(t *testing.T) {
 func TestPARRequestURIExpires(t *testing.T) {
 	p := newTestProvider(t, func(c *oidc.Config, _ *oidc.Deps) { c.AuthRequestTTL = 50 * time.Millisecond })
 	cc := parClient(t, p, false)
-	pushed, err := p.PushAuthorization(context.Background(), cc, parParams(cc))
+	pushed, err := p.PushAuthorization(context.Background(), cc, parParams(cc), nil)
 	require.NoError(t, err)
 	time.Sleep(100 * time.Millisecond)
 	out, err := p.Authorize(context.Background(), oidc.AuthorizeParams{ClientID: cc.ClientID, RequestURI: pushed.RequestURI}, parBrowser)
@@ -119,7 +119,7 @@ func TestPARRefusals(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&in)
 			}
-			_, err := p.PushAuthorization(context.Background(), creds, in)
+			_, err := p.PushAuthorization(context.Background(), creds, in, nil)
 			requireOAuthCode(t, tc.code, err)
 		})
 	}
@@ -139,7 +139,7 @@ func TestPARRequiredByTheClientOrTheServer(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, oidc.CodeInvalidRequest, u.Query().Get("error"))
 
-			pushed, err := p.PushAuthorization(context.Background(), cc, parParams(cc))
+			pushed, err := p.PushAuthorization(context.Background(), cc, parParams(cc), nil)
 			require.NoError(t, err)
 			out, err = p.Authorize(context.Background(), oidc.AuthorizeParams{ClientID: cc.ClientID, RequestURI: pushed.RequestURI}, parBrowser)
 			require.NoError(t, err)

@@ -64,6 +64,11 @@ func (p *Provider) checkCodeBinding(client *domain.Client, req TokenRequest, cod
 	if req.RedirectURI != code.RedirectURI {
 		return oauthErr(CodeInvalidGrant, "redirect_uri does not match the authorization request")
 	}
+	if code.DPoPJKT != "" && req.dpopJKT != code.DPoPJKT {
+		// RFC 9449 §10: the code is bound to the key the authorization
+		// request named; a stolen code is useless without it.
+		return oauthErr(CodeInvalidDPoPProof, "the authorization code is bound to a DPoP key (dpop_jkt): send a proof made with it")
+	}
 	// RFC 7636 §4.6. A code issued without a challenge takes no verifier:
 	// one sent anyway is a PKCE downgrade (RFC 9700 §4.8.2).
 	switch {

@@ -69,6 +69,14 @@ func signInForCode(t *testing.T, p *oidc.Provider, users *memory.UserStore, scop
 // whose redirect URIs, grant types and scope it fills in.
 func signInClientForCode(t *testing.T, p *oidc.Provider, users *memory.UserStore, md oidc.ClientMetadata, scope string) (cc oidc.ClientCredentials, code, verifier string) {
 	t.Helper()
+	return signInClientForCodeWith(t, p, users, md, scope, nil)
+}
+
+// signInClientForCodeWith is signInClientForCode with edit changing the
+// authorization request before it is sent.
+func signInClientForCodeWith(t *testing.T, p *oidc.Provider, users *memory.UserStore, md oidc.ClientMetadata, scope string,
+	edit func(cc oidc.ClientCredentials, in *oidc.AuthorizeParams)) (cc oidc.ClientCredentials, code, verifier string) {
+	t.Helper()
 	ctx := context.Background()
 	const redirect = "https://app.example/cb"
 	md.RedirectURIs, md.GrantTypes = []string{redirect}, []string{"authorization_code", "refresh_token"}
@@ -85,10 +93,14 @@ func signInClientForCode(t *testing.T, p *oidc.Provider, users *memory.UserStore
 	verifier = "race-verifier-race-verifier-race-verifier-0123"
 	sum := sha256.Sum256([]byte(verifier))
 	b := oidc.Browser{Binding: "binding-binding-binding-binding-binding", IP: "127.0.0.1"}
-	out, err := p.Authorize(ctx, oidc.AuthorizeParams{
+	in := oidc.AuthorizeParams{
 		ClientID: reg.ClientID, RedirectURI: redirect, ResponseType: "code", Scope: scope,
 		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: "S256",
-	}, b)
+	}
+	if edit != nil {
+		edit(cc, &in)
+	}
+	out, err := p.Authorize(ctx, in, b)
 	require.NoError(t, err)
 	require.Equal(t, oidc.StepLogin, out.Step)
 	pr, _, err := p.LoginPrompt(ctx, out.Interaction, b)
