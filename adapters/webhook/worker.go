@@ -6,25 +6,32 @@ import (
 	"sync"
 	"time"
 
+	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/webhooks"
 )
 
 // Service is what the worker drives; *webhooks.Service is one.
 type Service interface {
 	Dispatch(ctx context.Context) (int, error)
-	Deliver(ctx context.Context) (webhooks.Report, error)
+	Parallel() int
+	Claim(ctx context.Context, n int) ([]domain.Claim, error)
+	Attempt(ctx context.Context, c domain.Claim) (webhooks.Report, error)
 }
 
 // Worker runs two loops: one turns stored events into deliveries
-// (Dispatch), the other posts due deliveries (Deliver). Each repeats its
-// step while there is work, then sleeps until woken or PollEvery passes;
-// the dispatch loop wakes the deliver loop whenever it made deliveries.
+// (Dispatch), the other claims due deliveries and posts each in a slot of
+// its own (Claim, Attempt). A post frees its slot when it ends, and a free
+// slot is filled at once: a slow receiver holds one slot, never the
+// others' posts. Each loop repeats while there is work, then sleeps until
+// woken or PollEvery passes; the dispatch loop wakes the deliver loop
+// whenever it made deliveries.
 // Errors are logged and backed off, never fatal: the stores keep the work,
 // so the next step picks it up.
 type Worker struct {
 	svc   Service
 	wake  <-chan struct{}
 	nudge chan struct{}
+	freed chan struct{} // a post ended and freed its slot
 	every time.Duration
 	log   *slog.Logger
 
@@ -40,7 +47,7 @@ func NewWorker(svc Service, wake <-chan struct{}, opts Options, log *slog.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Worker{svc: svc, wake: wake, nudge: make(chan struct{}, 1), every: opts.PollEvery, log: log}
+	return &Worker{svc: svc, wake: wake, nudge: make(chan struct{}, 1), freed: make(chan struct{}, 1), every: opts.PollEvery, log: log}
 }
 
 // Start runs the loops in the background and returns at once.
@@ -110,20 +117,35 @@ func (w *Worker) dispatchLoop(ctx context.Context) {
 }
 
 func (w *Worker) deliverLoop(ctx context.Context) {
+	slots := make(chan struct{}, max(w.svc.Parallel(), 1))
+	var posts sync.WaitGroup
+	defer posts.Wait() // a stop lets the posts in flight be recorded
 	for {
-		rep, err := w.svc.Deliver(ctx)
-		for _, sub := range rep.Disabled {
-			w.log.Warn("webhook subscription disabled", slog.String("id", sub.ID),
-				slog.String("client_id", sub.ClientID), slog.String("reason", sub.DisabledReason))
+		free := cap(slots) - len(slots)
+		if free == 0 {
+			select { // every slot is busy: wait for one
+			case <-w.stop:
+				return
+			case <-w.freed:
+			}
+			continue
 		}
-		switch {
-		case err != nil:
+		claims, err := w.svc.Claim(ctx, free)
+		if err != nil {
 			w.warn("webhook delivery failed", err)
 			if !w.sleep(nil) {
 				return
 			}
 			continue
-		case rep.Attempted > 0:
+		}
+		for _, c := range claims {
+			slots <- struct{}{}
+			posts.Go(func() {
+				defer func() { <-slots; signal(w.freed) }()
+				w.attempt(ctx, c)
+			})
+		}
+		if len(claims) > 0 {
 			if w.stopped() {
 				return
 			}
@@ -132,6 +154,19 @@ func (w *Worker) deliverLoop(ctx context.Context) {
 		if !w.sleep(w.nudge) {
 			return
 		}
+	}
+}
+
+// attempt posts one claimed delivery and logs what the store or the
+// subscription's state needs an operator to see.
+func (w *Worker) attempt(ctx context.Context, c domain.Claim) {
+	rep, err := w.svc.Attempt(ctx, c)
+	for _, sub := range rep.Disabled {
+		w.log.Warn("webhook subscription disabled", slog.String("id", sub.ID),
+			slog.String("client_id", sub.ClientID), slog.String("reason", sub.DisabledReason))
+	}
+	if err != nil {
+		w.warn("webhook delivery failed", err)
 	}
 }
 

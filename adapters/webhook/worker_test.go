@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ type fakeService struct {
 	mu         sync.Mutex
 	dispatches []dispatchStep
 	delivers   []deliverStep
+	attempts   []webhooks.Report // what the next attempts answer; then a delivery
 	dispatched chan struct{}
 	delivered  chan struct{}
 }
@@ -31,9 +33,12 @@ type dispatchStep struct {
 	err error
 }
 
+// deliverStep is one Claim: claims deliveries claimed, or err; the first
+// claim's Attempt answers attempt, the others a delivery.
 type deliverStep struct {
-	rep webhooks.Report
-	err error
+	claims  int
+	attempt webhooks.Report
+	err     error
 }
 
 func newFakeService() *fakeService {
@@ -52,16 +57,36 @@ func (f *fakeService) Dispatch(context.Context) (int, error) {
 	return s.n, s.err
 }
 
-func (f *fakeService) Deliver(context.Context) (webhooks.Report, error) {
+func (f *fakeService) Parallel() int { return 4 }
+
+func (f *fakeService) Claim(context.Context, int) ([]domain.Claim, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.delivered <- struct{}{}
 	if len(f.delivers) == 0 {
-		return webhooks.Report{}, nil
+		return nil, nil
 	}
 	s := f.delivers[0]
 	f.delivers = f.delivers[1:]
-	return s.rep, s.err
+	claims := make([]domain.Claim, s.claims)
+	for i := range claims {
+		claims[i].Delivery.ID = "whd_" + strconv.Itoa(i)
+	}
+	if s.claims > 0 {
+		f.attempts = append(f.attempts, s.attempt)
+	}
+	return claims, s.err
+}
+
+func (f *fakeService) Attempt(context.Context, domain.Claim) (webhooks.Report, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.attempts) == 0 {
+		return webhooks.Report{Attempted: 1, Delivered: 1}, nil
+	}
+	r := f.attempts[0]
+	f.attempts = f.attempts[1:]
+	return r, nil
 }
 
 func (f *fakeService) script(d []dispatchStep, l []deliverStep) {
@@ -124,7 +149,7 @@ func TestWorkerDispatchesOnWakeAndDeliversAtOnce(t *testing.T) {
 	svc := newFakeService()
 	n := NewNotifier(&fakePublisher{})
 	startWorker(t, svc, n.Wake())
-	svc.script([]dispatchStep{{n: 2}}, []deliverStep{{rep: webhooks.Report{Attempted: 2, Delivered: 2}}})
+	svc.script([]dispatchStep{{n: 2}}, []deliverStep{{claims: 2}})
 	drain(svc.dispatched)
 	drain(svc.delivered)
 
@@ -138,8 +163,8 @@ func TestWorkerDispatchesOnWakeAndDeliversAtOnce(t *testing.T) {
 
 func TestWorkerSurvivesErrorsAndLogsDisabledSubscriptions(t *testing.T) {
 	svc := newFakeService()
-	svc.script(nil, []deliverStep{{rep: webhooks.Report{Attempted: 1, Disabled: []domain.Subscription{{
-		ID: "whs_1", ClientID: "cca_1", URL: "https://a.example/hook?token=secret", Secret: "whsec_hidden",
+	svc.script(nil, []deliverStep{{claims: 1, attempt: webhooks.Report{Attempted: 1, Disabled: []domain.Subscription{{
+		ID: "whs_1", ClientID: "cca_1", URL: "https://a.example/hook?token=secret",
 		DisabledReason: "the endpoint answered 410 Gone",
 	}}}}, {err: errors.New("claim deliveries: database down")}})
 	logs := &syncBuffer{}
@@ -158,15 +183,25 @@ func TestWorkerSurvivesErrorsAndLogsDisabledSubscriptions(t *testing.T) {
 	assert.NotContains(t, out, "whsec_hidden")
 }
 
-// blockingService's delivery step lasts until its context ends.
+// blockingService claims one delivery, whose post lasts until its context
+// ends; every later claim finds nothing.
 type blockingService struct {
+	claimed sync.Once
 	started chan struct{}
 	ended   chan error
 }
 
 func (b *blockingService) Dispatch(context.Context) (int, error) { return 0, nil }
 
-func (b *blockingService) Deliver(ctx context.Context) (webhooks.Report, error) {
+func (b *blockingService) Parallel() int { return 2 }
+
+func (b *blockingService) Claim(context.Context, int) ([]domain.Claim, error) {
+	var out []domain.Claim
+	b.claimed.Do(func() { out = []domain.Claim{{}} })
+	return out, nil
+}
+
+func (b *blockingService) Attempt(ctx context.Context, _ domain.Claim) (webhooks.Report, error) {
 	b.started <- struct{}{}
 	<-ctx.Done()
 	b.ended <- ctx.Err()
@@ -197,4 +232,59 @@ func TestWorkerStopCancelsStepsAfterHalfItsContext(t *testing.T) {
 func TestWorkerStopWithoutStart(t *testing.T) {
 	w := NewWorker(newFakeService(), nil, Options{}, nil)
 	assert.NoError(t, w.Stop(context.Background()))
+}
+
+// slowFirstService's first post hangs until released; the others end at
+// once.
+type slowFirstService struct {
+	mu      sync.Mutex
+	claims  int
+	release chan struct{}
+	done    chan string
+}
+
+func (s *slowFirstService) Dispatch(context.Context) (int, error) { return 0, nil }
+
+func (s *slowFirstService) Parallel() int { return 2 }
+
+func (s *slowFirstService) Claim(_ context.Context, n int) ([]domain.Claim, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.claims >= 4 || n == 0 {
+		return nil, nil
+	}
+	s.claims++
+	c := domain.Claim{}
+	c.Delivery.ID = "whd_" + strconv.Itoa(s.claims)
+	return []domain.Claim{c}, nil
+}
+
+func (s *slowFirstService) Attempt(ctx context.Context, c domain.Claim) (webhooks.Report, error) {
+	if c.Delivery.ID == "whd_1" {
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+		}
+	}
+	s.done <- c.Delivery.ID
+	return webhooks.Report{Attempted: 1, Delivered: 1}, nil
+}
+
+// TestWorkerASlowReceiverHoldsOneSlot: while one post hangs (a receiver
+// that never answers), the other slot keeps posting the rest.
+func TestWorkerASlowReceiverHoldsOneSlot(t *testing.T) {
+	svc := &slowFirstService{release: make(chan struct{}), done: make(chan string, 10)}
+	w := NewWorker(svc, nil, Options{PollEvery: 10 * time.Millisecond}, slog.New(slog.DiscardHandler))
+	w.Start()
+	for _, want := range []string{"whd_2", "whd_3", "whd_4"} {
+		select {
+		case got := <-svc.done:
+			assert.Equal(t, want, got)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s was not posted while whd_1 hung", want)
+		}
+	}
+	close(svc.release)
+	assert.Equal(t, "whd_1", <-svc.done)
+	require.NoError(t, w.Stop(context.Background()))
 }

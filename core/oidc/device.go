@@ -159,16 +159,18 @@ func (p *Provider) EnterUserCode(ctx context.Context, typed string, b Browser) (
 // closed (ports.RateLimiter).
 func (p *Provider) throttleUserCode(ctx context.Context, ip string) (string, error) {
 	now := p.now()
-	checks := []struct {
+	type check struct {
 		key  string
 		rule domain.RateRule
-	}{{"all", p.cfg.UserCodeGlobal}}
-	if network := domain.IPBucket(ip); network != "" {
-		checks = append(checks, struct {
-			key  string
-			rule domain.RateRule
-		}{network, p.cfg.UserCodeIP})
 	}
+	// The address first: a guess it refuses is not counted against
+	// everyone's allowance, so one address cannot spend it and lock every
+	// user out.
+	var checks []check
+	if network := domain.IPBucket(ip); network != "" {
+		checks = append(checks, check{network, p.cfg.UserCodeIP})
+	}
+	checks = append(checks, check{"all", p.cfg.UserCodeGlobal})
 	for _, check := range checks {
 		d, err := ratelimit.Allow(ctx, p.deps.Limiter, check.key, check.rule, now)
 		if err != nil {

@@ -32,6 +32,10 @@ type grant struct {
 	// invalid_client_metadata, the token endpoint as unauthorized_client,
 	// so a client stored before a rule existed is refused too.
 	refuse func(client *domain.Client) string
+	// limitsItself grants count their requests against the client's token
+	// allowance themselves, with keys of their own; the others are counted
+	// per client before they run (guide §7).
+	limitsItself bool
 }
 
 // grants is the one list of the grant types this provider implements.
@@ -52,7 +56,13 @@ var grants = []grant{
 		registrable: true, advertised: true,
 		refuse: confidentialOnly(domain.GrantClientCredentials),
 	},
-	{typ: domain.GrantDeviceCode, exchange: (*Provider).exchangeDevice, registrable: true, advertised: true},
+	{
+		typ: domain.GrantDeviceCode, exchange: (*Provider).exchangeDevice, registrable: true, advertised: true,
+		// Each device polls every few seconds for minutes: counted per
+		// device code, so one app's devices, or anyone naming a public
+		// client, cannot use up each other's allowance (token_device.go).
+		limitsItself: true,
+	},
 }
 
 // grantFor returns the registry's entry for a grant_type value.

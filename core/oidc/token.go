@@ -37,9 +37,11 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	limit, err := p.throttleClient(ctx, p.cfg.TokenLimit, client.ID)
-	if err != nil {
-		return TokenResponse{}, err
+	var limit domain.RateDecision
+	if !g.limitsItself {
+		if limit, err = p.throttleClient(ctx, p.cfg.TokenLimit, client.ID); err != nil {
+			return TokenResponse{}, err
+		}
 	}
 	if !client.AllowsGrant(g.typ) {
 		return TokenResponse{}, oauthErr(CodeUnauthorizedClient, "the client is not registered for the %s grant", g.typ)
@@ -51,7 +53,9 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 		return TokenResponse{}, err
 	}
 	resp, err := g.exchange(p, ctx, client, req)
-	resp.RateLimit = limit
+	if !g.limitsItself {
+		resp.RateLimit = limit
+	}
 	return resp, err
 }
 

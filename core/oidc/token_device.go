@@ -2,7 +2,9 @@ package oidc
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
@@ -25,8 +27,33 @@ func (p *Provider) exchangeDevice(ctx context.Context, client *domain.Client, re
 		return TokenResponse{}, oauthErr(CodeInvalidRequest, "device_code is required")
 	}
 	now := p.now()
+	hash := domain.HashToken(req.DeviceCode)
+	// Polls of one device code have an allowance of their own (the
+	// interval and slow_down pace an honest device well within it); a code
+	// that is unknown or another client's is counted against the client's
+	// allowance as well, below, so made-up codes stay bounded.
+	limit, err := p.throttleClient(ctx, p.cfg.TokenLimit, client.ID+" device "+base64.RawURLEncoding.EncodeToString(hash[:12]))
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	resp, err := p.pollDevice(ctx, client, req, hash, now)
+	if e, ok := AsError(err); ok && e.Code == CodeInvalidGrant && e.Description == descUnknownDevice {
+		if _, lerr := p.throttleClient(ctx, p.cfg.TokenLimit, client.ID); lerr != nil {
+			return TokenResponse{}, lerr
+		}
+	}
+	resp.RateLimit = limit
+	return resp, err
+}
+
+// descUnknownDevice describes a device code that is unknown, expired away,
+// or another client's: the caller learns nothing about which.
+const descUnknownDevice = "the device code is invalid or expired"
+
+// pollDevice is one poll of the device code whose hash is hash.
+func (p *Provider) pollDevice(ctx context.Context, client *domain.Client, req TokenRequest, hash []byte, now time.Time) (TokenResponse, error) {
 	var poll domain.DevicePoll
-	g, err := p.deps.Devices.UpdateDeviceGrant(ctx, domain.HashToken(req.DeviceCode), func(g *domain.DeviceGrant) error {
+	g, err := p.deps.Devices.UpdateDeviceGrant(ctx, hash, func(g *domain.DeviceGrant) error {
 		// RFC 6749 §5.2 invalid_grant: a device code is bound to its client.
 		// Another client's poll changes nothing, so it cannot slow the
 		// device down or spend its grant.
@@ -40,10 +67,8 @@ func (p *Provider) exchangeDevice(ctx context.Context, client *domain.Client, re
 		return nil
 	})
 	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the device code is invalid or expired")
-	case errors.Is(err, errForeignDevice):
-		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the device code was issued to another client")
+	case errors.Is(err, domain.ErrNotFound), errors.Is(err, errForeignDevice):
+		return TokenResponse{}, oauthErr(CodeInvalidGrant, descUnknownDevice)
 	case err != nil && !errors.Is(err, errPollSettled):
 		return TokenResponse{}, fault.Store("poll device grant", err)
 	}

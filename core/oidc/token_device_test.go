@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -26,10 +27,20 @@ type deviceFixture struct {
 
 func newDeviceFixture(t *testing.T) *deviceFixture {
 	t.Helper()
+	return newDeviceFixtureWith(t, nil)
+}
+
+// newDeviceFixtureWith is newDeviceFixture with edit changing the
+// provider's configuration.
+func newDeviceFixtureWith(t *testing.T, edit func(*oidc.Config)) *deviceFixture {
+	t.Helper()
 	f := &deviceFixture{clock: testsuite.NewFakeClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))}
 	users := memory.NewUserStore()
-	f.p = newTestProvider(t, func(_ *oidc.Config, d *oidc.Deps) {
+	f.p = newTestProvider(t, func(c *oidc.Config, d *oidc.Deps) {
 		d.Users, d.Devices, d.Clock, d.Replay = users, memory.NewDeviceGrantStore(), f.clock, memory.NewReplayCache()
+		if edit != nil {
+			edit(c)
+		}
 	})
 	ctx := context.Background()
 	reg, err := f.p.Register(ctx, oidc.ClientMetadata{
@@ -215,4 +226,49 @@ func TestDeviceClientGetsRefreshTokens(t *testing.T) {
 	refreshed, err := f.p.Token(context.Background(), oidc.TokenRequest{GrantType: domain.GrantRefreshToken, RefreshToken: tokens.RefreshToken, Client: f.client})
 	require.NoError(t, err)
 	assert.NotEmpty(t, refreshed.AccessToken)
+}
+
+// TestDevicePollsHaveAnAllowancePerDeviceCode: made-up device codes sent
+// with a public client's id spend the client's token allowance, not the
+// allowance of its real devices, which poll on.
+func TestDevicePollsHaveAnAllowancePerDeviceCode(t *testing.T) {
+	f := newDeviceFixtureWith(t, func(c *oidc.Config) {
+		c.TokenLimit = domain.RateRule{Name: "token", Limit: 3, Window: time.Minute}
+	})
+	da := f.authorize(t)
+	for i := range 5 {
+		_, err := f.poll("made-up-device-code-"+strconv.Itoa(i), f.client)
+		e, ok := oidc.AsError(err)
+		require.True(t, ok)
+		if i < 3 {
+			assert.Equal(t, oidc.CodeInvalidGrant, e.Code)
+		} else {
+			assert.Equal(t, oidc.CodeRateLimited, e.Code, "made-up codes are bounded by the client's allowance")
+		}
+	}
+	_, err := f.poll(da.DeviceCode, f.client)
+	requireOAuthCode(t, oidc.CodeAuthorizationPending, err)
+	f.decide(t, da.UserCode, true)
+	f.clock.Advance(10 * time.Second)
+	tokens, err := f.poll(da.DeviceCode, f.client)
+	require.NoError(t, err, "the real device is not locked out")
+	assert.NotEmpty(t, tokens.AccessToken)
+}
+
+// TestOneAddressCannotSpendEveryonesUserCodeGuesses: guesses refused by
+// the per-address limit do not count against the global one.
+func TestOneAddressCannotSpendEveryonesUserCodeGuesses(t *testing.T) {
+	f := newDeviceFixtureWith(t, func(c *oidc.Config) {
+		c.UserCodeIP = domain.RateRule{Name: "user_code_ip", Limit: 2, Window: time.Minute}
+		c.UserCodeGlobal = domain.RateRule{Name: "user_code_global", Limit: 5, Window: time.Minute}
+	})
+	attacker := oidc.Browser{Binding: f.b.Binding, IP: "203.0.113.9"}
+	for range 20 {
+		_, err := f.p.EnterUserCode(context.Background(), "BCDF-GHJK", attacker)
+		require.NoError(t, err)
+	}
+	da := f.authorize(t)
+	out, err := f.p.EnterUserCode(context.Background(), da.UserCode, f.b)
+	require.NoError(t, err)
+	assert.Empty(t, out.Retry, "another address still enters its code")
 }

@@ -22,38 +22,27 @@ type Report struct {
 }
 
 // Deliver claims up to Batch due deliveries, posts them, Parallel at a
-// time, and records every attempt with its outcome.
+// time, and records every attempt with its outcome. It returns when every
+// post has ended; a worker that must not wait for the slowest receiver
+// uses Claim and Attempt instead.
 func (s *Service) Deliver(ctx context.Context) (Report, error) {
-	now := s.now()
-	// Claim only what is posted at once: every claimed post then starts at
-	// once and ends (by the sender's timeout) well inside its lease, so no
-	// other instance takes it over mid-post.
-	claims, err := s.deps.Deliveries.ClaimDeliveries(ctx, now, now.Add(s.cfg.Lease), min(s.cfg.Batch, s.cfg.Parallel))
+	claims, err := s.Claim(ctx, min(s.cfg.Batch, s.cfg.Parallel))
 	if err != nil {
-		return Report{}, fault.Store("claim deliveries", err)
+		return Report{}, err
 	}
 	var (
 		mu   sync.Mutex
 		rep  = Report{Attempted: len(claims)}
 		errs []error
 		wg   sync.WaitGroup
-		sem  = make(chan struct{}, s.cfg.Parallel)
 	)
 	for _, c := range claims {
-		sem <- struct{}{}
 		wg.Go(func() {
-			defer func() { <-sem }()
-			ok, disabled, err := s.attempt(ctx, c)
+			one, err := s.Attempt(ctx, c)
 			mu.Lock()
 			defer mu.Unlock()
-			if ok {
-				rep.Delivered++
-			}
-			if disabled != nil {
-				d := *disabled
-				d.Secret = "" // reports are logged
-				rep.Disabled = append(rep.Disabled, d)
-			}
+			rep.Delivered += one.Delivered
+			rep.Disabled = append(rep.Disabled, one.Disabled...)
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -61,6 +50,38 @@ func (s *Service) Deliver(ctx context.Context) (Report, error) {
 	}
 	wg.Wait()
 	return rep, errors.Join(errs...)
+}
+
+// Parallel is how many posts may be in flight at once, per instance.
+func (s *Service) Parallel() int { return s.cfg.Parallel }
+
+// Claim leases up to n due deliveries (at most Parallel) for the caller to
+// post with Attempt at once: every claimed post then ends (by the
+// sender's timeout) well inside its lease, so no other instance takes it
+// over mid-post.
+func (s *Service) Claim(ctx context.Context, n int) ([]domain.Claim, error) {
+	now := s.now()
+	claims, err := s.deps.Deliveries.ClaimDeliveries(ctx, now, now.Add(s.cfg.Lease), min(n, s.cfg.Parallel))
+	if err != nil {
+		return nil, fault.Store("claim deliveries", err)
+	}
+	return claims, nil
+}
+
+// Attempt posts one claimed delivery and records the attempt; the report
+// counts it.
+func (s *Service) Attempt(ctx context.Context, c domain.Claim) (Report, error) {
+	ok, disabled, err := s.attempt(ctx, c)
+	rep := Report{Attempted: 1}
+	if ok {
+		rep.Delivered = 1
+	}
+	if disabled != nil {
+		d := *disabled
+		d.Secret = "" // reports are logged
+		rep.Disabled = []domain.Subscription{d}
+	}
+	return rep, err
 }
 
 // attempt posts one delivery and records the attempt. It reports whether
