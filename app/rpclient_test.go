@@ -1,12 +1,14 @@
 package app_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -232,4 +234,52 @@ func mapsKeys(v url.Values) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestDeviceFlowWithOpenIDClient: openid-client v6 runs the device
+// authorization grant (RFC 8628) with private_key_jwt, polling at the
+// interval it is given, while the user approves in a browser; it gets an
+// ID token it validates. On memory and PostgreSQL.
+func TestDeviceFlowWithOpenIDClient(t *testing.T) {
+	t.Parallel()
+	for name, backend := range rpBackends {
+		t.Run(name, func(t *testing.T) {
+			srv := startServer(t, backend(t))
+			c := registerKeyClient(t, srv.BaseURL, map[string]any{
+				"client_name": "Living Room TV", "grant_types": []string{"urn:ietf:params:oauth:grant-type:device_code"},
+			})
+			dir, err := filepath.Abs(rpClientDir)
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, guideNode(t, dir), "rp.mjs", "device")
+			cmd.Dir = dir
+			cmd.Env = []string{"ISSUER=" + srv.BaseURL, "CLIENT_ID=" + c.id, "CLIENT_JWK=" + c.privateJWK(t), "SCOPE=openid email"}
+			var stdout bytes.Buffer
+			cmd.Stdout = &stdout
+			stderr, err := cmd.StderrPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			lines := bufio.NewScanner(stderr)
+			var userCode, link string
+			for lines.Scan() {
+				if f := strings.Fields(lines.Text()); len(f) == 3 && f[0] == "USER_CODE" {
+					userCode, link = f[1], f[2]
+					break
+				}
+				t.Log(lines.Text())
+			}
+			require.NotEmpty(t, userCode, "openid-client printed no user code")
+			go func() { _, _ = io.Copy(io.Discard, stderr) }()
+
+			page := approveInBrowser(t, guideBrowser(t), deviceAuthorization{UserCode: userCode, VerificationURIComplete: link}, "allow")
+			require.Equal(t, http.StatusOK, page.status, page.body)
+			require.NoError(t, cmd.Wait(), "openid-client polled until it got tokens")
+			var out map[string]any
+			require.NoError(t, json.Unmarshal(stdout.Bytes(), &out), stdout.String())
+			assert.NotEmpty(t, out["access_token"])
+			assert.Equal(t, c.id, out["claims"].(map[string]any)["aud"], "the ID token, validated by the library")
+			assert.Equal(t, srv.BaseURL+"/device", out["verification_uri"])
+		})
+	}
 }

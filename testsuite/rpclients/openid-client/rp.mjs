@@ -9,6 +9,8 @@
 //                                    send the browser to, with the checks
 //   node rp.mjs par-finish           exchanges the code at CALLBACK_URL with
 //                                    those checks (CODE_VERIFIER, STATE, NONCE)
+//   node rp.mjs device               the device authorization grant: prints
+//                                    the user code, polls until approved
 //   node rp.mjs dpop                 client-credentials with a DPoP key
 //                                    openid-client makes (RFC 9449), then
 //                                    userinfo with USER_TOKEN and its key
@@ -91,6 +93,24 @@ const commands = {
       idTokenExpected: true,
     });
     return { token_type: tokens.token_type, access_token: tokens.access_token, claims: tokens.claims() };
+  },
+
+  // The device flow (RFC 8628) as a television runs it: the device
+  // authorization request, then polling. The user code goes to stderr at
+  // once, as a line "USER_CODE <code> <verification_uri_complete>", for the
+  // test to approve it in a browser while the library polls.
+  async device() {
+    const config = await configure();
+    const da = await client.initiateDeviceAuthorization(config, { scope: SCOPE });
+    console.error(`USER_CODE ${da.user_code} ${da.verification_uri_complete}`);
+    const tokens = await client.pollDeviceAuthorizationGrant(config, da);
+    return {
+      token_type: tokens.token_type,
+      access_token: tokens.access_token,
+      claims: tokens.claims(),
+      interval: da.interval,
+      verification_uri: da.verification_uri,
+    };
   },
 
   // The library answers the server's use_dpop_nonce itself, at the token
