@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -109,18 +108,10 @@ func dpopCall(t *testing.T, method, target string, form url.Values, auth string,
 // grants over HTTP.
 func registerPublicClient(t *testing.T, baseURL, redirectURI string) string {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{
+	return registerOverHTTP(t, baseURL, map[string]any{
 		"client_name": "Gradebook mobile", "redirect_uris": []string{redirectURI}, "token_endpoint_auth_method": "none",
 		"grant_types": []string{"authorization_code", "refresh_token"}, "scope": "openid profile email",
-	})
-	require.NoError(t, err)
-	resp, err := http.Post(baseURL+"/api/v1/oidc/register", "application/json", bytes.NewReader(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var reg map[string]any
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&reg))
-	require.Equal(t, http.StatusCreated, resp.StatusCode, "registration: %v", reg)
-	return reg["client_id"].(string)
+	})["client_id"].(string)
 }
 
 // TestDPoPOverHTTP: a public client signs a user in with DPoP, is told to

@@ -80,6 +80,16 @@ func registerKeyClient(t *testing.T, baseURL string, extra map[string]any) keyCl
 	for k, v := range extra {
 		md[k] = v
 	}
+	reg := registerOverHTTP(t, baseURL, md)
+	assert.NotContains(t, reg, "client_secret", "a private_key_jwt client gets no secret")
+	assert.Equal(t, "private_key_jwt", reg["token_endpoint_auth_method"])
+	return keyClient{id: reg["client_id"].(string), key: key, kid: kid}
+}
+
+// registerOverHTTP registers a client with metadata md (RFC 7591) and
+// returns the registration.
+func registerOverHTTP(t *testing.T, baseURL string, md map[string]any) map[string]any {
+	t.Helper()
 	body, err := json.Marshal(md)
 	require.NoError(t, err)
 	resp, err := http.Post(baseURL+"/api/v1/oidc/register", "application/json", bytes.NewReader(body))
@@ -88,9 +98,7 @@ func registerKeyClient(t *testing.T, baseURL string, extra map[string]any) keyCl
 	var reg map[string]any
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&reg))
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "registration: %v", reg)
-	assert.NotContains(t, reg, "client_secret", "a private_key_jwt client gets no secret")
-	assert.Equal(t, "private_key_jwt", reg["token_endpoint_auth_method"])
-	return keyClient{id: reg["client_id"].(string), key: key, kid: kid}
+	return reg
 }
 
 // privateJWK is the client's private key as openid-client imports it.
