@@ -206,13 +206,13 @@ func (s *Server) routes() {
 	a.Get(pathDeviceConfirm, s.deviceConfirmPage)
 	a.Post(pathDeviceConfirm, s.deviceDecide)
 
-	a.Post(oidc.PathToken, s.token)
+	a.Post(oidc.PathToken, s.dpopNonce, s.token)
 	// PAR counts per address as authorization requests do, and per client
 	// against its token allowance: public clients may push too.
-	a.Post(oidc.PathPAR, authz, s.par)
+	a.Post(oidc.PathPAR, s.dpopNonce, authz, s.par)
 	ui := s.limit(s.opts.Rules.UserInfo, s.tokenKey)
-	a.Get(oidc.PathUserInfo, ui, s.userinfo)
-	a.Post(oidc.PathUserInfo, ui, s.userinfo)
+	a.Get(oidc.PathUserInfo, s.dpopNonce, ui, s.userinfo)
+	a.Post(oidc.PathUserInfo, s.dpopNonce, ui, s.userinfo)
 	a.Post(oidc.PathIntrospect, s.introspect)
 	a.Post(oidc.PathRevoke, s.revoke)
 	a.Get(oidc.PathEndSession, s.endSession)

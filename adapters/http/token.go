@@ -10,7 +10,6 @@ import (
 
 // token handles the token endpoint (RFC 6749 §3.2).
 func (s *Server) token(c *fiber.Ctx) error {
-	c.Set(headerDPoPNonce, s.op.DPoPNonce()) // RFC 9449 §8: on every answer
 	p, cc, err := backChannel(c)
 	if err != nil {
 		return s.tokenError(c, err)
@@ -40,7 +39,6 @@ func (s *Server) par(c *fiber.Ctx) error {
 	// Client authentication is not an authorization parameter: with Basic
 	// the form's client_id, if any, was checked against it already.
 	in.ClientID = p["client_id"]
-	c.Set(headerDPoPNonce, s.op.DPoPNonce()) // RFC 9449 §8: a proof here needs one too
 	resp, err := s.op.PushAuthorization(c.UserContext(), cc, in, dpopProofs(c))
 	if err != nil {
 		return s.oauthError(c, err)
@@ -54,7 +52,6 @@ func (s *Server) par(c *fiber.Ctx) error {
 // in the Authorization header (Bearer, or DPoP with a proof: RFC 9449 §7)
 // or, on POST, the form (RFC 6750 §2.1–2.2).
 func (s *Server) userinfo(c *fiber.Ctx) error {
-	c.Set(headerDPoPNonce, s.op.DPoPNonce()) // RFC 9449 §9: on every answer
 	scheme, token := authorization(c)
 	if c.Method() == fiber.MethodPost && len(c.Body()) > 0 {
 		p, err := params(c)
@@ -125,6 +122,14 @@ func backChannel(c *fiber.Ctx) (map[string]string, oidc.ClientCredentials, error
 
 // headerDPoPNonce carries the server's DPoP nonce (RFC 9449 §8.1).
 const headerDPoPNonce = "DPoP-Nonce"
+
+// dpopNonce sets DPoP-Nonce on every answer of an endpoint that takes DPoP
+// proofs (RFC 9449 §8, §9): the token, PAR and userinfo endpoints. It runs
+// before their rate limits, so a 429 carries one too.
+func (s *Server) dpopNonce(c *fiber.Ctx) error {
+	c.Set(headerDPoPNonce, s.op.DPoPNonce())
+	return c.Next()
+}
 
 // dpopProofs returns every DPoP header of the request (RFC 9449 §4.1); the
 // core refuses anything but exactly one.

@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,7 +152,7 @@ func parseDPoP(proof string) (*jose.JSONWebKey, *dpopClaims, error) {
 		return nil, nil, dpopErr("the DPoP proof's signature does not verify with its jwk") // item 6
 	}
 	var claims dpopClaims
-	if err := json.Unmarshal(payload, &claims); err != nil {
+	if err := json.Unmarshal(payload, &claims); err != nil || !exactMembers(payload, "jti", "htm", "htu", "iat", "ath", "nonce") {
 		return nil, nil, dpopErr("the DPoP proof's claims are not a JSON object of the RFC 9449 §4.2 claims")
 	}
 	return key, &claims, nil
@@ -169,6 +170,9 @@ func checkDPoPHeader(proof string) string {
 	var h dpopHeader
 	if err != nil || json.Unmarshal(raw, &h) != nil {
 		return "has a header that is not base64url JSON"
+	}
+	if !exactMembers(raw, "typ", "alg", "jwk") {
+		return "has header members named in another case (typ, alg and jwk are case-sensitive)"
 	}
 	switch {
 	case h.Typ != typDPoP:
@@ -252,10 +256,53 @@ func hostOf(u *url.URL) string {
 	return host + ":" + port
 }
 
-// pathOf is u's decoded path, "/" for an empty one.
+// pathOf is u's path with only percent-encoded unreserved characters
+// decoded and other escapes in upper case (RFC 3986 §6.2.2.1, §6.2.2.2),
+// "/" for an empty one. A reserved character stays encoded: "%2F" is not
+// a "/".
 func pathOf(u *url.URL) string {
-	if u.Path == "" {
+	p := u.EscapedPath()
+	if p == "" {
 		return "/"
 	}
-	return u.Path
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '%' && i+2 < len(p) {
+			if c, err := strconv.ParseUint(p[i+1:i+3], 16, 8); err == nil {
+				if unreserved(byte(c)) {
+					b.WriteByte(byte(c))
+				} else {
+					b.WriteString("%" + strings.ToUpper(p[i+1:i+3]))
+				}
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}
+
+// unreserved reports whether c is an RFC 3986 §2.3 unreserved character.
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// exactMembers refuses a JSON object that names a member of names in
+// another case: encoding/json matches names ignoring case, so {"TYP": …}
+// would pass for typ where every other reader sees no typ (RFC 7515 and
+// RFC 7519 member names are case-sensitive).
+func exactMembers(raw []byte, names ...string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	for k := range m {
+		for _, n := range names {
+			if k != n && strings.EqualFold(k, n) {
+				return false
+			}
+		}
+	}
+	return true
 }

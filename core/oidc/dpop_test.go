@@ -296,9 +296,32 @@ func TestAProofsHTUIsComparedWithoutQueryAndFragment(t *testing.T) {
 		tokenURL + "?x=1#frag",
 		"HTTPS://AUTH.calimatic.TEST" + oidc.PathToken,
 		"https://auth.calimatic.test:443" + oidc.PathToken,
+		testIssuer + "/api/v1/oidc/%74oken", // an unreserved character, encoded
 	} {
 		_, err := f.clientCredentials(cc, k.proof(t, f, "POST", htu, "", nil))
 		assert.NoError(t, err, htu)
+	}
+	// RFC 3986 §6.2.2.2: a reserved character encoded is another path.
+	_, err := f.clientCredentials(cc, k.proof(t, f, "POST", testIssuer+"/api/v1/oidc%2Ftoken", "", nil))
+	requireOAuthError(t, err, oidc.CodeInvalidDPoPProof)
+}
+
+// Member names are case-sensitive (RFC 7515 §4, RFC 7519 §4): a typ or a
+// claim named in another case is not the member, whatever encoding/json
+// makes of it.
+func TestAProofWithMembersInAnotherCaseIsRefused(t *testing.T) {
+	f := newDPoPFixture(t)
+	cc := serviceClient(t, f.p, oidc.ClientMetadata{})
+	k := newProofKey(t, "ES256")
+	for name, edit := range map[string]func(h, c map[string]any){
+		"typ as TYP beside typ JWT": func(h, _ map[string]any) { h["typ"], h["TYP"] = "JWT", "dpop+jwt" },
+		"typ as Typ":                func(h, _ map[string]any) { delete(h, "typ"); h["Typ"] = "dpop+jwt" },
+		"htu as Htu":                func(_, c map[string]any) { c["Htu"] = c["htu"]; delete(c, "htu") },
+		"jti as JTI":                func(_, c map[string]any) { c["JTI"] = c["jti"]; delete(c, "jti") },
+	} {
+		_, err := f.clientCredentials(cc, k.proof(t, f, "POST", tokenURL, "", edit))
+		e := requireOAuthError(t, err, oidc.CodeInvalidDPoPProof)
+		assert.NotEmpty(t, e.Description, name)
 	}
 }
 

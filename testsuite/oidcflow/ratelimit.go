@@ -65,6 +65,9 @@ func RunRateLimits(t *testing.T, env Env) {
 	})
 	t.Run("userinfo allows 60 a minute per token, then answers 429", func(t *testing.T) {
 		s.exhaust(t, userinfoLimit, true, func() response { return s.userinfo(t, tok.AccessToken) }, http.StatusOK)
+		if over := s.userinfo(t, tok.AccessToken); over.Status == http.StatusTooManyRequests {
+			assert.NotEmpty(t, over.Header.Get("DPoP-Nonce"), "RFC 9449 §9: a 429 carries the DPoP nonce too")
+		}
 		// Another token is counted apart.
 		assert.Equal(t, http.StatusOK, s.userinfo(t, second.AccessToken).Status, "another token is not limited")
 	})
