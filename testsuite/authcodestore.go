@@ -41,6 +41,7 @@ func sampleAuthCode() domain.AuthCode {
 		AMR:                 []string{"pwd"},
 		GrantID:             uuid.NewString(),
 		DPoPJKT:             "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+		Claims:              sampleClaims,
 		ExpiresAt:           epoch.Add(codeLifetime),
 		CreatedAt:           epoch,
 	}

@@ -47,6 +47,7 @@ func sampleAuthRequest() domain.AuthRequest {
 		ResponseMode:        "query",
 		DeviceCodeHash:      uniqueHash(),
 		DPoPJKT:             "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+		Claims:              sampleClaims,
 		CreatedAt:           epoch,
 		ExpiresAt:           epoch.Add(10 * time.Minute),
 	}

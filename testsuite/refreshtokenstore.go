@@ -36,6 +36,10 @@ func refreshTokenTests() []subtest[ports.GrantStore] {
 	}
 }
 
+// sampleClaims is a claims parameter as the core stores it (OIDC Core
+// §5.5), read back unchanged by every store that keeps one.
+const sampleClaims = `{"userinfo":{"email":{"essential":true}},"id_token":{"name":null}}`
+
 func sampleFamily(userID string) (domain.RefreshFamily, domain.RefreshToken) {
 	f := domain.RefreshFamily{
 		ID:        uuid.NewString(),
@@ -45,6 +49,7 @@ func sampleFamily(userID string) (domain.RefreshFamily, domain.RefreshToken) {
 		AuthTime:  epoch.Add(-time.Minute),
 		SessionID: uuid.NewString(),
 		AMR:       []string{"pwd"},
+		Claims:    sampleClaims,
 		CreatedAt: epoch,
 		ExpiresAt: epoch.Add(30 * 24 * time.Hour),
 	}

@@ -37,6 +37,7 @@ type authCodeDoc struct {
 	AMR                 []string  `bson:"amr"`
 	GrantID             string    `bson:"grant_id"`
 	DPoPJKT             string    `bson:"dpop_jkt,omitempty"`
+	Claims              string    `bson:"claims,omitempty"`
 	ExpiresAt           time.Time `bson:"expires_at"`
 	CreatedAt           time.Time `bson:"created_at"`
 }
@@ -54,7 +55,7 @@ func newAuthCodeDoc(c *domain.AuthCode) *authCodeDoc {
 		Hash: c.Hash, ClientID: c.ClientID, UserID: c.UserID, RedirectURI: c.RedirectURI,
 		Scopes: c.Scopes, Nonce: c.Nonce, CodeChallenge: c.CodeChallenge,
 		CodeChallengeMethod: c.CodeChallengeMethod, AuthTime: c.AuthTime, SessionID: c.SessionID,
-		AMR: c.AMR, GrantID: c.GrantID, DPoPJKT: c.DPoPJKT, ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt,
+		AMR: c.AMR, GrantID: c.GrantID, DPoPJKT: c.DPoPJKT, Claims: c.Claims, ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt,
 	}
 }
 
@@ -63,7 +64,7 @@ func (d *authCodeDoc) domain() domain.AuthCode {
 		Hash: d.Hash, ClientID: d.ClientID, UserID: d.UserID, RedirectURI: d.RedirectURI,
 		Scopes: d.Scopes, Nonce: d.Nonce, CodeChallenge: d.CodeChallenge,
 		CodeChallengeMethod: d.CodeChallengeMethod, AuthTime: d.AuthTime, SessionID: d.SessionID,
-		AMR: d.AMR, GrantID: d.GrantID, DPoPJKT: d.DPoPJKT, ExpiresAt: d.ExpiresAt, CreatedAt: d.CreatedAt,
+		AMR: d.AMR, GrantID: d.GrantID, DPoPJKT: d.DPoPJKT, Claims: d.Claims, ExpiresAt: d.ExpiresAt, CreatedAt: d.CreatedAt,
 	}
 }
 

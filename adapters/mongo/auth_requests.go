@@ -77,6 +77,7 @@ type authRequestDoc struct {
 	FailedLogins        int                  `bson:"failed_logins"`
 	DeviceCodeHash      []byte               `bson:"device_code_hash,omitempty"`
 	DPoPJKT             string               `bson:"dpop_jkt,omitempty"`
+	Claims              string               `bson:"claims,omitempty"`
 	CreatedAt           time.Time            `bson:"created_at,omitempty"`
 	ExpiresAt           time.Time            `bson:"expires_at"`
 }
@@ -90,7 +91,7 @@ func newAuthRequestDoc(r *domain.AuthRequest, v int64) *authRequestDoc {
 		Prompt: r.Prompt, MaxAge: r.MaxAge, LoginHint: r.LoginHint, ResponseMode: r.ResponseMode,
 		UserID: r.UserID, AuthTime: r.AuthTime, SessionID: r.SessionID, AMR: r.AMR,
 		FailedLogins: r.FailedLogins, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
-		DeviceCodeHash: r.DeviceCodeHash, DPoPJKT: r.DPoPJKT,
+		DeviceCodeHash: r.DeviceCodeHash, DPoPJKT: r.DPoPJKT, Claims: r.Claims,
 	}
 }
 
@@ -102,7 +103,7 @@ func (d *authRequestDoc) domain() domain.AuthRequest {
 		Prompt: d.Prompt, MaxAge: d.MaxAge, LoginHint: d.LoginHint, ResponseMode: d.ResponseMode,
 		UserID: d.UserID, AuthTime: d.AuthTime, SessionID: d.SessionID, AMR: d.AMR,
 		FailedLogins: d.FailedLogins, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt,
-		DeviceCodeHash: d.DeviceCodeHash, DPoPJKT: d.DPoPJKT,
+		DeviceCodeHash: d.DeviceCodeHash, DPoPJKT: d.DPoPJKT, Claims: d.Claims,
 	}
 }
 

@@ -40,6 +40,7 @@ type refreshFamilyDoc struct {
 	ExpiresAt time.Time `bson:"expires_at"`
 	RevokedAt time.Time `bson:"revoked_at,omitempty"`
 	DPoPJKT   string    `bson:"dpop_jkt,omitempty"`
+	Claims    string    `bson:"claims,omitempty"`
 }
 
 // refreshTokenDoc is one token of a family; _id is its hash. It is never
@@ -66,7 +67,7 @@ func newRefreshFamilyDoc(f *domain.RefreshFamily) *refreshFamilyDoc {
 	return &refreshFamilyDoc{
 		ID: f.ID, ClientID: f.ClientID, UserID: f.UserID, Scopes: f.Scopes, AuthTime: f.AuthTime,
 		SessionID: f.SessionID, AMR: f.AMR, CreatedAt: f.CreatedAt, ExpiresAt: f.ExpiresAt, RevokedAt: f.RevokedAt,
-		DPoPJKT: f.DPoPJKT,
+		DPoPJKT: f.DPoPJKT, Claims: f.Claims,
 	}
 }
 
@@ -74,7 +75,7 @@ func (d *refreshFamilyDoc) domain() domain.RefreshFamily {
 	return domain.RefreshFamily{
 		ID: d.ID, ClientID: d.ClientID, UserID: d.UserID, Scopes: d.Scopes, AuthTime: d.AuthTime,
 		SessionID: d.SessionID, AMR: d.AMR, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt, RevokedAt: d.RevokedAt,
-		DPoPJKT: d.DPoPJKT,
+		DPoPJKT: d.DPoPJKT, Claims: d.Claims,
 	}
 }
 

@@ -24,13 +24,13 @@ type GrantStore struct{ pool db }
 func NewGrantStore(pool *pgxpool.Pool) *GrantStore { return &GrantStore{pool: db{pool}} }
 
 const authCodeColumns = `hash, client_id, user_id, redirect_uri, scopes, nonce, code_challenge,
-	code_challenge_method, auth_time, session_id, amr, grant_id, expires_at, redeemed_at, created_at, dpop_jkt`
+	code_challenge_method, auth_time, session_id, amr, grant_id, expires_at, redeemed_at, created_at, dpop_jkt, claims`
 
 func scanAuthCode(row pgx.Row) (domain.AuthCode, error) {
 	var c domain.AuthCode
 	var authTime, expires, redeemed, created pgtype.Timestamptz
 	err := row.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scopes, &c.Nonce, &c.CodeChallenge,
-		&c.CodeChallengeMethod, &authTime, &c.SessionID, &c.AMR, &c.GrantID, &expires, &redeemed, &created, &c.DPoPJKT)
+		&c.CodeChallengeMethod, &authTime, &c.SessionID, &c.AMR, &c.GrantID, &expires, &redeemed, &created, &c.DPoPJKT, &c.Claims)
 	c.AuthTime, c.ExpiresAt, c.RedeemedAt, c.CreatedAt = fromTS(authTime), fromTS(expires), fromTS(redeemed), fromTS(created)
 	return c, err
 }
@@ -38,10 +38,10 @@ func scanAuthCode(row pgx.Row) (domain.AuthCode, error) {
 // CreateAuthCode stores a code. ErrAlreadyExists if the hash is taken.
 func (s *GrantStore) CreateAuthCode(ctx context.Context, c domain.AuthCode) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO auth_codes (`+authCodeColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scopes, c.Nonce, c.CodeChallenge,
 		c.CodeChallengeMethod, ts(c.AuthTime), c.SessionID, c.AMR, c.GrantID, ts(c.ExpiresAt),
-		ts(c.RedeemedAt), ts(c.CreatedAt), c.DPoPJKT)
+		ts(c.RedeemedAt), ts(c.CreatedAt), c.DPoPJKT, c.Claims)
 	return translate("create auth code", err)
 }
 

@@ -11,18 +11,18 @@ import (
 )
 
 const refreshFamilyColumns = `id, client_id, user_id, scopes, auth_time, session_id, amr,
-	created_at, expires_at, revoked_at, dpop_jkt`
+	created_at, expires_at, revoked_at, dpop_jkt, claims`
 
 // refreshFamilyColumnsOf is refreshFamilyColumns qualified with the alias f.
 const refreshFamilyColumnsOf = `f.id, f.client_id, f.user_id, f.scopes, f.auth_time, f.session_id, f.amr,
-	f.created_at, f.expires_at, f.revoked_at, f.dpop_jkt`
+	f.created_at, f.expires_at, f.revoked_at, f.dpop_jkt, f.claims`
 
 // familyDest returns the scan destinations of refreshFamilyColumns and a
 // function that finishes f once the row is scanned.
 func familyDest(f *domain.RefreshFamily) ([]any, func()) {
 	var authTime, created, expires, revoked pgtype.Timestamptz
 	dest := []any{&f.ID, &f.ClientID, &f.UserID, &f.Scopes, &authTime, &f.SessionID, &f.AMR,
-		&created, &expires, &revoked, &f.DPoPJKT}
+		&created, &expires, &revoked, &f.DPoPJKT, &f.Claims}
 	return dest, func() {
 		f.AuthTime, f.CreatedAt, f.ExpiresAt, f.RevokedAt = fromTS(authTime), fromTS(created), fromTS(expires), fromTS(revoked)
 	}
@@ -34,11 +34,11 @@ func (s *GrantStore) CreateRefreshFamily(ctx context.Context, f domain.RefreshFa
 	// atomic, and the family exists before its token references it.
 	_, err := s.pool.Exec(ctx, `WITH family AS (
 			INSERT INTO refresh_families (`+refreshFamilyColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $15) RETURNING id)
 		INSERT INTO refresh_tokens (hash, family_id, created_at, rotated_at)
 		SELECT $12, id, $13, $14 FROM family`,
 		f.ID, f.ClientID, f.UserID, f.Scopes, ts(f.AuthTime), f.SessionID, f.AMR,
-		ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.RevokedAt), f.DPoPJKT, first.Hash, ts(first.CreatedAt), ts(first.RotatedAt))
+		ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.RevokedAt), f.DPoPJKT, first.Hash, ts(first.CreatedAt), ts(first.RotatedAt), f.Claims)
 	return translate("create refresh family", err)
 }
 

@@ -23,6 +23,9 @@ type AuthCode struct {
 	// request must carry a proof made with the key of this thumbprint. ""
 	// when the authorization request named none.
 	DPoPJKT string
+	// Claims is the request's claims parameter (RequestedClaims.String),
+	// "" for none.
+	Claims string
 	// GrantID names everything the code issues (the refresh family and the
 	// access tokens' grant_id), so a replay can revoke it all.
 	GrantID    string
@@ -44,7 +47,11 @@ type RefreshFamily struct {
 	// DPoPJKT is the RFC 7638 thumbprint of the DPoP key the family's
 	// tokens are bound to (RFC 9449 §5: a public client's refresh tokens
 	// are), "" when they are not bound. It never changes.
-	DPoPJKT   string
+	DPoPJKT string
+	// Claims is the claims parameter of the authorization that started
+	// the family (RequestedClaims.String): its tokens carry the same
+	// claims. "" for none.
+	Claims    string
 	CreatedAt time.Time
 	ExpiresAt time.Time // absolute end of the family
 	RevokedAt time.Time // zero while usable

@@ -54,6 +54,9 @@ type AuthRequest struct {
 	// DPoPJKT is the dpop_jkt of the request (RFC 9449 §10), passed on to
 	// its code; "" for none.
 	DPoPJKT string
+	// Claims is the request's claims parameter (OIDC Core §5.5), as
+	// RequestedClaims.String; "" for none.
+	Claims string
 	// FailedLogins counts wrong passwords entered for this request; past a
 	// few the request is dropped, so one request can't be replayed forever.
 	FailedLogins int

@@ -31,6 +31,8 @@ type AuthorizeParams struct {
 	RequestURI          string
 	// DPoPJKT binds the code to a DPoP key (RFC 9449 §10).
 	DPoPJKT string
+	// Claims is the claims parameter (OIDC Core §5.5), JSON.
+	Claims string
 }
 
 // Interaction steps that need the user.
@@ -106,6 +108,11 @@ func (p *Provider) Authorize(ctx context.Context, in AuthorizeParams, b Browser)
 	now := p.now()
 	fresh := sess != nil && !req.HasPrompt("login") &&
 		(req.MaxAge < 0 || now.Sub(sess.AuthTime).Seconds() <= float64(req.MaxAge))
+	if sub := requestedSubject(storedClaims(req.Claims)); fresh && sub != "" && sub != user.ID {
+		// OIDC Core §5.5.1: the ID token may name only the user asked
+		// for, so another user signed in here must sign in again.
+		fresh = false
+	}
 	if !fresh {
 		if req.HasPrompt("none") {
 			return fail(CodeLoginRequired, "the user is not signed in")
@@ -122,6 +129,9 @@ func (p *Provider) Authorize(ctx context.Context, in AuthorizeParams, b Browser)
 // authorizeSignedIn continues a request whose user is signed in: to the
 // consent page, or back to the client with a code.
 func (p *Provider) authorizeSignedIn(ctx context.Context, client *domain.Client, req *domain.AuthRequest, b Browser) (Outcome, error) {
+	if e := wrongSubject(req, req.UserID); e != nil {
+		return Outcome{RedirectTo: p.errorRedirect(req.RedirectURI, req.State, e)}, nil
+	}
 	if err := p.requireLicense(ctx, client, req.UserID, CodeAccessDenied); err != nil {
 		if e, ok := AsError(err); ok {
 			return Outcome{RedirectTo: p.errorRedirect(req.RedirectURI, req.State, e)}, nil
@@ -209,6 +219,14 @@ func (p *Provider) validateAuthorize(c *domain.Client, in AuthorizeParams) (doma
 	case !domain.ValidCodeChallenge(in.CodeChallenge):
 		return none, oauthErr(CodeInvalidRequest, "code_challenge must be a base64url SHA-256 digest")
 	}
+	rc, err := domain.ParseRequestedClaims(in.Claims)
+	if err != nil {
+		return none, oauthErr(CodeInvalidRequest, "%s", err.Error())
+	}
+	if unmetACR(rc) {
+		// §5.5.1.1: an essential acr the sign-in cannot meet fails it.
+		return none, oauthErr(CodeAccessDenied, "the essential acr requested cannot be met: this provider signs users in at acr %s", acrPassword)
+	}
 	if in.DPoPJKT != "" && !domain.ValidCodeChallenge(in.DPoPJKT) {
 		// RFC 9449 §10: an RFC 7638 SHA-256 thumbprint, base64url, which
 		// has a code challenge's shape.
@@ -233,7 +251,7 @@ func (p *Provider) validateAuthorize(c *domain.Client, in AuthorizeParams) (doma
 	return domain.AuthRequest{
 		ClientID: c.ID, RedirectURI: in.RedirectURI, Scopes: scopes, State: in.State, Nonce: in.Nonce,
 		CodeChallenge: in.CodeChallenge, CodeChallengeMethod: in.CodeChallengeMethod,
-		Prompt: prompt, MaxAge: maxAge, LoginHint: in.LoginHint, DPoPJKT: in.DPoPJKT,
+		Prompt: prompt, MaxAge: maxAge, LoginHint: in.LoginHint, DPoPJKT: in.DPoPJKT, Claims: rc.String(),
 	}, nil
 }
 
@@ -288,7 +306,7 @@ func (p *Provider) needsConsent(ctx context.Context, c *domain.Client, r *domain
 	if err != nil {
 		return false, fault.Store("get consent", err)
 	}
-	return !consent.Covers(r.Scopes), nil
+	return !consent.Covers(consentScopes(c, r)), nil
 }
 
 // pend stores the request until the user has signed in or consented.
@@ -313,7 +331,7 @@ func (p *Provider) issueCode(ctx context.Context, r *domain.AuthRequest) (string
 		Hash: domain.HashToken(code), ClientID: r.ClientID, UserID: r.UserID, RedirectURI: r.RedirectURI,
 		Scopes: r.Scopes, Nonce: r.Nonce, CodeChallenge: r.CodeChallenge,
 		CodeChallengeMethod: r.CodeChallengeMethod, AuthTime: r.AuthTime, SessionID: r.SessionID,
-		AMR: r.AMR, DPoPJKT: r.DPoPJKT, GrantID: p.deps.Random.Token(16), ExpiresAt: now.Add(p.cfg.CodeTTL), CreatedAt: now,
+		AMR: r.AMR, DPoPJKT: r.DPoPJKT, Claims: r.Claims, GrantID: p.deps.Random.Token(16), ExpiresAt: now.Add(p.cfg.CodeTTL), CreatedAt: now,
 	})
 	if err != nil {
 		return "", fault.Store("create code", err)

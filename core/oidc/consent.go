@@ -36,9 +36,15 @@ func (p *Provider) Consent(ctx context.Context, in ConsentInput, b Browser) (Out
 			return p.errorRedirect(r.RedirectURI, r.State, oauthErr(CodeAccessDenied, "the user denied the request")), nil
 		})
 	}
+	client, err := p.deps.Clients.GetClient(ctx, r.ClientID)
+	if err != nil {
+		return Outcome{}, fault.Store("get client", err)
+	}
 	now := p.now()
+	// The scopes shown on the page: the request's, and those of the claims
+	// it asks for by name (OIDC Core §5.5).
 	err = p.deps.Grants.PutConsent(ctx, domain.Consent{
-		UserID: user.ID, ClientID: r.ClientID, Scopes: r.Scopes, CreatedAt: now, UpdatedAt: now,
+		UserID: user.ID, ClientID: r.ClientID, Scopes: consentScopes(&client, r), CreatedAt: now, UpdatedAt: now,
 	})
 	if err != nil {
 		return Outcome{}, fault.Store("put consent", err)

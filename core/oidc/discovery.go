@@ -48,7 +48,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"code_challenge_methods_supported":                         []string{domain.PKCEMethodS256},
 		"dpop_signing_alg_values_supported":                        DPoPAlgs,
 		"claims_supported":                                         claims,
-		"claims_parameter_supported":                               false,
+		"claims_parameter_supported":                               true,
 		"request_parameter_supported":                              false,
 		"request_uri_parameter_supported":                          false,
 		"prompt_values_supported":                                  []string{"none", "login", "consent"},

@@ -54,7 +54,7 @@ func (p *Provider) pendingPrompt(ctx context.Context, id string, b Browser) (*do
 	if err != nil {
 		return nil, Prompt{}, nil, fault.Store("get client", err)
 	}
-	return r, Prompt{Interaction: r.ID, CSRFToken: r.CSRFToken, Client: c, LoginHint: r.LoginHint, Scopes: r.Scopes}, nil, nil
+	return r, Prompt{Interaction: r.ID, CSRFToken: r.CSRFToken, Client: c, LoginHint: r.LoginHint, Scopes: consentScopes(&c, r)}, nil, nil
 }
 
 // LoginPrompt returns what the login page shows for a pending request.

@@ -130,6 +130,9 @@ func (p *Provider) afterLogin(ctx context.Context, r *domain.AuthRequest, user *
 		}
 		return Outcome{}, fault.Store("get client", err)
 	}
+	if e := wrongSubject(r, user.ID); e != nil {
+		return p.complete(ctx, r, func() (string, error) { return p.errorRedirect(r.RedirectURI, r.State, e), nil })
+	}
 	if err := p.requireLicense(ctx, &c, user.ID, CodeAccessDenied); err != nil {
 		e, ok := AsError(err)
 		if !ok {

@@ -136,6 +136,7 @@ func (p *Provider) pushedParams(ctx context.Context, in AuthorizeParams) (Author
 		Scope: domain.JoinScope(r.Scopes), State: r.State, Nonce: r.Nonce,
 		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: r.CodeChallengeMethod,
 		Prompt: strings.Join(r.Prompt, " "), MaxAge: maxAge, LoginHint: r.LoginHint, DPoPJKT: r.DPoPJKT,
+		Claims: r.Claims,
 	}, nil, nil
 }
 

@@ -120,7 +120,7 @@ func (p *Provider) createCodeFamily(ctx context.Context, client *domain.Client, 
 	tok, first := p.newRefreshToken(code.GrantID, now)
 	fam := domain.RefreshFamily{
 		ID: code.GrantID, ClientID: client.ID, UserID: user.ID, Scopes: code.Scopes,
-		AuthTime: code.AuthTime, SessionID: code.SessionID, AMR: code.AMR,
+		AuthTime: code.AuthTime, SessionID: code.SessionID, AMR: code.AMR, Claims: code.Claims,
 		CreatedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
 	}
 	if client.Public() {

@@ -33,6 +33,7 @@ func (p *Provider) issueForUser(ctx context.Context, client *domain.Client, code
 	is := issuance{
 		client: client, user: user, scopes: code.Scopes, grantID: code.GrantID,
 		authTime: code.AuthTime, sid: code.SessionID, amr: code.AMR, nonce: code.Nonce, dpopJKT: jkt,
+		claims: storedClaims(code.Claims),
 	}
 	if client.AllowsGrant(domain.GrantRefreshToken) {
 		tok, err := p.createCodeFamily(ctx, client, user, code, jkt, now)

@@ -73,6 +73,7 @@ func (p *Provider) refresh(ctx context.Context, client *domain.Client, req Token
 	return p.mint(ctx, issuance{
 		client: client, user: user, scopes: scopes, grantID: fam.ID,
 		authTime: fam.AuthTime, sid: fam.SessionID, amr: fam.AMR, refresh: tok, dpopJKT: req.dpopJKT,
+		claims: storedClaims(fam.Claims),
 	})
 }
 

@@ -29,6 +29,9 @@ type AccessClaims struct {
 	GrantID   string `json:"grant_id,omitempty"`
 	// Confirmation binds a DPoP token to its key (RFC 9449 §6.1).
 	Confirmation *Confirmation `json:"cnf,omitempty"`
+	// UserInfoClaims are the claims the authorization asked UserInfo for
+	// by name (OIDC Core §5.5), beyond the scopes.
+	UserInfoClaims []string `json:"userinfo_claims,omitempty"`
 }
 
 // TokenResponse is the token endpoint's success body (RFC 6749 §5.1).
@@ -54,8 +57,9 @@ type issuance struct {
 	sid      string
 	amr      []string
 	nonce    string
-	refresh  string // the refresh token to hand out, if any
-	dpopJKT  string // the DPoP key the access token is bound to, if any
+	refresh  string                 // the refresh token to hand out, if any
+	dpopJKT  string                 // the DPoP key the access token is bound to, if any
+	claims   domain.RequestedClaims // the claims parameter (claims.go)
 }
 
 func (p *Provider) mint(ctx context.Context, is issuance) (TokenResponse, error) {
@@ -73,6 +77,7 @@ func (p *Provider) mint(ctx context.Context, is issuance) (TokenResponse, error)
 	}
 	if is.user != nil {
 		at.AuthTime = is.authTime.Unix()
+		at.UserInfoClaims = domain.Names(is.claims.UserInfo)
 	}
 	tokenType := "Bearer"
 	if is.dpopJKT != "" {
@@ -103,6 +108,7 @@ func (p *Provider) mintIDToken(ctx context.Context, is issuance, accessToken str
 		alg = is.client.IDTokenSignedResponseAlg
 	}
 	claims := userClaims(is.user, is.scopes)
+	addRequestedClaims(claims, is.user, is.client, domain.Names(is.claims.IDToken))
 	if err := p.directoryClaims(ctx, is.user, is.scopes, claims); err != nil {
 		return "", err
 	}

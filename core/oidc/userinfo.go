@@ -34,19 +34,24 @@ func (p *Provider) userInfo(ctx context.Context, c *AccessClaims) (map[string]an
 		return nil, oauthErr(CodeInvalidToken, "the access token does not belong to an active user")
 	}
 	scopes := domain.ParseScope(c.Scope)
-	if slices.ContainsFunc(scopes, domain.IsExtendedScope) {
-		// A withdrawn approval stops the directory claims at once, even for
+	var client *domain.Client
+	if slices.ContainsFunc(scopes, domain.IsExtendedScope) || len(c.UserInfoClaims) > 0 {
+		// A withdrawn approval or scope stops the claims at once, even for
 		// tokens issued before it.
-		client, err := p.deps.Clients.GetClient(ctx, c.ClientID)
+		cl, err := p.deps.Clients.GetClient(ctx, c.ClientID)
 		if err != nil {
 			return nil, fault.Store("get client", err)
 		}
-		scopes = approvedOnly(&client, scopes)
+		client = &cl
+		scopes = approvedOnly(client, scopes)
 	}
 	if !slices.Contains(scopes, domain.ScopeOpenID) {
 		return nil, oauthErr(CodeInsufficientScope, "the access token lacks the openid scope")
 	}
 	claims := userClaims(user, scopes)
+	if client != nil {
+		addRequestedClaims(claims, user, client, c.UserInfoClaims)
+	}
 	if err := p.directoryClaims(ctx, user, scopes, claims); err != nil {
 		return nil, err
 	}

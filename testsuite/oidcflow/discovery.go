@@ -100,6 +100,7 @@ func discoveryProtocolReach(t *testing.T, s *suite) {
 	issuer, _ := d["issuer"].(string)
 	assert.Equal(t, issuer+"/api/v1/oidc/par", d["pushed_authorization_request_endpoint"], "RFC 9126 §5")
 	assert.Equal(t, false, d["require_pushed_authorization_requests"])
+	assert.Equal(t, true, d["claims_parameter_supported"], "OIDC Core §5.5")
 }
 
 func discoveryOAuthMetadata(t *testing.T, s *suite) {

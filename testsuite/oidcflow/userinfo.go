@@ -20,6 +20,7 @@ var userinfoChecks = []check{
 	{"userinfo's sub is a UUID, updated_at a number and email_verified a boolean", userinfoTypes},
 	{"userinfo agrees with go-oidc's UserInfo and the ID token", userinfoGoOIDC},
 	{"userinfo accepts POST with the token in the form", userinfoPost},
+	{"the claims parameter releases single claims where they were asked for (OIDC Core §5.5)", userinfoClaimsParameter},
 	{"userinfo refuses a bad token with 401 and a Bearer invalid_token challenge", userinfoBadToken},
 	{"userinfo refuses an ID token as an access token", userinfoIDToken},
 	{"userinfo without a token is 401 with a Bearer challenge", userinfoNoToken},
@@ -198,4 +199,25 @@ func userinfoNoToken(t *testing.T, s *suite) {
 	resp := s.get(t, pathUserInfo)
 	assert.Equal(t, http.StatusUnauthorized, resp.Status)
 	assert.True(t, strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer"), "RFC 6750 §3")
+}
+
+// userinfoClaimsParameter: with scope openid alone, email asked for at
+// UserInfo and name asked for in the ID token come there and only there;
+// the access token's scope stays openid.
+func userinfoClaimsParameter(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	r := s.newAuthRequest(c, "openid")
+	r.Extra["claims"] = `{"userinfo":{"email":{"essential":true}},"id_token":{"name":null}}`
+	tok := s.signInTokens(t, s.signedInAgent(t), r)
+	got := s.userinfo(t, tok.AccessToken).JSON(t)
+	assert.NotEmpty(t, got["email"], "asked for at UserInfo")
+	assert.NotContains(t, got, "name", "asked for in the ID token only")
+	id := idClaims(t, tok)
+	assert.NotEmpty(t, id["name"], "asked for in the ID token")
+	assert.NotContains(t, id, "email", "asked for at UserInfo only")
+	assert.Equal(t, "openid", tok.Extra("scope"), "the claims parameter grants no scope")
+
+	bad := validAuthorizeParams(c)
+	bad.Set("claims", `{"userinfo":"email"}`)
+	s.requireErrorRedirect(t, bad, "invalid_request")
 }

@@ -1,0 +1,113 @@
+package oidc
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// The claims request parameter (OIDC Core §5.5) asks for single claims in
+// the ID token or at UserInfo, beyond what the scopes release. A claim is
+// released by name only when a standard scope would release it (profile,
+// email, address, phone: never sub's siblings in the extended scopes,
+// which need an administrator), that scope is registered for the client,
+// and the user consented to it: the consent page asks for the scopes of
+// the claims requested along with the requested scopes. Other claims are
+// ignored, as §5.5 lets the provider do.
+
+// storedClaims reads a claims parameter stored with a request, code or
+// family: it was checked when it was received.
+func storedClaims(raw string) domain.RequestedClaims {
+	rc, _ := domain.ParseRequestedClaims(raw)
+	return rc
+}
+
+// claimScopes lists the standard scopes the claims requested in rc need,
+// among those registered for c.
+func claimScopes(c *domain.Client, rc domain.RequestedClaims) []string {
+	var out []string
+	for _, m := range []map[string]*domain.ClaimRequest{rc.UserInfo, rc.IDToken} {
+		for name := range m {
+			if s := domain.StandardClaimScope(name); s != "" && slices.Contains(c.Scopes, s) && !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// consentScopes is what the user consents to for r: its scopes, and the
+// scopes of the claims it requests by name.
+func consentScopes(c *domain.Client, r *domain.AuthRequest) []string {
+	out := slices.Clone(r.Scopes)
+	for _, s := range claimScopes(c, storedClaims(r.Claims)) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// addRequestedClaims adds to claims the claims named in asked that u
+// holds and c may receive (see above), and that the scopes did not
+// release already.
+func addRequestedClaims(claims map[string]any, u *domain.User, c *domain.Client, asked []string) {
+	for _, name := range asked {
+		s := domain.StandardClaimScope(name)
+		if _, has := claims[name]; has || s == "" || !slices.Contains(c.Scopes, s) {
+			continue
+		}
+		if v, ok := userClaims(u, []string{s})[name]; ok {
+			claims[name] = v
+		}
+	}
+}
+
+// requestedSubject is the sub the claims parameter asks the ID token for
+// (§5.5.1: only that user may be signed in), "" for none.
+func requestedSubject(rc domain.RequestedClaims) string {
+	r := rc.IDToken["sub"]
+	if r == nil || len(r.Value) < 2 || r.Value[0] != '"' {
+		return ""
+	}
+	var sub string
+	if err := json.Unmarshal(r.Value, &sub); err != nil {
+		return ""
+	}
+	return sub
+}
+
+// wrongSubject refuses a request whose claims parameter names another
+// user than userID for the ID token's sub (§5.5.1); nil when it names none
+// or this one.
+func wrongSubject(r *domain.AuthRequest, userID string) *Error {
+	if sub := requestedSubject(storedClaims(r.Claims)); sub != "" && sub != userID {
+		return oauthErr(CodeAccessDenied, "the signed-in user is not the one the request names (claims id_token sub)")
+	}
+	return nil
+}
+
+// unmetACR reports whether the request asks, as essential, for an acr this
+// provider's sign-in cannot give (§5.5.1.1): a password is acr "1".
+func unmetACR(rc domain.RequestedClaims) bool {
+	r := rc.IDToken["acr"]
+	if r == nil || !r.Essential {
+		return false
+	}
+	var want []string
+	if len(r.Value) > 0 {
+		var v string
+		if json.Unmarshal(r.Value, &v) == nil {
+			want = append(want, v)
+		}
+	}
+	for _, raw := range r.Values {
+		var v string
+		if json.Unmarshal(raw, &v) == nil {
+			want = append(want, v)
+		}
+	}
+	return len(want) > 0 && !slices.Contains(want, acrPassword)
+}
