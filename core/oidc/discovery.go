@@ -51,7 +51,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"claims_parameter_supported":                               true,
 		"request_parameter_supported":                              false,
 		"request_uri_parameter_supported":                          false,
-		"prompt_values_supported":                                  []string{"none", "login", "consent"},
+		"prompt_values_supported":                                  []string{"none", "login", "consent", "select_account"},
 		"authorization_response_iss_parameter_supported":           true,
 		"frontchannel_logout_supported":                            false,
 		"backchannel_logout_supported":                             true,
