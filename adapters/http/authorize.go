@@ -71,7 +71,7 @@ func authorizeParams(p map[string]string) oidc.AuthorizeParams {
 		ResponseMode: p["response_mode"], Scope: p["scope"], State: p["state"], Nonce: p["nonce"],
 		CodeChallenge: p["code_challenge"], CodeChallengeMethod: p["code_challenge_method"],
 		Prompt: p["prompt"], MaxAge: p["max_age"], LoginHint: p["login_hint"],
-		Request: p["request"], RequestURI: p["request_uri"], DPoPJKT: p["dpop_jkt"], Claims: p["claims"],
+		Request: p["request"], RequestURI: p["request_uri"], DPoPJKT: p["dpop_jkt"], Claims: p["claims"], IDTokenHint: p["id_token_hint"],
 	}
 }
 

@@ -33,6 +33,9 @@ type AuthorizeParams struct {
 	DPoPJKT string
 	// Claims is the claims parameter (OIDC Core §5.5), JSON.
 	Claims string
+	// IDTokenHint is an ID token this provider issued, naming the user the
+	// client expects (OIDC Core §3.1.2.1).
+	IDTokenHint string
 }
 
 // Interaction steps that need the user.
@@ -100,6 +103,13 @@ func (p *Provider) Authorize(ctx context.Context, in AuthorizeParams, b Browser)
 	// (OIDC Core §3.1.2.6; the certification suite checks this order).
 	if prompt, perr := parsePrompt(in.Prompt); perr == nil && slices.Contains(prompt, "none") && sess == nil && len(in.State) <= maxStateLen {
 		return fail(CodeLoginRequired, "the user is not signed in")
+	}
+	in, herr, err := p.hintedSubject(ctx, in)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if herr != nil {
+		return Outcome{RedirectTo: p.errorRedirect(in.RedirectURI, in.State, herr)}, nil
 	}
 	req, oerr := p.validateAuthorize(client, in)
 	if oerr != nil {

@@ -1,7 +1,9 @@
 package oidc
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -87,6 +89,41 @@ func wrongSubject(r *domain.AuthRequest, userID string) *Error {
 		return oauthErr(CodeAccessDenied, "the signed-in user is not the one the request names (claims id_token sub)")
 	}
 	return nil
+}
+
+// hintedSubject reads an authorization request's id_token_hint (OIDC Core
+// §3.1.2.1): an ID token this provider issued, expired or not, naming the
+// user the client expects. That user's sub joins the request as if the
+// claims parameter asked the ID token for it (§5.5.1), so the same rules
+// apply: another user signed in must sign in again (prompt=none answers
+// login_required), and signing in as someone else ends in access_denied.
+// A hint this provider did not issue is invalid_request.
+func (p *Provider) hintedSubject(ctx context.Context, in AuthorizeParams) (AuthorizeParams, *Error, error) {
+	if in.IDTokenHint == "" {
+		return in, nil, nil
+	}
+	var h idTokenHint
+	err := p.verifyJWT(ctx, in.IDTokenHint, typIDToken, &h)
+	if err != nil && !errors.Is(err, errBadToken) {
+		return in, nil, err
+	}
+	if err != nil || h.Issuer != p.cfg.Issuer || h.Subject == "" {
+		return in, oauthErr(CodeInvalidRequest, "id_token_hint is not an ID token this provider issued"), nil
+	}
+	rc, perr := domain.ParseRequestedClaims(in.Claims)
+	if perr != nil {
+		return in, nil, nil // validateAuthorize says what is wrong with claims
+	}
+	if want := requestedSubject(rc); want != "" && want != h.Subject {
+		return in, oauthErr(CodeInvalidRequest, "id_token_hint and the claims parameter name different users"), nil
+	}
+	value, _ := json.Marshal(h.Subject)
+	if rc.IDToken == nil {
+		rc.IDToken = map[string]*domain.ClaimRequest{}
+	}
+	rc.IDToken["sub"] = &domain.ClaimRequest{Value: value}
+	in.Claims = rc.String()
+	return in, nil, nil
 }
 
 // unmetACR reports whether the request asks, as essential, for an acr this

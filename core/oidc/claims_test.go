@@ -109,3 +109,54 @@ func TestTheClaimsParameterNamesTheUser(t *testing.T) {
 	assert.Equal(t, oidc.CodeAccessDenied, u.Query().Get("error"))
 	assert.Empty(t, u.Query().Get("code"))
 }
+
+// TestIDTokenHintNamesTheUser: OIDC Core §3.1.2.1. A hint names the user
+// the client expects: signing in as another ends in access_denied, and a
+// hint this provider did not issue is invalid_request.
+func TestIDTokenHintNamesTheUser(t *testing.T) {
+	ctx := context.Background()
+	users := memory.NewUserStore()
+	p := newTestProvider(t, func(_ *oidc.Config, d *oidc.Deps) { d.Users = users })
+	_, tok := func() (oidc.ClientCredentials, oidc.TokenResponse) {
+		cc, code, verifier := signInClientForCode(t, p, users, oidc.ClientMetadata{}, "openid")
+		tok, err := p.Token(ctx, oidc.TokenRequest{GrantType: domain.GrantAuthorizationCode, Code: code, RedirectURI: "https://app.example/cb", CodeVerifier: verifier, Client: cc})
+		require.NoError(t, err)
+		return cc, tok
+	}()
+
+	cc := parClient(t, p, false)
+	params := domain.PasswordParams{MemoryKiB: 64, Iterations: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	require.NoError(t, users.CreateUser(ctx, domain.User{
+		ID: "0b0f5d5e-0000-4000-8000-0000000000c2", Email: "other@example.com", Status: domain.UserActive,
+		PasswordHash: domain.HashPassword("a good password", []byte("0123456789abcdef"), params),
+	}))
+	in := parParams(cc)
+	in.IDTokenHint = tok.IDToken
+	out, err := p.Authorize(ctx, in, parBrowser)
+	require.NoError(t, err)
+	require.Equal(t, oidc.StepLogin, out.Step)
+	pr, _, err := p.LoginPrompt(ctx, out.Interaction, parBrowser)
+	require.NoError(t, err)
+	out, err = p.Login(ctx, oidc.LoginInput{Interaction: pr.Interaction, CSRFToken: pr.CSRFToken, Email: "other@example.com", Password: "a good password"}, parBrowser)
+	require.NoError(t, err)
+	u, err := url.Parse(out.RedirectTo)
+	require.NoError(t, err)
+	assert.Equal(t, oidc.CodeAccessDenied, u.Query().Get("error"), "signed in as another user than the hint's")
+
+	for name, hint := range map[string]string{
+		"garbage":                "not-a-token",
+		"an access token":        tok.AccessToken,
+		"another user in claims": tok.IDToken,
+	} {
+		in := parParams(cc)
+		in.IDTokenHint = hint
+		if name == "another user in claims" {
+			in.Claims = `{"id_token":{"sub":{"value":"someone-else"}}}`
+		}
+		out, err := p.Authorize(ctx, in, parBrowser)
+		require.NoError(t, err)
+		u, err := url.Parse(out.RedirectTo)
+		require.NoError(t, err, name)
+		assert.Equal(t, oidc.CodeInvalidRequest, u.Query().Get("error"), name)
+	}
+}

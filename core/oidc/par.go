@@ -77,6 +77,13 @@ func (p *Provider) PushAuthorization(ctx context.Context, cc ClientCredentials, 
 		return PushedRequest{}, oauthErr(CodeInvalidRequest, "redirect_uri is not registered for this client")
 	}
 	in.ClientID = client.ID
+	in, herr, err := p.hintedSubject(ctx, in)
+	if err != nil {
+		return PushedRequest{}, err
+	}
+	if herr != nil {
+		return PushedRequest{}, herr
+	}
 	req, oerr := p.validateAuthorize(client, in)
 	if oerr != nil {
 		return PushedRequest{}, oerr

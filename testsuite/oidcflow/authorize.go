@@ -23,6 +23,7 @@ var authorizeChecks = []check{
 	{"prompt=none without a session redirects login_required", promptNoneWithoutSession},
 	{"prompt=none before consent redirects consent_required", promptNoneWithoutConsent},
 	{"prompt=none with a session and consent returns a code at once", promptNoneSignedIn},
+	{"id_token_hint names the user: the signed-in user's is silent, a forged one is invalid_request", idTokenHint},
 	{"max_age=0 asks for the password again and auth_time moves on", maxAgeZero},
 	{"the session gives single sign-on across clients, with consent per client", singleSignOn},
 	{"login_hint prefills the email", loginHint},
@@ -355,6 +356,26 @@ func promptNoneSignedIn(t *testing.T, s *suite) {
 	tok, err := s.exchange(t, r, s.code(t, r, journey{Callback: l.Query(t), Last: l}))
 	require.NoError(t, err)
 	s.verifyTokens(t, r, tok)
+}
+
+// idTokenHint: OIDC Core §3.1.2.1, the certification suite's
+// oidcc-id-token-hint. The hint of the signed-in user lets prompt=none
+// answer at once; a hint this provider did not issue is refused.
+func idTokenHint(t *testing.T, s *suite) {
+	c := s.register(t, nil)
+	a := s.newAgent(t)
+	first := s.signInTokens(t, a, s.newAuthRequest(c))
+	r := s.newAuthRequest(c)
+	r.Extra["prompt"] = "none"
+	r.Extra["id_token_hint"] = first.RawID
+	l := a.get(t, r.URL())
+	tok, err := s.exchange(t, r, s.code(t, r, journey{Callback: l.Query(t), Last: l}))
+	require.NoError(t, err)
+	assert.Equal(t, first.IDToken.Subject, s.verifyTokens(t, r, tok).IDToken.Subject)
+
+	p := validAuthorizeParams(c)
+	p.Set("id_token_hint", first.Token.AccessToken) // signed by us, but not an ID token
+	s.requireErrorRedirect(t, p, "invalid_request")
 }
 
 func maxAgeZero(t *testing.T, s *suite) {
