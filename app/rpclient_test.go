@@ -29,24 +29,31 @@ import (
 // there installs it.
 const rpClientDir = "../testsuite/rpclients/openid-client"
 
-// rpClient runs `node rp.mjs command` with env and decodes what it prints.
-func rpClient(t *testing.T, command string, env map[string]string) map[string]any {
+// runRP runs `node rp.mjs command` with env and returns what it printed.
+func runRP(t *testing.T, command string, env map[string]string) (stdout, stderr string, err error) {
 	t.Helper()
 	dir, err := filepath.Abs(rpClientDir)
 	require.NoError(t, err)
-	node := guideNode(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "rp.mjs", command)
+	cmd := exec.CommandContext(ctx, guideNode(t, dir), "rp.mjs", command)
 	cmd.Dir = dir
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "openid-client %s failed:\n%s", command, stderr.String())
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// rpClient runs `node rp.mjs command` with env and decodes what it prints.
+func rpClient(t *testing.T, command string, env map[string]string) map[string]any {
+	t.Helper()
+	stdout, stderr, err := runRP(t, command, env)
+	require.NoError(t, err, "openid-client %s failed:\n%s", command, stderr)
 	var out map[string]any
-	require.NoError(t, json.Unmarshal(stdout.Bytes(), &out), "output: %s", stdout.String())
+	require.NoError(t, json.Unmarshal([]byte(stdout), &out), "output: %s", stdout)
 	return out
 }
 
@@ -55,6 +62,15 @@ func rpClient(t *testing.T, command string, env map[string]string) map[string]an
 var rpBackends = map[string]func(*testing.T) func(*config.Config){
 	"memory":   func(*testing.T) func(*config.Config) { return nil },
 	"postgres": func(t *testing.T) func(*config.Config) { return usePostgres(postgresDSN(t), newKEK()) },
+}
+
+// rpClientFails runs `node rp.mjs command`, which must fail, and returns
+// what it wrote to stderr.
+func rpClientFails(t *testing.T, command string, env map[string]string) string {
+	t.Helper()
+	_, stderr, err := runRP(t, command, env)
+	require.Error(t, err, "openid-client %s must fail", command)
+	return stderr
 }
 
 // keyClient is a private_key_jwt client registered over HTTP.
@@ -232,6 +248,48 @@ func TestPushedAuthorizationOverHTTP(t *testing.T) {
 			loc, err := url.Parse(resp.Header.Get("Location"))
 			require.NoError(t, err)
 			assert.Equal(t, "invalid_request", loc.Query().Get("error"), "redirect: %s", loc)
+		})
+	}
+}
+
+// TestPushedAuthorizationWithDPoPOverHTTP: openid-client v6 sends a DPoP
+// proof with its pushed request, which binds the code to the key (RFC 9449
+// §10.1), and proves the key again at the code exchange: the access token
+// is a DPoP token.
+func TestPushedAuthorizationWithDPoPOverHTTP(t *testing.T) {
+	t.Parallel()
+	for name, backend := range rpBackends {
+		t.Run(name, func(t *testing.T) {
+			srv := startServer(t, backend(t))
+			cb := newCodeCatcher(t)
+			redirectURI := cb.URL + "/cb"
+			c := registerKeyClient(t, srv.BaseURL, map[string]any{
+				"grant_types": []string{"authorization_code"}, "redirect_uris": []string{redirectURI},
+			})
+			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			require.NoError(t, err)
+			dpopJWK, err := json.Marshal(jose.JSONWebKey{Key: key, Algorithm: "ES256"})
+			require.NoError(t, err)
+			env := map[string]string{
+				"ISSUER": srv.BaseURL, "CLIENT_ID": c.id, "CLIENT_JWK": c.privateJWK(t),
+				"SCOPE": "openid email", "REDIRECT_URI": redirectURI, "DPOP_JWK": string(dpopJWK),
+			}
+			start := rpClient(t, "par-start", env)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			q := browseToCallback(t, ctx, start["url"].(string), cb)
+			env["CALLBACK_URL"], env["CODE_VERIFIER"] = redirectURI+"?"+q.Encode(), start["code_verifier"].(string)
+			env["STATE"], env["NONCE"] = start["state"].(string), start["nonce"].(string)
+			done := rpClient(t, "par-finish", env)
+			assert.Equal(t, "dpop", strings.ToLower(done["token_type"].(string)), "the code was bound to the key, and the exchange proved it")
+
+			// A code pushed with the key is useless without it.
+			start = rpClient(t, "par-start", env)
+			q = browseToCallback(t, ctx, start["url"].(string), cb)
+			env["CALLBACK_URL"], env["CODE_VERIFIER"] = redirectURI+"?"+q.Encode(), start["code_verifier"].(string)
+			env["STATE"], env["NONCE"] = start["state"].(string), start["nonce"].(string)
+			delete(env, "DPOP_JWK")
+			assert.Contains(t, rpClientFails(t, "par-finish", env), "invalid_dpop_proof")
 		})
 	}
 }

@@ -18,7 +18,8 @@
 // Input comes from the environment: ISSUER, CLIENT_ID, CLIENT_JWK (the
 // client's private signing key as a JWK, with kid and alg), SCOPE and
 // REDIRECT_URI; for dpop also USER_TOKEN, USER_SUB and USER_DPOP_JWK (the
-// private ES256 JWK the user's access token is bound to).
+// private ES256 JWK the user's access token is bound to); for par-start
+// and par-finish, DPOP_JWK binds the code to that key (RFC 9449 §10.1).
 // Output is one JSON object on stdout; any failure exits non-zero with the
 // library's error on stderr.
 import * as client from "openid-client";
@@ -57,6 +58,14 @@ async function importDPoPKeyPair(jwk) {
   };
 }
 
+// dpopOption is the DPoP handle of the key in DPOP_JWK, when set: a proof
+// sent with the pushed request binds the code to that key (RFC 9449
+// §10.1), and the code exchange then proves it.
+async function dpopOption(config) {
+  if (!process.env.DPOP_JWK) return undefined;
+  return { DPoP: client.getDPoPHandle(config, await importDPoPKeyPair(JSON.parse(process.env.DPOP_JWK))) };
+}
+
 const commands = {
   async "client-credentials"() {
     const config = await configure();
@@ -74,24 +83,34 @@ const commands = {
     const code_verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
-    const url = await client.buildAuthorizationUrlWithPAR(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: SCOPE,
-      state,
-      nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(code_verifier),
-      code_challenge_method: "S256",
-    });
+    const url = await client.buildAuthorizationUrlWithPAR(
+      config,
+      {
+        redirect_uri: REDIRECT_URI,
+        scope: SCOPE,
+        state,
+        nonce,
+        code_challenge: await client.calculatePKCECodeChallenge(code_verifier),
+        code_challenge_method: "S256",
+      },
+      await dpopOption(config),
+    );
     return { url: url.href, code_verifier, state, nonce };
   },
   async "par-finish"() {
     const config = await configure();
-    const tokens = await client.authorizationCodeGrant(config, new URL(process.env.CALLBACK_URL), {
-      pkceCodeVerifier: process.env.CODE_VERIFIER,
-      expectedState: process.env.STATE,
-      expectedNonce: process.env.NONCE,
-      idTokenExpected: true,
-    });
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      new URL(process.env.CALLBACK_URL),
+      {
+        pkceCodeVerifier: process.env.CODE_VERIFIER,
+        expectedState: process.env.STATE,
+        expectedNonce: process.env.NONCE,
+        idTokenExpected: true,
+      },
+      undefined,
+      await dpopOption(config),
+    );
     return { token_type: tokens.token_type, access_token: tokens.access_token, claims: tokens.claims() };
   },
 
