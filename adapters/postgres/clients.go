@@ -15,7 +15,11 @@ var _ ports.ClientStore = (*ClientStore)(nil)
 
 // ClientStore is the PostgreSQL ports.ClientStore. Secrets and registration
 // tokens arrive as hashes and are stored as such.
-type ClientStore struct{ pool db }
+type ClientStore struct {
+	pool db
+	// notify makes writes tell every instance's cache (CachedClientStore).
+	notify bool
+}
 
 // NewClientStore returns a ClientStore on pool.
 func NewClientStore(pool *pgxpool.Pool) *ClientStore { return &ClientStore{pool: db{pool}} }
@@ -80,6 +84,9 @@ func (s *ClientStore) UpdateClient(ctx context.Context, id string, fn func(*doma
 			c.ID = id // the id is the key; fn cannot move the record
 			_, err := tx.Exec(ctx, `UPDATE clients SET (`+clientColumns+`) = (`+clientPlaceholders+`)
 				WHERE id = $1`, clientArgs(c)...)
+			if err == nil && s.notify {
+				err = notifyInvalidation(ctx, tx, cacheKey(kindClient, id))
+			}
 			return err
 		})
 }
@@ -97,6 +104,9 @@ func (s *ClientStore) DeleteClient(ctx context.Context, id string) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
 		if err == nil && tag.RowsAffected() == 0 {
 			return pgx.ErrNoRows
+		}
+		if err == nil && s.notify {
+			err = notifyInvalidation(ctx, tx, cacheKey(kindClient, id))
 		}
 		return err
 	})

@@ -62,7 +62,10 @@ func Module(opts Options) fx.Option {
 				return pool, nil
 			},
 			func(pool *pgxpool.Pool) Ready { return pool.Ping },
-			fx.Annotate(NewClientStore, fx.As(new(ports.ClientStore))),
+			newInvalidations,
+			fx.Annotate(func(pool *pgxpool.Pool, inv *Invalidations) *CachedClientStore {
+				return NewCachedClientStore(NewClientStore(pool), inv)
+			}, fx.As(new(ports.ClientStore))),
 			fx.Annotate(NewUserStore, fx.As(new(ports.UserStore))),
 			fx.Annotate(NewOrganizationStore, fx.As(new(ports.OrganizationStore))),
 			fx.Annotate(NewDirectoryStore, fx.As(new(ports.DirectoryStore))),
@@ -112,6 +115,25 @@ func Module(opts Options) fx.Option {
 		),
 		fx.Invoke(func(in janitorIn) { runJanitor(opts.JanitorEvery, in) }),
 	)
+}
+
+// invalidationsIn is what the cache listener needs; the logger is optional.
+type invalidationsIn struct {
+	fx.In
+	LC   fx.Lifecycle
+	Pool *pgxpool.Pool
+	Log  *slog.Logger `optional:"true"`
+}
+
+// newInvalidations runs the caches' LISTEN connection from start to stop;
+// it stops before the pool closes.
+func newInvalidations(in invalidationsIn) *Invalidations {
+	inv := NewInvalidations(in.Pool, in.Log)
+	in.LC.Append(fx.Hook{
+		OnStart: func(context.Context) error { inv.Start(); return nil },
+		OnStop:  inv.Stop,
+	})
+	return inv
 }
 
 // janitorIn is what runJanitor needs; the logger is optional.
