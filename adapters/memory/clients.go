@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"slices"
 	"sync"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -26,7 +25,7 @@ func (s *ClientStore) CreateClient(_ context.Context, c domain.Client) error {
 	if _, ok := s.clients[c.ID]; ok {
 		return domain.ErrAlreadyExists
 	}
-	s.clients[c.ID] = cloneClient(c)
+	s.clients[c.ID] = c.Clone()
 	return nil
 }
 
@@ -38,7 +37,7 @@ func (s *ClientStore) GetClient(_ context.Context, id string) (domain.Client, er
 	if !ok {
 		return domain.Client{}, domain.ErrNotFound
 	}
-	return cloneClient(c), nil
+	return c.Clone(), nil
 }
 
 // UpdateClient applies fn to a copy under the lock and stores the copy only
@@ -50,12 +49,12 @@ func (s *ClientStore) UpdateClient(_ context.Context, id string, fn func(*domain
 	if !ok {
 		return domain.Client{}, domain.ErrNotFound
 	}
-	next := cloneClient(c)
+	next := c.Clone()
 	if err := fn(&next); err != nil {
 		return domain.Client{}, err
 	}
 	next.ID = id // the id is the key; fn cannot move the record
-	s.clients[id] = cloneClient(next)
+	s.clients[id] = next.Clone()
 	return next, nil
 }
 
@@ -68,17 +67,4 @@ func (s *ClientStore) DeleteClient(_ context.Context, id string) error {
 	}
 	delete(s.clients, id)
 	return nil
-}
-
-func cloneClient(c domain.Client) domain.Client {
-	c.SecretHash = slices.Clone(c.SecretHash)
-	c.RegistrationTokenHash = slices.Clone(c.RegistrationTokenHash)
-	c.RedirectURIs = slices.Clone(c.RedirectURIs)
-	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
-	c.GrantTypes = slices.Clone(c.GrantTypes)
-	c.ResponseTypes = slices.Clone(c.ResponseTypes)
-	c.Scopes = slices.Clone(c.Scopes)
-	c.Contacts = slices.Clone(c.Contacts)
-	c.ApprovedScopes = slices.Clone(c.ApprovedScopes)
-	return c
 }

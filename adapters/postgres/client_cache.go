@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -69,7 +68,7 @@ func (s *CachedClientStore) GetClient(ctx context.Context, id string) (domain.Cl
 		e, ok := s.clients[id]
 		s.mu.RUnlock()
 		if ok && time.Since(e.at) < clientCacheTTL {
-			return cloneClient(e.c), nil
+			return e.c.Clone(), nil
 		}
 	}
 	c, err := s.ClientStore.GetClient(ctx, id)
@@ -83,7 +82,7 @@ func (s *CachedClientStore) GetClient(ctx context.Context, id string) (domain.Cl
 		if len(s.clients) >= maxCachedClients {
 			clear(s.clients)
 		}
-		s.clients[id] = cachedClient{c: cloneClient(c), at: time.Now()}
+		s.clients[id] = cachedClient{c: c.Clone(), at: time.Now()}
 	}
 	s.mu.Unlock()
 	return c, nil
@@ -111,18 +110,4 @@ func cutKind(key, kind string) (string, bool) {
 		return key[len(kind)+1:], true
 	}
 	return "", false
-}
-
-// cloneClient copies c's slices, so a caller cannot change the cached one.
-func cloneClient(c domain.Client) domain.Client {
-	c.SecretHash = slices.Clone(c.SecretHash)
-	c.RegistrationTokenHash = slices.Clone(c.RegistrationTokenHash)
-	c.RedirectURIs = slices.Clone(c.RedirectURIs)
-	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
-	c.GrantTypes = slices.Clone(c.GrantTypes)
-	c.ResponseTypes = slices.Clone(c.ResponseTypes)
-	c.Scopes = slices.Clone(c.Scopes)
-	c.Contacts = slices.Clone(c.Contacts)
-	c.ApprovedScopes = slices.Clone(c.ApprovedScopes)
-	return c
 }

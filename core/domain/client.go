@@ -128,6 +128,21 @@ func (c *Client) Active() bool { return !c.Disabled }
 // AllowsGrant reports whether grantType was registered for the client.
 func (c *Client) AllowsGrant(grantType string) bool { return slices.Contains(c.GrantTypes, grantType) }
 
+// Clone returns a copy of c that shares no slice with it, for stores and
+// caches that must not let a caller change what they keep.
+func (c Client) Clone() Client {
+	c.SecretHash = slices.Clone(c.SecretHash)
+	c.RegistrationTokenHash = slices.Clone(c.RegistrationTokenHash)
+	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
+	c.ResponseTypes = slices.Clone(c.ResponseTypes)
+	c.Scopes = slices.Clone(c.Scopes)
+	c.Contacts = slices.Clone(c.Contacts)
+	c.ApprovedScopes = slices.Clone(c.ApprovedScopes)
+	return c
+}
+
 // HasRedirectURI reports whether uri is registered, by exact string comparison
 // (RFC 6749 §3.1.2.3, OAuth 2.0 Security BCP §4.1: no partial matching).
 func (c *Client) HasRedirectURI(uri string) bool { return slices.Contains(c.RedirectURIs, uri) }
