@@ -33,6 +33,7 @@ var Module = fx.Module("memory",
 		fx.Annotate(NewKeyStore, fx.As(new(ports.KeyStore))),
 		fx.Annotate(NewRateLimiter, fx.As(new(ports.RateLimiter))),
 		fx.Annotate(NewReplayCache, fx.As(new(ports.ReplayCache))),
+		fx.Annotate(NewFactorStore, fx.As(new(ports.FactorStore))),
 		NewGrantStore,
 		func(g *GrantStore) ports.GrantStore { return g },
 		func(g *GrantStore) ports.AuthCodeStore { return g },
@@ -53,6 +54,7 @@ var Module = fx.Module("memory",
 var (
 	_ ports.ClientStore       = (*ClientStore)(nil)
 	_ ports.UserStore         = (*UserStore)(nil)
+	_ ports.FactorStore       = (*FactorStore)(nil)
 	_ ports.OrganizationStore = (*OrganizationStore)(nil)
 	_ ports.GroupStore        = (*OrganizationStore)(nil)
 	_ ports.DirectoryStore    = (*Directory)(nil)

@@ -14,9 +14,12 @@ const (
 
 // Organization is a school or other tenant that users belong to.
 type Organization struct {
-	ID        string
-	Name      string
-	Slug      string
+	ID   string
+	Name string
+	Slug string
+	// MFAPolicy is what the organization asks of its members' sign-in;
+	// stores return MFAOff for an organization that never set one.
+	MFAPolicy MFAPolicy
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -1,0 +1,25 @@
+package ports
+
+import (
+	"context"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// FactorStore keeps users' second factors (domain.Factors), one record per
+// user. Stores seal the TOTP secrets at rest as they seal signing keys.
+type FactorStore interface {
+	// GetFactors returns a user's factors. A user with none gets
+	// Factors{UserID: userID} and no error.
+	GetFactors(ctx context.Context, userID string) (domain.Factors, error)
+	// UpdateFactors reads the user's factors (empty if none), applies fn
+	// and writes the result, atomically: concurrent updates of one user
+	// apply one after the other, so of two that spend the same recovery
+	// code or TOTP step, the second sees it spent. If fn returns an error
+	// nothing is written and that error is returned. UpdatedAt is set by
+	// fn, never by the store.
+	UpdateFactors(ctx context.Context, userID string, fn func(*domain.Factors) error) (domain.Factors, error)
+	// DeleteFactors removes every factor of a user. No error if there are
+	// none.
+	DeleteFactors(ctx context.Context, userID string) error
+}
