@@ -48,6 +48,9 @@ func sampleAuthRequest() domain.AuthRequest {
 		DeviceCodeHash:      uniqueHash(),
 		DPoPJKT:             "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
 		Claims:              sampleClaims,
+		ACRValues:           []string{"mfa", "1"},
+		FactorUserID:        uuid.NewString(),
+		Ceremony:            []byte(`{"challenge":"x"}`),
 		CreatedAt:           epoch,
 		ExpiresAt:           epoch.Add(10 * time.Minute),
 	}

@@ -246,5 +246,7 @@ func cloneAuthRequest(r domain.AuthRequest) domain.AuthRequest {
 	r.Scopes = slices.Clone(r.Scopes)
 	r.Prompt = slices.Clone(r.Prompt)
 	r.DeviceCodeHash = slices.Clone(r.DeviceCodeHash)
+	r.ACRValues = slices.Clone(r.ACRValues)
+	r.Ceremony = slices.Clone(r.Ceremony)
 	return r
 }

@@ -78,6 +78,9 @@ type authRequestDoc struct {
 	DeviceCodeHash      []byte               `bson:"device_code_hash,omitempty"`
 	DPoPJKT             string               `bson:"dpop_jkt,omitempty"`
 	Claims              string               `bson:"claims,omitempty"`
+	ACRValues           []string             `bson:"acr_values,omitempty"`
+	FactorUserID        string               `bson:"factor_user_id,omitempty"`
+	Ceremony            []byte               `bson:"ceremony,omitempty"`
 	CreatedAt           time.Time            `bson:"created_at,omitempty"`
 	ExpiresAt           time.Time            `bson:"expires_at"`
 }
@@ -92,6 +95,7 @@ func newAuthRequestDoc(r *domain.AuthRequest, v int64) *authRequestDoc {
 		UserID: r.UserID, AuthTime: r.AuthTime, SessionID: r.SessionID, AMR: r.AMR,
 		FailedLogins: r.FailedLogins, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
 		DeviceCodeHash: r.DeviceCodeHash, DPoPJKT: r.DPoPJKT, Claims: r.Claims,
+		ACRValues: r.ACRValues, FactorUserID: r.FactorUserID, Ceremony: r.Ceremony,
 	}
 }
 
@@ -104,6 +108,7 @@ func (d *authRequestDoc) domain() domain.AuthRequest {
 		UserID: d.UserID, AuthTime: d.AuthTime, SessionID: d.SessionID, AMR: d.AMR,
 		FailedLogins: d.FailedLogins, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt,
 		DeviceCodeHash: d.DeviceCodeHash, DPoPJKT: d.DPoPJKT, Claims: d.Claims,
+		ACRValues: d.ACRValues, FactorUserID: d.FactorUserID, Ceremony: d.Ceremony,
 	}
 }
 

@@ -57,8 +57,18 @@ type AuthRequest struct {
 	// Claims is the request's claims parameter (OIDC Core §5.5), as
 	// RequestedClaims.String; "" for none.
 	Claims string
-	// FailedLogins counts wrong passwords entered for this request; past a
-	// few the request is dropped, so one request can't be replayed forever.
+	// ACRValues are the request's acr_values (OIDC Core §3.1.2.1), those
+	// this provider knows, in the client's order; nil for none.
+	ACRValues []string
+	// FactorUserID names the user who gave the right password and still
+	// owes a second factor (or must enrol one) before the sign-in counts;
+	// "" otherwise. No session exists for them until they do.
+	FactorUserID string
+	// Ceremony is a WebAuthn sign-in under way for this request: the
+	// library's session data, opaque here.
+	Ceremony []byte
+	// FailedLogins counts wrong passwords and second factors entered for
+	// this request; past a few the request is dropped, so one request can't be replayed forever.
 	FailedLogins int
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
