@@ -25,6 +25,7 @@ import (
 	"github.com/calimatic/calimatic-auth/app/config"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/mfa"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/core/scim"
 	"github.com/calimatic/calimatic-auth/core/webhooks"
@@ -64,7 +65,7 @@ func Options(cfg config.Config, log *slog.Logger) (fx.Option, error) {
 		signer,
 		mailer,
 		webhookModule(cfg),
-		fx.Provide(providerConfig, newProvider, directoryConfig, newDirectory, webhooksConfig, newWebhooks, scimConfig, newSCIM, httpOptions, httpDeps),
+		fx.Provide(providerConfig, newProvider, newMFA, directoryConfig, newDirectory, webhooksConfig, newWebhooks, scimConfig, newSCIM, httpOptions, httpDeps),
 		fx.Invoke(runSeed),
 		httpadapter.Module,
 	), nil
@@ -325,6 +326,7 @@ type providerDeps struct {
 	Sessions     ports.SessionStore
 	AuthRequests ports.AuthRequestStore
 	Devices      ports.DeviceGrantStore
+	MFA          *mfa.Service
 	Signer       ports.KeySigner
 	Limiter      ports.RateLimiter
 	// Events is the store's publisher behind the notifier, as the
@@ -340,8 +342,30 @@ func newProvider(cfg oidc.Config, d providerDeps) (*oidc.Provider, error) {
 		Clients: d.Clients, ClientKeys: d.ClientKeys, Replay: d.Replay,
 		Users: d.Users, Orgs: d.Orgs, Licenses: d.Licenses, Roles: d.Roles, Groups: d.Groups,
 		Grants: d.Grants, Sessions: d.Sessions,
-		AuthRequests: d.AuthRequests, Devices: d.Devices, Signer: d.Signer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
+		AuthRequests: d.AuthRequests, Devices: d.Devices, MFA: d.MFA, Signer: d.Signer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
 		Events: d.Events, Units: d.Units,
+	})
+}
+
+type mfaDeps struct {
+	fx.In
+	Factors ports.FactorStore
+	Users   ports.UserStore
+	Orgs    ports.OrganizationStore
+	Events  *webhook.Notifier
+	Units   ports.UnitOfWork
+	Mailer  ports.Mailer
+	Limiter ports.RateLimiter
+	Clock   ports.Clock
+	Random  ports.Random
+}
+
+// newMFA makes the second factors' service; its events go out at once,
+// as the directory's do.
+func newMFA(d mfaDeps) *mfa.Service {
+	return mfa.New(mfa.Config{Attempts: mfa.DefaultAttempts}, mfa.Deps{
+		Factors: d.Factors, Users: d.Users, Orgs: d.Orgs, Events: d.Events, Units: d.Events.Units(d.Units),
+		Mailer: d.Mailer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
 	})
 }
 

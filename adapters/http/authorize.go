@@ -72,6 +72,7 @@ func authorizeParams(p map[string]string) oidc.AuthorizeParams {
 		CodeChallenge: p["code_challenge"], CodeChallengeMethod: p["code_challenge_method"],
 		Prompt: p["prompt"], MaxAge: p["max_age"], LoginHint: p["login_hint"],
 		Request: p["request"], RequestURI: p["request_uri"], DPoPJKT: p["dpop_jkt"], Claims: p["claims"], IDTokenHint: p["id_token_hint"],
+		ACRValues: p["acr_values"],
 	}
 }
 
@@ -100,6 +101,8 @@ func (s *Server) follow(c *fiber.Ctx, out oidc.Outcome) error {
 		return s.seeOther(c, pathLogin+"?interaction="+url.QueryEscape(out.Interaction))
 	case out.Step == oidc.StepConsent:
 		return s.seeOther(c, pathConsent+"?interaction="+url.QueryEscape(out.Interaction))
+	case out.Step == oidc.StepFactor:
+		return s.seeOther(c, pathLoginFactor+"?interaction="+url.QueryEscape(out.Interaction))
 	case out.Step == oidc.StepDevice:
 		return s.seeOther(c, deviceConfirmURL(out.Interaction))
 	default:

@@ -240,6 +240,7 @@ func (s *Server) directoryRoutes() {
 	a.Get(pathOrgUsers, auth, s.listOrgUsers)
 	s.adminRoutes()
 	s.accountRoutes()
+	s.factorRoutes()
 	if s.hooks != nil {
 		s.webhookRoutes()
 	}
@@ -251,7 +252,7 @@ func (s *Server) directoryRoutes() {
 // isPagePath reports whether a path serves HTML to browsers.
 func isPagePath(p string) bool {
 	return p == pathLogin || p == pathConsent || p == oidc.PathAuthorize || p == oidc.PathEndSession ||
-		p == oidc.PathDevice || p == pathDeviceConfirm ||
+		p == oidc.PathDevice || p == pathDeviceConfirm || p == pathLoginFactor || p == pathLoginContinue ||
 		slices.Contains(accountPaths, p)
 }
 

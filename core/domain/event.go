@@ -16,6 +16,13 @@ const (
 	EventOrganizationUpdated = "organization.updated"
 	EventLicenseAssigned     = "license.assigned"
 	EventLicenseRevoked      = "license.revoked"
+	// Account security events, beyond the guide: an account's second
+	// factors and password changed by its holder, or its factors reset by
+	// a platform administrator.
+	EventUserFactorAdded     = "user.factor_added"
+	EventUserFactorRemoved   = "user.factor_removed"
+	EventUserFactorsReset    = "user.factors_reset"
+	EventUserPasswordChanged = "user.password_changed"
 )
 
 // EventTypes lists every event type, in the guide's order.
@@ -23,6 +30,7 @@ var EventTypes = []string{
 	EventUserCreated, EventUserUpdated, EventUserDeleted, EventUserSuspended,
 	EventUserReactivated, EventUserDeactivated, EventUserPasswordReset, EventUserInvited,
 	EventOrganizationCreated, EventOrganizationUpdated, EventLicenseAssigned, EventLicenseRevoked,
+	EventUserFactorAdded, EventUserFactorRemoved, EventUserFactorsReset, EventUserPasswordChanged,
 }
 
 // Event is a domain event. Data is the payload's "data" object, as ordered

@@ -36,12 +36,20 @@ type AuthorizeParams struct {
 	// IDTokenHint is an ID token this provider issued, naming the user the
 	// client expects (OIDC Core §3.1.2.1).
 	IDTokenHint string
+	// ACRValues are the authentication classes asked for, space-separated
+	// (OIDC Core §3.1.2.1).
+	ACRValues string
 }
 
 // Interaction steps that need the user.
 const (
 	StepLogin   = "login"
 	StepConsent = "consent"
+	// StepFactor asks for a second factor, or enrols one, after the
+	// password; StepRecoveryCodes shows new recovery codes once before the
+	// request goes on.
+	StepFactor        = "factor"
+	StepRecoveryCodes = "recovery_codes"
 )
 
 // Outcome tells a browser-facing adapter what to do next. Exactly one of
@@ -62,6 +70,8 @@ type Outcome struct {
 	// message is about too many attempts.
 	LoginError string
 	Throttled  bool
+	// RecoveryCodes are new recovery codes to show once (StepRecoveryCodes).
+	RecoveryCodes []string
 }
 
 const (
@@ -121,6 +131,11 @@ func (p *Provider) Authorize(ctx context.Context, in AuthorizeParams, b Browser)
 	if sub := requestedSubject(storedClaims(req.Claims)); fresh && sub != "" && sub != user.ID {
 		// OIDC Core §5.5.1: the ID token may name only the user asked
 		// for, so another user signed in here must sign in again.
+		fresh = false
+	}
+	if fresh && wantsMFA(&req) && !slices.Contains(sess.AMR, "mfa") {
+		// A session of one factor does not meet a request for two: the
+		// user signs in again, with both.
 		fresh = false
 	}
 	if !fresh {
@@ -194,6 +209,7 @@ func (p *Provider) validateAuthorize(c *domain.Client, in AuthorizeParams) (doma
 	for name, v := range map[string]string{
 		"scope": in.Scope, "nonce": in.Nonce, "prompt": in.Prompt, "max_age": in.MaxAge,
 		"login_hint": in.LoginHint, "code_challenge": in.CodeChallenge, "response_type": in.ResponseType,
+		"acr_values": in.ACRValues,
 	} {
 		if len(v) > maxParamLen {
 			return none, oauthErr(CodeInvalidRequest, "%s is too long", name)
@@ -233,9 +249,9 @@ func (p *Provider) validateAuthorize(c *domain.Client, in AuthorizeParams) (doma
 	if err != nil {
 		return none, oauthErr(CodeInvalidRequest, "%s", err.Error())
 	}
-	if unmetACR(rc) {
-		// §5.5.1.1: an essential acr the sign-in cannot meet fails it.
-		return none, oauthErr(CodeAccessDenied, "the essential acr requested cannot be met: this provider signs users in at acr %s", acrPassword)
+	acrValues, aerr := requestedACR(rc, in.ACRValues)
+	if aerr != nil {
+		return none, aerr
 	}
 	if in.DPoPJKT != "" && !domain.ValidCodeChallenge(in.DPoPJKT) {
 		// RFC 9449 §10: an RFC 7638 SHA-256 thumbprint, base64url, which
@@ -262,6 +278,7 @@ func (p *Provider) validateAuthorize(c *domain.Client, in AuthorizeParams) (doma
 		ClientID: c.ID, RedirectURI: in.RedirectURI, Scopes: scopes, State: in.State, Nonce: in.Nonce,
 		CodeChallenge: in.CodeChallenge, CodeChallengeMethod: in.CodeChallengeMethod,
 		Prompt: prompt, MaxAge: maxAge, LoginHint: in.LoginHint, DPoPJKT: in.DPoPJKT, Claims: rc.String(),
+		ACRValues: acrValues,
 	}, nil
 }
 

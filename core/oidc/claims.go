@@ -126,12 +126,12 @@ func (p *Provider) hintedSubject(ctx context.Context, in AuthorizeParams) (Autho
 	return in, nil, nil
 }
 
-// unmetACR reports whether the request asks, as essential, for an acr this
-// provider's sign-in cannot give (§5.5.1.1): a password is acr "1".
-func unmetACR(rc domain.RequestedClaims) bool {
+// essentialACR returns the acr values the request's claims parameter asks
+// for as essential (§5.5.1.1), nil when it asks none.
+func essentialACR(rc domain.RequestedClaims) []string {
 	r := rc.IDToken["acr"]
 	if r == nil || !r.Essential {
-		return false
+		return nil
 	}
 	var want []string
 	if len(r.Value) > 0 {
@@ -146,5 +146,5 @@ func unmetACR(rc domain.RequestedClaims) bool {
 			want = append(want, v)
 		}
 	}
-	return len(want) > 0 && !slices.Contains(want, acrPassword)
+	return want
 }

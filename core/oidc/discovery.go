@@ -49,6 +49,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"dpop_signing_alg_values_supported":                        DPoPAlgs,
 		"claims_supported":                                         claims,
 		"claims_parameter_supported":                               true,
+		"acr_values_supported":                                     acrValuesSupported,
 		"request_parameter_supported":                              false,
 		"request_uri_parameter_supported":                          false,
 		"prompt_values_supported":                                  []string{"none", "login", "consent", "select_account"},

@@ -53,6 +53,30 @@ func (p *Provider) Login(ctx context.Context, in LoginInput, b Browser) (Outcome
 	if msg != "" {
 		return p.loginFailed(ctx, r, msg)
 	}
+	need, err := p.needsFactor(ctx, r, user)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if need {
+		_, err := p.deps.AuthRequests.UpdateAuthRequest(ctx, r.ID, p.now(), func(ar *domain.AuthRequest) error {
+			ar.FactorUserID = user.ID
+			return nil
+		})
+		if errors.Is(err, domain.ErrNotFound) {
+			return Outcome{Page: pageExpired}, nil
+		}
+		if err != nil {
+			return Outcome{}, fault.Store("update auth request", err)
+		}
+		return Outcome{Step: StepFactor, Interaction: r.ID}, nil
+	}
+	return p.signIn(ctx, r, user, []string{"pwd"}, b, true)
+}
+
+// signIn starts the session of a user who proved who they are by amr, and
+// records it in the pending request; with proceed, the request goes on to
+// consent or to the client.
+func (p *Provider) signIn(ctx context.Context, r *domain.AuthRequest, user *domain.User, amr []string, b Browser, proceed bool) (Outcome, error) {
 	// A new sign-in ends the browser's previous session, so a cookie stolen
 	// earlier does not survive re-authentication.
 	if b.SessionCookie != "" && len(b.SessionCookie) <= 128 {
@@ -60,12 +84,13 @@ func (p *Provider) Login(ctx context.Context, in LoginInput, b Browser) (Outcome
 			return Outcome{}, err
 		}
 	}
-	sess, cookie, err := p.startSession(ctx, user, []string{"pwd"})
+	sess, cookie, err := p.startSession(ctx, user, amr)
 	if err != nil {
 		return Outcome{}, err
 	}
 	r2, err := p.deps.AuthRequests.UpdateAuthRequest(ctx, r.ID, p.now(), func(ar *domain.AuthRequest) error {
 		ar.UserID, ar.AuthTime, ar.SessionID, ar.AMR = user.ID, sess.AuthTime, sess.SID, sess.AMR
+		ar.FactorUserID = ""
 		ar.Prompt = dropLoginPrompts(ar.Prompt)
 		return nil
 	})
@@ -74,6 +99,9 @@ func (p *Provider) Login(ctx context.Context, in LoginInput, b Browser) (Outcome
 	}
 	if err != nil {
 		return Outcome{}, fault.Store("update auth request", err)
+	}
+	if !proceed {
+		return Outcome{Session: &cookie}, nil
 	}
 	out, err := p.afterLogin(ctx, &r2, user)
 	out.Session = &cookie

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/mfa"
 	"github.com/calimatic/calimatic-auth/core/ratelimit"
 	"github.com/calimatic/calimatic-auth/ports"
 )
@@ -98,6 +99,8 @@ type Deps struct {
 	Sessions     ports.SessionStore
 	AuthRequests ports.AuthRequestStore
 	Devices      ports.DeviceGrantStore
+	// MFA checks and enrols second factors during sign-in.
+	MFA *mfa.Service
 	// Events stores back-channel logout events, in the unit (Units) that
 	// ends the session they report.
 	Events  ports.EventPublisher

@@ -14,6 +14,7 @@ import (
 	"github.com/calimatic/calimatic-auth/adapters/memory"
 	"github.com/calimatic/calimatic-auth/adapters/system"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/mfa"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 )
 
@@ -23,6 +24,11 @@ var sharedSigner = sync.OnceValues(func() (*localkeys.Signer, error) {
 		Algorithms: []string{domain.AlgRS256, domain.AlgES256}, RetireAfter: time.Hour,
 	})
 })
+
+// discardMail is a ports.Mailer that sends nothing.
+type discardMail struct{}
+
+func (discardMail) Send(context.Context, domain.Mail) error { return nil }
 
 func newRegistrar(t *testing.T) *oidc.Provider { return newTestProvider(t, nil) }
 
@@ -49,6 +55,12 @@ func newTestProvider(t testing.TB, edit func(*oidc.Config, *oidc.Deps)) *oidc.Pr
 	}
 	if edit != nil {
 		edit(&cfg, &deps)
+	}
+	if deps.MFA == nil {
+		deps.MFA = mfa.New(mfa.Config{}, mfa.Deps{
+			Factors: memory.NewFactorStore(), Users: deps.Users, Orgs: deps.Orgs, Events: deps.Events, Units: deps.Units,
+			Mailer: discardMail{}, Limiter: deps.Limiter, Clock: deps.Clock, Random: deps.Random,
+		})
 	}
 	p, err := oidc.New(cfg, deps)
 	require.NoError(t, err)

@@ -227,16 +227,26 @@ func addressClaim(as []domain.Address) map[string]any {
 }
 
 // Authentication context classes (the acr claim, OIDC Core §2). A
-// password is one factor: level 1, as Keycloak counts it. The MFA issue
-// adds stronger levels and honours acr_values.
+// password alone is one factor: level "1", as Keycloak counts it. "mfa" is
+// a sign-in with two factors (a password and a code or a passkey), or with
+// a passkey that verified its user. A client asks for "mfa" with
+// acr_values or an essential acr claim, and the sign-in then asks for a
+// second factor, enrolling one if the user has none.
 const (
 	acrNone     = "0" // no authentication this provider can vouch for
 	acrPassword = "1" // one factor: a password
+	acrMFA      = "mfa"
 )
+
+// acrValuesSupported are the classes a client may ask for, weakest first.
+var acrValuesSupported = []string{acrPassword, acrMFA}
 
 // acrOf is the class of an authentication by its methods (amr).
 func acrOf(amr []string) string {
-	if slices.Contains(amr, "pwd") {
+	switch {
+	case slices.Contains(amr, "mfa"):
+		return acrMFA
+	case slices.Contains(amr, "pwd"):
 		return acrPassword
 	}
 	return acrNone

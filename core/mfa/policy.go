@@ -1,0 +1,65 @@
+package mfa
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// Required reports whether an organization's policy asks the user for a
+// second factor: the strictest policy among the organizations where the
+// user is an active member, applied to the role held there.
+func (s *Service) Required(ctx context.Context, userID string) (bool, error) {
+	ms, err := s.deps.Orgs.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return false, fault.Store("list memberships", err)
+	}
+	for _, m := range ms {
+		if m.Status != domain.MembershipActive {
+			continue
+		}
+		org, err := s.deps.Orgs.GetOrganization(ctx, m.OrganizationID)
+		if errors.Is(err, domain.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fault.Store("get organization", err)
+		}
+		if org.MFAPolicy.Covers(m.Role) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Reset removes every factor of a user, at a platform administrator's
+// request (the holder lost them all): the next sign-in enrols afresh where
+// a policy asks for a factor. The event names the administrator's act.
+func (s *Service) Reset(ctx context.Context, userID string) error {
+	var user domain.User
+	err := s.deps.Units.Atomically(ctx, func(ctx context.Context) error {
+		u, err := s.deps.Users.GetUser(ctx, userID)
+		if err != nil {
+			return fault.Store("get user", err)
+		}
+		user = u
+		if err := s.deps.Factors.DeleteFactors(ctx, userID); err != nil {
+			return fault.Store("delete factors", err)
+		}
+		return s.publish(ctx, &u, change{event: domain.EventUserFactorsReset, actor: "platform_admin"}, s.now())
+	})
+	if err != nil {
+		return err
+	}
+	s.mail(ctx, &user, change{
+		event: domain.EventUserFactorsReset, subject: "The sign-in factors of your Calimatic account were reset",
+		mail: "A Calimatic administrator removed the authenticator apps, passkeys and recovery codes of your account. " +
+			"The next sign-in may ask you to set up a new one.",
+	})
+	return nil
+}

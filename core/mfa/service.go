@@ -1,0 +1,162 @@
+package mfa
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// Config tunes the second factors.
+type Config struct {
+	// Issuer names the service in authenticator apps ("Calimatic").
+	Issuer string
+	// Attempts throttles the codes one account may try, from anywhere:
+	// whoever tries has the password already, so a per-address limit
+	// would let them spread the guessing out.
+	Attempts domain.RateRule
+	// EnrolTTL is how long a TOTP enrolment waits for its first code.
+	EnrolTTL time.Duration
+}
+
+// Defaults for the zero values of Config.
+const (
+	DefaultIssuer   = "Calimatic"
+	DefaultEnrolTTL = 15 * time.Minute
+)
+
+// DefaultAttempts allows five codes per account in five minutes: with
+// three valid codes in any window of a 10⁶ space, a guesser's odds stay
+// below one in a hundred thousand a day.
+var DefaultAttempts = domain.RateRule{Name: "mfa", Limit: 5, Window: 5 * time.Minute}
+
+// Deps are the ports the factors need.
+type Deps struct {
+	Factors ports.FactorStore
+	Users   ports.UserStore
+	Orgs    ports.OrganizationStore
+	Events  ports.EventPublisher
+	Units   ports.UnitOfWork
+	Mailer  ports.Mailer
+	Limiter ports.RateLimiter
+	Clock   ports.Clock
+	Random  ports.Random
+}
+
+// Service runs the second factors' use cases. It is safe for concurrent use.
+type Service struct {
+	cfg  Config
+	deps Deps
+}
+
+// New returns a Service, with defaults for cfg's zero values.
+func New(cfg Config, deps Deps) *Service {
+	if cfg.Issuer == "" {
+		cfg.Issuer = DefaultIssuer
+	}
+	if cfg.EnrolTTL <= 0 {
+		cfg.EnrolTTL = DefaultEnrolTTL
+	}
+	if cfg.Attempts.Name == "" {
+		cfg.Attempts.Name = DefaultAttempts.Name
+	}
+	return &Service{cfg: cfg, deps: deps}
+}
+
+func (s *Service) now() time.Time { return s.deps.Clock.Now() }
+
+// Errors a caller shows the user.
+var (
+	// ErrWrongCode: the code is not one the factor accepts now.
+	ErrWrongCode = errors.New("mfa: the code is not right")
+	// ErrThrottled: too many codes were tried for the account lately.
+	ErrThrottled = errors.New("mfa: too many attempts")
+	// ErrNoEnrolment: there is no enrolment under way, or it expired.
+	ErrNoEnrolment = errors.New("mfa: no enrolment under way")
+	// ErrNoFactor: the factor to use or remove is not there.
+	ErrNoFactor = errors.New("mfa: no such factor")
+)
+
+// Factors returns a user's factors.
+func (s *Service) Factors(ctx context.Context, userID string) (domain.Factors, error) {
+	f, err := s.deps.Factors.GetFactors(ctx, userID)
+	if err != nil {
+		return domain.Factors{}, fault.Store("get factors", err)
+	}
+	return f, nil
+}
+
+// update changes a user's factors, with the events fn returns, in one
+// unit, and mails the holder once it is stored. fn sees the factors as
+// stored and the user.
+func (s *Service) update(ctx context.Context, userID string, fn func(f *domain.Factors, u *domain.User, now time.Time) (change, error)) (domain.Factors, error) {
+	var out domain.Factors
+	var ch change
+	var user domain.User
+	err := s.deps.Units.Atomically(ctx, func(ctx context.Context) error {
+		u, err := s.deps.Users.GetUser(ctx, userID)
+		if err != nil {
+			return fault.Store("get user", err)
+		}
+		user = u
+		now := s.now()
+		out, err = s.deps.Factors.UpdateFactors(ctx, userID, func(f *domain.Factors) error {
+			var err error
+			ch, err = fn(f, &u, now)
+			if err == nil {
+				f.UpdatedAt = now
+			}
+			return err
+		})
+		if err != nil {
+			if errors.Is(err, errUnchanged) {
+				return err
+			}
+			if _, ok := asUserError(err); ok {
+				return err
+			}
+			return fault.Store("update factors", err)
+		}
+		if ch.event == "" {
+			return nil
+		}
+		return s.publish(ctx, &u, ch, now)
+	})
+	if errors.Is(err, errUnchanged) {
+		return out, nil
+	}
+	if err != nil {
+		return domain.Factors{}, err
+	}
+	if ch.mail != "" {
+		s.mail(ctx, &user, ch)
+	}
+	return out, nil
+}
+
+// errUnchanged ends an update that has nothing to write.
+var errUnchanged = errors.New("mfa: unchanged")
+
+// asUserError reports whether err is one the user is told of.
+func asUserError(err error) (error, bool) {
+	for _, e := range []error{ErrWrongCode, ErrNoEnrolment, ErrNoFactor} {
+		if errors.Is(err, e) {
+			return e, true
+		}
+	}
+	return nil, false
+}
+
+// mail tells the account holder of a change. A mail that fails is logged:
+// the change stands, and the account page shows it.
+func (s *Service) mail(ctx context.Context, u *domain.User, ch change) {
+	m := domain.Mail{To: u.Email, Subject: ch.subject, Text: "Hello " + u.GivenName + ",\n\n" + ch.mail +
+		"\n\nIf this was not you, reset your password at once and tell your school's administrator.\n"}
+	if err := s.deps.Mailer.Send(ctx, m); err != nil {
+		slog.WarnContext(ctx, "account change mail not sent", "user_id", u.ID, "event", ch.event, "error", err)
+	}
+}
