@@ -464,6 +464,7 @@ type httpIn struct {
 	Directory *directory.Service
 	Webhooks  *webhooks.Service
 	SCIM      *scim.Service
+	MFA       *mfa.Service
 	Limiter   ports.RateLimiter
 	Clock     ports.Clock
 	Random    ports.Random
@@ -476,7 +477,7 @@ type httpIn struct {
 
 func httpDeps(in httpIn) httpadapter.Deps {
 	return httpadapter.Deps{
-		Provider: in.Provider, Directory: in.Directory, Webhooks: in.Webhooks, SCIM: in.SCIM, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
+		Provider: in.Provider, Directory: in.Directory, MFA: in.MFA, Webhooks: in.Webhooks, SCIM: in.SCIM, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
 		Checks: append([]httpadapter.ReadinessCheck{
 			{Name: "signer", Check: in.Signer.Ready},
 		}, in.Checks...),

@@ -51,6 +51,7 @@ func sampleAuthRequest() domain.AuthRequest {
 		ACRValues:           []string{"mfa", "1"},
 		FactorUserID:        uuid.NewString(),
 		Ceremony:            []byte(`{"challenge":"x"}`),
+		ReturnTo:            "/account",
 		CreatedAt:           epoch,
 		ExpiresAt:           epoch.Add(10 * time.Minute),
 	}

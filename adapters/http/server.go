@@ -17,6 +17,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/mfa"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/core/scim"
 	"github.com/calimatic/calimatic-auth/core/webhooks"
@@ -66,6 +67,7 @@ type Server struct {
 	opts     Options
 	op       *oidc.Provider
 	dir      *directory.Service
+	mfa      *mfa.Service
 	hooks    *webhooks.Service
 	scim     *scim.Service
 	limiter  ports.RateLimiter
@@ -90,6 +92,8 @@ type Deps struct {
 	// Directory serves the user management and administration APIs and
 	// the account pages.
 	Directory *directory.Service
+	// MFA serves the account page's second factors.
+	MFA *mfa.Service
 	// Webhooks serves the subscription API at /api/v1/admin/webhooks.
 	Webhooks *webhooks.Service
 	// SCIM serves /scim/v2 and the SCIM token admin API.
@@ -116,7 +120,7 @@ func New(opts Options, d Deps) (*Server, error) {
 		opts.SessionCookie = "calimatic_session"
 	}
 	s := &Server{
-		opts: opts, op: d.Provider, dir: d.Directory, hooks: d.Webhooks, scim: d.SCIM, limiter: d.Limiter, clock: d.Clock, random: d.Random,
+		opts: opts, op: d.Provider, dir: d.Directory, mfa: d.MFA, hooks: d.Webhooks, scim: d.SCIM, limiter: d.Limiter, clock: d.Clock, random: d.Random,
 		log: d.Logger, pages: pg, checks: d.Checks, registry: prometheus.NewRegistry(),
 	}
 	if s.log == nil {
@@ -241,6 +245,9 @@ func (s *Server) directoryRoutes() {
 	s.adminRoutes()
 	s.accountRoutes()
 	s.factorRoutes()
+	if s.mfa != nil {
+		s.accountPageRoutes()
+	}
 	if s.hooks != nil {
 		s.webhookRoutes()
 	}
@@ -252,7 +259,7 @@ func (s *Server) directoryRoutes() {
 // isPagePath reports whether a path serves HTML to browsers.
 func isPagePath(p string) bool {
 	return p == pathLogin || p == pathConsent || p == oidc.PathAuthorize || p == oidc.PathEndSession ||
-		p == oidc.PathDevice || p == pathDeviceConfirm || p == pathLoginFactor || p == pathLoginContinue ||
+		p == oidc.PathDevice || p == pathDeviceConfirm || p == pathLoginFactor || p == pathLoginContinue || strings.HasPrefix(p, pathAccount) ||
 		slices.Contains(accountPaths, p)
 }
 

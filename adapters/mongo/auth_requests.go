@@ -81,6 +81,7 @@ type authRequestDoc struct {
 	ACRValues           []string             `bson:"acr_values,omitempty"`
 	FactorUserID        string               `bson:"factor_user_id,omitempty"`
 	Ceremony            []byte               `bson:"ceremony,omitempty"`
+	ReturnTo            string               `bson:"return_to,omitempty"`
 	CreatedAt           time.Time            `bson:"created_at,omitempty"`
 	ExpiresAt           time.Time            `bson:"expires_at"`
 }
@@ -95,7 +96,7 @@ func newAuthRequestDoc(r *domain.AuthRequest, v int64) *authRequestDoc {
 		UserID: r.UserID, AuthTime: r.AuthTime, SessionID: r.SessionID, AMR: r.AMR,
 		FailedLogins: r.FailedLogins, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
 		DeviceCodeHash: r.DeviceCodeHash, DPoPJKT: r.DPoPJKT, Claims: r.Claims,
-		ACRValues: r.ACRValues, FactorUserID: r.FactorUserID, Ceremony: r.Ceremony,
+		ACRValues: r.ACRValues, FactorUserID: r.FactorUserID, Ceremony: r.Ceremony, ReturnTo: r.ReturnTo,
 	}
 }
 
@@ -108,7 +109,7 @@ func (d *authRequestDoc) domain() domain.AuthRequest {
 		UserID: d.UserID, AuthTime: d.AuthTime, SessionID: d.SessionID, AMR: d.AMR,
 		FailedLogins: d.FailedLogins, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt,
 		DeviceCodeHash: d.DeviceCodeHash, DPoPJKT: d.DPoPJKT, Claims: d.Claims,
-		ACRValues: d.ACRValues, FactorUserID: d.FactorUserID, Ceremony: d.Ceremony,
+		ACRValues: d.ACRValues, FactorUserID: d.FactorUserID, Ceremony: d.Ceremony, ReturnTo: d.ReturnTo,
 	}
 }
 

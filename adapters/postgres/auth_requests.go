@@ -25,13 +25,13 @@ func NewAuthRequestStore(pool *pgxpool.Pool) *AuthRequestStore {
 const authRequestColumns = `id, binding_hash, csrf_token, client_id, redirect_uri, scopes, state,
 	nonce, code_challenge, code_challenge_method, prompt, max_age, login_hint, response_mode,
 	user_id, auth_time, session_id, amr, failed_logins, created_at, expires_at, device_code_hash, dpop_jkt, claims,
-	acr_values, factor_user_id, ceremony`
+	acr_values, factor_user_id, ceremony, return_to`
 
 func authRequestArgs(r *domain.AuthRequest) []any {
 	return []any{r.ID, r.BindingHash, r.CSRFToken, r.ClientID, r.RedirectURI, r.Scopes, r.State,
 		r.Nonce, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt, r.MaxAge, r.LoginHint, r.ResponseMode,
 		r.UserID, ts(r.AuthTime), r.SessionID, r.AMR, r.FailedLogins, ts(r.CreatedAt), ts(r.ExpiresAt), r.DeviceCodeHash, r.DPoPJKT, r.Claims,
-		r.ACRValues, r.FactorUserID, r.Ceremony}
+		r.ACRValues, r.FactorUserID, r.Ceremony, r.ReturnTo}
 }
 
 func scanAuthRequest(row pgx.Row) (domain.AuthRequest, error) {
@@ -40,7 +40,7 @@ func scanAuthRequest(row pgx.Row) (domain.AuthRequest, error) {
 	err := row.Scan(&r.ID, &r.BindingHash, &r.CSRFToken, &r.ClientID, &r.RedirectURI, &r.Scopes, &r.State,
 		&r.Nonce, &r.CodeChallenge, &r.CodeChallengeMethod, &r.Prompt, &r.MaxAge, &r.LoginHint, &r.ResponseMode,
 		&r.UserID, &authTime, &r.SessionID, &r.AMR, &r.FailedLogins, &created, &expires, &r.DeviceCodeHash, &r.DPoPJKT, &r.Claims,
-		&r.ACRValues, &r.FactorUserID, &r.Ceremony)
+		&r.ACRValues, &r.FactorUserID, &r.Ceremony, &r.ReturnTo)
 	r.AuthTime, r.CreatedAt, r.ExpiresAt = fromTS(authTime), fromTS(created), fromTS(expires)
 	return r, err
 }
@@ -48,7 +48,7 @@ func scanAuthRequest(row pgx.Row) (domain.AuthRequest, error) {
 // CreateAuthRequest stores a request. ErrAlreadyExists if the id is taken.
 func (s *AuthRequestStore) CreateAuthRequest(ctx context.Context, r domain.AuthRequest) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO auth_requests (`+authRequestColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
 		authRequestArgs(&r)...)
 	return translate("create auth request", err)
 }
@@ -74,7 +74,7 @@ func (s *AuthRequestStore) UpdateAuthRequest(ctx context.Context, id string, now
 		func(tx pgx.Tx, r *domain.AuthRequest) error {
 			r.ID = id // the id is the key; fn cannot move the record
 			_, err := tx.Exec(ctx, `UPDATE auth_requests SET (`+authRequestColumns+`) =
-				($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
+				($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
 				WHERE id = $1`, authRequestArgs(r)...)
 			return err
 		})

@@ -67,6 +67,10 @@ type AuthRequest struct {
 	// Ceremony is a WebAuthn sign-in under way for this request: the
 	// library's session data, opaque here.
 	Ceremony []byte
+	// ReturnTo is a path of this provider (the account page) that a
+	// sign-in for Calimatic itself goes back to; such a request has no
+	// client and no redirect URI. "" for a client's request.
+	ReturnTo string
 	// FailedLogins counts wrong passwords and second factors entered for
 	// this request; past a few the request is dropped, so one request can't be replayed forever.
 	FailedLogins int

@@ -29,10 +29,12 @@ const (
 	DefaultEnrolTTL = 15 * time.Minute
 )
 
-// DefaultAttempts allows five codes per account in five minutes: with
-// three valid codes in any window of a 10⁶ space, a guesser's odds stay
-// below one in a hundred thousand a day.
-var DefaultAttempts = domain.RateRule{Name: "mfa", Limit: 5, Window: 5 * time.Minute}
+// DefaultAttempts allows five codes per account in fifteen minutes. Three
+// codes are valid at any moment out of 10⁶, so a guesser who has the
+// password gets 480 tries a day, odds of 0.14% a day; a pending sign-in
+// takes five wrong answers before it is dropped, and each new one costs a
+// password check under the sign-in throttle.
+var DefaultAttempts = domain.RateRule{Name: "mfa", Limit: 5, Window: 15 * time.Minute}
 
 // Deps are the ports the factors need.
 type Deps struct {

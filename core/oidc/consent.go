@@ -21,7 +21,9 @@ func (p *Provider) Consent(ctx context.Context, in ConsentInput, b Browser) (Out
 	if err != nil || page != nil {
 		return Outcome{Page: page}, err
 	}
-	if !boundTo(r, b, in.CSRFToken) || r.DeviceCodeHash != nil { // device requests are decided on the device page
+	// Device requests are decided on the device page; the account page's
+	// sign-in has no client to consent to.
+	if !boundTo(r, b, in.CSRFToken) || r.DeviceCodeHash != nil || r.ReturnTo != "" {
 		return Outcome{Page: pageForeign}, nil
 	}
 	user, err := p.requestUser(ctx, r, b)

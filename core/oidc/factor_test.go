@@ -269,7 +269,7 @@ func TestATOTPCodeWorksOnceAndOnlyNearItsTime(t *testing.T) {
 	assert.NotEmpty(t, out.LoginError, "an earlier step than the last one used is refused too")
 	assert.False(t, out.Throttled)
 
-	w.clock.Advance(6 * time.Minute) // past the throttle's window
+	w.clock.Advance(16 * time.Minute) // past the throttle's window
 	s = w.password(t, nil)
 	out = w.submit(t, s, oidc.FactorTOTP, w.code(t, secret, w.clock.Now().Add(-90*time.Second)))
 	assert.NotEmpty(t, out.LoginError, "beyond one step of skew")
@@ -411,11 +411,11 @@ func TestFactorCodesAreThrottledPerAccount(t *testing.T) {
 		s := w.password(t, nil)
 		last = w.submit(t, s, oidc.FactorTOTP, "000001")
 	}
-	assert.True(t, last.Throttled, "the sixth code in five minutes is throttled: %+v", last)
+	assert.True(t, last.Throttled, "the sixth code in fifteen minutes is throttled: %+v", last)
 	s := w.password(t, nil)
 	out := w.submit(t, s, oidc.FactorTOTP, w.code(t, secret, w.clock.Now()))
 	assert.True(t, out.Throttled, "even the right code waits")
-	w.clock.Advance(6 * time.Minute)
+	w.clock.Advance(16 * time.Minute)
 	s = w.password(t, nil)
 	w.finish(t, s, w.submit(t, s, oidc.FactorTOTP, w.code(t, secret, w.clock.Now())))
 }

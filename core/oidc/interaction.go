@@ -47,6 +47,10 @@ func (p *Provider) pendingPrompt(ctx context.Context, id string, b Browser) (*do
 	if err != nil || page != nil {
 		return nil, Prompt{}, page, err
 	}
+	if r.ReturnTo != "" {
+		// The account page's own sign-in: no client to show.
+		return r, Prompt{Interaction: r.ID, CSRFToken: r.CSRFToken, LoginHint: r.LoginHint}, nil, nil
+	}
 	c, err := p.deps.Clients.GetClient(ctx, r.ClientID)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, Prompt{}, pageExpired, nil

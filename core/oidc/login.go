@@ -146,6 +146,10 @@ func dropLoginPrompts(prompt []string) []string {
 }
 
 func (p *Provider) afterLogin(ctx context.Context, r *domain.AuthRequest, user *domain.User) (Outcome, error) {
+	if r.ReturnTo != "" {
+		// A sign-in for the account page: back to it, signed in.
+		return p.complete(ctx, r, func() (string, error) { return r.ReturnTo, nil })
+	}
 	if r.DeviceCodeHash != nil {
 		// Signed in from the device page: back to it to approve (RFC 8628
 		// §3.3), where the rules are checked as the user decides.

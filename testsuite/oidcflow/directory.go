@@ -66,6 +66,7 @@ func RunDirectory(t *testing.T, env Env) {
 		{"status", statusChecks},
 		{"client policy", clientPolicyChecks},
 		{"joining another organization", joinChecks},
+		{"two-step verification", mfaChecks},
 	}
 	t.Run("directory", func(t *testing.T) {
 		for _, g := range groups {
