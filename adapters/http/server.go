@@ -247,6 +247,7 @@ func (s *Server) directoryRoutes() {
 	s.factorRoutes()
 	if s.mfa != nil {
 		s.accountPageRoutes()
+		s.adminFactorRoutes()
 	}
 	if s.hooks != nil {
 		s.webhookRoutes()

@@ -37,13 +37,20 @@ func (s *Service) Required(ctx context.Context, userID string) (bool, error) {
 	return false, nil
 }
 
+// ErrNoUser is a reset asked for a user who does not exist.
+var ErrNoUser = fault.New(fault.NotFound, "user_not_found", "no user has this id")
+
 // Reset removes every factor of a user, at a platform administrator's
 // request (the holder lost them all): the next sign-in enrols afresh where
-// a policy asks for a factor. The event names the administrator's act.
-func (s *Service) Reset(ctx context.Context, userID string) error {
+// a policy asks for a factor. The event names the administrator's key
+// (actorKeyID) as the actor.
+func (s *Service) Reset(ctx context.Context, userID, actorKeyID string) error {
 	var user domain.User
 	err := s.deps.Units.Atomically(ctx, func(ctx context.Context) error {
 		u, err := s.deps.Users.GetUser(ctx, userID)
+		if errors.Is(err, domain.ErrNotFound) {
+			return ErrNoUser
+		}
 		if err != nil {
 			return fault.Store("get user", err)
 		}
@@ -51,7 +58,7 @@ func (s *Service) Reset(ctx context.Context, userID string) error {
 		if err := s.deps.Factors.DeleteFactors(ctx, userID); err != nil {
 			return fault.Store("delete factors", err)
 		}
-		return s.publish(ctx, &u, change{event: domain.EventUserFactorsReset, actor: "platform_admin"}, s.now())
+		return s.publish(ctx, &u, change{event: domain.EventUserFactorsReset, actor: "admin_key:" + actorKeyID}, s.now())
 	})
 	if err != nil {
 		return err

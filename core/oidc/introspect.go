@@ -23,6 +23,10 @@ type Introspection struct {
 	Audience  string `json:"aud,omitempty"`
 	Issuer    string `json:"iss,omitempty"`
 	JTI       string `json:"jti,omitempty"`
+	// AuthTime, ACR and AMR say when and how the user signed in.
+	AuthTime int64    `json:"auth_time,omitempty"`
+	ACR      string   `json:"acr,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
 	// Confirmation names the key a DPoP-bound token is bound to (RFC 9449
 	// §6.2).
 	Confirmation *Confirmation `json:"cnf,omitempty"`
@@ -80,7 +84,7 @@ func (p *Provider) introspectAccess(ctx context.Context, client *domain.Client, 
 	in := Introspection{
 		Active: true, Scope: c.Scope, ClientID: c.ClientID, TokenType: "Bearer", ExpiresAt: c.ExpiresAt,
 		IssuedAt: c.IssuedAt, Subject: c.Subject, Audience: c.Audience, Issuer: c.Issuer, JTI: c.JTI,
-		Confirmation: c.Confirmation,
+		Confirmation: c.Confirmation, AuthTime: c.AuthTime, ACR: c.ACR, AMR: c.AMR,
 	}
 	if c.Confirmation != nil {
 		in.TokenType = SchemeDPoP // RFC 9449 §6.2
@@ -124,5 +128,6 @@ func (p *Provider) introspectRefresh(ctx context.Context, client *domain.Client,
 		Active: true, Scope: domain.JoinScope(grantedNow(client, fam.Scopes)), ClientID: fam.ClientID, Username: usernameFor(&user, fam.Scopes),
 		TokenType: "refresh_token", ExpiresAt: fam.ExpiresAt.Unix(), IssuedAt: tok.CreatedAt.Unix(),
 		Subject: fam.UserID, Issuer: p.cfg.Issuer,
+		AuthTime: fam.AuthTime.Unix(), ACR: acrOf(fam.AMR), AMR: fam.AMR,
 	}, true, nil
 }

@@ -26,7 +26,11 @@ type AccessClaims struct {
 	ExpiresAt int64  `json:"exp"`
 	JTI       string `json:"jti"`
 	AuthTime  int64  `json:"auth_time,omitempty"`
-	GrantID   string `json:"grant_id,omitempty"`
+	// ACR and AMR say how the user signed in (RFC 9068 §2.2.1), so a
+	// resource server can ask for a second factor.
+	ACR     string   `json:"acr,omitempty"`
+	AMR     []string `json:"amr,omitempty"`
+	GrantID string   `json:"grant_id,omitempty"`
 	// Confirmation binds a DPoP token to its key (RFC 9449 §6.1).
 	Confirmation *Confirmation `json:"cnf,omitempty"`
 	// UserInfoClaims are the claims the authorization asked UserInfo for
@@ -77,6 +81,7 @@ func (p *Provider) mint(ctx context.Context, is issuance) (TokenResponse, error)
 	}
 	if is.user != nil {
 		at.AuthTime = is.authTime.Unix()
+		at.ACR, at.AMR = acrOf(is.amr), is.amr
 		at.UserInfoClaims = domain.Names(is.claims.UserInfo)
 	}
 	tokenType := "Bearer"

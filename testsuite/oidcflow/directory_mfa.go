@@ -31,6 +31,7 @@ var mfaChecks = []dirCheck{
 	{"a recovery code stands in for the authenticator once", recoveryCode},
 	{"acr_values=mfa makes a user without a factor set one up", acrValuesMFA},
 	{"the account page refuses forged and bad forms", accountPageBadInput},
+	{"a platform administrator resets a user's factors", adminResetFactors},
 }
 
 // authenticator is an authenticator app: it knows the secret and the last
@@ -144,6 +145,9 @@ func (d *directory) finishSignIn(t *testing.T, a *agent, r *authRequest, l *land
 	require.NoError(t, d.s.verifyTokens(t, r, tok).IDToken.Claims(&claims))
 	assert.Equal(t, []string{"pwd", "otp", "mfa"}, claims.AMR)
 	assert.Equal(t, "mfa", claims.ACR)
+	in := d.s.introspect(t, r.client, tok.AccessToken)
+	assert.Equal(t, "mfa", in["acr"], "introspection says how the user signed in")
+	assert.Equal(t, []any{"pwd", "otp", "mfa"}, in["amr"])
 }
 
 func accountAuthenticator(t *testing.T, d *directory) {
@@ -270,4 +274,25 @@ func accountPageBadInput(t *testing.T, d *directory) {
 	msgs := d.s.env.Mailbox(t, m.Email, m.mails)
 	assert.Equal(t, "Your Calimatic password was changed", msgs[m.mails-1].Subject)
 	d.accountPage(t, m) // the new password signs in
+}
+
+func adminResetFactors(t *testing.T, d *directory) {
+	m := d.activeMember(t)
+	a, _ := d.accountPage(t, m)
+	d.setUpAuthenticator(t, a, m)
+
+	path := "/api/v1/admin/users/" + m.ID + "/factors"
+	r := d.call(t, http.MethodDelete, path, nil, func(*http.Request) {})
+	assert.Equal(t, http.StatusUnauthorized, r.Status, "only with an admin key")
+	d.manage(t, http.MethodDelete, path, nil, http.StatusUnauthorized) // an app's credentials are not enough
+	d.admin(t, http.MethodDelete, "/api/v1/admin/users/00000000-0000-4000-8000-000000000000/factors", nil, http.StatusNotFound)
+	d.admin(t, http.MethodDelete, "/api/v1/admin/users/not-a-user-id/factors", nil, http.StatusNotFound)
+	d.admin(t, http.MethodDelete, path, nil, http.StatusNoContent)
+	m.mails++
+	msgs := d.s.env.Mailbox(t, m.Email, m.mails)
+	assert.Equal(t, "The sign-in factors of your Calimatic account were reset", msgs[m.mails-1].Subject)
+
+	c := d.register(t)
+	r2 := d.s.newAuthRequest(c)
+	d.s.code(t, r2, d.s.as(m).newAgent(t).signIn(t, r2)) // the password alone again
 }
