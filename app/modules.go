@@ -391,6 +391,7 @@ type directoryDeps struct {
 	ActionTokens ports.ActionTokenStore
 	Sessions     ports.SessionStore
 	Refresh      ports.RefreshTokenStore
+	Factors      ports.FactorStore
 	// Events is the store's publisher behind the notifier, so that this
 	// instance's worker delivers what it publishes at once.
 	Events *webhook.Notifier
@@ -404,7 +405,7 @@ func newDirectory(cfg directory.Config, d directoryDeps) *directory.Service {
 	return directory.New(cfg, directory.Deps{
 		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Directory: d.Directory, Licenses: d.Licenses,
 		Grants: d.Grants, Roles: d.Roles, Groups: d.Groups, Domains: d.Domains, AdminKeys: d.AdminKeys, ActionTokens: d.ActionTokens,
-		Sessions: d.Sessions, Refresh: d.Refresh, Events: d.Events, Mailer: d.Mailer,
+		Sessions: d.Sessions, Refresh: d.Refresh, Factors: d.Factors, Events: d.Events, Mailer: d.Mailer,
 		// A unit that commits wakes this instance's worker, as a publish
 		// outside a unit does.
 		Units: d.Events.Units(d.Units),

@@ -68,7 +68,7 @@ func newTestServerLimited(t testing.TB, opts Options, limiter ports.RateLimiter,
 		Clients: clients, Users: users, Orgs: orgs, Directory: dirStore, Licenses: dirStore,
 		Grants: memory.NewClientGrantStore(orgs), Roles: memory.NewRoleStore(orgs), Groups: orgs, Domains: memory.NewDomainStore(orgs),
 		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
-		Sessions: memory.NewSessionStore(), Refresh: grants, Events: memory.NewEventLog(), Units: memory.NewUnits(),
+		Sessions: memory.NewSessionStore(), Refresh: grants, Factors: memory.NewFactorStore(), Events: memory.NewEventLog(), Units: memory.NewUnits(),
 		Mailer: smtp.NewLogMailer(io.Discard), Clock: clock, Random: random,
 	})
 	seedDirectory(t, dir, clients, orgs)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/calimatic/calimatic-auth/adapters/memory"
 	"github.com/calimatic/calimatic-auth/adapters/postgres"
 	"github.com/calimatic/calimatic-auth/adapters/smtp"
 	"github.com/calimatic/calimatic-auth/adapters/system"
@@ -48,7 +49,7 @@ func TestDirectoryStoresEachChangeWithItsEvents(t *testing.T) {
 		Directory: d, Licenses: postgres.NewLicenseStore(pool), Grants: postgres.NewClientGrantStore(pool),
 		Roles: postgres.NewRoleStore(pool), Groups: postgres.NewGroupStore(pool), Domains: postgres.NewDomainStore(pool),
 		AdminKeys: postgres.NewAdminKeyStore(pool), ActionTokens: postgres.NewActionTokenStore(pool),
-		Sessions: postgres.NewSessionStore(pool), Refresh: postgres.NewGrantStore(pool),
+		Sessions: postgres.NewSessionStore(pool), Refresh: postgres.NewGrantStore(pool), Factors: memory.NewFactorStore(),
 		Events: outbox, Units: postgres.NewUnits(pool), Mailer: smtp.NewLogMailer(io.Discard),
 		Clock: system.NewClock(), Random: system.NewRandom(),
 	})

@@ -55,6 +55,7 @@ type fixture struct {
 	orgs    *memory.OrganizationStore
 	events  *memory.EventLog
 	clients *memory.ClientStore
+	factors *memory.FactorStore
 	mail    *outbox
 	org     domain.Organization
 	caller  *access.Caller
@@ -68,7 +69,7 @@ func newFixture(t *testing.T, actions ...string) *fixture {
 	f := &fixture{
 		clock: testsuite.NewFakeClock(time.Date(2031, 3, 14, 15, 9, 26, 0, time.UTC)),
 		users: memory.NewUserStore(), orgs: memory.NewOrganizationStore(),
-		events: memory.NewEventLog(), mail: &outbox{},
+		events: memory.NewEventLog(), mail: &outbox{}, factors: memory.NewFactorStore(),
 	}
 	d := memory.NewDirectory(f.users, f.orgs)
 	clients := memory.NewClientStore()
@@ -77,7 +78,7 @@ func newFixture(t *testing.T, actions ...string) *fixture {
 		Clients: clients, Users: f.users, Orgs: f.orgs, Directory: d, Licenses: d,
 		Grants: memory.NewClientGrantStore(f.orgs), Roles: memory.NewRoleStore(f.orgs), Groups: f.orgs, Domains: memory.NewDomainStore(f.orgs),
 		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
-		Sessions: memory.NewSessionStore(), Refresh: memory.NewGrantStore(), Events: f.events, Units: memory.NewUnits(),
+		Sessions: memory.NewSessionStore(), Refresh: memory.NewGrantStore(), Factors: f.factors, Events: f.events, Units: memory.NewUnits(),
 		Mailer: f.mail, Clock: f.clock, Random: system.NewRandom(),
 	})
 	ctx := t.Context()
@@ -661,4 +662,19 @@ func TestMailOfAUseCaseInACallersUnitGoesOutOnceTheUnitIsStored(t *testing.T) {
 	})
 	require.ErrorIs(t, err, failed)
 	assert.Equal(t, before+1, sent(), "a unit that fails sends nothing")
+}
+
+func TestDeletingAnAccountDeletesItsFactors(t *testing.T) {
+	f := newFixture(t, "provision", "delete")
+	p := f.provision(t, "gone@example.com")
+	ctx := t.Context()
+	_, err := f.factors.UpdateFactors(ctx, p.User.ID, func(x *domain.Factors) error {
+		x.TOTP = &domain.TOTP{Secret: []byte("0123456789abcdefghij")}
+		return nil
+	})
+	require.NoError(t, err)
+	require.NoError(t, f.svc.AdminDeleteUser(ctx, p.User.ID))
+	left, err := f.factors.GetFactors(ctx, p.User.ID)
+	require.NoError(t, err)
+	assert.False(t, left.HasSecondFactor(), "no factor outlives its account")
 }

@@ -39,7 +39,9 @@ type Deps struct {
 	ActionTokens ports.ActionTokenStore
 	Sessions     ports.SessionStore
 	Refresh      ports.RefreshTokenStore
-	Events       ports.EventPublisher
+	// Factors are deleted with the account they guard.
+	Factors ports.FactorStore
+	Events  ports.EventPublisher
 	// Units makes each change and its events one unit of work.
 	Units  ports.UnitOfWork
 	Mailer ports.Mailer

@@ -388,6 +388,9 @@ func (s *Service) deleteAccount(ctx context.Context, sc scope) error {
 	if err := s.deps.Directory.DeleteUser(ctx, userID); err != nil {
 		return userStoreErr("delete user", err)
 	}
+	if err := s.deps.Factors.DeleteFactors(ctx, userID); err != nil {
+		return fault.Store("delete factors", err)
+	}
 	if err := s.endSignIns(ctx, userID, now); err != nil {
 		return err
 	}
