@@ -349,6 +349,7 @@ func newProvider(cfg oidc.Config, d providerDeps) (*oidc.Provider, error) {
 
 type mfaDeps struct {
 	fx.In
+	Config  config.Config
 	Factors ports.FactorStore
 	Users   ports.UserStore
 	Orgs    ports.OrganizationStore
@@ -363,7 +364,11 @@ type mfaDeps struct {
 // newMFA makes the second factors' service; its events go out at once,
 // as the directory's do.
 func newMFA(d mfaDeps) *mfa.Service {
-	return mfa.New(mfa.Config{Attempts: mfa.DefaultAttempts}, mfa.Deps{
+	cfg := mfa.Config{}
+	if rl := d.Config.RateLimit; rl.Enabled {
+		cfg.Attempts = rule("mfa", rl.MFA)
+	}
+	return mfa.New(cfg, mfa.Deps{
 		Factors: d.Factors, Users: d.Users, Orgs: d.Orgs, Events: d.Events, Units: d.Events.Units(d.Units),
 		Mailer: d.Mailer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
 	})

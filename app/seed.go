@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"go.uber.org/fx"
@@ -127,7 +128,43 @@ func Seed(ctx context.Context, dev config.Dev, users ports.UserStore, orgs ports
 	if err != nil {
 		return Seeded{}, fmt.Errorf("seed membership: %w", err)
 	}
+	if err := seedLoadUsers(ctx, dev.SeedUsers, email, hash, org.ID, users, orgs, random, now); err != nil {
+		return Seeded{}, err
+	}
 	return Seeded{Organization: org, User: user, Password: password}, nil
+}
+
+// LoadUserEmail is the email of the seed's load-test user i, at the seed
+// email's domain; the load generator signs them in.
+func LoadUserEmail(seedEmail string, i int) string {
+	_, domainPart, _ := strings.Cut(seedEmail, "@")
+	return fmt.Sprintf("loadtest-%05d@%s", i, domainPart)
+}
+
+// seedLoadUsers makes n members of the demo organization with the seed
+// password's hash (one hash for all: they are for load tests), or updates
+// them as seedUser does.
+func seedLoadUsers(ctx context.Context, n int, seedEmail, hash, orgID string, users ports.UserStore, orgs ports.OrganizationStore, random ports.Random, now time.Time) error {
+	for i := range n {
+		u, err := seedUser(ctx, users, random, LoadUserEmail(seedEmail, i), hash, orgID, now)
+		if err != nil {
+			return err
+		}
+		u, err = users.UpdateUser(ctx, u.ID, func(u *domain.User) error {
+			u.GivenName, u.FamilyName = "Load", fmt.Sprintf("Test %d", i)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("seed load user: %w", err)
+		}
+		err = orgs.PutMembership(ctx, domain.Membership{
+			OrganizationID: orgID, UserID: u.ID, Role: domain.RoleMember, Status: domain.MembershipActive, Primary: true, CreatedAt: now,
+		})
+		if err != nil {
+			return fmt.Errorf("seed load user membership: %w", err)
+		}
+	}
+	return nil
 }
 
 func seedOrganization(ctx context.Context, orgs ports.OrganizationStore, random ports.Random, now time.Time) (domain.Organization, error) {

@@ -274,6 +274,9 @@ type RateLimit struct {
 	LoginAccount Rate `yaml:"login_account"`
 	// LoginIP counts sign-in attempts per IP (per /64 for IPv6).
 	LoginIP Rate `yaml:"login_ip"`
+	// MFA counts second-factor codes tried per account, from anywhere:
+	// whoever tries has the password.
+	MFA Rate `yaml:"mfa"`
 	// UserCodeIP counts device user code entries per IP (per /64 for
 	// IPv6), UserCodeGlobal all of them: user codes are short (RFC 8628 §5.1).
 	UserCodeIP     Rate `yaml:"user_code_ip"`
@@ -457,6 +460,10 @@ type Dev struct {
 	// SeedAdminKey is the platform admin key the seed stores (cak_ and at
 	// least 32 characters); generated and printed when empty.
 	SeedAdminKey string `yaml:"seed_admin_key"`
+	// SeedUsers adds this many members to the demo organization for load
+	// tests, loadtest-00000@ to loadtest-NNNNN@ the seed email's domain,
+	// with the seed password.
+	SeedUsers int `yaml:"seed_users"`
 }
 
 // Default returns the configuration used when neither the file nor the
@@ -513,6 +520,7 @@ func Default() Config {
 			Register:       Rate{Limit: 5, Window: minute},
 			LoginAccount:   Rate{Limit: 10, Window: 5 * minute},
 			LoginIP:        Rate{Limit: 60, Window: minute},
+			MFA:            Rate{Limit: 5, Window: 15 * minute},
 			UserCodeIP:     Rate{Limit: 10, Window: minute},
 			UserCodeGlobal: Rate{Limit: 600, Window: minute},
 			PasswordReset:  Rate{Limit: 5, Window: minute},

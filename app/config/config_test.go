@@ -63,6 +63,7 @@ func TestDefaults(t *testing.T) {
 		Register:       Rate{Limit: 5, Window: time.Minute},
 		LoginAccount:   Rate{Limit: 10, Window: 5 * time.Minute},
 		LoginIP:        Rate{Limit: 60, Window: time.Minute},
+		MFA:            Rate{Limit: 5, Window: 15 * time.Minute},
 		UserCodeIP:     Rate{Limit: 10, Window: time.Minute},
 		UserCodeGlobal: Rate{Limit: 600, Window: time.Minute},
 		PasswordReset:  Rate{Limit: 5, Window: time.Minute},

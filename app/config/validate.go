@@ -275,6 +275,7 @@ func (v *validator) rateLimit(r RateLimit) {
 		{"register", r.Register},
 		{"login_account", r.LoginAccount},
 		{"login_ip", r.LoginIP},
+		{"mfa", r.MFA},
 		{"user_code_ip", r.UserCodeIP},
 		{"user_code_global", r.UserCodeGlobal},
 		{"password_reset", r.PasswordReset},
@@ -294,6 +295,9 @@ func (v *validator) cookieName(key, name string) {
 	}
 }
 
+// maxSeedUsers bounds the load-test users the seed makes.
+const maxSeedUsers = 100_000
+
 func (v *validator) dev(d Dev) {
 	if d.SeedEmail != "" {
 		if a, err := mail.ParseAddress(d.SeedEmail); err != nil || a.Address != d.SeedEmail {
@@ -303,6 +307,9 @@ func (v *validator) dev(d Dev) {
 	if d.SeedAdminKey != "" && (!strings.HasPrefix(d.SeedAdminKey, "cak_") || len(d.SeedAdminKey) < 36 || len(d.SeedAdminKey) > 128) {
 		// Never echo the key.
 		v.addf("dev.seed_admin_key", "must be cak_ followed by 32 to 124 characters")
+	}
+	if d.SeedUsers < 0 || d.SeedUsers > maxSeedUsers {
+		v.addf("dev.seed_users", "must be between 0 and %d, got %d", maxSeedUsers, d.SeedUsers)
 	}
 	if d.SeedPassword != "" && len([]rune(d.SeedPassword)) < minSeedPasswordLen {
 		// Never echo the password.

@@ -56,6 +56,7 @@ type env struct {
 	cookie                 string // the signed-in browser's Cookie header
 	scim                   *scimEnv
 	prov                   *provisionEnv
+	signin                 *signInEnv
 }
 
 // newEnv makes the HTTP client the scenarios share: one connection for each

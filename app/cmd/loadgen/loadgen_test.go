@@ -63,7 +63,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{[]string{"-scim-users", "0"}, "-scim-users must be between 1 and 1000000"},
 		{[]string{"-base", "https://127.0.0.1:8080"}, "must be http://host:port with no path"},
 		{[]string{"-base", "http://10.1.2.3:8080"}, "10.1.2.3 is not a loopback address"},
-		{[]string{"-scenario", "nope"}, `unknown -scenario "nope" (valid: discovery, jwks, client_credentials, client_credentials_pkjwt, client_credentials_dpop, userinfo, introspect, refresh, code_exchange, scim_filter, scim_external, scim_search, scim_patch, provision, provision_bulk, all)`},
+		{[]string{"-scenario", "nope"}, `unknown -scenario "nope" (valid: discovery, jwks, client_credentials, client_credentials_pkjwt, client_credentials_dpop, userinfo, introspect, refresh, code_exchange, scim_filter, scim_external, scim_search, scim_patch, provision, provision_bulk, signin_password, signin_totp, all)`},
 		{[]string{"-scenario", "scim_patch", "-admin-key", ""}, "-admin-key (or CALIMATIC_DEV_SEED_ADMIN_KEY) is needed for the SCIM scenarios"},
 		{[]string{"-scenario", "provision", "-admin-key", ""}, "-admin-key (or CALIMATIC_DEV_SEED_ADMIN_KEY) is needed for the provisioning scenarios"},
 		{[]string{"-scenario", "userinfo", "-email", "", "-password", ""}, "-email and -password (or CALIMATIC_DEV_SEED_EMAIL and CALIMATIC_DEV_SEED_PASSWORD) are needed for userinfo"},

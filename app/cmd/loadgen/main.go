@@ -6,7 +6,9 @@
 //	loadgen [-base http://127.0.0.1:8080] [-scenario all] [-c 32] [-d 10s]
 //	        [-email E -password P] [-pid SERVER_PID] [-admin-key cak_…]
 //
-// Scenarios: client_credentials, client_credentials_pkjwt (the same grant
+// Scenarios: signin_password and signin_totp (named only, with -admin-key:
+// whole browser sign-ins of the seed's load-test users, see
+// scenarios_signin.go), client_credentials, client_credentials_pkjwt (the same grant
 // with private_key_jwt: a private_key_jwt client registered at set-up signs
 // a fresh ES256 assertion per request, in the generator's measured time),
 // client_credentials_dpop (the same grant with a DPoP proof per request
@@ -57,20 +59,21 @@ const (
 )
 
 type options struct {
-	base      *url.URL
-	addr      string // host:port
-	scenario  string
-	conc      int
-	dur       time.Duration
-	warmup    time.Duration
-	email     string
-	password  string
-	maxCodes  int
-	codegen   time.Duration
-	pid       int
-	noHeaders bool
-	adminKey  string
-	scimUsers int
+	base        *url.URL
+	addr        string // host:port
+	scenario    string
+	conc        int
+	dur         time.Duration
+	warmup      time.Duration
+	email       string
+	password    string
+	maxCodes    int
+	codegen     time.Duration
+	pid         int
+	noHeaders   bool
+	adminKey    string
+	scimUsers   int
+	signInUsers int
 }
 
 func main() {
@@ -115,7 +118,7 @@ func run(args []string, out io.Writer) error {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	base := fs.String("base", "http://127.0.0.1:8080", "server base URL (loopback only)")
-	scenario := fs.String("scenario", "all", "client_credentials | client_credentials_pkjwt | client_credentials_dpop | code_exchange | refresh | userinfo | introspect | jwks | discovery | all; named only: scim_filter | scim_external | scim_search | scim_patch | provision | provision_bulk")
+	scenario := fs.String("scenario", "all", "client_credentials | client_credentials_pkjwt | client_credentials_dpop | code_exchange | refresh | userinfo | introspect | jwks | discovery | all; named only: scim_filter | scim_external | scim_search | scim_patch | provision | provision_bulk | signin_password | signin_totp")
 	conc := fs.Int("c", 32, "concurrency: workers, each with one request in flight")
 	dur := fs.Duration("d", 10*time.Second, "measured duration per scenario")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up per scenario")
@@ -127,11 +130,12 @@ func parseFlags(args []string) (options, error) {
 	noHeaders := fs.Bool("no-header", false, "print the result table without its header")
 	adminKey := fs.String("admin-key", os.Getenv("CALIMATIC_DEV_SEED_ADMIN_KEY"), "SCIM and provisioning scenarios: an admin key (default $CALIMATIC_DEV_SEED_ADMIN_KEY)")
 	scimUsers := fs.Int("scim-users", 10000, "SCIM scenarios: users to seed into the organization")
+	signInUsers := fs.Int("signin-users", 1500, "sign-in scenarios: users each signs in, at most once each (the server's dev.seed_users must be at least twice this)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	o := options{scenario: *scenario, conc: *conc, dur: *dur, warmup: *warmup, email: *email, password: *password,
-		maxCodes: *maxCodes, codegen: *codegen, pid: *pid, noHeaders: *noHeaders, adminKey: *adminKey, scimUsers: *scimUsers}
+		maxCodes: *maxCodes, codegen: *codegen, pid: *pid, noHeaders: *noHeaders, adminKey: *adminKey, scimUsers: *scimUsers, signInUsers: *signInUsers}
 	var err error
 	if o.base, o.addr, err = loopbackBase(*base); err != nil {
 		return options{}, err
@@ -154,6 +158,8 @@ func (o options) check() error {
 		return errors.New("-codegen must be positive and at most 20s")
 	case o.scimUsers < 1 || o.scimUsers > 1000000:
 		return errors.New("-scim-users must be between 1 and 1000000")
+	case o.signInUsers < 1 || o.signInUsers > 50000:
+		return errors.New("-signin-users must be between 1 and 50000")
 	}
 	return nil
 }
@@ -163,9 +169,10 @@ func (o options) scenarioList() ([]string, error) {
 	if o.scenario == "all" {
 		return scenarioNames, nil
 	}
-	if !slices.Contains(scenarioNames, o.scenario) && !slices.Contains(scimScenarios, o.scenario) && !slices.Contains(provisionScenarios, o.scenario) {
-		return nil, fmt.Errorf("unknown -scenario %q (valid: %s, %s, %s, all)", o.scenario, strings.Join(scenarioNames, ", "),
-			strings.Join(scimScenarios, ", "), strings.Join(provisionScenarios, ", "))
+	if !slices.Contains(scenarioNames, o.scenario) && !slices.Contains(scimScenarios, o.scenario) &&
+		!slices.Contains(provisionScenarios, o.scenario) && !slices.Contains(signInScenarios, o.scenario) {
+		return nil, fmt.Errorf("unknown -scenario %q (valid: %s, %s, %s, %s, all)", o.scenario, strings.Join(scenarioNames, ", "),
+			strings.Join(scimScenarios, ", "), strings.Join(provisionScenarios, ", "), strings.Join(signInScenarios, ", "))
 	}
 	return []string{o.scenario}, nil
 }
@@ -179,8 +186,25 @@ var noUserScenarios = []string{"discovery", "jwks", "client_credentials", "clien
 func (e *env) setUp(names []string, out io.Writer) error {
 	o := e.o
 	needsUser := slices.ContainsFunc(names, func(n string) bool {
-		return !slices.Contains(noUserScenarios, n) && !slices.Contains(scimScenarios, n) && !slices.Contains(provisionScenarios, n)
+		return !slices.Contains(noUserScenarios, n) && !slices.Contains(scimScenarios, n) && !slices.Contains(provisionScenarios, n) &&
+			!slices.Contains(signInScenarios, n)
 	})
+	if slices.ContainsFunc(names, func(n string) bool { return slices.Contains(signInScenarios, n) }) {
+		if o.adminKey == "" || o.email == "" || o.password == "" {
+			return errors.New("the sign-in scenarios need -admin-key, -email and -password (the seed's)")
+		}
+		if err := e.register(); err != nil {
+			return fmt.Errorf("set-up: register a client: %w", err)
+		}
+		s, took, err := e.signInSetup(o.signInUsers, slices.Contains(names, "signin_totp"))
+		if err != nil {
+			return fmt.Errorf("set-up: %w", err)
+		}
+		e.signin = s
+		if took > 0 {
+			fmt.Fprintf(out, "loadgen: set up %d authenticators through the account page in %s\n", o.signInUsers, took.Round(time.Millisecond))
+		}
+	}
 	if slices.ContainsFunc(names, func(n string) bool { return slices.Contains(scimScenarios, n) }) {
 		if o.adminKey == "" {
 			return errors.New("-admin-key (or CALIMATIC_DEV_SEED_ADMIN_KEY) is needed for the SCIM scenarios")

@@ -19,6 +19,10 @@ type job interface {
 	check(resp *fasthttp.Response) bool
 }
 
+// redirecting is a job whose requests succeed with a 303 See Other: the
+// browser forms of the sign-in scenarios.
+type redirecting interface{ redirects() bool }
+
 // scenario sets up one scenario's jobs, measures it and adds the set-up's
 // notes to its figures.
 func (e *env) scenario(name string) (*result, error) {
@@ -36,6 +40,8 @@ func (e *env) scenario(name string) (*result, error) {
 		mk, window, notes, err = e.codeExchangeJobs(window)
 	case "scim_filter", "scim_external", "scim_search", "scim_patch":
 		mk = e.scimJobs(name)
+	case "signin_password", "signin_totp":
+		mk = e.signInJobs(name)
 	case "provision", "provision_bulk":
 		mk = e.provisionJobs(name)
 		rows = 1
@@ -51,6 +57,9 @@ func (e *env) scenario(name string) (*result, error) {
 	r := e.measure(name, window, mk)
 	r.rows = rows
 	r.notes = append(notes, r.notes...)
+	if e.signin != nil && slices.Contains(signInScenarios, name) {
+		r.notes = append(r.notes, e.signin.notes(name, r)...)
+	}
 	return r, nil
 }
 
@@ -126,6 +135,10 @@ func (e *env) work(j job, t *tally, recordFrom, stop time.Time) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
+	good := func(status int) bool { return status/100 == 2 }
+	if r, ok := j.(redirecting); ok && r.redirects() {
+		good = func(status int) bool { return status == fasthttp.StatusSeeOther }
+	}
 	for {
 		if !j.next(req) {
 			t.ranOut = true
@@ -137,7 +150,7 @@ func (e *env) work(j job, t *tally, recordFrom, stop time.Time) {
 		}
 		err := e.hc.Do(req, resp)
 		t1 := time.Now()
-		ok := err == nil && resp.StatusCode()/100 == 2 && j.check(resp)
+		ok := err == nil && good(resp.StatusCode()) && j.check(resp)
 		if t0.Before(recordFrom) {
 			continue
 		}
@@ -146,7 +159,7 @@ func (e *env) work(j job, t *tally, recordFrom, stop time.Time) {
 		switch {
 		case err != nil:
 			t.netErrs[netErrKind(err)]++
-		case resp.StatusCode()/100 != 2:
+		case !good(resp.StatusCode()):
 			t.statuses[resp.StatusCode()]++
 		case !ok:
 			t.badBody++
