@@ -3,6 +3,7 @@ package http
 import (
 	"errors"
 	"html/template"
+	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -174,7 +175,9 @@ func (s *Server) accountName(c *fiber.Ctx, a *holder) error {
 
 func (s *Server) accountPassword(c *fiber.Ctx, a *holder) error {
 	err := s.dir.ChangeOwnPassword(c.UserContext(), a.user.ID, a.form["current_password"], a.form["new_password"])
-	if err != nil {
+	if errors.Is(err, directory.ErrMailNotSent) {
+		s.log.Warn("mail not sent", slog.String("err", err.Error()))
+	} else if err != nil {
 		return s.formError(c, a, err)
 	}
 	return s.done(c, "password")

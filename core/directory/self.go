@@ -3,7 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
-	"log/slog"
+	"fmt"
 	"strings"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -46,8 +46,9 @@ func (s *Service) UpdateOwnName(ctx context.Context, userID, given, family strin
 }
 
 // ChangeOwnPassword sets a new password once the current one proves the
-// holder, emits user.password_changed and mails the holder. Sessions stay
-// as they are; the caller may end the others.
+// holder, emits user.password_changed and mails the holder; an error
+// wrapping ErrMailNotSent means the password changed but the mail failed.
+// Sessions stay as they are; the caller may end the others.
 func (s *Service) ChangeOwnPassword(ctx context.Context, userID, current, next string) error {
 	if err := CheckPassword(next); err != nil {
 		return err
@@ -94,7 +95,8 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, userID, current, next s
 	m := domain.Mail{To: u.Email, Subject: "Your Calimatic password was changed", Text: "Hello " + u.GivenName +
 		",\n\nThe password of your Calimatic account was changed just now.\n\nIf this was not you, reset your password at once and tell your school's administrator.\n"}
 	if err := s.deps.Mailer.Send(ctx, m); err != nil {
-		slog.WarnContext(ctx, "password change mail not sent", "user_id", u.ID, "error", err)
+		// The password is changed; the edge logs the mail's failure.
+		return fmt.Errorf("%w: password change notice for user %s: %w", ErrMailNotSent, u.ID, err)
 	}
 	return nil
 }
