@@ -44,6 +44,8 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"a consent", `SELECT * FROM consents WHERE user_id = 'x' AND client_id = 'y'`},
 		{"a session by hash", `SELECT * FROM sessions WHERE hash = '\x00'`},
 		{"a user's sessions", `SELECT * FROM sessions WHERE user_id = 'x'`},
+		{"a user's live sessions", `SELECT * FROM sessions WHERE user_id = 'x' AND expires_at > now()
+			ORDER BY auth_time DESC NULLS LAST, sid LIMIT 100`},
 		{"expired sessions", `SELECT hash FROM sessions WHERE expires_at < now() LIMIT 100`},
 		{"an auth request by id", `SELECT * FROM auth_requests WHERE id = 'x'`},
 		{"expired auth requests", `SELECT id FROM auth_requests WHERE expires_at < now() LIMIT 100`},
