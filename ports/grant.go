@@ -82,4 +82,13 @@ type ConsentStore interface {
 	PutConsent(ctx context.Context, c domain.Consent) error
 	// DeleteConsent removes a consent. ErrNotFound if there is none.
 	DeleteConsent(ctx context.Context, userID, clientID string) error
+	// ListUserConsents returns every consent the user granted, ordered by
+	// client id, at most MaxUserConsents of them (the first by client id);
+	// empty if none. A deleted consent is not listed.
+	ListUserConsents(ctx context.Context, userID string) ([]domain.Consent, error)
 }
+
+// MaxUserConsents bounds ConsentStore.ListUserConsents. A user consents
+// once per client, so this is more apps than one person uses; the bound
+// keeps one read small whatever the data holds.
+const MaxUserConsents = 200

@@ -42,6 +42,7 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"a revoked grant", `SELECT 1 FROM revoked_grants WHERE grant_id = 'x'`},
 		{"expired grant revocations", `SELECT grant_id FROM revoked_grants WHERE expires_at < now() LIMIT 100`},
 		{"a consent", `SELECT * FROM consents WHERE user_id = 'x' AND client_id = 'y'`},
+		{"a user's consents", `SELECT * FROM consents WHERE user_id = 'x' ORDER BY client_id LIMIT 200`},
 		{"a session by hash", `SELECT * FROM sessions WHERE hash = '\x00'`},
 		{"a user's sessions", `SELECT * FROM sessions WHERE user_id = 'x'`},
 		{"a user's live sessions", `SELECT * FROM sessions WHERE user_id = 'x' AND expires_at > now()
