@@ -59,6 +59,18 @@ type RefreshTokenStore interface {
 	RevokeRefreshFamily(ctx context.Context, id string, now time.Time) error
 	// RevokeUserRefreshFamilies revokes every live family of a user.
 	RevokeUserRefreshFamilies(ctx context.Context, userID string, now time.Time) error
+	// RevokeUserClientRefreshFamilies revokes every family of the user for
+	// clientID that is live at now, as RevokeUserRefreshFamilies does for
+	// every client: revoked and expired families keep what they have, and
+	// the user's families for other clients, and other users' families for
+	// clientID, are left alone. No family is no error.
+	//
+	// It revokes refresh tokens only. An access token carries its family's
+	// id as grant_id, but access tokens are checked against the
+	// RevocationStore, never against the family: those the families issued
+	// stay valid until they expire unless RevokeGrant records the family's
+	// id as well.
+	RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) error
 }
 
 // RevocationStore remembers revoked access tokens and grants until the tokens

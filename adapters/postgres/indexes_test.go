@@ -34,6 +34,8 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"expired codes", `SELECT hash FROM auth_codes WHERE expires_at < now() LIMIT 100`},
 		{"a refresh family by id", `SELECT * FROM refresh_families WHERE id = 'x'`},
 		{"a user's refresh families", `SELECT * FROM refresh_families WHERE user_id = 'x'`},
+		{"a user's refresh families for a client", `UPDATE refresh_families SET revoked_at = now()
+			WHERE user_id = 'x' AND client_id = 'y' AND revoked_at IS NULL AND expires_at > now()`},
 		{"expired refresh families", `SELECT id FROM refresh_families WHERE expires_at < now() LIMIT 100`},
 		{"a refresh token by hash", `SELECT * FROM refresh_tokens WHERE hash = '\x00'`},
 		{"a family's refresh tokens", `SELECT * FROM refresh_tokens WHERE family_id = 'x'`},
