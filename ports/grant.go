@@ -59,6 +59,18 @@ type RefreshTokenStore interface {
 	RevokeRefreshFamily(ctx context.Context, id string, now time.Time) error
 	// RevokeUserRefreshFamilies revokes every live family of a user.
 	RevokeUserRefreshFamilies(ctx context.Context, userID string, now time.Time) error
+	// RevokeUserClientRefreshFamilies revokes every family of the user for
+	// clientID that is live at now, as RevokeUserRefreshFamilies does for
+	// every client: revoked and expired families keep what they have, and
+	// the user's families for other clients, and other users' families for
+	// clientID, are left alone. No family is no error.
+	//
+	// It revokes refresh tokens only. An access token carries its family's
+	// id as grant_id, but access tokens are checked against the
+	// RevocationStore, never against the family: those the families issued
+	// stay valid until they expire unless RevokeGrant records the family's
+	// id as well.
+	RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) error
 }
 
 // RevocationStore remembers revoked access tokens and grants until the tokens
@@ -82,4 +94,13 @@ type ConsentStore interface {
 	PutConsent(ctx context.Context, c domain.Consent) error
 	// DeleteConsent removes a consent. ErrNotFound if there is none.
 	DeleteConsent(ctx context.Context, userID, clientID string) error
+	// ListUserConsents returns every consent the user granted, ordered by
+	// client id, at most MaxUserConsents of them (the first by client id);
+	// empty if none. A deleted consent is not listed.
+	ListUserConsents(ctx context.Context, userID string) ([]domain.Consent, error)
 }
+
+// MaxUserConsents bounds ConsentStore.ListUserConsents. A user consents
+// once per client, so this is more apps than one person uses; the bound
+// keeps one read small whatever the data holds.
+const MaxUserConsents = 200

@@ -37,7 +37,20 @@ type SessionStore interface {
 	// DeleteUserSessions removes every session of a user and returns them
 	// as they were removed.
 	DeleteUserSessions(ctx context.Context, userID string) ([]domain.Session, error)
+	// ListUserSessions returns the user's sessions that are live at now
+	// (ExpiresAt after now), newest sign-in first: by AuthTime descending,
+	// then by SID ascending so that sessions signed in at the same instant
+	// keep one order. It returns at most MaxUserSessions of them, the
+	// newest; empty if none. The account page lists them so the user can
+	// end the others.
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]domain.Session, error)
 }
+
+// MaxUserSessions bounds SessionStore.ListUserSessions. Each sign-in from a
+// new browser makes a session, so a user's live sessions are as many as
+// their sign-ins within a session's lifetime: a page shows the newest, and
+// "sign out everywhere" (DeleteUserSessions) still ends every one.
+const MaxUserSessions = 100
 
 // AuthRequestStore keeps authorization requests that wait for login or consent.
 type AuthRequestStore interface {

@@ -2,6 +2,8 @@ package testsuite
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +22,8 @@ func consentTests() []subtest[ports.GrantStore] {
 		{"putting a consent again adds its scopes and keeps those granted", consentMerges},
 		{"a user's consents for different clients are kept apart", consentPerClient},
 		{"a deleted consent is gone and cannot be deleted again", consentDelete},
+		{"a user's consents list by client id, as they stand, and no other user's", consentListUser},
+		{"a user's consents list at most MaxUserConsents, the first by client id", consentListUserBound},
 	}
 }
 
@@ -93,4 +97,63 @@ func consentParallelPuts(t *testing.T, s ports.GrantStore) {
 	ok, _ := countErrors(errs, nil)
 	require.Equal(t, contenders, ok, "every put succeeds")
 	requireConsentScopes(t, s, base.UserID, base.ClientID, want...)
+}
+
+func requireUserConsents(t *testing.T, s ports.ConsentStore, userID string, want []domain.Consent, msg string) {
+	t.Helper()
+	got, err := s.ListUserConsents(t.Context(), userID)
+	require.NoError(t, err, msg)
+	if len(want) == 0 {
+		assert.Empty(t, got, msg)
+		return
+	}
+	assertSame(t, want, got, msg)
+}
+
+func consentListUser(t *testing.T, s ports.GrantStore) {
+	user := uuid.NewString()
+	mine := make([]domain.Consent, 4)
+	for i := range mine {
+		mine[i] = sampleConsent(domain.ScopeOpenID)
+		mine[i].UserID = user
+	}
+	slices.SortFunc(mine, func(a, b domain.Consent) int { return strings.Compare(a.ClientID, b.ClientID) })
+	merged, deleted, again, plain := mine[0], mine[1], mine[2], mine[3]
+	theirs := sampleConsent(domain.ScopeEmail)
+	theirs.ClientID = plain.ClientID // the same app, another user
+	// Put in an order that is not the listing's.
+	for _, c := range []domain.Consent{plain, theirs, again, deleted, merged} {
+		require.NoError(t, s.PutConsent(t.Context(), c))
+	}
+
+	// Listed as it stands now: merged, ...
+	more := merged
+	more.Scopes, more.UpdatedAt = []string{domain.ScopeEmail}, epoch.Add(time.Hour)
+	require.NoError(t, s.PutConsent(t.Context(), more))
+	merged.Scopes, merged.UpdatedAt = []string{domain.ScopeOpenID, domain.ScopeEmail}, more.UpdatedAt
+	// ... deleted, or deleted and granted again, with only the new scopes.
+	require.NoError(t, s.DeleteConsent(t.Context(), user, deleted.ClientID))
+	require.NoError(t, s.DeleteConsent(t.Context(), user, again.ClientID))
+	again.Scopes, again.CreatedAt, again.UpdatedAt = []string{domain.ScopeProfile}, epoch.Add(2*time.Hour), epoch.Add(2*time.Hour)
+	require.NoError(t, s.PutConsent(t.Context(), again))
+
+	requireUserConsents(t, s, user, []domain.Consent{merged, again, plain}, "the user's consents by client id")
+	requireUserConsents(t, s, theirs.UserID, []domain.Consent{theirs}, "the other user's consent")
+	requireUserConsents(t, s, uuid.NewString(), nil, "a user without consents")
+}
+
+func consentListUserBound(t *testing.T, s ports.GrantStore) {
+	user := uuid.NewString()
+	all := make([]domain.Consent, ports.MaxUserConsents+1)
+	for i := range all {
+		all[i] = sampleConsent(domain.ScopeOpenID)
+		all[i].UserID = user
+		require.NoError(t, s.PutConsent(t.Context(), all[i]))
+	}
+	slices.SortFunc(all, func(a, b domain.Consent) int { return strings.Compare(a.ClientID, b.ClientID) })
+	requireUserConsents(t, s, user, all[:ports.MaxUserConsents], "the first by client id")
+
+	// The bound counts consents, not what a deleted one left behind.
+	require.NoError(t, s.DeleteConsent(t.Context(), user, all[0].ClientID))
+	requireUserConsents(t, s, user, all[1:], "the first deleted, the last comes in")
 }

@@ -31,6 +31,7 @@ func refreshTokenTests() []subtest[ports.GrantStore] {
 		{"revoking a family twice keeps the first time", familyRevokeTwice},
 		{"revoking a missing family fails with ErrNotFound", familyRevokeMissing},
 		{"revoking a user's families revokes each live one and no other user's", familyRevokeUser},
+		{"revoking a user's families for a client revokes each live one and none of another client or user", familyRevokeUserClient},
 		{"a family's DPoP key thumbprint reads back with it, its tokens and each rotation", familyKeepsDPoPKey},
 		{"a family without a DPoP key reads back unbound", familyUnbound},
 	}
@@ -240,6 +241,55 @@ func familyRevokeUser(t *testing.T, s ports.GrantStore) {
 		require.NoError(t, err, tc.name)
 		assert.True(t, tc.want.Equal(got.RevokedAt), "%s: revoked at %v, want %v", tc.name, got.RevokedAt, tc.want)
 	}
+}
+
+func familyRevokeUserClient(t *testing.T, s ports.GrantStore) {
+	user, bystander := uuid.NewString(), uuid.NewString()
+	app := uniqueID(domain.ClientIDPrefix)
+	revokedBefore, now := epoch.Add(time.Minute), epoch.Add(time.Hour)
+	create := func(userID, clientID string, expiresAt time.Time) (domain.RefreshFamily, domain.RefreshToken) {
+		t.Helper()
+		f, first := sampleFamily(userID)
+		f.ClientID, f.ExpiresAt = clientID, expiresAt
+		require.NoError(t, s.CreateRefreshFamily(t.Context(), f, first))
+		return f, first
+	}
+	lasts := epoch.Add(30 * 24 * time.Hour)
+	live1, live1Token := create(user, app, lasts)
+	live2, _ := create(user, app, lasts)
+	earlier, _ := create(user, app, lasts)
+	expired, _ := create(user, app, now)
+	otherApp, otherAppToken := create(user, uniqueID(domain.ClientIDPrefix), lasts)
+	otherUser, otherUserToken := create(bystander, app, lasts)
+	require.NoError(t, s.RevokeRefreshFamily(t.Context(), earlier.ID, revokedBefore))
+
+	require.NoError(t, s.RevokeUserClientRefreshFamilies(t.Context(), user, app, now))
+	for _, tc := range []struct {
+		name string
+		id   string
+		want time.Time
+	}{
+		{"first live family", live1.ID, now},
+		{"second live family", live2.ID, now},
+		{"family revoked before", earlier.ID, revokedBefore},
+		{"family expired at now", expired.ID, time.Time{}},
+		{"the user's family for another client", otherApp.ID, time.Time{}},
+		{"another user's family for the client", otherUser.ID, time.Time{}},
+	} {
+		got, err := s.GetRefreshFamily(t.Context(), tc.id)
+		require.NoError(t, err, tc.name)
+		assert.True(t, tc.want.Equal(got.RevokedAt), "%s: revoked at %v, want %v", tc.name, got.RevokedAt, tc.want)
+	}
+
+	// The revoked family's token mints nothing; the others' still rotate.
+	_, _, err := s.RotateRefreshToken(t.Context(), live1Token.Hash, nextToken(now), now, graceWindow)
+	require.ErrorIs(t, err, domain.ErrNotFound, "a token of a revoked family")
+	for name, tok := range map[string]domain.RefreshToken{"another client": otherAppToken, "another user": otherUserToken} {
+		_, outcome, err := s.RotateRefreshToken(t.Context(), tok.Hash, nextToken(now), now, graceWindow)
+		require.NoError(t, err, name)
+		assert.Equal(t, domain.Rotated, outcome, name)
+	}
+	require.NoError(t, s.RevokeUserClientRefreshFamilies(t.Context(), uuid.NewString(), app, now), "a user without families")
 }
 
 // dpopThumbprint is an RFC 7638 SHA-256 thumbprint, as the token endpoint

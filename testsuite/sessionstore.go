@@ -32,6 +32,9 @@ func RunSessionStore(t *testing.T, newStore func(t *testing.T) ports.SessionStor
 		{"a client added to a session is kept once and returned by the delete that ends it", sessionClients},
 		{"adding a client to a missing, expired or deleted session fails with ErrNotFound", sessionClientsMissing},
 		{"deleting a user's sessions returns each with its clients", sessionDeleteUserClients},
+		{"a user's live sessions list newest sign-in first, then by sid, and no other user's", sessionListUser},
+		{"a session leaves its user's list when it expires or is deleted", sessionListUserEnds},
+		{"a user's sessions list at most MaxUserSessions, the newest live ones", sessionListUserBound},
 	})
 }
 
@@ -209,4 +212,92 @@ func sessionDeleteUser(t *testing.T, s ports.SessionStore) {
 	}
 	_, err = s.GetSession(t.Context(), theirs.Hash, epoch)
 	require.NoError(t, err, "another user's session survives")
+}
+
+// signedInAt is a sample session of userID signed in at authTime.
+func signedInAt(userID string, authTime time.Time) domain.Session {
+	sess := sampleSession(userID)
+	sess.AuthTime = authTime
+	return sess
+}
+
+func requireUserSessions(t *testing.T, s ports.SessionStore, userID string, now time.Time, want []domain.Session, msg string) {
+	t.Helper()
+	got, err := s.ListUserSessions(t.Context(), userID, now)
+	require.NoError(t, err, msg)
+	if len(want) == 0 {
+		assert.Empty(t, got, msg)
+		return
+	}
+	assertSame(t, want, got, msg)
+}
+
+func sessionListUser(t *testing.T, s ports.SessionStore) {
+	user := uuid.NewString()
+	oldest := signedInAt(user, epoch.Add(-3*time.Hour))
+	newest := signedInAt(user, epoch.Add(-time.Minute))
+	// Two sign-ins in one instant: the sid orders them.
+	tieA, tieB := signedInAt(user, epoch.Add(-time.Hour)), signedInAt(user, epoch.Add(-time.Hour))
+	if tieB.SID < tieA.SID {
+		tieA, tieB = tieB, tieA
+	}
+	// Signed in last, but over: it must not be listed, nor count.
+	expired := signedInAt(user, epoch)
+	expired.ExpiresAt = epoch
+	theirs := signedInAt(uuid.NewString(), epoch.Add(-2*time.Hour))
+	for _, sess := range []domain.Session{tieB, oldest, expired, newest, theirs, tieA} {
+		require.NoError(t, s.CreateSession(t.Context(), sess))
+	}
+	require.NoError(t, s.AddSessionClient(t.Context(), newest.SID, "app-a", epoch))
+	newest.ClientIDs = []string{"app-a"}
+
+	requireUserSessions(t, s, user, epoch, []domain.Session{newest, tieA, tieB, oldest}, "the user's live sessions, newest first")
+	requireUserSessions(t, s, theirs.UserID, epoch, []domain.Session{theirs}, "the other user's session")
+	requireUserSessions(t, s, uuid.NewString(), epoch, nil, "a user without sessions")
+}
+
+func sessionListUserEnds(t *testing.T, s ports.SessionStore) {
+	user := uuid.NewString()
+	early := signedInAt(user, epoch)
+	late := signedInAt(user, epoch.Add(time.Minute))
+	late.ExpiresAt = epoch.Add(2 * sessionLifetime)
+	gone := signedInAt(user, epoch.Add(2*time.Minute))
+	for _, sess := range []domain.Session{early, late, gone} {
+		require.NoError(t, s.CreateSession(t.Context(), sess))
+	}
+	_, err := s.DeleteSession(t.Context(), gone.Hash)
+	require.NoError(t, err)
+
+	requireUserSessions(t, s, user, early.ExpiresAt.Add(-time.Second), []domain.Session{late, early}, "a second before the first expiry")
+	requireUserSessions(t, s, user, early.ExpiresAt, []domain.Session{late}, "at the first expiry")
+
+	// A touched session is listed as touched, and as long as it lasts.
+	now := epoch.Add(30 * time.Minute)
+	require.NoError(t, s.TouchSession(t.Context(), early.Hash, now, now.Add(2*sessionLifetime)))
+	early.LastSeen, early.ExpiresAt = now, now.Add(2*sessionLifetime)
+	requireUserSessions(t, s, user, late.ExpiresAt, []domain.Session{early}, "the touched session outlives the other")
+}
+
+func sessionListUserBound(t *testing.T, s ports.SessionStore) {
+	user := uuid.NewString()
+	all := make([]domain.Session, ports.MaxUserSessions+1)
+	for i := range all {
+		// Whole seconds apart, so that every backend keeps the order.
+		all[i] = signedInAt(user, epoch.Add(-time.Duration(i)*time.Second))
+	}
+	expired := signedInAt(user, epoch.Add(time.Second))
+	expired.ExpiresAt = epoch
+	// Stored oldest first, the opposite of the listing's order.
+	for i := len(all) - 1; i >= 0; i-- {
+		require.NoError(t, s.CreateSession(t.Context(), all[i]))
+		if i == len(all)/2 {
+			require.NoError(t, s.CreateSession(t.Context(), expired))
+		}
+	}
+	got, err := s.ListUserSessions(t.Context(), user, epoch)
+	require.NoError(t, err)
+	require.Len(t, got, ports.MaxUserSessions, "the bound")
+	for i, sess := range got {
+		require.Equal(t, all[i].SID, sess.SID, "session %d: the newest live ones, in order", i)
+	}
 }

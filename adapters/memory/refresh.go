@@ -171,6 +171,22 @@ func (s *refreshTokens) RevokeUserRefreshFamilies(_ context.Context, userID stri
 	return nil
 }
 
+// RevokeUserClientRefreshFamilies revokes every family of the user for
+// clientID that is live at now; revoked and expired families, and those for
+// other clients, keep what they have.
+func (s *refreshTokens) RevokeUserClientRefreshFamilies(_ context.Context, userID, clientID string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweep(now)
+	for id := range s.userFamilies[userID] {
+		if f := s.families[id]; f.ClientID == clientID && f.Active(now) {
+			f.RevokedAt = now
+			s.families[id] = f
+		}
+	}
+	return nil
+}
+
 func (s *refreshTokens) addToken(t domain.RefreshToken, family *domain.RefreshFamily) {
 	key := string(t.Hash)
 	s.tokens[key] = storedToken{familyID: family.ID, createdAt: t.CreatedAt.UnixNano()}

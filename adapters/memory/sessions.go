@@ -1,12 +1,14 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
 )
 
 // SessionStore keeps browser sessions by the hash of their cookie secret,
@@ -139,6 +141,26 @@ func (s *SessionStore) DeleteUserSessions(_ context.Context, userID string) ([]d
 		s.expiry.remove(key)
 	}
 	return out, nil
+}
+
+// ListUserSessions returns the user's sessions live at now, newest sign-in
+// first (AuthTime descending, then SID), at most ports.MaxUserSessions.
+func (s *SessionStore) ListUserSessions(_ context.Context, userID string, now time.Time) ([]domain.Session, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []domain.Session
+	for key := range s.byUser[userID] {
+		if sess := s.byHash[key]; now.Before(sess.ExpiresAt) {
+			out = append(out, cloneSession(sess))
+		}
+	}
+	slices.SortFunc(out, func(a, b domain.Session) int {
+		if c := b.AuthTime.Compare(a.AuthTime); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.SID, b.SID)
+	})
+	return out[:min(len(out), ports.MaxUserSessions)], nil
 }
 
 func (s *SessionStore) sweep(times ...time.Time) {

@@ -9,8 +9,10 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
 )
 
 const consentsCollection = "consents"
@@ -153,6 +155,43 @@ func (s *GrantStore) DeleteConsent(ctx context.Context, userID, clientID string)
 		return nil
 	}
 	return fmt.Errorf("mongo: %s: %w", op, domain.ErrConflict)
+}
+
+// ListUserConsents returns the newest version of each of the user's
+// consents that is not a tombstone, ordered by client id, at most
+// ports.MaxUserConsents. One find walks the user's versions on the consent
+// index, by client id and newest version first: the first version of each
+// client is the one that counts, and the walk stops once the bound is met.
+// It is no aggregation ($group), which FerretDB 1.24 may not run alike.
+// Each consent is read as it stands when the walk reaches it, as
+// GetConsent would read it.
+func (s *GrantStore) ListUserConsents(ctx context.Context, userID string) ([]domain.Consent, error) {
+	const op = "list user consents"
+	cur, err := s.consents.Find(ctx, bson.D{{Key: "user_id", Value: userID}},
+		options.Find().SetSort(bson.D{{Key: "client_id", Value: 1}, {Key: "v", Value: -1}}))
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	out := []domain.Consent{}
+	var last *string // the client whose newest version was seen last
+	for len(out) < ports.MaxUserConsents && cur.Next(ctx) {
+		var d consentDoc
+		if err := cur.Decode(&d); err != nil {
+			return nil, translate(op, err)
+		}
+		if last != nil && d.ClientID == *last {
+			continue // an older version of a consent already taken
+		}
+		last = &d.ClientID
+		if !d.Deleted {
+			out = append(out, d.domain())
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, translate(op, err)
+	}
+	return out, nil
 }
 
 // mergeScopes returns have followed by the scopes of add it lacks, in add's

@@ -228,3 +228,19 @@ func (s *GrantStore) RevokeUserRefreshFamilies(ctx context.Context, userID strin
 		bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: now}}}})
 	return translate("revoke user refresh families", err)
 }
+
+// RevokeUserClientRefreshFamilies revokes every family of the user for
+// clientID that is live at now, in one updateMany through the collection
+// wrapper (so a unit of work journals it), as RevokeUserRefreshFamilies does
+// for every client.
+func (s *GrantStore) RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) error {
+	_, err := s.families.UpdateMany(ctx,
+		bson.D{
+			{Key: "user_id", Value: userID},
+			{Key: "client_id", Value: clientID},
+			{Key: "revoked_at", Value: nil},
+			{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}},
+		},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: now}}}})
+	return translate("revoke user client refresh families", err)
+}

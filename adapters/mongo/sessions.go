@@ -162,6 +162,31 @@ func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID string) ([
 	return out, nil
 }
 
+// ListUserSessions returns the user's sessions live at now, newest sign-in
+// first (auth_time descending, then sid), at most ports.MaxUserSessions, in
+// one find on the user_id index. A session without auth_time sorts last, as
+// a missing field sorts below every date.
+func (s *SessionStore) ListUserSessions(ctx context.Context, userID string, now time.Time) ([]domain.Session, error) {
+	const op = "list user sessions"
+	cur, err := s.coll.Find(ctx,
+		bson.D{{Key: "user_id", Value: userID}, {Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}}},
+		options.Find().
+			SetSort(bson.D{{Key: "auth_time", Value: -1}, {Key: "sid", Value: 1}}).
+			SetLimit(ports.MaxUserSessions))
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	var docs []sessionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(op, err)
+	}
+	out := make([]domain.Session, len(docs))
+	for i, d := range docs {
+		out[i] = d.session()
+	}
+	return out, nil
+}
+
 // sweepSessions deletes at most batch sessions that expired before now minus
 // expiredDocLag, and returns how many it deleted; calling it until it
 // returns 0 drains a backlog.

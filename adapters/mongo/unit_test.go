@@ -269,3 +269,32 @@ func TestAUnitPastItsLeaseIsAnOutage(t *testing.T) {
 	_, ok = getUser(t, users, before.ID)
 	assert.False(t, ok, "the next unit undid the write made before")
 }
+
+// Revoking a user's refresh families for one app writes through the
+// collection wrapper, so it joins a unit: a unit that fails after it gives
+// the families back unrevoked, as it would for RevokeUserRefreshFamilies.
+func TestAnUndoneUnitGivesBackTheFamiliesItRevokedForAnApp(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	ctx := t.Context()
+	grants := mongoadapter.NewGrantStore(db)
+	at := time.Date(2031, 3, 14, 15, 9, 26, 0, time.UTC)
+	f := domain.RefreshFamily{
+		ID: uuid.NewString(), ClientID: "cca_" + uuid.NewString(), UserID: uuid.NewString(),
+		CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour),
+	}
+	require.NoError(t, grants.CreateRefreshFamily(ctx, f, domain.RefreshToken{Hash: []byte(uuid.NewString()), FamilyID: f.ID, CreatedAt: at}))
+	err := mongoadapter.NewUnits(db, nil).Atomically(ctx, func(ctx context.Context) error {
+		if err := grants.RevokeUserClientRefreshFamilies(ctx, f.UserID, f.ClientID, at.Add(time.Hour)); err != nil {
+			return err
+		}
+		got, err := grants.GetRefreshFamily(ctx, f.ID)
+		require.NoError(t, err)
+		require.False(t, got.RevokedAt.IsZero(), "revoked within the unit")
+		return errUnitFails
+	})
+	require.ErrorIs(t, err, errUnitFails)
+	got, err := grants.GetRefreshFamily(ctx, f.ID)
+	require.NoError(t, err)
+	assert.True(t, got.RevokedAt.IsZero(), "the failed unit's revocation is undone")
+}

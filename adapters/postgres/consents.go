@@ -8,19 +8,27 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
 )
+
+// consentColumns are the columns scanConsent reads.
+const consentColumns = `user_id, client_id, scopes, created_at, updated_at`
+
+func scanConsent(row pgx.Row) (domain.Consent, error) {
+	var c domain.Consent
+	var created, updated pgtype.Timestamptz
+	err := row.Scan(&c.UserID, &c.ClientID, &c.Scopes, &created, &updated)
+	c.CreatedAt, c.UpdatedAt = fromTS(created), fromTS(updated)
+	return c, err
+}
 
 // GetConsent returns the consent of user for client. ErrNotFound if none.
 func (s *GrantStore) GetConsent(ctx context.Context, userID, clientID string) (domain.Consent, error) {
-	var c domain.Consent
-	var created, updated pgtype.Timestamptz
-	err := s.pool.QueryRow(ctx, `SELECT user_id, client_id, scopes, created_at, updated_at
-		FROM consents WHERE user_id = $1 AND client_id = $2`, userID, clientID).
-		Scan(&c.UserID, &c.ClientID, &c.Scopes, &created, &updated)
+	c, err := scanConsent(s.pool.QueryRow(ctx, `SELECT `+consentColumns+`
+		FROM consents WHERE user_id = $1 AND client_id = $2`, userID, clientID))
 	if err != nil {
 		return domain.Consent{}, translate("get consent", err)
 	}
-	c.CreatedAt, c.UpdatedAt = fromTS(created), fromTS(updated)
 	return c, nil
 }
 
@@ -51,6 +59,19 @@ func (s *GrantStore) DeleteConsent(ctx context.Context, userID, clientID string)
 		return translate("delete consent", pgx.ErrNoRows)
 	}
 	return nil
+}
+
+// ListUserConsents returns the user's consents ordered by client id, at
+// most ports.MaxUserConsents: a range of the primary key (user_id,
+// client_id), read in its order.
+func (s *GrantStore) ListUserConsents(ctx context.Context, userID string) ([]domain.Consent, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+consentColumns+`
+		FROM consents WHERE user_id = $1 ORDER BY client_id LIMIT $2`, userID, ports.MaxUserConsents)
+	if err != nil {
+		return nil, translate("list user consents", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Consent, error) { return scanConsent(row) })
+	return out, translate("list user consents", err)
 }
 
 // dedupe returns scopes without repeats, first occurrence kept, so that the

@@ -34,6 +34,8 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"expired codes", `SELECT hash FROM auth_codes WHERE expires_at < now() LIMIT 100`},
 		{"a refresh family by id", `SELECT * FROM refresh_families WHERE id = 'x'`},
 		{"a user's refresh families", `SELECT * FROM refresh_families WHERE user_id = 'x'`},
+		{"a user's refresh families for a client", `UPDATE refresh_families SET revoked_at = now()
+			WHERE user_id = 'x' AND client_id = 'y' AND revoked_at IS NULL AND expires_at > now()`},
 		{"expired refresh families", `SELECT id FROM refresh_families WHERE expires_at < now() LIMIT 100`},
 		{"a refresh token by hash", `SELECT * FROM refresh_tokens WHERE hash = '\x00'`},
 		{"a family's refresh tokens", `SELECT * FROM refresh_tokens WHERE family_id = 'x'`},
@@ -42,8 +44,11 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"a revoked grant", `SELECT 1 FROM revoked_grants WHERE grant_id = 'x'`},
 		{"expired grant revocations", `SELECT grant_id FROM revoked_grants WHERE expires_at < now() LIMIT 100`},
 		{"a consent", `SELECT * FROM consents WHERE user_id = 'x' AND client_id = 'y'`},
+		{"a user's consents", `SELECT * FROM consents WHERE user_id = 'x' ORDER BY client_id LIMIT 200`},
 		{"a session by hash", `SELECT * FROM sessions WHERE hash = '\x00'`},
 		{"a user's sessions", `SELECT * FROM sessions WHERE user_id = 'x'`},
+		{"a user's live sessions", `SELECT * FROM sessions WHERE user_id = 'x' AND expires_at > now()
+			ORDER BY auth_time DESC NULLS LAST, sid LIMIT 100`},
 		{"expired sessions", `SELECT hash FROM sessions WHERE expires_at < now() LIMIT 100`},
 		{"an auth request by id", `SELECT * FROM auth_requests WHERE id = 'x'`},
 		{"expired auth requests", `SELECT id FROM auth_requests WHERE expires_at < now() LIMIT 100`},

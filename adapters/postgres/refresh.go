@@ -143,3 +143,12 @@ func (s *GrantStore) RevokeUserRefreshFamilies(ctx context.Context, userID strin
 		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2`, userID, now)
 	return translate("revoke user refresh families", err)
 }
+
+// RevokeUserClientRefreshFamilies revokes every live family of a user for
+// one client in one statement (index refresh_families_user), as
+// RevokeUserRefreshFamilies does for all of them.
+func (s *GrantStore) RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE refresh_families SET revoked_at = $3
+		WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL AND expires_at > $3`, userID, clientID, now)
+	return translate("revoke user client refresh families", err)
+}

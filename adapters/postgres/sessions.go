@@ -117,3 +117,17 @@ func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID string) ([
 	out, err := pgx.CollectRows(rows, scanSession)
 	return out, translate("delete user sessions", err)
 }
+
+// ListUserSessions returns the user's sessions live at now, newest sign-in
+// first, at most ports.MaxUserSessions (index sessions_user; a user's
+// sessions are few, so sorting them costs nothing).
+func (s *SessionStore) ListUserSessions(ctx context.Context, userID string, now time.Time) ([]domain.Session, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionCols+` FROM sessions
+		WHERE user_id = $1 AND expires_at > $2 ORDER BY auth_time DESC NULLS LAST, sid LIMIT $3`,
+		userID, now, ports.MaxUserSessions)
+	if err != nil {
+		return nil, translate("list user sessions", err)
+	}
+	out, err := pgx.CollectRows(rows, scanSession)
+	return out, translate("list user sessions", err)
+}

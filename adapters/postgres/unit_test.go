@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -119,4 +120,34 @@ func TestAGrantWithdrawalIsNotStarvedByLaterUnits(t *testing.T) {
 	require.NoError(t, <-withdrawn)
 	require.NoError(t, <-second)
 	assert.Empty(t, later, "the unit that came after the withdrawal sees it")
+}
+
+// Revoking a user's refresh families for one app runs in the unit's
+// transaction, as RevokeUserRefreshFamilies does: a unit that fails after
+// it leaves the families unrevoked.
+func TestAFailedUnitLeavesTheFamiliesItRevokedForAnAppLive(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	ctx := context.Background()
+	grants := postgres.NewGrantStore(pool)
+	at := time.Date(2031, 3, 14, 15, 9, 26, 0, time.UTC)
+	f := domain.RefreshFamily{
+		ID: uuid.NewString(), ClientID: "cca_" + uuid.NewString(), UserID: uuid.NewString(),
+		CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour),
+	}
+	require.NoError(t, grants.CreateRefreshFamily(ctx, f, domain.RefreshToken{Hash: []byte(uuid.NewString()), FamilyID: f.ID, CreatedAt: at}))
+	failed := errors.New("the unit fails")
+	err := postgres.NewUnits(pool).Atomically(ctx, func(ctx context.Context) error {
+		if err := grants.RevokeUserClientRefreshFamilies(ctx, f.UserID, f.ClientID, at.Add(time.Hour)); err != nil {
+			return err
+		}
+		got, err := grants.GetRefreshFamily(ctx, f.ID)
+		require.NoError(t, err)
+		require.False(t, got.RevokedAt.IsZero(), "revoked within the unit")
+		return failed
+	})
+	require.ErrorIs(t, err, failed)
+	got, err := grants.GetRefreshFamily(ctx, f.ID)
+	require.NoError(t, err)
+	assert.True(t, got.RevokedAt.IsZero(), "the failed unit's revocation is rolled back")
 }
