@@ -39,9 +39,12 @@ const maxPasskeyName = 64
 
 // newRelyingParty builds the WebAuthn relying party once, or says why
 // passkeys are off.
-func newRelyingParty(cfg Config) (*webauthn.WebAuthn, error) {
+func newRelyingParty(cfg Config, deps Deps) (*webauthn.WebAuthn, error) {
 	if cfg.RPID == "" {
 		return nil, ErrPasskeysOff
+	}
+	if deps.Replay == nil {
+		return nil, fmt.Errorf("%w: no replay cache to spend sign-in challenges with", ErrPasskeysOff)
 	}
 	timeouts := webauthn.TimeoutConfig{Timeout: passkeyCeremonyTTL, TimeoutUVD: passkeyCeremonyTTL}
 	rp, err := webauthn.New(&webauthn.Config{

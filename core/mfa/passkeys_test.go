@@ -81,7 +81,7 @@ func newWorld(t *testing.T) *world {
 	w.svc = mfa.New(mfa.Config{RPID: rpID, RPOrigins: []string{origin}, Attempts: mfa.DefaultAttempts}, mfa.Deps{
 		Factors: w.factors, Users: users, Orgs: memory.NewOrganizationStore(), Events: w.events,
 		Units: memory.NewUnits(), Mailer: w.mail, Limiter: memory.NewRateLimiter(), Clock: w.clock,
-		Random: system.NewRandom(),
+		Random: system.NewRandom(), Replay: memory.NewReplayCache(),
 	})
 	require.True(t, w.svc.PasskeysOn())
 	for _, u := range []domain.User{
@@ -444,16 +444,20 @@ func TestPasskeysAreRenamedAndRemoved(t *testing.T) {
 }
 
 func TestPasskeysAreOffWithoutARelyingPartyID(t *testing.T) {
-	svc := mfa.New(mfa.Config{}, mfa.Deps{})
+	svc := mfa.New(mfa.Config{}, mfa.Deps{Replay: memory.NewReplayCache()})
 	assert.False(t, svc.PasskeysOn())
 	ctx := context.Background()
 	_, err := svc.BeginPasskeyRegistration(ctx, userID)
 	assert.ErrorIs(t, err, mfa.ErrPasskeysOff)
 	_, err = svc.FinishPasskeyRegistration(ctx, userID, "Phone", nil)
 	assert.ErrorIs(t, err, mfa.ErrPasskeysOff)
+	_, _, err = svc.BeginPasskeyLogin(ctx, "")
+	assert.ErrorIs(t, err, mfa.ErrPasskeysOff)
+	_, _, err = svc.FinishPasskeyLogin(ctx, nil, "", nil)
+	assert.ErrorIs(t, err, mfa.ErrPasskeysOff)
 
-	svc = mfa.New(mfa.Config{RPID: "127.0.0.1", RPOrigins: []string{"http://127.0.0.1:8080"}}, mfa.Deps{})
+	svc = mfa.New(mfa.Config{RPID: "127.0.0.1", RPOrigins: []string{"http://127.0.0.1:8080"}}, mfa.Deps{Replay: memory.NewReplayCache()})
 	assert.False(t, svc.PasskeysOn(), "WebAuthn takes no IP address as a relying party id")
-	_, err = svc.BeginPasskeyRegistration(ctx, userID)
+	_, _, err = svc.BeginPasskeyLogin(ctx, "")
 	assert.ErrorIs(t, err, mfa.ErrPasskeysOff)
 }

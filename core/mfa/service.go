@@ -57,6 +57,9 @@ type Deps struct {
 	Limiter ports.RateLimiter
 	Clock   ports.Clock
 	Random  ports.Random
+	// Replay spends each passkey sign-in's challenge once. Passkeys are
+	// off without it.
+	Replay ports.ReplayCache
 }
 
 // Service runs the second factors' use cases. It is safe for concurrent use.
@@ -84,7 +87,7 @@ func New(cfg Config, deps Deps) *Service {
 		cfg.RPName = DefaultRPName
 	}
 	s := &Service{cfg: cfg, deps: deps}
-	s.rp, s.rpOff = newRelyingParty(cfg)
+	s.rp, s.rpOff = newRelyingParty(cfg, deps)
 	return s
 }
 
