@@ -125,8 +125,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, ceremony []byte, userI
 	} else if err := s.throttle(ctx, uid); err != nil {
 		return "", nil, err
 	}
-	expires := session.Expires
-	first, err := s.deps.Replay.Remember(ctx, "webauthn:"+session.Challenge, now, expires)
+	first, err := s.deps.Replay.Remember(ctx, "webauthn:"+session.Challenge, now, session.Expires)
 	if err != nil {
 		return "", nil, fault.Store("remember challenge", err)
 	}
