@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -359,19 +361,35 @@ type mfaDeps struct {
 	Limiter ports.RateLimiter
 	Clock   ports.Clock
 	Random  ports.Random
+	Replay  ports.ReplayCache
 }
 
 // newMFA makes the second factors' service; its events go out at once,
-// as the directory's do.
+// as the directory's do. Passkeys belong to the issuer's host.
 func newMFA(d mfaDeps) *mfa.Service {
-	cfg := mfa.Config{}
+	rpID, origins := passkeyRelyingParty(d.Config.Issuer)
+	cfg := mfa.Config{RPID: rpID, RPOrigins: origins}
 	if rl := d.Config.RateLimit; rl.Enabled {
 		cfg.Attempts = rule("mfa", rl.MFA)
 	}
 	return mfa.New(cfg, mfa.Deps{
 		Factors: d.Factors, Users: d.Users, Orgs: d.Orgs, Events: d.Events, Units: d.Events.Units(d.Units),
-		Mailer: d.Mailer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
+		Mailer: d.Mailer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random, Replay: d.Replay,
 	})
+}
+
+// passkeyRelyingParty derives the WebAuthn relying party from the issuer:
+// its id is the issuer's host without the port, and its one origin the
+// issuer's scheme, host and port. WebAuthn takes no IP address as a
+// relying party id (§5.1.4.1 wants a domain), so an issuer such as
+// http://127.0.0.1:8080 gets none and passkeys are off: reach the server
+// as localhost or by a DNS name to have them.
+func passkeyRelyingParty(issuer string) (rpID string, origins []string) {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Hostname() == "" || net.ParseIP(u.Hostname()) != nil {
+		return "", nil
+	}
+	return u.Hostname(), []string{u.Scheme + "://" + u.Host}
 }
 
 func directoryConfig(cfg config.Config) directory.Config {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/ports"
@@ -20,12 +22,22 @@ type Config struct {
 	Attempts domain.RateRule
 	// EnrolTTL is how long a TOTP enrolment waits for its first code.
 	EnrolTTL time.Duration
+	// RPID is the WebAuthn relying party id passkeys are bound to: the
+	// issuer's host, without a port. Empty turns passkeys off. WebAuthn
+	// takes no IP address here, so a server reached by one has none.
+	RPID string
+	// RPOrigins are the origins a passkey ceremony may come from: the
+	// issuer's scheme, host and port.
+	RPOrigins []string
+	// RPName names the service in the browser's passkey dialogs.
+	RPName string
 }
 
 // Defaults for the zero values of Config.
 const (
 	DefaultIssuer   = "Calimatic"
 	DefaultEnrolTTL = 15 * time.Minute
+	DefaultRPName   = "Calimatic"
 )
 
 // DefaultAttempts allows five codes per account in fifteen minutes. Three
@@ -48,12 +60,19 @@ type Deps struct {
 	Limiter ports.RateLimiter
 	Clock   ports.Clock
 	Random  ports.Random
+	// Replay spends each passkey sign-in's challenge once. Passkeys are
+	// off without it.
+	Replay ports.ReplayCache
 }
 
 // Service runs the second factors' use cases. It is safe for concurrent use.
 type Service struct {
 	cfg  Config
 	deps Deps
+	// rp runs the WebAuthn ceremonies; nil when passkeys are off, and
+	// rpOff then says why.
+	rp    *webauthn.WebAuthn
+	rpOff error
 }
 
 // New returns a Service, with defaults for cfg's zero values.
@@ -67,7 +86,12 @@ func New(cfg Config, deps Deps) *Service {
 	if cfg.Attempts.Name == "" {
 		cfg.Attempts.Name = DefaultAttempts.Name
 	}
-	return &Service{cfg: cfg, deps: deps}
+	if cfg.RPName == "" {
+		cfg.RPName = DefaultRPName
+	}
+	s := &Service{cfg: cfg, deps: deps}
+	s.rp, s.rpOff = newRelyingParty(cfg, deps)
+	return s
 }
 
 func (s *Service) now() time.Time { return s.deps.Clock.Now() }
@@ -82,6 +106,15 @@ var (
 	ErrNoEnrolment = errors.New("mfa: no enrolment under way")
 	// ErrNoFactor: the factor to use or remove is not there.
 	ErrNoFactor = errors.New("mfa: no such factor")
+	// ErrPasskeysOff: this server has no relying party id, so no passkeys.
+	ErrPasskeysOff = errors.New("mfa: passkeys are off on this server")
+	// ErrBadName: a passkey's name is empty, longer than 64 characters or
+	// holds a control character.
+	ErrBadName = errors.New("mfa: a passkey's name has 1 to 64 characters and no control characters")
+	// ErrTooManyPasskeys: the account has domain.MaxPasskeys already.
+	ErrTooManyPasskeys = errors.New("mfa: the account has as many passkeys as it may")
+	// ErrPasskeyExists: the passkey being registered is the account's already.
+	ErrPasskeyExists = errors.New("mfa: the passkey is registered already")
 )
 
 // Factors returns a user's factors.
@@ -146,7 +179,10 @@ var errUnchanged = errors.New("mfa: unchanged")
 
 // asUserError reports whether err is one the user is told of.
 func asUserError(err error) (error, bool) {
-	for _, e := range []error{ErrWrongCode, ErrNoEnrolment, ErrNoFactor} {
+	for _, e := range []error{
+		ErrWrongCode, ErrNoEnrolment, ErrNoFactor,
+		ErrPasskeysOff, ErrBadName, ErrTooManyPasskeys, ErrPasskeyExists,
+	} {
 		if errors.Is(err, e) {
 			return e, true
 		}
