@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/base64"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -32,6 +33,8 @@ type accountView struct {
 	Recent, TOTP, HasFactor      bool
 	TOTPSince                    string
 	RecoveryLeft                 int
+	PasskeysOn                   bool
+	Passkeys                     []passkeyView
 }
 
 // totpView is the data of the "account_totp" page.
@@ -52,10 +55,12 @@ type holder struct {
 // notices are what a change's redirect (?done=) shows: fixed texts, so a
 // link cannot put words on the page.
 var notices = map[string]string{
-	"name":     "Your name was saved.",
-	"password": "Your password was changed.",
-	"totp_on":  "Two-step verification is on: signing in asks for a code from your authenticator app.",
-	"totp_off": "The authenticator app was removed.",
+	"name":            "Your name was saved.",
+	"password":        "Your password was changed.",
+	"totp_on":         "Two-step verification is on: signing in asks for a code from your authenticator app.",
+	"totp_off":        "The authenticator app was removed.",
+	"passkey_added":   "The passkey was added. You can sign in with it, without your password.",
+	"passkey_removed": "The passkey was removed.",
 }
 
 func (s *Server) accountPageRoutes() {
@@ -69,6 +74,7 @@ func (s *Server) accountPageRoutes() {
 	a.Post(pathAccount+"/totp/remove", s.holderForm(s.recent(s.accountTOTPRemove)))
 	a.Post(pathAccount+"/recovery-codes", s.holderForm(s.recent(s.accountRecoveryCodes)))
 	a.Post(pathAccount+"/reauth", s.holderForm(s.accountReauth))
+	s.passkeyRoutes()
 }
 
 // signedIn returns the request's account holder, or nil after answering
@@ -145,6 +151,17 @@ func (s *Server) renderAccount(c *fiber.Ctx, a *holder, notice, msg string) erro
 	}
 	if f.TOTP != nil {
 		v.TOTPSince = f.TOTP.CreatedAt.UTC().Format("2 January 2006")
+	}
+	v.PasskeysOn = s.mfa.PasskeysOn()
+	for _, pk := range f.Passkeys {
+		pv := passkeyView{
+			ID: base64.RawURLEncoding.EncodeToString(pk.ID), Name: pk.Name,
+			Created: pk.CreatedAt.UTC().Format("2 January 2006"), LastUsed: "never", Synced: pk.BackupEligible,
+		}
+		if !pk.LastUsedAt.IsZero() {
+			pv.LastUsed = pk.LastUsedAt.UTC().Format("2 January 2006")
+		}
+		v.Passkeys = append(v.Passkeys, pv)
 	}
 	if required {
 		v.Policy = "Your school requires two-step verification. Without a second factor, your next sign-in asks you to set one up."

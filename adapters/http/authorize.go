@@ -129,7 +129,7 @@ func (s *Server) renderLogin(c *fiber.Ctx, pr oidc.Prompt, email, msg string) er
 	return s.renderPage(c, "login", loginView{
 		Action: pathLogin, InteractionID: pr.Interaction, CSRFToken: pr.CSRFToken,
 		ClientName: pr.Client.Name, ClientURI: pr.Client.ClientURI, LogoURI: pr.Client.LogoURI,
-		Email: email, Error: msg,
+		Email: email, Error: msg, Passkeys: s.op.PasskeysOn(),
 	})
 }
 

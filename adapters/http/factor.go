@@ -26,6 +26,8 @@ type factorView struct {
 	loginView
 	TOTP          bool
 	RecoveryCodes int
+	// Passkeys offers the user's passkeys, through the script.
+	Passkeys bool
 	// Enrol is set while setting up an authenticator: the QR code as a
 	// data URI, the key and the otpauth URI to type instead.
 	Enrol       bool
@@ -60,7 +62,7 @@ func (s *Server) renderFactor(c *fiber.Ctx, id, msg string) error {
 			Action: pathLoginFactor, InteractionID: fp.Interaction, CSRFToken: fp.CSRFToken,
 			ClientName: fp.Client.Name, ClientURI: fp.Client.ClientURI, LogoURI: fp.Client.LogoURI, Error: msg,
 		},
-		TOTP: fp.TOTP, RecoveryCodes: fp.RecoveryCodes,
+		TOTP: fp.TOTP, RecoveryCodes: fp.RecoveryCodes, Passkeys: fp.Passkeys && s.op.PasskeysOn(),
 	}
 	if fp.Enrol != nil {
 		v.Enrol, v.Secret, v.URI = true, fp.Enrol.Secret, fp.Enrol.URI
@@ -96,6 +98,9 @@ func (s *Server) factorSubmit(c *fiber.Ctx) error {
 		return s.pageError(c, err)
 	}
 	in := oidc.FactorInput{Interaction: p["interaction"], CSRFToken: p["csrf_token"], Method: p["method"], Code: p["code"]}
+	if in.Method == oidc.FactorPasskey {
+		in.Code = p["credential"]
+	}
 	out, err := s.op.SubmitFactor(c.UserContext(), in, s.browser(c))
 	if err != nil {
 		return s.pageError(c, err)

@@ -68,7 +68,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 // (clickjacking), no inline script or style, no referrer leaking the
 // authorization request, and no caching of pages that hold CSRF tokens.
 func htmlHeaders(c *fiber.Ctx) {
-	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'")
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'")
 	c.Set(fiber.HeaderXFrameOptions, "DENY")
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")

@@ -19,7 +19,11 @@ import (
 // here, because the CSP (style-src 'self') forbids inline styles.
 const cssPath = "/assets/calimatic.css"
 
-//go:embed templates/*.html assets/calimatic.css
+// jsPath is where the passkey script is served: the CSP (script-src
+// 'self') allows scripts from here and nothing inline.
+const jsPath = "/assets/passkeys.js"
+
+//go:embed templates/*.html assets/calimatic.css assets/passkeys.js
 var pageFiles embed.FS
 
 // pageNames are the pages render accepts; each has templates/<name>.html,
@@ -32,6 +36,8 @@ type pages struct {
 	tmpl    map[string]*template.Template
 	css     []byte
 	cssETag string // strong ETag, quoted
+	js      []byte
+	jsETag  string
 }
 
 // loginView is the data of the "login" page.
@@ -44,6 +50,7 @@ type loginView struct {
 	LogoURI       string
 	Email         string // prefill (login_hint or the last attempt)
 	Error         string // shown in an alert region when not empty
+	Passkeys      bool   // offer "Sign in with a passkey" (with the script)
 }
 
 // scopeView is one line of the consent page.
@@ -87,17 +94,26 @@ func newPages() (*pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pages: read stylesheet: %w", err)
 	}
+	js, err := pageFiles.ReadFile("assets/passkeys.js")
+	if err != nil {
+		return nil, fmt.Errorf("pages: read script: %w", err)
+	}
 	sum := sha256.Sum256(css)
 	version := hex.EncodeToString(sum[:12])
+	jsSum := sha256.Sum256(js)
+	jsVersion := hex.EncodeToString(jsSum[:12])
 	p := &pages{
 		tmpl:    make(map[string]*template.Template, len(pageNames)),
 		css:     css,
 		cssETag: `"` + version + `"`,
+		js:      js,
+		jsETag:  `"` + jsVersion + `"`,
 	}
 	funcs := template.FuncMap{
 		// The version query busts caches when the stylesheet changes;
 		// cssHandler ignores it.
 		"cssHref":    func() string { return cssPath + "?v=" + version[:16] },
+		"jsHref":     func() string { return jsPath + "?v=" + jsVersion[:16] },
 		"logoURL":    logoURL,
 		"httpsURL":   logoURL, // the same rule: https, a host, no user info
 		"clientLink": safeClientLink,
@@ -130,14 +146,23 @@ func (p *pages) render(name string, data any) ([]byte, error) {
 
 // cssHandler serves GET cssPath from memory with a strong ETag.
 func (p *pages) cssHandler(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
+	return serveAsset(c, "text/css; charset=utf-8", p.cssETag, p.css)
+}
+
+// jsHandler serves GET jsPath as cssHandler serves the stylesheet.
+func (p *pages) jsHandler(c *fiber.Ctx) error {
+	return serveAsset(c, "text/javascript; charset=utf-8", p.jsETag, p.js)
+}
+
+func serveAsset(c *fiber.Ctx, contentType, etag string, body []byte) error {
+	c.Set(fiber.HeaderContentType, contentType)
 	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
-	c.Set(fiber.HeaderETag, p.cssETag)
-	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), p.cssETag) {
+	c.Set(fiber.HeaderETag, etag)
+	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag) {
 		c.Status(fiber.StatusNotModified)
 		return nil
 	}
-	return c.Send(p.css)
+	return c.Send(body)
 }
 
 // etagMatches reports whether an If-None-Match header matches etag.

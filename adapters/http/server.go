@@ -176,6 +176,7 @@ func (s *Server) routes() {
 	a.Get("/healthz", s.healthz)
 	a.Get("/readyz", s.readyz)
 	a.Get(cssPath, s.pages.cssHandler)
+	a.Get(jsPath, s.pages.jsHandler)
 
 	// Browser apps (public clients) call these from their own origin. None
 	// uses cookies, so any origin may, without credentials.

@@ -20,6 +20,7 @@ import (
 	"github.com/calimatic/calimatic-auth/adapters/system"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/mfa"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/ports"
 )
@@ -56,24 +57,29 @@ func newTestServerLimited(t testing.TB, opts Options, limiter ports.RateLimiter,
 	if coreLimits != nil {
 		coreLimits(&cfg)
 	}
+	events, units, factors := memory.NewEventLog(), memory.NewUnits(), memory.NewFactorStore()
+	second := mfa.New(mfa.Config{}, mfa.Deps{
+		Factors: factors, Users: users, Orgs: orgs, Events: events, Units: units,
+		Mailer: smtp.NewLogMailer(io.Discard), Limiter: limiter, Clock: clock, Random: random,
+	})
 	op, err := oidc.New(cfg, oidc.Deps{
 		Clients: clients, Users: users, Orgs: orgs,
 		Licenses: dirStore, Roles: memory.NewRoleStore(orgs), Groups: orgs,
 		Grants: grants, Sessions: memory.NewSessionStore(), AuthRequests: memory.NewAuthRequestStore(),
-		Signer: signer, Limiter: limiter, Clock: clock, Random: random,
-		Events: memory.NewEventLog(), Units: memory.NewUnits(),
+		MFA: second, Signer: signer, Limiter: limiter, Clock: clock, Random: random,
+		Events: events, Units: units,
 	})
 	require.NoError(t, err)
 	dir := directory.New(directory.Config{BaseURL: "http://127.0.0.1:8080"}, directory.Deps{
 		Clients: clients, Users: users, Orgs: orgs, Directory: dirStore, Licenses: dirStore,
 		Grants: memory.NewClientGrantStore(orgs), Roles: memory.NewRoleStore(orgs), Groups: orgs, Domains: memory.NewDomainStore(orgs),
 		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
-		Sessions: memory.NewSessionStore(), Refresh: grants, Factors: memory.NewFactorStore(), Events: memory.NewEventLog(), Units: memory.NewUnits(),
+		Sessions: memory.NewSessionStore(), Refresh: grants, Factors: factors, Events: events, Units: units,
 		Mailer: smtp.NewLogMailer(io.Discard), Clock: clock, Random: random,
 	})
 	seedDirectory(t, dir, clients, orgs)
 	s, err := New(opts, Deps{
-		Provider: op, Directory: dir, Limiter: limiter, Clock: clock, Random: random,
+		Provider: op, Directory: dir, MFA: second, Limiter: limiter, Clock: clock, Random: random,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.NoError(t, err)

@@ -113,6 +113,8 @@ const (
 	FactorTOTP     = "totp"
 	FactorRecovery = "recovery"
 	FactorEnrol    = "enrol"
+	// FactorPasskey's Code is the browser's answer to PasskeyOptions.
+	FactorPasskey = "passkey"
 )
 
 // FactorInput is a submitted second-factor form.
@@ -137,6 +139,9 @@ func (p *Provider) SubmitFactor(ctx context.Context, in FactorInput, b Browser) 
 	if strings.TrimSpace(in.Code) == "" {
 		return Outcome{LoginError: "Enter the code."}, nil
 	}
+	if len(in.Code) > maxPasskeyAnswer {
+		return Outcome{LoginError: "That code is not right. Try again."}, nil
+	}
 	uid := r.FactorUserID
 	var codes []string
 	amr := []string{"pwd", "otp", "mfa"}
@@ -147,15 +152,19 @@ func (p *Provider) SubmitFactor(ctx context.Context, in FactorInput, b Browser) 
 		err = p.deps.MFA.UseRecoveryCode(ctx, uid, in.Code)
 	case FactorEnrol:
 		codes, err = p.deps.MFA.ConfirmTOTP(ctx, uid, in.Code)
+	case FactorPasskey:
+		amr, err = p.passkeyFactor(ctx, r, in.Code)
 	default:
 		return Outcome{LoginError: "Choose how to confirm it is you."}, nil
 	}
 	switch {
 	case errors.Is(err, mfa.ErrThrottled):
 		return Outcome{LoginError: "Too many codes were tried for this account. Wait a few minutes and try again.", Throttled: true}, nil
+	case errors.Is(err, mfa.ErrNoEnrolment) && in.Method == FactorPasskey:
+		return Outcome{LoginError: "The passkey request expired. Try again."}, nil
 	case errors.Is(err, mfa.ErrNoEnrolment):
 		return Outcome{LoginError: "The setup expired. Scan the new code and try again."}, nil
-	case errors.Is(err, mfa.ErrWrongCode), errors.Is(err, mfa.ErrNoFactor):
+	case errors.Is(err, mfa.ErrWrongCode), errors.Is(err, mfa.ErrNoFactor), errors.Is(err, mfa.ErrPasskeysOff):
 		return p.loginFailed(ctx, r, "That code is not right. Try again.")
 	case err != nil:
 		return Outcome{}, err
@@ -192,4 +201,28 @@ func (p *Provider) Continue(ctx context.Context, id, csrf string, b Browser) (Ou
 		return Outcome{Page: pageExpired}, err
 	}
 	return p.afterLogin(ctx, r, user)
+}
+
+// passkeyFactor checks a passkey as the second factor of the request's
+// user and returns the sign-in's methods: the password's and the
+// passkey's.
+func (p *Provider) passkeyFactor(ctx context.Context, r *domain.AuthRequest, answer string) ([]string, error) {
+	ceremony, page, err := p.spendCeremony(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if page != nil {
+		return nil, mfa.ErrNoEnrolment
+	}
+	_, methods, err := p.deps.MFA.FinishPasskeyLogin(ctx, ceremony, r.FactorUserID, []byte(answer))
+	if err != nil {
+		return nil, err
+	}
+	amr := []string{"pwd"}
+	for _, m := range methods {
+		if m != "mfa" {
+			amr = append(amr, m)
+		}
+	}
+	return append(amr, "mfa"), nil
 }

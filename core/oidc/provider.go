@@ -140,6 +140,9 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	if deps.Events == nil || deps.Units == nil {
 		return nil, errors.New("oidc: Events and Units are required (back-channel logout)")
 	}
+	if deps.MFA == nil {
+		return nil, errors.New("oidc: MFA is required (second factors at sign-in)")
+	}
 	if cfg.Password.KeyLen == 0 {
 		cfg.Password = domain.DefaultPasswordParams
 	}
