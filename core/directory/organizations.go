@@ -14,7 +14,16 @@ import (
 type OrganizationInput struct {
 	Name *string
 	Slug *string
+	// MFAPolicy is what the organization asks of its members' sign-in; an
+	// organization created without one is under off.
+	MFAPolicy *domain.MFAPolicy
 }
+
+// ErrInvalidMFAPolicy refuses an MFA policy that is not one of the four.
+// The edge returns it too for a value it cannot read as one (a number,
+// null), so that every bad policy is refused alike.
+var ErrInvalidMFAPolicy = fault.New(fault.Invalid, "invalid_mfa_policy",
+	"mfaPolicy must be one of %q, %q, %q or %q", domain.MFAOff, domain.MFAOptional, domain.MFARequiredForAdmins, domain.MFARequired)
 
 var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`)
 
@@ -47,10 +56,17 @@ func (in OrganizationInput) check() error {
 	if in.Slug != nil && !slugRE.MatchString(*in.Slug) {
 		return fault.New(fault.Invalid, "invalid_slug", "slug must be 1 to 64 lower-case letters, digits and inner hyphens")
 	}
+	// Given, it must be one of the four: "" is not "leave it" (that is
+	// nil), nor off, which is asked for by name.
+	if in.MFAPolicy != nil && !domain.ValidMFAPolicy(*in.MFAPolicy) {
+		return ErrInvalidMFAPolicy
+	}
 	return nil
 }
 
 // CreateOrganization makes an organization and emits organization.created.
+// It is under the MFA policy given, else off: the directory, not the
+// stores, decides the default, so the answer and the event say it too.
 func (s *Service) CreateOrganization(ctx context.Context, in OrganizationInput) (domain.Organization, error) {
 	if in.Name == nil {
 		return domain.Organization{}, fault.New(fault.Invalid, "invalid_request", "name is required")
@@ -64,7 +80,13 @@ func (s *Service) CreateOrganization(ctx context.Context, in OrganizationInput) 
 	}
 	return unit(s, ctx, func(ctx context.Context) (domain.Organization, error) {
 		now := s.now()
-		o := domain.Organization{ID: s.deps.Random.UUID(), Name: strings.TrimSpace(*in.Name), Slug: *in.Slug, CreatedAt: now, UpdatedAt: now}
+		o := domain.Organization{
+			ID: s.deps.Random.UUID(), Name: strings.TrimSpace(*in.Name), Slug: *in.Slug, MFAPolicy: domain.MFAOff,
+			CreatedAt: now, UpdatedAt: now,
+		}
+		if in.MFAPolicy != nil {
+			o.MFAPolicy = *in.MFAPolicy
+		}
 		if err := s.deps.Orgs.CreateOrganization(ctx, o); err != nil {
 			if errors.Is(err, domain.ErrAlreadyExists) {
 				return domain.Organization{}, fault.New(fault.Taken, "slug_taken", "slug %q is taken", o.Slug)
@@ -87,7 +109,12 @@ func (s *Service) GetOrganization(ctx context.Context, id string) (domain.Organi
 	return o, nil
 }
 
-// UpdateOrganization changes an organization and emits organization.updated.
+// UpdateOrganization changes an organization and emits organization.updated,
+// whose data carries the organization as changed, its MFA policy included,
+// in the unit of work of the change. Only platform administrators call it:
+// no client grant or organization role reaches an organization's own
+// settings, so an organization's owners ask an administrator to change its
+// policy, up or down.
 func (s *Service) UpdateOrganization(ctx context.Context, id string, in OrganizationInput) (domain.Organization, error) {
 	if err := in.check(); err != nil {
 		return domain.Organization{}, err
@@ -105,6 +132,9 @@ func (s *Service) updateOrganization(ctx context.Context, id string, in Organiza
 		}
 		if in.Slug != nil {
 			o.Slug = *in.Slug
+		}
+		if in.MFAPolicy != nil {
+			o.MFAPolicy = *in.MFAPolicy
 		}
 		o.UpdatedAt = now
 		return nil
