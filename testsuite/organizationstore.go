@@ -1,6 +1,7 @@
 package testsuite
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,8 @@ func RunOrganizationStore(t *testing.T, newStore func(t *testing.T) ports.Organi
 		{"an update whose callback fails writes nothing and returns the callback's error", orgUpdateRefused},
 		{"updating a missing organization fails with ErrNotFound", orgUpdateMissing},
 		{"concurrent updates of one organization lose none", orgConcurrentUpdates},
+		{"each MFA policy reads back as created and as updated to", orgMFAPolicies},
+		{"an organization written without an MFA policy reads back under off", orgMFAPolicyDefault},
 		{"a membership in a missing organization fails with ErrNotFound", membershipMissingOrg},
 		{"a user's memberships are listed oldest first", membershipsOldestFirst},
 		{"putting a membership again replaces it", membershipReplaced},
@@ -38,7 +41,33 @@ func RunOrganizationStore(t *testing.T, newStore func(t *testing.T) ports.Organi
 
 func sampleOrganization() domain.Organization {
 	id := uuid.NewString()
-	return domain.Organization{ID: id, Name: "Springfield Elementary", Slug: "springfield-" + id, CreatedAt: epoch, UpdatedAt: epoch}
+	return domain.Organization{ID: id, Name: "Springfield Elementary", Slug: "springfield-" + id, MFAPolicy: domain.MFAOff, CreatedAt: epoch, UpdatedAt: epoch}
+}
+
+// mfaPolicies are every domain.MFAPolicy.
+var mfaPolicies = []domain.MFAPolicy{domain.MFAOff, domain.MFAOptional, domain.MFARequiredForAdmins, domain.MFARequired}
+
+// readsBackEverywhere checks that every read of an organization (by id, by
+// slug, listed) returns want.
+func readsBackEverywhere(t *testing.T, s ports.OrganizationStore, want domain.Organization, msg string) {
+	t.Helper()
+	got, err := s.GetOrganization(t.Context(), want.ID)
+	require.NoError(t, err)
+	assertSame(t, want, got, "%s: by id", msg)
+	got, err = s.GetOrganizationBySlug(t.Context(), want.Slug)
+	require.NoError(t, err)
+	assertSame(t, want, got, "%s: by slug", msg)
+	// The store may hold other organizations: page until want's id.
+	for after := ""; ; {
+		page, err := s.ListOrganizations(t.Context(), after, 100)
+		require.NoError(t, err)
+		require.NotEmpty(t, page, "%s: listed", msg)
+		if i := slices.IndexFunc(page, func(o domain.Organization) bool { return o.ID == want.ID }); i >= 0 {
+			assertSame(t, want, page[i], "%s: listed", msg)
+			return
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 func createOrganization(t *testing.T, s ports.OrganizationStore) domain.Organization {
@@ -132,6 +161,50 @@ func orgConcurrentUpdates(t *testing.T, s ports.OrganizationStore) {
 	got, err := s.GetOrganization(t.Context(), o.ID)
 	require.NoError(t, err)
 	assert.Equal(t, o.Name+strings.Repeat("!", contenders), got.Name)
+}
+
+func orgMFAPolicies(t *testing.T, s ports.OrganizationStore) {
+	for _, p := range mfaPolicies {
+		o := sampleOrganization()
+		o.MFAPolicy = p
+		require.NoError(t, s.CreateOrganization(t.Context(), o))
+		readsBackEverywhere(t, s, o, "created "+string(p))
+		for _, next := range mfaPolicies {
+			updated, err := s.UpdateOrganization(t.Context(), o.ID, func(o *domain.Organization) error {
+				o.MFAPolicy = next
+				return nil
+			})
+			require.NoError(t, err)
+			o.MFAPolicy = next
+			assertSame(t, o, updated, "the update from %s to %s returns the stored organization", p, next)
+			readsBackEverywhere(t, s, o, "updated from "+string(p)+" to "+string(next))
+		}
+	}
+}
+
+// orgMFAPolicyDefault: the zero MFAPolicy is an organization that never
+// set one, which is under off, whether it was created so or an update left
+// it so.
+func orgMFAPolicyDefault(t *testing.T, s ports.OrganizationStore) {
+	o := sampleOrganization()
+	o.MFAPolicy = ""
+	require.NoError(t, s.CreateOrganization(t.Context(), o))
+	want := o
+	want.MFAPolicy = domain.MFAOff
+	readsBackEverywhere(t, s, want, "created without a policy")
+
+	_, err := s.UpdateOrganization(t.Context(), o.ID, func(o *domain.Organization) error {
+		o.MFAPolicy = domain.MFARequired
+		return nil
+	})
+	require.NoError(t, err)
+	updated, err := s.UpdateOrganization(t.Context(), o.ID, func(o *domain.Organization) error {
+		o.MFAPolicy = ""
+		return nil
+	})
+	require.NoError(t, err)
+	assertSame(t, want, updated, "an update that leaves no policy returns off")
+	readsBackEverywhere(t, s, want, "updated to no policy")
 }
 
 func membershipMissingOrg(t *testing.T, s ports.OrganizationStore) {

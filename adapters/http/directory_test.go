@@ -97,6 +97,8 @@ func FuzzAdmin(f *testing.F) {
 	f.Add("PUT", "/api/v1/admin/clients/"+testClientID+"/grants/"+testOrgID, `{"actions":["read"]}`)
 	f.Add("PATCH", "/api/v1/admin/clients/"+testClientID, `{"approvedScopes":["organization"],"firstParty":true}`)
 	f.Add("POST", "/api/v1/admin/organizations", `{"name":"  "}`)
+	f.Add("POST", "/api/v1/admin/organizations", `{"name":"A","mfaPolicy":"required"}`)
+	f.Add("PATCH", "/api/v1/admin/organizations/"+testOrgID, `{"mfaPolicy":null}`)
 	f.Add("PUT", "/api/v1/admin/organizations/"+testOrgID+"/roles/Teacher", `{"permissions":["a"]}`)
 	s := newTestServer(f)
 	f.Fuzz(func(t *testing.T, method, path, body string) {

@@ -113,6 +113,8 @@ func (s *OrganizationStore) CreateOrganization(_ context.Context, o domain.Organ
 	if _, ok := s.bySlug[o.Slug]; ok {
 		return domain.ErrAlreadyExists
 	}
+	// One written without a policy is under off, as in every store.
+	o.MFAPolicy = o.MFAPolicy.OrOff()
 	s.orgs[o.ID] = o
 	s.bySlug[o.Slug] = o.ID
 	return nil
@@ -154,6 +156,7 @@ func (s *OrganizationStore) UpdateOrganization(_ context.Context, id string, fn 
 		return domain.Organization{}, err
 	}
 	next.ID = id // the id is the key; fn cannot move the record
+	next.MFAPolicy = next.MFAPolicy.OrOff()
 	if owner, ok := s.bySlug[next.Slug]; ok && owner != id {
 		return domain.Organization{}, domain.ErrAlreadyExists
 	}

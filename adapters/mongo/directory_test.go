@@ -46,6 +46,44 @@ func TestOrganizationStore(t *testing.T) {
 	})
 }
 
+// An organization document an older version wrote, before organizations
+// had an MFA policy, has no mfa_policy field: it reads under off, with no
+// backfill, and takes a policy at its next update.
+func TestAnOrganizationWrittenBeforeMFAPoliciesReadsUnderOff(t *testing.T) {
+	db := testDB(t)
+	t0 := time.Date(2031, time.March, 14, 15, 9, 26, 0, time.UTC)
+	id := uuid.NewString()
+	_, err := db.Collection("organizations").InsertOne(t.Context(), bson.M{
+		"_id": id, "rev": int64(3), "name": "Old School", "slug": "old-" + id, "created_at": t0, "updated_at": t0,
+	})
+	require.NoError(t, err)
+	orgs := mongoadapter.NewOrganizationStore(db)
+	want := domain.Organization{ID: id, Name: "Old School", Slug: "old-" + id, MFAPolicy: domain.MFAOff, CreatedAt: t0, UpdatedAt: t0}
+
+	got, err := orgs.GetOrganization(t.Context(), id)
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "by id")
+	got, err = orgs.GetOrganizationBySlug(t.Context(), want.Slug)
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "by slug")
+	page, err := orgs.ListOrganizations(t.Context(), "", 10)
+	require.NoError(t, err)
+	assert.Equal(t, []domain.Organization{want}, page, "listed")
+
+	got, err = orgs.UpdateOrganization(t.Context(), id, func(o *domain.Organization) error {
+		assert.Equal(t, domain.MFAOff, o.MFAPolicy, "the update starts from off")
+		o.MFAPolicy = domain.MFARequiredForAdmins
+		return nil
+	})
+	require.NoError(t, err)
+	want.MFAPolicy = domain.MFARequiredForAdmins
+	assert.Equal(t, want, got)
+	var raw bson.M
+	require.NoError(t, db.Collection("organizations").FindOne(t.Context(), bson.M{"_id": id}).Decode(&raw))
+	assert.Equal(t, "required_for_admins", raw["mfa_policy"], "the update wrote the field")
+	assert.EqualValues(t, 4, raw["rev"], "through the revision the old document had")
+}
+
 func TestDirectoryStore(t *testing.T) { testsuite.RunDirectoryStore(t, directoryStores) }
 
 func TestDirectoryStoreConcurrency(t *testing.T) {

@@ -79,20 +79,31 @@ func NewOrganizationStore(db *mongo.Database) *OrganizationStore {
 // organizationDoc is the stored form of a domain.Organization. Rev counts
 // the writes, for UpdateOrganization's compare-and-swap.
 type organizationDoc struct {
-	ID        string    `bson:"_id"`
-	Rev       int64     `bson:"rev"`
-	Name      string    `bson:"name"`
-	Slug      string    `bson:"slug"`
+	ID   string `bson:"_id"`
+	Rev  int64  `bson:"rev"`
+	Name string `bson:"name"`
+	Slug string `bson:"slug"`
+	// MFAPolicy is domain.Organization.MFAPolicy, always written, off for
+	// an organization given none. A document without the field was
+	// written by an older version, before organizations had a policy: it
+	// never set one, so it reads as off and needs no backfill.
+	MFAPolicy string    `bson:"mfa_policy"`
 	CreatedAt time.Time `bson:"created_at"`
 	UpdatedAt time.Time `bson:"updated_at"`
 }
 
 func newOrganizationDoc(o *domain.Organization, rev int64) *organizationDoc {
-	return &organizationDoc{ID: o.ID, Rev: rev, Name: o.Name, Slug: o.Slug, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	return &organizationDoc{
+		ID: o.ID, Rev: rev, Name: o.Name, Slug: o.Slug, MFAPolicy: string(o.MFAPolicy.OrOff()),
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+	}
 }
 
 func (d *organizationDoc) domain() domain.Organization {
-	return domain.Organization{ID: d.ID, Name: d.Name, Slug: d.Slug, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+	return domain.Organization{
+		ID: d.ID, Name: d.Name, Slug: d.Slug, MFAPolicy: domain.MFAPolicy(d.MFAPolicy).OrOff(),
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+	}
 }
 
 func (d *organizationDoc) revision() int64 { return d.Rev }
@@ -211,6 +222,7 @@ func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, f
 		func(d *organizationDoc) domain.Organization { return d.domain() },
 		func(o *domain.Organization, rev int64) any {
 			o.ID = id // the id is the key; fn cannot move the record
+			o.MFAPolicy = o.MFAPolicy.OrOff()
 			return newOrganizationDoc(o, rev)
 		}, fn)
 }

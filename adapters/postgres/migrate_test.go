@@ -277,3 +277,47 @@ func TestSCIMIdentitiesMigrationNamesMembers(t *testing.T) {
 	_, err = users.GetUserByEmail(ctx, "kate@example.com")
 	require.ErrorIs(t, err, domain.ErrNotFound, "no Unicode folding in lookups")
 }
+
+// Migration 00020 on organizations written under 00018: each reads under
+// off without a backfill, takes a policy at its next update, and the column
+// refuses anything but the four policies.
+func TestOrganizationMFAPolicyMigrationReadsOldOrganizationsUnderOff(t *testing.T) {
+	t.Parallel()
+	pool := newEmptyPool(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, postgres.MigrateTo(ctx, pool, 18))
+	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	_, err := pool.Exec(ctx, `INSERT INTO organizations (id, name, slug, created_at, updated_at) VALUES ('old', 'Old School', 'old', $1, $1)`, t0)
+	require.NoError(t, err)
+
+	applied, err := postgres.MigrateUp(ctx, pool)
+	require.NoError(t, err)
+	assert.Equal(t, migrationsFrom(t, 19), applied)
+
+	orgs := postgres.NewOrganizationStore(pool)
+	want := domain.Organization{ID: "old", Name: "Old School", Slug: "old", MFAPolicy: domain.MFAOff, CreatedAt: t0, UpdatedAt: t0}
+	got, err := orgs.GetOrganization(ctx, "old")
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	got, err = orgs.UpdateOrganization(ctx, "old", func(o *domain.Organization) error {
+		o.MFAPolicy = domain.MFARequired
+		return nil
+	})
+	require.NoError(t, err)
+	want.MFAPolicy = domain.MFARequired
+	assert.Equal(t, want, got)
+
+	_, err = pool.Exec(ctx, `UPDATE organizations SET mfa_policy = 'sometimes' WHERE id = 'old'`)
+	require.Error(t, err, "a policy outside the four is refused")
+	_, err = pool.Exec(ctx, `UPDATE organizations SET mfa_policy = '' WHERE id = 'old'`)
+	require.Error(t, err, "so is none: the store writes it as off")
+	_, err = orgs.UpdateOrganization(ctx, "old", func(o *domain.Organization) error {
+		o.MFAPolicy = "sometimes"
+		return nil
+	})
+	require.Error(t, err, "through the store too")
+	got, err = orgs.GetOrganization(ctx, "old")
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "the refused writes changed nothing")
+}

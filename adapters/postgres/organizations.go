@@ -21,21 +21,25 @@ func NewOrganizationStore(pool *pgxpool.Pool) *OrganizationStore {
 	return &OrganizationStore{pool: db{pool}}
 }
 
-const organizationColumns = `id, name, slug, created_at, updated_at`
+// organizationColumns are every column of organizations. mfa_policy is one
+// of the domain.MFAPolicy values, off for an organization that never set
+// one (see migration 00020).
+const organizationColumns = `id, name, slug, mfa_policy, created_at, updated_at`
 
 func scanOrganization(row pgx.Row) (domain.Organization, error) {
 	var o domain.Organization
+	var policy string
 	var created, updated pgtype.Timestamptz
-	err := row.Scan(&o.ID, &o.Name, &o.Slug, &created, &updated)
-	o.CreatedAt, o.UpdatedAt = fromTS(created), fromTS(updated)
+	err := row.Scan(&o.ID, &o.Name, &o.Slug, &policy, &created, &updated)
+	o.MFAPolicy, o.CreatedAt, o.UpdatedAt = domain.MFAPolicy(policy), fromTS(created), fromTS(updated)
 	return o, err
 }
 
-// CreateOrganization stores a new organization. ErrAlreadyExists if the id
-// or the slug is taken.
+// CreateOrganization stores a new organization, one given no MFA policy
+// under off. ErrAlreadyExists if the id or the slug is taken.
 func (s *OrganizationStore) CreateOrganization(ctx context.Context, o domain.Organization) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO organizations (`+organizationColumns+`) VALUES ($1, $2, $3, $4, $5)`,
-		o.ID, o.Name, o.Slug, ts(o.CreatedAt), ts(o.UpdatedAt))
+	_, err := s.pool.Exec(ctx, `INSERT INTO organizations (`+organizationColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		o.ID, o.Name, o.Slug, string(o.MFAPolicy.OrOff()), ts(o.CreatedAt), ts(o.UpdatedAt))
 	return translate("create organization", err)
 }
 
@@ -66,8 +70,10 @@ func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, f
 		}, fn,
 		func(tx pgx.Tx, o *domain.Organization) error {
 			o.ID = id // the id is the key; fn cannot move the record
-			_, err := tx.Exec(ctx, `UPDATE organizations SET name = $2, slug = $3, created_at = $4, updated_at = $5 WHERE id = $1`,
-				o.ID, o.Name, o.Slug, ts(o.CreatedAt), ts(o.UpdatedAt))
+			o.MFAPolicy = o.MFAPolicy.OrOff()
+			_, err := tx.Exec(ctx, `UPDATE organizations SET name = $2, slug = $3, mfa_policy = $4, created_at = $5, updated_at = $6
+				WHERE id = $1`,
+				o.ID, o.Name, o.Slug, string(o.MFAPolicy), ts(o.CreatedAt), ts(o.UpdatedAt))
 			return err
 		})
 }

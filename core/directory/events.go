@@ -92,8 +92,13 @@ func (s *Service) licenseEvent(typ string, l domain.License, now time.Time) doma
 		f("userId", l.UserID), f("clientId", l.ClientID), f("timestamp", timestamp(now)))
 }
 
+// orgEvent is organization.created or organization.updated: the
+// organization as it is after the change. mfaPolicy follows the guide's
+// keys, so that the organization's applications learn its policy with the
+// rest.
 func (s *Service) orgEvent(typ string, o domain.Organization, now time.Time) domain.Event {
 	return s.event(typ, now, "", o.ID, domain.Audience{OrganizationIDs: []string{o.ID}},
 		f("organizationId", o.ID), f("name", o.Name), f("slug", o.Slug),
-		f("createdAt", timestamp(o.CreatedAt)), f("updatedAt", timestamp(o.UpdatedAt)))
+		f("createdAt", timestamp(o.CreatedAt)), f("updatedAt", timestamp(o.UpdatedAt)),
+		f("mfaPolicy", string(o.MFAPolicy)))
 }

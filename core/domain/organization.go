@@ -24,6 +24,16 @@ type Organization struct {
 	UpdatedAt time.Time
 }
 
+// OrOff returns p, or MFAOff for the zero value. An organization written
+// without a policy never set one, so it is under off: stores write it so,
+// as PostgreSQL's column default and MongoDB's missing field read.
+func (p MFAPolicy) OrOff() MFAPolicy {
+	if p == "" {
+		return MFAOff
+	}
+	return p
+}
+
 // MembershipStatus is where an account stands in one organization.
 type MembershipStatus string
 

@@ -14,6 +14,7 @@ var adminChecks = []check{
 	{"every admin route refuses a missing or invalid admin key with 401, and nothing changes", adminUnauthenticated},
 	{"an organization is created with a derived slug, read and renamed", adminOrgLifecycle},
 	{"slugs are unique: creating or renaming onto a taken slug is 409 slug_taken", adminSlugTaken},
+	{"mfaPolicy is off by default, set at creation, changed by PATCH with organization.updated, and a bad one is 400 changing nothing", adminOrgMFAPolicy},
 	{"organizations page with a cursor", adminOrgList},
 	{"setting an organization's own slug again is 200, and parallel creates of one slug are one 201 and the rest 409", adminSlugEdges},
 	{"an unknown organization is 404 on every organization route", adminUnknownOrg},
