@@ -139,7 +139,7 @@ func (s *Server) renderAccount(c *fiber.Ctx, a *holder, notice, msg string) erro
 	if err != nil {
 		return s.pageError(c, err)
 	}
-	required, err := s.mfa.Required(ctx, a.user.ID)
+	required, invited, err := s.mfa.Policy(ctx, a.user.ID)
 	if err != nil {
 		return s.pageError(c, err)
 	}
@@ -163,8 +163,11 @@ func (s *Server) renderAccount(c *fiber.Ctx, a *holder, notice, msg string) erro
 		}
 		v.Passkeys = append(v.Passkeys, pv)
 	}
-	if required {
+	switch {
+	case required:
 		v.Policy = "Your school requires two-step verification. Without a second factor, your next sign-in asks you to set one up."
+	case invited && !f.HasSecondFactor():
+		v.Policy = "Your school recommends two-step verification: add an authenticator app or a passkey, so a stolen password is not enough to sign in as you."
 	}
 	return s.renderPage(c, "account", v)
 }

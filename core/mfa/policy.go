@@ -15,9 +15,18 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // second factor: the strictest policy among the organizations where the
 // user is an active member, applied to the role held there.
 func (s *Service) Required(ctx context.Context, userID string) (bool, error) {
+	required, _, err := s.Policy(ctx, userID)
+	return required, err
+}
+
+// Policy reports whether an organization where the user is an active
+// member requires a second factor of them (required, or
+// required_for_admins for an owner or admin), and whether one merely
+// invites them to set one up (optional).
+func (s *Service) Policy(ctx context.Context, userID string) (required, invited bool, err error) {
 	ms, err := s.deps.Orgs.ListUserMemberships(ctx, userID)
 	if err != nil {
-		return false, fault.Store("list memberships", err)
+		return false, false, fault.Store("list memberships", err)
 	}
 	for _, m := range ms {
 		if m.Status != domain.MembershipActive {
@@ -28,13 +37,14 @@ func (s *Service) Required(ctx context.Context, userID string) (bool, error) {
 			continue
 		}
 		if err != nil {
-			return false, fault.Store("get organization", err)
+			return false, false, fault.Store("get organization", err)
 		}
 		if org.MFAPolicy.Covers(m.Role) {
-			return true, nil
+			return true, false, nil
 		}
+		invited = invited || org.MFAPolicy == domain.MFAOptional
 	}
-	return false, nil
+	return false, invited, nil
 }
 
 // ErrNoUser is a reset asked for a user who does not exist.
