@@ -32,6 +32,7 @@ var mfaChecks = []dirCheck{
 	{"acr_values=mfa makes a user without a factor set one up", acrValuesMFA},
 	{"the account page refuses forged and bad forms", accountPageBadInput},
 	{"a platform administrator resets a user's factors", adminResetFactors},
+	{"an organization that requires a second factor enrols its members at sign-in", requiredPolicy},
 }
 
 // authenticator is an authenticator app: it knows the secret and the last
@@ -295,4 +296,31 @@ func adminResetFactors(t *testing.T, d *directory) {
 	c := d.register(t)
 	r2 := d.s.newAuthRequest(c)
 	d.s.code(t, r2, d.s.as(m).newAgent(t).signIn(t, r2)) // the password alone again
+}
+
+func requiredPolicy(t *testing.T, d *directory) {
+	o := d.newOrg(t) // its own, so the other checks' members are not covered
+	d.admin(t, http.MethodPatch, pathAdminOrgs+"/"+o.ID, map[string]any{"mfaPolicy": "sometimes"}, http.StatusBadRequest)
+	got := d.admin(t, http.MethodPatch, pathAdminOrgs+"/"+o.ID, map[string]any{"mfaPolicy": "required_for_admins"}, http.StatusOK).JSON(t)
+	require.Equal(t, "required_for_admins", got["mfaPolicy"])
+	home := d.org
+	d.org = o
+	member, admin := d.activeMember(t), d.activeMember(t)
+	d.org = home
+	d.admin(t, http.MethodPut, "/api/v1/admin/organizations/"+o.ID+"/members/"+admin.ID, map[string]any{"role": "admin"}, http.StatusOK)
+	c := d.register(t)
+
+	r := d.s.newAuthRequest(c)
+	d.s.code(t, r, d.s.as(member).newAgent(t).signIn(t, r)) // a member: the password is enough
+
+	r = d.s.newAuthRequest(c)
+	a, l := d.factorSignIn(t, admin, r)
+	assert.NotEmpty(t, l.byID("totp-secret"), "an admin without a factor sets one up now: %q", l.Text())
+	assert.Nil(t, l.formWith(t, recoveryLabels, nil), "no way around it")
+	l = a.get(t, r.URL()) // starting over does not skip it either
+	require.True(t, l.isLogin(t), "no session was made: %q", l.Text())
+
+	d.admin(t, http.MethodPatch, pathAdminOrgs+"/"+o.ID, map[string]any{"mfaPolicy": "required"}, http.StatusOK)
+	r = d.s.newAuthRequest(c)
+	d.factorSignIn(t, member, r) // now the member too
 }
