@@ -97,8 +97,9 @@ func normalize(v any) any {
 }
 
 // copyNormalized copies src into dst, converting times to UTC without a
-// monotonic reading and empty slices to nil. Slices are copied, never
-// normalised in place, so the caller's values are untouched.
+// monotonic reading and empty slices to nil, behind pointers too. Slices
+// and pointer targets are copied, never normalised in place, so the
+// caller's values are untouched.
 func copyNormalized(dst, src reflect.Value) {
 	switch {
 	case src.Type() == timeType:
@@ -119,6 +120,10 @@ func copyNormalized(dst, src reflect.Value) {
 			copyNormalized(s.Index(i), src.Index(i))
 		}
 		dst.Set(s)
+	case src.Kind() == reflect.Pointer && !src.IsNil():
+		p := reflect.New(src.Type().Elem())
+		copyNormalized(p.Elem(), src.Elem())
+		dst.Set(p)
 	default:
 		dst.Set(src)
 	}
