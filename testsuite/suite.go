@@ -113,6 +113,8 @@ func copyNormalized(dst, src reflect.Value) {
 		}
 	case src.Kind() == reflect.Slice:
 		if src.Len() == 0 {
+			// A struct's field holds src's value already (see above).
+			dst.Set(reflect.Zero(src.Type()))
 			return
 		}
 		s := reflect.MakeSlice(src.Type(), src.Len(), src.Len())
