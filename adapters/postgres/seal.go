@@ -7,11 +7,18 @@ import (
 )
 
 // Purposes prefix the additional data, so that a value sealed for one use
-// (a webhook secret bound to a subscription id) never opens as another,
-// whatever the ids. KeyStore, which came
-// first, binds a signing key to its kid alone; no purpose holds a NUL, so
-// no additional data here equals a kid.
-const purposeWebhookSecret = "webhook-secret"
+// (a webhook secret bound to a subscription id) never opens as another (a
+// TOTP secret bound to a user id), whatever the ids. KeyStore, which came
+// first, binds a signing key to its kid alone: every additional data here
+// holds a NUL, which a kid (a base64url JWK thumbprint) never does.
+const (
+	purposeWebhookSecret = "webhook-secret"
+	// The confirmed authenticator and the pending enrolment are sealed for
+	// different purposes, so that a pending secret copied into the
+	// confirmed column does not open: it would skip the confirmation.
+	purposeTOTPSecret        = "totp-secret"
+	purposePendingTOTPSecret = "pending-totp-secret"
+)
 
 // secretBox seals secrets at rest with AES-256-GCM under the key-encryption
 // key, as KeyStore seals signing keys: a random nonce per write, stored as
