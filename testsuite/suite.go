@@ -97,8 +97,9 @@ func normalize(v any) any {
 }
 
 // copyNormalized copies src into dst, converting times to UTC without a
-// monotonic reading and empty slices to nil. Slices are copied, never
-// normalised in place, so the caller's values are untouched.
+// monotonic reading and empty slices to nil, behind pointers too. Slices
+// and pointer targets are copied, never normalised in place, so the
+// caller's values are untouched.
 func copyNormalized(dst, src reflect.Value) {
 	switch {
 	case src.Type() == timeType:
@@ -112,6 +113,8 @@ func copyNormalized(dst, src reflect.Value) {
 		}
 	case src.Kind() == reflect.Slice:
 		if src.Len() == 0 {
+			// A struct's field holds src's value already (see above).
+			dst.Set(reflect.Zero(src.Type()))
 			return
 		}
 		s := reflect.MakeSlice(src.Type(), src.Len(), src.Len())
@@ -119,6 +122,10 @@ func copyNormalized(dst, src reflect.Value) {
 			copyNormalized(s.Index(i), src.Index(i))
 		}
 		dst.Set(s)
+	case src.Kind() == reflect.Pointer && !src.IsNil():
+		p := reflect.New(src.Type().Elem())
+		copyNormalized(p.Elem(), src.Elem())
+		dst.Set(p)
 	default:
 		dst.Set(src)
 	}

@@ -183,3 +183,13 @@ func TestUnitOfWork(t *testing.T) {
 		}
 	})
 }
+
+// factorStores are a memory factor store and a user store: memory keeps
+// factors of any user id, so the users the suite creates are never read.
+func factorStores(*testing.T) testsuite.FactorStores {
+	return testsuite.FactorStores{Factors: memory.NewFactorStore(), Users: memory.NewUserStore()}
+}
+
+func TestFactorStore(t *testing.T) { testsuite.RunFactorStore(t, factorStores) }
+
+func TestFactorStoreConcurrency(t *testing.T) { testsuite.RunFactorStoreConcurrency(t, factorStores) }

@@ -25,8 +25,8 @@ type Options struct {
 	// Timeout bounds connecting and the index set-up at start, and each
 	// step of the start's backfill (BackfillDirectory).
 	Timeout time.Duration
-	// KeyEncryptionKey is the 32-byte master key that seals signing keys
-	// and webhook secrets at rest.
+	// KeyEncryptionKey is the 32-byte master key that seals signing keys,
+	// webhook secrets and TOTP secrets at rest.
 	KeyEncryptionKey []byte
 	// JanitorEvery is how often the janitor deletes expired documents; 0
 	// turns it off.
@@ -80,8 +80,8 @@ func Open(ctx context.Context, opts Options) (*mongo.Client, *mongo.Database, er
 
 // Module connects (failing the start if the server cannot be reached),
 // makes the indexes, backfills older documents (see Open), and provides
-// every store as its port; the webhook stores and the key store seal their
-// secrets under opts.KeyEncryptionKey.
+// every store as its port; the webhook stores, the key store and the factor
+// store seal their secrets under opts.KeyEncryptionKey.
 // The rate limiter is provided as *RateLimiter only: the application picks
 // the ports.RateLimiter (ratelimit.kind). The janitor runs every
 // opts.JanitorEvery from start to stop. The client disconnects on stop.
@@ -134,6 +134,13 @@ func Module(opts Options) fx.Option {
 			func(db *mongo.Database) (*WebhookStore, error) { return NewWebhookStore(db, opts.KeyEncryptionKey) },
 			func(w *WebhookStore) ports.SubscriptionStore { return w },
 			func(w *WebhookStore) ports.DeliveryStore { return w },
+			func(db *mongo.Database) (ports.FactorStore, error) {
+				s, err := NewFactorStore(db, opts.KeyEncryptionKey)
+				if err != nil {
+					return nil, err // not a typed nil in the interface
+				}
+				return s, nil
+			},
 		),
 		fx.Invoke(func(in janitorIn) { runJanitor(opts.JanitorEvery, opts.WebhookRetention, in) }),
 		fx.Invoke(runBackfill),

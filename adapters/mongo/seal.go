@@ -20,12 +20,21 @@ var ErrKeyDecryption = errors.New("signing key does not decrypt: wrong key_encry
 // does not open under the key-encryption key.
 var ErrSecretDecryption = errors.New("webhook secret does not decrypt: wrong key_encryption_key or corrupted record")
 
+// ErrFactorDecryption is returned (wrapped) when a stored TOTP secret does
+// not open under the key-encryption key.
+var ErrFactorDecryption = errors.New("TOTP secret does not decrypt: wrong key_encryption_key or corrupted record")
+
 // Purposes prefix the additional data, so that a value sealed for one use
 // (a signing key bound to its kid) never opens as another (a webhook secret
 // bound to a subscription id), whatever the ids.
 const (
 	purposeSigningKey    = "signing-key"
 	purposeWebhookSecret = "webhook-secret"
+	// The confirmed authenticator and the pending enrolment are sealed for
+	// different purposes, so that a pending secret copied into the
+	// confirmed field does not open: it would skip the confirmation.
+	purposeTOTPSecret        = "totp-secret"
+	purposePendingTOTPSecret = "pending-totp-secret"
 )
 
 // sealer seals values at rest with AES-256-GCM under the key-encryption key:

@@ -125,6 +125,7 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"a user's groups in an organization", `SELECT g.* FROM group_members gm JOIN groups g ON g.id = gm.group_id
 			WHERE gm.organization_id = 'x' AND gm.user_id = 'y' ORDER BY gm.group_id`},
 		{"a membership's groups (cascade)", `SELECT 1 FROM group_members WHERE user_id = 'x' AND organization_id = 'y'`},
+		{"a user's factors (and the cascade from users)", `SELECT * FROM user_factors WHERE user_id = 'x' FOR UPDATE`},
 	}
 	// A prepared statement may run a generic plan, which cannot see its
 	// parameters: the email and user name lookups restate the partial

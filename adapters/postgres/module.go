@@ -44,12 +44,13 @@ type Ready func(ctx context.Context) error
 
 // Module opens the pool (failing the start if the database cannot be
 // reached), migrates it when opts.Migrate, and provides every store as its
-// port (the webhook stores seal subscription secrets under
-// opts.KeyEncryptionKey). One GrantStore backs the grant port and each of its four parts. The
-// rate limiter is provided as *RateLimiter only: the application picks the
-// ports.RateLimiter (ratelimit.kind). The janitor runs every
-// opts.JanitorEvery from start to stop, on the graph's ports.Clock, logging
-// failures to its *slog.Logger if there is one. The pool is closed on stop.
+// port (the webhook stores and the factor store seal their secrets under
+// opts.KeyEncryptionKey). One GrantStore backs the grant port and each of
+// its four parts. The rate limiter is provided as *RateLimiter only: the
+// application picks the ports.RateLimiter (ratelimit.kind). The janitor runs
+// every opts.JanitorEvery from start to stop, on the graph's ports.Clock,
+// logging failures to its *slog.Logger if there is one. The pool is closed
+// on stop.
 func Module(opts Options) fx.Option {
 	return fx.Module("postgres",
 		fx.Provide(
@@ -93,6 +94,14 @@ func Module(opts Options) fx.Option {
 			},
 			func(pool *pgxpool.Pool) (ports.DeliveryStore, error) {
 				s, err := NewDeliveryStore(pool, opts.KeyEncryptionKey)
+				if err != nil {
+					return nil, err
+				}
+				return s, nil
+			},
+			// TOTP secrets are sealed under the same key as well.
+			func(pool *pgxpool.Pool) (ports.FactorStore, error) {
+				s, err := NewFactorStore(pool, opts.KeyEncryptionKey)
 				if err != nil {
 					return nil, err
 				}
@@ -217,4 +226,5 @@ var (
 	_ ports.EventPublisher    = (*EventOutbox)(nil)
 	_ ports.SubscriptionStore = (*SubscriptionStore)(nil)
 	_ ports.DeliveryStore     = (*DeliveryStore)(nil)
+	_ ports.FactorStore       = (*FactorStore)(nil)
 )

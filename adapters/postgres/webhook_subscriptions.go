@@ -2,10 +2,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/cipher"
-	"crypto/rand"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -19,44 +16,6 @@ import (
 // ErrSecretDecryption is returned (wrapped) when a stored webhook secret
 // does not open under the key-encryption key.
 var ErrSecretDecryption = errors.New("webhook secret does not decrypt: wrong key_encryption_key or corrupted record")
-
-// secretBox seals webhook secrets at rest with AES-256-GCM under the
-// key-encryption key, as KeyStore seals signing keys: a random nonce per
-// write, stored as nonce||ciphertext, with the subscription id bound as
-// additional data so that a sealed secret cannot be moved to another row.
-// The additional data is prefixed with a purpose, so that a sealed signing
-// key (bound to its kid) never opens as a secret, whatever the ids.
-type secretBox struct{ aead cipher.AEAD }
-
-func newSecretBox(keyEncryptionKey []byte) (secretBox, error) {
-	aead, err := newAEAD(keyEncryptionKey)
-	if err != nil {
-		return secretBox{}, err
-	}
-	return secretBox{aead: aead}, nil
-}
-
-func secretAD(subscriptionID string) []byte { return []byte("webhook-secret\x00" + subscriptionID) }
-
-func (b secretBox) seal(subscriptionID, secret string) ([]byte, error) {
-	nonce := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(secret)+b.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("postgres: seal webhook secret of %s: %w", subscriptionID, err)
-	}
-	return b.aead.Seal(nonce, nonce, []byte(secret), secretAD(subscriptionID)), nil
-}
-
-func (b secretBox) open(subscriptionID string, sealed []byte) (string, error) {
-	n := b.aead.NonceSize()
-	if len(sealed) < n+b.aead.Overhead() {
-		return "", fmt.Errorf("postgres: subscription %s: %w", subscriptionID, ErrSecretDecryption)
-	}
-	secret, err := b.aead.Open(nil, sealed[:n], sealed[n:], secretAD(subscriptionID))
-	if err != nil {
-		return "", fmt.Errorf("postgres: subscription %s: %w", subscriptionID, ErrSecretDecryption)
-	}
-	return string(secret), nil
-}
 
 // SubscriptionStore is the PostgreSQL ports.SubscriptionStore. Secrets are
 // sealed at rest (see secretBox); a subscription's deliveries and their
@@ -109,8 +68,8 @@ func (d *subscriptionDest) targets() []any {
 func (d *subscriptionDest) subscription(box secretBox) (domain.Subscription, error) {
 	s := d.s
 	s.CreatedAt, s.UpdatedAt = fromTS(d.created), fromTS(d.updated)
-	var err error
-	s.Secret, err = box.open(s.ID, d.sealed)
+	secret, err := box.open(purposeWebhookSecret, s.ID, d.sealed, ErrSecretDecryption)
+	s.Secret = string(secret)
 	return s, err
 }
 
@@ -125,7 +84,7 @@ func (st *SubscriptionStore) scanOne(row pgx.Row) (domain.Subscription, error) {
 // CreateSubscription stores a subscription. ErrAlreadyExists if the id is
 // taken.
 func (st *SubscriptionStore) CreateSubscription(ctx context.Context, s domain.Subscription) error {
-	sealed, err := st.box.seal(s.ID, s.Secret)
+	sealed, err := st.box.seal(purposeWebhookSecret, s.ID, []byte(s.Secret))
 	if err != nil {
 		return err
 	}
@@ -158,7 +117,7 @@ func (st *SubscriptionStore) UpdateSubscription(ctx context.Context, id string, 
 		fn,
 		func(tx pgx.Tx, s *domain.Subscription) error {
 			s.ID = id
-			sealed, err := st.box.seal(id, s.Secret)
+			sealed, err := st.box.seal(purposeWebhookSecret, id, []byte(s.Secret))
 			if err != nil {
 				return err
 			}
