@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/calimatic/calimatic-auth/adapters/memory"
 	"github.com/calimatic/calimatic-auth/adapters/postgres"
 	"github.com/calimatic/calimatic-auth/adapters/smtp"
 	"github.com/calimatic/calimatic-auth/adapters/system"
@@ -44,12 +44,14 @@ func TestDirectoryStoresEachChangeWithItsEvents(t *testing.T) {
 	pool := newPool(t)
 	outbox := &failingOutbox{EventOutbox: postgres.NewEventOutbox(pool)}
 	d := postgres.NewDirectoryStore(pool)
+	factors, err := postgres.NewFactorStore(pool, bytes.Repeat([]byte{7}, 32))
+	require.NoError(t, err)
 	svc := directory.New(directory.Config{BaseURL: "https://auth.example"}, directory.Deps{
 		Clients: postgres.NewClientStore(pool), Users: postgres.NewUserStore(pool), Orgs: postgres.NewOrganizationStore(pool),
 		Directory: d, Licenses: postgres.NewLicenseStore(pool), Grants: postgres.NewClientGrantStore(pool),
 		Roles: postgres.NewRoleStore(pool), Groups: postgres.NewGroupStore(pool), Domains: postgres.NewDomainStore(pool),
 		AdminKeys: postgres.NewAdminKeyStore(pool), ActionTokens: postgres.NewActionTokenStore(pool),
-		Sessions: postgres.NewSessionStore(pool), Refresh: postgres.NewGrantStore(pool), Factors: memory.NewFactorStore(),
+		Sessions: postgres.NewSessionStore(pool), Refresh: postgres.NewGrantStore(pool), Factors: factors,
 		Events: outbox, Units: postgres.NewUnits(pool), Mailer: smtp.NewLogMailer(io.Discard),
 		Clock: system.NewClock(), Random: system.NewRandom(),
 	})
