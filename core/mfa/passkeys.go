@@ -168,7 +168,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, userID string) (
 		return nil, err
 	}
 	var options []byte
-	_, err = s.update(ctx, userID, func(f *domain.Factors, u *domain.User, now time.Time) (change, error) {
+	_, err = s.spend(ctx, userID, func(f *domain.Factors, u *domain.User, now time.Time) (change, error) {
 		if len(f.Passkeys) >= domain.MaxPasskeys {
 			return change{}, ErrTooManyPasskeys
 		}

@@ -137,7 +137,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, ceremony []byte, userI
 	session.Expires = time.Time{}
 
 	var amr []string
-	_, err = s.update(ctx, uid, func(f *domain.Factors, u *domain.User, now time.Time) (change, error) {
+	_, err = s.spend(ctx, uid, func(f *domain.Factors, u *domain.User, now time.Time) (change, error) {
 		pu := newPasskeyUser(u, f)
 		var cred *webauthn.Credential
 		var err error

@@ -86,7 +86,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, userID, code string) erro
 		return err
 	}
 	norm := normalizeRecoveryCode(code)
-	_, err := s.update(ctx, userID, func(f *domain.Factors, _ *domain.User, now time.Time) (change, error) {
+	_, err := s.spend(ctx, userID, func(f *domain.Factors, _ *domain.User, now time.Time) (change, error) {
 		if norm == "" || !f.HasSecondFactor() {
 			return change{}, ErrWrongCode
 		}

@@ -126,14 +126,29 @@ func (s *Service) Factors(ctx context.Context, userID string) (domain.Factors, e
 	return f, nil
 }
 
-// update changes a user's factors, with the events fn returns, in one
+// update changes a user's factors, with the event fn returns, in one
 // unit, and mails the holder once it is stored. fn sees the factors as
 // stored and the user.
 func (s *Service) update(ctx context.Context, userID string, fn func(f *domain.Factors, u *domain.User, now time.Time) (change, error)) (domain.Factors, error) {
+	return s.write(ctx, userID, true, fn)
+}
+
+// spend is update for a change no event reports (a code spent, a
+// ceremony begun): it needs no unit of work, which on MongoDB would make
+// every sign-in wait for every other.
+func (s *Service) spend(ctx context.Context, userID string, fn func(f *domain.Factors, u *domain.User, now time.Time) (change, error)) (domain.Factors, error) {
+	return s.write(ctx, userID, false, fn)
+}
+
+// errEventOutsideUnit is a programming error: spend's fn asked for an
+// event.
+var errEventOutsideUnit = errors.New("mfa: an event outside a unit of work")
+
+func (s *Service) write(ctx context.Context, userID string, inUnit bool, fn func(f *domain.Factors, u *domain.User, now time.Time) (change, error)) (domain.Factors, error) {
 	var out domain.Factors
 	var ch change
 	var user domain.User
-	err := s.deps.Units.Atomically(ctx, func(ctx context.Context) error {
+	body := func(ctx context.Context) error {
 		u, err := s.deps.Users.GetUser(ctx, userID)
 		if err != nil {
 			return fault.Store("get user", err)
@@ -143,13 +158,16 @@ func (s *Service) update(ctx context.Context, userID string, fn func(f *domain.F
 		out, err = s.deps.Factors.UpdateFactors(ctx, userID, func(f *domain.Factors) error {
 			var err error
 			ch, err = fn(f, &u, now)
+			if err == nil && ch.event != "" && !inUnit {
+				err = errEventOutsideUnit
+			}
 			if err == nil {
 				f.UpdatedAt = now
 			}
 			return err
 		})
 		if err != nil {
-			if errors.Is(err, errUnchanged) {
+			if errors.Is(err, errUnchanged) || errors.Is(err, errEventOutsideUnit) {
 				return err
 			}
 			if _, ok := asUserError(err); ok {
@@ -161,7 +179,13 @@ func (s *Service) update(ctx context.Context, userID string, fn func(f *domain.F
 			return nil
 		}
 		return s.publish(ctx, &u, ch, now)
-	})
+	}
+	var err error
+	if inUnit {
+		err = s.deps.Units.Atomically(ctx, body)
+	} else {
+		err = body(ctx)
+	}
 	if errors.Is(err, errUnchanged) {
 		return out, nil
 	}

@@ -40,7 +40,7 @@ type Enrolment struct {
 // stays until the new one is.
 func (s *Service) StartTOTP(ctx context.Context, userID string) (Enrolment, error) {
 	var en Enrolment
-	_, err := s.update(ctx, userID, func(f *domain.Factors, u *domain.User, now time.Time) (change, error) {
+	_, err := s.spend(ctx, userID, func(f *domain.Factors, u *domain.User, now time.Time) (change, error) {
 		p := f.PendingTOTP
 		if p != nil && now.Before(p.CreatedAt.Add(s.cfg.EnrolTTL)) {
 			en = s.enrolment(u, p.Secret)
@@ -104,7 +104,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, userID, code string) error {
 	if err := s.throttle(ctx, userID); err != nil {
 		return err
 	}
-	_, err := s.update(ctx, userID, func(f *domain.Factors, _ *domain.User, now time.Time) (change, error) {
+	_, err := s.spend(ctx, userID, func(f *domain.Factors, _ *domain.User, now time.Time) (change, error) {
 		if f.TOTP == nil {
 			return change{}, ErrNoFactor
 		}
