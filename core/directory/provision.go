@@ -84,29 +84,42 @@ func (s *Service) ProvisionBulk(ctx context.Context, c *access.Caller, in []Prov
 	return s.provision(ctx, c, in)
 }
 
-// provision runs the rows in one unit of work, with the caller's grants as
-// they are in it, and mails the invitations once it is stored. A mail that
-// fails leaves its row's change and events in place, with InviteSent false
-// and InviteErr saying why.
+// provisionChunk bounds the rows one unit of work takes. Rows stand on
+// their own, so a request of many runs as several units: each unit stays
+// short, which a MongoDB unit's lease (renewed every second) needs on a
+// slow or busy server, and a PostgreSQL transaction holds fewer locks.
+const provisionChunk = 100
+
+// provision runs the rows in units of provisionChunk, with the caller's
+// grants as they are in each, and mails each unit's invitations once it is
+// stored. A mail that fails leaves its row's change and events in place,
+// with InviteSent false and InviteErr saying why. A unit that fails ends
+// the request with its error; the units before it stand, and a retry
+// finds their rows in place.
 func (s *Service) provision(ctx context.Context, c *access.Caller, in []ProvisionInput) ([]BulkResult, error) {
 	if len(c.Grants) == 0 {
 		return nil, errNoGrants
 	}
-	var mails []outgoing // mails[i] for out[i]; empty when none
-	out, err := unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) ([]BulkResult, error) {
-		mails = make([]outgoing, len(in))
-		return s.provisionIn(ctx, c, in, mails)
-	})
-	if err != nil {
-		return nil, err
-	}
-	for i, m := range mails {
-		if m.mail.To == "" {
-			continue
+	out := make([]BulkResult, 0, len(in))
+	for start := 0; start < len(in); start += provisionChunk {
+		rows := in[start:min(start+provisionChunk, len(in))]
+		var mails []outgoing // mails[i] for part[i]; empty when none
+		part, err := unitAs(s, ctx, c, func(ctx context.Context, c *access.Caller) ([]BulkResult, error) {
+			mails = make([]outgoing, len(rows))
+			return s.provisionIn(ctx, c, rows, mails)
+		})
+		if err != nil {
+			return nil, err
 		}
-		if err := s.send(ctx, m); err != nil {
-			out[i].InviteSent, out[i].InviteErr = false, err
+		for i, m := range mails {
+			if m.mail.To == "" {
+				continue
+			}
+			if err := s.send(ctx, m); err != nil {
+				part[i].InviteSent, part[i].InviteErr = false, err
+			}
 		}
+		out = append(out, part...)
 	}
 	return out, nil
 }
