@@ -172,19 +172,21 @@ func (s *refreshTokens) RevokeUserRefreshFamilies(_ context.Context, userID stri
 }
 
 // RevokeUserClientRefreshFamilies revokes every family of the user for
-// clientID that is live at now; revoked and expired families, and those for
-// other clients, keep what they have.
-func (s *refreshTokens) RevokeUserClientRefreshFamilies(_ context.Context, userID, clientID string, now time.Time) error {
+// clientID that is live at now, and returns their ids; revoked and expired
+// families, and those for other clients, keep what they have.
+func (s *refreshTokens) RevokeUserClientRefreshFamilies(_ context.Context, userID, clientID string, now time.Time) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
+	var ids []string
 	for id := range s.userFamilies[userID] {
 		if f := s.families[id]; f.ClientID == clientID && f.Active(now) {
 			f.RevokedAt = now
 			s.families[id] = f
+			ids = append(ids, id)
 		}
 	}
-	return nil
+	return ids, nil
 }
 
 func (s *refreshTokens) addToken(t domain.RefreshToken, family *domain.RefreshFamily) {

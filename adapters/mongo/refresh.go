@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
@@ -229,18 +230,42 @@ func (s *GrantStore) RevokeUserRefreshFamilies(ctx context.Context, userID strin
 	return translate("revoke user refresh families", err)
 }
 
-// RevokeUserClientRefreshFamilies revokes every family of the user for
-// clientID that is live at now, in one updateMany through the collection
-// wrapper (so a unit of work journals it), as RevokeUserRefreshFamilies does
-// for every client.
-func (s *GrantStore) RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) error {
-	_, err := s.families.UpdateMany(ctx,
-		bson.D{
-			{Key: "user_id", Value: userID},
-			{Key: "client_id", Value: clientID},
-			{Key: "revoked_at", Value: nil},
-			{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}},
-		},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: now}}}})
-	return translate("revoke user client refresh families", err)
+// RevokeUserClientRefreshFamilies finds the ids of the user's families for
+// clientID that are live at now, then revokes those still live in one
+// updateMany through the collection wrapper (so a unit of work journals
+// it), as RevokeUserRefreshFamilies does for every client. MongoDB has no
+// update that returns the documents it changed, hence the two steps. A
+// family created between them is left live, as one created just after the
+// call would be; one revoked between them by another caller is returned
+// anyway, which only costs the caller a RevokeGrant that was due for it.
+func (s *GrantStore) RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) ([]string, error) {
+	const op = "revoke user client refresh families"
+	live := bson.D{
+		{Key: "user_id", Value: userID},
+		{Key: "client_id", Value: clientID},
+		{Key: "revoked_at", Value: nil},
+		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}},
+	}
+	cur, err := s.families.Find(ctx, live, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(op, err)
+	}
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(docs))
+	for i := range docs {
+		ids[i] = docs[i].ID
+	}
+	filter := append(bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, live...)
+	if _, err := s.families.UpdateMany(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: now}}}}); err != nil {
+		return nil, translate(op, err)
+	}
+	return ids, nil
 }

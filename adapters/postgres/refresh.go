@@ -146,9 +146,16 @@ func (s *GrantStore) RevokeUserRefreshFamilies(ctx context.Context, userID strin
 
 // RevokeUserClientRefreshFamilies revokes every live family of a user for
 // one client in one statement (index refresh_families_user), as
-// RevokeUserRefreshFamilies does for all of them.
-func (s *GrantStore) RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE refresh_families SET revoked_at = $3
-		WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL AND expires_at > $3`, userID, clientID, now)
-	return translate("revoke user client refresh families", err)
+// RevokeUserRefreshFamilies does for all of them, and returns the ids of
+// the rows it changed.
+func (s *GrantStore) RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) ([]string, error) {
+	const op = "revoke user client refresh families"
+	rows, err := s.pool.Query(ctx, `UPDATE refresh_families SET revoked_at = $3
+		WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL AND expires_at > $3
+		RETURNING id`, userID, clientID, now)
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, translate(op, err)
 }
