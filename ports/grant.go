@@ -35,7 +35,10 @@ type AuthCodeStore interface {
 // RefreshTokenStore keeps refresh-token families and their tokens by hash.
 type RefreshTokenStore interface {
 	// CreateRefreshFamily stores a family and its first token atomically.
-	// ErrAlreadyExists if the family id or the token hash is taken.
+	// ErrAlreadyExists if the family id or the token hash is taken. A first
+	// token with a nil Hash stores the family alone: the record of a grant
+	// whose client gets no refresh token (domain.RefreshFamily), which
+	// mints nothing and is there to be revoked.
 	CreateRefreshFamily(ctx context.Context, f domain.RefreshFamily, first domain.RefreshToken) error
 	// GetRefreshFamily returns a family by id. ErrNotFound if there is none.
 	GetRefreshFamily(ctx context.Context, id string) (domain.RefreshFamily, error)

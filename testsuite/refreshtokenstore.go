@@ -18,6 +18,7 @@ const graceWindow = 10 * time.Second
 func refreshTokenTests() []subtest[ports.GrantStore] {
 	return []subtest[ports.GrantStore]{
 		{"a created family and its first token read back", familyReadsBack},
+		{"a family created without a first token reads back, has no token, and is revoked with the user's others", familyWithoutToken},
 		{"creating a family whose id is taken fails with ErrAlreadyExists", familyDuplicateID},
 		{"creating a family whose first token's hash is taken fails with ErrAlreadyExists and stores no family", familyDuplicateToken},
 		{"reading a missing family or token fails with ErrNotFound", familyMissing},
@@ -94,6 +95,26 @@ func familyReadsBack(t *testing.T, s ports.GrantStore) {
 	require.NoError(t, err)
 	assertSame(t, first, tok)
 	assertSame(t, f, fam)
+}
+
+// familyWithoutToken is the record of a grant whose client gets no
+// refresh token: two of them for one user take no key from each other.
+func familyWithoutToken(t *testing.T, s ports.GrantStore) {
+	user := uuid.NewString()
+	f, _ := sampleFamily(user)
+	g, _ := sampleFamily(user)
+	g.ClientID = f.ClientID
+	for _, fam := range []domain.RefreshFamily{f, g} {
+		require.NoError(t, s.CreateRefreshFamily(t.Context(), fam, domain.RefreshToken{}))
+		got, err := s.GetRefreshFamily(t.Context(), fam.ID)
+		require.NoError(t, err)
+		assertSame(t, fam, got)
+	}
+	requireNoToken(t, s, nil, "no token has an empty hash")
+	requireNoToken(t, s, []byte{}, "no token has an empty hash")
+	ids, err := s.RevokeUserClientRefreshFamilies(t.Context(), user, f.ClientID, epoch.Add(time.Hour))
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{f.ID, g.ID}, ids)
 }
 
 func familyDuplicateID(t *testing.T, s ports.GrantStore) {

@@ -86,10 +86,14 @@ func (d *refreshFamilyDoc) domain() domain.RefreshFamily {
 // family (GetRefreshToken, RotateRefreshToken), so it never exists without
 // one. If the token's insert fails (its hash is taken), the family is
 // deleted again, so a failed call stores nothing. The first token is live:
-// first.RotatedAt is not stored.
+// first.RotatedAt is not stored. A first token without a hash stores the
+// family alone.
 func (s *GrantStore) CreateRefreshFamily(ctx context.Context, f domain.RefreshFamily, first domain.RefreshToken) error {
 	if _, err := s.families.InsertOne(ctx, newRefreshFamilyDoc(&f)); err != nil {
 		return translate("create refresh family", err)
+	}
+	if first.Hash == nil {
+		return nil
 	}
 	tok := refreshTokenDoc{Hash: first.Hash, FamilyID: f.ID, CreatedAt: first.CreatedAt, ExpiresAt: f.ExpiresAt}
 	if _, err := s.tokens.InsertOne(ctx, tok); err != nil {

@@ -28,7 +28,8 @@ func familyDest(f *domain.RefreshFamily) ([]any, func()) {
 	}
 }
 
-// CreateRefreshFamily stores a family and its first token in one transaction.
+// CreateRefreshFamily stores a family and its first token in one
+// statement; a first token without a hash stores the family alone.
 func (s *GrantStore) CreateRefreshFamily(ctx context.Context, f domain.RefreshFamily, first domain.RefreshToken) error {
 	// One statement, so one round trip and one commit: a single statement is
 	// atomic, and the family exists before its token references it.
@@ -36,7 +37,7 @@ func (s *GrantStore) CreateRefreshFamily(ctx context.Context, f domain.RefreshFa
 			INSERT INTO refresh_families (`+refreshFamilyColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $15) RETURNING id)
 		INSERT INTO refresh_tokens (hash, family_id, created_at, rotated_at)
-		SELECT $12, id, $13, $14 FROM family`,
+		SELECT $12, id, $13, $14 FROM family WHERE $12::bytea IS NOT NULL`,
 		f.ID, f.ClientID, f.UserID, f.Scopes, ts(f.AuthTime), f.SessionID, f.AMR,
 		ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.RevokedAt), f.DPoPJKT, first.Hash, ts(first.CreatedAt), ts(first.RotatedAt), f.Claims)
 	return translate("create refresh family", err)
