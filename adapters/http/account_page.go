@@ -32,6 +32,9 @@ type accountView struct {
 	Recent, TOTP, HasFactor      bool
 	TOTPSince                    string
 	RecoveryLeft                 int
+	Sessions                     []sessionItem
+	OtherSessions                bool
+	Apps                         []appItem
 }
 
 // totpView is the data of the "account_totp" page.
@@ -52,10 +55,12 @@ type holder struct {
 // notices are what a change's redirect (?done=) shows: fixed texts, so a
 // link cannot put words on the page.
 var notices = map[string]string{
-	"name":     "Your name was saved.",
-	"password": "Your password was changed.",
-	"totp_on":  "Two-step verification is on: signing in asks for a code from your authenticator app.",
-	"totp_off": "The authenticator app was removed.",
+	"name":        "Your name was saved.",
+	"password":    "Your password was changed.",
+	"totp_on":     "Two-step verification is on: signing in asks for a code from your authenticator app.",
+	"totp_off":    "The authenticator app was removed.",
+	"sessions":    "You were signed out everywhere else. Other browsers and devices must sign in again.",
+	"app_revoked": "The app's access was revoked. It must ask you again before it can use your account.",
 }
 
 func (s *Server) accountPageRoutes() {
@@ -69,6 +74,7 @@ func (s *Server) accountPageRoutes() {
 	a.Post(pathAccount+"/totp/remove", s.holderForm(s.recent(s.accountTOTPRemove)))
 	a.Post(pathAccount+"/recovery-codes", s.holderForm(s.recent(s.accountRecoveryCodes)))
 	a.Post(pathAccount+"/reauth", s.holderForm(s.accountReauth))
+	s.accountSessionRoutes()
 }
 
 // signedIn returns the request's account holder, or nil after answering
@@ -148,6 +154,9 @@ func (s *Server) renderAccount(c *fiber.Ctx, a *holder, notice, msg string) erro
 	}
 	if required {
 		v.Policy = "Your school requires two-step verification. Without a second factor, your next sign-in asks you to set one up."
+	}
+	if err := s.accountActivity(ctx, a.b, &v); err != nil {
+		return s.pageError(c, err)
 	}
 	return s.renderPage(c, "account", v)
 }
