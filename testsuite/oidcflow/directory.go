@@ -67,6 +67,7 @@ func RunDirectory(t *testing.T, env Env) {
 		{"client policy", clientPolicyChecks},
 		{"joining another organization", joinChecks},
 		{"two-step verification", mfaChecks},
+		{"sessions and apps on the account page", accountAppChecks},
 	}
 	t.Run("directory", func(t *testing.T) {
 		for _, g := range groups {
