@@ -35,7 +35,10 @@ type AuthCodeStore interface {
 // RefreshTokenStore keeps refresh-token families and their tokens by hash.
 type RefreshTokenStore interface {
 	// CreateRefreshFamily stores a family and its first token atomically.
-	// ErrAlreadyExists if the family id or the token hash is taken.
+	// ErrAlreadyExists if the family id or the token hash is taken. A first
+	// token with a nil Hash stores the family alone: the record of a grant
+	// whose client gets no refresh token (domain.RefreshFamily), which
+	// mints nothing and is there to be revoked.
 	CreateRefreshFamily(ctx context.Context, f domain.RefreshFamily, first domain.RefreshToken) error
 	// GetRefreshFamily returns a family by id. ErrNotFound if there is none.
 	GetRefreshFamily(ctx context.Context, id string) (domain.RefreshFamily, error)
@@ -61,16 +64,18 @@ type RefreshTokenStore interface {
 	RevokeUserRefreshFamilies(ctx context.Context, userID string, now time.Time) error
 	// RevokeUserClientRefreshFamilies revokes every family of the user for
 	// clientID that is live at now, as RevokeUserRefreshFamilies does for
-	// every client: revoked and expired families keep what they have, and
-	// the user's families for other clients, and other users' families for
-	// clientID, are left alone. No family is no error.
+	// every client, and returns the ids of the families it revoked (in no
+	// order; empty when none was live). Revoked and expired families keep
+	// what they have and are not returned, and the user's families for
+	// other clients, and other users' families for clientID, are left
+	// alone.
 	//
 	// It revokes refresh tokens only. An access token carries its family's
 	// id as grant_id, but access tokens are checked against the
-	// RevocationStore, never against the family: those the families issued
-	// stay valid until they expire unless RevokeGrant records the family's
-	// id as well.
-	RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) error
+	// RevocationStore, never against the family: the caller passes the
+	// returned ids to RevokeGrant, in the same unit of work, so that the
+	// access tokens the families issued die with them.
+	RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) ([]string, error)
 }
 
 // RevocationStore remembers revoked access tokens and grants until the tokens

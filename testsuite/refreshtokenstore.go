@@ -18,6 +18,7 @@ const graceWindow = 10 * time.Second
 func refreshTokenTests() []subtest[ports.GrantStore] {
 	return []subtest[ports.GrantStore]{
 		{"a created family and its first token read back", familyReadsBack},
+		{"a family created without a first token reads back, has no token, and is revoked with the user's others", familyWithoutToken},
 		{"creating a family whose id is taken fails with ErrAlreadyExists", familyDuplicateID},
 		{"creating a family whose first token's hash is taken fails with ErrAlreadyExists and stores no family", familyDuplicateToken},
 		{"reading a missing family or token fails with ErrNotFound", familyMissing},
@@ -31,7 +32,7 @@ func refreshTokenTests() []subtest[ports.GrantStore] {
 		{"revoking a family twice keeps the first time", familyRevokeTwice},
 		{"revoking a missing family fails with ErrNotFound", familyRevokeMissing},
 		{"revoking a user's families revokes each live one and no other user's", familyRevokeUser},
-		{"revoking a user's families for a client revokes each live one and none of another client or user", familyRevokeUserClient},
+		{"revoking a user's families for a client revokes each live one and none of another client or user, and returns the ids it revoked", familyRevokeUserClient},
 		{"a family's DPoP key thumbprint reads back with it, its tokens and each rotation", familyKeepsDPoPKey},
 		{"a family without a DPoP key reads back unbound", familyUnbound},
 	}
@@ -94,6 +95,26 @@ func familyReadsBack(t *testing.T, s ports.GrantStore) {
 	require.NoError(t, err)
 	assertSame(t, first, tok)
 	assertSame(t, f, fam)
+}
+
+// familyWithoutToken is the record of a grant whose client gets no
+// refresh token: two of them for one user take no key from each other.
+func familyWithoutToken(t *testing.T, s ports.GrantStore) {
+	user := uuid.NewString()
+	f, _ := sampleFamily(user)
+	g, _ := sampleFamily(user)
+	g.ClientID = f.ClientID
+	for _, fam := range []domain.RefreshFamily{f, g} {
+		require.NoError(t, s.CreateRefreshFamily(t.Context(), fam, domain.RefreshToken{}))
+		got, err := s.GetRefreshFamily(t.Context(), fam.ID)
+		require.NoError(t, err)
+		assertSame(t, fam, got)
+	}
+	requireNoToken(t, s, nil, "no token has an empty hash")
+	requireNoToken(t, s, []byte{}, "no token has an empty hash")
+	ids, err := s.RevokeUserClientRefreshFamilies(t.Context(), user, f.ClientID, epoch.Add(time.Hour))
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{f.ID, g.ID}, ids)
 }
 
 func familyDuplicateID(t *testing.T, s ports.GrantStore) {
@@ -263,7 +284,9 @@ func familyRevokeUserClient(t *testing.T, s ports.GrantStore) {
 	otherUser, otherUserToken := create(bystander, app, lasts)
 	require.NoError(t, s.RevokeRefreshFamily(t.Context(), earlier.ID, revokedBefore))
 
-	require.NoError(t, s.RevokeUserClientRefreshFamilies(t.Context(), user, app, now))
+	ids, err := s.RevokeUserClientRefreshFamilies(t.Context(), user, app, now)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{live1.ID, live2.ID}, ids, "the ids of the families it revoked, and only those")
 	for _, tc := range []struct {
 		name string
 		id   string
@@ -282,14 +305,19 @@ func familyRevokeUserClient(t *testing.T, s ports.GrantStore) {
 	}
 
 	// The revoked family's token mints nothing; the others' still rotate.
-	_, _, err := s.RotateRefreshToken(t.Context(), live1Token.Hash, nextToken(now), now, graceWindow)
+	_, _, err = s.RotateRefreshToken(t.Context(), live1Token.Hash, nextToken(now), now, graceWindow)
 	require.ErrorIs(t, err, domain.ErrNotFound, "a token of a revoked family")
 	for name, tok := range map[string]domain.RefreshToken{"another client": otherAppToken, "another user": otherUserToken} {
 		_, outcome, err := s.RotateRefreshToken(t.Context(), tok.Hash, nextToken(now), now, graceWindow)
 		require.NoError(t, err, name)
 		assert.Equal(t, domain.Rotated, outcome, name)
 	}
-	require.NoError(t, s.RevokeUserClientRefreshFamilies(t.Context(), uuid.NewString(), app, now), "a user without families")
+	ids, err = s.RevokeUserClientRefreshFamilies(t.Context(), user, app, now)
+	require.NoError(t, err)
+	assert.Empty(t, ids, "revoking again revokes nothing: the families revoked before are not returned")
+	ids, err = s.RevokeUserClientRefreshFamilies(t.Context(), uuid.NewString(), app, now)
+	require.NoError(t, err, "a user without families")
+	assert.Empty(t, ids)
 }
 
 // dpopThumbprint is an RFC 7638 SHA-256 thumbprint, as the token endpoint

@@ -35,6 +35,9 @@ type accountView struct {
 	RecoveryLeft                 int
 	PasskeysOn                   bool
 	Passkeys                     []passkeyView
+	Sessions                     []sessionItem
+	OtherSessions                bool
+	Apps                         []appItem
 }
 
 // totpView is the data of the "account_totp" page.
@@ -61,6 +64,8 @@ var notices = map[string]string{
 	"totp_off":        "The authenticator app was removed.",
 	"passkey_added":   "The passkey was added. You can sign in with it, without your password.",
 	"passkey_removed": "The passkey was removed.",
+	"sessions":        "You were signed out everywhere else. Other browsers and devices must sign in again.",
+	"app_revoked":     "The app's access was revoked. It must ask you again before it can use your account.",
 }
 
 func (s *Server) accountPageRoutes() {
@@ -75,6 +80,7 @@ func (s *Server) accountPageRoutes() {
 	a.Post(pathAccount+"/recovery-codes", s.holderForm(s.recent(s.accountRecoveryCodes)))
 	a.Post(pathAccount+"/reauth", s.holderForm(s.accountReauth))
 	s.passkeyRoutes()
+	s.accountSessionRoutes()
 }
 
 // signedIn returns the request's account holder, or nil after answering
@@ -168,6 +174,9 @@ func (s *Server) renderAccount(c *fiber.Ctx, a *holder, notice, msg string) erro
 		v.Policy = "Your school requires two-step verification. Without a second factor, your next sign-in asks you to set one up."
 	case invited && !f.HasSecondFactor():
 		v.Policy = "Your school recommends two-step verification: add an authenticator app or a passkey, so a stolen password is not enough to sign in as you."
+	}
+	if err := s.accountActivity(ctx, a.b, &v); err != nil {
+		return s.pageError(c, err)
 	}
 	return s.renderPage(c, "account", v)
 }

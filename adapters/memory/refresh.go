@@ -51,8 +51,9 @@ func newRefreshTokens(h *horizon) *refreshTokens {
 	}
 }
 
-// CreateRefreshFamily stores a family and its first token together.
-// ErrAlreadyExists if the family id or the token hash is taken.
+// CreateRefreshFamily stores a family and its first token together; a
+// first token without a hash stores the family alone. ErrAlreadyExists if
+// the family id or the token hash is taken.
 func (s *refreshTokens) CreateRefreshFamily(_ context.Context, f domain.RefreshFamily, first domain.RefreshToken) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -60,8 +61,8 @@ func (s *refreshTokens) CreateRefreshFamily(_ context.Context, f domain.RefreshF
 	if _, ok := s.families[f.ID]; ok {
 		return domain.ErrAlreadyExists
 	}
-	if _, ok := s.tokens[string(first.Hash)]; ok {
-		return domain.ErrAlreadyExists
+	if _, ok := s.tokens[string(first.Hash)]; ok && first.Hash != nil {
+		return domain.ErrAlreadyExists // the nil hash of a tokenless family takes no key
 	}
 	s.families[f.ID] = cloneFamily(f)
 	s.expiry.set(f.ID, f.ExpiresAt)
@@ -69,7 +70,9 @@ func (s *refreshTokens) CreateRefreshFamily(_ context.Context, f domain.RefreshF
 		s.userFamilies[f.UserID] = make(map[string]struct{})
 	}
 	s.userFamilies[f.UserID][f.ID] = struct{}{}
-	s.addToken(first, &f)
+	if first.Hash != nil {
+		s.addToken(first, &f)
+	}
 	return nil
 }
 
@@ -172,19 +175,21 @@ func (s *refreshTokens) RevokeUserRefreshFamilies(_ context.Context, userID stri
 }
 
 // RevokeUserClientRefreshFamilies revokes every family of the user for
-// clientID that is live at now; revoked and expired families, and those for
-// other clients, keep what they have.
-func (s *refreshTokens) RevokeUserClientRefreshFamilies(_ context.Context, userID, clientID string, now time.Time) error {
+// clientID that is live at now, and returns their ids; revoked and expired
+// families, and those for other clients, keep what they have.
+func (s *refreshTokens) RevokeUserClientRefreshFamilies(_ context.Context, userID, clientID string, now time.Time) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
+	var ids []string
 	for id := range s.userFamilies[userID] {
 		if f := s.families[id]; f.ClientID == clientID && f.Active(now) {
 			f.RevokedAt = now
 			s.families[id] = f
+			ids = append(ids, id)
 		}
 	}
-	return nil
+	return ids, nil
 }
 
 func (s *refreshTokens) addToken(t domain.RefreshToken, family *domain.RefreshFamily) {

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
@@ -85,10 +86,14 @@ func (d *refreshFamilyDoc) domain() domain.RefreshFamily {
 // family (GetRefreshToken, RotateRefreshToken), so it never exists without
 // one. If the token's insert fails (its hash is taken), the family is
 // deleted again, so a failed call stores nothing. The first token is live:
-// first.RotatedAt is not stored.
+// first.RotatedAt is not stored. A first token without a hash stores the
+// family alone.
 func (s *GrantStore) CreateRefreshFamily(ctx context.Context, f domain.RefreshFamily, first domain.RefreshToken) error {
 	if _, err := s.families.InsertOne(ctx, newRefreshFamilyDoc(&f)); err != nil {
 		return translate("create refresh family", err)
+	}
+	if first.Hash == nil {
+		return nil
 	}
 	tok := refreshTokenDoc{Hash: first.Hash, FamilyID: f.ID, CreatedAt: first.CreatedAt, ExpiresAt: f.ExpiresAt}
 	if _, err := s.tokens.InsertOne(ctx, tok); err != nil {
@@ -229,18 +234,42 @@ func (s *GrantStore) RevokeUserRefreshFamilies(ctx context.Context, userID strin
 	return translate("revoke user refresh families", err)
 }
 
-// RevokeUserClientRefreshFamilies revokes every family of the user for
-// clientID that is live at now, in one updateMany through the collection
-// wrapper (so a unit of work journals it), as RevokeUserRefreshFamilies does
-// for every client.
-func (s *GrantStore) RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) error {
-	_, err := s.families.UpdateMany(ctx,
-		bson.D{
-			{Key: "user_id", Value: userID},
-			{Key: "client_id", Value: clientID},
-			{Key: "revoked_at", Value: nil},
-			{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}},
-		},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: now}}}})
-	return translate("revoke user client refresh families", err)
+// RevokeUserClientRefreshFamilies finds the ids of the user's families for
+// clientID that are live at now, then revokes those still live in one
+// updateMany through the collection wrapper (so a unit of work journals
+// it), as RevokeUserRefreshFamilies does for every client. MongoDB has no
+// update that returns the documents it changed, hence the two steps. A
+// family created between them is left live, as one created just after the
+// call would be; one revoked between them by another caller is returned
+// anyway, which only costs the caller a RevokeGrant that was due for it.
+func (s *GrantStore) RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) ([]string, error) {
+	const op = "revoke user client refresh families"
+	live := bson.D{
+		{Key: "user_id", Value: userID},
+		{Key: "client_id", Value: clientID},
+		{Key: "revoked_at", Value: nil},
+		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}},
+	}
+	cur, err := s.families.Find(ctx, live, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(op, err)
+	}
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(docs))
+	for i := range docs {
+		ids[i] = docs[i].ID
+	}
+	filter := append(bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, live...)
+	if _, err := s.families.UpdateMany(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: now}}}}); err != nil {
+		return nil, translate(op, err)
+	}
+	return ids, nil
 }

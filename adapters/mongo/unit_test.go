@@ -285,7 +285,7 @@ func TestAnUndoneUnitGivesBackTheFamiliesItRevokedForAnApp(t *testing.T) {
 	}
 	require.NoError(t, grants.CreateRefreshFamily(ctx, f, domain.RefreshToken{Hash: []byte(uuid.NewString()), FamilyID: f.ID, CreatedAt: at}))
 	err := mongoadapter.NewUnits(db, nil).Atomically(ctx, func(ctx context.Context) error {
-		if err := grants.RevokeUserClientRefreshFamilies(ctx, f.UserID, f.ClientID, at.Add(time.Hour)); err != nil {
+		if _, err := grants.RevokeUserClientRefreshFamilies(ctx, f.UserID, f.ClientID, at.Add(time.Hour)); err != nil {
 			return err
 		}
 		got, err := grants.GetRefreshFamily(ctx, f.ID)

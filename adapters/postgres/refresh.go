@@ -28,7 +28,8 @@ func familyDest(f *domain.RefreshFamily) ([]any, func()) {
 	}
 }
 
-// CreateRefreshFamily stores a family and its first token in one transaction.
+// CreateRefreshFamily stores a family and its first token in one
+// statement; a first token without a hash stores the family alone.
 func (s *GrantStore) CreateRefreshFamily(ctx context.Context, f domain.RefreshFamily, first domain.RefreshToken) error {
 	// One statement, so one round trip and one commit: a single statement is
 	// atomic, and the family exists before its token references it.
@@ -36,7 +37,7 @@ func (s *GrantStore) CreateRefreshFamily(ctx context.Context, f domain.RefreshFa
 			INSERT INTO refresh_families (`+refreshFamilyColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $15) RETURNING id)
 		INSERT INTO refresh_tokens (hash, family_id, created_at, rotated_at)
-		SELECT $12, id, $13, $14 FROM family`,
+		SELECT $12, id, $13, $14 FROM family WHERE $12::bytea IS NOT NULL`,
 		f.ID, f.ClientID, f.UserID, f.Scopes, ts(f.AuthTime), f.SessionID, f.AMR,
 		ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.RevokedAt), f.DPoPJKT, first.Hash, ts(first.CreatedAt), ts(first.RotatedAt), f.Claims)
 	return translate("create refresh family", err)
@@ -146,9 +147,16 @@ func (s *GrantStore) RevokeUserRefreshFamilies(ctx context.Context, userID strin
 
 // RevokeUserClientRefreshFamilies revokes every live family of a user for
 // one client in one statement (index refresh_families_user), as
-// RevokeUserRefreshFamilies does for all of them.
-func (s *GrantStore) RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE refresh_families SET revoked_at = $3
-		WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL AND expires_at > $3`, userID, clientID, now)
-	return translate("revoke user client refresh families", err)
+// RevokeUserRefreshFamilies does for all of them, and returns the ids of
+// the rows it changed.
+func (s *GrantStore) RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID string, now time.Time) ([]string, error) {
+	const op = "revoke user client refresh families"
+	rows, err := s.pool.Query(ctx, `UPDATE refresh_families SET revoked_at = $3
+		WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL AND expires_at > $3
+		RETURNING id`, userID, clientID, now)
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, translate(op, err)
 }

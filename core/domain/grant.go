@@ -36,6 +36,11 @@ type AuthCode struct {
 
 // RefreshFamily is the lineage of refresh tokens descended from one
 // authorization grant. Rotation keeps the family; replay revokes it.
+//
+// A grant whose client is not registered for refresh_token has a family
+// too, with no token, that lives as long as the grant's access token: it
+// is how the grant is found when the user revokes the client's access
+// (the account page), so that its access token is revoked with the rest.
 type RefreshFamily struct {
 	ID        string // equals the GrantID of the code that started it
 	ClientID  string

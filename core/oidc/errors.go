@@ -74,3 +74,13 @@ func AsError(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// The account page's refusals (account_apps.go), compared with errors.Is.
+var (
+	// ErrNotSignedIn is a browser with no live session: it ended between
+	// the page and the form, and the adapter sends the browser to sign in.
+	ErrNotSignedIn = &Error{Code: CodeLoginRequired, Description: "Sign in to your account first."}
+	// ErrAppNotConnected is an app the signed-in user gave no access to:
+	// revoked already, never connected, or not an app at all.
+	ErrAppNotConnected = &Error{Code: CodeInvalidRequest, Description: "That app has no access to your account: it may have been removed already."}
+)

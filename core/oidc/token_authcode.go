@@ -116,8 +116,13 @@ func (p *Provider) requireCodeSession(ctx context.Context, client *domain.Client
 // returns its first refresh token. A public client's family is bound to
 // the DPoP key jkt, when the request had a proof (RFC 9449 §5); a
 // confidential client's is not, as it authenticates each refresh anyway.
+//
+// A client not registered for the refresh_token grant gets no token (""),
+// but its grant still gets a family, with no token, that outlives the
+// access token by a minute (for clocks a little apart): revoking the
+// user's access for the client (RevokeApp) finds the grant there, and its
+// access token with it. One write per code exchange is the price.
 func (p *Provider) createCodeFamily(ctx context.Context, client *domain.Client, user *domain.User, code domain.AuthCode, jkt string, now time.Time) (string, error) {
-	tok, first := p.newRefreshToken(code.GrantID, now)
 	fam := domain.RefreshFamily{
 		ID: code.GrantID, ClientID: client.ID, UserID: user.ID, Scopes: code.Scopes,
 		AuthTime: code.AuthTime, SessionID: code.SessionID, AMR: code.AMR, Claims: code.Claims,
@@ -125,6 +130,13 @@ func (p *Provider) createCodeFamily(ctx context.Context, client *domain.Client, 
 	}
 	if client.Public() {
 		fam.DPoPJKT = jkt
+	}
+	var tok string
+	var first domain.RefreshToken
+	if client.AllowsGrant(domain.GrantRefreshToken) {
+		tok, first = p.newRefreshToken(code.GrantID, now)
+	} else {
+		fam.ExpiresAt = now.Add(p.cfg.AccessTokenTTL + time.Minute)
 	}
 	if err := p.deps.Grants.CreateRefreshFamily(ctx, fam, first); err != nil {
 		return "", fault.Store("create refresh family", err)

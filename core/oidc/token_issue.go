@@ -13,8 +13,8 @@ import (
 // the device gets the token response of RFC 6749 §5.1). Both grants
 // answer alike: the user must still be active and licensed, the sign-in
 // session that gave the authorization must still be live, a refresh token
-// comes with the refresh_token grant, and a grant revoked meanwhile issues
-// nothing.
+// comes with the refresh_token grant (the grant is recorded either way, to
+// be revocable), and a grant revoked meanwhile issues nothing.
 //
 // jkt is the thumbprint of the request's DPoP proof key, "" without one:
 // the access token, and a public client's refresh family, are bound to it
@@ -35,12 +35,8 @@ func (p *Provider) issueForUser(ctx context.Context, client *domain.Client, code
 		authTime: code.AuthTime, sid: code.SessionID, amr: code.AMR, nonce: code.Nonce, dpopJKT: jkt,
 		claims: storedClaims(code.Claims),
 	}
-	if client.AllowsGrant(domain.GrantRefreshToken) {
-		tok, err := p.createCodeFamily(ctx, client, user, code, jkt, now)
-		if err != nil {
-			return TokenResponse{}, err
-		}
-		is.refresh = tok
+	if is.refresh, err = p.createCodeFamily(ctx, client, user, code, jkt, now); err != nil {
+		return TokenResponse{}, err
 	}
 	if err := p.refuseRevokedCodeGrant(ctx, code.GrantID, now); err != nil {
 		return TokenResponse{}, err

@@ -67,6 +67,7 @@ func RunDirectory(t *testing.T, env Env) {
 		{"client policy", clientPolicyChecks},
 		{"joining another organization", joinChecks},
 		{"two-step verification", mfaChecks},
+		{"sessions and apps on the account page", accountAppChecks},
 	}
 	t.Run("directory", func(t *testing.T) {
 		for _, g := range groups {
@@ -186,9 +187,15 @@ func (d *directory) provision(t *testing.T) *member {
 // provisionEmail provisions email as provision does.
 func (d *directory) provisionEmail(t *testing.T, email string) *member {
 	t.Helper()
+	return d.provisionInto(t, d.org, email)
+}
+
+// provisionInto provisions email into o, an organization the suite made.
+func (d *directory) provisionInto(t *testing.T, o org, email string) *member {
+	t.Helper()
 	resp := d.manage(t, http.MethodPost, pathProvision, map[string]any{
 		"email": email, "firstName": "Ada", "lastName": "Directory",
-		"organizationId": d.org.ID, "sendInviteEmail": true,
+		"organizationId": o.ID, "sendInviteEmail": true,
 	}, http.StatusCreated).JSON(t)
 	require.Equal(t, true, resp["inviteSent"], "the invitation was sent; answer %v", resp)
 	require.Equal(t, "invited", resp["status"])

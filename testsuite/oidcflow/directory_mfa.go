@@ -303,10 +303,10 @@ func requiredPolicy(t *testing.T, d *directory) {
 	d.admin(t, http.MethodPatch, pathAdminOrgs+"/"+o.ID, map[string]any{"mfaPolicy": "sometimes"}, http.StatusBadRequest)
 	got := d.admin(t, http.MethodPatch, pathAdminOrgs+"/"+o.ID, map[string]any{"mfaPolicy": "required_for_admins"}, http.StatusOK).JSON(t)
 	require.Equal(t, "required_for_admins", got["mfaPolicy"])
-	home := d.org
-	d.org = o
-	member, admin := d.activeMember(t), d.activeMember(t)
-	d.org = home
+	// Members of that organization only: the other checks share d.org and
+	// run meanwhile.
+	member := d.activate(t, d.provisionInto(t, o, "oidcflow-"+suffix()+"@example.com"))
+	admin := d.activate(t, d.provisionInto(t, o, "oidcflow-"+suffix()+"@example.com"))
 	d.admin(t, http.MethodPut, "/api/v1/admin/organizations/"+o.ID+"/members/"+admin.ID, map[string]any{"role": "admin"}, http.StatusOK)
 	c := d.register(t)
 
