@@ -71,9 +71,10 @@ func at(ms int64) time.Time { return epoch.Add(time.Duration(ms) * time.Millisec
 // with nil or empty slices and zero times.
 func sampleFactors(userID string) domain.Factors {
 	return domain.Factors{
-		UserID:      userID,
-		TOTP:        &domain.TOTP{Secret: uniqueHash()[:20], LastStep: 68_012_345, CreatedAt: at(1_001)},
-		PendingTOTP: &domain.TOTP{Secret: uniqueHash()[:20], CreatedAt: at(2_002)},
+		UserID:           userID,
+		TOTP:             &domain.TOTP{Secret: uniqueHash()[:20], LastStep: 68_012_345, CreatedAt: at(1_001)},
+		PendingTOTP:      &domain.TOTP{Secret: uniqueHash()[:20], CreatedAt: at(2_002)},
+		PendingTOTPOwner: "request:owner-hash",
 		RecoveryCodes: []domain.RecoveryCode{
 			{Hash: uniqueHash()},
 			{Hash: uniqueHash(), UsedAt: at(3_003)},

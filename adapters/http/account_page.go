@@ -13,6 +13,7 @@ import (
 	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/core/mfa"
 	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/calimatic/calimatic-auth/core/ratelimit"
 )
 
 // The account page at /account, where the signed-in holder manages their
@@ -92,6 +93,11 @@ func (s *Server) signedIn(c *fiber.Ctx) (*holder, error) {
 		return nil, s.pageError(c, err)
 	}
 	if sess == nil {
+		// Each sign-in stores a pending request, as the authorization
+		// endpoint's do: it counts against the same limit per address.
+		if limited, err := s.limitSignInStart(c); limited {
+			return nil, err
+		}
 		out, err := s.op.AccountSignIn(c.UserContext(), b, pathAccount, "", false)
 		if err != nil {
 			return nil, s.pageError(c, err)
@@ -99,6 +105,25 @@ func (s *Server) signedIn(c *fiber.Ctx) (*holder, error) {
 		return nil, s.follow(c, out)
 	}
 	return &holder{b: b, sess: sess, user: user}, nil
+}
+
+// limitSignInStart counts a sign-in the account page starts under the
+// authorization endpoint's rule. Past it, it answers 429 and reports true
+// with the answer's error (nil once written): the caller stops there.
+func (s *Server) limitSignInStart(c *fiber.Ctx) (bool, error) {
+	rule := s.opts.Rules.Authorize
+	if !s.opts.RateLimitsEnabled || !rule.Enabled() {
+		return false, nil
+	}
+	d, err := ratelimit.Allow(c.UserContext(), s.limiter, s.ipKey(c), rule, s.clock.Now())
+	if err != nil {
+		return true, s.pageError(c, err)
+	}
+	if !d.Allowed {
+		rateHeaders(c, d)
+		return true, s.pageError(c, &oidc.Error{Code: oidc.CodeRateLimited, Description: "Too many sign-ins were started from your network. Try again in a minute.", RateLimit: &d})
+	}
+	return false, nil
 }
 
 // holderForm checks a POST's session and CSRF token before h.
@@ -225,7 +250,7 @@ func (s *Server) accountTOTPPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) renderTOTP(c *fiber.Ctx, a *holder, msg string) error {
-	en, err := s.mfa.StartTOTP(c.UserContext(), a.user.ID)
+	en, err := s.mfa.StartTOTP(c.UserContext(), a.user.ID, mfa.SessionOwner(a.sess.SID))
 	if err != nil {
 		return s.pageError(c, err)
 	}
@@ -235,7 +260,7 @@ func (s *Server) renderTOTP(c *fiber.Ctx, a *holder, msg string) error {
 }
 
 func (s *Server) accountTOTPConfirm(c *fiber.Ctx, a *holder) error {
-	codes, err := s.mfa.ConfirmTOTP(c.UserContext(), a.user.ID, a.form["code"])
+	codes, err := s.mfa.ConfirmTOTP(c.UserContext(), a.user.ID, mfa.SessionOwner(a.sess.SID), a.form["code"])
 	switch {
 	case errors.Is(err, mfa.ErrThrottled):
 		return s.renderTOTP(c.Status(fiber.StatusTooManyRequests), a, "Too many codes were tried for this account. Wait a few minutes and try again.")

@@ -41,6 +41,7 @@ func (s *Server) passkeyRoutes() {
 // shows.
 func passkeyJSONError(c *fiber.Ctx, status int, msg string) error {
 	noStore(c)
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	return c.Status(status).JSON(restBody{Error: "passkey_unavailable", Message: msg})
 }
 
@@ -59,10 +60,16 @@ func (s *Server) loginPasskeyOptions(second bool) fiber.Handler {
 		if page != nil {
 			return passkeyJSONError(c, fiber.StatusBadRequest, page.Description)
 		}
-		noStore(c)
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		return c.Send(options)
+		return sendOptions(c, options)
 	}
+}
+
+// sendOptions answers the script with WebAuthn options.
+func sendOptions(c *fiber.Ctx, options []byte) error {
+	noStore(c)
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(options)
 }
 
 // loginPasskeySubmit signs in with a passkey alone.
@@ -97,9 +104,7 @@ func (s *Server) accountPasskeyOptions(c *fiber.Ctx, a *holder) error {
 	case err != nil:
 		return s.restError(c, err)
 	}
-	noStore(c)
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(options)
+	return sendOptions(c, options)
 }
 
 // passkeyMessages are what the account page says when adding a passkey

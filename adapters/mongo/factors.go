@@ -58,6 +58,7 @@ type factorsDoc struct {
 	Rev             int64             `bson:"rev"`
 	TOTP            *totpDoc          `bson:"totp,omitempty"`
 	PendingTOTP     *totpDoc          `bson:"pending_totp,omitempty"`
+	PendingOwner    string            `bson:"pending_totp_owner,omitempty"`
 	RecoveryCodes   []recoveryCodeDoc `bson:"recovery_codes,omitempty"`
 	Passkeys        []passkeyDoc      `bson:"passkeys,omitempty"`
 	Ceremony        []byte            `bson:"ceremony,omitempty"`
@@ -100,7 +101,7 @@ type passkeyDoc struct {
 
 // newDoc returns f's stored form at revision rev, its secrets sealed.
 func (s *FactorStore) newDoc(f *domain.Factors, rev int64) (*factorsDoc, error) {
-	d := &factorsDoc{UserID: f.UserID, Rev: rev, Ceremony: f.Ceremony,
+	d := &factorsDoc{UserID: f.UserID, Rev: rev, Ceremony: f.Ceremony, PendingOwner: f.PendingTOTPOwner,
 		CeremonyExpires: f.CeremonyExpires, UpdatedAt: f.UpdatedAt}
 	var err error
 	if d.TOTP, err = s.sealTOTP(purposeTOTPSecret, f.UserID, f.TOTP); err != nil {
@@ -120,7 +121,7 @@ func (s *FactorStore) newDoc(f *domain.Factors, rev int64) (*factorsDoc, error) 
 
 // factors opens and decodes the document.
 func (s *FactorStore) factors(d *factorsDoc) (domain.Factors, error) {
-	f := domain.Factors{UserID: d.UserID, Ceremony: d.Ceremony,
+	f := domain.Factors{UserID: d.UserID, Ceremony: d.Ceremony, PendingTOTPOwner: d.PendingOwner,
 		CeremonyExpires: d.CeremonyExpires, UpdatedAt: d.UpdatedAt}
 	var err error
 	if f.TOTP, err = s.openTOTP(purposeTOTPSecret, d.UserID, d.TOTP); err != nil {

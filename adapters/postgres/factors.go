@@ -52,7 +52,7 @@ func NewFactorStore(pool *pgxpool.Pool, keyEncryptionKey []byte) (*FactorStore, 
 // factorColumns are the columns of user_factors besides user_id, in the
 // order factorsRow.targets scans them and factorArgs writes them.
 const factorColumns = `totp_secret, totp_last_step, totp_created_at,
-	pending_totp_secret, pending_totp_last_step, pending_totp_created_at,
+	pending_totp_secret, pending_totp_last_step, pending_totp_created_at, pending_totp_owner,
 	recovery_codes, passkeys, ceremony, ceremony_expires, updated_at`
 
 // recoveryCodeDoc is the stored form of a domain.RecoveryCode, one element
@@ -85,6 +85,7 @@ type passkeyDoc struct {
 // opened and its arrays decoded.
 type factorsRow struct {
 	totp, pending             sealedTOTP
+	pendingOwner              string
 	codes, passkeys, ceremony []byte
 	ceremonyExpires, updated  pgtype.Timestamptz
 }
@@ -98,13 +99,13 @@ type sealedTOTP struct {
 
 func (r *factorsRow) targets() []any {
 	return []any{&r.totp.secret, &r.totp.step, &r.totp.created,
-		&r.pending.secret, &r.pending.step, &r.pending.created,
+		&r.pending.secret, &r.pending.step, &r.pending.created, &r.pendingOwner,
 		&r.codes, &r.passkeys, &r.ceremony, &r.ceremonyExpires, &r.updated}
 }
 
 // factors opens and decodes the row into fresh values of userID's.
 func (s *FactorStore) factors(userID string, r *factorsRow) (domain.Factors, error) {
-	f := domain.Factors{UserID: userID, Ceremony: r.ceremony,
+	f := domain.Factors{UserID: userID, Ceremony: r.ceremony, PendingTOTPOwner: r.pendingOwner,
 		CeremonyExpires: fromTS(r.ceremonyExpires), UpdatedAt: fromTS(r.updated)}
 	var err error
 	if f.TOTP, err = s.openTOTP(purposeTOTPSecret, userID, r.totp); err != nil {
@@ -163,7 +164,7 @@ func (s *FactorStore) factorArgs(f *domain.Factors) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
-	return []any{totp.secret, totp.step, totp.created, pending.secret, pending.step, pending.created,
+	return []any{totp.secret, totp.step, totp.created, pending.secret, pending.step, pending.created, f.PendingTOTPOwner,
 		codesJSON, passkeysJSON, f.Ceremony, ts(f.CeremonyExpires), ts(f.UpdatedAt)}, nil
 }
 
@@ -278,7 +279,7 @@ func (s *FactorStore) UpdateFactors(ctx context.Context, userID string, fn func(
 				return err
 			}
 			_, err = tx.Exec(ctx, `UPDATE user_factors SET (`+factorColumns+`) =
-				($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) WHERE user_id = $1`, append([]any{userID}, args...)...)
+				($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) WHERE user_id = $1`, append([]any{userID}, args...)...)
 			return err
 		})
 	if err != nil {

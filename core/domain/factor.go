@@ -15,8 +15,12 @@ type Factors struct {
 	// TOTP is the confirmed authenticator; nil for none.
 	TOTP *TOTP
 	// PendingTOTP is an enrolment shown to the user and not yet confirmed
-	// with a code; it never signs anyone in.
-	PendingTOTP *TOTP
+	// with a code; it never signs anyone in. PendingTOTPOwner names where
+	// it was shown (a pending sign-in, an account page session): only
+	// there may it be confirmed, and shown again, so whoever else knows
+	// the password cannot plant a secret they know.
+	PendingTOTP      *TOTP
+	PendingTOTPOwner string
 	// RecoveryCodes are the current set; regenerating replaces them all.
 	RecoveryCodes []RecoveryCode
 	Passkeys      []Passkey

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -146,12 +144,13 @@ func fromCredential(c *webauthn.Credential, name string, now time.Time) domain.P
 	}
 }
 
-// passkeyName is a passkey's name as typed, trimmed, or ErrBadName. Control
-// characters are refused because the name goes into mails and pages.
+// passkeyName is a passkey's name as typed, trimmed, or ErrBadName. The
+// name goes into mails and pages, so it must be printable text: no
+// control characters, and no bidirectional ones that would make a name
+// read as another (domain.PrintableText).
 func passkeyName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	n := utf8.RuneCountInString(name)
-	if n == 0 || n > maxPasskeyName || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
+	if name == "" || !domain.PrintableText(name, maxPasskeyName) {
 		return "", ErrBadName
 	}
 	return name, nil

@@ -400,6 +400,7 @@ func TestAPasskeyNeedsAProperName(t *testing.T) {
 		{"a name with a line break", "Phone\nSubject: hi"},
 		{"a name with a tab", "My\tphone"},
 		{"a name that is not UTF-8", "Phone \xff"},
+		{"a name that turns the text around (U+202E)", "\u202eevil"},
 	} {
 		_, err := w.svc.FinishPasskeyRegistration(ctx, userID, tc.name, answer)
 		assert.ErrorIs(t, err, mfa.ErrBadName, tc.why)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/base32"
+	"encoding/base64"
 	"strings"
 	"time"
 
@@ -35,18 +36,22 @@ type Enrolment struct {
 	Secret string
 }
 
-// StartTOTP begins enrolling an authenticator, or shows again the one
-// under way. It replaces nothing: an authenticator already confirmed
-// stays until the new one is.
-func (s *Service) StartTOTP(ctx context.Context, userID string) (Enrolment, error) {
+// StartTOTP begins enrolling an authenticator for owner (where it is
+// shown: a pending sign-in, an account page session; see Owner), or shows
+// again the one under way there. An enrolment shown elsewhere is replaced,
+// never shown: whoever else knows the password must not learn a secret
+// the holder then confirms. An authenticator already confirmed stays until
+// the new one is.
+func (s *Service) StartTOTP(ctx context.Context, userID, owner string) (Enrolment, error) {
 	var en Enrolment
 	_, err := s.spend(ctx, userID, func(f *domain.Factors, u *domain.User, now time.Time) (change, error) {
 		p := f.PendingTOTP
-		if p != nil && now.Before(p.CreatedAt.Add(s.cfg.EnrolTTL)) {
+		if p != nil && now.Before(p.CreatedAt.Add(s.cfg.EnrolTTL)) && ownedBy(f, owner) {
 			en = s.enrolment(u, p.Secret)
 			return change{}, errUnchanged
 		}
 		f.PendingTOTP = &domain.TOTP{Secret: s.deps.Random.Bytes(totpSecretSize), CreatedAt: now}
+		f.PendingTOTPOwner = owner
 		en = s.enrolment(u, f.PendingTOTP.Secret)
 		return change{}, nil
 	})
@@ -64,17 +69,17 @@ func (s *Service) enrolment(u *domain.User, secret []byte) Enrolment {
 	return Enrolment{URI: key.URL(), Secret: key.Secret()}
 }
 
-// ConfirmTOTP completes an enrolment with a code from the new
+// ConfirmTOTP completes owner's enrolment with a code from the new
 // authenticator. The account gets recovery codes with its first factor;
 // those are returned, to be shown once (nil when it has some already).
-func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
+func (s *Service) ConfirmTOTP(ctx context.Context, userID, owner, code string) ([]string, error) {
 	if err := s.throttle(ctx, userID); err != nil {
 		return nil, err
 	}
 	var codes []string
 	_, err := s.update(ctx, userID, func(f *domain.Factors, _ *domain.User, now time.Time) (change, error) {
 		p := f.PendingTOTP
-		if p == nil || !now.Before(p.CreatedAt.Add(s.cfg.EnrolTTL)) {
+		if p == nil || !now.Before(p.CreatedAt.Add(s.cfg.EnrolTTL)) || !ownedBy(f, owner) {
 			return change{}, ErrNoEnrolment
 		}
 		step, ok := matchStep(p.Secret, code, now, -1)
@@ -82,7 +87,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]strin
 			return change{}, ErrWrongCode
 		}
 		f.TOTP = &domain.TOTP{Secret: p.Secret, LastStep: step, CreatedAt: now}
-		f.PendingTOTP = nil
+		f.PendingTOTP, f.PendingTOTPOwner = nil, ""
 		if f.UnusedRecoveryCodes() == 0 {
 			codes = s.newRecoveryCodes(f)
 		}
@@ -124,7 +129,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID string) error {
 		if f.TOTP == nil {
 			return change{}, ErrNoFactor
 		}
-		f.TOTP, f.PendingTOTP = nil, nil
+		f.TOTP, f.PendingTOTP, f.PendingTOTPOwner = nil, nil, ""
 		dropOrphanCodes(f)
 		return change{
 			event: domain.EventUserFactorRemoved, factor: kindTOTP,
@@ -169,4 +174,20 @@ func (s *Service) throttle(ctx context.Context, userID string) error {
 		return ErrThrottled
 	}
 	return nil
+}
+
+// Owners of an enrolment: where it was shown. Either names a secret the
+// browser holds (the pending sign-in's id, hashed; the session's public
+// id, which only its cookie's holder reaches the account page with).
+func SignInOwner(interaction string) string {
+	return "sign-in:" + base64.RawURLEncoding.EncodeToString(domain.HashToken(interaction))
+}
+
+// SessionOwner is the owner of an enrolment shown on the account page.
+func SessionOwner(sid string) string { return "session:" + sid }
+
+// ownedBy reports, in constant time, whether f's pending enrolment was
+// shown to owner.
+func ownedBy(f *domain.Factors, owner string) bool {
+	return owner != "" && subtle.ConstantTimeCompare([]byte(f.PendingTOTPOwner), []byte(owner)) == 1
 }

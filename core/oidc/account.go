@@ -19,9 +19,10 @@ import (
 const RecentSignIn = 10 * time.Minute
 
 // AccountSession returns the browser's live session and its user, or nils
-// when the browser is not signed in.
+// when the browser is not signed in, or only with fewer factors than a
+// policy now asks of the user.
 func (p *Provider) AccountSession(ctx context.Context, b Browser) (*domain.Session, *domain.User, error) {
-	return p.currentSession(ctx, b)
+	return p.signedIn(ctx, b)
 }
 
 // Recent reports whether a session's sign-in is recent enough for a

@@ -17,7 +17,7 @@ import (
 // The account page's "Active sessions" and "Connected apps": the signed-in
 // user's own browser sessions and the apps they gave access to, listed and
 // ended. Each use case finds its user through the browser's session
-// (currentSession) and takes no user id, so none of them can reach another
+// (signedIn) and takes no user id, so none of them can reach another
 // user's sessions or consents.
 
 // SessionView is one of the user's live sessions, as the account page
@@ -57,7 +57,7 @@ const maxEndRounds = 10
 // accountHolder returns the browser's session and its user, or
 // ErrNotSignedIn.
 func (p *Provider) accountHolder(ctx context.Context, b Browser) (*domain.Session, *domain.User, error) {
-	sess, user, err := p.currentSession(ctx, b)
+	sess, user, err := p.signedIn(ctx, b)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
@@ -103,7 +104,7 @@ func (p *Provider) Authorize(ctx context.Context, in AuthorizeParams, b Browser)
 		// the client hears why.
 		return fail(CodeInvalidRequest, "this client must use the pushed authorization request endpoint")
 	}
-	sess, user, err := p.currentSession(ctx, b)
+	sess, user, err := p.signedIn(ctx, b)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -209,10 +210,14 @@ func (p *Provider) validateAuthorize(c *domain.Client, in AuthorizeParams) (doma
 	for name, v := range map[string]string{
 		"scope": in.Scope, "nonce": in.Nonce, "prompt": in.Prompt, "max_age": in.MaxAge,
 		"login_hint": in.LoginHint, "code_challenge": in.CodeChallenge, "response_type": in.ResponseType,
-		"acr_values": in.ACRValues,
+		"acr_values": in.ACRValues, "state": in.State, "dpop_jkt": in.DPoPJKT,
 	} {
-		if len(v) > maxParamLen {
+		if len(v) > maxParamLen && name != "state" {
 			return none, oauthErr(CodeInvalidRequest, "%s is too long", name)
+		}
+		// Stores keep text: a NUL or broken UTF-8 is no parameter's value.
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return none, oauthErr(CodeInvalidRequest, "%s is not valid text", name)
 		}
 	}
 	if len(in.State) > maxStateLen {

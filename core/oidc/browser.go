@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -55,6 +56,23 @@ func (p *Provider) currentSession(ctx context.Context, b Browser) (*domain.Sessi
 		return nil, nil, nil
 	}
 	return &s, &u, nil
+}
+
+// signedIn is currentSession for signing in to something (an app, a
+// device, the account page): a session of one factor no longer counts for
+// a user whom an organization's policy has since come to ask a second
+// factor of. A policy raised after a sign-in thus applies at the
+// session's next use, not at its end, up to 30 days later.
+func (p *Provider) signedIn(ctx context.Context, b Browser) (*domain.Session, *domain.User, error) {
+	s, u, err := p.currentSession(ctx, b)
+	if err != nil || s == nil || slices.Contains(s.AMR, "mfa") {
+		return s, u, err
+	}
+	required, err := p.deps.MFA.Required(ctx, u.ID)
+	if err != nil || required {
+		return nil, nil, err
+	}
+	return s, u, nil
 }
 
 // Sessions slide: each use moves the expiry to SessionTTL from now, at

@@ -138,7 +138,7 @@ func (p *Provider) EnterUserCode(ctx context.Context, typed string, b Browser) (
 		return UserCodeOutcome{Retry: retryUsedCode}, nil
 	}
 	r := domain.AuthRequest{ClientID: g.ClientID, Scopes: g.Scopes, MaxAge: -1, DeviceCodeHash: g.DeviceCodeHash}
-	sess, user, err := p.currentSession(ctx, b)
+	sess, user, err := p.signedIn(ctx, b)
 	if err != nil {
 		return UserCodeOutcome{}, err
 	}

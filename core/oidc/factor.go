@@ -99,7 +99,7 @@ func (p *Provider) FactorPrompt(ctx context.Context, id string, b Browser) (Fact
 	}
 	fp := FactorPrompt{Prompt: pr, TOTP: f.TOTP != nil, Passkeys: len(f.Passkeys) > 0, RecoveryCodes: f.UnusedRecoveryCodes()}
 	if !f.HasSecondFactor() {
-		en, err := p.deps.MFA.StartTOTP(ctx, r.FactorUserID)
+		en, err := p.deps.MFA.StartTOTP(ctx, r.FactorUserID, mfa.SignInOwner(r.ID))
 		if err != nil {
 			return FactorPrompt{}, nil, err
 		}
@@ -151,7 +151,7 @@ func (p *Provider) SubmitFactor(ctx context.Context, in FactorInput, b Browser) 
 	case FactorRecovery:
 		err = p.deps.MFA.UseRecoveryCode(ctx, uid, in.Code)
 	case FactorEnrol:
-		codes, err = p.deps.MFA.ConfirmTOTP(ctx, uid, in.Code)
+		codes, err = p.deps.MFA.ConfirmTOTP(ctx, uid, mfa.SignInOwner(r.ID), in.Code)
 	case FactorPasskey:
 		amr, err = p.passkeyFactor(ctx, r, in.Code)
 	default:

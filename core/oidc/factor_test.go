@@ -3,6 +3,7 @@ package oidc_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
@@ -462,4 +463,63 @@ func TestFactorFormsRefuseBadInput(t *testing.T) {
 	_, page, err := w2.p.FactorPrompt(ctx, s.id, s.b)
 	require.NoError(t, err)
 	assert.NotNil(t, page)
+}
+
+func TestAnEnrolmentShownToOneSignInCannotBeConfirmedByAnother(t *testing.T) {
+	w := newMFAWorld(t)
+	w.member(t, domain.MFARequired, domain.RoleMember, domain.MembershipActive)
+	ctx := context.Background()
+
+	// Someone who knows the password loads the set-up first...
+	attacker := w.password(t, nil)
+	seen, _, err := w.p.FactorPrompt(ctx, attacker.id, attacker.b)
+	require.NoError(t, err)
+	// ...then the holder signs in and is shown a secret of their own.
+	holder := w.password(t, nil)
+	mine, _, err := w.p.FactorPrompt(ctx, holder.id, holder.b)
+	require.NoError(t, err)
+	assert.NotEqual(t, seen.Enrol.Secret, mine.Enrol.Secret, "a set-up is never shown to another sign-in")
+
+	out := w.submit(t, holder, oidc.FactorEnrol, w.code(t, seen.Enrol.Secret, w.clock.Now()))
+	assert.NotEmpty(t, out.LoginError, "the secret the other sign-in saw does not enrol")
+	out = w.submit(t, attacker, oidc.FactorEnrol, w.code(t, seen.Enrol.Secret, w.clock.Now()))
+	assert.NotEmpty(t, out.LoginError, "nor does the other sign-in enrol its old secret")
+	out = w.submit(t, holder, oidc.FactorEnrol, w.code(t, mine.Enrol.Secret, w.clock.Now()))
+	require.Equal(t, oidc.StepRecoveryCodes, out.Step, "%+v", out)
+
+	f, err := w.factors.GetFactors(ctx, mfaUserID)
+	require.NoError(t, err)
+	require.NotNil(t, f.TOTP)
+	assert.Equal(t, mine.Enrol.Secret, b32Secret(f.TOTP.Secret))
+}
+
+func b32Secret(b []byte) string {
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
+}
+
+func TestAPolicyRaisedAfterASignInAppliesAtTheSessionsNextUse(t *testing.T) {
+	w := newMFAWorld(t)
+	w.member(t, domain.MFAOff, domain.RoleMember, domain.MembershipActive)
+	s := w.password(t, nil)
+	w.finish(t, s, s.out) // a session of the password alone
+	_, err := w.orgs.UpdateOrganization(context.Background(), w.firstOrg(t), func(o *domain.Organization) error {
+		o.MFAPolicy = domain.MFARequired
+		return nil
+	})
+	require.NoError(t, err)
+
+	in := oidc.AuthorizeParams{
+		ClientID: w.client.ClientID, RedirectURI: mfaRedirect, ResponseType: "code", Scope: "openid",
+		CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", CodeChallengeMethod: "S256",
+	}
+	out, err := w.p.Authorize(context.Background(), in, s.b)
+	require.NoError(t, err)
+	assert.Equal(t, oidc.StepLogin, out.Step, "the old session no longer signs in")
+	in.Prompt = "none"
+	out, err = w.p.Authorize(context.Background(), in, s.b)
+	require.NoError(t, err)
+	assert.Contains(t, out.RedirectTo, "error=login_required")
+	sess, _, err := w.p.AccountSession(context.Background(), s.b)
+	require.NoError(t, err)
+	assert.Nil(t, sess, "nor opens the account page")
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
@@ -35,7 +37,8 @@ func (p *Provider) Login(ctx context.Context, in LoginInput, b Browser) (Outcome
 	if email == "" || in.Password == "" {
 		return Outcome{LoginError: "Enter your email and password."}, nil
 	}
-	if len(email) > 254 || len(in.Password) > domain.MaxPasswordLen {
+	if len(email) > 254 || len(in.Password) > domain.MaxPasswordLen || !utf8.ValidString(email) || strings.ContainsRune(email, 0) {
+		// No account has such an email; the limiter's key is text too.
 		return Outcome{LoginError: badCredentials}, nil
 	}
 	if msg, err := p.throttleLogin(ctx, email, b.IP); err != nil || msg != "" {

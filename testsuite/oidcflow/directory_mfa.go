@@ -33,6 +33,7 @@ var mfaChecks = []dirCheck{
 	{"the account page refuses forged and bad forms", accountPageBadInput},
 	{"a platform administrator resets a user's factors", adminResetFactors},
 	{"an organization that requires a second factor enrols its members at sign-in", requiredPolicy},
+	{"a NUL byte at sign-in is a clear refusal, on every store", nulAtSignIn},
 }
 
 // authenticator is an authenticator app: it knows the secret and the last
@@ -323,4 +324,24 @@ func requiredPolicy(t *testing.T, d *directory) {
 	d.admin(t, http.MethodPatch, pathAdminOrgs+"/"+o.ID, map[string]any{"mfaPolicy": "required"}, http.StatusOK)
 	r = d.s.newAuthRequest(c)
 	d.factorSignIn(t, member, r) // now the member too
+}
+
+func nulAtSignIn(t *testing.T, d *directory) {
+	c := d.register(t)
+	for _, param := range []string{"state", "nonce", "login_hint"} {
+		r := d.s.newAuthRequest(c)
+		r.Extra[param] = "a\x00b"
+		l := d.s.newAgent(t).get(t, r.URL())
+		if l.Left != nil {
+			assert.Equal(t, "invalid_request", l.Left.Query().Get("error"), "%s with a NUL", param)
+		} else {
+			assert.Equal(t, http.StatusBadRequest, l.Status, "%s with a NUL: %q", param, l.Text())
+		}
+	}
+	a := d.s.newAgent(t)
+	l := a.get(t, d.s.newAuthRequest(c).URL())
+	f := l.formWith(t, loginLabels, nil)
+	require.NotNil(t, f)
+	l = a.submit(t, f, map[string]string{"Email": "nul\x00@example.com", "Password": "whatever it is"}, "")
+	assert.Equal(t, http.StatusUnauthorized, l.Status, "a NUL in the email is wrong credentials, not an outage: %q", l.Text())
 }

@@ -18,6 +18,7 @@ CREATE TABLE user_factors (
 	pending_totp_secret     bytea,
 	pending_totp_last_step  bigint,
 	pending_totp_created_at timestamptz,
+	pending_totp_owner      text NOT NULL DEFAULT '',
 	recovery_codes          jsonb,
 	passkeys                jsonb,
 	ceremony                bytea,
