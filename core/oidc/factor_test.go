@@ -67,7 +67,13 @@ const (
 	mfaUserID   = "0b0f5d5e-0000-4000-8000-0000000000aa"
 )
 
-func newMFAWorld(t *testing.T) *mfaWorld {
+func newMFAWorld(t testing.TB) *mfaWorld {
+	t.Helper()
+	return newMFAWorldLimited(t, mfa.DefaultAttempts)
+}
+
+// newMFAWorldLimited is newMFAWorld with the second factor's throttle.
+func newMFAWorldLimited(t testing.TB, attempts domain.RateRule) *mfaWorld {
 	t.Helper()
 	w := &mfaWorld{
 		users: memory.NewUserStore(), orgs: memory.NewOrganizationStore(), factors: memory.NewFactorStore(),
@@ -77,7 +83,7 @@ func newMFAWorld(t *testing.T) *mfaWorld {
 	limiter, units := memory.NewRateLimiter(), memory.NewUnits()
 	w.p = newTestProvider(t, func(_ *oidc.Config, d *oidc.Deps) {
 		d.Users, d.Orgs, d.Clock, d.Limiter, d.Events, d.Units = w.users, w.orgs, w.clock, limiter, w.events, units
-		d.MFA = mfa.New(mfa.Config{Attempts: mfa.DefaultAttempts}, mfa.Deps{
+		d.MFA = mfa.New(mfa.Config{Attempts: attempts}, mfa.Deps{
 			Factors: w.factors, Users: w.users, Orgs: w.orgs, Events: w.events, Units: units,
 			Mailer: w.mail, Limiter: limiter, Clock: w.clock, Random: system.NewRandom(),
 		})
@@ -97,7 +103,7 @@ func newMFAWorld(t *testing.T) *mfaWorld {
 }
 
 // member puts the user in a new organization with policy, with role.
-func (w *mfaWorld) member(t *testing.T, policy domain.MFAPolicy, role string, status domain.MembershipStatus) {
+func (w *mfaWorld) member(t testing.TB, policy domain.MFAPolicy, role string, status domain.MembershipStatus) {
 	t.Helper()
 	ctx := context.Background()
 	id := system.NewRandom().UUID()
@@ -113,7 +119,7 @@ type signIn struct {
 	out      oidc.Outcome
 }
 
-func (w *mfaWorld) password(t *testing.T, edit func(*oidc.AuthorizeParams)) *signIn {
+func (w *mfaWorld) password(t testing.TB, edit func(*oidc.AuthorizeParams)) *signIn {
 	t.Helper()
 	ctx := context.Background()
 	s := &signIn{b: oidc.Browser{Binding: "binding-binding-binding-binding-binding", IP: "127.0.0.1"}, verifier: "mfa-verifier-mfa-verifier-mfa-verifier-0123456"}
@@ -136,7 +142,7 @@ func (w *mfaWorld) password(t *testing.T, edit func(*oidc.AuthorizeParams)) *sig
 	return s
 }
 
-func (w *mfaWorld) submit(t *testing.T, s *signIn, method, code string) oidc.Outcome {
+func (w *mfaWorld) submit(t testing.TB, s *signIn, method, code string) oidc.Outcome {
 	t.Helper()
 	out, err := w.p.SubmitFactor(context.Background(), oidc.FactorInput{Interaction: s.id, CSRFToken: s.csrf, Method: method, Code: code}, s.b)
 	require.NoError(t, err)
@@ -148,7 +154,7 @@ func (w *mfaWorld) submit(t *testing.T, s *signIn, method, code string) oidc.Out
 
 // finish consents if asked and redeems the code; it returns the ID
 // token's claims.
-func (w *mfaWorld) finish(t *testing.T, s *signIn, out oidc.Outcome) map[string]any {
+func (w *mfaWorld) finish(t testing.TB, s *signIn, out oidc.Outcome) map[string]any {
 	t.Helper()
 	ctx := context.Background()
 	if out.Session != nil {
@@ -175,7 +181,7 @@ func (w *mfaWorld) finish(t *testing.T, s *signIn, out oidc.Outcome) map[string]
 	return claims
 }
 
-func (w *mfaWorld) code(t *testing.T, secret string, at time.Time) string {
+func (w *mfaWorld) code(t testing.TB, secret string, at time.Time) string {
 	t.Helper()
 	c, err := totp.GenerateCode(secret, at)
 	require.NoError(t, err)
@@ -184,7 +190,7 @@ func (w *mfaWorld) code(t *testing.T, secret string, at time.Time) string {
 
 // enrol signs in under a policy that needs a factor, enrols an
 // authenticator and returns its secret and the recovery codes.
-func (w *mfaWorld) enrol(t *testing.T) (secret string, codes []string) {
+func (w *mfaWorld) enrol(t testing.TB) (secret string, codes []string) {
 	t.Helper()
 	s := w.password(t, nil)
 	require.Equal(t, oidc.StepFactor, s.out.Step)
@@ -344,7 +350,7 @@ func TestAUserWithAFactorIsAskedForItWhateverThePolicy(t *testing.T) {
 	assert.Equal(t, oidc.StepFactor, s.out.Step)
 }
 
-func (w *mfaWorld) firstOrg(t *testing.T) string {
+func (w *mfaWorld) firstOrg(t testing.TB) string {
 	ms, err := w.orgs.ListUserMemberships(context.Background(), mfaUserID)
 	require.NoError(t, err)
 	require.NotEmpty(t, ms)
@@ -522,4 +528,46 @@ func TestAPolicyRaisedAfterASignInAppliesAtTheSessionsNextUse(t *testing.T) {
 	sess, _, err := w.p.AccountSession(context.Background(), s.b)
 	require.NoError(t, err)
 	assert.Nil(t, sess, "nor opens the account page")
+}
+
+// BenchmarkSignIn is the server's work for one browser sign-in, from the
+// authorization request to the redirect with a code, with the password
+// alone and with an authenticator code after it. The password hash is the
+// tests' cheap one, so the difference between the two is what the second
+// step adds; the load generator's sign-in scenarios weigh it against a
+// real argon2id (docs/PERFORMANCE.md).
+func BenchmarkSignIn(b *testing.B) {
+	for _, withTOTP := range []bool{false, true} {
+		name := "password"
+		if withTOTP {
+			name = "password+totp"
+		}
+		b.Run(name, func(b *testing.B) {
+			w := newMFAWorldLimited(b, domain.RateRule{})
+			var secret string
+			if withTOTP {
+				w.member(b, domain.MFARequired, domain.RoleMember, domain.MembershipActive)
+				secret, _ = w.enrol(b)
+			} else {
+				s := w.password(b, nil)
+				w.finish(b, s, s.out) // consent, once
+			}
+			ctx := context.Background()
+			b.ResetTimer()
+			for b.Loop() {
+				w.clock.Advance(30 * time.Second) // a fresh code each time
+				s := w.password(b, nil)
+				out := s.out
+				if withTOTP {
+					if _, _, err := w.p.FactorPrompt(ctx, s.id, s.b); err != nil {
+						b.Fatal(err)
+					}
+					out = w.submit(b, s, oidc.FactorTOTP, w.code(b, secret, w.clock.Now()))
+				}
+				if out.RedirectTo == "" {
+					b.Fatalf("no code: %+v", out)
+				}
+			}
+		})
+	}
 }
