@@ -110,8 +110,12 @@ func (e *env) enrol(u *loadUser) error {
 	}
 	form.Set("email", u.email)
 	form.Set("password", e.o.password)
-	if _, err := expectRedirect(c.PostForm(e.url("/login"), form)); err != nil {
+	to, err := expectRedirect(c.PostForm(e.url("/login"), form))
+	if err != nil {
 		return fmt.Errorf("login: %w", err)
+	}
+	if strings.HasPrefix(to, "/login/factor") {
+		return errors.New("the user has a second factor already (from an earlier signin_totp run): start the server afresh")
 	}
 	page, err := getPage(c, e.url("/account/totp"))
 	if err != nil {
