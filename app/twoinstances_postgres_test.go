@@ -183,6 +183,48 @@ func testTwoInstances(t *testing.T, backend func(*config.Config)) {
 		requireUserInfo(t, b.URL, tokens.AccessToken, http.StatusOK)
 		requireUserInfo(t, a.URL, tokens.AccessToken, http.StatusOK)
 	})
+
+	t.Run("a user suspended on A is refused by B within a second", func(t *testing.T) {
+		// Each instance caches users by id (CachedUserStore); the users
+		// trigger tells the other at commit.
+		tokens := signInForTokens(t, ctx, a.URL, refreshClient, refreshSecret, callback)
+		requireUserInfo(t, b.URL, tokens.AccessToken, http.StatusOK) // B has the user cached now
+		u, err := a.Users.GetUserByEmail(ctx, seedEmail)
+		require.NoError(t, err)
+		lifecycle := func(base, action string) {
+			req, err := http.NewRequest(http.MethodPost, base+"/api/v1/admin/users/"+u.ID+"/"+action, nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+seedAdminKey)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode, action)
+		}
+		lifecycle(a.URL, "suspend")
+		requireUserInfo(t, a.URL, tokens.AccessToken, http.StatusUnauthorized) // at once on A
+		assert.Eventually(t, func() bool { return userInfoStatus(t, b.URL, tokens.AccessToken) == http.StatusUnauthorized },
+			time.Second, 10*time.Millisecond, "within a second on B")
+		// Back, through B: A's cache hears of it too. (The suspension
+		// ended what the user had signed in to, so the old token stays
+		// refused; the status is what is cached.)
+		lifecycle(b.URL, "reactivate")
+		assert.Eventually(t, func() bool {
+			got, err := a.Users.GetUser(ctx, u.ID)
+			return err == nil && got.CanSignIn()
+		}, time.Second, 10*time.Millisecond, "within a second on A")
+	})
+}
+
+// userInfoStatus is the status of a UserInfo request with accessToken.
+func userInfoStatus(t *testing.T, base, accessToken string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+"/api/v1/oidc/userinfo", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // tokenAttempt is a token endpoint answer, successful or not.

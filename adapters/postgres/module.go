@@ -67,7 +67,9 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(func(pool *pgxpool.Pool, inv *Invalidations) *CachedClientStore {
 				return NewCachedClientStore(NewClientStore(pool), inv)
 			}, fx.As(new(ports.ClientStore))),
-			fx.Annotate(NewUserStore, fx.As(new(ports.UserStore))),
+			fx.Annotate(func(pool *pgxpool.Pool, inv *Invalidations) *CachedUserStore {
+				return NewCachedUserStore(NewUserStore(pool), inv)
+			}, fx.As(new(ports.UserStore))),
 			fx.Annotate(NewOrganizationStore, fx.As(new(ports.OrganizationStore))),
 			fx.Annotate(NewDirectoryStore, fx.As(new(ports.DirectoryStore))),
 			fx.Annotate(NewLicenseStore, fx.As(new(ports.LicenseStore))),
