@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -28,70 +27,25 @@ const maxCachedUsers = 100_000
 // listener is down the cache is bypassed. Users hold only password hashes.
 type CachedUserStore struct {
 	*UserStore
-	inv *Invalidations
-
-	mu    sync.RWMutex
-	users map[string]cachedUser
-}
-
-type cachedUser struct {
-	u  domain.User
-	at time.Time
+	cache *rowCache[domain.User]
 }
 
 // NewCachedUserStore caches store's reads by id under inv's notices.
 func NewCachedUserStore(store *UserStore, inv *Invalidations) *CachedUserStore {
-	s := &CachedUserStore{UserStore: store, inv: inv, users: make(map[string]cachedUser)}
-	inv.Subscribe(s.invalidate)
-	return s
-}
-
-func (s *CachedUserStore) invalidate(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if key == "" {
-		clear(s.users)
-		return
-	}
-	if id, ok := cutKind(key, kindUser); ok {
-		delete(s.users, id)
-	}
+	return &CachedUserStore{UserStore: store, cache: newRowCache(inv, kindUser, userCacheTTL, maxCachedUsers, cloneUser)}
 }
 
 // GetUser returns a user by id, from memory when the listener is healthy
 // and the entry is younger than userCacheTTL.
 func (s *CachedUserStore) GetUser(ctx context.Context, id string) (domain.User, error) {
-	healthy, epoch := s.inv.Healthy(), s.inv.Epoch()
-	if healthy {
-		s.mu.RLock()
-		e, ok := s.users[id]
-		s.mu.RUnlock()
-		if ok && time.Since(e.at) < userCacheTTL {
-			return cloneUser(e.u), nil
-		}
-	}
-	u, err := s.UserStore.GetUser(ctx, id)
-	if err != nil || !healthy {
-		return u, err
-	}
-	s.mu.Lock()
-	// A notice that came while the row was read may be about this very
-	// row: then what was read is not kept.
-	if s.inv.Epoch() == epoch && s.inv.Healthy() {
-		if len(s.users) >= maxCachedUsers {
-			clear(s.users)
-		}
-		s.users[id] = cachedUser{u: cloneUser(u), at: time.Now()}
-	}
-	s.mu.Unlock()
-	return u, nil
+	return s.cache.get(ctx, id, s.UserStore.GetUser)
 }
 
 // UpdateUser writes through and forgets the user here at once; the
 // trigger tells the other instances.
 func (s *CachedUserStore) UpdateUser(ctx context.Context, id string, fn func(*domain.User) error) (domain.User, error) {
 	u, err := s.UserStore.UpdateUser(ctx, id, fn)
-	s.inv.Invalidate(cacheKey(kindUser, id))
+	s.cache.forget(id)
 	return u, err
 }
 
