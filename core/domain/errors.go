@@ -17,4 +17,7 @@ var (
 	// ErrUnavailable: a backing service (database, Vault) cannot be reached.
 	// The HTTP edge answers 503 temporarily_unavailable.
 	ErrUnavailable = errors.New("temporarily unavailable")
+	// ErrInvalidToken: a token from elsewhere (an upstream provider's ID
+	// token) failed its signature or could not be parsed.
+	ErrInvalidToken = errors.New("invalid token")
 )

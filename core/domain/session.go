@@ -71,6 +71,9 @@ type AuthRequest struct {
 	// sign-in for Calimatic itself goes back to; such a request has no
 	// client and no redirect URI. "" for a client's request.
 	ReturnTo string
+	// Upstream is the sign-in sent to an organization's upstream provider
+	// and not yet back; nil when none.
+	Upstream *UpstreamAttempt
 	// FailedLogins counts wrong passwords and second factors entered for
 	// this request; past a few the request is dropped, so one request can't be replayed forever.
 	FailedLogins int
