@@ -27,6 +27,7 @@ import (
 	"github.com/calimatic/calimatic-auth/app/config"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/federation"
 	"github.com/calimatic/calimatic-auth/core/mfa"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/core/scim"
@@ -67,7 +68,7 @@ func Options(cfg config.Config, log *slog.Logger) (fx.Option, error) {
 		signer,
 		mailer,
 		webhookModule(cfg),
-		fx.Provide(providerConfig, newProvider, newMFA, directoryConfig, newDirectory, webhooksConfig, newWebhooks, scimConfig, newSCIM, httpOptions, httpDeps),
+		fx.Provide(providerConfig, newProvider, newMFA, newFederation, directoryConfig, newDirectory, webhooksConfig, newWebhooks, scimConfig, newSCIM, httpOptions, httpDeps),
 		fx.Invoke(runSeed),
 		httpadapter.Module,
 	), nil
@@ -329,6 +330,7 @@ type providerDeps struct {
 	AuthRequests ports.AuthRequestStore
 	Devices      ports.DeviceGrantStore
 	MFA          *mfa.Service
+	Federation   *federation.Service
 	Signer       ports.KeySigner
 	Limiter      ports.RateLimiter
 	// Events is the store's publisher behind the notifier, as the
@@ -344,8 +346,34 @@ func newProvider(cfg oidc.Config, d providerDeps) (*oidc.Provider, error) {
 		Clients: d.Clients, ClientKeys: d.ClientKeys, Replay: d.Replay,
 		Users: d.Users, Orgs: d.Orgs, Licenses: d.Licenses, Roles: d.Roles, Groups: d.Groups,
 		Grants: d.Grants, Sessions: d.Sessions,
-		AuthRequests: d.AuthRequests, Devices: d.Devices, MFA: d.MFA, Signer: d.Signer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
+		AuthRequests: d.AuthRequests, Devices: d.Devices, MFA: d.MFA, Federation: d.Federation, Signer: d.Signer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random,
 		Events: d.Events, Units: d.Units,
+	})
+}
+
+type federationDeps struct {
+	fx.In
+	Config    config.Config
+	Providers ports.IdentityProviderStore
+	Links     ports.LinkedIdentityStore
+	Domains   ports.DomainStore
+	Grants    ports.ClientGrantStore
+	Orgs      ports.OrganizationStore
+	Users     ports.UserStore
+	Upstream  ports.Upstream
+	Directory *directory.Service
+	Clock     ports.Clock
+	Random    ports.Random
+}
+
+// newFederation makes the service that signs users in through their
+// organization's upstream provider. Upstream issuers must be https as
+// webhook URLs must (webhooks.require_https).
+func newFederation(d federationDeps) *federation.Service {
+	cfg := federation.Config{Issuer: strings.TrimRight(d.Config.Issuer, "/"), RequireHTTPS: d.Config.WebhooksRequireHTTPS()}
+	return federation.New(cfg, federation.Deps{
+		Providers: d.Providers, Links: d.Links, Domains: d.Domains, Grants: d.Grants, Orgs: d.Orgs, Users: d.Users,
+		Upstream: d.Upstream, Directory: d.Directory, Clock: d.Clock, Random: d.Random,
 	})
 }
 
@@ -415,6 +443,8 @@ type directoryDeps struct {
 	Sessions     ports.SessionStore
 	Refresh      ports.RefreshTokenStore
 	Factors      ports.FactorStore
+	Links        ports.LinkedIdentityStore
+	TXT          ports.TXTResolver
 	// Events is the store's publisher behind the notifier, so that this
 	// instance's worker delivers what it publishes at once.
 	Events *webhook.Notifier
@@ -428,7 +458,7 @@ func newDirectory(cfg directory.Config, d directoryDeps) *directory.Service {
 	return directory.New(cfg, directory.Deps{
 		Clients: d.Clients, Users: d.Users, Orgs: d.Orgs, Directory: d.Directory, Licenses: d.Licenses,
 		Grants: d.Grants, Roles: d.Roles, Groups: d.Groups, Domains: d.Domains, AdminKeys: d.AdminKeys, ActionTokens: d.ActionTokens,
-		Sessions: d.Sessions, Refresh: d.Refresh, Factors: d.Factors, Events: d.Events, Mailer: d.Mailer,
+		Sessions: d.Sessions, Refresh: d.Refresh, Factors: d.Factors, Links: d.Links, TXT: d.TXT, Events: d.Events, Mailer: d.Mailer,
 		// A unit that commits wakes this instance's worker, as a publish
 		// outside a unit does.
 		Units: d.Events.Units(d.Units),
@@ -489,6 +519,7 @@ type httpIn struct {
 	Webhooks  *webhooks.Service
 	SCIM      *scim.Service
 	MFA       *mfa.Service
+	Fed       *federation.Service
 	Limiter   ports.RateLimiter
 	Clock     ports.Clock
 	Random    ports.Random
@@ -501,7 +532,7 @@ type httpIn struct {
 
 func httpDeps(in httpIn) httpadapter.Deps {
 	return httpadapter.Deps{
-		Provider: in.Provider, Directory: in.Directory, MFA: in.MFA, Webhooks: in.Webhooks, SCIM: in.SCIM, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
+		Provider: in.Provider, Directory: in.Directory, MFA: in.MFA, Federation: in.Fed, Webhooks: in.Webhooks, SCIM: in.SCIM, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
 		Checks: append([]httpadapter.ReadinessCheck{
 			{Name: "signer", Check: in.Signer.Ready},
 		}, in.Checks...),

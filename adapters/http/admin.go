@@ -215,9 +215,20 @@ func domainView(d domain.VerifiedDomain) domainJSON {
 }
 
 // putDomain is PUT …/domains/{domain}: 201 when the domain is new to the
-// organization, 200 when it had it. It takes no body.
+// organization, 200 when it had it. Its body, optional, is
+// {"method":"admin"} (the default: the administrator's word) or
+// {"method":"dns"}: verified once the domain serves the organization's TXT
+// record, which a 409 dns_record_not_found names.
 func (s *Server) putDomain(c *fiber.Ctx) error {
-	d, created, err := s.dir.PutDomain(c.UserContext(), adminOf(c), c.Params("id"), c.Params("domain"))
+	var b struct {
+		Method string `json:"method"`
+	}
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &b); err != nil {
+			return s.restError(c, err)
+		}
+	}
+	d, created, err := s.dir.PutDomain(c.UserContext(), adminOf(c), c.Params("id"), c.Params("domain"), directory.DomainVerification(b.Method))
 	status := fiber.StatusOK
 	if created {
 		status = fiber.StatusCreated

@@ -116,20 +116,42 @@ func (s *Server) seeOther(c *fiber.Ctx, to string) error {
 	return c.Redirect(to, fiber.StatusSeeOther)
 }
 
-// loginPage shows the login form of a pending request.
+// loginPage shows the sign-in page of a pending request: its first step
+// (the email alone) until an email is known, then the password step. A
+// known email (login_hint, or the first step's) whose organization signs
+// its users in upstream sends the browser there instead, once; change=1
+// asks for the first step whatever is known.
 func (s *Server) loginPage(c *fiber.Ctx) error {
-	pr, page, err := s.op.LoginPrompt(c.UserContext(), c.Query("interaction"), s.browser(c))
+	id, b := c.Query("interaction"), s.browser(c)
+	change := c.Query("change") != ""
+	if !change {
+		out, ok, err := s.op.HomeRealm(c.UserContext(), id, b)
+		if err != nil || ok {
+			return s.followSignIn(c, id, "", out, err)
+		}
+	}
+	pr, page, err := s.op.LoginPrompt(c.UserContext(), id, b)
 	if err != nil || page != nil {
 		return s.pageError(c, firstErr(err, page))
 	}
-	return s.renderLogin(c, pr, pr.LoginHint, "")
+	return s.renderLoginStep(c, pr, pr.LoginHint, "", change || pr.LoginHint == "")
 }
 
+// renderLogin shows the password step.
 func (s *Server) renderLogin(c *fiber.Ctx, pr oidc.Prompt, email, msg string) error {
+	return s.renderLoginStep(c, pr, email, msg, false)
+}
+
+func (s *Server) renderLoginStep(c *fiber.Ctx, pr oidc.Prompt, email, msg string, first bool) error {
+	buttons, err := s.op.LoginButtons(c.UserContext(), pr)
+	if err != nil {
+		return s.pageError(c, err)
+	}
 	return s.renderPage(c, "login", loginView{
-		Action: pathLogin, InteractionID: pr.Interaction, CSRFToken: pr.CSRFToken,
+		Action: pathLogin, IdentifyAction: pathLoginIdentify, FederatedAction: pathLoginFederated,
+		InteractionID: pr.Interaction, CSRFToken: pr.CSRFToken,
 		ClientName: pr.Client.Name, ClientURI: pr.Client.ClientURI, LogoURI: pr.Client.LogoURI,
-		Email: email, Error: msg, Passkeys: s.op.PasskeysOn(),
+		Email: email, Error: msg, Passkeys: s.op.PasskeysOn(), First: first, Providers: buttons,
 	})
 }
 

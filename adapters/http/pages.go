@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -28,7 +29,7 @@ var pageFiles embed.FS
 
 // pageNames are the pages render accepts; each has templates/<name>.html,
 // which defines "title" and "content" for the shared layout.
-var pageNames = []string{"login", "consent", "error", "logout", "signed_out", "password", "forgot", "account_done", "join", "device", "device_confirm", "factor", "recovery_codes", "account", "account_totp"}
+var pageNames = []string{"login", "consent", "error", "logout", "signed_out", "password", "forgot", "account_done", "join", "device", "device_confirm", "factor", "recovery_codes", "account", "account_totp", "federation_error"}
 
 // pages holds the browser pages, parsed once at start, and the stylesheet
 // they share. It is safe for concurrent use.
@@ -51,6 +52,14 @@ type loginView struct {
 	Email         string // prefill (login_hint or the last attempt)
 	Error         string // shown in an alert region when not empty
 	Passkeys      bool   // offer "Sign in with a passkey" (with the script)
+	// First shows the first step, the email alone (IdentifyAction);
+	// otherwise the password step (Action).
+	First          bool
+	IdentifyAction string
+	// Providers are the upstream providers offered as buttons, posted to
+	// FederatedAction.
+	Providers       []oidc.ProviderButton
+	FederatedAction string
 }
 
 // scopeView is one line of the consent page.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/federation"
 	"github.com/calimatic/calimatic-auth/core/mfa"
 	"github.com/calimatic/calimatic-auth/core/oidc"
 	"github.com/calimatic/calimatic-auth/core/scim"
@@ -68,6 +69,7 @@ type Server struct {
 	op       *oidc.Provider
 	dir      *directory.Service
 	mfa      *mfa.Service
+	fed      *federation.Service
 	hooks    *webhooks.Service
 	scim     *scim.Service
 	limiter  ports.RateLimiter
@@ -94,6 +96,9 @@ type Deps struct {
 	Directory *directory.Service
 	// MFA serves the account page's second factors.
 	MFA *mfa.Service
+	// Federation serves the identity provider admin API; the sign-in
+	// through them is the Provider's.
+	Federation *federation.Service
 	// Webhooks serves the subscription API at /api/v1/admin/webhooks.
 	Webhooks *webhooks.Service
 	// SCIM serves /scim/v2 and the SCIM token admin API.
@@ -120,7 +125,7 @@ func New(opts Options, d Deps) (*Server, error) {
 		opts.SessionCookie = "calimatic_session"
 	}
 	s := &Server{
-		opts: opts, op: d.Provider, dir: d.Directory, mfa: d.MFA, hooks: d.Webhooks, scim: d.SCIM, limiter: d.Limiter, clock: d.Clock, random: d.Random,
+		opts: opts, op: d.Provider, dir: d.Directory, mfa: d.MFA, fed: d.Federation, hooks: d.Webhooks, scim: d.SCIM, limiter: d.Limiter, clock: d.Clock, random: d.Random,
 		log: d.Logger, pages: pg, checks: d.Checks, registry: prometheus.NewRegistry(),
 	}
 	if s.log == nil {
@@ -203,6 +208,7 @@ func (s *Server) routes() {
 	a.Post(oidc.PathAuthorize, authz, s.authorize)
 	a.Get(pathLogin, s.loginPage)
 	a.Post(pathLogin, s.loginSubmit)
+	s.federationRoutes()
 	a.Get(pathConsent, s.consentPage)
 	a.Post(pathConsent, s.consentSubmit)
 	a.Post(oidc.PathDeviceAuthorization, authz, s.deviceAuthorize)
@@ -246,6 +252,9 @@ func (s *Server) directoryRoutes() {
 	s.adminRoutes()
 	s.accountRoutes()
 	s.factorRoutes()
+	if s.fed != nil {
+		s.adminFederationRoutes()
+	}
 	if s.mfa != nil {
 		s.accountPageRoutes()
 		s.adminFactorRoutes()
@@ -261,7 +270,8 @@ func (s *Server) directoryRoutes() {
 // isPagePath reports whether a path serves HTML to browsers.
 func isPagePath(p string) bool {
 	return p == pathLogin || p == pathConsent || p == oidc.PathAuthorize || p == oidc.PathEndSession ||
-		p == oidc.PathDevice || p == pathDeviceConfirm || p == pathLoginFactor || p == pathLoginContinue || strings.HasPrefix(p, pathAccount) ||
+		p == oidc.PathDevice || p == pathDeviceConfirm || p == pathLoginFactor || p == pathLoginContinue ||
+		p == pathLoginIdentify || p == pathLoginFederated || p == pathFederatedCallback || strings.HasPrefix(p, pathAccount) ||
 		slices.Contains(accountPaths, p)
 }
 

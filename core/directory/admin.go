@@ -398,10 +398,12 @@ func (s *Service) removeMember(ctx context.Context, orgID, userID string) error 
 	return s.leave(ctx, sc)
 }
 
-// PutDomain records a mail domain as verified for an organization, on a
-// platform administrator's word, and says whether it is new there. A
-// domain another organization verified is Taken "domain_taken".
-func (s *Service) PutDomain(ctx context.Context, a *Admin, orgID, name string) (domain.VerifiedDomain, bool, error) {
+// PutDomain records a mail domain as verified for an organization and
+// says whether it is new there: on a platform administrator's word
+// (VerifyByAdmin), or once the domain's DNS holds the organization's TXT
+// record (VerifyByDNS, see DomainChallenge). A domain another organization
+// verified is Taken "domain_taken".
+func (s *Service) PutDomain(ctx context.Context, a *Admin, orgID, name string, method DomainVerification) (domain.VerifiedDomain, bool, error) {
 	name = domain.NormalizeDomain(name)
 	if !domain.ValidDomain(name) {
 		return domain.VerifiedDomain{}, false, fault.New(fault.Invalid, "invalid_domain", "%q is not a domain name such as school.edu", clip(name))
@@ -413,8 +415,12 @@ func (s *Service) PutDomain(ctx context.Context, a *Admin, orgID, name string) (
 	if err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return domain.VerifiedDomain{}, false, fault.Store("get domain", err)
 	}
+	by, err := s.verifyDomain(ctx, a, orgID, name, method, before)
+	if err != nil {
+		return domain.VerifiedDomain{}, false, err
+	}
 	d, err := s.deps.Domains.PutDomain(ctx, domain.VerifiedDomain{
-		Domain: name, OrganizationID: orgID, VerifiedBy: "admin:" + a.Key.ID, CreatedAt: s.now(),
+		Domain: name, OrganizationID: orgID, VerifiedBy: by, CreatedAt: s.now(),
 	})
 	switch {
 	case errors.Is(err, domain.ErrAlreadyExists):

@@ -526,7 +526,7 @@ func TestAnAccountCannotMoveIntoAnotherOrganizationsVerifiedDomain(t *testing.T)
 	name := "Shelbyville"
 	other, err := f.svc.CreateOrganization(ctx, directory.OrganizationInput{Name: &name})
 	require.NoError(t, err)
-	_, _, err = f.svc.PutDomain(ctx, &directory.Admin{Key: domain.AdminKey{ID: "k1"}}, other.ID, "shelbyville.edu")
+	_, _, err = f.svc.PutDomain(ctx, &directory.Admin{Key: domain.AdminKey{ID: "k1"}}, other.ID, "shelbyville.edu", directory.VerifyByAdmin)
 	require.NoError(t, err)
 
 	into := "principal@Shelbyville.EDU"

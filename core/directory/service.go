@@ -26,22 +26,29 @@ type Config struct {
 
 // Deps are the ports the directory drives.
 type Deps struct {
-	Clients      ports.ClientStore
-	Users        ports.UserStore
-	Orgs         ports.OrganizationStore
-	Directory    ports.DirectoryStore
-	Licenses     ports.LicenseStore
-	Grants       ports.ClientGrantStore
-	Roles        ports.RoleStore
-	Groups       ports.GroupStore
-	Domains      ports.DomainStore
+	Clients   ports.ClientStore
+	Users     ports.UserStore
+	Orgs      ports.OrganizationStore
+	Directory ports.DirectoryStore
+	Licenses  ports.LicenseStore
+	Grants    ports.ClientGrantStore
+	Roles     ports.RoleStore
+	Groups    ports.GroupStore
+	Domains   ports.DomainStore
+	// TXT looks up the TXT records that verify a domain by DNS; nil
+	// leaves domains to administrators' word.
+	TXT          ports.TXTResolver
 	AdminKeys    ports.AdminKeyStore
 	ActionTokens ports.ActionTokenStore
 	Sessions     ports.SessionStore
 	Refresh      ports.RefreshTokenStore
 	// Factors are deleted with the account they guard.
 	Factors ports.FactorStore
-	Events  ports.EventPublisher
+	// Links are the upstream identities linked to accounts
+	// (federation): made with an account provisioned just in time,
+	// deleted with the account.
+	Links  ports.LinkedIdentityStore
+	Events ports.EventPublisher
 	// Units makes each change and its events one unit of work.
 	Units  ports.UnitOfWork
 	Mailer ports.Mailer

@@ -391,6 +391,9 @@ func (s *Service) deleteAccount(ctx context.Context, sc scope) error {
 	if err := s.deps.Factors.DeleteFactors(ctx, userID); err != nil {
 		return fault.Store("delete factors", err)
 	}
+	if err := s.deps.Links.DeleteUserIdentities(ctx, userID); err != nil {
+		return fault.Store("delete linked identities", err)
+	}
 	if err := s.endSignIns(ctx, userID, now); err != nil {
 		return err
 	}

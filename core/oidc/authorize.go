@@ -73,6 +73,9 @@ type Outcome struct {
 	Throttled  bool
 	// RecoveryCodes are new recovery codes to show once (StepRecoveryCodes).
 	RecoveryCodes []string
+	// Federation is a federated sign-in that failed, to show as a page
+	// with a way back.
+	Federation *FederationFailure
 }
 
 const (

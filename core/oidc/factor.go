@@ -144,7 +144,7 @@ func (p *Provider) SubmitFactor(ctx context.Context, in FactorInput, b Browser) 
 	}
 	uid := r.FactorUserID
 	var codes []string
-	amr := []string{"pwd", "otp", "mfa"}
+	amr := append(firstStep(r), "otp", "mfa")
 	switch in.Method {
 	case FactorTOTP:
 		err = p.deps.MFA.VerifyTOTP(ctx, uid, in.Code)
@@ -203,6 +203,16 @@ func (p *Provider) Continue(ctx context.Context, id, csrf string, b Browser) (Ou
 	return p.afterLogin(ctx, r, user)
 }
 
+// firstStep returns the methods of the first step of a sign-in that owes
+// a second factor: the password's, or the upstream's for a federated one
+// (recorded with FactorUserID).
+func firstStep(r *domain.AuthRequest) []string {
+	if len(r.AMR) == 0 {
+		return []string{"pwd"}
+	}
+	return slices.Clone(r.AMR)
+}
+
 // passkeyFactor checks a passkey as the second factor of the request's
 // user and returns the sign-in's methods: the password's and the
 // passkey's.
@@ -218,7 +228,7 @@ func (p *Provider) passkeyFactor(ctx context.Context, r *domain.AuthRequest, ans
 	if err != nil {
 		return nil, err
 	}
-	amr := []string{"pwd"}
+	amr := firstStep(r)
 	for _, m := range methods {
 		if m != "mfa" {
 			amr = append(amr, m)

@@ -61,17 +61,7 @@ func (p *Provider) Login(ctx context.Context, in LoginInput, b Browser) (Outcome
 		return Outcome{}, err
 	}
 	if need {
-		_, err := p.deps.AuthRequests.UpdateAuthRequest(ctx, r.ID, p.now(), func(ar *domain.AuthRequest) error {
-			ar.FactorUserID = user.ID
-			return nil
-		})
-		if errors.Is(err, domain.ErrNotFound) {
-			return Outcome{Page: pageExpired}, nil
-		}
-		if err != nil {
-			return Outcome{}, fault.Store("update auth request", err)
-		}
-		return Outcome{Step: StepFactor, Interaction: r.ID}, nil
+		return p.owesFactor(ctx, r, user.ID, []string{"pwd"})
 	}
 	return p.signIn(ctx, r, user, []string{"pwd"}, b, true)
 }

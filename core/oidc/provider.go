@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/federation"
 	"github.com/calimatic/calimatic-auth/core/mfa"
 	"github.com/calimatic/calimatic-auth/core/ratelimit"
 	"github.com/calimatic/calimatic-auth/ports"
@@ -101,6 +102,9 @@ type Deps struct {
 	Devices      ports.DeviceGrantStore
 	// MFA checks and enrols second factors during sign-in.
 	MFA *mfa.Service
+	// Federation signs users in through their organization's upstream
+	// provider; nil leaves sign-in to passwords and passkeys.
+	Federation *federation.Service
 	// Events stores back-channel logout events, in the unit (Units) that
 	// ends the session they report.
 	Events  ports.EventPublisher
