@@ -78,7 +78,7 @@ func newFixture(t *testing.T, actions ...string) *fixture {
 		Clients: clients, Users: f.users, Orgs: f.orgs, Directory: d, Licenses: d,
 		Grants: memory.NewClientGrantStore(f.orgs), Roles: memory.NewRoleStore(f.orgs), Groups: f.orgs, Domains: memory.NewDomainStore(f.orgs),
 		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
-		Sessions: memory.NewSessionStore(), Refresh: memory.NewGrantStore(), Factors: f.factors, Events: f.events, Units: memory.NewUnits(),
+		Sessions: memory.NewSessionStore(), Refresh: memory.NewGrantStore(), Factors: f.factors, Links: memory.NewLinkedIdentityStore(), Events: f.events, Units: memory.NewUnits(),
 		Mailer: f.mail, Clock: f.clock, Random: system.NewRandom(),
 	})
 	ctx := t.Context()

@@ -54,8 +54,7 @@ var (
 )
 
 // CreateProvider adds an upstream provider to an organization. Its
-// discovery document must be reachable and name its issuer, so that a
-// typo shows now rather than at a pupil's first sign-in.
+// discovery document must be reachable and name its issuer.
 func (s *Service) CreateProvider(ctx context.Context, orgID string, in ProviderInput) (domain.IdentityProvider, error) {
 	if err := s.checkOrg(ctx, orgID); err != nil {
 		return domain.IdentityProvider{}, err
@@ -73,13 +72,16 @@ func (s *Service) CreateProvider(ctx context.Context, orgID string, in ProviderI
 		ClientID: in.ClientID, ClientSecret: in.ClientSecret, JITProvisioning: in.JITProvisioning, LinkExisting: in.LinkExisting,
 		CreatedAt: now, UpdatedAt: now,
 	}
+	if err := s.checkSettings(&p); err != nil {
+		return domain.IdentityProvider{}, err
+	}
 	if p.Scopes, err = checkScopes(in.Scopes); err != nil {
 		return domain.IdentityProvider{}, err
 	}
 	if p.Domains, err = s.checkDomains(ctx, orgID, p.ID, in.Domains, existing); err != nil {
 		return domain.IdentityProvider{}, err
 	}
-	if err := s.checkSettings(ctx, &p, true); err != nil {
+	if err := s.discover(ctx, p.Issuer); err != nil {
 		return domain.IdentityProvider{}, err
 	}
 	if err := s.deps.Providers.CreateIdentityProvider(ctx, p); err != nil {
@@ -146,8 +148,13 @@ func (s *Service) UpdateProvider(ctx context.Context, orgID, id string, patch Pr
 			return domain.IdentityProvider{}, err
 		}
 	}
-	if err := s.checkSettings(ctx, &next, next.Issuer != before.Issuer); err != nil {
+	if err := s.checkSettings(&next); err != nil {
 		return domain.IdentityProvider{}, err
+	}
+	if next.Issuer != before.Issuer {
+		if err := s.discover(ctx, next.Issuer); err != nil {
+			return domain.IdentityProvider{}, err
+		}
 	}
 	next.UpdatedAt = s.now()
 	out, err := s.deps.Providers.UpdateIdentityProvider(ctx, id, func(p *domain.IdentityProvider) error {
@@ -203,9 +210,8 @@ func (s *Service) checkOrg(ctx context.Context, orgID string) error {
 	return nil
 }
 
-// checkSettings checks a provider's name, issuer and client, and, when
-// discover is set, that the issuer's discovery document can be had.
-func (s *Service) checkSettings(ctx context.Context, p *domain.IdentityProvider, discover bool) error {
+// checkSettings checks a provider's name, issuer and client.
+func (s *Service) checkSettings(p *domain.IdentityProvider) error {
 	switch {
 	case p.Name == "" || !domain.PrintableText(p.Name, maxName):
 		return fault.New(fault.Invalid, "invalid_name", "name must be 1 to %d printable characters", maxName)
@@ -214,14 +220,15 @@ func (s *Service) checkSettings(ctx context.Context, p *domain.IdentityProvider,
 	case p.ClientSecret == "" || len(p.ClientSecret) > maxSecret || !domain.PrintableText(p.ClientSecret, maxSecret):
 		return fault.New(fault.Invalid, "invalid_client_secret", "clientSecret must be 1 to %d printable characters, as the upstream issued it", maxSecret)
 	}
-	if err := s.checkIssuer(p.Issuer); err != nil {
-		return err
-	}
-	if !discover {
-		return nil
-	}
-	if _, err := s.deps.Upstream.Discover(ctx, p.Issuer); err != nil {
-		return fault.New(fault.Invalid, "issuer_unreachable", "the discovery document of %q could not be used: %s", clip(p.Issuer), clip(err.Error()))
+	return s.checkIssuer(p.Issuer)
+}
+
+// discover checks that an issuer's discovery document can be had, so that
+// a typo shows when the provider is saved rather than at a pupil's first
+// sign-in.
+func (s *Service) discover(ctx context.Context, issuer string) error {
+	if _, err := s.deps.Upstream.Discover(ctx, issuer); err != nil {
+		return fault.New(fault.Invalid, "issuer_unreachable", "the discovery document of %q could not be used: %s", clip(issuer), clip(err.Error()))
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func TestEachSCIMWriteIsOneUnitOfWork(t *testing.T) {
 		Clients: memory.NewClientStore(), Users: users, Orgs: orgs, Directory: d, Licenses: d,
 		Grants: memory.NewClientGrantStore(orgs), Roles: memory.NewRoleStore(orgs), Groups: orgs, Domains: memory.NewDomainStore(orgs),
 		AdminKeys: memory.NewAdminKeyStore(), ActionTokens: memory.NewActionTokenStore(),
-		Sessions: memory.NewSessionStore(), Refresh: memory.NewGrantStore(), Factors: memory.NewFactorStore(), Events: memory.NewEventLog(), Units: units,
+		Sessions: memory.NewSessionStore(), Refresh: memory.NewGrantStore(), Factors: memory.NewFactorStore(), Links: memory.NewLinkedIdentityStore(), Events: memory.NewEventLog(), Units: units,
 		Mailer: noMail{}, Clock: clock, Random: system.NewRandom(),
 	})
 	svc := scim.New(scim.Config{BaseURL: "https://auth.example"}, scim.Deps{
