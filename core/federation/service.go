@@ -42,10 +42,10 @@ type Deps struct {
 	Domains   ports.DomainStore
 	// Grants tell which organizations a client serves, whose providers
 	// the sign-in page offers as buttons.
-	Grants ports.ClientGrantStore
-	Orgs      ports.OrganizationStore
-	Users     ports.UserStore
-	Upstream  ports.Upstream
+	Grants   ports.ClientGrantStore
+	Orgs     ports.OrganizationStore
+	Users    ports.UserStore
+	Upstream ports.Upstream
 	// Directory creates the accounts of just-in-time provisioning, with
 	// their membership and user.created, as every other account is made.
 	Directory *directory.Service
