@@ -22,6 +22,9 @@ type IdentityProviderStore interface {
 	// result atomically. If fn returns an error nothing is written and the
 	// error is returned. ErrNotFound if there is no such provider.
 	UpdateIdentityProvider(ctx context.Context, id string, fn func(*domain.IdentityProvider) error) (domain.IdentityProvider, error)
+	// HasIdentityProviders reports whether any organization has a
+	// provider: the sign-in page then asks for the email first.
+	HasIdentityProviders(ctx context.Context) (bool, error)
 	// DeleteIdentityProvider removes a provider; the identities linked
 	// through it stay linked. ErrNotFound if there is none.
 	DeleteIdentityProvider(ctx context.Context, id string) error

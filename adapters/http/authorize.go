@@ -116,8 +116,10 @@ func (s *Server) seeOther(c *fiber.Ctx, to string) error {
 	return c.Redirect(to, fiber.StatusSeeOther)
 }
 
-// loginPage shows the sign-in page of a pending request: its first step
-// (the email alone) until an email is known, then the password step. A
+// loginPage shows the sign-in page of a pending request. Where
+// organizations sign in upstream (EmailFirst), its first step asks for the
+// email alone until an email is known, then comes the password step;
+// elsewhere the one form asks for both. A
 // known email (login_hint, or the first step's) whose organization signs
 // its users in upstream sends the browser there instead, once; change=1
 // asks for the first step whatever is known.
@@ -134,7 +136,11 @@ func (s *Server) loginPage(c *fiber.Ctx) error {
 	if err != nil || page != nil {
 		return s.pageError(c, firstErr(err, page))
 	}
-	return s.renderLoginStep(c, pr, pr.LoginHint, "", change || pr.LoginHint == "")
+	first, err := s.op.EmailFirst(c.UserContext())
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	return s.renderLoginStep(c, pr, pr.LoginHint, "", first && (change || pr.LoginHint == ""))
 }
 
 // renderLogin shows the password step.

@@ -69,6 +69,18 @@ func (s *Service) ForEmail(ctx context.Context, email string) (p domain.Identity
 	return p, false, nil
 }
 
+// InUse reports whether any organization signs its users in upstream:
+// the sign-in page then asks for the email first, to find where to send
+// them (Okta's identifier-first does the same once a routing rule
+// exists). A deployment without providers keeps its one-page form.
+func (s *Service) InUse(ctx context.Context) (bool, error) {
+	ok, err := s.deps.Providers.HasIdentityProviders(ctx)
+	if err != nil {
+		return false, fault.Store("has identity providers", err)
+	}
+	return ok, nil
+}
+
 // maxButtonOrgs bounds the organizations whose providers the sign-in page
 // shows as buttons: a school's own app serves one or a few; an app that
 // serves many schools leaves the choice to the email.

@@ -33,6 +33,15 @@ type ProviderButton struct{ ID, Name string }
 // wired.
 func (p *Provider) FederationOn() bool { return p.deps.Federation != nil }
 
+// EmailFirst reports whether the sign-in page asks for the email alone
+// first (federation.InUse).
+func (p *Provider) EmailFirst(ctx context.Context) (bool, error) {
+	if p.deps.Federation == nil {
+		return false, nil
+	}
+	return p.deps.Federation.InUse(ctx)
+}
+
 // LoginButtons returns the providers offered on a pending request's
 // sign-in page: those of its client's organizations (federation.ForClient).
 func (p *Provider) LoginButtons(ctx context.Context, pr Prompt) ([]ProviderButton, error) {
@@ -70,7 +79,7 @@ func (p *Provider) Identify(ctx context.Context, in IdentifyInput, b Browser) (O
 	if !utf8.ValidString(email) || !domain.ValidEmail(email) {
 		return Outcome{LoginError: "Enter your email address, such as name@school.edu."}, nil
 	}
-	if out, ok, err := p.homeRealm(ctx, r, email, true); ok || err != nil {
+	if out, ok, err := p.homeRealm(ctx, r, email); ok || err != nil {
 		return out, err
 	}
 	if _, err := p.deps.AuthRequests.UpdateAuthRequest(ctx, r.ID, p.now(), func(ar *domain.AuthRequest) error {
@@ -94,10 +103,10 @@ func (p *Provider) HomeRealm(ctx context.Context, id string, b Browser) (Outcome
 	if r.Upstream != nil || r.LoginHint == "" {
 		return Outcome{}, false, nil
 	}
-	return p.homeRealm(ctx, r, r.LoginHint, false)
+	return p.homeRealm(ctx, r, r.LoginHint)
 }
 
-func (p *Provider) homeRealm(ctx context.Context, r *domain.AuthRequest, email string, explicit bool) (Outcome, bool, error) {
+func (p *Provider) homeRealm(ctx context.Context, r *domain.AuthRequest, email string) (Outcome, bool, error) {
 	if p.deps.Federation == nil {
 		return Outcome{}, false, nil
 	}

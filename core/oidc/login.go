@@ -34,6 +34,12 @@ func (p *Provider) Login(ctx context.Context, in LoginInput, b Browser) (Outcome
 		return Outcome{Page: pageForeign}, nil
 	}
 	email := domain.NormalizeEmail(in.Email)
+	if in.Password == "" && domain.ValidEmail(email) && utf8.ValidString(email) {
+		// An email alone, of an organization that signs in upstream: there.
+		if out, ok, err := p.homeRealm(ctx, r, email); ok || err != nil {
+			return out, err
+		}
+	}
 	if email == "" || in.Password == "" {
 		return Outcome{LoginError: "Enter your email and password."}, nil
 	}
