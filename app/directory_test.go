@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
 
 	"github.com/calimatic/calimatic-auth/adapters/memory"
 	mongoadapter "github.com/calimatic/calimatic-auth/adapters/mongo"
@@ -24,7 +25,7 @@ const mailTimeout = 10 * time.Second
 // startDirectoryServer starts the app with its mail going to an in-test
 // SMTP server and rate limits off (the suites register many clients), and
 // returns the server and its mailbox.
-func startDirectoryServer(t *testing.T, edit func(*config.Config)) (*testServer, testsuite.Mailbox) {
+func startDirectoryServer(t *testing.T, edit func(*config.Config), extra ...fx.Option) (*testServer, testsuite.Mailbox) {
 	t.Helper()
 	mail := smtptest.Start(t)
 	srv := startServer(t, func(c *config.Config) {
@@ -35,7 +36,7 @@ func startDirectoryServer(t *testing.T, edit func(*config.Config)) (*testServer,
 		if edit != nil {
 			edit(c)
 		}
-	})
+	}, extra...)
 	return srv, mailbox(mail)
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/calimatic/calimatic-auth/adapters/postgres"
 	"github.com/calimatic/calimatic-auth/adapters/smtp"
 	"github.com/calimatic/calimatic-auth/adapters/system"
+	"github.com/calimatic/calimatic-auth/adapters/upstream"
 	"github.com/calimatic/calimatic-auth/adapters/vault"
 	"github.com/calimatic/calimatic-auth/adapters/webhook"
 	"github.com/calimatic/calimatic-auth/app/config"
@@ -68,6 +69,8 @@ func Options(cfg config.Config, log *slog.Logger) (fx.Option, error) {
 		signer,
 		mailer,
 		webhookModule(cfg),
+		upstream.Module,
+		fx.Supply(upstream.Options{RequireHTTPS: cfg.WebhooksRequireHTTPS()}),
 		fx.Provide(providerConfig, newProvider, newMFA, newFederation, directoryConfig, newDirectory, webhooksConfig, newWebhooks, scimConfig, newSCIM, httpOptions, httpDeps),
 		fx.Invoke(runSeed),
 		httpadapter.Module,

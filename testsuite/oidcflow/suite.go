@@ -58,6 +58,9 @@ type Env struct {
 	// attributes), as its identity provider would. The suite calls it once,
 	// before any check, with homeProfile; the claims check needs it.
 	SetHomeProfile func(t *testing.T, email string, p domain.OrgProfile)
+	// SetTXT makes the server's DNS answer records for name's TXT
+	// records; RunFederation needs it.
+	SetTXT func(name string, records []string)
 }
 
 // Paths from the integration guide, section 2.
