@@ -67,7 +67,7 @@ type fetchRecordKey struct{}
 // verify checks raw's signature against the keys at jwksURI and returns its
 // claims, none of them checked.
 func (c *Client) verify(ctx context.Context, jwksURI, raw string) (map[string]any, error) {
-	set, err := c.keySet(ctx, jwksURI)
+	set, err := c.setAt(ctx, jwksURI)
 	if err != nil {
 		return nil, unavailable("fetch the upstream's keys at "+jwksURI, err)
 	}
@@ -124,10 +124,10 @@ func publicOf(key any) any {
 	return key
 }
 
-// keySet returns the set at uri, fetched first when there is none. One
+// setAt returns the set at uri, fetched first when there is none. One
 // caller fetches while the others wait for it; a set that could not be
 // fetched is not kept, so the next sign-in tries again.
-func (c *Client) keySet(ctx context.Context, uri string) (*keySet, error) {
+func (c *Client) setAt(ctx context.Context, uri string) (*keySet, error) {
 	c.mu.Lock()
 	c.tick++
 	s, ok := c.sets[uri]
