@@ -1,5 +1,6 @@
-// Package system adapts the operating system to the Clock and Random ports:
-// the wall clock and the kernel's cryptographic random source.
+// Package system adapts the operating system to the Clock, Random and
+// TXTResolver ports: the wall clock, the kernel's cryptographic random
+// source and the system's DNS resolver.
 //
 // It is a driven adapter at the edge of the hexagon. The core asks these
 // ports for time and randomness instead of calling time.Now or crypto/rand

@@ -48,11 +48,13 @@ func TestRandom(t *testing.T) {
 	})
 }
 
-func TestModuleProvidesClockAndRandom(t *testing.T) {
+func TestModuleProvidesClockRandomAndTXTResolver(t *testing.T) {
 	var clock ports.Clock
 	var random ports.Random
-	app := fx.New(system.Module, fx.Populate(&clock, &random), fx.NopLogger)
+	var txt ports.TXTResolver
+	app := fx.New(system.Module, fx.Populate(&clock, &random, &txt), fx.NopLogger)
 	require.NoError(t, app.Err())
 	assert.IsType(t, &system.Clock{}, clock)
 	assert.IsType(t, &system.Random{}, random)
+	assert.IsType(t, &system.NetResolver{}, txt)
 }
