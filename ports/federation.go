@@ -66,8 +66,8 @@ type UpstreamExchange struct {
 // reached or answers garbage (a 5xx, a timeout, a malformed document), so
 // the user may try again later; one wrapping domain.ErrInvalidToken when
 // an ID token fails its signature or can't be parsed; any other error is
-// the upstream refusing the code (invalid_grant and the like), which
-// UpstreamError describes.
+// the upstream refusing the code (invalid_grant and the like) or a
+// setting the adapter refuses (an http URL where https is required).
 type Upstream interface {
 	// Discover returns the metadata in issuer's discovery document,
 	// checking that it names issuer exactly (Discovery §4.3). Adapters

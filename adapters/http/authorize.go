@@ -124,21 +124,21 @@ func (s *Server) seeOther(c *fiber.Ctx, to string) error {
 // its users in upstream sends the browser there instead, once; change=1
 // asks for the first step whatever is known.
 func (s *Server) loginPage(c *fiber.Ctx) error {
-	id, b := c.Query("interaction"), s.browser(c)
+	id, b, ctx := c.Query("interaction"), s.browser(c), c.UserContext()
 	change := c.Query("change") != ""
-	if !change {
-		out, ok, err := s.op.HomeRealm(c.UserContext(), id, b)
-		if err != nil || ok {
-			return s.followSignIn(c, id, "", out, err)
-		}
+	first, err := s.op.EmailFirst(ctx)
+	if err != nil {
+		return s.pageError(c, err)
 	}
-	pr, page, err := s.op.LoginPrompt(c.UserContext(), id, b)
+	pr, page, err := s.op.LoginPrompt(ctx, id, b)
 	if err != nil || page != nil {
 		return s.pageError(c, firstErr(err, page))
 	}
-	first, err := s.op.EmailFirst(c.UserContext())
-	if err != nil {
-		return s.pageError(c, err)
+	if first && !change && pr.LoginHint != "" {
+		out, ok, err := s.op.HomeRealm(ctx, id, b)
+		if err != nil || ok {
+			return s.followSignIn(c, id, "", out, err)
+		}
 	}
 	return s.renderLoginStep(c, pr, pr.LoginHint, "", first && (change || pr.LoginHint == ""))
 }

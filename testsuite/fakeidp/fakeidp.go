@@ -253,6 +253,14 @@ func (p *IdP) SignWithUnknownKey() {
 	p.unknown = &key
 }
 
+// SignWithPublishedKey undoes SignWithUnknownKey: ID tokens are signed
+// with the current published key again.
+func (p *IdP) SignWithPublishedKey() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.unknown = nil
+}
+
 // Down makes every endpoint answer 503 until Up.
 func (p *IdP) Down() {
 	p.mu.Lock()

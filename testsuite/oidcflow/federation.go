@@ -67,12 +67,18 @@ func RunFederation(t *testing.T, env Env) {
 		{"the answer comes back to the browser that left, once", f.stateChecks},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f.idp.SetMode(fakeidp.Auto)
-			f.idp.Tamper(nil)
-			f.idp.Up()
+			f.reset()
 			c.run(t)
 		})
 	}
+}
+
+// reset makes the upstream well behaved again.
+func (f *federation) reset() {
+	f.idp.SetMode(fakeidp.Auto)
+	f.idp.Tamper(nil)
+	f.idp.SignWithPublishedKey()
+	f.idp.Up()
 }
 
 // app registers an app and grants it o, so that the sign-in page knows its
@@ -417,7 +423,7 @@ func (f *federation) badTokens(t *testing.T) {
 	t.Run("a key the upstream never published", func(t *testing.T) {
 		u := f.upstreamUser(f.domA, true)
 		f.idp.SignWithUnknownKey()
-		defer f.idp.Tamper(nil)
+		defer f.reset()
 		r := f.d.s.newAuthRequest(f.appA)
 		r.Extra["login_hint"] = u.Email
 		a := f.d.s.newAgent(t)
@@ -450,6 +456,7 @@ func (f *federation) upstreamErrors(t *testing.T) {
 		f.backLink(t, l)
 	})
 	t.Run("down at the code exchange", func(t *testing.T) {
+		f.reset()
 		u := f.upstreamUser(f.domA, true)
 		r := f.d.s.newAuthRequest(f.appA)
 		r.Extra["login_hint"] = u.Email
