@@ -103,9 +103,12 @@ func TestModuleProvidesEveryPort(t *testing.T) {
 		events   ports.EventPublisher
 		log      *memory.EventLog
 		scim     ports.SCIMStore
+		idps     ports.IdentityProviderStore
+		links    ports.LinkedIdentityStore
 	)
 	app := fx.New(memory.Module, fx.NopLogger,
-		fx.Populate(&clients, &users, &orgs, &sessions, &requests, &devices, &keys, &limiter, &replays, &events, &log, &scim))
+		fx.Populate(&clients, &users, &orgs, &sessions, &requests, &devices, &keys, &limiter, &replays, &events, &log, &scim,
+			&idps, &links))
 	require.NoError(t, app.Err())
 	assert.Same(t, log, events, "the publisher is the log tests read")
 }
@@ -193,3 +196,23 @@ func factorStores(*testing.T) testsuite.FactorStores {
 func TestFactorStore(t *testing.T) { testsuite.RunFactorStore(t, factorStores) }
 
 func TestFactorStoreConcurrency(t *testing.T) { testsuite.RunFactorStoreConcurrency(t, factorStores) }
+
+// The organizations the identity provider suite creates are never read:
+// memory keeps providers of any organization id.
+func TestIdentityProviderStore(t *testing.T) {
+	testsuite.RunIdentityProviderStore(t, func(*testing.T) testsuite.IdentityProviderStores {
+		return testsuite.IdentityProviderStores{Orgs: memory.NewOrganizationStore(), Providers: memory.NewIdentityProviderStore()}
+	})
+}
+
+// linkedIdentityStores are a memory link store and a user store: memory
+// links any user id, so the users the suite creates are never read.
+func linkedIdentityStores(*testing.T) testsuite.LinkedIdentityStores {
+	return testsuite.LinkedIdentityStores{Users: memory.NewUserStore(), Links: memory.NewLinkedIdentityStore()}
+}
+
+func TestLinkedIdentityStore(t *testing.T) { testsuite.RunLinkedIdentityStore(t, linkedIdentityStores) }
+
+func TestLinkedIdentityStoreConcurrency(t *testing.T) {
+	testsuite.RunLinkedIdentityStoreConcurrency(t, linkedIdentityStores)
+}

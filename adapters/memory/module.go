@@ -34,6 +34,8 @@ var Module = fx.Module("memory",
 		fx.Annotate(NewRateLimiter, fx.As(new(ports.RateLimiter))),
 		fx.Annotate(NewReplayCache, fx.As(new(ports.ReplayCache))),
 		fx.Annotate(NewFactorStore, fx.As(new(ports.FactorStore))),
+		fx.Annotate(NewIdentityProviderStore, fx.As(new(ports.IdentityProviderStore))),
+		fx.Annotate(NewLinkedIdentityStore, fx.As(new(ports.LinkedIdentityStore))),
 		NewGrantStore,
 		func(g *GrantStore) ports.GrantStore { return g },
 		func(g *GrantStore) ports.AuthCodeStore { return g },
@@ -52,26 +54,28 @@ var Module = fx.Module("memory",
 // The stores implement their ports; these lines make a drift a compile error
 // here rather than a start-up error in fx.
 var (
-	_ ports.ClientStore       = (*ClientStore)(nil)
-	_ ports.UserStore         = (*UserStore)(nil)
-	_ ports.FactorStore       = (*FactorStore)(nil)
-	_ ports.OrganizationStore = (*OrganizationStore)(nil)
-	_ ports.GroupStore        = (*OrganizationStore)(nil)
-	_ ports.DirectoryStore    = (*Directory)(nil)
-	_ ports.LicenseStore      = (*Directory)(nil)
-	_ ports.SCIMStore         = (*SCIMStore)(nil)
-	_ ports.ClientGrantStore  = (*ClientGrantStore)(nil)
-	_ ports.RoleStore         = (*RoleStore)(nil)
-	_ ports.AdminKeyStore     = (*AdminKeyStore)(nil)
-	_ ports.ActionTokenStore  = (*ActionTokenStore)(nil)
-	_ ports.GrantStore        = (*GrantStore)(nil)
-	_ ports.SessionStore      = (*SessionStore)(nil)
-	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
-	_ ports.DeviceGrantStore  = (*DeviceGrantStore)(nil)
-	_ ports.RateLimiter       = (*RateLimiter)(nil)
-	_ ports.ReplayCache       = (*ReplayCache)(nil)
-	_ ports.EventPublisher    = (*EventLog)(nil)
-	_ ports.UnitOfWork        = (*Units)(nil)
-	_ ports.SubscriptionStore = (*Webhooks)(nil)
-	_ ports.DeliveryStore     = (*Webhooks)(nil)
+	_ ports.ClientStore           = (*ClientStore)(nil)
+	_ ports.UserStore             = (*UserStore)(nil)
+	_ ports.FactorStore           = (*FactorStore)(nil)
+	_ ports.IdentityProviderStore = (*IdentityProviderStore)(nil)
+	_ ports.LinkedIdentityStore   = (*LinkedIdentityStore)(nil)
+	_ ports.OrganizationStore     = (*OrganizationStore)(nil)
+	_ ports.GroupStore            = (*OrganizationStore)(nil)
+	_ ports.DirectoryStore        = (*Directory)(nil)
+	_ ports.LicenseStore          = (*Directory)(nil)
+	_ ports.SCIMStore             = (*SCIMStore)(nil)
+	_ ports.ClientGrantStore      = (*ClientGrantStore)(nil)
+	_ ports.RoleStore             = (*RoleStore)(nil)
+	_ ports.AdminKeyStore         = (*AdminKeyStore)(nil)
+	_ ports.ActionTokenStore      = (*ActionTokenStore)(nil)
+	_ ports.GrantStore            = (*GrantStore)(nil)
+	_ ports.SessionStore          = (*SessionStore)(nil)
+	_ ports.AuthRequestStore      = (*AuthRequestStore)(nil)
+	_ ports.DeviceGrantStore      = (*DeviceGrantStore)(nil)
+	_ ports.RateLimiter           = (*RateLimiter)(nil)
+	_ ports.ReplayCache           = (*ReplayCache)(nil)
+	_ ports.EventPublisher        = (*EventLog)(nil)
+	_ ports.UnitOfWork            = (*Units)(nil)
+	_ ports.SubscriptionStore     = (*Webhooks)(nil)
+	_ ports.DeliveryStore         = (*Webhooks)(nil)
 )
