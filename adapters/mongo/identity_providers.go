@@ -159,6 +159,17 @@ func (s *IdentityProviderStore) ListIdentityProviders(ctx context.Context, organ
 	return out, nil
 }
 
+// HasIdentityProviders reports whether any organization has a provider
+// (the sign-in page then asks for the email first), reading one id at
+// most. The port gains this method on main (ports.IdentityProviderStore).
+func (s *IdentityProviderStore) HasIdentityProviders(ctx context.Context) (bool, error) {
+	found, err := hasDoc(ctx, s.coll, bson.M{})
+	if err != nil {
+		return false, translate("has identity providers", err)
+	}
+	return found, nil
+}
+
 // UpdateIdentityProvider applies fn to the provider with updateByRev: fn
 // may run more than once, each time on the provider as stored then, and a
 // failed fn writes nothing. A document whose secret does not open fails

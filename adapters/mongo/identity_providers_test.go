@@ -164,3 +164,25 @@ func TestFederationStoresJoinTheUnit(t *testing.T) {
 	_, err = links.GetLinkedIdentity(ctx, existing.Issuer, existing.Subject)
 	require.ErrorIs(t, err, domain.ErrNotFound, "and its deletion")
 }
+
+// HasIdentityProviders sees a provider of any organization, and none once
+// the last is deleted.
+func TestHasIdentityProviders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newIdentityProviderStore(t, testDB(t), randomKEK(t))
+	has, err := s.HasIdentityProviders(ctx)
+	require.NoError(t, err)
+	assert.False(t, has, "an empty store")
+
+	p := provider(uuid.NewString(), "secret")
+	require.NoError(t, s.CreateIdentityProvider(ctx, p))
+	has, err = s.HasIdentityProviders(ctx)
+	require.NoError(t, err)
+	assert.True(t, has, "after a create")
+
+	require.NoError(t, s.DeleteIdentityProvider(ctx, p.ID))
+	has, err = s.HasIdentityProviders(ctx)
+	require.NoError(t, err)
+	assert.False(t, has, "after the last is deleted")
+}

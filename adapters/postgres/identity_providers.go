@@ -134,6 +134,19 @@ func (s *IdentityProviderStore) ListIdentityProviders(ctx context.Context, organ
 	return out, nil
 }
 
+// HasIdentityProviders reports whether any organization has a provider
+// (the sign-in page then asks for the email first). The port gains this
+// method on main (ports.IdentityProviderStore); the scan stops at the first
+// row.
+func (s *IdentityProviderStore) HasIdentityProviders(ctx context.Context) (bool, error) {
+	var exists bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity_providers)`).Scan(&exists)
+	if err != nil {
+		return false, translate("has identity providers", err)
+	}
+	return exists, nil
+}
+
 // UpdateIdentityProvider locks the provider's row (FOR UPDATE), applies fn
 // and writes the result in one transaction, or in a savepoint of the unit
 // ctx carries, so concurrent updates queue. The id is the key: fn cannot

@@ -181,3 +181,27 @@ func TestFederationStoresJoinTheUnit(t *testing.T) {
 	_, err = providers.GetIdentityProvider(ctx, p.ID)
 	require.NoError(t, err, "and commits")
 }
+
+// HasIdentityProviders sees a provider of any organization, and none once
+// the last is deleted. It needs a schema of its own: the suite's providers
+// would answer for it.
+func TestHasIdentityProviders(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	ctx := context.Background()
+	s := newIdentityProviderStore(t, pool, randomKey())
+	has, err := s.HasIdentityProviders(ctx)
+	require.NoError(t, err)
+	assert.False(t, has, "an empty store")
+
+	p := provider(createIdPOrganization(t, pool), "secret")
+	require.NoError(t, s.CreateIdentityProvider(ctx, p))
+	has, err = s.HasIdentityProviders(ctx)
+	require.NoError(t, err)
+	assert.True(t, has, "after a create")
+
+	require.NoError(t, s.DeleteIdentityProvider(ctx, p.ID))
+	has, err = s.HasIdentityProviders(ctx)
+	require.NoError(t, err)
+	assert.False(t, has, "after the last is deleted")
+}
