@@ -72,6 +72,13 @@ func (s *IdentityProviderStore) ListIdentityProviders(_ context.Context, organiz
 	return out, nil
 }
 
+// HasIdentityProviders reports whether any provider is stored.
+func (s *IdentityProviderStore) HasIdentityProviders(context.Context) (bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.providers) > 0, nil
+}
+
 // UpdateIdentityProvider applies fn to a copy under the lock and keeps it
 // if fn succeeds. The id is the key: fn cannot move the provider.
 func (s *IdentityProviderStore) UpdateIdentityProvider(_ context.Context, id string, fn func(*domain.IdentityProvider) error) (domain.IdentityProvider, error) {
