@@ -23,6 +23,7 @@ func RunAuthRequestStore(t *testing.T, newStore func(t *testing.T) ports.AuthReq
 		{"an update stores and returns what the callback made", authRequestUpdate},
 		{"an update whose callback fails writes nothing and returns the callback's error", authRequestUpdateRefused},
 		{"updating a missing or expired request fails with ErrNotFound", authRequestUpdateGone},
+		{"an upstream attempt reads back, an update sets and clears it, and no read shares it", authRequestUpstream},
 		{"concurrent updates of one request lose none", authRequestConcurrentUpdates},
 		{"deleting a request reports true once and false after", authRequestDelete},
 		{"of parallel deletions of one request exactly one reports true", authRequestParallelDelete},
@@ -115,6 +116,59 @@ func authRequestUpdateRefused(t *testing.T, s ports.AuthRequestStore) {
 	got, err := s.GetAuthRequest(t.Context(), r.ID, epoch)
 	require.NoError(t, err)
 	assertSame(t, r, got)
+}
+
+// sampleUpstream is a sign-in sent to an upstream provider, its times in
+// milliseconds, which every backend keeps.
+func sampleUpstream() *domain.UpstreamAttempt {
+	return &domain.UpstreamAttempt{
+		ProviderID:   uniqueID("idp_"),
+		State:        uuid.NewString(),
+		Nonce:        uuid.NewString(),
+		CodeVerifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+		StartedAt:    epoch.Add(1234 * time.Millisecond),
+	}
+}
+
+func authRequestUpstream(t *testing.T, s ports.AuthRequestStore) {
+	r := sampleAuthRequest()
+	r.Upstream = sampleUpstream()
+	require.NoError(t, s.CreateAuthRequest(t.Context(), r))
+	got, err := s.GetAuthRequest(t.Context(), r.ID, epoch)
+	require.NoError(t, err)
+	assertSame(t, r, got, "created with an attempt")
+	got.Upstream.State = "scribbled"
+	got, err = s.GetAuthRequest(t.Context(), r.ID, epoch)
+	require.NoError(t, err)
+	assertSame(t, r, got, "changing the attempt read changes nothing stored")
+
+	plain := createAuthRequest(t, s)
+	got, err = s.GetAuthRequest(t.Context(), plain.ID, epoch)
+	require.NoError(t, err)
+	assert.Nil(t, got.Upstream, "a request created without one has none")
+	next := sampleUpstream()
+	updated, err := s.UpdateAuthRequest(t.Context(), plain.ID, epoch, func(x *domain.AuthRequest) error {
+		x.Upstream = next
+		return nil
+	})
+	require.NoError(t, err)
+	assertSame(t, next, updated.Upstream, "the update returns the attempt set")
+	want := *next
+	next.Nonce = "scribbled"
+	got, err = s.GetAuthRequest(t.Context(), plain.ID, epoch)
+	require.NoError(t, err)
+	assertSame(t, &want, got.Upstream, "an update sets it, sharing nothing with the callback's")
+
+	updated, err = s.UpdateAuthRequest(t.Context(), plain.ID, epoch, func(x *domain.AuthRequest) error {
+		assertSame(t, &want, x.Upstream, "the callback gets the stored attempt")
+		x.Upstream = nil
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Nil(t, updated.Upstream)
+	got, err = s.GetAuthRequest(t.Context(), plain.ID, epoch)
+	require.NoError(t, err)
+	assert.Nil(t, got.Upstream, "an update clears it")
 }
 
 func authRequestUpdateGone(t *testing.T, s ports.AuthRequestStore) {

@@ -270,5 +270,9 @@ func cloneAuthRequest(r domain.AuthRequest) domain.AuthRequest {
 	r.DeviceCodeHash = slices.Clone(r.DeviceCodeHash)
 	r.ACRValues = slices.Clone(r.ACRValues)
 	r.Ceremony = slices.Clone(r.Ceremony)
+	if r.Upstream != nil {
+		u := *r.Upstream
+		r.Upstream = &u
+	}
 	return r
 }

@@ -82,11 +82,30 @@ type authRequestDoc struct {
 	FactorUserID        string               `bson:"factor_user_id,omitempty"`
 	Ceremony            []byte               `bson:"ceremony,omitempty"`
 	ReturnTo            string               `bson:"return_to,omitempty"`
+	Upstream            *upstreamAttemptDoc  `bson:"upstream,omitempty"`
 	CreatedAt           time.Time            `bson:"created_at,omitempty"`
 	ExpiresAt           time.Time            `bson:"expires_at"`
 }
 
+// upstreamAttemptDoc is the stored form of a domain.UpstreamAttempt, a
+// subdocument of the request: its fields, in its order, so that each
+// converts to the other (and a field added to one fails the build until
+// the other has it). A request without one, as every request stored before
+// federation, has no such field.
+type upstreamAttemptDoc struct {
+	ProviderID   string    `bson:"provider_id"`
+	State        string    `bson:"state"`
+	Nonce        string    `bson:"nonce"`
+	CodeVerifier string    `bson:"code_verifier"`
+	StartedAt    time.Time `bson:"started_at"`
+}
+
 func newAuthRequestDoc(r *domain.AuthRequest, v int64) *authRequestDoc {
+	var upstream *upstreamAttemptDoc
+	if r.Upstream != nil {
+		d := upstreamAttemptDoc(*r.Upstream)
+		upstream = &d
+	}
 	return &authRequestDoc{
 		Key: authRequestVersionID{ID: r.ID, V: v}, ID: r.ID, V: v,
 		BindingHash: r.BindingHash, CSRFToken: r.CSRFToken, ClientID: r.ClientID,
@@ -97,10 +116,16 @@ func newAuthRequestDoc(r *domain.AuthRequest, v int64) *authRequestDoc {
 		FailedLogins: r.FailedLogins, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
 		DeviceCodeHash: r.DeviceCodeHash, DPoPJKT: r.DPoPJKT, Claims: r.Claims,
 		ACRValues: r.ACRValues, FactorUserID: r.FactorUserID, Ceremony: r.Ceremony, ReturnTo: r.ReturnTo,
+		Upstream: upstream,
 	}
 }
 
 func (d *authRequestDoc) domain() domain.AuthRequest {
+	var upstream *domain.UpstreamAttempt
+	if d.Upstream != nil {
+		u := domain.UpstreamAttempt(*d.Upstream)
+		upstream = &u
+	}
 	return domain.AuthRequest{
 		ID: d.ID, BindingHash: d.BindingHash, CSRFToken: d.CSRFToken, ClientID: d.ClientID,
 		RedirectURI: d.RedirectURI, Scopes: d.Scopes, State: d.State, Nonce: d.Nonce,
@@ -110,6 +135,7 @@ func (d *authRequestDoc) domain() domain.AuthRequest {
 		FailedLogins: d.FailedLogins, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt,
 		DeviceCodeHash: d.DeviceCodeHash, DPoPJKT: d.DPoPJKT, Claims: d.Claims,
 		ACRValues: d.ACRValues, FactorUserID: d.FactorUserID, Ceremony: d.Ceremony, ReturnTo: d.ReturnTo,
+		Upstream: upstream,
 	}
 }
 

@@ -26,7 +26,8 @@ type Options struct {
 	// step of the start's backfill (BackfillDirectory).
 	Timeout time.Duration
 	// KeyEncryptionKey is the 32-byte master key that seals signing keys,
-	// webhook secrets and TOTP secrets at rest.
+	// webhook secrets, TOTP secrets and identity providers' client secrets
+	// at rest.
 	KeyEncryptionKey []byte
 	// JanitorEvery is how often the janitor deletes expired documents; 0
 	// turns it off.
@@ -80,8 +81,9 @@ func Open(ctx context.Context, opts Options) (*mongo.Client, *mongo.Database, er
 
 // Module connects (failing the start if the server cannot be reached),
 // makes the indexes, backfills older documents (see Open), and provides
-// every store as its port; the webhook stores, the key store and the factor
-// store seal their secrets under opts.KeyEncryptionKey.
+// every store as its port; the webhook stores, the key store, the factor
+// store and the identity provider store seal their secrets under
+// opts.KeyEncryptionKey.
 // The rate limiter is provided as *RateLimiter only: the application picks
 // the ports.RateLimiter (ratelimit.kind). The janitor runs every
 // opts.JanitorEvery from start to stop. The client disconnects on stop.
@@ -141,6 +143,14 @@ func Module(opts Options) fx.Option {
 				}
 				return s, nil
 			},
+			func(db *mongo.Database) (ports.IdentityProviderStore, error) {
+				s, err := NewIdentityProviderStore(db, opts.KeyEncryptionKey)
+				if err != nil {
+					return nil, err
+				}
+				return s, nil
+			},
+			fx.Annotate(NewLinkedIdentityStore, fx.As(new(ports.LinkedIdentityStore))),
 		),
 		fx.Invoke(func(in janitorIn) { runJanitor(opts.JanitorEvery, opts.WebhookRetention, in) }),
 		fx.Invoke(runBackfill),

@@ -24,6 +24,11 @@ var ErrSecretDecryption = errors.New("webhook secret does not decrypt: wrong key
 // not open under the key-encryption key.
 var ErrFactorDecryption = errors.New("TOTP secret does not decrypt: wrong key_encryption_key or corrupted record")
 
+// ErrClientSecretDecryption is returned (wrapped) when an identity
+// provider's stored client secret does not open under the key-encryption
+// key.
+var ErrClientSecretDecryption = errors.New("identity provider client secret does not decrypt: wrong key_encryption_key or corrupted record")
+
 // Purposes prefix the additional data, so that a value sealed for one use
 // (a signing key bound to its kid) never opens as another (a webhook secret
 // bound to a subscription id), whatever the ids.
@@ -35,6 +40,9 @@ const (
 	// confirmed field does not open: it would skip the confirmation.
 	purposeTOTPSecret        = "totp-secret"
 	purposePendingTOTPSecret = "pending-totp-secret"
+	// An upstream identity provider's OAuth client secret, bound to the
+	// provider's id.
+	purposeClientSecret = "idp-client-secret"
 )
 
 // sealer seals values at rest with AES-256-GCM under the key-encryption key:

@@ -126,6 +126,12 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 			WHERE gm.organization_id = 'x' AND gm.user_id = 'y' ORDER BY gm.group_id`},
 		{"a membership's groups (cascade)", `SELECT 1 FROM group_members WHERE user_id = 'x' AND organization_id = 'y'`},
 		{"a user's factors (and the cascade from users)", `SELECT * FROM user_factors WHERE user_id = 'x' FOR UPDATE`},
+		{"an identity provider by id", `SELECT * FROM identity_providers WHERE id = 'x' FOR UPDATE`},
+		{"an organization's identity providers (and the cascade)", `SELECT * FROM identity_providers
+			WHERE organization_id = 'x' ORDER BY created_at NULLS FIRST, id`},
+		{"a linked identity", `SELECT * FROM linked_identities WHERE issuer = 'x' AND subject = 'y'`},
+		{"a user's linked identities (and the cascade from users)", `SELECT * FROM linked_identities
+			WHERE user_id = 'x' ORDER BY created_at NULLS FIRST, issuer, subject`},
 	}
 	// A prepared statement may run a generic plan, which cannot see its
 	// parameters: the email and user name lookups restate the partial

@@ -44,13 +44,13 @@ type Ready func(ctx context.Context) error
 
 // Module opens the pool (failing the start if the database cannot be
 // reached), migrates it when opts.Migrate, and provides every store as its
-// port (the webhook stores and the factor store seal their secrets under
-// opts.KeyEncryptionKey). One GrantStore backs the grant port and each of
-// its four parts. The rate limiter is provided as *RateLimiter only: the
-// application picks the ports.RateLimiter (ratelimit.kind). The janitor runs
-// every opts.JanitorEvery from start to stop, on the graph's ports.Clock,
-// logging failures to its *slog.Logger if there is one. The pool is closed
-// on stop.
+// port (the webhook stores, the factor store and the identity provider
+// store seal their secrets under opts.KeyEncryptionKey). One GrantStore
+// backs the grant port and each of its four parts. The rate limiter is
+// provided as *RateLimiter only: the application picks the
+// ports.RateLimiter (ratelimit.kind). The janitor runs every
+// opts.JanitorEvery from start to stop, on the graph's ports.Clock, logging
+// failures to its *slog.Logger if there is one. The pool is closed on stop.
 func Module(opts Options) fx.Option {
 	return fx.Module("postgres",
 		fx.Provide(
@@ -109,6 +109,15 @@ func Module(opts Options) fx.Option {
 				}
 				return s, nil
 			},
+			// And so are identity providers' client secrets.
+			func(pool *pgxpool.Pool) (ports.IdentityProviderStore, error) {
+				s, err := NewIdentityProviderStore(pool, opts.KeyEncryptionKey)
+				if err != nil {
+					return nil, err
+				}
+				return s, nil
+			},
+			fx.Annotate(NewLinkedIdentityStore, fx.As(new(ports.LinkedIdentityStore))),
 			func(pool *pgxpool.Pool) ports.KeyStore {
 				return NewKeyStore(pool, WithKeyEncryptionKey(opts.KeyEncryptionKey))
 			},
@@ -207,26 +216,28 @@ func Open(ctx context.Context, opts Options) (*pgxpool.Pool, error) {
 // The stores implement their ports; these lines make a drift a compile error
 // here rather than a start-up error in fx.
 var (
-	_ ports.ClientStore       = (*ClientStore)(nil)
-	_ ports.UserStore         = (*UserStore)(nil)
-	_ ports.OrganizationStore = (*OrganizationStore)(nil)
-	_ ports.GrantStore        = (*GrantStore)(nil)
-	_ ports.SessionStore      = (*SessionStore)(nil)
-	_ ports.AuthRequestStore  = (*AuthRequestStore)(nil)
-	_ ports.DeviceGrantStore  = (*DeviceGrantStore)(nil)
-	_ ports.RateLimiter       = (*RateLimiter)(nil)
-	_ ports.ReplayCache       = (*ReplayCache)(nil)
-	_ ports.DirectoryStore    = (*DirectoryStore)(nil)
-	_ ports.UnitOfWork        = (*Units)(nil)
-	_ ports.LicenseStore      = (*LicenseStore)(nil)
-	_ ports.ClientGrantStore  = (*ClientGrantStore)(nil)
-	_ ports.RoleStore         = (*RoleStore)(nil)
-	_ ports.AdminKeyStore     = (*AdminKeyStore)(nil)
-	_ ports.ActionTokenStore  = (*ActionTokenStore)(nil)
-	_ ports.DomainStore       = (*DomainStore)(nil)
-	_ ports.GroupStore        = (*GroupStore)(nil)
-	_ ports.EventPublisher    = (*EventOutbox)(nil)
-	_ ports.SubscriptionStore = (*SubscriptionStore)(nil)
-	_ ports.DeliveryStore     = (*DeliveryStore)(nil)
-	_ ports.FactorStore       = (*FactorStore)(nil)
+	_ ports.ClientStore           = (*ClientStore)(nil)
+	_ ports.UserStore             = (*UserStore)(nil)
+	_ ports.OrganizationStore     = (*OrganizationStore)(nil)
+	_ ports.GrantStore            = (*GrantStore)(nil)
+	_ ports.SessionStore          = (*SessionStore)(nil)
+	_ ports.AuthRequestStore      = (*AuthRequestStore)(nil)
+	_ ports.DeviceGrantStore      = (*DeviceGrantStore)(nil)
+	_ ports.RateLimiter           = (*RateLimiter)(nil)
+	_ ports.ReplayCache           = (*ReplayCache)(nil)
+	_ ports.DirectoryStore        = (*DirectoryStore)(nil)
+	_ ports.UnitOfWork            = (*Units)(nil)
+	_ ports.LicenseStore          = (*LicenseStore)(nil)
+	_ ports.ClientGrantStore      = (*ClientGrantStore)(nil)
+	_ ports.RoleStore             = (*RoleStore)(nil)
+	_ ports.AdminKeyStore         = (*AdminKeyStore)(nil)
+	_ ports.ActionTokenStore      = (*ActionTokenStore)(nil)
+	_ ports.DomainStore           = (*DomainStore)(nil)
+	_ ports.GroupStore            = (*GroupStore)(nil)
+	_ ports.EventPublisher        = (*EventOutbox)(nil)
+	_ ports.SubscriptionStore     = (*SubscriptionStore)(nil)
+	_ ports.DeliveryStore         = (*DeliveryStore)(nil)
+	_ ports.FactorStore           = (*FactorStore)(nil)
+	_ ports.IdentityProviderStore = (*IdentityProviderStore)(nil)
+	_ ports.LinkedIdentityStore   = (*LinkedIdentityStore)(nil)
 )

@@ -18,6 +18,9 @@ const (
 	// confirmed column does not open: it would skip the confirmation.
 	purposeTOTPSecret        = "totp-secret"
 	purposePendingTOTPSecret = "pending-totp-secret"
+	// An upstream identity provider's OAuth client secret, bound to the
+	// provider's id.
+	purposeClientSecret = "idp-client-secret"
 )
 
 // secretBox seals secrets at rest with AES-256-GCM under the key-encryption
