@@ -36,3 +36,10 @@ func TestFederationPostgres(t *testing.T) {
 	t.Parallel()
 	oidcflow.RunFederation(t, startFederationServer(t, usePostgres(postgresDSN(t), newKEK())))
 }
+
+// TestFederationMongo runs it on the mongo driver.
+func TestFederationMongo(t *testing.T) {
+	t.Parallel()
+	uri, db := mongoURI(t)
+	oidcflow.RunFederation(t, startFederationServer(t, useMongo(uri, db, newKEK())))
+}
