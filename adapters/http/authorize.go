@@ -140,7 +140,7 @@ func (s *Server) loginPage(c *fiber.Ctx) error {
 			return s.followSignIn(c, id, "", out, err)
 		}
 	}
-	return s.renderLoginStep(c, pr, pr.LoginHint, "", first && (change || pr.LoginHint == ""))
+	return s.renderLoginStep(c, pr, pr.LoginHint, "", change || pr.LoginHint == "")
 }
 
 // renderLogin shows the password step.
@@ -148,16 +148,28 @@ func (s *Server) renderLogin(c *fiber.Ctx, pr oidc.Prompt, email, msg string) er
 	return s.renderLoginStep(c, pr, email, msg, false)
 }
 
+// renderLoginStep shows the sign-in page: its first step (the email
+// alone) when first is set and organizations sign in upstream, else the
+// password step; with the buttons of the client's organizations'
+// providers.
 func (s *Server) renderLoginStep(c *fiber.Ctx, pr oidc.Prompt, email, msg string, first bool) error {
-	buttons, err := s.op.LoginButtons(c.UserContext(), pr)
+	ctx := c.UserContext()
+	federated, err := s.op.EmailFirst(ctx)
 	if err != nil {
 		return s.pageError(c, err)
+	}
+	var buttons []oidc.ProviderButton
+	if federated {
+		if buttons, err = s.op.LoginButtons(ctx, pr); err != nil {
+			return s.pageError(c, err)
+		}
 	}
 	return s.renderPage(c, "login", loginView{
 		Action: pathLogin, IdentifyAction: pathLoginIdentify, FederatedAction: pathLoginFederated,
 		InteractionID: pr.Interaction, CSRFToken: pr.CSRFToken,
 		ClientName: pr.Client.Name, ClientURI: pr.Client.ClientURI, LogoURI: pr.Client.LogoURI,
-		Email: email, Error: msg, Passkeys: s.op.PasskeysOn(), First: first, Providers: buttons,
+		Email: email, Error: msg, Passkeys: s.op.PasskeysOn(),
+		First: federated && first, ChangeEmail: federated && !first, Providers: buttons,
 	})
 }
 

@@ -56,6 +56,8 @@ type loginView struct {
 	// otherwise the password step (Action).
 	First          bool
 	IdentifyAction string
+	// ChangeEmail offers the way back to the first step.
+	ChangeEmail bool
 	// Providers are the upstream providers offered as buttons, posted to
 	// FederatedAction.
 	Providers       []oidc.ProviderButton

@@ -65,6 +65,8 @@ func RunFederation(t *testing.T, env Env) {
 		{"a bad ID token is refused", f.badTokens},
 		{"upstream errors are pages with a way back", f.upstreamErrors},
 		{"the answer comes back to the browser that left, once", f.stateChecks},
+		// Last: it raises orgB's policy.
+		{"an MFA policy asks for a second factor unless the upstream gave one", f.mfaPolicy},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f.reset()
@@ -497,4 +499,33 @@ func (f *federation) stateChecks(t *testing.T) {
 	for _, state := range []string{"", "no-dot", strings.Repeat("x", 300)} {
 		f.refused(t, a.get(t, f.d.s.env.BaseURL+pathFederatedCallback+"?code=c&state="+url.QueryEscape(state)), "does not belong to a sign-in")
 	}
+}
+
+func (f *federation) mfaPolicy(t *testing.T) {
+	f.d.admin(t, http.MethodPatch, pathAdminOrgs+"/"+f.orgB.ID, map[string]any{"mfaPolicy": "required"}, http.StatusOK)
+	signIn := func(amr []string) (*agent, *authRequest, *landing) {
+		u := f.upstreamUser(f.domB, true)
+		if amr != nil {
+			u.Extra = map[string]any{"amr": amr}
+			f.idp.SetUser(u)
+		}
+		r := f.d.s.newAuthRequest(f.appB)
+		r.Extra["login_hint"] = u.Email
+		a := f.d.s.newAgent(t)
+		return a, r, upstream(t, a, a.get(t, r.URL()), f.idp)
+	}
+	// The upstream says nothing of a second factor: the member enrols one
+	// here before any session exists.
+	_, _, l := signIn(nil)
+	require.Nil(t, l.Left, "not signed in yet")
+	assert.Equal(t, "/login/factor", l.URL.Path, "a second factor is asked for; got %d %q", l.Status, l.Text())
+	assert.NotNil(t, l.formWith(t, enrolLabels, nil), "the member sets up an authenticator: %q", l.Text())
+	// The upstream did multi-factor: that is the organization's own word.
+	a, r, l := signIn([]string{"pwd", "mfa"})
+	tok := f.federatedTokens(t, a, r, l)
+	var claims struct {
+		ACR string `json:"acr"`
+	}
+	require.NoError(t, tok.IDToken.Claims(&claims))
+	assert.Equal(t, "mfa", claims.ACR)
 }
