@@ -98,6 +98,8 @@ type upstreamAttemptDoc struct {
 	Nonce        string    `bson:"nonce"`
 	CodeVerifier string    `bson:"code_verifier"`
 	StartedAt    time.Time `bson:"started_at"`
+	Fresh        bool      `bson:"fresh,omitempty"`
+	MaxAge       int       `bson:"max_age,omitempty"`
 }
 
 func newAuthRequestDoc(r *domain.AuthRequest, v int64) *authRequestDoc {

@@ -41,6 +41,8 @@ type upstreamDoc struct {
 	Nonce        string    `json:"nonce"`
 	CodeVerifier string    `json:"code_verifier"`
 	StartedAt    time.Time `json:"started_at,omitzero"`
+	Fresh        bool      `json:"fresh,omitempty"`
+	MaxAge       int       `json:"max_age,omitempty"`
 }
 
 // encodeUpstream returns the upstream column's value: NULL for none, or

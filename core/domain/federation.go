@@ -82,4 +82,10 @@ type UpstreamAttempt struct {
 	Nonce        string
 	CodeVerifier string
 	StartedAt    time.Time
+	// Fresh asks the upstream to have the user sign in again within
+	// MaxAge seconds (0: now), as the client's prompt=login or max_age
+	// asked of us: the ID token must then carry an auth_time that recent
+	// (OIDC Core §3.1.2.1).
+	Fresh  bool
+	MaxAge int
 }

@@ -120,7 +120,7 @@ func (w *world) newOrg(t testing.TB, name, dom string) domain.Organization {
 // claims set them).
 func (w *world) signIn(t *testing.T, p domain.IdentityProvider, claims map[string]any) (federation.Result, error) {
 	t.Helper()
-	to, a, err := w.svc.Begin(t.Context(), &p, "req1", "")
+	to, a, err := w.svc.Begin(t.Context(), &p, "req1", "", -1)
 	require.NoError(t, err)
 	require.Contains(t, to, "state=req1.")
 	now := w.clock.Now()
@@ -148,7 +148,7 @@ func reason(t *testing.T, err error) string {
 
 func TestBeginAsksForTheCodeWithPKCEStateAndNonce(t *testing.T) {
 	w := newWorld(t)
-	to, a, err := w.svc.Begin(t.Context(), &w.provider, "req1", "Lisa@Springfield.edu")
+	to, a, err := w.svc.Begin(t.Context(), &w.provider, "req1", "Lisa@Springfield.edu", -1)
 	require.NoError(t, err)
 	u, err := url.Parse(to)
 	require.NoError(t, err)
@@ -219,7 +219,7 @@ func TestAnExistingAccountIsLinkedOnlyByTheRules(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			bart := domain.User{ID: "u-bart", Email: "bart@springfield.edu", Status: domain.UserActive, CreatedAt: w.clock.Now()}
+			bart := domain.User{ID: "u-bart", Email: "bart@springfield.edu", Status: domain.UserActive, HomeOrganizationID: w.org.ID, CreatedAt: w.clock.Now()}
 			require.NoError(t, w.users.CreateUser(ctx, bart))
 			p, err := w.svc.UpdateProvider(ctx, w.org.ID, w.provider.ID, federation.ProviderPatch{LinkExisting: &tc.linkExisting})
 			require.NoError(t, err)
@@ -268,7 +268,7 @@ func TestAProviderSpeaksOnlyForItsOwnDomains(t *testing.T) {
 func TestAnInactiveAccountIsNotSignedIn(t *testing.T) {
 	w := newWorld(t)
 	ctx := t.Context()
-	require.NoError(t, w.users.CreateUser(ctx, domain.User{ID: "u-s", Email: "skinner@springfield.edu", Status: domain.UserSuspended}))
+	require.NoError(t, w.users.CreateUser(ctx, domain.User{ID: "u-s", Email: "skinner@springfield.edu", Status: domain.UserSuspended, HomeOrganizationID: w.org.ID}))
 	_, err := w.signIn(t, w.provider, map[string]any{"sub": "g-s", "email": "skinner@springfield.edu"})
 	assert.Equal(t, federation.ReasonInactive, reason(t, err))
 }
@@ -298,6 +298,10 @@ func TestTheIDTokenIsCheckedAsOIDCCoreAsks(t *testing.T) {
 		{"no exp", map[string]any{"exp": nil}},
 		{"issued in the future", map[string]any{"iat": float64(now.Add(10 * time.Minute).Unix())}},
 		{"no sub", map[string]any{"sub": nil}},
+		{"a sub with a NUL", map[string]any{"sub": "g\x001"}},
+		{"a sub that is a number", map[string]any{"sub": 42.0}},
+		{"an aud array with a number", map[string]any{"aud": []any{clientID, 7.0}}},
+		{"an azp that is not a string", map[string]any{"azp": 1.0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
@@ -370,12 +374,12 @@ func TestUpstreamFailuresAreFailuresNotErrors(t *testing.T) {
 		assert.Equal(t, tc.reason, reason(t, err))
 	}
 	w.up.err = nil
-	_, a, err := w.svc.Begin(t.Context(), &w.provider, "req1", "")
+	_, a, err := w.svc.Begin(t.Context(), &w.provider, "req1", "", -1)
 	require.NoError(t, err)
 	_, err = w.svc.Finish(t.Context(), &a, federation.Callback{Error: "access_denied"})
 	assert.Equal(t, federation.ReasonDenied, reason(t, err))
 	delete(w.up.issuers, issuer)
-	_, _, err = w.svc.Begin(t.Context(), &w.provider, "req1", "")
+	_, _, err = w.svc.Begin(t.Context(), &w.provider, "req1", "", -1)
 	assert.Equal(t, federation.ReasonUnavailable, reason(t, err))
 }
 
@@ -394,6 +398,9 @@ func TestProvidersAreCheckedWhenMade(t *testing.T) {
 		{"an issuer with a query", func(in *federation.ProviderInput) { in.Issuer = issuer + "?x=1" }, "invalid_issuer"},
 		{"Entra ID's common issuer", func(in *federation.ProviderInput) {
 			in.Issuer = "https://login.microsoftonline.com/common/v2.0"
+		}, "invalid_issuer"},
+		{"Entra ID's common issuer with a port", func(in *federation.ProviderInput) {
+			in.Issuer = "https://login.microsoftonline.com:443/common/v2.0"
 		}, "invalid_issuer"},
 		{"an unreachable issuer", func(in *federation.ProviderInput) { in.Issuer = "https://down.example" }, "issuer_unreachable"},
 		{"no domains", func(in *federation.ProviderInput) { in.Domains = nil }, "invalid_domains"},
@@ -456,7 +463,7 @@ func BenchmarkFinish(b *testing.B) {
 	w := newWorld(b)
 	p := w.provider
 	ctx := context.Background()
-	_, a, err := w.svc.Begin(ctx, &p, "req1", "")
+	_, a, err := w.svc.Begin(ctx, &p, "req1", "", -1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -474,4 +481,113 @@ func BenchmarkFinish(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestOnlyTheOrganizationsOwnAccountsAreLinked(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		user   func(w *world) domain.User
+		linked bool
+	}{
+		{"another organization's account renamed into the domain", func(w *world) domain.User {
+			return domain.User{ID: "u-x", Email: "principal@springfield.edu", Status: domain.UserActive, EmailVerified: true, HomeOrganizationID: w.other.ID}
+		}, false},
+		{"nobody's account whose email was never proved", func(*world) domain.User {
+			return domain.User{ID: "u-x", Email: "principal@springfield.edu", Status: domain.UserActive}
+		}, false},
+		{"nobody's account with a proved email", func(*world) domain.User {
+			return domain.User{ID: "u-x", Email: "principal@springfield.edu", Status: domain.UserActive, EmailVerified: true}
+		}, true},
+		{"the organization's own account, its email unproved", func(w *world) domain.User {
+			return domain.User{ID: "u-x", Email: "principal@springfield.edu", Status: domain.UserActive, HomeOrganizationID: w.org.ID}
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			require.NoError(t, w.users.CreateUser(ctx, tc.user(w)))
+			res, err := w.signIn(t, w.provider, map[string]any{"sub": "g-p", "email": "principal@springfield.edu"})
+			if !tc.linked {
+				assert.Equal(t, federation.ReasonNotAllowed, reason(t, err))
+				_, err := w.links.GetLinkedIdentity(ctx, issuer, "g-p")
+				assert.ErrorIs(t, err, domain.ErrNotFound, "a refusal links nothing")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "u-x", res.User.ID)
+		})
+	}
+}
+
+func TestARefusedSignInLeavesNoLink(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	require.NoError(t, w.users.CreateUser(ctx, domain.User{ID: "u-i", Email: "ralph@springfield.edu", Status: domain.UserInvited, HomeOrganizationID: w.org.ID}))
+	_, err := w.signIn(t, w.provider, map[string]any{"sub": "g-r", "email": "ralph@springfield.edu"})
+	assert.Equal(t, federation.ReasonInactive, reason(t, err))
+	_, err = w.links.GetLinkedIdentity(ctx, issuer, "g-r")
+	assert.ErrorIs(t, err, domain.ErrNotFound)
+}
+
+func TestALinkedAccountRenamedAwayNoLongerAnswers(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	res, err := w.signIn(t, w.provider, map[string]any{"sub": "g-1", "email": "lisa@springfield.edu"})
+	require.NoError(t, err)
+	_, err = w.users.UpdateUser(ctx, res.User.ID, func(u *domain.User) error {
+		u.Email = "lisa@elsewhere.example"
+		return nil
+	})
+	require.NoError(t, err)
+	_, err = w.signIn(t, w.provider, map[string]any{"sub": "g-1", "email": "lisa@springfield.edu"})
+	assert.Equal(t, federation.ReasonNotAllowed, reason(t, err))
+}
+
+func TestAFreshSignInIsAskedOfTheUpstreamAndChecked(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	to, a, err := w.svc.Begin(ctx, &w.provider, "req1", "", 0)
+	require.NoError(t, err)
+	u, err := url.Parse(to)
+	require.NoError(t, err)
+	assert.Equal(t, "0", u.Query().Get("max_age"))
+	assert.Equal(t, "login", u.Query().Get("prompt"))
+	assert.True(t, a.Fresh)
+	now := w.clock.Now()
+	base := map[string]any{
+		"iss": issuer, "aud": clientID, "exp": float64(now.Add(time.Minute).Unix()), "iat": float64(now.Unix()),
+		"nonce": a.Nonce, "email_verified": true, "sub": "g-1", "email": "lisa@springfield.edu",
+	}
+	for _, tc := range []struct {
+		name     string
+		authTime any
+		ok       bool
+	}{
+		{"no auth_time", nil, false},
+		{"an old sign-in at the upstream", float64(now.Add(-10 * time.Minute).Unix()), false},
+		{"a sign-in just now", float64(now.Unix()), true},
+	} {
+		c := map[string]any{}
+		for k, v := range base {
+			c[k] = v
+		}
+		if tc.authTime != nil {
+			c["auth_time"] = tc.authTime
+		}
+		w.up.claims = c
+		_, err := w.svc.Finish(ctx, &a, federation.Callback{Code: "c"})
+		if tc.ok {
+			require.NoError(t, err, tc.name)
+		} else {
+			assert.Equal(t, federation.ReasonNotFresh, reason(t, err), tc.name)
+		}
+	}
+	// Google knows max_age, not prompt=login.
+	g, err := w.svc.UpdateProvider(ctx, w.org.ID, w.provider.ID, federation.ProviderPatch{Issuer: ptr("https://accounts.google.com")})
+	require.NoError(t, err)
+	to, _, err = w.svc.Begin(ctx, &g, "req1", "", 300)
+	require.NoError(t, err)
+	u, _ = url.Parse(to)
+	assert.Equal(t, "300", u.Query().Get("max_age"))
+	assert.Empty(t, u.Query().Get("prompt"))
 }

@@ -46,14 +46,18 @@ func (s *Service) checkIDToken(p *domain.IdentityProvider, md domain.UpstreamMet
 	iss, _ := c["iss"].(string)
 	sub, _ := c["sub"].(string)
 	nonce, _ := c["nonce"].(string)
-	aud := audiences(c["aud"])
-	azp, hasAZP := c["azp"].(string)
+	aud, okAud := audiences(c["aud"])
+	azpClaim, hasAZP := c["azp"]
+	azp, okAZP := azpClaim.(string)
 	exp, okExp := numericDate(c["exp"])
 	iat, okIat := numericDate(c["iat"])
 	switch {
 	case iss != p.Issuer || iss != md.Issuer:
 		return upstreamUser{}, failToken
-	case sub == "" || len(sub) > 255:
+	case sub == "" || len(sub) > 255 || !domain.PrintableText(sub, 255):
+		// A subject is stored and compared as text: no NUL, no controls.
+		return upstreamUser{}, failToken
+	case !okAud || hasAZP && !okAZP:
 		return upstreamUser{}, failToken
 	case !slices.Contains(aud, p.ClientID):
 		return upstreamUser{}, failToken
@@ -65,6 +69,14 @@ func (s *Service) checkIDToken(p *domain.IdentityProvider, md domain.UpstreamMet
 		return upstreamUser{}, failToken
 	case subtle.ConstantTimeCompare([]byte(nonce), []byte(a.Nonce)) != 1:
 		return upstreamUser{}, failToken
+	}
+	if a.Fresh {
+		// Asked with max_age, the upstream must say when the user signed
+		// in (OIDC Core §3.1.2.1), and it must be recent enough.
+		at, ok := numericDate(c["auth_time"])
+		if !ok || now.Sub(at) > time.Duration(a.MaxAge)*time.Second+s.cfg.Skew {
+			return upstreamUser{}, failStale
+		}
 	}
 	if tenant, ok := entraTenant(p.Issuer); ok {
 		if tid, _ := c["tid"].(string); tid != tenant {
@@ -100,7 +112,7 @@ func (s *Service) checkIDToken(p *domain.IdentityProvider, md domain.UpstreamMet
 // (https://login.microsoftonline.com/{tenant}/v2.0).
 func entraTenant(issuer string) (string, bool) {
 	u, err := url.Parse(issuer)
-	if err != nil || !strings.EqualFold(u.Host, entraHost) {
+	if err != nil || !strings.EqualFold(u.Hostname(), entraHost) {
 		return "", false
 	}
 	tenant, rest, ok := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
@@ -120,22 +132,38 @@ func multiTenant(tenant string) bool {
 	return false
 }
 
-func audiences(v any) []string {
+// audiences reads aud, a string or an array of strings (RFC 7519 §4.1.3);
+// ok is false for anything else, an array with a non-string included.
+func audiences(v any) ([]string, bool) {
 	switch a := v.(type) {
 	case string:
-		return []string{a}
+		return []string{a}, true
 	case []any:
 		out := make([]string, 0, len(a))
 		for _, x := range a {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
+			s, ok := x.(string)
+			if !ok {
+				return nil, false
 			}
+			out = append(out, s)
 		}
-		return out
+		return out, true
 	case []string:
-		return a
+		return a, true
 	}
-	return nil
+	return nil, false
+}
+
+// strs reads an array of strings, skipping anything else (amr).
+func strs(v any) []string {
+	a, _ := v.([]any)
+	out := make([]string, 0, len(a))
+	for _, x := range a {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func numericDate(v any) (time.Time, bool) {
@@ -164,7 +192,7 @@ var amrValue = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)
 // method names, at most eight, after "fed".
 func upstreamAMR(v any) []string {
 	out := []string{"fed"}
-	for _, m := range audiences(v) {
+	for _, m := range strs(v) {
 		if amrValue.MatchString(m) && !slices.Contains(out, m) && len(out) < 9 {
 			out = append(out, m)
 		}

@@ -15,17 +15,18 @@ import (
 //  1. An identity linked to an account signs in to it.
 //  2. With none, an account with the same email is linked to it only when
 //     the upstream says the email is verified, its domain is one the
-//     provider serves and the organization verified, and the provider has
-//     LinkExisting on.
+//     provider serves and the organization verified, the provider has
+//     LinkExisting on, and the account is the organization's own (its
+//     home) or nobody's with a verified email.
 //  3. With no such account, and JITProvisioning on, one is created in the
 //     provider's organization (its home) under the same conditions on the
 //     email.
 //  4. Anything else is refused, with a page that says why.
 //
-// Whatever the rule, a provider never signs anyone in to an account whose
-// email's domain another organization verified, and the upstream's email
-// must be in one of the provider's domains: an organization's upstream
-// speaks for its own domains only.
+// Whatever the rule, the upstream's email and the account's must both be
+// in one of the provider's domains, verified for its organization, and the
+// account's home must be that organization or none: an organization's
+// upstream speaks for its own domains and accounts only.
 
 // resolve applies the linking rules to an upstream user.
 func (s *Service) resolve(ctx context.Context, p *domain.IdentityProvider, who upstreamUser) (Result, error) {
@@ -72,6 +73,15 @@ func (s *Service) resolveOnce(ctx context.Context, p *domain.IdentityProvider, w
 		if !p.LinkExisting {
 			return Result{}, failure(ReasonNotAllowed, "A Calimatic account already uses "+who.Email+", and your organization has not allowed linking it to this sign-in service. Sign in with your Calimatic password instead.")
 		}
+		// Only an account the organization made, or one nobody made whose
+		// holder proved the address: another organization may have renamed
+		// its own account into this domain before it was verified here.
+		if !(u.HomeOrganizationID == p.OrganizationID || u.HomeOrganizationID == "" && u.EmailVerified) {
+			return Result{}, failure(ReasonNotAllowed, "A Calimatic account already uses "+who.Email+", but it was not made by your organization, so this sign-in service can't take it over. Sign in with your Calimatic password, or ask your administrator.")
+		}
+		if _, err := s.signInto(ctx, p, u, who, Result{}); err != nil {
+			return Result{}, err // checked before the link, so a refusal leaves none
+		}
 		newLink.UserID, newLink.CreatedAt = u.ID, s.now()
 		if err := s.deps.Links.LinkIdentity(ctx, newLink); err != nil {
 			if errors.Is(err, domain.ErrAlreadyExists) {
@@ -109,16 +119,19 @@ func (s *Service) speaksFor(ctx context.Context, p *domain.IdentityProvider, ema
 	return nil
 }
 
-// signInto finishes with an account found by link or by email: it must be
-// active, and its own email must not be in a domain another organization
-// verified.
+// signInto finishes with an account found by link or by email. Its own
+// email must be in one of the provider's domains, still verified for its
+// organization, and no other organization may be its home: a linked
+// account renamed out of the domain, or into another organization's
+// keeping, no longer answers to this upstream. It must be active.
 func (s *Service) signInto(ctx context.Context, p *domain.IdentityProvider, u domain.User, who upstreamUser, r Result) (Result, error) {
-	org, err := s.verifiedBy(ctx, domain.EmailDomain(u.Email))
+	d := domain.EmailDomain(u.Email)
+	org, err := s.verifiedBy(ctx, d)
 	if err != nil {
 		return Result{}, err
 	}
-	if org != "" && org != p.OrganizationID {
-		return Result{}, failure(ReasonNotAllowed, "This sign-in service can't sign in to your Calimatic account, which belongs to another organization. Sign in with your Calimatic password.")
+	if !p.ServesDomain(d) || org != p.OrganizationID || u.HomeOrganizationID != "" && u.HomeOrganizationID != p.OrganizationID {
+		return Result{}, failure(ReasonNotAllowed, "This sign-in service can't sign in to your Calimatic account, which belongs to another organization or domain. Sign in with your Calimatic password.")
 	}
 	if !u.CanSignIn() {
 		return Result{}, failInactive

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -30,6 +31,7 @@ const (
 	ReasonNoProvider   = "provider_gone"        // the provider was deleted meanwhile
 	ReasonNotAllowed   = "not_allowed"          // the linking rules refuse
 	ReasonInactive     = "account_inactive"     // the account is suspended or the like
+	ReasonNotFresh     = "sign_in_not_fresh"    // asked to sign in again, the upstream did not say it did
 )
 
 func failure(reason, msg string) *Failure { return &Failure{Reason: reason, Message: msg} }
@@ -40,6 +42,7 @@ var (
 	failExchange    = failure(ReasonExchange, "Your organization's sign-in service did not confirm the sign-in. Try again.")
 	failGone        = failure(ReasonNoProvider, "Your organization no longer signs in through this service. Sign in with your Calimatic password, or ask your administrator.")
 	failInactive    = failure(ReasonInactive, "This account is not active. Contact your organization's administrator.")
+	failStale       = failure(ReasonNotFresh, "This app asked you to sign in again, and your organization's sign-in service did not. Try again.")
 )
 
 // ForEmail returns the provider that signs in email's users: the one of
@@ -134,14 +137,20 @@ func (s *Service) Provider(ctx context.Context, id string) (domain.IdentityProvi
 // is the authorization code flow with PKCE S256, a state and a nonce
 // (OIDC Core §3.1.2.1); loginHint, an email, spares the user typing it
 // twice.
-func (s *Service) Begin(ctx context.Context, p *domain.IdentityProvider, requestID, loginHint string) (string, domain.UpstreamAttempt, error) {
+//
+// maxAge is how recent the user's sign-in at the upstream must be, in
+// seconds (0: now, for prompt=login), or -1 when any will do: the
+// upstream is asked for it with max_age, and Finish holds its auth_time
+// to it, so that an app asking us for a fresh sign-in never gets one the
+// upstream made silently from its own session.
+func (s *Service) Begin(ctx context.Context, p *domain.IdentityProvider, requestID, loginHint string, maxAge int) (string, domain.UpstreamAttempt, error) {
 	md, err := s.deps.Upstream.Discover(ctx, p.Issuer)
 	if err != nil {
 		return "", domain.UpstreamAttempt{}, failUnavailable
 	}
 	a := domain.UpstreamAttempt{
 		ProviderID: p.ID, State: s.deps.Random.Token(32), Nonce: s.deps.Random.Token(32),
-		CodeVerifier: s.deps.Random.Token(32), StartedAt: s.now(),
+		CodeVerifier: s.deps.Random.Token(32), StartedAt: s.now(), Fresh: maxAge >= 0, MaxAge: max(maxAge, 0),
 	}
 	sum := sha256.Sum256([]byte(a.CodeVerifier))
 	scope := defaultScopes
@@ -157,6 +166,12 @@ func (s *Service) Begin(ctx context.Context, p *domain.IdentityProvider, request
 		"nonce":                 {a.Nonce},
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"},
+	}
+	if a.Fresh {
+		q.Set("max_age", strconv.Itoa(a.MaxAge))
+		if a.MaxAge == 0 && p.Issuer != googleIssuer {
+			q.Set("prompt", "login") // Google knows no prompt=login; max_age=0 does it there
+		}
 	}
 	if hint := domain.NormalizeEmail(loginHint); domain.ValidEmail(hint) {
 		q.Set("login_hint", hint)

@@ -158,7 +158,7 @@ func (p *Provider) offered(ctx context.Context, r *domain.AuthRequest, id string
 // federate records a new attempt in the pending request and sends the
 // browser to the upstream.
 func (p *Provider) federate(ctx context.Context, r *domain.AuthRequest, idp *domain.IdentityProvider, hint string) (Outcome, error) {
-	to, attempt, err := p.deps.Federation.Begin(ctx, idp, r.ID, hint)
+	to, attempt, err := p.deps.Federation.Begin(ctx, idp, r.ID, hint, freshness(r))
 	var f *federation.Failure
 	if errors.As(err, &f) {
 		return Outcome{Federation: &FederationFailure{Message: f.Message, Interaction: r.ID}}, p.markTried(ctx, r.ID)
@@ -173,6 +173,16 @@ func (p *Provider) federate(ctx context.Context, r *domain.AuthRequest, idp *dom
 		return p.gone(err)
 	}
 	return Outcome{RedirectTo: to}, nil
+}
+
+// freshness is how recent the request wants the sign-in, in seconds, for
+// the upstream to honour: 0 for prompt=login, its max_age, or -1 when any
+// sign-in will do.
+func freshness(r *domain.AuthRequest) int {
+	if r.HasPrompt("login") {
+		return 0
+	}
+	return max(r.MaxAge, -1)
 }
 
 // markTried leaves a spent attempt in the request, so home-realm discovery

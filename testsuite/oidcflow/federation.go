@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,6 +63,7 @@ func RunFederation(t *testing.T, env Env) {
 		{"an existing account is linked when the upstream verified the email", f.linkExisting},
 		{"a provider never signs in another organization's accounts", f.tenancy},
 		{"the upstream's key rotation is followed", f.keyRotation},
+		{"prompt=login asks the upstream for a fresh sign-in", f.freshSignIn},
 		{"a bad ID token is refused", f.badTokens},
 		{"upstream errors are pages with a way back", f.upstreamErrors},
 		{"the answer comes back to the browser that left, once", f.stateChecks},
@@ -528,4 +530,29 @@ func (f *federation) mfaPolicy(t *testing.T) {
 	}
 	require.NoError(t, tok.IDToken.Claims(&claims))
 	assert.Equal(t, "mfa", claims.ACR)
+}
+
+func (f *federation) freshSignIn(t *testing.T) {
+	u := f.upstreamUser(f.domA, true)
+	attempt := func(extra map[string]any) (*agent, *authRequest, *landing) {
+		u.Extra = extra
+		f.idp.SetUser(u)
+		r := f.d.s.newAuthRequest(f.appA)
+		r.Extra["login_hint"], r.Extra["prompt"] = u.Email, "login"
+		a := f.d.s.newAgent(t)
+		l := a.get(t, r.URL())
+		require.NotNil(t, l.Left, "upstream: %q", l.Text())
+		q := l.Left.Query()
+		assert.Equal(t, "0", q.Get("max_age"), "the upstream is asked for a sign-in now")
+		assert.Equal(t, "login", q.Get("prompt"))
+		return a, r, upstream(t, a, l, f.idp)
+	}
+	// An upstream that doesn't say when the user signed in, or says long
+	// ago, made no fresh sign-in.
+	_, _, l := attempt(nil)
+	f.refused(t, l, "did not")
+	_, _, l = attempt(map[string]any{"auth_time": time.Now().Add(-time.Hour).Unix()})
+	f.refused(t, l, "did not")
+	a, r, l := attempt(map[string]any{"auth_time": time.Now().Unix()})
+	f.federatedTokens(t, a, r, l)
 }
