@@ -35,8 +35,9 @@ import (
 //   - adapters never import each other;
 //   - only app, and each adapter's own module.go, import fx;
 //   - adapters/internal/ holds plumbing the adapters share (a background
-//     task's start and stop); it is no adapter, and depends on nothing else
-//     of the module: otherwise it would be a way round the rules above.
+//     task's start and stop, the JWK Sets others publish); it is no
+//     adapter, and depends on nothing else of the module: otherwise it
+//     would be a way round the rules above.
 //
 // The rules apply to the code that ships: test files may compose more freely
 // (an end-to-end test wires adapters together), except for the fx rule, which

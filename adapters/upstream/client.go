@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/calimatic/calimatic-auth/adapters/internal/jwks"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/ports"
 )
@@ -52,10 +53,10 @@ type Client struct {
 	log      *slog.Logger
 	now      func() time.Time
 
+	sets *jwks.Cache // by jwks_uri; a failed fetch is forgotten at once
+
 	mu         sync.Mutex
 	discovered map[string]cachedMetadata // by issuer
-	sets       map[string]*keySet        // by jwks_uri
-	tick       uint64                    // a use counter, for least-recently-used eviction
 
 	// life ends the key sets' background refreshes on Close.
 	life context.Context
@@ -79,23 +80,19 @@ func New(opts Options) *Client {
 		hc.Timeout = opts.Timeout
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	jwks := *hc
-	next := jwks.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	jwks.Transport = capBody{next: next, max: maxBody}
+	jwksHTTP := *hc
+	jwksHTTP.Transport = jwks.CapBody(jwksHTTP.Transport, maxBody)
 
 	life, end := context.WithCancel(context.Background())
 	return &Client{
 		http:       hc,
-		jwksHTTP:   &jwks,
+		jwksHTTP:   &jwksHTTP,
 		timeout:    opts.Timeout,
 		https:      opts.RequireHTTPS,
 		log:        opts.Log,
 		now:        time.Now,
 		discovered: make(map[string]cachedMetadata),
-		sets:       make(map[string]*keySet),
+		sets:       jwks.NewCache(maxKeySets, 0),
 		life:       life,
 		end:        end,
 	}
@@ -103,7 +100,10 @@ func New(opts Options) *Client {
 
 // Close stops the background refreshes of every key set, as the
 // application stops. The Client is not to be used after.
-func (c *Client) Close() { c.end() }
+func (c *Client) Close() {
+	c.end()
+	c.sets.Close()
+}
 
 // checkURL refuses what is no absolute http(s) URL, and plain http when
 // https is required. what names the URL in the error.
@@ -134,23 +134,4 @@ func readBody(resp *http.Response) ([]byte, error) {
 // answer, in domain.ErrUnavailable: what to do is try again later.
 func unavailable(op string, err error) error {
 	return fmt.Errorf("%s: %w: %w", op, domain.ErrUnavailable, err)
-}
-
-// capBody cuts every response body at max bytes: the JWK Sets are read by
-// jwkset, which does not bound them itself.
-type capBody struct {
-	next http.RoundTripper
-	max  int64
-}
-
-func (c capBody) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := c.next.RoundTrip(r)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.LimitReader(resp.Body, c.max), resp.Body}
-	return resp, nil
 }

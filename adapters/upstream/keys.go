@@ -2,17 +2,14 @@ package upstream
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/MicahParks/jwkset"
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/time/rate"
 
+	"github.com/calimatic/calimatic-auth/adapters/internal/jwks"
 	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
@@ -41,17 +38,6 @@ const (
 // hold and an attacker who learnt it could sign with.
 var allowedAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 
-// keySet is one upstream's published keys, kept by keyfunc and jwkset:
-// fetched at creation, every jwksRefresh, and when a token names a kid
-// the set lacks.
-type keySet struct {
-	ready  chan struct{} // closed once kf or err is set
-	kf     keyfunc.Keyfunc
-	cancel context.CancelFunc // stops the background refreshes
-	err    error
-	used   uint64
-}
-
 // fetchRecord is put in the context of one verification: jwkset reports a
 // failed refetch (after an unknown kid) only to the refresh error handler,
 // which records it here, so that the verification can tell "the key is
@@ -67,7 +53,12 @@ type fetchRecordKey struct{}
 // verify checks raw's signature against the keys at jwksURI and returns its
 // claims, none of them checked.
 func (c *Client) verify(ctx context.Context, jwksURI, raw string) (map[string]any, error) {
-	set, err := c.setAt(ctx, jwksURI)
+	// One sign-in fetches a new set while the others wait for it; a set
+	// that could not be fetched is not kept, so the next sign-in tries
+	// again. The set is refreshed until it is evicted or c closes.
+	set, err := c.sets.Get(ctx, jwksURI, func() (*jwks.Set, error) {
+		return jwks.Fetch(c.life, jwksURI, c.fetchOptions())
+	})
 	if err != nil {
 		return nil, unavailable("fetch the upstream's keys at "+jwksURI, err)
 	}
@@ -75,7 +66,7 @@ func (c *Client) verify(ctx context.Context, jwksURI, raw string) (map[string]an
 	ctx = context.WithValue(ctx, fetchRecordKey{}, record)
 	parser := jwt.NewParser(jwt.WithValidMethods(allowedAlgs), jwt.WithoutClaimsValidation())
 	claims := jwt.MapClaims{}
-	if _, err := parser.ParseWithClaims(raw, claims, set.keyfunc(ctx)); err != nil {
+	if _, err := parser.ParseWithClaims(raw, claims, set.Keyfunc(ctx)); err != nil {
 		record.mu.Lock()
 		fetchErr := record.err
 		record.mu.Unlock()
@@ -87,138 +78,23 @@ func (c *Client) verify(ctx context.Context, jwksURI, raw string) (map[string]an
 	return claims, nil
 }
 
-// keyfunc is the set's lookup for golang-jwt. A token with a kid gets that
-// key, refetched if unknown (keyfunc's rules, signing keys only). A token
-// without one gets every key that could have signed it: use sig or unset,
-// and an alg that is the token's or unset.
-func (s *keySet) keyfunc(ctx context.Context) jwt.Keyfunc {
-	byKID := s.kf.KeyfuncCtx(ctx)
-	return func(t *jwt.Token) (any, error) {
-		if _, ok := t.Header["kid"]; ok {
-			return byKID(t)
-		}
-		all, err := s.kf.Storage().KeyReadAll(ctx)
-		if err != nil {
-			return nil, err
-		}
-		alg, _ := t.Header["alg"].(string)
-		var set jwt.VerificationKeySet
-		for _, jwk := range all {
-			m := jwk.Marshal()
-			if (m.USE == jwkset.UseSig || m.USE == "") && (m.ALG == "" || m.ALG.String() == alg) {
-				set.Keys = append(set.Keys, publicOf(jwk.Key()))
+// fetchOptions are how the upstreams' sets are fetched and kept: with
+// the Client's requests, each body cut at maxBody, and with every failed
+// refetch logged and, within a verification, recorded in its fetchRecord.
+func (c *Client) fetchOptions() jwks.FetchOptions {
+	return jwks.FetchOptions{
+		Client:     c.jwksHTTP,
+		Timeout:    c.timeout,
+		Refresh:    jwksRefresh,
+		UnknownKID: jwksUnknownKID,
+		WaitMax:    jwksFetchWait,
+		OnRefreshError: func(ctx context.Context, uri string, err error) {
+			if record, ok := ctx.Value(fetchRecordKey{}).(*fetchRecord); ok {
+				record.mu.Lock()
+				record.err = err
+				record.mu.Unlock()
 			}
-		}
-		if len(set.Keys) == 0 {
-			return nil, errors.New("no published key for the token's alg")
-		}
-		return set, nil
-	}
-}
-
-// publicOf returns the public half of a key jwkset parsed.
-func publicOf(key any) any {
-	if k, ok := key.(interface{ Public() crypto.PublicKey }); ok {
-		return k.Public()
-	}
-	return key
-}
-
-// setAt returns the set at uri, fetched first when there is none. One
-// caller fetches while the others wait for it; a set that could not be
-// fetched is not kept, so the next sign-in tries again.
-func (c *Client) setAt(ctx context.Context, uri string) (*keySet, error) {
-	c.mu.Lock()
-	c.tick++
-	s, ok := c.sets[uri]
-	if !ok {
-		if len(c.sets) >= maxKeySets {
-			c.evictOldest()
-		}
-		s = &keySet{ready: make(chan struct{})}
-		c.sets[uri] = s
-		life := c.life
-		c.mu.Unlock()
-		kf, cancel, err := c.fetch(life, uri)
-		c.mu.Lock()
-		if err != nil {
-			s.err = err
-			if c.sets[uri] == s {
-				delete(c.sets, uri)
-			}
-		} else {
-			s.kf, s.cancel = kf, cancel
-		}
-		close(s.ready)
-	}
-	s.used = c.tick
-	c.mu.Unlock()
-	select {
-	case <-s.ready:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if s.err != nil {
-		return nil, s.err
-	}
-	return s, nil
-}
-
-// evictOldest drops the least recently used set that is not being
-// fetched, and stops its refreshes.
-func (c *Client) evictOldest() {
-	var oldest string
-	for uri, s := range c.sets {
-		select {
-		case <-s.ready:
-		default:
-			continue
-		}
-		if oldest == "" || s.used < c.sets[oldest].used {
-			oldest = uri
-		}
-	}
-	if oldest == "" {
-		return
-	}
-	if cancel := c.sets[oldest].cancel; cancel != nil {
-		cancel()
-	}
-	delete(c.sets, oldest)
-}
-
-// fetch makes the set at uri: fetched now (an error if that fails), then
-// refreshed every jwksRefresh, and on an unknown kid at most once per
-// jwksUnknownKID, until life ends or the set is evicted.
-func (c *Client) fetch(life context.Context, uri string) (keyfunc.Keyfunc, context.CancelFunc, error) {
-	ctx, cancel := context.WithCancel(life)
-	fail := false
-	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{uri}, keyfunc.Override{
-		Client:                    c.jwksHTTP,
-		HTTPTimeout:               c.timeout,
-		NoErrorReturnFirstHTTPReq: &fail,
-		RefreshInterval:           jwksRefresh,
-		RefreshUnknownKID:         rate.NewLimiter(rate.Every(jwksUnknownKID), 1),
-		RateLimitWaitMax:          jwksFetchWait,
-		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
-			return func(ctx context.Context, err error) {
-				if record, ok := ctx.Value(fetchRecordKey{}).(*fetchRecord); ok {
-					record.mu.Lock()
-					record.err = err
-					record.mu.Unlock()
-				}
-				c.log.WarnContext(ctx, "cannot fetch an upstream's JWK Set", "jwks_uri", u, "error", err)
-			}
+			c.log.WarnContext(ctx, "cannot fetch an upstream's JWK Set", "jwks_uri", uri, "error", err)
 		},
-	})
-	if err == nil {
-		// An upstream's key published for encryption signs nothing
-		// (RFC 7517 §4.2).
-		kf, err = keyfunc.New(keyfunc.Options{Storage: kf.Storage(), UseWhitelist: []jwkset.USE{jwkset.UseSig, ""}})
 	}
-	if err != nil {
-		cancel()
-		return nil, nil, err
-	}
-	return kf, cancel, nil
 }
