@@ -184,6 +184,24 @@ func testTwoInstances(t *testing.T, backend func(*config.Config)) {
 		requireUserInfo(t, a.URL, tokens.AccessToken, http.StatusOK)
 	})
 
+	t.Run("a token revoked on A is refused by B within a second", func(t *testing.T) {
+		// Each instance caches "not revoked" per token and grant
+		// (CachedGrantStore); the revocation tables' triggers tell the
+		// other at commit.
+		tokens := signInForTokens(t, ctx, a.URL, refreshClient, refreshSecret, callback)
+		requireUserInfo(t, b.URL, tokens.AccessToken, http.StatusOK) // B has "not revoked" cached now
+		requireUserInfo(t, a.URL, tokens.AccessToken, http.StatusOK)
+		resp, err := http.PostForm(a.URL+"/api/v1/oidc/revoke", url.Values{
+			"token": {tokens.AccessToken}, "client_id": {refreshClient}, "client_secret": {refreshSecret},
+		})
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		requireUserInfo(t, a.URL, tokens.AccessToken, http.StatusUnauthorized) // at once on A
+		assert.Eventually(t, func() bool { return userInfoStatus(t, b.URL, tokens.AccessToken) == http.StatusUnauthorized },
+			time.Second, 10*time.Millisecond, "within a second on B")
+	})
+
 	t.Run("a user suspended on A is refused by B within a second", func(t *testing.T) {
 		// Each instance caches users by id (CachedUserStore); the users
 		// trigger tells the other at commit.

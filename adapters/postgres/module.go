@@ -124,10 +124,14 @@ func Module(opts Options) fx.Option {
 			NewRateLimiter,
 			fx.Annotate(NewReplayCache, fx.As(new(ports.ReplayCache))),
 			NewGrantStore,
-			func(g *GrantStore) ports.GrantStore { return g },
+			// Revocation checks are cached per instance under the
+			// invalidation listener; the rest of the grants go straight
+			// to the database.
+			func(g *GrantStore, inv *Invalidations) *CachedGrantStore { return NewCachedGrantStore(g, inv) },
+			func(g *CachedGrantStore) ports.GrantStore { return g },
 			func(g *GrantStore) ports.AuthCodeStore { return g },
 			func(g *GrantStore) ports.RefreshTokenStore { return g },
-			func(g *GrantStore) ports.RevocationStore { return g },
+			func(g *CachedGrantStore) ports.RevocationStore { return g },
 			func(g *GrantStore) ports.ConsentStore { return g },
 			func(pool *pgxpool.Pool) *Janitor {
 				return NewJanitor(pool, WithWebhookRetention(opts.WebhookRetention))
@@ -220,6 +224,7 @@ var (
 	_ ports.UserStore             = (*UserStore)(nil)
 	_ ports.OrganizationStore     = (*OrganizationStore)(nil)
 	_ ports.GrantStore            = (*GrantStore)(nil)
+	_ ports.GrantStore            = (*CachedGrantStore)(nil)
 	_ ports.SessionStore          = (*SessionStore)(nil)
 	_ ports.AuthRequestStore      = (*AuthRequestStore)(nil)
 	_ ports.DeviceGrantStore      = (*DeviceGrantStore)(nil)

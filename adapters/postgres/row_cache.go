@@ -49,29 +49,44 @@ func (c *rowCache[T]) invalidate(key string) {
 // get returns row id from memory, or reads it with read and keeps it.
 func (c *rowCache[T]) get(ctx context.Context, id string, read func(context.Context, string) (T, error)) (T, error) {
 	healthy, epoch := c.inv.Healthy(), c.inv.Epoch()
-	if healthy {
-		c.mu.RLock()
-		e, ok := c.rows[id]
-		c.mu.RUnlock()
-		if ok && time.Since(e.at) < c.ttl {
-			return c.clone(e.v), nil
-		}
+	if v, ok := c.cached(id); ok {
+		return v, nil
 	}
 	v, err := read(ctx, id)
 	if err != nil || !healthy {
 		return v, err
 	}
-	c.mu.Lock()
-	// A notice that came while the row was read may be about this very
-	// row: then what was read is not kept.
-	if c.inv.Epoch() == epoch && c.inv.Healthy() {
-		if len(c.rows) >= c.max {
-			clear(c.rows)
-		}
-		c.rows[id] = cachedRow[T]{v: c.clone(v), at: time.Now()}
-	}
-	c.mu.Unlock()
+	c.keep(id, v, epoch)
 	return v, nil
+}
+
+// cached returns row id from memory, when the listener is healthy and the
+// entry younger than ttl.
+func (c *rowCache[T]) cached(id string) (T, bool) {
+	if c.inv.Healthy() {
+		c.mu.RLock()
+		e, ok := c.rows[id]
+		c.mu.RUnlock()
+		if ok && time.Since(e.at) < c.ttl {
+			return c.clone(e.v), true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// keep stores v, read after the listener's epoch was epoch (and while it
+// was healthy), unless a notice came since: it may be about this very row.
+func (c *rowCache[T]) keep(id string, v T, epoch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inv.Epoch() != epoch || !c.inv.Healthy() {
+		return
+	}
+	if len(c.rows) >= c.max {
+		clear(c.rows)
+	}
+	c.rows[id] = cachedRow[T]{v: c.clone(v), at: time.Now()}
 }
 
 // forget drops row id here at once (a write through this instance).
