@@ -74,6 +74,9 @@ type options struct {
 	adminKey    string
 	scimUsers   int
 	signInUsers int
+	// hydraAdmin and hydraPublic, when set, make Ory Hydra the target
+	// (hydra.go).
+	hydraAdmin, hydraPublic *url.URL
 }
 
 func main() {
@@ -95,8 +98,16 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := o.checkHydra(names); err != nil {
+		return err
+	}
 	e := newEnv(o)
-	if err := e.setUp(names, out); err != nil {
+	if o.hydraAdmin != nil {
+		err = e.hydraSetUp()
+	} else {
+		err = e.setUp(names, out)
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "loadgen: base=%s c=%d d=%s warmup=%s GOMAXPROCS=%d\n", o.base, o.conc, o.dur, o.warmup, runtime.GOMAXPROCS(0))
@@ -131,6 +142,8 @@ func parseFlags(args []string) (options, error) {
 	adminKey := fs.String("admin-key", os.Getenv("CALIMATIC_DEV_SEED_ADMIN_KEY"), "SCIM and provisioning scenarios: an admin key (default $CALIMATIC_DEV_SEED_ADMIN_KEY)")
 	scimUsers := fs.Int("scim-users", 10000, "SCIM scenarios: users to seed into the organization")
 	signInUsers := fs.Int("signin-users", 1500, "sign-in scenarios: users each signs in, at most once each (the server's dev.seed_users must be at least twice this)")
+	hydraAdmin := fs.String("hydra-admin", "", "Ory Hydra as the target: its admin URL (loopback only); -base is then Hydra's public URL, or its admin URL for introspect")
+	hydraPublic := fs.String("hydra-public", "", "Ory Hydra as the target: its public URL (loopback only)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -139,6 +152,16 @@ func parseFlags(args []string) (options, error) {
 	var err error
 	if o.base, o.addr, err = loopbackBase(*base); err != nil {
 		return options{}, err
+	}
+	for _, h := range []struct {
+		raw string
+		dst **url.URL
+	}{{*hydraAdmin, &o.hydraAdmin}, {*hydraPublic, &o.hydraPublic}} {
+		if h.raw != "" {
+			if *h.dst, _, err = loopbackBase(h.raw); err != nil {
+				return options{}, err
+			}
+		}
 	}
 	return o, o.check()
 }

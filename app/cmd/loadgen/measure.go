@@ -33,6 +33,26 @@ func (e *env) scenario(name string) (*result, error) {
 		rows   int // users per request, for the provisioning scenarios
 		err    error
 	)
+	if e.o.hydraAdmin != nil {
+		mk, err = e.hydraJobs(name)
+	} else {
+		mk, window, notes, rows, err = e.calimaticJobs(name, window)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := e.measure(name, window, mk)
+	r.rows = rows
+	r.notes = append(notes, r.notes...)
+	if e.signin != nil && slices.Contains(signInScenarios, name) {
+		r.notes = append(r.notes, e.signin.notes(name, r)...)
+	}
+	return r, nil
+}
+
+// calimaticJobs makes a scenario's jobs against Calimatic, with the window
+// it may shorten, its set-up notes and its users per request.
+func (e *env) calimaticJobs(name string, window time.Duration) (mk func(w int) job, _ time.Duration, notes []string, rows int, err error) {
 	switch name {
 	case "discovery", "jwks", "client_credentials", "client_credentials_pkjwt", "client_credentials_dpop", "userinfo", "introspect", "refresh":
 		mk, err = e.oauthJobs(name)
@@ -49,18 +69,9 @@ func (e *env) scenario(name string) (*result, error) {
 			rows = bulkRows
 		}
 	default:
-		return nil, fmt.Errorf("unknown scenario")
+		err = fmt.Errorf("unknown scenario")
 	}
-	if err != nil {
-		return nil, err
-	}
-	r := e.measure(name, window, mk)
-	r.rows = rows
-	r.notes = append(notes, r.notes...)
-	if e.signin != nil && slices.Contains(signInScenarios, name) {
-		r.notes = append(r.notes, e.signin.notes(name, r)...)
-	}
-	return r, nil
+	return mk, window, notes, rows, err
 }
 
 // worker's own tally, merged at the end.
