@@ -67,6 +67,9 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{[]string{"-scenario", "scim_patch", "-admin-key", ""}, "-admin-key (or CALIMATIC_DEV_SEED_ADMIN_KEY) is needed for the SCIM scenarios"},
 		{[]string{"-scenario", "provision", "-admin-key", ""}, "-admin-key (or CALIMATIC_DEV_SEED_ADMIN_KEY) is needed for the provisioning scenarios"},
 		{[]string{"-scenario", "userinfo", "-email", "", "-password", ""}, "-email and -password (or CALIMATIC_DEV_SEED_EMAIL and CALIMATIC_DEV_SEED_PASSWORD) are needed for userinfo"},
+		{[]string{"-hydra-admin", "http://127.0.0.1:4445"}, "the Hydra target needs both -hydra-admin and -hydra-public"},
+		{[]string{"-hydra-admin", "http://10.0.0.1:4445", "-hydra-public", "http://127.0.0.1:4444"}, "10.0.0.1 is not a loopback address"},
+		{[]string{"-hydra-admin", "http://127.0.0.1:4445", "-hydra-public", "http://127.0.0.1:4444", "-scenario", "userinfo"}, "the Hydra target runs [discovery jwks client_credentials introspect] only, not userinfo"},
 	} {
 		err := run(append([]string{"-base", "http://127.0.0.1:9"}, c.args...), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
