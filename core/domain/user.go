@@ -43,9 +43,13 @@ type User struct {
 	// Profiles holds, per organization id, what that organization's
 	// directory (its SCIM provider) recorded about the user. Nil if none.
 	// Stores keep it with the user and return a copy that shares nothing.
-	Profiles  map[string]OrgProfile
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Profiles map[string]OrgProfile
+	// PlatformAdmin makes the account a platform administrator: in the
+	// console it sees and manages every organization. Only the CLI and
+	// the platform admin API grant it.
+	PlatformAdmin bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Name is the display name built from the given and family names.
