@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -26,6 +27,7 @@ import (
 	"github.com/calimatic/calimatic-auth/adapters/vault"
 	"github.com/calimatic/calimatic-auth/adapters/webhook"
 	"github.com/calimatic/calimatic-auth/app/config"
+	"github.com/calimatic/calimatic-auth/core/console"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/federation"
@@ -71,7 +73,8 @@ func Options(cfg config.Config, log *slog.Logger) (fx.Option, error) {
 		webhookModule(cfg),
 		upstream.Module,
 		fx.Supply(upstream.Options{RequireHTTPS: cfg.WebhooksRequireHTTPS()}),
-		fx.Provide(providerConfig, newProvider, newMFA, newFederation, directoryConfig, newDirectory, webhooksConfig, newWebhooks, scimConfig, newSCIM, httpOptions, httpDeps),
+		fx.Provide(providerConfig, newProvider, newMFA, newFederation, newConsole, directoryConfig, newDirectory, webhooksConfig, newWebhooks, scimConfig, newSCIM, httpOptions, httpDeps),
+		fx.Invoke(ensureConsoleClient),
 		fx.Invoke(runSeed),
 		httpadapter.Module,
 	), nil
@@ -380,6 +383,22 @@ func newFederation(d federationDeps) *federation.Service {
 	})
 }
 
+// newConsole makes the web console's service over the directory.
+func newConsole(dir *directory.Service, orgs ports.OrganizationStore) *console.Service {
+	return console.New(console.Deps{Directory: dir, Orgs: orgs})
+}
+
+// ensureConsoleClient registers the console's client as the app starts,
+// for this issuer.
+func ensureConsoleClient(lc fx.Lifecycle, cfg config.Config, clients ports.ClientStore, clock ports.Clock) {
+	lc.Append(fx.StartHook(func(ctx context.Context) error {
+		if err := console.EnsureClient(ctx, clients, strings.TrimRight(cfg.Issuer, "/"), clock.Now); err != nil {
+			return fmt.Errorf("register the console's client: %w", err)
+		}
+		return nil
+	}))
+}
+
 type mfaDeps struct {
 	fx.In
 	Config  config.Config
@@ -495,6 +514,7 @@ func httpOptions(cfg config.Config) httpadapter.Options {
 	rl := cfg.RateLimit
 	return httpadapter.Options{
 		Addr:              cfg.HTTP.Addr,
+		Issuer:            strings.TrimRight(cfg.Issuer, "/"),
 		MetricsAddr:       cfg.HTTP.MetricsAddr,
 		SecureCookies:     cfg.SecureCookies(),
 		SessionCookie:     cfg.Cookies.SessionName,
@@ -523,6 +543,7 @@ type httpIn struct {
 	SCIM      *scim.Service
 	MFA       *mfa.Service
 	Fed       *federation.Service
+	Console   *console.Service
 	Limiter   ports.RateLimiter
 	Clock     ports.Clock
 	Random    ports.Random
@@ -535,7 +556,7 @@ type httpIn struct {
 
 func httpDeps(in httpIn) httpadapter.Deps {
 	return httpadapter.Deps{
-		Provider: in.Provider, Directory: in.Directory, MFA: in.MFA, Federation: in.Fed, Webhooks: in.Webhooks, SCIM: in.SCIM, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
+		Provider: in.Provider, Directory: in.Directory, MFA: in.MFA, Federation: in.Fed, Console: in.Console, Webhooks: in.Webhooks, SCIM: in.SCIM, Limiter: in.Limiter, Clock: in.Clock, Random: in.Random, Logger: in.Log,
 		Checks: append([]httpadapter.ReadinessCheck{
 			{Name: "signer", Check: in.Signer.Ready},
 		}, in.Checks...),

@@ -29,7 +29,7 @@ var pageFiles embed.FS
 
 // pageNames are the pages render accepts; each has templates/<name>.html,
 // which defines "title" and "content" for the shared layout.
-var pageNames = []string{"login", "consent", "error", "logout", "signed_out", "password", "forgot", "account_done", "join", "device", "device_confirm", "factor", "recovery_codes", "account", "account_totp", "federation_error"}
+var pageNames = []string{"login", "consent", "error", "logout", "signed_out", "password", "forgot", "account_done", "join", "device", "device_confirm", "factor", "recovery_codes", "account", "account_totp", "federation_error", "console", "console_org"}
 
 // pages holds the browser pages, parsed once at start, and the stylesheet
 // they share. It is safe for concurrent use.

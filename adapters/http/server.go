@@ -17,6 +17,7 @@ import (
 
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/console"
 	"github.com/calimatic/calimatic-auth/core/federation"
 	"github.com/calimatic/calimatic-auth/core/mfa"
 	"github.com/calimatic/calimatic-auth/core/oidc"
@@ -54,6 +55,9 @@ type Options struct {
 	IdleTimeout       time.Duration
 	RateLimitsEnabled bool
 	Rules             Rules
+	// Issuer is the provider's issuer: the console's own sign-in comes
+	// back under it.
+	Issuer string
 }
 
 // ReadinessCheck is one dependency /readyz checks.
@@ -70,6 +74,7 @@ type Server struct {
 	dir      *directory.Service
 	mfa      *mfa.Service
 	fed      *federation.Service
+	console  *console.Service
 	hooks    *webhooks.Service
 	scim     *scim.Service
 	limiter  ports.RateLimiter
@@ -99,6 +104,8 @@ type Deps struct {
 	// Federation serves the identity provider admin API; the sign-in
 	// through them is the Provider's.
 	Federation *federation.Service
+	// Console serves the web console at /console; nil serves none.
+	Console *console.Service
 	// Webhooks serves the subscription API at /api/v1/admin/webhooks.
 	Webhooks *webhooks.Service
 	// SCIM serves /scim/v2 and the SCIM token admin API.
@@ -125,7 +132,7 @@ func New(opts Options, d Deps) (*Server, error) {
 		opts.SessionCookie = "calimatic_session"
 	}
 	s := &Server{
-		opts: opts, op: d.Provider, dir: d.Directory, mfa: d.MFA, fed: d.Federation, hooks: d.Webhooks, scim: d.SCIM, limiter: d.Limiter, clock: d.Clock, random: d.Random,
+		opts: opts, op: d.Provider, dir: d.Directory, mfa: d.MFA, fed: d.Federation, console: d.Console, hooks: d.Webhooks, scim: d.SCIM, limiter: d.Limiter, clock: d.Clock, random: d.Random,
 		log: d.Logger, pages: pg, checks: d.Checks, registry: prometheus.NewRegistry(),
 	}
 	if s.log == nil {
@@ -255,6 +262,9 @@ func (s *Server) directoryRoutes() {
 	if s.fed != nil {
 		s.adminFederationRoutes()
 	}
+	if s.console != nil {
+		s.consoleRoutes()
+	}
 	if s.mfa != nil {
 		s.accountPageRoutes()
 		s.adminFactorRoutes()
@@ -271,7 +281,7 @@ func (s *Server) directoryRoutes() {
 func isPagePath(p string) bool {
 	return p == pathLogin || p == pathConsent || p == oidc.PathAuthorize || p == oidc.PathEndSession ||
 		p == oidc.PathDevice || p == pathDeviceConfirm || p == pathLoginFactor || p == pathLoginContinue ||
-		p == pathLoginIdentify || p == pathLoginFederated || p == pathFederatedCallback || strings.HasPrefix(p, pathAccount) ||
+		p == pathLoginIdentify || p == pathLoginFederated || p == pathFederatedCallback || strings.HasPrefix(p, pathConsole) || strings.HasPrefix(p, pathAccount) ||
 		slices.Contains(accountPaths, p)
 }
 

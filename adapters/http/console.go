@@ -1,0 +1,257 @@
+package http
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/calimatic/calimatic-auth/core/console"
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
+	"github.com/calimatic/calimatic-auth/core/oidc"
+	"github.com/gofiber/fiber/v2"
+)
+
+// The web console: a first-party app of this provider. It signs in
+// through the provider's own authorization endpoint, with PKCE, like any
+// app, so the sign-in page, its throttles and the MFA policies apply; no
+// admin key ever reaches a browser. Its session is the access token it
+// was issued, in an HttpOnly cookie scoped to /console, checked on every
+// request as a resource server would (Provider.TokenUser).
+const (
+	pathConsole         = "/console"
+	pathConsoleCallback = console.PathCallback
+	pathConsoleOrgs     = "/console/organizations"
+	pathConsoleOrg      = "/console/organizations/:id"
+	pathConsoleSignOut  = "/console/sign-out"
+	// consoleCookie holds the console's access token; consoleLoginCookie
+	// the state, PKCE verifier and return path of a sign-in under way.
+	consoleCookie      = "calimatic_console"
+	consoleLoginCookie = "calimatic_console_login"
+	consoleLoginTTL    = 10 * time.Minute
+	consolePageSize    = 50
+)
+
+func (s *Server) consoleRoutes() {
+	a := s.app
+	a.Get(pathConsoleCallback, s.consoleCallback)
+	a.Get(pathConsole, s.consolePage(s.consoleHome))
+	a.Post(pathConsoleOrgs, s.consolePage(s.consoleCreateOrg))
+	a.Get(pathConsoleOrg, s.consolePage(s.consoleOrg))
+	a.Post(pathConsoleOrg, s.consolePage(s.consoleRenameOrg))
+	a.Post(pathConsoleSignOut, s.consolePage(s.consoleSignOut))
+}
+
+// consoleHandler is a console page for a signed-in viewer; csrf is the
+// token its forms carry.
+type consoleHandler func(c *fiber.Ctx, v *console.Viewer, csrf string) error
+
+// consolePage signs the browser in first when its console session is
+// missing or no longer good, answers 403 to an account the console shows
+// nothing, and checks the CSRF token of every form.
+func (s *Server) consolePage(h consoleHandler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		token := c.Cookies(consoleCookie)
+		user, err := s.op.TokenUser(c.UserContext(), token, console.ClientID)
+		if err != nil {
+			return s.pageError(c, err)
+		}
+		if user == nil {
+			if c.Method() != fiber.MethodGet {
+				return s.pageError(c, pageErr(oidc.CodeInvalidRequest, "Your console session ended. Go back to the console and sign in again."))
+			}
+			return s.consoleSignIn(c)
+		}
+		v, err := s.console.ViewerOf(c.UserContext(), *user)
+		if console.IsForbidden(err) {
+			return s.consoleForbidden(c)
+		}
+		if err != nil {
+			return s.pageError(c, err)
+		}
+		csrf := consoleCSRF(token)
+		if c.Method() == fiber.MethodPost {
+			p, err := params(c)
+			if err != nil {
+				return s.pageError(c, err)
+			}
+			if subtle.ConstantTimeCompare([]byte(p["csrf_token"]), []byte(csrf)) != 1 {
+				return s.pageError(c, pageErr(oidc.CodeInvalidRequest, "This form is stale or was not sent from the console. Go back, reload the page and try again."))
+			}
+		}
+		return h(c, v, csrf)
+	}
+}
+
+// consoleCSRF derives the forms' token from the session's token, which
+// other sites can't read: it changes at every sign-in.
+func consoleCSRF(token string) string {
+	sum := sha256.Sum256([]byte("calimatic console form\x00" + token))
+	return base64.RawURLEncoding.EncodeToString(sum[:24])
+}
+
+func (s *Server) consoleCookieOf(name, value string, expires time.Time) *fiber.Cookie {
+	return &fiber.Cookie{
+		Name: name, Value: value, Path: pathConsole, Expires: expires,
+		HTTPOnly: true, Secure: s.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode,
+	}
+}
+
+// consoleSignIn sends the browser to the authorization endpoint as the
+// console's client, with a fresh state and PKCE verifier kept in a
+// short-lived cookie, and the page it asked for to come back to.
+func (s *Server) consoleSignIn(c *fiber.Ctx) error {
+	state, verifier := s.random.Token(24), s.random.Token(32)
+	back := c.Path()
+	if !strings.HasPrefix(back, pathConsole) || strings.HasPrefix(back, pathConsoleCallback) {
+		back = pathConsole
+	}
+	c.Cookie(s.consoleCookieOf(consoleLoginCookie, state+"."+verifier+"."+base64.RawURLEncoding.EncodeToString([]byte(back)), s.clock.Now().Add(consoleLoginTTL)))
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {console.ClientID}, "redirect_uri": {s.opts.Issuer + pathConsoleCallback},
+		"scope": {"openid profile email"}, "state": {state},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}
+	return s.seeOther(c, oidc.PathAuthorize+"?"+q.Encode())
+}
+
+// consoleCallback redeems the code, in process, with the verifier of the
+// sign-in this browser started, and keeps the access token as the
+// console's session.
+func (s *Server) consoleCallback(c *fiber.Ctx) error {
+	parts := strings.Split(c.Cookies(consoleLoginCookie), ".")
+	c.Cookie(s.consoleCookieOf(consoleLoginCookie, "", time.Unix(0, 0)))
+	if len(parts) != 3 || c.Query("state") == "" || subtle.ConstantTimeCompare([]byte(c.Query("state")), []byte(parts[0])) != 1 {
+		return s.pageError(c, pageErr(oidc.CodeInvalidRequest, "This sign-in to the console was not started in this browser, or has expired. Go to the console and sign in again."))
+	}
+	if e := c.Query("error"); e != "" {
+		return s.pageError(c, pageErr(oidc.CodeAccessDenied, "You were not signed in to the console."))
+	}
+	resp, err := s.op.Token(c.UserContext(), oidc.TokenRequest{
+		GrantType: "authorization_code", Code: c.Query("code"), RedirectURI: s.opts.Issuer + pathConsoleCallback,
+		CodeVerifier: parts[1], Client: oidc.ClientCredentials{ClientID: console.ClientID},
+	})
+	if err != nil {
+		if _, ok := oidc.AsError(err); ok {
+			return s.pageError(c, pageErr(oidc.CodeInvalidRequest, "The console could not finish signing you in. Go to the console and sign in again."))
+		}
+		return s.pageError(c, err)
+	}
+	c.Cookie(s.consoleCookieOf(consoleCookie, resp.AccessToken, s.clock.Now().Add(time.Duration(resp.ExpiresIn)*time.Second)))
+	back := pathConsole
+	if raw, err := base64.RawURLEncoding.DecodeString(parts[2]); err == nil && strings.HasPrefix(string(raw), pathConsole) && !strings.HasPrefix(string(raw), "//") {
+		back = string(raw)
+	}
+	return s.seeOther(c, back)
+}
+
+// consoleSignOut ends the console's session (not the provider's: the
+// account page's "Sign out" does that).
+func (s *Server) consoleSignOut(c *fiber.Ctx, _ *console.Viewer, _ string) error {
+	c.Cookie(s.consoleCookieOf(consoleCookie, "", time.Unix(0, 0)))
+	return s.renderPage(c, "signed_out", signedOutView{ClientName: "the Calimatic console"})
+}
+
+func (s *Server) consoleForbidden(c *fiber.Ctx) error {
+	return s.renderPage(c.Status(fiber.StatusForbidden), "error", errorView{
+		Title: "You can't use the console", Status: fiber.StatusForbidden,
+		Message: "The console is for platform administrators and for the owners and administrators of an organization. Ask your organization's administrator if you need access.",
+	})
+}
+
+// consoleView is the data of the console's pages.
+type consoleView struct {
+	CSRFToken string
+	Viewer    *console.Viewer
+	Orgs      []domain.Organization
+	Org       domain.Organization
+	Members   []domain.Member
+	Next      string // the next page's link, "" on the last
+	Error     string
+}
+
+func (s *Server) consoleHome(c *fiber.Ctx, v *console.Viewer, csrf string) error {
+	return s.renderConsoleHome(c, v, csrf, "")
+}
+
+func (s *Server) renderConsoleHome(c *fiber.Ctx, v *console.Viewer, csrf, msg string) error {
+	cursor := c.Query("cursor")
+	if len(cursor) > 256 {
+		cursor = ""
+	}
+	p, err := s.console.Organizations(c.UserContext(), v, cursor, consolePageSize)
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	view := consoleView{CSRFToken: csrf, Viewer: v, Orgs: p.Items, Error: msg}
+	if p.NextCursor != "" {
+		view.Next = pathConsole + "?cursor=" + url.QueryEscape(p.NextCursor)
+	}
+	return s.renderPage(c, "console", view)
+}
+
+func (s *Server) consoleCreateOrg(c *fiber.Ctx, v *console.Viewer, csrf string) error {
+	p, _ := params(c)
+	o, err := s.console.CreateOrganization(c.UserContext(), v, strings.TrimSpace(p["name"]))
+	if e, ok := fault.As(err); ok && !console.IsForbidden(err) {
+		return s.renderConsoleHome(c.Status(restStatus[e.Kind]), v, csrf, e.Message)
+	}
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	return s.seeOther(c, pathConsoleOrgs+"/"+url.PathEscape(o.ID))
+}
+
+func (s *Server) consoleOrg(c *fiber.Ctx, v *console.Viewer, csrf string) error {
+	return s.renderConsoleOrg(c, v, csrf, "")
+}
+
+func (s *Server) renderConsoleOrg(c *fiber.Ctx, v *console.Viewer, csrf, msg string) error {
+	id := c.Params("id")
+	o, err := s.console.Organization(c.UserContext(), v, id)
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	cursor := c.Query("cursor")
+	if len(cursor) > 256 {
+		cursor = ""
+	}
+	p, err := s.console.Members(c.UserContext(), v, id, cursor, consolePageSize)
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	view := consoleView{CSRFToken: csrf, Viewer: v, Org: o, Members: p.Items, Error: msg}
+	if p.NextCursor != "" {
+		view.Next = pathConsoleOrgs + "/" + url.PathEscape(id) + "?cursor=" + url.QueryEscape(p.NextCursor)
+	}
+	return s.renderPage(c, "console_org", view)
+}
+
+func (s *Server) consoleRenameOrg(c *fiber.Ctx, v *console.Viewer, csrf string) error {
+	p, _ := params(c)
+	_, err := s.console.RenameOrganization(c.UserContext(), v, c.Params("id"), strings.TrimSpace(p["name"]))
+	if e, ok := fault.As(err); ok && !console.IsForbidden(err) {
+		return s.renderConsoleOrg(c.Status(restStatus[e.Kind]), v, csrf, e.Message)
+	}
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	return s.seeOther(c, pathConsoleOrgs+"/"+url.PathEscape(c.Params("id")))
+}
+
+// consoleError answers a use case's failure: 403 for what the viewer may
+// not see (an organization that does not exist included, so the answer
+// tells nothing), the error page otherwise.
+func (s *Server) consoleError(c *fiber.Ctx, err error) error {
+	if e, ok := fault.As(err); ok && (console.IsForbidden(err) || restStatus[e.Kind] == fiber.StatusNotFound) {
+		return s.consoleForbidden(c)
+	}
+	return s.pageError(c, err)
+}
+
+// pageErr is an error page's error, with a message for the person.
+func pageErr(code, msg string) error { return &oidc.Error{Code: code, Description: msg} }

@@ -1,0 +1,54 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBrowserConsole: in Chromium, a platform administrator signs in to
+// the console through the provider's sign-in page and creates an
+// organization; an owner of another school sees only that school.
+func TestBrowserConsole(t *testing.T) {
+	chromium := chromiumPath(t)
+	t.Parallel()
+	w := newConsoleWorld(t)
+	chrome := newBrowser(t, chromium)
+
+	admin := freshProfile(t, chrome)
+	require.NoError(t, chromedp.Do(admin,
+		chromedp.Navigate(w.srv.BaseURL+"/console"),
+		chromedp.WaitVisible(labelledInput("Email")),
+		chromedp.SendKeys(labelledInput("Email"), seedEmail),
+		chromedp.SendKeys(labelledInput("Password"), seedPassword),
+		chromedp.Click(submitButton),
+		chromedp.WaitVisible(chromedp.ID("org-list")),
+	), "the console signs in through the provider's page")
+	keepScreenshot(t, admin, "1-organizations")
+	require.NoError(t, chromedp.Do(admin,
+		chromedp.SendKeys(labelledInput("Name"), "Capital City High"),
+		chromedp.Click(buttonNamed("Create organization")),
+		chromedp.WaitVisible(chromedp.ID("org-name-heading")),
+	), "creating an organization")
+	heading, err := chromedp.Run(admin, chromedp.Text(chromedp.ID("org-name-heading")))
+	require.NoError(t, err)
+	assert.Equal(t, "Capital City High", heading)
+	keepScreenshot(t, admin, "2-organization-created")
+
+	owner := freshProfile(t, chrome)
+	require.NoError(t, chromedp.Do(owner,
+		chromedp.Navigate(w.srv.BaseURL+"/console"),
+		chromedp.WaitVisible(labelledInput("Email")),
+		chromedp.SendKeys(labelledInput("Email"), w.ownerEmail),
+		chromedp.SendKeys(labelledInput("Password"), consolePassword),
+		chromedp.Click(submitButton),
+		chromedp.WaitVisible(chromedp.ID("org-list")),
+	), "an owner signs in")
+	list, err := chromedp.Run(owner, chromedp.Text(chromedp.ID("org-list")))
+	require.NoError(t, err)
+	assert.Contains(t, list, "Shelbyville Elementary")
+	assert.NotContains(t, list, "Capital City High", "an owner sees only their school")
+	keepScreenshot(t, owner, "3-owner-sees-their-school")
+}

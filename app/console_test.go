@@ -1,0 +1,188 @@
+package app_test
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/app/config"
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// consoleWorld is a server with three accounts: the seed user, a platform
+// administrator; an owner of another school; a plain member of it.
+type consoleWorld struct {
+	srv                  *testServer
+	other                string // the other school's id
+	ownerEmail, member   string
+	ownerPass, plainPass string
+}
+
+const consolePassword = "console-test password 1"
+
+func newConsoleWorld(t *testing.T) *consoleWorld {
+	t.Helper()
+	srv := startServer(t, func(c *config.Config) { c.RateLimit.Enabled = false })
+	ctx := context.Background()
+	seed, err := srv.Users.GetUserByEmail(ctx, seedEmail)
+	require.NoError(t, err)
+	_, err = srv.Users.UpdateUser(ctx, seed.ID, func(u *domain.User) error { u.PlatformAdmin = true; return nil })
+	require.NoError(t, err)
+	w := &consoleWorld{srv: srv, ownerEmail: "owner@shelbyville.example", member: "member@shelbyville.example"}
+	org := adminCall(t, srv, http.MethodPost, "/api/v1/admin/organizations", map[string]any{"name": "Shelbyville Elementary"}, http.StatusCreated)
+	w.other = org["id"].(string)
+	for email, role := range map[string]string{w.ownerEmail: "owner", w.member: "member"} {
+		salt := make([]byte, 16)
+		_, _ = rand.Read(salt)
+		u := domain.User{
+			ID: newUUID(t), Email: email, EmailVerified: true, GivenName: "Test", FamilyName: role, Status: domain.UserActive,
+			PasswordHash: domain.HashPassword(consolePassword, salt, domain.DefaultPasswordParams), CreatedAt: time.Now(), UpdatedAt: time.Now(),
+		}
+		require.NoError(t, srv.Users.CreateUser(ctx, u))
+		adminCall(t, srv, http.MethodPut, "/api/v1/admin/organizations/"+w.other+"/members/"+u.ID, map[string]any{"role": role}, http.StatusOK)
+	}
+	return w
+}
+
+func newUUID(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	const hex = "0123456789abcdef"
+	var s strings.Builder
+	for i, x := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			s.WriteByte('-')
+		}
+		s.WriteByte(hex[x>>4])
+		s.WriteByte(hex[x&15])
+	}
+	return s.String()
+}
+
+// consoleSignIn opens the console in a new browser, signs in on the
+// provider's own sign-in page, and returns the browser and where it
+// landed.
+func consoleSignIn(t *testing.T, srv *testServer, email, password string) (*http.Client, guidePage) {
+	t.Helper()
+	ctx := context.Background()
+	b := guideBrowser(t)
+	page := guideGet(t, ctx, b, srv.BaseURL+"/console")
+	require.Equal(t, "/login", page.url.Path, "the console signs in through the provider's page: %s", page.body)
+	login := page.form(t, "password")
+	require.NotNil(t, login, page.body)
+	vals := login.values()
+	vals.Set("email", email)
+	vals.Set("password", password)
+	return b, guidePost(t, ctx, b, login.action, vals)
+}
+
+func TestConsoleShowsEachAccountItsOwn(t *testing.T) {
+	t.Parallel()
+	w := newConsoleWorld(t)
+	ctx := context.Background()
+	base := w.srv.BaseURL
+
+	t.Run("a platform administrator sees every organization and creates one", func(t *testing.T) {
+		b, page := consoleSignIn(t, w.srv, seedEmail, seedPassword)
+		require.Equal(t, http.StatusOK, page.status, page.body)
+		assert.Equal(t, "/console", page.url.Path)
+		assert.Contains(t, page.body, "Shelbyville Elementary")
+		assert.Contains(t, page.body, "platform administrator")
+		create := page.form(t, "name")
+		require.NotNil(t, create, "the form to create an organization")
+		vals := create.values()
+		vals.Set("name", "Capital City High")
+		got := guidePost(t, ctx, b, create.action, vals)
+		require.Equal(t, http.StatusOK, got.status, got.body)
+		assert.Contains(t, got.url.Path, "/console/organizations/")
+		assert.Contains(t, got.body, "Capital City High")
+
+		// Bad input: an empty name, a forged form.
+		vals.Set("name", "")
+		bad := guidePost(t, ctx, b, create.action, vals)
+		assert.Equal(t, http.StatusBadRequest, bad.status, bad.body)
+		vals.Set("name", "Forged School")
+		vals.Set("csrf_token", "forged")
+		forged := guidePost(t, ctx, b, create.action, vals)
+		assert.Equal(t, http.StatusBadRequest, forged.status)
+		assert.Contains(t, forged.body, "stale")
+		list := adminCall(t, w.srv, http.MethodGet, "/api/v1/admin/organizations?limit=100", nil, http.StatusOK)
+		assert.NotContains(t, strings.Join(names(list), ","), "Forged School", "a forged form changes nothing")
+	})
+
+	t.Run("an owner sees only their school", func(t *testing.T) {
+		b, page := consoleSignIn(t, w.srv, w.ownerEmail, consolePassword)
+		require.Equal(t, http.StatusOK, page.status, page.body)
+		assert.Contains(t, page.body, "Shelbyville Elementary")
+		assert.NotContains(t, page.body, "Capital City High")
+		assert.NotContains(t, page.body, "Create organization", "only platform administrators create organizations")
+		org := guideGet(t, ctx, b, base+"/console/organizations/"+w.other)
+		assert.Equal(t, http.StatusOK, org.status)
+		assert.Contains(t, org.body, w.member, "its members are listed")
+
+		// Every other route is 403, whether the organization exists or not.
+		list := adminCall(t, w.srv, http.MethodGet, "/api/v1/admin/organizations?limit=100", nil, http.StatusOK)
+		for _, id := range append(ids(list), "no-such-org") {
+			if id == w.other {
+				continue
+			}
+			got := guideGet(t, ctx, b, base+"/console/organizations/"+url.PathEscape(id))
+			assert.Equal(t, http.StatusForbidden, got.status, "organization %s", id)
+		}
+		csrf := page.form(t, "csrf_token") // the sign-out form's token, the session's
+		require.NotNil(t, csrf)
+		for _, path := range []string{"/console/organizations", "/console/organizations/" + w.other} {
+			vals := csrf.values()
+			vals.Set("name", "Taken Over")
+			got := guidePost(t, ctx, b, base+path, vals)
+			assert.Equal(t, http.StatusForbidden, got.status, "POST %s", path)
+		}
+	})
+
+	t.Run("a member gets a clear 403", func(t *testing.T) {
+		_, page := consoleSignIn(t, w.srv, w.member, consolePassword)
+		assert.Equal(t, http.StatusForbidden, page.status)
+		assert.Contains(t, page.body, "use the console")
+	})
+
+	t.Run("no session: sign in first; a stale one: the same", func(t *testing.T) {
+		b := guideBrowser(t)
+		u, _ := url.Parse(base + "/console")
+		b.Jar.SetCookies(u, []*http.Cookie{{Name: "calimatic_console", Value: "not-a-token", Path: "/console"}})
+		page := guideGet(t, ctx, b, base+"/console/organizations/"+w.other)
+		assert.Equal(t, "/login", page.url.Path)
+		got := guidePost(t, ctx, b, base+"/console/organizations", url.Values{"name": {"x"}, "csrf_token": {"x"}})
+		assert.Equal(t, http.StatusBadRequest, got.status, "a form without a session is refused, not followed")
+	})
+}
+
+func names(list map[string]any) []string {
+	var out []string
+	orgs, _ := list["organizations"].([]any)
+	for _, o := range orgs {
+		m, _ := o.(map[string]any)
+		n, _ := m["name"].(string)
+		out = append(out, n)
+	}
+	return out
+}
+
+func ids(list map[string]any) []string {
+	var out []string
+	orgs, _ := list["organizations"].([]any)
+	for _, o := range orgs {
+		m, _ := o.(map[string]any)
+		n, _ := m["id"].(string)
+		out = append(out, n)
+	}
+	return out
+}

@@ -1,0 +1,185 @@
+// Package console decides what the web console shows to whom, and runs
+// its changes through the directory's own use cases, never a second copy
+// of their rules.
+//
+// Platform administrators (domain.User.PlatformAdmin) see every
+// organization, and alone create and rename them: no organization role
+// reaches an organization's own settings (directory.UpdateOrganization).
+// An organization's owners and admins see that organization only.
+// Everyone else sees nothing (ErrForbidden).
+package console
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/calimatic/calimatic-auth/core/directory"
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
+	"github.com/calimatic/calimatic-auth/ports"
+)
+
+// ErrForbidden: the account may not use the console, or not this part of
+// it.
+var ErrForbidden = fault.New(fault.Forbidden, "forbidden", "your account may not see this in the console")
+
+// Deps are what the console drives.
+type Deps struct {
+	Directory *directory.Service
+	Orgs      ports.OrganizationStore
+}
+
+// Service runs the console's use cases.
+type Service struct{ deps Deps }
+
+// New returns a console service.
+func New(deps Deps) *Service { return &Service{deps: deps} }
+
+// Viewer is a signed-in account and what it may see.
+type Viewer struct {
+	User domain.User
+	// Platform is set for platform administrators, who see everything.
+	Platform bool
+	// Roles holds, per organization the account administers, its role
+	// there: owner or admin.
+	Roles map[string]string
+}
+
+// Sees reports whether v may see organization orgID.
+func (v *Viewer) Sees(orgID string) bool {
+	_, ok := v.Roles[orgID]
+	return v.Platform || ok
+}
+
+// consoleRoles are the roles that open the console on an organization.
+var consoleRoles = []string{domain.RoleOwner, domain.RoleAdmin}
+
+// ViewerOf returns what u may see, or ErrForbidden when nothing: an
+// inactive account, or one that is neither a platform administrator nor
+// an active owner or admin anywhere.
+func (s *Service) ViewerOf(ctx context.Context, u domain.User) (*Viewer, error) {
+	if !u.CanSignIn() {
+		return nil, ErrForbidden
+	}
+	v := &Viewer{User: u, Platform: u.PlatformAdmin, Roles: map[string]string{}}
+	ms, err := s.deps.Orgs.ListUserMemberships(ctx, u.ID)
+	if err != nil {
+		return nil, fault.Store("list memberships", err)
+	}
+	for _, m := range ms {
+		if m.Status == domain.MembershipActive && slices.Contains(consoleRoles, m.Role) {
+			v.Roles[m.OrganizationID] = m.Role
+		}
+	}
+	if !v.Platform && len(v.Roles) == 0 {
+		return nil, ErrForbidden
+	}
+	return v, nil
+}
+
+// Organizations lists what v sees: every organization, by page, for a
+// platform administrator; the ones v administers otherwise.
+func (s *Service) Organizations(ctx context.Context, v *Viewer, cursor string, limit int) (directory.Page[domain.Organization], error) {
+	if v.Platform {
+		return s.deps.Directory.ListOrganizations(ctx, cursor, limit)
+	}
+	var out directory.Page[domain.Organization]
+	ids := make([]string, 0, len(v.Roles))
+	for id := range v.Roles {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		o, err := s.deps.Directory.GetOrganization(ctx, id)
+		if e, ok := fault.As(err); ok && e.Kind == fault.NotFound {
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		out.Items = append(out.Items, o)
+	}
+	return out, nil
+}
+
+// Organization returns one organization v sees; another is ErrForbidden,
+// whether it exists or not.
+func (s *Service) Organization(ctx context.Context, v *Viewer, id string) (domain.Organization, error) {
+	if !v.Sees(id) {
+		return domain.Organization{}, ErrForbidden
+	}
+	return s.deps.Directory.GetOrganization(ctx, id)
+}
+
+// CreateOrganization makes an organization: platform administrators only.
+func (s *Service) CreateOrganization(ctx context.Context, v *Viewer, name string) (domain.Organization, error) {
+	if !v.Platform {
+		return domain.Organization{}, ErrForbidden
+	}
+	return s.deps.Directory.CreateOrganization(ctx, directory.OrganizationInput{Name: &name})
+}
+
+// RenameOrganization renames an organization: platform administrators
+// only, as the directory has it.
+func (s *Service) RenameOrganization(ctx context.Context, v *Viewer, id, name string) (domain.Organization, error) {
+	if !v.Platform {
+		return domain.Organization{}, ErrForbidden
+	}
+	return s.deps.Directory.UpdateOrganization(ctx, id, directory.OrganizationInput{Name: &name})
+}
+
+// Members lists an organization's members by page, for a viewer who sees
+// it.
+func (s *Service) Members(ctx context.Context, v *Viewer, orgID, cursor string, limit int) (directory.Page[domain.Member], error) {
+	if !v.Sees(orgID) {
+		return directory.Page[domain.Member]{}, ErrForbidden
+	}
+	return s.deps.Directory.ListMembers(ctx, orgID, cursor, limit)
+}
+
+// IsForbidden reports whether err is ErrForbidden.
+func IsForbidden(err error) bool { return errors.Is(err, ErrForbidden) }
+
+// ClientID is the console's client id: it signs in through this provider
+// like any other app, with the authorization code flow and PKCE, so the
+// sign-in page, its throttles and the MFA policies apply.
+const ClientID = "cca_console"
+
+// PathCallback is the console's redirect URI, under the issuer.
+const PathCallback = "/console/callback"
+
+// Client is the console's registration: a public first-party client
+// (no secret for a browser's backend to keep; PKCE S256 required) that
+// may only come back to the console.
+func Client(issuer string) domain.Client {
+	return domain.Client{
+		ID: ClientID, Name: "Calimatic console",
+		RedirectURIs: []string{issuer + PathCallback}, PostLogoutRedirectURIs: []string{issuer + "/console"},
+		GrantTypes: []string{"authorization_code"}, ResponseTypes: []string{domain.ResponseTypeCode},
+		Scopes: []string{"openid", "profile", "email"}, TokenEndpointAuthMethod: domain.AuthMethodNone,
+		FirstParty: true, PKCERequired: true,
+	}
+}
+
+// EnsureClient registers the console's client, or brings a registration
+// made for another issuer up to date, so that every instance agrees.
+func EnsureClient(ctx context.Context, clients ports.ClientStore, issuer string, now func() time.Time) error {
+	want := Client(issuer)
+	_, err := clients.UpdateClient(ctx, ClientID, func(c *domain.Client) error {
+		created := c.CreatedAt
+		*c = want
+		c.CreatedAt, c.UpdatedAt = created, now()
+		return nil
+	})
+	if !errors.Is(err, domain.ErrNotFound) {
+		return err
+	}
+	want.CreatedAt, want.UpdatedAt = now(), now()
+	err = clients.CreateClient(ctx, want)
+	if errors.Is(err, domain.ErrAlreadyExists) { // another instance, just now
+		return nil
+	}
+	return err
+}
