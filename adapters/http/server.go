@@ -15,9 +15,9 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/calimatic/calimatic-auth/core/console"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
-	"github.com/calimatic/calimatic-auth/core/console"
 	"github.com/calimatic/calimatic-auth/core/federation"
 	"github.com/calimatic/calimatic-auth/core/mfa"
 	"github.com/calimatic/calimatic-auth/core/oidc"
