@@ -51,4 +51,23 @@ func TestBrowserConsole(t *testing.T) {
 	assert.Contains(t, list, "Shelbyville Elementary")
 	assert.NotContains(t, list, "Capital City High", "an owner sees only their school")
 	keepScreenshot(t, owner, "3-owner-sees-their-school")
+
+	// The owner invites a member, then suspends them.
+	require.NoError(t, chromedp.Do(owner,
+		chromedp.Click(chromedp.Search(`//a[normalize-space()="Shelbyville Elementary"]`)),
+		chromedp.WaitVisible(chromedp.ID("member-list")),
+		chromedp.SendKeys(labelledInput("Email"), "pupil@shelbyville.example"),
+		chromedp.SendKeys(labelledInput("First name"), "Nelson"),
+		chromedp.Click(buttonNamed("Invite member")),
+		chromedp.WaitVisible(chromedp.Search(`//button[@aria-label="Suspend pupil@shelbyville.example"]`)),
+	), "inviting a member")
+	keepScreenshot(t, owner, "4-member-invited")
+	require.NoError(t, chromedp.Do(owner,
+		chromedp.Click(chromedp.Search(`//button[@aria-label="Suspend pupil@shelbyville.example"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//button[@aria-label="Reactivate pupil@shelbyville.example"]`)),
+	), "suspending the member")
+	members, err := chromedp.Run(owner, chromedp.Text(chromedp.ID("member-list")))
+	require.NoError(t, err)
+	assert.Contains(t, members, "suspended")
+	keepScreenshot(t, owner, "5-member-suspended")
 }

@@ -140,7 +140,45 @@ func TestConsoleShowsEachAccountItsOwn(t *testing.T) {
 		}
 		csrf := page.form(t, "csrf_token") // the sign-out form's token, the session's
 		require.NotNil(t, csrf)
-		for _, path := range []string{"/console/organizations", "/console/organizations/" + w.other} {
+
+		// The owner invites a member and suspends them, in their school.
+		vals := csrf.values()
+		vals.Set("email", "newbie@shelbyville.example")
+		vals.Set("first_name", "New")
+		vals.Set("role", "member")
+		got := guidePost(t, ctx, b, base+"/console/organizations/"+w.other+"/members", vals)
+		require.Equal(t, http.StatusOK, got.status, got.body)
+		assert.Contains(t, got.body, "newbie@shelbyville.example")
+		newbie, err := w.srv.Users.GetUserByEmail(ctx, "newbie@shelbyville.example")
+		require.NoError(t, err)
+		vals = csrf.values()
+		got = guidePost(t, ctx, b, base+"/console/organizations/"+w.other+"/members/"+newbie.ID+"/suspend", vals)
+		require.Equal(t, http.StatusOK, got.status, got.body)
+		assert.Contains(t, got.body, "Reactivate newbie@shelbyville.example")
+		after, err := w.srv.Users.GetUser(ctx, newbie.ID)
+		require.NoError(t, err)
+		assert.Equal(t, domain.UserSuspended, after.Status, "the school made the account, so the account is suspended")
+		// Bad input: no email, an unknown role, an unknown member.
+		for _, bad := range []url.Values{{"email": {""}}, {"email": {"x@shelbyville.example"}, "role": {"no-such-role"}}} {
+			vals = csrf.values()
+			for k, v := range bad {
+				vals[k] = v
+			}
+			got = guidePost(t, ctx, b, base+"/console/organizations/"+w.other+"/members", vals)
+			assert.Equal(t, http.StatusBadRequest, got.status, "%v: %s", bad, got.body)
+		}
+		got = guidePost(t, ctx, b, base+"/console/organizations/"+w.other+"/members/no-such-user/suspend", csrf.values())
+		assert.Equal(t, http.StatusForbidden, got.status, "an unknown member is not told apart")
+
+		seedUser, err := w.srv.Users.GetUserByEmail(ctx, seedEmail)
+		require.NoError(t, err)
+		for _, path := range []string{
+			"/console/organizations", "/console/organizations/" + w.other,
+			"/console/organizations/" + ids(list)[0] + "/members", "/console/organizations/" + ids(list)[0] + "/members/" + seedUser.ID + "/suspend",
+		} {
+			if strings.Contains(path, w.other+"/") {
+				continue
+			}
 			vals := csrf.values()
 			vals.Set("name", "Taken Over")
 			got := guidePost(t, ctx, b, base+path, vals)
@@ -149,9 +187,15 @@ func TestConsoleShowsEachAccountItsOwn(t *testing.T) {
 	})
 
 	t.Run("a member gets a clear 403", func(t *testing.T) {
-		_, page := consoleSignIn(t, w.srv, w.member, consolePassword)
+		b, page := consoleSignIn(t, w.srv, w.member, consolePassword)
 		assert.Equal(t, http.StatusForbidden, page.status)
 		assert.Contains(t, page.body, "use the console")
+		org := "/console/organizations/" + w.other
+		assert.Equal(t, http.StatusForbidden, guideGet(t, ctx, b, base+org).status)
+		for _, path := range []string{"/console/organizations", org, org + "/members", org + "/members/x/suspend", org + "/members/x/reactivate", "/console/sign-out"} {
+			got := guidePost(t, ctx, b, base+path, url.Values{"csrf_token": {"x"}, "name": {"x"}, "email": {"x@shelbyville.example"}})
+			assert.Equal(t, http.StatusForbidden, got.status, "POST %s", path)
+		}
 	})
 
 	t.Run("no session: sign in first; a stale one: the same", func(t *testing.T) {

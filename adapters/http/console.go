@@ -2,6 +2,8 @@ package http
 
 import (
 	"crypto/sha256"
+	"errors"
+	"log/slog"
 	"crypto/subtle"
 	"encoding/base64"
 	"net/url"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/calimatic/calimatic-auth/core/console"
+	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/core/oidc"
@@ -42,6 +45,9 @@ func (s *Server) consoleRoutes() {
 	a.Post(pathConsoleOrgs, s.consolePage(s.consoleCreateOrg))
 	a.Get(pathConsoleOrg, s.consolePage(s.consoleOrg))
 	a.Post(pathConsoleOrg, s.consolePage(s.consoleRenameOrg))
+	a.Post(pathConsoleOrg+"/members", s.consolePage(s.consoleInvite))
+	a.Post(pathConsoleOrg+"/members/:userId/suspend", s.consolePage(s.consoleMemberStatus(directory.Suspend)))
+	a.Post(pathConsoleOrg+"/members/:userId/reactivate", s.consolePage(s.consoleMemberStatus(directory.Reactivate)))
 	a.Post(pathConsoleSignOut, s.consolePage(s.consoleSignOut))
 }
 
@@ -255,3 +261,37 @@ func (s *Server) consoleError(c *fiber.Ctx, err error) error {
 
 // pageErr is an error page's error, with a message for the person.
 func pageErr(code, msg string) error { return &oidc.Error{Code: code, Description: msg} }
+
+// consoleInvite provisions a member and mails them an invitation.
+func (s *Server) consoleInvite(c *fiber.Ctx, v *console.Viewer, csrf string) error {
+	p, _ := params(c)
+	_, err := s.console.Invite(c.UserContext(), v, c.Params("id"), console.Invitation{
+		Email: strings.TrimSpace(p["email"]), FirstName: strings.TrimSpace(p["first_name"]),
+		LastName: strings.TrimSpace(p["last_name"]), Role: p["role"],
+	})
+	if errors.Is(err, directory.ErrMailNotSent) {
+		s.log.Warn("console invitation not mailed", slog.String("err", err.Error()))
+		err = nil // the member is provisioned; the mail is the mailer's problem, logged
+	}
+	if e, ok := fault.As(err); ok && !console.IsForbidden(err) && restStatus[e.Kind] != fiber.StatusNotFound {
+		return s.renderConsoleOrg(c.Status(restStatus[e.Kind]), v, csrf, e.Message)
+	}
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	return s.seeOther(c, pathConsoleOrgs+"/"+url.PathEscape(c.Params("id")))
+}
+
+// consoleMemberStatus suspends or reactivates a member.
+func (s *Server) consoleMemberStatus(l directory.Lifecycle) consoleHandler {
+	return func(c *fiber.Ctx, v *console.Viewer, csrf string) error {
+		_, err := s.console.SetMemberStatus(c.UserContext(), v, c.Params("id"), c.Params("userId"), l)
+		if e, ok := fault.As(err); ok && !console.IsForbidden(err) && restStatus[e.Kind] != fiber.StatusNotFound {
+			return s.renderConsoleOrg(c.Status(restStatus[e.Kind]), v, csrf, e.Message)
+		}
+		if err != nil {
+			return s.consoleError(c, err)
+		}
+		return s.seeOther(c, pathConsoleOrgs+"/"+url.PathEscape(c.Params("id")))
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
@@ -182,4 +183,49 @@ func EnsureClient(ctx context.Context, clients ports.ClientStore, issuer string,
 		return nil
 	}
 	return err
+}
+
+// caller is what v acts as in an organization's directory: the
+// organization's own directory (directory.OrgCaller), so the directory's
+// tenancy rules apply as they do to its SCIM connection. An admin may not
+// make admins or owners; an owner and a platform administrator may.
+func (s *Service) caller(v *Viewer, orgID string) (*access.Caller, error) {
+	if !v.Sees(orgID) {
+		return nil, ErrForbidden
+	}
+	c := directory.OrgCaller(orgID)
+	if !v.Platform && v.Roles[orgID] != domain.RoleOwner {
+		g := &c.Grants[0]
+		g.Actions = slices.DeleteFunc(slices.Clone(g.Actions), func(a string) bool { return a == domain.ActionAssignAdmin })
+	}
+	return c, nil
+}
+
+// Invitation is a member to invite from the console.
+type Invitation struct {
+	Email, FirstName, LastName, Role string
+}
+
+// Invite provisions a member into an organization v administers and mails
+// them an invitation, as the provisioning API does.
+func (s *Service) Invite(ctx context.Context, v *Viewer, orgID string, in Invitation) (directory.Provisioned, error) {
+	c, err := s.caller(v, orgID)
+	if err != nil {
+		return directory.Provisioned{}, err
+	}
+	return s.deps.Directory.Provision(ctx, c, directory.ProvisionInput{
+		Email: in.Email, FirstName: in.FirstName, LastName: in.LastName, OrganizationID: orgID, Role: in.Role,
+		SendInviteEmail: true, NamesOptional: true,
+	})
+}
+
+// SetMemberStatus suspends or reactivates a member of an organization v
+// administers, as the user management API does: the account when the
+// organization is its home, else the membership.
+func (s *Service) SetMemberStatus(ctx context.Context, v *Viewer, orgID, userID string, l directory.Lifecycle) (directory.UserView, error) {
+	c, err := s.caller(v, orgID)
+	if err != nil {
+		return directory.UserView{}, err
+	}
+	return s.deps.Directory.SetStatus(ctx, c, userID, l)
 }
