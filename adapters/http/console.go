@@ -2,10 +2,10 @@ package http
 
 import (
 	"crypto/sha256"
-	"errors"
-	"log/slog"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
