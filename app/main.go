@@ -17,6 +17,7 @@ import (
 	"github.com/calimatic/calimatic-auth/adapters/system"
 	"github.com/calimatic/calimatic-auth/app/config"
 	"github.com/calimatic/calimatic-auth/core/directory"
+	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -32,6 +33,13 @@ Commands:
   admin create-key [--name NAME]
            make a platform admin key for /api/v1/admin, print it once and
            exit; only its hash is stored (storage.driver postgres or mongo)
+  admin grant-platform-admin EMAIL
+  admin revoke-platform-admin EMAIL
+           grant or revoke the platform administrator role (the console's
+           view of every organization) on the account of EMAIL and exit
+           (storage.driver postgres or mongo); on a running server the
+           admin API's PUT and DELETE /api/v1/admin/platform-admins/{userId}
+           do the same
   help     show this help
 
 The configuration file may also be named by CALIMATIC_CONFIG. Every key can
@@ -170,17 +178,32 @@ func envValue(environ []string, name string) string {
 	return ""
 }
 
-// admin runs an administration subcommand: create-key.
+// admin runs an administration subcommand: create-key,
+// grant-platform-admin or revoke-platform-admin.
 func admin(args, environ []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create-key" {
-		fmt.Fprint(stderr, usage)
-		return errors.New("admin: the subcommand is create-key")
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
 	}
+	switch sub {
+	case "create-key":
+		return adminCreateKey(args[1:], environ, stdout, stderr)
+	case "grant-platform-admin":
+		return adminPlatformAdmin(sub, true, args[1:], environ, stdout, stderr)
+	case "revoke-platform-admin":
+		return adminPlatformAdmin(sub, false, args[1:], environ, stdout, stderr)
+	}
+	fmt.Fprint(stderr, usage)
+	return errors.New("admin: the subcommand is create-key, grant-platform-admin or revoke-platform-admin")
+}
+
+// adminCreateKey makes a platform admin key and prints it once.
+func adminCreateKey(args, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("calimatic-auth admin create-key", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", envValue(environ, "CALIMATIC_CONFIG"), "configuration file (YAML)")
 	name := fs.String("name", "admin", "a label for the key, to tell keys apart")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, err := config.Load(*path, environ)
@@ -204,6 +227,69 @@ func admin(args, environ []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "admin key %q (id %s):\n\n  %s\n\nIt is shown only this once; store it in a secret manager.\n", k.Name, k.ID, key)
 		return nil
 	}, fx.Populate(&keys, &clock, &random))
+}
+
+// adminPlatformAdmin grants (on) or revokes the platform administrator
+// role on the account of the one email argument. The account is named by
+// its email, not its id, because the operator bootstrapping the console
+// knows the address and nothing else yet.
+func adminPlatformAdmin(sub string, on bool, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("calimatic-auth admin "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", envValue(environ, "CALIMATIC_CONFIG"), "configuration file (YAML)")
+	emails, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(emails) != 1 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("admin %s: name exactly one account by its email (got %d arguments)", sub, len(emails))
+	}
+	email := emails[0]
+	cfg, err := config.Load(*path, environ)
+	if err != nil {
+		return err
+	}
+	if cfg.Storage.Driver == config.StorageMemory {
+		return fmt.Errorf("admin %s: storage.driver is %q; the change would be made in this process's own empty store and vanish with it (with the memory driver, the dev seed's user is a platform administrator)", sub, cfg.Storage.Driver)
+	}
+	var (
+		users ports.UserStore
+		clock ports.Clock
+	)
+	return withStorage(cfg, stderr, func(ctx context.Context) error {
+		dir := directory.New(directory.Config{}, directory.Deps{Users: users, Clock: clock})
+		u, err := dir.SetPlatformAdminByEmail(ctx, email, on)
+		if e, ok := fault.As(err); ok && e.Kind == fault.NotFound {
+			return fmt.Errorf("admin %s: no account has the email %q", sub, email)
+		}
+		if err != nil {
+			return fmt.Errorf("admin %s: %w", sub, err)
+		}
+		state := "is now"
+		if !on {
+			state = "is no longer"
+		}
+		fmt.Fprintf(stdout, "%s (id %s) %s a platform administrator\n", u.Email, u.ID, state)
+		return nil
+	}, fx.Populate(&users, &clock))
+}
+
+// parseInterspersed parses fs from args with the flags before, between or
+// after the positional arguments (the standard flag package stops at the
+// first positional one), and returns the positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 // withStorage builds the storage module of cfg, the system clock and

@@ -57,6 +57,21 @@ func TestAdminCreateKeyCommandMongo(t *testing.T) {
 	}, useMongo(uri, db, kek))
 }
 
+// TestPlatformAdminCommandsMongo grants and revokes the platform
+// administrator role with the commands, next to a running server of the
+// same database.
+func TestPlatformAdminCommandsMongo(t *testing.T) {
+	t.Parallel()
+	uri, db := mongoURI(t)
+	kek := newKEK()
+	checkPlatformAdminCommands(t, []string{
+		"CALIMATIC_STORAGE_DRIVER=mongo",
+		"CALIMATIC_STORAGE_MONGO_URI=" + uri,
+		"CALIMATIC_STORAGE_MONGO_DATABASE=" + db,
+		"CALIMATIC_STORAGE_MONGO_KEY_ENCRYPTION_KEY=" + kek,
+	}, useMongo(uri, db, kek))
+}
+
 // TestKeysRotateCommandMongo rotates local keys kept in Mongo.
 func TestKeysRotateCommandMongo(t *testing.T) {
 	t.Parallel()

@@ -127,3 +127,15 @@ func TestAdminCreateKeyCommand(t *testing.T) {
 		"CALIMATIC_STORAGE_POSTGRES_KEY_ENCRYPTION_KEY=" + kek,
 	}, usePostgres(dsn, kek))
 }
+
+// TestPlatformAdminCommands grants and revokes the platform administrator
+// role with the commands, next to a running server of the same database.
+func TestPlatformAdminCommands(t *testing.T) {
+	t.Parallel()
+	dsn, kek := postgresDSN(t), newKEK()
+	checkPlatformAdminCommands(t, []string{
+		"CALIMATIC_STORAGE_DRIVER=postgres",
+		"CALIMATIC_STORAGE_POSTGRES_DSN=" + dsn,
+		"CALIMATIC_STORAGE_POSTGRES_KEY_ENCRYPTION_KEY=" + kek,
+	}, usePostgres(dsn, kek))
+}

@@ -35,6 +35,7 @@ const (
   Password     : %s
   Admin key    : %s
   Issuer       : %s
+  Console      : %s/console
 
   Register a client:
     curl -s -X POST %s/api/v1/oidc/register \
@@ -90,13 +91,15 @@ func runSeed(in seedIn) error {
 	}
 	// The credentials go to the developer's terminal, never to the log.
 	fmt.Fprintf(out, seedBannerFmt, s.Organization.Name, s.Organization.ID, s.User.Email, s.Password, s.AdminKey,
-		in.Config.Issuer, in.Config.Issuer, in.Config.Issuer, s.Organization.ID, s.AdminKey)
+		in.Config.Issuer, in.Config.Issuer, in.Config.Issuer, in.Config.Issuer, s.Organization.ID, s.AdminKey)
 	in.Log.Info("dev seed ready", slog.String("organization_id", s.Organization.ID), slog.String("user_id", s.User.ID))
 	return nil
 }
 
 // Seed makes the demo organization and user, or updates them when they
-// exist, so running it again never duplicates anything.
+// exist, so running it again never duplicates anything. The demo user is
+// a platform administrator and the demo school's owner, so that a
+// developer signing in to the console sees every part of it.
 func Seed(ctx context.Context, dev config.Dev, users ports.UserStore, orgs ports.OrganizationStore, clock ports.Clock, random ports.Random) (Seeded, error) {
 	now := clock.Now()
 	org, err := seedOrganization(ctx, orgs, random, now)
@@ -118,12 +121,12 @@ func Seed(ctx context.Context, dev config.Dev, users ports.UserStore, orgs ports
 		return Seeded{}, fmt.Errorf("dev.seed_password must have at least %d characters", domain.MinPasswordLen)
 	}
 	hash := domain.HashPassword(password, random.Bytes(domain.DefaultPasswordParams.SaltLen), domain.DefaultPasswordParams)
-	user, err := seedUser(ctx, users, random, email, hash, org.ID, now)
+	user, err := seedUser(ctx, users, random, email, hash, org.ID, true, now)
 	if err != nil {
 		return Seeded{}, err
 	}
 	err = orgs.PutMembership(ctx, domain.Membership{
-		OrganizationID: org.ID, UserID: user.ID, Role: domain.RoleMember, Status: domain.MembershipActive, Primary: true, CreatedAt: now,
+		OrganizationID: org.ID, UserID: user.ID, Role: domain.RoleOwner, Status: domain.MembershipActive, Primary: true, CreatedAt: now,
 	})
 	if err != nil {
 		return Seeded{}, fmt.Errorf("seed membership: %w", err)
@@ -146,7 +149,7 @@ func LoadUserEmail(seedEmail string, i int) string {
 // them as seedUser does.
 func seedLoadUsers(ctx context.Context, n int, seedEmail, hash, orgID string, users ports.UserStore, orgs ports.OrganizationStore, random ports.Random, now time.Time) error {
 	for i := range n {
-		u, err := seedUser(ctx, users, random, LoadUserEmail(seedEmail, i), hash, orgID, now)
+		u, err := seedUser(ctx, users, random, LoadUserEmail(seedEmail, i), hash, orgID, false, now)
 		if err != nil {
 			return err
 		}
@@ -186,13 +189,15 @@ func seedOrganization(ctx context.Context, orgs ports.OrganizationStore, random 
 	return org, nil
 }
 
-func seedUser(ctx context.Context, users ports.UserStore, random ports.Random, email, hash, homeOrgID string, now time.Time) (domain.User, error) {
+// seedUser makes the account of email, or sets an existing one back to what
+// the seed says, the platform administrator role included (platformAdmin).
+func seedUser(ctx context.Context, users ports.UserStore, random ports.Random, email, hash, homeOrgID string, platformAdmin bool, now time.Time) (domain.User, error) {
 	apply := func(u *domain.User) error {
 		u.Email, u.EmailVerified = email, true
 		u.GivenName, u.FamilyName = demoGiven, demoFamily
 		u.PhoneNumber, u.PhoneNumberVerified = demoPhone, true
 		u.PasswordHash, u.Status, u.UpdatedAt = hash, domain.UserActive, now
-		u.HomeOrganizationID = homeOrgID
+		u.HomeOrganizationID, u.PlatformAdmin = homeOrgID, platformAdmin
 		return nil
 	}
 	existing, err := users.GetUserByEmail(ctx, email)

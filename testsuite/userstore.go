@@ -24,6 +24,7 @@ func RunUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 		{"creating a user whose email differs only in letter case fails with ErrAlreadyExists", userDuplicateEmail},
 		{"reading a missing user by id or by email fails with ErrNotFound", userMissing},
 		{"an update stores what the callback made and moves the email lookup", userUpdate},
+		{"the platform administrator flag is stored by a create and by updates either way", userPlatformAdmin},
 		{"an update may change the letter case of the user's own email", userUpdateOwnEmailCase},
 		{"an update to an email another user holds fails with ErrAlreadyExists and writes nothing", userUpdateTakenEmail},
 		{"an update whose callback fails writes nothing and returns the callback's error", userUpdateRefused},
@@ -131,6 +132,32 @@ func userUpdate(t *testing.T, s ports.UserStore) {
 	assertSame(t, want, got, "the new email finds the user")
 	_, err = s.GetUserByEmail(t.Context(), u.Email)
 	require.ErrorIs(t, err, domain.ErrNotFound, "the old email finds nobody")
+}
+
+func userPlatformAdmin(t *testing.T, s ports.UserStore) {
+	u := sampleUser()
+	u.PlatformAdmin = true
+	require.NoError(t, s.CreateUser(t.Context(), u))
+	got, err := s.GetUser(t.Context(), u.ID)
+	require.NoError(t, err)
+	assertSame(t, u, got, "a created administrator reads back as one by id")
+	got, err = s.GetUserByEmail(t.Context(), u.Email)
+	require.NoError(t, err)
+	assertSame(t, u, got, "a created administrator reads back as one by email")
+
+	for _, on := range []bool{false, true} {
+		updated, err := s.UpdateUser(t.Context(), u.ID, func(u *domain.User) error {
+			u.PlatformAdmin = on
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, on, updated.PlatformAdmin, "the update returns the flag it set (%v)", on)
+		got, err := s.GetUser(t.Context(), u.ID)
+		require.NoError(t, err)
+		want := u
+		want.PlatformAdmin = on
+		assertSame(t, want, got, "the flag set to %v reads back", on)
+	}
 }
 
 func userUpdateOwnEmailCase(t *testing.T, s ports.UserStore) {

@@ -83,6 +83,7 @@ func (s *Server) adminRoutes() {
 	a.Post(pathAdminUser+"/reactivate", auth, s.adminLifecycle(directory.Reactivate))
 	a.Post(pathAdminUser+"/deactivate", auth, s.adminLifecycle(directory.Deactivate))
 	a.Post(pathAdminKeysRotate, auth, s.rotateKeys)
+	s.platformAdminRoutes(auth)
 }
 
 // reply writes v as JSON with status, or err in the REST format.

@@ -79,6 +79,10 @@ type userDoc struct {
 	// field must not be omitted when empty, or a homeless account would be
 	// given one at the next start). Until then it reads as "".
 	HomeOrganizationID string `bson:"home_organization_id"`
+	// PlatformAdmin is domain.User.PlatformAdmin, absent when false: a
+	// document written before the field existed reads as an account
+	// without the role, which is what every older account is.
+	PlatformAdmin bool `bson:"platform_admin,omitempty"`
 }
 
 // profileDoc is the stored form of a domain.OrgProfile. The _lc fields are
@@ -300,7 +304,8 @@ func newUserDoc(u *domain.User, rev int64) *userDoc {
 		GivenNameLC: strings.ToLower(u.GivenName), FamilyNameLC: strings.ToLower(u.FamilyName),
 		Picture: u.Picture, PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
 		PasswordHash: u.PasswordHash, Status: string(u.Status), HomeOrganizationID: u.HomeOrganizationID,
-		NotBefore: u.NotBefore, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Profiles: newProfileDocs(u.Profiles),
+		PlatformAdmin: u.PlatformAdmin, NotBefore: u.NotBefore, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		Profiles: newProfileDocs(u.Profiles),
 	}
 }
 
@@ -310,7 +315,8 @@ func (d *userDoc) domain() domain.User {
 		FamilyName: d.FamilyName, Picture: d.Picture, PhoneNumber: d.PhoneNumber,
 		PhoneNumberVerified: d.PhoneNumberVerified, PasswordHash: d.PasswordHash,
 		Status: domain.UserStatus(d.Status), HomeOrganizationID: d.HomeOrganizationID,
-		NotBefore: d.NotBefore, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Profiles: profilesDomain(d.Profiles),
+		PlatformAdmin: d.PlatformAdmin, NotBefore: d.NotBefore, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		Profiles: profilesDomain(d.Profiles),
 	}
 }
 

@@ -22,14 +22,15 @@ type UserStore struct{ pool db }
 func NewUserStore(pool *pgxpool.Pool) *UserStore { return &UserStore{pool: db{pool}} }
 
 // userColumns are every column of users, profiles (a jsonb document, see
-// profiles.go) and the home organization (NULL for none) included, so that
+// profiles.go), the home organization (NULL for none) and the platform
+// administrator flag included, so that
 // every statement that writes or reads a user carries them.
 const userColumns = `id, email, email_key, email_verified, given_name, family_name, picture,
 	phone_number, phone_number_verified, password_hash, status, created_at, updated_at, not_before,
-	profiles, home_organization_id`
+	profiles, home_organization_id, platform_admin`
 
 // userPlaceholders are the VALUES of userColumns, in order.
-const userPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16`
+const userPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17`
 
 // userArgs returns the values of userColumns, or an error if the profiles
 // hold text no jsonb document can (see encodeProfiles).
@@ -40,7 +41,7 @@ func userArgs(u *domain.User) ([]any, error) {
 	}
 	return []any{u.ID, u.Email, domain.NormalizeEmail(u.Email), u.EmailVerified, u.GivenName, u.FamilyName,
 		u.Picture, u.PhoneNumber, u.PhoneNumberVerified, u.PasswordHash, string(u.Status),
-		ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.NotBefore), profiles, optText(u.HomeOrganizationID)}, nil
+		ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.NotBefore), profiles, optText(u.HomeOrganizationID), u.PlatformAdmin}, nil
 }
 
 func scanUser(row pgx.Row) (domain.User, error) {
@@ -51,7 +52,7 @@ func scanUser(row pgx.Row) (domain.User, error) {
 	var home pgtype.Text
 	err := row.Scan(&u.ID, &u.Email, &emailKey, &u.EmailVerified, &u.GivenName, &u.FamilyName,
 		&u.Picture, &u.PhoneNumber, &u.PhoneNumberVerified, &u.PasswordHash, &status, &created, &updated,
-		&notBefore, &profiles, &home)
+		&notBefore, &profiles, &home, &u.PlatformAdmin)
 	if err != nil {
 		return domain.User{}, err
 	}

@@ -1,0 +1,88 @@
+package directory_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/core/fault"
+)
+
+func TestPlatformAdminIsGrantedAndRevokedByIDAndByEmail(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision)
+	u := f.provision(t, "seymour@example.edu").User
+	ctx := t.Context()
+	before := len(f.events.Events())
+
+	f.clock.Advance(time.Minute)
+	granted, err := f.svc.SetPlatformAdmin(ctx, u.ID, true)
+	require.NoError(t, err)
+	assert.True(t, granted.PlatformAdmin, "the returned account holds the role")
+	assert.Equal(t, f.clock.Now(), granted.UpdatedAt, "granting moves UpdatedAt")
+	stored, err := f.users.GetUser(ctx, u.ID)
+	require.NoError(t, err)
+	assert.True(t, stored.PlatformAdmin, "the stored account holds the role")
+
+	f.clock.Advance(time.Minute)
+	again, err := f.svc.SetPlatformAdmin(ctx, u.ID, true)
+	require.NoError(t, err, "granting twice succeeds")
+	assert.True(t, again.PlatformAdmin)
+	assert.Equal(t, granted.UpdatedAt, again.UpdatedAt, "granting a held role changes nothing")
+
+	revoked, err := f.svc.SetPlatformAdminByEmail(ctx, "  SEYMOUR@Example.EDU ", false)
+	require.NoError(t, err, "the email is found in any letter case")
+	assert.Equal(t, u.ID, revoked.ID)
+	assert.False(t, revoked.PlatformAdmin, "the returned account no longer holds the role")
+	stored, err = f.users.GetUser(ctx, u.ID)
+	require.NoError(t, err)
+	assert.False(t, stored.PlatformAdmin, "the stored account no longer holds the role")
+
+	granted, err = f.svc.SetPlatformAdminByEmail(ctx, u.Email, true)
+	require.NoError(t, err)
+	assert.True(t, granted.PlatformAdmin, "the email grants as the id does")
+
+	assert.Len(t, f.events.Events(), before, "no event names the platform's administrators")
+}
+
+func TestPlatformAdminOfAnUnknownAccountIsUserNotFound(t *testing.T) {
+	f := newFixture(t)
+	for name, id := range map[string]string{
+		"an unknown id":       "0b7c8a0e-5f7e-4a53-9a57-2d1e3c0f9a11",
+		"an empty id":         "",
+		"an id too long":      strings.Repeat("a", 65),
+		"an id of bad UTF-8":  "\xff\xfe",
+		"an id with a NUL":    "a\x00b",
+		"an id with a slash":  "../users",
+		"an id of 64 letters": strings.Repeat("b", 64),
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, on := range []bool{true, false} {
+				_, err := f.svc.SetPlatformAdmin(t.Context(), id, on)
+				assertUserNotFound(t, err)
+			}
+		})
+	}
+	for name, email := range map[string]string{
+		"an unknown email":      "nobody@example.edu",
+		"an empty email":        "   ",
+		"an email too long":     strings.Repeat("a", 250) + "@example.edu",
+		"an email of bad UTF-8": "\xff@example.edu",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := f.svc.SetPlatformAdminByEmail(t.Context(), email, true)
+			assertUserNotFound(t, err)
+		})
+	}
+}
+
+func assertUserNotFound(t *testing.T, err error) {
+	t.Helper()
+	e, ok := fault.As(err)
+	require.True(t, ok, "a directory error, got %v", err)
+	assert.Equal(t, fault.NotFound, e.Kind)
+	assert.Equal(t, "user_not_found", e.Code)
+}
