@@ -63,6 +63,10 @@ func NewClientKeys(opts Options, log *slog.Logger) *ClientKeys {
 	return &ClientKeys{client: client, log: log, sets: jwks.NewCache(maxJWKSets, jwksRetryAfter)}
 }
 
+// Close stops the background refreshes of every remote set, as the app
+// stops.
+func (k *ClientKeys) Close() { k.sets.Close() }
+
 // Keyfunc returns the lookup over c's keys. See ports.ClientKeys.
 func (k *ClientKeys) Keyfunc(ctx context.Context, c *domain.Client) (jwt.Keyfunc, error) {
 	switch {

@@ -28,7 +28,11 @@ func Module(opts Options) fx.Option {
 			fx.As(new(ports.WebhookSender)),
 		)),
 		fx.Provide(fx.Annotate(
-			func(log *slog.Logger) *ClientKeys { return NewClientKeys(opts, log) },
+			func(lc fx.Lifecycle, log *slog.Logger) *ClientKeys {
+				k := NewClientKeys(opts, log)
+				lc.Append(fx.StopHook(k.Close))
+				return k
+			},
 			fx.As(new(ports.ClientKeys)),
 		)),
 	}
