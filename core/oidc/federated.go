@@ -216,7 +216,7 @@ func (p *Provider) gone(err error) (Outcome, error) {
 // the user signed in as after a password.
 func (p *Provider) FederatedCallback(ctx context.Context, state string, cb federation.Callback, b Browser) (Outcome, error) {
 	id, random, ok := federation.SplitState(state)
-	if !ok {
+	if !ok || p.deps.Federation == nil {
 		return Outcome{Federation: &FederationFailure{Message: "This sign-in answer does not belong to a sign-in under way. Return to the application and try again."}}, nil
 	}
 	r, page, err := p.loadPending(ctx, id, b)
