@@ -22,6 +22,7 @@ type consoleWorld struct {
 	srv                  *testServer
 	other                string // the other school's id
 	ownerEmail, member   string
+	admin                string
 	ownerPass, plainPass string
 }
 
@@ -35,10 +36,10 @@ func newConsoleWorld(t *testing.T) *consoleWorld {
 	require.NoError(t, err)
 	_, err = srv.Users.UpdateUser(ctx, seed.ID, func(u *domain.User) error { u.PlatformAdmin = true; return nil })
 	require.NoError(t, err)
-	w := &consoleWorld{srv: srv, ownerEmail: "owner@shelbyville.example", member: "member@shelbyville.example"}
+	w := &consoleWorld{srv: srv, ownerEmail: "owner@shelbyville.example", member: "member@shelbyville.example", admin: "admin@shelbyville.example"}
 	org := adminCall(t, srv, http.MethodPost, "/api/v1/admin/organizations", map[string]any{"name": "Shelbyville Elementary"}, http.StatusCreated)
 	w.other = org["id"].(string)
-	for email, role := range map[string]string{w.ownerEmail: "owner", w.member: "member"} {
+	for email, role := range map[string]string{w.ownerEmail: "owner", w.member: "member", w.admin: "admin"} {
 		salt := make([]byte, 16)
 		_, _ = rand.Read(salt)
 		u := domain.User{
@@ -196,6 +197,55 @@ func TestConsoleShowsEachAccountItsOwn(t *testing.T) {
 			got := guidePost(t, ctx, b, base+path, url.Values{"csrf_token": {"x"}, "name": {"x"}, "email": {"x@shelbyville.example"}})
 			assert.Equal(t, http.StatusForbidden, got.status, "POST %s", path)
 		}
+	})
+
+	t.Run("an admin manages members, never owners, admins or themselves", func(t *testing.T) {
+		b, page := consoleSignIn(t, w.srv, w.admin, consolePassword)
+		require.Equal(t, http.StatusOK, page.status, page.body)
+		form := page.form(t, "csrf_token")
+		require.NotNil(t, form)
+		org := base + "/console/organizations/" + w.other + "/members/"
+		id := func(email string) string {
+			u, err := w.srv.Users.GetUserByEmail(ctx, email)
+			require.NoError(t, err)
+			return u.ID
+		}
+		for _, email := range []string{w.ownerEmail, w.admin} {
+			got := guidePost(t, ctx, b, org+id(email)+"/suspend", form.values())
+			assert.Equal(t, http.StatusForbidden, got.status, "suspend %s", email)
+			u, err := w.srv.Users.GetUserByEmail(ctx, email)
+			require.NoError(t, err)
+			assert.Equal(t, domain.UserActive, u.Status, "%s untouched", email)
+		}
+		got := guidePost(t, ctx, b, org+id(w.member)+"/suspend", form.values())
+		assert.Equal(t, http.StatusOK, got.status, got.body)
+		got = guidePost(t, ctx, b, org+id(w.member)+"/reactivate", form.values())
+		assert.Equal(t, http.StatusOK, got.status, got.body)
+
+		// A cursor that is not one is a clear 400, never a 500.
+		for _, cursor := range []string{"AAAA", "!!!", "%00", "%ff"} {
+			got := guideGet(t, ctx, b, base+"/console/organizations/"+w.other+"?cursor="+cursor)
+			assert.Equal(t, http.StatusBadRequest, got.status, "cursor %q", cursor)
+		}
+	})
+
+	t.Run("signing out revokes the console's token", func(t *testing.T) {
+		b, page := consoleSignIn(t, w.srv, w.ownerEmail, consolePassword)
+		require.Equal(t, http.StatusOK, page.status, page.body)
+		u, _ := url.Parse(base + "/console")
+		var token string
+		for _, c := range b.Jar.Cookies(u) {
+			if c.Name == "calimatic_console" {
+				token = c.Value
+			}
+		}
+		require.NotEmpty(t, token)
+		got := guidePost(t, ctx, b, base+"/console/sign-out", page.form(t, "csrf_token").values())
+		require.Equal(t, http.StatusOK, got.status, got.body)
+		copied := guideBrowser(t)
+		copied.Jar.SetCookies(u, []*http.Cookie{{Name: "calimatic_console", Value: token, Path: "/console"}})
+		again := guideGet(t, ctx, copied, base+"/console")
+		assert.Equal(t, "/login", again.url.Path, "a copy of the cookie is void")
 	})
 
 	t.Run("no session: sign in first; a stale one: the same", func(t *testing.T) {

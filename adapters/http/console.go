@@ -156,8 +156,13 @@ func (s *Server) consoleCallback(c *fiber.Ctx) error {
 }
 
 // consoleSignOut ends the console's session (not the provider's: the
-// account page's "Sign out" does that).
+// account page's "Sign out" does that). The token is revoked, so a copy
+// of the cookie is void too.
 func (s *Server) consoleSignOut(c *fiber.Ctx, _ *console.Viewer, _ string) error {
+	err := s.op.Revoke(c.UserContext(), oidc.ClientCredentials{ClientID: console.ClientID}, c.Cookies(consoleCookie), "access_token")
+	if err != nil {
+		return s.pageError(c, err)
+	}
 	c.Cookie(s.consoleCookieOf(consoleCookie, "", time.Unix(0, 0)))
 	return s.renderPage(c, "signed_out", signedOutView{ClientName: "the Calimatic console"})
 }
@@ -251,10 +256,16 @@ func (s *Server) consoleRenameOrg(c *fiber.Ctx, v *console.Viewer, csrf string) 
 
 // consoleError answers a use case's failure: 403 for what the viewer may
 // not see (an organization that does not exist included, so the answer
-// tells nothing), the error page otherwise.
+// tells nothing), the error page with the rule's status and words for
+// another refusal (a bad cursor, say), the error page otherwise.
 func (s *Server) consoleError(c *fiber.Ctx, err error) error {
-	if e, ok := fault.As(err); ok && (console.IsForbidden(err) || restStatus[e.Kind] == fiber.StatusNotFound) {
+	e, ok := fault.As(err)
+	switch {
+	case ok && (console.IsForbidden(err) || restStatus[e.Kind] == fiber.StatusNotFound):
 		return s.consoleForbidden(c)
+	case ok:
+		status := restStatus[e.Kind]
+		return s.renderPage(c.Status(status), "error", errorView{Title: "This request can't be completed", Message: e.Message, Status: status})
 	}
 	return s.pageError(c, err)
 }

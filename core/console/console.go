@@ -30,6 +30,7 @@ var ErrForbidden = fault.New(fault.Forbidden, "forbidden", "your account may not
 type Deps struct {
 	Directory *directory.Service
 	Orgs      ports.OrganizationStore
+	Users     ports.UserStore
 }
 
 // Service runs the console's use cases.
@@ -221,11 +222,52 @@ func (s *Service) Invite(ctx context.Context, v *Viewer, orgID string, in Invita
 
 // SetMemberStatus suspends or reactivates a member of an organization v
 // administers, as the user management API does: the account when the
-// organization is its home, else the membership.
+// organization is its home, else the membership. Nobody acts on
+// themselves, on an account above them (a platform administrator, for
+// anyone but another), or on a peer or superior in the organization (an
+// admin on admins and owners): an admin who may not make admins may not
+// unmake owners either.
 func (s *Service) SetMemberStatus(ctx context.Context, v *Viewer, orgID, userID string, l directory.Lifecycle) (directory.UserView, error) {
 	c, err := s.caller(v, orgID)
 	if err != nil {
 		return directory.UserView{}, err
 	}
+	if err := s.mayManage(ctx, v, orgID, userID); err != nil {
+		return directory.UserView{}, err
+	}
 	return s.deps.Directory.SetStatus(ctx, c, userID, l)
+}
+
+// mayManage refuses v acting on member userID of orgID, by the rule of
+// SetMemberStatus. An id that names no member is refused the same way.
+func (s *Service) mayManage(ctx context.Context, v *Viewer, orgID, userID string) error {
+	if userID == "" || len(userID) > 64 || userID == v.User.ID {
+		return ErrForbidden
+	}
+	m, err := s.deps.Orgs.GetMembership(ctx, orgID, userID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return ErrForbidden
+	}
+	if err != nil {
+		return fault.Store("get membership", err)
+	}
+	u, err := s.deps.Users.GetUser(ctx, userID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return ErrForbidden
+	}
+	if err != nil {
+		return fault.Store("get user", err)
+	}
+	if v.Platform {
+		return nil
+	}
+	switch {
+	case u.PlatformAdmin:
+		return ErrForbidden
+	case m.Role == domain.RoleOwner && v.Roles[orgID] != domain.RoleOwner:
+		return ErrForbidden
+	case m.Role == domain.RoleAdmin && v.Roles[orgID] != domain.RoleOwner:
+		return ErrForbidden
+	}
+	return nil
 }
