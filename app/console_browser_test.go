@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -36,6 +37,22 @@ func TestBrowserConsole(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Capital City High", heading)
 	keepScreenshot(t, admin, "2-organization-created")
+
+	// A SCIM token for it: shown once, then revoked.
+	require.NoError(t, chromedp.Do(admin,
+		chromedp.SendKeys(labelledInput("Token name"), "Entra ID"),
+		chromedp.Click(buttonNamed("Make a SCIM token")),
+		chromedp.WaitVisible(chromedp.ID("new-scim-token")),
+	), "making a SCIM token")
+	token, err := chromedp.Run(admin, chromedp.Text(chromedp.ID("new-scim-token")))
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(token, "cst_"), "the token is shown: %q", token)
+	keepScreenshot(t, admin, "2a-scim-token-made")
+	require.NoError(t, chromedp.Do(admin,
+		chromedp.Click(chromedp.Search(`//button[@aria-label="Revoke SCIM token Entra ID"]`)),
+		chromedp.WaitVisible(chromedp.ID("no-scim-tokens")),
+	), "revoking it")
+	keepScreenshot(t, admin, "2b-scim-token-revoked")
 
 	owner := freshProfile(t, chrome)
 	require.NoError(t, chromedp.Do(owner,

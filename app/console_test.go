@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -227,6 +228,49 @@ func TestConsoleShowsEachAccountItsOwn(t *testing.T) {
 			got := guideGet(t, ctx, b, base+"/console/organizations/"+w.other+"?cursor="+cursor)
 			assert.Equal(t, http.StatusBadRequest, got.status, "cursor %q", cursor)
 		}
+	})
+
+	t.Run("an owner makes a SCIM token, seen once, and revokes it; an admin may not", func(t *testing.T) {
+		b, page := consoleSignIn(t, w.srv, w.ownerEmail, consolePassword)
+		require.Equal(t, http.StatusOK, page.status, page.body)
+		form := page.form(t, "csrf_token")
+		orgPath := base + "/console/organizations/" + w.other
+		vals := form.values()
+		vals.Set("name", "Entra ID")
+		got := guidePost(t, ctx, b, orgPath+"/scim-tokens", vals)
+		require.Equal(t, http.StatusCreated, got.status, got.body)
+		token := regexp.MustCompile(`id="new-scim-token">(cst_[A-Za-z0-9_-]+)<`).FindStringSubmatch(got.body)
+		require.NotNil(t, token, "the new token is shown: %s", got.body)
+		scimGet := func() int {
+			req, _ := http.NewRequest(http.MethodGet, base+"/scim/v2/Users?count=1", nil)
+			req.Header.Set("Authorization", "Bearer "+token[1])
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		assert.Equal(t, http.StatusOK, scimGet(), "the token works")
+		again := guideGet(t, ctx, b, orgPath)
+		assert.NotContains(t, again.body, token[1], "shown once")
+		id := regexp.MustCompile(`scim-tokens/([0-9a-f-]+)/revoke`).FindStringSubmatch(again.body)
+		require.NotNil(t, id)
+
+		// An admin neither sees nor revokes it.
+		ab, apage := consoleSignIn(t, w.srv, w.admin, consolePassword)
+		require.Equal(t, http.StatusOK, apage.status)
+		aorg := guideGet(t, ctx, ab, orgPath)
+		assert.NotContains(t, aorg.body, "Entra ID")
+		got = guidePost(t, ctx, ab, orgPath+"/scim-tokens/"+id[1]+"/revoke", apage.form(t, "csrf_token").values())
+		assert.Equal(t, http.StatusForbidden, got.status)
+		got = guidePost(t, ctx, ab, orgPath+"/scim-tokens", apage.form(t, "csrf_token").values())
+		assert.Equal(t, http.StatusForbidden, got.status)
+		assert.Equal(t, http.StatusOK, scimGet(), "still working")
+
+		got = guidePost(t, ctx, b, orgPath+"/scim-tokens/"+id[1]+"/revoke", form.values())
+		require.Equal(t, http.StatusOK, got.status, got.body)
+		assert.Equal(t, http.StatusUnauthorized, scimGet(), "revoked: it stops working at once")
+		got = guidePost(t, ctx, b, orgPath+"/scim-tokens/"+id[1]+"/revoke", form.values())
+		assert.Equal(t, http.StatusForbidden, got.status, "an unknown token is not told apart")
 	})
 
 	t.Run("signing out revokes the console's token", func(t *testing.T) {

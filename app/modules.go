@@ -384,8 +384,8 @@ func newFederation(d federationDeps) *federation.Service {
 }
 
 // newConsole makes the web console's service over the directory.
-func newConsole(dir *directory.Service, orgs ports.OrganizationStore, users ports.UserStore) *console.Service {
-	return console.New(console.Deps{Directory: dir, Orgs: orgs, Users: users})
+func newConsole(dir *directory.Service, orgs ports.OrganizationStore, users ports.UserStore, sc *scim.Service) *console.Service {
+	return console.New(console.Deps{Directory: dir, Orgs: orgs, Users: users, SCIM: sc})
 }
 
 // ensureConsoleClient registers the console's client as the app starts,

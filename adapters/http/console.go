@@ -48,6 +48,8 @@ func (s *Server) consoleRoutes() {
 	a.Post(pathConsoleOrg+"/members", s.consolePage(s.consoleInvite))
 	a.Post(pathConsoleOrg+"/members/:userId/suspend", s.consolePage(s.consoleMemberStatus(directory.Suspend)))
 	a.Post(pathConsoleOrg+"/members/:userId/reactivate", s.consolePage(s.consoleMemberStatus(directory.Reactivate)))
+	a.Post(pathConsoleOrg+"/scim-tokens", s.consolePage(s.consoleCreateSCIMToken))
+	a.Post(pathConsoleOrg+"/scim-tokens/:tokenId/revoke", s.consolePage(s.consoleRevokeSCIMToken))
 	a.Post(pathConsoleSignOut, s.consolePage(s.consoleSignOut))
 }
 
@@ -183,6 +185,11 @@ type consoleView struct {
 	Members   []domain.Member
 	Next      string // the next page's link, "" on the last
 	Error     string
+	// SCIM is set when the viewer keeps the organization's SCIM tokens;
+	// NewSCIMToken is one just made, shown this once.
+	SCIM         bool
+	SCIMTokens   []domain.SCIMToken
+	NewSCIMToken string
 }
 
 func (s *Server) consoleHome(c *fiber.Ctx, v *console.Viewer, csrf string) error {
@@ -222,6 +229,12 @@ func (s *Server) consoleOrg(c *fiber.Ctx, v *console.Viewer, csrf string) error 
 }
 
 func (s *Server) renderConsoleOrg(c *fiber.Ctx, v *console.Viewer, csrf, msg string) error {
+	return s.renderConsoleOrgWith(c, v, csrf, msg, "")
+}
+
+// renderConsoleOrgWith shows an organization's page, with a SCIM token
+// just made when newToken is set.
+func (s *Server) renderConsoleOrgWith(c *fiber.Ctx, v *console.Viewer, csrf, msg, newToken string) error {
 	id := c.Params("id")
 	o, err := s.console.Organization(c.UserContext(), v, id)
 	if err != nil {
@@ -235,9 +248,15 @@ func (s *Server) renderConsoleOrg(c *fiber.Ctx, v *console.Viewer, csrf, msg str
 	if err != nil {
 		return s.consoleError(c, err)
 	}
-	view := consoleView{CSRFToken: csrf, Viewer: v, Org: o, Members: p.Items, Error: msg}
+	view := consoleView{CSRFToken: csrf, Viewer: v, Org: o, Members: p.Items, Error: msg, NewSCIMToken: newToken}
 	if p.NextCursor != "" {
 		view.Next = pathConsoleOrgs + "/" + url.PathEscape(id) + "?cursor=" + url.QueryEscape(p.NextCursor)
+	}
+	if v.ManagesSCIM(id) {
+		view.SCIM = true
+		if view.SCIMTokens, err = s.console.SCIMTokens(c.UserContext(), v, id); err != nil {
+			return s.consoleError(c, err)
+		}
 	}
 	return s.renderPage(c, "console_org", view)
 }
@@ -305,4 +324,27 @@ func (s *Server) consoleMemberStatus(l directory.Lifecycle) consoleHandler {
 		}
 		return s.seeOther(c, pathConsoleOrgs+"/"+url.PathEscape(c.Params("id")))
 	}
+}
+
+// consoleCreateSCIMToken makes a SCIM token and shows it, this once, on the
+// organization's page (no redirect: the token must not be kept anywhere).
+func (s *Server) consoleCreateSCIMToken(c *fiber.Ctx, v *console.Viewer, csrf string) error {
+	p, _ := params(c)
+	token, _, err := s.console.CreateSCIMToken(c.UserContext(), v, c.Params("id"), p["name"])
+	if e, ok := fault.As(err); ok && !console.IsForbidden(err) && restStatus[e.Kind] != fiber.StatusNotFound {
+		return s.renderConsoleOrg(c.Status(restStatus[e.Kind]), v, csrf, e.Message)
+	}
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	noStore(c)
+	return s.renderConsoleOrgWith(c.Status(fiber.StatusCreated), v, csrf, "", token)
+}
+
+// consoleRevokeSCIMToken deletes a SCIM token; it stops working at once.
+func (s *Server) consoleRevokeSCIMToken(c *fiber.Ctx, v *console.Viewer, csrf string) error {
+	if err := s.console.RevokeSCIMToken(c.UserContext(), v, c.Params("id"), c.Params("tokenId")); err != nil {
+		return s.consoleError(c, err)
+	}
+	return s.seeOther(c, pathConsoleOrgs+"/"+url.PathEscape(c.Params("id")))
 }

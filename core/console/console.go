@@ -19,6 +19,7 @@ import (
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
+	"github.com/calimatic/calimatic-auth/core/scim"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -31,6 +32,8 @@ type Deps struct {
 	Directory *directory.Service
 	Orgs      ports.OrganizationStore
 	Users     ports.UserStore
+	// SCIM keeps the organizations' SCIM tokens.
+	SCIM *scim.Service
 }
 
 // Service runs the console's use cases.
@@ -270,4 +273,39 @@ func (s *Service) mayManage(ctx context.Context, v *Viewer, orgID, userID string
 		return ErrForbidden
 	}
 	return nil
+}
+
+// ManagesSCIM reports whether v keeps an organization's SCIM tokens: a
+// token is the organization's own directory, which may make admins, so
+// platform administrators and the organization's owners only.
+func (v *Viewer) ManagesSCIM(orgID string) bool {
+	return v.Platform || v.Roles[orgID] == domain.RoleOwner
+}
+
+// SCIMTokens lists an organization's SCIM tokens (never the tokens).
+func (s *Service) SCIMTokens(ctx context.Context, v *Viewer, orgID string) ([]domain.SCIMToken, error) {
+	if !v.ManagesSCIM(orgID) {
+		return nil, ErrForbidden
+	}
+	return s.deps.SCIM.ListTokens(ctx, orgID)
+}
+
+// CreateSCIMToken makes an organization's SCIM token and returns it, the
+// one time it is shown.
+func (s *Service) CreateSCIMToken(ctx context.Context, v *Viewer, orgID, name string) (string, domain.SCIMToken, error) {
+	if !v.ManagesSCIM(orgID) {
+		return "", domain.SCIMToken{}, ErrForbidden
+	}
+	return s.deps.SCIM.CreateToken(ctx, orgID, name, "")
+}
+
+// RevokeSCIMToken deletes one of an organization's SCIM tokens.
+func (s *Service) RevokeSCIMToken(ctx context.Context, v *Viewer, orgID, id string) error {
+	if !v.ManagesSCIM(orgID) {
+		return ErrForbidden
+	}
+	if id == "" || len(id) > 64 {
+		return ErrForbidden
+	}
+	return s.deps.SCIM.RevokeToken(ctx, orgID, id)
 }
