@@ -384,18 +384,33 @@ func newFederation(d federationDeps) *federation.Service {
 }
 
 // newConsole makes the web console's service over the directory.
-func newConsole(dir *directory.Service, orgs ports.OrganizationStore, users ports.UserStore, sc *scim.Service) *console.Service {
-	return console.New(console.Deps{Directory: dir, Orgs: orgs, Users: users, SCIM: sc})
+type consoleDeps struct {
+	fx.In
+	Config    config.Config
+	Directory *directory.Service
+	Orgs      ports.OrganizationStore
+	Users     ports.UserStore
+	SCIM      *scim.Service
+	Clients   ports.ClientStore
+	Clock     ports.Clock
 }
 
-// ensureConsoleClient registers the console's client as the app starts,
-// for this issuer.
-func ensureConsoleClient(lc fx.Lifecycle, cfg config.Config, clients ports.ClientStore, clock ports.Clock) {
-	lc.Append(fx.StartHook(func(ctx context.Context) error {
-		if err := console.EnsureClient(ctx, clients, strings.TrimRight(cfg.Issuer, "/"), clock.Now); err != nil {
-			return fmt.Errorf("register the console's client: %w", err)
+func newConsole(d consoleDeps) *console.Service {
+	return console.New(console.Deps{
+		Directory: d.Directory, Orgs: d.Orgs, Users: d.Users, SCIM: d.SCIM,
+		Clients: d.Clients, Issuer: strings.TrimRight(d.Config.Issuer, "/"), Clock: d.Clock,
+	})
+}
+
+// ensureConsoleClient registers the console's client as the app starts.
+// A database away at start does not stop the server (the kill suite
+// restarts instances during outages): the console registers its client
+// again before each sign-in.
+func ensureConsoleClient(lc fx.Lifecycle, c *console.Service, log *slog.Logger) {
+	lc.Append(fx.StartHook(func(ctx context.Context) {
+		if err := c.Register(ctx); err != nil {
+			log.Warn("the console's client is not registered yet; the console's next sign-in will", slog.String("err", err.Error()))
 		}
-		return nil
 	}))
 }
 

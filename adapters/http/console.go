@@ -112,6 +112,9 @@ func (s *Server) consoleCookieOf(name, value string, expires time.Time) *fiber.C
 // console's client, with a fresh state and PKCE verifier kept in a
 // short-lived cookie, and the page it asked for to come back to.
 func (s *Server) consoleSignIn(c *fiber.Ctx) error {
+	if err := s.console.Register(c.UserContext()); err != nil {
+		return s.pageError(c, err)
+	}
 	state, verifier := s.random.Token(24), s.random.Token(32)
 	back := c.Path()
 	if !strings.HasPrefix(back, pathConsole) || strings.HasPrefix(back, pathConsoleCallback) {

@@ -34,6 +34,10 @@ type Deps struct {
 	Users     ports.UserStore
 	// SCIM keeps the organizations' SCIM tokens.
 	SCIM *scim.Service
+	// Clients holds the console's own registration, for Issuer.
+	Clients ports.ClientStore
+	Issuer  string
+	Clock   ports.Clock
 }
 
 // Service runs the console's use cases.
@@ -169,9 +173,15 @@ func Client(issuer string) domain.Client {
 }
 
 // EnsureClient registers the console's client, or brings a registration
-// made for another issuer up to date, so that every instance agrees.
+// made for another issuer up to date, so that every instance agrees. A
+// registration already as it should be costs one read and no write, so
+// the console calls it before each sign-in: an instance that started
+// while the database was away still gets its client.
 func EnsureClient(ctx context.Context, clients ports.ClientStore, issuer string, now func() time.Time) error {
 	want := Client(issuer)
+	if got, err := clients.GetClient(ctx, ClientID); err == nil && sameRegistration(&got, &want) {
+		return nil
+	}
 	_, err := clients.UpdateClient(ctx, ClientID, func(c *domain.Client) error {
 		created := c.CreatedAt
 		*c = want
@@ -308,4 +318,23 @@ func (s *Service) RevokeSCIMToken(ctx context.Context, v *Viewer, orgID, id stri
 		return ErrForbidden
 	}
 	return s.deps.SCIM.RevokeToken(ctx, orgID, id)
+}
+
+// Register makes sure the console's client is registered for this
+// issuer (EnsureClient).
+func (s *Service) Register(ctx context.Context) error {
+	if err := EnsureClient(ctx, s.deps.Clients, s.deps.Issuer, s.deps.Clock.Now); err != nil {
+		return fault.Store("register the console's client", err)
+	}
+	return nil
+}
+
+// sameRegistration reports whether a stored registration is the console's
+// as Client makes it.
+func sameRegistration(got, want *domain.Client) bool {
+	return got.Name == want.Name && slices.Equal(got.RedirectURIs, want.RedirectURIs) &&
+		slices.Equal(got.PostLogoutRedirectURIs, want.PostLogoutRedirectURIs) && slices.Equal(got.GrantTypes, want.GrantTypes) &&
+		slices.Equal(got.ResponseTypes, want.ResponseTypes) && slices.Equal(got.Scopes, want.Scopes) &&
+		got.TokenEndpointAuthMethod == want.TokenEndpointAuthMethod && got.FirstParty == want.FirstParty &&
+		got.PKCERequired == want.PKCERequired && !got.Disabled && got.SecretHash == nil
 }
