@@ -273,6 +273,38 @@ func TestConsoleShowsEachAccountItsOwn(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, got.status, "an unknown token is not told apart")
 	})
 
+	t.Run("a platform administrator changes a member's role; nobody else does", func(t *testing.T) {
+		b, page := consoleSignIn(t, w.srv, seedEmail, seedPassword)
+		require.Equal(t, http.StatusOK, page.status, page.body)
+		form := page.form(t, "csrf_token")
+		member, err := w.srv.Users.GetUserByEmail(ctx, w.member)
+		require.NoError(t, err)
+		seedUser, err := w.srv.Users.GetUserByEmail(ctx, seedEmail)
+		require.NoError(t, err)
+		path := base + "/console/organizations/" + w.other + "/members/"
+		role := func(r string) url.Values {
+			v := form.values()
+			v.Set("role", r)
+			return v
+		}
+		got := guidePost(t, ctx, b, path+member.ID+"/role", role("admin"))
+		require.Equal(t, http.StatusOK, got.status, got.body)
+		assert.Contains(t, got.body, `<option value="admin" selected>`, "the member is an admin now")
+		got = guidePost(t, ctx, b, path+member.ID+"/role", role("no-such-role"))
+		assert.Equal(t, http.StatusBadRequest, got.status, got.body)
+		got = guidePost(t, ctx, b, path+seedUser.ID+"/role", role("member"))
+		assert.Equal(t, http.StatusForbidden, got.status, "not on oneself (nor on a non-member)")
+		got = guidePost(t, ctx, b, path+member.ID+"/role", role("member"))
+		require.Equal(t, http.StatusOK, got.status, got.body)
+
+		ob, opage := consoleSignIn(t, w.srv, w.ownerEmail, consolePassword)
+		require.Equal(t, http.StatusOK, opage.status)
+		ov := opage.form(t, "csrf_token").values()
+		ov.Set("role", "admin")
+		got = guidePost(t, ctx, ob, path+member.ID+"/role", ov)
+		assert.Equal(t, http.StatusForbidden, got.status, "an owner changes no roles")
+	})
+
 	t.Run("signing out revokes the console's token", func(t *testing.T) {
 		b, page := consoleSignIn(t, w.srv, w.ownerEmail, consolePassword)
 		require.Equal(t, http.StatusOK, page.status, page.body)

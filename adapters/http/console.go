@@ -48,6 +48,7 @@ func (s *Server) consoleRoutes() {
 	a.Post(pathConsoleOrg+"/members", s.consolePage(s.consoleInvite))
 	a.Post(pathConsoleOrg+"/members/:userId/suspend", s.consolePage(s.consoleMemberStatus(directory.Suspend)))
 	a.Post(pathConsoleOrg+"/members/:userId/reactivate", s.consolePage(s.consoleMemberStatus(directory.Reactivate)))
+	a.Post(pathConsoleOrg+"/members/:userId/role", s.consolePage(s.consoleChangeRole))
 	a.Post(pathConsoleOrg+"/scim-tokens", s.consolePage(s.consoleCreateSCIMToken))
 	a.Post(pathConsoleOrg+"/scim-tokens/:tokenId/revoke", s.consolePage(s.consoleRevokeSCIMToken))
 	a.Post(pathConsoleSignOut, s.consolePage(s.consoleSignOut))
@@ -193,6 +194,8 @@ type consoleView struct {
 	SCIM         bool
 	SCIMTokens   []domain.SCIMToken
 	NewSCIMToken string
+	// Roles are the built-in roles a platform administrator may give.
+	Roles []string
 }
 
 func (s *Server) consoleHome(c *fiber.Ctx, v *console.Viewer, csrf string) error {
@@ -251,7 +254,8 @@ func (s *Server) renderConsoleOrgWith(c *fiber.Ctx, v *console.Viewer, csrf, msg
 	if err != nil {
 		return s.consoleError(c, err)
 	}
-	view := consoleView{CSRFToken: csrf, Viewer: v, Org: o, Members: p.Items, Error: msg, NewSCIMToken: newToken}
+	view := consoleView{CSRFToken: csrf, Viewer: v, Org: o, Members: p.Items, Error: msg, NewSCIMToken: newToken,
+		Roles: []string{domain.RoleMember, domain.RoleAdmin, domain.RoleOwner}}
 	if p.NextCursor != "" {
 		view.Next = pathConsoleOrgs + "/" + url.PathEscape(id) + "?cursor=" + url.QueryEscape(p.NextCursor)
 	}
@@ -347,6 +351,19 @@ func (s *Server) consoleCreateSCIMToken(c *fiber.Ctx, v *console.Viewer, csrf st
 // consoleRevokeSCIMToken deletes a SCIM token; it stops working at once.
 func (s *Server) consoleRevokeSCIMToken(c *fiber.Ctx, v *console.Viewer, csrf string) error {
 	if err := s.console.RevokeSCIMToken(c.UserContext(), v, c.Params("id"), c.Params("tokenId")); err != nil {
+		return s.consoleError(c, err)
+	}
+	return s.seeOther(c, pathConsoleOrgs+"/"+url.PathEscape(c.Params("id")))
+}
+
+// consoleChangeRole gives a member another role (platform administrators).
+func (s *Server) consoleChangeRole(c *fiber.Ctx, v *console.Viewer, csrf string) error {
+	p, _ := params(c)
+	_, err := s.console.ChangeRole(c.UserContext(), v, c.Params("id"), c.Params("userId"), p["role"])
+	if e, ok := fault.As(err); ok && !console.IsForbidden(err) && restStatus[e.Kind] != fiber.StatusNotFound {
+		return s.renderConsoleOrg(c.Status(restStatus[e.Kind]), v, csrf, e.Message)
+	}
+	if err != nil {
 		return s.consoleError(c, err)
 	}
 	return s.seeOther(c, pathConsoleOrgs+"/"+url.PathEscape(c.Params("id")))

@@ -338,3 +338,16 @@ func sameRegistration(got, want *domain.Client) bool {
 		got.TokenEndpointAuthMethod == want.TokenEndpointAuthMethod && got.FirstParty == want.FirstParty &&
 		got.PKCERequired == want.PKCERequired && !got.Disabled && got.SecretHash == nil
 }
+
+// ChangeRole gives a member of an organization another role: a platform
+// administrator's act, as the admin API's PutMember is (an owner makes no
+// owners through the directory either). Nobody changes their own role.
+func (s *Service) ChangeRole(ctx context.Context, v *Viewer, orgID, userID, role string) (domain.Membership, error) {
+	if !v.Platform {
+		return domain.Membership{}, ErrForbidden
+	}
+	if err := s.mayManage(ctx, v, orgID, userID); err != nil {
+		return domain.Membership{}, err
+	}
+	return s.deps.Directory.PutMember(ctx, orgID, userID, role)
+}
