@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -44,30 +45,13 @@ func newConsoleWorld(t *testing.T) *consoleWorld {
 		salt := make([]byte, 16)
 		_, _ = rand.Read(salt)
 		u := domain.User{
-			ID: newUUID(t), Email: email, EmailVerified: true, GivenName: "Test", FamilyName: role, Status: domain.UserActive,
+			ID: uuid.NewString(), Email: email, EmailVerified: true, GivenName: "Test", FamilyName: role, Status: domain.UserActive,
 			PasswordHash: domain.HashPassword(consolePassword, salt, domain.DefaultPasswordParams), CreatedAt: time.Now(), UpdatedAt: time.Now(),
 		}
 		require.NoError(t, srv.Users.CreateUser(ctx, u))
 		adminCall(t, srv, http.MethodPut, "/api/v1/admin/organizations/"+w.other+"/members/"+u.ID, map[string]any{"role": role}, http.StatusOK)
 	}
 	return w
-}
-
-func newUUID(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	const hex = "0123456789abcdef"
-	var s strings.Builder
-	for i, x := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			s.WriteByte('-')
-		}
-		s.WriteByte(hex[x>>4])
-		s.WriteByte(hex[x&15])
-	}
-	return s.String()
 }
 
 // consoleSignIn opens the console in a new browser, signs in on the

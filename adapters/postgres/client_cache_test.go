@@ -19,11 +19,19 @@ import (
 // running until t ends.
 func cachedClients(t *testing.T, pool *pgxpool.Pool) (*postgres.CachedClientStore, *postgres.Invalidations) {
 	t.Helper()
+	inv := listening(t, pool)
+	return postgres.NewCachedClientStore(postgres.NewClientStore(pool), inv), inv
+}
+
+// listening starts an instance's invalidation listener on pool, stopped
+// when t ends, and waits until it is up.
+func listening(t *testing.T, pool *pgxpool.Pool) *postgres.Invalidations {
+	t.Helper()
 	inv := postgres.NewInvalidations(pool, nil)
 	inv.Start()
 	t.Cleanup(func() { _ = inv.Stop(context.Background()) })
 	require.Eventually(t, inv.Healthy, 5*time.Second, 10*time.Millisecond, "the listener is up")
-	return postgres.NewCachedClientStore(postgres.NewClientStore(pool), inv), inv
+	return inv
 }
 
 // samePool opens another pool on pool's schema: a second instance. Its

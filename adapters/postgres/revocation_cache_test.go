@@ -18,10 +18,7 @@ import (
 // running until t ends.
 func cachedGrants(t *testing.T, pool *pgxpool.Pool) (*postgres.CachedGrantStore, *postgres.Invalidations) {
 	t.Helper()
-	inv := postgres.NewInvalidations(pool, nil)
-	inv.Start()
-	t.Cleanup(func() { _ = inv.Stop(context.Background()) })
-	require.Eventually(t, inv.Healthy, 5*time.Second, 10*time.Millisecond, "the listener is up")
+	inv := listening(t, pool)
 	return postgres.NewCachedGrantStore(postgres.NewGrantStore(pool), inv), inv
 }
 

@@ -19,10 +19,7 @@ import (
 // running until t ends.
 func cachedUsers(t *testing.T, pool *pgxpool.Pool) (*postgres.CachedUserStore, *postgres.Invalidations) {
 	t.Helper()
-	inv := postgres.NewInvalidations(pool, nil)
-	inv.Start()
-	t.Cleanup(func() { _ = inv.Stop(context.Background()) })
-	require.Eventually(t, inv.Healthy, 5*time.Second, 10*time.Millisecond, "the listener is up")
+	inv := listening(t, pool)
 	return postgres.NewCachedUserStore(postgres.NewUserStore(pool), inv), inv
 }
 
