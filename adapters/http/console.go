@@ -52,6 +52,11 @@ func (s *Server) consoleRoutes() {
 	a.Post(pathConsoleOrg+"/scim-tokens", s.consolePage(s.consoleCreateSCIMToken))
 	a.Post(pathConsoleOrg+"/scim-tokens/:tokenId/revoke", s.consolePage(s.consoleRevokeSCIMToken))
 	a.Post(pathConsoleSignOut, s.consolePage(s.consoleSignOut))
+	s.consoleRoutesMember()
+	s.consoleRoutesActivity()
+	s.consoleRoutesApp()
+	s.consoleRoutesWebhook()
+	s.consoleRoutesKeys()
 }
 
 // consoleHandler is a console page for a signed-in viewer; csrf is the

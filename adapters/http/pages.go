@@ -29,7 +29,8 @@ var pageFiles embed.FS
 
 // pageNames are the pages render accepts; each has templates/<name>.html,
 // which defines "title" and "content" for the shared layout.
-var pageNames = []string{"login", "consent", "error", "logout", "signed_out", "password", "forgot", "account_done", "join", "device", "device_confirm", "factor", "recovery_codes", "account", "account_totp", "federation_error", "console", "console_org"}
+var pageNames = []string{"login", "consent", "error", "logout", "signed_out", "password", "forgot", "account_done", "join", "device", "device_confirm", "factor", "recovery_codes", "account", "account_totp", "federation_error",
+	"console", "console_org", "console_member", "console_activity", "console_apps", "console_app", "console_webhook", "console_keys"}
 
 // pages holds the browser pages, parsed once at start, and the stylesheet
 // they share. It is safe for concurrent use.
@@ -131,8 +132,11 @@ func newPages() (*pages, error) {
 		"initial":    initial,
 	}
 	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(pageFiles,
-			"templates/layout.html", "templates/"+name+".html")
+		files := []string{"templates/layout.html", "templates/" + name + ".html"}
+		if strings.HasPrefix(name, "console") { // the console's pages share its navigation
+			files = append(files, "templates/console_nav.html")
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(pageFiles, files...)
 		if err != nil {
 			return nil, fmt.Errorf("pages: parse %s: %w", name, err)
 		}

@@ -1,0 +1,4 @@
+package http
+
+// consoleRoutesActivity registers the console's activity pages.
+func (s *Server) consoleRoutesActivity() {}

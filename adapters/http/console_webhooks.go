@@ -1,0 +1,4 @@
+package http
+
+// consoleRoutesWebhook registers the console's webhooks pages.
+func (s *Server) consoleRoutesWebhook() {}
