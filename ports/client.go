@@ -20,6 +20,11 @@ type ClientStore interface {
 	UpdateClient(ctx context.Context, id string, fn func(*domain.Client) error) (domain.Client, error)
 	// DeleteClient removes a client. ErrNotFound if there is none.
 	DeleteClient(ctx context.Context, id string) error
+	// ListClients returns up to limit clients ordered by id, starting after
+	// the id after ("" for the first page); empty when limit <= 0. Each
+	// page is one read; pages read at different times may miss a client
+	// created or see one deleted between them.
+	ListClients(ctx context.Context, after string, limit int) ([]domain.Client, error)
 }
 
 // ClientKeys finds the public keys a client registered, to check what it

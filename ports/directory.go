@@ -60,6 +60,9 @@ type ClientGrantStore interface {
 	// ListClientGrants returns a client's grants ordered by organization id;
 	// empty if none.
 	ListClientGrants(ctx context.Context, clientID string) ([]domain.ClientGrant, error)
+	// ListOrganizationGrants returns the grants on an organization ordered
+	// by client id, in one read; empty if none (or no such organization).
+	ListOrganizationGrants(ctx context.Context, organizationID string) ([]domain.ClientGrant, error)
 }
 
 // RoleStore keeps each organization's stored roles: its custom roles, and

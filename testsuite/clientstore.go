@@ -26,6 +26,7 @@ func RunClientStore(t *testing.T, newStore func(t *testing.T) ports.ClientStore)
 		{"a deleted client is gone and cannot be deleted again", clientDelete},
 		{"changing slices passed in or handed out does not change the stored client", clientNoAliasing},
 		{"concurrent updates of one client lose none", clientConcurrentUpdates},
+		{"clients list by id, a page at a time after a cursor", clientList},
 	})
 }
 
@@ -173,4 +174,47 @@ func clientConcurrentUpdates(t *testing.T, s ports.ClientStore) {
 	got, err := s.GetClient(t.Context(), c.ID)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, want, got.Contacts)
+}
+
+func clientList(t *testing.T, s ports.ClientStore) {
+	// The store may hold other tests' clients: these three share a unique
+	// prefix, so no other id sorts between them.
+	prefix := uniqueID(domain.ClientIDPrefix)
+	var made []domain.Client
+	for _, suffix := range []string{"-c", "-a", "-b"} {
+		c := sampleClient()
+		c.ID = prefix + suffix
+		require.NoError(t, s.CreateClient(t.Context(), c))
+		made = append(made, c)
+	}
+	first, err := s.ListClients(t.Context(), prefix, 2)
+	require.NoError(t, err)
+	assertSame(t, []domain.Client{made[1], made[2]}, first, "the first page, in id order, whole")
+	next, err := s.ListClients(t.Context(), first[1].ID, 2)
+	require.NoError(t, err)
+	require.NotEmpty(t, next)
+	assertSame(t, made[0], next[0], "the next page starts after the cursor")
+
+	none, err := s.ListClients(t.Context(), prefix, 0)
+	require.NoError(t, err)
+	assert.Empty(t, none, "a limit of 0 lists nothing")
+
+	var all []string
+	for after := ""; ; {
+		page, err := s.ListClients(t.Context(), after, 50)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page), 50)
+		if len(page) == 0 {
+			break
+		}
+		for _, c := range page {
+			all = append(all, c.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	assert.True(t, slices.IsSorted(all), "every page continues the order")
+	assert.Len(t, slices.Compact(slices.Clone(all)), len(all), "no client twice")
+	for _, c := range made {
+		assert.Contains(t, all, c.ID)
+	}
 }

@@ -429,6 +429,7 @@ func RunClientGrantStore(t *testing.T, newStores func(t *testing.T) DirectorySto
 		{"a grant on a missing organization fails with ErrNotFound", grantMissingOrg},
 		{"a deleted grant is gone, and deleting it again fails with ErrNotFound", grantDelete},
 		{"a client with no grants lists none", grantsNone},
+		{"an organization's grants list by client id, and only its own", grantsOfOrganization},
 	})
 }
 
@@ -474,6 +475,34 @@ func grantsNone(t *testing.T, s DirectoryStores) {
 	got, err := s.Grants.ListClientGrants(t.Context(), uniqueID(domain.ClientIDPrefix))
 	require.NoError(t, err)
 	assert.Empty(t, got)
+}
+
+func grantsOfOrganization(t *testing.T, s DirectoryStores) {
+	a, b := createOrganization(t, s.Orgs), createOrganization(t, s.Orgs)
+	prefix := uniqueID(domain.ClientIDPrefix)
+	second := domain.ClientGrant{ClientID: prefix + "-b", OrganizationID: a.ID, Actions: []string{domain.ActionRead, domain.ActionUpdate}, CreatedAt: epoch, UpdatedAt: epoch}
+	first := domain.ClientGrant{ClientID: prefix + "-a", OrganizationID: a.ID, Actions: []string{domain.ActionProvision}, CreatedAt: epoch, UpdatedAt: epoch}
+	elsewhere := domain.ClientGrant{ClientID: prefix + "-a", OrganizationID: b.ID, Actions: []string{domain.ActionRead}, CreatedAt: epoch, UpdatedAt: epoch}
+	for _, g := range []domain.ClientGrant{second, first, elsewhere} {
+		require.NoError(t, s.Grants.PutClientGrant(t.Context(), g))
+	}
+	got, err := s.Grants.ListOrganizationGrants(t.Context(), a.ID)
+	require.NoError(t, err)
+	assertSame(t, []domain.ClientGrant{first, second}, got)
+
+	got[0].Actions[0] = "tampered"
+	again, err := s.Grants.ListOrganizationGrants(t.Context(), a.ID)
+	require.NoError(t, err)
+	assertSame(t, []domain.ClientGrant{first, second}, again, "a listing handed out is not the stored grant")
+
+	require.NoError(t, s.Grants.DeleteClientGrant(t.Context(), second.ClientID, a.ID))
+	got, err = s.Grants.ListOrganizationGrants(t.Context(), a.ID)
+	require.NoError(t, err)
+	assertSame(t, []domain.ClientGrant{first}, got, "a deleted grant is no longer listed")
+
+	none, err := s.Grants.ListOrganizationGrants(t.Context(), createOrganization(t, s.Orgs).ID)
+	require.NoError(t, err)
+	assert.Empty(t, none, "an organization with no grants lists none")
 }
 
 // RunRoleStore checks a RoleStore against its port contract.

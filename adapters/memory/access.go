@@ -65,6 +65,23 @@ func (s *ClientGrantStore) ListClientGrants(_ context.Context, clientID string) 
 	}), nil
 }
 
+// ListOrganizationGrants returns the grants on an organization ordered by
+// client id. Memory keeps no index by organization: it looks at every
+// client's grants.
+func (s *ClientGrantStore) ListOrganizationGrants(_ context.Context, organizationID string) ([]domain.ClientGrant, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []domain.ClientGrant{}
+	for _, byOrg := range s.grants {
+		if g, ok := byOrg[organizationID]; ok {
+			g.Actions = slices.Clone(g.Actions)
+			out = append(out, g)
+		}
+	}
+	slices.SortFunc(out, func(a, b domain.ClientGrant) int { return cmp.Compare(a.ClientID, b.ClientID) })
+	return out, nil
+}
+
 // RoleStore keeps organizations' stored roles in memory.
 type RoleStore struct {
 	orgs  *OrganizationStore

@@ -1,7 +1,9 @@
 package memory
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -67,4 +69,26 @@ func (s *ClientStore) DeleteClient(_ context.Context, id string) error {
 	}
 	delete(s.clients, id)
 	return nil
+}
+
+// ListClients returns up to limit clients ordered by id, after the id
+// after, from one look under the lock.
+func (s *ClientStore) ListClients(_ context.Context, after string, limit int) ([]domain.Client, error) {
+	if limit <= 0 {
+		return []domain.Client{}, nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]domain.Client, 0, min(limit, len(s.clients)))
+	for id, c := range s.clients {
+		if id > after {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b domain.Client) int { return cmp.Compare(a.ID, b.ID) })
+	out = out[:min(limit, len(out))]
+	for i := range out {
+		out[i] = out[i].Clone()
+	}
+	return out, nil
 }

@@ -28,6 +28,10 @@ func init() {
 	registerIndexes(clientGrantsCollection, mongo.IndexModel{
 		Keys:    bson.D{{Key: "client_id", Value: 1}, {Key: "organization_id", Value: 1}},
 		Options: options.Index().SetName("client_grants_client_organization").SetUnique(true),
+	}, mongo.IndexModel{
+		// The grants on an organization, by client (ListOrganizationGrants).
+		Keys:    bson.D{{Key: "organization_id", Value: 1}, {Key: "client_id", Value: 1}},
+		Options: options.Index().SetName("client_grants_organization_client"),
 	})
 	registerIndexes(rolesCollection, mongo.IndexModel{
 		Keys:    bson.D{{Key: "organization_id", Value: 1}, {Key: "name", Value: 1}},
@@ -113,6 +117,13 @@ func (s *ClientGrantStore) DeleteClientGrant(ctx context.Context, clientID, orga
 func (s *ClientGrantStore) ListClientGrants(ctx context.Context, clientID string) ([]domain.ClientGrant, error) {
 	return findAll[domain.ClientGrant, clientGrantDoc](ctx, s.grants, "list client grants", bson.M{"client_id": clientID},
 		options.Find().SetSort(bson.D{{Key: "organization_id", Value: 1}}))
+}
+
+// ListOrganizationGrants returns the grants on an organization ordered by
+// client id.
+func (s *ClientGrantStore) ListOrganizationGrants(ctx context.Context, organizationID string) ([]domain.ClientGrant, error) {
+	return findAll[domain.ClientGrant, clientGrantDoc](ctx, s.grants, "list organization grants", bson.M{"organization_id": organizationID},
+		options.Find().SetSort(bson.D{{Key: "client_id", Value: 1}}))
 }
 
 // RoleStore is the MongoDB ports.RoleStore: one document per stored role,

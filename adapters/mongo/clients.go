@@ -137,6 +137,16 @@ func (s *ClientStore) DeleteClient(ctx context.Context, id string) error {
 	return nil
 }
 
+// ListClients returns up to limit clients ordered by id, after the id
+// after: a range read on _id.
+func (s *ClientStore) ListClients(ctx context.Context, after string, limit int) ([]domain.Client, error) {
+	if limit <= 0 {
+		return []domain.Client{}, nil
+	}
+	return findAll[domain.Client, clientDoc](ctx, s.coll, "list clients", bson.M{"_id": bson.M{"$gt": after}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+}
+
 // upsertAttempts bounds the retries of an upsert or an insert that lost a
 // race on a unique index: the next attempt finds the winner's document.
 const upsertAttempts = 5

@@ -112,3 +112,20 @@ func (s *ClientStore) DeleteClient(ctx context.Context, id string) error {
 	})
 	return translate("delete client", err)
 }
+
+// ListClients returns up to limit clients ordered by id, after the id
+// after: a range read on the primary key.
+func (s *ClientStore) ListClients(ctx context.Context, after string, limit int) ([]domain.Client, error) {
+	if limit <= 0 {
+		return []domain.Client{}, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+clientColumns+` FROM clients WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, translate("list clients", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Client, error) { return scanClient(row) })
+	if err != nil {
+		return nil, translate("list clients", err)
+	}
+	return out, nil
+}
