@@ -392,6 +392,7 @@ type consoleDeps struct {
 	Users     ports.UserStore
 	SCIM      *scim.Service
 	Clients   ports.ClientStore
+	Grants    ports.ClientGrantStore
 	Clock     ports.Clock
 }
 
@@ -399,6 +400,7 @@ func newConsole(d consoleDeps) *console.Service {
 	return console.New(console.Deps{
 		Directory: d.Directory, Orgs: d.Orgs, Users: d.Users, SCIM: d.SCIM,
 		Clients: d.Clients, Issuer: strings.TrimRight(d.Config.Issuer, "/"), Clock: d.Clock,
+		Grants: d.Grants,
 	})
 }
 

@@ -38,6 +38,8 @@ type Deps struct {
 	Clients ports.ClientStore
 	Issuer  string
 	Clock   ports.Clock
+	// Grants lists the grants on the organizations a viewer administers.
+	Grants ports.ClientGrantStore
 }
 
 // Service runs the console's use cases.
