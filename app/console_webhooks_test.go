@@ -218,6 +218,38 @@ func TestConsoleWebhooks(t *testing.T) {
 		assert.False(t, w.api.GetSubscription(t, w.app.Client, sub.ID).Enabled)
 	})
 
+	t.Run("the delivery log pages by cursor, newest first", func(t *testing.T) {
+		rcv := webhookflow.NewReceiver(t, nil)
+		sub := w.api.Subscribe(t, w.app.Client, rcv.URL, "user.created")
+		const n = 23
+		for range n {
+			require.Equal(t, http.StatusAccepted, asApp(t, w.srv, w.app.Client, http.MethodPost, "/api/v1/admin/webhooks/"+sub.ID+"/ping", nil))
+		}
+		all := w.api.Deliveries(t, w.app.Client, sub.ID) // newest first, as the API pages them
+		require.Len(t, all, n)
+		b, _ := consoleAs(t, w.srv, seedEmail, seedPassword)
+		first := guideGet(t, ctx, b, appPath+"/"+sub.ID)
+		require.Equal(t, http.StatusOK, first.status, first.body)
+		shown := regexp.MustCompile(`id="delivery-(dlv_[A-Za-z0-9_-]+)"`)
+		var got []string
+		for _, m := range shown.FindAllStringSubmatch(first.body, -1) {
+			got = append(got, m[1])
+		}
+		next := regexp.MustCompile(`<a href="([^"]+)">Older deliveries</a>`).FindStringSubmatch(first.body)
+		require.NotNil(t, next, "a full page links to the next")
+		second := guideGet(t, ctx, b, base+strings.ReplaceAll(next[1], "&amp;", "&"))
+		require.Equal(t, http.StatusOK, second.status, second.body)
+		for _, m := range shown.FindAllStringSubmatch(second.body, -1) {
+			got = append(got, m[1])
+		}
+		assert.NotContains(t, second.body, "Older deliveries", "the last page links nowhere")
+		want := make([]string, 0, n)
+		for _, d := range all {
+			want = append(want, d.ID)
+		}
+		assert.Equal(t, want, got, "every delivery once, newest first, as the webhook API lists them")
+	})
+
 	t.Run("a delivery being posted right now is a clear 409", func(t *testing.T) {
 		arrived, release := make(chan struct{}, 4), make(chan struct{})
 		slow := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
