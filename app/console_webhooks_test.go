@@ -362,3 +362,36 @@ func TestConsoleWebhooks(t *testing.T) {
 		assert.True(t, w.api.GetSubscription(t, other, otherSub.ID).Enabled)
 	})
 }
+
+// TestConsoleWebhookPingsShareTheAppsLimit: the console's pings and
+// redeliveries make the server post on demand, as the webhook API's do, so
+// they count against the same per-app limit.
+func TestConsoleWebhookPingsShareTheAppsLimit(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, func(c *config.Config) {
+		consoleWebhookConfig(c)
+		c.RateLimit.Enabled = true
+		c.RateLimit.WebhookTest = config.Rate{Limit: 2, Window: time.Hour}
+	})
+	ctx := context.Background()
+	seed, err := srv.Users.GetUserByEmail(ctx, seedEmail)
+	require.NoError(t, err)
+	_, err = srv.Users.UpdateUser(ctx, seed.ID, func(u *domain.User) error { u.PlatformAdmin = true; return nil })
+	require.NoError(t, err)
+	api := webhookflow.NewAPI(t, webhookEnv(srv.BaseURL))
+	app := api.Register(t)
+	sub := api.Subscribe(t, app, webhookflow.NewReceiver(t, nil).URL, "user.created")
+	ping := srv.BaseURL + "/console/apps/" + app.ID + "/webhooks/" + sub.ID + "/ping"
+
+	b, csrf := consoleAs(t, srv, seedEmail, seedPassword)
+	for i := range 2 {
+		got := guidePost(t, ctx, b, ping, csrf)
+		require.Equal(t, http.StatusOK, got.status, "ping %d: %s", i+1, got.body)
+	}
+	got := guidePost(t, ctx, b, ping, csrf)
+	assert.Equal(t, http.StatusTooManyRequests, got.status, got.body)
+	assert.Contains(t, got.body, "used up")
+	assert.Equal(t, http.StatusTooManyRequests, asApp(t, srv, app, http.MethodPost, "/api/v1/admin/webhooks/"+sub.ID+"/ping", nil),
+		"the app's own pings share the limit")
+	assert.Len(t, api.Deliveries(t, app, sub.ID), 2)
+}
