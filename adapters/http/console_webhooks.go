@@ -144,12 +144,7 @@ func webhookDelivery(subPath string, r domain.DeliveryRecord) webhookDeliveryVie
 
 // consoleWebhooks lists an app's subscriptions.
 func (s *Server) consoleWebhooks(c *fiber.Ctx, v *console.Viewer, csrf string) error {
-	ctx, id := c.UserContext(), c.Params("clientId")
-	app, err := s.console.WebhookApp(ctx, v, id)
-	if err != nil {
-		return s.consoleError(c, err)
-	}
-	subs, err := s.console.Webhooks(ctx, v, id)
+	app, subs, err := s.console.Webhooks(c.UserContext(), v, c.Params("clientId"))
 	if err != nil {
 		return s.consoleError(c, err)
 	}
@@ -169,25 +164,16 @@ func (s *Server) consoleWebhookBase(c *fiber.Ctx, v *console.Viewer, csrf string
 
 // consoleWebhook shows one subscription and a page of its delivery log.
 func (s *Server) consoleWebhook(c *fiber.Ctx, v *console.Viewer, csrf string) error {
-	ctx, id, subID := c.UserContext(), c.Params("clientId"), c.Params("subId")
-	app, err := s.console.WebhookApp(ctx, v, id)
-	if err != nil {
-		return s.consoleError(c, err)
-	}
-	sub, err := s.console.Webhook(ctx, v, id, subID)
-	if err != nil {
-		return s.consoleError(c, err)
-	}
 	cursor := c.Query("cursor")
-	recs, next, err := s.console.WebhookDeliveries(ctx, v, id, subID, cursor)
+	l, err := s.console.Webhook(c.UserContext(), v, c.Params("clientId"), c.Params("subId"), cursor)
 	if err != nil {
 		return s.consoleError(c, err)
 	}
-	view := s.consoleWebhookBase(c, v, csrf, app)
-	sv := webhookSub(app.ID, csrf, sub)
+	view := s.consoleWebhookBase(c, v, csrf, l.App)
+	sv := webhookSub(l.App.ID, csrf, l.Sub)
 	sv.Detail = true
 	var last time.Time
-	for _, r := range recs {
+	for _, r := range l.Deliveries {
 		view.Deliveries = append(view.Deliveries, webhookDelivery(sv.Path, r))
 		for _, a := range r.Attempts {
 			if a.At.After(last) {
@@ -199,8 +185,8 @@ func (s *Server) consoleWebhook(c *fiber.Ctx, v *console.Viewer, csrf string) er
 		sv.LastAttempt = consoleTime(last)
 	}
 	view.Sub = &sv
-	if next != "" {
-		view.Next = sv.Path + "?cursor=" + url.QueryEscape(next)
+	if l.Next != "" {
+		view.Next = sv.Path + "?cursor=" + url.QueryEscape(l.Next)
 	}
 	return s.renderPage(c, "console_webhook", view)
 }

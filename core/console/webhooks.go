@@ -61,32 +61,42 @@ func (s *Service) WebhookApp(ctx context.Context, v *Viewer, clientID string) (d
 	return c.Client, nil
 }
 
-// Webhooks lists an app's subscriptions.
-func (s *Service) Webhooks(ctx context.Context, v *Viewer, clientID string) ([]domain.Subscription, error) {
+// Webhooks returns an app and its subscriptions.
+func (s *Service) Webhooks(ctx context.Context, v *Viewer, clientID string) (domain.Client, []domain.Subscription, error) {
 	c, err := s.appCaller(ctx, v, clientID)
 	if err != nil {
-		return nil, err
+		return domain.Client{}, nil, err
 	}
-	return s.deps.Webhooks.List(ctx, c)
+	subs, err := s.deps.Webhooks.List(ctx, c)
+	return c.Client, subs, err
 }
 
-// Webhook returns one of an app's subscriptions.
-func (s *Service) Webhook(ctx context.Context, v *Viewer, clientID, subID string) (domain.Subscription, error) {
-	c, err := s.appCaller(ctx, v, clientID)
-	if err != nil {
-		return domain.Subscription{}, err
-	}
-	return s.deps.Webhooks.Get(ctx, c, subID)
+// WebhookLog is one subscription of an app with a page of its delivery
+// log, newest first, each delivery with every attempt.
+type WebhookLog struct {
+	App        domain.Client
+	Sub        domain.Subscription
+	Deliveries []domain.DeliveryRecord
+	// Next is the next page's cursor, "" on the last.
+	Next string
 }
 
-// WebhookDeliveries is a page of a subscription's delivery log, newest
-// first, with every attempt; cursor is what the previous page returned.
-func (s *Service) WebhookDeliveries(ctx context.Context, v *Viewer, clientID, subID, cursor string) ([]domain.DeliveryRecord, string, error) {
+// Webhook returns a subscription of an app with the page of its delivery
+// log that cursor (what the previous page returned) names.
+func (s *Service) Webhook(ctx context.Context, v *Viewer, clientID, subID, cursor string) (WebhookLog, error) {
 	c, err := s.appCaller(ctx, v, clientID)
 	if err != nil {
-		return nil, "", err
+		return WebhookLog{}, err
 	}
-	return s.deps.Webhooks.Deliveries(ctx, c, subID, cursor, MaxWebhookPage)
+	out := WebhookLog{App: c.Client}
+	if out.Sub, err = s.deps.Webhooks.Get(ctx, c, subID); err != nil {
+		return WebhookLog{}, err
+	}
+	out.Deliveries, out.Next, err = s.deps.Webhooks.Deliveries(ctx, c, subID, cursor, MaxWebhookPage)
+	if err != nil {
+		return WebhookLog{}, err
+	}
+	return out, nil
 }
 
 // PingWebhook queues a webhook.ping to a subscription, as the webhook
