@@ -394,13 +394,14 @@ type consoleDeps struct {
 	Clients   ports.ClientStore
 	Grants    ports.ClientGrantStore
 	Clock     ports.Clock
+	Webhooks  *webhooks.Service
 }
 
 func newConsole(d consoleDeps) *console.Service {
 	return console.New(console.Deps{
 		Directory: d.Directory, Orgs: d.Orgs, Users: d.Users, SCIM: d.SCIM,
 		Clients: d.Clients, Issuer: strings.TrimRight(d.Config.Issuer, "/"), Clock: d.Clock,
-		Grants: d.Grants,
+		Grants: d.Grants, Webhooks: d.Webhooks,
 	})
 }
 

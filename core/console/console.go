@@ -20,6 +20,7 @@ import (
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
 	"github.com/calimatic/calimatic-auth/core/scim"
+	"github.com/calimatic/calimatic-auth/core/webhooks"
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
@@ -34,6 +35,8 @@ type Deps struct {
 	Users     ports.UserStore
 	// SCIM keeps the organizations' SCIM tokens.
 	SCIM *scim.Service
+	// Webhooks keeps the apps' webhook subscriptions and deliveries.
+	Webhooks *webhooks.Service
 	// Clients holds the console's own registration, for Issuer.
 	Clients ports.ClientStore
 	Issuer  string
