@@ -393,12 +393,14 @@ type consoleDeps struct {
 	SCIM      *scim.Service
 	Clients   ports.ClientStore
 	Clock     ports.Clock
+	Events    ports.EventLog
 }
 
 func newConsole(d consoleDeps) *console.Service {
 	return console.New(console.Deps{
 		Directory: d.Directory, Orgs: d.Orgs, Users: d.Users, SCIM: d.SCIM,
 		Clients: d.Clients, Issuer: strings.TrimRight(d.Config.Issuer, "/"), Clock: d.Clock,
+		Events: d.Events,
 	})
 }
 

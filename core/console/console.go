@@ -38,6 +38,8 @@ type Deps struct {
 	Clients ports.ClientStore
 	Issuer  string
 	Clock   ports.Clock
+	// Events is the event log the activity pages read.
+	Events ports.EventLog
 }
 
 // Service runs the console's use cases.
