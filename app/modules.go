@@ -395,13 +395,14 @@ type consoleDeps struct {
 	Grants    ports.ClientGrantStore
 	Clock     ports.Clock
 	Webhooks  *webhooks.Service
+	Events    ports.EventLog
 }
 
 func newConsole(d consoleDeps) *console.Service {
 	return console.New(console.Deps{
 		Directory: d.Directory, Orgs: d.Orgs, Users: d.Users, SCIM: d.SCIM,
 		Clients: d.Clients, Issuer: strings.TrimRight(d.Config.Issuer, "/"), Clock: d.Clock,
-		Grants: d.Grants, Webhooks: d.Webhooks,
+		Grants: d.Grants, Webhooks: d.Webhooks, Events: d.Events,
 	})
 }
 

@@ -48,6 +48,7 @@ func sampleEvent(typ string) domain.Event {
 			{Key: "organization_id", Value: orgID},
 			{Key: "email", Value: "casey@example.com"},
 		},
+		Actor: domain.Actor{Kind: domain.ActorUser, ID: uuid.NewString(), Name: "admin@example.com", OrganizationID: orgID},
 	}
 }
 

@@ -141,6 +141,7 @@ func (s *Server) holderForm(h func(c *fiber.Ctx, a *holder) error) fiber.Handler
 			return s.pageError(c, &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "This form has expired or was opened in another browser. Open your account page again."})
 		}
 		a.form = p
+		c.SetUserContext(domain.WithActor(c.UserContext(), domain.Actor{Kind: domain.ActorUser, ID: a.user.ID, Name: a.user.Email}))
 		return h(c, a)
 	}
 }

@@ -40,6 +40,7 @@ func (s *Server) adminAuth(c *fiber.Ctx) error {
 		return s.restError(c, err)
 	}
 	c.Locals(adminKey, a)
+	c.SetUserContext(domain.WithActor(c.UserContext(), domain.Actor{Kind: domain.ActorAdmin, ID: a.Key.ID, Name: a.Key.Name}))
 	return c.Next()
 }
 

@@ -86,6 +86,7 @@ func (s *Server) consolePage(h consoleHandler) fiber.Handler {
 		if err != nil {
 			return s.pageError(c, err)
 		}
+		c.SetUserContext(domain.WithActor(c.UserContext(), console.ActorOf(v, c.Params("id"))))
 		csrf := consoleCSRF(token)
 		if c.Method() == fiber.MethodPost {
 			p, err := params(c)
@@ -199,6 +200,9 @@ type consoleView struct {
 	SCIM         bool
 	SCIMTokens   []domain.SCIMToken
 	NewSCIMToken string
+	// LastSCIMSync is the newest change the SCIM connection made (nil:
+	// none in the log), shown with the tokens.
+	LastSCIMSync *console.SCIMSync
 	// Roles are the built-in roles a platform administrator may give.
 	Roles []string
 }
@@ -268,6 +272,13 @@ func (s *Server) renderConsoleOrgWith(c *fiber.Ctx, v *console.Viewer, csrf, msg
 		view.SCIM = true
 		if view.SCIMTokens, err = s.console.SCIMTokens(c.UserContext(), v, id); err != nil {
 			return s.consoleError(c, err)
+		}
+		sync, ok, err := s.console.LastSCIMSync(c.UserContext(), v, id)
+		if err != nil {
+			return s.consoleError(c, err)
+		}
+		if ok {
+			view.LastSCIMSync = &sync
 		}
 	}
 	return s.renderPage(c, "console_org", view)

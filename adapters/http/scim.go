@@ -73,6 +73,9 @@ func (s *Server) scimAuth(c *fiber.Ctx) error {
 		return s.scimError(c, err)
 	}
 	c.Locals(localTenant, t)
+	c.SetUserContext(domain.WithActor(c.UserContext(), domain.Actor{
+		Kind: domain.ActorSCIM, ID: t.TokenID, Name: t.TokenName, OrganizationID: t.OrganizationID,
+	}))
 	return c.Next()
 }
 

@@ -31,6 +31,7 @@ func (s *Server) clientAuth(c *fiber.Ctx) error {
 		return s.restError(c, err)
 	}
 	c.Locals(localCaller, caller)
+	c.SetUserContext(domain.WithActor(c.UserContext(), domain.Actor{Kind: domain.ActorClient, ID: caller.Client.ID, Name: caller.Client.ID}))
 	return c.Next()
 }
 

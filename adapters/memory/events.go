@@ -65,3 +65,34 @@ func (l *EventLog) since(from, limit int) []domain.Event {
 	}
 	return out
 }
+
+// ListEvents returns a page of an organization's events, newest first
+// (ports.EventLog). An event's cursor is its position from 1. It scans
+// back from the cursor, which suits the memory log's sizes.
+func (l *EventLog) ListEvents(_ context.Context, q domain.EventQuery) (domain.EventPage, error) {
+	limit := q.Limit
+	if limit <= 0 || limit > domain.MaxEventPage {
+		limit = domain.MaxEventPage
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	end := len(l.events)
+	if !q.Before.IsZero() {
+		end = min(end, int(max(q.Before.Seq-1, 0)))
+	}
+	var page domain.EventPage
+	last := 0
+	for i := end - 1; i >= 0; i-- {
+		if !q.Matches(l.events[i]) {
+			continue
+		}
+		if len(page.Events) == limit {
+			// A page holds the events older than its last one.
+			page.Next = domain.EventCursor{Seq: int64(last + 1)}
+			break
+		}
+		page.Events = append(page.Events, cloneEvent(l.events[i]))
+		last = i
+	}
+	return page, nil
+}

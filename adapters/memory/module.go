@@ -44,6 +44,7 @@ var Module = fx.Module("memory",
 		func(g *GrantStore) ports.ConsentStore { return g },
 		NewEventLog,
 		func(l *EventLog) ports.EventPublisher { return l },
+		func(l *EventLog) ports.EventLog { return l },
 		fx.Annotate(NewUnits, fx.As(new(ports.UnitOfWork))),
 		NewWebhooks,
 		func(w *Webhooks) ports.SubscriptionStore { return w },
@@ -75,6 +76,7 @@ var (
 	_ ports.RateLimiter           = (*RateLimiter)(nil)
 	_ ports.ReplayCache           = (*ReplayCache)(nil)
 	_ ports.EventPublisher        = (*EventLog)(nil)
+	_ ports.EventLog              = (*EventLog)(nil)
 	_ ports.UnitOfWork            = (*Units)(nil)
 	_ ports.SubscriptionStore     = (*Webhooks)(nil)
 	_ ports.DeliveryStore         = (*Webhooks)(nil)

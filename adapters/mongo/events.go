@@ -15,7 +15,10 @@ import (
 	"github.com/calimatic/calimatic-auth/ports"
 )
 
-var _ ports.EventPublisher = (*EventOutbox)(nil)
+var (
+	_ ports.EventPublisher = (*EventOutbox)(nil)
+	_ ports.EventLog       = (*EventOutbox)(nil)
+)
 
 const eventsCollection = "event_batches"
 
@@ -23,6 +26,11 @@ func init() {
 	registerIndexes(eventsCollection,
 		// DispatchEvents reads the undispatched batches in publication order.
 		mongo.IndexModel{Keys: bson.D{{Key: "dispatched", Value: 1}, {Key: "_id", Value: 1}}},
+		// ListEvents finds an organization's batches, newest first, by each
+		// of the three ways an event is in its log.
+		mongo.IndexModel{Keys: bson.D{{Key: "events.audience_organization_ids", Value: 1}, {Key: "_id", Value: -1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "events.organization_id", Value: 1}, {Key: "_id", Value: -1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "events.actor_organization_id", Value: 1}, {Key: "_id", Value: -1}}},
 	)
 }
 
@@ -75,6 +83,12 @@ type eventDoc struct {
 	Data            []fieldDoc `bson:"data,omitempty"`
 	AudienceOrgs    []string   `bson:"audience_organization_ids,omitempty"`
 	AudienceClients []string   `bson:"audience_client_ids,omitempty"`
+	// The actor (domain.Actor), absent when none, as in batches stored
+	// before actors were.
+	ActorKind string `bson:"actor_kind,omitempty"`
+	ActorID   string `bson:"actor_id,omitempty"`
+	ActorName string `bson:"actor_name,omitempty"`
+	ActorOrg  string `bson:"actor_organization_id,omitempty"`
 }
 
 type fieldDoc struct {
@@ -86,6 +100,7 @@ func newEventDoc(e domain.Event) eventDoc {
 	d := eventDoc{
 		ID: e.ID, Type: e.Type, OccurredAt: e.OccurredAt, UserID: e.UserID, OrganizationID: e.OrganizationID,
 		AudienceOrgs: e.Audience.OrganizationIDs, AudienceClients: e.Audience.LicenseClientIDs,
+		ActorKind: string(e.Actor.Kind), ActorID: e.Actor.ID, ActorName: e.Actor.Name, ActorOrg: e.Actor.OrganizationID,
 	}
 	for _, f := range e.Data {
 		d.Data = append(d.Data, fieldDoc{K: f.Key, V: f.Value})
@@ -97,6 +112,7 @@ func (d eventDoc) event() domain.Event {
 	e := domain.Event{
 		ID: d.ID, Type: d.Type, OccurredAt: d.OccurredAt.UTC(), UserID: d.UserID, OrganizationID: d.OrganizationID,
 		Audience: domain.Audience{OrganizationIDs: d.AudienceOrgs, LicenseClientIDs: d.AudienceClients},
+		Actor:    domain.Actor{Kind: domain.ActorKind(d.ActorKind), ID: d.ActorID, Name: d.ActorName, OrganizationID: d.ActorOrg},
 	}
 	for _, f := range d.Data {
 		e.Data = append(e.Data, domain.Field{Key: f.K, Value: plainValue(f.V)})
@@ -187,6 +203,71 @@ func (o *EventOutbox) Events(ctx context.Context) ([]domain.Event, error) {
 		}
 	}
 	return out, nil
+}
+
+// ListEvents returns a page of an organization's events, newest first
+// (ports.EventLog). A cursor is a batch's number and the event's place in
+// it. The query finds the batches holding one of the organization's events
+// (by any of three indexed paths), newest first, and the page is cut from
+// their events, read back to front and filtered exactly (domain.EventQuery
+// Matches), until it holds one more than the limit.
+func (o *EventOutbox) ListEvents(ctx context.Context, q domain.EventQuery) (domain.EventPage, error) {
+	limit := q.Limit
+	if limit <= 0 || limit > domain.MaxEventPage {
+		limit = domain.MaxEventPage
+	}
+	org := q.OrganizationID
+	if org == "" {
+		return domain.EventPage{}, nil
+	}
+	filter := bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "events.audience_organization_ids", Value: org}},
+		bson.D{{Key: "events.organization_id", Value: org}},
+		bson.D{{Key: "events.actor_organization_id", Value: org}},
+	}}}
+	if q.ActorOrganizationID != "" { // few batches: the organization's own actors'
+		filter = bson.D{{Key: "events.actor_organization_id", Value: q.ActorOrganizationID}}
+	}
+	if !q.Before.IsZero() {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lte", Value: q.Before.Seq}}})
+	}
+	for _, f := range [...][2]string{{"events.user_id", q.UserID}, {"events.type", q.Type}, {"events.actor_kind", string(q.ActorKind)}} {
+		if f[1] != "" {
+			filter = append(filter, bson.E{Key: f[0], Value: f[1]})
+		}
+	}
+	cur, err := o.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetBatchSize(int32(limit+1)))
+	if err != nil {
+		return domain.EventPage{}, translate("list events", err)
+	}
+	defer cur.Close(ctx)
+	var page domain.EventPage
+	var last domain.EventCursor
+	for cur.Next(ctx) {
+		var b eventBatchDoc
+		if err := cur.Decode(&b); err != nil {
+			return domain.EventPage{}, translate("list events", err)
+		}
+		for i := len(b.Events) - 1; i >= 0; i-- {
+			if b.Seq == q.Before.Seq && i >= q.Before.Pos {
+				continue
+			}
+			e := b.Events[i].event()
+			if !q.Matches(e) {
+				continue
+			}
+			if len(page.Events) == limit {
+				page.Next = last
+				return page, nil
+			}
+			page.Events = append(page.Events, e)
+			last = domain.EventCursor{Seq: b.Seq, Pos: i}
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return domain.EventPage{}, translate("list events", err)
+	}
+	return page, nil
 }
 
 // numberedRetries bounds how often insertNumbered re-reads the highest

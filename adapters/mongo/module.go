@@ -127,7 +127,7 @@ func Module(opts Options) fx.Option {
 			func(g *GrantStore) ports.ConsentStore { return g },
 			NewRateLimiter,
 			fx.Annotate(NewReplayCache, fx.As(new(ports.ReplayCache))),
-			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher))),
+			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher)), fx.As(new(ports.EventLog))),
 			func(in unitsIn) *Units { return NewUnits(in.DB, in.Log) },
 			func(u *Units) ports.UnitOfWork { return u },
 			func(db *mongo.Database) (ports.KeyStore, error) {

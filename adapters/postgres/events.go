@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -38,17 +39,28 @@ func NewEventOutbox(pool *pgxpool.Pool) *EventOutbox { return &EventOutbox{pool:
 // insert, so seq follows the batch's order (n). unnest cannot carry a list
 // per row (arrays of arrays must be rectangular and flatten), so each
 // audience list travels as a JSON array (NULL for nil) and is unpacked here
-// in its own order.
-const insertEvents = `INSERT INTO events (id, type, occurred_at, user_id, organization_id, data,
-	audience_organization_ids, audience_client_ids)
+// in its own order. The same statement files each event under the
+// organizations of its log (event_organizations), so both are stored or
+// neither.
+const insertEvents = `WITH ins AS (
+INSERT INTO events (id, type, occurred_at, user_id, organization_id, data,
+	audience_organization_ids, audience_client_ids, actor_kind, actor_id, actor_name, actor_organization_id)
 SELECT id, type, occurred_at, user_id, organization_id, data::json,
 	CASE WHEN orgs IS NOT NULL THEN ARRAY(
 		SELECT v FROM json_array_elements_text(orgs::json) WITH ORDINALITY AS a (v, i) ORDER BY i) END,
 	CASE WHEN clients IS NOT NULL THEN ARRAY(
-		SELECT v FROM json_array_elements_text(clients::json) WITH ORDINALITY AS a (v, i) ORDER BY i) END
-FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-	WITH ORDINALITY AS e (id, type, occurred_at, user_id, organization_id, data, orgs, clients, n)
-ORDER BY n`
+		SELECT v FROM json_array_elements_text(clients::json) WITH ORDINALITY AS a (v, i) ORDER BY i) END,
+	actor_kind, actor_id, actor_name, actor_org
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+	$9::text[], $10::text[], $11::text[], $12::text[])
+	WITH ORDINALITY AS e (id, type, occurred_at, user_id, organization_id, data, orgs, clients,
+		actor_kind, actor_id, actor_name, actor_org, n)
+ORDER BY n
+RETURNING seq, organization_id, audience_organization_ids, actor_organization_id)
+INSERT INTO event_organizations (organization_id, seq)
+SELECT DISTINCT o, ins.seq
+FROM ins, unnest(coalesce(ins.audience_organization_ids, '{}') || ARRAY[ins.organization_id, ins.actor_organization_id]) AS o
+WHERE o <> ''`
 
 // Publish stores the events in order, atomically: all or none.
 // ErrAlreadyExists if an event's id is taken, by a stored event or by
@@ -61,6 +73,7 @@ func (o *EventOutbox) Publish(ctx context.Context, events ...domain.Event) error
 	ids, types, users, orgs, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	at := make([]pgtype.Timestamptz, n)
 	audOrgs, audClients := make([]pgtype.Text, n), make([]pgtype.Text, n)
+	kinds, actorIDs, actorNames, actorOrgs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range events {
 		d, err := encodeFields(e.Data)
 		if err != nil {
@@ -68,8 +81,11 @@ func (o *EventOutbox) Publish(ctx context.Context, events ...domain.Event) error
 		}
 		ids[i], types[i], at[i], users[i], orgs[i], data[i] = e.ID, e.Type, ts(e.OccurredAt), e.UserID, e.OrganizationID, d
 		audOrgs[i], audClients[i] = encodeList(e.Audience.OrganizationIDs), encodeList(e.Audience.LicenseClientIDs)
+		a := e.Actor
+		kinds[i], actorIDs[i], actorNames[i], actorOrgs[i] = string(a.Kind), a.ID, a.Name, a.OrganizationID
 	}
-	_, err := o.pool.Exec(ctx, insertEvents, ids, types, at, users, orgs, data, audOrgs, audClients)
+	_, err := o.pool.Exec(ctx, insertEvents, ids, types, at, users, orgs, data, audOrgs, audClients,
+		kinds, actorIDs, actorNames, actorOrgs)
 	return translate("publish events", err)
 }
 
@@ -88,16 +104,77 @@ func (o *EventOutbox) Events(ctx context.Context) ([]domain.Event, error) {
 	return events, nil
 }
 
+// ListEvents returns a page of an organization's events, newest first
+// (ports.EventLog). A cursor is an event's seq. The page is found through
+// event_organizations, backwards by its primary key, and the filters are
+// applied to each event on the way: a page costs about its size, more when
+// a filter is rare. With ActorOrganizationID the walk is over the events
+// that organization's actors made instead (events_actor_organization),
+// which are far fewer.
+func (o *EventOutbox) ListEvents(ctx context.Context, q domain.EventQuery) (domain.EventPage, error) {
+	limit := q.Limit
+	if limit <= 0 || limit > domain.MaxEventPage {
+		limit = domain.MaxEventPage
+	}
+	if q.OrganizationID == "" {
+		return domain.EventPage{}, nil
+	}
+	args := []any{q.OrganizationID}
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	var where []string
+	if !q.Before.IsZero() {
+		where = append(where, "e.seq < "+arg(q.Before.Seq))
+	}
+	for _, f := range [...][2]string{{"e.user_id", q.UserID}, {"e.type", q.Type}, {"e.actor_kind", string(q.ActorKind)}} {
+		if f[1] != "" {
+			where = append(where, f[0]+" = "+arg(f[1]))
+		}
+	}
+	var inner string
+	if q.ActorOrganizationID != "" {
+		where = append(where, "e.actor_organization_id = "+arg(q.ActorOrganizationID),
+			"EXISTS (SELECT 1 FROM event_organizations eo WHERE eo.organization_id = $1 AND eo.seq = e.seq)")
+		inner = `SELECT e.seq FROM events e WHERE ` + strings.Join(where, " AND ")
+	} else {
+		where = append([]string{"eo.organization_id = $1"}, where...)
+		inner = `SELECT eo.seq FROM event_organizations eo JOIN events e ON e.seq = eo.seq WHERE ` + strings.Join(where, " AND ")
+	}
+	// One more than the page, to know whether another follows.
+	query := `SELECT seq, ` + eventColumns + ` FROM events WHERE seq IN (` + inner +
+		` ORDER BY 1 DESC LIMIT ` + arg(limit+1) + `) ORDER BY seq DESC`
+	rows, err := o.pool.Query(ctx, query, args...)
+	if err != nil {
+		return domain.EventPage{}, translate("list events", err)
+	}
+	var seqs []int64
+	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Event, error) {
+		var seq int64
+		e, err := scanEvent(seqRow{row, &seq})
+		seqs = append(seqs, seq)
+		return e, err
+	})
+	if err != nil {
+		return domain.EventPage{}, translate("list events", err)
+	}
+	page := domain.EventPage{Events: events}
+	if len(events) > limit {
+		page.Events = events[:limit]
+		page.Next = domain.EventCursor{Seq: seqs[limit-1]}
+	}
+	return page, nil
+}
+
 // eventColumns are the columns scanEvent reads, in its order.
 const eventColumns = `id, type, occurred_at, user_id, organization_id, data::text,
-	audience_organization_ids, audience_client_ids`
+	audience_organization_ids, audience_client_ids, actor_kind, actor_id, actor_name, actor_organization_id`
 
 func scanEvent(row pgx.CollectableRow) (domain.Event, error) {
 	var e domain.Event
 	var at pgtype.Timestamptz
 	var data string
 	if err := row.Scan(&e.ID, &e.Type, &at, &e.UserID, &e.OrganizationID, &data,
-		&e.Audience.OrganizationIDs, &e.Audience.LicenseClientIDs); err != nil {
+		&e.Audience.OrganizationIDs, &e.Audience.LicenseClientIDs,
+		&e.Actor.Kind, &e.Actor.ID, &e.Actor.Name, &e.Actor.OrganizationID); err != nil {
 		return domain.Event{}, err
 	}
 	e.OccurredAt = fromTS(at)

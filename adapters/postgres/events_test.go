@@ -127,3 +127,36 @@ func TestUnitOfWork(t *testing.T) {
 		}
 	})
 }
+
+func TestEventLog(t *testing.T) {
+	t.Parallel()
+	o := postgres.NewEventOutbox(newPool(t))
+	testsuite.RunEventLog(t, func(*testing.T) testsuite.EventLogStores {
+		return testsuite.EventLogStores{Publisher: o, Log: o}
+	})
+}
+
+// Events stored before 00026 read with no actor, and are in the log of the
+// organizations they concern.
+func TestEventLogMigrationFilesOldEvents(t *testing.T) {
+	t.Parallel()
+	pool := newEmptyPool(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, postgres.MigrateTo(ctx, pool, 25))
+	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	_, err := pool.Exec(ctx, `INSERT INTO events (id, type, occurred_at, user_id, organization_id, data, audience_organization_ids)
+		VALUES ('old-1', 'user.updated', $1, 'u1', '', '[]', '{heard,also}'), ('old-2', 'organization.updated', $1, '', 'about', '[]', NULL)`, t0)
+	require.NoError(t, err)
+	_, err = postgres.MigrateUp(ctx, pool)
+	require.NoError(t, err)
+
+	o := postgres.NewEventOutbox(pool)
+	for org, want := range map[string]string{"heard": "old-1", "also": "old-1", "about": "old-2"} {
+		p, err := o.ListEvents(ctx, domain.EventQuery{OrganizationID: org})
+		require.NoError(t, err)
+		require.Len(t, p.Events, 1, org)
+		assert.Equal(t, want, p.Events[0].ID, org)
+		assert.Equal(t, domain.Actor{}, p.Events[0].Actor, "an old event names no actor")
+	}
+}

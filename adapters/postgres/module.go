@@ -83,7 +83,7 @@ func Module(opts Options) fx.Option {
 			fx.Annotate(NewSessionStore, fx.As(new(ports.SessionStore))),
 			fx.Annotate(NewAuthRequestStore, fx.As(new(ports.AuthRequestStore))),
 			fx.Annotate(NewDeviceGrantStore, fx.As(new(ports.DeviceGrantStore))),
-			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher))),
+			fx.Annotate(NewEventOutbox, fx.As(fx.Self()), fx.As(new(ports.EventPublisher)), fx.As(new(ports.EventLog))),
 			fx.Annotate(NewUnits, fx.As(new(ports.UnitOfWork))),
 			// The webhook stores seal subscription secrets under the same
 			// key-encryption key as signing keys.
@@ -240,6 +240,7 @@ var (
 	_ ports.DomainStore           = (*DomainStore)(nil)
 	_ ports.GroupStore            = (*GroupStore)(nil)
 	_ ports.EventPublisher        = (*EventOutbox)(nil)
+	_ ports.EventLog              = (*EventOutbox)(nil)
 	_ ports.SubscriptionStore     = (*SubscriptionStore)(nil)
 	_ ports.DeliveryStore         = (*DeliveryStore)(nil)
 	_ ports.FactorStore           = (*FactorStore)(nil)

@@ -43,6 +43,8 @@ type Deps struct {
 	Clock   ports.Clock
 	// Grants lists the grants on the organizations a viewer administers.
 	Grants ports.ClientGrantStore
+	// Events is the event log the activity pages read.
+	Events ports.EventLog
 }
 
 // Service runs the console's use cases.

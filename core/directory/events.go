@@ -21,6 +21,18 @@ func (s *Service) event(typ string, now time.Time, userID, orgID string, aud dom
 	}
 }
 
+// withActor names the request's actor (domain.ActorFrom) on the events
+// that name none, so every use case's events say who acted without the
+// actor in its signature.
+func withActor(ctx context.Context, events []domain.Event) {
+	a := domain.ActorFrom(ctx)
+	for i := range events {
+		if events[i].Actor == (domain.Actor{}) {
+			events[i].Actor = a
+		}
+	}
+}
+
 // audienceOf is who may hear of a user: the clients granted one of their
 // organizations (other than pending) (ms, or the stored memberships when ms is nil) and the
 // clients whose license they hold. Read before a deletion, it outlives it.

@@ -210,6 +210,7 @@ func (s *Service) publish(ctx context.Context, events ...domain.Event) error {
 	if ctx.Value(inUnit{}) == nil {
 		return errPublishOutsideUnit
 	}
+	withActor(ctx, events)
 	if err := s.deps.Events.Publish(ctx, events...); err != nil {
 		return fault.Store("publish events", err)
 	}

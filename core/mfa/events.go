@@ -51,7 +51,13 @@ func (s *Service) publish(ctx context.Context, u *domain.User, ch change, now ti
 	data = append(data, domain.Field{Key: "occurredAt", Value: now.UTC().Format("2006-01-02T15:04:05.000Z")})
 	e := domain.Event{
 		ID: s.deps.Random.UUID(), Type: ch.event, OccurredAt: now, UserID: u.ID,
-		Audience: aud, Data: data,
+		Audience: aud, Data: data, Actor: domain.ActorFrom(ctx),
+	}
+	if e.Actor.Kind == "" {
+		// Only the holder and a platform administrator change factors, and
+		// the administrator's requests name their key: a change no request
+		// named (a factor enrolled while signing in) is the holder's.
+		e.Actor = domain.Actor{Kind: domain.ActorUser, ID: u.ID, Name: u.Email}
 	}
 	if err := s.deps.Events.Publish(ctx, e); err != nil {
 		return fault.Store("publish events", err)

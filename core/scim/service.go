@@ -59,6 +59,8 @@ func (s *Service) Root() string { return s.cfg.BaseURL + "/scim/v2" }
 // Tenant is an organization authenticated by its SCIM token.
 type Tenant struct {
 	OrganizationID string
+	// TokenID and TokenName name the token, as the actor of its changes.
+	TokenID, TokenName string
 	// SignInEmail is the token's rule for a home member's sign-in email.
 	SignInEmail domain.SignInEmailRule
 	caller      *access.Caller
@@ -81,7 +83,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Tenant, erro
 	if rule == "" {
 		rule = domain.SignInPrimaryEmail
 	}
-	return &Tenant{OrganizationID: t.OrganizationID, SignInEmail: rule, caller: directory.OrgCaller(t.OrganizationID)}, nil
+	return &Tenant{OrganizationID: t.OrganizationID, TokenID: t.ID, TokenName: t.Name, SignInEmail: rule,
+		caller: directory.OrgCaller(t.OrganizationID)}, nil
 }
 
 // CreateToken makes an organization's SCIM token and returns it; only its
