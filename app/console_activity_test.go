@@ -218,6 +218,34 @@ func TestConsoleActivity(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, guideGet(t, ctx, mb, activity).status)
 	})
 
+	t.Run("another school's administrator is not named, only said to be one", func(t *testing.T) {
+		// A pupil homed in Springfield and also in Shelbyville: Springfield's
+		// owner suspends the account from the console, and Shelbyville
+		// hears of it without learning who at Springfield did it.
+		springfield := adminCall(t, w.srv, http.MethodPost, "/api/v1/admin/organizations", map[string]any{"name": "Springfield High"}, http.StatusCreated)
+		sid := springfield["id"].(string)
+		addMember(t, w.srv, sid, "head@springfield-high.example", "owner")
+		pupil := addMember(t, w.srv, sid, "shared@springfield-high.example", "member")
+		_, err := w.srv.Users.UpdateUser(ctx, pupil.ID, func(u *domain.User) error { u.HomeOrganizationID = sid; return nil })
+		require.NoError(t, err)
+		adminCall(t, w.srv, http.MethodPut, "/api/v1/admin/organizations/"+w.other+"/members/"+pupil.ID, map[string]any{"role": "member"}, http.StatusOK)
+
+		hb, hpage := consoleSignIn(t, w.srv, "head@springfield-high.example", consolePassword)
+		require.Equal(t, http.StatusOK, hpage.status)
+		hform := hpage.form(t, "csrf_token")
+		require.NotNil(t, hform)
+		got := guidePost(t, ctx, hb, base+"/console/organizations/"+sid+"/members/"+pupil.ID+"/suspend", hform.values())
+		require.Equal(t, http.StatusOK, got.status, got.body)
+
+		mine := activityLines(guideGet(t, ctx, hb, base+"/console/organizations/"+sid+"/activity").body)
+		assert.True(t, has(mine, domain.EventUserSuspended, pupil.Email, "head@springfield-high.example"), "Springfield sees its own owner: %v", mine)
+		theirs := activityLines(guideGet(t, ctx, b, activity+"?type="+domain.EventUserSuspended).body)
+		assert.True(t, has(theirs, domain.EventUserSuspended, pupil.Email, "An administrator of another organization"), "%v", theirs)
+		pb, _ := consoleSignIn(t, w.srv, seedEmail, seedPassword)
+		all := activityLines(guideGet(t, ctx, pb, activity+"?type="+domain.EventUserSuspended).body)
+		assert.True(t, has(all, domain.EventUserSuspended, pupil.Email, "head@springfield-high.example"), "a platform administrator is told: %v", all)
+	})
+
 	t.Run("a platform administrator sees any school's activity", func(t *testing.T) {
 		pb, ppage := consoleSignIn(t, w.srv, seedEmail, seedPassword)
 		require.Equal(t, http.StatusOK, ppage.status)

@@ -281,7 +281,7 @@ func (s *Service) spendLinkIn(ctx context.Context, token, password string, p dom
 	if err != nil {
 		return domain.User{}, err
 	}
-	return u, s.publish(ctx, s.userEvent(domain.EventUserUpdated, u, "", aud, now))
+	return u, s.publish(asSelf(ctx, u), s.userEvent(domain.EventUserUpdated, u, "", aud, now))
 }
 
 // linkAllowed reports whether a user in status may use a link: an
@@ -414,5 +414,5 @@ func (s *Service) answerJoin(ctx context.Context, token, password string, accept
 			events = append(events, s.licenseEvent(domain.EventLicenseAssigned, domain.License{ClientID: t.ClientID, UserID: u.ID}, now))
 		}
 	}
-	return Joining{Organization: org, Accepted: true}, s.publish(ctx, events...)
+	return Joining{Organization: org, Accepted: true}, s.publish(asSelf(ctx, u), events...)
 }

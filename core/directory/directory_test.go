@@ -336,6 +336,9 @@ func TestInvitationLinkIsSingleUseAndExpires(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, domain.UserActive, u.Status)
 	assert.True(t, u.EmailVerified)
+	evs := f.events.Events()
+	assert.Equal(t, domain.Actor{Kind: domain.ActorUser, ID: u.ID, Name: "ned@example.edu"}, evs[len(evs)-1].Actor,
+		"whoever follows the mailed link acts as the account")
 	_, err = f.svc.AcceptInvite(t.Context(), tok, "okily dokily neighbor")
 	assert.Equal(t, fault.NotFound, kindOf(t, err), "single use")
 

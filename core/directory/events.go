@@ -33,6 +33,16 @@ func withActor(ctx context.Context, events []domain.Event) {
 	}
 }
 
+// asSelf names u as the actor of the changes made under ctx when the
+// request named nobody: a person following a link mailed to them (an
+// invitation, a reset, a join) acts as their own account.
+func asSelf(ctx context.Context, u domain.User) context.Context {
+	if domain.ActorFrom(ctx) != (domain.Actor{}) {
+		return ctx
+	}
+	return domain.WithActor(ctx, domain.Actor{Kind: domain.ActorUser, ID: u.ID, Name: u.Email})
+}
+
 // audienceOf is who may hear of a user: the clients granted one of their
 // organizations (other than pending) (ms, or the stored memberships when ms is nil) and the
 // clients whose license they hold. Read before a deletion, it outlives it.

@@ -69,6 +69,9 @@ func (s *Service) CreateFederated(ctx context.Context, in FederatedAccount) (dom
 			return domain.User{}, fault.Store("link identity", err)
 		}
 		ev := s.createdEvent(r.User, in.OrganizationID, true, provisionAudience(in.OrganizationID, ""), now)
+		// The provider made the account, for the organization's own
+		// identity provider: no person of ours acted.
+		ev.Actor = domain.Actor{Kind: domain.ActorSystem, ID: link.ProviderID, Name: "sign-in through " + link.Issuer, OrganizationID: in.OrganizationID}
 		return r.User, s.publish(ctx, ev)
 	})
 }

@@ -192,6 +192,8 @@ func TestJustInTimeProvisioningCreatesTheAccountInTheOrganization(t *testing.T) 
 	for _, e := range w.events.Events() {
 		if e.Type == domain.EventUserCreated && e.UserID == u.ID {
 			created++
+			assert.Equal(t, domain.Actor{Kind: domain.ActorSystem, ID: w.provider.ID, Name: "sign-in through " + issuer, OrganizationID: w.org.ID}, e.Actor,
+				"the provider made it, for the organization's identity provider")
 		}
 	}
 	assert.Equal(t, 1, created, "user.created once")
