@@ -393,12 +393,15 @@ type consoleDeps struct {
 	SCIM      *scim.Service
 	Clients   ports.ClientStore
 	Clock     ports.Clock
+	Signer    ports.KeySigner
+	Provider  *oidc.Provider
 }
 
 func newConsole(d consoleDeps) *console.Service {
 	return console.New(console.Deps{
 		Directory: d.Directory, Orgs: d.Orgs, Users: d.Users, SCIM: d.SCIM,
 		Clients: d.Clients, Issuer: strings.TrimRight(d.Config.Issuer, "/"), Clock: d.Clock,
+		KeyList: d.Signer, KeyRotation: d.Provider,
 	})
 }
 

@@ -38,6 +38,9 @@ type Deps struct {
 	Clients ports.ClientStore
 	Issuer  string
 	Clock   ports.Clock
+	// KeyList and KeyRotation list and rotate the signing keys (keys.go).
+	KeyList     KeyLister
+	KeyRotation KeyRotator
 }
 
 // Service runs the console's use cases.
