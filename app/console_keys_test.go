@@ -3,11 +3,15 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -144,5 +148,120 @@ func TestConsoleSigningKeys(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, got.status)
 
 		assert.Equal(t, before, current(t), "nobody rotated")
+	})
+}
+
+// orgLinkRE reads the organizations a console home page lists.
+var orgLinkRE = regexp.MustCompile(`<li><a href="/console/organizations/([^"]+)">([^<]*)</a>`)
+
+// nextPageRE reads the link to a listing's next page.
+var nextPageRE = regexp.MustCompile(`<a href="([^"]+)">Next page</a>`)
+
+// listedOrgs returns the names of the organizations a page lists, by id,
+// and the link to its next page ("" on the last).
+func listedOrgs(page guidePage) (map[string]string, string) {
+	orgs := map[string]string{}
+	for _, m := range orgLinkRE.FindAllStringSubmatch(page.body, -1) {
+		orgs[m[1]] = html.UnescapeString(m[2])
+	}
+	next := ""
+	if m := nextPageRE.FindStringSubmatch(page.body); m != nil {
+		next = html.UnescapeString(m[1])
+	}
+	return orgs, next
+}
+
+func TestConsoleSearchesOrganizations(t *testing.T) {
+	t.Parallel()
+	w := newConsoleWorld(t)
+	ctx := context.Background()
+	base := w.srv.BaseURL
+	lincoln := adminCall(t, w.srv, http.MethodPost, "/api/v1/admin/organizations", map[string]any{"name": "Lincoln High School"}, http.StatusCreated)["id"].(string)
+	paged := map[string]bool{}
+	for i := range 55 {
+		o := adminCall(t, w.srv, http.MethodPost, "/api/v1/admin/organizations", map[string]any{"name": fmt.Sprintf("Paging Academy %02d", i)}, http.StatusCreated)
+		paged[o["id"].(string)] = true
+	}
+	search := func(b *http.Client, q string) guidePage {
+		return guideGet(t, ctx, b, base+"/console?q="+url.QueryEscape(q))
+	}
+
+	t.Run("a platform administrator finds organizations by a word's start or the slug, by page", func(t *testing.T) {
+		b, home := consoleSignIn(t, w.srv, seedEmail, seedPassword)
+		require.Equal(t, http.StatusOK, home.status, home.body)
+		assert.Contains(t, home.body, `<form class="form" method="get" action="/console" role="search">`, "the home page has the search form")
+		assert.Contains(t, home.body, `<label for="org-search">`)
+
+		for _, q := range []string{"high sch", "LINCOLN", "lincoln-h"} {
+			page := search(b, q)
+			require.Equal(t, http.StatusOK, page.status, page.body)
+			orgs, next := listedOrgs(page)
+			assert.Equal(t, map[string]string{lincoln: "Lincoln High School"}, orgs, "q=%q", q)
+			assert.Empty(t, next)
+			assert.Contains(t, page.body, `value="`+html.EscapeString(q)+`"`, "the search stays in its field")
+		}
+
+		page := search(b, "paging acad")
+		require.Equal(t, http.StatusOK, page.status, page.body)
+		first, next := listedOrgs(page)
+		assert.Len(t, first, 50, "a page of 50")
+		require.NotEmpty(t, next, "and a next page")
+		assert.Contains(t, next, "q=paging+acad", "the next page searches the same")
+		page = guideGet(t, ctx, b, base+next)
+		require.Equal(t, http.StatusOK, page.status, page.body)
+		second, last := listedOrgs(page)
+		assert.Len(t, second, 5)
+		assert.Empty(t, last)
+		found := map[string]bool{}
+		for id := range first {
+			found[id] = true
+		}
+		for id := range second {
+			assert.False(t, found[id], "%s on both pages", id)
+			found[id] = true
+		}
+		assert.Equal(t, paged, found, "every match, once")
+	})
+
+	t.Run("a search that matches nothing says so", func(t *testing.T) {
+		b, _ := consoleSignIn(t, w.srv, seedEmail, seedPassword)
+		for _, q := range []string{"no such school", "!!!", "incoln"} {
+			page := search(b, q)
+			require.Equal(t, http.StatusOK, page.status, page.body)
+			orgs, _ := listedOrgs(page)
+			assert.Empty(t, orgs, "q=%q", q)
+			assert.Contains(t, page.body, `id="no-match"`, "q=%q", q)
+		}
+	})
+
+	t.Run("bad input is a clear 400", func(t *testing.T) {
+		b, _ := consoleSignIn(t, w.srv, seedEmail, seedPassword)
+		for name, path := range map[string]string{
+			"a 2,000-character search":   "/console?q=" + strings.Repeat("a", 2000),
+			"a search that is not UTF-8": "/console?q=%ff%fe",
+			"a cursor that is not one":   "/console?q=paging&cursor=!!!",
+			"a cursor of nothing":        "/console?q=paging&cursor=AAAA%00",
+		} {
+			page := guideGet(t, ctx, b, base+path)
+			assert.Equal(t, http.StatusBadRequest, page.status, "%s: %s", name, page.body)
+			assert.Contains(t, page.body, "This request can&#39;t be completed", name)
+		}
+	})
+
+	t.Run("an owner searches their own organizations only", func(t *testing.T) {
+		b, home := consoleSignIn(t, w.srv, w.ownerEmail, consolePassword)
+		require.Equal(t, http.StatusOK, home.status, home.body)
+		page := search(b, "shelby")
+		require.Equal(t, http.StatusOK, page.status, page.body)
+		orgs, _ := listedOrgs(page)
+		assert.Equal(t, map[string]string{w.other: "Shelbyville Elementary"}, orgs)
+		for _, q := range []string{"lincoln", "paging", "elementary x"} {
+			page := search(b, q)
+			require.Equal(t, http.StatusOK, page.status, page.body)
+			orgs, _ := listedOrgs(page)
+			assert.Empty(t, orgs, "q=%q finds nothing of others'", q)
+		}
+		page = guideGet(t, ctx, b, base+"/console?q="+strings.Repeat("a", 2000))
+		assert.Equal(t, http.StatusBadRequest, page.status)
 	})
 }

@@ -26,7 +26,7 @@ func TestOrganizationSearchMigrationGivesOldOrganizationsTheirTerms(t *testing.T
 	old := []domain.Organization{
 		{ID: "a", Name: "Lincoln High-School (North)", Slug: "lincoln-high"},
 		{ID: "b", Name: "  St. Mary's  K12 ", Slug: "st-marys"},
-		{ID: "c", Name: strings.Repeat("Long ", 100), Slug: "long"},
+		{ID: "c", Name: strings.Repeat("Long ", 200), Slug: "long"},
 	}
 	for _, o := range old {
 		_, err := pool.Exec(ctx, `INSERT INTO organizations (id, name, slug) VALUES ($1, $2, $3)`, o.ID, o.Name, o.Slug)

@@ -17,13 +17,14 @@ import (
 // from each word on), and a query is a prefix of one of them: a range of
 // an ordered index, in any store.
 
-// MaxOrganizationQuery bounds a search's length in bytes.
+// MaxOrganizationQuery bounds a search's length in characters, as an
+// organization's name is bounded.
 const MaxOrganizationQuery = 200
 
-// maxSearchTerm bounds a term's length in bytes. A key is never longer
-// (MaxOrganizationQuery, lower-cased), so cutting longer terms finds
-// nothing less, and keeps index entries small.
-const maxSearchTerm = 400
+// maxSearchTerm bounds a term's length in bytes: four per character of a
+// query at most, so cutting longer terms finds nothing less, and keeps
+// index entries well under the stores' limits.
+const maxSearchTerm = 4 * MaxOrganizationQuery
 
 // OrganizationSearchKey returns the query as it is compared with the
 // terms: its words, lower-cased, joined by one space; "" if it has none,

@@ -32,10 +32,11 @@ CREATE INDEX organization_search_terms_organization ON organization_search_terms
 -- names and slugs (slugs are ASCII) that is exactly the Go rule; a
 -- non-ASCII name gets the Go rule's terms at its next write (a rename),
 -- and until then is found by its slug and its ASCII words. Terms are cut
--- to 400 characters, which for ASCII is Go's cut at 400 bytes; either
--- finds everything, queries being shorter.
+-- to 800 characters, which for ASCII is Go's cut at 800 bytes; either
+-- finds everything, queries being shorter. (Names are at most 200
+-- characters, so no term reaches btree's limit on an entry.)
 INSERT INTO organization_search_terms (term, organization_id)
-SELECT DISTINCT left(array_to_string(w.words[i:], ' '), 400), w.id
+SELECT DISTINCT left(array_to_string(w.words[i:], ' '), 800), w.id
 FROM (
 	SELECT o.id, array_remove(regexp_split_to_array(lower(s.text), '[^[:alnum:]]+'), '') AS words
 	FROM organizations o, LATERAL (VALUES (o.name), (o.slug)) AS s (text)
