@@ -396,13 +396,15 @@ type consoleDeps struct {
 	Clock     ports.Clock
 	Webhooks  *webhooks.Service
 	Events    ports.EventLog
+	Signer    ports.KeySigner
+	Provider  *oidc.Provider
 }
 
 func newConsole(d consoleDeps) *console.Service {
 	return console.New(console.Deps{
 		Directory: d.Directory, Orgs: d.Orgs, Users: d.Users, SCIM: d.SCIM,
 		Clients: d.Clients, Issuer: strings.TrimRight(d.Config.Issuer, "/"), Clock: d.Clock,
-		Grants: d.Grants, Webhooks: d.Webhooks, Events: d.Events,
+		Grants: d.Grants, Webhooks: d.Webhooks, Events: d.Events, KeyList: d.Signer, KeyRotation: d.Provider,
 	})
 }
 

@@ -28,6 +28,13 @@ type OrganizationStore interface {
 	// ListOrganizations returns up to limit organizations ordered by id,
 	// starting after the id after ("" for the first page).
 	ListOrganizations(ctx context.Context, after string, limit int) ([]domain.Organization, error)
+	// SearchOrganizations returns up to limit organizations that query finds
+	// by name or slug (domain.FindsOrganization: its words start at a word
+	// of the name or the slug, case aside), ordered by id, starting after
+	// the id after. A query with no word finds nothing. It reads an index of
+	// domain.OrganizationSearchTerms kept with each write of an
+	// organization, so it costs the organizations found, not all of them.
+	SearchOrganizations(ctx context.Context, query, after string, limit int) ([]domain.Organization, error)
 	// GetMembership returns the membership of (organization, user).
 	// ErrNotFound if there is none.
 	GetMembership(ctx context.Context, organizationID, userID string) (domain.Membership, error)

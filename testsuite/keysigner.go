@@ -156,6 +156,53 @@ func RunKeySigner(t *testing.T, algs []string, newSigner SignerFactory) {
 		}
 	})
 
+	t.Run("PublishedKeysCarryTheirStateAndDates", func(t *testing.T) {
+		s, _ := fresh(t)
+		set := signerKeySet(t, s)
+		for _, alg := range algs {
+			ref, err := s.ActiveKey(ctx, alg)
+			require.NoError(t, err)
+			byState := keySetByState(set, alg)
+			require.Equal(t, []string{ref.KID}, byState[domain.KeyActive], "the %s key that signs should be the one active key", alg)
+			assert.NotEmpty(t, byState[domain.KeyNext], "no %s key is next", alg)
+			assert.Empty(t, byState[domain.KeyRetired], "a fresh signer has retired a %s key", alg)
+		}
+		for _, k := range set.Keys {
+			assert.Equal(t, keySuiteStart, k.CreatedAt.UTC(), "key %s (%s) was not made at the clock's time", k.KID, k.State)
+			if k.State == domain.KeyActive {
+				assert.Equal(t, keySuiteStart, k.ActiveAt.UTC(), "active key %s does not say since when it signs", k.KID)
+			}
+			assert.True(t, k.RetiredAt.IsZero() && k.RetireAt.IsZero(), "key %s is %s but has retirement dates", k.KID, k.State)
+		}
+	})
+
+	t.Run("RotateMovesEveryKeyOneStateOn", func(t *testing.T) {
+		s, clock := fresh(t)
+		before := signerKeySet(t, s)
+		clock.Advance(time.Minute)
+		rotated := clock.Now()
+		require.NoError(t, s.Rotate(ctx))
+		after := signerKeySet(t, s)
+		for _, alg := range algs {
+			was, is := keySetByState(before, alg), keySetByState(after, alg)
+			require.Len(t, was[domain.KeyActive], 1)
+			require.Len(t, is[domain.KeyActive], 1, "after Rotate, %s should have one active key", alg)
+			require.Len(t, is[domain.KeyNext], 1, "after Rotate, %s should have one next key", alg)
+
+			assert.Equal(t, was[domain.KeyActive], is[domain.KeyRetired], "the old active %s key is not the retired one", alg)
+			assert.Contains(t, was[domain.KeyNext], is[domain.KeyActive][0], "the old next %s key is not the active one", alg)
+			assert.NotContains(t, keySetKIDs(before, alg), is[domain.KeyNext][0], "the next %s key is not new", alg)
+
+			retired, _ := after.Find(is[domain.KeyRetired][0])
+			assert.Equal(t, rotated, retired.RetiredAt.UTC(), "the retired %s key does not say when it stopped signing", alg)
+			assert.Equal(t, rotated.Add(keySuiteRetireAfter), retired.RetireAt.UTC(), "the retired %s key does not say when it leaves JWKS", alg)
+			active, _ := after.Find(is[domain.KeyActive][0])
+			assert.Equal(t, rotated, active.ActiveAt.UTC(), "the new active %s key does not say since when it signs", alg)
+			next, _ := after.Find(is[domain.KeyNext][0])
+			assert.Equal(t, rotated, next.CreatedAt.UTC(), "the new next %s key was not made at the rotation", alg)
+		}
+	})
+
 	t.Run("RetiredKeyStillSigns", func(t *testing.T) {
 		s, clock := fresh(t)
 		old := signerActiveRefs(t, s, algs)
@@ -295,6 +342,21 @@ func signerKeySet(t *testing.T, s ports.KeySigner) domain.KeySet {
 	set, err := s.PublicKeys(context.Background())
 	require.NoError(t, err)
 	return set
+}
+
+// keySetByState returns the kids of alg's published keys by state, each
+// list in kid order.
+func keySetByState(set domain.KeySet, alg string) map[domain.KeyState][]string {
+	out := map[domain.KeyState][]string{}
+	for _, k := range set.Keys {
+		if k.Algorithm == alg {
+			out[k.State] = append(out[k.State], k.KID)
+		}
+	}
+	for _, kids := range out {
+		slices.Sort(kids)
+	}
+	return out
 }
 
 // keySetKIDs returns the kids of alg's published keys, in a new slice.

@@ -36,7 +36,7 @@ func RunOrganizationStore(t *testing.T, newStore func(t *testing.T) ports.Organi
 		{"a membership reads back, and a missing one fails with ErrNotFound", membershipReadsBack},
 		{"a deleted membership is gone, and deleting it again fails with ErrNotFound", membershipDeleted},
 		{"organizations are listed by id in pages", orgsPaged},
-	}, userNameOrgTests...))
+	}, slices.Concat(userNameOrgTests, orgSearchTests)...))
 }
 
 func sampleOrganization() domain.Organization {

@@ -205,6 +205,8 @@ type consoleView struct {
 	LastSCIMSync *console.SCIMSync
 	// Roles are the built-in roles a platform administrator may give.
 	Roles []string
+	// Query is the organizations' search, "" for the whole list.
+	Query string
 }
 
 func (s *Server) consoleHome(c *fiber.Ctx, v *console.Viewer, csrf string) error {
@@ -216,13 +218,23 @@ func (s *Server) renderConsoleHome(c *fiber.Ctx, v *console.Viewer, csrf, msg st
 	if len(cursor) > 256 {
 		cursor = ""
 	}
-	p, err := s.console.Organizations(c.UserContext(), v, cursor, consolePageSize)
+	q := strings.TrimSpace(c.Query("q"))
+	var p directory.Page[domain.Organization]
+	var err error
+	if q == "" {
+		p, err = s.console.Organizations(c.UserContext(), v, cursor, consolePageSize)
+	} else {
+		p, err = s.console.SearchOrganizations(c.UserContext(), v, q, cursor, consolePageSize)
+	}
 	if err != nil {
 		return s.consoleError(c, err)
 	}
-	view := consoleView{CSRFToken: csrf, Viewer: v, Orgs: p.Items, Error: msg}
+	view := consoleView{CSRFToken: csrf, Viewer: v, Orgs: p.Items, Error: msg, Query: q}
 	if p.NextCursor != "" {
 		view.Next = pathConsole + "?cursor=" + url.QueryEscape(p.NextCursor)
+		if q != "" {
+			view.Next += "&q=" + url.QueryEscape(q)
+		}
 	}
 	return s.renderPage(c, "console", view)
 }

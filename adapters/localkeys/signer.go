@@ -294,7 +294,7 @@ func (s *Signer) install(recs []domain.KeyRecord, fresh map[string]*material, no
 				return err
 			}
 		}
-		keys = append(keys, &key{material: m, kid: rec.KID, life: rec.Life()})
+		keys = append(keys, &key{material: m, kid: rec.KID, life: rec.Life(), created: rec.CreatedAt})
 	}
 	s.snap.Store(newSnapshot(keys, now))
 	return nil
@@ -347,17 +347,39 @@ func newSnapshot(all []*key, now time.Time) *snapshot {
 		fmt.Fprintf(h, "%s %s %s\n", k.kid, k.alg, k.life.State)
 	}
 	for _, k := range snap.keys {
-		snap.set.Keys = append(snap.set.Keys, domain.PublicKey{KID: k.kid, Algorithm: k.alg, Key: k.public})
+		snap.set.Keys = append(snap.set.Keys, domain.PublicKey{
+			KID: k.kid, Algorithm: k.alg, Key: k.public, State: k.life.State,
+			CreatedAt: k.created, ActiveAt: k.life.ActiveAt, RetiredAt: retiredAt(snap.keys, k), RetireAt: k.life.RetireAt,
+		})
 	}
 	snap.set.Version = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
 	return snap
 }
 
+// retiredAt returns when retired key k stopped signing: the rotation that
+// retired it promoted its successor at the same instant, so that is the
+// earliest ActiveAt of alg's keys that became active after k. The
+// successor outlives k in the JWKS, so it is among keys. Zero for a key
+// that is not retired.
+func retiredAt(keys []*key, k *key) time.Time {
+	var at time.Time
+	if k.life.State != domain.KeyRetired {
+		return at
+	}
+	for _, o := range keys {
+		if o.alg == k.alg && o.life.ActiveAt.After(k.life.ActiveAt) && (at.IsZero() || o.life.ActiveAt.Before(at)) {
+			at = o.life.ActiveAt
+		}
+	}
+	return at
+}
+
 // key is a published key: its parsed material and its place in its life.
 type key struct {
 	*material
-	kid  string
-	life domain.KeyLife
+	kid     string
+	life    domain.KeyLife
+	created time.Time
 }
 
 // material is a parsed private key, ready to sign.

@@ -212,6 +212,22 @@ func (s *OrganizationStore) ListOrganizations(_ context.Context, after string, l
 	return out[:min(limit, len(out))], nil
 }
 
+// SearchOrganizations returns up to limit organizations that query finds
+// (domain.FindsOrganization), ordered by id, after the id after. It scans
+// them all: memory serves one process's development data.
+func (s *OrganizationStore) SearchOrganizations(_ context.Context, query, after string, limit int) ([]domain.Organization, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []domain.Organization{}
+	for _, o := range s.orgs {
+		if o.ID > after && domain.FindsOrganization(o, query) {
+			out = append(out, o)
+		}
+	}
+	slices.SortFunc(out, func(a, b domain.Organization) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:max(0, min(limit, len(out)))], nil
+}
+
 // GetMembership returns the membership of (organization, user). ErrNotFound
 // if there is none.
 func (s *OrganizationStore) GetMembership(_ context.Context, organizationID, userID string) (domain.Membership, error) {

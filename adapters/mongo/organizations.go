@@ -2,6 +2,8 @@ package mongo
 
 import (
 	"context"
+	"regexp"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -24,7 +26,13 @@ func init() {
 	registerIndexes(organizationsCollection, mongo.IndexModel{
 		Keys:    bson.D{{Key: "slug", Value: 1}},
 		Options: options.Index().SetName("organizations_slug").SetUnique(true),
-	})
+	},
+		// SearchOrganizations: a multikey index of each organization's
+		// search terms, which an anchored regex reads as one range.
+		mongo.IndexModel{
+			Keys:    bson.D{{Key: "search_terms", Value: 1}},
+			Options: options.Index().SetName("organizations_search_terms"),
+		})
 	registerIndexes(membershipsCollection,
 		// The natural key, which also serves ListUserMemberships.
 		mongo.IndexModel{
@@ -65,6 +73,9 @@ type OrganizationStore struct {
 	// groupMembers are the places in groups (GroupStore), which a member
 	// leaves with the organization.
 	groupMembers *collection
+	// termsBackfilled is set once this store has given search terms to
+	// the organizations an older version wrote (backfillSearchTerms).
+	termsBackfilled atomic.Bool
 }
 
 // NewOrganizationStore returns an OrganizationStore on db.
@@ -90,12 +101,16 @@ type organizationDoc struct {
 	MFAPolicy string    `bson:"mfa_policy"`
 	CreatedAt time.Time `bson:"created_at"`
 	UpdatedAt time.Time `bson:"updated_at"`
+	// SearchTerms is domain.OrganizationSearchTerms of the name and slug,
+	// written with them and never read back. A document without the field
+	// was written by an older version; backfillSearchTerms gives it one.
+	SearchTerms []string `bson:"search_terms"`
 }
 
 func newOrganizationDoc(o *domain.Organization, rev int64) *organizationDoc {
 	return &organizationDoc{
 		ID: o.ID, Rev: rev, Name: o.Name, Slug: o.Slug, MFAPolicy: string(o.MFAPolicy.OrOff()),
-		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, SearchTerms: domain.OrganizationSearchTerms(*o),
 	}
 }
 
@@ -298,6 +313,57 @@ func (s *OrganizationStore) ListOrganizations(ctx context.Context, after string,
 	}
 	return findAll[domain.Organization, organizationDoc](ctx, s.orgs, "list organizations", bson.M{"_id": bson.M{"$gt": after}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+}
+
+// SearchOrganizations returns up to limit organizations that query finds,
+// ordered by id, after the id after: an anchored regex on search_terms
+// matches a document when one of its terms starts with the key, and reads
+// one range of organizations_search_terms. The key has only letters,
+// digits, marks and spaces; it is quoted all the same.
+func (s *OrganizationStore) SearchOrganizations(ctx context.Context, query, after string, limit int) ([]domain.Organization, error) {
+	key := domain.OrganizationSearchKey(query)
+	if limit <= 0 || key == "" {
+		return []domain.Organization{}, nil
+	}
+	if err := s.backfillSearchTerms(ctx); err != nil {
+		return nil, err
+	}
+	filter := bson.M{"search_terms": primitive.Regex{Pattern: "^" + regexp.QuoteMeta(key)}, "_id": bson.M{"$gt": after}}
+	return findAll[domain.Organization, organizationDoc](ctx, s.orgs, "search organizations", filter,
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+}
+
+// backfillSearchTerms gives the organizations an older version wrote,
+// without search_terms, their terms, once per store: the first search of
+// an instance pays for it, with one scan of the organizations (no index
+// serves a missing field), and the later ones nothing. Each write is
+// conditional on the field still lacking, so a rename that lands first
+// keeps its own terms. During a rolling upgrade an older instance may
+// still write organizations without terms; they are found once renamed,
+// or after this version restarts.
+func (s *OrganizationStore) backfillSearchTerms(ctx context.Context) error {
+	if s.termsBackfilled.Load() {
+		return nil
+	}
+	missing := bson.M{"search_terms": bson.M{"$exists": false}}
+	var docs []organizationDoc
+	cur, err := s.orgs.Find(ctx, missing)
+	if err != nil {
+		return translate("backfill organization search terms", err)
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return translate("backfill organization search terms", err)
+	}
+	for i := range docs {
+		o := docs[i].domain()
+		_, err := s.orgs.UpdateOne(ctx, bson.M{"_id": o.ID, "search_terms": bson.M{"$exists": false}},
+			bson.M{"$set": bson.M{"search_terms": domain.OrganizationSearchTerms(o)}})
+		if err != nil {
+			return translate("backfill organization search terms", err)
+		}
+	}
+	s.termsBackfilled.Store(true)
+	return nil
 }
 
 // GetMembership returns the membership of (organization, user). ErrNotFound

@@ -38,8 +38,12 @@ func scanOrganization(row pgx.Row) (domain.Organization, error) {
 // CreateOrganization stores a new organization, one given no MFA policy
 // under off. ErrAlreadyExists if the id or the slug is taken.
 func (s *OrganizationStore) CreateOrganization(ctx context.Context, o domain.Organization) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO organizations (`+organizationColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		o.ID, o.Name, o.Slug, string(o.MFAPolicy.OrOff()), ts(o.CreatedAt), ts(o.UpdatedAt))
+	// One statement writes the organization and its search terms
+	// (migration 00029), so neither is ever there without the other.
+	_, err := s.pool.Exec(ctx, `WITH o AS (
+			INSERT INTO organizations (`+organizationColumns+`) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id)
+		INSERT INTO organization_search_terms (term, organization_id) SELECT t, o.id FROM o, unnest($7::text[]) AS t`,
+		o.ID, o.Name, o.Slug, string(o.MFAPolicy.OrOff()), ts(o.CreatedAt), ts(o.UpdatedAt), domain.OrganizationSearchTerms(o))
 	return translate("create organization", err)
 }
 
@@ -61,8 +65,8 @@ func (s *OrganizationStore) GetOrganizationBySlug(ctx context.Context, slug stri
 	return o, nil
 }
 
-// UpdateOrganization locks the row, applies fn and writes the result in one
-// transaction.
+// UpdateOrganization locks the row, applies fn and writes the result, and
+// its search terms, in one transaction.
 func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, fn func(*domain.Organization) error) (domain.Organization, error) {
 	return lockedUpdate(ctx, s.pool, "update organization",
 		func(tx pgx.Tx) (domain.Organization, error) {
@@ -74,8 +78,49 @@ func (s *OrganizationStore) UpdateOrganization(ctx context.Context, id string, f
 			_, err := tx.Exec(ctx, `UPDATE organizations SET name = $2, slug = $3, mfa_policy = $4, created_at = $5, updated_at = $6
 				WHERE id = $1`,
 				o.ID, o.Name, o.Slug, string(o.MFAPolicy), ts(o.CreatedAt), ts(o.UpdatedAt))
-			return err
+			if err != nil {
+				return err
+			}
+			return writeSearchTerms(ctx, tx, o)
 		})
+}
+
+// writeSearchTerms replaces an organization's search terms (migration
+// 00029) within tx, which holds the organization's row lock. Two
+// statements: one that deleted and inserted the same terms would not see
+// its own delete.
+func writeSearchTerms(ctx context.Context, tx pgx.Tx, o *domain.Organization) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM organization_search_terms WHERE organization_id = $1`, o.ID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO organization_search_terms (term, organization_id) SELECT t, $1 FROM unnest($2::text[]) AS t`,
+		o.ID, domain.OrganizationSearchTerms(*o))
+	return err
+}
+
+// SearchOrganizations returns up to limit organizations that query finds,
+// ordered by id, after the id after: the terms that start with the key are
+// one range of organization_search_terms' primary key, and the
+// organizations they name are read by primary key and sorted, so the cost
+// grows with the organizations found.
+func (s *OrganizationStore) SearchOrganizations(ctx context.Context, query, after string, limit int) ([]domain.Organization, error) {
+	key := domain.OrganizationSearchKey(query)
+	if limit <= 0 || key == "" {
+		return []domain.Organization{}, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+organizationColumns+` FROM organizations
+		WHERE id IN (SELECT organization_id FROM organization_search_terms WHERE term >= $1 AND term < $2 AND organization_id > $3)
+		AND id > $3 ORDER BY id LIMIT $4`, key, domain.SearchTermsEnd(key), after, limit)
+	if err != nil {
+		return nil, translate("search organizations", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Organization, error) {
+		return scanOrganization(row)
+	})
+	if err != nil {
+		return nil, translate("search organizations", err)
+	}
+	return out, nil
 }
 
 // PutMembership creates or replaces the membership, its status and user

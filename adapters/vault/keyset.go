@@ -44,10 +44,12 @@ type view struct {
 	expiresAt time.Time
 }
 
-// keyEntry is one version with its place in its life.
+// keyEntry is one version with its place in its life; retiredAt is when a
+// retired version stopped signing.
 type keyEntry struct {
-	ver  *version
-	life domain.KeyLife
+	ver       *version
+	life      domain.KeyLife
+	retiredAt time.Time
 }
 
 // evaluate works out, from the versions of each key and the time, each
@@ -103,6 +105,7 @@ func (l lineage) lives(now time.Time, publishDelay, retireAfter time.Duration) [
 	}
 	var entries []keyEntry
 	for i, ver := range vs {
+		var retiredAt time.Time
 		life := domain.KeyLife{Algorithm: l.alg}
 		if i < latest {
 			// When it started signing; for a next version other than
@@ -113,7 +116,8 @@ func (l lineage) lives(now time.Time, publishDelay, retireAfter time.Duration) [
 		switch {
 		case i < active:
 			life.State = domain.KeyRetired
-			life.RetireAt = domain.RetiredUntil(activation(i+1), retireAfter)
+			retiredAt = activation(i + 1)
+			life.RetireAt = domain.RetiredUntil(retiredAt, retireAfter)
 		case i == active:
 			life.State = domain.KeyActive
 			if i == latest {
@@ -122,7 +126,7 @@ func (l lineage) lives(now time.Time, publishDelay, retireAfter time.Duration) [
 		default:
 			life.State = domain.KeyNext
 		}
-		entries = append(entries, keyEntry{ver, life})
+		entries = append(entries, keyEntry{ver, life, retiredAt})
 	}
 	return entries
 }
@@ -131,12 +135,16 @@ func (l lineage) lives(now time.Time, publishDelay, retireAfter time.Duration) [
 // in order, and names the set with a version.
 func (v *view) publish(published []keyEntry) {
 	// The version names the published keys only: a key changing state
-	// (next to active) does not change the JWKS document.
+	// (next to active) does not change the JWKS document. The states and
+	// dates travel in the set itself (domain.KeySet).
 	kids := make([]string, 0, len(published))
 	v.set.Keys = make([]domain.PublicKey, 0, len(published))
 	for _, e := range published {
 		v.byKID[e.ver.kid] = e.ver
-		v.set.Keys = append(v.set.Keys, domain.PublicKey{KID: e.ver.kid, Algorithm: e.ver.alg, Key: e.ver.pub})
+		v.set.Keys = append(v.set.Keys, domain.PublicKey{
+			KID: e.ver.kid, Algorithm: e.ver.alg, Key: e.ver.pub, State: e.life.State,
+			CreatedAt: e.ver.created, ActiveAt: e.life.ActiveAt, RetiredAt: e.retiredAt, RetireAt: e.life.RetireAt,
+		})
 		kids = append(kids, e.ver.kid)
 	}
 	slices.Sort(kids)

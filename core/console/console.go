@@ -45,6 +45,9 @@ type Deps struct {
 	Grants ports.ClientGrantStore
 	// Events is the event log the activity pages read.
 	Events ports.EventLog
+	// KeyList and KeyRotation list and rotate the signing keys (keys.go).
+	KeyList     KeyLister
+	KeyRotation KeyRotator
 }
 
 // Service runs the console's use cases.

@@ -25,15 +25,31 @@ const (
 	KeyRetired KeyState = "retired"
 )
 
-// PublicKey is one entry of the JWKS.
+// PublicKey is one entry of the JWKS, and where the key is in its life.
+// The JWKS publishes KID, Algorithm and Key only: the state and the dates
+// are for operators (the console's signing keys page), never for relying
+// parties.
 type PublicKey struct {
 	KID       string // RFC 7638 thumbprint
 	Algorithm string
 	Key       crypto.PublicKey
+	State     KeyState
+	// The dates, each zero where the signer does not know it: CreatedAt
+	// when the key was made; ActiveAt when it started signing (for a next
+	// key, when it is due to, if a publish delay fixes that); RetiredAt
+	// when it stopped signing; RetireAt when a retired key leaves the JWKS.
+	CreatedAt time.Time
+	ActiveAt  time.Time
+	RetiredAt time.Time
+	RetireAt  time.Time
 }
 
-// KeySet is the published key set. Version changes whenever the set changes,
-// so readers can cache anything derived from it.
+// KeySet is the published key set. Version changes whenever a key is
+// published or withdrawn, so readers can cache what they derive from the
+// keys themselves (the JWKS document, the verification keys). A key's
+// State and dates may change under one Version (a Vault next version starts
+// signing once its publish delay has passed): read them from the set at
+// hand, never from a cache keyed by Version.
 type KeySet struct {
 	Version string
 	Keys    []PublicKey
