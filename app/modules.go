@@ -393,12 +393,16 @@ type consoleDeps struct {
 	SCIM      *scim.Service
 	Clients   ports.ClientStore
 	Clock     ports.Clock
+	Members   ports.DirectoryStore
+	Licenses  ports.LicenseStore
+	Grants    ports.ClientGrantStore
 }
 
 func newConsole(d consoleDeps) *console.Service {
 	return console.New(console.Deps{
 		Directory: d.Directory, Orgs: d.Orgs, Users: d.Users, SCIM: d.SCIM,
 		Clients: d.Clients, Issuer: strings.TrimRight(d.Config.Issuer, "/"), Clock: d.Clock,
+		Members: d.Members, Licenses: d.Licenses, Grants: d.Grants,
 	})
 }
 

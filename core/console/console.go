@@ -38,6 +38,11 @@ type Deps struct {
 	Clients ports.ClientStore
 	Issuer  string
 	Clock   ports.Clock
+	// Members searches an organization's members; Licenses and Grants tell
+	// which of a member's licenses a viewer may know of.
+	Members  ports.DirectoryStore
+	Licenses ports.LicenseStore
+	Grants   ports.ClientGrantStore
 }
 
 // Service runs the console's use cases.
