@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -42,21 +41,6 @@ func has(lines []activityLine, typ, user, by string) bool {
 		}
 	}
 	return false
-}
-
-// addMember makes an account with the console password and puts it in
-// org with role, through the admin API.
-func addMember(t *testing.T, srv *testServer, org, email, role string) domain.User {
-	t.Helper()
-	salt := make([]byte, 16)
-	_, _ = rand.Read(salt)
-	u := domain.User{
-		ID: uuid.NewString(), Email: email, EmailVerified: true, GivenName: "Test", FamilyName: role, Status: domain.UserActive,
-		PasswordHash: domain.HashPassword(consolePassword, salt, domain.DefaultPasswordParams), CreatedAt: time.Now(), UpdatedAt: time.Now(),
-	}
-	require.NoError(t, srv.Users.CreateUser(context.Background(), u))
-	adminCall(t, srv, http.MethodPut, "/api/v1/admin/organizations/"+org+"/members/"+u.ID, map[string]any{"role": role}, http.StatusOK)
-	return u
 }
 
 func TestConsoleActivity(t *testing.T) {

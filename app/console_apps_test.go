@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -12,13 +11,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
 // appsWorld is consoleWorld with apps: Gradebook granted to Shelbyville
@@ -36,7 +31,7 @@ func newAppsWorld(t *testing.T) *appsWorld {
 	w := &appsWorld{consoleWorld: newConsoleWorld(t), springfieldOwner: "owner@springfield.example"}
 	org := adminCall(t, w.srv, http.MethodPost, "/api/v1/admin/organizations", map[string]any{"name": "Springfield Library School"}, http.StatusCreated)
 	w.springfield, w.springfieldSlug = org["id"].(string), org["slug"].(string)
-	consoleAccount(t, w.consoleWorld, w.springfieldOwner, w.springfield, "owner")
+	addMember(t, w.srv, w.springfield, w.springfieldOwner, "owner")
 	w.gradebook, _ = registerBrowserClient(t, w.srv, "Gradebook", "https://gradebook.example/callback")
 	w.library, _ = registerBrowserClient(t, w.srv, "Library", "https://library.example/callback")
 	w.cafeteria, _ = registerBrowserClient(t, w.srv, "Cafeteria", "https://cafeteria.example/callback")
@@ -45,20 +40,6 @@ func newAppsWorld(t *testing.T) *appsWorld {
 	w.grant(t, w.library, w.springfield, "read")
 	w.grant(t, w.cafeteria, w.other, "read")
 	return w
-}
-
-// consoleAccount makes an active account with consolePassword and a role
-// in an organization.
-func consoleAccount(t *testing.T, w *consoleWorld, email, orgID, role string) {
-	t.Helper()
-	salt := make([]byte, 16)
-	_, _ = rand.Read(salt)
-	u := domain.User{
-		ID: uuid.NewString(), Email: email, EmailVerified: true, GivenName: "Test", FamilyName: role, Status: domain.UserActive,
-		PasswordHash: domain.HashPassword(consolePassword, salt, domain.DefaultPasswordParams), CreatedAt: time.Now(), UpdatedAt: time.Now(),
-	}
-	require.NoError(t, w.srv.Users.CreateUser(context.Background(), u))
-	adminCall(t, w.srv, http.MethodPut, "/api/v1/admin/organizations/"+orgID+"/members/"+u.ID, map[string]any{"role": role}, http.StatusOK)
 }
 
 func (w *appsWorld) grant(t *testing.T, clientID, orgID string, actions ...string) {

@@ -398,6 +398,8 @@ type consoleDeps struct {
 	Events    ports.EventLog
 	Signer    ports.KeySigner
 	Provider  *oidc.Provider
+	Members   ports.DirectoryStore
+	Licenses  ports.LicenseStore
 }
 
 func newConsole(d consoleDeps) *console.Service {
@@ -405,6 +407,7 @@ func newConsole(d consoleDeps) *console.Service {
 		Directory: d.Directory, Orgs: d.Orgs, Users: d.Users, SCIM: d.SCIM,
 		Clients: d.Clients, Issuer: strings.TrimRight(d.Config.Issuer, "/"), Clock: d.Clock,
 		Grants: d.Grants, Webhooks: d.Webhooks, Events: d.Events, KeyList: d.Signer, KeyRotation: d.Provider,
+		Members: d.Members, Licenses: d.Licenses,
 	})
 }
 

@@ -33,6 +33,14 @@ type DirectoryStore interface {
 	// user id, starting after the user id afterUserID ("" for the first page).
 	// Pending memberships are not members yet and are left out.
 	ListMembers(ctx context.Context, organizationID, afterUserID string, limit int) ([]domain.Member, error)
+	// SearchMembers is ListMembers narrowed to the members who match every
+	// one of terms (at least one, each non-empty): a term matches when the
+	// member's email (as domain.NormalizeEmail keys it) starts with
+	// domain.NormalizeEmail(term), or their given or family name, lower-cased
+	// (strings.ToLower), starts with strings.ToLower(term). Prefixes, so a
+	// store answers from indexes on those keys. Ordered by user id as
+	// ListMembers is, so the last user id seen is the cursor.
+	SearchMembers(ctx context.Context, organizationID string, terms []string, afterUserID string, limit int) ([]domain.Member, error)
 }
 
 // LicenseStore keeps which users hold which application's license.

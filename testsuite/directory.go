@@ -42,6 +42,8 @@ func RunDirectoryStore(t *testing.T, newStores func(t *testing.T) DirectoryStore
 		{"deleting a user removes their memberships and licenses and frees the email", directoryDelete},
 		{"deleting a missing user fails with ErrNotFound", directoryDeleteMissing},
 		{"an organization's members are listed by user id in pages", membersPaged},
+		{"members are searched by prefix of email, given or family name, case-insensitively, every term matching", membersSearched},
+		{"a member search pages by user id, leaving out pending members and other organizations", membersSearchPaged},
 	}, userNameDirectoryTests...))
 }
 

@@ -194,6 +194,7 @@ type consoleView struct {
 	Org       domain.Organization
 	Members   []domain.Member
 	Next      string // the next page's link, "" on the last
+	Query     string // the search (organizations or members), "" for the whole list
 	Error     string
 	// SCIM is set when the viewer keeps the organization's SCIM tokens;
 	// NewSCIMToken is one just made, shown this once.
@@ -205,8 +206,6 @@ type consoleView struct {
 	LastSCIMSync *console.SCIMSync
 	// Roles are the built-in roles a platform administrator may give.
 	Roles []string
-	// Query is the organizations' search, "" for the whole list.
-	Query string
 }
 
 func (s *Server) consoleHome(c *fiber.Ctx, v *console.Viewer, csrf string) error {
@@ -271,14 +270,14 @@ func (s *Server) renderConsoleOrgWith(c *fiber.Ctx, v *console.Viewer, csrf, msg
 	if len(cursor) > 256 {
 		cursor = ""
 	}
-	p, err := s.console.Members(c.UserContext(), v, id, cursor, consolePageSize)
+	p, err := s.consoleMembers(c, v, id, cursor)
 	if err != nil {
 		return s.consoleError(c, err)
 	}
-	view := consoleView{CSRFToken: csrf, Viewer: v, Org: o, Members: p.Items, Error: msg, NewSCIMToken: newToken,
+	view := consoleView{CSRFToken: csrf, Viewer: v, Org: o, Members: p.Items, Error: msg, NewSCIMToken: newToken, Query: c.Query("q"),
 		Roles: []string{domain.RoleMember, domain.RoleAdmin, domain.RoleOwner}}
 	if p.NextCursor != "" {
-		view.Next = pathConsoleOrgs + "/" + url.PathEscape(id) + "?cursor=" + url.QueryEscape(p.NextCursor)
+		view.Next = pathConsoleOrgs + "/" + url.PathEscape(id) + "?" + consoleMembersNext(c, p.NextCursor)
 	}
 	if v.ManagesSCIM(id) {
 		view.SCIM = true
@@ -384,10 +383,10 @@ func (s *Server) consoleRevokeSCIMToken(c *fiber.Ctx, v *console.Viewer, csrf st
 	return s.seeOther(c, pathConsoleOrgs+"/"+url.PathEscape(c.Params("id")))
 }
 
-// consoleChangeRole gives a member another role (platform administrators).
+// consoleChangeRole gives a member another role (platform administrators, and owners between member and admin).
 func (s *Server) consoleChangeRole(c *fiber.Ctx, v *console.Viewer, csrf string) error {
 	p, _ := params(c)
-	_, err := s.console.ChangeRole(c.UserContext(), v, c.Params("id"), c.Params("userId"), p["role"])
+	_, err := s.console.ChangeMemberRole(c.UserContext(), v, c.Params("id"), c.Params("userId"), p["role"])
 	if e, ok := fault.As(err); ok && !console.IsForbidden(err) && restStatus[e.Kind] != fiber.StatusNotFound {
 		return s.renderConsoleOrg(c.Status(restStatus[e.Kind]), v, csrf, e.Message)
 	}

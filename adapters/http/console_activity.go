@@ -52,17 +52,7 @@ func (s *Server) consoleActivity(c *fiber.Ctx, v *console.Viewer, _ string) erro
 		return s.consoleError(c, err)
 	}
 	base := pathConsoleOrgs + "/" + url.PathEscape(id) + "/activity"
-	view := activityView{Viewer: v, Org: o, Types: domain.EventTypes, Type: f.Type, User: f.User}
-	for _, e := range a.Entries {
-		row := activityRow{At: e.At.UTC().Format("2006-01-02 15:04:05"), Type: e.Type, UserID: e.UserID, User: e.UserEmail, Actor: actorLabel(e.Actor)}
-		if row.User == "" {
-			row.User = e.UserID
-		}
-		if e.UserID != "" {
-			row.UserLink = base + "?" + url.Values{"user": {e.UserID}}.Encode()
-		}
-		view.Entries = append(view.Entries, row)
-	}
+	view := activityView{Viewer: v, Org: o, Types: domain.EventTypes, Type: f.Type, User: f.User, Entries: activityRows(base, a.Entries)}
 	if a.Next != "" {
 		q := url.Values{"cursor": {a.Next}}
 		if f.Type != "" {
@@ -74,6 +64,23 @@ func (s *Server) consoleActivity(c *fiber.Ctx, v *console.Viewer, _ string) erro
 		view.Next = base + "?" + q.Encode()
 	}
 	return s.renderPage(c, "console_activity", view)
+}
+
+// activityRows are entries as the activity page shows them; each user
+// links to base filtered by that user.
+func activityRows(base string, entries []console.ActivityEntry) []activityRow {
+	rows := make([]activityRow, 0, len(entries))
+	for _, e := range entries {
+		row := activityRow{At: e.At.UTC().Format("2006-01-02 15:04:05"), Type: e.Type, UserID: e.UserID, User: e.UserEmail, Actor: actorLabel(e.Actor)}
+		if row.User == "" {
+			row.User = e.UserID
+		}
+		if e.UserID != "" {
+			row.UserLink = base + "?" + url.Values{"user": {e.UserID}}.Encode()
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 // actorLabel says who made a change, in words.

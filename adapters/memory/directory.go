@@ -3,7 +3,9 @@ package memory
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
@@ -171,6 +173,33 @@ func (d *Directory) ListMembers(_ context.Context, organizationID, afterUserID s
 	}
 	slices.SortFunc(out, func(a, b domain.Member) int { return cmp.Compare(a.User.ID, b.User.ID) })
 	return out[:min(limit, len(out))], nil
+}
+
+// SearchMembers is ListMembers over the members who match every term, by
+// prefix of the email key or the lower-cased names.
+func (d *Directory) SearchMembers(ctx context.Context, organizationID string, terms []string, afterUserID string, limit int) ([]domain.Member, error) {
+	if limit <= 0 {
+		return []domain.Member{}, nil
+	}
+	all, err := d.ListMembers(ctx, organizationID, afterUserID, math.MaxInt)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.DeleteFunc(all, func(m domain.Member) bool { return !matchesAll(m.User, terms) })
+	return out[:min(limit, len(out))], nil
+}
+
+// matchesAll reports whether every term is a prefix of u's email key or of
+// one of its lower-cased names (ports.DirectoryStore.SearchMembers).
+func matchesAll(u domain.User, terms []string) bool {
+	email, given, family := domain.NormalizeEmail(u.Email), strings.ToLower(u.GivenName), strings.ToLower(u.FamilyName)
+	for _, t := range terms {
+		name := strings.ToLower(t)
+		if !strings.HasPrefix(email, domain.NormalizeEmail(t)) && !strings.HasPrefix(given, name) && !strings.HasPrefix(family, name) {
+			return false
+		}
+	}
+	return true
 }
 
 // AssignLicense stores a license unless the user holds it. ErrNotFound if

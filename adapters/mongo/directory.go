@@ -2,6 +2,8 @@ package mongo
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -197,13 +199,84 @@ func (s *DirectoryStore) ListMembers(ctx context.Context, organizationID, afterU
 	return out, nil
 }
 
-// usersByID reads the users of the memberships in one query.
-func (s *DirectoryStore) usersByID(ctx context.Context, ms []membershipDoc) (map[string]domain.User, error) {
+// memberSearchChunk is how many memberships SearchMembers checks per users query.
+const memberSearchChunk = 500
+
+// SearchMembers returns a keyset page of an organization's members who
+// match every term: it walks the organization's memberships in user id
+// order (memberships_organization_user) and asks, a chunk at a time, which
+// of their users match, until the page is full. Each term is a prefix
+// regular expression, anchored, on the lower-case keys every user write
+// keeps (email_key, given_name_lc, family_name_lc; see userDoc), so the
+// comparison is the store's plain string match on either MongoDB or
+// FerretDB.
+func (s *DirectoryStore) SearchMembers(ctx context.Context, organizationID string, terms []string, afterUserID string, limit int) ([]domain.Member, error) {
+	out := []domain.Member{}
+	if limit <= 0 {
+		return out, nil
+	}
+	match := bson.A{}
+	for _, t := range terms {
+		email, name := "^"+regexp.QuoteMeta(domain.NormalizeEmail(t)), "^"+regexp.QuoteMeta(strings.ToLower(t))
+		match = append(match, bson.M{"$or": bson.A{
+			bson.M{"email_key": bson.M{"$regex": email}},
+			bson.M{"given_name_lc": bson.M{"$regex": name}},
+			bson.M{"family_name_lc": bson.M{"$regex": name}},
+		}})
+	}
+	cur, err := s.memberships.Find(ctx,
+		bson.M{"organization_id": organizationID, "user_id": bson.M{"$gt": afterUserID}, "status": notPending},
+		options.Find().SetSort(bson.D{{Key: "user_id", Value: 1}}).SetBatchSize(memberSearchChunk))
+	if err != nil {
+		return nil, translate("search members", err)
+	}
+	defer cur.Close(ctx)
+	chunk := make([]membershipDoc, 0, memberSearchChunk)
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		users, err := s.matchingUsers(ctx, chunk, match)
+		for i := range chunk {
+			if u, ok := users[chunk[i].UserID]; ok && len(out) < limit {
+				out = append(out, domain.Member{User: u, Membership: chunk[i].domain()})
+			}
+		}
+		chunk = chunk[:0]
+		return err
+	}
+	for len(out) < limit && cur.Next(ctx) {
+		var m membershipDoc
+		if err := cur.Decode(&m); err != nil {
+			return nil, translate("search members", err)
+		}
+		if chunk = append(chunk, m); len(chunk) == memberSearchChunk {
+			if err := flush(); err != nil {
+				return nil, translate("search members", err)
+			}
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, translate("search members", err)
+	}
+	if err := flush(); err != nil {
+		return nil, translate("search members", err)
+	}
+	return out, nil
+}
+
+// matchingUsers reads the users of the memberships that match every
+// condition of match (all of them when it is empty), in one query.
+func (s *DirectoryStore) matchingUsers(ctx context.Context, ms []membershipDoc, match bson.A) (map[string]domain.User, error) {
 	ids := make([]string, len(ms))
 	for i := range ms {
 		ids[i] = ms[i].UserID
 	}
-	cur, err := s.users.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	filter := bson.M{"_id": bson.M{"$in": ids}}
+	if len(match) > 0 {
+		filter["$and"] = match
+	}
+	cur, err := s.users.Find(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +289,11 @@ func (s *DirectoryStore) usersByID(ctx context.Context, ms []membershipDoc) (map
 		users[docs[i].ID] = docs[i].domain()
 	}
 	return users, nil
+}
+
+// usersByID reads the users of the memberships in one query.
+func (s *DirectoryStore) usersByID(ctx context.Context, ms []membershipDoc) (map[string]domain.User, error) {
+	return s.matchingUsers(ctx, ms, nil)
 }
 
 // AssignLicense stores a license unless the user holds it already, in one

@@ -305,6 +305,61 @@ func (s *DirectoryStore) ListMembers(ctx context.Context, organizationID, afterU
 	return out, nil
 }
 
+// searchMembersSQL is SearchMembers' statement for n terms: $1 the
+// organization, $2 the user id to start after, $3 the limit, then per term
+// the email key's bounds and the lower-cased names' bounds. A prefix is a
+// range in the "C" collation (byte order, which is code point order in
+// UTF-8), so the expression indexes of migration 00028 serve it whatever
+// the database's collation, and in a generic plan too (a LIKE with a
+// parameter pattern may use no index there).
+func searchMembersSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`SELECT ` + qualify("u", userColumns) + `, ` + qualify("m", membershipColumns) + `
+	FROM memberships m JOIN users u ON u.id = m.user_id
+	WHERE m.organization_id = $1 AND m.user_id > $2 AND m.status <> 'pending'`)
+	for i := range n {
+		p := 4 + 4*i
+		fmt.Fprintf(&b, `
+	AND ((u.email_key COLLATE "C" >= $%[1]d AND u.email_key COLLATE "C" < $%[2]d)
+		OR (lower(u.given_name) COLLATE "C" >= $%[3]d AND lower(u.given_name) COLLATE "C" < $%[4]d)
+		OR (lower(u.family_name) COLLATE "C" >= $%[3]d AND lower(u.family_name) COLLATE "C" < $%[4]d))`, p, p+1, p+2, p+3)
+	}
+	b.WriteString(`
+	ORDER BY m.user_id LIMIT $3`)
+	return b.String()
+}
+
+// prefixEnd is the least string above every string that starts with p, in
+// byte order: p with U+10FFFF, the highest code point, appended. (A string
+// that continues p with U+10FFFF itself, a noncharacter, is left out.)
+func prefixEnd(p string) string { return p + "\U0010FFFF" }
+
+// SearchMembers returns a keyset page of an organization's members who
+// match every term. The statement is planned for its values (an unnamed
+// statement, never a cached generic plan): a rare prefix is best found in
+// the users' prefix indexes and then checked for membership, a common one
+// by walking the organization's members in order until the page is full,
+// and only the values tell which.
+func (s *DirectoryStore) SearchMembers(ctx context.Context, organizationID string, terms []string, afterUserID string, limit int) ([]domain.Member, error) {
+	if limit <= 0 {
+		return []domain.Member{}, nil
+	}
+	args := []any{pgx.QueryExecModeExec, organizationID, afterUserID, limit}
+	for _, t := range terms {
+		email, name := domain.NormalizeEmail(t), strings.ToLower(t)
+		args = append(args, email, prefixEnd(email), name, prefixEnd(name))
+	}
+	rows, err := s.pool.Query(ctx, searchMembersSQL(len(terms)), args...)
+	if err != nil {
+		return nil, translate("search members", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Member, error) { return scanMember(row) })
+	if err != nil {
+		return nil, translate("search members", err)
+	}
+	return out, nil
+}
+
 // scanMember reads a row of the user's columns then the membership's: the
 // two scanners share one row.Scan, the user's destinations first.
 func scanMember(row pgx.Row) (domain.Member, error) {

@@ -1,10 +1,8 @@
 package console
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/base64"
 	"errors"
 	"slices"
 	"strings"
@@ -32,9 +30,6 @@ import (
 var errConsoleClient = fault.New(fault.Conflict, "console_client",
 	"the console's own registration is made by the server at each sign-in, so it can't be changed here")
 
-// errAppCursor refuses a cursor the apps' listing did not give out.
-var errAppCursor = fault.New(fault.Invalid, "invalid_cursor", "the cursor is not one the console gave out")
-
 // maxOrgRef bounds an organization's id or slug as typed in a form.
 const maxOrgRef = 255
 
@@ -61,7 +56,7 @@ type AppEntry struct {
 // grants.
 func (s *Service) Apps(ctx context.Context, v *Viewer, cursor string, limit int) (directory.Page[AppEntry], error) {
 	var out directory.Page[AppEntry]
-	after, err := decodeAppCursor(cursor)
+	after, err := directory.DecodeCursor(cursor)
 	if err != nil {
 		return out, err
 	}
@@ -75,7 +70,7 @@ func (s *Service) Apps(ctx context.Context, v *Viewer, cursor string, limit int)
 			out.Items = append(out.Items, AppEntry{Client: c, Editable: c.ID != ClientID})
 		}
 		if len(cs) > limit {
-			out.NextCursor = encodeAppCursor(cs[limit-1].ID)
+			out.NextCursor = directory.EncodeCursor(cs[limit-1].ID)
 		}
 		return out, nil
 	}
@@ -103,7 +98,7 @@ func (s *Service) Apps(ctx context.Context, v *Viewer, cursor string, limit int)
 		out.Items = append(out.Items, AppEntry{Client: c, Grants: byClient[id]})
 	}
 	if len(ids) > 0 && len(out.Items) > 0 {
-		out.NextCursor = encodeAppCursor(out.Items[len(out.Items)-1].Client.ID)
+		out.NextCursor = directory.EncodeCursor(out.Items[len(out.Items)-1].Client.ID)
 	}
 	return out, nil
 }
@@ -286,19 +281,6 @@ func (s *Service) SetAppSettings(ctx context.Context, v *Viewer, clientID string
 
 // The apps' cursor is the last client id of a page, base64url-encoded, as
 // the directory's listings encode theirs.
-func encodeAppCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
-
-func decodeAppCursor(cursor string) (string, error) {
-	if cursor == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(b) == 0 || len(b) > 255 || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
-		return "", errAppCursor
-	}
-	return string(b), nil
-}
-
 // sortGrants orders an app's grants by organization name, then id, for
 // people to read.
 func sortGrants(gs []AppGrant) {

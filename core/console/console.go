@@ -48,6 +48,10 @@ type Deps struct {
 	// KeyList and KeyRotation list and rotate the signing keys (keys.go).
 	KeyList     KeyLister
 	KeyRotation KeyRotator
+	// Members searches an organization's members; Licenses and Grants tell
+	// which of a member's licenses a viewer may know of.
+	Members  ports.DirectoryStore
+	Licenses ports.LicenseStore
 }
 
 // Service runs the console's use cases.
@@ -347,17 +351,4 @@ func sameRegistration(got, want *domain.Client) bool {
 		slices.Equal(got.ResponseTypes, want.ResponseTypes) && slices.Equal(got.Scopes, want.Scopes) &&
 		got.TokenEndpointAuthMethod == want.TokenEndpointAuthMethod && got.FirstParty == want.FirstParty &&
 		got.PKCERequired == want.PKCERequired && !got.Disabled && got.SecretHash == nil
-}
-
-// ChangeRole gives a member of an organization another role: a platform
-// administrator's act, as the admin API's PutMember is (an owner makes no
-// owners through the directory either). Nobody changes their own role.
-func (s *Service) ChangeRole(ctx context.Context, v *Viewer, orgID, userID, role string) (domain.Membership, error) {
-	if !v.Platform {
-		return domain.Membership{}, ErrForbidden
-	}
-	if err := s.mayManage(ctx, v, orgID, userID); err != nil {
-		return domain.Membership{}, err
-	}
-	return s.deps.Directory.PutMember(ctx, orgID, userID, role)
 }

@@ -112,7 +112,7 @@ func (s *Service) ListGroups(ctx context.Context, orgID, cursor string, limit in
 	p := Page[domain.Group]{Items: gs}
 	if len(gs) > limit {
 		p.Items = gs[:limit]
-		p.NextCursor = encodeCursor(gs[limit-1].ID)
+		p.NextCursor = EncodeCursor(gs[limit-1].ID)
 	}
 	return p, nil
 }

@@ -163,7 +163,7 @@ func (s *Service) ListOrganizations(ctx context.Context, cursor string, limit in
 	p := Page[domain.Organization]{Items: os}
 	if len(os) > limit {
 		p.Items = os[:limit]
-		p.NextCursor = encodeCursor(os[limit-1].ID)
+		p.NextCursor = EncodeCursor(os[limit-1].ID)
 	}
 	return p, nil
 }

@@ -28,7 +28,7 @@ func (s *Service) SearchOrganizations(ctx context.Context, query, cursor string,
 	p := Page[domain.Organization]{Items: os}
 	if len(os) > limit {
 		p.Items = os[:limit]
-		p.NextCursor = encodeCursor(os[limit-1].ID)
+		p.NextCursor = EncodeCursor(os[limit-1].ID)
 	}
 	return p, nil
 }

@@ -455,7 +455,7 @@ func (s *Service) listMembers(ctx context.Context, orgID, cursor string, limit i
 	p := Page[domain.Member]{Items: ms}
 	if len(ms) > limit {
 		p.Items = ms[:limit]
-		p.NextCursor = encodeCursor(ms[limit-1].User.ID)
+		p.NextCursor = EncodeCursor(ms[limit-1].User.ID)
 	}
 	return p, nil
 }
@@ -469,14 +469,25 @@ func pageArgs(cursor string, limit int) (after string, n int, err error) {
 	case limit < 0 || limit > MaxPageSize:
 		return "", 0, fault.New(fault.Invalid, "invalid_request", "limit must be between 1 and %d", MaxPageSize)
 	}
-	if cursor == "" {
-		return "", limit, nil
+	after, err = DecodeCursor(cursor)
+	if err != nil {
+		return "", 0, err
 	}
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(b) == 0 || len(b) > 128 || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
-		return "", 0, fault.New(fault.Invalid, "invalid_cursor", "the cursor is not one this API gave out")
-	}
-	return string(b), limit, nil
+	return after, limit, nil
 }
 
-func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
+// DecodeCursor reads a cursor EncodeCursor made: "" for the first page.
+func DecodeCursor(cursor string) (string, error) {
+	if cursor == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) == 0 || len(b) > 255 || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
+		return "", fault.New(fault.Invalid, "invalid_cursor", "the cursor is not one this API gave out")
+	}
+	return string(b), nil
+}
+
+// EncodeCursor is the opaque cursor of a page that ends at id, for
+// listings in id order.
+func EncodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
