@@ -109,12 +109,7 @@ func (s *Service) ListGroups(ctx context.Context, orgID, cursor string, limit in
 	if err != nil {
 		return Page[domain.Group]{}, fault.Store("list groups", err)
 	}
-	p := Page[domain.Group]{Items: gs}
-	if len(gs) > limit {
-		p.Items = gs[:limit]
-		p.NextCursor = EncodeCursor(gs[limit-1].ID)
-	}
-	return p, nil
+	return pageOf(gs, limit, idOfGroup), nil
 }
 
 // UserGroups returns the organization's groups a user is in, by id.

@@ -41,10 +41,5 @@ func (s *Service) SearchMembers(ctx context.Context, orgID, query, cursor string
 	if err != nil {
 		return Page[domain.Member]{}, fault.Store("search members", err)
 	}
-	p := Page[domain.Member]{Items: ms}
-	if len(ms) > limit {
-		p.Items = ms[:limit]
-		p.NextCursor = EncodeCursor(ms[limit-1].User.ID)
-	}
-	return p, nil
+	return pageOf(ms, limit, idOfMember), nil
 }

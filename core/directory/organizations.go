@@ -160,10 +160,5 @@ func (s *Service) ListOrganizations(ctx context.Context, cursor string, limit in
 	if err != nil {
 		return Page[domain.Organization]{}, fault.Store("list organizations", err)
 	}
-	p := Page[domain.Organization]{Items: os}
-	if len(os) > limit {
-		p.Items = os[:limit]
-		p.NextCursor = EncodeCursor(os[limit-1].ID)
-	}
-	return p, nil
+	return pageOf(os, limit, idOfOrg), nil
 }

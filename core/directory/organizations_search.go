@@ -25,12 +25,7 @@ func (s *Service) SearchOrganizations(ctx context.Context, query, cursor string,
 	if err != nil {
 		return Page[domain.Organization]{}, fault.Store("search organizations", err)
 	}
-	p := Page[domain.Organization]{Items: os}
-	if len(os) > limit {
-		p.Items = os[:limit]
-		p.NextCursor = EncodeCursor(os[limit-1].ID)
-	}
-	return p, nil
+	return pageOf(os, limit, idOfOrg), nil
 }
 
 // CheckOrganizationQuery refuses a search that is not text, or is longer

@@ -452,12 +452,7 @@ func (s *Service) listMembers(ctx context.Context, orgID, cursor string, limit i
 	if err != nil {
 		return Page[domain.Member]{}, fault.Store("list members", err)
 	}
-	p := Page[domain.Member]{Items: ms}
-	if len(ms) > limit {
-		p.Items = ms[:limit]
-		p.NextCursor = EncodeCursor(ms[limit-1].User.ID)
-	}
-	return p, nil
+	return pageOf(ms, limit, idOfMember), nil
 }
 
 // pageArgs decodes a cursor (an opaque encoding of the last id seen) and
@@ -487,6 +482,21 @@ func DecodeCursor(cursor string) (string, error) {
 	}
 	return string(b), nil
 }
+
+// pageOf is the page of up to limit of items, which a store read with
+// limit+1 so that a next page shows: its cursor is the last item's id.
+func pageOf[T any](items []T, limit int, id func(T) string) Page[T] {
+	p := Page[T]{Items: items}
+	if len(items) > limit {
+		p.Items = items[:limit]
+		p.NextCursor = EncodeCursor(id(items[limit-1]))
+	}
+	return p
+}
+
+func idOfMember(m domain.Member) string    { return m.User.ID }
+func idOfGroup(g domain.Group) string      { return g.ID }
+func idOfOrg(o domain.Organization) string { return o.ID }
 
 // EncodeCursor is the opaque cursor of a page that ends at id, for
 // listings in id order.
