@@ -421,3 +421,60 @@ func TestConsoleOwnersChangeRoles(t *testing.T) {
 		assert.Equal(t, "admin", w.roleIn(t, w.adminID, w.other))
 	})
 }
+
+// A platform administrator's suspension is theirs to lift: the account's
+// own school sees why, gets no button, and is refused by the console and
+// by its SCIM connection alike.
+func TestConsoleLeavesAPlatformSuspensionToThePlatform(t *testing.T) {
+	t.Parallel()
+	w := newConsoleWorld(t)
+	ctx := context.Background()
+	base := w.srv.BaseURL
+	orgPath := base + "/console/organizations/" + w.other
+	pupil := newConsoleUser(t, w.srv, "bart@shelbyville.example", "Bart", "Simpson", w.other)
+	adminCall(t, w.srv, http.MethodPut, "/api/v1/admin/organizations/"+w.other+"/members/"+pupil.ID, map[string]any{"role": "member"}, http.StatusOK)
+	adminCall(t, w.srv, http.MethodPost, "/api/v1/admin/users/"+pupil.ID+"/suspend", nil, http.StatusOK)
+
+	b, page := consoleSignIn(t, w.srv, w.ownerEmail, consolePassword)
+	require.Equal(t, http.StatusOK, page.status)
+	form := page.form(t, "csrf_token")
+	require.NotNil(t, form)
+	detail := guideGet(t, ctx, b, orgPath+"/members/"+pupil.ID)
+	require.Equal(t, http.StatusOK, detail.status, detail.body)
+	assert.Contains(t, detail.body, `<td id="member-status">suspended, by a platform administrator</td>`)
+	assert.Contains(t, detail.body, `id="platform-locked"`)
+	assert.NotContains(t, detail.body, "/members/"+pupil.ID+"/reactivate", "no button the owner can't use")
+	list := guideGet(t, ctx, b, orgPath)
+	assert.Contains(t, list.body, "(account suspended by a platform administrator)")
+
+	got := guidePost(t, ctx, b, orgPath+"/members/"+pupil.ID+"/reactivate", form.values())
+	assert.Equal(t, http.StatusForbidden, got.status, got.body)
+	assert.Contains(t, got.body, "only a platform administrator can reactivate it")
+	stored, err := w.srv.Users.GetUser(ctx, pupil.ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.UserSuspended, stored.Status, "still suspended")
+
+	// The school's SCIM connection is refused the same way.
+	vals := form.values()
+	vals.Set("name", "Entra ID")
+	made := guidePost(t, ctx, b, orgPath+"/scim-tokens", vals)
+	require.Equal(t, http.StatusCreated, made.status, made.body)
+	token := regexp.MustCompile(`id="new-scim-token">(cst_[A-Za-z0-9_-]+)<`).FindStringSubmatch(made.body)
+	require.NotNil(t, token)
+	patch := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":true}]}`
+	req, _ := http.NewRequest(http.MethodPatch, base+"/scim/v2/Users/"+pupil.ID, strings.NewReader(patch))
+	req.Header.Set("Authorization", "Bearer "+token[1])
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	stored, err = w.srv.Users.GetUser(ctx, pupil.ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.UserSuspended, stored.Status)
+
+	// The platform administrator lifts it from the admin API.
+	adminCall(t, w.srv, http.MethodPost, "/api/v1/admin/users/"+pupil.ID+"/reactivate", nil, http.StatusOK)
+	detail = guideGet(t, ctx, b, orgPath+"/members/"+pupil.ID)
+	assert.Contains(t, detail.body, `<td id="member-status">active</td>`)
+}

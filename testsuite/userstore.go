@@ -25,6 +25,7 @@ func RunUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 		{"reading a missing user by id or by email fails with ErrNotFound", userMissing},
 		{"an update stores what the callback made and moves the email lookup", userUpdate},
 		{"the platform administrator flag is stored by a create and by updates either way", userPlatformAdmin},
+		{"the platform lock is stored by a create and by updates either way", userPlatformLocked},
 		{"an update may change the letter case of the user's own email", userUpdateOwnEmailCase},
 		{"an update to an email another user holds fails with ErrAlreadyExists and writes nothing", userUpdateTakenEmail},
 		{"an update whose callback fails writes nothing and returns the callback's error", userUpdateRefused},
@@ -157,6 +158,28 @@ func userPlatformAdmin(t *testing.T, s ports.UserStore) {
 		want := u
 		want.PlatformAdmin = on
 		assertSame(t, want, got, "the flag set to %v reads back", on)
+	}
+}
+
+func userPlatformLocked(t *testing.T, s ports.UserStore) {
+	u := sampleUser()
+	u.Status, u.PlatformLocked = domain.UserSuspended, true
+	require.NoError(t, s.CreateUser(t.Context(), u))
+	got, err := s.GetUserByEmail(t.Context(), u.Email)
+	require.NoError(t, err)
+	assertSame(t, u, got, "a created lock reads back")
+	for _, on := range []bool{false, true} {
+		updated, err := s.UpdateUser(t.Context(), u.ID, func(u *domain.User) error {
+			u.PlatformLocked = on
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, on, updated.PlatformLocked, "the update returns the lock it set (%v)", on)
+		got, err := s.GetUser(t.Context(), u.ID)
+		require.NoError(t, err)
+		want := u
+		want.PlatformLocked = on
+		assertSame(t, want, got, "the lock set to %v reads back", on)
 	}
 }
 

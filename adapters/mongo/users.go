@@ -83,6 +83,9 @@ type userDoc struct {
 	// document written before the field existed reads as an account
 	// without the role, which is what every older account is.
 	PlatformAdmin bool `bson:"platform_admin,omitempty"`
+	// PlatformLocked is domain.User.PlatformLocked, absent when false, as
+	// every account suspended before it existed reads.
+	PlatformLocked bool `bson:"platform_locked,omitempty"`
 }
 
 // profileDoc is the stored form of a domain.OrgProfile. The _lc fields are
@@ -304,7 +307,7 @@ func newUserDoc(u *domain.User, rev int64) *userDoc {
 		GivenNameLC: strings.ToLower(u.GivenName), FamilyNameLC: strings.ToLower(u.FamilyName),
 		Picture: u.Picture, PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
 		PasswordHash: u.PasswordHash, Status: string(u.Status), HomeOrganizationID: u.HomeOrganizationID,
-		PlatformAdmin: u.PlatformAdmin, NotBefore: u.NotBefore, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		PlatformAdmin: u.PlatformAdmin, PlatformLocked: u.PlatformLocked, NotBefore: u.NotBefore, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 		Profiles: newProfileDocs(u.Profiles),
 	}
 }
@@ -315,7 +318,7 @@ func (d *userDoc) domain() domain.User {
 		FamilyName: d.FamilyName, Picture: d.Picture, PhoneNumber: d.PhoneNumber,
 		PhoneNumberVerified: d.PhoneNumberVerified, PasswordHash: d.PasswordHash,
 		Status: domain.UserStatus(d.Status), HomeOrganizationID: d.HomeOrganizationID,
-		PlatformAdmin: d.PlatformAdmin, NotBefore: d.NotBefore, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		PlatformAdmin: d.PlatformAdmin, PlatformLocked: d.PlatformLocked, NotBefore: d.NotBefore, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 		Profiles: profilesDomain(d.Profiles),
 	}
 }

@@ -27,10 +27,10 @@ func NewUserStore(pool *pgxpool.Pool) *UserStore { return &UserStore{pool: db{po
 // every statement that writes or reads a user carries them.
 const userColumns = `id, email, email_key, email_verified, given_name, family_name, picture,
 	phone_number, phone_number_verified, password_hash, status, created_at, updated_at, not_before,
-	profiles, home_organization_id, platform_admin`
+	profiles, home_organization_id, platform_admin, platform_locked`
 
 // userPlaceholders are the VALUES of userColumns, in order.
-const userPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17`
+const userPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18`
 
 // userArgs returns the values of userColumns, or an error if the profiles
 // hold text no jsonb document can (see encodeProfiles).
@@ -41,7 +41,7 @@ func userArgs(u *domain.User) ([]any, error) {
 	}
 	return []any{u.ID, u.Email, domain.NormalizeEmail(u.Email), u.EmailVerified, u.GivenName, u.FamilyName,
 		u.Picture, u.PhoneNumber, u.PhoneNumberVerified, u.PasswordHash, string(u.Status),
-		ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.NotBefore), profiles, optText(u.HomeOrganizationID), u.PlatformAdmin}, nil
+		ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.NotBefore), profiles, optText(u.HomeOrganizationID), u.PlatformAdmin, u.PlatformLocked}, nil
 }
 
 func scanUser(row pgx.Row) (domain.User, error) {
@@ -52,7 +52,7 @@ func scanUser(row pgx.Row) (domain.User, error) {
 	var home pgtype.Text
 	err := row.Scan(&u.ID, &u.Email, &emailKey, &u.EmailVerified, &u.GivenName, &u.FamilyName,
 		&u.Picture, &u.PhoneNumber, &u.PhoneNumberVerified, &u.PasswordHash, &status, &created, &updated,
-		&notBefore, &profiles, &home, &u.PlatformAdmin)
+		&notBefore, &profiles, &home, &u.PlatformAdmin, &u.PlatformLocked)
 	if err != nil {
 		return domain.User{}, err
 	}

@@ -72,6 +72,9 @@ type scope struct {
 	// home: the caller's grant on the account's home organization includes
 	// the action, so the caller may change the account itself.
 	home bool
+	// platform: a platform administrator acts (adminScope), above every
+	// organization.
+	platform bool
 }
 
 // loadUser fetches a user the caller may act on with action. A user the
@@ -119,6 +122,11 @@ func (s *Service) loadUser(ctx context.Context, c *access.Caller, userID, action
 
 // errNotHome refuses an account-wide change to a caller outside the
 // account's home organization.
+// errPlatformLocked refuses an organization's reactivation of an account a
+// platform administrator suspended or deactivated (domain.User.PlatformLocked).
+var errPlatformLocked = fault.New(fault.Forbidden, "platform_locked",
+	"a platform administrator suspended this account; only a platform administrator can reactivate it")
+
 var errNotHome = &fault.Error{Kind: fault.Forbidden, Code: "forbidden", Message: "this change is the account's own, which only its home organization makes; " +
 	"another organization suspends or removes its membership instead"}
 

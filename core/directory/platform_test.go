@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
 )
@@ -85,4 +86,57 @@ func assertUserNotFound(t *testing.T, err error) {
 	require.True(t, ok, "a directory error, got %v", err)
 	assert.Equal(t, fault.NotFound, e.Kind)
 	assert.Equal(t, "user_not_found", e.Code)
+}
+
+func TestAPlatformSuspensionIsOnlyThePlatformsToLift(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision, domain.ActionRead, domain.ActionSuspend, domain.ActionDeactivate)
+	ctx := t.Context()
+	u := f.provision(t, "nelson@example.edu").User
+	status := func() (domain.UserStatus, bool) {
+		got, err := f.users.GetUser(ctx, u.ID)
+		require.NoError(t, err)
+		return got.Status, got.PlatformLocked
+	}
+
+	_, err := f.svc.AdminSetStatus(ctx, u.ID, directory.Suspend)
+	require.NoError(t, err)
+	st, locked := status()
+	assert.Equal(t, domain.UserSuspended, st)
+	assert.True(t, locked, "a platform administrator's suspension locks the account")
+
+	before := len(f.events.Events())
+	_, err = f.svc.SetStatus(ctx, f.caller, u.ID, directory.Reactivate)
+	require.Error(t, err)
+	assert.Equal(t, fault.Forbidden, kindOf(t, err), "the home organization may not lift it")
+	e, _ := fault.As(err)
+	assert.Equal(t, "platform_locked", e.Code)
+	st, locked = status()
+	assert.Equal(t, domain.UserSuspended, st, "still suspended")
+	assert.True(t, locked)
+	assert.Len(t, f.events.Events(), before, "and nothing emitted")
+
+	_, err = f.svc.SetStatus(ctx, f.caller, u.ID, directory.Deactivate)
+	require.NoError(t, err, "the organization may still go further")
+	st, locked = status()
+	assert.Equal(t, domain.UserDeactivated, st)
+	assert.True(t, locked, "and the lock stays")
+
+	_, err = f.svc.AdminSetStatus(ctx, u.ID, directory.Reactivate)
+	require.NoError(t, err)
+	st, locked = status()
+	assert.Equal(t, domain.UserInvited, st, "back as it was, invited")
+	assert.False(t, locked, "a platform administrator lifts it")
+
+	// The organization suspends first; the platform suspends too, which
+	// changes no status but takes the suspension over.
+	_, err = f.svc.SetStatus(ctx, f.caller, u.ID, directory.Suspend)
+	require.NoError(t, err)
+	_, locked = status()
+	assert.False(t, locked, "an organization's suspension locks nothing")
+	_, err = f.svc.AdminSetStatus(ctx, u.ID, directory.Suspend)
+	require.NoError(t, err)
+	_, locked = status()
+	assert.True(t, locked)
+	_, err = f.svc.SetStatus(ctx, f.caller, u.ID, directory.Reactivate)
+	assert.Equal(t, fault.Forbidden, kindOf(t, err))
 }

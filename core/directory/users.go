@@ -204,7 +204,15 @@ func (s *Service) setAccountStatus(ctx context.Context, sc scope, l Lifecycle, t
 	now := s.now()
 	changed := false
 	u, err := s.deps.Users.UpdateUser(ctx, userID, func(u *domain.User) error {
+		if l == Reactivate && u.PlatformLocked && !sc.platform {
+			return errPlatformLocked
+		}
 		next := targetStatus(l, u)
+		if sc.platform && u.PlatformLocked != (l != Reactivate) {
+			// A platform administrator's suspension is theirs to lift, even
+			// when the account's organization had suspended it first.
+			u.PlatformLocked, u.UpdatedAt = l != Reactivate, now
+		}
 		if u.Status == next {
 			return nil
 		}
@@ -346,7 +354,7 @@ func (s *Service) adminScope(ctx context.Context, userID string) (scope, error) 
 	if err != nil {
 		return scope{}, fault.Store("list memberships", err)
 	}
-	sc := scope{user: u, all: ms, home: true}
+	sc := scope{user: u, all: ms, home: true, platform: true}
 	for _, m := range ms {
 		if m.Visible() {
 			sc.visible = append(sc.visible, m)

@@ -48,8 +48,12 @@ type User struct {
 	// console it sees and manages every organization. Only the CLI and
 	// the platform admin API grant it.
 	PlatformAdmin bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// PlatformLocked is set while the account is suspended or deactivated
+	// by a platform administrator (the admin API): only a platform
+	// administrator lifts it, never the account's organizations.
+	PlatformLocked bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Name is the display name built from the given and family names.
