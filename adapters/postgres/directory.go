@@ -307,25 +307,27 @@ func (s *DirectoryStore) ListMembers(ctx context.Context, organizationID, afterU
 
 // searchMembersSQL is SearchMembers' statement for n terms: $1 the
 // organization, $2 the user id to start after, $3 the limit, then per term
-// the email key's bounds and the lower-cased names' bounds. A prefix is a
-// range in the "C" collation (byte order, which is code point order in
-// UTF-8), so the expression indexes of migration 00028 serve it whatever
-// the database's collation, and in a generic plan too (a LIKE with a
-// parameter pattern may use no index there).
+// the email key's bounds and the lower-cased name's bounds, over the search
+// keys each membership keeps of its account (migration 00031). A prefix is
+// a range in the "C" collation (byte order, which is code point order in
+// UTF-8), so the organization's indexes serve it whatever the database's
+// collation, and in a generic plan too (a LIKE with a parameter pattern may
+// use no index there).
 func searchMembersSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`SELECT ` + qualify("u", userColumns) + `, ` + qualify("m", membershipColumns) + `
-	FROM memberships m JOIN users u ON u.id = m.user_id
+	b.WriteString(`WITH hits AS MATERIALIZED (SELECT m.user_id FROM memberships m
 	WHERE m.organization_id = $1 AND m.user_id > $2 AND m.status <> 'pending'`)
 	for i := range n {
 		p := 4 + 4*i
 		fmt.Fprintf(&b, `
-	AND ((u.email_key COLLATE "C" >= $%[1]d AND u.email_key COLLATE "C" < $%[2]d)
-		OR (lower(u.given_name) COLLATE "C" >= $%[3]d AND lower(u.given_name) COLLATE "C" < $%[4]d)
-		OR (lower(u.family_name) COLLATE "C" >= $%[3]d AND lower(u.family_name) COLLATE "C" < $%[4]d))`, p, p+1, p+2, p+3)
+	AND ((m.search_email COLLATE "C" >= $%[1]d AND m.search_email COLLATE "C" < $%[2]d)
+		OR (m.search_given COLLATE "C" >= $%[3]d AND m.search_given COLLATE "C" < $%[4]d)
+		OR (m.search_family COLLATE "C" >= $%[3]d AND m.search_family COLLATE "C" < $%[4]d))`, p, p+1, p+2, p+3)
 	}
-	b.WriteString(`
-	ORDER BY m.user_id LIMIT $3`)
+	b.WriteString(`)
+	SELECT ` + qualify("u", userColumns) + `, ` + qualify("m", membershipColumns) + `
+	FROM hits h JOIN memberships m ON m.organization_id = $1 AND m.user_id = h.user_id JOIN users u ON u.id = h.user_id
+	ORDER BY h.user_id LIMIT $3`)
 	return b.String()
 }
 
@@ -337,9 +339,9 @@ func prefixEnd(p string) string { return p + "\U0010FFFF" }
 // SearchMembers returns a keyset page of an organization's members who
 // match every term. The statement is planned for its values (an unnamed
 // statement, never a cached generic plan): a rare prefix is best found in
-// the users' prefix indexes and then checked for membership, a common one
-// by walking the organization's members in order until the page is full,
-// and only the values tell which.
+// the organization's search key indexes, a common one by walking the
+// organization's members in order until the page is full, and only the
+// values tell which.
 func (s *DirectoryStore) SearchMembers(ctx context.Context, organizationID string, terms []string, afterUserID string, limit int) ([]domain.Member, error) {
 	if limit <= 0 {
 		return []domain.Member{}, nil

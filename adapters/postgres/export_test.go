@@ -30,6 +30,9 @@ func SearchUsersSQL(organizationID string, f domain.UserFilter) (page, count str
 // can EXPLAIN it.
 func ListMembersSQL() string { return listMembersSQL }
 
+// SearchMembersSQL is DirectoryStore.SearchMembers' statement for n terms.
+func SearchMembersSQL(n int) string { return searchMembersSQL(n) }
+
 // MigrateTo applies the migrations up to and including version, so that a
 // test can fill an older schema before it migrates the rest.
 func MigrateTo(ctx context.Context, pool *pgxpool.Pool, version int64) error {
