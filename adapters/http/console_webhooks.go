@@ -117,7 +117,7 @@ func webhookSub(clientID, csrf string, sub domain.Subscription) webhookSubView {
 	return webhookSubView{CSRFToken: csrf,
 		ID: sub.ID, URL: sub.URL, Description: sub.Description, Path: consoleWebhookPath(clientID, sub.ID),
 		Events: sub.Events, Enabled: !sub.Disabled, DisabledReason: sub.DisabledReason,
-		Failures: sub.ConsecutiveFailures, Reenable: console.DisabledAfterFailures(sub),
+		Failures: sub.ConsecutiveFailures, Reenable: sub.DisabledByFailures(),
 	}
 }
 

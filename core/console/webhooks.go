@@ -6,7 +6,6 @@ import (
 	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
-	"github.com/calimatic/calimatic-auth/core/webhooks"
 )
 
 // An app's webhooks are a platform administrator's to see and act on, and
@@ -24,19 +23,6 @@ import (
 
 // MaxWebhookPage is how many deliveries a page of the log shows.
 const MaxWebhookPage = 20
-
-// ErrNotDisabledAfterFailures: Re-enable is for a subscription that
-// failures (or a 410) disabled; one that its app disabled, or that is
-// enabled, stays as its app left it.
-var ErrNotDisabledAfterFailures = fault.New(fault.Conflict, "not_disabled_after_failures",
-	"this subscription was not disabled after failed deliveries, so there is nothing to re-enable")
-
-// DisabledAfterFailures reports whether sub was disabled by its failures:
-// every failed attempt adds to its streak, and a subscription that its app
-// disabled has none (webhooks.Service.Update clears it).
-func DisabledAfterFailures(sub domain.Subscription) bool {
-	return sub.Disabled && sub.ConsecutiveFailures > 0
-}
 
 // appCaller is the app clientID as the webhooks' use cases know it, for a
 // platform administrator; ErrForbidden for anyone else, and for an app
@@ -119,21 +105,14 @@ func (s *Service) RedeliverWebhook(ctx context.Context, v *Viewer, clientID, sub
 	return s.deps.Webhooks.Redeliver(ctx, c, subID, deliveryID)
 }
 
-// ReenableWebhook enables a subscription that failures disabled, through
-// the webhook API's own update (enabled: true), which also clears its
-// failure streak and reason.
+// ReenableWebhook enables a subscription that failures disabled
+// (webhooks.Service.Reenable: the update the webhook API's enabled: true
+// makes, clearing the streak and reason, refused in the same step to one
+// its app disabled).
 func (s *Service) ReenableWebhook(ctx context.Context, v *Viewer, clientID, subID string) (domain.Subscription, error) {
 	c, err := s.appCaller(ctx, v, clientID)
 	if err != nil {
 		return domain.Subscription{}, err
 	}
-	sub, err := s.deps.Webhooks.Get(ctx, c, subID)
-	if err != nil {
-		return domain.Subscription{}, err
-	}
-	if !DisabledAfterFailures(sub) {
-		return domain.Subscription{}, ErrNotDisabledAfterFailures
-	}
-	on := true
-	return s.deps.Webhooks.Update(ctx, c, subID, webhooks.Input{Enabled: &on})
+	return s.deps.Webhooks.Reenable(ctx, c, subID)
 }

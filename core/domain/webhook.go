@@ -30,6 +30,11 @@ type Subscription struct {
 	UpdatedAt           time.Time
 }
 
+// DisabledByFailures reports whether failed deliveries (or a 410)
+// disabled the subscription: each adds to its streak, and one its owner
+// disabled has none (enabling or disabling clears it).
+func (s *Subscription) DisabledByFailures() bool { return s.Disabled && s.ConsecutiveFailures > 0 }
+
 // Wants reports whether the subscription is active and subscribed to typ.
 func (s *Subscription) Wants(typ string) bool {
 	if s.Disabled {

@@ -194,6 +194,32 @@ func (s *Service) Get(ctx context.Context, c *access.Caller, id string) (domain.
 // Update changes a subscription. Enabling a disabled one clears its failure
 // streak.
 func (s *Service) Update(ctx context.Context, c *access.Caller, id string, in Input) (domain.Subscription, error) {
+	return s.update(ctx, c, id, in, nil)
+}
+
+// ErrNotDisabledByFailures refuses to re-enable a subscription that
+// failures did not disable: one its owner disabled stays as its owner left
+// it.
+var ErrNotDisabledByFailures = fault.New(fault.Conflict, "not_disabled_after_failures",
+	"this subscription was not disabled after failed deliveries, so there is nothing to re-enable")
+
+// Reenable enables a subscription that failed deliveries disabled
+// (domain.Subscription.DisabledByFailures), clearing its streak as Update
+// does, and only such a one: the check and the change are one step, so one
+// its owner disables meanwhile stays disabled.
+func (s *Service) Reenable(ctx context.Context, c *access.Caller, id string) (domain.Subscription, error) {
+	on := true
+	return s.update(ctx, c, id, Input{Enabled: &on}, func(sub *domain.Subscription) error {
+		if !sub.DisabledByFailures() {
+			return ErrNotDisabledByFailures
+		}
+		return nil
+	})
+}
+
+// update is Update, refused by pre (when set) with the stored
+// subscription, in the same step as the change.
+func (s *Service) update(ctx context.Context, c *access.Caller, id string, in Input, pre func(*domain.Subscription) error) (domain.Subscription, error) {
 	if err := s.check(in); err != nil {
 		return domain.Subscription{}, err
 	}
@@ -204,6 +230,11 @@ func (s *Service) Update(ctx context.Context, c *access.Caller, id string, in In
 	sub, err := s.deps.Subscriptions.UpdateSubscription(ctx, id, func(sub *domain.Subscription) error {
 		if sub.ClientID != c.Client.ID {
 			return errNoSubscription
+		}
+		if pre != nil {
+			if err := pre(sub); err != nil {
+				return err
+			}
 		}
 		if in.URL != nil {
 			sub.URL = *in.URL
