@@ -77,7 +77,7 @@ func (s *Server) consolePage(h consoleHandler) fiber.Handler {
 			if c.Method() != fiber.MethodGet {
 				return s.pageError(c, pageErr(oidc.CodeInvalidRequest, "Your console session ended. Go back to the console and sign in again."))
 			}
-			return s.consoleSignIn(c)
+			return s.consoleSignIn(c, false)
 		}
 		v, err := s.console.ViewerOf(c.UserContext(), *user)
 		if console.IsForbidden(err) {
@@ -118,7 +118,9 @@ func (s *Server) consoleCookieOf(name, value string, expires time.Time) *fiber.C
 // consoleSignIn sends the browser to the authorization endpoint as the
 // console's client, with a fresh state and PKCE verifier kept in a
 // short-lived cookie, and the page it asked for to come back to.
-func (s *Server) consoleSignIn(c *fiber.Ctx) error {
+// fresh asks the provider for a new sign-in (prompt=login) rather than its
+// session's.
+func (s *Server) consoleSignIn(c *fiber.Ctx, fresh bool) error {
 	if err := s.console.Register(c.UserContext()); err != nil {
 		return s.pageError(c, err)
 	}
@@ -133,6 +135,9 @@ func (s *Server) consoleSignIn(c *fiber.Ctx) error {
 		"response_type": {"code"}, "client_id": {console.ClientID}, "redirect_uri": {s.opts.Issuer + pathConsoleCallback},
 		"scope": {"openid profile email"}, "state": {state},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}
+	if fresh {
+		q.Set("prompt", "login")
 	}
 	return s.seeOther(c, oidc.PathAuthorize+"?"+q.Encode())
 }
@@ -158,6 +163,15 @@ func (s *Server) consoleCallback(c *fiber.Ctx) error {
 			return s.pageError(c, pageErr(oidc.CodeInvalidRequest, "The console could not finish signing you in. Go to the console and sign in again."))
 		}
 		return s.pageError(c, err)
+	}
+	// A token the console would refuse at once (a sign-in from the very
+	// second the account's sign-ins were reset: auth_time has whole
+	// seconds) would send the browser round again and again through the
+	// provider's session: ask for a new sign-in instead.
+	if user, err := s.op.TokenUser(c.UserContext(), resp.AccessToken, console.ClientID); err != nil {
+		return s.pageError(c, err)
+	} else if user == nil {
+		return s.consoleSignIn(c, true)
 	}
 	c.Cookie(s.consoleCookieOf(consoleCookie, resp.AccessToken, s.clock.Now().Add(time.Duration(resp.ExpiresIn)*time.Second)))
 	back := pathConsole
@@ -315,7 +329,10 @@ func (s *Server) consoleError(c *fiber.Ctx, err error) error {
 	e, ok := fault.As(err)
 	switch {
 	case ok && (console.IsForbidden(err) || restStatus[e.Kind] == fiber.StatusNotFound):
-		return s.consoleForbidden(c)
+		return s.renderPage(c.Status(fiber.StatusForbidden), "error", errorView{
+			Title: "You can't see this", Status: fiber.StatusForbidden,
+			Message: "This isn't something your account can see or change in the console: it belongs to another organization, needs another role, or doesn't exist.",
+		})
 	case ok:
 		status := restStatus[e.Kind]
 		return s.renderPage(c.Status(status), "error", errorView{Title: "This request can't be completed", Message: e.Message, Status: status})

@@ -91,3 +91,48 @@ func Resolve(ctx context.Context, roles Roles, groups Groups, m domain.Membershi
 	slices.SortStableFunc(held, func(a, b domain.Role) int { return domain.RoleRank(b, a) })
 	return Held{Effective: held[0], Roles: held}, nil // held[0] is domain.EffectiveRole's pick
 }
+
+// Tier is how far a role reaches in its organization, by what it may
+// manage: permissions decide, so renaming a role or mapping it through a
+// group gives no way around a rule written in tiers.
+type Tier int
+
+// Tiers, lowest first.
+const (
+	// TierMember manages nothing.
+	TierMember Tier = iota
+	// TierAdmin manages users: the admin role, or one with users:read or
+	// users:manage.
+	TierAdmin
+	// TierOwner manages the organization: the owner role, or one with
+	// organization:manage or roles:manage.
+	TierOwner
+)
+
+var (
+	ownerPermissions = []string{"organization:manage", "roles:manage"}
+	adminPermissions = []string{"users:read", "users:manage"}
+)
+
+// RoleTier is the tier of one role.
+func RoleTier(r domain.Role) Tier {
+	has := func(want []string) bool {
+		return slices.ContainsFunc(r.Permissions, func(p string) bool { return slices.Contains(want, p) })
+	}
+	switch {
+	case r.Name == domain.RoleOwner || has(ownerPermissions):
+		return TierOwner
+	case r.Name == domain.RoleAdmin || has(adminPermissions):
+		return TierAdmin
+	}
+	return TierMember
+}
+
+// Tier is the highest tier of the roles h holds.
+func (h Held) Tier() Tier {
+	t := TierMember
+	for _, r := range h.Roles {
+		t = max(t, RoleTier(r))
+	}
+	return t
+}

@@ -48,6 +48,10 @@ type Deps struct {
 	// KeyList and KeyRotation list and rotate the signing keys (keys.go).
 	KeyList     KeyLister
 	KeyRotation KeyRotator
+	// Roles and Groups resolve what a membership holds (access.Resolve):
+	// its direct role and its groups' roles, by permission.
+	Roles  access.Roles
+	Groups access.Groups
 	// Members searches an organization's members; Licenses and Grants tell
 	// which of a member's licenses a viewer may know of.
 	Members  ports.DirectoryStore
@@ -65,8 +69,9 @@ type Viewer struct {
 	User domain.User
 	// Platform is set for platform administrators, who see everything.
 	Platform bool
-	// Roles holds, per organization the account administers, its role
-	// there: owner or admin.
+	// Roles holds, per organization the account administers, its tier
+	// there as a built-in role's name: owner or admin. A custom role, or
+	// a group's, counts by its permissions (access.Tier).
 	Roles map[string]string
 }
 
@@ -75,9 +80,6 @@ func (v *Viewer) Sees(orgID string) bool {
 	_, ok := v.Roles[orgID]
 	return v.Platform || ok
 }
-
-// consoleRoles are the roles that open the console on an organization.
-var consoleRoles = []string{domain.RoleOwner, domain.RoleAdmin}
 
 // ViewerOf returns what u may see, or ErrForbidden when nothing: an
 // inactive account, or one that is neither a platform administrator nor
@@ -92,8 +94,16 @@ func (s *Service) ViewerOf(ctx context.Context, u domain.User) (*Viewer, error) 
 		return nil, fault.Store("list memberships", err)
 	}
 	for _, m := range ms {
-		if m.Status == domain.MembershipActive && slices.Contains(consoleRoles, m.Role) {
-			v.Roles[m.OrganizationID] = m.Role
+		if m.Status != domain.MembershipActive {
+			continue
+		}
+		switch tier, err := s.tierOf(ctx, m); {
+		case err != nil:
+			return nil, err
+		case tier == access.TierOwner:
+			v.Roles[m.OrganizationID] = domain.RoleOwner
+		case tier == access.TierAdmin:
+			v.Roles[m.OrganizationID] = domain.RoleAdmin
 		}
 	}
 	if !v.Platform && len(v.Roles) == 0 {
@@ -251,9 +261,10 @@ func (s *Service) Invite(ctx context.Context, v *Viewer, orgID string, in Invita
 // administers, as the user management API does: the account when the
 // organization is its home, else the membership. Nobody acts on
 // themselves, on an account above them (a platform administrator, for
-// anyone but another), or on a peer or superior in the organization (an
-// admin on admins and owners): an admin who may not make admins may not
-// unmake owners either.
+// anyone but another), or on a peer or superior in the organization: an
+// admin acts on members only, an owner on admins and members, never on
+// another owner (no organization role makes owners, so none unmakes
+// them). Tiers count what the roles may do, groups' roles included.
 func (s *Service) SetMemberStatus(ctx context.Context, v *Viewer, orgID, userID string, l directory.Lifecycle) (directory.UserView, error) {
 	c, err := s.caller(v, orgID)
 	if err != nil {
@@ -288,15 +299,39 @@ func (s *Service) mayManage(ctx context.Context, v *Viewer, orgID, userID string
 	if v.Platform {
 		return nil
 	}
-	switch {
-	case u.PlatformAdmin:
+	if u.PlatformAdmin {
 		return ErrForbidden
-	case m.Role == domain.RoleOwner && v.Roles[orgID] != domain.RoleOwner:
-		return ErrForbidden
-	case m.Role == domain.RoleAdmin && v.Roles[orgID] != domain.RoleOwner:
+	}
+	tier, err := s.tierOf(ctx, m)
+	if err != nil {
+		return err
+	}
+	if tier >= viewerTier(v, orgID) {
 		return ErrForbidden
 	}
 	return nil
+}
+
+// tierOf is how far membership m reaches in its organization: the highest
+// tier of its direct role and its groups' roles, by their permissions, so
+// a custom role or a group mapping counts as what it may do, not by name.
+func (s *Service) tierOf(ctx context.Context, m domain.Membership) (access.Tier, error) {
+	h, err := access.Resolve(ctx, s.deps.Roles, s.deps.Groups, m)
+	if err != nil {
+		return access.TierMember, fault.Store("resolve roles", err)
+	}
+	return h.Tier(), nil
+}
+
+// viewerTier is v's tier in orgID, as ViewerOf found it.
+func viewerTier(v *Viewer, orgID string) access.Tier {
+	switch v.Roles[orgID] {
+	case domain.RoleOwner:
+		return access.TierOwner
+	case domain.RoleAdmin:
+		return access.TierAdmin
+	}
+	return access.TierMember
 }
 
 // ManagesSCIM reports whether v keeps an organization's SCIM tokens: a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/directory"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
@@ -46,6 +47,24 @@ func (v *Viewer) RolesFor(orgID string, m domain.Member) []string {
 		return nil
 	}
 	return ownerGives
+}
+
+// Outranks reports, by m's direct role alone, whether v may act on m in
+// orgID: whether the organization's member list offers the buttons. The
+// member's own page, and every change, ask mayManage, which counts the
+// roles m's groups give too; a custom role, whose permissions the list
+// does not read, sends the viewer there.
+func (v *Viewer) Outranks(orgID string, m domain.Member) bool {
+	switch {
+	case m.User.ID == v.User.ID:
+		return false
+	case v.Platform:
+		return true
+	case m.User.PlatformAdmin:
+		return false
+	}
+	perms, builtIn := domain.BuiltInRoles[m.Membership.Role]
+	return builtIn && access.RoleTier(domain.Role{Name: m.Membership.Role, Permissions: perms}) < viewerTier(v, orgID)
 }
 
 // ChangeMemberRole gives a member of an organization another role, as the

@@ -3,7 +3,6 @@ package directory
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -326,19 +325,13 @@ func (s *Service) refuseForeignDomain(ctx context.Context, email string) error {
 	return fault.Store("get user", err)
 }
 
-// Permissions that make a role an owner's or an admin's, whatever its name.
-var (
-	ownerPermissions = []string{"organization:manage", "roles:manage"}
-	adminPermissions = []string{"users:read", "users:manage"}
-)
-
 // checkAssignable refuses a role that does not exist in the organization,
 // and the roles a client may not give: one with an owner's permissions
 // (owner itself, or a custom role with organization:manage or roles:manage)
-// always, as only platform administrators and the organization's owners
-// make owners; one with an admin's (admin, or users:read or users:manage)
-// without the assign_admin action. Permissions decide, so renaming a role
-// gives it no way around the rule.
+// always, as only platform administrators make owners; one with an admin's
+// (admin, or users:read or users:manage) without the assign_admin action.
+// Permissions decide (access.RoleTier), so renaming a role gives it no way
+// around the rule.
 func (s *Service) checkAssignable(ctx context.Context, c *access.Caller, orgID, role string) error {
 	if !domain.ValidName(role) {
 		return fault.New(fault.Invalid, "invalid_role", "role %q is not a valid role name", clip(role))
@@ -350,14 +343,14 @@ func (s *Service) checkAssignable(ctx context.Context, c *access.Caller, orgID, 
 	if !ok {
 		return fault.New(fault.Invalid, "invalid_role", "role %q does not exist in this organization", clip(role))
 	}
-	has := func(want []string) bool {
-		return slices.ContainsFunc(perms, func(p string) bool { return slices.Contains(want, p) })
-	}
-	switch {
-	case role == domain.RoleOwner || has(ownerPermissions):
-		return fault.New(fault.Forbidden, "forbidden", "role %q manages the organization: only platform administrators and the organization's owners give it", clip(role))
-	case role == domain.RoleAdmin || has(adminPermissions):
+	switch access.RoleTier(domain.Role{Name: role, Permissions: perms}) {
+	case access.TierOwner:
+		return fault.New(fault.Forbidden, "forbidden", "role %q manages the organization: only a platform administrator gives it", clip(role))
+	case access.TierAdmin:
 		if g := c.Grant(orgID); g == nil || !g.Allows(domain.ActionAssignAdmin) {
+			if c.Client.ID == "" { // the organization's own directory (OrgCaller): its SCIM connection, its console
+				return fault.New(fault.Forbidden, "forbidden", "role %q manages users: only the organization's owners give it", clip(role))
+			}
 			return fault.New(fault.Forbidden, "forbidden", "role %q manages users: this client's grant on organization %q does not include %q",
 				clip(role), clip(orgID), domain.ActionAssignAdmin)
 		}

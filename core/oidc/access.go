@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
@@ -79,5 +80,17 @@ func (p *Provider) TokenUser(ctx context.Context, token, clientID string) (*doma
 	if err != nil || c == nil || c.ClientID != clientID {
 		return nil, err
 	}
-	return p.tokenUser(ctx, c)
+	u, err := p.tokenUser(ctx, c)
+	if err != nil || u == nil || slices.Contains(c.AMR, "mfa") {
+		return u, err
+	}
+	// A token of one factor no longer speaks for a user whom an
+	// organization's policy has since come to ask a second factor of, as
+	// the provider's own session no longer does (signedIn): the app signs
+	// in again, and the second factor is asked then.
+	required, err := p.deps.MFA.Required(ctx, u.ID)
+	if err != nil || required {
+		return nil, err
+	}
+	return u, nil
 }

@@ -1,0 +1,178 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/calimatic/calimatic-auth/core/domain"
+)
+
+// Who may act on whom in the console counts what a member's roles may do,
+// not their names: a custom role with an owner's or an admin's permissions,
+// and a role a directory group maps to, rank as owner or admin. And an
+// owner never acts on another owner, as no organization role makes owners.
+func TestConsoleRanksMembersByWhatTheirRolesMayDo(t *testing.T) {
+	t.Parallel()
+	w := newConsoleWorld(t)
+	ctx := context.Background()
+	base := w.srv.BaseURL
+	org := "/api/v1/admin/organizations/" + w.other
+	orgPath := base + "/console/organizations/" + w.other
+	adminCall(t, w.srv, http.MethodPut, org+"/roles/principal", map[string]any{"permissions": []string{"organization:read", "organization:manage", "users:manage"}}, http.StatusOK)
+	adminCall(t, w.srv, http.MethodPut, org+"/roles/helper", map[string]any{"permissions": []string{"organization:read", "users:manage"}}, http.StatusOK)
+	// Accounts the school made, so that a suspension is the account's.
+	homed := func(email, role string) domain.User {
+		u := newConsoleUser(t, w.srv, email, "Test", role, w.other)
+		adminCall(t, w.srv, http.MethodPut, org+"/members/"+u.ID, map[string]any{"role": role}, http.StatusOK)
+		return u
+	}
+	principal := homed("principal@shelbyville.example", "principal")
+	helper := homed("helper@shelbyville.example", "helper")
+	coOwner := homed("co-owner@shelbyville.example", "owner")
+	staff := homed("staff@shelbyville.example", "member")
+	pupil := homed("pupil@shelbyville.example", "member")
+
+	// The school's directory puts staff in a group mapped to admin.
+	ob, opage := consoleSignIn(t, w.srv, w.ownerEmail, consolePassword)
+	require.Equal(t, http.StatusOK, opage.status)
+	oform := opage.form(t, "csrf_token")
+	require.NotNil(t, oform)
+	vals := oform.values()
+	vals.Set("name", "Entra ID")
+	made := guidePost(t, ctx, ob, orgPath+"/scim-tokens", vals)
+	require.Equal(t, http.StatusCreated, made.status, made.body)
+	token := regexp.MustCompile(`id="new-scim-token">(cst_[A-Za-z0-9_-]+)<`).FindStringSubmatch(made.body)
+	require.NotNil(t, token)
+	body, _ := json.Marshal(map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Staff Admins",
+		"members": []map[string]any{{"value": staff.ID}},
+	})
+	req, _ := http.NewRequest(http.MethodPost, base+"/scim/v2/Groups", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token[1])
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var group map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&group))
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode, group)
+	adminCall(t, w.srv, http.MethodPut, org+"/groups/"+group["id"].(string)+"/role", map[string]any{"role": "admin"}, http.StatusOK)
+
+	try := func(b *http.Client, csrf url.Values, who domain.User, action string) int {
+		t.Helper()
+		return guidePost(t, ctx, b, orgPath+"/members/"+who.ID+"/"+action, csrf).status
+	}
+	status := func(u domain.User) domain.UserStatus {
+		t.Helper()
+		got, err := w.srv.Users.GetUser(ctx, u.ID)
+		require.NoError(t, err)
+		return got.Status
+	}
+
+	t.Run("a role a group maps to opens the console as what it may do", func(t *testing.T) {
+		sb, spage := consoleSignIn(t, w.srv, staff.Email, consolePassword)
+		require.Equal(t, http.StatusOK, spage.status, spage.body)
+		got := guideGet(t, ctx, sb, orgPath)
+		assert.Equal(t, http.StatusOK, got.status, "staff administers the school through the group")
+		assert.NotContains(t, got.body, `id="scim-tokens"`, "as an admin, not an owner")
+	})
+
+	t.Run("an admin acts on none of them but a plain member", func(t *testing.T) {
+		ab, apage := consoleSignIn(t, w.srv, w.admin, consolePassword)
+		require.Equal(t, http.StatusOK, apage.status)
+		csrf := apage.form(t, "csrf_token").values()
+		for _, u := range []domain.User{principal, helper, coOwner, staff} {
+			for _, action := range []string{"suspend", "remove"} {
+				assert.Equal(t, http.StatusForbidden, try(ab, csrf, u, action), "%s %s", action, u.Email)
+			}
+			assert.Equal(t, domain.UserActive, status(u), u.Email)
+		}
+		list := guideGet(t, ctx, ab, orgPath)
+		assert.NotContains(t, list.body, "/members/"+coOwner.ID+"/suspend", "the list offers no button the admin can't use")
+		assert.NotContains(t, list.body, "/members/"+principal.ID+"/remove")
+		assert.Contains(t, list.body, "/members/"+pupil.ID+"/suspend")
+		assert.Equal(t, http.StatusOK, try(ab, csrf, pupil, "suspend"), "a plain member")
+		assert.Equal(t, domain.UserSuspended, status(pupil))
+	})
+
+	t.Run("an owner acts on admins by any name, never on an owner by any name", func(t *testing.T) {
+		csrf := oform.values()
+		for _, u := range []domain.User{principal, coOwner} {
+			for _, action := range []string{"suspend", "remove"} {
+				assert.Equal(t, http.StatusForbidden, try(ob, csrf, u, action), "%s %s", action, u.Email)
+			}
+			assert.Equal(t, domain.UserActive, status(u), u.Email)
+		}
+		for _, u := range []domain.User{helper, staff} {
+			assert.Equal(t, http.StatusOK, try(ob, csrf, u, "suspend"), u.Email)
+			assert.Equal(t, domain.UserSuspended, status(u), u.Email)
+			assert.Equal(t, http.StatusOK, try(ob, csrf, u, "reactivate"), u.Email)
+		}
+	})
+
+	t.Run("a platform administrator acts on owners", func(t *testing.T) {
+		pb, ppage := consoleSignIn(t, w.srv, seedEmail, seedPassword)
+		require.Equal(t, http.StatusOK, ppage.status)
+		csrf := ppage.form(t, "csrf_token").values()
+		assert.Equal(t, http.StatusOK, try(pb, csrf, coOwner, "suspend"))
+		assert.Equal(t, domain.UserSuspended, status(coOwner))
+	})
+}
+
+// A sign-in in the very second an account's sign-ins were reset makes a
+// token the console refuses (auth_time has whole seconds): the console
+// asks for a new sign-in rather than send the browser round for ever.
+func TestConsoleSignInInTheSecondOfAResetDoesNotLoop(t *testing.T) {
+	t.Parallel()
+	w := newConsoleWorld(t)
+	ctx := context.Background()
+	u, err := w.srv.Users.GetUserByEmail(ctx, w.ownerEmail)
+	require.NoError(t, err)
+	_, err = w.srv.Users.UpdateUser(ctx, u.ID, func(u *domain.User) error { u.NotBefore = time.Now(); return nil })
+	require.NoError(t, err)
+	b, page := consoleSignIn(t, w.srv, w.ownerEmail, consolePassword) // a loop would fail here, after 10 redirects
+	require.Equal(t, http.StatusOK, page.status)
+	switch page.url.Path {
+	case "/login": // still the reset's second: asked to sign in again
+		login := page.form(t, "password")
+		require.NotNil(t, login, "the sign-in page, not a loop: %s", page.body)
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+		vals := login.values()
+		vals.Set("email", w.ownerEmail)
+		vals.Set("password", consolePassword)
+		again := guidePost(t, ctx, b, login.action, vals)
+		require.Equal(t, http.StatusOK, again.status)
+		assert.Equal(t, "/console", again.url.Path, "a second later, the sign-in holds")
+	case "/console":
+	default:
+		t.Fatalf("landed on %s", page.url)
+	}
+}
+
+// A policy raised while a console session lasts applies at its next
+// request: a session of one factor no longer opens the console for an
+// account the policy now asks a second factor of.
+func TestConsoleSessionMeetsAPolicyRaisedMeanwhile(t *testing.T) {
+	t.Parallel()
+	w := newConsoleWorld(t)
+	ctx := context.Background()
+	orgPath := w.srv.BaseURL + "/console/organizations/" + w.other
+	b, page := consoleSignIn(t, w.srv, w.admin, consolePassword)
+	require.Equal(t, http.StatusOK, page.status)
+	require.Equal(t, http.StatusOK, guideGet(t, ctx, b, orgPath).status)
+
+	adminCall(t, w.srv, http.MethodPatch, "/api/v1/admin/organizations/"+w.other, map[string]any{"mfaPolicy": "required_for_admins"}, http.StatusOK)
+	got := guideGet(t, ctx, b, orgPath)
+	require.Equal(t, http.StatusOK, got.status, got.body)
+	assert.Equal(t, "/login", got.url.Path, "the console signs in again, and the provider's one-factor session no longer counts")
+	assert.NotContains(t, got.body, `id="member-list"`)
+}
