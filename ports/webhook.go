@@ -15,9 +15,10 @@ type SubscriptionStore interface {
 	// GetSubscription returns a subscription. ErrNotFound if there is none.
 	GetSubscription(ctx context.Context, id string) (domain.Subscription, error)
 	// UpdateSubscription reads, applies fn and writes atomically. ErrNotFound
-	// if there is none; fn's error aborts the write and is returned. When the
-	// result is disabled, its pending deliveries fail in the same step
-	// (CompletedAt = UpdatedAt).
+	// if there is none; fn's error aborts the write and is returned. What fn
+	// sets is stored as is, Disabled, DisabledReason and DisabledAt included
+	// (the caller dates its own disabling). When the result is disabled, its
+	// pending deliveries fail in the same step (CompletedAt = UpdatedAt).
 	UpdateSubscription(ctx context.Context, id string, fn func(*domain.Subscription) error) (domain.Subscription, error)
 	// DeleteSubscription removes a subscription with its deliveries and
 	// their attempts. ErrNotFound if there is none.
@@ -57,8 +58,10 @@ type DeliveryStore interface {
 	// whose leases overlapped are both recorded. When the subscription ends
 	// up disabled, its other pending deliveries fail too. Its subscription
 	// gets its failure streak reset or grown and, per the outcome, is
-	// disabled. It returns the subscription as stored. ErrNotFound if the
-	// delivery no longer exists (its subscription was deleted).
+	// disabled in the same step, with DisabledReason = o.DisabledReason and
+	// DisabledAt = a.At; an already disabled subscription keeps its first
+	// reason and time. It returns the subscription as stored. ErrNotFound if
+	// the delivery no longer exists (its subscription was deleted).
 	RecordAttempt(ctx context.Context, a domain.Attempt, o domain.AttemptOutcome) (domain.Subscription, error)
 	// GetDelivery returns a delivery with its attempts. ErrNotFound if there
 	// is none.

@@ -237,7 +237,7 @@ func (w *Webhooks) RecordAttempt(_ context.Context, a domain.Attempt, o domain.A
 		return domain.Subscription{}, nil // a back-channel logout: no subscription to account to
 	}
 	s := w.subs[d.SubscriptionID]
-	applyOutcome(&s, o)
+	applyOutcome(&s, o, a.At)
 	w.subs[s.ID] = s
 	if s.Disabled {
 		w.failPending(s.ID, a.At)
@@ -245,15 +245,16 @@ func (w *Webhooks) RecordAttempt(_ context.Context, a domain.Attempt, o domain.A
 	return cloneSub(s), nil
 }
 
-// applyOutcome updates a subscription's failure streak and disabling.
-func applyOutcome(s *domain.Subscription, o domain.AttemptOutcome) {
+// applyOutcome updates a subscription's failure streak and disabling, by
+// an attempt made at.
+func applyOutcome(s *domain.Subscription, o domain.AttemptOutcome, at time.Time) {
 	if o.Succeeded {
 		s.ConsecutiveFailures = 0
 		return
 	}
 	s.ConsecutiveFailures++
 	if !s.Disabled && (o.Disable || o.DisableAfter > 0 && s.ConsecutiveFailures >= o.DisableAfter) {
-		s.Disabled, s.DisabledReason = true, o.DisabledReason
+		s.Disabled, s.DisabledReason, s.DisabledAt = true, o.DisabledReason, at
 	}
 }
 

@@ -45,3 +45,23 @@ func TestDocumentsWrittenBeforeFederationAndTheConsoleRead(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, gotReq.Upstream)
 }
+
+// A subscription disabled before DisabledAt was recorded has no
+// disabled_at: it reads as disabled at an unknown (zero) time.
+func TestAWebhookSubscriptionWrittenBeforeDisabledAtReads(t *testing.T) {
+	db := testDB(t)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	hooks, err := mongoadapter.NewWebhookStore(db, make([]byte, 32))
+	require.NoError(t, err)
+	sub := domain.Subscription{ID: "whs_" + uuid.NewString(), ClientID: "cca_old", URL: "https://hooks.example", Events: []string{domain.EventUserCreated},
+		Secret: "whsec_x", Disabled: true, DisabledReason: "the endpoint answered 410 Gone", DisabledAt: now, CreatedAt: now, UpdatedAt: now}
+	require.NoError(t, hooks.CreateSubscription(ctx, sub))
+	res, err := db.Collection("webhook_subscriptions").UpdateOne(ctx, bson.M{"_id": sub.ID}, bson.M{"$unset": bson.M{"disabled_at": ""}})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), res.ModifiedCount, "the stored document had the field")
+	got, err := hooks.GetSubscription(ctx, sub.ID)
+	require.NoError(t, err)
+	assert.True(t, got.Disabled)
+	assert.True(t, got.DisabledAt.IsZero(), "%v", got.DisabledAt)
+}

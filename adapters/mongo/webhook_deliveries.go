@@ -366,7 +366,8 @@ func (st *WebhookStore) claimableSubscription(ctx context.Context, cache map[str
 //  2. the delivery: its state, next attempt, attempts (the highest number,
 //     by $max), completion, and no lease;
 //  3. the subscription's failure streak, then, when it is due, disabled
-//     (conditional on not being disabled yet, so the first reason stays);
+//     with the reason and the attempt's time (conditional on not being
+//     disabled yet, so the first reason and time stay);
 //  4. when the subscription ends up disabled, its pending deliveries fail.
 //
 // A crash after 1 leaves the delivery leased and pending: it is posted
@@ -395,7 +396,7 @@ func (st *WebhookStore) RecordAttempt(ctx context.Context, a domain.Attempt, o d
 	if d.SubscriptionID == "" {
 		return domain.Subscription{}, nil // a back-channel logout: no streak to keep
 	}
-	sub, err := st.applyToSubscription(ctx, d.SubscriptionID, o)
+	sub, err := st.applyToSubscription(ctx, d.SubscriptionID, o, a.At)
 	if err != nil {
 		return domain.Subscription{}, err
 	}
@@ -430,8 +431,9 @@ func (st *WebhookStore) applyToDelivery(ctx context.Context, a domain.Attempt, o
 }
 
 // applyToSubscription resets or grows the failure streak and disables the
-// subscription when the outcome says so, returning it as stored.
-func (st *WebhookStore) applyToSubscription(ctx context.Context, id string, o domain.AttemptOutcome) (subscriptionDoc, error) {
+// subscription when the outcome says so, at the attempt's time, returning
+// it as stored.
+func (st *WebhookStore) applyToSubscription(ctx context.Context, id string, o domain.AttemptOutcome, at time.Time) (subscriptionDoc, error) {
 	byID := bson.D{{Key: "_id", Value: id}}
 	after := options.FindOneAndUpdate().SetReturnDocument(options.After)
 	update := bson.D{{Key: "$inc", Value: bson.D{{Key: "consecutive_failures", Value: 1}, {Key: "rev", Value: 1}}}}
@@ -450,7 +452,9 @@ func (st *WebhookStore) applyToSubscription(ctx context.Context, id string, o do
 		return s, nil
 	}
 	err := st.subs.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "disabled", Value: false}}, bson.D{
-		{Key: "$set", Value: bson.D{{Key: "disabled", Value: true}, {Key: "disabled_reason", Value: o.DisabledReason}}},
+		{Key: "$set", Value: bson.D{
+			{Key: "disabled", Value: true}, {Key: "disabled_reason", Value: o.DisabledReason}, {Key: "disabled_at", Value: at},
+		}},
 		{Key: "$inc", Value: bson.D{{Key: "rev", Value: 1}}},
 	}, after).Decode(&s)
 	if errors.Is(err, mongo.ErrNoDocuments) {

@@ -23,6 +23,7 @@ type subscriptionDoc struct {
 	Description         string    `bson:"description"`
 	Disabled            bool      `bson:"disabled"`
 	DisabledReason      string    `bson:"disabled_reason"`
+	DisabledAt          time.Time `bson:"disabled_at,omitempty"` // absent while enabled and in older documents: zero
 	ConsecutiveFailures int       `bson:"consecutive_failures"`
 	CreatedAt           time.Time `bson:"created_at"`
 	UpdatedAt           time.Time `bson:"updated_at"`
@@ -36,8 +37,8 @@ func (st *WebhookStore) newSubscriptionDoc(s domain.Subscription, rev int64) (su
 	}
 	return subscriptionDoc{
 		ID: s.ID, ClientID: s.ClientID, URL: s.URL, Events: s.Events, Secret: sealed, Description: s.Description,
-		Disabled: s.Disabled, DisabledReason: s.DisabledReason, ConsecutiveFailures: s.ConsecutiveFailures,
-		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Rev: rev,
+		Disabled: s.Disabled, DisabledReason: s.DisabledReason, DisabledAt: s.DisabledAt,
+		ConsecutiveFailures: s.ConsecutiveFailures, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Rev: rev,
 	}, nil
 }
 
@@ -47,8 +48,8 @@ func (st *WebhookStore) newSubscriptionDoc(s domain.Subscription, rev int64) (su
 func (st *WebhookStore) subscription(d subscriptionDoc, withSecret bool) (domain.Subscription, error) {
 	s := domain.Subscription{
 		ID: d.ID, ClientID: d.ClientID, URL: d.URL, Events: d.Events, Description: d.Description,
-		Disabled: d.Disabled, DisabledReason: d.DisabledReason, ConsecutiveFailures: d.ConsecutiveFailures,
-		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		Disabled: d.Disabled, DisabledReason: d.DisabledReason, DisabledAt: utcOrZero(d.DisabledAt),
+		ConsecutiveFailures: d.ConsecutiveFailures, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
 	}
 	if withSecret {
 		secret, err := st.box.open(purposeWebhookSecret, d.ID, d.Secret, ErrSecretDecryption)

@@ -321,3 +321,39 @@ func TestOrganizationMFAPolicyMigrationReadsOldOrganizationsUnderOff(t *testing.
 	require.NoError(t, err)
 	assert.Equal(t, want, got, "the refused writes changed nothing")
 }
+
+// Migration 00032 on subscriptions disabled under 00031: their disabled_at
+// stays NULL, read as the zero DisabledAt ("unknown"), not backfilled from
+// updated_at, which is not when they were disabled.
+func TestSubscriptionDisabledAtMigrationLeavesOldRowsUnknown(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	key := randomKey()
+	// The secret is sealed by a store on an up-to-date schema: the store
+	// cannot write to the old one.
+	current := newPool(t)
+	sealer := newWebhookStores(t, current, key)
+	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	old := domain.Subscription{ID: "whs_old", ClientID: "cca_old", URL: "https://hooks.example.com/old",
+		Events: []string{domain.EventUserCreated}, Secret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0", Disabled: true,
+		DisabledReason: "3 deliveries in a row failed", ConsecutiveFailures: 3, CreatedAt: t0, UpdatedAt: t0}
+	require.NoError(t, sealer.subs.CreateSubscription(ctx, old))
+	var sealed []byte
+	require.NoError(t, current.QueryRow(ctx, `SELECT secret FROM webhook_subscriptions WHERE id = $1`, old.ID).Scan(&sealed))
+
+	pool := newEmptyPool(t)
+	require.NoError(t, postgres.MigrateTo(ctx, pool, 31))
+	_, err := pool.Exec(ctx, `INSERT INTO webhook_subscriptions (id, client_id, url, events, secret, description,
+		disabled, disabled_reason, consecutive_failures, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, '', true, $6, 3, $7, $7)`,
+		old.ID, old.ClientID, old.URL, old.Events, sealed, old.DisabledReason, t0)
+	require.NoError(t, err)
+
+	applied, err := postgres.MigrateUp(ctx, pool)
+	require.NoError(t, err)
+	assert.Equal(t, migrationsFrom(t, 32), applied)
+	got, err := newWebhookStores(t, pool, key).subs.GetSubscription(ctx, old.ID)
+	require.NoError(t, err)
+	assert.Equal(t, old, got, "disabled, with its reason and streak, at an unknown time")
+}

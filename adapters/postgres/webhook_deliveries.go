@@ -275,13 +275,16 @@ func (s *DeliveryStore) ClaimDeliveries(ctx context.Context, now, leaseUntil tim
 // recordOutcome applies an attempt's outcome to its subscription in one
 // UPDATE (every right-hand side sees the row as it was): a success resets
 // the failure streak; a failure grows it and disables the subscription on
-// o.Disable or once the streak reaches o.DisableAfter (> 0). An already
-// disabled subscription keeps its first reason.
+// o.Disable or once the streak reaches o.DisableAfter (> 0), at the
+// attempt's time ($6). An already disabled subscription keeps its first
+// reason and time.
 const recordOutcome = `UPDATE webhook_subscriptions SET
 	consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END,
 	disabled = disabled OR (NOT $2 AND ($3 OR ($4 > 0 AND consecutive_failures + 1 >= $4))),
 	disabled_reason = CASE WHEN NOT disabled AND NOT $2 AND ($3 OR ($4 > 0 AND consecutive_failures + 1 >= $4))
-		THEN $5 ELSE disabled_reason END
+		THEN $5 ELSE disabled_reason END,
+	disabled_at = CASE WHEN NOT disabled AND NOT $2 AND ($3 OR ($4 > 0 AND consecutive_failures + 1 >= $4))
+		THEN $6 ELSE disabled_at END
 WHERE id = $1
 RETURNING `
 
@@ -312,7 +315,7 @@ func (s *DeliveryStore) RecordAttempt(ctx context.Context, a domain.Attempt, o d
 		var sd subscriptionDest
 		if subID != "" { // a back-channel logout has no subscription to account to
 			if err := tx.QueryRow(ctx, recordOutcome+subscriptionCols,
-				subID, o.Succeeded, o.Disable, o.DisableAfter, o.DisabledReason).Scan(sd.targets()...); err != nil {
+				subID, o.Succeeded, o.Disable, o.DisableAfter, o.DisabledReason, ts(a.At)).Scan(sd.targets()...); err != nil {
 				return err
 			}
 		}

@@ -41,7 +41,7 @@ func NewSubscriptionStore(pool *pgxpool.Pool, keyEncryptionKey []byte) (*Subscri
 // prefixed with alias and a dot when alias is not empty.
 func subscriptionColumns(alias string) string {
 	cols := []string{"id", "client_id", "url", "events", "secret", "description",
-		"disabled", "disabled_reason", "consecutive_failures", "created_at", "updated_at"}
+		"disabled", "disabled_reason", "disabled_at", "consecutive_failures", "created_at", "updated_at"}
 	if alias != "" {
 		for i, c := range cols {
 			cols[i] = alias + "." + c
@@ -55,19 +55,26 @@ var subscriptionCols = subscriptionColumns("")
 // subscriptionDest holds one scanned row of subscriptionColumns until its
 // secret is opened.
 type subscriptionDest struct {
-	s                domain.Subscription
-	sealed           []byte
-	created, updated pgtype.Timestamptz
+	s                          domain.Subscription
+	sealed                     []byte
+	disabled, created, updated pgtype.Timestamptz
 }
 
 func (d *subscriptionDest) targets() []any {
 	return []any{&d.s.ID, &d.s.ClientID, &d.s.URL, &d.s.Events, &d.sealed, &d.s.Description,
-		&d.s.Disabled, &d.s.DisabledReason, &d.s.ConsecutiveFailures, &d.created, &d.updated}
+		&d.s.Disabled, &d.s.DisabledReason, &d.disabled, &d.s.ConsecutiveFailures, &d.created, &d.updated}
+}
+
+// withTimes is the scanned subscription with its times decoded (NULL is
+// zero: a subscription disabled before migration 00032 has no DisabledAt).
+func (d *subscriptionDest) withTimes() domain.Subscription {
+	s := d.s
+	s.DisabledAt, s.CreatedAt, s.UpdatedAt = fromTS(d.disabled), fromTS(d.created), fromTS(d.updated)
+	return s
 }
 
 func (d *subscriptionDest) subscription(box secretBox) (domain.Subscription, error) {
-	s := d.s
-	s.CreatedAt, s.UpdatedAt = fromTS(d.created), fromTS(d.updated)
+	s := d.withTimes()
 	secret, err := box.open(purposeWebhookSecret, s.ID, d.sealed, ErrSecretDecryption)
 	s.Secret = string(secret)
 	return s, err
@@ -89,9 +96,9 @@ func (st *SubscriptionStore) CreateSubscription(ctx context.Context, s domain.Su
 		return err
 	}
 	_, err = st.pool.Exec(ctx, `INSERT INTO webhook_subscriptions (`+subscriptionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		s.ID, s.ClientID, s.URL, s.Events, sealed, s.Description,
-		s.Disabled, s.DisabledReason, s.ConsecutiveFailures, ts(s.CreatedAt), ts(s.UpdatedAt))
+		s.Disabled, s.DisabledReason, ts(s.DisabledAt), s.ConsecutiveFailures, ts(s.CreatedAt), ts(s.UpdatedAt))
 	return translate("create subscription", err)
 }
 
@@ -122,10 +129,10 @@ func (st *SubscriptionStore) UpdateSubscription(ctx context.Context, id string, 
 				return err
 			}
 			_, err = tx.Exec(ctx, `UPDATE webhook_subscriptions SET client_id = $2, url = $3, events = $4,
-				secret = $5, description = $6, disabled = $7, disabled_reason = $8,
-				consecutive_failures = $9, created_at = $10, updated_at = $11 WHERE id = $1`,
+				secret = $5, description = $6, disabled = $7, disabled_reason = $8, disabled_at = $9,
+				consecutive_failures = $10, created_at = $11, updated_at = $12 WHERE id = $1`,
 				id, s.ClientID, s.URL, s.Events, sealed, s.Description,
-				s.Disabled, s.DisabledReason, s.ConsecutiveFailures, ts(s.CreatedAt), ts(s.UpdatedAt))
+				s.Disabled, s.DisabledReason, ts(s.DisabledAt), s.ConsecutiveFailures, ts(s.CreatedAt), ts(s.UpdatedAt))
 			if err != nil || !s.Disabled {
 				return err
 			}
@@ -183,9 +190,7 @@ func (st *SubscriptionStore) listNoSecret(ctx context.Context, op, query string,
 	var d subscriptionDest
 	var out []domain.Subscription
 	_, err = pgx.ForEachRow(rows, d.targets(), func() error {
-		s := d.s
-		s.CreatedAt, s.UpdatedAt = fromTS(d.created), fromTS(d.updated)
-		out = append(out, s)
+		out = append(out, d.withTimes())
 		d = subscriptionDest{}
 		return nil
 	})

@@ -22,9 +22,12 @@ type Subscription struct {
 	Secret      string
 	Description string
 	// Disabled stops deliveries; DisabledReason says why (a 410, too many
-	// failures, the owner).
+	// failures, the owner) and DisabledAt when: the attempt that disabled
+	// it, or the owner's change. DisabledAt is zero while enabled, and for
+	// one disabled before the time was recorded.
 	Disabled            bool
 	DisabledReason      string
+	DisabledAt          time.Time
 	ConsecutiveFailures int
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
@@ -120,7 +123,9 @@ type AttemptOutcome struct {
 	NextAttemptAt time.Time // when State is pending
 	// Succeeded resets the subscription's ConsecutiveFailures; otherwise it
 	// grows by one, and DisableAfter (when > 0) disables the subscription
-	// once it reaches that many. Disable disables it at once (a 410).
+	// once it reaches that many. Disable disables it at once (a 410). A
+	// subscription disabled so gets DisabledReason and DisabledAt = the
+	// attempt's At; one disabled already keeps its own.
 	Succeeded      bool
 	DisableAfter   int
 	Disable        bool

@@ -1,0 +1,13 @@
+-- +goose Up
+-- disabled_at is domain.Subscription.DisabledAt: when the subscription was
+-- disabled, by the attempt that disabled it (RecordAttempt) or by its
+-- owner (UpdateSubscription). NULL while enabled.
+--
+-- Subscriptions disabled before this migration keep NULL, "unknown", and
+-- are not backfilled from updated_at, which is not when they were
+-- disabled: an attempt that disables one never writes updated_at (it is
+-- the owner's last change, before the failures), and an owner may edit a
+-- disabled subscription later (its URL, its secret) without enabling it.
+-- A guessed time would read as a known one; the console says what it
+-- knows instead (the last attempt in the delivery log).
+ALTER TABLE webhook_subscriptions ADD COLUMN disabled_at timestamptz;
