@@ -33,6 +33,7 @@ func RunSubscriptionStore(t *testing.T, newStores func(t *testing.T) WebhookStor
 		{"deleting a subscription deletes its deliveries", subDeleteCascades},
 		{"a client's subscriptions are listed oldest first", subListed},
 		{"active subscriptions are the enabled ones to the event type", subActive},
+		{"an update stores the DisabledAt the callback sets, and clears it", disabledAtUpdated},
 	})
 }
 
@@ -49,6 +50,8 @@ func RunDeliveryStore(t *testing.T, newStores func(t *testing.T) WebhookStores) 
 		{"a successful attempt delivers and resets the failure streak", attemptSuccess},
 		{"a failed attempt schedules a retry and grows the streak until it disables", attemptFailures},
 		{"a 410 outcome disables the subscription at once", attemptDisable},
+		{"disabling by failures dates it with the attempt that did, and a later failure keeps that time", disabledAtByFailures},
+		{"a 410 dates the disabling with its attempt", disabledAtBy410},
 		{"disabling a subscription fails its other pending deliveries", disableFailsPending},
 		{"recording an attempt for a missing delivery fails with ErrNotFound", attemptMissing},
 		{"the store numbers attempts, so overlapping posts are both recorded", attemptsNumbered},
