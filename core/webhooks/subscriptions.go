@@ -192,7 +192,7 @@ func (s *Service) Get(ctx context.Context, c *access.Caller, id string) (domain.
 }
 
 // Update changes a subscription. Enabling a disabled one clears its failure
-// streak.
+// streak and its DisabledAt; disabling one sets DisabledAt to now.
 func (s *Service) Update(ctx context.Context, c *access.Caller, id string, in Input) (domain.Subscription, error) {
 	return s.update(ctx, c, id, in, nil)
 }
@@ -249,11 +249,7 @@ func (s *Service) update(ctx context.Context, c *access.Caller, id string, in In
 			sub.Description = *in.Description
 		}
 		if in.Enabled != nil {
-			sub.Disabled = !*in.Enabled
-			sub.DisabledReason, sub.ConsecutiveFailures = "", 0
-			if sub.Disabled {
-				sub.DisabledReason = "disabled by its owner"
-			}
+			setEnabled(sub, *in.Enabled, now)
 		}
 		sub.UpdatedAt = now
 		return nil
@@ -268,6 +264,24 @@ func (s *Service) update(ctx context.Context, c *access.Caller, id string, in In
 		return domain.Subscription{}, fault.Store("update subscription", err)
 	}
 	return sub, nil
+}
+
+// setEnabled applies an owner's enabled, in the update's step, and ends
+// the failure streak either way. Enabling clears the reason and time;
+// disabling dates it now, but one its owner had disabled already keeps
+// its time, as it keeps its reason: a client that sends enabled: false
+// again (its whole object back, say) did not disable it again.
+func setEnabled(sub *domain.Subscription, enabled bool, now time.Time) {
+	ownerDisabled := sub.Disabled && !sub.DisabledByFailures()
+	sub.ConsecutiveFailures = 0
+	switch {
+	case enabled:
+		sub.Disabled, sub.DisabledReason, sub.DisabledAt = false, "", time.Time{}
+	case !ownerDisabled:
+		sub.Disabled, sub.DisabledReason, sub.DisabledAt = true, "disabled by its owner", now
+	default:
+		sub.DisabledReason = "disabled by its owner"
+	}
 }
 
 // Delete removes a subscription with its deliveries.
