@@ -37,7 +37,10 @@ func (s *Server) webhookRoutes() {
 }
 
 // subscriptionJSON is a subscription as the API shows it. The signing
-// secret appears only in the answer that generated it.
+// secret appears only in the answer that generated it. The integration
+// guide shows only the creation request, not this object, so disabledAt
+// is ours to add: absent while enabled, and for one disabled before the
+// time was recorded.
 type subscriptionJSON struct {
 	ID             string   `json:"id"`
 	URL            string   `json:"url"`
@@ -45,6 +48,7 @@ type subscriptionJSON struct {
 	Description    string   `json:"description"`
 	Enabled        bool     `json:"enabled"`
 	DisabledReason string   `json:"disabledReason,omitempty"`
+	DisabledAt     string   `json:"disabledAt,omitempty"`
 	CreatedAt      string   `json:"createdAt"`
 	UpdatedAt      string   `json:"updatedAt"`
 	Secret         string   `json:"secret,omitempty"`
@@ -55,10 +59,14 @@ func subscriptionView(sub domain.Subscription) subscriptionJSON {
 	if events == nil {
 		events = []string{}
 	}
-	return subscriptionJSON{
+	out := subscriptionJSON{
 		ID: sub.ID, URL: sub.URL, Events: events, Description: sub.Description, Enabled: !sub.Disabled,
 		DisabledReason: sub.DisabledReason, CreatedAt: jsTime(sub.CreatedAt), UpdatedAt: jsTime(sub.UpdatedAt),
 	}
+	if !sub.DisabledAt.IsZero() {
+		out.DisabledAt = jsTime(sub.DisabledAt)
+	}
+	return out
 }
 
 // deliveryJSON is a delivery with its attempts. Attempts is absent where

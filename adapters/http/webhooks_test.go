@@ -201,6 +201,7 @@ func TestWebhookSubscriptionLifecycle(t *testing.T) {
 	assert.NotContains(t, created, "secret", "a secret the client chose is never echoed")
 	assert.NotContains(t, body, "whsec_your_webhook_secret_here")
 	assert.NotContains(t, created, "disabledReason")
+	assert.NotContains(t, created, "disabledAt", "enabled, it has no time")
 	assert.Equal(t, "https://myapp.example/webhooks/calimatic", created["url"])
 	assert.Equal(t, []any{"user.created", "user.updated"}, created["events"])
 	assert.Equal(t, "Sync user changes to MyApp", created["description"])
@@ -233,6 +234,7 @@ func TestWebhookSubscriptionLifecycle(t *testing.T) {
 	decodeInto(t, body, &patched)
 	assert.Equal(t, false, patched["enabled"])
 	assert.Equal(t, "disabled by its owner", patched["disabledReason"])
+	assert.Equal(t, patched["updatedAt"], patched["disabledAt"], "disabled by this very update")
 	assert.NotContains(t, body, "a-new-secret")
 
 	resp, body = do(t, s, clientRequest("DELETE", "/api/v1/admin/webhooks/"+id, ""))

@@ -285,6 +285,7 @@ type Subscription struct {
 	Description    string   `json:"description"`
 	Enabled        bool     `json:"enabled"`
 	DisabledReason string   `json:"disabledReason"`
+	DisabledAt     string   `json:"disabledAt"` // RFC 3339, "" while enabled
 	CreatedAt      string   `json:"createdAt"`
 	UpdatedAt      string   `json:"updatedAt"`
 	// Secret is set only in the answer to a creation that generated it.
