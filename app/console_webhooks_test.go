@@ -18,9 +18,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
 
 	"github.com/calimatic/calimatic-auth/app/config"
 	"github.com/calimatic/calimatic-auth/core/domain"
+	"github.com/calimatic/calimatic-auth/ports"
 	"github.com/calimatic/calimatic-auth/testsuite/webhookflow"
 )
 
@@ -32,6 +34,9 @@ type consoleWebhookWorld struct {
 	api           *webhookflow.API
 	app           *webhookflow.Tenant
 	owner, member string
+	// subs is the server's own store, to stage what the API cannot: a
+	// subscription disabled before DisabledAt was recorded.
+	subs ports.SubscriptionStore
 }
 
 // consoleWebhookConfig delivers to loopback at once and retries a failed
@@ -47,7 +52,8 @@ func consoleWebhookConfig(c *config.Config) {
 
 func newConsoleWebhookWorld(t *testing.T) *consoleWebhookWorld {
 	t.Helper()
-	srv := startServer(t, consoleWebhookConfig)
+	var subs ports.SubscriptionStore
+	srv := startServer(t, consoleWebhookConfig, fx.Populate(&subs))
 	ctx := context.Background()
 	seed, err := srv.Users.GetUserByEmail(ctx, seedEmail)
 	require.NoError(t, err)
@@ -55,7 +61,7 @@ func newConsoleWebhookWorld(t *testing.T) *consoleWebhookWorld {
 	require.NoError(t, err)
 	api := webhookflow.NewAPI(t, webhookEnv(srv.BaseURL))
 	w := &consoleWebhookWorld{srv: srv, api: api, app: api.NewTenant(t, "console"),
-		owner: "owner@hooks.example", member: "member@hooks.example"}
+		owner: "owner@hooks.example", member: "member@hooks.example", subs: subs}
 	for email, role := range map[string]string{w.owner: "owner", w.member: "member"} {
 		salt := make([]byte, 16)
 		_, _ = rand.Read(salt)
@@ -178,7 +184,7 @@ func TestConsoleWebhooks(t *testing.T) {
 		assert.Equal(t, string(hits[0].Body), string(hits[1].Body), "the same delivery, posted again")
 	})
 
-	t.Run("a subscription disabled after failures is shown with its reason and streak, and re-enabled", func(t *testing.T) {
+	t.Run("a subscription disabled after failures is shown with its time, reason and streak, and re-enabled", func(t *testing.T) {
 		rcv := webhookflow.NewReceiver(t, failing)
 		sub := w.api.Subscribe(t, w.app.Client, rcv.URL, "user.updated")
 		b, csrf := consoleAs(t, w.srv, seedEmail, seedPassword)
@@ -194,8 +200,13 @@ func TestConsoleWebhooks(t *testing.T) {
 		assert.Contains(t, list.body, "2 deliveries in a row failed", "why")
 		assert.Contains(t, list.body, "2 failed attempts in a row", "its failure streak")
 		assert.Contains(t, list.body, "Re-enable "+rcv.URL)
+		disabledAt, err := time.Parse(time.RFC3339, w.api.GetSubscription(t, w.app.Client, sub.ID).DisabledAt)
+		require.NoError(t, err, "the API says when")
+		when := "Disabled</strong> at " + disabledAt.UTC().Format("2006-01-02 15:04:05") + " UTC: 2 deliveries in a row failed. 2 failed attempts in a row."
+		assert.Contains(t, list.body, when, "the time the second failure disabled it, on the list")
 		page := guideGet(t, ctx, b, appPath+"/"+sub.ID)
-		assert.Contains(t, page.body, "the last attempt in the log was at", "when, as near as the log tells")
+		assert.Contains(t, page.body, when, "and on its page")
+		assert.NotContains(t, page.body, "the last attempt in the log was at", "no guess from the log when the time is known")
 
 		got := guidePost(t, ctx, b, appPath+"/"+sub.ID+"/reenable", csrf)
 		require.Equal(t, http.StatusOK, got.status, got.body)
@@ -211,11 +222,40 @@ func TestConsoleWebhooks(t *testing.T) {
 		// One its app disabled stays as its app left it.
 		require.Equal(t, http.StatusOK, asApp(t, w.srv, w.app.Client, http.MethodPatch, "/api/v1/admin/webhooks/"+sub.ID, map[string]any{"enabled": false}))
 		list = guideGet(t, ctx, b, appPath)
-		assert.Contains(t, list.body, "disabled by its owner")
+		assert.Regexp(t, `Disabled</strong> at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: disabled by its owner\. 0 failed attempts in a row\.`, list.body,
+			"dated when its app disabled it")
 		assert.NotContains(t, list.body, "Re-enable "+rcv.URL)
 		got = guidePost(t, ctx, b, appPath+"/"+sub.ID+"/reenable", csrf)
 		assert.Equal(t, http.StatusConflict, got.status, got.body)
 		assert.False(t, w.api.GetSubscription(t, w.app.Client, sub.ID).Enabled)
+	})
+
+	t.Run("a subscription disabled before the time was recorded shows the last attempt in its log instead", func(t *testing.T) {
+		rcv := webhookflow.NewReceiver(t, failing)
+		sub := w.api.Subscribe(t, w.app.Client, rcv.URL, "user.updated")
+		require.Equal(t, http.StatusAccepted, asApp(t, w.srv, w.app.Client, http.MethodPost, "/api/v1/admin/webhooks/"+sub.ID+"/ping", nil))
+		var attempt string
+		webhookflow.Eventually(t, func() bool {
+			ds := w.api.Deliveries(t, w.app.Client, sub.ID)
+			if len(ds) == 1 && len(ds[0].Attempts) == 1 {
+				attempt = ds[0].Attempts[0].At
+			}
+			return attempt != ""
+		}, "the ping's attempt is logged")
+		// As a row disabled before migration 00032 reads: no DisabledAt.
+		_, err := w.subs.UpdateSubscription(ctx, sub.ID, func(s *domain.Subscription) error {
+			s.Disabled, s.DisabledReason, s.DisabledAt = true, "the endpoint answered 410 Gone", time.Time{}
+			return nil
+		})
+		require.NoError(t, err)
+		at, err := time.Parse(time.RFC3339, attempt)
+		require.NoError(t, err)
+		b, _ := consoleAs(t, w.srv, seedEmail, seedPassword)
+		page := guideGet(t, ctx, b, appPath+"/"+sub.ID)
+		require.Equal(t, http.StatusOK, page.status, page.body)
+		assert.Contains(t, page.body, "Disabled</strong>: the endpoint answered 410 Gone. 1 failed attempt in a row; the last attempt in the log was at "+
+			at.UTC().Format("2006-01-02 15:04:05")+" UTC.")
+		assert.Empty(t, w.api.GetSubscription(t, w.app.Client, sub.ID).DisabledAt, "the API leaves out what it does not know")
 	})
 
 	t.Run("the delivery log pages by cursor, newest first", func(t *testing.T) {

@@ -55,15 +55,17 @@ type webhookSubView struct {
 	ID, URL, Description, Path string
 	Events                     []string
 	Enabled                    bool
-	DisabledReason             string
+	// DisabledAt is when it was disabled, "" while enabled or when
+	// unknown (disabled before the time was recorded).
+	DisabledAt, DisabledReason string
 	// Failures is the subscription's failure streak; Reenable offers the
 	// one action for a subscription that failures disabled.
 	Failures int
 	Reenable bool
 	// LastAttempt is the newest attempt in the log's first page, on the
-	// subscription's own page: the domain keeps no time of disabling, and
-	// a disabled subscription is attempted no more, so for one that
-	// failures disabled it is when.
+	// subscription's own page, for one disabled at an unknown time: a
+	// disabled subscription is attempted no more, so for one that failures
+	// disabled it is about when.
 	LastAttempt string
 	// CSRFToken is the forms'; Detail is set on the subscription's page.
 	CSRFToken string
@@ -116,7 +118,7 @@ func consoleWebhookPath(clientID, subID string) string {
 func webhookSub(clientID, csrf string, sub domain.Subscription) webhookSubView {
 	return webhookSubView{CSRFToken: csrf,
 		ID: sub.ID, URL: sub.URL, Description: sub.Description, Path: consoleWebhookPath(clientID, sub.ID),
-		Events: sub.Events, Enabled: !sub.Disabled, DisabledReason: sub.DisabledReason,
+		Events: sub.Events, Enabled: !sub.Disabled, DisabledAt: consoleTime(sub.DisabledAt), DisabledReason: sub.DisabledReason,
 		Failures: sub.ConsecutiveFailures, Reenable: sub.DisabledByFailures(),
 	}
 }
@@ -181,7 +183,7 @@ func (s *Server) consoleWebhook(c *fiber.Ctx, v *console.Viewer, csrf string) er
 			}
 		}
 	}
-	if cursor == "" {
+	if cursor == "" && sv.DisabledAt == "" {
 		sv.LastAttempt = consoleTime(last)
 	}
 	view.Sub = &sv
