@@ -126,6 +126,43 @@ func TestConsoleAppsPlatformAdministratorListsEveryAppByPage(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, guideGet(t, ctx, b, w.srv.BaseURL+"/console/apps/cca_no-such-app").status)
 }
 
+// An app of the whole platform may be granted to every school: its page
+// shows its grants 50 at a time, by cursor.
+func TestConsoleAppPagesItsGrants(t *testing.T) {
+	t.Parallel()
+	w := newAppsWorld(t)
+	ctx := context.Background()
+	for i := range 55 {
+		org := adminCall(t, w.srv, http.MethodPost, "/api/v1/admin/organizations", map[string]any{"name": fmt.Sprintf("District school %02d", i)}, http.StatusCreated)
+		w.grant(t, w.gradebook, org["id"].(string), "read")
+	}
+	want := len(w.grants(t, w.gradebook))
+	b, page := consoleSignIn(t, w.srv, seedEmail, seedPassword)
+	require.Equal(t, http.StatusOK, page.status, page.body)
+	row := regexp.MustCompile(`<tr><td><a href="/console/organizations/([^"]+)">`)
+	seen := map[string]bool{}
+	next, pages := w.srv.BaseURL+"/console/apps/"+w.gradebook, 0
+	for next != "" {
+		got := guideGet(t, ctx, b, next)
+		require.Equal(t, http.StatusOK, got.status, got.body)
+		pages++
+		rows := row.FindAllStringSubmatch(got.body, -1)
+		assert.LessOrEqual(t, len(rows), 50)
+		for _, m := range rows {
+			assert.False(t, seen[m[1]], "%s on two pages", m[1])
+			seen[m[1]] = true
+		}
+		next = ""
+		if m := regexp.MustCompile(`<a href="([^"]+)" id="grants-next">`).FindStringSubmatch(got.body); m != nil {
+			next = w.srv.BaseURL + strings.ReplaceAll(m[1], "&amp;", "&")
+		}
+	}
+	assert.Equal(t, 2, pages)
+	assert.Len(t, seen, want, "every grant, once")
+	got := guideGet(t, ctx, b, w.srv.BaseURL+"/console/apps/"+w.gradebook+"?grants=!!!")
+	assert.Equal(t, http.StatusBadRequest, got.status, "a bad cursor")
+}
+
 func TestConsoleAppsOwnerSeesOnlyTheirSchoolsApps(t *testing.T) {
 	t.Parallel()
 	w := newAppsWorld(t)

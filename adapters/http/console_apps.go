@@ -50,6 +50,8 @@ type consoleAppsView struct {
 	Scopes   []consoleChoice // the extended scopes, checked when approved
 	Actions  []consoleChoice // every grant action, for a new grant
 	Webhooks string          // the app's webhooks page, for platform administrators
+	// GrantsNext is the link to the app's next page of grants.
+	GrantsNext string
 }
 
 // consoleAppRow is an app as a page shows it.
@@ -126,7 +128,11 @@ func (s *Server) consoleApp(c *fiber.Ctx, v *console.Viewer, csrf string) error 
 // renderConsoleApp shows an app's page, with msg as the error of a form
 // just sent.
 func (s *Server) renderConsoleApp(c *fiber.Ctx, v *console.Viewer, csrf, msg string) error {
-	e, err := s.console.App(c.UserContext(), v, c.Params("clientId"))
+	cursor := c.Query("grants")
+	if len(cursor) > 512 {
+		cursor = "-" // not a cursor: refused as one
+	}
+	e, err := s.console.App(c.UserContext(), v, c.Params("clientId"), cursor)
 	if err != nil {
 		return s.consoleError(c, err)
 	}
@@ -136,6 +142,9 @@ func (s *Server) renderConsoleApp(c *fiber.Ctx, v *console.Viewer, csrf, msg str
 		Actions: choices(formActionPrefix, domain.GrantActions, nil)}
 	if v.Platform {
 		view.Webhooks = row.Path + "/webhooks"
+	}
+	if e.GrantsNext != "" {
+		view.GrantsNext = row.Path + "?" + url.Values{"grants": {e.GrantsNext}}.Encode()
 	}
 	return s.renderPage(c, "console_app", view)
 }

@@ -48,7 +48,13 @@ type AppEntry struct {
 	// Editable is set when the viewer may change the app: a platform
 	// administrator, on any app but the console itself.
 	Editable bool
+	// GrantsNext is the cursor of the app's next page of grants (App), ""
+	// on the last.
+	GrantsNext string
 }
+
+// AppGrantsPage is how many of an app's grants a page of App holds.
+const AppGrantsPage = 50
 
 // Apps lists, by page of up to limit, the apps v sees, ordered by client
 // id: every app for a platform administrator; for an owner or admin, the
@@ -138,7 +144,7 @@ func (s *Service) viewerGrants(ctx context.Context, v *Viewer) (map[string][]App
 // platform administrator; for an owner or admin, those on the
 // organizations they administer, and ErrForbidden for an app granted to
 // none of them, whether it exists or not.
-func (s *Service) App(ctx context.Context, v *Viewer, clientID string) (AppEntry, error) {
+func (s *Service) App(ctx context.Context, v *Viewer, clientID, grantsCursor string) (AppEntry, error) {
 	if clientID == "" || len(clientID) > 255 {
 		return AppEntry{}, ErrForbidden
 	}
@@ -165,11 +171,24 @@ func (s *Service) App(ctx context.Context, v *Viewer, clientID string) (AppEntry
 	if err != nil {
 		return AppEntry{}, err
 	}
+	after, err := directory.DecodeCursor(grantsCursor)
+	if err != nil {
+		return AppEntry{}, err
+	}
 	gs, err := s.deps.Directory.ListClientGrants(ctx, clientID)
 	if err != nil {
 		return AppEntry{}, err
 	}
+	// An app of the whole platform may be granted to every school: a page
+	// holds AppGrantsPage of them, by organization id after the cursor, and
+	// reads only those organizations.
+	slices.SortFunc(gs, func(a, b domain.ClientGrant) int { return cmp.Compare(a.OrganizationID, b.OrganizationID) })
+	gs = slices.DeleteFunc(gs, func(g domain.ClientGrant) bool { return g.OrganizationID <= after })
 	app := AppEntry{Client: c, Editable: c.ID != ClientID}
+	if len(gs) > AppGrantsPage {
+		gs = gs[:AppGrantsPage]
+		app.GrantsNext = directory.EncodeCursor(gs[AppGrantsPage-1].OrganizationID)
+	}
 	for _, g := range gs {
 		o, err := s.deps.Directory.GetOrganization(ctx, g.OrganizationID)
 		if e, ok := fault.As(err); ok && e.Kind == fault.NotFound {
