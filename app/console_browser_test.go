@@ -87,4 +87,41 @@ func TestBrowserConsole(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, members, "suspended")
 	keepScreenshot(t, owner, "5-member-suspended")
+
+	// The member's own page, the school's activity naming the owner, and
+	// the search.
+	require.NoError(t, chromedp.Do(owner,
+		chromedp.Click(chromedp.Search(`//a[normalize-space()="Nelson"]`)),
+		chromedp.WaitVisible(chromedp.ID("member-heading")),
+	), "opening the member's page")
+	status, err := chromedp.Run(owner, chromedp.Text(chromedp.ID("member-status")))
+	require.NoError(t, err)
+	assert.Equal(t, "suspended", status)
+	keepScreenshot(t, owner, "6-member-page")
+	require.NoError(t, chromedp.Do(owner,
+		chromedp.Navigate(w.srv.BaseURL+"/console/organizations/"+w.other+"/activity"),
+		chromedp.WaitVisible(chromedp.ID("activity-list")),
+	), "the activity")
+	activity, err := chromedp.Run(owner, chromedp.Text(chromedp.ID("activity-list")))
+	require.NoError(t, err)
+	assert.Contains(t, activity, "user.suspended")
+	assert.Contains(t, activity, w.ownerEmail, "naming who acted")
+	keepScreenshot(t, owner, "7-activity")
+
+	// The platform administrator's apps and signing keys.
+	require.NoError(t, chromedp.Do(admin,
+		chromedp.Click(chromedp.Search(`//nav//a[normalize-space()="Apps"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="Apps"]`)),
+	), "the apps")
+	keepScreenshot(t, admin, "8-apps")
+	require.NoError(t, chromedp.Do(admin,
+		chromedp.Click(chromedp.Search(`//nav//a[normalize-space()="Signing keys"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="Signing keys"]`)),
+		chromedp.Click(buttonNamed("Rotate the signing keys")),
+		chromedp.WaitVisible(chromedp.Search(`//*[@role="status"]`)),
+	), "the signing keys, rotated")
+	keys, err := chromedp.Run(admin, chromedp.Text(chromedp.Search(`//table`)))
+	require.NoError(t, err)
+	assert.Contains(t, keys, "retired", "a rotation retires the active key")
+	keepScreenshot(t, admin, "9-signing-keys-rotated")
 }
