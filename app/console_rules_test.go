@@ -166,13 +166,27 @@ func TestConsoleSessionMeetsAPolicyRaisedMeanwhile(t *testing.T) {
 	w := newConsoleWorld(t)
 	ctx := context.Background()
 	orgPath := w.srv.BaseURL + "/console/organizations/" + w.other
-	b, page := consoleSignIn(t, w.srv, w.admin, consolePassword)
-	require.Equal(t, http.StatusOK, page.status)
-	require.Equal(t, http.StatusOK, guideGet(t, ctx, b, orgPath).status)
+	// An admin by the role's name, and one by a custom role's permissions:
+	// the policy asks the same of both.
+	adminCall(t, w.srv, http.MethodPut, "/api/v1/admin/organizations/"+w.other+"/roles/staff", map[string]any{"permissions": []string{"organization:read", "users:manage"}}, http.StatusOK)
+	addMember(t, w.srv, w.other, "staff@shelbyville.example", "staff")
+	browsers := map[string]*http.Client{}
+	for _, email := range []string{w.admin, "staff@shelbyville.example"} {
+		b, page := consoleSignIn(t, w.srv, email, consolePassword)
+		require.Equal(t, http.StatusOK, page.status, email)
+		require.Equal(t, http.StatusOK, guideGet(t, ctx, b, orgPath).status, email)
+		browsers[email] = b
+	}
 
 	adminCall(t, w.srv, http.MethodPatch, "/api/v1/admin/organizations/"+w.other, map[string]any{"mfaPolicy": "required_for_admins"}, http.StatusOK)
-	got := guideGet(t, ctx, b, orgPath)
-	require.Equal(t, http.StatusOK, got.status, got.body)
-	assert.Equal(t, "/login", got.url.Path, "the console signs in again, and the provider's one-factor session no longer counts")
-	assert.NotContains(t, got.body, `id="member-list"`)
+	for email, b := range browsers {
+		got := guideGet(t, ctx, b, orgPath)
+		require.Equal(t, http.StatusOK, got.status, got.body)
+		assert.Equal(t, "/login", got.url.Path, "%s: the console signs in again, and the provider's one-factor session no longer counts", email)
+		assert.NotContains(t, got.body, `id="member-list"`)
+	}
+	// A plain member is not asked.
+	mb, mpage := consoleSignIn(t, w.srv, w.member, consolePassword)
+	_ = mb
+	assert.Equal(t, http.StatusForbidden, mpage.status, "a member signs in with a password, and the console is not theirs")
 }

@@ -431,6 +431,8 @@ type mfaDeps struct {
 	Factors ports.FactorStore
 	Users   ports.UserStore
 	Orgs    ports.OrganizationStore
+	Roles   ports.RoleStore
+	Groups  ports.GroupStore
 	Events  *webhook.Notifier
 	Units   ports.UnitOfWork
 	Mailer  ports.Mailer
@@ -449,7 +451,7 @@ func newMFA(d mfaDeps) *mfa.Service {
 		cfg.Attempts = rule("mfa", rl.MFA)
 	}
 	return mfa.New(cfg, mfa.Deps{
-		Factors: d.Factors, Users: d.Users, Orgs: d.Orgs, Events: d.Events, Units: d.Events.Units(d.Units),
+		Factors: d.Factors, Users: d.Users, Orgs: d.Orgs, Roles: d.Roles, Groups: d.Groups, Events: d.Events, Units: d.Events.Units(d.Units),
 		Mailer: d.Mailer, Limiter: d.Limiter, Clock: d.Clock, Random: d.Random, Replay: d.Replay,
 	})
 }

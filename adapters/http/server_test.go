@@ -59,7 +59,7 @@ func newTestServerLimited(t testing.TB, opts Options, limiter ports.RateLimiter,
 	}
 	events, units, factors := memory.NewEventLog(), memory.NewUnits(), memory.NewFactorStore()
 	second := mfa.New(mfa.Config{}, mfa.Deps{
-		Factors: factors, Users: users, Orgs: orgs, Events: events, Units: units,
+		Factors: factors, Users: users, Orgs: orgs, Roles: memory.NewRoleStore(orgs), Groups: orgs, Events: events, Units: units,
 		Mailer: smtp.NewLogMailer(io.Discard), Limiter: limiter, Clock: clock, Random: random,
 	})
 	op, err := oidc.New(cfg, oidc.Deps{

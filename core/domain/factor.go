@@ -144,14 +144,16 @@ func ValidMFAPolicy(p MFAPolicy) bool {
 	return p == MFAOff || p == MFAOptional || p == MFARequiredForAdmins || p == MFARequired
 }
 
-// Covers reports whether the policy asks a second factor of a member with
-// role.
-func (p MFAPolicy) Covers(role string) bool {
+// Covers reports whether the policy asks a second factor of a member;
+// manages says whether the member's roles manage users or the
+// organization (an owner's or an admin's powers, whatever the roles'
+// names, groups' roles included: access.Tier).
+func (p MFAPolicy) Covers(manages bool) bool {
 	switch p {
 	case MFARequired:
 		return true
 	case MFARequiredForAdmins:
-		return role == RoleOwner || role == RoleAdmin
+		return manages
 	}
 	return false
 }

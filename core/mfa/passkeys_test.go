@@ -78,8 +78,9 @@ func newWorld(t *testing.T) *world {
 		factors: memory.NewFactorStore(), events: memory.NewEventLog(), mail: &mailbox{},
 		clock: testsuite.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)),
 	}
+	orgs := memory.NewOrganizationStore()
 	w.svc = mfa.New(mfa.Config{RPID: rpID, RPOrigins: []string{origin}, Attempts: mfa.DefaultAttempts}, mfa.Deps{
-		Factors: w.factors, Users: users, Orgs: memory.NewOrganizationStore(), Events: w.events,
+		Factors: w.factors, Users: users, Orgs: orgs, Roles: memory.NewRoleStore(orgs), Groups: orgs, Events: w.events,
 		Units: memory.NewUnits(), Mailer: w.mail, Limiter: memory.NewRateLimiter(), Clock: w.clock,
 		Random: system.NewRandom(), Replay: memory.NewReplayCache(),
 	})

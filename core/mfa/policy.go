@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/calimatic/calimatic-auth/core/access"
 	"github.com/calimatic/calimatic-auth/core/domain"
 	"github.com/calimatic/calimatic-auth/core/fault"
 )
@@ -21,7 +22,8 @@ func (s *Service) Required(ctx context.Context, userID string) (bool, error) {
 
 // Policy reports whether an organization where the user is an active
 // member requires a second factor of them (required, or
-// required_for_admins for an owner or admin), and whether one merely
+// required_for_admins for a member whose roles, groups' included, have an
+// owner's or an admin's powers, whatever their names), and whether one merely
 // invites them to set one up (optional).
 func (s *Service) Policy(ctx context.Context, userID string) (required, invited bool, err error) {
 	ms, err := s.deps.Orgs.ListUserMemberships(ctx, userID)
@@ -39,7 +41,15 @@ func (s *Service) Policy(ctx context.Context, userID string) (required, invited 
 		if err != nil {
 			return false, false, fault.Store("get organization", err)
 		}
-		if org.MFAPolicy.Covers(m.Role) {
+		manages := false
+		if org.MFAPolicy == domain.MFARequiredForAdmins {
+			h, err := access.Resolve(ctx, s.deps.Roles, s.deps.Groups, m)
+			if err != nil {
+				return false, false, fault.Store("resolve roles", err)
+			}
+			manages = h.Tier() >= access.TierAdmin
+		}
+		if org.MFAPolicy.Covers(manages) {
 			return true, false, nil
 		}
 		invited = invited || org.MFAPolicy == domain.MFAOptional

@@ -52,8 +52,12 @@ type Deps struct {
 	Factors ports.FactorStore
 	Users   ports.UserStore
 	Orgs    ports.OrganizationStore
-	Events  ports.EventPublisher
-	Units   ports.UnitOfWork
+	// Roles and Groups resolve what a membership holds, for the
+	// organizations' policies (access.Resolve).
+	Roles  ports.RoleStore
+	Groups ports.GroupStore
+	Events ports.EventPublisher
+	Units  ports.UnitOfWork
 	// Mailer sends the holder a notice of each change; it should log what
 	// it fails to send, since the change goes on without it.
 	Mailer  ports.Mailer

@@ -84,7 +84,7 @@ func newMFAWorldLimited(t testing.TB, attempts domain.RateRule) *mfaWorld {
 	w.p = newTestProvider(t, func(_ *oidc.Config, d *oidc.Deps) {
 		d.Users, d.Orgs, d.Clock, d.Limiter, d.Events, d.Units = w.users, w.orgs, w.clock, limiter, w.events, units
 		d.MFA = mfa.New(mfa.Config{Attempts: attempts}, mfa.Deps{
-			Factors: w.factors, Users: w.users, Orgs: w.orgs, Events: w.events, Units: units,
+			Factors: w.factors, Users: w.users, Orgs: w.orgs, Roles: memory.NewRoleStore(w.orgs), Groups: w.orgs, Events: w.events, Units: units,
 			Mailer: w.mail, Limiter: limiter, Clock: w.clock, Random: system.NewRandom(),
 		})
 	})

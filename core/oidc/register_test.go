@@ -58,7 +58,7 @@ func newTestProvider(t testing.TB, edit func(*oidc.Config, *oidc.Deps)) *oidc.Pr
 	}
 	if deps.MFA == nil {
 		deps.MFA = mfa.New(mfa.Config{}, mfa.Deps{
-			Factors: memory.NewFactorStore(), Users: deps.Users, Orgs: deps.Orgs, Events: deps.Events, Units: deps.Units,
+			Factors: memory.NewFactorStore(), Users: deps.Users, Orgs: deps.Orgs, Roles: deps.Roles, Groups: deps.Groups, Events: deps.Events, Units: deps.Units,
 			Mailer: discardMail{}, Limiter: deps.Limiter, Clock: deps.Clock, Random: deps.Random,
 		})
 	}
