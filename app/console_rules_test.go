@@ -190,3 +190,40 @@ func TestConsoleSessionMeetsAPolicyRaisedMeanwhile(t *testing.T) {
 	_ = mb
 	assert.Equal(t, http.StatusForbidden, mpage.status, "a member signs in with a password, and the console is not theirs")
 }
+
+// A role that reads the organization's users (users:read) and manages
+// none sees what an admin sees in the console and changes nothing.
+func TestConsoleReaderChangesNothing(t *testing.T) {
+	t.Parallel()
+	w := newConsoleWorld(t)
+	ctx := context.Background()
+	orgPath := w.srv.BaseURL + "/console/organizations/" + w.other
+	adminCall(t, w.srv, http.MethodPut, "/api/v1/admin/organizations/"+w.other+"/roles/auditor", map[string]any{"permissions": []string{"organization:read", "users:read"}}, http.StatusOK)
+	addMember(t, w.srv, w.other, "auditor@shelbyville.example", "auditor")
+	pupil := addMember(t, w.srv, w.other, "pupil@shelbyville.example", "member")
+
+	b, page := consoleSignIn(t, w.srv, "auditor@shelbyville.example", consolePassword)
+	require.Equal(t, http.StatusOK, page.status, page.body)
+	org := guideGet(t, ctx, b, orgPath)
+	require.Equal(t, http.StatusOK, org.status)
+	assert.Contains(t, org.body, "pupil@shelbyville.example", "the members are shown")
+	assert.Contains(t, org.body, `id="read-only"`)
+	assert.NotContains(t, org.body, "Invite member")
+	assert.NotContains(t, org.body, "/members/"+pupil.ID+"/suspend")
+	assert.Equal(t, http.StatusOK, guideGet(t, ctx, b, orgPath+"/activity").status, "and the activity")
+	detail := guideGet(t, ctx, b, orgPath+"/members/"+pupil.ID)
+	require.Equal(t, http.StatusOK, detail.status)
+	assert.NotContains(t, detail.body, "/suspend")
+
+	form := page.form(t, "csrf_token").values() // the home page's sign-out form carries it
+	form.Set("email", "new@shelbyville.example")
+	form.Set("role", "member")
+	for _, path := range []string{"/members", "/members/" + pupil.ID + "/suspend", "/members/" + pupil.ID + "/remove", "/members/" + pupil.ID + "/role", "/scim-tokens"} {
+		assert.Equal(t, http.StatusForbidden, guidePost(t, ctx, b, orgPath+path, form).status, path)
+	}
+	stored, err := w.srv.Users.GetUser(ctx, pupil.ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.UserActive, stored.Status)
+	_, err = w.srv.Users.GetUserByEmail(ctx, "new@shelbyville.example")
+	assert.Error(t, err, "nobody was invited")
+}

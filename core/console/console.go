@@ -75,6 +75,21 @@ type Viewer struct {
 	Roles map[string]string
 }
 
+// RoleReader is, in Viewer.Roles, an account whose roles read the
+// organization's users (users:read) but do not manage them: it sees what
+// an admin sees and changes nothing.
+const RoleReader = "reader"
+
+// permUsersManage is the permission that changes an organization's users.
+const permUsersManage = "users:manage"
+
+// Manages reports whether v may change organization orgID's members: a
+// platform administrator, or an owner or admin there (not a reader).
+func (v *Viewer) Manages(orgID string) bool {
+	r := v.Roles[orgID]
+	return v.Platform || r == domain.RoleOwner || r == domain.RoleAdmin
+}
+
 // Sees reports whether v may see organization orgID.
 func (v *Viewer) Sees(orgID string) bool {
 	_, ok := v.Roles[orgID]
@@ -97,13 +112,18 @@ func (s *Service) ViewerOf(ctx context.Context, u domain.User) (*Viewer, error) 
 		if m.Status != domain.MembershipActive {
 			continue
 		}
-		switch tier, err := s.tierOf(ctx, m); {
-		case err != nil:
-			return nil, err
-		case tier == access.TierOwner:
+		h, err := access.Resolve(ctx, s.deps.Roles, s.deps.Groups, m)
+		if err != nil {
+			return nil, fault.Store("resolve roles", err)
+		}
+		switch h.Tier() {
+		case access.TierOwner:
 			v.Roles[m.OrganizationID] = domain.RoleOwner
-		case tier == access.TierAdmin:
-			v.Roles[m.OrganizationID] = domain.RoleAdmin
+		case access.TierAdmin:
+			v.Roles[m.OrganizationID] = RoleReader
+			if slices.Contains(h.Permissions(), permUsersManage) {
+				v.Roles[m.OrganizationID] = domain.RoleAdmin
+			}
 		}
 	}
 	if !v.Platform && len(v.Roles) == 0 {
@@ -228,7 +248,7 @@ func EnsureClient(ctx context.Context, clients ports.ClientStore, issuer string,
 // tenancy rules apply as they do to its SCIM connection. An admin may not
 // make admins or owners; an owner and a platform administrator may.
 func (s *Service) caller(v *Viewer, orgID string) (*access.Caller, error) {
-	if !v.Sees(orgID) {
+	if !v.Manages(orgID) {
 		return nil, ErrForbidden
 	}
 	c := directory.OrgCaller(orgID)
@@ -279,7 +299,7 @@ func (s *Service) SetMemberStatus(ctx context.Context, v *Viewer, orgID, userID 
 // mayManage refuses v acting on member userID of orgID, by the rule of
 // SetMemberStatus. An id that names no member is refused the same way.
 func (s *Service) mayManage(ctx context.Context, v *Viewer, orgID, userID string) error {
-	if userID == "" || len(userID) > 64 || userID == v.User.ID {
+	if userID == "" || len(userID) > 64 || userID == v.User.ID || !v.Manages(orgID) {
 		return ErrForbidden
 	}
 	m, err := s.deps.Orgs.GetMembership(ctx, orgID, userID)
@@ -328,7 +348,7 @@ func viewerTier(v *Viewer, orgID string) access.Tier {
 	switch v.Roles[orgID] {
 	case domain.RoleOwner:
 		return access.TierOwner
-	case domain.RoleAdmin:
+	case domain.RoleAdmin, RoleReader:
 		return access.TierAdmin
 	}
 	return access.TierMember

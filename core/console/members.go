@@ -56,7 +56,7 @@ func (v *Viewer) RolesFor(orgID string, m domain.Member) []string {
 // does not read, sends the viewer there.
 func (v *Viewer) Outranks(orgID string, m domain.Member) bool {
 	switch {
-	case m.User.ID == v.User.ID:
+	case m.User.ID == v.User.ID || !v.Manages(orgID):
 		return false
 	case v.Platform:
 		return true
