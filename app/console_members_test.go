@@ -449,7 +449,7 @@ func TestConsoleLeavesAPlatformSuspensionToThePlatform(t *testing.T) {
 
 	got := guidePost(t, ctx, b, orgPath+"/members/"+pupil.ID+"/reactivate", form.values())
 	assert.Equal(t, http.StatusForbidden, got.status, got.body)
-	assert.Contains(t, got.body, "only a platform administrator can reactivate it")
+	assert.Contains(t, got.body, "only a platform administrator can reactivate")
 	stored, err := w.srv.Users.GetUser(ctx, pupil.ID)
 	require.NoError(t, err)
 	assert.Equal(t, domain.UserSuspended, stored.Status, "still suspended")
@@ -473,8 +473,26 @@ func TestConsoleLeavesAPlatformSuspensionToThePlatform(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, domain.UserSuspended, stored.Status)
 
-	// The platform administrator lifts it from the admin API.
-	adminCall(t, w.srv, http.MethodPost, "/api/v1/admin/users/"+pupil.ID+"/reactivate", nil, http.StatusOK)
+	// A school cannot free the address by deleting the account either.
+	req, _ = http.NewRequest(http.MethodDelete, base+"/scim/v2/Users/"+pupil.ID, nil)
+	req.Header.Set("Authorization", "Bearer "+token[1])
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	_, err = w.srv.Users.GetUser(ctx, pupil.ID)
+	require.NoError(t, err, "still there")
+
+	// A platform administrator lifts it from the console, as the platform.
+	pb, ppage := consoleSignIn(t, w.srv, seedEmail, seedPassword)
+	require.Equal(t, http.StatusOK, ppage.status)
+	pdetail := guideGet(t, ctx, pb, orgPath+"/members/"+pupil.ID)
+	require.Contains(t, pdetail.body, "/members/"+pupil.ID+"/reactivate", "a platform administrator gets the button")
+	got = guidePost(t, ctx, pb, orgPath+"/members/"+pupil.ID+"/reactivate", ppage.form(t, "csrf_token").values())
+	require.Equal(t, http.StatusOK, got.status, got.body)
 	detail = guideGet(t, ctx, b, orgPath+"/members/"+pupil.ID)
 	assert.Contains(t, detail.body, `<td id="member-status">active</td>`)
+	stored, err = w.srv.Users.GetUser(ctx, pupil.ID)
+	require.NoError(t, err)
+	assert.False(t, stored.PlatformLocked, "the lock is lifted")
 }

@@ -293,6 +293,17 @@ func (s *Service) SetMemberStatus(ctx context.Context, v *Viewer, orgID, userID 
 	if err := s.mayManage(ctx, v, orgID, userID); err != nil {
 		return directory.UserView{}, err
 	}
+	if v.Platform && l == directory.Reactivate {
+		// A platform suspension (the admin API's) is lifted by a platform
+		// administrator as the platform, not as the organization.
+		u, err := s.deps.Users.GetUser(ctx, userID)
+		if err != nil {
+			return directory.UserView{}, fault.Store("get user", err)
+		}
+		if u.PlatformLocked {
+			return s.deps.Directory.AdminSetStatus(ctx, userID, l)
+		}
+	}
 	return s.deps.Directory.SetStatus(ctx, c, userID, l)
 }
 

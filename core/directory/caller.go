@@ -111,6 +111,11 @@ func (s *Service) loadUser(ctx context.Context, c *access.Caller, userID, action
 			sc.home = sc.home || m.OrganizationID == u.HomeOrganizationID
 		}
 	}
+	// A platform administrator's account is the platform's: no
+	// organization's directory (an app's grant, its SCIM connection, its
+	// console) changes the account itself, even from its home; they act
+	// on its memberships only.
+	sc.home = sc.home && !u.PlatformAdmin
 	switch {
 	case len(sc.visible) == 0:
 		return scope{}, errNoUser
@@ -120,13 +125,14 @@ func (s *Service) loadUser(ctx context.Context, c *access.Caller, userID, action
 	return sc, nil
 }
 
+// errPlatformLocked refuses an organization's reactivation or deletion of
+// an account a platform administrator suspended or deactivated
+// (domain.User.PlatformLocked).
+var errPlatformLocked = fault.New(fault.Forbidden, "platform_locked",
+	"a platform administrator suspended this account; only a platform administrator can reactivate or delete it")
+
 // errNotHome refuses an account-wide change to a caller outside the
 // account's home organization.
-// errPlatformLocked refuses an organization's reactivation of an account a
-// platform administrator suspended or deactivated (domain.User.PlatformLocked).
-var errPlatformLocked = fault.New(fault.Forbidden, "platform_locked",
-	"a platform administrator suspended this account; only a platform administrator can reactivate it")
-
 var errNotHome = &fault.Error{Kind: fault.Forbidden, Code: "forbidden", Message: "this change is the account's own, which only its home organization makes; " +
 	"another organization suspends or removes its membership instead"}
 

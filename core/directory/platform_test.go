@@ -140,3 +140,37 @@ func TestAPlatformSuspensionIsOnlyThePlatformsToLift(t *testing.T) {
 	_, err = f.svc.SetStatus(ctx, f.caller, u.ID, directory.Reactivate)
 	assert.Equal(t, fault.Forbidden, kindOf(t, err))
 }
+
+// A platform administrator's account is the platform's: the organization
+// it is homed in acts on its membership only, through any of its
+// directory's doors.
+func TestNoOrganizationChangesAPlatformAdministratorsAccount(t *testing.T) {
+	f := newFixture(t, domain.ActionProvision, domain.ActionRead, domain.ActionSuspend, domain.ActionDeactivate, domain.ActionDelete, domain.ActionUpdate)
+	ctx := t.Context()
+	u := f.provision(t, "frink@example.edu").User
+	require.Equal(t, f.org.ID, u.HomeOrganizationID, "homed in the school")
+	_, err := f.svc.SetPlatformAdmin(ctx, u.ID, true)
+	require.NoError(t, err)
+
+	_, err = f.svc.SetStatus(ctx, f.caller, u.ID, directory.Suspend)
+	require.NoError(t, err)
+	got, err := f.users.GetUser(ctx, u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.UserInvited, got.Status, "the account is untouched")
+	m, err := f.orgs.GetMembership(ctx, f.org.ID, u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, domain.MembershipSuspended, m.Status, "the school suspends its membership")
+
+	_, err = f.svc.SetStatus(ctx, f.caller, u.ID, directory.Deactivate)
+	assert.Equal(t, fault.Forbidden, kindOf(t, err), "deactivating is the account's own")
+	taken := "attacker@example.edu"
+	_, err = f.svc.UpdateAccount(ctx, f.caller, u.ID, directory.AccountChange{Email: &taken})
+	assert.Equal(t, fault.Forbidden, kindOf(t, err), "and so is its email: no takeover through a reset")
+
+	require.NoError(t, f.svc.Deprovision(ctx, directory.OrgCaller(f.org.ID), u.ID, false))
+	got, err = f.users.GetUser(ctx, u.ID)
+	require.NoError(t, err, "the school's directory deletes no platform administrator")
+	assert.True(t, got.PlatformAdmin)
+	_, err = f.orgs.GetMembership(ctx, f.org.ID, u.ID)
+	assert.ErrorIs(t, err, domain.ErrNotFound, "it lets them go")
+}

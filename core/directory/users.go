@@ -382,6 +382,11 @@ func (s *Service) DeleteUser(ctx context.Context, c *access.Caller, userID strin
 }
 
 func (s *Service) deleteAccount(ctx context.Context, sc scope) error {
+	if sc.user.PlatformLocked && !sc.platform {
+		// Deleting it would free its address for a new account the lock
+		// does not hold.
+		return errPlatformLocked
+	}
 	now := s.now()
 	userID := sc.user.ID
 	aud, err := s.audienceOf(ctx, userID, sc.all) // before the memberships and licenses go
