@@ -98,9 +98,26 @@ func TestEveryConsoleRouteRefusesOutsiders(t *testing.T) {
 			}
 		})
 	}
+	// And every form, sent by the platform administrator who could make
+	// the change, without its token or with another's, is refused.
+	t.Run("every form without its CSRF token", func(t *testing.T) {
+		for _, r := range routes {
+			f := strings.Fields(r)
+			if f[0] != http.MethodPost {
+				continue
+			}
+			for _, token := range []string{"", "forged", pcsrf.Get("csrf_token") + "x"} {
+				form := url.Values{"csrf_token": {token}, "name": {"Renamed"}, "email": {"csrf@hooks.example"}, "role": {"member"}}
+				got := guidePost(t, ctx, pb, srv.BaseURL+f[2], form)
+				assert.Equal(t, http.StatusBadRequest, got.status, "%s %s with token %q", f[0], f[1], token)
+			}
+		}
+	})
 	// Nothing those tries touched changed.
 	stored, err := srv.Users.GetUser(ctx, pupil.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "active", string(stored.Status))
 	assert.True(t, w.api.GetSubscription(t, w.app.Client, sub.ID).Enabled)
+	_, err = srv.Users.GetUserByEmail(ctx, "csrf@hooks.example")
+	assert.Error(t, err, "nobody was invited by a forged form")
 }
