@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -87,25 +86,13 @@ func TestConsoleActivity(t *testing.T) {
 		org := guideGet(t, ctx, b, orgPath)
 		assert.Contains(t, org.body, `id="scim-last-sync">No sync yet<`)
 		assert.Contains(t, org.body, `href="/console/organizations/`+w.other+`/activity"`)
-		vals := form.values()
-		vals.Set("name", "Entra ID")
-		made := guidePost(t, ctx, b, orgPath+"/scim-tokens", vals)
-		require.Equal(t, http.StatusCreated, made.status, made.body)
-		token := regexp.MustCompile(`id="new-scim-token">(cst_[A-Za-z0-9_-]+)<`).FindStringSubmatch(made.body)
-		require.NotNil(t, token)
-
+		token := consoleSCIMToken(t, b, orgPath, form.values(), "Entra ID")
 		body, _ := json.Marshal(map[string]any{
 			"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
 			"userName": "synced@shelbyville.example", "name": map[string]any{"givenName": "Sync", "familyName": "Ed"},
 			"emails": []map[string]any{{"value": "synced@shelbyville.example", "primary": true}},
 		})
-		req, _ := http.NewRequest(http.MethodPost, base+"/scim/v2/Users", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token[1])
-		req.Header.Set("Content-Type", "application/scim+json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusCreated, resp.StatusCode)
+		require.Equal(t, http.StatusCreated, scimCall(t, http.MethodPost, base+"/scim/v2/Users", token, string(body)))
 
 		lines := activityLines(guideGet(t, ctx, b, activity).body)
 		assert.True(t, has(lines, domain.EventUserCreated, "synced@shelbyville.example", "SCIM token Entra ID"), "%v", lines)

@@ -455,31 +455,15 @@ func TestConsoleLeavesAPlatformSuspensionToThePlatform(t *testing.T) {
 	assert.Equal(t, domain.UserSuspended, stored.Status, "still suspended")
 
 	// The school's SCIM connection is refused the same way.
-	vals := form.values()
-	vals.Set("name", "Entra ID")
-	made := guidePost(t, ctx, b, orgPath+"/scim-tokens", vals)
-	require.Equal(t, http.StatusCreated, made.status, made.body)
-	token := regexp.MustCompile(`id="new-scim-token">(cst_[A-Za-z0-9_-]+)<`).FindStringSubmatch(made.body)
-	require.NotNil(t, token)
+	token := consoleSCIMToken(t, b, orgPath, form.values(), "Entra ID")
 	patch := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":true}]}`
-	req, _ := http.NewRequest(http.MethodPatch, base+"/scim/v2/Users/"+pupil.ID, strings.NewReader(patch))
-	req.Header.Set("Authorization", "Bearer "+token[1])
-	req.Header.Set("Content-Type", "application/scim+json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.Equal(t, http.StatusForbidden, scimCall(t, http.MethodPatch, base+"/scim/v2/Users/"+pupil.ID, token, patch))
 	stored, err = w.srv.Users.GetUser(ctx, pupil.ID)
 	require.NoError(t, err)
 	assert.Equal(t, domain.UserSuspended, stored.Status)
 
 	// A school cannot free the address by deleting the account either.
-	req, _ = http.NewRequest(http.MethodDelete, base+"/scim/v2/Users/"+pupil.ID, nil)
-	req.Header.Set("Authorization", "Bearer "+token[1])
-	resp, err = http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.Equal(t, http.StatusForbidden, scimCall(t, http.MethodDelete, base+"/scim/v2/Users/"+pupil.ID, token, ""))
 	_, err = w.srv.Users.GetUser(ctx, pupil.ID)
 	require.NoError(t, err, "still there")
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"regexp"
 	"testing"
 	"time"
 
@@ -46,18 +45,13 @@ func TestConsoleRanksMembersByWhatTheirRolesMayDo(t *testing.T) {
 	require.Equal(t, http.StatusOK, opage.status)
 	oform := opage.form(t, "csrf_token")
 	require.NotNil(t, oform)
-	vals := oform.values()
-	vals.Set("name", "Entra ID")
-	made := guidePost(t, ctx, ob, orgPath+"/scim-tokens", vals)
-	require.Equal(t, http.StatusCreated, made.status, made.body)
-	token := regexp.MustCompile(`id="new-scim-token">(cst_[A-Za-z0-9_-]+)<`).FindStringSubmatch(made.body)
-	require.NotNil(t, token)
+	token := consoleSCIMToken(t, ob, orgPath, oform.values(), "Entra ID")
 	body, _ := json.Marshal(map[string]any{
 		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Staff Admins",
 		"members": []map[string]any{{"value": staff.ID}},
 	})
 	req, _ := http.NewRequest(http.MethodPost, base+"/scim/v2/Groups", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token[1])
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/scim+json")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)

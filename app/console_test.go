@@ -71,6 +71,34 @@ func addMember(t *testing.T, srv *testServer, org, email, role string) domain.Us
 	return u
 }
 
+// consoleSCIMToken makes a SCIM token named name on the organization page
+// orgPath, in the browser b whose forms carry form's csrf_token, and
+// returns it, as the page shows it that once.
+func consoleSCIMToken(t *testing.T, b *http.Client, orgPath string, form url.Values, name string) string {
+	t.Helper()
+	vals := url.Values{"csrf_token": form["csrf_token"], "name": {name}}
+	made := guidePost(t, context.Background(), b, orgPath+"/scim-tokens", vals)
+	require.Equal(t, http.StatusCreated, made.status, made.body)
+	token := regexp.MustCompile(`id="new-scim-token">(cst_[A-Za-z0-9_-]+)<`).FindStringSubmatch(made.body)
+	require.NotNil(t, token, "the new token is shown: %s", made.body)
+	return token[1]
+}
+
+// scimCall sends a SCIM request with token and returns the status.
+func scimCall(t *testing.T, method, url, token, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // consoleSignIn opens the console in a new browser, signs in on the
 // provider's own sign-in page, and returns the browser and where it
 // landed.
@@ -236,23 +264,11 @@ func TestConsoleShowsEachAccountItsOwn(t *testing.T) {
 		require.Equal(t, http.StatusOK, page.status, page.body)
 		form := page.form(t, "csrf_token")
 		orgPath := base + "/console/organizations/" + w.other
-		vals := form.values()
-		vals.Set("name", "Entra ID")
-		got := guidePost(t, ctx, b, orgPath+"/scim-tokens", vals)
-		require.Equal(t, http.StatusCreated, got.status, got.body)
-		token := regexp.MustCompile(`id="new-scim-token">(cst_[A-Za-z0-9_-]+)<`).FindStringSubmatch(got.body)
-		require.NotNil(t, token, "the new token is shown: %s", got.body)
-		scimGet := func() int {
-			req, _ := http.NewRequest(http.MethodGet, base+"/scim/v2/Users?count=1", nil)
-			req.Header.Set("Authorization", "Bearer "+token[1])
-			resp, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			resp.Body.Close()
-			return resp.StatusCode
-		}
+		token := consoleSCIMToken(t, b, orgPath, form.values(), "Entra ID")
+		scimGet := func() int { return scimCall(t, http.MethodGet, base+"/scim/v2/Users?count=1", token, "") }
 		assert.Equal(t, http.StatusOK, scimGet(), "the token works")
 		again := guideGet(t, ctx, b, orgPath)
-		assert.NotContains(t, again.body, token[1], "shown once")
+		assert.NotContains(t, again.body, token, "shown once")
 		id := regexp.MustCompile(`scim-tokens/([0-9a-f-]+)/revoke`).FindStringSubmatch(again.body)
 		require.NotNil(t, id)
 
@@ -261,7 +277,7 @@ func TestConsoleShowsEachAccountItsOwn(t *testing.T) {
 		require.Equal(t, http.StatusOK, apage.status)
 		aorg := guideGet(t, ctx, ab, orgPath)
 		assert.NotContains(t, aorg.body, "Entra ID")
-		got = guidePost(t, ctx, ab, orgPath+"/scim-tokens/"+id[1]+"/revoke", apage.form(t, "csrf_token").values())
+		got := guidePost(t, ctx, ab, orgPath+"/scim-tokens/"+id[1]+"/revoke", apage.form(t, "csrf_token").values())
 		assert.Equal(t, http.StatusForbidden, got.status)
 		got = guidePost(t, ctx, ab, orgPath+"/scim-tokens", apage.form(t, "csrf_token").values())
 		assert.Equal(t, http.StatusForbidden, got.status)

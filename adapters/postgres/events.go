@@ -146,13 +146,7 @@ func (o *EventOutbox) ListEvents(ctx context.Context, q domain.EventQuery) (doma
 	if err != nil {
 		return domain.EventPage{}, translate("list events", err)
 	}
-	var seqs []int64
-	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Event, error) {
-		var seq int64
-		e, err := scanEvent(seqRow{row, &seq})
-		seqs = append(seqs, seq)
-		return e, err
-	})
+	events, seqs, err := collectEvents(rows)
 	if err != nil {
 		return domain.EventPage{}, translate("list events", err)
 	}
@@ -233,4 +227,17 @@ func decodeFields(data string) ([]domain.Field, error) {
 		}
 	}
 	return fields, nil
+}
+
+// collectEvents reads rows of seq and eventColumns: the events, and their
+// seqs in the same order.
+func collectEvents(rows pgx.Rows) ([]domain.Event, []int64, error) {
+	var seqs []int64
+	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Event, error) {
+		var seq int64
+		e, err := scanEvent(seqRow{row, &seq})
+		seqs = append(seqs, seq)
+		return e, err
+	})
+	return events, seqs, err
 }

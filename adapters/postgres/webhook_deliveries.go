@@ -123,13 +123,7 @@ func (s *DeliveryStore) DispatchEvents(ctx context.Context, limit int, plan func
 		if err != nil {
 			return err
 		}
-		var seqs []int64
-		events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Event, error) {
-			var seq int64
-			e, err := scanEvent(seqRow{row, &seq})
-			seqs = append(seqs, seq)
-			return e, err
-		})
+		events, seqs, err := collectEvents(rows)
 		if err != nil || len(events) == 0 {
 			return err
 		}
