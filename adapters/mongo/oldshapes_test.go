@@ -14,7 +14,8 @@ import (
 )
 
 // Documents an older version wrote lack the fields added since: a user
-// without platform_admin (issue 20) is no platform administrator, and a
+// without platform_admin or platform_locked (issue 20) is no platform
+// administrator and under no platform lock, and a
 // pending request without upstream (issue 19) has no upstream attempt.
 // Neither needs a backfill.
 func TestDocumentsWrittenBeforeFederationAndTheConsoleRead(t *testing.T) {
@@ -23,13 +24,14 @@ func TestDocumentsWrittenBeforeFederationAndTheConsoleRead(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 
 	users := mongoadapter.NewUserStore(db)
-	u := domain.User{ID: uuid.NewString(), Email: uuid.NewString() + "@example.com", Status: domain.UserActive, PlatformAdmin: true, CreatedAt: now, UpdatedAt: now}
+	u := domain.User{ID: uuid.NewString(), Email: uuid.NewString() + "@example.com", Status: domain.UserSuspended, PlatformAdmin: true, PlatformLocked: true, CreatedAt: now, UpdatedAt: now}
 	require.NoError(t, users.CreateUser(ctx, u))
-	_, err := db.Collection("users").UpdateOne(ctx, bson.M{"_id": u.ID}, bson.M{"$unset": bson.M{"platform_admin": ""}})
+	_, err := db.Collection("users").UpdateOne(ctx, bson.M{"_id": u.ID}, bson.M{"$unset": bson.M{"platform_admin": "", "platform_locked": ""}})
 	require.NoError(t, err)
 	got, err := users.GetUser(ctx, u.ID)
 	require.NoError(t, err)
 	assert.False(t, got.PlatformAdmin)
+	assert.False(t, got.PlatformLocked, "suspended by its organization, as every suspension before the lock was")
 
 	reqs := mongoadapter.NewAuthRequestStore(db)
 	r := domain.AuthRequest{
