@@ -59,8 +59,9 @@ func seedMembers(t *testing.T, conn *pgx.Conn, orgID, prefix, domain string, n i
 	t.Helper()
 	ctx := context.Background()
 	_, err := conn.Exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, given_name, family_name, picture,
-		phone_number, phone_number_verified, password_hash, status, created_at, updated_at, profiles, home_organization_id)
-		SELECT $3 || lpad(i::text, 6, '0'), e, e, true, g, f, '', '', false, '', 'active', now(), now(), '{}', $1
+		phone_number, phone_number_verified, password_hash, status, created_at, updated_at, profiles, home_organization_id,
+		given_name_key, family_name_key)
+		SELECT $3 || lpad(i::text, 6, '0'), e, e, true, g, f, '', '', false, '', 'active', now(), now(), '{}', $1, lower(g), lower(f)
 		FROM generate_series(1, $2) AS i,
 			LATERAL (SELECT ($4::text[])[1 + i % cardinality($4::text[])] AS g,
 				($5::text[])[1 + (i / cardinality($4::text[])) % cardinality($5::text[])] AS f) AS names,

@@ -46,6 +46,7 @@ func membersSearched(t *testing.T, s DirectoryStores) {
 	ada := provisionNamed(t, s, o.ID, "ada."+tag, "Ada", "Lovelace")
 	adam := provisionNamed(t, s, o.ID, "asmith."+tag, "Adam", "Smith")
 	grace := provisionNamed(t, s, o.ID, tag+".hopper", "Grace", "Hopper")
+	elise := provisionNamed(t, s, o.ID, "e."+tag, "Élise", "Ångström")
 	sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
 
 	for _, c := range []struct {
@@ -58,6 +59,7 @@ func membersSearched(t *testing.T, s DirectoryStores) {
 		{"a family name's prefix finds its member", []string{"lOvE"}, []string{ada.ID}},
 		{"an email's prefix finds its member", []string{strings.ToUpper(tag) + ".HOP"}, []string{grace.ID}},
 		{"every term must match, each in any field", []string{"ada", "smi"}, []string{adam.ID}},
+		{"letters beyond ASCII match in any case", []string{"éLI", "ÅNG"}, []string{elise.ID}},
 		{"a whole email matches", []string{"asmith." + tag + "@example.com"}, []string{adam.ID}},
 		{"the middle of a name is no prefix", []string{"ovelace"}, []string{}},
 		{"the middle of an email is no prefix", []string{tag}, []string{grace.ID}},

@@ -308,7 +308,8 @@ func (s *DirectoryStore) ListMembers(ctx context.Context, organizationID, afterU
 // searchMembersSQL is SearchMembers' statement for n terms: $1 the
 // organization, $2 the user id to start after, $3 the limit, then per term
 // the email key's bounds and the lower-cased name's bounds, over the search
-// keys each membership keeps of its account (migration 00031). A prefix is
+// keys each membership keeps of its account (migrations 00031 and 00033:
+// the store lower-cases the names with Go, as it does the terms). A prefix is
 // a range in the "C" collation (byte order, which is code point order in
 // UTF-8), so the organization's indexes serve it whatever the database's
 // collation, and in a generic plan too (a LIKE with a parameter pattern may
@@ -331,17 +332,11 @@ func searchMembersSQL(n int) string {
 	return b.String()
 }
 
-// prefixEnd is the least string above every string that starts with p, in
-// byte order: p with U+10FFFF, the highest code point, appended. (A string
-// that continues p with U+10FFFF itself, a noncharacter, is left out.)
-func prefixEnd(p string) string { return p + "\U0010FFFF" }
-
 // SearchMembers returns a keyset page of an organization's members who
-// match every term. The statement is planned for its values (an unnamed
-// statement, never a cached generic plan): a rare prefix is best found in
-// the organization's search key indexes, a common one by walking the
-// organization's members in order until the page is full, and only the
-// values tell which.
+// match every term. The matches after the cursor are gathered from the
+// organization's search key indexes, then ordered and cut to the page: a
+// page costs what the organization holds of the prefix, never what other
+// organizations do.
 func (s *DirectoryStore) SearchMembers(ctx context.Context, organizationID string, terms []string, afterUserID string, limit int) ([]domain.Member, error) {
 	if limit <= 0 {
 		return []domain.Member{}, nil
@@ -349,7 +344,7 @@ func (s *DirectoryStore) SearchMembers(ctx context.Context, organizationID strin
 	args := []any{pgx.QueryExecModeExec, organizationID, afterUserID, limit}
 	for _, t := range terms {
 		email, name := domain.NormalizeEmail(t), strings.ToLower(t)
-		args = append(args, email, prefixEnd(email), name, prefixEnd(name))
+		args = append(args, email, domain.PrefixEnd(email), name, domain.PrefixEnd(name))
 	}
 	rows, err := s.pool.Query(ctx, searchMembersSQL(len(terms)), args...)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/calimatic/calimatic-auth/adapters/postgres"
+	"github.com/calimatic/calimatic-auth/core/domain"
 )
 
 // Migration 00031 gives the memberships written before it their account's
@@ -46,13 +47,17 @@ func TestMemberSearchKeysFollowTheirAccounts(t *testing.T) {
 	assert.Equal(t, []string{"ada@example.edu", "ada", "lovelace"}, keys("o1"), "an old membership gets its keys")
 	exec(`INSERT INTO memberships (user_id, organization_id, role, is_primary, created_at, status) VALUES ('u1', 'o2', 'member', false, now(), 'active')`)
 	assert.Equal(t, []string{"ada@example.edu", "ada", "lovelace"}, keys("o2"), "a new one takes them")
-	exec(`UPDATE users SET email_key = 'countess@example.edu', given_name = 'Augusta', family_name = 'King' WHERE id = 'u1'`)
+	_, err := postgres.NewUserStore(pool).UpdateUser(ctx, "u1", func(u *domain.User) error {
+		u.Email, u.GivenName, u.FamilyName = "Countess@example.edu", "Élise", "King"
+		return nil
+	})
+	require.NoError(t, err)
 	for _, org := range []string{"o1", "o2"} {
-		assert.Equal(t, []string{"countess@example.edu", "augusta", "king"}, keys(org), "a rename reaches %s", org)
+		assert.Equal(t, []string{"countess@example.edu", "élise", "king"}, keys(org), "a rename reaches %s, lower-cased as Go does", org)
 	}
 
 	dir := postgres.NewDirectoryStore(pool)
-	found, err := dir.SearchMembers(ctx, "o2", []string{"AUG", "ki"}, "", 10)
+	found, err := dir.SearchMembers(ctx, "o2", []string{"ÉLI", "ki"}, "", 10)
 	require.NoError(t, err)
 	require.Len(t, found, 1)
 	assert.Equal(t, "u1", found[0].User.ID)
@@ -67,9 +72,10 @@ func TestMemberSearchReadsTheOrganizationsIndexes(t *testing.T) {
 	defer cancel()
 	_, err := pool.Exec(ctx, `INSERT INTO organizations (id, name, slug) VALUES ('o1', 'o1', 'o1'), ('o2', 'o2', 'o2');
 		INSERT INTO users (id, email, email_key, email_verified, given_name, family_name, picture, phone_number,
-			phone_number_verified, password_hash, status, created_at, updated_at, profiles)
+			phone_number_verified, password_hash, status, created_at, updated_at, profiles, given_name_key, family_name_key)
 		SELECT 'u' || i, 'm' || i || '@example.edu', 'm' || i || '@example.edu', true, CASE WHEN i % 2 = 0 THEN 'Zed' ELSE 'Ada' END,
-			'Family' || (i % 100), '', '', false, '', 'active', now(), now(), '{}' FROM generate_series(1, 4000) AS i;
+			'Family' || (i % 100), '', '', false, '', 'active', now(), now(), '{}', CASE WHEN i % 2 = 0 THEN 'zed' ELSE 'ada' END,
+			'family' || (i % 100) FROM generate_series(1, 4000) AS i;
 		INSERT INTO memberships (user_id, organization_id, role, is_primary, created_at, status)
 		SELECT 'u' || i, CASE WHEN i % 2 = 0 THEN 'o2' ELSE 'o1' END, 'member', true, now(), 'active' FROM generate_series(1, 4000) AS i;
 		ANALYZE users; ANALYZE memberships`)

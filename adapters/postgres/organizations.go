@@ -110,7 +110,7 @@ func (s *OrganizationStore) SearchOrganizations(ctx context.Context, query, afte
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+organizationColumns+` FROM organizations
 		WHERE id IN (SELECT organization_id FROM organization_search_terms WHERE term >= $1 AND term < $2 AND organization_id > $3)
-		AND id > $3 ORDER BY id LIMIT $4`, key, domain.SearchTermsEnd(key), after, limit)
+		AND id > $3 ORDER BY id LIMIT $4`, key, domain.PrefixEnd(key), after, limit)
 	if err != nil {
 		return nil, translate("search organizations", err)
 	}

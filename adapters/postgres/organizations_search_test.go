@@ -62,7 +62,7 @@ func TestOrganizationSearchReadsTheTermsIndex(t *testing.T) {
 	require.NoError(t, err)
 	var plan strings.Builder
 	rows, err := tx.Query(ctx, `EXPLAIN SELECT organization_id FROM organization_search_terms WHERE term >= $1 AND term < $2 AND organization_id > $3`,
-		"lin", domain.SearchTermsEnd("lin"), "")
+		"lin", domain.PrefixEnd("lin"), "")
 	require.NoError(t, err)
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)

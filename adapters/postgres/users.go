@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -22,15 +23,16 @@ type UserStore struct{ pool db }
 func NewUserStore(pool *pgxpool.Pool) *UserStore { return &UserStore{pool: db{pool}} }
 
 // userColumns are every column of users, profiles (a jsonb document, see
-// profiles.go), the home organization (NULL for none) and the platform
-// administrator flag included, so that
-// every statement that writes or reads a user carries them.
+// profiles.go), the home organization (NULL for none), the platform flags
+// and the names' search keys (lower-cased by Go, as the member search's
+// terms are; migration 00033) included, so that every statement that
+// writes or reads a user carries them.
 const userColumns = `id, email, email_key, email_verified, given_name, family_name, picture,
 	phone_number, phone_number_verified, password_hash, status, created_at, updated_at, not_before,
-	profiles, home_organization_id, platform_admin, platform_locked`
+	profiles, home_organization_id, platform_admin, platform_locked, given_name_key, family_name_key`
 
 // userPlaceholders are the VALUES of userColumns, in order.
-const userPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18`
+const userPlaceholders = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20`
 
 // userArgs returns the values of userColumns, or an error if the profiles
 // hold text no jsonb document can (see encodeProfiles).
@@ -41,18 +43,19 @@ func userArgs(u *domain.User) ([]any, error) {
 	}
 	return []any{u.ID, u.Email, domain.NormalizeEmail(u.Email), u.EmailVerified, u.GivenName, u.FamilyName,
 		u.Picture, u.PhoneNumber, u.PhoneNumberVerified, u.PasswordHash, string(u.Status),
-		ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.NotBefore), profiles, optText(u.HomeOrganizationID), u.PlatformAdmin, u.PlatformLocked}, nil
+		ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.NotBefore), profiles, optText(u.HomeOrganizationID), u.PlatformAdmin, u.PlatformLocked,
+		strings.ToLower(u.GivenName), strings.ToLower(u.FamilyName)}, nil
 }
 
 func scanUser(row pgx.Row) (domain.User, error) {
 	var u domain.User
-	var emailKey, status string
+	var emailKey, status, givenKey, familyKey string
 	var created, updated, notBefore pgtype.Timestamptz
 	var profiles []byte
 	var home pgtype.Text
 	err := row.Scan(&u.ID, &u.Email, &emailKey, &u.EmailVerified, &u.GivenName, &u.FamilyName,
 		&u.Picture, &u.PhoneNumber, &u.PhoneNumberVerified, &u.PasswordHash, &status, &created, &updated,
-		&notBefore, &profiles, &home, &u.PlatformAdmin, &u.PlatformLocked)
+		&notBefore, &profiles, &home, &u.PlatformAdmin, &u.PlatformLocked, &givenKey, &familyKey)
 	if err != nil {
 		return domain.User{}, err
 	}

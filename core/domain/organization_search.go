@@ -62,10 +62,11 @@ func FindsOrganization(o Organization, query string) bool {
 	return false
 }
 
-// SearchTermsEnd returns the first string after every term that starts
-// with key, for stores that scan an ordered index from key up to it:
-// U+10FFFF is no letter, digit or mark, so it is in no term.
-func SearchTermsEnd(key string) string { return key + "\U0010FFFF" }
+// PrefixEnd returns the first string, in byte order, after every string
+// that starts with key and holds no U+10FFFF, for stores that scan an
+// ordered index from key up to it: U+10FFFF is a noncharacter, in no
+// search term and in no printable name (PrintableText).
+func PrefixEnd(key string) string { return key + "\U0010FFFF" }
 
 func searchWords(s string) []string {
 	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
