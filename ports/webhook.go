@@ -59,8 +59,10 @@ type DeliveryStore interface {
 	// up disabled, its other pending deliveries fail too. Its subscription
 	// gets its failure streak reset or grown and, per the outcome, is
 	// disabled in the same step, with DisabledReason = o.DisabledReason and
-	// DisabledAt = a.At; an already disabled subscription keeps its first
-	// reason and time. It returns the subscription as stored. ErrNotFound if
+	// DisabledAt = a.At. An already disabled subscription is left as it
+	// was (a post under way when it was disabled ends later): its streak,
+	// its first reason and time, so the streak still tells a disabling by
+	// failures from its owner's. It returns the subscription as stored. ErrNotFound if
 	// the delivery no longer exists (its subscription was deleted).
 	RecordAttempt(ctx context.Context, a domain.Attempt, o domain.AttemptOutcome) (domain.Subscription, error)
 	// GetDelivery returns a delivery with its attempts. ErrNotFound if there

@@ -52,6 +52,7 @@ func RunDeliveryStore(t *testing.T, newStores func(t *testing.T) WebhookStores) 
 		{"a 410 outcome disables the subscription at once", attemptDisable},
 		{"disabling by failures dates it with the attempt that did, and a later failure keeps that time", disabledAtByFailures},
 		{"a 410 dates the disabling with its attempt", disabledAtBy410},
+		{"a post that ends after its subscription was disabled changes neither its streak nor its reason", disabledStreakStays},
 		{"disabling a subscription fails its other pending deliveries", disableFailsPending},
 		{"recording an attempt for a missing delivery fails with ErrNotFound", attemptMissing},
 		{"the store numbers attempts, so overlapping posts are both recorded", attemptsNumbered},

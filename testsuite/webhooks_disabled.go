@@ -41,6 +41,41 @@ func disabledAtByFailures(t *testing.T, s WebhookStores) {
 	require.NoError(t, err)
 	assert.Equal(t, disabling.At, stored.DisabledAt.UTC(), "an already disabled subscription keeps its first time")
 	assert.Equal(t, "2 deliveries in a row failed", stored.DisabledReason, "and its first reason")
+	assert.Equal(t, 2, stored.ConsecutiveFailures, "and its streak")
+}
+
+// A post under way when its subscription was disabled changes nothing when
+// it ends: the streak still tells a disabling by failures (a streak) from
+// its owner's (none).
+func disabledStreakStays(t *testing.T, s WebhookStores) {
+	sub := createSub(t, s)
+	d := claimOne(t, s, sub.ID)
+	off := epoch.Add(time.Minute)
+	_, err := s.Subscriptions.UpdateSubscription(t.Context(), sub.ID, func(x *domain.Subscription) error {
+		x.Disabled, x.DisabledReason, x.DisabledAt, x.ConsecutiveFailures, x.UpdatedAt = true, "disabled by its owner", off, 0, off
+		return nil
+	})
+	require.NoError(t, err)
+	stored, err := s.Deliveries.RecordAttempt(t.Context(), attemptAt(d, 1, 503), failingOutcome())
+	require.NoError(t, err)
+	assert.Zero(t, stored.ConsecutiveFailures, "its owner's disabling has no streak, failures after it or not")
+	got, err := s.Subscriptions.GetSubscription(t.Context(), sub.ID)
+	require.NoError(t, err)
+	assert.Zero(t, got.ConsecutiveFailures)
+	assert.Equal(t, "disabled by its owner", got.DisabledReason)
+
+	failed := createSub(t, s)
+	d1, d2 := claimOne(t, s, failed.ID), claimOne(t, s, failed.ID)
+	for n := 1; n <= 2; n++ {
+		stored, err = s.Deliveries.RecordAttempt(t.Context(), attemptAt(d1, n, 503), failingOutcome())
+		require.NoError(t, err)
+	}
+	require.True(t, stored.Disabled)
+	ok := domain.AttemptOutcome{State: domain.DeliveryDelivered, Succeeded: true}
+	stored, err = s.Deliveries.RecordAttempt(t.Context(), attemptAt(d2, 1, 200), ok)
+	require.NoError(t, err)
+	assert.Equal(t, 2, stored.ConsecutiveFailures, "a success after the disabling keeps the streak that disabled it")
+	assert.True(t, stored.Disabled)
 }
 
 func disabledAtBy410(t *testing.T, s WebhookStores) {

@@ -246,14 +246,18 @@ func (w *Webhooks) RecordAttempt(_ context.Context, a domain.Attempt, o domain.A
 }
 
 // applyOutcome updates a subscription's failure streak and disabling, by
-// an attempt made at.
+// an attempt made at. A disabled subscription is left as it was: its
+// streak tells a disabling by failures from its owner's.
 func applyOutcome(s *domain.Subscription, o domain.AttemptOutcome, at time.Time) {
+	if s.Disabled {
+		return
+	}
 	if o.Succeeded {
 		s.ConsecutiveFailures = 0
 		return
 	}
 	s.ConsecutiveFailures++
-	if !s.Disabled && (o.Disable || o.DisableAfter > 0 && s.ConsecutiveFailures >= o.DisableAfter) {
+	if o.Disable || o.DisableAfter > 0 && s.ConsecutiveFailures >= o.DisableAfter {
 		s.Disabled, s.DisabledReason, s.DisabledAt = true, o.DisabledReason, at
 	}
 }

@@ -434,7 +434,6 @@ func (st *WebhookStore) applyToDelivery(ctx context.Context, a domain.Attempt, o
 // subscription when the outcome says so, at the attempt's time, returning
 // it as stored.
 func (st *WebhookStore) applyToSubscription(ctx context.Context, id string, o domain.AttemptOutcome, at time.Time) (subscriptionDoc, error) {
-	byID := bson.D{{Key: "_id", Value: id}}
 	after := options.FindOneAndUpdate().SetReturnDocument(options.After)
 	update := bson.D{{Key: "$inc", Value: bson.D{{Key: "consecutive_failures", Value: 1}, {Key: "rev", Value: 1}}}}
 	if o.Succeeded {
@@ -444,14 +443,20 @@ func (st *WebhookStore) applyToSubscription(ctx context.Context, id string, o do
 		}
 	}
 	var s subscriptionDoc
-	if err := st.subs.FindOneAndUpdate(ctx, byID, update, after).Decode(&s); err != nil {
+	// A disabled subscription keeps its streak: it tells a disabling by
+	// failures from its owner's.
+	err := st.subs.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "disabled", Value: false}}, update, after).Decode(&s)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		s, err = st.readSubscription(ctx, id) // disabled, or gone
+	}
+	if err != nil {
 		return subscriptionDoc{}, translate("record attempt", err)
 	}
 	disable := !o.Succeeded && (o.Disable || o.DisableAfter > 0 && s.ConsecutiveFailures >= o.DisableAfter)
 	if s.Disabled || !disable {
 		return s, nil
 	}
-	err := st.subs.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "disabled", Value: false}}, bson.D{
+	err = st.subs.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "disabled", Value: false}}, bson.D{
 		{Key: "$set", Value: bson.D{
 			{Key: "disabled", Value: true}, {Key: "disabled_reason", Value: o.DisabledReason}, {Key: "disabled_at", Value: at},
 		}},

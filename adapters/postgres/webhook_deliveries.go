@@ -273,7 +273,7 @@ func (s *DeliveryStore) ClaimDeliveries(ctx context.Context, now, leaseUntil tim
 // attempt's time ($6). An already disabled subscription keeps its first
 // reason and time.
 const recordOutcome = `UPDATE webhook_subscriptions SET
-	consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END,
+	consecutive_failures = CASE WHEN disabled THEN consecutive_failures WHEN $2 THEN 0 ELSE consecutive_failures + 1 END,
 	disabled = disabled OR (NOT $2 AND ($3 OR ($4 > 0 AND consecutive_failures + 1 >= $4))),
 	disabled_reason = CASE WHEN NOT disabled AND NOT $2 AND ($3 OR ($4 > 0 AND consecutive_failures + 1 >= $4))
 		THEN $5 ELSE disabled_reason END,
