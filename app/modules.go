@@ -398,7 +398,6 @@ type consoleDeps struct {
 	Events    ports.EventLog
 	Signer    ports.KeySigner
 	Provider  *oidc.Provider
-	Members   ports.DirectoryStore
 	Licenses  ports.LicenseStore
 	Roles     ports.RoleStore
 	Groups    ports.GroupStore
@@ -409,7 +408,7 @@ func newConsole(d consoleDeps) *console.Service {
 		Directory: d.Directory, Orgs: d.Orgs, Users: d.Users, SCIM: d.SCIM,
 		Clients: d.Clients, Issuer: strings.TrimRight(d.Config.Issuer, "/"), Clock: d.Clock,
 		Grants: d.Grants, Webhooks: d.Webhooks, Events: d.Events, KeyList: d.Signer, KeyRotation: d.Provider,
-		Members: d.Members, Licenses: d.Licenses, Roles: d.Roles, Groups: d.Groups,
+		Licenses: d.Licenses, Roles: d.Roles, Groups: d.Groups,
 	})
 }
 

@@ -218,8 +218,6 @@ type consoleView struct {
 	// LastSCIMSync is the newest change the SCIM connection made (nil:
 	// none in the log), shown with the tokens.
 	LastSCIMSync *console.SCIMSync
-	// Roles are the built-in roles a platform administrator may give.
-	Roles []string
 }
 
 func (s *Server) consoleHome(c *fiber.Ctx, v *console.Viewer, csrf string) error {
@@ -288,8 +286,7 @@ func (s *Server) renderConsoleOrgWith(c *fiber.Ctx, v *console.Viewer, csrf, msg
 	if err != nil {
 		return s.consoleError(c, err)
 	}
-	view := consoleView{CSRFToken: csrf, Viewer: v, Org: o, Members: p.Items, Error: msg, NewSCIMToken: newToken, Query: c.Query("q"),
-		Roles: []string{domain.RoleMember, domain.RoleAdmin, domain.RoleOwner}}
+	view := consoleView{CSRFToken: csrf, Viewer: v, Org: o, Members: p.Items, Error: msg, NewSCIMToken: newToken, Query: c.Query("q")}
 	if p.NextCursor != "" {
 		view.Next = pathConsoleOrgs + "/" + url.PathEscape(id) + "?" + consoleMembersNext(c, p.NextCursor)
 	}

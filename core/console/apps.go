@@ -298,8 +298,6 @@ func (s *Service) SetAppSettings(ctx context.Context, v *Viewer, clientID string
 	})
 }
 
-// The apps' cursor is the last client id of a page, base64url-encoded, as
-// the directory's listings encode theirs.
 // sortGrants orders an app's grants by organization name, then id, for
 // people to read.
 func sortGrants(gs []AppGrant) {

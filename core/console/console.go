@@ -52,9 +52,8 @@ type Deps struct {
 	// its direct role and its groups' roles, by permission.
 	Roles  access.Roles
 	Groups access.Groups
-	// Members searches an organization's members; Licenses and Grants tell
-	// which of a member's licenses a viewer may know of.
-	Members  ports.DirectoryStore
+	// Licenses and Grants tell which of a member's licenses a viewer may
+	// know of.
 	Licenses ports.LicenseStore
 }
 
@@ -69,9 +68,10 @@ type Viewer struct {
 	User domain.User
 	// Platform is set for platform administrators, who see everything.
 	Platform bool
-	// Roles holds, per organization the account administers, its tier
-	// there as a built-in role's name: owner or admin. A custom role, or
-	// a group's, counts by its permissions (access.Tier).
+	// Roles holds, per organization the account administers, what it may
+	// do there: owner or admin as a built-in role's name, or RoleReader
+	// (reads users, changes none). A custom role, or a group's, counts by
+	// its permissions (access.Tier).
 	Roles map[string]string
 }
 
@@ -183,15 +183,6 @@ func (s *Service) RenameOrganization(ctx context.Context, v *Viewer, id, name st
 	return s.deps.Directory.UpdateOrganization(ctx, id, directory.OrganizationInput{Name: &name})
 }
 
-// Members lists an organization's members by page, for a viewer who sees
-// it.
-func (s *Service) Members(ctx context.Context, v *Viewer, orgID, cursor string, limit int) (directory.Page[domain.Member], error) {
-	if !v.Sees(orgID) {
-		return directory.Page[domain.Member]{}, ErrForbidden
-	}
-	return s.deps.Directory.ListMembers(ctx, orgID, cursor, limit)
-}
-
 // IsForbidden reports whether err is ErrForbidden.
 func IsForbidden(err error) bool { return errors.Is(err, ErrForbidden) }
 
@@ -297,6 +288,9 @@ func (s *Service) SetMemberStatus(ctx context.Context, v *Viewer, orgID, userID 
 		// A platform suspension (the admin API's) is lifted by a platform
 		// administrator as the platform, not as the organization.
 		u, err := s.deps.Users.GetUser(ctx, userID)
+		if errors.Is(err, domain.ErrNotFound) {
+			return directory.UserView{}, ErrForbidden // deleted meanwhile
+		}
 		if err != nil {
 			return directory.UserView{}, fault.Store("get user", err)
 		}

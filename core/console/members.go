@@ -265,16 +265,21 @@ func (s *Service) seenLicenses(ctx context.Context, v *Viewer, orgID, userID str
 	if err != nil {
 		return nil, fault.Store("list licenses", err)
 	}
+	var granted map[string]bool // the apps granted to orgID, for a viewer who sees that organization only
+	if !v.Platform && len(ls) > 0 {
+		gs, err := s.deps.Grants.ListOrganizationGrants(ctx, orgID)
+		if err != nil {
+			return nil, fault.Store("list organization grants", err)
+		}
+		granted = make(map[string]bool, len(gs))
+		for _, g := range gs {
+			granted[g.ClientID] = true
+		}
+	}
 	var out []AppLicense
 	for _, l := range ls {
-		if !v.Platform {
-			gs, err := s.deps.Grants.ListClientGrants(ctx, l.ClientID)
-			if err != nil {
-				return nil, fault.Store("list client grants", err)
-			}
-			if !slices.ContainsFunc(gs, func(g domain.ClientGrant) bool { return g.OrganizationID == orgID }) {
-				continue
-			}
+		if granted != nil && !granted[l.ClientID] {
+			continue
 		}
 		app := l.ClientID
 		c, err := s.deps.Clients.GetClient(ctx, l.ClientID)
