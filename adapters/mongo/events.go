@@ -31,6 +31,8 @@ func init() {
 		mongo.IndexModel{Keys: bson.D{{Key: "events.audience_organization_ids", Value: 1}, {Key: "_id", Value: -1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "events.organization_id", Value: 1}, {Key: "_id", Value: -1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "events.actor_organization_id", Value: 1}, {Key: "_id", Value: -1}}},
+		// and one user's (the member page, the activity's user filter).
+		mongo.IndexModel{Keys: bson.D{{Key: "events.user_id", Value: 1}, {Key: "_id", Value: -1}}},
 	)
 }
 

@@ -109,8 +109,8 @@ func (o *EventOutbox) Events(ctx context.Context) ([]domain.Event, error) {
 // event_organizations, backwards by its primary key, and the filters are
 // applied to each event on the way: a page costs about its size, more when
 // a filter is rare. With ActorOrganizationID the walk is over the events
-// that organization's actors made instead (events_actor_organization),
-// which are far fewer.
+// that organization's actors made instead (events_actor_organization), and
+// with UserID over that user's events (events_user_seq): both far fewer.
 func (o *EventOutbox) ListEvents(ctx context.Context, q domain.EventQuery) (domain.EventPage, error) {
 	limit := q.Limit
 	if limit <= 0 || limit > domain.MaxEventPage {
@@ -131,11 +131,17 @@ func (o *EventOutbox) ListEvents(ctx context.Context, q domain.EventQuery) (doma
 		}
 	}
 	var inner string
-	if q.ActorOrganizationID != "" {
-		where = append(where, "e.actor_organization_id = "+arg(q.ActorOrganizationID),
-			"EXISTS (SELECT 1 FROM event_organizations eo WHERE eo.organization_id = $1 AND eo.seq = e.seq)")
+	inLog := "EXISTS (SELECT 1 FROM event_organizations eo WHERE eo.organization_id = $1 AND eo.seq = e.seq)"
+	switch {
+	case q.ActorOrganizationID != "":
+		where = append(where, "e.actor_organization_id = "+arg(q.ActorOrganizationID), inLog)
 		inner = `SELECT e.seq FROM events e WHERE ` + strings.Join(where, " AND ")
-	} else {
+	case q.UserID != "":
+		// A user's events are far fewer than an organization's
+		// (events_user_seq): walk them, and keep those in the log.
+		where = append(where, inLog)
+		inner = `SELECT e.seq FROM events e WHERE ` + strings.Join(where, " AND ")
+	default:
 		where = append([]string{"eo.organization_id = $1"}, where...)
 		inner = `SELECT eo.seq FROM event_organizations eo JOIN events e ON e.seq = eo.seq WHERE ` + strings.Join(where, " AND ")
 	}

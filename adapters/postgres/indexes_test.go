@@ -42,6 +42,12 @@ func TestEveryLookupHasAnIndex(t *testing.T) {
 		{"a revoked access token", `SELECT 1 FROM revoked_access_tokens WHERE jti = 'x'`},
 		{"expired access-token revocations", `SELECT jti FROM revoked_access_tokens WHERE expires_at < now() LIMIT 100`},
 		{"a revoked grant", `SELECT 1 FROM revoked_grants WHERE grant_id = 'x'`},
+		{"an organization's events, newest first", `SELECT seq FROM event_organizations WHERE organization_id = 'o' ORDER BY seq DESC LIMIT 51`},
+		{"a user's events, newest first", `SELECT seq FROM events WHERE user_id = 'u' ORDER BY seq DESC LIMIT 51`},
+		{"an organization's own actors' events", `SELECT seq FROM events WHERE actor_organization_id = 'o' ORDER BY seq DESC LIMIT 51`},
+		{"an app's grants by organization", `SELECT * FROM client_grants WHERE organization_id = 'o' ORDER BY client_id`},
+		{"an organization's members by search key", `SELECT user_id FROM memberships WHERE organization_id = 'o'
+			AND search_given COLLATE "C" >= 'ad' AND search_given COLLATE "C" < 'ad􏿿'`},
 		{"expired grant revocations", `SELECT grant_id FROM revoked_grants WHERE expires_at < now() LIMIT 100`},
 		{"a consent", `SELECT * FROM consents WHERE user_id = 'x' AND client_id = 'y'`},
 		{"a user's consents", `SELECT * FROM consents WHERE user_id = 'x' ORDER BY client_id LIMIT 200`},

@@ -109,10 +109,9 @@ const (
 	TierOwner
 )
 
-var (
-	ownerPermissions = []string{"organization:manage", "roles:manage"}
-	adminPermissions = []string{"users:read", "users:manage"}
-)
+// adminPermissions make a role an admin's, whatever its name, as
+// domain.OwnerPermissions make one an owner's.
+var adminPermissions = []string{"users:read", "users:manage"}
 
 // RoleTier is the tier of one role.
 func RoleTier(r domain.Role) Tier {
@@ -120,7 +119,7 @@ func RoleTier(r domain.Role) Tier {
 		return slices.ContainsFunc(r.Permissions, func(p string) bool { return slices.Contains(want, p) })
 	}
 	switch {
-	case r.Name == domain.RoleOwner || has(ownerPermissions):
+	case r.Name == domain.RoleOwner || has(domain.OwnerPermissions):
 		return TierOwner
 	case r.Name == domain.RoleAdmin || has(adminPermissions):
 		return TierAdmin
